@@ -1,0 +1,63 @@
+//! Wire types shared by the `berth` server and the admin console.
+//!
+//! Rule: serde only, no server dependencies, so this crate compiles to `wasm32-unknown-unknown`.
+
+use serde::{Deserialize, Serialize};
+
+/// The error envelope used by both the OCI `/v2` API and Harbor's REST API:
+/// `{"errors":[{"code":"...","message":"..."}]}`.
+///
+/// OCI: <https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#error-codes>
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorResponse {
+    pub errors: Vec<ErrorItem>,
+}
+
+/// One error of an [`ErrorResponse`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorItem {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
+}
+
+impl ErrorResponse {
+    /// An envelope holding one error.
+    pub fn single(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            errors: vec![ErrorItem {
+                code: code.into(),
+                message: message.into(),
+                detail: None,
+            }],
+        }
+    }
+}
+
+/// The body of a successful `/service/token` response (Docker token authentication).
+///
+/// <https://distribution.github.io/distribution/spec/auth/token/>
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub token: String,
+    pub access_token: String,
+    pub expires_in: u64,
+    pub issued_at: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_envelope_omits_absent_detail() {
+        let body =
+            serde_json::to_string(&ErrorResponse::single("NAME_UNKNOWN", "no such repository"))
+                .unwrap_or_default();
+        assert_eq!(
+            body,
+            r#"{"errors":[{"code":"NAME_UNKNOWN","message":"no such repository"}]}"#
+        );
+    }
+}

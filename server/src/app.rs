@@ -1,0 +1,81 @@
+//! Application state and the router: every route Berth serves is registered here.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::auth::password::PasswordChecker;
+use crate::auth::token::TokenService;
+use crate::auth::token_endpoint;
+use crate::config::Config;
+use crate::db::Db;
+use crate::registry;
+use crate::storage::{BlobStore, UploadStaging};
+
+/// Everything a request handler may use. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub blobs: BlobStore,
+    pub uploads: Arc<UploadStaging>,
+    pub tokens: Arc<TokenService>,
+    pub passwords: Arc<PasswordChecker>,
+}
+
+impl AppState {
+    /// Opens the database (applying migrations), the blob store and the upload staging area under the
+    /// configured data directory, and loads (or creates) the token signing key.
+    pub async fn open(config: Config) -> anyhow::Result<AppState> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+        let db = Db::open(&config.database_url())
+            .await
+            .with_context(|| format!("opening database {}", config.database_url()))?;
+        let blobs =
+            BlobStore::local(&config.data_dir.join("storage")).context("opening the blob store")?;
+        let uploads = UploadStaging::new(config.data_dir.join("uploads"))
+            .context("opening the upload staging area")?;
+        let tokens =
+            TokenService::load_or_create(&db, &config.token_service, config.token_lifetime())
+                .await
+                .context("loading the token signing key")?;
+        Ok(AppState {
+            config: Arc::new(config),
+            db,
+            blobs,
+            uploads: Arc::new(uploads),
+            tokens: Arc::new(tokens),
+            passwords: Arc::new(PasswordChecker::default()),
+        })
+    }
+}
+
+/// Builds the router for `state`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(registry::routes())
+        .route("/service/token", get(token_endpoint::issue))
+        .fallback(not_found)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+        )
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("request handler panicked");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
+        }))
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found").into_response()
+}

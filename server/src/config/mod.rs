@@ -1,0 +1,149 @@
+//! Configuration: defaults, then an optional TOML file, then `BERTH_*` environment variables
+//! (`__` separates nested keys). Every field has a default, so `berth serve` needs no configuration.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::secret::Secret;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Berth's settings. Field names are the TOML keys; the env var is `BERTH_` + the upper-cased key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address the one HTTP port (console, REST API, `/v2`) listens on.
+    pub listen: SocketAddr,
+    /// The URL clients reach Berth at, e.g. `https://registry.example.com`. Used in token realms and
+    /// `Location` headers; when unset it is derived from each request's `Host` header.
+    pub external_url: Option<String>,
+    /// Where the database, blobs and upload staging live.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH`; defaults to `<data_dir>/berth.db`.
+    pub database_url: Option<String>,
+    pub log_format: LogFormat,
+    /// A `tracing` filter such as `info` or `berth=debug,tower_http=info`.
+    pub log_level: String,
+    /// The first `admin` user's password; generated and printed once when unset.
+    pub admin_password: Option<Secret>,
+    /// Idle upload sessions older than this many seconds are purged.
+    pub upload_ttl_secs: u64,
+    /// Lifetime of registry bearer tokens, in minutes (Harbor's `token_expiration`).
+    pub token_expiration: u64,
+    /// The `service` named in token challenges and the `aud` of issued tokens.
+    pub token_service: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            external_url: None,
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            log_format: LogFormat::Text,
+            log_level: "info".to_owned(),
+            admin_password: None,
+            upload_ttl_secs: 24 * 60 * 60,
+            token_expiration: 30,
+            token_service: "berth-registry".to_owned(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads the configuration from `file` (if given, it must exist; else `berth.toml` if present)
+    /// and the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        figment = match file {
+            Some(path) => figment.merge(Toml::file_exact(path)),
+            None => figment.merge(Toml::file("berth.toml")),
+        };
+        figment
+            .merge(Env::prefixed("BERTH_").split("__"))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("berth.db").display()))
+    }
+
+    pub fn upload_ttl(&self) -> Duration {
+        Duration::from_secs(self.upload_ttl_secs)
+    }
+
+    pub fn token_lifetime(&self) -> Duration {
+        Duration::from_secs(self.token_expiration.max(1) * 60)
+    }
+
+    /// The external URL without a trailing slash, if configured.
+    pub fn external_url(&self) -> Option<&str> {
+        self.external_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment::Jail fixes the closure's error type"
+    )]
+    fn env_and_file_override_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "custom.toml",
+                "listen = \"127.0.0.1:9000\"\nlog_format = \"json\"\n",
+            )?;
+            jail.set_env("BERTH_DATA_DIR", "/srv/berth");
+            jail.set_env("BERTH_ADMIN_PASSWORD", "s3cret");
+            let config = Config::load(Some(Path::new("custom.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 9000)));
+            assert_eq!(config.log_format, LogFormat::Json);
+            assert_eq!(config.data_dir, PathBuf::from("/srv/berth"));
+            assert_eq!(config.database_url(), "sqlite:///srv/berth/berth.db");
+            assert_eq!(
+                config.admin_password.as_ref().map(Secret::expose),
+                Some("s3cret")
+            );
+            assert!(
+                !format!("{config:?}").contains("s3cret"),
+                "secrets stay out of Debug"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment::Jail fixes the closure's error type"
+    )]
+    fn a_named_file_must_exist() {
+        figment::Jail::expect_with(|_| {
+            assert!(Config::load(Some(Path::new("missing.toml"))).is_err());
+            assert!(Config::load(None).is_ok());
+            Ok(())
+        });
+    }
+}

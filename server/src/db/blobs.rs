@@ -1,0 +1,125 @@
+//! Blobs and their links to repositories.
+
+use sqlx::SqliteConnection;
+
+use super::Db;
+
+/// A blob as seen from one repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkedBlob {
+    pub size: i64,
+}
+
+/// Returns the id of repository `name` in `project_id`, creating it if needed.
+pub(super) async fn ensure_repository(
+    conn: &mut SqliteConnection,
+    project_id: i64,
+    name: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO repositories (project_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3)
+         ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at RETURNING id",
+    )
+    .bind(project_id)
+    .bind(name)
+    .bind(super::now())
+    .fetch_one(conn)
+    .await
+}
+
+impl Db {
+    /// The blob `digest` if repository `repository` may serve it.
+    pub async fn repository_blob(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<Option<LinkedBlob>, sqlx::Error> {
+        let size: Option<i64> = sqlx::query_scalar(
+            "SELECT b.size FROM repository_blobs rb
+             JOIN repositories r ON r.id = rb.repository_id
+             JOIN blobs b ON b.digest = rb.digest
+             WHERE r.name = $1 AND rb.digest = $2",
+        )
+        .bind(repository)
+        .bind(digest)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(size.map(|size| LinkedBlob { size }))
+    }
+
+    /// The size of blob `digest` if the content store holds it (in any repository).
+    pub async fn blob_size(&self, digest: &str) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar("SELECT size FROM blobs WHERE digest = $1")
+            .bind(digest)
+            .fetch_optional(&self.read)
+            .await
+    }
+
+    /// The size of blob `digest` if any repository of project `project_id` holds it.
+    pub async fn project_blob_size(
+        &self,
+        project_id: i64,
+        digest: &str,
+    ) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT b.size FROM repository_blobs rb
+             JOIN repositories r ON r.id = rb.repository_id
+             JOIN blobs b ON b.digest = rb.digest
+             WHERE r.project_id = $1 AND rb.digest = $2 LIMIT 1",
+        )
+        .bind(project_id)
+        .bind(digest)
+        .fetch_optional(&self.read)
+        .await
+    }
+
+    /// Records a verified blob and links it to `repository`, ending upload session `upload_id` if given,
+    /// all in one transaction.
+    pub async fn link_blob(
+        &self,
+        project_id: i64,
+        repository: &str,
+        digest: &str,
+        size: i64,
+        upload_id: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
+        let now = super::now();
+        let mut tx = self.write.begin().await?;
+        sqlx::query("INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING")
+            .bind(digest)
+            .bind(size)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        let repository_id = ensure_repository(&mut tx, project_id, repository).await?;
+        sqlx::query(
+            "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (repository_id, digest) DO NOTHING",
+        )
+        .bind(repository_id)
+        .bind(digest)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(id) = upload_id {
+            sqlx::query("DELETE FROM upload_sessions WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+
+    /// Removes blob `digest` from `repository`; returns whether it was linked there.
+    pub async fn unlink_blob(&self, repository: &str, digest: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "DELETE FROM repository_blobs
+             WHERE repository_id = (SELECT id FROM repositories WHERE name = $1) AND digest = $2",
+        )
+        .bind(repository)
+        .bind(digest)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

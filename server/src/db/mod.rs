@@ -1,0 +1,78 @@
+//! The data layer: every SQL query Berth runs lives under this module, and nothing here calls a service.
+//!
+//! SQLite runs in WAL mode with foreign keys on. Writes go through a pool of one connection, so writers queue
+//! in-process instead of failing with "database is locked"; reads use a separate read-only pool.
+//! Queries use `$N` placeholders, which SQLite and PostgreSQL both accept.
+
+mod artifacts;
+mod blobs;
+mod keys;
+mod projects;
+mod uploads;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub use artifacts::{Manifest, NewArtifact, PutManifestError, Referrer};
+pub use blobs::LinkedBlob;
+pub use projects::Project;
+pub use uploads::UploadSession;
+pub use users::{NewUser, User};
+
+/// Handle to the metadata database.
+#[derive(Clone, Debug)]
+pub struct Db {
+    write: SqlitePool,
+    read: SqlitePool,
+}
+
+/// Whether an error is a unique-constraint violation (a duplicate name, for example).
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `url` and applies the migrations.
+    pub async fn open(url: &str) -> Result<Db, sqlx::Error> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("../migrations/sqlite").run(&write).await?;
+        let readers = std::thread::available_parallelism()
+            .map_or(4, |n| n.get() * 2)
+            .max(4);
+        let read = SqlitePoolOptions::new()
+            .max_connections(readers as u32)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Db { write, read })
+    }
+
+    /// Closes both pools, waiting for running queries.
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+/// Timestamps are stored as fixed-width RFC 3339 UTC text, so they compare correctly as strings.
+pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn now() -> String {
+    timestamp(chrono::Utc::now())
+}

@@ -1,0 +1,3 @@
+//! Background jobs. For now one periodic task: purging idle uploads.
+
+pub mod upload_purge;

@@ -1,0 +1,47 @@
+//! Purges upload sessions idle for longer than the configured TTL, and staged files with no session.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use crate::app::AppState;
+
+/// One purge pass; returns how many sessions and orphan files were removed.
+pub async fn purge_once(state: &AppState) -> Result<usize, sqlx::Error> {
+    // List files before sessions: a session row is always written before its file, so every file listed
+    // here that belongs to a live upload has its row visible in the query below.
+    let staged = state.uploads.staged_ids().unwrap_or_default();
+    let ttl =
+        chrono::Duration::from_std(state.config.upload_ttl()).unwrap_or(chrono::Duration::days(1));
+    let idle = state.db.idle_uploads(chrono::Utc::now() - ttl).await?;
+    let mut removed = 0;
+    for id in &idle {
+        state.db.delete_upload(id).await?;
+        if let Err(e) = state.uploads.discard(id).await {
+            tracing::warn!(upload = %id, error = %e, "could not remove staged file of idle upload");
+        }
+        removed += 1;
+    }
+    let live: HashSet<String> = state.db.upload_ids().await?.into_iter().collect();
+    for id in staged.iter().filter(|id| !live.contains(*id)) {
+        if state.uploads.discard(id).await.is_ok() {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        tracing::info!(removed, "purged idle uploads");
+    }
+    Ok(removed)
+}
+
+/// Runs [`purge_once`] now and then periodically, forever.
+pub async fn run(state: AppState) {
+    let period =
+        (state.config.upload_ttl() / 4).clamp(Duration::from_secs(1), Duration::from_secs(600));
+    let mut interval = tokio::time::interval(period);
+    loop {
+        interval.tick().await;
+        if let Err(e) = purge_once(&state).await {
+            tracing::error!(error = %e, "upload purge failed; will retry");
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Berth: a multitenant container registry with a browser admin console, in one binary.
+//!
+//! Layout: [`config`] (settings), [`app`] (state and router), [`registry`] (OCI `/v2`), [`auth`]
+//! (credentials, policy, tokens), [`storage`] (blob store and upload staging), [`db`] (every SQL query),
+//! [`service`] (domain rules), [`jobs`] (background work), [`oci`] (spec types).
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod jobs;
+pub mod oci;
+pub mod registry;
+pub mod secret;
+pub mod serve;
+pub mod service;
+pub mod storage;

@@ -1,0 +1,169 @@
+//! The `berth` command: `serve`, plus `user create` and `project create` for setting up without the console.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use berth::config::{Config, LogFormat};
+use berth::service::setup::FirstStart;
+use berth::{db, serve, service};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "berth",
+    version,
+    about = "A multitenant container registry with a browser admin console"
+)]
+struct Cli {
+    /// TOML configuration file (default: ./berth.toml if present). BERTH_* environment variables override it.
+    #[arg(long, short, global = true, env = "BERTH_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the registry, REST API and console on one port.
+    Serve,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Manage projects.
+    Project {
+        #[command(subcommand)]
+        action: ProjectAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Create a local user.
+    Create {
+        username: String,
+        /// The password (at least 8 characters). Without it, and without --password-stdin, one is generated and printed.
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: Option<String>,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        email: Option<String>,
+        /// Make the user a system administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProjectAction {
+    /// Create a project.
+    Create {
+        name: String,
+        /// Anyone may pull from a public project.
+        #[arg(long)]
+        public: bool,
+        /// The user who becomes the project's admin.
+        #[arg(long, default_value = "admin")]
+        owner: String,
+    },
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref()).context("reading configuration")?;
+    init_logging(&config);
+    match cli.command {
+        Command::Serve => {
+            let listen = config.listen;
+            let (state, first) = serve::prepare(config).await?;
+            match first {
+                FirstStart::CreatedWithPassword(password) => {
+                    println!("Created user 'admin' with generated password: {password}");
+                    println!(
+                        "It is shown only this once. Set BERTH_ADMIN_PASSWORD to choose it yourself."
+                    );
+                }
+                FirstStart::Created => {
+                    tracing::info!("created user 'admin' with the configured password")
+                }
+                FirstStart::AlreadySetUp => {}
+            }
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("binding {listen}"))?;
+            tracing::info!(address = %listener.local_addr()?, data_dir = %state.config.data_dir.display(), "berth listening");
+            serve::run(state, listener, serve::shutdown_signal()).await
+        }
+        Command::User {
+            action:
+                UserAction::Create {
+                    username,
+                    password,
+                    password_stdin,
+                    email,
+                    admin,
+                },
+        } => {
+            let db = open_db(&config).await?;
+            let (password, generated) = match (password, password_stdin) {
+                (Some(p), _) => (p, false),
+                (None, true) => {
+                    let mut p = String::new();
+                    std::io::stdin()
+                        .read_to_string(&mut p)
+                        .context("reading password from stdin")?;
+                    (p.trim_end_matches(['\n', '\r']).to_owned(), false)
+                }
+                (None, false) => (uuid::Uuid::new_v4().simple().to_string(), true),
+            };
+            service::users::create(&db, &username, &password, email.as_deref(), admin).await?;
+            println!("created user {username}");
+            if generated {
+                println!("password: {password}");
+            }
+            Ok(())
+        }
+        Command::Project {
+            action:
+                ProjectAction::Create {
+                    name,
+                    public,
+                    owner,
+                },
+        } => {
+            let db = open_db(&config).await?;
+            service::projects::create(&db, &name, &owner, public).await?;
+            println!(
+                "created {} project {name}",
+                if public { "public" } else { "private" }
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn open_db(config: &Config) -> anyhow::Result<db::Db> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    db::Db::open(&config.database_url())
+        .await
+        .with_context(|| format!("opening database {}", config.database_url()))
+}

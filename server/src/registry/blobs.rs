@@ -1,0 +1,166 @@
+//! Blobs: `GET`/`HEAD`/`DELETE /v2/<name>/blobs/<digest>`.
+//!
+//! <https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pulling-blobs>
+//! A blob is served from a repository only if it was uploaded or mounted there. `Range` requests
+//! (a single range, RFC 9110 §14) are answered with `206`.
+
+use std::ops::Range;
+
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+
+use super::access::authorize;
+use super::{RegistryError, empty};
+use crate::app::AppState;
+use crate::auth::Action;
+use crate::oci::{Digest, RepositoryName};
+
+pub async fn get(
+    state: &AppState,
+    headers: &HeaderMap,
+    name: &RepositoryName,
+    digest: &Digest,
+    head: bool,
+) -> Result<Response, RegistryError> {
+    authorize(state, headers, name, Action::Pull).await?;
+    let blob = state
+        .db
+        .repository_blob(name.as_str(), &digest.to_string())
+        .await?
+        .ok_or(RegistryError::BlobUnknown)?;
+    let size = u64::try_from(blob.size).unwrap_or(0);
+    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        Some(value) if !head => parse_range(value, size)?,
+        _ => None,
+    };
+    let digest_text = digest.to_string();
+    let mut response_headers = vec![
+        ("content-type", "application/octet-stream".to_owned()),
+        ("docker-content-digest", digest_text.clone()),
+        ("accept-ranges", "bytes".to_owned()),
+        ("etag", format!("\"{digest_text}\"")),
+        ("cache-control", "max-age=31536000".to_owned()),
+    ];
+    if head {
+        response_headers.push(("content-length", size.to_string()));
+        return Ok(empty(StatusCode::OK, &response_headers));
+    }
+    let (status, length) = match &range {
+        Some(r) => {
+            response_headers.push((
+                "content-range",
+                format!("bytes {}-{}/{size}", r.start, r.end - 1),
+            ));
+            (StatusCode::PARTIAL_CONTENT, r.end - r.start)
+        }
+        None => (StatusCode::OK, size),
+    };
+    response_headers.push(("content-length", length.to_string()));
+    let body = state.blobs.read(digest, range).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            tracing::error!(%digest, "blob is in the database but missing from the blob store");
+            RegistryError::BlobUnknown
+        } else {
+            RegistryError::internal("reading blob from the store", e)
+        }
+    })?;
+    let mut response = empty(status, &response_headers);
+    *response.body_mut() = body;
+    Ok(response)
+}
+
+/// `DELETE`: removes the blob from this repository. The bytes stay until garbage collection.
+pub async fn delete(
+    state: &AppState,
+    headers: &HeaderMap,
+    name: &RepositoryName,
+    digest: &Digest,
+) -> Result<Response, RegistryError> {
+    authorize(state, headers, name, Action::Delete).await?;
+    if !state
+        .db
+        .unlink_blob(name.as_str(), &digest.to_string())
+        .await?
+    {
+        return Err(RegistryError::BlobUnknown);
+    }
+    tracing::info!(repository = %name, %digest, "blob deleted from repository");
+    Ok(empty(
+        StatusCode::ACCEPTED,
+        &[("docker-content-digest", digest.to_string())],
+    ))
+}
+
+/// Parses a single-range `Range` header against a blob of `size` bytes. `Ok(None)` means "send it all"
+/// (a header in a unit other than bytes is ignored, as RFC 9110 allows).
+pub fn parse_range(value: &str, size: u64) -> Result<Option<Range<u64>>, RegistryError> {
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    let unsatisfiable = RegistryError::RangeNotSatisfiable { size };
+    let (start, end) = spec
+        .trim()
+        .split_once('-')
+        .ok_or(RegistryError::RangeNotSatisfiable { size })?;
+    let range = match (start.trim(), end.trim()) {
+        ("", suffix) => {
+            let n: u64 = suffix
+                .parse()
+                .map_err(|_| RegistryError::RangeNotSatisfiable { size })?;
+            if n == 0 || size == 0 {
+                return Err(unsatisfiable);
+            }
+            size.saturating_sub(n)..size
+        }
+        (start, end) => {
+            let start: u64 = start
+                .parse()
+                .map_err(|_| RegistryError::RangeNotSatisfiable { size })?;
+            let end = match end {
+                "" => size.saturating_sub(1),
+                end => end
+                    .parse::<u64>()
+                    .map_err(|_| RegistryError::RangeNotSatisfiable { size })?
+                    .min(size.saturating_sub(1)),
+            };
+            if start >= size || end < start {
+                return Err(unsatisfiable);
+            }
+            start..end + 1
+        }
+    };
+    Ok(Some(range))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        let ok = |v: &str| parse_range(v, 100).ok().flatten();
+        assert_eq!(ok("bytes=0-9"), Some(0..10));
+        assert_eq!(ok("bytes=90-"), Some(90..100));
+        assert_eq!(ok("bytes=90-500"), Some(90..100));
+        assert_eq!(ok("bytes=-10"), Some(90..100));
+        assert_eq!(ok("bytes=-500"), Some(0..100));
+        assert!(matches!(parse_range("items=0-1", 100), Ok(None)));
+        for bad in [
+            "bytes=100-",
+            "bytes=500-0",
+            "bytes=5-2",
+            "bytes=x-1",
+            "bytes=0-1,3-4",
+            "bytes=-0",
+        ] {
+            assert!(
+                matches!(
+                    parse_range(bad, 100),
+                    Err(RegistryError::RangeNotSatisfiable { size: 100 })
+                ),
+                "{bad}"
+            );
+        }
+        assert!(parse_range("bytes=0-0", 0).is_err());
+    }
+}

@@ -1,0 +1,149 @@
+//! The one error type of the OCI `/v2` API, and its mapping to the spec's codes and statuses.
+//!
+//! <https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#error-codes>
+//! Internal errors are logged with their cause and shown to clients only as `UNKNOWN`.
+
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use berth_api::{ErrorItem, ErrorResponse};
+
+/// Everything a `/v2` request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("blob unknown to registry")]
+    BlobUnknown,
+    #[error("{0}")]
+    BlobUploadInvalid(String),
+    #[error("blob upload unknown to registry")]
+    BlobUploadUnknown,
+    /// A chunk that does not start at the upload's offset (416, with the upload's state in headers).
+    #[error("{message}")]
+    UploadOutOfOrder {
+        message: String,
+        location: String,
+        offset: u64,
+    },
+    #[error("{0}")]
+    DigestInvalid(String),
+    #[error("{message}")]
+    ManifestBlobUnknown { message: String, digest: String },
+    #[error("{0}")]
+    ManifestInvalid(String),
+    #[error("{0}")]
+    ManifestUnknown(String),
+    #[error("manifest is larger than the {0} byte limit")]
+    ManifestTooLarge(usize),
+    #[error("{0}")]
+    NameInvalid(String),
+    #[error("{0}")]
+    NameUnknown(String),
+    #[error("{0}")]
+    SizeInvalid(String),
+    #[error("{0}")]
+    PaginationInvalid(String),
+    /// 401, with the challenge to send in `WWW-Authenticate` (RFC 7235 §3.1: a 401 always carries one).
+    #[error("{message}")]
+    Unauthorized { message: String, challenge: String },
+    #[error("{0}")]
+    Denied(String),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("the requested range is not satisfiable")]
+    RangeNotSatisfiable { size: u64 },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl RegistryError {
+    /// An internal error: logged here with `context`, reported to the client as `UNKNOWN`.
+    pub fn internal(context: &str, error: impl std::fmt::Display) -> RegistryError {
+        tracing::error!(error = %error, "{context}");
+        RegistryError::Internal(context.to_owned())
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        use RegistryError::*;
+        match self {
+            BlobUnknown => (StatusCode::NOT_FOUND, "BLOB_UNKNOWN"),
+            BlobUploadInvalid(_) => (StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID"),
+            BlobUploadUnknown => (StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN"),
+            UploadOutOfOrder { .. } => (StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID"),
+            DigestInvalid(_) => (StatusCode::BAD_REQUEST, "DIGEST_INVALID"),
+            ManifestBlobUnknown { .. } => (StatusCode::NOT_FOUND, "MANIFEST_BLOB_UNKNOWN"),
+            ManifestInvalid(_) => (StatusCode::BAD_REQUEST, "MANIFEST_INVALID"),
+            ManifestUnknown(_) => (StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN"),
+            ManifestTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "MANIFEST_INVALID"),
+            NameInvalid(_) => (StatusCode::BAD_REQUEST, "NAME_INVALID"),
+            NameUnknown(_) => (StatusCode::NOT_FOUND, "NAME_UNKNOWN"),
+            SizeInvalid(_) => (StatusCode::BAD_REQUEST, "SIZE_INVALID"),
+            PaginationInvalid(_) => (StatusCode::BAD_REQUEST, "PAGINATION_NUMBER_INVALID"),
+            Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
+            Denied(_) => (StatusCode::FORBIDDEN, "DENIED"),
+            Unsupported(_) => (StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED"),
+            RangeNotSatisfiable { .. } => (StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UNKNOWN"),
+            NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN"),
+        }
+    }
+}
+
+impl IntoResponse for RegistryError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = match &self {
+            RegistryError::Internal(_) => "internal server error; see the server log".to_owned(),
+            other => other.to_string(),
+        };
+        let detail = match &self {
+            RegistryError::ManifestBlobUnknown { digest, .. } => {
+                Some(serde_json::json!({ "digest": digest }))
+            }
+            _ => None,
+        };
+        let body = ErrorResponse {
+            errors: vec![ErrorItem {
+                code: code.to_owned(),
+                message,
+                detail,
+            }],
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        match self {
+            RegistryError::Unauthorized { challenge, .. } => {
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    headers.insert(header::WWW_AUTHENTICATE, value);
+                }
+            }
+            RegistryError::UploadOutOfOrder {
+                location, offset, ..
+            } => {
+                if let Ok(value) = HeaderValue::from_str(&location) {
+                    headers.insert(header::LOCATION, value);
+                }
+                headers.insert(HeaderName::from_static("range"), upload_range(offset));
+            }
+            RegistryError::RangeNotSatisfiable { size } => {
+                if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                    headers.insert(header::CONTENT_RANGE, value);
+                }
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+/// The `Range` header of an upload holding `offset` bytes: `0-<last byte>` (`0-0` when empty).
+pub fn upload_range(offset: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!("0-{}", offset.saturating_sub(1)))
+        .unwrap_or(HeaderValue::from_static("0-0"))
+}
+
+impl From<sqlx::Error> for RegistryError {
+    fn from(error: sqlx::Error) -> Self {
+        RegistryError::internal("database error", error)
+    }
+}

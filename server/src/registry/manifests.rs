@@ -1,0 +1,210 @@
+//! Manifests: `GET`/`HEAD`/`PUT`/`DELETE /v2/<name>/manifests/<reference>`.
+//!
+//! <https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pushing-manifests>
+//! Manifests are stored byte for byte and served with their own media type. A push is refused with
+//! `MANIFEST_BLOB_UNKNOWN` when a referenced blob or child manifest is not in the repository.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+
+use super::access::authorize;
+use super::{RegistryError, empty};
+use crate::app::AppState;
+use crate::auth::Action;
+use crate::db::{Manifest, NewArtifact, PutManifestError};
+use crate::oci::manifest::{self, ManifestError};
+use crate::oci::{Algorithm, Digest, Reference, RepositoryName};
+
+/// The largest manifest accepted. The spec asks registries to accept at least 4 MB.
+pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+
+pub async fn get(
+    state: &AppState,
+    headers: &HeaderMap,
+    name: &RepositoryName,
+    reference: &str,
+    head: bool,
+) -> Result<Response, RegistryError> {
+    authorize(state, headers, name, Action::Pull).await?;
+    let unknown =
+        || RegistryError::ManifestUnknown(format!("manifest {reference:?} unknown in {name}"));
+    let manifest = match reference.parse::<Reference>().map_err(|_| unknown())? {
+        Reference::Tag(tag) => {
+            state
+                .db
+                .manifest_by_tag(name.as_str(), tag.as_str())
+                .await?
+        }
+        Reference::Digest(digest) => {
+            state
+                .db
+                .manifest_by_digest(name.as_str(), &digest.to_string())
+                .await?
+        }
+    }
+    .ok_or_else(unknown)?;
+    if !accepts(headers, &manifest.media_type) {
+        return Err(RegistryError::ManifestUnknown(format!(
+            "manifest {reference:?} is a {} but the Accept header does not allow it",
+            manifest.media_type
+        )));
+    }
+    Ok(manifest_response(manifest, head))
+}
+
+fn manifest_response(manifest: Manifest, head: bool) -> Response {
+    let mut response = empty(
+        StatusCode::OK,
+        &[
+            ("content-type", manifest.media_type),
+            ("docker-content-digest", manifest.digest.clone()),
+            ("etag", format!("\"{}\"", manifest.digest)),
+            ("content-length", manifest.content.len().to_string()),
+        ],
+    );
+    if !head {
+        *response.body_mut() = Body::from(manifest.content);
+    }
+    response
+}
+
+/// Content negotiation: with no `Accept` header, or one with a wildcard, anything goes; otherwise the
+/// manifest's media type must be listed.
+fn accepts(headers: &HeaderMap, media_type: &str) -> bool {
+    let mut listed = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|v| v.split(';').next().unwrap_or("").trim())
+        .filter(|v| !v.is_empty())
+        .peekable();
+    if listed.peek().is_none() {
+        return true;
+    }
+    listed.any(|v| v == media_type || v == "*/*" || v == "application/*")
+}
+
+pub async fn put(
+    state: &AppState,
+    headers: &HeaderMap,
+    name: &RepositoryName,
+    reference: &str,
+    body: Body,
+) -> Result<Response, RegistryError> {
+    let project = authorize(state, headers, name, Action::Push).await?;
+    let reference: Reference = reference.parse().map_err(|e| match e {
+        crate::oci::name::ReferenceError::BadDigest(e) => {
+            RegistryError::DigestInvalid(e.to_string())
+        }
+        e => RegistryError::ManifestInvalid(e.to_string()),
+    })?;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_MANIFEST_BYTES) {
+        return Err(RegistryError::ManifestTooLarge(MAX_MANIFEST_BYTES));
+    }
+    let content = axum::body::to_bytes(body, MAX_MANIFEST_BYTES)
+        .await
+        .map_err(|_| RegistryError::ManifestTooLarge(MAX_MANIFEST_BYTES))?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim());
+    let parsed = manifest::parse(&content, content_type)
+        .map_err(|e: ManifestError| RegistryError::ManifestInvalid(e.to_string()))?;
+    let algorithm = match &reference {
+        Reference::Digest(d) => d.algorithm(),
+        Reference::Tag(_) => Algorithm::Sha256,
+    };
+    let digest = Digest::of(algorithm, &content);
+    if let Reference::Digest(expected) = &reference
+        && expected != &digest
+    {
+        return Err(RegistryError::DigestInvalid(format!(
+            "manifest digest is {digest}, not {expected}"
+        )));
+    }
+    let digest_text = digest.to_string();
+    let blobs: Vec<String> = parsed.blobs.iter().map(ToString::to_string).collect();
+    let children: Vec<String> = parsed.children.iter().map(ToString::to_string).collect();
+    let subject = parsed.subject.as_ref().map(ToString::to_string);
+    let annotations = parsed
+        .annotations
+        .as_ref()
+        .map(|a| serde_json::to_string(a).unwrap_or_default());
+    let tag = match &reference {
+        Reference::Tag(tag) => Some(tag.as_str()),
+        Reference::Digest(_) => None,
+    };
+    let artifact = NewArtifact {
+        project_id: project.id,
+        repository: name.as_str(),
+        digest: &digest_text,
+        media_type: &parsed.media_type,
+        artifact_type: parsed.artifact_type.as_deref(),
+        subject: subject.as_deref(),
+        annotations,
+        content: &content,
+        blobs: &blobs,
+        children: &children,
+        tag,
+    };
+    state
+        .db
+        .put_manifest(&artifact)
+        .await
+        .map_err(|e| match e {
+            PutManifestError::MissingBlob(digest) => RegistryError::ManifestBlobUnknown {
+                message: format!(
+                    "blob {digest} referenced by the manifest is not in {name}; push it first"
+                ),
+                digest,
+            },
+            PutManifestError::MissingManifest(digest) => RegistryError::ManifestBlobUnknown {
+                message: format!(
+                    "manifest {digest} referenced by the index is not in {name}; push it first"
+                ),
+                digest,
+            },
+            PutManifestError::Db(e) => RegistryError::internal("storing manifest", e),
+        })?;
+    tracing::info!(repository = %name, digest = %digest_text, tag, "manifest pushed");
+    let mut response_headers = vec![
+        ("location", format!("/v2/{name}/manifests/{digest_text}")),
+        ("docker-content-digest", digest_text),
+    ];
+    if let Some(subject) = subject {
+        response_headers.push(("oci-subject", subject));
+    }
+    Ok(empty(StatusCode::CREATED, &response_headers))
+}
+
+/// `DELETE` by digest removes the manifest and its tags; by tag removes only the tag.
+pub async fn delete(
+    state: &AppState,
+    headers: &HeaderMap,
+    name: &RepositoryName,
+    reference: &str,
+) -> Result<Response, RegistryError> {
+    authorize(state, headers, name, Action::Delete).await?;
+    let unknown =
+        || RegistryError::ManifestUnknown(format!("manifest {reference:?} unknown in {name}"));
+    let deleted = match reference.parse::<Reference>().map_err(|_| unknown())? {
+        Reference::Tag(tag) => state.db.delete_tag(name.as_str(), tag.as_str()).await?,
+        Reference::Digest(digest) => {
+            state
+                .db
+                .delete_manifest(name.as_str(), &digest.to_string())
+                .await?
+        }
+    };
+    if !deleted {
+        return Err(unknown());
+    }
+    tracing::info!(repository = %name, reference, "manifest or tag deleted");
+    Ok(empty(StatusCode::ACCEPTED, &[]))
+}

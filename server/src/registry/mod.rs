@@ -1,0 +1,317 @@
+//! The OCI Distribution API v1.1 (`/v2`): one file per area of the spec.
+//!
+//! <https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md>
+//! Repository names contain slashes, so everything under `/v2/` is routed by [`parse_route`], which reads
+//! the path from its end (`…/manifests/<ref>`, `…/blobs/<digest>`, `…/blobs/uploads/<id>`, …).
+
+pub mod access;
+mod blobs;
+mod catalog;
+pub mod error;
+mod manifests;
+mod referrers;
+mod tags;
+mod uploads;
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+
+use crate::app::AppState;
+use crate::oci::{Digest, RepositoryName};
+pub use error::RegistryError;
+
+/// Query parameters of a `/v2` request.
+pub type Params = HashMap<String, String>;
+
+/// The `/v2` routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v2", get(base))
+        .route("/v2/", get(base))
+        .route("/v2/_catalog", get(catalog::list))
+        .route("/v2/{*path}", any(dispatch))
+        .layer(axum::middleware::map_response(api_version_header))
+}
+
+async fn api_version_header(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        "docker-distribution-api-version",
+        HeaderValue::from_static("registry/2.0"),
+    );
+    response
+}
+
+/// `GET /v2/`: 200 for an authenticated caller, 401 with a token challenge otherwise.
+async fn base(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match access::authenticate(&state, &headers).await {
+        Ok(access::Caller::User(_)) => axum::Json(serde_json::json!({})).into_response(),
+        Ok(access::Caller::Token(claims))
+            if !claims.sub.is_empty() || !claims.access.is_empty() =>
+        {
+            axum::Json(serde_json::json!({})).into_response()
+        }
+        Ok(_) => RegistryError::Unauthorized {
+            message: "authentication required".to_owned(),
+            challenge: access::challenge(&state, &headers, None, false),
+        }
+        .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A parsed `/v2/<name>/…` path.
+#[derive(Debug, PartialEq, Eq)]
+enum Route {
+    /// The reference is kept raw: an invalid one is a 404 on reads and a 400 on writes.
+    Manifest(RepositoryName, String),
+    Blob(RepositoryName, Digest),
+    UploadStart(RepositoryName),
+    Upload(RepositoryName, String),
+    Tags(RepositoryName),
+    Referrers(RepositoryName, Digest),
+}
+
+fn parse_name(segments: &[&str]) -> Result<RepositoryName, RegistryError> {
+    segments
+        .join("/")
+        .parse()
+        .map_err(|e: crate::oci::name::NameError| RegistryError::NameInvalid(e.to_string()))
+}
+
+fn parse_digest(s: &str) -> Result<Digest, RegistryError> {
+    s.parse().map_err(|e: crate::oci::digest::DigestError| {
+        RegistryError::DigestInvalid(format!("{s:?}: {e}"))
+    })
+}
+
+/// Parses the part of the path after `/v2/`.
+fn parse_route(path: &str) -> Result<Route, RegistryError> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let n = segments.len();
+    let at = |i: usize| if i < n { segments[i] } else { "" };
+    if n >= 3 && at(n - 2) == "tags" && at(n - 1) == "list" {
+        return Ok(Route::Tags(parse_name(&segments[..n - 2])?));
+    }
+    if n >= 4 && at(n - 3) == "blobs" && at(n - 2) == "uploads" {
+        let name = parse_name(&segments[..n - 3])?;
+        return Ok(match at(n - 1) {
+            "" => Route::UploadStart(name),
+            id => Route::Upload(name, id.to_owned()),
+        });
+    }
+    if n >= 3 && at(n - 2) == "blobs" && at(n - 1) == "uploads" {
+        return Ok(Route::UploadStart(parse_name(&segments[..n - 2])?));
+    }
+    if n >= 3 && at(n - 2) == "manifests" {
+        return Ok(Route::Manifest(
+            parse_name(&segments[..n - 2])?,
+            at(n - 1).to_owned(),
+        ));
+    }
+    if n >= 3 && at(n - 2) == "blobs" {
+        return Ok(Route::Blob(
+            parse_name(&segments[..n - 2])?,
+            parse_digest(at(n - 1))?,
+        ));
+    }
+    if n >= 3 && at(n - 2) == "referrers" {
+        return Ok(Route::Referrers(
+            parse_name(&segments[..n - 2])?,
+            parse_digest(at(n - 1))?,
+        ));
+    }
+    Err(RegistryError::NotFound(format!(
+        "no registry endpoint at /v2/{path}"
+    )))
+}
+
+async fn dispatch(
+    State(state): State<AppState>,
+    method: Method,
+    Path(path): Path<String>,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let result = match parse_route(&path) {
+        Err(e) => Err(e),
+        Ok(route) => route_request(&state, method, route, &params, &headers, body).await,
+    };
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn route_request(
+    state: &AppState,
+    method: Method,
+    route: Route,
+    params: &Params,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, RegistryError> {
+    match (route, method) {
+        (Route::Manifest(name, reference), Method::GET) => {
+            manifests::get(state, headers, &name, &reference, false).await
+        }
+        (Route::Manifest(name, reference), Method::HEAD) => {
+            manifests::get(state, headers, &name, &reference, true).await
+        }
+        (Route::Manifest(name, reference), Method::PUT) => {
+            manifests::put(state, headers, &name, &reference, body).await
+        }
+        (Route::Manifest(name, reference), Method::DELETE) => {
+            manifests::delete(state, headers, &name, &reference).await
+        }
+        (Route::Blob(name, digest), Method::GET) => {
+            blobs::get(state, headers, &name, &digest, false).await
+        }
+        (Route::Blob(name, digest), Method::HEAD) => {
+            blobs::get(state, headers, &name, &digest, true).await
+        }
+        (Route::Blob(name, digest), Method::DELETE) => {
+            blobs::delete(state, headers, &name, &digest).await
+        }
+        (Route::UploadStart(name), Method::POST) => {
+            uploads::start(state, headers, &name, params, body).await
+        }
+        (Route::Upload(name, id), Method::GET) => uploads::status(state, headers, &name, &id).await,
+        (Route::Upload(name, id), Method::PATCH) => {
+            uploads::patch(state, headers, &name, &id, body).await
+        }
+        (Route::Upload(name, id), Method::PUT) => {
+            uploads::finish(state, headers, &name, &id, params, body).await
+        }
+        (Route::Upload(name, id), Method::DELETE) => {
+            uploads::cancel(state, headers, &name, &id).await
+        }
+        (Route::Tags(name), Method::GET) => tags::list(state, headers, &name, params).await,
+        (Route::Referrers(name, digest), Method::GET) => {
+            referrers::list(state, headers, &name, &digest, params).await
+        }
+        (_, method) => Err(RegistryError::Unsupported(format!(
+            "method {method} is not allowed here"
+        ))),
+    }
+}
+
+/// Builds a response with an empty body from a status and headers.
+fn empty(status: StatusCode, headers: &[(&str, String)]) -> Response {
+    let mut response = (status, Body::empty()).into_response();
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+/// Reads `n` and `last` pagination parameters. `n` is capped at 10,000 per page.
+fn pagination(params: &Params) -> Result<(Option<i64>, Option<&str>), RegistryError> {
+    let n = match params.get("n") {
+        None => None,
+        Some(n) => Some(
+            n.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| {
+                    RegistryError::PaginationInvalid(format!("invalid page size n={n:?}"))
+                })?
+                .min(10_000),
+        ),
+    };
+    Ok((
+        n,
+        params
+            .get("last")
+            .map(String::as_str)
+            .filter(|l| !l.is_empty()),
+    ))
+}
+
+/// Cuts a page fetched with `n + 1` rows down to `n`, returning the `Link` header of the next page
+/// when there is one (`<base?n=N&last=LAST>; rel="next"`).
+fn next_page(items: &mut Vec<String>, n: Option<i64>, base: &str) -> Option<HeaderValue> {
+    let n = usize::try_from(n?).ok()?;
+    if items.len() <= n {
+        return None;
+    }
+    items.truncate(n);
+    let last = items.last()?;
+    HeaderValue::from_str(&format!("<{base}?n={n}&last={last}>; rel=\"next\"")).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> RepositoryName {
+        s.parse().unwrap_or_else(|_| unreachable!("{s}"))
+    }
+
+    #[test]
+    fn routes_are_read_from_the_end() {
+        let d = Digest::sha256_of(b"x");
+        assert_eq!(
+            parse_route("p/a/b/manifests/latest").ok(),
+            Some(Route::Manifest(name("p/a/b"), "latest".into()))
+        );
+        assert_eq!(
+            parse_route(&format!("p/blobs/blobs/{d}")).ok(),
+            Some(Route::Blob(name("p/blobs"), d.clone()))
+        );
+        assert_eq!(
+            parse_route("p/r/blobs/uploads/").ok(),
+            Some(Route::UploadStart(name("p/r")))
+        );
+        assert_eq!(
+            parse_route("p/r/blobs/uploads").ok(),
+            Some(Route::UploadStart(name("p/r")))
+        );
+        assert_eq!(
+            parse_route("p/r/blobs/uploads/abc").ok(),
+            Some(Route::Upload(name("p/r"), "abc".into()))
+        );
+        assert_eq!(
+            parse_route("p/manifests/tags/list").ok(),
+            Some(Route::Tags(name("p/manifests")))
+        );
+        assert_eq!(
+            parse_route(&format!("p/r/referrers/{d}")).ok(),
+            Some(Route::Referrers(name("p/r"), d))
+        );
+        assert!(matches!(
+            parse_route("P/r/tags/list"),
+            Err(RegistryError::NameInvalid(_))
+        ));
+        assert!(matches!(
+            parse_route("p/r/blobs/sha256:zz"),
+            Err(RegistryError::DigestInvalid(_))
+        ));
+        assert!(matches!(
+            parse_route("p/r/whatever"),
+            Err(RegistryError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn pagination_is_validated() {
+        let params = |n: &str| Params::from([("n".to_owned(), n.to_owned())]);
+        assert!(matches!(pagination(&params("5")), Ok((Some(5), None))));
+        assert!(matches!(
+            pagination(&params("-1")),
+            Err(RegistryError::PaginationInvalid(_))
+        ));
+        assert!(matches!(
+            pagination(&params("x")),
+            Err(RegistryError::PaginationInvalid(_))
+        ));
+    }
+}

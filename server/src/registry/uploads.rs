@@ -1,0 +1,330 @@
+//! Blob uploads: `POST`, `PATCH`, `PUT`, `GET` and `DELETE` on `/v2/<name>/blobs/uploads/…`.
+//!
+//! <https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pushing-blobs>
+//! Monolithic (`POST ?digest=`), `POST` then `PUT`, chunked `PATCH` with `Content-Range` (416 when a chunk
+//! does not start at the current offset), and cross-repository mounts (`?mount=&from=`). A blob becomes
+//! visible only after its digest is verified, in the transaction that links it to the repository.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+
+use super::access::{Caller, authenticate, authorize, authorize_caller};
+use super::error::upload_range;
+use super::{Params, RegistryError, empty, parse_digest};
+use crate::app::AppState;
+use crate::auth::Action;
+use crate::db::{Project, UploadSession};
+use crate::oci::{Digest, RepositoryName};
+use crate::storage::{AppendError, FinishError};
+
+fn upload_location(name: &RepositoryName, id: &str) -> String {
+    format!("/v2/{name}/blobs/uploads/{id}")
+}
+
+/// `202 Accepted` describing an open upload.
+fn upload_state(status: StatusCode, name: &RepositoryName, id: &str, offset: u64) -> Response {
+    let mut response = empty(
+        status,
+        &[
+            ("location", upload_location(name, id)),
+            ("docker-upload-uuid", id.to_owned()),
+        ],
+    );
+    response.headers_mut().insert("range", upload_range(offset));
+    response
+}
+
+/// `201 Created` for a blob now present in the repository.
+fn blob_created(name: &RepositoryName, digest: &Digest) -> Response {
+    empty(
+        StatusCode::CREATED,
+        &[
+            ("location", format!("/v2/{name}/blobs/{digest}")),
+            ("docker-content-digest", digest.to_string()),
+        ],
+    )
+}
+
+/// `POST /v2/<name>/blobs/uploads/`: mount, monolithic upload, or open a session.
+pub async fn start(
+    state: &AppState,
+    headers: &HeaderMap,
+    name: &RepositoryName,
+    params: &Params,
+    body: Body,
+) -> Result<Response, RegistryError> {
+    let caller = authenticate(state, headers).await?;
+    let project = authorize_caller(state, headers, &caller, name, Action::Push).await?;
+    if let Some(mount) = params.get("mount") {
+        let digest = parse_digest(mount)?;
+        let from = params.get("from").map(String::as_str);
+        if let Some(size) = mountable(state, headers, &caller, &project, from, &digest).await? {
+            state
+                .db
+                .link_blob(project.id, name.as_str(), &digest.to_string(), size, None)
+                .await?;
+            tracing::debug!(repository = %name, %digest, from, "blob mounted");
+            return Ok(blob_created(name, &digest));
+        }
+    }
+    let monolithic = params.get("digest").map(|d| parse_digest(d)).transpose()?;
+    let id = uuid::Uuid::new_v4().to_string();
+    state
+        .db
+        .create_upload(&id, project.id, name.as_str())
+        .await?;
+    state
+        .uploads
+        .create(&id)
+        .await
+        .map_err(|e| RegistryError::internal("creating upload staging file", e))?;
+    let Some(digest) = monolithic else {
+        return Ok(upload_state(StatusCode::ACCEPTED, name, &id, 0));
+    };
+    let result = async {
+        append(state, name, &id, None, body).await?;
+        commit(state, &project, name, &id, &digest).await
+    }
+    .await;
+    if result.is_err() {
+        discard(state, &id).await;
+    }
+    result
+}
+
+/// The size of blob `digest` if it can be mounted into `project`: it is in `from` and the caller may pull
+/// from there, or — without `from` — it is already in another repository of the same project.
+async fn mountable(
+    state: &AppState,
+    headers: &HeaderMap,
+    caller: &Caller,
+    project: &Project,
+    from: Option<&str>,
+    digest: &Digest,
+) -> Result<Option<i64>, RegistryError> {
+    let digest = digest.to_string();
+    match from {
+        None => Ok(state.db.project_blob_size(project.id, &digest).await?),
+        Some(from) => {
+            let Ok(from) = from.parse::<RepositoryName>() else {
+                return Ok(None);
+            };
+            if authorize_caller(state, headers, caller, &from, Action::Pull)
+                .await
+                .is_err()
+            {
+                return Ok(None);
+            }
+            Ok(state
+                .db
+                .repository_blob(from.as_str(), &digest)
+                .await?
+                .map(|b| b.size))
+        }
+    }
+}
+
+/// Finds upload `id` of repository `name` after checking the caller may push there.
+async fn session(
+    state: &AppState,
+    headers: &HeaderMap,
+    name: &RepositoryName,
+    id: &str,
+) -> Result<(Project, UploadSession), RegistryError> {
+    let project = authorize(state, headers, name, Action::Push).await?;
+    let session = state
+        .db
+        .find_upload(id)
+        .await?
+        .filter(|s| s.repository == name.as_str() && s.project_id == project.id)
+        .ok_or(RegistryError::BlobUploadUnknown)?;
+    Ok((project, session))
+}
+
+/// `GET …/uploads/<id>`: the upload's progress.
+pub async fn status(
+    state: &AppState,
+    headers: &HeaderMap,
+    name: &RepositoryName,
+    id: &str,
+) -> Result<Response, RegistryError> {
+    session(state, headers, name, id).await?;
+    let offset = state
+        .uploads
+        .offset(id)
+        .await
+        .map_err(append_error(name, id))?;
+    Ok(upload_state(StatusCode::NO_CONTENT, name, id, offset))
+}
+
+/// `PATCH …/uploads/<id>`: appends a chunk (or a stream, without `Content-Range`).
+pub async fn patch(
+    state: &AppState,
+    headers: &HeaderMap,
+    name: &RepositoryName,
+    id: &str,
+    body: Body,
+) -> Result<Response, RegistryError> {
+    session(state, headers, name, id).await?;
+    let start = content_range_start(headers)?;
+    let offset = append(state, name, id, start, body).await?;
+    state.db.touch_upload(id).await?;
+    Ok(upload_state(StatusCode::ACCEPTED, name, id, offset))
+}
+
+/// `PUT …/uploads/<id>?digest=`: appends the last chunk, if any, verifies and commits the blob.
+pub async fn finish(
+    state: &AppState,
+    headers: &HeaderMap,
+    name: &RepositoryName,
+    id: &str,
+    params: &Params,
+    body: Body,
+) -> Result<Response, RegistryError> {
+    let (project, _) = session(state, headers, name, id).await?;
+    let digest = params
+        .get("digest")
+        .ok_or_else(|| {
+            RegistryError::DigestInvalid("the digest query parameter is required".to_owned())
+        })
+        .and_then(|d| parse_digest(d))?;
+    let start = content_range_start(headers)?;
+    append(state, name, id, start, body).await?;
+    commit(state, &project, name, id, &digest).await
+}
+
+/// `DELETE …/uploads/<id>`: cancels the upload.
+pub async fn cancel(
+    state: &AppState,
+    headers: &HeaderMap,
+    name: &RepositoryName,
+    id: &str,
+) -> Result<Response, RegistryError> {
+    session(state, headers, name, id).await?;
+    discard(state, id).await;
+    Ok(empty(StatusCode::NO_CONTENT, &[]))
+}
+
+async fn discard(state: &AppState, id: &str) {
+    if let Err(e) = state.db.delete_upload(id).await {
+        tracing::warn!(upload = id, error = %e, "could not delete upload session; the purge job will retry");
+    }
+    if let Err(e) = state.uploads.discard(id).await {
+        tracing::warn!(upload = id, error = %e, "could not remove staged upload file");
+    }
+}
+
+async fn append(
+    state: &AppState,
+    name: &RepositoryName,
+    id: &str,
+    start: Option<u64>,
+    body: Body,
+) -> Result<u64, RegistryError> {
+    state
+        .uploads
+        .append(id, start, body.into_data_stream())
+        .await
+        .map_err(append_error(name, id))
+}
+
+fn append_error(name: &RepositoryName, id: &str) -> impl FnOnce(AppendError) -> RegistryError {
+    let location = upload_location(name, id);
+    move |e| match e {
+        AppendError::OutOfOrder { current, .. } => RegistryError::UploadOutOfOrder {
+            message: e.to_string(),
+            location,
+            offset: current,
+        },
+        AppendError::Missing => RegistryError::BlobUploadUnknown,
+        AppendError::Body(message) => {
+            RegistryError::BlobUploadInvalid(format!("upload interrupted: {message}"))
+        }
+        AppendError::Io(e) => RegistryError::internal("writing upload staging file", e),
+    }
+}
+
+/// Verifies upload `id` against `digest`, moves it into the blob store and links it to the repository.
+async fn commit(
+    state: &AppState,
+    project: &Project,
+    name: &RepositoryName,
+    id: &str,
+    digest: &Digest,
+) -> Result<Response, RegistryError> {
+    let size = state
+        .uploads
+        .verify(id, digest)
+        .await
+        .map_err(|e| match e {
+            FinishError::Mismatch { computed } => RegistryError::DigestInvalid(format!(
+                "digest mismatch: the uploaded content is {computed}, not {digest}"
+            )),
+            FinishError::Missing => RegistryError::BlobUploadUnknown,
+            FinishError::Io(e) => RegistryError::internal("verifying upload", e),
+        })?;
+    let digest_text = digest.to_string();
+    if state.db.blob_size(&digest_text).await?.is_some() {
+        // Already stored: the staged copy is redundant.
+        state
+            .uploads
+            .discard(id)
+            .await
+            .map_err(|e| RegistryError::internal("removing redundant staged upload", e))?;
+    } else {
+        state
+            .blobs
+            .import(&state.uploads.path(id), digest)
+            .await
+            .map_err(|e| {
+                RegistryError::internal("moving verified upload into the blob store", e)
+            })?;
+        state.uploads.forget(id);
+    }
+    let size = i64::try_from(size).map_err(|e| RegistryError::internal("blob size", e))?;
+    state
+        .db
+        .link_blob(project.id, name.as_str(), &digest_text, size, Some(id))
+        .await?;
+    tracing::debug!(repository = %name, %digest, size, "blob committed");
+    Ok(blob_created(name, digest))
+}
+
+/// The start offset of a `Content-Range: <start>-<end>` header, checked against `Content-Length`.
+fn content_range_start(headers: &HeaderMap) -> Result<Option<u64>, RegistryError> {
+    let Some(value) = headers.get(header::CONTENT_RANGE) else {
+        return Ok(None);
+    };
+    let invalid =
+        || RegistryError::BlobUploadInvalid("Content-Range must be <start>-<end>".to_owned());
+    let text = value.to_str().map_err(|_| invalid())?.trim();
+    let text = text
+        .strip_prefix("bytes=")
+        .or_else(|| text.strip_prefix("bytes "))
+        .unwrap_or(text);
+    let (start, end) = text.split_once('-').ok_or_else(invalid)?;
+    let start: u64 = start.trim().parse().map_err(|_| invalid())?;
+    let end: u64 = end
+        .trim()
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .parse()
+        .map_err(|_| invalid())?;
+    if end < start {
+        return Err(invalid());
+    }
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(length) = length
+        && length != end - start + 1
+    {
+        return Err(RegistryError::BlobUploadInvalid(format!(
+            "Content-Length {length} does not match Content-Range {start}-{end}"
+        )));
+    }
+    Ok(Some(start))
+}

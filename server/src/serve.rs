@@ -1,0 +1,66 @@
+//! Running the server: open everything, do the first-start setup, serve until a shutdown signal.
+//!
+//! Shutdown is graceful: the listener closes, in-flight requests (uploads included) run to completion,
+//! then the database is closed. An upload cut short is never visible (see [`crate::storage`]).
+
+use std::future::Future;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::app::{AppState, router};
+use crate::config::Config;
+use crate::jobs;
+use crate::service::setup::{self, FirstStart};
+
+/// Opens the state for `config` and performs the first-start setup.
+pub async fn prepare(config: Config) -> anyhow::Result<(AppState, FirstStart)> {
+    let state = AppState::open(config).await?;
+    let first = setup::first_start(&state.db, &state.config)
+        .await
+        .context("creating the admin user")?;
+    Ok((state, first))
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then drains in-flight requests.
+pub async fn run(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let purge = tokio::spawn(jobs::upload_purge::run(state.clone()));
+    let result = axum::serve(listener, router(state.clone()))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP");
+    purge.abort();
+    state.db.close().await;
+    tracing::info!("berth stopped");
+    result
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

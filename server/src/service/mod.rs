@@ -1,0 +1,20 @@
+//! Domain services: validation and rules above the data layer, shared by the CLI and (later) the REST API.
+
+pub mod projects;
+pub mod setup;
+pub mod users;
+
+/// Why a service call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("password hashing failed")]
+    Hash,
+}
