@@ -1,1 +1,17 @@
+//! Berth's integration tests: one test binary whose modules mirror the routes.
+//!
+//! `support` starts servers (in-process, or the real `berth` binary) on ephemeral loopback ports.
+//! Client tests drive real registry clients (skopeo, podman, the Docker CLI with a private dockerd).
 
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a failing test panics"
+)]
+
+mod support;
+
+mod clients;
+mod crash;
+mod registry;

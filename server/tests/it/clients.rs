@@ -1,0 +1,1 @@
+//! Registry client tests (skopeo, podman, docker): in progress.

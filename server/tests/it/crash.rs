@@ -1,0 +1,1 @@
+//! Crash test (SIGKILL during a push): in progress.

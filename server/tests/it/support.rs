@@ -1,0 +1,215 @@
+//! Test servers and fixtures.
+
+#![allow(dead_code, reason = "not every test module uses every helper")]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use berth::app::AppState;
+use berth::config::Config;
+use berth::secret::Secret;
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+pub const ADMIN_USER: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "Admin12345";
+
+/// A Berth running inside the test process on an ephemeral port, with a fresh data directory.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub dir: TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server after letting `configure` adjust the default test configuration.
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let mut config = Config {
+            data_dir: dir.path().join("data"),
+            admin_password: Some(Secret::new(ADMIN_PASSWORD)),
+            ..Config::default()
+        };
+        configure(&mut config);
+        let (state, _) = berth::serve::prepare(config)
+            .await
+            .unwrap_or_else(|e| panic!("prepare: {e:#}"));
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("addr: {e}"));
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(berth::serve::run(state.clone(), listener, async {
+            let _ = rx.await;
+        }));
+        TestServer {
+            addr,
+            state,
+            dir,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// `host:port`, as registry clients name the registry.
+    pub fn host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    pub async fn create_project(&self, name: &str, public: bool) {
+        berth::service::projects::create(&self.state.db, name, ADMIN_USER, public)
+            .await
+            .unwrap_or_else(|e| panic!("create project {name}: {e}"));
+    }
+
+    pub async fn create_user(&self, name: &str, password: &str, admin: bool) {
+        berth::service::users::create(&self.state.db, name, password, None, admin)
+            .await
+            .unwrap_or_else(|e| panic!("create user {name}: {e}"));
+    }
+
+    /// Stops accepting connections and waits for in-flight requests to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// An HTTP client for tests: no proxy, no redirects followed.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|e| panic!("client: {e}"))
+}
+
+/// The `berth` binary built for these tests.
+pub fn berth_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_berth"))
+}
+
+/// A free port on 127.0.0.1 (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("free port: {e}"))
+}
+
+/// The real `berth` binary running as a child process.
+pub struct BinaryServer {
+    pub port: u16,
+    pub data_dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl BinaryServer {
+    /// Runs `berth serve` on a free port with `data_dir`, and waits until it answers.
+    pub fn start(data_dir: &Path) -> BinaryServer {
+        let port = free_port();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data_dir.with_extension("log"))
+            .unwrap_or_else(|e| panic!("log file: {e}"));
+        let child = Command::new(berth_binary())
+            .arg("serve")
+            .env("BERTH_LISTEN", format!("127.0.0.1:{port}"))
+            .env("BERTH_DATA_DIR", data_dir)
+            .env("BERTH_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("BERTH_LOG_LEVEL", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn berth: {e}"));
+        let server = BinaryServer {
+            port,
+            data_dir: data_dir.to_owned(),
+            child: Some(child),
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("berth did not start listening on port {}", self.port);
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Sends `signal` (e.g. "KILL", "TERM") and waits for the process to exit.
+    pub fn signal_and_wait(&mut self, signal: &str) -> std::process::ExitStatus {
+        let mut child = self
+            .child
+            .take()
+            .unwrap_or_else(|| panic!("server already stopped"));
+        let _ = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status();
+        child.wait().unwrap_or_else(|e| panic!("wait: {e}"))
+    }
+
+    /// Runs a `berth` CLI command against this server's data directory.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        berth_cli(&self.data_dir, args)
+    }
+}
+
+impl Drop for BinaryServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Runs a `berth` CLI command with `BERTH_DATA_DIR=data_dir`.
+pub fn berth_cli(data_dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(berth_binary())
+        .args(args)
+        .env("BERTH_DATA_DIR", data_dir)
+        .env("BERTH_LOG_LEVEL", "warn")
+        .output()
+        .unwrap_or_else(|e| panic!("berth {args:?}: {e}"))
+}
