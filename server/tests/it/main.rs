@@ -15,3 +15,4 @@ mod support;
 mod clients;
 mod crash;
 mod registry;
+mod shutdown;

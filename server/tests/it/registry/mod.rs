@@ -220,3 +220,56 @@ async fn names_are_validated_and_the_project_must_exist() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_pushes_all_succeed() {
+    let (server, http) = setup().await;
+    let server = std::sync::Arc::new(server);
+    let mut tasks = Vec::new();
+    for client_no in 0..8 {
+        let (server, http) = (server.clone(), http.clone());
+        tasks.push(tokio::spawn(async move {
+            for image in 0..10 {
+                // Shared layers across clients exercise the same rows concurrently.
+                let repo = format!("library/concurrent{}", client_no % 3);
+                let seed = format!("{}-{image}", client_no % 2);
+                push_image(
+                    &server,
+                    &http,
+                    &repo,
+                    &format!("c{client_no}-{image}"),
+                    &seed,
+                )
+                .await;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let body: Value = http
+        .get(server.url("/v2/_catalog"))
+        .admin()
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["repositories"].as_array().unwrap().len(), 3);
+    let tags: Value = http
+        .get(server.url("/v2/library/concurrent0/tags/list"))
+        .admin()
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        tags["tags"].as_array().unwrap().len(),
+        30,
+        "clients 0, 3 and 6 pushed 10 tags each"
+    );
+    std::sync::Arc::into_inner(server).unwrap().stop().await;
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds Berth and runs it with no configuration: SQLite and blobs under ./data, registry (and later the
+# console and REST API) on port 8080. The first start creates user `admin` (password from
+# BERTH_ADMIN_PASSWORD, else generated and printed once) and the public project `library`.
+# Extra arguments go to `berth serve`; settings come from ./berth.toml and BERTH_* variables (see README).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v cc >/dev/null 2>&1; then
+  echo "installing a C compiler (needed to build the bundled SQLite)" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential
+fi
+cargo build --release --locked -p berth
+exec target/release/berth serve "$@"
