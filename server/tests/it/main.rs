@@ -14,5 +14,6 @@ mod support;
 
 mod clients;
 mod crash;
+mod images;
 mod registry;
 mod shutdown;
