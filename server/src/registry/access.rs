@@ -95,7 +95,7 @@ pub fn challenge(
 }
 
 /// The scope a client must ask for to perform `action` on `name`.
-fn scope_for(name: &RepositoryName, action: Action) -> String {
+pub fn scope_for(name: &RepositoryName, action: Action) -> String {
     let actions = match action {
         Action::Pull => "pull",
         Action::Push => "pull,push",
@@ -155,6 +155,19 @@ pub async fn authorize_caller(
     name: &RepositoryName,
     action: Action,
 ) -> Result<Project, RegistryError> {
+    authorize_with_scopes(state, headers, caller, name, action, &[]).await
+}
+
+/// [`authorize_caller`], also naming `extra_scopes` in a 401 challenge for requests that will need them
+/// (a cross-repository mount needs `pull` on its source), so the client's next token covers them all.
+pub async fn authorize_with_scopes(
+    state: &AppState,
+    headers: &HeaderMap,
+    caller: &Caller,
+    name: &RepositoryName,
+    action: Action,
+    extra_scopes: &[String],
+) -> Result<Project, RegistryError> {
     let project = state.db.find_project(name.project()).await?;
     let allowed = match caller {
         Caller::Token(claims) => claims.allows(name.as_str(), action),
@@ -174,12 +187,14 @@ pub async fn authorize_caller(
         ))),
         Some(project) if allowed => Ok(project),
         _ if caller.is_anonymous() || matches!(caller, Caller::Token(_)) => {
+            let mut scopes = vec![scope_for(name, action)];
+            scopes.extend_from_slice(extra_scopes);
             Err(RegistryError::Unauthorized {
                 message: format!("authentication required to {} {name}", action.as_str()),
                 challenge: challenge(
                     state,
                     headers,
-                    Some(&scope_for(name, action)),
+                    Some(&scopes.join(" ")),
                     matches!(caller, Caller::Token(_)),
                 ),
             })

@@ -9,7 +9,9 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 
-use super::access::{Caller, authenticate, authorize, authorize_caller};
+use super::access::{
+    Caller, authenticate, authorize, authorize_caller, authorize_with_scopes, scope_for,
+};
 use super::error::upload_range;
 use super::{Params, RegistryError, empty, parse_digest};
 use crate::app::AppState;
@@ -55,7 +57,15 @@ pub async fn start(
     body: Body,
 ) -> Result<Response, RegistryError> {
     let caller = authenticate(state, headers).await?;
-    let project = authorize_caller(state, headers, &caller, name, Action::Push).await?;
+    let mount_source: Vec<String> = match (params.get("mount"), params.get("from")) {
+        (Some(_), Some(from)) => from
+            .parse::<RepositoryName>()
+            .map(|from| vec![scope_for(&from, Action::Pull)])
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let project =
+        authorize_with_scopes(state, headers, &caller, name, Action::Push, &mount_source).await?;
     if let Some(mount) = params.get("mount") {
         let digest = parse_digest(mount)?;
         let from = params.get("from").map(String::as_str);

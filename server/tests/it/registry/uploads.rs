@@ -340,6 +340,23 @@ async fn cross_repository_mounts_need_pull_access_to_the_source() {
         .unwrap();
     assert_eq!(response.bytes().await.unwrap().as_ref(), b"shared layer");
 
+    // An unauthenticated mount is challenged for both repositories, so one token covers the mount.
+    let response = http
+        .post(server.url(&format!(
+            "/v2/library/target/blobs/uploads/?mount={digest}&from=library/source"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        header(&response, "www-authenticate").contains(
+            "scope=\"repository:library/target:pull,push repository:library/source:pull\""
+        ),
+        "{}",
+        header(&response, "www-authenticate")
+    );
+
     // Without `from`, a blob already in the same project is mounted; an unknown one starts an upload.
     let response = http
         .post(server.url(&format!("/v2/library/third/blobs/uploads/?mount={digest}")))
