@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# Berth vs the CNCF distribution registry, side by side on this machine, in one run.
+# See bench/README.md. Traffic goes to 127.0.0.1 only; temp dirs and servers are removed on exit.
+#
+# Knobs (environment):
+#   BENCH_DURATION  seconds per wrk run (default 15)
+#   BENCH_REPS      skopeo push+pull repetitions per registry, median reported (default 5)
+#   BERTH_BIN       Berth binary to test as is (default target/release/berth, built if missing or stale)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+DURATION=${BENCH_DURATION:-15}
+REPS=${BENCH_REPS:-5}
+BERTH_BIN_GIVEN=${BERTH_BIN:-}
+BERTH_BIN=${BERTH_BIN:-$ROOT/target/release/berth}
+PASSWORD=Bench12345
+PY=$(python3 -c 'import sys; print(sys.executable)')
+HELPER="$PY $HERE/helper.py"
+OCI_MANIFEST=application/vnd.oci.image.manifest.v1+json
+CLK_TCK=$(getconf CLK_TCK)
+
+log() { printf '# %s\n' "$*" >&2; }
+fail() { printf 'bench: FAILED: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------------------------- tools
+missing=()
+for tool in wrk:wrk skopeo:skopeo docker-registry:docker-registry curl:curl /usr/bin/time:time; do
+    command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
+done
+if ((${#missing[@]})); then
+    log "installing ${missing[*]}"
+    apt-get install -y "${missing[@]}" >/dev/null
+fi
+# Build when the default binary is missing or older than the sources.
+[[ -z $BERTH_BIN_GIVEN || -x $BERTH_BIN ]] || fail "BERTH_BIN=$BERTH_BIN is not an executable"
+if [[ ! -x $BERTH_BIN ]] || { [[ -z $BERTH_BIN_GIVEN ]] &&
+    [[ -n $(cd "$ROOT" && find server/src server/Cargo.toml api Cargo.toml Cargo.lock migrations -newer "$BERTH_BIN" -type f 2>/dev/null | head -1) ]]; }; then
+    log "building Berth (release); this is not counted in the benchmark time"
+    (cd "$ROOT" && cargo build --release -p berth)
+fi
+
+# ------------------------------------------------------------------------------------- temp + cleanup
+T=$(mktemp -d /tmp/berth-bench.XXXXXX)
+chmod 755 "$T"   # skopeo runs as nobody (see below) and must read the layout
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+RESULTS=$T/results
+: >"$RESULTS"
+put() { echo "$1=$2" >>"$RESULTS"; }
+
+free_port() {
+    $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+cpu_ticks() { # utime + stime of a PID, in clock ticks
+    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+machine_busy_ticks() { awk 'NR == 1 { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; } # user nice system irq softirq steal
+status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+
+# ------------------------------------------------------------------------------------------- header
+echo "== Berth vs distribution benchmark"
+echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+echo "machine:  $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2/1048576 }' /proc/meminfo)"
+echo "kernel:   $(uname -sr)"
+echo "berth:    $BERTH_BIN (built $(date -u -r "$BERTH_BIN" '+%Y-%m-%d %H:%M UTC'); tree at $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && git diff --quiet HEAD -- server/src api Cargo.toml Cargo.lock 2>/dev/null || echo ' with uncommitted source changes'))"
+echo "baseline: $(docker-registry --version 2>&1 | head -1)"
+echo "tools:    $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2), $(skopeo --version)"
+# Everything shares 2 cores here, so anything else running skews the figures: measure it and say so.
+busy_pct() { # share of all CPU time not idle over 1 s
+    local a b
+    a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
+    local total=0 i
+    for i in 1 2 3 4 5 6 7 8; do total=$((total + b[i] - a[i])); done
+    echo $(( 100 - 100 * ((b[4] - a[4]) + (b[5] - a[5])) / (total ? total : 1) ))
+}
+BUSY=$(busy_pct)
+echo "load:     ${BUSY}% of the CPU busy before starting (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+((BUSY <= 10)) || echo "WARNING:  other processes are using the CPU; the figures below are skewed by them"
+echo
+
+# ------------------------------------------------------------------------------------------- servers
+BPORT=$(free_port)
+DPORT=$(free_port)
+B=http://127.0.0.1:$BPORT
+D=http://127.0.0.1:$DPORT
+mkdir -p "$T/berth" "$T/dist"
+
+log "starting Berth on $B"
+read -r BPID BSTART < <(env BERTH_LISTEN=127.0.0.1:$BPORT BERTH_DATA_DIR="$T/berth" BERTH_ADMIN_PASSWORD=$PASSWORD \
+    BERTH_LOG_LEVEL=warn $HELPER launch --log "$T/berth.log" --ok 200 \
+    --url "$B/service/token?service=berth-registry" -- "$BERTH_BIN" serve) || fail "Berth did not start (log: $(cat "$T/berth.log"))"
+PIDS+=("$BPID")
+put startup_berth "$BSTART"
+sleep 1
+put idle_rss_berth "$(status_kib "$BPID" VmRSS)"
+
+# The distribution registry as Debian packages it (in-memory blob descriptor cache), without auth (its
+# fastest setting) and with the access log off so it does not pay for logging that Berth (at warn) skips.
+cat >"$T/dist/config.yml" <<EOF
+version: 0.1
+log: {level: warn, accesslog: {disabled: true}}
+storage:
+  cache: {blobdescriptor: inmemory}
+  filesystem: {rootdirectory: $T/dist/data}
+  delete: {enabled: true}
+http: {addr: 127.0.0.1:$DPORT}
+EOF
+log "starting distribution on $D"
+read -r DPID DSTART < <(env -i PATH="$PATH" $HELPER launch --log "$T/dist.log" --ok 200 --url "$D/v2/" \
+    -- docker-registry serve "$T/dist/config.yml") || fail "distribution did not start (log: $(cat "$T/dist.log"))"
+PIDS+=("$DPID")
+put startup_dist "$DSTART"
+sleep 1
+put idle_rss_dist "$(status_kib "$DPID" VmRSS)"
+
+token() { # scope -> bearer token from Berth's token service
+    local out
+    out=$($HELPER token --registry "$B" --basic "admin:$PASSWORD" --scope "$1") || fail "no token for $1"
+    echo "${out%% *}"
+}
+
+# wrk_run NAME URL wrk-args... : runs wrk with report.lua, records NAME_* results, fails on errors
+wrk_run() {
+    local name=$1 url=$2 pid=$3
+    shift 3
+    local c0 c1 m0 m1 line
+    c0=$(cpu_ticks "$pid")
+    m0=$(machine_busy_ticks)
+    timeout $((DURATION + 60)) /usr/bin/time -f '%U %S' -o "$T/time-$name" \
+        wrk -d"${DURATION}s" -s "$HERE/report.lua" "$@" "$url" >"$T/wrk-$name.txt" 2>&1 ||
+        fail "wrk $name: $(cat "$T/wrk-$name.txt")"
+    c1=$(cpu_ticks "$pid")
+    m1=$(machine_busy_ticks)
+    line=$(grep '^BENCH ' "$T/wrk-$name.txt") || fail "wrk $name printed no summary: $(cat "$T/wrk-$name.txt")"
+    local requests bytes duration_us connect read write status timeout p50_us p90_us p99_us max_us
+    eval "${line#BENCH }"
+    ((requests > 0)) || fail "wrk $name: no completed requests"
+    ((status == 0)) || fail "wrk $name: $status responses were not 2xx/3xx"
+    ((connect == 0 && timeout == 0)) || fail "wrk $name: $connect connect errors, $timeout timeouts"
+    put "${name}_requests" "$requests"
+    put "${name}_bytes" "$bytes"
+    put "${name}_duration_us" "$duration_us"
+    put "${name}_p50_us" "$p50_us"
+    put "${name}_p99_us" "$p99_us"
+    put "${name}_read_errors" "$read"
+    put "${name}_cpu" "$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" -v d="$duration_us" 'BEGIN { printf "%.2f", t / hz / (d / 1e6) }')"
+    # CPU used by anything other than this server and wrk (the other server idles meanwhile): should be ~0.
+    put "${name}_other" "$(awk -v m=$((m1 - m0)) -v c=$((c1 - c0)) -v hz="$CLK_TCK" -v d="$duration_us" \
+        -v w="$(cat "$T/time-$name")" 'BEGIN { split(w, u, " "); o = (m - c) / hz - u[1] - u[2]; if (o < 0) o = 0; printf "%.2f", o / (d / 1e6) }')"
+    log "$name: $requests requests, $bytes bytes in $((duration_us / 1000)) ms, p50 ${p50_us}us, p99 ${p99_us}us"
+}
+
+# ------------------------------------------------------------------------------- (a) blob GET throughput
+log "(a) generating a 100 MiB random blob"
+BLOB_DIGEST=$($HELPER gen-blob --seed 1 --size-mib 100 --out "$T/blob.bin")
+TOK=$(token "repository:library/bench:pull,push")
+$HELPER push-blob --registry "$B" --repo library/bench --bearer "$TOK" --file "$T/blob.bin" --digest "$BLOB_DIGEST"
+$HELPER push-blob --registry "$D" --repo library/bench --file "$T/blob.bin" --digest "$BLOB_DIGEST"
+rm -f "$T/blob.bin"
+for side in berth dist; do
+    if [[ $side == berth ]]; then base=$B auth=(-H "Authorization: Bearer $TOK"); else base=$D auth=(); fi
+    got=$(curl -sS -f "${auth[@]}" "$base/v2/library/bench/blobs/$BLOB_DIGEST" | sha256sum | cut -d' ' -f1)
+    [[ sha256:$got == "$BLOB_DIGEST" ]] || fail "$side served the wrong bytes for the blob"
+done
+BLOB_URL=/v2/library/bench/blobs/$BLOB_DIGEST
+log "(a) blob GET, 8 connections, ${DURATION}s each"
+wrk_run blob_dist "$D$BLOB_URL" "$DPID" -t2 -c8 --timeout 30s
+wrk_run blob_berth "$B$BLOB_URL" "$BPID" -t2 -c8 --timeout 30s -H "Authorization: Bearer $TOK"
+
+# ------------------------------------------------------------------------------ (b) manifest GET by tag
+log "(b) pushing a small image"
+TOK=$(token "repository:library/small:pull,push")
+MDIGEST=$($HELPER push-small-image --registry "$B" --repo library/small --tag v1 --bearer "$TOK")
+MDIGEST_D=$($HELPER push-small-image --registry "$D" --repo library/small --tag v1)
+[[ $MDIGEST == "$MDIGEST_D" ]] || fail "the two small images differ"
+TOK=$(token "repository:library/small:pull")
+MURL=/v2/library/small/manifests/v1
+for side in berth dist; do
+    if [[ $side == berth ]]; then base=$B auth=(-H "Authorization: Bearer $TOK"); else base=$D auth=(); fi
+    curl -sS -D "$T/mh-$side" -o "$T/mb-$side" -H "Accept: $OCI_MANIFEST" "${auth[@]}" "$base$MURL"
+    head -1 "$T/mh-$side" | grep -q ' 200' || fail "$side manifest GET: $(head -1 "$T/mh-$side")"
+    [[ sha256:$(sha256sum <"$T/mb-$side" | cut -d' ' -f1) == "$MDIGEST" ]] || fail "$side served a different manifest"
+done
+MSIZE=$(stat -c %s "$T/mb-berth")
+log "(b) manifest GET by tag, 50 connections, ${DURATION}s each"
+wrk_run man_dist "$D$MURL" "$DPID" -t2 -c50 --latency -H "Accept: $OCI_MANIFEST"
+wrk_run man_berth "$B$MURL" "$BPID" -t2 -c50 --latency -H "Accept: $OCI_MANIFEST" -H "Authorization: Bearer $TOK"
+for side in dist berth; do
+    # Every response must have carried the manifest: a 3xx or an empty 200 would show up here.
+    r=$(awk -F= -v k="man_${side}_requests" '$1 == k { print $2 }' "$RESULTS")
+    b=$(awk -F= -v k="man_${side}_bytes" '$1 == k { print $2 }' "$RESULTS")
+    ((b / r >= MSIZE)) || fail "$side: $((b / r)) bytes per manifest response, less than the manifest ($MSIZE)"
+done
+
+# -------------------------------------------------------------------------- (c) skopeo push and pull
+log "(c) generating a 5-layer, 200 MiB OCI layout"
+$HELPER gen-layout --seed 2 --layers 5 --layer-mib 40 --tag bench --out "$T/layout" >/dev/null
+chmod -R a+rX "$T/layout"
+# skopeo keeps a blob-info cache that would turn the second push of the same layers into cross-repository
+# mounts. As root that cache is in /var/lib/containers; as another user it is under $HOME, so each copy runs
+# as nobody with a fresh HOME and every push really uploads.
+if [[ $(id -u) == 0 ]] && runuser -u nobody -- true 2>/dev/null; then
+    AS_USER=(runuser -u nobody --)
+else
+    AS_USER=()
+    log "cannot switch to user nobody: skopeo's blob cache may turn repeated pushes into mounts"
+fi
+RUN_ID=$(basename "$T" | tr -cd 'a-z0-9' | tr 'A-Z' 'a-z')
+mkdir -m 777 "$T/skopeo"
+skopeo_timed() { # label, then skopeo copy args; prints seconds
+    local label=$1 home t0 t1
+    shift
+    home=$(mktemp -d "$T/skopeo/home.XXXXXX")
+    chmod 777 "$home"
+    t0=$EPOCHREALTIME
+    env -i PATH="$PATH" HOME="$home" /usr/bin/time -a -o "$T/skopeo-cpu" -f '%U %S' "${AS_USER[@]}" env HOME="$home" \
+        timeout 120 skopeo copy --quiet --insecure-policy "$@" >"$T/skopeo.out" 2>&1 ||
+        fail "skopeo $label: $(cat "$T/skopeo.out")"
+    t1=$EPOCHREALTIME
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}
+order=(dist berth)
+: >"$T/skopeo-cpu"
+SK_M0=$(machine_busy_ticks) SK_B0=$(cpu_ticks "$BPID") SK_D0=$(cpu_ticks "$DPID") SK_T0=$EPOCHREALTIME
+for rep in $(seq "$REPS"); do
+    for side in "${order[@]}"; do
+        repo=library/big-$RUN_ID-$rep
+        if [[ $side == berth ]]; then
+            host=127.0.0.1:$BPORT dcreds=(--dest-creds "admin:$PASSWORD") screds=(--src-creds "admin:$PASSWORD") pid=$BPID
+        else
+            host=127.0.0.1:$DPORT dcreds=() screds=() pid=$DPID
+        fi
+        c0=$(cpu_ticks "$pid")
+        push=$(skopeo_timed "push to $side" --dest-tls-verify=false "${dcreds[@]}" "oci:$T/layout:bench" "docker://$host/$repo:bench")
+        c1=$(cpu_ticks "$pid")
+        out=$T/skopeo/pull-$side-$rep
+        pull=$(skopeo_timed "pull from $side" --src-tls-verify=false "${screds[@]}" "docker://$host/$repo:bench" "oci:$out:bench")
+        c2=$(cpu_ticks "$pid")
+        for f in "$T"/layout/blobs/sha256/*; do
+            [[ -f $out/blobs/sha256/$(basename "$f") ]] || fail "pull from $side is missing blob $(basename "$f")"
+        done
+        rm -rf "$out"
+        echo "$push" >>"$T/push-$side"
+        echo "$pull" >>"$T/pull-$side"
+        awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" -v d="$push" 'BEGIN { printf "%.2f\n", t / hz / d }' >>"$T/pushcpu-$side"
+        awk -v t=$((c2 - c1)) -v hz="$CLK_TCK" -v d="$pull" 'BEGIN { printf "%.2f\n", t / hz / d }' >>"$T/pullcpu-$side"
+        log "rep $rep $side: push ${push}s, pull ${pull}s"
+    done
+    order=("${order[1]}" "${order[0]}") # alternate who goes first
+done
+SK_M1=$(machine_busy_ticks) SK_B1=$(cpu_ticks "$BPID") SK_D1=$(cpu_ticks "$DPID") SK_T1=$EPOCHREALTIME
+# CPU used by anything but the two servers and skopeo during (c) (includes this script's own cleanup: ~0.05).
+put skopeo_other "$(awk -v m=$((SK_M1 - SK_M0)) -v s=$((SK_B1 - SK_B0 + SK_D1 - SK_D0)) -v hz="$CLK_TCK" \
+    -v t0="$SK_T0" -v t1="$SK_T1" '{ c += $1 + $2 } END { o = (m - s) / hz - c; if (o < 0) o = 0; printf "%.2f", o / (t1 - t0) }' "$T/skopeo-cpu")"
+median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+for side in berth dist; do
+    put "push_$side" "$(median "$T/push-$side")"
+    put "pull_$side" "$(median "$T/pull-$side")"
+    put "push_${side}_all" "$(paste -sd' ' "$T/push-$side")"
+    put "pull_${side}_all" "$(paste -sd' ' "$T/pull-$side")"
+    put "push_${side}_cpu" "$(median "$T/pushcpu-$side")"
+    put "pull_${side}_cpu" "$(median "$T/pullcpu-$side")"
+done
+
+# ----------------------------------------------------------------------------------------- (d) memory
+put peak_rss_berth "$(status_kib "$BPID" VmHWM)"
+put peak_rss_dist "$(status_kib "$DPID" VmHWM)"
+kill -0 "$BPID" && kill -0 "$DPID" || fail "a server died during the run"
+
+BUSY_END=$(busy_pct)
+echo
+echo "load:     ${BUSY_END}% of the CPU busy after the run with both servers idle (it was ${BUSY}% before)"
+((BUSY_END <= 10)) || echo "WARNING:  other processes were using the CPU during the run; the figures are skewed by them"
+echo
+$HELPER report --results "$RESULTS" --duration "$DURATION" --reps "$REPS"
