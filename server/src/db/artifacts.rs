@@ -132,15 +132,24 @@ impl Db {
             .await?;
         }
         tx.commit().await?;
+        if let Some(tag) = a.tag {
+            self.tagged_manifests
+                .invalidate(&(a.repository.to_owned(), tag.to_owned()));
+        }
         Ok(())
     }
 
-    /// The manifest tagged `tag` in `repository`.
+    /// The manifest tagged `tag` in `repository`. Cached: see [`super::cache`].
     pub async fn manifest_by_tag(
         &self,
         repository: &str,
         tag: &str,
     ) -> Result<Option<Manifest>, sqlx::Error> {
+        let key = (repository.to_owned(), tag.to_owned());
+        if let Some(manifest) = self.tagged_manifests.get(&key) {
+            return Ok(Some(manifest));
+        }
+        let generation = self.tagged_manifests.generation();
         let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(
             "SELECT a.digest, a.media_type, a.content FROM tags t
              JOIN repositories r ON r.id = t.repository_id
@@ -151,7 +160,12 @@ impl Db {
         .bind(tag)
         .fetch_optional(&self.read)
         .await?;
-        Ok(row.map(into_manifest))
+        let manifest = row.map(into_manifest);
+        if let Some(manifest) = &manifest {
+            self.tagged_manifests
+                .insert(key, manifest.clone(), generation);
+        }
+        Ok(manifest)
     }
 
     /// The manifest `digest` in `repository`.
@@ -185,6 +199,8 @@ impl Db {
         .bind(digest)
         .execute(&self.write)
         .await?;
+        self.tagged_manifests
+            .invalidate_where(|(repo, _)| repo == repository);
         Ok(done.rows_affected() > 0)
     }
 
@@ -197,6 +213,8 @@ impl Db {
         .bind(tag)
         .execute(&self.write)
         .await?;
+        self.tagged_manifests
+            .invalidate(&(repository.to_owned(), tag.to_owned()));
         Ok(done.rows_affected() > 0)
     }
 

@@ -6,14 +6,17 @@
 
 mod artifacts;
 mod blobs;
+mod cache;
 mod keys;
 mod projects;
 mod uploads;
 mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use cache::ReadCache;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -24,11 +27,16 @@ pub use projects::Project;
 pub use uploads::UploadSession;
 pub use users::{NewUser, User};
 
+/// How long cached rows may be served without re-reading the database.
+const CACHE_TTL: Duration = Duration::from_secs(5);
+
 /// Handle to the metadata database.
 #[derive(Clone, Debug)]
 pub struct Db {
     write: SqlitePool,
     read: SqlitePool,
+    projects: Arc<ReadCache<String, Project>>,
+    tagged_manifests: Arc<ReadCache<(String, String), Manifest>>,
 }
 
 /// Whether an error is a unique-constraint violation (a duplicate name, for example).
@@ -58,7 +66,12 @@ impl Db {
             .max_connections(readers as u32)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Db { write, read })
+        Ok(Db {
+            write,
+            read,
+            projects: Arc::new(ReadCache::new(CACHE_TTL, 1024)),
+            tagged_manifests: Arc::new(ReadCache::new(CACHE_TTL, 4096)),
+        })
     }
 
     /// Closes both pools, waiting for running queries.

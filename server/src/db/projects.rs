@@ -41,14 +41,26 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.projects.invalidate(&name.to_owned());
         Ok(id)
     }
 
+    /// The project named `name`. Cached: see [`super::cache`].
     pub async fn find_project(&self, name: &str) -> Result<Option<Project>, sqlx::Error> {
-        sqlx::query_as("SELECT id, name, public, owner_id FROM projects WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.read)
-            .await
+        let key = name.to_owned();
+        if let Some(project) = self.projects.get(&key) {
+            return Ok(Some(project));
+        }
+        let generation = self.projects.generation();
+        let project: Option<Project> =
+            sqlx::query_as("SELECT id, name, public, owner_id FROM projects WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.read)
+                .await?;
+        if let Some(project) = &project {
+            self.projects.insert(key, project.clone(), generation);
+        }
+        Ok(project)
     }
 
     /// The role `user_id` holds in `project_id` as a direct member, if any.

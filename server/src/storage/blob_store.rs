@@ -3,23 +3,23 @@
 //! On the local filesystem, reads stream straight from the file with large buffers and uploads are
 //! committed with a rename; other backends (S3, later) go through the generic `ObjectStore` calls.
 
-use std::io::SeekFrom;
 use std::ops::Range;
+use std::os::unix::fs::FileExt as _;
 use std::path::Path as FsPath;
 use std::sync::Arc;
 
 use axum::body::Body;
+use bytes::Bytes;
 use futures_util::TryStreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt as _, WriteMultipart};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::ReaderStream;
+use tokio::io::AsyncReadExt;
 
 use crate::oci::Digest;
 
-/// Read buffer for streaming blobs out: large enough to keep per-chunk overhead negligible.
-const READ_CHUNK: usize = 512 * 1024;
+/// Local blobs at least this large are served from a memory map; smaller ones are read into memory.
+const MMAP_THRESHOLD: u64 = 256 * 1024;
 
 /// A blob body ready to send.
 pub type BlobBody = Body;
@@ -65,16 +65,9 @@ impl BlobStore {
             let path = fs
                 .path_to_filesystem(&location)
                 .map_err(std::io::Error::other)?;
-            let mut file = tokio::fs::File::open(path).await?;
-            let body = match range {
-                Some(range) => {
-                    file.seek(SeekFrom::Start(range.start)).await?;
-                    let reader = file.take(range.end - range.start);
-                    Body::from_stream(ReaderStream::with_capacity(reader, READ_CHUNK))
-                }
-                None => Body::from_stream(ReaderStream::with_capacity(file, READ_CHUNK)),
-            };
-            return Ok(body);
+            return tokio::task::spawn_blocking(move || read_local(&path, range))
+                .await
+                .map_err(std::io::Error::other)?;
         }
         let options = GetOptions {
             range: range.map(GetRange::Bounded),
@@ -124,4 +117,39 @@ impl BlobStore {
         writer.finish().await.map_err(std::io::Error::other)?;
         tokio::fs::remove_file(staged).await
     }
+}
+
+/// Reads `range` (all when `None`) of the local blob file at `path`. Large reads are memory-mapped, so
+/// the bytes go from the page cache to the socket without first being copied into a user-space buffer.
+#[expect(
+    unsafe_code,
+    reason = "memory-mapping an immutable blob file; see the SAFETY comment"
+)]
+fn read_local(path: &FsPath, range: Option<Range<u64>>) -> std::io::Result<BlobBody> {
+    let file = std::fs::File::open(path)?;
+    let range = match range {
+        Some(range) => range,
+        None => 0..file.metadata()?.len(),
+    };
+    let len = range.end.saturating_sub(range.start);
+    if len == 0 {
+        return Ok(Body::empty());
+    }
+    let len_usize = usize::try_from(len).map_err(std::io::Error::other)?;
+    if len < MMAP_THRESHOLD {
+        let mut buffer = vec![0u8; len_usize];
+        file.read_exact_at(&mut buffer, range.start)?;
+        return Ok(Body::from(buffer));
+    }
+    // SAFETY: blobs are content-addressed and immutable. A blob file is written completely under another
+    // name and renamed into place after its digest was verified; it is never modified or truncated after
+    // that, and deleting it only unlinks the name, which leaves an existing mapping valid. So the mapped
+    // bytes cannot change or disappear while the response is being sent.
+    let map = unsafe {
+        memmap2::MmapOptions::new()
+            .offset(range.start)
+            .len(len_usize)
+            .map(&file)?
+    };
+    Ok(Body::from(Bytes::from_owner(map)))
 }

@@ -16,8 +16,11 @@ use futures_util::{Stream, StreamExt};
 
 use crate::oci::{Algorithm, Digest, DigestHasher};
 
-/// Chunks buffered between the network and the writer thread.
-const WRITE_QUEUE: usize = 16;
+/// Batches of body frames queued between the network and the writer thread.
+const WRITE_QUEUE: usize = 4;
+/// Frames are gathered into batches of about this many bytes before the writer thread is woken, so a push
+/// costs one thread hand-off per mebibyte rather than one per network read.
+const WRITE_BATCH: usize = 1024 * 1024;
 
 /// What is known of one staged upload.
 struct Staged {
@@ -152,7 +155,7 @@ impl UploadStaging {
             .clone()
             .unwrap_or_else(|| DigestHasher::new(Algorithm::Sha256));
         let path = self.path(id);
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(WRITE_QUEUE);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Bytes>>(WRITE_QUEUE);
         let writer_path = path.clone();
         let writer =
             tokio::task::spawn_blocking(move || -> std::io::Result<(u64, DigestHasher)> {
@@ -160,19 +163,28 @@ impl UploadStaging {
                 let mut file = std::fs::OpenOptions::new().write(true).open(&writer_path)?;
                 file.seek(SeekFrom::Start(offset))?;
                 let mut written = 0u64;
-                while let Some(chunk) = rx.blocking_recv() {
-                    file.write_all(&chunk)?;
-                    hasher.update(&chunk);
-                    written += chunk.len() as u64;
+                while let Some(batch) = rx.blocking_recv() {
+                    for chunk in batch {
+                        file.write_all(&chunk)?;
+                        hasher.update(&chunk);
+                        written += chunk.len() as u64;
+                    }
                 }
                 Ok((written, hasher))
             });
         let mut body_error = None;
+        let mut batch = Vec::new();
+        let mut batched = 0;
         while let Some(frame) = body.next().await {
             match frame {
                 Ok(chunk) => {
-                    if tx.send(chunk).await.is_err() {
-                        break; // the writer failed; its error is reported below
+                    batched += chunk.len();
+                    batch.push(chunk);
+                    if batched >= WRITE_BATCH {
+                        batched = 0;
+                        if tx.send(std::mem::take(&mut batch)).await.is_err() {
+                            break; // the writer failed; its error is reported below
+                        }
                     }
                 }
                 Err(e) => {
@@ -180,6 +192,10 @@ impl UploadStaging {
                     break;
                 }
             }
+        }
+        if body_error.is_none() && !batch.is_empty() {
+            // A failed send means the writer failed; its error is reported below.
+            let _ = tx.send(batch).await;
         }
         drop(tx);
         let written = writer.await.map_err(std::io::Error::other)?;

@@ -404,3 +404,34 @@ async fn deleting_tags_and_manifests() {
     assert_eq!(error_code(response).await, "MANIFEST_UNKNOWN");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_moved_or_deleted_tag_is_seen_at_once() {
+    let (server, http) = setup().await;
+    let (first, first_digest) = push_image(&server, &http, "library/app", "latest", "first").await;
+    let url = server.url("/v2/library/app/manifests/latest");
+    let get = || async { http.get(&url).admin().send().await.unwrap() };
+    assert_eq!(
+        get().await.bytes().await.unwrap().as_ref(),
+        first.as_slice()
+    );
+    // Read it again so it is served from the cache, then move the tag.
+    assert_eq!(header(&get().await, "docker-content-digest"), first_digest);
+    let (second, second_digest) =
+        push_image(&server, &http, "library/app", "latest", "second").await;
+    assert_ne!(first_digest, second_digest);
+    assert_eq!(
+        get().await.bytes().await.unwrap().as_ref(),
+        second.as_slice()
+    );
+    // Deleting the manifest the tag points at removes the tag too.
+    let response = http
+        .delete(server.url(&format!("/v2/library/app/manifests/{second_digest}")))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(get().await.status(), StatusCode::NOT_FOUND);
+    server.stop().await;
+}
