@@ -279,6 +279,26 @@ put peak_rss_berth "$(status_kib "$BPID" VmHWM)"
 put peak_rss_dist "$(status_kib "$DPID" VmHWM)"
 kill -0 "$BPID" && kill -0 "$DPID" || fail "a server died during the run"
 
+# ------------------------------------------------------------------------- (e) a 2 GiB layer, streamed
+# The issue's bound: pushing or pulling a 2 GB layer keeps Berth's RSS under 100 MB. Reset Berth's peak
+# RSS (writing 5 to clear_refs), stream a 2 GiB blob in with curl and back out, then read the new peak.
+log "(e) pushing and pulling a 2 GiB blob through Berth"
+head -c $((2048 * 1024 * 1024)) /dev/zero >"$T/big.bin"
+BIG_DIGEST=sha256:$(sha256sum "$T/big.bin" | cut -d' ' -f1)
+BIG_TOK=$(token "repository:library/big:pull,push")
+echo 5 >"/proc/$BPID/clear_refs"
+big_start=$(date +%s.%N)
+curl -sS -f -X POST -T "$T/big.bin" -H "Authorization: Bearer $BIG_TOK" -H "Content-Type: application/octet-stream" \
+    "$B/v2/library/big/blobs/uploads?digest=$BIG_DIGEST" -o /dev/null || fail "the 2 GiB push failed"
+big_mid=$(date +%s.%N)
+got=$(curl -sS -f -H "Authorization: Bearer $BIG_TOK" "$B/v2/library/big/blobs/$BIG_DIGEST" | sha256sum | cut -d' ' -f1)
+big_end=$(date +%s.%N)
+[[ sha256:$got == "$BIG_DIGEST" ]] || fail "Berth served the wrong bytes for the 2 GiB blob"
+rm -f "$T/big.bin"
+put big_rss_berth "$(status_kib "$BPID" VmHWM)"
+put big_push_s "$(awk -v a="$big_start" -v b="$big_mid" 'BEGIN { printf "%.2f", b - a }')"
+put big_pull_s "$(awk -v a="$big_mid" -v b="$big_end" 'BEGIN { printf "%.2f", b - a }')"
+
 BUSY_END=$(busy_pct)
 echo
 echo "load:     ${BUSY_END}% of the CPU busy after the run with both servers idle (it was ${BUSY}% before)"

@@ -18,8 +18,10 @@ use tokio::io::AsyncReadExt;
 
 use crate::oci::Digest;
 
-/// Local blobs at least this large are served from a memory map; smaller ones are read into memory.
+/// Local blobs at least this large are served from memory maps; smaller ones are read into memory.
 const MMAP_THRESHOLD: u64 = 256 * 1024;
+/// Size of each memory-mapped window of a large blob read. A response holds one or two at a time.
+const MAP_WINDOW: u64 = 2 * 1024 * 1024;
 
 /// A blob body ready to send.
 pub type BlobBody = Body;
@@ -119,12 +121,9 @@ impl BlobStore {
     }
 }
 
-/// Reads `range` (all when `None`) of the local blob file at `path`. Large reads are memory-mapped, so
-/// the bytes go from the page cache to the socket without first being copied into a user-space buffer.
-#[expect(
-    unsafe_code,
-    reason = "memory-mapping an immutable blob file; see the SAFETY comment"
-)]
+/// Reads `range` (all when `None`) of the local blob file at `path`. Small reads go into memory; large
+/// ones are streamed as a sequence of memory-mapped windows, so the bytes go from the page cache to the
+/// socket without a copy into a user-space buffer, and memory stays bounded by a few windows per response.
 fn read_local(path: &FsPath, range: Option<Range<u64>>) -> std::io::Result<BlobBody> {
     let file = std::fs::File::open(path)?;
     let range = match range {
@@ -135,21 +134,44 @@ fn read_local(path: &FsPath, range: Option<Range<u64>>) -> std::io::Result<BlobB
     if len == 0 {
         return Ok(Body::empty());
     }
-    let len_usize = usize::try_from(len).map_err(std::io::Error::other)?;
     if len < MMAP_THRESHOLD {
-        let mut buffer = vec![0u8; len_usize];
+        let mut buffer = vec![0u8; usize::try_from(len).map_err(std::io::Error::other)?];
         file.read_exact_at(&mut buffer, range.start)?;
         return Ok(Body::from(buffer));
     }
+    let end = range.end;
+    let windows =
+        futures_util::stream::unfold(Some((file, range.start)), move |state| async move {
+            let (file, offset) = state?;
+            if offset >= end {
+                return None;
+            }
+            let len = (end - offset).min(MAP_WINDOW);
+            match map_window(&file, offset, len) {
+                Ok(window) => Some((Ok(window), Some((file, offset + len)))),
+                Err(e) => Some((Err(e), None)),
+            }
+        });
+    Ok(Body::from_stream(windows))
+}
+
+/// Maps `len` bytes of `file` at `offset`, read-only and pre-faulted.
+#[expect(
+    unsafe_code,
+    reason = "memory-mapping an immutable blob file; see the SAFETY comment"
+)]
+fn map_window(file: &std::fs::File, offset: u64, len: u64) -> std::io::Result<Bytes> {
+    let len = usize::try_from(len).map_err(std::io::Error::other)?;
     // SAFETY: blobs are content-addressed and immutable. A blob file is written completely under another
     // name and renamed into place after its digest was verified; it is never modified or truncated after
     // that, and deleting it only unlinks the name, which leaves an existing mapping valid. So the mapped
     // bytes cannot change or disappear while the response is being sent.
     let map = unsafe {
         memmap2::MmapOptions::new()
-            .offset(range.start)
-            .len(len_usize)
-            .map(&file)?
+            .offset(offset)
+            .len(len)
+            .populate()
+            .map(file)?
     };
-    Ok(Body::from(Bytes::from_owner(map)))
+    Ok(Bytes::from_owner(map))
 }
