@@ -48,7 +48,7 @@ pub enum RegistryError {
     Denied(String),
     #[error("{0}")]
     Unsupported(String),
-    #[error("the requested range is not satisfiable")]
+    #[error("the requested range is not satisfiable: the blob has {size} bytes")]
     RangeNotSatisfiable { size: u64 },
     #[error("{0}")]
     NotFound(String),
@@ -78,12 +78,13 @@ impl RegistryError {
             NameInvalid(_) => (StatusCode::BAD_REQUEST, "NAME_INVALID"),
             NameUnknown(_) => (StatusCode::NOT_FOUND, "NAME_UNKNOWN"),
             SizeInvalid(_) => (StatusCode::BAD_REQUEST, "SIZE_INVALID"),
-            PaginationInvalid(_) => (StatusCode::BAD_REQUEST, "PAGINATION_NUMBER_INVALID"),
+            // The spec's list of codes has nothing closer for these three.
+            PaginationInvalid(_) => (StatusCode::BAD_REQUEST, "UNSUPPORTED"),
             Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
             Denied(_) => (StatusCode::FORBIDDEN, "DENIED"),
             Unsupported(_) => (StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED"),
-            RangeNotSatisfiable { .. } => (StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UNKNOWN"),
-            NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            RangeNotSatisfiable { .. } => (StatusCode::RANGE_NOT_SATISFIABLE, "UNSUPPORTED"),
+            NotFound(_) => (StatusCode::NOT_FOUND, "UNSUPPORTED"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN"),
         }
     }
@@ -145,5 +146,69 @@ pub fn upload_range(offset: u64) -> HeaderValue {
 impl From<sqlx::Error> for RegistryError {
     fn from(error: sqlx::Error) -> Self {
         RegistryError::internal("database error", error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// <https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#error-codes>: the code of a
+    /// 4xx JSON error body MUST be one of these.
+    const SPEC_CODES: [&str; 14] = [
+        "BLOB_UNKNOWN",
+        "BLOB_UPLOAD_INVALID",
+        "BLOB_UPLOAD_UNKNOWN",
+        "DIGEST_INVALID",
+        "MANIFEST_BLOB_UNKNOWN",
+        "MANIFEST_INVALID",
+        "MANIFEST_UNKNOWN",
+        "NAME_INVALID",
+        "NAME_UNKNOWN",
+        "SIZE_INVALID",
+        "UNAUTHORIZED",
+        "DENIED",
+        "UNSUPPORTED",
+        "TOOMANYREQUESTS",
+    ];
+
+    #[test]
+    fn every_client_error_uses_a_code_from_the_spec() {
+        let s = String::new;
+        let all = [
+            RegistryError::BlobUnknown,
+            RegistryError::BlobUploadInvalid(s()),
+            RegistryError::BlobUploadUnknown,
+            RegistryError::UploadOutOfOrder {
+                message: s(),
+                location: s(),
+                offset: 0,
+            },
+            RegistryError::DigestInvalid(s()),
+            RegistryError::ManifestBlobUnknown {
+                message: s(),
+                digest: s(),
+            },
+            RegistryError::ManifestInvalid(s()),
+            RegistryError::ManifestUnknown(s()),
+            RegistryError::ManifestTooLarge(1),
+            RegistryError::NameInvalid(s()),
+            RegistryError::NameUnknown(s()),
+            RegistryError::SizeInvalid(s()),
+            RegistryError::PaginationInvalid(s()),
+            RegistryError::Unauthorized {
+                message: s(),
+                challenge: s(),
+            },
+            RegistryError::Denied(s()),
+            RegistryError::Unsupported(s()),
+            RegistryError::RangeNotSatisfiable { size: 0 },
+            RegistryError::NotFound(s()),
+        ];
+        for error in all {
+            let (status, code) = error.status_and_code();
+            assert!(status.is_client_error(), "{error:?}");
+            assert!(SPEC_CODES.contains(&code), "{error:?} uses {code}");
+        }
     }
 }
