@@ -69,9 +69,11 @@ impl PasswordChecker {
             return Ok(Some(entry.0.clone()));
         }
         let Some(user) = db.find_user(username).await? else {
+            tracing::info!(username, "sign-in failed: no such user");
             return Ok(None);
         };
         let Some(phc) = user.password_hash.clone() else {
+            tracing::info!(username, "sign-in failed: the user has no local password");
             return Ok(None);
         };
         if !verify(password.to_owned(), phc).await {

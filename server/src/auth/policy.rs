@@ -84,6 +84,16 @@ pub enum Subject {
     },
 }
 
+impl From<crate::db::User> for Subject {
+    fn from(user: crate::db::User) -> Self {
+        Subject::User {
+            id: user.id,
+            username: user.username,
+            sysadmin: user.sysadmin,
+        }
+    }
+}
+
 impl Subject {
     pub fn name(&self) -> &str {
         match self {

@@ -40,11 +40,7 @@ pub async fn issue(
                 .check(&state.db, &username, password.expose())
                 .await
             {
-                Ok(Some(user)) => Subject::User {
-                    id: user.id,
-                    username: user.username,
-                    sysadmin: user.sysadmin,
-                },
+                Ok(Some(user)) => user.into(),
                 Ok(None) => {
                     return error(
                         StatusCode::UNAUTHORIZED,

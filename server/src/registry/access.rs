@@ -32,17 +32,11 @@ impl Caller {
             Caller::Anonymous => Ok(Subject::Anonymous),
             Caller::User(subject) => Ok(subject.clone()),
             Caller::Token(claims) if claims.sub.is_empty() => Ok(Subject::Anonymous),
-            Caller::Token(claims) => {
-                Ok(state
-                    .db
-                    .find_user(&claims.sub)
-                    .await?
-                    .map_or(Subject::Anonymous, |u| Subject::User {
-                        id: u.id,
-                        username: u.username,
-                        sysadmin: u.sysadmin,
-                    }))
-            }
+            Caller::Token(claims) => Ok(state
+                .db
+                .find_user(&claims.sub)
+                .await?
+                .map_or(Subject::Anonymous, Subject::from)),
         }
     }
 
@@ -124,11 +118,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Calle
                 .check(&state.db, &username, password.expose())
                 .await?
             {
-                Some(user) => Ok(Caller::User(Subject::User {
-                    id: user.id,
-                    username: user.username,
-                    sysadmin: user.sysadmin,
-                })),
+                Some(user) => Ok(Caller::User(user.into())),
                 None => Err(unauthorized("invalid username or password")),
             }
         }
