@@ -4,6 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod members;
+pub mod projects;
+pub mod quotas;
+pub mod system;
+pub mod users;
+
 /// The error envelope used by both the OCI `/v2` API and Harbor's REST API:
 /// `{"errors":[{"code":"...","message":"..."}]}`.
 ///

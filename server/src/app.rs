@@ -16,8 +16,8 @@ use crate::auth::token::TokenService;
 use crate::auth::token_endpoint;
 use crate::config::Config;
 use crate::db::Db;
-use crate::registry;
 use crate::storage::{BlobStore, UploadStaging};
+use crate::{api, registry};
 
 /// Everything a request handler may use. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -62,6 +62,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(registry::routes())
+        .merge(api::routes())
         .route("/service/token", get(token_endpoint::issue))
         .fallback(not_found)
         .layer(

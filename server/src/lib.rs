@@ -1,9 +1,11 @@
 //! Berth: a multitenant container registry with a browser admin console, in one binary.
 //!
-//! Layout: [`config`] (settings), [`app`] (state and router), [`registry`] (OCI `/v2`), [`auth`]
+//! Layout: [`config`] (settings), [`app`] (state and router), [`registry`] (OCI `/v2`), [`api`] (Harbor
+//! REST API v2.0), [`auth`]
 //! (credentials, policy, tokens), [`storage`] (blob store and upload staging), [`db`] (every SQL query),
 //! [`service`] (domain rules), [`jobs`] (background work), [`oci`] (spec types).
 
+pub mod api;
 pub mod app;
 pub mod auth;
 pub mod config;

@@ -37,6 +37,21 @@ enum Command {
         #[command(subcommand)]
         action: ProjectAction,
     },
+    /// Check project quotas.
+    Quota {
+        #[command(subcommand)]
+        action: QuotaAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum QuotaAction {
+    /// Recompute every project's storage usage from its references and report any drift from the ledger.
+    Reconcile {
+        /// Rewrite the ledger of drifted projects to match.
+        #[arg(long)]
+        fix: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -44,7 +59,8 @@ enum UserAction {
     /// Create a local user.
     Create {
         username: String,
-        /// The password (at least 8 characters). Without it, and without --password-stdin, one is generated and printed.
+        /// The password (8-256 characters with a lowercase letter, an uppercase letter and a digit). Without it,
+        /// and without --password-stdin, one is generated and printed.
         #[arg(long, conflicts_with = "password_stdin")]
         password: Option<String>,
         /// Read the password from standard input.
@@ -132,9 +148,16 @@ async fn main() -> anyhow::Result<()> {
                         .context("reading password from stdin")?;
                     (p.trim_end_matches(['\n', '\r']).to_owned(), false)
                 }
-                (None, false) => (uuid::Uuid::new_v4().simple().to_string(), true),
+                (None, false) => (service::setup::generate_password(), true),
             };
-            service::users::create(&db, &username, &password, email.as_deref(), admin).await?;
+            let user = service::users::UserSpec {
+                username: &username,
+                password: &password,
+                email: email.as_deref(),
+                realname: "",
+                sysadmin: admin,
+            };
+            service::users::create(&db, &user).await?;
             println!("created user {username}");
             if generated {
                 println!("password: {password}");
@@ -157,6 +180,39 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Quota {
+            action: QuotaAction::Reconcile { fix },
+        } => reconcile(&config, fix).await,
+    }
+}
+
+/// `berth quota reconcile`: prints one line per drifted project; exits non-zero on drift unless fixed.
+async fn reconcile(config: &Config, fix: bool) -> anyhow::Result<()> {
+    let db = open_db(config).await?;
+    let drifts = db
+        .reconcile_quotas(fix)
+        .await
+        .context("reconciling quotas")?;
+    if drifts.is_empty() {
+        println!("quota ledger consistent: every project's usage matches its references");
+        return Ok(());
+    }
+    for d in &drifts {
+        println!(
+            "project {}: ledger says {} bytes, references add up to {} bytes{}",
+            d.project,
+            d.recorded,
+            d.actual,
+            if fix { " (fixed)" } else { "" }
+        );
+    }
+    if fix {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "{} project(s) drifted; run with --fix to correct the ledger",
+            drifts.len()
+        )
     }
 }
 

@@ -117,6 +117,131 @@ pub fn role_actions(role: i64) -> ActionSet {
     }
 }
 
+/// A Harbor project role, with its API id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    ProjectAdmin = 1,
+    Developer = 2,
+    Guest = 3,
+    Maintainer = 4,
+    LimitedGuest = 5,
+}
+
+impl Role {
+    pub fn from_id(id: i64) -> Option<Role> {
+        match id {
+            1 => Some(Role::ProjectAdmin),
+            2 => Some(Role::Developer),
+            3 => Some(Role::Guest),
+            4 => Some(Role::Maintainer),
+            5 => Some(Role::LimitedGuest),
+            _ => None,
+        }
+    }
+
+    pub fn id(self) -> i64 {
+        self as i64
+    }
+
+    /// Harbor's role name, as the members API shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::ProjectAdmin => "projectAdmin",
+            Role::Developer => "developer",
+            Role::Guest => "guest",
+            Role::Maintainer => "maintainer",
+            Role::LimitedGuest => "limitedGuest",
+        }
+    }
+}
+
+/// A project resource of Harbor's role matrix (rows of `shared/reference/harbor-rbac.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    Project,
+    Member,
+    Metadata,
+    Quota,
+}
+
+/// An operation on a [`Resource`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Create,
+    Read,
+    Update,
+    Delete,
+    List,
+}
+
+/// Whether `role` may perform `operation` on `resource`: Harbor's role matrix.
+pub fn role_permits(role: Role, resource: Resource, operation: Operation) -> bool {
+    use Operation::*;
+    use Resource::*;
+    use Role::*;
+    match (resource, role) {
+        (Project, ProjectAdmin) => matches!(operation, Read | Update | Delete),
+        (Project, _) => operation == Read,
+        (Member, ProjectAdmin) => true,
+        (Member, LimitedGuest) => false,
+        (Member, _) => matches!(operation, Read | List),
+        (Metadata, ProjectAdmin) => matches!(operation, Create | Read | Update | Delete),
+        (Metadata, _) => operation == Read,
+        (Quota, _) => operation == Read,
+    }
+}
+
+/// What a subject holds in one project: the basis of every REST decision about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProjectAccess {
+    pub sysadmin: bool,
+    pub public: bool,
+    pub role: Option<Role>,
+}
+
+impl ProjectAccess {
+    /// Looks up `subject`'s standing in `project`.
+    pub async fn of(
+        db: &Db,
+        subject: &Subject,
+        project: &Project,
+    ) -> Result<ProjectAccess, sqlx::Error> {
+        let role = match subject {
+            Subject::User { id, .. } => db
+                .member_role(project.id, *id)
+                .await?
+                .and_then(Role::from_id),
+            Subject::Anonymous => None,
+        };
+        Ok(ProjectAccess {
+            sysadmin: subject.is_sysadmin(),
+            public: project.public,
+            role,
+        })
+    }
+
+    /// Whether the project is visible at all. An invisible project is answered as if it did not exist.
+    pub fn can_see(self) -> bool {
+        self.sysadmin || self.public || self.role.is_some()
+    }
+
+    /// Whether the subject may perform `operation` on `resource` in this project. Anyone who can see a
+    /// public project may read it, its metadata and its quota.
+    pub fn permits(self, resource: Resource, operation: Operation) -> bool {
+        if self.sysadmin {
+            return true;
+        }
+        if let Some(role) = self.role
+            && role_permits(role, resource, operation)
+        {
+            return true;
+        }
+        self.public
+            && operation == Operation::Read
+            && matches!(resource, Resource::Project | Resource::Metadata)
+    }
+}
+
 /// What `subject` may do to repositories of `project` (`None`: the project does not exist).
 pub async fn allowed_actions(
     db: &Db,
@@ -172,6 +297,30 @@ mod tests {
         assert_eq!(can(3), [true, false, false], "Guest");
         assert_eq!(can(5), [true, false, false], "LimitedGuest");
         assert_eq!(can(99), [false, false, false]);
+    }
+
+    #[test]
+    fn rest_matrix_follows_harbor() {
+        use Operation::*;
+        assert!(role_permits(Role::ProjectAdmin, Resource::Member, Create));
+        assert!(!role_permits(Role::Maintainer, Resource::Member, Create));
+        assert!(role_permits(Role::Developer, Resource::Member, List));
+        assert!(!role_permits(Role::LimitedGuest, Resource::Member, List));
+        assert!(role_permits(Role::ProjectAdmin, Resource::Project, Delete));
+        assert!(!role_permits(Role::Maintainer, Resource::Project, Update));
+        let outsider = ProjectAccess {
+            sysadmin: false,
+            public: false,
+            role: None,
+        };
+        assert!(!outsider.can_see());
+        let public = ProjectAccess {
+            public: true,
+            ..outsider
+        };
+        assert!(public.permits(Resource::Project, Read));
+        assert!(!public.permits(Resource::Member, List));
+        assert_eq!(Role::from_id(4).map(Role::name), Some("maintainer"));
     }
 
     #[test]

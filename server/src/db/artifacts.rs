@@ -4,6 +4,7 @@ use bytes::Bytes;
 
 use super::Db;
 use super::blobs::ensure_repository;
+use super::quota::{self, ChargeError, QuotaExceeded};
 
 /// A manifest to store, already parsed and verified against its digest.
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub enum PutManifestError {
     MissingBlob(String),
     #[error("manifest {0} is not in the repository")]
     MissingManifest(String),
+    #[error(transparent)]
+    Quota(#[from] QuotaExceeded),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -84,6 +87,12 @@ impl Db {
                 return Err(PutManifestError::MissingManifest(digest.clone()));
             }
         }
+        quota::charge(&mut tx, a.project_id, a.digest, a.content.len() as i64)
+            .await
+            .map_err(|e| match e {
+                ChargeError::Quota(q) => PutManifestError::Quota(q),
+                ChargeError::Db(e) => PutManifestError::Db(e),
+            })?;
         let artifact_id: i64 = sqlx::query_scalar(
             "INSERT INTO artifacts (repository_id, digest, media_type, artifact_type, subject_digest, annotations,
                                     size, content, push_time)
@@ -186,22 +195,61 @@ impl Db {
         Ok(row.map(into_manifest))
     }
 
-    /// Deletes manifest `digest` and every tag on it; returns whether it existed.
+    /// Deletes manifest `digest` and every tag on it; returns whether it existed. The blobs it referenced that
+    /// no other artifact of the project references are unlinked, and the project's quota gives them back.
     pub async fn delete_manifest(
         &self,
         repository: &str,
         digest: &str,
     ) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(
-            "DELETE FROM artifacts WHERE repository_id = (SELECT id FROM repositories WHERE name = $1) AND digest = $2",
+        let mut tx = self.write.begin().await?;
+        let found: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT a.id, r.project_id FROM artifacts a JOIN repositories r ON r.id = a.repository_id
+             WHERE r.name = $1 AND a.digest = $2",
         )
         .bind(repository)
         .bind(digest)
-        .execute(&self.write)
+        .fetch_optional(&mut *tx)
         .await?;
+        let Some((artifact_id, project_id)) = found else {
+            return Ok(false);
+        };
+        let blobs: Vec<String> =
+            sqlx::query_scalar("SELECT digest FROM artifact_blobs WHERE artifact_id = $1")
+                .bind(artifact_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        sqlx::query("DELETE FROM artifacts WHERE id = $1")
+            .bind(artifact_id)
+            .execute(&mut *tx)
+            .await?;
+        for blob in &blobs {
+            let still_used: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM artifact_blobs ab JOIN artifacts a ON a.id = ab.artifact_id
+                 JOIN repositories r ON r.id = a.repository_id
+                 WHERE r.project_id = $1 AND ab.digest = $2 LIMIT 1",
+            )
+            .bind(project_id)
+            .bind(blob)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if still_used.is_none() {
+                sqlx::query(
+                    "DELETE FROM repository_blobs WHERE digest = $2
+                     AND repository_id IN (SELECT id FROM repositories WHERE project_id = $1)",
+                )
+                .bind(project_id)
+                .bind(blob)
+                .execute(&mut *tx)
+                .await?;
+                quota::release_if_unused(&mut tx, project_id, blob).await?;
+            }
+        }
+        quota::release_if_unused(&mut tx, project_id, digest).await?;
+        tx.commit().await?;
         self.tagged_manifests
             .invalidate_where(|(repo, _)| repo == repository);
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 
     /// Deletes tag `tag`, leaving its manifest; returns whether it existed.

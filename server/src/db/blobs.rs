@@ -3,6 +3,7 @@
 use sqlx::SqliteConnection;
 
 use super::Db;
+use super::quota::{self, ChargeError};
 
 /// A blob as seen from one repository.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,8 +74,8 @@ impl Db {
         .await
     }
 
-    /// Records a verified blob and links it to `repository`, ending upload session `upload_id` if given,
-    /// all in one transaction.
+    /// Records a verified blob and links it to `repository`, charging the project's quota for it and ending
+    /// upload session `upload_id` if given, all in one transaction. Over the quota, nothing is written.
     pub async fn link_blob(
         &self,
         project_id: i64,
@@ -82,7 +83,7 @@ impl Db {
         digest: &str,
         size: i64,
         upload_id: Option<&str>,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<(), ChargeError> {
         let now = super::now();
         let mut tx = self.write.begin().await?;
         sqlx::query("INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING")
@@ -91,6 +92,7 @@ impl Db {
             .bind(&now)
             .execute(&mut *tx)
             .await?;
+        quota::charge(&mut tx, project_id, digest, size).await?;
         let repository_id = ensure_repository(&mut tx, project_id, repository).await?;
         sqlx::query(
             "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3)
@@ -107,19 +109,28 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        Ok(())
     }
 
-    /// Removes blob `digest` from `repository`; returns whether it was linked there.
+    /// Removes blob `digest` from `repository`, releasing its quota if the project no longer uses it;
+    /// returns whether it was linked there.
     pub async fn unlink_blob(&self, repository: &str, digest: &str) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(
+        let mut tx = self.write.begin().await?;
+        let project_id: Option<i64> = sqlx::query_scalar(
             "DELETE FROM repository_blobs
-             WHERE repository_id = (SELECT id FROM repositories WHERE name = $1) AND digest = $2",
+             WHERE repository_id = (SELECT id FROM repositories WHERE name = $1) AND digest = $2
+             RETURNING (SELECT project_id FROM repositories WHERE name = $1)",
         )
         .bind(repository)
         .bind(digest)
-        .execute(&self.write)
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(done.rows_affected() > 0)
+        let Some(project_id) = project_id else {
+            return Ok(false);
+        };
+        quota::release_if_unused(&mut tx, project_id, digest).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }

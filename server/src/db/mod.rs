@@ -8,7 +8,9 @@ mod artifacts;
 mod blobs;
 mod cache;
 mod keys;
+mod members;
 mod projects;
+mod quota;
 mod uploads;
 mod users;
 
@@ -23,9 +25,11 @@ use sqlx::sqlite::{
 
 pub use artifacts::{Manifest, NewArtifact, PutManifestError, Referrer};
 pub use blobs::LinkedBlob;
-pub use projects::Project;
+pub use members::Member;
+pub use projects::{NewProject, Project, ProjectDetail, ProjectFilter};
+pub use quota::{ChargeError, Drift, Quota, QuotaExceeded};
 pub use uploads::UploadSession;
-pub use users::{NewUser, User};
+pub use users::{NewUser, User, UserDetail, UserFilter};
 
 /// How long cached rows may be served without re-reading the database.
 const CACHE_TTL: Duration = Duration::from_secs(5);
@@ -88,4 +92,14 @@ pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
 
 fn now() -> String {
     timestamp(chrono::Utc::now())
+}
+
+impl Db {
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.read)
+            .await
+            .map(|_| ())
+    }
 }

@@ -11,37 +11,92 @@ pub struct Project {
     pub owner_id: i64,
 }
 
+/// A project to create.
+#[derive(Debug, Clone)]
+pub struct NewProject<'a> {
+    pub name: &'a str,
+    pub owner_id: i64,
+    pub public: bool,
+    /// Bytes; -1 for unlimited.
+    pub storage_limit: i64,
+    /// Harbor metadata other than `public`, as `(name, value)`.
+    pub settings: &'a [(&'a str, &'a str)],
+}
+
+/// A project with what the REST API shows about it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProjectDetail {
+    pub id: i64,
+    pub name: String,
+    pub public: bool,
+    pub owner_id: i64,
+    pub owner_name: String,
+    pub storage_limit: i64,
+    pub storage_used: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub repo_count: i64,
+}
+
+/// Filters of the project list. `visible` limits it to those ids (`None`: all projects).
+#[derive(Debug, Clone, Default)]
+pub struct ProjectFilter<'a> {
+    /// A substring of the name.
+    pub name: Option<&'a str>,
+    pub public: Option<bool>,
+    /// The owner's username.
+    pub owner: Option<&'a str>,
+    pub visible: Option<&'a [i64]>,
+}
+
+const PROJECT_DETAIL: &str =
+    "SELECT p.id, p.name, p.public, p.owner_id, u.username AS owner_name, p.storage_limit, p.storage_used,
+        p.created_at, p.updated_at,
+        (SELECT COUNT(*) FROM repositories r WHERE r.project_id = p.id) AS repo_count
+    FROM projects p JOIN users u ON u.id = p.owner_id";
+
 /// Harbor's role id for a project administrator.
 pub const ROLE_PROJECT_ADMIN: i64 = 1;
 
 impl Db {
-    /// Creates a project owned by `owner_id`, who becomes its project admin. A taken name is a unique violation.
-    pub async fn create_project(
-        &self,
-        name: &str,
-        owner_id: i64,
-        public: bool,
-    ) -> Result<i64, sqlx::Error> {
+    /// Creates a project owned by `owner_id`, who becomes its project admin, with its metadata settings, in
+    /// one transaction. A taken name is a unique violation.
+    pub async fn create_project(&self, project: &NewProject<'_>) -> Result<i64, sqlx::Error> {
         let now = super::now();
         let mut tx = self.write.begin().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO projects (name, owner_id, public, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $4) RETURNING id",
+            "INSERT INTO projects (name, owner_id, public, storage_limit, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
         )
-        .bind(name)
-        .bind(owner_id)
-        .bind(public)
-        .bind(now)
+        .bind(project.name)
+        .bind(project.owner_id)
+        .bind(project.public)
+        .bind(project.storage_limit)
+        .bind(&now)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO project_members (project_id, entity_type, entity_id, role) VALUES ($1, 'u', $2, $3)")
+        sqlx::query(
+            "INSERT INTO project_members (project_id, entity_type, entity_id, role, created_at, updated_at)
+             VALUES ($1, 'u', $2, $3, $4, $4)",
+        )
+        .bind(id)
+        .bind(project.owner_id)
+        .bind(ROLE_PROJECT_ADMIN)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+        for (name, value) in project.settings {
+            sqlx::query(
+                "INSERT INTO project_metadata (project_id, name, value) VALUES ($1, $2, $3)",
+            )
             .bind(id)
-            .bind(owner_id)
-            .bind(ROLE_PROJECT_ADMIN)
+            .bind(name)
+            .bind(value)
             .execute(&mut *tx)
             .await?;
+        }
         tx.commit().await?;
-        self.projects.invalidate(&name.to_owned());
+        self.projects.invalidate(&project.name.to_owned());
         Ok(id)
     }
 
@@ -93,5 +148,132 @@ impl Db {
         .bind(user_id)
         .fetch_all(&self.read)
         .await
+    }
+}
+
+impl Db {
+    pub async fn find_project_by_id(&self, id: i64) -> Result<Option<Project>, sqlx::Error> {
+        sqlx::query_as("SELECT id, name, public, owner_id FROM projects WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await
+    }
+
+    pub async fn project_detail(&self, id: i64) -> Result<Option<ProjectDetail>, sqlx::Error> {
+        sqlx::query_as(&format!("{PROJECT_DETAIL} WHERE p.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await
+    }
+
+    /// One page of projects matching `filter`, by name, and how many match in all.
+    pub async fn list_projects(
+        &self,
+        filter: &ProjectFilter<'_>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<ProjectDetail>, i64), sqlx::Error> {
+        let conditions = "WHERE ($1 IS NULL OR instr(p.name, $1) > 0)
+              AND ($2 IS NULL OR p.public = $2)
+              AND ($3 IS NULL OR u.username = $3)
+              AND ($4 IS NULL OR p.id IN (SELECT value FROM json_each($4)))";
+        let visible = filter
+            .visible
+            .map(|ids| serde_json::Value::from(ids.to_vec()).to_string());
+        let total: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM projects p JOIN users u ON u.id = p.owner_id {conditions}"
+        ))
+        .bind(filter.name)
+        .bind(filter.public)
+        .bind(filter.owner)
+        .bind(&visible)
+        .fetch_one(&self.read)
+        .await?;
+        let rows = sqlx::query_as(&format!(
+            "{PROJECT_DETAIL} {conditions} ORDER BY p.name LIMIT $5 OFFSET $6"
+        ))
+        .bind(filter.name)
+        .bind(filter.public)
+        .bind(filter.owner)
+        .bind(&visible)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.read)
+        .await?;
+        Ok((rows, total))
+    }
+
+    /// The metadata settings (other than `public`) of the projects `ids`, as `(project id, name, value)`.
+    pub async fn project_settings(
+        &self,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT project_id, name, value FROM project_metadata
+             WHERE project_id IN (SELECT value FROM json_each($1)) ORDER BY project_id, name",
+        )
+        .bind(serde_json::Value::from(ids.to_vec()).to_string())
+        .fetch_all(&self.read)
+        .await
+    }
+
+    /// Changes a project's public flag (if given) and metadata settings, in one transaction.
+    pub async fn update_project(
+        &self,
+        project: &Project,
+        public: Option<bool>,
+        settings: &[(&str, &str)],
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "UPDATE projects SET public = COALESCE($1, public), updated_at = $2 WHERE id = $3",
+        )
+        .bind(public)
+        .bind(super::now())
+        .bind(project.id)
+        .execute(&mut *tx)
+        .await?;
+        for (name, value) in settings {
+            sqlx::query(
+                "INSERT INTO project_metadata (project_id, name, value) VALUES ($1, $2, $3)
+                 ON CONFLICT (project_id, name) DO UPDATE SET value = excluded.value",
+            )
+            .bind(project.id)
+            .bind(name)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.projects.invalidate(&project.name);
+        Ok(())
+    }
+
+    /// Deletes an empty project. Returns `false` (and deletes nothing) if it still has repositories.
+    pub async fn delete_empty_project(&self, project: &Project) -> Result<bool, sqlx::Error> {
+        let mut tx = self.write.begin().await?;
+        let repositories: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM repositories WHERE project_id = $1")
+                .bind(project.id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if repositories > 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM projects WHERE id = $1")
+            .bind(project.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.projects.invalidate(&project.name);
+        Ok(true)
+    }
+
+    /// The caller's direct roles, by project id.
+    pub async fn member_roles(&self, user_id: i64) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+        sqlx::query_as("SELECT project_id, role FROM project_members WHERE entity_type = 'u' AND entity_id = $1")
+            .bind(user_id)
+            .fetch_all(&self.read)
+            .await
     }
 }

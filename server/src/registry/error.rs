@@ -46,6 +46,9 @@ pub enum RegistryError {
     Unauthorized { message: String, challenge: String },
     #[error("{0}")]
     Denied(String),
+    /// A push refused by the project's storage quota (Harbor answers 403 DENIED).
+    #[error("quota exceeded: {0}")]
+    QuotaExceeded(String),
     #[error("{0}")]
     Unsupported(String),
     #[error("the requested range is not satisfiable: the blob has {size} bytes")]
@@ -81,7 +84,7 @@ impl RegistryError {
             // The spec's list of codes has nothing closer for these three.
             PaginationInvalid(_) => (StatusCode::BAD_REQUEST, "UNSUPPORTED"),
             Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
-            Denied(_) => (StatusCode::FORBIDDEN, "DENIED"),
+            Denied(_) | QuotaExceeded(_) => (StatusCode::FORBIDDEN, "DENIED"),
             Unsupported(_) => (StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED"),
             RangeNotSatisfiable { .. } => (StatusCode::RANGE_NOT_SATISFIABLE, "UNSUPPORTED"),
             NotFound(_) => (StatusCode::NOT_FOUND, "UNSUPPORTED"),
@@ -143,6 +146,18 @@ pub fn upload_range(offset: u64) -> HeaderValue {
         .unwrap_or(HeaderValue::from_static("0-0"))
 }
 
+impl From<crate::db::ChargeError> for RegistryError {
+    fn from(error: crate::db::ChargeError) -> Self {
+        match error {
+            crate::db::ChargeError::Quota(q) => {
+                tracing::warn!(%q, "push refused: project quota exceeded");
+                RegistryError::QuotaExceeded(q.to_string())
+            }
+            crate::db::ChargeError::Db(e) => e.into(),
+        }
+    }
+}
+
 impl From<sqlx::Error> for RegistryError {
     fn from(error: sqlx::Error) -> Self {
         RegistryError::internal("database error", error)
@@ -201,6 +216,7 @@ mod tests {
                 challenge: s(),
             },
             RegistryError::Denied(s()),
+            RegistryError::QuotaExceeded(s()),
             RegistryError::Unsupported(s()),
             RegistryError::RangeNotSatisfiable { size: 0 },
             RegistryError::NotFound(s()),

@@ -170,7 +170,11 @@ pub async fn put(
                 ),
                 digest,
             },
-            PutManifestError::Db(e) => RegistryError::internal("storing manifest", e),
+            PutManifestError::Quota(q) => {
+            tracing::warn!(%q, repository = %name, "manifest push refused: project quota exceeded");
+            RegistryError::QuotaExceeded(q.to_string())
+        }
+        PutManifestError::Db(e) => RegistryError::internal("storing manifest", e),
         })?;
     tracing::info!(repository = %name, digest = %digest_text, tag, "manifest pushed");
     let mut response_headers = vec![

@@ -35,7 +35,14 @@ pub async fn first_start(db: &Db, config: &Config) -> Result<FirstStart, Service
             (p, true)
         }
     };
-    match users::create(db, "admin", &password, None, true).await {
+    let admin = users::UserSpec {
+        username: "admin",
+        password: &password,
+        email: None,
+        realname: "",
+        sysadmin: true,
+    };
+    match users::create(db, &admin).await {
         Ok(_) => {}
         // Another process finished the first start at the same moment.
         Err(ServiceError::Conflict(_)) => return Ok(FirstStart::AlreadySetUp),
@@ -50,4 +57,18 @@ pub async fn first_start(db: &Db, config: &Config) -> Result<FirstStart, Service
     } else {
         FirstStart::Created
     })
+}
+
+/// A random 20-character password that satisfies the password policy.
+pub fn generate_password() -> String {
+    loop {
+        let candidate: String = rand::thread_rng()
+            .sample_iter(&Alphanumeric)
+            .take(20)
+            .map(char::from)
+            .collect();
+        if users::check_password(&candidate).is_ok() {
+            return candidate;
+        }
+    }
 }

@@ -4,17 +4,37 @@ use super::ServiceError;
 use crate::auth::password;
 use crate::db::{Db, NewUser, is_unique_violation};
 
-/// Passwords must have at least this many characters.
-pub const MIN_PASSWORD_LEN: usize = 8;
+/// A user to create.
+#[derive(Debug, Clone, Copy)]
+pub struct UserSpec<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub email: Option<&'a str>,
+    pub realname: &'a str,
+    pub sysadmin: bool,
+}
 
-/// Creates a local user; returns its id.
-pub async fn create(
-    db: &Db,
-    username: &str,
-    password: &str,
-    email: Option<&str>,
-    sysadmin: bool,
-) -> Result<i64, ServiceError> {
+/// Harbor's password policy: 8 to 256 characters, with at least one lowercase letter, one uppercase letter
+/// and one digit.
+pub fn check_password(password: &str) -> Result<(), ServiceError> {
+    let strong = (8..=256).contains(&password.chars().count())
+        && password.chars().any(char::is_lowercase)
+        && password.chars().any(char::is_uppercase)
+        && password.chars().any(|c| c.is_ascii_digit());
+    if strong {
+        Ok(())
+    } else {
+        Err(ServiceError::Invalid(
+            "password must have 8 to 256 characters, with at least one lowercase letter, one uppercase letter \
+             and one digit"
+                .to_owned(),
+        ))
+    }
+}
+
+/// Creates a local user after checking the name and the password policy; returns its id.
+pub async fn create(db: &Db, user: &UserSpec<'_>) -> Result<i64, ServiceError> {
+    let username = user.username;
     let valid_name = !username.is_empty()
         && username.len() <= 255
         && !username
@@ -25,26 +45,39 @@ pub async fn create(
             "invalid username {username:?}: 1-255 characters, no spaces or any of :,\"~#$%/"
         )));
     }
-    if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(ServiceError::Invalid(format!(
-            "password must have at least {MIN_PASSWORD_LEN} characters"
-        )));
-    }
-    let hash = password::hash(password.to_owned())
+    check_password(user.password)?;
+    let hash = password::hash(user.password.to_owned())
         .await
         .map_err(|_| ServiceError::Hash)?;
-    let user = NewUser {
+    let new = NewUser {
         username,
-        email,
-        realname: "",
+        email: user.email,
+        realname: user.realname,
         password_hash: &hash,
-        sysadmin,
+        sysadmin: user.sysadmin,
     };
-    db.create_user(&user).await.map_err(|e| {
+    db.create_user(&new).await.map_err(|e| {
         if is_unique_violation(&e) {
             ServiceError::Conflict(format!("user {username:?} already exists"))
         } else {
             e.into()
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_policy_is_harbors() {
+        assert!(check_password("Harbor12345").is_ok());
+        for weak in ["short1A", "alllowercase1", "ALLUPPER1", "NoDigitsHere"] {
+            assert!(check_password(weak).is_err(), "{weak}");
+        }
+        assert!(
+            check_password(&format!("Aa1{}", "x".repeat(254))).is_err(),
+            "too long"
+        );
+    }
 }

@@ -12,6 +12,7 @@
 
 mod support;
 
+mod api;
 mod clients;
 mod crash;
 mod images;

@@ -80,7 +80,14 @@ impl TestServer {
     }
 
     pub async fn create_user(&self, name: &str, password: &str, admin: bool) {
-        berth::service::users::create(&self.state.db, name, password, None, admin)
+        let user = berth::service::users::UserSpec {
+            username: name,
+            password,
+            email: None,
+            realname: "",
+            sysadmin: admin,
+        };
+        berth::service::users::create(&self.state.db, &user)
             .await
             .unwrap_or_else(|e| panic!("create user {name}: {e}"));
     }

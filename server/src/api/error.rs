@@ -1,0 +1,84 @@
+//! The one error type of the REST API, in Harbor's shape: `{"errors":[{"code":"NOT_FOUND","message":"…"}]}`.
+//!
+//! Internal errors are logged with their cause and shown to clients only as a generic message.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use berth_api::ErrorResponse;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// An internal error: logged here with `context`, reported to the client without detail.
+    pub fn internal(context: &str, error: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %error, "{context}");
+        ApiError::Internal(context.to_owned())
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
+            ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "PRECONDITION"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = match &self {
+            ApiError::Internal(_) => "internal server error; see the server log".to_owned(),
+            other => other.to_string(),
+        };
+        let mut response =
+            (status, axum::Json(ErrorResponse::single(code, message))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 7235 §3.1: a 401 carries a challenge.
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"berth\""),
+            );
+        }
+        response
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        ApiError::internal("database error", error)
+    }
+}
+
+impl From<crate::service::ServiceError> for ApiError {
+    fn from(error: crate::service::ServiceError) -> Self {
+        use crate::service::ServiceError;
+        match error {
+            ServiceError::Invalid(m) => ApiError::BadRequest(m),
+            ServiceError::Conflict(m) => ApiError::Conflict(m),
+            ServiceError::NotFound(m) => ApiError::NotFound(m),
+            ServiceError::Db(e) => e.into(),
+            ServiceError::Hash => ApiError::internal("password hashing", "argon2 failed"),
+        }
+    }
+}

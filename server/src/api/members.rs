@@ -1,0 +1,213 @@
+//! Members: `/projects/{project_name_or_id}/members[/{mid}]`.
+//!
+//! Project administrators (and system administrators) manage members; Maintainers, Developers and Guests
+//! may read them; LimitedGuests may not (`shared/reference/harbor-rbac.md`). A project the caller cannot see
+//! answers 404, as does a member id of another project. Only users can be members so far, not groups.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use berth_api::members::{ProjectMember, ProjectMemberEntity, RoleRequest, UserEntity};
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::extract::{Json, Path, Query};
+use super::pagination::PageQuery;
+use super::projects::{require, resolve};
+use super::{BASE, Caller};
+use crate::app::AppState;
+use crate::auth::Subject;
+use crate::auth::policy::{Operation, ProjectAccess, Resource, Role};
+use crate::db::{Member, UserDetail, is_unique_violation};
+
+/// The query of the member list besides the page.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    /// A substring of the member's name.
+    entityname: Option<String>,
+}
+
+/// `GET /projects/{p}/members`: one page of the project's members, by name.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    project: Path<String>,
+    page: Query<PageQuery>,
+    query: Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    let Path(name_or_id) = project;
+    let (project, access) = resolve(&state, &caller, &headers, &name_or_id).await?;
+    authorize(&caller, access, Operation::List)?;
+    let page = page.0.page()?;
+    let Query(query) = query;
+    let name = query.entityname.as_deref().filter(|n| !n.is_empty());
+    let (members, total) = state
+        .db
+        .list_members(project.id, name, page.limit(), page.offset())
+        .await?;
+    let kept: Vec<(&str, String)> = name
+        .map(|n| ("entityname", n.to_owned()))
+        .into_iter()
+        .collect();
+    let path = format!("{BASE}/projects/{name_or_id}/members");
+    let body: Vec<ProjectMemberEntity> = members.into_iter().map(member_entity).collect();
+    Ok((page.headers(total, &path, &kept), Json(body)).into_response())
+}
+
+/// `POST /projects/{p}/members`: adds a user, named by `member_user.user_id` or `member_user.username`,
+/// with `role_id`. 201 with the new member's `Location`; 409 if the user is already a member.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    project: Path<String>,
+    body: Json<ProjectMember>,
+) -> Result<Response, ApiError> {
+    let Path(name_or_id) = project;
+    let (project, access) = resolve(&state, &caller, &headers, &name_or_id).await?;
+    authorize(&caller, access, Operation::Create)?;
+    let Json(req) = body;
+    let role = role(req.role_id)?;
+    let user = match (req.member_user, req.member_group) {
+        (Some(user), _) => find_user(&state, &user).await?,
+        (None, Some(_)) => {
+            return Err(ApiError::BadRequest(
+                "groups are not supported yet".to_owned(),
+            ));
+        }
+        (None, None) => return Err(ApiError::BadRequest("member_user is required".to_owned())),
+    };
+    let mid = state
+        .db
+        .add_user_member(project.id, user.id, role.id())
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                ApiError::Conflict(format!(
+                    "user {} is already a member of project {}",
+                    user.username, project.name
+                ))
+            } else {
+                e.into()
+            }
+        })?;
+    let location = HeaderValue::try_from(format!("{BASE}/projects/{}/members/{mid}", project.id))
+        .map_err(|e| ApiError::internal("location header", e))?;
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)]).into_response())
+}
+
+/// `GET /projects/{p}/members/{mid}`: one member.
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    path: Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let Path((name_or_id, mid)) = path;
+    let (project, access) = resolve(&state, &caller, &headers, &name_or_id).await?;
+    authorize(&caller, access, Operation::Read)?;
+    let mid = member_id(&mid)?;
+    let member = state
+        .db
+        .member(project.id, mid)
+        .await?
+        .ok_or_else(|| member_not_found(mid))?;
+    Ok(Json(member_entity(member)).into_response())
+}
+
+/// `PUT /projects/{p}/members/{mid}`: changes a member's role.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    path: Path<(String, String)>,
+    body: Json<RoleRequest>,
+) -> Result<Response, ApiError> {
+    let Path((name_or_id, mid)) = path;
+    let (project, access) = resolve(&state, &caller, &headers, &name_or_id).await?;
+    authorize(&caller, access, Operation::Update)?;
+    let mid = member_id(&mid)?;
+    let Json(req) = body;
+    let role = role(req.role_id)?;
+    if !state.db.set_member_role(project.id, mid, role.id()).await? {
+        return Err(member_not_found(mid));
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+/// `DELETE /projects/{p}/members/{mid}`: removes a member.
+pub async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    path: Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let Path((name_or_id, mid)) = path;
+    let (project, access) = resolve(&state, &caller, &headers, &name_or_id).await?;
+    authorize(&caller, access, Operation::Delete)?;
+    let mid = member_id(&mid)?;
+    if !state.db.remove_member(project.id, mid).await? {
+        return Err(member_not_found(mid));
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+/// Whether the caller may perform `operation` on the project's members: 401 for an anonymous caller (who
+/// might be allowed once signed in, as Harbor answers), 403 for a signed-in one.
+fn authorize(caller: &Caller, access: ProjectAccess, operation: Operation) -> Result<(), ApiError> {
+    if caller.0 == Subject::Anonymous && !access.permits(Resource::Member, operation) {
+        return Err(ApiError::Unauthorized(
+            "sign in to manage project members".to_owned(),
+        ));
+    }
+    require(access, Resource::Member, operation)
+}
+
+/// The user a `member_user` names: by `user_id` if given, else by `username`.
+async fn find_user(state: &AppState, user: &UserEntity) -> Result<UserDetail, ApiError> {
+    let (found, who) = match (user.user_id, user.username.as_deref()) {
+        (Some(id), _) if id > 0 => (state.db.user_detail(id).await?, format!("with id {id}")),
+        (_, Some(name)) if !name.is_empty() => (
+            state.db.user_detail_by_name(name).await?,
+            format!("{name:?}"),
+        ),
+        _ => {
+            return Err(ApiError::BadRequest(
+                "member_user needs a user_id or a username".to_owned(),
+            ));
+        }
+    };
+    found.ok_or_else(|| ApiError::NotFound(format!("user {who} not found")))
+}
+
+/// A Harbor role id (1 to 5), or 400.
+fn role(id: i64) -> Result<Role, ApiError> {
+    Role::from_id(id).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "invalid role_id {id}: 1 projectAdmin, 2 developer, 3 guest, 4 maintainer, 5 limitedGuest"
+        ))
+    })
+}
+
+fn member_id(mid: &str) -> Result<i64, ApiError> {
+    mid.parse()
+        .map_err(|_| ApiError::BadRequest(format!("member id must be an integer, not {mid:?}")))
+}
+
+fn member_not_found(mid: i64) -> ApiError {
+    ApiError::NotFound(format!("member {mid} not found in this project"))
+}
+
+/// Harbor's `ProjectMemberEntity` for a member.
+fn member_entity(member: Member) -> ProjectMemberEntity {
+    ProjectMemberEntity {
+        id: member.id,
+        project_id: member.project_id,
+        entity_name: member.entity_name,
+        role_name: Role::from_id(member.role).map_or("", Role::name).to_owned(),
+        role_id: member.role,
+        entity_id: member.entity_id,
+        entity_type: member.entity_type,
+    }
+}

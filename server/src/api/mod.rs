@@ -1,0 +1,65 @@
+//! Harbor's REST API v2.0 under `/api/v2.0`: one module per resource.
+//!
+//! Every endpoint is listed once, in the [`api_routes!`] table below, which builds the router and the
+//! [`ENDPOINTS`] list that the tests check against Harbor's swagger.
+
+mod caller;
+pub mod error;
+mod extract;
+mod members;
+mod pagination;
+mod projects;
+mod quotas;
+mod system;
+mod users;
+
+use axum::Router;
+use axum::routing::{delete, get, head, post, put};
+
+use crate::app::AppState;
+pub use caller::Caller;
+pub use error::ApiError;
+
+/// Where the REST API is mounted.
+pub const BASE: &str = "/api/v2.0";
+
+macro_rules! api_routes {
+    ($( $method:ident $path:literal => $handler:path ),* $(,)?) => {
+        /// Every REST endpoint as `(method, path under /api/v2.0)`, in Harbor's spelling.
+        pub const ENDPOINTS: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        /// The REST routes, mounted under [`BASE`].
+        pub fn routes() -> Router<AppState> {
+            let api = Router::new()$(.route($path, $method($handler)))*;
+            Router::new().nest(BASE, api)
+        }
+    };
+}
+
+api_routes! {
+    get "/ping" => system::ping,
+    get "/health" => system::health,
+    get "/systeminfo" => system::info,
+
+    get "/projects" => projects::list,
+    head "/projects" => projects::exists,
+    post "/projects" => projects::create,
+    get "/projects/{project_name_or_id}" => projects::get,
+    put "/projects/{project_name_or_id}" => projects::update,
+    delete "/projects/{project_name_or_id}" => projects::remove,
+
+    get "/projects/{project_name_or_id}/members" => members::list,
+    post "/projects/{project_name_or_id}/members" => members::create,
+    get "/projects/{project_name_or_id}/members/{mid}" => members::get,
+    put "/projects/{project_name_or_id}/members/{mid}" => members::update,
+    delete "/projects/{project_name_or_id}/members/{mid}" => members::remove,
+
+    get "/quotas" => quotas::list,
+    get "/quotas/{id}" => quotas::get,
+    put "/quotas/{id}" => quotas::update,
+
+    get "/users" => users::list,
+    post "/users" => users::create,
+    get "/users/current" => users::current,
+    get "/users/{user_id}" => users::get,
+}

@@ -1,0 +1,300 @@
+//! Projects: `/projects` and `/projects/{project_name_or_id}`.
+//!
+//! A private project is invisible to outsiders: every endpoint answers 404 for it, as if it did not exist.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use berth_api::projects::{Project as ProjectResp, ProjectMetadata, ProjectReq};
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::extract::{Json, Path, Query};
+use super::pagination::PageQuery;
+use super::{BASE, Caller};
+use crate::app::AppState;
+use crate::auth::Subject;
+use crate::auth::policy::{Operation, ProjectAccess, Resource, Role, visible_projects};
+use crate::db::{Project, ProjectDetail, ProjectFilter};
+use crate::service;
+
+/// Finds the project named (or numbered) `name_or_id` that the caller can see. Harbor's
+/// `X-Is-Resource-Name: true` header forces reading it as a name.
+pub(super) async fn resolve(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    name_or_id: &str,
+) -> Result<(Project, ProjectAccess), ApiError> {
+    let by_name = headers
+        .get("x-is-resource-name")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
+    let project = match name_or_id.parse::<i64>() {
+        Ok(id) if !by_name => state.db.find_project_by_id(id).await?,
+        _ => state.db.find_project(name_or_id).await?,
+    };
+    let not_found = || ApiError::NotFound(format!("project {name_or_id} not found"));
+    let project = project.ok_or_else(not_found)?;
+    let access = ProjectAccess::of(&state.db, &caller.0, &project).await?;
+    if !access.can_see() {
+        return Err(not_found());
+    }
+    Ok((project, access))
+}
+
+/// 403 unless `access` permits `operation` on `resource`.
+pub(super) fn require(
+    access: ProjectAccess,
+    resource: Resource,
+    operation: Operation,
+) -> Result<(), ApiError> {
+    if access.permits(resource, operation) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "your role in this project does not allow {operation:?} on {resource:?}"
+        )))
+    }
+}
+
+/// Query parameters of `GET /projects`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    page: Option<i64>,
+    page_size: Option<i64>,
+    name: Option<String>,
+    public: Option<bool>,
+    owner: Option<String>,
+}
+
+/// `GET /projects`: the projects the caller can see — all for a system admin, else public ones and the
+/// caller's own.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    let page = PageQuery {
+        page: query.page,
+        page_size: query.page_size,
+    }
+    .page()?;
+    let visible = visible_projects(&state.db, &caller.0).await?;
+    let filter = ProjectFilter {
+        name: query.name.as_deref().filter(|n| !n.is_empty()),
+        public: query.public,
+        owner: query.owner.as_deref().filter(|o| !o.is_empty()),
+        visible: visible.as_deref(),
+    };
+    let (rows, total) = state
+        .db
+        .list_projects(&filter, page.limit(), page.offset())
+        .await?;
+    let projects = to_responses(&state, &caller.0, rows).await?;
+    let mut kept = Vec::new();
+    for (key, value) in [("name", &query.name), ("owner", &query.owner)] {
+        if let Some(value) = value {
+            kept.push((key, value.clone()));
+        }
+    }
+    if let Some(public) = query.public {
+        kept.push(("public", public.to_string()));
+    }
+    let headers = page.headers(total, &format!("{BASE}/projects"), &kept);
+    Ok((headers, Json(projects)).into_response())
+}
+
+/// Builds Harbor's `Project` for each row, with its metadata and the caller's role.
+async fn to_responses(
+    state: &AppState,
+    subject: &Subject,
+    rows: Vec<ProjectDetail>,
+) -> Result<Vec<ProjectResp>, ApiError> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let settings = state.db.project_settings(&ids).await?;
+    let roles = match subject {
+        Subject::User { id, .. } => state.db.member_roles(*id).await?,
+        Subject::Anonymous => Vec::new(),
+    };
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let mut metadata = ProjectMetadata {
+                public: Some(row.public.to_string()),
+                ..ProjectMetadata::default()
+            };
+            for (_, name, value) in settings.iter().filter(|(id, _, _)| *id == row.id) {
+                metadata.set(name, value.clone());
+            }
+            let role = roles
+                .iter()
+                .find(|(id, _)| *id == row.id)
+                .map(|(_, role)| *role);
+            let access = ProjectAccess {
+                sysadmin: subject.is_sysadmin(),
+                public: row.public,
+                role: role.and_then(Role::from_id),
+            };
+            ProjectResp {
+                project_id: row.id,
+                owner_id: row.owner_id,
+                name: row.name,
+                registry_id: None,
+                creation_time: row.created_at,
+                update_time: row.updated_at,
+                deleted: false,
+                owner_name: row.owner_name,
+                togglable: access.permits(Resource::Project, Operation::Update),
+                current_user_role_id: role,
+                current_user_role_ids: role.into_iter().collect(),
+                repo_count: row.repo_count,
+                metadata,
+            }
+        })
+        .collect())
+}
+
+/// Query of `HEAD /projects`.
+#[derive(Debug, Deserialize)]
+pub struct ExistsQuery {
+    project_name: Option<String>,
+}
+
+/// `HEAD /projects?project_name=`: 200 if a project of that name exists and the caller can see it.
+pub async fn exists(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Query(query): Query<ExistsQuery>,
+) -> Result<StatusCode, ApiError> {
+    let name = query
+        .project_name
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ApiError::BadRequest("the project_name parameter is required".to_owned()))?;
+    let mut headers = headers;
+    headers.insert("x-is-resource-name", HeaderValue::from_static("true"));
+    resolve(&state, &caller, &headers, &name).await?;
+    Ok(StatusCode::OK)
+}
+
+/// `POST /projects`: any signed-in user may create a project and becomes its project admin. Only system
+/// admins may set a storage limit.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Json(request): Json<ProjectReq>,
+) -> Result<Response, ApiError> {
+    let subject = caller.signed_in()?;
+    let name = request
+        .project_name
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ApiError::BadRequest("project_name is required".to_owned()))?;
+    if request.registry_id.is_some() {
+        return Err(ApiError::BadRequest(
+            "proxy-cache projects (registry_id) are not supported yet".to_owned(),
+        ));
+    }
+    let metadata = request.metadata.clone().unwrap_or_default();
+    let public = match (&metadata.public, request.public) {
+        (Some(flag), _) => parse_flag("metadata.public", flag)?,
+        (None, Some(public)) => public,
+        (None, None) => false,
+    };
+    let storage_limit = match request.storage_limit {
+        Some(limit) if subject.is_sysadmin() => limit,
+        _ => -1,
+    };
+    let id = service::projects::create_with(
+        &state.db,
+        name,
+        subject.name(),
+        public,
+        storage_limit,
+        &metadata.settings(),
+    )
+    .await?;
+    tracing::info!(project = name, by = subject.name(), "project created");
+    let location = if headers
+        .get("x-resource-name-in-location")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"))
+    {
+        format!("{BASE}/projects/{name}")
+    } else {
+        format!("{BASE}/projects/{id}")
+    };
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)]).into_response())
+}
+
+fn parse_flag(field: &str, value: &str) -> Result<bool, ApiError> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(ApiError::BadRequest(format!(
+            "{field} must be \"true\" or \"false\", not {other:?}"
+        ))),
+    }
+}
+
+/// `GET /projects/{project_name_or_id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(name_or_id): Path<String>,
+) -> Result<Json<ProjectResp>, ApiError> {
+    let (project, _) = resolve(&state, &caller, &headers, &name_or_id).await?;
+    let detail = state
+        .db
+        .project_detail(project.id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("project {name_or_id} not found")))?;
+    let mut projects = to_responses(&state, &caller.0, vec![detail]).await?;
+    projects
+        .pop()
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("project {name_or_id} not found")))
+}
+
+/// `PUT /projects/{project_name_or_id}`: changes the public flag and metadata (project admins only).
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(name_or_id): Path<String>,
+    Json(request): Json<ProjectReq>,
+) -> Result<StatusCode, ApiError> {
+    let (project, access) = resolve(&state, &caller, &headers, &name_or_id).await?;
+    require(access, Resource::Metadata, Operation::Update)?;
+    let metadata = request.metadata.unwrap_or_default();
+    let public = match (&metadata.public, request.public) {
+        (Some(flag), _) => Some(parse_flag("metadata.public", flag)?),
+        (None, public) => public,
+    };
+    state
+        .db
+        .update_project(&project, public, &metadata.settings())
+        .await?;
+    tracing::info!(project = %project.name, by = caller.0.name(), "project updated");
+    Ok(StatusCode::OK)
+}
+
+/// `DELETE /projects/{project_name_or_id}`: only an empty project can be deleted (412 otherwise).
+pub async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(name_or_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let (project, access) = resolve(&state, &caller, &headers, &name_or_id).await?;
+    require(access, Resource::Project, Operation::Delete)?;
+    if !state.db.delete_empty_project(&project).await? {
+        return Err(ApiError::PreconditionFailed(format!(
+            "project {} still has repositories; delete them first",
+            project.name
+        )));
+    }
+    tracing::info!(project = %project.name, by = caller.0.name(), "project deleted");
+    Ok(StatusCode::OK)
+}

@@ -1,0 +1,119 @@
+//! Quotas: `/quotas` and `/quotas/{id}`. Each project has one quota, whose id is the project's id.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use berth_api::quotas::{Quota, QuotaRef, QuotaUpdateReq, ResourceList};
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::extract::{Json, Path, Query};
+use super::pagination::PageQuery;
+use super::projects::{require, resolve};
+use super::{BASE, Caller};
+use crate::app::AppState;
+use crate::auth::policy::{Operation, Resource};
+use crate::db::{ProjectDetail, ProjectFilter};
+
+fn to_quota(p: ProjectDetail) -> Quota {
+    Quota {
+        id: p.id,
+        reference: QuotaRef {
+            id: p.id,
+            name: p.name,
+            owner_name: p.owner_name,
+        },
+        hard: ResourceList {
+            storage: p.storage_limit,
+        },
+        used: ResourceList {
+            storage: p.storage_used,
+        },
+        creation_time: p.created_at,
+        update_time: p.updated_at,
+    }
+}
+
+/// Query of `GET /quotas`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    page: Option<i64>,
+    page_size: Option<i64>,
+    reference: Option<String>,
+    reference_id: Option<i64>,
+}
+
+/// `GET /quotas` (system admins): every project's quota.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    caller.sysadmin()?;
+    let page = PageQuery {
+        page: query.page,
+        page_size: query.page_size,
+    }
+    .page()?;
+    if query.reference.as_deref().is_some_and(|r| r != "project") {
+        return Ok((
+            page.headers(0, &format!("{BASE}/quotas"), &[]),
+            Json(Vec::<Quota>::new()),
+        )
+            .into_response());
+    }
+    let only = query.reference_id.map(|id| vec![id]);
+    let filter = ProjectFilter {
+        visible: only.as_deref(),
+        ..ProjectFilter::default()
+    };
+    let (rows, total) = state
+        .db
+        .list_projects(&filter, page.limit(), page.offset())
+        .await?;
+    let quotas: Vec<Quota> = rows.into_iter().map(to_quota).collect();
+    Ok((
+        page.headers(total, &format!("{BASE}/quotas"), &[]),
+        Json(quotas),
+    )
+        .into_response())
+}
+
+/// `GET /quotas/{id}`: readable by system admins and the project's members.
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Json<Quota>, ApiError> {
+    let (project, access) = resolve(&state, &caller, &headers, &id.to_string()).await?;
+    require(access, Resource::Quota, Operation::Read)?;
+    let detail = state
+        .db
+        .project_detail(project.id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("quota {id} not found")))?;
+    Ok(Json(to_quota(detail)))
+}
+
+/// `PUT /quotas/{id}` (system admins): sets the storage limit in bytes, -1 for unlimited. A limit below the
+/// current usage is allowed, as in Harbor: nothing is deleted, further pushes are refused.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(request): Json<QuotaUpdateReq>,
+) -> Result<(), ApiError> {
+    let admin = caller.sysadmin()?;
+    let limit = request.hard.storage;
+    if limit < -1 || limit == 0 {
+        return Err(ApiError::BadRequest(format!(
+            "hard.storage must be -1 (unlimited) or a positive number of bytes, not {limit}"
+        )));
+    }
+    if !state.db.set_quota_limit(id, limit).await? {
+        return Err(ApiError::NotFound(format!("quota {id} not found")));
+    }
+    tracing::info!(project_id = id, limit, by = admin.name(), "quota changed");
+    Ok(())
+}

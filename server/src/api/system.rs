@@ -1,0 +1,70 @@
+//! `ping`, `health` and `systeminfo`.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use berth_api::system::{ComponentHealthStatus, GeneralInfo, OverallHealthStatus};
+
+use crate::app::AppState;
+use crate::registry::access::base_url;
+
+/// `GET /ping`: "Pong", as Harbor answers.
+pub async fn ping() -> &'static str {
+    "Pong"
+}
+
+/// `GET /health`: the database and the blob store, each healthy or not.
+pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    let database = match state.db.ping().await {
+        Ok(()) => ComponentHealthStatus::healthy("database"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            ComponentHealthStatus::unhealthy("database", "the database does not answer")
+        }
+    };
+    let storage = match tokio::fs::metadata(state.config.data_dir.join("storage")).await {
+        Ok(m) if m.is_dir() => ComponentHealthStatus::healthy("storage"),
+        _ => {
+            tracing::error!("health check: blob store directory missing");
+            ComponentHealthStatus::unhealthy("storage", "the blob store is not available")
+        }
+    };
+    let components = vec![database, storage];
+    let healthy = components.iter().all(|c| c.status == "healthy");
+    let status = if healthy { "healthy" } else { "unhealthy" };
+    let code = if healthy {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR
+    };
+    (
+        code,
+        axum::Json(OverallHealthStatus {
+            status: status.to_owned(),
+            components,
+        }),
+    )
+}
+
+/// `GET /systeminfo`: what the console and clients need to know about this installation.
+pub async fn info(State(state): State<AppState>, headers: HeaderMap) -> axum::Json<GeneralInfo> {
+    let external_url = base_url(&state, &headers);
+    let registry_url = external_url
+        .split_once("://")
+        .map_or(external_url.as_str(), |(_, host)| host)
+        .to_owned();
+    axum::Json(GeneralInfo {
+        current_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        registry_url,
+        external_url,
+        auth_mode: "db_auth".to_owned(),
+        primary_auth_mode: false,
+        project_creation_restriction: "everyone".to_owned(),
+        self_registration: false,
+        has_ca_root: false,
+        harbor_version: format!("berth-v{}", env!("CARGO_PKG_VERSION")),
+        registry_storage_provider_name: "filesystem".to_owned(),
+        read_only: false,
+        notification_enable: false,
+    })
+}

@@ -1,0 +1,61 @@
+//! REST API (`/api/v2.0`) tests over HTTP, one file per resource, against an in-process server.
+
+mod members;
+mod projects;
+mod quotas;
+mod swagger;
+mod system;
+mod users;
+
+use reqwest::{Client, RequestBuilder, Response};
+use serde_json::Value;
+
+use crate::support::{ADMIN_PASSWORD, ADMIN_USER, TestServer};
+
+/// Basic credentials of the built-in admin.
+pub trait As {
+    fn admin(self) -> Self;
+    fn user(self, name: &str, password: &str) -> Self;
+}
+
+impl As for RequestBuilder {
+    fn admin(self) -> Self {
+        self.basic_auth(ADMIN_USER, Some(ADMIN_PASSWORD))
+    }
+
+    fn user(self, name: &str, password: &str) -> Self {
+        self.basic_auth(name, Some(password))
+    }
+}
+
+/// `http://host/api/v2.0` + `path`.
+pub fn api(server: &TestServer, path: &str) -> String {
+    server.url(&format!("/api/v2.0{path}"))
+}
+
+/// The first error code of a Harbor error body.
+pub async fn error_code(response: Response) -> String {
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    body["errors"][0]["code"]
+        .as_str()
+        .unwrap_or("<none>")
+        .to_owned()
+}
+
+/// Creates a project through the API as admin; returns its id.
+pub async fn create_project(server: &TestServer, http: &Client, body: Value) -> i64 {
+    let response = http
+        .post(api(server, "/projects"))
+        .admin()
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        reqwest::StatusCode::CREATED,
+        "create project {body}"
+    );
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    location.rsplit('/').next().unwrap().parse().unwrap()
+}

@@ -1,0 +1,52 @@
+//! `ping`, `health`, `systeminfo`.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use super::api;
+use crate::support::{TestServer, client};
+
+#[tokio::test]
+async fn ping_health_and_systeminfo_need_no_credentials() {
+    let server = TestServer::start().await;
+    let http = client();
+    let response = http.get(api(&server, "/ping")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "Pong");
+
+    let health: Value = http
+        .get(api(&server, "/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "healthy");
+    let names: Vec<&str> = health["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["database", "storage"]);
+
+    let info: Value = http
+        .get(api(&server, "/systeminfo"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["auth_mode"], "db_auth");
+    assert_eq!(info["external_url"], format!("http://{}", server.host()));
+    assert_eq!(info["registry_url"], server.host());
+    assert!(
+        info["harbor_version"]
+            .as_str()
+            .unwrap()
+            .starts_with("berth-v")
+    );
+    server.stop().await;
+}
