@@ -4,9 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod artifacts;
 pub mod members;
 pub mod projects;
 pub mod quotas;
+pub mod repositories;
+pub mod robots;
 pub mod system;
 pub mod users;
 

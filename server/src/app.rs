@@ -16,6 +16,7 @@ use crate::auth::token::TokenService;
 use crate::auth::token_endpoint;
 use crate::config::Config;
 use crate::db::Db;
+use crate::stats::PullStats;
 use crate::storage::{BlobStore, UploadStaging};
 use crate::{api, registry};
 
@@ -28,6 +29,8 @@ pub struct AppState {
     pub uploads: Arc<UploadStaging>,
     pub tokens: Arc<TokenService>,
     pub passwords: Arc<PasswordChecker>,
+    /// Pull counting, written in the background.
+    pub pulls: PullStats,
 }
 
 impl AppState {
@@ -47,6 +50,7 @@ impl AppState {
             TokenService::load_or_create(&db, &config.token_service, config.token_lifetime())
                 .await
                 .context("loading the token signing key")?;
+        let pulls = PullStats::start(db.clone(), config.pull_stats_interval());
         Ok(AppState {
             config: Arc::new(config),
             db,
@@ -54,6 +58,7 @@ impl AppState {
             uploads: Arc::new(uploads),
             tokens: Arc::new(tokens),
             passwords: Arc::new(PasswordChecker::default()),
+            pulls,
         })
     }
 }

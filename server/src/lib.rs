@@ -3,7 +3,7 @@
 //! Layout: [`config`] (settings), [`app`] (state and router), [`registry`] (OCI `/v2`), [`api`] (Harbor
 //! REST API v2.0), [`auth`]
 //! (credentials, policy, tokens), [`storage`] (blob store and upload staging), [`db`] (every SQL query),
-//! [`service`] (domain rules), [`jobs`] (background work), [`oci`] (spec types).
+//! [`service`] (domain rules), [`jobs`] (background work), [`stats`] (pull counting), [`oci`] (spec types).
 
 pub mod api;
 pub mod app;
@@ -16,4 +16,5 @@ pub mod registry;
 pub mod secret;
 pub mod serve;
 pub mod service;
+pub mod stats;
 pub mod storage;

@@ -1,7 +1,7 @@
 //! Running the server: open everything, do the first-start setup, serve until a shutdown signal.
 //!
 //! Shutdown is graceful: the listener closes, in-flight requests (uploads included) run to completion,
-//! then the database is closed. An upload cut short is never visible (see [`crate::storage`]).
+//! then pending pull statistics are written and the database is closed. An upload cut short is never visible (see [`crate::storage`]).
 
 use std::future::Future;
 
@@ -34,6 +34,7 @@ pub async fn run(
         .await
         .context("serving HTTP");
     purge.abort();
+    state.pulls.flush().await;
     state.db.close().await;
     tracing::info!("berth stopped");
     result

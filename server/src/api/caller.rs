@@ -48,7 +48,7 @@ impl FromRequestParts<AppState> for Caller {
                     .check(&state.db, &username, password.expose())
                     .await?
                 {
-                    Some(user) => Ok(Caller(user.into())),
+                    Some(subject) => Ok(Caller(subject)),
                     None => Err(ApiError::Unauthorized(
                         "invalid username or password".to_owned(),
                     )),

@@ -3,18 +3,23 @@
 //! Every endpoint is listed once, in the [`api_routes!`] table below, which builds the router and the
 //! [`ENDPOINTS`] list that the tests check against Harbor's swagger.
 
+mod artifacts;
 mod caller;
 pub mod error;
 mod extract;
 mod members;
 mod pagination;
 mod projects;
+mod query;
 mod quotas;
+mod repositories;
+mod robots;
 mod system;
+mod tags;
 mod users;
 
 use axum::Router;
-use axum::routing::{delete, get, head, post, put};
+use axum::routing::{delete, get, head, patch, post, put};
 
 use crate::app::AppState;
 pub use caller::Caller;
@@ -54,9 +59,31 @@ api_routes! {
     put "/projects/{project_name_or_id}/members/{mid}" => members::update,
     delete "/projects/{project_name_or_id}/members/{mid}" => members::remove,
 
+    get "/repositories" => repositories::list_all,
+    get "/projects/{project_name}/repositories" => repositories::list,
+    get "/projects/{project_name}/repositories/{repository_name}" => repositories::get,
+    delete "/projects/{project_name}/repositories/{repository_name}" => repositories::remove,
+
+    get "/projects/{project_name}/repositories/{repository_name}/artifacts" => artifacts::list,
+    post "/projects/{project_name}/repositories/{repository_name}/artifacts" => artifacts::copy,
+    get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}" => artifacts::get,
+    delete "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}" => artifacts::remove,
+    get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/additions/{addition}" => artifacts::addition,
+
+    get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags" => tags::list,
+    post "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags" => tags::create,
+    delete "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags/{tag_name}" => tags::remove,
+
     get "/quotas" => quotas::list,
     get "/quotas/{id}" => quotas::get,
     put "/quotas/{id}" => quotas::update,
+
+    get "/robots" => robots::list,
+    post "/robots" => robots::create,
+    get "/robots/{robot_id}" => robots::get,
+    put "/robots/{robot_id}" => robots::update,
+    patch "/robots/{robot_id}" => robots::refresh,
+    delete "/robots/{robot_id}" => robots::remove,
 
     get "/users" => users::list,
     post "/users" => users::create,

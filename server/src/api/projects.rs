@@ -13,8 +13,8 @@ use super::extract::{Json, Path, Query};
 use super::pagination::PageQuery;
 use super::{BASE, Caller};
 use crate::app::AppState;
-use crate::auth::Subject;
 use crate::auth::policy::{Operation, ProjectAccess, Resource, Role, visible_projects};
+use crate::auth::{Subject, robots};
 use crate::db::{Project, ProjectDetail, ProjectFilter};
 use crate::service;
 
@@ -114,7 +114,7 @@ async fn to_responses(
     let settings = state.db.project_settings(&ids).await?;
     let roles = match subject {
         Subject::User { id, .. } => state.db.member_roles(*id).await?,
-        Subject::Anonymous => Vec::new(),
+        Subject::Anonymous | Subject::Robot { .. } => Vec::new(),
     };
     Ok(rows
         .into_iter()
@@ -134,6 +134,12 @@ async fn to_responses(
                 sysadmin: subject.is_sysadmin(),
                 public: row.public,
                 role: role.and_then(Role::from_id),
+                robot_grants: match subject {
+                    Subject::Robot { permissions, .. } => {
+                        robots::rest_grants(permissions, &row.name)
+                    }
+                    _ => 0,
+                },
             };
             ProjectResp {
                 project_id: row.id,

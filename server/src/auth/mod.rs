@@ -3,11 +3,13 @@
 //! - [`credentials`] reads the `Authorization` header (Basic, Bearer or none).
 //! - [`password`] hashes and checks passwords (argon2id, off the async executor) and caches recent checks.
 //! - [`policy`] is the one function that decides what a subject may do in a project.
+//! - [`robots`] turns robot permission lists into registry actions and REST grants.
 //! - [`token`] issues and verifies the registry's bearer tokens; [`token_endpoint`] serves `/service/token`.
 
 pub mod credentials;
 pub mod password;
 pub mod policy;
+pub mod robots;
 pub mod token;
 pub mod token_endpoint;
 

@@ -1,5 +1,4 @@
-//! Passwords: argon2id hashes, computed and checked on the blocking pool, and a short-lived cache of
-//! successful checks so registry clients that send Basic credentials on every request stay fast.
+//! Passwords and robot secrets: argon2id hashes, computed and checked on the blocking pool.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +8,10 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use dashmap::DashMap;
 use sha2::{Digest as _, Sha256};
 
-use crate::db::{Db, User};
+use berth_api::robots::RobotPermission;
+
+use super::{Subject, robots};
+use crate::db::Db;
 
 /// How long a successful password check is remembered.
 const CACHE_TTL: Duration = Duration::from_secs(60);
@@ -43,49 +45,92 @@ pub async fn verify(password: String, phc: String) -> bool {
     .unwrap_or(false)
 }
 
-/// Checks usernames and passwords against the database, remembering recent successes.
+/// Checks user passwords and robot secrets against the database.
+///
+/// The account row is read on every check, so a disabled, expired or removed account, or a changed secret,
+/// takes effect at once. What is remembered, for a short while, is only that a given password matched a given
+/// hash, which saves re-running argon2 for clients that send Basic credentials on every request.
 #[derive(Debug, Default)]
 pub struct PasswordChecker {
-    recent: DashMap<[u8; 32], (User, Instant)>,
+    verified: DashMap<[u8; 32], (String, Instant)>,
 }
 
 impl PasswordChecker {
-    /// The user whose name and password these are, or `None`.
+    /// The subject (user or robot) whose name and password these are, or `None`.
     pub async fn check(
         &self,
         db: &Db,
         username: &str,
         password: &str,
-    ) -> Result<Option<User>, sqlx::Error> {
+    ) -> Result<Option<Subject>, sqlx::Error> {
+        let Some((subject, phc)) = account(db, username).await? else {
+            return Ok(None);
+        };
         let key: [u8; 32] = Sha256::new()
             .chain_update(username.as_bytes())
             .chain_update([0u8])
             .chain_update(password.as_bytes())
             .finalize()
             .into();
-        if let Some(entry) = self.recent.get(&key)
+        if let Some(entry) = self.verified.get(&key)
+            && entry.0 == phc
             && entry.1.elapsed() < CACHE_TTL
         {
-            return Ok(Some(entry.0.clone()));
+            return Ok(Some(subject));
         }
-        let Some(user) = db.find_user(username).await? else {
-            tracing::info!(username, "sign-in failed: no such user");
-            return Ok(None);
-        };
-        let Some(phc) = user.password_hash.clone() else {
-            tracing::info!(username, "sign-in failed: the user has no local password");
-            return Ok(None);
-        };
-        if !verify(password.to_owned(), phc).await {
+        if !verify(password.to_owned(), phc.clone()).await {
             tracing::info!(username, "sign-in failed: wrong password");
             return Ok(None);
         }
-        if self.recent.len() >= CACHE_MAX {
-            self.recent.clear();
+        if self.verified.len() >= CACHE_MAX {
+            self.verified.clear();
         }
-        self.recent.insert(key, (user.clone(), Instant::now()));
-        Ok(Some(user))
+        self.verified.insert(key, (phc, Instant::now()));
+        Ok(Some(subject))
     }
+}
+
+/// The account named `username` and its password hash, if it may sign in at all.
+async fn account(db: &Db, username: &str) -> Result<Option<(Subject, String)>, sqlx::Error> {
+    if username.starts_with(robots::PREFIX) {
+        let Some(robot) = db.robot_by_name(username).await? else {
+            tracing::info!(username, "sign-in failed: no such robot");
+            return Ok(None);
+        };
+        if robot.disabled {
+            tracing::info!(username, "sign-in refused: the robot is disabled");
+            return Ok(None);
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        if robot.expires_at >= 0 && robot.expires_at <= now {
+            tracing::info!(username, "sign-in refused: the robot has expired");
+            return Ok(None);
+        }
+        let permissions: Vec<RobotPermission> = match serde_json::from_str(&robot.permissions) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(username, error = %e, "robot permissions in the database are not valid JSON");
+                return Ok(None);
+            }
+        };
+        let subject = Subject::Robot {
+            id: robot.id,
+            name: robot.name,
+            permissions: permissions.into(),
+        };
+        return Ok(Some((subject, robot.secret_hash)));
+    }
+    let Some(user) = db.find_user(username).await? else {
+        tracing::info!(username, "sign-in failed: no such user");
+        return Ok(None);
+    };
+    let Some(phc) = user.password_hash.clone() else {
+        tracing::info!(username, "sign-in failed: the user has no local password");
+        return Ok(None);
+    };
+    Ok(Some((user.into(), phc)))
 }
 
 #[cfg(test)]

@@ -5,6 +5,11 @@
 //! pull, push and delete; Developer may pull and push; Guest and LimitedGuest may pull; anyone may pull
 //! from a public project.
 
+use std::sync::Arc;
+
+use berth_api::robots::RobotPermission;
+
+use super::robots;
 use crate::db::{Db, Project};
 
 /// A registry action, as named in token scopes (`repository:NAME:pull,push,delete`).
@@ -82,6 +87,12 @@ pub enum Subject {
         username: String,
         sysadmin: bool,
     },
+    /// A robot account, with its permission list.
+    Robot {
+        id: i64,
+        name: String,
+        permissions: Arc<[RobotPermission]>,
+    },
 }
 
 impl From<crate::db::User> for Subject {
@@ -99,6 +110,7 @@ impl Subject {
         match self {
             Subject::Anonymous => "",
             Subject::User { username, .. } => username,
+            Subject::Robot { name, .. } => name,
         }
     }
 
@@ -162,6 +174,41 @@ pub enum Resource {
     Member,
     Metadata,
     Quota,
+    Robot,
+    Repository,
+    Artifact,
+    Tag,
+}
+
+impl Resource {
+    /// The resource named as in Harbor's robot permissions.
+    pub fn from_name(name: &str) -> Option<Resource> {
+        match name {
+            "project" => Some(Resource::Project),
+            "member" => Some(Resource::Member),
+            "metadata" => Some(Resource::Metadata),
+            "quota" => Some(Resource::Quota),
+            "robot" => Some(Resource::Robot),
+            "repository" => Some(Resource::Repository),
+            "artifact" => Some(Resource::Artifact),
+            "tag" => Some(Resource::Tag),
+            _ => None,
+        }
+    }
+
+    /// A distinct index per resource, for [`ProjectAccess::bit`].
+    fn index(self) -> u32 {
+        match self {
+            Resource::Project => 0,
+            Resource::Member => 1,
+            Resource::Metadata => 2,
+            Resource::Quota => 3,
+            Resource::Robot => 4,
+            Resource::Repository => 5,
+            Resource::Artifact => 6,
+            Resource::Tag => 7,
+        }
+    }
 }
 
 /// An operation on a [`Resource`].
@@ -172,6 +219,30 @@ pub enum Operation {
     Update,
     Delete,
     List,
+}
+
+impl Operation {
+    /// The operation named as in Harbor's robot permissions.
+    pub fn from_name(name: &str) -> Option<Operation> {
+        match name {
+            "create" => Some(Operation::Create),
+            "read" => Some(Operation::Read),
+            "update" => Some(Operation::Update),
+            "delete" => Some(Operation::Delete),
+            "list" => Some(Operation::List),
+            _ => None,
+        }
+    }
+
+    fn index(self) -> u32 {
+        match self {
+            Operation::Create => 0,
+            Operation::Read => 1,
+            Operation::Update => 2,
+            Operation::Delete => 3,
+            Operation::List => 4,
+        }
+    }
 }
 
 /// Whether `role` may perform `operation` on `resource`: Harbor's role matrix.
@@ -188,6 +259,18 @@ pub fn role_permits(role: Role, resource: Resource, operation: Operation) -> boo
         (Metadata, ProjectAdmin) => matches!(operation, Create | Read | Update | Delete),
         (Metadata, _) => operation == Read,
         (Quota, _) => operation == Read,
+        (Robot, ProjectAdmin) => true,
+        (Robot, LimitedGuest) => false,
+        (Robot, _) => matches!(operation, Read | List),
+        (Repository, ProjectAdmin | Maintainer) => true,
+        (Repository, Developer) => operation != Delete,
+        (Repository, Guest | LimitedGuest) => matches!(operation, Read | List),
+        (Artifact, ProjectAdmin | Maintainer) => operation != Update,
+        (Artifact, Developer) => matches!(operation, Create | Read | List),
+        (Artifact, Guest | LimitedGuest) => matches!(operation, Read | List),
+        (Tag, ProjectAdmin | Maintainer) => matches!(operation, Create | Delete | List),
+        (Tag, Developer) => matches!(operation, Create | List),
+        (Tag, Guest | LimitedGuest) => operation == List,
     }
 }
 
@@ -197,6 +280,8 @@ pub struct ProjectAccess {
     pub sysadmin: bool,
     pub public: bool,
     pub role: Option<Role>,
+    /// A robot's REST permissions in the project, one bit per `(resource, operation)`: see [`Self::bit`].
+    pub robot_grants: u64,
 }
 
 impl ProjectAccess {
@@ -211,22 +296,33 @@ impl ProjectAccess {
                 .member_role(project.id, *id)
                 .await?
                 .and_then(Role::from_id),
-            Subject::Anonymous => None,
+            Subject::Anonymous | Subject::Robot { .. } => None,
+        };
+        let robot_grants = match subject {
+            Subject::Robot { permissions, .. } => robots::rest_grants(permissions, &project.name),
+            _ => 0,
         };
         Ok(ProjectAccess {
             sysadmin: subject.is_sysadmin(),
             public: project.public,
             role,
+            robot_grants,
         })
+    }
+
+    /// The bit of `(resource, operation)` in [`Self::robot_grants`].
+    pub fn bit(resource: Resource, operation: Operation) -> u64 {
+        1 << (resource.index() * 5 + operation.index())
     }
 
     /// Whether the project is visible at all. An invisible project is answered as if it did not exist.
     pub fn can_see(self) -> bool {
-        self.sysadmin || self.public || self.role.is_some()
+        self.sysadmin || self.public || self.role.is_some() || self.robot_grants != 0
     }
 
     /// Whether the subject may perform `operation` on `resource` in this project. Anyone who can see a
-    /// public project may read it, its metadata and its quota.
+    /// public project may read it and its metadata, and read and list its repositories, artifacts and tags;
+    /// its members, quota and robots are for its members only.
     pub fn permits(self, resource: Resource, operation: Operation) -> bool {
         if self.sysadmin {
             return true;
@@ -236,9 +332,17 @@ impl ProjectAccess {
         {
             return true;
         }
-        self.public
-            && operation == Operation::Read
-            && matches!(resource, Resource::Project | Resource::Metadata)
+        if self.robot_grants & Self::bit(resource, operation) != 0 {
+            return true;
+        }
+        let public_read = match resource {
+            Resource::Project | Resource::Metadata => operation == Operation::Read,
+            Resource::Repository | Resource::Artifact | Resource::Tag => {
+                matches!(operation, Operation::Read | Operation::List)
+            }
+            Resource::Member | Resource::Quota | Resource::Robot => false,
+        };
+        self.public && public_read
     }
 }
 
@@ -259,14 +363,15 @@ pub async fn allowed_actions(
     } else {
         ActionSet::NONE
     };
-    let role = match subject {
+    let granted = match subject {
         Subject::User { id, .. } => db
             .member_role(project.id, *id)
             .await?
             .map_or(ActionSet::NONE, role_actions),
+        Subject::Robot { permissions, .. } => robots::registry_actions(permissions, &project.name),
         Subject::Anonymous => ActionSet::NONE,
     };
-    Ok(public.union(role))
+    Ok(public.union(granted))
 }
 
 /// The projects whose repositories `subject` may see; `None` means all of them.
@@ -275,8 +380,19 @@ pub async fn visible_projects(db: &Db, subject: &Subject) -> Result<Option<Vec<i
         return Ok(None);
     }
     let mut ids = db.public_project_ids().await?;
-    if let Subject::User { id, .. } = subject {
-        ids.extend(db.member_project_ids(*id).await?);
+    match subject {
+        Subject::User { id, .. } => ids.extend(db.member_project_ids(*id).await?),
+        Subject::Robot { permissions, .. } => {
+            for namespace in robots::namespaces(permissions) {
+                if namespace == "*" {
+                    return Ok(None);
+                }
+                if let Some(project) = db.find_project(namespace).await? {
+                    ids.push(project.id);
+                }
+            }
+        }
+        Subject::Anonymous => {}
     }
     ids.sort_unstable();
     ids.dedup();
@@ -312,6 +428,7 @@ mod tests {
             sysadmin: false,
             public: false,
             role: None,
+            robot_grants: 0,
         };
         assert!(!outsider.can_see());
         let public = ProjectAccess {
@@ -321,6 +438,77 @@ mod tests {
         assert!(public.permits(Resource::Project, Read));
         assert!(!public.permits(Resource::Member, List));
         assert_eq!(Role::from_id(4).map(Role::name), Some("maintainer"));
+    }
+
+    #[test]
+    fn repository_artifact_and_tag_matrix_follows_harbor() {
+        use Operation::*;
+        const OPS: [Operation; 5] = [Create, Read, Update, Delete, List];
+        let can = |role, resource| OPS.map(|op| role_permits(role, resource, op));
+        // Columns: C R U D L.
+        for role in [Role::ProjectAdmin, Role::Maintainer] {
+            assert_eq!(can(role, Resource::Repository), [true; 5], "{role:?}");
+            assert_eq!(
+                can(role, Resource::Artifact),
+                [true, true, false, true, true],
+                "{role:?}"
+            );
+            assert_eq!(
+                can(role, Resource::Tag),
+                [true, false, false, true, true],
+                "{role:?}"
+            );
+        }
+        assert_eq!(
+            can(Role::Developer, Resource::Repository),
+            [true, true, true, false, true]
+        );
+        assert_eq!(
+            can(Role::Developer, Resource::Artifact),
+            [true, true, false, false, true]
+        );
+        assert_eq!(
+            can(Role::Developer, Resource::Tag),
+            [true, false, false, false, true]
+        );
+        for role in [Role::Guest, Role::LimitedGuest] {
+            assert_eq!(
+                can(role, Resource::Repository),
+                [false, true, false, false, true],
+                "{role:?}"
+            );
+            assert_eq!(
+                can(role, Resource::Artifact),
+                [false, true, false, false, true],
+                "{role:?}"
+            );
+            assert_eq!(
+                can(role, Resource::Tag),
+                [false, false, false, false, true],
+                "{role:?}"
+            );
+        }
+        let outsider = ProjectAccess {
+            sysadmin: false,
+            public: false,
+            role: None,
+            robot_grants: 0,
+        };
+        for resource in [Resource::Repository, Resource::Artifact, Resource::Tag] {
+            assert!(!outsider.permits(resource, List), "{resource:?}");
+        }
+        let public = ProjectAccess {
+            public: true,
+            ..outsider
+        };
+        for resource in [Resource::Repository, Resource::Artifact, Resource::Tag] {
+            assert!(public.permits(resource, Read), "{resource:?}");
+            assert!(public.permits(resource, List), "{resource:?}");
+            assert!(!public.permits(resource, Create), "{resource:?}");
+            assert!(!public.permits(resource, Delete), "{resource:?}");
+        }
+        assert!(!public.permits(Resource::Quota, Read));
+        assert_eq!(Resource::from_name("artifact"), Some(Resource::Artifact));
     }
 
     #[test]

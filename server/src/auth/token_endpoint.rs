@@ -40,7 +40,7 @@ pub async fn issue(
                 .check(&state.db, &username, password.expose())
                 .await
             {
-                Ok(Some(user)) => user.into(),
+                Ok(Some(subject)) => subject,
                 Ok(None) => {
                     return error(
                         StatusCode::UNAUTHORIZED,

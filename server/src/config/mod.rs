@@ -44,6 +44,8 @@ pub struct Config {
     pub token_expiration: u64,
     /// The `service` named in token challenges and the `aud` of issued tokens.
     pub token_service: String,
+    /// Pull counts are written at most this many milliseconds after the pull (they are batched in memory).
+    pub pull_stats_interval_ms: u64,
 }
 
 impl Default for Config {
@@ -59,6 +61,7 @@ impl Default for Config {
             upload_ttl_secs: 24 * 60 * 60,
             token_expiration: 30,
             token_service: "berth-registry".to_owned(),
+            pull_stats_interval_ms: 1000,
         }
     }
 }
@@ -90,6 +93,10 @@ impl Config {
 
     pub fn token_lifetime(&self) -> Duration {
         Duration::from_secs(self.token_expiration.max(1) * 60)
+    }
+
+    pub fn pull_stats_interval(&self) -> Duration {
+        Duration::from_millis(self.pull_stats_interval_ms.max(1))
     }
 
     /// The external URL without a trailing slash, if configured.

@@ -1,6 +1,7 @@
 //! Artifacts (manifests), tags, referrers and the catalog.
 
 use bytes::Bytes;
+use sqlx::SqliteConnection;
 
 use super::Db;
 use super::blobs::ensure_repository;
@@ -203,49 +204,10 @@ impl Db {
         digest: &str,
     ) -> Result<bool, sqlx::Error> {
         let mut tx = self.write.begin().await?;
-        let found: Option<(i64, i64)> = sqlx::query_as(
-            "SELECT a.id, r.project_id FROM artifacts a JOIN repositories r ON r.id = a.repository_id
-             WHERE r.name = $1 AND a.digest = $2",
-        )
-        .bind(repository)
-        .bind(digest)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((artifact_id, project_id)) = found else {
+        let deleted = delete_manifest_in(&mut tx, repository, digest).await?;
+        if !deleted {
             return Ok(false);
-        };
-        let blobs: Vec<String> =
-            sqlx::query_scalar("SELECT digest FROM artifact_blobs WHERE artifact_id = $1")
-                .bind(artifact_id)
-                .fetch_all(&mut *tx)
-                .await?;
-        sqlx::query("DELETE FROM artifacts WHERE id = $1")
-            .bind(artifact_id)
-            .execute(&mut *tx)
-            .await?;
-        for blob in &blobs {
-            let still_used: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM artifact_blobs ab JOIN artifacts a ON a.id = ab.artifact_id
-                 JOIN repositories r ON r.id = a.repository_id
-                 WHERE r.project_id = $1 AND ab.digest = $2 LIMIT 1",
-            )
-            .bind(project_id)
-            .bind(blob)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if still_used.is_none() {
-                sqlx::query(
-                    "DELETE FROM repository_blobs WHERE digest = $2
-                     AND repository_id IN (SELECT id FROM repositories WHERE project_id = $1)",
-                )
-                .bind(project_id)
-                .bind(blob)
-                .execute(&mut *tx)
-                .await?;
-                quota::release_if_unused(&mut tx, project_id, blob).await?;
-            }
         }
-        quota::release_if_unused(&mut tx, project_id, digest).await?;
         tx.commit().await?;
         self.tagged_manifests
             .invalidate_where(|(repo, _)| repo == repository);
@@ -334,6 +296,365 @@ impl Db {
         .fetch_all(&self.read)
         .await
     }
+}
+
+/// An artifact to copy into another repository, with its blobs and (for an index) its children.
+#[derive(Debug, Clone, Copy)]
+pub struct CopyArtifact<'a> {
+    pub source_repository_id: i64,
+    pub digest: &'a str,
+    pub target_project_id: i64,
+    pub target_repository: &'a str,
+    /// Tags the copy gets in the target repository; a tag there already is moved to the copy.
+    pub tags: &'a [String],
+}
+
+/// Why an artifact could not be copied.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error("artifact {0} is not in the source repository")]
+    SourceGone(String),
+    #[error("artifact {0} is already in the target repository")]
+    AlreadyThere(String),
+    #[error(transparent)]
+    Quota(#[from] QuotaExceeded),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl From<ChargeError> for CopyError {
+    fn from(error: ChargeError) -> Self {
+        match error {
+            ChargeError::Quota(q) => CopyError::Quota(q),
+            ChargeError::Db(e) => CopyError::Db(e),
+        }
+    }
+}
+
+/// What deleting an artifact through the REST API did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteArtifact {
+    Deleted,
+    NotFound,
+    /// Refused: an index in the repository still references it (its digest).
+    ReferencedBy(String),
+}
+
+/// How many artifacts one copy or delete may touch: a bound on malformed graphs, far above real indexes.
+const MAX_ARTIFACT_TREE: usize = 10_000;
+
+impl Db {
+    /// Copies artifact `c.digest` — its manifest, the links to its blobs, its accessories and, for an index,
+    /// its children — into `c.target_repository` (created if needed), charging the target project's quota, in
+    /// one transaction, as Harbor does. Refused if the target already holds the artifact; children and
+    /// accessories it already holds are kept as they are. Over the quota nothing is written.
+    pub async fn copy_artifact(&self, c: &CopyArtifact<'_>) -> Result<(), CopyError> {
+        let now = super::now();
+        let mut tx = self.write.begin().await?;
+        let target_id =
+            ensure_repository(&mut tx, c.target_project_id, c.target_repository).await?;
+        let present: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM artifacts WHERE repository_id = $1 AND digest = $2")
+                .bind(target_id)
+                .bind(c.digest)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if present.is_some() {
+            return Err(CopyError::AlreadyThere(c.digest.to_owned()));
+        }
+        // Children (and accessories) before their parents, so each index finds its children in place.
+        let mut order: Vec<(i64, String)> = Vec::new();
+        let mut stack: Vec<(String, bool)> = vec![(c.digest.to_owned(), false)];
+        let mut seen = std::collections::HashSet::new();
+        while let Some((digest, expanded)) = stack.pop() {
+            if order.len() > MAX_ARTIFACT_TREE {
+                return Err(CopyError::SourceGone(format!(
+                    "{} (too many children)",
+                    c.digest
+                )));
+            }
+            if expanded {
+                let id: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM artifacts WHERE repository_id = $1 AND digest = $2",
+                )
+                .bind(c.source_repository_id)
+                .bind(&digest)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let id = id.ok_or_else(|| CopyError::SourceGone(digest.clone()))?;
+                order.push((id, digest));
+                continue;
+            }
+            if !seen.insert(digest.clone()) {
+                continue;
+            }
+            let children: Vec<String> = sqlx::query_scalar(
+                "SELECT ch.child_digest FROM artifact_children ch JOIN artifacts a ON a.id = ch.parent_id
+                 WHERE a.repository_id = $1 AND a.digest = $2
+                 UNION SELECT digest FROM artifacts WHERE repository_id = $1 AND subject_digest = $2",
+            )
+            .bind(c.source_repository_id)
+            .bind(&digest)
+            .fetch_all(&mut *tx)
+            .await?;
+            stack.push((digest, true));
+            stack.extend(children.into_iter().map(|child| (child, false)));
+        }
+        for (source_id, digest) in &order {
+            let present: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM artifacts WHERE repository_id = $1 AND digest = $2",
+            )
+            .bind(target_id)
+            .bind(digest)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if present.is_some() {
+                continue;
+            }
+            let blobs: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT ab.digest, b.size FROM artifact_blobs ab JOIN blobs b ON b.digest = ab.digest
+                 WHERE ab.artifact_id = $1",
+            )
+            .bind(source_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (blob, size) in &blobs {
+                quota::charge(&mut tx, c.target_project_id, blob, *size).await?;
+                sqlx::query(
+                    "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (repository_id, digest) DO NOTHING",
+                )
+                .bind(target_id)
+                .bind(blob)
+                .bind(&now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let size: i64 = sqlx::query_scalar("SELECT size FROM artifacts WHERE id = $1")
+                .bind(source_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            quota::charge(&mut tx, c.target_project_id, digest, size).await?;
+            let copy_id: i64 = sqlx::query_scalar(
+                "INSERT INTO artifacts (repository_id, digest, media_type, artifact_type, subject_digest,
+                                        annotations, size, content, push_time)
+                 SELECT $1, digest, media_type, artifact_type, subject_digest, annotations, size, content, $2
+                 FROM artifacts WHERE id = $3
+                 RETURNING id",
+            )
+            .bind(target_id)
+            .bind(&now)
+            .bind(source_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO artifact_blobs (artifact_id, digest) SELECT $1, digest FROM artifact_blobs
+                 WHERE artifact_id = $2",
+            )
+            .bind(copy_id)
+            .bind(source_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO artifact_children (parent_id, child_digest) SELECT $1, child_digest
+                 FROM artifact_children WHERE parent_id = $2",
+            )
+            .bind(copy_id)
+            .bind(source_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for tag in c.tags {
+            sqlx::query(
+                "INSERT INTO tags (repository_id, name, artifact_id, push_time)
+                 SELECT $1, $2, id, $3 FROM artifacts WHERE repository_id = $1 AND digest = $4
+                 ON CONFLICT (repository_id, name) DO UPDATE SET artifact_id = excluded.artifact_id,
+                                                                 push_time = excluded.push_time",
+            )
+            .bind(target_id)
+            .bind(tag)
+            .bind(&now)
+            .bind(c.digest)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.tagged_manifests
+            .invalidate_where(|(repo, _)| repo == c.target_repository);
+        Ok(())
+    }
+
+    /// Deletes artifact `digest` of `repository` as Harbor does, in one transaction: with its accessories
+    /// (artifacts whose subject it is) and those of its children that no other index references and no tag
+    /// names. Refused while an index of the repository references it. Quota is released as by
+    /// [`Db::delete_manifest`].
+    pub async fn delete_artifact(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<DeleteArtifact, sqlx::Error> {
+        let mut tx = self.write.begin().await?;
+        let repository_id: Option<i64> = sqlx::query_scalar(
+            "SELECT repository_id FROM artifacts a JOIN repositories r ON r.id = a.repository_id
+             WHERE r.name = $1 AND a.digest = $2",
+        )
+        .bind(repository)
+        .bind(digest)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(repository_id) = repository_id else {
+            return Ok(DeleteArtifact::NotFound);
+        };
+        let parent: Option<String> = sqlx::query_scalar(
+            "SELECT p.digest FROM artifact_children ch JOIN artifacts p ON p.id = ch.parent_id
+             WHERE p.repository_id = $1 AND ch.child_digest = $2 LIMIT 1",
+        )
+        .bind(repository_id)
+        .bind(digest)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(parent) = parent {
+            return Ok(DeleteArtifact::ReferencedBy(parent));
+        }
+        let mut work = vec![digest.to_owned()];
+        let mut deleted = 0;
+        while let Some(digest) = work.pop() {
+            deleted += 1;
+            if deleted > MAX_ARTIFACT_TREE {
+                break;
+            }
+            let children: Vec<String> = sqlx::query_scalar(
+                "SELECT ch.child_digest FROM artifact_children ch JOIN artifacts a ON a.id = ch.parent_id
+                 WHERE a.repository_id = $1 AND a.digest = $2",
+            )
+            .bind(repository_id)
+            .bind(&digest)
+            .fetch_all(&mut *tx)
+            .await?;
+            let accessories: Vec<String> = sqlx::query_scalar(
+                "SELECT digest FROM artifacts WHERE repository_id = $1 AND subject_digest = $2",
+            )
+            .bind(repository_id)
+            .bind(&digest)
+            .fetch_all(&mut *tx)
+            .await?;
+            delete_manifest_in(&mut tx, repository, &digest).await?;
+            work.extend(accessories);
+            for child in children {
+                let kept: Option<i64> = sqlx::query_scalar(
+                    "SELECT 1 FROM artifact_children ch JOIN artifacts p ON p.id = ch.parent_id
+                     WHERE p.repository_id = $1 AND ch.child_digest = $2
+                     UNION ALL
+                     SELECT 1 FROM tags t JOIN artifacts a ON a.id = t.artifact_id
+                     WHERE a.repository_id = $1 AND a.digest = $2
+                     LIMIT 1",
+                )
+                .bind(repository_id)
+                .bind(&child)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if kept.is_none() {
+                    work.push(child);
+                }
+            }
+        }
+        tx.commit().await?;
+        self.tagged_manifests
+            .invalidate_where(|(repo, _)| repo == repository);
+        Ok(DeleteArtifact::Deleted)
+    }
+
+    /// Tags artifact `artifact_id` of `repository` (whose id is `repository_id`) as `tag`. A tag of that name
+    /// already in the repository is a unique violation.
+    pub async fn add_tag(
+        &self,
+        repository_id: i64,
+        repository: &str,
+        artifact_id: i64,
+        tag: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO tags (repository_id, name, artifact_id, push_time) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(repository_id)
+        .bind(tag)
+        .bind(artifact_id)
+        .bind(super::now())
+        .execute(&self.write)
+        .await?;
+        self.tagged_manifests
+            .invalidate(&(repository.to_owned(), tag.to_owned()));
+        Ok(())
+    }
+
+    /// Deletes tag `tag` of `repository` if it names artifact `artifact_id`; returns whether it did.
+    pub async fn delete_artifact_tag(
+        &self,
+        repository: &str,
+        artifact_id: i64,
+        tag: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM tags WHERE artifact_id = $1 AND name = $2")
+            .bind(artifact_id)
+            .bind(tag)
+            .execute(&self.write)
+            .await?;
+        self.tagged_manifests
+            .invalidate(&(repository.to_owned(), tag.to_owned()));
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+/// [`Db::delete_manifest`] inside a transaction.
+async fn delete_manifest_in(
+    conn: &mut SqliteConnection,
+    repository: &str,
+    digest: &str,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT a.id, r.project_id FROM artifacts a JOIN repositories r ON r.id = a.repository_id
+         WHERE r.name = $1 AND a.digest = $2",
+    )
+    .bind(repository)
+    .bind(digest)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((artifact_id, project_id)) = found else {
+        return Ok(false);
+    };
+    let blobs: Vec<String> =
+        sqlx::query_scalar("SELECT digest FROM artifact_blobs WHERE artifact_id = $1")
+            .bind(artifact_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    sqlx::query("DELETE FROM artifacts WHERE id = $1")
+        .bind(artifact_id)
+        .execute(&mut *conn)
+        .await?;
+    for blob in &blobs {
+        let still_used: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM artifact_blobs ab JOIN artifacts a ON a.id = ab.artifact_id
+             JOIN repositories r ON r.id = a.repository_id
+             WHERE r.project_id = $1 AND ab.digest = $2 LIMIT 1",
+        )
+        .bind(project_id)
+        .bind(blob)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if still_used.is_none() {
+            sqlx::query(
+                "DELETE FROM repository_blobs WHERE digest = $2
+                 AND repository_id IN (SELECT id FROM repositories WHERE project_id = $1)",
+            )
+            .bind(project_id)
+            .bind(blob)
+            .execute(&mut *conn)
+            .await?;
+            quota::release_if_unused(conn, project_id, blob).await?;
+        }
+    }
+    quota::release_if_unused(conn, project_id, digest).await?;
+    Ok(true)
 }
 
 fn into_manifest((digest, media_type, content): (String, String, Vec<u8>)) -> Manifest {

@@ -4,13 +4,17 @@
 //! in-process instead of failing with "database is locked"; reads use a separate read-only pool.
 //! Queries use `$N` placeholders, which SQLite and PostgreSQL both accept.
 
+mod artifact_rows;
 mod artifacts;
 mod blobs;
 mod cache;
 mod keys;
 mod members;
 mod projects;
+mod pulls;
 mod quota;
+mod repositories;
+mod robots;
 mod uploads;
 mod users;
 
@@ -23,11 +27,17 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-pub use artifacts::{Manifest, NewArtifact, PutManifestError, Referrer};
+pub use artifact_rows::{ArtifactFilter, ArtifactRow, TagFilter, TagRow};
+pub use artifacts::{
+    CopyArtifact, CopyError, DeleteArtifact, Manifest, NewArtifact, PutManifestError, Referrer,
+};
 pub use blobs::LinkedBlob;
 pub use members::Member;
 pub use projects::{NewProject, Project, ProjectDetail, ProjectFilter};
+pub use pulls::PullBatch;
 pub use quota::{ChargeError, Drift, Quota, QuotaExceeded};
+pub use repositories::{NameMatch, RepositoryFilter, RepositoryRow, RepositorySort};
+pub use robots::{NewRobot, RobotRow};
 pub use uploads::UploadSession;
 pub use users::{NewUser, User, UserDetail, UserFilter};
 

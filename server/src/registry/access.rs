@@ -118,7 +118,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Calle
                 .check(&state.db, &username, password.expose())
                 .await?
             {
-                Some(user) => Ok(Caller::User(user.into())),
+                Some(subject) => Ok(Caller::User(subject)),
                 None => Err(unauthorized("invalid username or password")),
             }
         }

@@ -3,6 +3,7 @@
 //! <https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pushing-manifests>
 //! Manifests are stored byte for byte and served with their own media type. A push is refused with
 //! `MANIFEST_BLOB_UNKNOWN` when a referenced blob or child manifest is not in the repository.
+//! Every `GET` (not `HEAD`) counts as a pull of the artifact, its repository and the tag it was asked by.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -15,6 +16,7 @@ use crate::auth::Action;
 use crate::db::{Manifest, NewArtifact, PutManifestError};
 use crate::oci::manifest::{self, ManifestError};
 use crate::oci::{Algorithm, Digest, Reference, RepositoryName};
+use crate::stats::Pull;
 
 /// The largest manifest accepted. The spec asks registries to accept at least 4 MB.
 pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
@@ -29,7 +31,8 @@ pub async fn get(
     authorize(state, headers, name, Action::Pull).await?;
     let unknown =
         || RegistryError::ManifestUnknown(format!("manifest {reference:?} unknown in {name}"));
-    let manifest = match reference.parse::<Reference>().map_err(|_| unknown())? {
+    let parsed = reference.parse::<Reference>().map_err(|_| unknown())?;
+    let manifest = match &parsed {
         Reference::Tag(tag) => {
             state
                 .db
@@ -49,6 +52,18 @@ pub async fn get(
             "manifest {reference:?} is a {} but the Accept header does not allow it",
             manifest.media_type
         )));
+    }
+    if !head {
+        // Counted off the request path: this only queues the pull.
+        state.pulls.record(Pull {
+            repository: name.as_str().to_owned(),
+            digest: manifest.digest.clone(),
+            tag: match parsed {
+                Reference::Tag(tag) => Some(tag.as_str().to_owned()),
+                Reference::Digest(_) => None,
+            },
+            at: chrono::Utc::now(),
+        });
     }
     Ok(manifest_response(manifest, head))
 }

@@ -1,6 +1,8 @@
 //! Domain services: validation and rules above the data layer, shared by the CLI and (later) the REST API.
 
+pub mod artifacts;
 pub mod projects;
+pub mod robots;
 pub mod setup;
 pub mod users;
 
@@ -13,6 +15,8 @@ pub enum ServiceError {
     Conflict(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     #[error("password hashing failed")]

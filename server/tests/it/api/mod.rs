@@ -1,8 +1,11 @@
 //! REST API (`/api/v2.0`) tests over HTTP, one file per resource, against an in-process server.
 
+mod artifacts;
 mod members;
 mod projects;
 mod quotas;
+mod repositories;
+mod robots;
 mod swagger;
 mod system;
 mod users;

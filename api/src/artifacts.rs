@@ -1,0 +1,131 @@
+//! Artifacts and tags: Harbor's `Artifact`, `Tag`, `Reference`, `Platform`, `AdditionLink` and `Accessory`.
+//!
+//! Times are RFC 3339 strings; a time that never happened (an artifact never pulled) is Harbor's zero time,
+//! [`ZERO_TIME`], as Harbor sends it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Harbor's zero `date-time`: the `pull_time` of something never pulled.
+pub const ZERO_TIME: &str = "0001-01-01T00:00:00.000Z";
+
+/// Harbor's `Artifact`: a manifest (image, index or other OCI artifact) in a repository.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Artifact {
+    pub id: i64,
+    /// `IMAGE`, `CHART`, `CNAB` or `UNKNOWN`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The config's media type for a manifest; the manifest's own for an index.
+    pub media_type: String,
+    pub manifest_media_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    pub project_id: i64,
+    pub repository_id: i64,
+    pub repository_name: String,
+    pub digest: String,
+    /// Bytes: the manifest, plus its config and layers, plus (for an index) its children's sizes.
+    pub size: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon: Option<String>,
+    pub push_time: String,
+    pub pull_time: String,
+    #[serde(default)]
+    pub extra_attrs: BTreeMap<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub references: Option<Vec<Reference>>,
+    /// Present unless the request said `with_tag=false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(default)]
+    pub addition_links: BTreeMap<String, AdditionLink>,
+    #[serde(default)]
+    pub labels: Vec<serde_json::Value>,
+    /// Present when the request said `with_accessory=true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accessories: Option<Vec<Accessory>>,
+}
+
+/// Harbor's `Tag`. Also the body of `POST …/artifacts/{reference}/tags`, where only `name` counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    #[serde(default)]
+    pub id: i64,
+    #[serde(default)]
+    pub repository_id: i64,
+    #[serde(default)]
+    pub artifact_id: i64,
+    pub name: String,
+    #[serde(default)]
+    pub push_time: String,
+    #[serde(default)]
+    pub pull_time: String,
+    #[serde(default)]
+    pub immutable: bool,
+}
+
+/// Harbor's `Reference`: a child manifest of an index.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reference {
+    pub parent_id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_id: Option<i64>,
+    pub child_digest: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urls: Option<Vec<String>>,
+}
+
+/// Harbor's `Platform` (the OCI image index's platform object).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Platform {
+    #[serde(default)]
+    pub architecture: String,
+    #[serde(default)]
+    pub os: String,
+    #[serde(
+        default,
+        rename = "os.version",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub os_version: Option<String>,
+    #[serde(
+        default,
+        rename = "os.features",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub os_features: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+}
+
+/// Harbor's `AdditionLink`: where an addition (such as `build_history`) of an artifact is served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdditionLink {
+    pub href: String,
+    pub absolute: bool,
+}
+
+/// Harbor's `Accessory`: an artifact attached to another through its `subject` (a signature, an SBOM, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accessory {
+    pub id: i64,
+    pub artifact_id: i64,
+    pub subject_artifact_id: i64,
+    pub subject_artifact_digest: String,
+    pub subject_artifact_repo: String,
+    pub size: i64,
+    pub digest: String,
+    /// `signature.cosign`, `signature.notation`, `harbor.sbom` or `subject.accessory`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub icon: String,
+    pub creation_time: String,
+}

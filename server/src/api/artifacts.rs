@@ -1,0 +1,491 @@
+//! Artifacts: `/projects/{project_name}/repositories/{repository_name}/artifacts[/{reference}]`, their
+//! additions, and copying an artifact between repositories.
+//!
+//! A reference is a tag or a digest. Lists show the artifacts that stand on their own: an index's children
+//! appear in its `references`, and accessories (artifacts whose subject is in the repository) under their
+//! subject with `with_accessory=true`, as in Harbor. Labels and scan overviews are not kept yet: `labels`
+//! is always empty and `with_label`/`with_scan_overview` change nothing.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use berth_api::artifacts::{
+    Accessory, AdditionLink, Artifact, Platform, Reference as ReferenceResp, Tag, ZERO_TIME,
+};
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::extract::{Json, Path, Query};
+use super::pagination::PageQuery;
+use super::query::{Match, parse_q};
+use super::repositories::{
+    RepositoryPath, authorize, encoded_relative_name, full_name, locate, project,
+};
+use super::{BASE, Caller};
+use crate::app::AppState;
+use crate::auth::policy::{Operation, Resource};
+use crate::db::{
+    ArtifactFilter, ArtifactRow, CopyArtifact, DeleteArtifact, RepositoryRow, TagFilter, TagRow,
+};
+use crate::oci::Reference;
+use crate::service::artifacts::{self as service, CopySource, ManifestSummary};
+
+/// `…/artifacts/{reference}` of a path.
+#[derive(Debug, Deserialize)]
+pub struct ArtifactPath {
+    pub project_name: String,
+    pub repository_name: String,
+    pub reference: String,
+}
+
+/// `…/artifacts/{reference}/additions/{addition}` of a path.
+#[derive(Debug, Deserialize)]
+pub struct AdditionPath {
+    project_name: String,
+    repository_name: String,
+    reference: String,
+    addition: String,
+}
+
+/// What to include in each artifact (Harbor's `with_*` parameters). Unknown `with_*` parameters are
+/// accepted and ignored.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct Include {
+    with_tag: Option<bool>,
+    with_accessory: Option<bool>,
+}
+
+/// Query of the artifact list besides [`Include`].
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    page: Option<i64>,
+    page_size: Option<i64>,
+    q: Option<String>,
+}
+
+/// Query of the copy.
+#[derive(Debug, Deserialize)]
+pub struct CopyQuery {
+    from: Option<String>,
+}
+
+/// The artifact `reference` (a tag or a digest) names in `repository`, or 404.
+pub(super) async fn find(
+    state: &AppState,
+    repository: &RepositoryRow,
+    reference: &str,
+) -> Result<ArtifactRow, ApiError> {
+    let parsed: Reference = reference
+        .parse()
+        .map_err(|e: crate::oci::name::ReferenceError| {
+            ApiError::BadRequest(format!("invalid reference {reference:?}: {e}"))
+        })?;
+    let found = match &parsed {
+        Reference::Tag(tag) => {
+            state
+                .db
+                .artifact_by_tag(repository.id, tag.as_str())
+                .await?
+        }
+        Reference::Digest(digest) => {
+            state
+                .db
+                .artifact_by_digest(repository.id, &digest.to_string())
+                .await?
+        }
+    };
+    found.ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "artifact {reference} not found in {}",
+            repository.name
+        ))
+    })
+}
+
+/// The repository a path names and the artifact its reference names, after checking the caller may perform
+/// `operation` on `resource`.
+pub(super) async fn locate_artifact(
+    state: &AppState,
+    caller: &Caller,
+    path: &ArtifactPath,
+    resource: Resource,
+    operation: Operation,
+) -> Result<(RepositoryRow, ArtifactRow), ApiError> {
+    let (_, repository) = locate(
+        state,
+        caller,
+        &path.project_name,
+        &path.repository_name,
+        resource,
+        operation,
+    )
+    .await?;
+    let artifact = find(state, &repository, &path.reference).await?;
+    Ok((repository, artifact))
+}
+
+/// Harbor's `Tag` for a row.
+pub(super) fn to_tag(row: TagRow) -> Tag {
+    Tag {
+        id: row.id,
+        repository_id: row.repository_id,
+        artifact_id: row.artifact_id,
+        name: row.name,
+        push_time: row.push_time,
+        pull_time: row.pull_time.unwrap_or_else(|| ZERO_TIME.to_owned()),
+        immutable: false,
+    }
+}
+
+/// `/api/v2.0/projects/{p}/repositories/{r}/artifacts/{digest}`, with the repository encoded as Harbor
+/// encodes it in links.
+fn artifact_href(repository: &str, digest: &str) -> String {
+    let project = repository.split('/').next().unwrap_or_default();
+    format!(
+        "{BASE}/projects/{project}/repositories/{}/artifacts/{digest}",
+        encoded_relative_name(repository)
+    )
+}
+
+/// Builds Harbor's `Artifact` for each row (all of one repository): tags, references, accessories,
+/// `extra_attrs` from the image config and addition links.
+async fn to_artifacts(
+    state: &AppState,
+    repository_id: i64,
+    rows: Vec<ArtifactRow>,
+    include: Include,
+) -> Result<Vec<Artifact>, ApiError> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut tags: HashMap<i64, Vec<Tag>> = HashMap::new();
+    if include.with_tag.unwrap_or(true) {
+        for tag in state.db.tags_of(&ids).await? {
+            tags.entry(tag.artifact_id).or_default().push(to_tag(tag));
+        }
+    }
+    let mut accessories: HashMap<String, Vec<Accessory>> = HashMap::new();
+    if include.with_accessory.unwrap_or(false) {
+        let digests: Vec<String> = rows.iter().map(|r| r.digest.clone()).collect();
+        let by_digest: HashMap<&str, i64> =
+            rows.iter().map(|r| (r.digest.as_str(), r.id)).collect();
+        for accessory in state.db.accessories(repository_id, &digests).await? {
+            let subject = accessory.subject_digest.clone().unwrap_or_default();
+            let entry = Accessory {
+                id: accessory.id,
+                artifact_id: accessory.id,
+                subject_artifact_id: by_digest.get(subject.as_str()).copied().unwrap_or_default(),
+                subject_artifact_digest: subject.clone(),
+                subject_artifact_repo: accessory.repository_name,
+                size: accessory.total_size,
+                digest: accessory.digest,
+                kind: service::accessory_kind(accessory.artifact_type.as_deref()).to_owned(),
+                icon: String::new(),
+                creation_time: accessory.push_time,
+            };
+            accessories.entry(subject).or_default().push(entry);
+        }
+    }
+    let summaries: Vec<ManifestSummary> = rows
+        .iter()
+        .map(|r| ManifestSummary::of(&r.content))
+        .collect();
+    let child_digests: Vec<String> = summaries
+        .iter()
+        .filter_map(|s| s.manifests.as_ref())
+        .flatten()
+        .map(|d| d.digest.clone())
+        .collect();
+    let child_ids: HashMap<String, i64> = if child_digests.is_empty() {
+        HashMap::new()
+    } else {
+        state
+            .db
+            .artifact_ids(repository_id, &child_digests)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    let mut artifacts = Vec::with_capacity(rows.len());
+    for (row, summary) in rows.into_iter().zip(summaries) {
+        let config = service::image_config(&state.blobs, &summary).await;
+        let mut addition_links = BTreeMap::new();
+        if service::has_image_config(&summary) {
+            addition_links.insert(
+                "build_history".to_owned(),
+                AdditionLink {
+                    href: format!(
+                        "{}/additions/build_history",
+                        artifact_href(&row.repository_name, &row.digest)
+                    ),
+                    absolute: false,
+                },
+            );
+        }
+        let references = service::is_index(&row.media_type).then(|| {
+            summary
+                .manifests
+                .iter()
+                .flatten()
+                .map(|child| ReferenceResp {
+                    parent_id: row.id,
+                    child_id: child_ids.get(&child.digest).copied(),
+                    child_digest: child.digest.clone(),
+                    platform: child.platform.clone().map(|p| Platform {
+                        architecture: p.architecture,
+                        os: p.os,
+                        os_version: p.os_version,
+                        os_features: p.os_features,
+                        variant: p.variant,
+                    }),
+                    annotations: child.annotations.clone(),
+                    urls: child.urls.clone(),
+                })
+                .collect()
+        });
+        let annotations = row
+            .annotations
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok());
+        artifacts.push(Artifact {
+            id: row.id,
+            kind: service::kind(&row.media_type, row.artifact_type.as_deref()).to_owned(),
+            media_type: service::harbor_media_type(&row.media_type, &summary),
+            manifest_media_type: row.media_type,
+            artifact_type: row.artifact_type,
+            project_id: row.project_id,
+            repository_id: row.repository_id,
+            repository_name: row.repository_name,
+            size: row.total_size,
+            icon: None,
+            push_time: row.push_time,
+            pull_time: row.pull_time.unwrap_or_else(|| ZERO_TIME.to_owned()),
+            extra_attrs: config
+                .as_ref()
+                .map(service::extra_attrs)
+                .unwrap_or_default(),
+            annotations,
+            references,
+            tags: include
+                .with_tag
+                .unwrap_or(true)
+                .then(|| tags.remove(&row.id).unwrap_or_default()),
+            addition_links,
+            labels: Vec::new(),
+            accessories: include
+                .with_accessory
+                .unwrap_or(false)
+                .then(|| accessories.remove(&row.digest).unwrap_or_default()),
+            digest: row.digest,
+        });
+    }
+    Ok(artifacts)
+}
+
+/// Reads `q` of the artifact list: `tags` (`*` tagged, `nil` untagged, `v` exact, `~v` substring) and
+/// `digest`.
+fn artifact_filter(terms: &[(String, Match)]) -> ArtifactFilter<'_> {
+    let mut filter = ArtifactFilter::default();
+    for (key, value) in terms {
+        match (key.as_str(), value) {
+            ("tags", Match::Exact(v)) if v == "*" => filter.tags = TagFilter::Tagged,
+            ("tags", Match::Exact(v)) if v == "nil" => filter.tags = TagFilter::Untagged,
+            ("tags", Match::Exact(v)) => filter.tags = TagFilter::Exact(v),
+            ("tags", Match::Fuzzy(v)) => filter.tags = TagFilter::Fuzzy(v),
+            ("digest", Match::Exact(v) | Match::Fuzzy(v)) => filter.digest = Some(v),
+            _ => {}
+        }
+    }
+    filter
+}
+
+/// `GET …/artifacts`: one page of the repository's artifacts, newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<RepositoryPath>,
+    Query(query): Query<ListQuery>,
+    Query(include): Query<Include>,
+) -> Result<Response, ApiError> {
+    let (project, repository) = locate(
+        &state,
+        &caller,
+        &path.project_name,
+        &path.repository_name,
+        Resource::Artifact,
+        Operation::List,
+    )
+    .await?;
+    let page = PageQuery {
+        page: query.page,
+        page_size: query.page_size,
+    }
+    .page()?;
+    let terms = parse_q(query.q.as_deref(), &["tags", "digest"])?;
+    let (rows, total) = state
+        .db
+        .list_artifacts(
+            repository.id,
+            artifact_filter(&terms),
+            page.limit(),
+            page.offset(),
+        )
+        .await?;
+    let body = to_artifacts(&state, repository.id, rows, include).await?;
+    let link_path = format!(
+        "{BASE}/projects/{}/repositories/{}/artifacts",
+        project.name,
+        encoded_relative_name(&repository.name)
+    );
+    let mut kept: Vec<(&str, String)> = query.q.iter().map(|q| ("q", q.clone())).collect();
+    for (key, value) in [
+        ("with_tag", include.with_tag),
+        ("with_accessory", include.with_accessory),
+    ] {
+        if let Some(value) = value {
+            kept.push((key, value.to_string()));
+        }
+    }
+    Ok((page.headers(total, &link_path, &kept), Json(body)).into_response())
+}
+
+/// `GET …/artifacts/{reference}`.
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<ArtifactPath>,
+    Query(include): Query<Include>,
+) -> Result<Json<Artifact>, ApiError> {
+    let (repository, artifact) =
+        locate_artifact(&state, &caller, &path, Resource::Artifact, Operation::Read).await?;
+    let mut artifacts = to_artifacts(&state, repository.id, vec![artifact], include).await?;
+    artifacts
+        .pop()
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("artifact {} not found", path.reference)))
+}
+
+/// `DELETE …/artifacts/{reference}`: deletes the artifact, its tags and accessories, and those of its
+/// children nothing else uses; 412 while an index references it. The quota gives back what is unshared.
+pub async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<ArtifactPath>,
+) -> Result<(), ApiError> {
+    let (repository, artifact) = locate_artifact(
+        &state,
+        &caller,
+        &path,
+        Resource::Artifact,
+        Operation::Delete,
+    )
+    .await?;
+    match state
+        .db
+        .delete_artifact(&repository.name, &artifact.digest)
+        .await?
+    {
+        DeleteArtifact::Deleted => {
+            tracing::info!(repository = %repository.name, digest = %artifact.digest, by = caller.0.name(), "artifact deleted");
+            Ok(())
+        }
+        DeleteArtifact::NotFound => Err(ApiError::NotFound(format!(
+            "artifact {} not found in {}",
+            path.reference, repository.name
+        ))),
+        DeleteArtifact::ReferencedBy(parent) => Err(ApiError::PreconditionFailed(format!(
+            "artifact {} is referenced by index {parent}; delete the index first",
+            artifact.digest
+        ))),
+    }
+}
+
+/// `POST …/artifacts?from=project/repo:tag|project/repo@digest`: copies an artifact (with its children,
+/// accessories and tags) into this repository, creating it if needed and charging this project's quota.
+/// The caller needs to create artifacts here and read the source repository. 409 if it is already here.
+pub async fn copy(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<RepositoryPath>,
+    Query(query): Query<CopyQuery>,
+) -> Result<Response, ApiError> {
+    let from = query
+        .from
+        .filter(|f| !f.is_empty())
+        .ok_or_else(|| ApiError::BadRequest("the from parameter is required".to_owned()))?;
+    let source: CopySource = from.parse()?;
+    let (target_project, target_access) = project(&state, &caller, &path.project_name).await?;
+    authorize(
+        &caller,
+        target_access,
+        Resource::Artifact,
+        Operation::Create,
+    )?;
+    let target = full_name(&target_project.name, &path.repository_name)?;
+    let (_, source_repository) = locate(
+        &state,
+        &caller,
+        source.repository.project(),
+        source
+            .repository
+            .as_str()
+            .split_once('/')
+            .map_or("", |(_, rest)| rest),
+        Resource::Repository,
+        Operation::Read,
+    )
+    .await?;
+    let artifact = find(&state, &source_repository, &source.reference.to_string()).await?;
+    let tags: Vec<String> = state
+        .db
+        .tags_of(&[artifact.id])
+        .await?
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    service::copy(
+        &state.db,
+        &CopyArtifact {
+            source_repository_id: source_repository.id,
+            digest: &artifact.digest,
+            target_project_id: target_project.id,
+            target_repository: target.as_str(),
+            tags: &tags,
+        },
+    )
+    .await?;
+    tracing::info!(from = %from, to = %target, digest = %artifact.digest, by = caller.0.name(), "artifact copied");
+    let location = HeaderValue::try_from(artifact_href(target.as_str(), &artifact.digest))
+        .map_err(|e| ApiError::internal("location header", e))?;
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)]).into_response())
+}
+
+/// `GET …/artifacts/{reference}/additions/{addition}`: `build_history`, the image config's history, is
+/// the one addition Berth serves (for images; other artifacts answer 400).
+pub async fn addition(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<AdditionPath>,
+) -> Result<Response, ApiError> {
+    let artifact_path = ArtifactPath {
+        project_name: path.project_name,
+        repository_name: path.repository_name,
+        reference: path.reference,
+    };
+    let (_, artifact) = locate_artifact(
+        &state,
+        &caller,
+        &artifact_path,
+        Resource::Artifact,
+        Operation::Read,
+    )
+    .await?;
+    if path.addition != "build_history" {
+        return Err(ApiError::BadRequest(format!(
+            "addition {:?} is not available; Berth serves build_history",
+            path.addition
+        )));
+    }
+    let history = service::build_history(&state.blobs, &artifact.content).await?;
+    Ok(Json(history).into_response())
+}

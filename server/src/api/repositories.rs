@@ -1,0 +1,275 @@
+//! Repositories: `/repositories` and `/projects/{project_name}/repositories[/{repository_name}]`.
+//!
+//! Repository names in paths are relative to the project and URL-encoded; Harbor asks clients to encode a
+//! `/` twice (`a%252Fb`), and Berth also takes it encoded once (`a%2Fb`). A private project the caller cannot
+//! see answers 404; a permission the caller lacks answers 401 when anonymous, else 403.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use berth_api::repositories::Repository;
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::extract::{Json, Path, Query};
+use super::pagination::PageQuery;
+use super::projects::{require, resolve};
+use super::query::{Match, parse_q, parse_sort};
+use super::{BASE, Caller};
+use crate::app::AppState;
+use crate::auth::Subject;
+use crate::auth::policy::{Operation, ProjectAccess, Resource, visible_projects};
+use crate::db::{NameMatch, Project, RepositoryFilter, RepositoryRow, RepositorySort};
+use crate::oci::RepositoryName;
+
+/// `{project_name}/repositories/{repository_name}` of a path.
+#[derive(Debug, Deserialize)]
+pub struct RepositoryPath {
+    pub project_name: String,
+    pub repository_name: String,
+}
+
+/// Query of the repository lists.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    page: Option<i64>,
+    page_size: Option<i64>,
+    q: Option<String>,
+    sort: Option<String>,
+}
+
+/// The project named `name` if the caller can see it (404 otherwise), with the caller's access to it.
+/// These paths name projects, never number them.
+pub(super) async fn project(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+) -> Result<(Project, ProjectAccess), ApiError> {
+    let mut headers = HeaderMap::new();
+    headers.insert("x-is-resource-name", HeaderValue::from_static("true"));
+    resolve(state, caller, &headers, name).await
+}
+
+/// Whether the caller may perform `operation` on `resource`: 401 for an anonymous caller (who might be
+/// allowed once signed in), 403 for a signed-in one.
+pub(super) fn authorize(
+    caller: &Caller,
+    access: ProjectAccess,
+    resource: Resource,
+    operation: Operation,
+) -> Result<(), ApiError> {
+    if caller.0 == Subject::Anonymous && !access.permits(resource, operation) {
+        return Err(ApiError::Unauthorized(format!(
+            "sign in to {operation:?} {resource:?}"
+        )));
+    }
+    require(access, resource, operation)
+}
+
+/// The full name of repository `relative` of project `project`, from a path segment decoded once by the
+/// router (so `a%2Fb` if the client encoded twice, `a/b` if once).
+pub(super) fn full_name(project: &str, relative: &str) -> Result<RepositoryName, ApiError> {
+    let relative = relative.replace("%2F", "/").replace("%2f", "/");
+    format!("{project}/{relative}")
+        .parse()
+        .map_err(|e: crate::oci::name::NameError| {
+            ApiError::BadRequest(format!("invalid repository name {relative:?}: {e}"))
+        })
+}
+
+/// The repository `repository_name` of project `project_name`, after checking the caller may perform
+/// `operation` on `resource` in the project. 404 when the project is invisible or the repository does not
+/// exist.
+pub(super) async fn locate(
+    state: &AppState,
+    caller: &Caller,
+    project_name: &str,
+    repository_name: &str,
+    resource: Resource,
+    operation: Operation,
+) -> Result<(Project, RepositoryRow), ApiError> {
+    let (project, access) = project(state, caller, project_name).await?;
+    authorize(caller, access, resource, operation)?;
+    let name = full_name(&project.name, repository_name)?;
+    let repository = state
+        .db
+        .repository(name.as_str())
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("repository {name} not found")))?;
+    Ok((project, repository))
+}
+
+/// A repository path segment as Harbor's links spell it: the relative name, encoded twice.
+pub(super) fn encoded_relative_name(full_name: &str) -> String {
+    let relative = full_name
+        .split_once('/')
+        .map_or(full_name, |(_, rest)| rest);
+    relative.replace('/', "%252F")
+}
+
+fn to_repository(row: RepositoryRow) -> Repository {
+    Repository {
+        id: row.id,
+        project_id: row.project_id,
+        name: row.name,
+        description: String::new(),
+        artifact_count: row.artifact_count,
+        pull_count: row.pull_count,
+        creation_time: Some(row.created_at),
+        update_time: row.updated_at,
+    }
+}
+
+/// Builds the filter of a repository list from `q` (`name`, and `project_id` on `/repositories`) and `sort`.
+fn filter<'a>(
+    query: &'a ListQuery,
+    terms: &'a [(String, Match)],
+    projects: Option<&'a [i64]>,
+) -> Result<RepositoryFilter<'a>, ApiError> {
+    let name = terms
+        .iter()
+        .find(|(k, _)| k == "name")
+        .map(|(_, m)| match m {
+            Match::Exact(name) => NameMatch::Exact(name),
+            Match::Fuzzy(part) => NameMatch::Fuzzy(part),
+        });
+    let sort = parse_sort(
+        query.sort.as_deref(),
+        &["name", "creation_time", "update_time", "pull_count"],
+    )?
+    .into_iter()
+    .map(|(key, descending)| {
+        let key = match key {
+            "name" => RepositorySort::Name,
+            "creation_time" => RepositorySort::CreationTime,
+            "update_time" => RepositorySort::UpdateTime,
+            _ => RepositorySort::PullCount,
+        };
+        (key, descending)
+    })
+    .collect();
+    Ok(RepositoryFilter {
+        projects,
+        name,
+        sort,
+    })
+}
+
+/// The `q` and `sort` parameters to keep in pagination links.
+fn kept(query: &ListQuery) -> Vec<(&'static str, String)> {
+    [("q", &query.q), ("sort", &query.sort)]
+        .into_iter()
+        .filter_map(|(key, value)| value.clone().map(|v| (key, v)))
+        .collect()
+}
+
+/// `GET /projects/{project_name}/repositories`: one page of the project's repositories, newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_name): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    let (project, access) = project(&state, &caller, &project_name).await?;
+    authorize(&caller, access, Resource::Repository, Operation::List)?;
+    let page = PageQuery {
+        page: query.page,
+        page_size: query.page_size,
+    }
+    .page()?;
+    let terms = parse_q(query.q.as_deref(), &["name"])?;
+    let only = [project.id];
+    let filter = filter(&query, &terms, Some(&only))?;
+    let (rows, total) = state
+        .db
+        .list_repositories(&filter, page.limit(), page.offset())
+        .await?;
+    let body: Vec<Repository> = rows.into_iter().map(to_repository).collect();
+    let path = format!("{BASE}/projects/{}/repositories", project.name);
+    Ok((page.headers(total, &path, &kept(&query)), Json(body)).into_response())
+}
+
+/// `GET /repositories`: one page of every repository the caller can see — all of them for a system
+/// administrator, else those of public projects and of the caller's projects.
+pub async fn list_all(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    let page = PageQuery {
+        page: query.page,
+        page_size: query.page_size,
+    }
+    .page()?;
+    let terms = parse_q(query.q.as_deref(), &["name", "project_id"])?;
+    let mut visible = visible_projects(&state.db, &caller.0).await?;
+    if let Some((_, wanted)) = terms.iter().find(|(k, _)| k == "project_id") {
+        let Match::Exact(id) = wanted else {
+            return Err(ApiError::BadRequest(
+                "project_id takes an exact id".to_owned(),
+            ));
+        };
+        let id: i64 = id.parse().map_err(|_| {
+            ApiError::BadRequest(format!("project_id must be an integer, not {id:?}"))
+        })?;
+        visible = Some(match visible {
+            Some(ids) => ids.into_iter().filter(|v| *v == id).collect(),
+            None => vec![id],
+        });
+    }
+    let filter = filter(&query, &terms, visible.as_deref())?;
+    let (rows, total) = state
+        .db
+        .list_repositories(&filter, page.limit(), page.offset())
+        .await?;
+    let body: Vec<Repository> = rows.into_iter().map(to_repository).collect();
+    Ok((
+        page.headers(total, &format!("{BASE}/repositories"), &kept(&query)),
+        Json(body),
+    )
+        .into_response())
+}
+
+/// `GET /projects/{project_name}/repositories/{repository_name}`.
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<RepositoryPath>,
+) -> Result<Json<Repository>, ApiError> {
+    let (_, repository) = locate(
+        &state,
+        &caller,
+        &path.project_name,
+        &path.repository_name,
+        Resource::Repository,
+        Operation::Read,
+    )
+    .await?;
+    Ok(Json(to_repository(repository)))
+}
+
+/// `DELETE /projects/{project_name}/repositories/{repository_name}`: deletes the repository with all its
+/// artifacts and tags; the project's quota gives back what nothing else in the project uses.
+pub async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<RepositoryPath>,
+) -> Result<(), ApiError> {
+    let (_, repository) = locate(
+        &state,
+        &caller,
+        &path.project_name,
+        &path.repository_name,
+        Resource::Repository,
+        Operation::Delete,
+    )
+    .await?;
+    if !state.db.delete_repository(repository.id).await? {
+        return Err(ApiError::NotFound(format!(
+            "repository {} not found",
+            repository.name
+        )));
+    }
+    tracing::info!(repository = %repository.name, by = caller.0.name(), "repository deleted");
+    Ok(())
+}

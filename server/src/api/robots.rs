@@ -1,0 +1,233 @@
+//! Robot accounts: `/robots` and `/robots/{robot_id}`.
+//!
+//! System admins manage every robot; a project's robots are managed by its project admins and listed or read
+//! by its other members (Harbor's role matrix). The secret is shown once, at creation or refresh.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use berth_api::robots::{Robot, RobotCreate, RobotCreated, RobotPermission, RobotSec};
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::extract::{Json, Path, Query};
+use super::pagination::PageQuery;
+use super::{BASE, Caller};
+use crate::app::AppState;
+use crate::auth::policy::{Operation, ProjectAccess, Resource};
+use crate::db::RobotRow;
+use crate::service;
+
+fn to_robot(row: RobotRow, access: ProjectAccess) -> Robot {
+    let permissions: Vec<RobotPermission> = serde_json::from_str(&row.permissions).unwrap_or_else(|e| {
+        tracing::error!(robot = %row.name, error = %e, "robot permissions in the database are not valid JSON");
+        Vec::new()
+    });
+    Robot {
+        id: row.id,
+        name: row.name,
+        description: row.description,
+        level: row.level,
+        duration: row.duration,
+        editable: access.permits(Resource::Robot, Operation::Update),
+        disable: row.disabled,
+        expires_at: row.expires_at,
+        permissions,
+        creator_type: "local".to_owned(),
+        creator_ref: row.creator_ref,
+        creation_time: row.created_at,
+        update_time: row.updated_at,
+    }
+}
+
+/// The robot `id` and what the caller may do with it; 404 if the caller may not see it.
+async fn find(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<(RobotRow, ProjectAccess), ApiError> {
+    let subject = caller.signed_in()?;
+    let not_found = || ApiError::NotFound(format!("robot {id} not found"));
+    let robot = state.db.robot(id).await?.ok_or_else(not_found)?;
+    let access = service::robots::access_to(&state.db, subject, &robot)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok((robot, access))
+}
+
+fn require(access: ProjectAccess, operation: Operation) -> Result<(), ApiError> {
+    if access.permits(Resource::Robot, operation) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "your role does not allow managing this robot".to_owned(),
+        ))
+    }
+}
+
+/// `POST /robots`.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<RobotCreate>,
+) -> Result<Response, ApiError> {
+    let subject = caller.signed_in()?;
+    let created = service::robots::create(&state.db, subject, &request).await?;
+    tracing::info!(robot = %created.row.name, by = subject.name(), "robot account created");
+    let body = RobotCreated {
+        id: created.row.id,
+        name: created.row.name.clone(),
+        secret: created.secret.expose().to_owned(),
+        creation_time: created.row.created_at.clone(),
+        expires_at: created.row.expires_at,
+    };
+    let location = format!("{BASE}/robots/{}", created.row.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(body),
+    )
+        .into_response())
+}
+
+/// Query of `GET /robots`: Harbor's `q=Level=project,ProjectID=N`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    q: Option<String>,
+    page: Option<i64>,
+    page_size: Option<i64>,
+}
+
+/// `GET /robots`: all robots for system admins; a project's robots (`q=Level=project,ProjectID=N`) for its
+/// members who may list them.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    let subject = caller.signed_in()?;
+    let page = PageQuery {
+        page: query.page,
+        page_size: query.page_size,
+    }
+    .page()?;
+    let (mut level, mut project_id) = (None, None);
+    for term in query
+        .q
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter(|t| !t.trim().is_empty())
+    {
+        match term.split_once('=').map(|(k, v)| (k.trim(), v.trim())) {
+            Some(("Level", v)) => level = Some(v.to_owned()),
+            Some(("ProjectID", v)) => {
+                project_id = Some(v.parse::<i64>().map_err(|_| {
+                    ApiError::BadRequest(format!("ProjectID {v:?} is not a number"))
+                })?);
+            }
+            Some(_) => {}
+            None => {
+                return Err(ApiError::BadRequest(format!(
+                    "invalid query term {term:?}: use key=value"
+                )));
+            }
+        }
+    }
+    let access = match project_id {
+        _ if subject.is_sysadmin() => None,
+        Some(id) => {
+            let not_found = || ApiError::NotFound(format!("project {id} not found"));
+            let project = state
+                .db
+                .find_project_by_id(id)
+                .await?
+                .ok_or_else(not_found)?;
+            let access = ProjectAccess::of(&state.db, subject, &project).await?;
+            if !access.can_see() {
+                return Err(not_found());
+            }
+            require(access, Operation::List)?;
+            Some(access)
+        }
+        None => {
+            return Err(ApiError::Forbidden(
+                "only system administrators may list every robot".to_owned(),
+            ));
+        }
+    };
+    let (rows, total) = state
+        .db
+        .list_robots(level.as_deref(), project_id, page.limit(), page.offset())
+        .await?;
+    let everything = ProjectAccess {
+        sysadmin: true,
+        public: false,
+        role: None,
+        robot_grants: 0,
+    };
+    let robots: Vec<Robot> = rows
+        .into_iter()
+        .map(|r| to_robot(r, access.unwrap_or(everything)))
+        .collect();
+    let kept: Vec<(&str, String)> = query.q.iter().map(|q| ("q", q.clone())).collect();
+    Ok((
+        page.headers(total, &format!("{BASE}/robots"), &kept),
+        Json(robots),
+    )
+        .into_response())
+}
+
+/// `GET /robots/{robot_id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Robot>, ApiError> {
+    let (robot, access) = find(&state, &caller, id).await?;
+    Ok(Json(to_robot(robot, access)))
+}
+
+/// `PUT /robots/{robot_id}`: description, disable, duration and permissions.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(request): Json<RobotCreate>,
+) -> Result<StatusCode, ApiError> {
+    let (robot, access) = find(&state, &caller, id).await?;
+    require(access, Operation::Update)?;
+    service::robots::update(&state.db, &caller.0, &robot, &request).await?;
+    tracing::info!(robot = %robot.name, by = caller.0.name(), disabled = request.disable, "robot account updated");
+    Ok(StatusCode::OK)
+}
+
+/// `PATCH /robots/{robot_id}`: a new secret, given or generated, shown once.
+pub async fn refresh(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(request): Json<RobotSec>,
+) -> Result<Json<RobotSec>, ApiError> {
+    let (robot, access) = find(&state, &caller, id).await?;
+    require(access, Operation::Update)?;
+    let secret =
+        service::robots::refresh_secret(&state.db, &robot, request.secret.as_deref()).await?;
+    tracing::info!(robot = %robot.name, by = caller.0.name(), "robot secret refreshed");
+    Ok(Json(RobotSec {
+        secret: Some(secret.expose().to_owned()),
+    }))
+}
+
+/// `DELETE /robots/{robot_id}`.
+pub async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let (robot, access) = find(&state, &caller, id).await?;
+    require(access, Operation::Delete)?;
+    state.db.delete_robot(id).await?;
+    tracing::info!(robot = %robot.name, by = caller.0.name(), "robot account deleted");
+    Ok(StatusCode::OK)
+}

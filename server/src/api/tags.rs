@@ -1,0 +1,145 @@
+//! Tags of an artifact: `…/artifacts/{reference}/tags[/{tag_name}]`.
+//!
+//! A tag names one artifact in its repository: creating a tag the repository already has is a 409, even on
+//! another artifact (retag by deleting first, or push). Deleting names the tag and the artifact it must be on.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use berth_api::artifacts::Tag;
+use serde::Deserialize;
+
+use super::artifacts::{ArtifactPath, locate_artifact, to_tag};
+use super::error::ApiError;
+use super::extract::{Json, Path, Query};
+use super::pagination::PageQuery;
+use super::query::{Match, parse_q};
+use super::repositories::encoded_relative_name;
+use super::{BASE, Caller};
+use crate::app::AppState;
+use crate::auth::policy::{Operation, Resource};
+use crate::db::is_unique_violation;
+
+/// `…/tags/{tag_name}` of a path.
+#[derive(Debug, Deserialize)]
+pub struct TagPath {
+    project_name: String,
+    repository_name: String,
+    reference: String,
+    tag_name: String,
+}
+
+/// Query of the tag list.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    page: Option<i64>,
+    page_size: Option<i64>,
+    q: Option<String>,
+}
+
+/// `GET …/artifacts/{reference}/tags`: one page of the artifact's tags, newest first; `q=name=v` or
+/// `q=name=~part` filters them.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<ArtifactPath>,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    let (repository, artifact) =
+        locate_artifact(&state, &caller, &path, Resource::Tag, Operation::List).await?;
+    let page = PageQuery {
+        page: query.page,
+        page_size: query.page_size,
+    }
+    .page()?;
+    let terms = parse_q(query.q.as_deref(), &["name"])?;
+    let (exact, part) = match terms.first().map(|(_, m)| m) {
+        Some(Match::Exact(name)) => (Some(name.as_str()), None),
+        Some(Match::Fuzzy(part)) => (None, Some(part.as_str())),
+        None => (None, None),
+    };
+    let (rows, total) = state
+        .db
+        .list_artifact_tags(artifact.id, exact, part, page.limit(), page.offset())
+        .await?;
+    let body: Vec<Tag> = rows.into_iter().map(to_tag).collect();
+    let link_path = format!(
+        "{BASE}/projects/{}/repositories/{}/artifacts/{}/tags",
+        path.project_name,
+        encoded_relative_name(&repository.name),
+        path.reference
+    );
+    let kept: Vec<(&str, String)> = query.q.iter().map(|q| ("q", q.clone())).collect();
+    Ok((page.headers(total, &link_path, &kept), Json(body)).into_response())
+}
+
+/// `POST …/artifacts/{reference}/tags` with `{"name": …}`: tags the artifact. 201 with the tag's
+/// `Location`; 409 if the repository already has a tag of that name.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<ArtifactPath>,
+    Json(tag): Json<Tag>,
+) -> Result<Response, ApiError> {
+    let (repository, artifact) =
+        locate_artifact(&state, &caller, &path, Resource::Tag, Operation::Create).await?;
+    let name: crate::oci::Tag = tag.name.parse().map_err(|()| {
+        ApiError::BadRequest(format!(
+            "invalid tag {:?}: use up to 128 of [A-Za-z0-9_.-], not starting with '.' or '-'",
+            tag.name
+        ))
+    })?;
+    state
+        .db
+        .add_tag(repository.id, &repository.name, artifact.id, name.as_str())
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                ApiError::Conflict(format!("tag {name} already exists in {}", repository.name))
+            } else {
+                e.into()
+            }
+        })?;
+    tracing::info!(repository = %repository.name, tag = %name, digest = %artifact.digest, by = caller.0.name(), "tag created");
+    let location = HeaderValue::try_from(format!(
+        "{BASE}/projects/{}/repositories/{}/artifacts/{}/tags/{name}",
+        path.project_name,
+        encoded_relative_name(&repository.name),
+        artifact.digest
+    ))
+    .map_err(|e| ApiError::internal("location header", e))?;
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)]).into_response())
+}
+
+/// `DELETE …/artifacts/{reference}/tags/{tag_name}`: removes the tag, which must be on that artifact.
+pub async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<TagPath>,
+) -> Result<(), ApiError> {
+    let artifact_path = ArtifactPath {
+        project_name: path.project_name,
+        repository_name: path.repository_name,
+        reference: path.reference,
+    };
+    let (repository, artifact) = locate_artifact(
+        &state,
+        &caller,
+        &artifact_path,
+        Resource::Tag,
+        Operation::Delete,
+    )
+    .await?;
+    if !state
+        .db
+        .delete_artifact_tag(&repository.name, artifact.id, &path.tag_name)
+        .await?
+    {
+        return Err(ApiError::NotFound(format!(
+            "tag {} not found on artifact {}",
+            path.tag_name, artifact.digest
+        )));
+    }
+    tracing::info!(repository = %repository.name, tag = %path.tag_name, by = caller.0.name(), "tag deleted");
+    Ok(())
+}

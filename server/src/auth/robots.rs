@@ -1,0 +1,139 @@
+//! Robot permissions: what a robot may do in a project, and what its creator may grant it.
+//!
+//! A robot's permissions are Harbor's `RobotPermission` list: `{kind: "project", namespace: <project> | "*",
+//! access: [{resource, action}]}`. Registry access comes from `repository:pull`, `repository:push` and
+//! `artifact:delete`; REST access from the `(resource, action)` pairs of the role matrix.
+
+use berth_api::robots::{Access, RobotPermission};
+
+use super::policy::{Action, ActionSet, Operation, ProjectAccess, Resource, Role, role_actions};
+
+/// Every robot name starts with this.
+pub const PREFIX: &str = "robot$";
+
+/// The robot's accesses that apply to project `project` (`effect: deny` entries grant nothing).
+fn accesses_in<'a>(
+    permissions: &'a [RobotPermission],
+    project: &'a str,
+) -> impl Iterator<Item = &'a Access> {
+    permissions
+        .iter()
+        .filter(move |p| p.kind == "project" && (p.namespace == project || p.namespace == "*"))
+        .flat_map(|p| p.access.iter())
+        .filter(|a| a.effect.as_deref() != Some("deny"))
+}
+
+/// The registry action an access grants, if any.
+fn registry_action(access: &Access) -> Option<Action> {
+    match (access.resource.as_str(), access.action.as_str()) {
+        ("repository", "pull") => Some(Action::Pull),
+        ("repository", "push") => Some(Action::Push),
+        ("artifact" | "repository", "delete") => Some(Action::Delete),
+        _ => None,
+    }
+}
+
+/// The REST permission an access grants, if it is one Berth knows.
+pub fn rest_permission(access: &Access) -> Option<(Resource, Operation)> {
+    let resource = Resource::from_name(&access.resource)?;
+    let operation = Operation::from_name(&access.action)?;
+    Some((resource, operation))
+}
+
+/// What the robot may do to repositories of `project` through the registry.
+pub fn registry_actions(permissions: &[RobotPermission], project: &str) -> ActionSet {
+    let actions: Vec<Action> = accesses_in(permissions, project)
+        .filter_map(registry_action)
+        .collect();
+    ActionSet::of(&actions)
+}
+
+/// The REST permissions the robot holds in `project`, as [`ProjectAccess::robot_grants`] bits.
+pub fn rest_grants(permissions: &[RobotPermission], project: &str) -> u64 {
+    accesses_in(permissions, project)
+        .filter_map(rest_permission)
+        .fold(0, |bits, (resource, operation)| {
+            bits | ProjectAccess::bit(resource, operation)
+        })
+}
+
+/// Whether a creator standing in a project as `access` may grant `wanted` there: never more than they hold.
+/// Pairs Berth does not model are for project admins and system admins only.
+pub fn may_grant(access: ProjectAccess, wanted: &Access) -> bool {
+    if access.sysadmin {
+        return true;
+    }
+    if let Some(action) = registry_action(wanted) {
+        return access
+            .role
+            .is_some_and(|role| role_actions(role.id()).contains(action));
+    }
+    match rest_permission(wanted) {
+        Some((resource, operation)) => access.role.is_some() && access.permits(resource, operation),
+        None => access.role == Some(Role::ProjectAdmin),
+    }
+}
+
+/// Project names named in the permissions (`*` included as is).
+pub fn namespaces(permissions: &[RobotPermission]) -> Vec<&str> {
+    let mut names: Vec<&str> = permissions
+        .iter()
+        .filter(|p| p.kind == "project")
+        .map(|p| p.namespace.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn access(resource: &str, action: &str) -> Access {
+        Access {
+            resource: resource.to_owned(),
+            action: action.to_owned(),
+            effect: None,
+        }
+    }
+
+    fn permissions(namespace: &str, pairs: &[(&str, &str)]) -> Vec<RobotPermission> {
+        vec![RobotPermission {
+            kind: "project".to_owned(),
+            namespace: namespace.to_owned(),
+            access: pairs.iter().map(|(r, a)| access(r, a)).collect(),
+        }]
+    }
+
+    #[test]
+    fn registry_actions_come_from_repository_and_artifact_permissions() {
+        let perms = permissions("team", &[("repository", "pull"), ("repository", "push")]);
+        let actions = registry_actions(&perms, "team");
+        assert!(actions.contains(Action::Pull) && actions.contains(Action::Push));
+        assert!(!actions.contains(Action::Delete));
+        assert!(registry_actions(&perms, "other").is_empty());
+        let everywhere = permissions("*", &[("artifact", "delete")]);
+        assert!(registry_actions(&everywhere, "any").contains(Action::Delete));
+    }
+
+    #[test]
+    fn creators_cannot_grant_more_than_they_hold() {
+        let developer = ProjectAccess {
+            sysadmin: false,
+            public: false,
+            role: Some(Role::Developer),
+            robot_grants: 0,
+        };
+        assert!(may_grant(developer, &access("repository", "push")));
+        assert!(!may_grant(developer, &access("artifact", "delete")));
+        assert!(!may_grant(developer, &access("member", "create")));
+        assert!(!may_grant(developer, &access("artifact-label", "create")));
+        let admin = ProjectAccess {
+            role: Some(Role::ProjectAdmin),
+            ..developer
+        };
+        assert!(may_grant(admin, &access("artifact", "delete")));
+        assert!(may_grant(admin, &access("artifact-label", "create")));
+    }
+}

@@ -1,0 +1,280 @@
+//! Pull statistics, counted off the request path.
+//!
+//! Rule: a pull never waits for the database. [`PullStats::record`] puts the pull on a bounded in-memory
+//! queue (dropping it, with a warning, when the queue is full); one background task drains the queue and
+//! writes the pulls in batches — one transaction per second at most, or per [`BATCH`] pulls — summed per
+//! artifact, repository, tag and day. [`PullStats::flush`] writes what is pending; the server calls it on
+//! graceful shutdown, after the last request and before closing the database.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use crate::db::{Db, PullBatch};
+
+/// How many pulls may wait to be written before new ones are dropped.
+const QUEUE: usize = 10_000;
+/// A batch is written once it holds this many pulls, even before the interval is up.
+pub const BATCH: usize = 500;
+
+/// One manifest `GET`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pull {
+    /// The full repository name, `project/repo`.
+    pub repository: String,
+    pub digest: String,
+    /// The tag, when the manifest was pulled by tag.
+    pub tag: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+enum Command {
+    Pull(Pull),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The handle request handlers record pulls with. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct PullStats {
+    queue: mpsc::Sender<Command>,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::Pull(pull) => f.debug_tuple("Pull").field(pull).finish(),
+            Command::Flush(_) => f.write_str("Flush"),
+        }
+    }
+}
+
+impl PullStats {
+    /// Starts the background writer on the current Tokio runtime. Pulls are written at most `interval`
+    /// after they were recorded.
+    pub fn start(db: Db, interval: Duration) -> PullStats {
+        let (queue, commands) = mpsc::channel(QUEUE);
+        tokio::spawn(write_batches(db, commands, interval));
+        PullStats { queue }
+    }
+
+    /// Queues a pull; never waits. A full queue drops the pull with a warning.
+    pub fn record(&self, pull: Pull) {
+        match self.queue.try_send(Command::Pull(pull)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!("pull statistics queue full; a pull is not counted");
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::warn!("pull statistics writer stopped; a pull is not counted");
+            }
+        }
+    }
+
+    /// Writes every pull recorded before this call, and waits until they are committed (or failed).
+    pub async fn flush(&self) {
+        let (done, written) = oneshot::channel();
+        if self.queue.send(Command::Flush(done)).await.is_ok() {
+            let _ = written.await;
+        }
+    }
+}
+
+/// The background writer: collects pulls until the interval since the first pending one is up, the batch is
+/// full, or a flush is asked for, then writes them in one transaction.
+async fn write_batches(db: Db, mut commands: mpsc::Receiver<Command>, interval: Duration) {
+    let mut pending: Vec<Pull> = Vec::new();
+    let mut deadline: Option<Instant> = None;
+    loop {
+        let command = match deadline {
+            Some(at) => match tokio::time::timeout_at(at, commands.recv()).await {
+                Ok(command) => command,
+                Err(_elapsed) => {
+                    write(&db, &mut pending).await;
+                    deadline = None;
+                    continue;
+                }
+            },
+            None => commands.recv().await,
+        };
+        match command {
+            Some(Command::Pull(pull)) => {
+                if pending.is_empty() {
+                    deadline = Some(Instant::now() + interval);
+                }
+                pending.push(pull);
+                if pending.len() >= BATCH {
+                    write(&db, &mut pending).await;
+                    deadline = None;
+                }
+            }
+            Some(Command::Flush(done)) => {
+                write(&db, &mut pending).await;
+                deadline = None;
+                let _ = done.send(());
+            }
+            None => {
+                write(&db, &mut pending).await;
+                return;
+            }
+        }
+    }
+}
+
+/// Writes and clears `pending`. A failed batch is logged and dropped: statistics are not worth retrying
+/// without bound.
+async fn write(db: &Db, pending: &mut Vec<Pull>) {
+    if pending.is_empty() {
+        return;
+    }
+    let batch = summarize(pending);
+    let pulls = pending.len();
+    pending.clear();
+    match db.record_pulls(&batch).await {
+        Ok(()) => tracing::debug!(pulls, "pull statistics written"),
+        Err(e) => {
+            tracing::error!(error = %e, pulls, "writing pull statistics failed; these pulls are lost")
+        }
+    }
+}
+
+/// Sums pulls per artifact, repository, tag and day, keeping the latest time of each.
+fn summarize(pulls: &[Pull]) -> PullBatch {
+    let mut artifacts: BTreeMap<(&str, &str), (i64, String)> = BTreeMap::new();
+    let mut repositories: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut tags: BTreeMap<(&str, &str), String> = BTreeMap::new();
+    let mut days: BTreeMap<(&str, String), i64> = BTreeMap::new();
+    for pull in pulls {
+        let time = crate::db::timestamp(pull.at);
+        let artifact = artifacts
+            .entry((&pull.repository, &pull.digest))
+            .or_insert((0, String::new()));
+        artifact.0 += 1;
+        if time > artifact.1 {
+            artifact.1.clone_from(&time);
+        }
+        *repositories.entry(&pull.repository).or_insert(0) += 1;
+        if let Some(tag) = &pull.tag {
+            let latest = tags.entry((&pull.repository, tag)).or_default();
+            if time > *latest {
+                *latest = time;
+            }
+        }
+        let day = pull.at.format("%Y-%m-%d").to_string();
+        *days.entry((&pull.repository, day)).or_insert(0) += 1;
+    }
+    PullBatch {
+        artifacts: artifacts
+            .into_iter()
+            .map(|((repo, digest), (count, time))| {
+                (repo.to_owned(), digest.to_owned(), count, time)
+            })
+            .collect(),
+        repositories: repositories
+            .into_iter()
+            .map(|(repo, count)| (repo.to_owned(), count))
+            .collect(),
+        tags: tags
+            .into_iter()
+            .map(|((repo, tag), time)| (repo.to_owned(), tag.to_owned(), time))
+            .collect(),
+        days: days
+            .into_iter()
+            .map(|((repo, day), count)| (repo.to_owned(), day, count))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone as _;
+
+    fn pull(repository: &str, digest: &str, tag: Option<&str>, hour: u32) -> Pull {
+        Pull {
+            repository: repository.to_owned(),
+            digest: digest.to_owned(),
+            tag: tag.map(str::to_owned),
+            at: Utc
+                .with_ymd_and_hms(2025, 3, 1 + hour / 24, hour % 24, 0, 0)
+                .single()
+                .unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_pulls_without_waiting() {
+        let (queue, mut commands) = mpsc::channel(1);
+        let stats = PullStats { queue };
+        stats.record(pull("p/a", "sha256:1", None, 1));
+        stats.record(pull("p/a", "sha256:2", None, 1)); // dropped, not awaited
+        assert!(matches!(commands.try_recv(), Ok(Command::Pull(p)) if p.digest == "sha256:1"));
+        assert!(commands.try_recv().is_err());
+        drop(commands);
+        stats.record(pull("p/a", "sha256:3", None, 1)); // the writer is gone: dropped too
+    }
+
+    #[test]
+    fn pulls_are_summed_per_artifact_repository_tag_and_day() {
+        let batch = summarize(&[
+            pull("p/a", "sha256:1", Some("v1"), 1),
+            pull("p/a", "sha256:1", None, 3),
+            pull("p/a", "sha256:1", Some("v1"), 2),
+            pull("p/a", "sha256:2", Some("v2"), 25),
+            pull("p/b", "sha256:1", None, 4),
+        ]);
+        assert_eq!(
+            batch.artifacts,
+            [
+                (
+                    "p/a".to_owned(),
+                    "sha256:1".to_owned(),
+                    3,
+                    "2025-03-01T03:00:00.000000Z".to_owned()
+                ),
+                (
+                    "p/a".to_owned(),
+                    "sha256:2".to_owned(),
+                    1,
+                    "2025-03-02T01:00:00.000000Z".to_owned()
+                ),
+                (
+                    "p/b".to_owned(),
+                    "sha256:1".to_owned(),
+                    1,
+                    "2025-03-01T04:00:00.000000Z".to_owned()
+                ),
+            ]
+        );
+        assert_eq!(
+            batch.repositories,
+            [("p/a".to_owned(), 4), ("p/b".to_owned(), 1)]
+        );
+        assert_eq!(
+            batch.tags,
+            [
+                (
+                    "p/a".to_owned(),
+                    "v1".to_owned(),
+                    "2025-03-01T02:00:00.000000Z".to_owned()
+                ),
+                (
+                    "p/a".to_owned(),
+                    "v2".to_owned(),
+                    "2025-03-02T01:00:00.000000Z".to_owned()
+                ),
+            ]
+        );
+        assert_eq!(
+            batch.days,
+            [
+                ("p/a".to_owned(), "2025-03-01".to_owned(), 3),
+                ("p/a".to_owned(), "2025-03-02".to_owned(), 1),
+                ("p/b".to_owned(), "2025-03-01".to_owned(), 1),
+            ]
+        );
+        assert!(summarize(&[]).is_empty());
+    }
+}
