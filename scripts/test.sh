@@ -16,6 +16,13 @@ if [ ${#packages[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
+# The Harbor API compatibility test drives harborapi, an independent Harbor API v2.0 client (Python).
+# A Debian python3 refuses plain pip installs (externally managed); pyenv's or a venv's does not.
+if ! python3 -c 'import harborapi' 2>/dev/null; then
+  python3 -m pip install --quiet harborapi==0.26.2 ||
+    python3 -m pip install --quiet --break-system-packages harborapi==0.26.2
+fi
+
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked --workspace

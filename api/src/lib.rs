@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod artifacts;
+pub mod audit;
 pub mod members;
 pub mod projects;
 pub mod quotas;

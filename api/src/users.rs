@@ -28,3 +28,10 @@ pub struct UserCreationReq {
     #[serde(default)]
     pub comment: String,
 }
+
+/// Harbor's `UserSearchRespItem`: one hit of `GET /users/search`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSearchRespItem {
+    pub user_id: i64,
+    pub username: String,
+}

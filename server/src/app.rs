@@ -6,14 +6,16 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_sessions_sqlx_store::SqliteStore;
 use tracing::Level;
 
 use crate::auth::password::PasswordChecker;
 use crate::auth::token::TokenService;
 use crate::auth::token_endpoint;
+use crate::auth::{login_endpoint, session};
 use crate::config::Config;
 use crate::db::Db;
 use crate::stats::PullStats;
@@ -29,6 +31,8 @@ pub struct AppState {
     pub uploads: Arc<UploadStaging>,
     pub tokens: Arc<TokenService>,
     pub passwords: Arc<PasswordChecker>,
+    /// Browser sessions (the `tower_sessions` table).
+    pub sessions: SqliteStore,
     /// Pull counting, written in the background.
     pub pulls: PullStats,
 }
@@ -50,14 +54,19 @@ impl AppState {
             TokenService::load_or_create(&db, &config.token_service, config.token_lifetime())
                 .await
                 .context("loading the token signing key")?;
+        let sessions = session::open_store(&db)
+            .await
+            .context("creating the session table")?;
         let pulls = PullStats::start(db.clone(), config.pull_stats_interval());
+        let passwords = Arc::new(PasswordChecker::new(config.signin_throttle));
         Ok(AppState {
             config: Arc::new(config),
             db,
             blobs,
             uploads: Arc::new(uploads),
             tokens: Arc::new(tokens),
-            passwords: Arc::new(PasswordChecker::default()),
+            passwords,
+            sessions,
             pulls,
         })
     }
@@ -65,9 +74,20 @@ impl AppState {
 
 /// Builds the router for `state`.
 pub fn router(state: AppState) -> Router {
+    // Only the REST API and the console's sign-in know about sessions; `/v2` and `/service/token` never read
+    // the cookie.
+    let with_sessions = Router::new()
+        .merge(api::routes())
+        .route("/c/login", post(login_endpoint::login))
+        .route(
+            "/c/log_out",
+            get(login_endpoint::log_out).post(login_endpoint::log_out),
+        )
+        .layer(axum::middleware::from_fn(session::expose_csrf_token))
+        .layer(session::layer(state.sessions.clone(), &state.config));
     Router::new()
         .merge(registry::routes())
-        .merge(api::routes())
+        .merge(with_sessions)
         .route("/service/token", get(token_endpoint::issue))
         .fallback(not_found)
         .layer(

@@ -3,13 +3,14 @@
 //! Layout: [`config`] (settings), [`app`] (state and router), [`registry`] (OCI `/v2`), [`api`] (Harbor
 //! REST API v2.0), [`auth`]
 //! (credentials, policy, tokens), [`storage`] (blob store and upload staging), [`db`] (every SQL query),
-//! [`service`] (domain rules), [`jobs`] (background work), [`stats`] (pull counting), [`oci`] (spec types).
+//! [`service`] (domain rules), [`jobs`] (background work), [`events`] (audit log), [`stats`] (pull counting), [`oci`] (spec types).
 
 pub mod api;
 pub mod app;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod events;
 pub mod jobs;
 pub mod oci;
 pub mod registry;

@@ -4,11 +4,13 @@
 //! then pending pull statistics are written and the database is closed. An upload cut short is never visible (see [`crate::storage`]).
 
 use std::future::Future;
+use std::net::SocketAddr;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
 use crate::app::{AppState, router};
+use crate::auth::session;
 use crate::config::Config;
 use crate::jobs;
 use crate::service::setup::{self, FirstStart};
@@ -29,11 +31,15 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let purge = tokio::spawn(jobs::upload_purge::run(state.clone()));
-    let result = axum::serve(listener, router(state.clone()))
+    let session_sweep = tokio::spawn(session::sweep_expired(state.sessions.clone()));
+    // Connection info gives handlers the peer address, for the audit log.
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP");
     purge.abort();
+    session_sweep.abort();
     state.pulls.flush().await;
     state.db.close().await;
     tracing::info!("berth stopped");

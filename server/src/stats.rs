@@ -5,6 +5,9 @@
 //! writes the pulls in batches — one transaction per second at most, or per [`BATCH`] pulls — summed per
 //! artifact, repository, tag and day. [`PullStats::flush`] writes what is pending; the server calls it on
 //! graceful shutdown, after the last request and before closing the database.
+//!
+//! Each batch also writes one audit log entry per pull (see [`crate::events::audit`]), so pulls are audited
+//! off the request path too.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -13,7 +16,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use crate::db::{Db, PullBatch};
+use crate::db::{Db, NewAuditEntry, PullBatch};
+use crate::events::audit;
 
 /// How many pulls may wait to be written before new ones are dropped.
 const QUEUE: usize = 10_000;
@@ -29,6 +33,10 @@ pub struct Pull {
     /// The tag, when the manifest was pulled by tag.
     pub tag: Option<String>,
     pub at: DateTime<Utc>,
+    /// Who pulled (a user or robot name; "" for anonymous), for the audit log.
+    pub username: String,
+    /// From which address, for the audit log.
+    pub client_ip: String,
 }
 
 enum Command {
@@ -130,6 +138,7 @@ async fn write(db: &Db, pending: &mut Vec<Pull>) {
         return;
     }
     let batch = summarize(pending);
+    let audit: Vec<NewAuditEntry> = pending.iter().map(audit_entry).collect();
     let pulls = pending.len();
     pending.clear();
     match db.record_pulls(&batch).await {
@@ -138,6 +147,17 @@ async fn write(db: &Db, pending: &mut Vec<Pull>) {
             tracing::error!(error = %e, pulls, "writing pull statistics failed; these pulls are lost")
         }
     }
+    if let Err(e) = db.record_audit_batch(&audit).await {
+        tracing::error!(error = %e, pulls, "writing pull audit entries failed; these are lost");
+    }
+}
+
+/// The audit log entry of one pull, stamped with the time of the pull.
+fn audit_entry(pull: &Pull) -> NewAuditEntry {
+    let reference = pull.tag.as_deref().unwrap_or(&pull.digest);
+    let mut entry = audit::pull(&pull.repository, reference, &pull.username, &pull.client_ip);
+    entry.op_time = crate::db::timestamp(pull.at);
+    entry
 }
 
 /// Sums pulls per artifact, repository, tag and day, keeping the latest time of each.
@@ -201,6 +221,8 @@ mod tests {
                 .with_ymd_and_hms(2025, 3, 1 + hour / 24, hour % 24, 0, 0)
                 .single()
                 .unwrap_or_default(),
+            username: String::new(),
+            client_ip: String::new(),
         }
     }
 

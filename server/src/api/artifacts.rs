@@ -29,6 +29,7 @@ use crate::auth::policy::{Operation, Resource};
 use crate::db::{
     ArtifactFilter, ArtifactRow, CopyArtifact, DeleteArtifact, RepositoryRow, TagFilter, TagRow,
 };
+use crate::events::audit::{self, Audit, ClientIp, Operation as Op};
 use crate::oci::Reference;
 use crate::service::artifacts::{self as service, CopySource, ManifestSummary};
 
@@ -370,6 +371,7 @@ pub async fn get(
 pub async fn remove(
     State(state): State<AppState>,
     caller: Caller,
+    client: ClientIp,
     Path(path): Path<ArtifactPath>,
 ) -> Result<(), ApiError> {
     let (repository, artifact) = locate_artifact(
@@ -387,6 +389,15 @@ pub async fn remove(
     {
         DeleteArtifact::Deleted => {
             tracing::info!(repository = %repository.name, digest = %artifact.digest, by = caller.0.name(), "artifact deleted");
+            Audit::new(
+                Op::Delete,
+                "artifact",
+                audit::resource(&repository.name, &artifact.digest),
+            )
+            .project_id(Some(repository.project_id))
+            .by_subject(&caller.0, &client)
+            .record(&state.db)
+            .await;
             Ok(())
         }
         DeleteArtifact::NotFound => Err(ApiError::NotFound(format!(

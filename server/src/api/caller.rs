@@ -1,10 +1,17 @@
-//! Who is calling the REST API: Basic credentials or nobody. (Browser sessions arrive with the console.)
+//! Who is calling the REST API: Basic credentials (automation), a console session cookie, or nobody.
+//!
+//! Basic credentials win when both are sent. A cookie-authenticated request with an unsafe method must carry
+//! the session's `X-Harbor-CSRF-Token` (see [`crate::auth::session`]); the session's user is read again on
+//! every request.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use tower_sessions::Session;
 
 use super::error::ApiError;
 use crate::app::AppState;
+use crate::auth::session::{self, SessionState};
+use crate::auth::throttle::PeerIp;
 use crate::auth::{Credentials, Subject};
 
 /// The authenticated subject of a REST request; anonymous when no credentials were sent.
@@ -41,11 +48,12 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         match Credentials::from_headers(&parts.headers) {
-            Ok(Credentials::Anonymous) => Ok(Caller(Subject::Anonymous)),
+            Ok(Credentials::Anonymous) => session_caller(parts, state).await,
             Ok(Credentials::Basic { username, password }) => {
+                let PeerIp(peer) = PeerIp::of(&parts.extensions);
                 match state
                     .passwords
-                    .check(&state.db, &username, password.expose())
+                    .check_from(&state.db, &username, password.expose(), peer)
                     .await?
                 {
                     Some(subject) => Ok(Caller(subject)),
@@ -58,6 +66,42 @@ impl FromRequestParts<AppState> for Caller {
                 "bearer tokens are for /v2; use Basic credentials on the REST API".to_owned(),
             )),
             Err(e) => Err(ApiError::Unauthorized(e.to_string())),
+        }
+    }
+}
+
+/// The caller named by the request's session cookie; anonymous without one.
+async fn session_caller(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+    let Some(session) = parts.extensions.get::<Session>().cloned() else {
+        return Ok(Caller(Subject::Anonymous));
+    };
+    let current = session::current(&session, &parts.method, &parts.headers)
+        .await
+        .map_err(|e| ApiError::internal("reading the session", e))?;
+    let user_id = match current {
+        SessionState::None => return Ok(Caller(Subject::Anonymous)),
+        SessionState::CsrfMismatch => {
+            return Err(ApiError::Forbidden(format!(
+                "a signed-in {} needs the {} header with the token given at sign-in",
+                parts.method,
+                session::CSRF_HEADER
+            )));
+        }
+        SessionState::User { user_id, .. } => user_id,
+    };
+    match state.db.user_detail(user_id).await? {
+        Some(user) => Ok(Caller(Subject::User {
+            id: user.id,
+            username: user.username,
+            sysadmin: user.sysadmin,
+        })),
+        None => {
+            session::sign_out(&session)
+                .await
+                .map_err(|e| ApiError::internal("ending a session", e))?;
+            Err(ApiError::Unauthorized(
+                "the signed-in user no longer exists; sign in again".to_owned(),
+            ))
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::app::AppState;
 use crate::auth::Subject;
 use crate::auth::policy::{Operation, ProjectAccess, Resource, Role};
 use crate::db::{Member, UserDetail, is_unique_violation};
+use crate::events::audit::{Audit, ClientIp, Operation as Op};
 
 /// The query of the member list besides the page.
 #[derive(Debug, Deserialize)]
@@ -60,6 +61,7 @@ pub async fn list(
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    client: ClientIp,
     headers: HeaderMap,
     project: Path<String>,
     body: Json<ProjectMember>,
@@ -92,6 +94,11 @@ pub async fn create(
                 e.into()
             }
         })?;
+    Audit::new(Op::Create, "member", &user.username)
+        .project_id(Some(project.id))
+        .by_subject(&caller.0, &client)
+        .record(&state.db)
+        .await;
     let location = HeaderValue::try_from(format!("{BASE}/projects/{}/members/{mid}", project.id))
         .map_err(|e| ApiError::internal("location header", e))?;
     Ok((StatusCode::CREATED, [(header::LOCATION, location)]).into_response())
@@ -120,6 +127,7 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
+    client: ClientIp,
     headers: HeaderMap,
     path: Path<(String, String)>,
     body: Json<RoleRequest>,
@@ -133,6 +141,11 @@ pub async fn update(
     if !state.db.set_member_role(project.id, mid, role.id()).await? {
         return Err(member_not_found(mid));
     }
+    Audit::new(Op::Update, "member", format!("members/{mid}"))
+        .project_id(Some(project.id))
+        .by_subject(&caller.0, &client)
+        .record(&state.db)
+        .await;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -140,6 +153,7 @@ pub async fn update(
 pub async fn remove(
     State(state): State<AppState>,
     caller: Caller,
+    client: ClientIp,
     headers: HeaderMap,
     path: Path<(String, String)>,
 ) -> Result<Response, ApiError> {
@@ -150,6 +164,11 @@ pub async fn remove(
     if !state.db.remove_member(project.id, mid).await? {
         return Err(member_not_found(mid));
     }
+    Audit::new(Op::Delete, "member", format!("members/{mid}"))
+        .project_id(Some(project.id))
+        .by_subject(&caller.0, &client)
+        .record(&state.db)
+        .await;
     Ok(StatusCode::OK.into_response())
 }
 

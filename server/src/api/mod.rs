@@ -4,6 +4,7 @@
 //! [`ENDPOINTS`] list that the tests check against Harbor's swagger.
 
 mod artifacts;
+mod audit;
 mod caller;
 pub mod error;
 mod extract;
@@ -35,7 +36,8 @@ macro_rules! api_routes {
 
         /// The REST routes, mounted under [`BASE`].
         pub fn routes() -> Router<AppState> {
-            let api = Router::new()$(.route($path, $method($handler)))*;
+            let api = Router::new()$(.route($path, $method($handler)))*
+                .fallback(|| async { ApiError::NotFound("no such API endpoint".to_owned()) });
             Router::new().nest(BASE, api)
         }
     };
@@ -88,5 +90,9 @@ api_routes! {
     get "/users" => users::list,
     post "/users" => users::create,
     get "/users/current" => users::current,
+    get "/users/search" => users::search,
     get "/users/{user_id}" => users::get,
+
+    get "/audit-logs" => audit::list,
+    get "/projects/{project_name}/logs" => audit::list_project,
 }

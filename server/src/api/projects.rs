@@ -16,6 +16,7 @@ use crate::app::AppState;
 use crate::auth::policy::{Operation, ProjectAccess, Resource, Role, visible_projects};
 use crate::auth::{Subject, robots};
 use crate::db::{Project, ProjectDetail, ProjectFilter};
+use crate::events::audit::{Audit, ClientIp, Operation as Op};
 use crate::service;
 
 /// Finds the project named (or numbered) `name_or_id` that the caller can see. Harbor's
@@ -188,10 +189,16 @@ pub async fn exists(
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    client: ClientIp,
     headers: HeaderMap,
     Json(request): Json<ProjectReq>,
 ) -> Result<Response, ApiError> {
     let subject = caller.signed_in()?;
+    if matches!(subject, Subject::Robot { .. }) {
+        return Err(ApiError::Forbidden(
+            "robot accounts cannot create projects".to_owned(),
+        ));
+    }
     let name = request
         .project_name
         .as_deref()
@@ -222,6 +229,11 @@ pub async fn create(
     )
     .await?;
     tracing::info!(project = name, by = subject.name(), "project created");
+    Audit::new(Op::Create, "project", name)
+        .project_id(Some(id))
+        .by_subject(subject, &client)
+        .record(&state.db)
+        .await;
     let location = if headers
         .get("x-resource-name-in-location")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"))
@@ -267,6 +279,7 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
+    client: ClientIp,
     headers: HeaderMap,
     Path(name_or_id): Path<String>,
     Json(request): Json<ProjectReq>,
@@ -283,6 +296,11 @@ pub async fn update(
         .update_project(&project, public, &metadata.settings())
         .await?;
     tracing::info!(project = %project.name, by = caller.0.name(), "project updated");
+    Audit::new(Op::Update, "project", &project.name)
+        .project_id(Some(project.id))
+        .by_subject(&caller.0, &client)
+        .record(&state.db)
+        .await;
     Ok(StatusCode::OK)
 }
 
@@ -290,6 +308,7 @@ pub async fn update(
 pub async fn remove(
     State(state): State<AppState>,
     caller: Caller,
+    client: ClientIp,
     headers: HeaderMap,
     Path(name_or_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
@@ -302,5 +321,10 @@ pub async fn remove(
         )));
     }
     tracing::info!(project = %project.name, by = caller.0.name(), "project deleted");
+    Audit::new(Op::Delete, "project", &project.name)
+        .project_id(Some(project.id))
+        .by_subject(&caller.0, &client)
+        .record(&state.db)
+        .await;
     Ok(StatusCode::OK)
 }

@@ -20,6 +20,7 @@ use crate::app::AppState;
 use crate::auth::Subject;
 use crate::auth::policy::{Operation, ProjectAccess, Resource, visible_projects};
 use crate::db::{NameMatch, Project, RepositoryFilter, RepositoryRow, RepositorySort};
+use crate::events::audit::{Audit, ClientIp, Operation as Op};
 use crate::oci::RepositoryName;
 
 /// `{project_name}/repositories/{repository_name}` of a path.
@@ -253,6 +254,7 @@ pub async fn get(
 pub async fn remove(
     State(state): State<AppState>,
     caller: Caller,
+    client: ClientIp,
     Path(path): Path<RepositoryPath>,
 ) -> Result<(), ApiError> {
     let (_, repository) = locate(
@@ -271,5 +273,10 @@ pub async fn remove(
         )));
     }
     tracing::info!(repository = %repository.name, by = caller.0.name(), "repository deleted");
+    Audit::new(Op::Delete, "repository", &repository.name)
+        .project_id(Some(repository.project_id))
+        .by_subject(&caller.0, &client)
+        .record(&state.db)
+        .await;
     Ok(())
 }

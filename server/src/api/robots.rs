@@ -16,6 +16,7 @@ use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::policy::{Operation, ProjectAccess, Resource};
 use crate::db::RobotRow;
+use crate::events::audit::{Audit, ClientIp, Operation as Op};
 use crate::service;
 
 fn to_robot(row: RobotRow, access: ProjectAccess) -> Robot {
@@ -69,11 +70,17 @@ fn require(access: ProjectAccess, operation: Operation) -> Result<(), ApiError> 
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    client: ClientIp,
     Json(request): Json<RobotCreate>,
 ) -> Result<Response, ApiError> {
     let subject = caller.signed_in()?;
     let created = service::robots::create(&state.db, subject, &request).await?;
     tracing::info!(robot = %created.row.name, by = subject.name(), "robot account created");
+    Audit::new(Op::Create, "robot", &created.row.name)
+        .project_id(created.row.project_id)
+        .by_subject(subject, &client)
+        .record(&state.db)
+        .await;
     let body = RobotCreated {
         id: created.row.id,
         name: created.row.name.clone(),
@@ -192,6 +199,7 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
+    client: ClientIp,
     Path(id): Path<i64>,
     Json(request): Json<RobotCreate>,
 ) -> Result<StatusCode, ApiError> {
@@ -199,6 +207,11 @@ pub async fn update(
     require(access, Operation::Update)?;
     service::robots::update(&state.db, &caller.0, &robot, &request).await?;
     tracing::info!(robot = %robot.name, by = caller.0.name(), disabled = request.disable, "robot account updated");
+    Audit::new(Op::Update, "robot", &robot.name)
+        .project_id(robot.project_id)
+        .by_subject(&caller.0, &client)
+        .record(&state.db)
+        .await;
     Ok(StatusCode::OK)
 }
 
@@ -206,6 +219,7 @@ pub async fn update(
 pub async fn refresh(
     State(state): State<AppState>,
     caller: Caller,
+    client: ClientIp,
     Path(id): Path<i64>,
     Json(request): Json<RobotSec>,
 ) -> Result<Json<RobotSec>, ApiError> {
@@ -214,6 +228,11 @@ pub async fn refresh(
     let secret =
         service::robots::refresh_secret(&state.db, &robot, request.secret.as_deref()).await?;
     tracing::info!(robot = %robot.name, by = caller.0.name(), "robot secret refreshed");
+    Audit::new(Op::Update, "robot", &robot.name)
+        .project_id(robot.project_id)
+        .by_subject(&caller.0, &client)
+        .record(&state.db)
+        .await;
     Ok(Json(RobotSec {
         secret: Some(secret.expose().to_owned()),
     }))
@@ -223,11 +242,17 @@ pub async fn refresh(
 pub async fn remove(
     State(state): State<AppState>,
     caller: Caller,
+    client: ClientIp,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     let (robot, access) = find(&state, &caller, id).await?;
     require(access, Operation::Delete)?;
     state.db.delete_robot(id).await?;
     tracing::info!(robot = %robot.name, by = caller.0.name(), "robot account deleted");
+    Audit::new(Op::Delete, "robot", &robot.name)
+        .project_id(robot.project_id)
+        .by_subject(&caller.0, &client)
+        .record(&state.db)
+        .await;
     Ok(StatusCode::OK)
 }

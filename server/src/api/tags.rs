@@ -19,6 +19,7 @@ use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::policy::{Operation, Resource};
 use crate::db::is_unique_violation;
+use crate::events::audit::{self, Audit, ClientIp, Operation as Op};
 
 /// `…/tags/{tag_name}` of a path.
 #[derive(Debug, Deserialize)]
@@ -78,6 +79,7 @@ pub async fn list(
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    client: ClientIp,
     Path(path): Path<ArtifactPath>,
     Json(tag): Json<Tag>,
 ) -> Result<Response, ApiError> {
@@ -101,6 +103,15 @@ pub async fn create(
             }
         })?;
     tracing::info!(repository = %repository.name, tag = %name, digest = %artifact.digest, by = caller.0.name(), "tag created");
+    Audit::new(
+        Op::Create,
+        "tag",
+        audit::resource(&repository.name, name.as_str()),
+    )
+    .project_id(Some(repository.project_id))
+    .by_subject(&caller.0, &client)
+    .record(&state.db)
+    .await;
     let location = HeaderValue::try_from(format!(
         "{BASE}/projects/{}/repositories/{}/artifacts/{}/tags/{name}",
         path.project_name,
@@ -115,6 +126,7 @@ pub async fn create(
 pub async fn remove(
     State(state): State<AppState>,
     caller: Caller,
+    client: ClientIp,
     Path(path): Path<TagPath>,
 ) -> Result<(), ApiError> {
     let artifact_path = ArtifactPath {
@@ -141,5 +153,14 @@ pub async fn remove(
         )));
     }
     tracing::info!(repository = %repository.name, tag = %path.tag_name, by = caller.0.name(), "tag deleted");
+    Audit::new(
+        Op::Delete,
+        "tag",
+        audit::resource(&repository.name, &path.tag_name),
+    )
+    .project_id(Some(repository.project_id))
+    .by_subject(&caller.0, &client)
+    .record(&state.db)
+    .await;
     Ok(())
 }

@@ -7,7 +7,7 @@
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use berth_api::users::{UserCreationReq, UserResp};
+use berth_api::users::{UserCreationReq, UserResp, UserSearchRespItem};
 use serde::Deserialize;
 
 use super::error::ApiError;
@@ -51,6 +51,58 @@ pub async fn list(
     let headers = page.headers(total, &format!("{BASE}/users"), &kept);
     let body: Vec<UserResp> = users.into_iter().map(user_resp).collect();
     Ok((headers, Json(body)).into_response())
+}
+
+/// Query of `GET /users/search`.
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    username: Option<String>,
+    page: Option<i64>,
+    page_size: Option<i64>,
+}
+
+/// `GET /users/search?username=`: users whose name contains the text, for any signed-in user (to pick
+/// members), as Harbor's `UserSearchRespItem` (id and name only).
+pub async fn search(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<SearchQuery>,
+) -> Result<Response, ApiError> {
+    if !matches!(caller.signed_in()?, Subject::User { .. }) {
+        return Err(ApiError::Forbidden(
+            "only users may search users".to_owned(),
+        ));
+    }
+    let page = PageQuery {
+        page: query.page,
+        page_size: query.page_size,
+    }
+    .page()?;
+    let name = query
+        .username
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ApiError::BadRequest("the username parameter is required".to_owned()))?;
+    let filter = UserFilter {
+        username_contains: Some(&name),
+        ..UserFilter::default()
+    };
+    let (users, total) = state
+        .db
+        .list_users(&filter, page.limit(), page.offset())
+        .await?;
+    let hits: Vec<UserSearchRespItem> = users
+        .into_iter()
+        .map(|u| UserSearchRespItem {
+            user_id: u.id,
+            username: u.username,
+        })
+        .collect();
+    let kept = [("username", name.clone())];
+    Ok((
+        page.headers(total, &format!("{BASE}/users/search"), &kept),
+        Json(hits),
+    )
+        .into_response())
 }
 
 /// `POST /users`: creates a local user, for system administrators. 201 with the new user's `Location`.

@@ -4,12 +4,18 @@
 //! - [`password`] hashes and checks passwords (argon2id, off the async executor) and caches recent checks.
 //! - [`policy`] is the one function that decides what a subject may do in a project.
 //! - [`robots`] turns robot permission lists into registry actions and REST grants.
+//! - [`throttle`] slows down, then locks, sign-ins after repeated failures.
+//! - [`session`] keeps browser sessions (cookie `sid`) and their CSRF tokens; [`login_endpoint`] serves
+//!   `/c/login` and `/c/log_out`.
 //! - [`token`] issues and verifies the registry's bearer tokens; [`token_endpoint`] serves `/service/token`.
 
 pub mod credentials;
+pub mod login_endpoint;
 pub mod password;
 pub mod policy;
 pub mod robots;
+pub mod session;
+pub mod throttle;
 pub mod token;
 pub mod token_endpoint;
 

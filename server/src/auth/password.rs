@@ -1,5 +1,9 @@
 //! Passwords and robot secrets: argon2id hashes, computed and checked on the blocking pool.
+//!
+//! [`PasswordChecker::check_from`] is the one place credentials are verified, and it applies the sign-in
+//! throttle ([`super::throttle`]) to every check.
 
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
@@ -10,6 +14,7 @@ use sha2::{Digest as _, Sha256};
 
 use berth_api::robots::RobotPermission;
 
+use super::throttle::{Gate, SignInThrottle, ThrottleConfig};
 use super::{Subject, robots};
 use crate::db::Db;
 
@@ -50,14 +55,60 @@ pub async fn verify(password: String, phc: String) -> bool {
 /// The account row is read on every check, so a disabled, expired or removed account, or a changed secret,
 /// takes effect at once. What is remembered, for a short while, is only that a given password matched a given
 /// hash, which saves re-running argon2 for clients that send Basic credentials on every request.
+///
+/// Failures are counted by the sign-in throttle: past a few, attempts are slowed down, then refused outright
+/// for a while, whatever the password.
 #[derive(Debug, Default)]
 pub struct PasswordChecker {
     verified: DashMap<[u8; 32], (String, Instant)>,
+    throttle: SignInThrottle,
 }
 
 impl PasswordChecker {
-    /// The subject (user or robot) whose name and password these are, or `None`.
+    /// A checker whose sign-in throttle uses `throttle`.
+    pub fn new(throttle: ThrottleConfig) -> PasswordChecker {
+        PasswordChecker {
+            verified: DashMap::new(),
+            throttle: SignInThrottle::new(throttle),
+        }
+    }
+
+    /// The subject (user or robot) whose name and password these are, or `None`. Throttled by username only;
+    /// use [`Self::check_from`] where the client address is known.
     pub async fn check(
+        &self,
+        db: &Db,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<Subject>, sqlx::Error> {
+        self.check_from(db, username, password, None).await
+    }
+
+    /// As [`Self::check`], throttled by username and, when given, by the client `address` too.
+    pub async fn check_from(
+        &self,
+        db: &Db,
+        username: &str,
+        password: &str,
+        address: Option<IpAddr>,
+    ) -> Result<Option<Subject>, sqlx::Error> {
+        match self.throttle.gate(username, address) {
+            Gate::Open => {}
+            Gate::Delay(wait) => tokio::time::sleep(wait).await,
+            Gate::Locked => {
+                tracing::warn!(username, address = ?address, "sign-in refused: temporarily locked after repeated failures");
+                return Ok(None);
+            }
+        }
+        let subject = self.verify_account(db, username, password).await?;
+        match &subject {
+            Some(_) => self.throttle.succeeded(username, address),
+            None => self.throttle.failed(username, address),
+        }
+        Ok(subject)
+    }
+
+    async fn verify_account(
         &self,
         db: &Db,
         username: &str,

@@ -178,6 +178,8 @@ pub enum Resource {
     Repository,
     Artifact,
     Tag,
+    /// The project's audit log (Harbor's `log` resource).
+    Log,
 }
 
 impl Resource {
@@ -192,6 +194,7 @@ impl Resource {
             "repository" => Some(Resource::Repository),
             "artifact" => Some(Resource::Artifact),
             "tag" => Some(Resource::Tag),
+            "log" => Some(Resource::Log),
             _ => None,
         }
     }
@@ -207,6 +210,7 @@ impl Resource {
             Resource::Repository => 5,
             Resource::Artifact => 6,
             Resource::Tag => 7,
+            Resource::Log => 8,
         }
     }
 }
@@ -271,6 +275,8 @@ pub fn role_permits(role: Role, resource: Resource, operation: Operation) -> boo
         (Tag, ProjectAdmin | Maintainer) => matches!(operation, Create | Delete | List),
         (Tag, Developer) => matches!(operation, Create | List),
         (Tag, Guest | LimitedGuest) => operation == List,
+        (Log, ProjectAdmin) => operation == List,
+        (Log, _) => false,
     }
 }
 
@@ -340,7 +346,7 @@ impl ProjectAccess {
             Resource::Repository | Resource::Artifact | Resource::Tag => {
                 matches!(operation, Operation::Read | Operation::List)
             }
-            Resource::Member | Resource::Quota | Resource::Robot => false,
+            Resource::Member | Resource::Quota | Resource::Robot | Resource::Log => false,
         };
         self.public && public_read
     }

@@ -13,6 +13,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use super::token::Grant;
 use super::{Action, ActionSet, Credentials, Subject, policy};
 use crate::app::AppState;
+use crate::events::audit::{self, ClientIp};
 use crate::oci::RepositoryName;
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -28,6 +29,7 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
 
 pub async fn issue(
     State(state): State<AppState>,
+    client: ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -40,8 +42,16 @@ pub async fn issue(
                 .check(&state.db, &username, password.expose())
                 .await
             {
-                Ok(Some(subject)) => subject,
+                Ok(Some(subject)) => {
+                    audit::sign_in(&username, true, &client)
+                        .record(&state.db)
+                        .await;
+                    subject
+                }
                 Ok(None) => {
+                    audit::sign_in(&username, false, &client)
+                        .record(&state.db)
+                        .await;
                     return error(
                         StatusCode::UNAUTHORIZED,
                         "UNAUTHORIZED",

@@ -9,6 +9,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::throttle::ThrottleConfig;
 use crate::secret::Secret;
 
 /// Log output format.
@@ -46,6 +47,10 @@ pub struct Config {
     pub token_service: String,
     /// Pull counts are written at most this many milliseconds after the pull (they are batched in memory).
     pub pull_stats_interval_ms: u64,
+    /// A browser session ends after this many minutes without a request.
+    pub session_idle_minutes: u64,
+    /// Sign-in throttling: when failures slow attempts down and when they lock an account.
+    pub signin_throttle: ThrottleConfig,
 }
 
 impl Default for Config {
@@ -62,6 +67,8 @@ impl Default for Config {
             token_expiration: 30,
             token_service: "berth-registry".to_owned(),
             pull_stats_interval_ms: 1000,
+            session_idle_minutes: 30,
+            signin_throttle: ThrottleConfig::default(),
         }
     }
 }
@@ -97,6 +104,10 @@ impl Config {
 
     pub fn pull_stats_interval(&self) -> Duration {
         Duration::from_millis(self.pull_stats_interval_ms.max(1))
+    }
+
+    pub fn session_idle(&self) -> Duration {
+        Duration::from_secs(self.session_idle_minutes.max(1) * 60)
     }
 
     /// The external URL without a trailing slash, if configured.

@@ -6,6 +6,7 @@
 
 mod artifact_rows;
 mod artifacts;
+mod audit;
 mod blobs;
 mod cache;
 mod keys;
@@ -31,6 +32,7 @@ pub use artifact_rows::{ArtifactFilter, ArtifactRow, TagFilter, TagRow};
 pub use artifacts::{
     CopyArtifact, CopyError, DeleteArtifact, Manifest, NewArtifact, PutManifestError, Referrer,
 };
+pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
 pub use blobs::LinkedBlob;
 pub use members::Member;
 pub use projects::{NewProject, Project, ProjectDetail, ProjectFilter};
@@ -86,6 +88,13 @@ impl Db {
             projects: Arc::new(ReadCache::new(CACHE_TTL, 1024)),
             tagged_manifests: Arc::new(ReadCache::new(CACHE_TTL, 4096)),
         })
+    }
+
+    /// The write pool, for the browser-session store (`tower-sessions-sqlx-store`), which runs its own SQL
+    /// against its own `tower_sessions` table. This is the one exception to "all SQL lives here": the store is
+    /// a library, and sharing the single writer keeps its writes queued with everyone else's.
+    pub fn session_pool(&self) -> SqlitePool {
+        self.write.clone()
     }
 
     /// Closes both pools, waiting for running queries.

@@ -40,6 +40,16 @@ impl Caller {
         }
     }
 
+    /// The name the caller acts under, for the audit log: a user's or robot's name, a token's subject,
+    /// "" for anonymous.
+    pub fn username(&self) -> &str {
+        match self {
+            Caller::Anonymous => "",
+            Caller::User(subject) => subject.name(),
+            Caller::Token(claims) => &claims.sub,
+        }
+    }
+
     fn is_anonymous(&self) -> bool {
         match self {
             Caller::Anonymous => true,
@@ -135,6 +145,18 @@ pub async fn authorize(
 ) -> Result<Project, RegistryError> {
     let caller = authenticate(state, headers).await?;
     authorize_caller(state, headers, &caller, name, action).await
+}
+
+/// [`authorize`], also returning the caller (for the audit log).
+pub async fn authorize_as(
+    state: &AppState,
+    headers: &HeaderMap,
+    name: &RepositoryName,
+    action: Action,
+) -> Result<(Project, Caller), RegistryError> {
+    let caller = authenticate(state, headers).await?;
+    let project = authorize_caller(state, headers, &caller, name, action).await?;
+    Ok((project, caller))
 }
 
 /// [`authorize`] for an already authenticated caller.

@@ -9,10 +9,11 @@ use std::ops::Range;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 
-use super::access::authorize;
+use super::access::{authorize, authorize_as};
 use super::{RegistryError, empty};
 use crate::app::AppState;
 use crate::auth::Action;
+use crate::events::audit::{self, Audit, ClientIp, Operation};
 use crate::oci::{Digest, RepositoryName};
 
 pub async fn get(
@@ -73,10 +74,11 @@ pub async fn get(
 pub async fn delete(
     state: &AppState,
     headers: &HeaderMap,
+    client: &ClientIp,
     name: &RepositoryName,
     digest: &Digest,
 ) -> Result<Response, RegistryError> {
-    authorize(state, headers, name, Action::Delete).await?;
+    let (project, caller) = authorize_as(state, headers, name, Action::Delete).await?;
     if !state
         .db
         .unlink_blob(name.as_str(), &digest.to_string())
@@ -85,6 +87,15 @@ pub async fn delete(
         return Err(RegistryError::BlobUnknown);
     }
     tracing::info!(repository = %name, %digest, "blob deleted from repository");
+    Audit::new(
+        Operation::Delete,
+        "blob",
+        audit::resource(name.as_str(), &digest.to_string()),
+    )
+    .project(&project.name)
+    .by(caller.username(), client)
+    .record(&state.db)
+    .await;
     Ok(empty(
         StatusCode::ACCEPTED,
         &[("docker-content-digest", digest.to_string())],

@@ -9,11 +9,12 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 
-use super::access::authorize;
+use super::access::authorize_as;
 use super::{RegistryError, empty};
 use crate::app::AppState;
 use crate::auth::Action;
 use crate::db::{Manifest, NewArtifact, PutManifestError};
+use crate::events::audit::{self, Audit, ClientIp, Operation};
 use crate::oci::manifest::{self, ManifestError};
 use crate::oci::{Algorithm, Digest, Reference, RepositoryName};
 use crate::stats::Pull;
@@ -24,11 +25,12 @@ pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 pub async fn get(
     state: &AppState,
     headers: &HeaderMap,
+    client: &ClientIp,
     name: &RepositoryName,
     reference: &str,
     head: bool,
 ) -> Result<Response, RegistryError> {
-    authorize(state, headers, name, Action::Pull).await?;
+    let (_, caller) = authorize_as(state, headers, name, Action::Pull).await?;
     let unknown =
         || RegistryError::ManifestUnknown(format!("manifest {reference:?} unknown in {name}"));
     let parsed = reference.parse::<Reference>().map_err(|_| unknown())?;
@@ -63,6 +65,8 @@ pub async fn get(
                 Reference::Digest(_) => None,
             },
             at: chrono::Utc::now(),
+            username: caller.username().to_owned(),
+            client_ip: client.0.clone(),
         });
     }
     Ok(manifest_response(manifest, head))
@@ -104,11 +108,12 @@ fn accepts(headers: &HeaderMap, media_type: &str) -> bool {
 pub async fn put(
     state: &AppState,
     headers: &HeaderMap,
+    client: &ClientIp,
     name: &RepositoryName,
     reference: &str,
     body: Body,
 ) -> Result<Response, RegistryError> {
-    let project = authorize(state, headers, name, Action::Push).await?;
+    let (project, caller) = authorize_as(state, headers, name, Action::Push).await?;
     let reference: Reference = reference.parse().map_err(|e| match e {
         crate::oci::name::ReferenceError::BadDigest(e) => {
             RegistryError::DigestInvalid(e.to_string())
@@ -192,6 +197,15 @@ pub async fn put(
         PutManifestError::Db(e) => RegistryError::internal("storing manifest", e),
         })?;
     tracing::info!(repository = %name, digest = %digest_text, tag, "manifest pushed");
+    Audit::new(
+        Operation::Create,
+        "artifact",
+        audit::resource(name.as_str(), tag.unwrap_or(&digest_text)),
+    )
+    .project(&project.name)
+    .by(caller.username(), client)
+    .record(&state.db)
+    .await;
     let mut response_headers = vec![
         ("location", format!("/v2/{name}/manifests/{digest_text}")),
         ("docker-content-digest", digest_text),
@@ -206,13 +220,19 @@ pub async fn put(
 pub async fn delete(
     state: &AppState,
     headers: &HeaderMap,
+    client: &ClientIp,
     name: &RepositoryName,
     reference: &str,
 ) -> Result<Response, RegistryError> {
-    authorize(state, headers, name, Action::Delete).await?;
+    let (project, caller) = authorize_as(state, headers, name, Action::Delete).await?;
     let unknown =
         || RegistryError::ManifestUnknown(format!("manifest {reference:?} unknown in {name}"));
-    let deleted = match reference.parse::<Reference>().map_err(|_| unknown())? {
+    let parsed = reference.parse::<Reference>().map_err(|_| unknown())?;
+    let resource_type = match parsed {
+        Reference::Tag(_) => "tag",
+        Reference::Digest(_) => "artifact",
+    };
+    let deleted = match parsed {
         Reference::Tag(tag) => state.db.delete_tag(name.as_str(), tag.as_str()).await?,
         Reference::Digest(digest) => {
             state
@@ -225,5 +245,14 @@ pub async fn delete(
         return Err(unknown());
     }
     tracing::info!(repository = %name, reference, "manifest or tag deleted");
+    Audit::new(
+        Operation::Delete,
+        resource_type,
+        audit::resource(name.as_str(), reference),
+    )
+    .project(&project.name)
+    .by(caller.username(), client)
+    .record(&state.db)
+    .await;
     Ok(empty(StatusCode::ACCEPTED, &[]))
 }

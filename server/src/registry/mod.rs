@@ -23,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 
 use crate::app::AppState;
+use crate::events::audit::{self, ClientIp};
 use crate::oci::{Digest, RepositoryName};
 pub use error::RegistryError;
 
@@ -48,8 +49,10 @@ async fn api_version_header(mut response: Response) -> Response {
 }
 
 /// `GET /v2/`: 200 for an authenticated caller, 401 with a token challenge otherwise.
-async fn base(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match access::authenticate(&state, &headers).await {
+async fn base(State(state): State<AppState>, client: ClientIp, headers: HeaderMap) -> Response {
+    let caller = access::authenticate(&state, &headers).await;
+    audit::basic_sign_in(&state.db, &headers, caller.is_ok(), &client).await;
+    match caller {
         Ok(access::Caller::User(_)) => axum::Json(serde_json::json!({})).into_response(),
         Ok(access::Caller::Token(claims))
             if !claims.sub.is_empty() || !claims.access.is_empty() =>
@@ -136,12 +139,13 @@ async fn dispatch(
     method: Method,
     Path(path): Path<String>,
     Query(params): Query<Params>,
+    client: ClientIp,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let result = match parse_route(&path) {
         Err(e) => Err(e),
-        Ok(route) => route_request(&state, method, route, &params, &headers, body).await,
+        Ok(route) => route_request(&state, method, route, &params, &headers, &client, body).await,
     };
     result.unwrap_or_else(IntoResponse::into_response)
 }
@@ -152,20 +156,21 @@ async fn route_request(
     route: Route,
     params: &Params,
     headers: &HeaderMap,
+    client: &ClientIp,
     body: Body,
 ) -> Result<Response, RegistryError> {
     match (route, method) {
         (Route::Manifest(name, reference), Method::GET) => {
-            manifests::get(state, headers, &name, &reference, false).await
+            manifests::get(state, headers, client, &name, &reference, false).await
         }
         (Route::Manifest(name, reference), Method::HEAD) => {
-            manifests::get(state, headers, &name, &reference, true).await
+            manifests::get(state, headers, client, &name, &reference, true).await
         }
         (Route::Manifest(name, reference), Method::PUT) => {
-            manifests::put(state, headers, &name, &reference, body).await
+            manifests::put(state, headers, client, &name, &reference, body).await
         }
         (Route::Manifest(name, reference), Method::DELETE) => {
-            manifests::delete(state, headers, &name, &reference).await
+            manifests::delete(state, headers, client, &name, &reference).await
         }
         (Route::Blob(name, digest), Method::GET) => {
             blobs::get(state, headers, &name, &digest, false).await
@@ -174,7 +179,7 @@ async fn route_request(
             blobs::get(state, headers, &name, &digest, true).await
         }
         (Route::Blob(name, digest), Method::DELETE) => {
-            blobs::delete(state, headers, &name, &digest).await
+            blobs::delete(state, headers, client, &name, &digest).await
         }
         (Route::UploadStart(name), Method::POST) => {
             uploads::start(state, headers, &name, params, body).await

@@ -13,7 +13,9 @@
 mod support;
 
 mod api;
+mod authz;
 mod clients;
+mod compat;
 mod crash;
 mod images;
 mod registry;

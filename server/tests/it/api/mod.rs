@@ -1,11 +1,13 @@
 //! REST API (`/api/v2.0`) tests over HTTP, one file per resource, against an in-process server.
 
 mod artifacts;
+mod audit;
 mod members;
 mod projects;
 mod quotas;
 mod repositories;
 mod robots;
+mod session;
 mod swagger;
 mod system;
 mod users;

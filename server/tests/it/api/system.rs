@@ -50,3 +50,17 @@ async fn ping_health_and_systeminfo_need_no_credentials() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn unknown_api_paths_get_harbors_error_shape() {
+    let server = TestServer::start().await;
+    let response = client()
+        .get(api(&server, "/no/such/thing"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "NOT_FOUND");
+    server.stop().await;
+}

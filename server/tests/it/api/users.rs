@@ -372,3 +372,44 @@ async fn users_read_only_their_own_profile() {
     assert_eq!(current["username"], ADMIN_USER);
     assert_eq!(current["sysadmin_flag"], true);
 }
+
+#[tokio::test]
+async fn users_can_be_found_by_name() {
+    let server = crate::support::TestServer::start().await;
+    let http = crate::support::client();
+    server.create_user("alice", "AlicePass1", false).await;
+    server.create_user("alina", "AlinaPass1", false).await;
+    server.create_user("bob", "BobPass12", false).await;
+    let response = http
+        .get(super::api(&server, "/users/search?username=ali"))
+        .basic_auth("bob", Some("BobPass12"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    assert_eq!(response.headers()["x-total-count"], "2");
+    let hits: serde_json::Value = response.json().await.unwrap();
+    let names: Vec<&str> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alice", "alina"]);
+    assert!(hits[0]["user_id"].is_i64());
+    assert!(hits[0].get("email").is_none(), "only ids and names");
+    let response = http
+        .get(super::api(&server, "/users/search?username=ali"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let response = http
+        .get(super::api(&server, "/users/search"))
+        .basic_auth("bob", Some("BobPass12"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+    server.stop().await;
+}

@@ -1,0 +1,23 @@
+//! The audit log: Harbor's `AuditLog` (`GET /audit-logs`, `GET /projects/{project_name}/logs`).
+
+use serde::{Deserialize, Serialize};
+
+/// Harbor's `AuditLog`: one recorded action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditLog {
+    pub id: i64,
+    /// The user or robot who acted; empty for anonymous.
+    pub username: String,
+    /// What was acted on: `project/repo:tag`, `project/repo@digest`, a project, member, robot or user name.
+    pub resource: String,
+    /// `project`, `member`, `robot`, `repository`, `artifact`, `tag`, `blob` or `user`.
+    pub resource_type: String,
+    /// `create`, `update`, `delete`, `pull`, `login` or `login_failed`.
+    pub operation: String,
+    /// RFC 3339 UTC.
+    pub op_time: String,
+    /// Berth's addition (Harbor's `AuditLog` has no equivalent): the client's address, the first
+    /// `X-Forwarded-For` entry or else the TCP peer.
+    #[serde(default)]
+    pub client_ip: String,
+}

@@ -1,0 +1,192 @@
+//! Browser sessions: a `sid` cookie naming a row of the `tower_sessions` table (tower-sessions with its SQLite
+//! store, on the database's write pool).
+//!
+//! A session holds the signed-in user's id, its CSRF token and when it was last refreshed — never the user's
+//! name or role, which are read again on every request, so a removed or demoted user loses access at once.
+//! A cookie-authenticated request with an unsafe method must repeat the CSRF token in the
+//! `X-Harbor-CSRF-Token` header, as Harbor's portal does
+//! (<https://owasp.org/www-community/attacks/csrf>; SameSite=Lax is the second line).
+
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::Response;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore as _;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::session::Expiry;
+use tower_sessions::{Session, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::config::Config;
+use crate::db::Db;
+
+/// The session cookie's name.
+pub const COOKIE_NAME: &str = "sid";
+/// Harbor's CSRF header, on requests (to prove the token) and on responses (to hand it out).
+pub const CSRF_HEADER: &str = "x-harbor-csrf-token";
+/// How often a live session's expiry is pushed back; between refreshes nothing is written.
+const REFRESH_EVERY: Duration = Duration::from_secs(60);
+/// How often expired sessions are deleted from the table.
+const SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
+
+const USER_ID: &str = "user_id";
+const CSRF_TOKEN: &str = "csrf_token";
+const REFRESHED_AT: &str = "refreshed_at";
+
+pub use tower_sessions::session::Error as SessionError;
+
+/// Opens the session store on `db`'s write pool and creates its table if missing.
+pub async fn open_store(db: &Db) -> Result<SqliteStore, sqlx::Error> {
+    let store = SqliteStore::new(db.session_pool());
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// The layer that loads and saves sessions: cookie `sid`, HttpOnly, SameSite=Lax, `Secure` when Berth is
+/// reached over https, ending after the configured idle time.
+pub fn layer(store: SqliteStore, config: &Config) -> SessionManagerLayer<SqliteStore> {
+    let secure = config
+        .external_url()
+        .is_some_and(|url| url.starts_with("https://"));
+    let idle = tower_sessions::cookie::time::Duration::try_from(config.session_idle())
+        .unwrap_or(tower_sessions::cookie::time::Duration::minutes(30));
+    SessionManagerLayer::new(store)
+        .with_name(COOKIE_NAME)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(secure)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle))
+}
+
+/// Deletes expired sessions every few minutes, until the task is aborted.
+pub async fn sweep_expired(store: SqliteStore) {
+    use tower_sessions::ExpiredDeletion as _;
+    if let Err(e) = store.continuously_delete_expired(SWEEP_EVERY).await {
+        tracing::error!(error = %e, "deleting expired sessions stopped");
+    }
+}
+
+/// Starts a session for user `user_id` under a fresh id (so a planted cookie is worthless) and returns its
+/// CSRF token.
+pub async fn sign_in(session: &Session, user_id: i64) -> Result<String, SessionError> {
+    session.cycle_id().await?;
+    session.clear().await;
+    let csrf = new_csrf_token();
+    session.insert(USER_ID, user_id).await?;
+    session.insert(CSRF_TOKEN, &csrf).await?;
+    session.insert(REFRESHED_AT, unix_now()).await?;
+    Ok(csrf)
+}
+
+/// Ends the session and deletes it from the store.
+pub async fn sign_out(session: &Session) -> Result<(), SessionError> {
+    session.flush().await
+}
+
+/// What a request's session says about its caller.
+#[derive(Debug)]
+pub enum SessionState {
+    /// No session, or one without a user.
+    None,
+    /// A signed-in user, with the session's CSRF token.
+    User { user_id: i64, csrf_token: String },
+    /// A signed-in user's unsafe request without the right CSRF header.
+    CsrfMismatch,
+}
+
+/// Reads the session of a request with `method` and `headers`, checking the CSRF header on unsafe methods and
+/// pushing back the session's expiry now and then.
+pub async fn current(
+    session: &Session,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<SessionState, SessionError> {
+    let Some(user_id) = session.get::<i64>(USER_ID).await? else {
+        return Ok(SessionState::None);
+    };
+    let csrf_token = session.get::<String>(CSRF_TOKEN).await?.unwrap_or_default();
+    if !is_safe(method) {
+        let sent = headers
+            .get(CSRF_HEADER)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if csrf_token.is_empty() || !constant_time_eq(sent, csrf_token.as_bytes()) {
+            return Ok(SessionState::CsrfMismatch);
+        }
+    }
+    let now = unix_now();
+    let refreshed = session.get::<i64>(REFRESHED_AT).await?.unwrap_or(0);
+    if now.saturating_sub(refreshed) >= REFRESH_EVERY.as_secs() as i64 {
+        // A change marks the session modified, so the layer saves it with a new expiry and re-sends the cookie.
+        session.insert(REFRESHED_AT, now).await?;
+    }
+    Ok(SessionState::User {
+        user_id,
+        csrf_token,
+    })
+}
+
+/// Middleware: a response to a request with a signed-in session carries the session's CSRF token in
+/// `X-Harbor-CSRF-Token`, where Harbor's portal picks it up. Requests without a session cookie cost nothing.
+pub async fn expose_csrf_token(request: Request, next: Next) -> Response {
+    let session = request.extensions().get::<Session>().cloned();
+    let mut response = next.run(request).await;
+    let Some(session) = session.filter(|s| s.id().is_some()) else {
+        return response;
+    };
+    match session.get::<String>(CSRF_TOKEN).await {
+        Ok(Some(token)) => {
+            if let Ok(value) = HeaderValue::from_str(&token) {
+                response.headers_mut().insert(CSRF_HEADER, value);
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot read the session for its CSRF token"),
+    }
+    response
+}
+
+/// RFC 9110 §9.2.1: GET, HEAD, OPTIONS and TRACE are safe and need no CSRF token.
+fn is_safe(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
+fn new_csrf_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csrf_tokens_are_random_and_compared_exactly() {
+        let a = new_csrf_token();
+        let b = new_csrf_token();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert!(constant_time_eq(a.as_bytes(), a.as_bytes()));
+        assert!(!constant_time_eq(a.as_bytes(), b.as_bytes()));
+        assert!(!constant_time_eq(a.as_bytes(), &a.as_bytes()[1..]));
+    }
+}

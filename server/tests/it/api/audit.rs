@@ -1,0 +1,467 @@
+//! The audit log: every audited action leaves an entry (who, what, resource, from where), pulls once the
+//! pull queue is flushed, and `/audit-logs` and `/projects/{project_name}/logs` are for admins only.
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+use super::repositories::{PASSWORD, member, pull, push};
+use super::{As, api, create_project};
+use crate::images::Image;
+use crate::registry::upload_blob;
+use crate::support::{ADMIN_PASSWORD, ADMIN_USER, TestServer, client};
+
+/// Every entry of the system log matching `q`, as admin, newest first.
+async fn logs(server: &TestServer, http: &Client, q: &str) -> Vec<Value> {
+    let response = http
+        .get(api(server, "/audit-logs"))
+        .query(&[("q", q), ("page_size", "100")])
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "audit-logs q={q}");
+    response.json().await.unwrap()
+}
+
+/// The one entry of `operation` on `resource`; checks its type, who and the address.
+async fn entry(
+    server: &TestServer,
+    http: &Client,
+    operation: &str,
+    resource_type: &str,
+    resource: &str,
+    username: &str,
+) -> Value {
+    let found = logs(
+        server,
+        http,
+        &format!("operation={operation},resource={resource}"),
+    )
+    .await;
+    assert_eq!(found.len(), 1, "{operation} {resource}: {found:?}");
+    let entry = found[0].clone();
+    assert_eq!(entry["resource_type"], resource_type, "{entry}");
+    assert_eq!(entry["username"], username, "{entry}");
+    assert_eq!(entry["client_ip"], "127.0.0.1", "{entry}");
+    assert!(entry["op_time"].as_str().unwrap() > "2000", "{entry}");
+    assert!(entry["id"].as_i64().unwrap() > 0, "{entry}");
+    entry
+}
+
+#[tokio::test]
+async fn registry_push_pull_and_deletes_are_audited() {
+    let server = TestServer::start().await;
+    let http = client();
+    server.create_project("proj", false).await;
+    let image = Image::build(7, "amd64", &[100]);
+    let digest = push(&server, &http, "proj/app", "v1", &image).await;
+    entry(
+        &server,
+        &http,
+        "create",
+        "artifact",
+        "proj/app:v1",
+        ADMIN_USER,
+    )
+    .await;
+
+    for _ in 0..2 {
+        assert_eq!(pull(&server, &http, "proj/app", "v1").await, StatusCode::OK);
+    }
+    assert_eq!(
+        pull(&server, &http, "proj/app", &digest).await,
+        StatusCode::OK
+    );
+    server.state.pulls.flush().await;
+    let pulls = logs(&server, &http, "operation=pull,resource=proj/app:v1").await;
+    assert_eq!(pulls.len(), 2, "{pulls:?}");
+    assert!(pulls.iter().all(|p| p["username"] == ADMIN_USER
+        && p["client_ip"] == "127.0.0.1"
+        && p["resource_type"] == "artifact"));
+    let by_digest = format!("proj/app@{digest}");
+    entry(&server, &http, "pull", "artifact", &by_digest, ADMIN_USER).await;
+
+    let response = http
+        .delete(server.url("/v2/proj/app/manifests/v1"))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    entry(&server, &http, "delete", "tag", "proj/app:v1", ADMIN_USER).await;
+
+    let response = http
+        .delete(server.url(&format!("/v2/proj/app/manifests/{digest}")))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    entry(&server, &http, "delete", "artifact", &by_digest, ADMIN_USER).await;
+
+    let layer = &upload_blob(&server, &http, "proj/app", b"loose blob").await;
+    let response = http
+        .delete(server.url(&format!("/v2/proj/app/blobs/{layer}")))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let blob = format!("proj/app@{layer}");
+    entry(&server, &http, "delete", "blob", &blob, ADMIN_USER).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn project_create_update_and_delete_are_audited() {
+    let server = TestServer::start().await;
+    let http = client();
+    create_project(&server, &http, json!({"project_name": "team"})).await;
+    entry(&server, &http, "create", "project", "team", ADMIN_USER).await;
+    let response = http
+        .put(api(&server, "/projects/team"))
+        .admin()
+        .json(&json!({"metadata": {"public": "true"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    entry(&server, &http, "update", "project", "team", ADMIN_USER).await;
+    let response = http
+        .delete(api(&server, "/projects/team"))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    entry(&server, &http, "delete", "project", "team", ADMIN_USER).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn member_create_update_and_delete_are_audited() {
+    let server = TestServer::start().await;
+    let http = client();
+    create_project(&server, &http, json!({"project_name": "team"})).await;
+    member(&server, &http, "team", "alice", 2).await;
+    entry(&server, &http, "create", "member", "alice", ADMIN_USER).await;
+    let mid = server
+        .state
+        .db
+        .find_user("alice")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let members: Vec<Value> = http
+        .get(api(&server, "/projects/team/members"))
+        .admin()
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mid = members
+        .iter()
+        .find(|m| m["entity_id"] == mid)
+        .and_then(|m| m["id"].as_i64())
+        .unwrap();
+    let url = api(&server, &format!("/projects/team/members/{mid}"));
+    let response = http
+        .put(&url)
+        .admin()
+        .json(&json!({"role_id": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let resource = format!("members/{mid}");
+    entry(&server, &http, "update", "member", &resource, ADMIN_USER).await;
+    let response = http.delete(&url).admin().send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    entry(&server, &http, "delete", "member", &resource, ADMIN_USER).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn robot_create_update_refresh_and_delete_are_audited() {
+    let server = TestServer::start().await;
+    let http = client();
+    create_project(&server, &http, json!({"project_name": "team"})).await;
+    let body = json!({
+        "name": "ci",
+        "level": "project",
+        "duration": 30,
+        "permissions": [{"kind": "project", "namespace": "team",
+                         "access": [{"resource": "repository", "action": "pull"}]}],
+    });
+    let response = http
+        .post(api(&server, "/robots"))
+        .admin()
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.unwrap();
+    let (id, name) = (
+        created["id"].as_i64().unwrap(),
+        created["name"].as_str().unwrap().to_owned(),
+    );
+    entry(&server, &http, "create", "robot", &name, ADMIN_USER).await;
+    let url = api(&server, &format!("/robots/{id}"));
+    let mut update = body.clone();
+    update["name"] = json!(name);
+    update["description"] = json!("builds");
+    let response = http.put(&url).admin().json(&update).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = http
+        .patch(&url)
+        .admin()
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let updates = logs(&server, &http, &format!("operation=update,resource={name}")).await;
+    assert_eq!(updates.len(), 2, "{updates:?}");
+    let response = http.delete(&url).admin().send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    entry(&server, &http, "delete", "robot", &name, ADMIN_USER).await;
+    // The robot's entries are in its project's log.
+    let project: Vec<Value> = http
+        .get(api(&server, "/projects/team/logs"))
+        .query(&[("q", format!("resource={name}"))])
+        .admin()
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(project.len(), 4, "{project:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn rest_tag_create_and_artifact_tag_repository_deletes_are_audited() {
+    let server = TestServer::start().await;
+    let http = client();
+    server.create_project("proj", false).await;
+    let digest = push(
+        &server,
+        &http,
+        "proj/app",
+        "v1",
+        &Image::build(3, "amd64", &[50]),
+    )
+    .await;
+    let artifact = api(
+        &server,
+        &format!("/projects/proj/repositories/app/artifacts/{digest}"),
+    );
+    let response = http
+        .post(format!("{artifact}/tags"))
+        .admin()
+        .json(&json!({"name": "v2"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    entry(&server, &http, "create", "tag", "proj/app:v2", ADMIN_USER).await;
+    let response = http
+        .delete(format!("{artifact}/tags/v2"))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    entry(&server, &http, "delete", "tag", "proj/app:v2", ADMIN_USER).await;
+    let response = http.delete(&artifact).admin().send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let resource = format!("proj/app@{digest}");
+    entry(&server, &http, "delete", "artifact", &resource, ADMIN_USER).await;
+
+    push(
+        &server,
+        &http,
+        "proj/other",
+        "v1",
+        &Image::build(4, "amd64", &[50]),
+    )
+    .await;
+    let response = http
+        .delete(api(&server, "/projects/proj/repositories/other"))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    entry(
+        &server,
+        &http,
+        "delete",
+        "repository",
+        "proj/other",
+        ADMIN_USER,
+    )
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sign_ins_are_audited_at_the_token_service_and_v2() {
+    let server = TestServer::start().await;
+    let http = client();
+    server.create_user("alice", PASSWORD, false).await;
+    let token = server.url("/service/token?service=berth");
+    let response = http
+        .get(&token)
+        .user("alice", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = http
+        .get(&token)
+        .user("alice", "wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let response = http
+        .get(server.url("/v2/"))
+        .user("bob", "wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let response = http
+        .get(server.url("/v2/"))
+        .user("alice", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let logins = logs(&server, &http, "operation=login,username=alice").await;
+    assert_eq!(logins.len(), 2, "{logins:?}");
+    assert!(logins.iter().all(|l| l["resource"] == "alice"
+        && l["resource_type"] == "user"
+        && l["client_ip"] == "127.0.0.1"));
+    entry(&server, &http, "login_failed", "user", "alice", "alice").await;
+    entry(&server, &http, "login_failed", "user", "bob", "bob").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_first_forwarded_for_address_is_recorded() {
+    let server = TestServer::start().await;
+    let http = client();
+    let response = http
+        .post(api(&server, "/projects"))
+        .admin()
+        .header("x-forwarded-for", "203.0.113.9, 10.0.0.1")
+        .json(&json!({"project_name": "team"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let found = logs(&server, &http, "operation=create,resource=team").await;
+    assert_eq!(found[0]["client_ip"], "203.0.113.9", "{found:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn audit_logs_page_and_filter() {
+    let server = TestServer::start().await;
+    let http = client();
+    for name in ["one", "two", "three"] {
+        create_project(&server, &http, json!({"project_name": name})).await;
+    }
+    let response = http
+        .get(api(
+            &server,
+            "/audit-logs?q=operation=create,resource=~o&page=1&page_size=1",
+        ))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-total-count"], "2");
+    assert!(
+        response.headers()["link"]
+            .to_str()
+            .unwrap()
+            .contains("rel=\"next\"")
+    );
+    let page: Vec<Value> = response.json().await.unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0]["resource"], "two", "newest first");
+    let response = http
+        .get(api(&server, "/audit-logs?q=nope=1"))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn only_admins_read_the_logs() {
+    let server = TestServer::start().await;
+    let http = client();
+    create_project(&server, &http, json!({"project_name": "team"})).await;
+    create_project(&server, &http, json!({"project_name": "other"})).await;
+    member(&server, &http, "team", "boss", 1).await;
+    member(&server, &http, "team", "dev", 2).await;
+    server.create_user("outsider", PASSWORD, false).await;
+
+    let get = |path: &str, user: &str| {
+        http.get(api(&server, path))
+            .basic_auth(user, Some(PASSWORD))
+            .send()
+    };
+    assert_eq!(
+        get("/audit-logs", "boss").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        http.get(api(&server, "/audit-logs"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let response = get("/projects/team/logs", "boss").await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let entries: Vec<Value> = response.json().await.unwrap();
+    assert!(!entries.is_empty());
+    assert!(
+        entries.iter().all(|e| e["resource"] != "other"),
+        "another project's entries leaked: {entries:?}"
+    );
+    assert_eq!(
+        get("/projects/team/logs", "dev").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get("/projects/team/logs", "outsider")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let response = http
+        .get(api(&server, "/projects/team/logs"))
+        .basic_auth(ADMIN_USER, Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    server.stop().await;
+}

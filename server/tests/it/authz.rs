@@ -1,0 +1,813 @@
+//! The authorization matrix: every REST endpoint and every `/v2` operation, run by every kind of caller on a
+//! private and on a public project, against one table of who may do what.
+//!
+//! The table states Harbor's role matrix (`shared/reference/harbor-rbac.md`) independently of the code.
+//! An endpoint in `berth::api::ENDPOINTS` without a row here fails the test.
+
+use std::collections::BTreeSet;
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::{ADMIN_PASSWORD, ADMIN_USER, TestServer, client};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Who {
+    Anonymous,
+    /// Signed in, no role in the project.
+    Outsider,
+    /// Project admin of another project only.
+    OtherMember,
+    LimitedGuest,
+    Guest,
+    Developer,
+    Maintainer,
+    ProjectAdmin,
+    SysAdmin,
+    /// A robot of the project holding the row's permissions.
+    RobotIn,
+    /// A robot of the project holding something else.
+    RobotOut,
+}
+use Who::*;
+
+const EVERYONE: [Who; 11] = [
+    Anonymous,
+    Outsider,
+    OtherMember,
+    LimitedGuest,
+    Guest,
+    Developer,
+    Maintainer,
+    ProjectAdmin,
+    SysAdmin,
+    RobotIn,
+    RobotOut,
+];
+const MEMBERS: &[Who] = &[
+    LimitedGuest,
+    Guest,
+    Developer,
+    Maintainer,
+    ProjectAdmin,
+    SysAdmin,
+    RobotIn,
+];
+const NO_LIMITED: &[Who] = &[
+    Guest,
+    Developer,
+    Maintainer,
+    ProjectAdmin,
+    SysAdmin,
+    RobotIn,
+];
+const WRITERS: &[Who] = &[Developer, Maintainer, ProjectAdmin, SysAdmin, RobotIn];
+const DELETERS: &[Who] = &[Maintainer, ProjectAdmin, SysAdmin, RobotIn];
+const ADMINS: &[Who] = &[ProjectAdmin, SysAdmin, RobotIn];
+const PROJECT_ADMINS_ONLY: &[Who] = &[ProjectAdmin, SysAdmin];
+const SYSADMIN: &[Who] = &[SysAdmin];
+const USERS: &[Who] = &[
+    Outsider,
+    OtherMember,
+    LimitedGuest,
+    Guest,
+    Developer,
+    Maintainer,
+    ProjectAdmin,
+    SysAdmin,
+];
+const SIGNED_IN: &[Who] = &[
+    Outsider,
+    OtherMember,
+    LimitedGuest,
+    Guest,
+    Developer,
+    Maintainer,
+    ProjectAdmin,
+    SysAdmin,
+    RobotIn,
+    RobotOut,
+];
+const SEES_PROJECT: &[Who] = &[
+    LimitedGuest,
+    Guest,
+    Developer,
+    Maintainer,
+    ProjectAdmin,
+    SysAdmin,
+    RobotIn,
+    RobotOut,
+];
+
+/// One operation: who may perform it on a private project, whether everyone may on a public one, and the
+/// permissions `RobotIn` holds (`RobotOut` holds something unrelated).
+struct Row {
+    method: &'static str,
+    route: &'static str,
+    private: &'static [Who],
+    public_read: bool,
+    robot: &'static [(&'static str, &'static str)],
+}
+
+const fn row(
+    method: &'static str,
+    route: &'static str,
+    private: &'static [Who],
+    public_read: bool,
+    robot: &'static [(&'static str, &'static str)],
+) -> Row {
+    Row {
+        method,
+        route,
+        private,
+        public_read,
+        robot,
+    }
+}
+
+const PULL: &[(&str, &str)] = &[("repository", "pull")];
+const PUSH: &[(&str, &str)] = &[("repository", "pull"), ("repository", "push")];
+const DELETE: &[(&str, &str)] = &[("repository", "pull"), ("artifact", "delete")];
+
+const TABLE: &[Row] = &[
+    // System endpoints: open to all, or to system admins.
+    row("get", "/ping", &EVERYONE, true, &[]),
+    row("get", "/health", &EVERYONE, true, &[]),
+    row("get", "/systeminfo", &EVERYONE, true, &[]),
+    row("get", "/projects", &EVERYONE, true, &[]),
+    row("post", "/projects", USERS, false, &[]),
+    row("get", "/repositories", &EVERYONE, true, &[]),
+    row("get", "/quotas", SYSADMIN, false, &[]),
+    row("get", "/robots", SYSADMIN, false, &[]),
+    row("get", "/users", SYSADMIN, false, &[]),
+    row("get", "/audit-logs", SYSADMIN, false, &[]),
+    row(
+        "get",
+        "/projects/{project_name}/logs",
+        ADMINS,
+        false,
+        &[("log", "list")],
+    ),
+    row("post", "/users", SYSADMIN, false, &[]),
+    row("get", "/users/current", USERS, false, &[]),
+    row("get", "/users/search", USERS, false, &[]),
+    // GET /users/{id} targets the project admin's own id.
+    row(
+        "get",
+        "/users/{user_id}",
+        &[ProjectAdmin, SysAdmin],
+        false,
+        &[],
+    ),
+    // The project.
+    row("head", "/projects", SEES_PROJECT, true, &[]),
+    row(
+        "get",
+        "/projects/{project_name_or_id}",
+        SEES_PROJECT,
+        true,
+        &[],
+    ),
+    row(
+        "put",
+        "/projects/{project_name_or_id}",
+        ADMINS,
+        false,
+        &[("metadata", "update")],
+    ),
+    row(
+        "delete",
+        "/projects/{project_name_or_id}",
+        ADMINS,
+        false,
+        &[("project", "delete")],
+    ),
+    // Members.
+    row(
+        "get",
+        "/projects/{project_name_or_id}/members",
+        NO_LIMITED,
+        false,
+        &[("member", "list")],
+    ),
+    row(
+        "post",
+        "/projects/{project_name_or_id}/members",
+        ADMINS,
+        false,
+        &[("member", "create")],
+    ),
+    row(
+        "get",
+        "/projects/{project_name_or_id}/members/{mid}",
+        NO_LIMITED,
+        false,
+        &[("member", "read")],
+    ),
+    row(
+        "put",
+        "/projects/{project_name_or_id}/members/{mid}",
+        ADMINS,
+        false,
+        &[("member", "update")],
+    ),
+    row(
+        "delete",
+        "/projects/{project_name_or_id}/members/{mid}",
+        ADMINS,
+        false,
+        &[("member", "delete")],
+    ),
+    // Repositories, artifacts, tags.
+    row(
+        "get",
+        "/projects/{project_name}/repositories",
+        MEMBERS,
+        true,
+        &[("repository", "list")],
+    ),
+    row(
+        "get",
+        "/projects/{project_name}/repositories/{repository_name}",
+        MEMBERS,
+        true,
+        &[("repository", "read")],
+    ),
+    row(
+        "delete",
+        "/projects/{project_name}/repositories/{repository_name}",
+        DELETERS,
+        false,
+        &[("repository", "delete")],
+    ),
+    row(
+        "get",
+        "/projects/{project_name}/repositories/{repository_name}/artifacts",
+        MEMBERS,
+        true,
+        &[("artifact", "list")],
+    ),
+    row(
+        "post",
+        "/projects/{project_name}/repositories/{repository_name}/artifacts",
+        WRITERS,
+        false,
+        &[("artifact", "create"), ("repository", "read")],
+    ),
+    row(
+        "get",
+        "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}",
+        MEMBERS,
+        true,
+        &[("artifact", "read")],
+    ),
+    row(
+        "delete",
+        "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}",
+        DELETERS,
+        false,
+        &[("artifact", "delete")],
+    ),
+    row(
+        "get",
+        "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/additions/{addition}",
+        MEMBERS,
+        true,
+        &[("artifact", "read")],
+    ),
+    row(
+        "get",
+        "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags",
+        MEMBERS,
+        true,
+        &[("tag", "list")],
+    ),
+    row(
+        "post",
+        "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags",
+        WRITERS,
+        false,
+        &[("tag", "create")],
+    ),
+    row(
+        "delete",
+        "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags/{tag_name}",
+        DELETERS,
+        false,
+        &[("tag", "delete")],
+    ),
+    // Quotas and robots of the project.
+    row("get", "/quotas/{id}", MEMBERS, false, &[("quota", "read")]),
+    row("put", "/quotas/{id}", SYSADMIN, false, &[]),
+    row(
+        "post",
+        "/robots",
+        PROJECT_ADMINS_ONLY,
+        false,
+        &[("robot", "create")],
+    ),
+    row(
+        "get",
+        "/robots?project",
+        &[
+            Guest,
+            Developer,
+            Maintainer,
+            ProjectAdmin,
+            SysAdmin,
+            RobotIn,
+        ],
+        false,
+        &[("robot", "list")],
+    ),
+    row(
+        "get",
+        "/robots/{robot_id}",
+        &[
+            Guest,
+            Developer,
+            Maintainer,
+            ProjectAdmin,
+            SysAdmin,
+            RobotIn,
+        ],
+        false,
+        &[("robot", "read")],
+    ),
+    row(
+        "put",
+        "/robots/{robot_id}",
+        PROJECT_ADMINS_ONLY,
+        false,
+        &[("robot", "update")],
+    ),
+    row(
+        "patch",
+        "/robots/{robot_id}",
+        ADMINS,
+        false,
+        &[("robot", "read"), ("robot", "update")],
+    ),
+    row(
+        "delete",
+        "/robots/{robot_id}",
+        ADMINS,
+        false,
+        &[("robot", "read"), ("robot", "delete")],
+    ),
+    // The registry.
+    row(
+        "get",
+        "/v2/{name}/manifests/{reference}",
+        MEMBERS,
+        true,
+        PULL,
+    ),
+    row(
+        "head",
+        "/v2/{name}/manifests/{reference}",
+        MEMBERS,
+        true,
+        PULL,
+    ),
+    row("get", "/v2/{name}/blobs/{digest}", MEMBERS, true, PULL),
+    row("get", "/v2/{name}/tags/list", MEMBERS, true, PULL),
+    row("get", "/v2/{name}/referrers/{digest}", MEMBERS, true, PULL),
+    row("post", "/v2/{name}/blobs/uploads/", WRITERS, false, PUSH),
+    row(
+        "put",
+        "/v2/{name}/manifests/{reference}",
+        WRITERS,
+        false,
+        PUSH,
+    ),
+    row(
+        "delete",
+        "/v2/{name}/manifests/{reference}",
+        DELETERS,
+        false,
+        DELETE,
+    ),
+    row(
+        "delete",
+        "/v2/{name}/blobs/{digest}",
+        DELETERS,
+        false,
+        DELETE,
+    ),
+    row("get", "/v2/_catalog", SIGNED_IN, false, &[]),
+];
+
+/// What a fixture project holds.
+struct Fixture {
+    project: String,
+    project_id: i64,
+    manifest: Vec<u8>,
+    digest: String,
+    config_digest: String,
+    member_id: i64,
+    robot_id: i64,
+    caller_robot: Option<(String, String)>,
+}
+
+fn sha256(data: &[u8]) -> String {
+    format!(
+        "sha256:{}",
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(data))
+    )
+}
+
+async fn send(
+    http: &Client,
+    method: Method,
+    url: String,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = http
+        .request(method, url)
+        .basic_auth(ADMIN_USER, Some(ADMIN_PASSWORD));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
+}
+
+/// A fresh project with one member of each role, a tagged image, a target member and a target robot, and
+/// (for robot callers) the calling robot.
+async fn fixture(
+    server: &TestServer,
+    http: &Client,
+    n: usize,
+    public: bool,
+    who: Who,
+    row: &Row,
+) -> Fixture {
+    let project = format!("m{n}");
+    let api = |path: &str| server.url(&format!("/api/v2.0{path}"));
+    let response = send(
+        http,
+        Method::POST,
+        api("/projects"),
+        Some(json!({"project_name": project, "metadata": {"public": public.to_string()}})),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let project_id: i64 = response.headers()["location"]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut member_id = 0;
+    for (user, role) in [
+        ("lg", 5),
+        ("guest", 3),
+        ("dev", 2),
+        ("maint", 4),
+        ("padmin", 1),
+        ("target", 3),
+    ] {
+        let response = send(
+            http,
+            Method::POST,
+            api(&format!("/projects/{project}/members")),
+            Some(json!({"role_id": role, "member_user": {"username": user}})),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        member_id = response.headers()["location"]
+            .to_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+    }
+    let (config, layer) = (
+        format!("{{\"n\":{n}}}").into_bytes(),
+        format!("layer {n}").into_bytes(),
+    );
+    let empty = row.method == "delete" && row.route == "/projects/{project_name_or_id}";
+    let mut manifest = Vec::new();
+    if !empty {
+        for blob in [&config, &layer] {
+            let url = server.url(&format!(
+                "/v2/{project}/app/blobs/uploads/?digest={}",
+                sha256(blob)
+            ));
+            let response = http
+                .post(url)
+                .basic_auth(ADMIN_USER, Some(ADMIN_PASSWORD))
+                .body(blob.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::CREATED);
+        }
+        manifest = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(&config), "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": sha256(&layer), "size": layer.len()}]}))
+        .unwrap();
+        let response = http
+            .put(server.url(&format!("/v2/{project}/app/manifests/v1")))
+            .basic_auth(ADMIN_USER, Some(ADMIN_PASSWORD))
+            .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+            .body(manifest.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let robot = |name: &str, pairs: &[(&str, &str)]| {
+        json!({"name": name, "level": "project", "duration": -1, "permissions": [{"kind": "project", "namespace": project,
+            "access": pairs.iter().map(|(r, a)| json!({"resource": r, "action": a})).collect::<Vec<_>>()}]})
+    };
+    let mut robot_id = 0;
+    if row.route.starts_with("/robots/") {
+        let created: Value = send(
+            http,
+            Method::POST,
+            api("/robots"),
+            Some(robot("target", &[("repository", "pull")])),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        robot_id = created["id"].as_i64().unwrap();
+    }
+    let caller_robot = match who {
+        RobotIn | RobotOut => {
+            let unrelated = [("quota", "read"), ("member", "list")]
+                .into_iter()
+                .find(|p| !row.robot.contains(p))
+                .unwrap();
+            let pairs: Vec<(&str, &str)> = if who == RobotIn && !row.robot.is_empty() {
+                row.robot.to_vec()
+            } else {
+                vec![unrelated]
+            };
+            let created: Value = send(
+                http,
+                Method::POST,
+                api("/robots"),
+                Some(robot("caller", &pairs)),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+            Some((
+                created["name"].as_str().unwrap().to_owned(),
+                created["secret"].as_str().unwrap().to_owned(),
+            ))
+        }
+        _ => None,
+    };
+    let digest = sha256(&manifest);
+    Fixture {
+        project,
+        project_id,
+        manifest,
+        digest,
+        config_digest: sha256(&config),
+        member_id,
+        robot_id,
+        caller_robot,
+    }
+}
+
+/// The concrete request for `row` against `fx`.
+fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, Option<Vec<u8>>) {
+    let p = &fx.project;
+    let repo = format!("/projects/{p}/repositories/app");
+    let artifact = format!("{repo}/artifacts/v1");
+    let api = |path: String| (format!("/api/v2.0{path}"), None, None);
+    let with = |path: String, body: Value| (format!("/api/v2.0{path}"), Some(body), None);
+    match (row.method, row.route) {
+        (
+            _,
+            "/ping" | "/health" | "/systeminfo" | "/projects" | "/repositories" | "/quotas"
+            | "/robots" | "/users" | "/users/current",
+        ) if row.method != "post" && row.method != "head" => api(row.route.to_owned()),
+        ("post", "/projects") => with(
+            "/projects".to_owned(),
+            json!({"project_name": format!("{p}-new")}),
+        ),
+        ("post", "/users") => with(
+            "/users".to_owned(),
+            json!({"username": format!("{p}-u"), "password": "Password1", "email": format!("{p}@example.com"), "realname": "U"}),
+        ),
+        (_, "/users/search") => api("/users/search?username=dev".to_owned()),
+        (_, "/users/{user_id}") => api(format!("/users/{padmin_id}")),
+        ("head", "/projects") => api(format!("/projects?project_name={p}")),
+        ("put", "/projects/{project_name_or_id}") => with(
+            format!("/projects/{p}"),
+            json!({"metadata": {"auto_scan": "true"}}),
+        ),
+        (_, "/projects/{project_name_or_id}") => api(format!("/projects/{p}")),
+        ("post", "/projects/{project_name_or_id}/members") => with(
+            format!("/projects/{p}/members"),
+            json!({"role_id": 3, "member_user": {"username": "spare"}}),
+        ),
+        ("put", "/projects/{project_name_or_id}/members/{mid}") => with(
+            format!("/projects/{p}/members/{}", fx.member_id),
+            json!({"role_id": 2}),
+        ),
+        (_, "/projects/{project_name_or_id}/members/{mid}") => {
+            api(format!("/projects/{p}/members/{}", fx.member_id))
+        }
+        (_, "/projects/{project_name_or_id}/members") => api(format!("/projects/{p}/members")),
+        (_, "/projects/{project_name}/repositories") => api(format!("/projects/{p}/repositories")),
+        (_, "/projects/{project_name}/repositories/{repository_name}") => api(repo),
+        ("post", "/projects/{project_name}/repositories/{repository_name}/artifacts") => api(
+            format!("/projects/{p}/repositories/copy/artifacts?from={p}/app:v1"),
+        ),
+        (_, "/projects/{project_name}/repositories/{repository_name}/artifacts") => {
+            api(format!("{repo}/artifacts"))
+        }
+        (_, "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}") => {
+            api(artifact)
+        }
+        (
+            _,
+            "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/additions/{addition}",
+        ) => api(format!("{artifact}/additions/build_history")),
+        (
+            "post",
+            "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags",
+        ) => with(format!("{artifact}/tags"), json!({"name": "extra"})),
+        (
+            _,
+            "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags",
+        ) => api(format!("{artifact}/tags")),
+        (
+            _,
+            "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags/{tag_name}",
+        ) => api(format!("{artifact}/tags/v1")),
+        (_, "/audit-logs") => api("/audit-logs".to_owned()),
+        (_, "/projects/{project_name}/logs") => api(format!("/projects/{p}/logs")),
+        ("put", "/quotas/{id}") => with(
+            format!("/quotas/{}", fx.project_id),
+            json!({"hard": {"storage": 1_000_000}}),
+        ),
+        (_, "/quotas/{id}") => api(format!("/quotas/{}", fx.project_id)),
+        ("post", "/robots") => with(
+            "/robots".to_owned(),
+            json!({"name": "made", "level": "project", "permissions": [{"kind": "project", "namespace": p, "access": [{"resource": "repository", "action": "pull"}]}]}),
+        ),
+        (_, "/robots?project") => api(format!(
+            "/robots?q=Level=project,ProjectID={}",
+            fx.project_id
+        )),
+        ("put", "/robots/{robot_id}") => with(
+            format!("/robots/{}", fx.robot_id),
+            json!({"name": "target", "level": "project", "disable": true, "permissions": [{"kind": "project", "namespace": p, "access": [{"resource": "repository", "action": "pull"}]}]}),
+        ),
+        ("patch", "/robots/{robot_id}") => with(format!("/robots/{}", fx.robot_id), json!({})),
+        (_, "/robots/{robot_id}") => api(format!("/robots/{}", fx.robot_id)),
+        ("put", "/v2/{name}/manifests/{reference}") => (
+            format!("/v2/{p}/app/manifests/v2"),
+            None,
+            Some(fx.manifest.clone()),
+        ),
+        (_, "/v2/{name}/manifests/{reference}") if row.method == "delete" => {
+            (format!("/v2/{p}/app/manifests/{}", fx.digest), None, None)
+        }
+        (_, "/v2/{name}/manifests/{reference}") => {
+            (format!("/v2/{p}/app/manifests/v1"), None, None)
+        }
+        (_, "/v2/{name}/blobs/{digest}") => (
+            format!("/v2/{p}/app/blobs/{}", fx.config_digest),
+            None,
+            None,
+        ),
+        (_, "/v2/{name}/tags/list") => (format!("/v2/{p}/app/tags/list"), None, None),
+        (_, "/v2/{name}/referrers/{digest}") => {
+            (format!("/v2/{p}/app/referrers/{}", fx.digest), None, None)
+        }
+        (_, "/v2/{name}/blobs/uploads/") => (format!("/v2/{p}/app/blobs/uploads/"), None, None),
+        (_, "/v2/_catalog") => ("/v2/_catalog".to_owned(), None, None),
+        (method, route) => panic!("the authorization matrix has no request for {method} {route}"),
+    }
+}
+
+fn credentials(who: Who, fx: &Fixture) -> Option<(String, String)> {
+    let user = |name: &str| Some((name.to_owned(), "Password1".to_owned()));
+    match who {
+        Anonymous => None,
+        Outsider => user("outsider"),
+        OtherMember => user("othermember"),
+        LimitedGuest => user("lg"),
+        Guest => user("guest"),
+        Developer => user("dev"),
+        Maintainer => user("maint"),
+        ProjectAdmin => user("padmin"),
+        SysAdmin => Some((ADMIN_USER.to_owned(), ADMIN_PASSWORD.to_owned())),
+        RobotIn | RobotOut => fx.caller_robot.clone(),
+    }
+}
+
+#[test]
+fn every_rest_endpoint_has_a_row() {
+    let rows: BTreeSet<(&str, &str)> = TABLE.iter().map(|r| (r.method, r.route)).collect();
+    let missing: Vec<String> = berth::api::ENDPOINTS
+        .iter()
+        .filter(|(method, path)| !rows.contains(&(*method, *path)))
+        .map(|(method, path)| format!("{method} {path}"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "endpoints without a row in the authorization matrix: {missing:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authorization_matrix_holds() {
+    let server = TestServer::start().await;
+    let http = client();
+    for name in [
+        "outsider",
+        "othermember",
+        "lg",
+        "guest",
+        "dev",
+        "maint",
+        "padmin",
+        "target",
+        "spare",
+    ] {
+        server.create_user(name, "Password1", false).await;
+    }
+    let padmin_id: i64 = {
+        let users: Value = send(
+            &http,
+            Method::GET,
+            server.url("/api/v2.0/users?page_size=100"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["username"] == "padmin")
+            .unwrap()["user_id"]
+            .as_i64()
+            .unwrap()
+    };
+    berth::service::projects::create(&server.state.db, "elsewhere", "othermember", false)
+        .await
+        .unwrap();
+
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for row in TABLE {
+        for public in [false, true] {
+            for who in EVERYONE {
+                n += 1;
+                let fx = fixture(&server, &http, n, public, who, row).await;
+                let (path, json_body, raw_body) = request(row, &fx, padmin_id);
+                let method = Method::from_bytes(row.method.to_uppercase().as_bytes()).unwrap();
+                let mut request = http.request(method, server.url(&path));
+                if let Some((user, password)) = credentials(who, &fx) {
+                    request = request.basic_auth(user, Some(password));
+                }
+                if let Some(body) = json_body {
+                    request = request.json(&body);
+                }
+                if let Some(body) = raw_body {
+                    request = request
+                        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+                        .body(body);
+                }
+                let status = request.send().await.unwrap().status();
+                let expected = row.private.contains(&who) || (public && row.public_read);
+                let allowed = status.is_success();
+                let denied = matches!(status.as_u16(), 401 | 403 | 404);
+                let visibility = if public { "public" } else { "private" };
+                if !(allowed || denied) || allowed != expected {
+                    failures.push(format!(
+                        "{} {} on a {visibility} project as {who:?}: got {status}, expected {}",
+                        row.method.to_uppercase(),
+                        row.route,
+                        if expected { "allow" } else { "deny" }
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {n} combinations wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    server.stop().await;
+}
