@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
-use super::pagination::PageQuery;
+use super::pagination::Page;
 use super::query::{Match, parse_q};
 use super::repositories::{
     RepositoryPath, authorize, encoded_relative_name, full_name, locate, project,
@@ -61,8 +61,6 @@ pub struct Include {
 /// Query of the artifact list besides [`Include`].
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
-    page: Option<i64>,
-    page_size: Option<i64>,
     q: Option<String>,
 }
 
@@ -307,6 +305,7 @@ pub async fn list(
     Path(path): Path<RepositoryPath>,
     Query(query): Query<ListQuery>,
     Query(include): Query<Include>,
+    page: Page,
 ) -> Result<Response, ApiError> {
     let (project, repository) = locate(
         &state,
@@ -317,11 +316,6 @@ pub async fn list(
         Operation::List,
     )
     .await?;
-    let page = PageQuery {
-        page: query.page,
-        page_size: query.page_size,
-    }
-    .page()?;
     let terms = parse_q(query.q.as_deref(), &["tags", "digest"])?;
     let (rows, total) = state
         .db

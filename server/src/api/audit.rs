@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
-use super::pagination::{Page, PageQuery};
+use super::pagination::Page;
 use super::query::{Match, parse_q};
 use super::repositories::{authorize, project};
 use super::{BASE, Caller};
@@ -24,18 +24,17 @@ use crate::db::{AuditEntry, AuditFilter};
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     q: Option<String>,
-    page: Option<i64>,
-    page_size: Option<i64>,
 }
 
 /// `GET /audit-logs`: every entry, for system administrators.
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
+    page: Page,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
     caller.sysadmin()?;
-    respond(&state, &query, None, format!("{BASE}/audit-logs")).await
+    respond(&state, &query, None, format!("{BASE}/audit-logs"), page).await
 }
 
 /// `GET /projects/{project_name}/logs`: the project's entries, for its project admins.
@@ -43,12 +42,13 @@ pub async fn list_project(
     State(state): State<AppState>,
     caller: Caller,
     Path(project_name): Path<String>,
+    page: Page,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
     let (project, access) = project(&state, &caller, &project_name).await?;
     authorize(&caller, access, Resource::Log, Operation::List)?;
     let path = format!("{BASE}/projects/{}/logs", project.name);
-    respond(&state, &query, Some(project.id), path).await
+    respond(&state, &query, Some(project.id), path, page).await
 }
 
 async fn respond(
@@ -56,12 +56,8 @@ async fn respond(
     query: &ListQuery,
     project_id: Option<i64>,
     path: String,
+    page: Page,
 ) -> Result<Response, ApiError> {
-    let page: Page = PageQuery {
-        page: query.page,
-        page_size: query.page_size,
-    }
-    .page()?;
     let terms = parse_q(query.q.as_deref(), &["operation", "resource", "username"])?;
     let mut filter = AuditFilter {
         project_id,

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
-use super::pagination::PageQuery;
+use super::pagination::Page;
 use super::projects::{require, resolve};
 use super::{BASE, Caller};
 use crate::app::AppState;
@@ -34,13 +34,12 @@ pub async fn list(
     caller: Caller,
     headers: HeaderMap,
     project: Path<String>,
-    page: Query<PageQuery>,
+    page: Page,
     query: Query<ListQuery>,
 ) -> Result<Response, ApiError> {
     let Path(name_or_id) = project;
     let (project, access) = resolve(&state, &caller, &headers, &name_or_id).await?;
     authorize(&caller, access, Operation::List)?;
-    let page = page.0.page()?;
     let Query(query) = query;
     let name = query.entityname.as_deref().filter(|n| !n.is_empty());
     let (members, total) = state

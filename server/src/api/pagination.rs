@@ -1,10 +1,13 @@
 //! Harbor's list pagination: `page` (from 1) and `page_size` (default 10, at most 100), answered with
 //! `X-Total-Count` and a `Link` header naming the previous and next pages.
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use serde::Deserialize;
 
 use super::error::ApiError;
+use super::extract::Query;
 
 const DEFAULT_PAGE_SIZE: i64 = 10;
 const MAX_PAGE_SIZE: i64 = 100;
@@ -38,6 +41,16 @@ impl PageQuery {
             )));
         }
         Ok(Page { page, size })
+    }
+}
+
+/// A handler taking `page: Page` gets the request's validated `page` and `page_size` (400 if invalid).
+impl<S: Send + Sync> FromRequestParts<S> for Page {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(query) = Query::<PageQuery>::from_request_parts(parts, state).await?;
+        query.page()
     }
 }
 

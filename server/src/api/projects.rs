@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
-use super::pagination::PageQuery;
+use super::pagination::Page;
 use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::policy::{Operation, ProjectAccess, Resource, Role, visible_projects};
@@ -61,8 +61,6 @@ pub(super) fn require(
 /// Query parameters of `GET /projects`.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
-    page: Option<i64>,
-    page_size: Option<i64>,
     name: Option<String>,
     public: Option<bool>,
     owner: Option<String>,
@@ -74,12 +72,8 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<ListQuery>,
+    page: Page,
 ) -> Result<Response, ApiError> {
-    let page = PageQuery {
-        page: query.page,
-        page_size: query.page_size,
-    }
-    .page()?;
     let visible = visible_projects(&state.db, &caller.0).await?;
     let filter = ProjectFilter {
         name: query.name.as_deref().filter(|n| !n.is_empty()),

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
-use super::pagination::PageQuery;
+use super::pagination::Page;
 use super::projects::{require, resolve};
 use super::{BASE, Caller};
 use crate::app::AppState;
@@ -37,8 +37,6 @@ fn to_quota(p: ProjectDetail) -> Quota {
 /// Query of `GET /quotas`.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
-    page: Option<i64>,
-    page_size: Option<i64>,
     reference: Option<String>,
     reference_id: Option<i64>,
 }
@@ -48,13 +46,9 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<ListQuery>,
+    page: Page,
 ) -> Result<Response, ApiError> {
     caller.sysadmin()?;
-    let page = PageQuery {
-        page: query.page,
-        page_size: query.page_size,
-    }
-    .page()?;
     if query.reference.as_deref().is_some_and(|r| r != "project") {
         return Ok((
             page.headers(0, &format!("{BASE}/quotas"), &[]),

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
-use super::pagination::PageQuery;
+use super::pagination::Page;
 use super::projects::{require, resolve};
 use super::query::{Match, parse_q, parse_sort};
 use super::{BASE, Caller};
@@ -33,8 +33,6 @@ pub struct RepositoryPath {
 /// Query of the repository lists.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
-    page: Option<i64>,
-    page_size: Option<i64>,
     q: Option<String>,
     sort: Option<String>,
 }
@@ -170,14 +168,10 @@ pub async fn list(
     caller: Caller,
     Path(project_name): Path<String>,
     Query(query): Query<ListQuery>,
+    page: Page,
 ) -> Result<Response, ApiError> {
     let (project, access) = project(&state, &caller, &project_name).await?;
     authorize(&caller, access, Resource::Repository, Operation::List)?;
-    let page = PageQuery {
-        page: query.page,
-        page_size: query.page_size,
-    }
-    .page()?;
     let terms = parse_q(query.q.as_deref(), &["name"])?;
     let only = [project.id];
     let filter = filter(&query, &terms, Some(&only))?;
@@ -196,12 +190,8 @@ pub async fn list_all(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<ListQuery>,
+    page: Page,
 ) -> Result<Response, ApiError> {
-    let page = PageQuery {
-        page: query.page,
-        page_size: query.page_size,
-    }
-    .page()?;
     let terms = parse_q(query.q.as_deref(), &["name", "project_id"])?;
     let mut visible = visible_projects(&state.db, &caller.0).await?;
     if let Some((_, wanted)) = terms.iter().find(|(k, _)| k == "project_id") {

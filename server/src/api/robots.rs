@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
-use super::pagination::PageQuery;
+use super::pagination::Page;
 use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::policy::{Operation, ProjectAccess, Resource};
@@ -101,8 +101,6 @@ pub async fn create(
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     q: Option<String>,
-    page: Option<i64>,
-    page_size: Option<i64>,
 }
 
 /// `GET /robots`: all robots for system admins; a project's robots (`q=Level=project,ProjectID=N`) for its
@@ -111,13 +109,9 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<ListQuery>,
+    page: Page,
 ) -> Result<Response, ApiError> {
     let subject = caller.signed_in()?;
-    let page = PageQuery {
-        page: query.page,
-        page_size: query.page_size,
-    }
-    .page()?;
     let (mut level, mut project_id) = (None, None);
     for term in query
         .q

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::artifacts::{ArtifactPath, locate_artifact, to_tag};
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
-use super::pagination::PageQuery;
+use super::pagination::Page;
 use super::query::{Match, parse_q};
 use super::repositories::encoded_relative_name;
 use super::{BASE, Caller};
@@ -33,8 +33,6 @@ pub struct TagPath {
 /// Query of the tag list.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
-    page: Option<i64>,
-    page_size: Option<i64>,
     q: Option<String>,
 }
 
@@ -45,14 +43,10 @@ pub async fn list(
     caller: Caller,
     Path(path): Path<ArtifactPath>,
     Query(query): Query<ListQuery>,
+    page: Page,
 ) -> Result<Response, ApiError> {
     let (repository, artifact) =
         locate_artifact(&state, &caller, &path, Resource::Tag, Operation::List).await?;
-    let page = PageQuery {
-        page: query.page,
-        page_size: query.page_size,
-    }
-    .page()?;
     let terms = parse_q(query.q.as_deref(), &["name"])?;
     let (exact, part) = match terms.first().map(|(_, m)| m) {
         Some(Match::Exact(name)) => (Some(name.as_str()), None),

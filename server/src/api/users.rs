@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
-use super::pagination::PageQuery;
+use super::pagination::Page;
 use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::Subject;
@@ -35,13 +35,11 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    page: Query<PageQuery>,
+    page: Page,
     query: Query<ListQuery>,
 ) -> Result<Response, ApiError> {
     caller.sysadmin()?;
-    let Query(page) = page;
     let Query(query) = query;
-    let page = page.page()?;
     let filter = parse_q(query.q.as_deref().unwrap_or(""))?;
     let (users, total) = state
         .db
@@ -57,8 +55,6 @@ pub async fn list(
 #[derive(Debug, Deserialize)]
 pub struct SearchQuery {
     username: Option<String>,
-    page: Option<i64>,
-    page_size: Option<i64>,
 }
 
 /// `GET /users/search?username=`: users whose name contains the text, for any signed-in user (to pick
@@ -67,17 +63,13 @@ pub async fn search(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<SearchQuery>,
+    page: Page,
 ) -> Result<Response, ApiError> {
     if !matches!(caller.signed_in()?, Subject::User { .. }) {
         return Err(ApiError::Forbidden(
             "only users may search users".to_owned(),
         ));
     }
-    let page = PageQuery {
-        page: query.page,
-        page_size: query.page_size,
-    }
-    .page()?;
     let name = query
         .username
         .filter(|n| !n.is_empty())
