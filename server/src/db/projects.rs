@@ -9,6 +9,15 @@ pub struct Project {
     pub name: String,
     pub public: bool,
     pub owner_id: i64,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+}
+
+impl Project {
+    /// When the project was created, in unix seconds (0 if the stored time does not parse).
+    pub fn created_secs(&self) -> i64 {
+        chrono::DateTime::parse_from_rfc3339(&self.created_at).map_or(0, |t| t.timestamp())
+    }
 }
 
 /// A project to create.
@@ -107,11 +116,12 @@ impl Db {
             return Ok(Some(project));
         }
         let generation = self.projects.generation();
-        let project: Option<Project> =
-            sqlx::query_as("SELECT id, name, public, owner_id FROM projects WHERE name = $1")
-                .bind(name)
-                .fetch_optional(&self.read)
-                .await?;
+        let project: Option<Project> = sqlx::query_as(
+            "SELECT id, name, public, owner_id, created_at FROM projects WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&self.read)
+        .await?;
         if let Some(project) = &project {
             self.projects.insert(key, project.clone(), generation);
         }
@@ -153,7 +163,7 @@ impl Db {
 
 impl Db {
     pub async fn find_project_by_id(&self, id: i64) -> Result<Option<Project>, sqlx::Error> {
-        sqlx::query_as("SELECT id, name, public, owner_id FROM projects WHERE id = $1")
+        sqlx::query_as("SELECT id, name, public, owner_id, created_at FROM projects WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.read)
             .await

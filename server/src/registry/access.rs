@@ -182,7 +182,14 @@ pub async fn authorize_with_scopes(
 ) -> Result<Project, RegistryError> {
     let project = state.db.find_project(name.project()).await?;
     let allowed = match caller {
-        Caller::Token(claims) => claims.allows(name.as_str(), action),
+        // A token only covers projects that existed when it was issued: a project deleted and created again
+        // under the same name is a different project.
+        Caller::Token(claims) => {
+            claims.allows(name.as_str(), action)
+                && project
+                    .as_ref()
+                    .is_none_or(|p| p.created_secs() <= claims.iat as i64)
+        }
         Caller::Anonymous => {
             policy::allowed_actions(&state.db, &Subject::Anonymous, project.as_ref())
                 .await?

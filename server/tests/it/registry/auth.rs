@@ -299,3 +299,48 @@ async fn users_get_what_their_role_allows() {
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_token_does_not_open_a_project_created_after_it() {
+    let (server, http) = setup().await;
+    // The admin may be granted a scope for a project that does not exist yet.
+    let (_, early) = token(
+        &server,
+        &http,
+        Some((ADMIN_USER, ADMIN_PASSWORD)),
+        &["repository:later/app:pull,push"],
+    )
+    .await;
+    assert_eq!(
+        access(&early)[0]["actions"],
+        serde_json::json!(["pull", "push"])
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    server.create_project("later", false).await;
+    let push = |token: String| {
+        let http = http.clone();
+        let url = server.url("/v2/later/app/blobs/uploads/");
+        async move { http.post(url).bearer_auth(token).send().await.unwrap() }
+    };
+    let response = push(early["token"].as_str().unwrap().to_owned()).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "the old token predates the project"
+    );
+    assert!(header(&response, "www-authenticate").contains("error=\"insufficient_scope\""));
+    let (_, fresh) = token(
+        &server,
+        &http,
+        Some((ADMIN_USER, ADMIN_PASSWORD)),
+        &["repository:later/app:pull,push"],
+    )
+    .await;
+    assert_eq!(
+        push(fresh["token"].as_str().unwrap().to_owned())
+            .await
+            .status(),
+        StatusCode::ACCEPTED
+    );
+    server.stop().await;
+}
