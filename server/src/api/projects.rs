@@ -211,7 +211,7 @@ pub async fn create(
     };
     let storage_limit = match request.storage_limit {
         Some(limit) if subject.is_sysadmin() => limit,
-        _ => -1,
+        _ => state.config.storage_per_project,
     };
     let id = service::projects::create_with(
         &state.db,

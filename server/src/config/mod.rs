@@ -45,6 +45,9 @@ pub struct Config {
     pub token_expiration: u64,
     /// The `service` named in token challenges and the `aud` of issued tokens.
     pub token_service: String,
+    /// The storage limit of new projects in bytes, -1 for unlimited (Harbor's `storage_per_project`). Only
+    /// system admins may choose another limit when creating a project.
+    pub storage_per_project: i64,
     /// Pull counts are written at most this many milliseconds after the pull (they are batched in memory).
     pub pull_stats_interval_ms: u64,
     /// A browser session ends after this many minutes without a request.
@@ -66,6 +69,7 @@ impl Default for Config {
             upload_ttl_secs: 24 * 60 * 60,
             token_expiration: 30,
             token_service: "berth-registry".to_owned(),
+            storage_per_project: -1,
             pull_stats_interval_ms: 1000,
             session_idle_minutes: 30,
             signin_throttle: ThrottleConfig::default(),

@@ -377,3 +377,67 @@ async fn quotas_are_for_admins_and_members() {
     assert_eq!(list[0]["ref"]["name"], "library");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn new_projects_get_the_system_wide_default_limit() {
+    let server = TestServer::start_with(|c| c.storage_per_project = 1234).await;
+    let http = client();
+    server.create_user("alice", "AlicePass1", false).await;
+    let response = http
+        .post(api(&server, "/projects"))
+        .user("alice", "AlicePass1")
+        .json(&json!({"project_name": "mine", "storage_limit": 999_999_999}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let id: i64 = response.headers()["location"]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let quota: Value = http
+        .get(api(&server, &format!("/quotas/{id}")))
+        .admin()
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        quota["hard"]["storage"], 1234,
+        "a non-admin cannot choose the limit"
+    );
+    let admin_id = create_project(
+        &server,
+        &http,
+        json!({"project_name": "big", "storage_limit": 5000}),
+    )
+    .await;
+    let quota: Value = http
+        .get(api(&server, &format!("/quotas/{admin_id}")))
+        .admin()
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(quota["hard"]["storage"], 5000, "an admin can");
+    let default_id = create_project(&server, &http, json!({"project_name": "plain"})).await;
+    let quota: Value = http
+        .get(api(&server, &format!("/quotas/{default_id}")))
+        .admin()
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(quota["hard"]["storage"], 1234);
+    server.stop().await;
+}
