@@ -10,6 +10,8 @@
 //! off the request path too.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -48,6 +50,9 @@ enum Command {
 #[derive(Clone, Debug)]
 pub struct PullStats {
     queue: mpsc::Sender<Command>,
+    /// Pulls dropped because the queue was full, reported (and reset) by the writer once per batch, so an
+    /// overload produces one log line per batch rather than one per pull.
+    dropped: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Command {
@@ -64,8 +69,9 @@ impl PullStats {
     /// after they were recorded.
     pub fn start(db: Db, interval: Duration) -> PullStats {
         let (queue, commands) = mpsc::channel(QUEUE);
-        tokio::spawn(write_batches(db, commands, interval));
-        PullStats { queue }
+        let dropped = Arc::new(AtomicU64::new(0));
+        tokio::spawn(write_batches(db, commands, interval, dropped.clone()));
+        PullStats { queue, dropped }
     }
 
     /// Queues a pull; never waits. A full queue drops the pull with a warning.
@@ -73,7 +79,7 @@ impl PullStats {
         match self.queue.try_send(Command::Pull(pull)) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!("pull statistics queue full; a pull is not counted");
+                self.dropped.fetch_add(1, Ordering::Relaxed);
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
                 tracing::warn!("pull statistics writer stopped; a pull is not counted");
@@ -92,7 +98,12 @@ impl PullStats {
 
 /// The background writer: collects pulls until the interval since the first pending one is up, the batch is
 /// full, or a flush is asked for, then writes them in one transaction.
-async fn write_batches(db: Db, mut commands: mpsc::Receiver<Command>, interval: Duration) {
+async fn write_batches(
+    db: Db,
+    mut commands: mpsc::Receiver<Command>,
+    interval: Duration,
+    dropped: Arc<AtomicU64>,
+) {
     let mut pending: Vec<Pull> = Vec::new();
     let mut deadline: Option<Instant> = None;
     loop {
@@ -100,7 +111,7 @@ async fn write_batches(db: Db, mut commands: mpsc::Receiver<Command>, interval: 
             Some(at) => match tokio::time::timeout_at(at, commands.recv()).await {
                 Ok(command) => command,
                 Err(_elapsed) => {
-                    write(&db, &mut pending).await;
+                    write(&db, &mut pending, &dropped).await;
                     deadline = None;
                     continue;
                 }
@@ -114,17 +125,17 @@ async fn write_batches(db: Db, mut commands: mpsc::Receiver<Command>, interval: 
                 }
                 pending.push(pull);
                 if pending.len() >= BATCH {
-                    write(&db, &mut pending).await;
+                    write(&db, &mut pending, &dropped).await;
                     deadline = None;
                 }
             }
             Some(Command::Flush(done)) => {
-                write(&db, &mut pending).await;
+                write(&db, &mut pending, &dropped).await;
                 deadline = None;
                 let _ = done.send(());
             }
             None => {
-                write(&db, &mut pending).await;
+                write(&db, &mut pending, &dropped).await;
                 return;
             }
         }
@@ -133,7 +144,14 @@ async fn write_batches(db: Db, mut commands: mpsc::Receiver<Command>, interval: 
 
 /// Writes and clears `pending`. A failed batch is logged and dropped: statistics are not worth retrying
 /// without bound.
-async fn write(db: &Db, pending: &mut Vec<Pull>) {
+async fn write(db: &Db, pending: &mut Vec<Pull>, dropped: &AtomicU64) {
+    let lost = dropped.swap(0, Ordering::Relaxed);
+    if lost > 0 {
+        tracing::warn!(
+            lost,
+            "pull statistics queue was full; these pulls are not counted"
+        );
+    }
     if pending.is_empty() {
         return;
     }
@@ -229,11 +247,19 @@ mod tests {
     #[test]
     fn a_full_queue_drops_pulls_without_waiting() {
         let (queue, mut commands) = mpsc::channel(1);
-        let stats = PullStats { queue };
+        let stats = PullStats {
+            queue,
+            dropped: Arc::new(AtomicU64::new(0)),
+        };
         stats.record(pull("p/a", "sha256:1", None, 1));
         stats.record(pull("p/a", "sha256:2", None, 1)); // dropped, not awaited
         assert!(matches!(commands.try_recv(), Ok(Command::Pull(p)) if p.digest == "sha256:1"));
         assert!(commands.try_recv().is_err());
+        assert_eq!(
+            stats.dropped.load(Ordering::Relaxed),
+            1,
+            "counted for one log line per batch"
+        );
         drop(commands);
         stats.record(pull("p/a", "sha256:3", None, 1)); // the writer is gone: dropped too
     }
