@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use super::pagination::Page;
+use super::query::{Match, parse_q};
 use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::policy::{Operation, ProjectAccess, Resource, Role, visible_projects};
@@ -61,6 +62,7 @@ pub(super) fn require(
 /// Query parameters of `GET /projects`.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
+    q: Option<String>,
     name: Option<String>,
     public: Option<bool>,
     owner: Option<String>,
@@ -74,11 +76,30 @@ pub async fn list(
     Query(query): Query<ListQuery>,
     page: Page,
 ) -> Result<Response, ApiError> {
+    let terms = parse_q(query.q.as_deref(), &["name", "public", "owner"])?;
+    let mut name_exact = None;
+    let mut name = query.name.clone().filter(|n| !n.is_empty());
+    let mut public = query.public;
+    let mut owner = query.owner.clone().filter(|o| !o.is_empty());
+    for (key, value) in terms {
+        match (key.as_str(), value) {
+            ("name", Match::Exact(v)) => name_exact = Some(v),
+            ("name", Match::Fuzzy(v)) => name = Some(v),
+            ("public", Match::Exact(v)) => public = Some(parse_flag("q public", &v)?),
+            ("owner", Match::Exact(v)) => owner = Some(v),
+            (key, _) => {
+                return Err(ApiError::BadRequest(format!(
+                    "q {key} takes an exact value"
+                )));
+            }
+        }
+    }
     let visible = visible_projects(&state.db, &caller.0).await?;
     let filter = ProjectFilter {
-        name: query.name.as_deref().filter(|n| !n.is_empty()),
-        public: query.public,
-        owner: query.owner.as_deref().filter(|o| !o.is_empty()),
+        name: name.as_deref(),
+        name_exact: name_exact.as_deref(),
+        public,
+        owner: owner.as_deref(),
         visible: visible.as_deref(),
     };
     let (rows, total) = state
@@ -94,6 +115,9 @@ pub async fn list(
     }
     if let Some(public) = query.public {
         kept.push(("public", public.to_string()));
+    }
+    if let Some(q) = &query.q {
+        kept.push(("q", q.clone()));
     }
     let headers = page.headers(total, &format!("{BASE}/projects"), &kept);
     Ok((headers, Json(projects)).into_response())

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use super::pagination::Page;
+use super::query::{Match, parse_q};
 use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::policy::{Operation, ProjectAccess, Resource};
@@ -113,26 +114,18 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let subject = caller.signed_in()?;
     let (mut level, mut project_id) = (None, None);
-    for term in query
-        .q
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .filter(|t| !t.trim().is_empty())
-    {
-        match term.split_once('=').map(|(k, v)| (k.trim(), v.trim())) {
-            Some(("Level", v)) => level = Some(v.to_owned()),
-            Some(("ProjectID", v)) => {
-                project_id = Some(v.parse::<i64>().map_err(|_| {
-                    ApiError::BadRequest(format!("ProjectID {v:?} is not a number"))
-                })?);
-            }
-            Some(_) => {}
-            None => {
-                return Err(ApiError::BadRequest(format!(
-                    "invalid query term {term:?}: use key=value"
-                )));
-            }
+    for (key, value) in parse_q(query.q.as_deref(), &["Level", "ProjectID"])? {
+        let Match::Exact(value) = value else {
+            return Err(ApiError::BadRequest(format!(
+                "q {key} takes an exact value"
+            )));
+        };
+        if key == "Level" {
+            level = Some(value);
+        } else {
+            project_id = Some(value.parse::<i64>().map_err(|_| {
+                ApiError::BadRequest(format!("ProjectID {value:?} is not a number"))
+            })?);
         }
     }
     let access = match project_id {

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use super::pagination::Page;
+use super::query::{Match, parse_q};
 use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::Subject;
@@ -40,7 +41,17 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     caller.sysadmin()?;
     let Query(query) = query;
-    let filter = parse_q(query.q.as_deref().unwrap_or(""))?;
+    let terms = parse_q(query.q.as_deref(), &["username", "email"])?;
+    let mut filter = UserFilter::default();
+    for (key, value) in &terms {
+        match (key.as_str(), value) {
+            ("username", Match::Exact(v)) => filter.username = Some(v),
+            ("username", Match::Fuzzy(v)) => filter.username_contains = Some(v),
+            ("email", Match::Exact(v)) => filter.email = Some(v),
+            (_, Match::Exact(v)) => filter.email = Some(v),
+            (_, Match::Fuzzy(v)) => filter.email_contains = Some(v),
+        }
+    }
     let (users, total) = state
         .db
         .list_users(&filter, page.limit(), page.offset())
@@ -226,30 +237,6 @@ fn is_email(email: &str) -> bool {
     local_ok && domain_ok
 }
 
-/// Harbor's `q` for users: comma-separated `key=value` (exact) or `key=~value` (substring) terms.
-fn parse_q(q: &str) -> Result<UserFilter<'_>, ApiError> {
-    let mut filter = UserFilter::default();
-    for term in q.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-        let Some((key, value)) = term.split_once('=') else {
-            return Err(ApiError::BadRequest(format!(
-                "invalid query term {term:?}: expected key=value"
-            )));
-        };
-        let (fuzzy, value) = match value.strip_prefix('~') {
-            Some(v) => (true, v),
-            None => (false, value),
-        };
-        match (key.trim(), fuzzy) {
-            ("username", false) => filter.username = Some(value),
-            ("username", true) => filter.username_contains = Some(value),
-            ("email", false) => filter.email = Some(value),
-            ("email", true) => filter.email_contains = Some(value),
-            _ => {}
-        }
-    }
-    Ok(filter)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,15 +288,5 @@ mod tests {
         for bad in variants {
             assert!(validate_new_user(&bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn q_terms() {
-        let f = parse_q("username=~ali, email=a@b.io,sort=x").unwrap_or_default();
-        assert_eq!(f.username_contains, Some("ali"));
-        assert_eq!(f.email, Some("a@b.io"));
-        assert_eq!(f.username, None);
-        assert!(parse_q("username").is_err());
-        assert!(parse_q("").is_ok());
     }
 }

@@ -52,6 +52,8 @@ pub struct ProjectDetail {
 pub struct ProjectFilter<'a> {
     /// A substring of the name.
     pub name: Option<&'a str>,
+    /// The exact name.
+    pub name_exact: Option<&'a str>,
     pub public: Option<bool>,
     /// The owner's username.
     pub owner: Option<&'a str>,
@@ -186,7 +188,8 @@ impl Db {
         let conditions = "WHERE ($1 IS NULL OR instr(p.name, $1) > 0)
               AND ($2 IS NULL OR p.public = $2)
               AND ($3 IS NULL OR u.username = $3)
-              AND ($4 IS NULL OR p.id IN (SELECT value FROM json_each($4)))";
+              AND ($4 IS NULL OR p.id IN (SELECT value FROM json_each($4)))
+              AND ($5 IS NULL OR p.name = $5)";
         let visible = filter
             .visible
             .map(|ids| serde_json::Value::from(ids.to_vec()).to_string());
@@ -197,15 +200,17 @@ impl Db {
         .bind(filter.public)
         .bind(filter.owner)
         .bind(&visible)
+        .bind(filter.name_exact)
         .fetch_one(&self.read)
         .await?;
         let rows = sqlx::query_as(&format!(
-            "{PROJECT_DETAIL} {conditions} ORDER BY p.name LIMIT $5 OFFSET $6"
+            "{PROJECT_DETAIL} {conditions} ORDER BY p.name LIMIT $6 OFFSET $7"
         ))
         .bind(filter.name)
         .bind(filter.public)
         .bind(filter.owner)
         .bind(&visible)
+        .bind(filter.name_exact)
         .bind(limit)
         .bind(offset)
         .fetch_all(&self.read)

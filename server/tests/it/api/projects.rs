@@ -372,3 +372,49 @@ async fn project_lists_are_paginated_and_filtered() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn harbors_q_filters_projects_and_unknown_keys_are_refused() {
+    let server = TestServer::start().await;
+    let http = client();
+    for name in ["images", "images-old", "tools"] {
+        create_project(
+            &server,
+            &http,
+            json!({"project_name": name, "metadata": {"public": "true"}}),
+        )
+        .await;
+    }
+    let names = |query: &'static str| {
+        let http = http.clone();
+        let url = api(&server, &format!("/projects?{query}"));
+        async move {
+            let response = http.get(url).admin().send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{query}");
+            let list: Value = response.json().await.unwrap();
+            list.as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(names("q=name=images").await, ["images"]);
+    assert_eq!(names("q=name=~images").await, ["images", "images-old"]);
+    assert_eq!(
+        names("q=name=~o,public=true").await,
+        ["images-old", "tools"]
+    );
+    assert_eq!(names("q=public=false").await, Vec::<String>::new());
+    for bad in [
+        "/projects?q=color=red",
+        "/projects?q=public=maybe",
+        "/robots?q=name=zzz",
+        "/users?q=phone=1",
+    ] {
+        let response = http.get(api(&server, bad)).admin().send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(error_code(response).await, "BAD_REQUEST");
+    }
+    server.stop().await;
+}
