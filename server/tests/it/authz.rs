@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN_PASSWORD, ADMIN_USER, TestServer, client};
+use crate::support::{ADMIN_PASSWORD, ADMIN_USER, TestServer, client, sha256};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Who {
@@ -408,13 +408,6 @@ struct Fixture {
     member_id: i64,
     robot_id: i64,
     caller_robot: Option<(String, String)>,
-}
-
-fn sha256(data: &[u8]) -> String {
-    format!(
-        "sha256:{}",
-        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(data))
-    )
 }
 
 async fn send(

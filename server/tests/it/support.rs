@@ -103,6 +103,12 @@ impl TestServer {
     }
 }
 
+/// `sha256:<hex>` of `data`: the digest tests expect the registry to compute.
+pub fn sha256(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(data)))
+}
+
 /// An HTTP client for tests: no proxy, no redirects followed.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()

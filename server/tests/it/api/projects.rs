@@ -157,10 +157,7 @@ async fn a_project_with_repositories_cannot_be_deleted() {
     let server = TestServer::start().await;
     let http = client();
     let data = b"layer";
-    let digest = format!(
-        "sha256:{}",
-        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(data))
-    );
+    let digest = crate::support::sha256(data);
     let response = http
         .post(server.url(&format!("/v2/library/app/blobs/uploads/?digest={digest}")))
         .admin()

@@ -6,14 +6,8 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
 use super::{As, api, create_project};
+use crate::support::sha256 as digest;
 use crate::support::{TestServer, client};
-
-fn digest(data: &[u8]) -> String {
-    format!(
-        "sha256:{}",
-        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(data))
-    )
-}
 
 /// Uploads a blob; returns the response status.
 async fn upload(server: &TestServer, http: &Client, repo: &str, data: &[u8]) -> StatusCode {

@@ -18,11 +18,7 @@ pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 
-/// `sha256:<hex>` of `data`.
-pub fn sha256(data: &[u8]) -> String {
-    use sha2::Digest as _;
-    format!("sha256:{}", hex::encode(sha2::Sha256::digest(data)))
-}
+pub use crate::support::sha256;
 
 /// `sha512:<hex>` of `data`.
 pub fn sha512(data: &[u8]) -> String {
