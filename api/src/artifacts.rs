@@ -6,12 +6,13 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Harbor's zero `date-time`: the `pull_time` of something never pulled.
 pub const ZERO_TIME: &str = "0001-01-01T00:00:00.000Z";
 
 /// Harbor's `Artifact`: a manifest (image, index or other OCI artifact) in a repository.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Artifact {
     pub id: i64,
     /// `IMAGE`, `CHART`, `CNAB` or `UNKNOWN`.
@@ -51,7 +52,7 @@ pub struct Artifact {
 }
 
 /// Harbor's `Tag`. Also the body of `POST …/artifacts/{reference}/tags`, where only `name` counts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Tag {
     #[serde(default)]
     pub id: i64,
@@ -69,7 +70,7 @@ pub struct Tag {
 }
 
 /// Harbor's `Reference`: a child manifest of an index.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Reference {
     pub parent_id: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,7 +85,7 @@ pub struct Reference {
 }
 
 /// Harbor's `Platform` (the OCI image index's platform object).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Platform {
     #[serde(default)]
     pub architecture: String,
@@ -107,14 +108,14 @@ pub struct Platform {
 }
 
 /// Harbor's `AdditionLink`: where an addition (such as `build_history`) of an artifact is served.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AdditionLink {
     pub href: String,
     pub absolute: bool,
 }
 
 /// Harbor's `Accessory`: an artifact attached to another through its `subject` (a signature, an SBOM, …).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Accessory {
     pub id: i64,
     pub artifact_id: i64,

@@ -1,9 +1,10 @@
 //! The audit log: Harbor's `AuditLog` (`GET /audit-logs`, `GET /projects/{project_name}/logs`).
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Harbor's `AuditLog`: one recorded action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AuditLog {
     pub id: i64,
     /// The user or robot who acted; empty for anonymous.

@@ -3,6 +3,7 @@
 //! Rule: serde only, no server dependencies, so this crate compiles to `wasm32-unknown-unknown`.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 pub mod artifacts;
 pub mod audit;
@@ -11,20 +12,23 @@ pub mod projects;
 pub mod quotas;
 pub mod repositories;
 pub mod robots;
+pub mod search;
+pub mod statistics;
 pub mod system;
+pub mod usergroups;
 pub mod users;
 
 /// The error envelope used by both the OCI `/v2` API and Harbor's REST API:
 /// `{"errors":[{"code":"...","message":"..."}]}`.
 ///
 /// OCI: <https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#error-codes>
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorResponse {
     pub errors: Vec<ErrorItem>,
 }
 
 /// One error of an [`ErrorResponse`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorItem {
     pub code: String,
     pub message: String,
@@ -48,7 +52,7 @@ impl ErrorResponse {
 /// The body of a successful `/service/token` response (Docker token authentication).
 ///
 /// <https://distribution.github.io/distribution/spec/auth/token/>
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TokenResponse {
     pub token: String,
     pub access_token: String,

@@ -1,9 +1,10 @@
 //! Project members: Harbor's `ProjectMemberEntity`, `ProjectMember` and `RoleRequest`.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Harbor's `ProjectMemberEntity`: one member as listed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ProjectMemberEntity {
     pub id: i64,
     pub project_id: i64,
@@ -16,7 +17,7 @@ pub struct ProjectMemberEntity {
 }
 
 /// Harbor's `UserEntity`: a user named by id or by username.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct UserEntity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
@@ -25,7 +26,7 @@ pub struct UserEntity {
 }
 
 /// Harbor's `UserGroup`, as a member reference.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct UserGroup {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
@@ -38,7 +39,7 @@ pub struct UserGroup {
 }
 
 /// Harbor's `ProjectMember`: the body of `POST /projects/{p}/members`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ProjectMember {
     pub role_id: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -48,7 +49,7 @@ pub struct ProjectMember {
 }
 
 /// Harbor's `RoleRequest`: the body of `PUT /projects/{p}/members/{mid}`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RoleRequest {
     pub role_id: i64,
 }

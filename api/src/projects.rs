@@ -1,9 +1,10 @@
 //! Projects: Harbor's `Project`, `ProjectReq` and `ProjectMetadata`.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Harbor's project metadata. Values are strings (`"true"`, `"false"`, `"high"`, …), as in Harbor.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ProjectMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public: Option<String>,
@@ -23,6 +24,9 @@ pub struct ProjectMetadata {
     pub reuse_sys_cve_allowlist: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_id: Option<String>,
+    /// Bandwidth limit of a proxy-cache project, in KB/s (`-1`: unlimited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_speed_kb: Option<String>,
 }
 
 impl ProjectMetadata {
@@ -40,6 +44,7 @@ impl ProjectMetadata {
             ("auto_sbom_generation", &self.auto_sbom_generation),
             ("reuse_sys_cve_allowlist", &self.reuse_sys_cve_allowlist),
             ("retention_id", &self.retention_id),
+            ("proxy_speed_kb", &self.proxy_speed_kb),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
@@ -58,6 +63,7 @@ impl ProjectMetadata {
             "auto_sbom_generation" => &mut self.auto_sbom_generation,
             "reuse_sys_cve_allowlist" => &mut self.reuse_sys_cve_allowlist,
             "retention_id" => &mut self.retention_id,
+            "proxy_speed_kb" => &mut self.proxy_speed_kb,
             _ => return,
         };
         *slot = Some(value);
@@ -65,7 +71,7 @@ impl ProjectMetadata {
 }
 
 /// Harbor's `ProjectReq`: the body of `POST /projects` and `PUT /projects/{project_name_or_id}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ProjectReq {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
@@ -82,7 +88,7 @@ pub struct ProjectReq {
 }
 
 /// Harbor's `Project`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Project {
     pub project_id: i64,
     pub owner_id: i64,
@@ -100,4 +106,58 @@ pub struct Project {
     pub current_user_role_ids: Vec<i64>,
     pub repo_count: i64,
     pub metadata: ProjectMetadata,
+}
+
+/// Harbor's `ProjectSummary` (`GET /projects/{project_name_or_id}/summary`), plus Berth's usage figures
+/// (`artifact_count`, `pull_count`, `pulls_per_day`), which Harbor clients ignore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProjectSummary {
+    pub repo_count: i64,
+    /// Member counts by role: only for callers who may list the project's members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_admin_count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintainer_count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub developer_count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest_count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limited_guest_count: Option<i64>,
+    /// Only for callers who may read the project's quota.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<ProjectSummaryQuota>,
+    /// The upstream registry of a proxy-cache project; `null` for a hosted project.
+    #[serde(default)]
+    pub registry: Option<serde_json::Value>,
+    /// Artifacts listed on their own, over all the project's repositories (Berth).
+    pub artifact_count: i64,
+    /// Pulls of the project's repositories, all time (Berth).
+    pub pull_count: i64,
+    /// Pulls per UTC day over the last 30 days, oldest first, days without pulls included (Berth).
+    pub pulls_per_day: Vec<DailyPulls>,
+}
+
+/// Harbor's `ProjectSummaryQuota`: storage in bytes; `hard` is -1 when unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProjectSummaryQuota {
+    pub hard: crate::quotas::ResourceList,
+    pub used: crate::quotas::ResourceList,
+}
+
+/// Pulls on one UTC day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DailyPulls {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub count: i64,
+}
+
+/// Harbor's `ProjectDeletable` (`GET /projects/{project_name_or_id}/_deletable`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProjectDeletable {
+    pub deletable: bool,
+    /// Why the project cannot be deleted; empty when it can.
+    #[serde(default)]
+    pub message: String,
 }

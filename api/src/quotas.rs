@@ -1,15 +1,16 @@
 //! Quotas: Harbor's `Quota`, `QuotaUpdateReq` and `ResourceList`.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Harbor's `ResourceList`: amounts by resource; Berth has `storage` (bytes, -1 for unlimited).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ResourceList {
     pub storage: i64,
 }
 
 /// What a quota belongs to: its project.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct QuotaRef {
     pub id: i64,
     pub name: String,
@@ -17,7 +18,7 @@ pub struct QuotaRef {
 }
 
 /// Harbor's `Quota`. Berth keeps one per project; its id is the project id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Quota {
     pub id: i64,
     #[serde(rename = "ref")]
@@ -29,7 +30,7 @@ pub struct Quota {
 }
 
 /// Harbor's `QuotaUpdateReq`: the body of `PUT /quotas/{id}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct QuotaUpdateReq {
     pub hard: ResourceList,
 }

@@ -1,9 +1,10 @@
 //! Repositories: Harbor's `Repository`.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Harbor's `Repository`. `name` is the full name, `project/repo`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Repository {
     pub id: i64,
     pub project_id: i64,

@@ -1,9 +1,10 @@
 //! Robot accounts: Harbor's `RobotCreate`, `RobotCreated`, `Robot`, `RobotPermission`, `Access`, `RobotSec`.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// One permitted `(resource, action)`, e.g. `repository`/`push`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Access {
     pub resource: String,
     pub action: String,
@@ -13,7 +14,7 @@ pub struct Access {
 
 /// Permissions in one namespace: `kind` is `project` (namespace: a project name, or `*` for every project)
 /// or `system`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RobotPermission {
     pub kind: String,
     pub namespace: String,
@@ -21,7 +22,7 @@ pub struct RobotPermission {
 }
 
 /// Harbor's `RobotCreate`: the body of `POST /robots` (and of `PUT /robots/{id}`, as `Robot`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RobotCreate {
     pub name: String,
     #[serde(default)]
@@ -40,7 +41,7 @@ pub struct RobotCreate {
 }
 
 /// Harbor's `RobotCreated`: the answer to `POST /robots`. The secret is shown this once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RobotCreated {
     pub id: i64,
     pub name: String,
@@ -51,7 +52,7 @@ pub struct RobotCreated {
 }
 
 /// Harbor's `Robot`. `secret` is never filled in when reading.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Robot {
     pub id: i64,
     pub name: String,
@@ -69,7 +70,7 @@ pub struct Robot {
 }
 
 /// Harbor's `RobotSec`: the body and answer of `PATCH /robots/{id}` (refresh the secret).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RobotSec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,

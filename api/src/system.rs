@@ -1,16 +1,17 @@
 //! `ping`, `health` and `systeminfo`.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Harbor's `OverallHealthStatus`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct OverallHealthStatus {
     pub status: String,
     pub components: Vec<ComponentHealthStatus>,
 }
 
 /// Harbor's `ComponentHealthStatus`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ComponentHealthStatus {
     pub name: String,
     pub status: String,
@@ -37,7 +38,7 @@ impl ComponentHealthStatus {
 }
 
 /// Harbor's `GeneralInfo` (`GET /systeminfo`), with the fields Berth has.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct GeneralInfo {
     pub current_time: String,
     pub registry_url: String,

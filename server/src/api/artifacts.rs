@@ -19,16 +19,15 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use super::pagination::Page;
-use super::query::{Match, parse_q};
+use super::query::list_query;
 use super::repositories::{
     RepositoryPath, authorize, encoded_relative_name, full_name, locate, project,
 };
 use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::policy::{Operation, Resource};
-use crate::db::{
-    ArtifactFilter, ArtifactRow, CopyArtifact, DeleteArtifact, RepositoryRow, TagFilter, TagRow,
-};
+use crate::db::list;
+use crate::db::{ArtifactRow, CopyArtifact, DeleteArtifact, RepositoryRow, TagRow};
 use crate::events::audit::{self, Audit, ClientIp, Operation as Op};
 use crate::oci::Reference;
 use crate::service::artifacts::{self as service, CopySource, ManifestSummary};
@@ -62,6 +61,7 @@ pub struct Include {
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     q: Option<String>,
+    sort: Option<String>,
 }
 
 /// Query of the copy.
@@ -281,24 +281,8 @@ async fn to_artifacts(
     Ok(artifacts)
 }
 
-/// Reads `q` of the artifact list: `tags` (`*` tagged, `nil` untagged, `v` exact, `~v` substring) and
-/// `digest`.
-fn artifact_filter(terms: &[(String, Match)]) -> ArtifactFilter<'_> {
-    let mut filter = ArtifactFilter::default();
-    for (key, value) in terms {
-        match (key.as_str(), value) {
-            ("tags", Match::Exact(v)) if v == "*" => filter.tags = TagFilter::Tagged,
-            ("tags", Match::Exact(v)) if v == "nil" => filter.tags = TagFilter::Untagged,
-            ("tags", Match::Exact(v)) => filter.tags = TagFilter::Exact(v),
-            ("tags", Match::Fuzzy(v)) => filter.tags = TagFilter::Fuzzy(v),
-            ("digest", Match::Exact(v) | Match::Fuzzy(v)) => filter.digest = Some(v),
-            _ => {}
-        }
-    }
-    filter
-}
-
-/// `GET …/artifacts`: one page of the repository's artifacts, newest first.
+/// `GET …/artifacts`: one page of the repository's artifacts, newest first unless `sort`. `q` and `sort` take
+/// the keys of [`list::ARTIFACTS`]: `tags=*` lists the tagged artifacts, `tags=nil` the untagged ones.
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -316,15 +300,10 @@ pub async fn list(
         Operation::List,
     )
     .await?;
-    let terms = parse_q(query.q.as_deref(), &["tags", "digest"])?;
+    let filters = list_query(query.q.as_deref(), query.sort.as_deref(), &list::ARTIFACTS)?;
     let (rows, total) = state
         .db
-        .list_artifacts(
-            repository.id,
-            artifact_filter(&terms),
-            page.limit(),
-            page.offset(),
-        )
+        .list_artifacts(repository.id, &filters, page.limit(), page.offset())
         .await?;
     let body = to_artifacts(&state, repository.id, rows, include).await?;
     let link_path = format!(
@@ -332,7 +311,10 @@ pub async fn list(
         project.name,
         encoded_relative_name(&repository.name)
     );
-    let mut kept: Vec<(&str, String)> = query.q.iter().map(|q| ("q", q.clone())).collect();
+    let mut kept: Vec<(&str, String)> = [("q", &query.q), ("sort", &query.sort)]
+        .into_iter()
+        .filter_map(|(key, value)| value.clone().map(|v| (key, v)))
+        .collect();
     for (key, value) in [
         ("with_tag", include.with_tag),
         ("with_accessory", include.with_accessory),

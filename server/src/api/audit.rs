@@ -2,8 +2,9 @@
 //! `GET /projects/{project_name}/logs` (the project's entries, for its project admins and system
 //! administrators, as Harbor's role matrix gives the `log` resource to ProjectAdmin only).
 //!
-//! `q` may filter by `operation` (exactly), `resource` and `username` (exactly or, with `~`, by substring).
-//! Entries are listed newest first.
+//! `q` and `sort` take the keys of [`list::AUDIT_LOGS`] (`username`, `resource`, `resource_type`,
+//! `operation`, `op_time`, …), e.g. `q=operation=create,op_time=[2024-01-01 00:00:00~2024-12-31 23:59:59]`.
+//! Entries are listed newest first unless sorted.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -13,17 +14,18 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use super::pagination::Page;
-use super::query::{Match, parse_q};
+use super::query::list_query;
 use super::repositories::{authorize, project};
 use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::policy::{Operation, Resource};
-use crate::db::{AuditEntry, AuditFilter};
+use crate::db::{AuditEntry, list};
 
 /// The query of both endpoints.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     q: Option<String>,
+    sort: Option<String>,
 }
 
 /// `GET /audit-logs`: every entry, for system administrators.
@@ -58,30 +60,15 @@ async fn respond(
     path: String,
     page: Page,
 ) -> Result<Response, ApiError> {
-    let terms = parse_q(query.q.as_deref(), &["operation", "resource", "username"])?;
-    let mut filter = AuditFilter {
-        project_id,
-        ..AuditFilter::default()
-    };
-    for (key, value) in &terms {
-        match (key.as_str(), value) {
-            ("operation", Match::Exact(v)) => filter.operation = Some(v),
-            ("operation", Match::Fuzzy(_)) => {
-                return Err(ApiError::BadRequest(
-                    "operation takes an exact value".to_owned(),
-                ));
-            }
-            ("resource", Match::Exact(v)) => filter.resource = Some(v),
-            ("resource", Match::Fuzzy(v)) => filter.resource_contains = Some(v),
-            (_, Match::Exact(v)) => filter.username = Some(v),
-            (_, Match::Fuzzy(v)) => filter.username_contains = Some(v),
-        }
-    }
+    let filters = list_query(query.q.as_deref(), query.sort.as_deref(), &list::AUDIT_LOGS)?;
     let (rows, total) = state
         .db
-        .list_audit(&filter, page.limit(), page.offset())
+        .list_audit(&filters, project_id, page.limit(), page.offset())
         .await?;
-    let kept: Vec<(&str, String)> = query.q.iter().map(|q| ("q", q.clone())).collect();
+    let kept: Vec<(&str, String)> = [("q", &query.q), ("sort", &query.sort)]
+        .into_iter()
+        .filter_map(|(key, value)| value.clone().map(|v| (key, v)))
+        .collect();
     let body: Vec<AuditLog> = rows.into_iter().map(to_wire).collect();
     Ok((page.headers(total, &path, &kept), Json(body)).into_response())
 }

@@ -2,23 +2,27 @@
 //!
 //! Project administrators (and system administrators) manage members; Maintainers, Developers and Guests
 //! may read them; LimitedGuests may not (`shared/reference/harbor-rbac.md`). A project the caller cannot see
-//! answers 404, as does a member id of another project. Only users can be members so far, not groups.
+//! answers 404, as does a member id of another project. Members are users or user groups (`entity_type` `u`
+//! or `g`); a user holds the strongest of their own role and their groups' roles (see `auth::policy`).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use berth_api::members::{ProjectMember, ProjectMemberEntity, RoleRequest, UserEntity};
+use berth_api::members::{ProjectMember, ProjectMemberEntity, RoleRequest, UserEntity, UserGroup};
+use berth_api::usergroups::LDAP_GROUP;
 use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use super::pagination::Page;
 use super::projects::{require, resolve};
+use super::query::{Pattern, add};
 use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::Subject;
 use crate::auth::policy::{Operation, ProjectAccess, Resource, Role};
-use crate::db::{Member, UserDetail, is_unique_violation};
+use crate::db::list;
+use crate::db::{Member, UserDetail, UserGroupFilter, UserGroupRow, is_unique_violation};
 use crate::events::audit::{Audit, ClientIp, Operation as Op};
 
 /// The query of the member list besides the page.
@@ -42,9 +46,18 @@ pub async fn list(
     authorize(&caller, access, Operation::List)?;
     let Query(query) = query;
     let name = query.entityname.as_deref().filter(|n| !n.is_empty());
+    let mut filters = list::ListQuery::default();
+    if let Some(name) = name {
+        add(
+            &mut filters,
+            &list::MEMBERS,
+            "entityname",
+            Pattern::Fuzzy(name.to_owned()),
+        )?;
+    }
     let (members, total) = state
         .db
-        .list_members(project.id, name, page.limit(), page.offset())
+        .list_members(project.id, &filters, page.limit(), page.offset())
         .await?;
     let kept: Vec<(&str, String)> = name
         .map(|n| ("entityname", n.to_owned()))
@@ -55,8 +68,10 @@ pub async fn list(
     Ok((page.headers(total, &path, &kept), Json(body)).into_response())
 }
 
-/// `POST /projects/{p}/members`: adds a user, named by `member_user.user_id` or `member_user.username`,
-/// with `role_id`. 201 with the new member's `Location`; 409 if the user is already a member.
+/// `POST /projects/{p}/members`: adds a user, named by `member_user.user_id` or `member_user.username`, or a
+/// user group, named by `member_group.id`, `member_group.ldap_group_dn` or `member_group.group_name` (with
+/// `group_type` to tell groups of different types apart), with `role_id`. 201 with the new member's
+/// `Location`; 404 if there is no such user or group, 409 if it is already a member.
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -70,30 +85,42 @@ pub async fn create(
     authorize(&caller, access, Operation::Create)?;
     let Json(req) = body;
     let role = role(req.role_id)?;
-    let user = match (req.member_user, req.member_group) {
-        (Some(user), _) => find_user(&state, &user).await?,
-        (None, Some(_)) => {
+    let added = match (req.member_user, req.member_group) {
+        (Some(user), _) => {
+            let user = find_user(&state, &user).await?;
+            state
+                .db
+                .add_user_member(project.id, user.id, role.id())
+                .await
+                .map(|mid| (mid, user.username.clone()))
+                .map_err(|e| (e, format!("user {}", user.username)))
+        }
+        (None, Some(group)) => {
+            let group = find_group(&state, &group).await?;
+            state
+                .db
+                .add_group_member(project.id, group.id, role.id())
+                .await
+                .map(|mid| (mid, group.group_name.clone()))
+                .map_err(|e| (e, format!("group {}", group.group_name)))
+        }
+        (None, None) => {
             return Err(ApiError::BadRequest(
-                "groups are not supported yet".to_owned(),
+                "member_user or member_group is required".to_owned(),
             ));
         }
-        (None, None) => return Err(ApiError::BadRequest("member_user is required".to_owned())),
     };
-    let mid = state
-        .db
-        .add_user_member(project.id, user.id, role.id())
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                ApiError::Conflict(format!(
-                    "user {} is already a member of project {}",
-                    user.username, project.name
-                ))
-            } else {
-                e.into()
-            }
-        })?;
-    Audit::new(Op::Create, "member", &user.username)
+    let (mid, name) = added.map_err(|(e, who)| {
+        if is_unique_violation(&e) {
+            ApiError::Conflict(format!(
+                "{who} is already a member of project {}",
+                project.name
+            ))
+        } else {
+            e.into()
+        }
+    })?;
+    Audit::new(Op::Create, "member", &name)
         .project_id(Some(project.id))
         .by_subject(&caller.0, &client)
         .record(&state.db)
@@ -197,6 +224,49 @@ async fn find_user(state: &AppState, user: &UserEntity) -> Result<UserDetail, Ap
         }
     };
     found.ok_or_else(|| ApiError::NotFound(format!("user {who} not found")))
+}
+
+/// The group a `member_group` names: by `id` if given, else an LDAP group by `ldap_group_dn`, else by
+/// `group_name` (of `group_type`, if given). Berth does not look groups up in LDAP or OIDC: a group must exist
+/// (`POST /usergroups`, or a sign-in that brought it) before it can be a member.
+async fn find_group(state: &AppState, group: &UserGroup) -> Result<UserGroupRow, ApiError> {
+    if let Some(id) = group.id.filter(|id| *id > 0) {
+        return state
+            .db
+            .user_group(id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("user group {id} not found")));
+    }
+    let dn = group.ldap_group_dn.as_deref().filter(|dn| !dn.is_empty());
+    let name = group.group_name.as_deref().filter(|n| !n.is_empty());
+    let (filter, who) = match (dn, name) {
+        (Some(dn), _) => (
+            UserGroupFilter {
+                ldap_group_dn: Some(dn),
+                group_type: Some(LDAP_GROUP),
+                ..UserGroupFilter::default()
+            },
+            format!("with DN {dn:?}"),
+        ),
+        (None, Some(name)) => (
+            UserGroupFilter {
+                name: Some(name),
+                group_type: group.group_type,
+                ..UserGroupFilter::default()
+            },
+            format!("{name:?}"),
+        ),
+        (None, None) => {
+            return Err(ApiError::BadRequest(
+                "member_group needs an id, an ldap_group_dn or a group_name".to_owned(),
+            ));
+        }
+    };
+    let (groups, _) = state.db.list_user_groups(&filter, 1, 0).await?;
+    groups
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::NotFound(format!("user group {who} not found")))
 }
 
 /// A Harbor role id (1 to 5), or 400.

@@ -9,18 +9,40 @@ mod caller;
 pub mod error;
 mod extract;
 mod members;
+mod openapi;
 mod pagination;
+mod project_metadata;
 mod projects;
 mod query;
 mod quotas;
 mod repositories;
 mod robots;
+mod search;
+mod statistics;
 mod system;
 mod tags;
+mod usergroups;
 mod users;
 
 use axum::Router;
 use axum::routing::{delete, get, head, patch, post, put};
+
+use berth_api::artifacts::{Artifact, Tag};
+use berth_api::audit::AuditLog;
+use berth_api::members::{ProjectMember, ProjectMemberEntity, RoleRequest, UserGroup};
+use berth_api::projects::{Project, ProjectDeletable, ProjectMetadata, ProjectReq, ProjectSummary};
+use berth_api::quotas::{Quota, QuotaUpdateReq};
+use berth_api::repositories::Repository;
+use berth_api::robots::{Robot, RobotCreate, RobotCreated, RobotSec};
+use berth_api::search::Search;
+use berth_api::statistics::Statistic;
+use berth_api::system::{GeneralInfo, OverallHealthStatus};
+use berth_api::usergroups::UserGroupSearchItem;
+use berth_api::users::{
+    PasswordReq, Permission, UserCreationReq, UserProfile, UserResp, UserSearchRespItem,
+    UserSysAdminFlag,
+};
+use utoipa::openapi::schema::Type;
 
 use crate::app::AppState;
 pub use caller::Caller;
@@ -29,70 +51,116 @@ pub use error::ApiError;
 /// Where the REST API is mounted.
 pub const BASE: &str = "/api/v2.0";
 
+/// Each row is `method "path" => handler`, optionally followed by `[...]`: [`openapi::RouteDoc`] builder calls
+/// that document the row's request and response bodies, e.g. `[.body::<ProjectReq>().created()]`.
 macro_rules! api_routes {
-    ($( $method:ident $path:literal => $handler:path ),* $(,)?) => {
+    ($( $method:ident $path:literal => $handler:path $([ $($doc:tt)* ])? ),* $(,)?) => {
         /// Every REST endpoint as `(method, path under /api/v2.0)`, in Harbor's spelling.
         pub const ENDPOINTS: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
 
-        /// The REST routes, mounted under [`BASE`].
+        /// The REST routes, mounted under [`BASE`], and the OpenAPI document at `/openapi.json`.
         pub fn routes() -> Router<AppState> {
             let api = Router::new()$(.route($path, $method($handler)))*
                 .fallback(|| async { ApiError::NotFound("no such API endpoint".to_owned()) });
-            Router::new().nest(BASE, api)
+            Router::new()
+                .nest(BASE, api)
+                .route("/openapi.json", get(openapi::serve))
+        }
+
+        /// The table's rows, documented, for [`openapi::document`].
+        fn route_docs() -> Vec<openapi::RouteDoc> {
+            vec![$(openapi::RouteDoc::new(stringify!($method), $path, stringify!($handler)) $($($doc)*)?),*]
         }
     };
 }
 
 api_routes! {
     get "/ping" => system::ping,
-    get "/health" => system::health,
-    get "/systeminfo" => system::info,
+    get "/health" => system::health [.ok::<OverallHealthStatus>()],
+    get "/systeminfo" => system::info [.ok::<GeneralInfo>()],
+    get "/statistics" => statistics::get [.ok::<Statistic>()],
+    get "/search" => search::search [.ok::<Search>().query("q", Type::String, "Project or repository name part")],
 
-    get "/projects" => projects::list,
-    head "/projects" => projects::exists,
-    post "/projects" => projects::create,
-    get "/projects/{project_name_or_id}" => projects::get,
-    put "/projects/{project_name_or_id}" => projects::update,
+    get "/projects" => projects::list [.list::<Project>()],
+    head "/projects" => projects::exists [.query("project_name", Type::String, "The name to look for")],
+    post "/projects" => projects::create [.body::<ProjectReq>().created()],
+    get "/projects/{project_name_or_id}" => projects::get [.ok::<Project>()],
+    put "/projects/{project_name_or_id}" => projects::update [.body::<ProjectReq>()],
     delete "/projects/{project_name_or_id}" => projects::remove,
+    get "/projects/{project_name_or_id}/summary" => projects::summary [.ok::<ProjectSummary>()],
+    get "/projects/{project_name_or_id}/_deletable" => projects::deletable [.ok::<ProjectDeletable>()],
 
-    get "/projects/{project_name_or_id}/members" => members::list,
-    post "/projects/{project_name_or_id}/members" => members::create,
-    get "/projects/{project_name_or_id}/members/{mid}" => members::get,
-    put "/projects/{project_name_or_id}/members/{mid}" => members::update,
+    get "/projects/{project_name_or_id}/metadatas/" => project_metadata::list [.ok::<ProjectMetadata>()],
+    post "/projects/{project_name_or_id}/metadatas/" => project_metadata::create [.body::<ProjectMetadata>()],
+    get "/projects/{project_name_or_id}/metadatas/{meta_name}" => project_metadata::get [.ok::<ProjectMetadata>()],
+    put "/projects/{project_name_or_id}/metadatas/{meta_name}" => project_metadata::update [.body::<ProjectMetadata>()],
+    delete "/projects/{project_name_or_id}/metadatas/{meta_name}" => project_metadata::remove,
+
+    get "/projects/{project_name_or_id}/members" => members::list [.list::<ProjectMemberEntity>().query("entityname", Type::String, "Member name part")],
+    post "/projects/{project_name_or_id}/members" => members::create [.body::<ProjectMember>().created()],
+    get "/projects/{project_name_or_id}/members/{mid}" => members::get [.ok::<ProjectMemberEntity>()],
+    put "/projects/{project_name_or_id}/members/{mid}" => members::update [.body::<RoleRequest>()],
     delete "/projects/{project_name_or_id}/members/{mid}" => members::remove,
 
-    get "/repositories" => repositories::list_all,
-    get "/projects/{project_name}/repositories" => repositories::list,
-    get "/projects/{project_name}/repositories/{repository_name}" => repositories::get,
+    get "/repositories" => repositories::list_all [.list::<Repository>()],
+    get "/projects/{project_name}/repositories" => repositories::list [.list::<Repository>()],
+    get "/projects/{project_name}/repositories/{repository_name}" => repositories::get [.ok::<Repository>()],
+    put "/projects/{project_name}/repositories/{repository_name}" => repositories::update [.body::<Repository>()],
     delete "/projects/{project_name}/repositories/{repository_name}" => repositories::remove,
 
-    get "/projects/{project_name}/repositories/{repository_name}/artifacts" => artifacts::list,
-    post "/projects/{project_name}/repositories/{repository_name}/artifacts" => artifacts::copy,
-    get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}" => artifacts::get,
+    get "/projects/{project_name}/repositories/{repository_name}/artifacts" => artifacts::list [.list::<Artifact>()
+        .query("with_tag", Type::Boolean, "Include tags (default true)")
+        .query("with_label", Type::Boolean, "Include labels")
+        .query("with_scan_overview", Type::Boolean, "Include the scan overview")
+        .query("with_accessory", Type::Boolean, "Include accessories")],
+    post "/projects/{project_name}/repositories/{repository_name}/artifacts" => artifacts::copy [.query("from", Type::String, "The source, project/repository:tag or @digest").created()],
+    get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}" => artifacts::get [.ok::<Artifact>()
+        .query("with_tag", Type::Boolean, "Include tags (default true)")
+        .query("with_label", Type::Boolean, "Include labels")
+        .query("with_scan_overview", Type::Boolean, "Include the scan overview")
+        .query("with_accessory", Type::Boolean, "Include accessories")],
     delete "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}" => artifacts::remove,
     get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/additions/{addition}" => artifacts::addition,
 
-    get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags" => tags::list,
-    post "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags" => tags::create,
+    get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags" => tags::list [.list::<Tag>()],
+    post "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags" => tags::create [.body::<Tag>().created()],
     delete "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags/{tag_name}" => tags::remove,
 
-    get "/quotas" => quotas::list,
-    get "/quotas/{id}" => quotas::get,
-    put "/quotas/{id}" => quotas::update,
+    get "/quotas" => quotas::list [.list::<Quota>()
+        .query("reference", Type::String, "project")
+        .query("reference_id", Type::String, "The project id")],
+    get "/quotas/{id}" => quotas::get [.ok::<Quota>()],
+    put "/quotas/{id}" => quotas::update [.body::<QuotaUpdateReq>()],
 
-    get "/robots" => robots::list,
-    post "/robots" => robots::create,
-    get "/robots/{robot_id}" => robots::get,
-    put "/robots/{robot_id}" => robots::update,
-    patch "/robots/{robot_id}" => robots::refresh,
+    get "/robots" => robots::list [.list::<Robot>()],
+    post "/robots" => robots::create [.body::<RobotCreate>().created_with::<RobotCreated>()],
+    get "/robots/{robot_id}" => robots::get [.ok::<Robot>()],
+    put "/robots/{robot_id}" => robots::update [.body::<RobotCreate>()],
+    patch "/robots/{robot_id}" => robots::refresh [.body::<RobotSec>().ok::<RobotSec>()],
     delete "/robots/{robot_id}" => robots::remove,
 
-    get "/users" => users::list,
-    post "/users" => users::create,
-    get "/users/current" => users::current,
-    get "/users/search" => users::search,
-    get "/users/{user_id}" => users::get,
+    get "/users" => users::list [.list::<UserResp>()],
+    post "/users" => users::create [.body::<UserCreationReq>().created()],
+    get "/users/current" => users::current [.ok::<UserResp>()],
+    get "/users/current/permissions" => users::permissions [.items::<Permission>()
+        .query("scope", Type::String, "/system or /project/{id}")
+        .query("relative", Type::Boolean, "Resources relative to the scope")],
+    get "/users/search" => users::search [.list::<UserSearchRespItem>().query("username", Type::String, "Name part")],
+    get "/users/{user_id}" => users::get [.ok::<UserResp>()],
+    put "/users/{user_id}" => users::update [.body::<UserProfile>()],
+    delete "/users/{user_id}" => users::remove,
+    put "/users/{user_id}/password" => users::update_password [.body::<PasswordReq>()],
+    put "/users/{user_id}/sysadmin" => users::set_sysadmin [.body::<UserSysAdminFlag>()],
 
-    get "/audit-logs" => audit::list,
-    get "/projects/{project_name}/logs" => audit::list_project,
+    get "/usergroups" => usergroups::list [.list::<UserGroup>()
+        .query("group_name", Type::String, "Name part")
+        .query("ldap_group_dn", Type::String, "The LDAP group DN")],
+    post "/usergroups" => usergroups::create [.body::<UserGroup>().created()],
+    get "/usergroups/search" => usergroups::search [.list::<UserGroupSearchItem>().query("groupname", Type::String, "Name part")],
+    get "/usergroups/{group_id}" => usergroups::get [.ok::<UserGroup>()],
+    put "/usergroups/{group_id}" => usergroups::update [.body::<UserGroup>()],
+    delete "/usergroups/{group_id}" => usergroups::remove,
+
+    get "/audit-logs" => audit::list [.list::<AuditLog>()],
+    get "/projects/{project_name}/logs" => audit::list_project [.list::<AuditLog>()],
 }

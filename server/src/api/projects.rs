@@ -5,18 +5,24 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use berth_api::projects::{Project as ProjectResp, ProjectMetadata, ProjectReq};
+use berth_api::projects::{
+    DailyPulls, Project as ProjectResp, ProjectDeletable, ProjectMetadata, ProjectReq,
+    ProjectSummary, ProjectSummaryQuota,
+};
+use berth_api::quotas::ResourceList;
 use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use super::pagination::Page;
-use super::query::{Match, parse_q};
+use super::query::{Pattern, add, list_query};
+use super::repositories::authorize;
 use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::policy::{Operation, ProjectAccess, Resource, Role, visible_projects};
 use crate::auth::{Subject, robots};
-use crate::db::{Project, ProjectDetail, ProjectFilter};
+use crate::db::list;
+use crate::db::{Project, ProjectDetail};
 use crate::events::audit::{Audit, ClientIp, Operation as Op};
 use crate::service;
 
@@ -63,48 +69,41 @@ pub(super) fn require(
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     q: Option<String>,
+    sort: Option<String>,
     name: Option<String>,
     public: Option<bool>,
     owner: Option<String>,
 }
 
 /// `GET /projects`: the projects the caller can see — all for a system admin, else public ones and the
-/// caller's own.
+/// caller's own. `q` and `sort` take the keys of [`list::PROJECTS`]; `name` is a substring of the name,
+/// `public` and `owner` exact.
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<ListQuery>,
     page: Page,
 ) -> Result<Response, ApiError> {
-    let terms = parse_q(query.q.as_deref(), &["name", "public", "owner"])?;
-    let mut name_exact = None;
-    let mut name = query.name.clone().filter(|n| !n.is_empty());
-    let mut public = query.public;
-    let mut owner = query.owner.clone().filter(|o| !o.is_empty());
-    for (key, value) in terms {
-        match (key.as_str(), value) {
-            ("name", Match::Exact(v)) => name_exact = Some(v),
-            ("name", Match::Fuzzy(v)) => name = Some(v),
-            ("public", Match::Exact(v)) => public = Some(parse_flag("q public", &v)?),
-            ("owner", Match::Exact(v)) => owner = Some(v),
-            (key, _) => {
-                return Err(ApiError::BadRequest(format!(
-                    "q {key} takes an exact value"
-                )));
-            }
-        }
+    let fields = list::PROJECTS.as_slice();
+    let mut filters = list_query(query.q.as_deref(), query.sort.as_deref(), fields)?;
+    if let Some(name) = query.name.clone().filter(|n| !n.is_empty()) {
+        add(&mut filters, fields, "name", Pattern::Fuzzy(name))?;
+    }
+    if let Some(public) = query.public {
+        add(
+            &mut filters,
+            fields,
+            "public",
+            Pattern::Exact(public.to_string()),
+        )?;
+    }
+    if let Some(owner) = query.owner.clone().filter(|o| !o.is_empty()) {
+        add(&mut filters, fields, "owner", Pattern::Exact(owner))?;
     }
     let visible = visible_projects(&state.db, &caller.0).await?;
-    let filter = ProjectFilter {
-        name: name.as_deref(),
-        name_exact: name_exact.as_deref(),
-        public,
-        owner: owner.as_deref(),
-        visible: visible.as_deref(),
-    };
     let (rows, total) = state
         .db
-        .list_projects(&filter, page.limit(), page.offset())
+        .list_projects(&filters, visible.as_deref(), page.limit(), page.offset())
         .await?;
     let projects = to_responses(&state, &caller.0, rows).await?;
     let mut kept = Vec::new();
@@ -116,15 +115,17 @@ pub async fn list(
     if let Some(public) = query.public {
         kept.push(("public", public.to_string()));
     }
-    if let Some(q) = &query.q {
-        kept.push(("q", q.clone()));
+    for (key, value) in [("q", &query.q), ("sort", &query.sort)] {
+        if let Some(value) = value {
+            kept.push((key, value.clone()));
+        }
     }
     let headers = page.headers(total, &format!("{BASE}/projects"), &kept);
     Ok((headers, Json(projects)).into_response())
 }
 
 /// Builds Harbor's `Project` for each row, with its metadata and the caller's role.
-async fn to_responses(
+pub(super) async fn to_responses(
     state: &AppState,
     subject: &Subject,
     rows: Vec<ProjectDetail>,
@@ -345,4 +346,117 @@ pub async fn remove(
         .record(&state.db)
         .await;
     Ok(StatusCode::OK)
+}
+
+/// How many days `GET /projects/{project_name_or_id}/summary` shows pulls for.
+const PULL_DAYS: i64 = 30;
+
+/// `GET /projects/{project_name_or_id}/summary`: Harbor's `ProjectSummary` — repository count, member counts
+/// by role (for callers who may list members), quota (for callers who may read it) — plus Berth's artifact
+/// count, all-time pull count and pulls per day over the last 30 UTC days.
+pub async fn summary(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(name_or_id): Path<String>,
+) -> Result<Json<ProjectSummary>, ApiError> {
+    // Whoever sees the project may read it, as for `GET /projects/{project_name_or_id}`.
+    let (project, access) = resolve(&state, &caller, &headers, &name_or_id).await?;
+    let usage = state.db.project_usage(project.id).await?;
+    let mut summary = ProjectSummary {
+        repo_count: usage.repo_count,
+        project_admin_count: None,
+        maintainer_count: None,
+        developer_count: None,
+        guest_count: None,
+        limited_guest_count: None,
+        quota: None,
+        registry: None,
+        artifact_count: usage.artifact_count,
+        pull_count: usage.pull_count,
+        pulls_per_day: pulls_per_day(&state, project.id).await?,
+    };
+    if access.permits(Resource::Member, Operation::List) {
+        let counts = state.db.member_counts_by_role(project.id).await?;
+        let count = |role: Role| {
+            Some(
+                counts
+                    .iter()
+                    .find(|(id, _)| *id == role.id())
+                    .map_or(0, |(_, n)| *n),
+            )
+        };
+        summary.project_admin_count = count(Role::ProjectAdmin);
+        summary.maintainer_count = count(Role::Maintainer);
+        summary.developer_count = count(Role::Developer);
+        summary.guest_count = count(Role::Guest);
+        summary.limited_guest_count = count(Role::LimitedGuest);
+    }
+    if access.permits(Resource::Quota, Operation::Read) {
+        let detail = state
+            .db
+            .project_detail(project.id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("project {name_or_id} not found")))?;
+        summary.quota = Some(ProjectSummaryQuota {
+            hard: ResourceList {
+                storage: detail.storage_limit,
+            },
+            used: ResourceList {
+                storage: detail.storage_used,
+            },
+        });
+    }
+    Ok(Json(summary))
+}
+
+/// The project's pulls on each of the last [`PULL_DAYS`] UTC days, oldest first, zero days included.
+async fn pulls_per_day(state: &AppState, project_id: i64) -> Result<Vec<DailyPulls>, ApiError> {
+    let today = chrono::Utc::now().date_naive();
+    let days: Vec<String> = (0..PULL_DAYS)
+        .rev()
+        .filter_map(|back| today.checked_sub_days(chrono::Days::new(back.unsigned_abs())))
+        .map(|day| day.format("%Y-%m-%d").to_string())
+        .collect();
+    let since = days.first().map_or("", String::as_str);
+    let counts = state.db.project_daily_pulls(project_id, since).await?;
+    Ok(days
+        .into_iter()
+        .map(|date| {
+            let count = counts
+                .iter()
+                .find(|(day, _)| *day == date)
+                .map_or(0, |(_, n)| *n);
+            DailyPulls { date, count }
+        })
+        .collect())
+}
+
+/// `GET /projects/{project_name_or_id}/_deletable`: whether `DELETE` would succeed, for callers who may
+/// delete the project. A project holding repositories is not deletable (Harbor also refuses while
+/// replication rules use it; Berth has none).
+pub async fn deletable(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(name_or_id): Path<String>,
+) -> Result<Json<ProjectDeletable>, ApiError> {
+    let (project, access) = resolve(&state, &caller, &headers, &name_or_id).await?;
+    authorize(&caller, access, Resource::Project, Operation::Delete)?;
+    let usage = state.db.project_usage(project.id).await?;
+    let answer = if usage.repo_count > 0 {
+        ProjectDeletable {
+            deletable: false,
+            message: format!(
+                "the project contains {} repositories, can not be deleted",
+                usage.repo_count
+            ),
+        }
+    } else {
+        ProjectDeletable {
+            deletable: true,
+            message: String::new(),
+        }
+    };
+    Ok(Json(answer))
 }

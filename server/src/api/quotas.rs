@@ -10,10 +10,12 @@ use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use super::pagination::Page;
 use super::projects::{require, resolve};
+use super::query::{Pattern, add, list_query};
 use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::policy::{Operation, Resource};
-use crate::db::{ProjectDetail, ProjectFilter};
+use crate::db::ProjectDetail;
+use crate::db::list;
 
 fn to_quota(p: ProjectDetail) -> Quota {
     Quota {
@@ -38,10 +40,14 @@ fn to_quota(p: ProjectDetail) -> Quota {
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     reference: Option<String>,
-    reference_id: Option<i64>,
+    reference_id: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
 }
 
-/// `GET /quotas` (system admins): every project's quota.
+/// `GET /quotas` (system admins): every project's quota, by project name unless sorted. `reference` and
+/// `reference_id` filter exactly; `q` and `sort` take the keys of [`list::QUOTAS`] (Harbor's sort keys are
+/// `hard.storage` and `used.storage`).
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -49,25 +55,32 @@ pub async fn list(
     page: Page,
 ) -> Result<Response, ApiError> {
     caller.sysadmin()?;
-    if query.reference.as_deref().is_some_and(|r| r != "project") {
-        return Ok((
-            page.headers(0, &format!("{BASE}/quotas"), &[]),
-            Json(Vec::<Quota>::new()),
-        )
-            .into_response());
+    let fields = list::QUOTAS.as_slice();
+    let mut filters = list_query(query.q.as_deref(), query.sort.as_deref(), fields)?;
+    for (key, value) in [
+        ("reference", &query.reference),
+        ("reference_id", &query.reference_id),
+    ] {
+        if let Some(value) = value.clone().filter(|v| !v.is_empty()) {
+            add(&mut filters, fields, key, Pattern::Exact(value))?;
+        }
     }
-    let only = query.reference_id.map(|id| vec![id]);
-    let filter = ProjectFilter {
-        visible: only.as_deref(),
-        ..ProjectFilter::default()
-    };
     let (rows, total) = state
         .db
-        .list_projects(&filter, page.limit(), page.offset())
+        .list_projects(&filters, None, page.limit(), page.offset())
         .await?;
     let quotas: Vec<Quota> = rows.into_iter().map(to_quota).collect();
+    let kept: Vec<(&str, String)> = [
+        ("reference", &query.reference),
+        ("reference_id", &query.reference_id),
+        ("q", &query.q),
+        ("sort", &query.sort),
+    ]
+    .into_iter()
+    .filter_map(|(key, value)| value.clone().map(|v| (key, v)))
+    .collect();
     Ok((
-        page.headers(total, &format!("{BASE}/quotas"), &[]),
+        page.headers(total, &format!("{BASE}/quotas"), &kept),
         Json(quotas),
     )
         .into_response())

@@ -14,12 +14,13 @@ use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use super::pagination::Page;
 use super::projects::{require, resolve};
-use super::query::{Match, parse_q, parse_sort};
+use super::query::list_query;
 use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::Subject;
 use crate::auth::policy::{Operation, ProjectAccess, Resource, visible_projects};
-use crate::db::{NameMatch, Project, RepositoryFilter, RepositoryRow, RepositorySort};
+use crate::db::list;
+use crate::db::{Project, RepositoryRow};
 use crate::events::audit::{Audit, ClientIp, Operation as Op};
 use crate::oci::RepositoryName;
 
@@ -111,47 +112,12 @@ fn to_repository(row: RepositoryRow) -> Repository {
         id: row.id,
         project_id: row.project_id,
         name: row.name,
-        description: String::new(),
+        description: row.description,
         artifact_count: row.artifact_count,
         pull_count: row.pull_count,
         creation_time: Some(row.created_at),
         update_time: row.updated_at,
     }
-}
-
-/// Builds the filter of a repository list from `q` (`name`, and `project_id` on `/repositories`) and `sort`.
-fn filter<'a>(
-    query: &'a ListQuery,
-    terms: &'a [(String, Match)],
-    projects: Option<&'a [i64]>,
-) -> Result<RepositoryFilter<'a>, ApiError> {
-    let name = terms
-        .iter()
-        .find(|(k, _)| k == "name")
-        .map(|(_, m)| match m {
-            Match::Exact(name) => NameMatch::Exact(name),
-            Match::Fuzzy(part) => NameMatch::Fuzzy(part),
-        });
-    let sort = parse_sort(
-        query.sort.as_deref(),
-        &["name", "creation_time", "update_time", "pull_count"],
-    )?
-    .into_iter()
-    .map(|(key, descending)| {
-        let key = match key {
-            "name" => RepositorySort::Name,
-            "creation_time" => RepositorySort::CreationTime,
-            "update_time" => RepositorySort::UpdateTime,
-            _ => RepositorySort::PullCount,
-        };
-        (key, descending)
-    })
-    .collect();
-    Ok(RepositoryFilter {
-        projects,
-        name,
-        sort,
-    })
 }
 
 /// The `q` and `sort` parameters to keep in pagination links.
@@ -162,7 +128,8 @@ fn kept(query: &ListQuery) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-/// `GET /projects/{project_name}/repositories`: one page of the project's repositories, newest first.
+/// `GET /projects/{project_name}/repositories`: one page of the project's repositories, newest first unless
+/// `sort`. `q` and `sort` take the keys of [`list::REPOSITORIES`].
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -172,12 +139,14 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let (project, access) = project(&state, &caller, &project_name).await?;
     authorize(&caller, access, Resource::Repository, Operation::List)?;
-    let terms = parse_q(query.q.as_deref(), &["name"])?;
-    let only = [project.id];
-    let filter = filter(&query, &terms, Some(&only))?;
+    let filters = list_query(
+        query.q.as_deref(),
+        query.sort.as_deref(),
+        &list::REPOSITORIES,
+    )?;
     let (rows, total) = state
         .db
-        .list_repositories(&filter, page.limit(), page.offset())
+        .list_repositories(&filters, Some(&[project.id]), page.limit(), page.offset())
         .await?;
     let body: Vec<Repository> = rows.into_iter().map(to_repository).collect();
     let path = format!("{BASE}/projects/{}/repositories", project.name);
@@ -185,33 +154,23 @@ pub async fn list(
 }
 
 /// `GET /repositories`: one page of every repository the caller can see — all of them for a system
-/// administrator, else those of public projects and of the caller's projects.
+/// administrator, else those of public projects and of the caller's projects. `q` and `sort` take the keys of
+/// [`list::REPOSITORIES`] (`project_id` narrows to projects, never widens what the caller sees).
 pub async fn list_all(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<ListQuery>,
     page: Page,
 ) -> Result<Response, ApiError> {
-    let terms = parse_q(query.q.as_deref(), &["name", "project_id"])?;
-    let mut visible = visible_projects(&state.db, &caller.0).await?;
-    if let Some((_, wanted)) = terms.iter().find(|(k, _)| k == "project_id") {
-        let Match::Exact(id) = wanted else {
-            return Err(ApiError::BadRequest(
-                "project_id takes an exact id".to_owned(),
-            ));
-        };
-        let id: i64 = id.parse().map_err(|_| {
-            ApiError::BadRequest(format!("project_id must be an integer, not {id:?}"))
-        })?;
-        visible = Some(match visible {
-            Some(ids) => ids.into_iter().filter(|v| *v == id).collect(),
-            None => vec![id],
-        });
-    }
-    let filter = filter(&query, &terms, visible.as_deref())?;
+    let filters = list_query(
+        query.q.as_deref(),
+        query.sort.as_deref(),
+        &list::REPOSITORIES,
+    )?;
+    let visible = visible_projects(&state.db, &caller.0).await?;
     let (rows, total) = state
         .db
-        .list_repositories(&filter, page.limit(), page.offset())
+        .list_repositories(&filters, visible.as_deref(), page.limit(), page.offset())
         .await?;
     let body: Vec<Repository> = rows.into_iter().map(to_repository).collect();
     Ok((
@@ -237,6 +196,51 @@ pub async fn get(
     )
     .await?;
     Ok(Json(to_repository(repository)))
+}
+
+/// The body of `PUT /projects/{project_name}/repositories/{repository_name}`: Harbor's `Repository`, of
+/// which only `description` can be changed (the other fields are ignored).
+#[derive(Debug, Deserialize)]
+pub struct UpdateRequest {
+    /// Absent means empty, as in Harbor.
+    #[serde(default)]
+    description: String,
+}
+
+/// `PUT /projects/{project_name}/repositories/{repository_name}`: sets the repository's description.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    client: ClientIp,
+    Path(path): Path<RepositoryPath>,
+    Json(request): Json<UpdateRequest>,
+) -> Result<(), ApiError> {
+    let (_, repository) = locate(
+        &state,
+        &caller,
+        &path.project_name,
+        &path.repository_name,
+        Resource::Repository,
+        Operation::Update,
+    )
+    .await?;
+    if !state
+        .db
+        .update_repository_description(repository.id, &request.description)
+        .await?
+    {
+        return Err(ApiError::NotFound(format!(
+            "repository {} not found",
+            repository.name
+        )));
+    }
+    tracing::info!(repository = %repository.name, by = caller.0.name(), "repository updated");
+    Audit::new(Op::Update, "repository", &repository.name)
+        .project_id(Some(repository.project_id))
+        .by_subject(&caller.0, &client)
+        .record(&state.db)
+        .await;
+    Ok(())
 }
 
 /// `DELETE /projects/{project_name}/repositories/{repository_name}`: deletes the repository with all its

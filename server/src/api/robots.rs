@@ -12,11 +12,12 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use super::pagination::Page;
-use super::query::{Match, parse_q};
+use super::query::list_query;
 use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::policy::{Operation, ProjectAccess, Resource};
 use crate::db::RobotRow;
+use crate::db::list::{self, Value};
 use crate::events::audit::{Audit, ClientIp, Operation as Op};
 use crate::service;
 
@@ -98,14 +99,16 @@ pub async fn create(
         .into_response())
 }
 
-/// Query of `GET /robots`: Harbor's `q=Level=project,ProjectID=N`.
+/// Query of `GET /robots`: Harbor's `q=Level=project,ProjectID=N`, and `sort`.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     q: Option<String>,
+    sort: Option<String>,
 }
 
-/// `GET /robots`: all robots for system admins; a project's robots (`q=Level=project,ProjectID=N`) for its
-/// members who may list them.
+/// `GET /robots`: all robots for system admins; a project's robots (`q=Level=project,ProjectID=N`, an exact
+/// `ProjectID` is required) for its members who may list them. `q` and `sort` take the keys of
+/// [`list::ROBOTS`].
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -113,21 +116,11 @@ pub async fn list(
     page: Page,
 ) -> Result<Response, ApiError> {
     let subject = caller.signed_in()?;
-    let (mut level, mut project_id) = (None, None);
-    for (key, value) in parse_q(query.q.as_deref(), &["Level", "ProjectID"])? {
-        let Match::Exact(value) = value else {
-            return Err(ApiError::BadRequest(format!(
-                "q {key} takes an exact value"
-            )));
-        };
-        if key == "Level" {
-            level = Some(value);
-        } else {
-            project_id = Some(value.parse::<i64>().map_err(|_| {
-                ApiError::BadRequest(format!("ProjectID {value:?} is not a number"))
-            })?);
-        }
-    }
+    let filters = list_query(query.q.as_deref(), query.sort.as_deref(), &list::ROBOTS)?;
+    let project_id = filters.exact("ProjectID").find_map(|v| match v {
+        Value::Integer(id) => Some(*id),
+        _ => None,
+    });
     let access = match project_id {
         _ if subject.is_sysadmin() => None,
         Some(id) => {
@@ -152,7 +145,7 @@ pub async fn list(
     };
     let (rows, total) = state
         .db
-        .list_robots(level.as_deref(), project_id, page.limit(), page.offset())
+        .list_robots(&filters, page.limit(), page.offset())
         .await?;
     let everything = ProjectAccess {
         sysadmin: true,
@@ -164,7 +157,10 @@ pub async fn list(
         .into_iter()
         .map(|r| to_robot(r, access.unwrap_or(everything)))
         .collect();
-    let kept: Vec<(&str, String)> = query.q.iter().map(|q| ("q", q.clone())).collect();
+    let kept: Vec<(&str, String)> = [("q", &query.q), ("sort", &query.sort)]
+        .into_iter()
+        .filter_map(|(key, value)| value.clone().map(|v| (key, v)))
+        .collect();
     Ok((
         page.headers(total, &format!("{BASE}/robots"), &kept),
         Json(robots),

@@ -13,12 +13,12 @@ use super::artifacts::{ArtifactPath, locate_artifact, to_tag};
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use super::pagination::Page;
-use super::query::{Match, parse_q};
+use super::query::list_query;
 use super::repositories::encoded_relative_name;
 use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::policy::{Operation, Resource};
-use crate::db::is_unique_violation;
+use crate::db::{is_unique_violation, list};
 use crate::events::audit::{self, Audit, ClientIp, Operation as Op};
 
 /// `…/tags/{tag_name}` of a path.
@@ -34,10 +34,11 @@ pub struct TagPath {
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     q: Option<String>,
+    sort: Option<String>,
 }
 
-/// `GET …/artifacts/{reference}/tags`: one page of the artifact's tags, newest first; `q=name=v` or
-/// `q=name=~part` filters them.
+/// `GET …/artifacts/{reference}/tags`: one page of the artifact's tags, newest first unless `sort`; `q` and
+/// `sort` take the keys of [`list::TAGS`] (`q=name=v`, `q=name=~part`, …).
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -47,15 +48,10 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let (repository, artifact) =
         locate_artifact(&state, &caller, &path, Resource::Tag, Operation::List).await?;
-    let terms = parse_q(query.q.as_deref(), &["name"])?;
-    let (exact, part) = match terms.first().map(|(_, m)| m) {
-        Some(Match::Exact(name)) => (Some(name.as_str()), None),
-        Some(Match::Fuzzy(part)) => (None, Some(part.as_str())),
-        None => (None, None),
-    };
+    let filters = list_query(query.q.as_deref(), query.sort.as_deref(), &list::TAGS)?;
     let (rows, total) = state
         .db
-        .list_artifact_tags(artifact.id, exact, part, page.limit(), page.offset())
+        .list_artifact_tags(artifact.id, &filters, page.limit(), page.offset())
         .await?;
     let body: Vec<Tag> = rows.into_iter().map(to_tag).collect();
     let link_path = format!(
@@ -64,7 +60,10 @@ pub async fn list(
         encoded_relative_name(&repository.name),
         path.reference
     );
-    let kept: Vec<(&str, String)> = query.q.iter().map(|q| ("q", q.clone())).collect();
+    let kept: Vec<(&str, String)> = [("q", &query.q), ("sort", &query.sort)]
+        .into_iter()
+        .filter_map(|(key, value)| value.clone().map(|v| (key, v)))
+        .collect();
     Ok((page.headers(total, &link_path, &kept), Json(body)).into_response())
 }
 

@@ -1,38 +1,50 @@
-//! Users: `/users`, `/users/current`, `/users/{user_id}`.
+//! Users: `/users`, `/users/current`, `/users/current/permissions`, `/users/{user_id}` and its `password`
+//! and `sysadmin`.
 //!
-//! Listing and creating users is for system administrators; a user may read their own profile. Responses
-//! are Harbor's `UserResp` and never carry the password hash. Input rules follow Harbor's
-//! `validateUserProfile` and `requireValidSecret` (`src/server/v2.0/handler/user.go`).
+//! Listing, creating and deleting users and granting the admin flag is for system administrators; a user
+//! may read and change their own profile and password. Responses are Harbor's `UserResp` and never carry the
+//! password hash. Input rules and checks follow Harbor's handler (`src/server/v2.0/handler/user.go`):
+//! `validateUserProfile`, `requireValidSecret`, `requireDeletable`, `requireModifiable`.
 
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use berth_api::users::{UserCreationReq, UserResp, UserSearchRespItem};
+use berth_api::users::{
+    PasswordReq, Permission, UserCreationReq, UserProfile, UserResp, UserSearchRespItem,
+    UserSysAdminFlag,
+};
 use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use super::pagination::Page;
-use super::query::{Match, parse_q};
+use super::query::{Pattern, add, list_query};
 use super::{BASE, Caller};
 use crate::app::AppState;
-use crate::auth::Subject;
-use crate::db::{UserDetail, UserFilter};
+use crate::auth::policy::{self, ProjectAccess};
+use crate::auth::{Subject, password};
+use crate::db::list;
+use crate::db::{UserDetail, is_unique_violation};
+use crate::events::audit::{Audit, ClientIp, Operation as Op};
 use crate::service;
+
+/// The built-in administrator, whom Harbor never deletes.
+const BUILTIN_ADMIN_ID: i64 = 1;
 
 /// Characters Harbor refuses in a real name.
 const REALNAME_ILLEGAL: &str = ",~#$%";
-/// Harbor's limit on a user's comment (which Berth accepts but does not store).
+/// Harbor's limit on a user's comment.
 const COMMENT_MAX: usize = 30;
 
-/// The query of `GET /users` besides the page: Harbor's `q`.
+/// The query of `GET /users` besides the page: Harbor's `q` and `sort`.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     q: Option<String>,
+    sort: Option<String>,
 }
 
-/// `GET /users`: one page of users, for system administrators. `q` may filter by `username` or `email`,
-/// exactly (`q=username=alice`) or by substring (`q=username=~ali`); other keys are ignored, as Harbor does.
+/// `GET /users`: one page of users, by username unless sorted, for system administrators. `q` and `sort`
+/// take the keys of [`list::USERS`], e.g. `q=username=~ali` or `q=creation_time=[2024-01-01~]`.
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -41,22 +53,15 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     caller.sysadmin()?;
     let Query(query) = query;
-    let terms = parse_q(query.q.as_deref(), &["username", "email"])?;
-    let mut filter = UserFilter::default();
-    for (key, value) in &terms {
-        match (key.as_str(), value) {
-            ("username", Match::Exact(v)) => filter.username = Some(v),
-            ("username", Match::Fuzzy(v)) => filter.username_contains = Some(v),
-            ("email", Match::Exact(v)) => filter.email = Some(v),
-            (_, Match::Exact(v)) => filter.email = Some(v),
-            (_, Match::Fuzzy(v)) => filter.email_contains = Some(v),
-        }
-    }
+    let filters = list_query(query.q.as_deref(), query.sort.as_deref(), &list::USERS)?;
     let (users, total) = state
         .db
-        .list_users(&filter, page.limit(), page.offset())
+        .list_users(&filters, page.limit(), page.offset())
         .await?;
-    let kept: Vec<(&str, String)> = query.q.iter().map(|q| ("q", q.clone())).collect();
+    let kept: Vec<(&str, String)> = [("q", &query.q), ("sort", &query.sort)]
+        .into_iter()
+        .filter_map(|(key, value)| value.clone().map(|v| (key, v)))
+        .collect();
     let headers = page.headers(total, &format!("{BASE}/users"), &kept);
     let body: Vec<UserResp> = users.into_iter().map(user_resp).collect();
     Ok((headers, Json(body)).into_response())
@@ -85,10 +90,13 @@ pub async fn search(
         .username
         .filter(|n| !n.is_empty())
         .ok_or_else(|| ApiError::BadRequest("the username parameter is required".to_owned()))?;
-    let filter = UserFilter {
-        username_contains: Some(&name),
-        ..UserFilter::default()
-    };
+    let mut filter = list::ListQuery::default();
+    add(
+        &mut filter,
+        &list::USERS,
+        "username",
+        Pattern::Fuzzy(name.clone()),
+    )?;
     let (users, total) = state
         .db
         .list_users(&filter, page.limit(), page.offset())
@@ -112,6 +120,7 @@ pub async fn search(
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    client: ClientIp,
     body: Json<UserCreationReq>,
 ) -> Result<Response, ApiError> {
     caller.sysadmin()?;
@@ -130,7 +139,11 @@ pub async fn create(
         realname: &req.realname,
         sysadmin: false,
     };
-    let id = service::users::create(&state.db, &user).await?;
+    let id = service::users::create_with_comment(&state.db, &user, &req.comment).await?;
+    Audit::new(Op::Create, "user", &req.username)
+        .by_subject(&caller.0, &client)
+        .record(&state.db)
+        .await;
     let location = HeaderValue::try_from(format!("{BASE}/users/{id}"))
         .map_err(|e| ApiError::internal("location header", e))?;
     Ok((StatusCode::CREATED, [(header::LOCATION, location)]).into_response())
@@ -158,9 +171,7 @@ pub async fn get(
 ) -> Result<Response, ApiError> {
     let subject = caller.signed_in()?;
     let Path(user_id) = user_id;
-    let id: i64 = user_id.parse().map_err(|_| {
-        ApiError::BadRequest(format!("user id must be an integer, not {user_id:?}"))
-    })?;
+    let id = parse_user_id(&user_id)?;
     let is_self = matches!(subject, Subject::User { id: own, .. } if *own == id);
     if !subject.is_sysadmin() && !is_self {
         return Err(ApiError::Forbidden(
@@ -175,14 +186,232 @@ pub async fn get(
     Ok(Json(user_resp(user)).into_response())
 }
 
-/// Harbor's `UserResp` for a user. Berth keeps no comments and no external admin roles.
+/// The query of `GET /users/current/permissions`.
+#[derive(Debug, Deserialize)]
+pub struct PermissionsQuery {
+    scope: Option<String>,
+    relative: Option<bool>,
+}
+
+/// `GET /users/current/permissions?scope=&relative=`: what the caller may do, as Harbor lists it. Scope
+/// `/project/{id}` gives the project-level permissions (from the caller's role there, public access or robot
+/// permissions), `/system` the system-level ones (all for a system administrator, none otherwise); any
+/// other scope gives none. Resources are absolute (`/project/1/repository`), or relative to the scope
+/// (`repository`, and `.` for the project itself) with `relative=true`.
+pub async fn permissions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<PermissionsQuery>,
+) -> Result<Response, ApiError> {
+    let subject = caller.signed_in()?;
+    let scope = query.scope.unwrap_or_default();
+    let (base, granted) = if scope == "/system" {
+        ("/system".to_owned(), policy::system_permissions(subject))
+    } else if let Some(project_id) = scope
+        .strip_prefix("/project/")
+        .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()))
+        .and_then(|id| id.parse::<i64>().ok())
+    {
+        let granted = match state.db.find_project_by_id(project_id).await? {
+            Some(project) => {
+                let access = ProjectAccess::of(&state.db, subject, &project).await?;
+                policy::project_permissions(access, access.registry_actions())
+            }
+            None => Vec::new(),
+        };
+        (format!("/project/{project_id}"), granted)
+    } else {
+        (String::new(), Vec::new())
+    };
+    let relative = query.relative.unwrap_or(false);
+    let body: Vec<Permission> = granted
+        .into_iter()
+        .map(|(resource, action)| Permission {
+            resource: match (relative, resource) {
+                (true, "") => ".".to_owned(),
+                (true, r) => r.to_owned(),
+                (false, "") => base.clone(),
+                (false, r) => format!("{base}/{r}"),
+            },
+            action: action.to_owned(),
+        })
+        .collect();
+    Ok(Json(body).into_response())
+}
+
+/// `PUT /users/{user_id}`: changes a user's email, real name and comment (Harbor's `UserProfile`), for
+/// system administrators and the user themself. 409 if another user has the email address.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    user_id: Path<String>,
+    body: Json<UserProfile>,
+) -> Result<Response, ApiError> {
+    let Path(user_id) = user_id;
+    let id = parse_user_id(&user_id)?;
+    require_modifiable(&caller, id)?;
+    let Json(profile) = body;
+    validate_profile(&profile.email, &profile.realname, &profile.comment)?;
+    if state.db.email_taken_by_other(&profile.email, id).await? {
+        return Err(email_conflict(&profile.email));
+    }
+    let updated = state
+        .db
+        .update_user_profile(id, &profile.email, &profile.realname, &profile.comment)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                email_conflict(&profile.email)
+            } else {
+                e.into()
+            }
+        })?;
+    if !updated {
+        return Err(user_not_found(id));
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+/// `DELETE /users/{user_id}`: deletes a user, for system administrators. Nobody may delete themself or the
+/// built-in admin (id 1). The user's project and group memberships go with it, and their credentials and
+/// browser sessions stop working at the next request.
+pub async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    client: ClientIp,
+    user_id: Path<String>,
+) -> Result<Response, ApiError> {
+    let Path(user_id) = user_id;
+    let id = parse_user_id(&user_id)?;
+    let subject = caller.sysadmin()?;
+    if is_self(subject, id) || id == BUILTIN_ADMIN_ID {
+        return Err(ApiError::Forbidden(format!(
+            "user with id {id} cannot be deleted"
+        )));
+    }
+    let username = state
+        .db
+        .delete_user(id)
+        .await?
+        .ok_or_else(|| user_not_found(id))?;
+    Audit::new(Op::Delete, "user", username)
+        .by_subject(&caller.0, &client)
+        .record(&state.db)
+        .await;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// `PUT /users/{user_id}/password`: a user changes their own password, giving the current one (403 if it is
+/// wrong); a system administrator may set anyone else's without it. The new password must meet Harbor's
+/// policy and differ from the current one (400 otherwise). The old password stops working at once.
+pub async fn update_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    client: ClientIp,
+    user_id: Path<String>,
+    body: Json<PasswordReq>,
+) -> Result<Response, ApiError> {
+    let Path(user_id) = user_id;
+    let id = parse_user_id(&user_id)?;
+    require_modifiable(&caller, id)?;
+    let Json(req) = body;
+    let user = state
+        .db
+        .user_by_id(id)
+        .await?
+        .ok_or_else(|| user_not_found(id))?;
+    if is_self(&caller.0, id)
+        && state
+            .passwords
+            .check(&state.db, &user.username, &req.old_password)
+            .await?
+            .is_none()
+    {
+        return Err(ApiError::Forbidden(
+            "the current password is incorrect".to_owned(),
+        ));
+    }
+    service::users::check_password(&req.new_password)?;
+    if let Some(phc) = user.password_hash.clone()
+        && password::verify(req.new_password.clone(), phc).await
+    {
+        return Err(ApiError::BadRequest(
+            "the new password is identical to the old password".to_owned(),
+        ));
+    }
+    if !service::users::set_password(&state.db, id, &req.new_password).await? {
+        return Err(user_not_found(id));
+    }
+    Audit::new(Op::Update, "user", &user.username)
+        .by_subject(&caller.0, &client)
+        .record(&state.db)
+        .await;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// `PUT /users/{user_id}/sysadmin`: grants or revokes the system administrator flag, for system
+/// administrators. An administrator cannot revoke their own flag (so the last one cannot lock everyone out).
+pub async fn set_sysadmin(
+    State(state): State<AppState>,
+    caller: Caller,
+    user_id: Path<String>,
+    body: Json<UserSysAdminFlag>,
+) -> Result<Response, ApiError> {
+    let Path(user_id) = user_id;
+    let id = parse_user_id(&user_id)?;
+    let subject = caller.sysadmin()?;
+    let Json(flag) = body;
+    if is_self(subject, id) && !flag.sysadmin_flag {
+        return Err(ApiError::Forbidden(
+            "system administrators cannot revoke their own admin flag".to_owned(),
+        ));
+    }
+    if !state.db.set_user_sysadmin(id, flag.sysadmin_flag).await? {
+        return Err(user_not_found(id));
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+fn parse_user_id(user_id: &str) -> Result<i64, ApiError> {
+    user_id
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("user id must be an integer, not {user_id:?}")))
+}
+
+/// Whether `subject` is the user numbered `id`.
+fn is_self(subject: &Subject, id: i64) -> bool {
+    matches!(subject, Subject::User { id: own, .. } if *own == id)
+}
+
+/// Harbor's `requireModifiable`: a system administrator may change any user, a user only themself; 401
+/// when anonymous, 403 otherwise (whether or not the user exists).
+fn require_modifiable(caller: &Caller, id: i64) -> Result<(), ApiError> {
+    let subject = caller.signed_in()?;
+    if subject.is_sysadmin() || is_self(subject, id) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "user with id {id} can't be updated by you"
+        )))
+    }
+}
+
+fn user_not_found(id: i64) -> ApiError {
+    ApiError::NotFound(format!("user {id} not found"))
+}
+
+fn email_conflict(email: &str) -> ApiError {
+    ApiError::Conflict(format!("email {email:?} is already in use"))
+}
+
+/// Harbor's `UserResp` for a user. Berth keeps no external admin roles.
 fn user_resp(user: UserDetail) -> UserResp {
     UserResp {
         user_id: user.id,
         username: user.username,
         email: user.email.unwrap_or_default(),
         realname: user.realname,
-        comment: String::new(),
+        comment: user.comment,
         sysadmin_flag: user.sysadmin,
         admin_role_in_auth: false,
         creation_time: user.created_at,
@@ -194,20 +423,25 @@ fn user_resp(user: UserDetail) -> UserResp {
 /// `,~#$%` and a comment of at most 30 characters. The user service checks the username and the
 /// password policy.
 fn validate_new_user(req: &UserCreationReq) -> Result<(), ApiError> {
+    validate_profile(&req.email, &req.realname, &req.comment)
+}
+
+/// Harbor's `validateUserProfile`, for new users and profile changes alike.
+fn validate_profile(email: &str, realname: &str, comment: &str) -> Result<(), ApiError> {
     let bad = |m: &str| Err(ApiError::BadRequest(m.to_owned()));
-    if req.email.is_empty() {
+    if email.is_empty() {
         return bad("email can't be empty");
     }
-    if req.email.chars().count() > 255 || !is_email(&req.email) {
+    if email.chars().count() > 255 || !is_email(email) {
         return bad("email with illegal format");
     }
-    if !(1..=255).contains(&req.realname.chars().count()) {
+    if !(1..=255).contains(&realname.chars().count()) {
         return bad("realname must have 1 to 255 characters");
     }
-    if req.realname.chars().any(|c| REALNAME_ILLEGAL.contains(c)) {
+    if realname.chars().any(|c| REALNAME_ILLEGAL.contains(c)) {
         return bad("realname contains illegal characters (any of ,~#$%)");
     }
-    if req.comment.chars().count() > COMMENT_MAX {
+    if comment.chars().count() > COMMENT_MAX {
         return bad("comment must have at most 30 characters");
     }
     Ok(())

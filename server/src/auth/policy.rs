@@ -1,9 +1,13 @@
 //! The permission policy: the one place that decides what a subject may do in a project.
 //!
-//! Every `/v2` request and every token grant asks [`allowed_actions`]. Roles follow Harbor's model
-//! (`shared/reference/harbor-rbac.md`): system admins may do everything; ProjectAdmin and Maintainer may
-//! pull, push and delete; Developer may pull and push; Guest and LimitedGuest may pull; anyone may pull
-//! from a public project.
+//! One function decides: [`ProjectAccess::permits`], over Harbor's role matrix ([`role_permits`],
+//! `shared/reference/harbor-rbac.md`), a robot's permission list, and public-project reads. REST handlers ask
+//! it directly; every `/v2` request and every token grant asks [`allowed_actions`], which maps the registry
+//! actions onto it (pull = repository pull, push = repository push, delete = artifact delete).
+//!
+//! A user's role in a project is the strongest of their direct role and the roles of the groups they belong
+//! to; the data layer resolves it (`Db::effective_role`), and everything here asks it, so `/v2` and the REST
+//! API agree.
 
 use std::sync::Arc;
 
@@ -22,6 +26,16 @@ pub enum Action {
 
 impl Action {
     pub const ALL: [Action; 3] = [Action::Pull, Action::Push, Action::Delete];
+
+    /// The role-matrix permission the action needs. Harbor's robots may also hold `repository:delete`,
+    /// which the registry treats as `artifact:delete`.
+    pub fn permission(self) -> (Resource, Operation) {
+        match self {
+            Action::Pull => (Resource::Repository, Operation::Pull),
+            Action::Push => (Resource::Repository, Operation::Push),
+            Action::Delete => (Resource::Artifact, Operation::Delete),
+        }
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -119,16 +133,6 @@ impl Subject {
     }
 }
 
-/// The actions a Harbor project role allows on repositories.
-pub fn role_actions(role: i64) -> ActionSet {
-    match role {
-        1 | 4 => ActionSet::ALL,
-        2 => ActionSet::of(&[Action::Pull, Action::Push]),
-        3 | 5 => ActionSet::of(&[Action::Pull]),
-        _ => ActionSet::NONE,
-    }
-}
-
 /// A Harbor project role, with its API id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -215,7 +219,7 @@ impl Resource {
     }
 }
 
-/// An operation on a [`Resource`].
+/// An operation on a [`Resource`]. `Pull` and `Push` apply to repositories only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
     Create,
@@ -223,6 +227,8 @@ pub enum Operation {
     Update,
     Delete,
     List,
+    Pull,
+    Push,
 }
 
 impl Operation {
@@ -234,6 +240,8 @@ impl Operation {
             "update" => Some(Operation::Update),
             "delete" => Some(Operation::Delete),
             "list" => Some(Operation::List),
+            "pull" => Some(Operation::Pull),
+            "push" => Some(Operation::Push),
             _ => None,
         }
     }
@@ -245,11 +253,14 @@ impl Operation {
             Operation::Update => 2,
             Operation::Delete => 3,
             Operation::List => 4,
+            Operation::Pull => 5,
+            Operation::Push => 6,
         }
     }
 }
 
-/// Whether `role` may perform `operation` on `resource`: Harbor's role matrix.
+/// Whether `role` may perform `operation` on `resource`: Harbor's role matrix. Every role may pull;
+/// Developer and up may push.
 pub fn role_permits(role: Role, resource: Resource, operation: Operation) -> bool {
     use Operation::*;
     use Resource::*;
@@ -268,7 +279,7 @@ pub fn role_permits(role: Role, resource: Resource, operation: Operation) -> boo
         (Robot, _) => matches!(operation, Read | List),
         (Repository, ProjectAdmin | Maintainer) => true,
         (Repository, Developer) => operation != Delete,
-        (Repository, Guest | LimitedGuest) => matches!(operation, Read | List),
+        (Repository, Guest | LimitedGuest) => matches!(operation, Read | List | Pull),
         (Artifact, ProjectAdmin | Maintainer) => operation != Update,
         (Artifact, Developer) => matches!(operation, Create | Read | List),
         (Artifact, Guest | LimitedGuest) => matches!(operation, Read | List),
@@ -299,7 +310,7 @@ impl ProjectAccess {
     ) -> Result<ProjectAccess, sqlx::Error> {
         let role = match subject {
             Subject::User { id, .. } => db
-                .member_role(project.id, *id)
+                .effective_role(project.id, *id)
                 .await?
                 .and_then(Role::from_id),
             Subject::Anonymous | Subject::Robot { .. } => None,
@@ -316,9 +327,9 @@ impl ProjectAccess {
         })
     }
 
-    /// The bit of `(resource, operation)` in [`Self::robot_grants`].
+    /// The bit of `(resource, operation)` in [`Self::robot_grants`] (9 resources × 7 operations fit in 64).
     pub fn bit(resource: Resource, operation: Operation) -> u64 {
-        1 << (resource.index() * 5 + operation.index())
+        1 << (resource.index() * 7 + operation.index())
     }
 
     /// Whether the project is visible at all. An invisible project is answered as if it did not exist.
@@ -343,41 +354,52 @@ impl ProjectAccess {
         }
         let public_read = match resource {
             Resource::Project | Resource::Metadata => operation == Operation::Read,
-            Resource::Repository | Resource::Artifact | Resource::Tag => {
+            Resource::Repository => {
+                matches!(
+                    operation,
+                    Operation::Read | Operation::List | Operation::Pull
+                )
+            }
+            Resource::Artifact | Resource::Tag => {
                 matches!(operation, Operation::Read | Operation::List)
             }
             Resource::Member | Resource::Quota | Resource::Robot | Resource::Log => false,
         };
         self.public && public_read
     }
+
+    /// The registry actions this access allows, each decided by [`Self::permits`].
+    pub fn registry_actions(self) -> ActionSet {
+        let allowed: Vec<Action> = Action::ALL
+            .into_iter()
+            .filter(|action| {
+                let (resource, operation) = action.permission();
+                self.permits(resource, operation)
+                    || (*action == Action::Delete
+                        && self.permits(Resource::Repository, Operation::Delete))
+            })
+            .collect();
+        ActionSet::of(&allowed)
+    }
 }
 
-/// What `subject` may do to repositories of `project` (`None`: the project does not exist).
+/// What `subject` may do to repositories of `project` (`None`: the project does not exist, which only a
+/// system admin may act on).
 pub async fn allowed_actions(
     db: &Db,
     subject: &Subject,
     project: Option<&Project>,
 ) -> Result<ActionSet, sqlx::Error> {
-    if subject.is_sysadmin() {
-        return Ok(ActionSet::ALL);
-    }
     let Some(project) = project else {
-        return Ok(ActionSet::NONE);
+        return Ok(if subject.is_sysadmin() {
+            ActionSet::ALL
+        } else {
+            ActionSet::NONE
+        });
     };
-    let public = if project.public {
-        ActionSet::of(&[Action::Pull])
-    } else {
-        ActionSet::NONE
-    };
-    let granted = match subject {
-        Subject::User { id, .. } => db
-            .member_role(project.id, *id)
-            .await?
-            .map_or(ActionSet::NONE, role_actions),
-        Subject::Robot { permissions, .. } => robots::registry_actions(permissions, &project.name),
-        Subject::Anonymous => ActionSet::NONE,
-    };
-    Ok(public.union(granted))
+    Ok(ProjectAccess::of(db, subject, project)
+        .await?
+        .registry_actions())
 }
 
 /// The projects whose repositories `subject` may see; `None` means all of them.
@@ -387,7 +409,12 @@ pub async fn visible_projects(db: &Db, subject: &Subject) -> Result<Option<Vec<i
     }
     let mut ids = db.public_project_ids().await?;
     match subject {
-        Subject::User { id, .. } => ids.extend(db.member_project_ids(*id).await?),
+        Subject::User { id, .. } => ids.extend(
+            db.effective_roles(*id)
+                .await?
+                .into_iter()
+                .map(|(project, _)| project),
+        ),
         Subject::Robot { permissions, .. } => {
             for namespace in robots::namespaces(permissions) {
                 if namespace == "*" {
@@ -405,20 +432,260 @@ pub async fn visible_projects(db: &Db, subject: &Subject) -> Result<Option<Vec<i
     Ok(Some(ids))
 }
 
+/// Harbor's project-level policies as `(resource, action)`, in the order Harbor lists them: every pair any
+/// role may hold (`src/common/rbac/project/rbac_role.go`), restricted to the rows of
+/// `shared/reference/harbor-rbac.md`. The empty resource is the project itself.
+const PROJECT_POLICIES: &[(&str, &str)] = &[
+    ("", "read"),
+    ("", "update"),
+    ("", "delete"),
+    ("member", "create"),
+    ("member", "read"),
+    ("member", "update"),
+    ("member", "delete"),
+    ("member", "list"),
+    ("metadata", "create"),
+    ("metadata", "read"),
+    ("metadata", "update"),
+    ("metadata", "delete"),
+    ("log", "list"),
+    ("label", "create"),
+    ("label", "read"),
+    ("label", "update"),
+    ("label", "delete"),
+    ("label", "list"),
+    ("quota", "read"),
+    ("repository", "create"),
+    ("repository", "read"),
+    ("repository", "update"),
+    ("repository", "delete"),
+    ("repository", "list"),
+    ("repository", "pull"),
+    ("repository", "push"),
+    ("tag-retention", "create"),
+    ("tag-retention", "read"),
+    ("tag-retention", "update"),
+    ("tag-retention", "delete"),
+    ("tag-retention", "list"),
+    ("tag-retention", "operate"),
+    ("immutable-tag", "create"),
+    ("immutable-tag", "update"),
+    ("immutable-tag", "delete"),
+    ("immutable-tag", "list"),
+    ("robot", "create"),
+    ("robot", "read"),
+    ("robot", "update"),
+    ("robot", "delete"),
+    ("robot", "list"),
+    ("notification-policy", "create"),
+    ("notification-policy", "update"),
+    ("notification-policy", "delete"),
+    ("notification-policy", "list"),
+    ("notification-policy", "read"),
+    ("scan", "create"),
+    ("scan", "read"),
+    ("scan", "stop"),
+    ("scanner", "read"),
+    ("scanner", "create"),
+    ("artifact", "create"),
+    ("artifact", "read"),
+    ("artifact", "delete"),
+    ("artifact", "list"),
+    ("artifact-addition", "read"),
+    ("tag", "list"),
+    ("tag", "create"),
+    ("tag", "delete"),
+    ("accessory", "list"),
+    ("artifact-label", "create"),
+    ("artifact-label", "delete"),
+    ("export-cve", "create"),
+    ("export-cve", "read"),
+    ("export-cve", "list"),
+];
+
+/// Harbor's system-level policies as `(resource, action)` (`src/common/rbac/system/policies.go`); only
+/// system administrators hold them.
+const SYSTEM_POLICIES: &[(&str, &str)] = &[
+    ("catalog", "read"),
+    ("audit-log", "list"),
+    ("project", "create"),
+    ("project", "read"),
+    ("project", "update"),
+    ("project", "delete"),
+    ("project", "list"),
+    ("user", "create"),
+    ("user", "read"),
+    ("user", "update"),
+    ("user", "delete"),
+    ("user", "list"),
+    ("user-group", "create"),
+    ("user-group", "read"),
+    ("user-group", "update"),
+    ("user-group", "delete"),
+    ("user-group", "list"),
+    ("registry", "create"),
+    ("registry", "read"),
+    ("registry", "update"),
+    ("registry", "delete"),
+    ("registry", "list"),
+    ("replication", "create"),
+    ("replication", "read"),
+    ("replication", "update"),
+    ("replication", "list"),
+    ("replication", "delete"),
+    ("distribution", "create"),
+    ("distribution", "read"),
+    ("distribution", "update"),
+    ("distribution", "delete"),
+    ("distribution", "list"),
+    ("garbage-collection", "create"),
+    ("garbage-collection", "read"),
+    ("garbage-collection", "update"),
+    ("garbage-collection", "delete"),
+    ("garbage-collection", "list"),
+    ("scan-all", "create"),
+    ("scan-all", "read"),
+    ("scan-all", "update"),
+    ("scan-all", "delete"),
+    ("scan-all", "list"),
+    ("system-volumes", "read"),
+    ("ldap-user", "create"),
+    ("ldap-user", "list"),
+    ("configuration", "read"),
+    ("configuration", "update"),
+];
+
+/// Whether `role` holds a project policy of a resource Berth does not serve yet, by the rows of
+/// `shared/reference/harbor-rbac.md`.
+fn role_permits_other(role: Role, resource: &str, action: &str) -> bool {
+    use Role::*;
+    let admin_or_maintainer = matches!(role, ProjectAdmin | Maintainer);
+    match resource {
+        "label" => {
+            admin_or_maintainer || (role != LimitedGuest && matches!(action, "read" | "list"))
+        }
+        "tag-retention" | "immutable-tag" => admin_or_maintainer,
+        "notification-policy" => {
+            role == ProjectAdmin || (role == Maintainer && matches!(action, "read" | "list"))
+        }
+        "scan" => admin_or_maintainer || action == "read",
+        "scanner" => role == ProjectAdmin || action == "read",
+        "accessory" => true,
+        "artifact-label" => matches!(role, ProjectAdmin | Maintainer | Developer),
+        "export-cve" => matches!(role, ProjectAdmin | Maintainer | Developer),
+        _ => false,
+    }
+}
+
+/// What anyone may do in a public project beyond Berth's own public reads (Harbor's public-project policies).
+fn public_permits_other(resource: &str, action: &str) -> bool {
+    matches!(
+        (resource, action),
+        ("label", "read" | "list") | ("scan", "read") | ("scanner", "read") | ("accessory", "list")
+    )
+}
+
+/// The project-level permissions of `access` as Harbor's `/users/current/permissions` lists them:
+/// `(resource relative to the project, action)`. `registry` is what the subject may do to the project's
+/// repositories (from [`allowed_actions`]).
+pub fn project_permissions(
+    access: ProjectAccess,
+    registry: ActionSet,
+) -> Vec<(&'static str, &'static str)> {
+    if !access.can_see() {
+        return Vec::new();
+    }
+    PROJECT_POLICIES
+        .iter()
+        .copied()
+        .filter(|&(resource, action)| {
+            if access.sysadmin {
+                return true;
+            }
+            match (resource, action) {
+                ("repository", "pull") => registry.contains(Action::Pull),
+                ("repository", "push") => registry.contains(Action::Push),
+                ("artifact-addition", "read") => {
+                    access.permits(Resource::Artifact, Operation::Read)
+                }
+                ("", _) => Operation::from_name(action)
+                    .is_some_and(|op| access.permits(Resource::Project, op)),
+                _ => match (Resource::from_name(resource), Operation::from_name(action)) {
+                    (Some(resource), Some(op)) => access.permits(resource, op),
+                    _ => {
+                        access
+                            .role
+                            .is_some_and(|role| role_permits_other(role, resource, action))
+                            || (access.public && public_permits_other(resource, action))
+                    }
+                },
+            }
+        })
+        .collect()
+}
+
+/// The system-level permissions of `subject`: all of Harbor's for a system administrator, none otherwise.
+pub fn system_permissions(subject: &Subject) -> Vec<(&'static str, &'static str)> {
+    if subject.is_sysadmin() {
+        SYSTEM_POLICIES.to_vec()
+    } else {
+        Vec::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn roles_match_harbor() {
-        let all = [Action::Pull, Action::Push, Action::Delete];
-        let can = |role| all.map(|a| role_actions(role).contains(a));
-        assert_eq!(can(1), [true, true, true], "ProjectAdmin");
-        assert_eq!(can(4), [true, true, true], "Maintainer");
-        assert_eq!(can(2), [true, true, false], "Developer");
-        assert_eq!(can(3), [true, false, false], "Guest");
-        assert_eq!(can(5), [true, false, false], "LimitedGuest");
-        assert_eq!(can(99), [false, false, false]);
+    fn registry_actions_follow_the_role_matrix() {
+        let member = |role: Option<Role>, public: bool| ProjectAccess {
+            sysadmin: false,
+            public,
+            role,
+            robot_grants: 0,
+        };
+        let can =
+            |access: ProjectAccess| Action::ALL.map(|a| access.registry_actions().contains(a));
+        assert_eq!(
+            can(member(Some(Role::ProjectAdmin), false)),
+            [true, true, true]
+        );
+        assert_eq!(
+            can(member(Some(Role::Maintainer), false)),
+            [true, true, true]
+        );
+        assert_eq!(
+            can(member(Some(Role::Developer), false)),
+            [true, true, false]
+        );
+        assert_eq!(can(member(Some(Role::Guest), false)), [true, false, false]);
+        assert_eq!(
+            can(member(Some(Role::LimitedGuest), false)),
+            [true, false, false]
+        );
+        assert_eq!(can(member(None, false)), [false, false, false]);
+        assert_eq!(can(member(None, true)), [true, false, false], "public pull");
+        let admin = ProjectAccess {
+            sysadmin: true,
+            ..member(None, false)
+        };
+        assert_eq!(can(admin), [true, true, true]);
+        let robot = |pairs: &[(Resource, Operation)]| ProjectAccess {
+            robot_grants: pairs
+                .iter()
+                .fold(0, |bits, (r, o)| bits | ProjectAccess::bit(*r, *o)),
+            ..member(None, false)
+        };
+        assert_eq!(
+            can(robot(&[(Resource::Repository, Operation::Push)])),
+            [false, true, false]
+        );
+        assert_eq!(
+            can(robot(&[(Resource::Repository, Operation::Delete)])),
+            [false, false, true]
+        );
+        assert_eq!(Role::from_id(99), None);
     }
 
     #[test]
@@ -515,6 +782,46 @@ mod tests {
         }
         assert!(!public.permits(Resource::Quota, Read));
         assert_eq!(Resource::from_name("artifact"), Some(Resource::Artifact));
+    }
+
+    #[test]
+    fn permissions_follow_the_role() {
+        let member = |role| ProjectAccess {
+            sysadmin: false,
+            public: false,
+            role: Some(role),
+            robot_grants: 0,
+        };
+        let developer = project_permissions(
+            member(Role::Developer),
+            ActionSet::of(&[Action::Pull, Action::Push]),
+        );
+        assert!(developer.contains(&("repository", "push")));
+        assert!(developer.contains(&("artifact", "create")));
+        assert!(!developer.contains(&("repository", "delete")));
+        assert!(!developer.contains(&("member", "create")));
+        assert!(!developer.contains(&("tag-retention", "create")));
+        let admin = project_permissions(member(Role::ProjectAdmin), ActionSet::ALL);
+        assert!(admin.contains(&("member", "create")));
+        assert!(admin.contains(&("", "delete")));
+        assert!(admin.contains(&("notification-policy", "create")));
+        let limited =
+            project_permissions(member(Role::LimitedGuest), ActionSet::of(&[Action::Pull]));
+        assert!(!limited.contains(&("member", "list")));
+        assert!(limited.contains(&("repository", "pull")));
+        let outsider = ProjectAccess {
+            role: None,
+            ..member(Role::Guest)
+        };
+        assert!(project_permissions(outsider, ActionSet::NONE).is_empty());
+        let sysadmin = ProjectAccess {
+            sysadmin: true,
+            ..outsider
+        };
+        assert_eq!(
+            project_permissions(sysadmin, ActionSet::ALL).len(),
+            PROJECT_POLICIES.len()
+        );
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Robot permissions: what a robot may do in a project, and what its creator may grant it.
 //!
 //! A robot's permissions are Harbor's `RobotPermission` list: `{kind: "project", namespace: <project> | "*",
-//! access: [{resource, action}]}`. Registry access comes from `repository:pull`, `repository:push` and
-//! `artifact:delete`; REST access from the `(resource, action)` pairs of the role matrix.
+//! access: [{resource, action}]}`. Each `(resource, action)` pair of the role matrix becomes a grant bit that
+//! [`ProjectAccess::permits`] reads; registry access comes from `repository:pull`, `repository:push` and
+//! `artifact:delete` through the same function.
 
 use berth_api::robots::{Access, RobotPermission};
 
-use super::policy::{Action, ActionSet, Operation, ProjectAccess, Resource, Role, role_actions};
+use super::policy::{Operation, ProjectAccess, Resource, Role};
 
 /// Every robot name starts with this.
 pub const PREFIX: &str = "robot$";
@@ -23,16 +24,6 @@ fn accesses_in<'a>(
         .filter(|a| a.effect.as_deref() != Some("deny"))
 }
 
-/// The registry action an access grants, if any.
-fn registry_action(access: &Access) -> Option<Action> {
-    match (access.resource.as_str(), access.action.as_str()) {
-        ("repository", "pull") => Some(Action::Pull),
-        ("repository", "push") => Some(Action::Push),
-        ("artifact" | "repository", "delete") => Some(Action::Delete),
-        _ => None,
-    }
-}
-
 /// The REST permission an access grants, if it is one Berth knows.
 pub fn rest_permission(access: &Access) -> Option<(Resource, Operation)> {
     let resource = Resource::from_name(&access.resource)?;
@@ -40,15 +31,8 @@ pub fn rest_permission(access: &Access) -> Option<(Resource, Operation)> {
     Some((resource, operation))
 }
 
-/// What the robot may do to repositories of `project` through the registry.
-pub fn registry_actions(permissions: &[RobotPermission], project: &str) -> ActionSet {
-    let actions: Vec<Action> = accesses_in(permissions, project)
-        .filter_map(registry_action)
-        .collect();
-    ActionSet::of(&actions)
-}
-
-/// The REST permissions the robot holds in `project`, as [`ProjectAccess::robot_grants`] bits.
+/// The permissions the robot holds in `project`, as [`ProjectAccess::robot_grants`] bits: REST and registry
+/// alike (`repository:pull` and `repository:push` are role-matrix permissions too).
 pub fn rest_grants(permissions: &[RobotPermission], project: &str) -> u64 {
     accesses_in(permissions, project)
         .filter_map(rest_permission)
@@ -62,11 +46,6 @@ pub fn rest_grants(permissions: &[RobotPermission], project: &str) -> u64 {
 pub fn may_grant(access: ProjectAccess, wanted: &Access) -> bool {
     if access.sysadmin {
         return true;
-    }
-    if let Some(action) = registry_action(wanted) {
-        return access
-            .role
-            .is_some_and(|role| role_actions(role.id()).contains(action));
     }
     match rest_permission(wanted) {
         Some((resource, operation)) => access.role.is_some() && access.permits(resource, operation),
@@ -108,13 +87,23 @@ mod tests {
 
     #[test]
     fn registry_actions_come_from_repository_and_artifact_permissions() {
+        use crate::auth::policy::Action;
+        let in_project = |perms: &[RobotPermission], project: &str| {
+            ProjectAccess {
+                sysadmin: false,
+                public: false,
+                role: None,
+                robot_grants: rest_grants(perms, project),
+            }
+            .registry_actions()
+        };
         let perms = permissions("team", &[("repository", "pull"), ("repository", "push")]);
-        let actions = registry_actions(&perms, "team");
+        let actions = in_project(&perms, "team");
         assert!(actions.contains(Action::Pull) && actions.contains(Action::Push));
         assert!(!actions.contains(Action::Delete));
-        assert!(registry_actions(&perms, "other").is_empty());
+        assert!(in_project(&perms, "other").is_empty());
         let everywhere = permissions("*", &[("artifact", "delete")]);
-        assert!(registry_actions(&everywhere, "any").contains(Action::Delete));
+        assert!(in_project(&everywhere, "any").contains(Action::Delete));
     }
 
     #[test]

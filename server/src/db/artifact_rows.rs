@@ -1,6 +1,7 @@
 //! Artifacts and tags as the REST API lists them: one row per artifact with its sizes and pull statistics.
 
 use super::Db;
+use super::list::{self, ListQuery, ListSql, Scope};
 use super::repositories::LISTED_ON_ITS_OWN;
 
 /// An artifact with what the REST API shows about it.
@@ -37,44 +38,31 @@ pub struct TagRow {
     pub pull_time: Option<String>,
 }
 
-/// Which artifacts a list shows, by their tags (Harbor's `q=tags=…`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TagFilter<'a> {
-    #[default]
-    Any,
-    /// Only tagged artifacts (`tags=*`).
-    Tagged,
-    /// Only untagged artifacts (`tags=nil`).
-    Untagged,
-    /// Artifacts with this tag (`tags=v`).
-    Exact(&'a str),
-    /// Artifacts with a tag containing this (`tags=~v`).
-    Fuzzy(&'a str),
-}
-
-/// Filters of an artifact list.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ArtifactFilter<'a> {
-    pub tags: TagFilter<'a>,
-    pub digest: Option<&'a str>,
-}
-
 /// The size of artifact `x`'s config and layers.
 const BLOBS_SIZE: &str =
     "COALESCE((SELECT SUM(b.size) FROM artifact_blobs ab JOIN blobs b ON b.digest = ab.digest
                                    WHERE ab.artifact_id = x.id), 0)";
 
-fn artifact_select() -> String {
+/// SQL expression: the total size of artifact `a` — the manifest, its config and layers, and (for an index)
+/// its children with theirs.
+pub(super) fn total_size_sql() -> String {
     let own_blobs = BLOBS_SIZE.replace("x.id", "a.id");
     let child_blobs = BLOBS_SIZE.replace("x.id", "c.id");
     format!(
-        "SELECT a.id, a.repository_id, r.project_id, r.name AS repository_name, a.digest, a.media_type,
-            a.artifact_type, a.subject_digest, a.annotations, a.content, a.push_time, a.pull_time, a.pull_count,
-            a.size + {own_blobs}
+        "(a.size + {own_blobs}
               + COALESCE((SELECT SUM(c.size + {child_blobs}) FROM artifact_children ch
                           JOIN artifacts c ON c.repository_id = a.repository_id AND c.digest = ch.child_digest
-                          WHERE ch.parent_id = a.id), 0) AS total_size
-         FROM artifacts a JOIN repositories r ON r.id = a.repository_id"
+                          WHERE ch.parent_id = a.id), 0))"
+    )
+}
+
+fn artifact_select() -> String {
+    format!(
+        "SELECT a.id, a.repository_id, r.project_id, r.name AS repository_name, a.digest, a.media_type,
+            a.artifact_type, a.subject_digest, a.annotations, a.content, a.push_time, a.pull_time, a.pull_count,
+            {} AS total_size
+         FROM artifacts a JOIN repositories r ON r.id = a.repository_id",
+        total_size_sql()
     )
 }
 
@@ -82,52 +70,27 @@ const TAG_SELECT: &str = "SELECT t.rowid AS id, t.repository_id, t.artifact_id, 
 
 impl Db {
     /// One page of the artifacts of repository `repository_id` that are listed on their own (not an
-    /// index's children, not accessories), newest first, and how many match in all.
+    /// index's children, not accessories) and match `query` (keys of [`list::ARTIFACTS`]), newest first
+    /// unless sorted, and how many match in all.
     pub async fn list_artifacts(
         &self,
         repository_id: i64,
-        filter: ArtifactFilter<'_>,
+        query: &ListQuery,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<ArtifactRow>, i64), sqlx::Error> {
-        let (mode, value) = match filter.tags {
-            TagFilter::Any => ("any", None),
-            TagFilter::Tagged => ("tagged", None),
-            TagFilter::Untagged => ("untagged", None),
-            TagFilter::Exact(tag) => ("exact", Some(tag)),
-            TagFilter::Fuzzy(part) => ("fuzzy", Some(part)),
+        let select = artifact_select();
+        let sql = ListSql {
+            select: &select,
+            count: "SELECT COUNT(*) FROM artifacts a",
+            default_order: "a.push_time DESC",
+            tie_breaker: "a.id DESC",
         };
-        let conditions = format!(
-            "WHERE a.repository_id = $1 AND {LISTED_ON_ITS_OWN}
-               AND ($2 IS NULL OR a.digest = $2)
-               AND CASE $3
-                 WHEN 'tagged' THEN EXISTS (SELECT 1 FROM tags t WHERE t.artifact_id = a.id)
-                 WHEN 'untagged' THEN NOT EXISTS (SELECT 1 FROM tags t WHERE t.artifact_id = a.id)
-                 WHEN 'exact' THEN EXISTS (SELECT 1 FROM tags t WHERE t.artifact_id = a.id AND t.name = $4)
-                 WHEN 'fuzzy' THEN EXISTS (SELECT 1 FROM tags t WHERE t.artifact_id = a.id AND instr(t.name, $4) > 0)
-                 ELSE 1 END"
-        );
-        let total: i64 =
-            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM artifacts a {conditions}"))
-                .bind(repository_id)
-                .bind(filter.digest)
-                .bind(mode)
-                .bind(value)
-                .fetch_one(&self.read)
-                .await?;
-        let rows = sqlx::query_as(&format!(
-            "{} {conditions} ORDER BY a.push_time DESC, a.id DESC LIMIT $5 OFFSET $6",
-            artifact_select()
-        ))
-        .bind(repository_id)
-        .bind(filter.digest)
-        .bind(mode)
-        .bind(value)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.read)
-        .await?;
-        Ok((rows, total))
+        let scope = [
+            Scope::Is("a.repository_id", repository_id),
+            Scope::Sql(LISTED_ON_ITS_OWN),
+        ];
+        list::fetch_page(&self.read, &sql, &scope, query, limit, offset).await
     }
 
     /// The artifact `digest` of repository `repository_id`.
@@ -206,34 +169,22 @@ impl Db {
         .await
     }
 
-    /// One page of the tags of artifact `artifact_id`, newest first, optionally only those named `name`
-    /// (exact) or containing `part`, and how many match in all.
+    /// One page of the tags of artifact `artifact_id` matching `query` (keys of [`list::TAGS`]), newest
+    /// first unless sorted, and how many match in all.
     pub async fn list_artifact_tags(
         &self,
         artifact_id: i64,
-        name: Option<&str>,
-        part: Option<&str>,
+        query: &ListQuery,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<TagRow>, i64), sqlx::Error> {
-        let conditions = "WHERE t.artifact_id = $1 AND ($2 IS NULL OR t.name = $2)
-                            AND ($3 IS NULL OR instr(t.name, $3) > 0)";
-        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM tags t {conditions}"))
-            .bind(artifact_id)
-            .bind(name)
-            .bind(part)
-            .fetch_one(&self.read)
-            .await?;
-        let rows = sqlx::query_as(&format!(
-            "{TAG_SELECT} {conditions} ORDER BY t.push_time DESC, t.name LIMIT $4 OFFSET $5"
-        ))
-        .bind(artifact_id)
-        .bind(name)
-        .bind(part)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.read)
-        .await?;
-        Ok((rows, total))
+        let sql = ListSql {
+            select: TAG_SELECT,
+            count: "SELECT COUNT(*) FROM tags t",
+            default_order: "t.push_time DESC, t.name",
+            tie_breaker: "t.rowid",
+        };
+        let scope = [Scope::Is("t.artifact_id", artifact_id)];
+        list::fetch_page(&self.read, &sql, &scope, query, limit, offset).await
     }
 }

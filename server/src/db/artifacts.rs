@@ -611,15 +611,16 @@ async fn delete_manifest_in(
     repository: &str,
     digest: &str,
 ) -> Result<bool, sqlx::Error> {
-    let found: Option<(i64, i64)> = sqlx::query_as(
-        "SELECT a.id, r.project_id FROM artifacts a JOIN repositories r ON r.id = a.repository_id
+    let found: Option<(i64, i64, i64, String)> = sqlx::query_as(
+        "SELECT a.id, a.repository_id, r.project_id, a.push_time
+         FROM artifacts a JOIN repositories r ON r.id = a.repository_id
          WHERE r.name = $1 AND a.digest = $2",
     )
     .bind(repository)
     .bind(digest)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((artifact_id, project_id)) = found else {
+    let Some((artifact_id, repository_id, project_id, pushed)) = found else {
         return Ok(false);
     };
     let blobs: Vec<String> =
@@ -632,26 +633,21 @@ async fn delete_manifest_in(
         .execute(&mut *conn)
         .await?;
     for blob in &blobs {
-        let still_used: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM artifact_blobs ab JOIN artifacts a ON a.id = ab.artifact_id
-             JOIN repositories r ON r.id = a.repository_id
-             WHERE r.project_id = $1 AND ab.digest = $2 LIMIT 1",
+        // This repository's link goes if no artifact left here references the blob and the link predates
+        // the artifact: a link made since then (here or elsewhere) is an upload for a manifest not pushed yet.
+        // Other repositories' links stay; the project pays while any link or artifact still needs the blob.
+        sqlx::query(
+            "DELETE FROM repository_blobs
+             WHERE repository_id = $1 AND digest = $2 AND created_at <= $3
+               AND NOT EXISTS (SELECT 1 FROM artifact_blobs ab JOIN artifacts a ON a.id = ab.artifact_id
+                               WHERE a.repository_id = $1 AND ab.digest = $2)",
         )
-        .bind(project_id)
+        .bind(repository_id)
         .bind(blob)
-        .fetch_optional(&mut *conn)
+        .bind(&pushed)
+        .execute(&mut *conn)
         .await?;
-        if still_used.is_none() {
-            sqlx::query(
-                "DELETE FROM repository_blobs WHERE digest = $2
-                 AND repository_id IN (SELECT id FROM repositories WHERE project_id = $1)",
-            )
-            .bind(project_id)
-            .bind(blob)
-            .execute(&mut *conn)
-            .await?;
-            quota::release_if_unused(conn, project_id, blob).await?;
-        }
+        quota::release_if_unused(conn, project_id, blob).await?;
     }
     quota::release_if_unused(conn, project_id, digest).await?;
     Ok(true)

@@ -2,6 +2,7 @@
 //! project keep its id so a project's log still shows how it ended.
 
 use super::Db;
+use super::list::{self, ListQuery, ListSql, Scope};
 
 /// An entry to record. `project` names the project the action touched, if any; the row stores its id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,17 +30,6 @@ pub struct AuditEntry {
     pub username: String,
     pub client_ip: String,
     pub op_time: String,
-}
-
-/// Which entries to list: every field is optional. `*_contains` fields are substring matches.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AuditFilter<'a> {
-    pub project_id: Option<i64>,
-    pub operation: Option<&'a str>,
-    pub resource: Option<&'a str>,
-    pub resource_contains: Option<&'a str>,
-    pub username: Option<&'a str>,
-    pub username_contains: Option<&'a str>,
 }
 
 const INSERT: &str = "INSERT INTO audit_log
@@ -74,43 +64,26 @@ impl Db {
         tx.commit().await
     }
 
-    /// One page of entries matching `filter`, newest first, and how many match in all.
+    /// One page of the entries of project `project_id` (`None`: of all) matching `query` (keys of
+    /// [`list::AUDIT_LOGS`]), newest first unless sorted, and how many match in all.
     pub async fn list_audit(
         &self,
-        filter: &AuditFilter<'_>,
+        query: &ListQuery,
+        project_id: Option<i64>,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<AuditEntry>, i64), sqlx::Error> {
-        let conditions = "WHERE ($1 IS NULL OR project_id = $1)
-              AND ($2 IS NULL OR operation = $2)
-              AND ($3 IS NULL OR resource = $3)
-              AND ($4 IS NULL OR instr(resource, $4) > 0)
-              AND ($5 IS NULL OR username = $5)
-              AND ($6 IS NULL OR instr(username, $6) > 0)";
-        let total: i64 =
-            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM audit_log {conditions}"))
-                .bind(filter.project_id)
-                .bind(filter.operation)
-                .bind(filter.resource)
-                .bind(filter.resource_contains)
-                .bind(filter.username)
-                .bind(filter.username_contains)
-                .fetch_one(&self.read)
-                .await?;
-        let rows = sqlx::query_as(&format!(
-            "SELECT id, project_id, operation, resource_type, resource, username, client_ip, op_time
-             FROM audit_log {conditions} ORDER BY op_time DESC, id DESC LIMIT $7 OFFSET $8"
-        ))
-        .bind(filter.project_id)
-        .bind(filter.operation)
-        .bind(filter.resource)
-        .bind(filter.resource_contains)
-        .bind(filter.username)
-        .bind(filter.username_contains)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.read)
-        .await?;
-        Ok((rows, total))
+        let sql = ListSql {
+            select: "SELECT id, project_id, operation, resource_type, resource, username, client_ip, op_time
+                     FROM audit_log",
+            count: "SELECT COUNT(*) FROM audit_log",
+            default_order: "op_time DESC",
+            tie_breaker: "id DESC",
+        };
+        let scope: Vec<Scope<'_>> = project_id
+            .map(|id| Scope::Is("project_id", id))
+            .into_iter()
+            .collect();
+        list::fetch_page(&self.read, &sql, &scope, query, limit, offset).await
     }
 }

@@ -94,9 +94,11 @@ impl Db {
             .await?;
         quota::charge(&mut tx, project_id, digest, size).await?;
         let repository_id = ensure_repository(&mut tx, project_id, repository).await?;
+        // A new upload or mount refreshes the link's time: deleting an older artifact keeps it (see
+        // `delete_manifest_in`).
         sqlx::query(
             "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3)
-             ON CONFLICT (repository_id, digest) DO NOTHING",
+             ON CONFLICT (repository_id, digest) DO UPDATE SET created_at = excluded.created_at",
         )
         .bind(repository_id)
         .bind(digest)
@@ -111,6 +113,35 @@ impl Db {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Unlinks blobs uploaded to a repository before `cutoff` that no artifact there references: uploads whose
+    /// manifest never came. Releases their quota; returns how many links were removed.
+    pub async fn purge_unreferenced_links(
+        &self,
+        cutoff: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, sqlx::Error> {
+        let mut tx = self.write.begin().await?;
+        let removed: Vec<(i64, i64, String)> = sqlx::query_as(
+            "SELECT rb.repository_id, r.project_id, rb.digest
+             FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id
+             WHERE rb.created_at < $1
+               AND NOT EXISTS (SELECT 1 FROM artifact_blobs ab JOIN artifacts a ON a.id = ab.artifact_id
+                               WHERE a.repository_id = rb.repository_id AND ab.digest = rb.digest)",
+        )
+        .bind(super::timestamp(cutoff))
+        .fetch_all(&mut *tx)
+        .await?;
+        for (repository_id, project_id, digest) in &removed {
+            sqlx::query("DELETE FROM repository_blobs WHERE repository_id = $1 AND digest = $2")
+                .bind(repository_id)
+                .bind(digest)
+                .execute(&mut *tx)
+                .await?;
+            quota::release_if_unused(&mut tx, *project_id, digest).await?;
+        }
+        tx.commit().await?;
+        Ok(removed.len())
     }
 
     /// Removes blob `digest` from `repository`, releasing its quota if the project no longer uses it;

@@ -10,6 +10,7 @@ mod audit;
 mod blobs;
 mod cache;
 mod keys;
+pub mod list;
 mod members;
 mod projects;
 mod pulls;
@@ -17,6 +18,7 @@ mod quota;
 mod repositories;
 mod robots;
 mod uploads;
+mod usergroups;
 mod users;
 
 use std::str::FromStr;
@@ -28,20 +30,21 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-pub use artifact_rows::{ArtifactFilter, ArtifactRow, TagFilter, TagRow};
+pub use artifact_rows::{ArtifactRow, TagRow};
 pub use artifacts::{
     CopyArtifact, CopyError, DeleteArtifact, Manifest, NewArtifact, PutManifestError, Referrer,
 };
-pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
+pub use audit::{AuditEntry, NewAuditEntry};
 pub use blobs::LinkedBlob;
 pub use members::Member;
-pub use projects::{NewProject, Project, ProjectDetail, ProjectFilter};
+pub use projects::{NewProject, Project, ProjectCounts, ProjectDetail, ProjectUsage};
 pub use pulls::PullBatch;
 pub use quota::{ChargeError, Drift, Quota, QuotaExceeded};
-pub use repositories::{NameMatch, RepositoryFilter, RepositoryRow, RepositorySort};
+pub use repositories::{RepositoryRow, SearchRepositoryRow};
 pub use robots::{NewRobot, RobotRow};
 pub use uploads::UploadSession;
-pub use users::{NewUser, User, UserDetail, UserFilter};
+pub use usergroups::{NewUserGroup, UserGroupFilter, UserGroupRow};
+pub use users::{NewUser, User, UserDetail};
 
 /// How long cached rows may be served without re-reading the database.
 const CACHE_TTL: Duration = Duration::from_secs(5);

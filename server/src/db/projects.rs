@@ -1,6 +1,7 @@
 //! Projects and their members.
 
 use super::Db;
+use super::list::{self, ListQuery, ListSql, Scope};
 
 /// A project: the tenant. Its name is the first component of its repositories' names.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -45,19 +46,6 @@ pub struct ProjectDetail {
     pub created_at: String,
     pub updated_at: String,
     pub repo_count: i64,
-}
-
-/// Filters of the project list. `visible` limits it to those ids (`None`: all projects).
-#[derive(Debug, Clone, Default)]
-pub struct ProjectFilter<'a> {
-    /// A substring of the name.
-    pub name: Option<&'a str>,
-    /// The exact name.
-    pub name_exact: Option<&'a str>,
-    pub public: Option<bool>,
-    /// The owner's username.
-    pub owner: Option<&'a str>,
-    pub visible: Option<&'a [i64]>,
 }
 
 const PROJECT_DETAIL: &str =
@@ -178,44 +166,26 @@ impl Db {
             .await
     }
 
-    /// One page of projects matching `filter`, by name, and how many match in all.
+    /// One page of the projects matching `query` (keys of [`list::PROJECTS`] or [`list::QUOTAS`]), by name
+    /// unless sorted, and how many match in all. `visible` limits the list to those ids (`None`: all).
     pub async fn list_projects(
         &self,
-        filter: &ProjectFilter<'_>,
+        query: &ListQuery,
+        visible: Option<&[i64]>,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<ProjectDetail>, i64), sqlx::Error> {
-        let conditions = "WHERE ($1 IS NULL OR instr(p.name, $1) > 0)
-              AND ($2 IS NULL OR p.public = $2)
-              AND ($3 IS NULL OR u.username = $3)
-              AND ($4 IS NULL OR p.id IN (SELECT value FROM json_each($4)))
-              AND ($5 IS NULL OR p.name = $5)";
-        let visible = filter
-            .visible
-            .map(|ids| serde_json::Value::from(ids.to_vec()).to_string());
-        let total: i64 = sqlx::query_scalar(&format!(
-            "SELECT COUNT(*) FROM projects p JOIN users u ON u.id = p.owner_id {conditions}"
-        ))
-        .bind(filter.name)
-        .bind(filter.public)
-        .bind(filter.owner)
-        .bind(&visible)
-        .bind(filter.name_exact)
-        .fetch_one(&self.read)
-        .await?;
-        let rows = sqlx::query_as(&format!(
-            "{PROJECT_DETAIL} {conditions} ORDER BY p.name LIMIT $6 OFFSET $7"
-        ))
-        .bind(filter.name)
-        .bind(filter.public)
-        .bind(filter.owner)
-        .bind(&visible)
-        .bind(filter.name_exact)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.read)
-        .await?;
-        Ok((rows, total))
+        let sql = ListSql {
+            select: PROJECT_DETAIL,
+            count: "SELECT COUNT(*) FROM projects p JOIN users u ON u.id = p.owner_id",
+            default_order: "p.name",
+            tie_breaker: "p.id",
+        };
+        let scope: Vec<Scope<'_>> = visible
+            .map(|ids| Scope::OneOf("p.id", ids))
+            .into_iter()
+            .collect();
+        list::fetch_page(&self.read, &sql, &scope, query, limit, offset).await
     }
 
     /// The metadata settings (other than `public`) of the projects `ids`, as `(project id, name, value)`.
@@ -284,11 +254,166 @@ impl Db {
         Ok(true)
     }
 
-    /// The caller's direct roles, by project id.
+    /// The caller's roles, by project id: the strongest of their direct and group roles in each project
+    /// (see [`Db::effective_roles`]).
     pub async fn member_roles(&self, user_id: i64) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-        sqlx::query_as("SELECT project_id, role FROM project_members WHERE entity_type = 'u' AND entity_id = $1")
-            .bind(user_id)
-            .fetch_all(&self.read)
-            .await
+        self.effective_roles(user_id).await
+    }
+}
+
+/// How much a project holds and how often it is pulled, for its summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProjectUsage {
+    pub repo_count: i64,
+    /// Artifacts listed on their own, summed over the repositories.
+    pub artifact_count: i64,
+    /// Pulls of the repositories, all time.
+    pub pull_count: i64,
+}
+
+/// Projects and repositories counted over a set of projects, for `GET /statistics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProjectCounts {
+    pub public_projects: i64,
+    pub public_repositories: i64,
+    pub private_projects: i64,
+    pub private_repositories: i64,
+}
+
+impl Db {
+    /// The number of members of `project_id` holding each role, as `(role id, count)`: users and groups.
+    pub async fn member_counts_by_role(
+        &self,
+        project_id: i64,
+    ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT role, COUNT(*) FROM project_members WHERE project_id = $1 GROUP BY role ORDER BY role",
+        )
+        .bind(project_id)
+        .fetch_all(&self.read)
+        .await
+    }
+
+    /// Repositories, artifacts and pulls of `project_id`.
+    pub async fn project_usage(&self, project_id: i64) -> Result<ProjectUsage, sqlx::Error> {
+        use super::repositories::LISTED_ON_ITS_OWN;
+        sqlx::query_as(&format!(
+            "SELECT COUNT(*) AS repo_count,
+                COALESCE(SUM(r.pull_count), 0) AS pull_count,
+                COALESCE(SUM((SELECT COUNT(*) FROM artifacts a
+                    WHERE a.repository_id = r.id AND {LISTED_ON_ITS_OWN})), 0) AS artifact_count
+             FROM repositories r WHERE r.project_id = $1"
+        ))
+        .bind(project_id)
+        .fetch_one(&self.read)
+        .await
+    }
+
+    /// Adds metadata setting `name` to a project. Returns `false` (and changes nothing) if it is already set.
+    pub async fn add_project_setting(
+        &self,
+        project: &Project,
+        name: &str,
+        value: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.write.begin().await?;
+        let added = sqlx::query(
+            "INSERT INTO project_metadata (project_id, name, value) VALUES ($1, $2, $3)
+             ON CONFLICT (project_id, name) DO NOTHING",
+        )
+        .bind(project.id)
+        .bind(name)
+        .bind(value)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if !added {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE projects SET updated_at = $1 WHERE id = $2")
+            .bind(super::now())
+            .bind(project.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.projects.invalidate(&project.name);
+        Ok(true)
+    }
+
+    /// Removes metadata setting `name` (other than `public`) from a project; nothing happens if it is not set.
+    pub async fn delete_project_setting(
+        &self,
+        project: &Project,
+        name: &str,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.write.begin().await?;
+        let deleted =
+            sqlx::query("DELETE FROM project_metadata WHERE project_id = $1 AND name = $2")
+                .bind(project.id)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if deleted > 0 {
+            sqlx::query("UPDATE projects SET updated_at = $1 WHERE id = $2")
+                .bind(super::now())
+                .bind(project.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.projects.invalidate(&project.name);
+        Ok(())
+    }
+
+    /// Public and private projects and their repositories, counted over `visible` (`None`: all projects).
+    pub async fn project_counts(
+        &self,
+        visible: Option<&[i64]>,
+    ) -> Result<ProjectCounts, sqlx::Error> {
+        let visible = visible.map(|ids| serde_json::Value::from(ids.to_vec()).to_string());
+        sqlx::query_as(
+            "SELECT
+                COALESCE(SUM(p.public = 1), 0) AS public_projects,
+                COALESCE(SUM(CASE WHEN p.public = 1 THEN p.repos ELSE 0 END), 0) AS public_repositories,
+                COALESCE(SUM(p.public = 0), 0) AS private_projects,
+                COALESCE(SUM(CASE WHEN p.public = 0 THEN p.repos ELSE 0 END), 0) AS private_repositories
+             FROM (SELECT p.id, p.public,
+                     (SELECT COUNT(*) FROM repositories r WHERE r.project_id = p.id) AS repos
+                   FROM projects p
+                   WHERE $1 IS NULL OR p.id IN (SELECT value FROM json_each($1))) p",
+        )
+        .bind(visible)
+        .fetch_one(&self.read)
+        .await
+    }
+
+    /// Bytes stored: every distinct blob and manifest once, whatever shares it.
+    pub async fn total_storage(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT COALESCE(SUM(size), 0) FROM
+                (SELECT digest, size FROM blobs UNION SELECT digest, size FROM artifacts)",
+        )
+        .fetch_one(&self.read)
+        .await
+    }
+
+    /// The projects among `visible` (`None`: all) whose names contain `term`, by name.
+    pub async fn search_projects(
+        &self,
+        term: &str,
+        visible: Option<&[i64]>,
+    ) -> Result<Vec<ProjectDetail>, sqlx::Error> {
+        let visible = visible.map(|ids| serde_json::Value::from(ids.to_vec()).to_string());
+        sqlx::query_as(&format!(
+            "{PROJECT_DETAIL} WHERE instr(p.name, $1) > 0
+                AND ($2 IS NULL OR p.id IN (SELECT value FROM json_each($2)))
+             ORDER BY p.name"
+        ))
+        .bind(term)
+        .bind(visible)
+        .fetch_all(&self.read)
+        .await
     }
 }

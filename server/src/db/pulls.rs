@@ -86,3 +86,22 @@ impl Db {
         .await
     }
 }
+
+impl Db {
+    /// The daily pull counts of project `project_id` from UTC day `since` (`YYYY-MM-DD`) on, summed over its
+    /// repositories, oldest first, as `(day, count)`. Days without pulls are absent.
+    pub async fn project_daily_pulls(
+        &self,
+        project_id: i64,
+        since: &str,
+    ) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT day, SUM(count) FROM pull_stats WHERE project_id = $1 AND day >= $2
+             GROUP BY day ORDER BY day",
+        )
+        .bind(project_id)
+        .bind(since)
+        .fetch_all(&self.read)
+        .await
+    }
+}

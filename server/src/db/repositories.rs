@@ -1,6 +1,7 @@
 //! Repositories as the REST API lists them, and their deletion.
 
 use super::Db;
+use super::list::{self, ListQuery, ListSql, Scope};
 use super::quota;
 
 /// A repository with what the REST API shows about it.
@@ -10,49 +11,13 @@ pub struct RepositoryRow {
     pub project_id: i64,
     /// The full name, `project/repo`.
     pub name: String,
+    /// Harbor's free-text description; empty unless set through the REST API.
+    pub description: String,
     /// Artifacts listed on their own: neither an index's children nor accessories of another artifact.
     pub artifact_count: i64,
     pub pull_count: i64,
     pub created_at: String,
     pub updated_at: String,
-}
-
-/// How a name filter matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NameMatch<'a> {
-    Exact(&'a str),
-    /// A substring.
-    Fuzzy(&'a str),
-}
-
-/// A key repositories can be sorted by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RepositorySort {
-    Name,
-    CreationTime,
-    UpdateTime,
-    PullCount,
-}
-
-impl RepositorySort {
-    fn column(self) -> &'static str {
-        match self {
-            RepositorySort::Name => "r.name",
-            RepositorySort::CreationTime => "r.created_at",
-            RepositorySort::UpdateTime => "r.updated_at",
-            RepositorySort::PullCount => "r.pull_count",
-        }
-    }
-}
-
-/// Filters and order of a repository list.
-#[derive(Debug, Clone, Default)]
-pub struct RepositoryFilter<'a> {
-    /// Only these projects; `None` for all.
-    pub projects: Option<&'a [i64]>,
-    pub name: Option<NameMatch<'a>>,
-    /// `(key, descending)`, most significant first; newest first when empty (Harbor's default).
-    pub sort: Vec<(RepositorySort, bool)>,
 }
 
 /// SQL condition: artifact `a` is listed on its own — not a child of an index in its repository, nor an
@@ -65,66 +30,34 @@ pub(super) const LISTED_ON_ITS_OWN: &str =
 
 fn repository_select() -> String {
     format!(
-        "SELECT r.id, r.project_id, r.name, r.pull_count, r.created_at, r.updated_at,
+        "SELECT r.id, r.project_id, r.name, r.description, r.pull_count, r.created_at, r.updated_at,
             (SELECT COUNT(*) FROM artifacts a WHERE a.repository_id = r.id AND {LISTED_ON_ITS_OWN}) AS artifact_count
          FROM repositories r"
     )
 }
 
 impl Db {
-    /// One page of repositories matching `filter`, and how many match in all.
+    /// One page of the repositories of `projects` (`None`: all) matching `query` (keys of
+    /// [`list::REPOSITORIES`]), newest first unless sorted, and how many match in all.
     pub async fn list_repositories(
         &self,
-        filter: &RepositoryFilter<'_>,
+        query: &ListQuery,
+        projects: Option<&[i64]>,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<RepositoryRow>, i64), sqlx::Error> {
-        let projects = filter
-            .projects
-            .map(|ids| serde_json::Value::from(ids.to_vec()).to_string());
-        let (exact, fuzzy) = match filter.name {
-            Some(NameMatch::Exact(name)) => (Some(name), None),
-            Some(NameMatch::Fuzzy(part)) => (None, Some(part)),
-            None => (None, None),
+        let select = repository_select();
+        let sql = ListSql {
+            select: &select,
+            count: "SELECT COUNT(*) FROM repositories r",
+            default_order: "r.created_at DESC",
+            tie_breaker: "r.id DESC",
         };
-        let conditions = "WHERE ($1 IS NULL OR r.project_id IN (SELECT value FROM json_each($1)))
-              AND ($2 IS NULL OR r.name = $2)
-              AND ($3 IS NULL OR instr(r.name, $3) > 0)";
-        let total: i64 =
-            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM repositories r {conditions}"))
-                .bind(&projects)
-                .bind(exact)
-                .bind(fuzzy)
-                .fetch_one(&self.read)
-                .await?;
-        let mut order: Vec<String> = filter
-            .sort
-            .iter()
-            .map(|(key, descending)| {
-                format!(
-                    "{} {}",
-                    key.column(),
-                    if *descending { "DESC" } else { "ASC" }
-                )
-            })
+        let scope: Vec<Scope<'_>> = projects
+            .map(|ids| Scope::OneOf("r.project_id", ids))
+            .into_iter()
             .collect();
-        if order.is_empty() {
-            order.push("r.created_at DESC".to_owned());
-        }
-        order.push("r.id DESC".to_owned());
-        let rows = sqlx::query_as(&format!(
-            "{} {conditions} ORDER BY {} LIMIT $4 OFFSET $5",
-            repository_select(),
-            order.join(", ")
-        ))
-        .bind(&projects)
-        .bind(exact)
-        .bind(fuzzy)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.read)
-        .await?;
-        Ok((rows, total))
+        list::fetch_page(&self.read, &sql, &scope, query, limit, offset).await
     }
 
     /// The repository named `name` (full name).
@@ -158,6 +91,11 @@ impl Db {
             .bind(repository_id)
             .execute(&mut *tx)
             .await?;
+        // Uploads in progress there end too; the purge job removes their staged files.
+        sqlx::query("DELETE FROM upload_sessions WHERE repository = $1")
+            .bind(&name)
+            .execute(&mut *tx)
+            .await?;
         for digest in &digests {
             quota::release_if_unused(&mut tx, project_id, digest).await?;
         }
@@ -165,5 +103,55 @@ impl Db {
         self.tagged_manifests
             .invalidate_where(|(repo, _)| *repo == name);
         Ok(true)
+    }
+}
+
+/// A repository found by `GET /search`, with its project.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SearchRepositoryRow {
+    pub project_id: i64,
+    pub project_name: String,
+    pub project_public: bool,
+    /// The full name, `project/repo`.
+    pub name: String,
+    pub pull_count: i64,
+    pub artifact_count: i64,
+}
+
+impl Db {
+    /// Sets the description of repository `repository_id`. Returns `false` if it no longer exists.
+    pub async fn update_repository_description(
+        &self,
+        repository_id: i64,
+        description: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let updated = sqlx::query("UPDATE repositories SET description = $1 WHERE id = $2")
+            .bind(description)
+            .bind(repository_id)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        Ok(updated > 0)
+    }
+
+    /// The repositories of the projects `visible` (`None`: all) whose full names contain `term`, by name.
+    pub async fn search_repositories(
+        &self,
+        term: &str,
+        visible: Option<&[i64]>,
+    ) -> Result<Vec<SearchRepositoryRow>, sqlx::Error> {
+        let visible = visible.map(|ids| serde_json::Value::from(ids.to_vec()).to_string());
+        sqlx::query_as(&format!(
+            "SELECT r.project_id, p.name AS project_name, p.public AS project_public, r.name, r.pull_count,
+                (SELECT COUNT(*) FROM artifacts a WHERE a.repository_id = r.id AND {LISTED_ON_ITS_OWN}) AS artifact_count
+             FROM repositories r JOIN projects p ON p.id = r.project_id
+             WHERE instr(r.name, $1) > 0
+               AND ($2 IS NULL OR r.project_id IN (SELECT value FROM json_each($2)))
+             ORDER BY r.name"
+        ))
+        .bind(term)
+        .bind(visible)
+        .fetch_all(&self.read)
+        .await
     }
 }

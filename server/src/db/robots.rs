@@ -1,6 +1,7 @@
 //! Robot accounts.
 
 use super::Db;
+use super::list::{self, ListQuery, ListSql};
 
 /// A robot account as stored. `permissions` is a JSON array of Harbor's `RobotPermission`. `Debug` leaves
 /// out the secret hash.
@@ -90,30 +91,22 @@ impl Db {
         .await
     }
 
-    /// One page of robots, optionally of one level and one project, by name; and how many match in all.
+    /// One page of the robots matching `query` (keys of [`list::ROBOTS`]), by name unless sorted, and how
+    /// many match in all.
     pub async fn list_robots(
         &self,
-        level: Option<&str>,
-        project_id: Option<i64>,
+        query: &ListQuery,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<RobotRow>, i64), sqlx::Error> {
-        let conditions = "WHERE ($1 IS NULL OR level = $1) AND ($2 IS NULL OR project_id = $2)";
-        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM robots {conditions}"))
-            .bind(level)
-            .bind(project_id)
-            .fetch_one(&self.read)
-            .await?;
-        let rows = sqlx::query_as(&format!(
-            "SELECT {ROBOT_COLUMNS} FROM robots {conditions} ORDER BY name LIMIT $3 OFFSET $4"
-        ))
-        .bind(level)
-        .bind(project_id)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.read)
-        .await?;
-        Ok((rows, total))
+        let select = format!("SELECT {ROBOT_COLUMNS} FROM robots");
+        let sql = ListSql {
+            select: &select,
+            count: "SELECT COUNT(*) FROM robots",
+            default_order: "name",
+            tie_breaker: "id",
+        };
+        list::fetch_page(&self.read, &sql, &[], query, limit, offset).await
     }
 
     /// Changes a robot's description, disable flag, expiry and permissions.

@@ -1,6 +1,10 @@
 //! Users.
+//!
+//! A deleted user keeps its row, as in Harbor, marked `deleted`, renamed `name#id` and without a password;
+//! every lookup here skips deleted users, so they can neither sign in nor be found.
 
 use super::Db;
+use super::list::{self, ListQuery, ListSql, Scope};
 
 /// A user as the registry core needs it. `Debug` leaves out the password hash.
 #[derive(Clone, sqlx::FromRow)]
@@ -27,6 +31,8 @@ pub struct NewUser<'a> {
     pub username: &'a str,
     pub email: Option<&'a str>,
     pub realname: &'a str,
+    /// Harbor's free-text comment (at most 30 characters).
+    pub comment: &'a str,
     pub password_hash: &'a str,
     pub sysadmin: bool,
 }
@@ -38,26 +44,14 @@ pub struct UserDetail {
     pub username: String,
     pub email: Option<String>,
     pub realname: String,
+    pub comment: String,
     pub sysadmin: bool,
     pub created_at: String,
     pub updated_at: String,
 }
 
-/// Filters of the user list; unset fields match everyone.
-#[derive(Debug, Clone, Default)]
-pub struct UserFilter<'a> {
-    /// The exact username.
-    pub username: Option<&'a str>,
-    /// A substring of the username.
-    pub username_contains: Option<&'a str>,
-    /// The exact email address.
-    pub email: Option<&'a str>,
-    /// A substring of the email address.
-    pub email_contains: Option<&'a str>,
-}
-
 const USER_DETAIL: &str =
-    "SELECT id, username, email, realname, sysadmin, created_at, updated_at FROM users";
+    "SELECT id, username, email, realname, comment, sysadmin, created_at, updated_at FROM users";
 
 impl Db {
     pub async fn count_users(&self) -> Result<i64, sqlx::Error> {
@@ -70,12 +64,13 @@ impl Db {
     pub async fn create_user(&self, user: &NewUser<'_>) -> Result<i64, sqlx::Error> {
         let now = super::now();
         sqlx::query_scalar(
-            "INSERT INTO users (username, email, realname, password_hash, sysadmin, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+            "INSERT INTO users (username, email, realname, comment, password_hash, sysadmin, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
         )
         .bind(user.username)
         .bind(user.email)
         .bind(user.realname)
+        .bind(user.comment)
         .bind(user.password_hash)
         .bind(user.sysadmin)
         .bind(now)
@@ -85,7 +80,7 @@ impl Db {
 
     pub async fn find_user(&self, username: &str) -> Result<Option<User>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT id, username, password_hash, sysadmin FROM users WHERE username = $1",
+            "SELECT id, username, password_hash, sysadmin FROM users WHERE username = $1 AND deleted = 0",
         )
         .bind(username)
         .fetch_optional(&self.read)
@@ -96,7 +91,7 @@ impl Db {
 impl Db {
     /// The user numbered `id`, without its password hash.
     pub async fn user_detail(&self, id: i64) -> Result<Option<UserDetail>, sqlx::Error> {
-        sqlx::query_as(&format!("{USER_DETAIL} WHERE id = $1"))
+        sqlx::query_as(&format!("{USER_DETAIL} WHERE id = $1 AND deleted = 0"))
             .bind(id)
             .fetch_optional(&self.read)
             .await
@@ -107,42 +102,30 @@ impl Db {
         &self,
         username: &str,
     ) -> Result<Option<UserDetail>, sqlx::Error> {
-        sqlx::query_as(&format!("{USER_DETAIL} WHERE username = $1"))
-            .bind(username)
-            .fetch_optional(&self.read)
-            .await
+        sqlx::query_as(&format!(
+            "{USER_DETAIL} WHERE username = $1 AND deleted = 0"
+        ))
+        .bind(username)
+        .fetch_optional(&self.read)
+        .await
     }
 
-    /// One page of users matching `filter`, by username, and how many match in all.
+    /// One page of the (not deleted) users matching `query` (keys of [`list::USERS`]), by username unless
+    /// sorted, and how many match in all.
     pub async fn list_users(
         &self,
-        filter: &UserFilter<'_>,
+        query: &ListQuery,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<UserDetail>, i64), sqlx::Error> {
-        let conditions = "WHERE ($1 IS NULL OR username = $1)
-              AND ($2 IS NULL OR instr(username, $2) > 0)
-              AND ($3 IS NULL OR email = $3)
-              AND ($4 IS NULL OR instr(email, $4) > 0)";
-        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users {conditions}"))
-            .bind(filter.username)
-            .bind(filter.username_contains)
-            .bind(filter.email)
-            .bind(filter.email_contains)
-            .fetch_one(&self.read)
-            .await?;
-        let rows = sqlx::query_as(&format!(
-            "{USER_DETAIL} {conditions} ORDER BY username LIMIT $5 OFFSET $6"
-        ))
-        .bind(filter.username)
-        .bind(filter.username_contains)
-        .bind(filter.email)
-        .bind(filter.email_contains)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.read)
-        .await?;
-        Ok((rows, total))
+        let sql = ListSql {
+            select: USER_DETAIL,
+            count: "SELECT COUNT(*) FROM users",
+            default_order: "username",
+            tie_breaker: "id",
+        };
+        let scope = [Scope::Sql("deleted = 0")];
+        list::fetch_page(&self.read, &sql, &scope, query, limit, offset).await
     }
 
     /// Whether some user already has the email address `email`. (The schema does not make emails unique,
@@ -152,5 +135,114 @@ impl Db {
             .bind(email)
             .fetch_one(&self.read)
             .await
+    }
+}
+
+impl Db {
+    /// The user numbered `id` with its password hash, unless deleted.
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT id, username, password_hash, sysadmin FROM users WHERE id = $1 AND deleted = 0",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await
+    }
+
+    /// Whether a user other than `id` has the email address `email`.
+    pub async fn email_taken_by_other(&self, email: &str, id: i64) -> Result<bool, sqlx::Error> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1 AND id <> $2)")
+            .bind(email)
+            .bind(id)
+            .fetch_one(&self.read)
+            .await
+    }
+
+    /// Sets the profile of user `id` (Harbor's `UserProfile`). Returns `false` if there is no such user; an
+    /// email taken by another user is a unique violation.
+    pub async fn update_user_profile(
+        &self,
+        id: i64,
+        email: &str,
+        realname: &str,
+        comment: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query(
+            "UPDATE users SET email = $1, realname = $2, comment = $3, updated_at = $4
+             WHERE id = $5 AND deleted = 0",
+        )
+        .bind(email)
+        .bind(realname)
+        .bind(comment)
+        .bind(super::now())
+        .bind(id)
+        .execute(&self.write)
+        .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// Replaces the password hash of user `id`. Returns `false` if there is no such user.
+    pub async fn set_user_password(
+        &self,
+        id: i64,
+        password_hash: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query(
+            "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3 AND deleted = 0",
+        )
+        .bind(password_hash)
+        .bind(super::now())
+        .bind(id)
+        .execute(&self.write)
+        .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// Makes user `id` a system administrator or not. Returns `false` if there is no such user.
+    pub async fn set_user_sysadmin(&self, id: i64, sysadmin: bool) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query(
+            "UPDATE users SET sysadmin = $1, updated_at = $2 WHERE id = $3 AND deleted = 0",
+        )
+        .bind(sysadmin)
+        .bind(super::now())
+        .bind(id)
+        .execute(&self.write)
+        .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// Deletes user `id` as Harbor does: the row is marked deleted, renamed `name#id` (its email too) and
+    /// loses its password and admin flag, and the user's project and group memberships are removed, in one
+    /// transaction. Returns the deleted user's name, or `None` if there is no such user.
+    pub async fn delete_user(&self, id: i64) -> Result<Option<String>, sqlx::Error> {
+        let mut tx = self.write.begin().await?;
+        let username: Option<String> =
+            sqlx::query_scalar("SELECT username FROM users WHERE id = $1 AND deleted = 0")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(username) = username else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "UPDATE users SET deleted = 1, username = username || '#' || id,
+                 email = CASE WHEN email IS NULL OR email = '' THEN email ELSE email || '#' || id END,
+                 password_hash = NULL, sysadmin = 0, updated_at = $1
+             WHERE id = $2",
+        )
+        .bind(super::now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM project_members WHERE entity_type = 'u' AND entity_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM user_group_members WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(username))
     }
 }

@@ -1,11 +1,12 @@
-//! Purges upload sessions idle for longer than the configured TTL, and staged files with no session.
+//! Purges upload sessions idle for longer than the configured TTL, staged files with no session, and blob
+//! links older than the TTL that no manifest references (uploads whose manifest never came).
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::app::AppState;
 
-/// One purge pass; returns how many sessions and orphan files were removed.
+/// One purge pass; returns how many sessions, orphan files and unreferenced links were removed.
 pub async fn purge_once(state: &AppState) -> Result<usize, sqlx::Error> {
     // List files before sessions: a session row is always written before its file, so every file listed
     // here that belongs to a live upload has its row visible in the query below.
@@ -30,7 +31,17 @@ pub async fn purge_once(state: &AppState) -> Result<usize, sqlx::Error> {
     if removed > 0 {
         tracing::info!(removed, "purged idle uploads");
     }
-    Ok(removed)
+    let unlinked = state
+        .db
+        .purge_unreferenced_links(chrono::Utc::now() - ttl)
+        .await?;
+    if unlinked > 0 {
+        tracing::info!(
+            unlinked,
+            "unlinked blobs uploaded before the upload TTL that no manifest references"
+        );
+    }
+    Ok(removed + unlinked)
 }
 
 /// Runs [`purge_once`] now and then periodically, forever.

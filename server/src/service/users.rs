@@ -34,6 +34,15 @@ pub fn check_password(password: &str) -> Result<(), ServiceError> {
 
 /// Creates a local user after checking the name and the password policy; returns its id.
 pub async fn create(db: &Db, user: &UserSpec<'_>) -> Result<i64, ServiceError> {
+    create_with_comment(db, user, "").await
+}
+
+/// [`create`], with Harbor's profile comment.
+pub async fn create_with_comment(
+    db: &Db,
+    user: &UserSpec<'_>,
+    comment: &str,
+) -> Result<i64, ServiceError> {
     let username = user.username;
     let valid_name = !username.is_empty()
         && username.len() <= 255
@@ -53,6 +62,7 @@ pub async fn create(db: &Db, user: &UserSpec<'_>) -> Result<i64, ServiceError> {
         username,
         email: user.email,
         realname: user.realname,
+        comment,
         password_hash: &hash,
         sysadmin: user.sysadmin,
     };
@@ -63,6 +73,17 @@ pub async fn create(db: &Db, user: &UserSpec<'_>) -> Result<i64, ServiceError> {
             e.into()
         }
     })
+}
+
+/// Gives user `id` the password `password` after checking the password policy. Returns `false` if there is
+/// no such user. The old password stops working at once: the sign-in cache only remembers that a password
+/// matched a hash, and the hash changes.
+pub async fn set_password(db: &Db, id: i64, password: &str) -> Result<bool, ServiceError> {
+    check_password(password)?;
+    let hash = password::hash(password.to_owned())
+        .await
+        .map_err(|_| ServiceError::Hash)?;
+    Ok(db.set_user_password(id, &hash).await?)
 }
 
 #[cfg(test)]

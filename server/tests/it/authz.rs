@@ -141,6 +141,8 @@ const TABLE: &[Row] = &[
     row("get", "/robots", SYSADMIN, false, &[]),
     row("get", "/users", SYSADMIN, false, &[]),
     row("get", "/audit-logs", SYSADMIN, false, &[]),
+    row("get", "/statistics", SIGNED_IN, false, &[]),
+    row("get", "/search", &EVERYONE, true, &[]),
     row(
         "get",
         "/projects/{project_name}/logs",
@@ -159,6 +161,25 @@ const TABLE: &[Row] = &[
         false,
         &[],
     ),
+    row("get", "/users/current/permissions", SIGNED_IN, false, &[]),
+    // PUT /users/{id} targets the project admin's own profile; the others a user made for the row.
+    row(
+        "put",
+        "/users/{user_id}",
+        &[ProjectAdmin, SysAdmin],
+        false,
+        &[],
+    ),
+    row("delete", "/users/{user_id}", SYSADMIN, false, &[]),
+    row("put", "/users/{user_id}/password", SYSADMIN, false, &[]),
+    row("put", "/users/{user_id}/sysadmin", SYSADMIN, false, &[]),
+    // User groups: managed by system admins, searched by anyone signed in.
+    row("get", "/usergroups", SYSADMIN, false, &[]),
+    row("post", "/usergroups", SYSADMIN, false, &[]),
+    row("get", "/usergroups/search", SIGNED_IN, false, &[]),
+    row("get", "/usergroups/{group_id}", SYSADMIN, false, &[]),
+    row("put", "/usergroups/{group_id}", SYSADMIN, false, &[]),
+    row("delete", "/usergroups/{group_id}", SYSADMIN, false, &[]),
     // The project.
     row("head", "/projects", SEES_PROJECT, true, &[]),
     row(
@@ -181,6 +202,56 @@ const TABLE: &[Row] = &[
         ADMINS,
         false,
         &[("project", "delete")],
+    ),
+    row(
+        "get",
+        "/projects/{project_name_or_id}/summary",
+        SEES_PROJECT,
+        true,
+        &[],
+    ),
+    row(
+        "get",
+        "/projects/{project_name_or_id}/_deletable",
+        ADMINS,
+        false,
+        &[("project", "delete")],
+    ),
+    // Project metadata.
+    row(
+        "get",
+        "/projects/{project_name_or_id}/metadatas/",
+        MEMBERS,
+        true,
+        &[("metadata", "read")],
+    ),
+    row(
+        "post",
+        "/projects/{project_name_or_id}/metadatas/",
+        ADMINS,
+        false,
+        &[("metadata", "create")],
+    ),
+    row(
+        "get",
+        "/projects/{project_name_or_id}/metadatas/{meta_name}",
+        MEMBERS,
+        true,
+        &[("metadata", "read")],
+    ),
+    row(
+        "put",
+        "/projects/{project_name_or_id}/metadatas/{meta_name}",
+        ADMINS,
+        false,
+        &[("metadata", "update")],
+    ),
+    row(
+        "delete",
+        "/projects/{project_name_or_id}/metadatas/{meta_name}",
+        ADMINS,
+        false,
+        &[("metadata", "delete")],
     ),
     // Members.
     row(
@@ -232,6 +303,13 @@ const TABLE: &[Row] = &[
         MEMBERS,
         true,
         &[("repository", "read")],
+    ),
+    row(
+        "put",
+        "/projects/{project_name}/repositories/{repository_name}",
+        WRITERS,
+        false,
+        &[("repository", "update")],
     ),
     row(
         "delete",
@@ -408,6 +486,10 @@ struct Fixture {
     member_id: i64,
     robot_id: i64,
     caller_robot: Option<(String, String)>,
+    /// A user made for the row (`/users/{user_id}` rows other than `GET` and `PUT`).
+    user_id: i64,
+    /// A user group made for the row (`/usergroups/{group_id}` rows).
+    group_id: i64,
 }
 
 async fn send(
@@ -532,6 +614,44 @@ async fn fixture(
         .unwrap();
         robot_id = created["id"].as_i64().unwrap();
     }
+    let location_id = |response: reqwest::Response| -> i64 {
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.headers()["location"]
+            .to_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let mut user_id = 0;
+    if row.route.starts_with("/users/{user_id}") && !matches!(row.method, "get" | "put")
+        || row.route.starts_with("/users/{user_id}/")
+    {
+        let response = send(
+            http,
+            Method::POST,
+            api("/users"),
+            Some(
+                json!({"username": format!("{project}-victim"), "password": "Password1",
+                "email": format!("{project}-victim@example.com"), "realname": "Victim"}),
+            ),
+        )
+        .await;
+        user_id = location_id(response);
+    }
+    let mut group_id = 0;
+    if row.route.starts_with("/usergroups/{group_id}") {
+        let response = send(
+            http,
+            Method::POST,
+            api("/usergroups"),
+            Some(json!({"group_name": format!("{project}-group"), "group_type": 2})),
+        )
+        .await;
+        group_id = location_id(response);
+    }
     let caller_robot = match who {
         RobotIn | RobotOut => {
             let unrelated = [("quota", "read"), ("member", "list")]
@@ -570,6 +690,8 @@ async fn fixture(
         member_id,
         robot_id,
         caller_robot,
+        user_id,
+        group_id,
     }
 }
 
@@ -595,13 +717,64 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
             json!({"username": format!("{p}-u"), "password": "Password1", "email": format!("{p}@example.com"), "realname": "U"}),
         ),
         (_, "/users/search") => api("/users/search?username=dev".to_owned()),
+        ("put", "/users/{user_id}") => with(
+            format!("/users/{padmin_id}"),
+            json!({"email": "padmin@example.com", "realname": "Project Admin", "comment": "matrix"}),
+        ),
+        ("delete", "/users/{user_id}") => api(format!("/users/{}", fx.user_id)),
         (_, "/users/{user_id}") => api(format!("/users/{padmin_id}")),
+        (_, "/users/current/permissions") => api(format!(
+            "/users/current/permissions?scope=/project/{}&relative=true",
+            fx.project_id
+        )),
+        (_, "/users/{user_id}/password") => with(
+            format!("/users/{}/password", fx.user_id),
+            json!({"new_password": "Changed123"}),
+        ),
+        (_, "/users/{user_id}/sysadmin") => with(
+            format!("/users/{}/sysadmin", fx.user_id),
+            json!({"sysadmin_flag": false}),
+        ),
+        ("post", "/usergroups") => with(
+            "/usergroups".to_owned(),
+            json!({"group_name": format!("{p}-new"), "group_type": 3}),
+        ),
+        (_, "/usergroups") => api("/usergroups".to_owned()),
+        (_, "/usergroups/search") => api("/usergroups/search?groupname=g".to_owned()),
+        ("put", "/usergroups/{group_id}") => with(
+            format!("/usergroups/{}", fx.group_id),
+            json!({"group_name": format!("{p}-renamed")}),
+        ),
+        (_, "/usergroups/{group_id}") => api(format!("/usergroups/{}", fx.group_id)),
         ("head", "/projects") => api(format!("/projects?project_name={p}")),
         ("put", "/projects/{project_name_or_id}") => with(
             format!("/projects/{p}"),
             json!({"metadata": {"auto_scan": "true"}}),
         ),
         (_, "/projects/{project_name_or_id}") => api(format!("/projects/{p}")),
+        (_, "/projects/{project_name_or_id}/summary") => api(format!("/projects/{p}/summary")),
+        (_, "/projects/{project_name_or_id}/_deletable") => {
+            api(format!("/projects/{p}/_deletable"))
+        }
+        ("post", "/projects/{project_name_or_id}/metadatas/") => with(
+            format!("/projects/{p}/metadatas/"),
+            json!({"enable_content_trust": "true"}),
+        ),
+        (_, "/projects/{project_name_or_id}/metadatas/") => {
+            api(format!("/projects/{p}/metadatas/"))
+        }
+        ("put", "/projects/{project_name_or_id}/metadatas/{meta_name}") => with(
+            format!("/projects/{p}/metadatas/auto_scan"),
+            json!({"auto_scan": "true"}),
+        ),
+        ("delete", "/projects/{project_name_or_id}/metadatas/{meta_name}") => {
+            api(format!("/projects/{p}/metadatas/auto_scan"))
+        }
+        (_, "/projects/{project_name_or_id}/metadatas/{meta_name}") => {
+            api(format!("/projects/{p}/metadatas/public"))
+        }
+        (_, "/statistics") => api("/statistics".to_owned()),
+        (_, "/search") => api(format!("/search?q={p}")),
         ("post", "/projects/{project_name_or_id}/members") => with(
             format!("/projects/{p}/members"),
             json!({"role_id": 3, "member_user": {"username": "spare"}}),
@@ -615,6 +788,9 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
         }
         (_, "/projects/{project_name_or_id}/members") => api(format!("/projects/{p}/members")),
         (_, "/projects/{project_name}/repositories") => api(format!("/projects/{p}/repositories")),
+        ("put", "/projects/{project_name}/repositories/{repository_name}") => {
+            with(repo, json!({"description": "changed"}))
+        }
         (_, "/projects/{project_name}/repositories/{repository_name}") => api(repo),
         ("post", "/projects/{project_name}/repositories/{repository_name}/artifacts") => api(
             format!("/projects/{p}/repositories/copy/artifacts?from={p}/app:v1"),

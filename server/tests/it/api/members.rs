@@ -210,6 +210,18 @@ async fn bad_member_requests_are_refused() {
         ),
         (
             json!({"role_id": 2, "member_group": {"group_name": "devs"}}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            json!({"role_id": 2, "member_group": {"id": 99999}}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            json!({"role_id": 2, "member_group": {"ldap_group_dn": "cn=x,dc=y"}}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            json!({"role_id": 2, "member_group": {}}),
             StatusCode::BAD_REQUEST,
         ),
         (
@@ -609,4 +621,338 @@ async fn the_member_list_filters_by_name_and_paginates() {
     );
     let none = get_json(&http, api(&server, "/projects/team/members?entityname=zzz")).await;
     assert_eq!(none, json!([]));
+}
+
+/// Creates a user group as admin; returns its id.
+async fn group(server: &TestServer, http: &Client, body: Value) -> i64 {
+    let response = http
+        .post(api(server, "/usergroups"))
+        .admin()
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "create group {body}"
+    );
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    location.rsplit('/').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn groups_are_added_by_id_name_or_dn_and_listed_as_g() {
+    let server = TestServer::start().await;
+    let http = client();
+    let project = create_project(&server, &http, json!({"project_name": "team"})).await;
+    let devs = group(
+        &server,
+        &http,
+        json!({"group_name": "devs", "group_type": 3}),
+    )
+    .await;
+    let ops = group(
+        &server,
+        &http,
+        json!({"group_name": "ops", "group_type": 1, "ldap_group_dn": "cn=ops,dc=x"}),
+    )
+    .await;
+    let qa = group(&server, &http, json!({"group_name": "qa", "group_type": 2})).await;
+    // The same name in another type.
+    group(&server, &http, json!({"group_name": "qa", "group_type": 3})).await;
+
+    let by_id = add_member(
+        &server,
+        &http,
+        "team",
+        json!({"role_id": 2, "member_group": {"id": devs}}),
+    )
+    .await;
+    add_member(
+        &server,
+        &http,
+        "team",
+        json!({"role_id": 4, "member_group": {"ldap_group_dn": "cn=ops,dc=x"}}),
+    )
+    .await;
+    add_member(
+        &server,
+        &http,
+        "team",
+        json!({"role_id": 3, "member_group": {"group_name": "qa", "group_type": 2}}),
+    )
+    .await;
+
+    let member = get_json(
+        &http,
+        api(&server, &format!("/projects/team/members/{by_id}")),
+    )
+    .await;
+    assert_eq!(
+        member,
+        json!({"id": by_id, "project_id": project, "entity_name": "devs", "role_name": "developer",
+               "role_id": 2, "entity_id": devs, "entity_type": "g"})
+    );
+    let members = get_json(&http, api(&server, "/projects/team/members")).await;
+    let listed: Vec<(&str, &str, i64)> = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["entity_name"].as_str().unwrap(),
+                m["entity_type"].as_str().unwrap(),
+                m["entity_id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("admin", "u", 1),
+            ("devs", "g", devs),
+            ("ops", "g", ops),
+            ("qa", "g", qa)
+        ]
+    );
+    let filtered = get_json(&http, api(&server, "/projects/team/members?entityname=op")).await;
+    assert_eq!(filtered.as_array().unwrap().len(), 1);
+    assert_eq!(filtered[0]["entity_name"], "ops");
+
+    for body in [
+        json!({"role_id": 3, "member_group": {"id": devs}}),
+        json!({"role_id": 3, "member_group": {"group_name": "devs"}}),
+        json!({"role_id": 3, "member_group": {"ldap_group_dn": "cn=ops,dc=x"}}),
+    ] {
+        let response = http
+            .post(api(&server, "/projects/team/members"))
+            .admin()
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CONFLICT, "{body}");
+    }
+    // A group member's role changes and it is removed like a user member.
+    let updated = http
+        .put(api(&server, &format!("/projects/team/members/{by_id}")))
+        .admin()
+        .json(&json!({"role_id": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.status(), StatusCode::OK);
+    let member = get_json(
+        &http,
+        api(&server, &format!("/projects/team/members/{by_id}")),
+    )
+    .await;
+    assert_eq!(member["role_name"], "projectAdmin");
+    let removed = http
+        .delete(api(&server, &format!("/projects/team/members/{by_id}")))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::OK);
+}
+
+/// A bearer token from the token service for `scope`, as `user`.
+async fn token(server: &TestServer, http: &Client, user: &str, scope: &str) -> String {
+    let response = http
+        .get(server.url("/service/token"))
+        .query(&[("service", "berth-registry"), ("scope", scope)])
+        .basic_auth(user, Some(PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["token"].as_str().unwrap().to_owned()
+}
+
+/// The status of pulling `private/app:v1` with a fresh token for `user`.
+async fn pull_status(server: &TestServer, http: &Client, user: &str) -> StatusCode {
+    let bearer = token(server, http, user, "repository:private/app:pull").await;
+    http.get(server.url("/v2/private/app/manifests/v1"))
+        .bearer_auth(bearer)
+        .header("accept", "application/vnd.oci.image.manifest.v1+json")
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// The status of pushing a blob to `private/app` with Basic credentials of `user`.
+async fn push_status(server: &TestServer, http: &Client, user: &str, data: &[u8]) -> StatusCode {
+    http.post(server.url(&format!(
+        "/v2/private/app/blobs/uploads/?digest={}",
+        crate::support::sha256(data)
+    )))
+    .basic_auth(user, Some(PASSWORD))
+    .body(data.to_vec())
+    .send()
+    .await
+    .unwrap()
+    .status()
+}
+
+#[tokio::test]
+async fn a_group_grants_its_role_until_the_user_leaves_or_the_group_is_removed() {
+    let server = TestServer::start().await;
+    let http = client();
+    let project = create_project(&server, &http, json!({"project_name": "private"})).await;
+    crate::registry::push_image(&server, &http, "private/app", "v1", "group").await;
+    let tess = user(&server, "tess", false).await;
+    let devs = group(
+        &server,
+        &http,
+        json!({"group_name": "devs", "group_type": 3}),
+    )
+    .await;
+    let mid = add_member(
+        &server,
+        &http,
+        "private",
+        json!({"role_id": 2, "member_group": {"id": devs}}),
+    )
+    .await;
+    let sees = |path: &'static str| {
+        let request = http.get(api(&server, path)).user("tess", PASSWORD);
+        async move { request.send().await.unwrap().status() }
+    };
+
+    // Not yet in the group: the private project does not exist for her.
+    assert_eq!(sees("/projects/private").await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        pull_status(&server, &http, "tess").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        push_status(&server, &http, "tess", b"one").await,
+        StatusCode::FORBIDDEN
+    );
+
+    server
+        .state
+        .db
+        .set_user_groups(tess, &[devs])
+        .await
+        .unwrap();
+    assert_eq!(sees("/projects/private").await, StatusCode::OK);
+    assert_eq!(sees("/projects/private/repositories").await, StatusCode::OK);
+    let projects: Value = http
+        .get(api(&server, "/projects"))
+        .user("tess", PASSWORD)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let private = projects
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "private")
+        .expect("the private project is listed");
+    assert_eq!(private["current_user_role_id"], 2);
+    assert_eq!(pull_status(&server, &http, "tess").await, StatusCode::OK);
+    assert_eq!(
+        push_status(&server, &http, "tess", b"two").await,
+        StatusCode::CREATED
+    );
+    let catalog: Value = http
+        .get(server.url("/v2/_catalog"))
+        .basic_auth("tess", Some(PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(catalog["repositories"], json!(["private/app"]));
+    // Developers may not delete.
+    let delete = http
+        .delete(api(&server, "/projects/private/repositories/app"))
+        .user("tess", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delete.status(), StatusCode::FORBIDDEN);
+
+    // The strongest role wins: a direct Guest membership does not weaken the group's Developer role, and
+    // a direct ProjectAdmin one strengthens it.
+    let direct = add_member(
+        &server,
+        &http,
+        "private",
+        json!({"role_id": 3, "member_user": {"user_id": tess}}),
+    )
+    .await;
+    assert_eq!(
+        push_status(&server, &http, "tess", b"three").await,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        server.state.db.effective_role(project, tess).await.unwrap(),
+        Some(2)
+    );
+    let promoted = http
+        .put(api(&server, &format!("/projects/private/members/{direct}")))
+        .admin()
+        .json(&json!({"role_id": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(promoted.status(), StatusCode::OK);
+    assert_eq!(
+        server.state.db.effective_role(project, tess).await.unwrap(),
+        Some(1)
+    );
+    let removed = http
+        .delete(api(&server, &format!("/projects/private/members/{direct}")))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::OK);
+
+    // Out of the group: access is gone at the next request.
+    server.state.db.set_user_groups(tess, &[]).await.unwrap();
+    assert_eq!(sees("/projects/private").await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        pull_status(&server, &http, "tess").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        push_status(&server, &http, "tess", b"four").await,
+        StatusCode::FORBIDDEN
+    );
+
+    // Back in the group, then the group's membership is deleted: gone again.
+    server
+        .state
+        .db
+        .set_user_groups(tess, &[devs])
+        .await
+        .unwrap();
+    assert_eq!(pull_status(&server, &http, "tess").await, StatusCode::OK);
+    let removed = http
+        .delete(api(&server, &format!("/projects/private/members/{mid}")))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::OK);
+    assert_eq!(sees("/projects/private").await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        pull_status(&server, &http, "tess").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        push_status(&server, &http, "tess", b"five").await,
+        StatusCode::FORBIDDEN
+    );
 }

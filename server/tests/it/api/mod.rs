@@ -3,13 +3,18 @@
 mod artifacts;
 mod audit;
 mod members;
+mod openapi;
 mod projects;
+mod query;
 mod quotas;
 mod repositories;
 mod robots;
+mod search;
 mod session;
+mod statistics;
 mod swagger;
 mod system;
+mod usergroups;
 mod users;
 
 use reqwest::{Client, RequestBuilder, Response};

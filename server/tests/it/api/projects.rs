@@ -406,12 +406,366 @@ async fn harbors_q_filters_projects_and_unknown_keys_are_refused() {
     for bad in [
         "/projects?q=color=red",
         "/projects?q=public=maybe",
-        "/robots?q=name=zzz",
+        "/robots?q=color=zzz",
         "/users?q=phone=1",
     ] {
         let response = http.get(api(&server, bad)).admin().send().await.unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
         assert_eq!(error_code(response).await, "BAD_REQUEST");
     }
+    server.stop().await;
+}
+
+/// GET `path` with `auth` applied; returns the status and the JSON body (`null` if none).
+async fn get_as(
+    http: &reqwest::Client,
+    url: String,
+    auth: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+) -> (StatusCode, Value) {
+    let response = auth(http.get(url)).send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_summary_counts_repositories_members_quota_and_daily_pulls() {
+    use super::repositories::{PASSWORD, image_size, member, pull, push};
+    use crate::images::Image;
+
+    let server = TestServer::start().await;
+    let http = client();
+    create_project(
+        &server,
+        &http,
+        json!({"project_name": "sum", "storage_limit": 10_000_000}),
+    )
+    .await;
+    let (one, two) = (
+        Image::build(1, "amd64", &[300]),
+        Image::build(2, "amd64", &[400]),
+    );
+    push(&server, &http, "sum/app", "v1", &one).await;
+    push(&server, &http, "sum/app", "v2", &two).await;
+    push(&server, &http, "sum/db", "v1", &one).await;
+    member(&server, &http, "sum", "dev", 2).await;
+    member(&server, &http, "sum", "g1", 3).await;
+    member(&server, &http, "sum", "g2", 3).await;
+    member(&server, &http, "sum", "lg", 5).await;
+    for (repo, times) in [("sum/app", 3), ("sum/db", 1)] {
+        for _ in 0..times {
+            assert_eq!(pull(&server, &http, repo, "v1").await, StatusCode::OK);
+        }
+    }
+    server.state.pulls.flush().await;
+
+    let (status, summary) =
+        get_as(&http, api(&server, "/projects/sum/summary"), |r| r.admin()).await;
+    assert_eq!(status, StatusCode::OK, "{summary}");
+    assert_eq!(summary["repo_count"], 2);
+    assert_eq!(summary["project_admin_count"], 1, "the creator");
+    assert_eq!(summary["maintainer_count"], 0);
+    assert_eq!(summary["developer_count"], 1);
+    assert_eq!(summary["guest_count"], 2);
+    assert_eq!(summary["limited_guest_count"], 1);
+    assert_eq!(summary["quota"]["hard"]["storage"], 10_000_000);
+    // Blobs shared by the two repositories count once.
+    assert_eq!(
+        summary["quota"]["used"]["storage"],
+        image_size(&one) + image_size(&two)
+    );
+    assert!(
+        summary.as_object().unwrap().contains_key("registry") && summary["registry"].is_null(),
+        "a hosted project has a null registry: {summary}"
+    );
+    assert_eq!(summary["artifact_count"], 3);
+    assert_eq!(summary["pull_count"], 4);
+    let days = summary["pulls_per_day"].as_array().unwrap();
+    assert_eq!(days.len(), 30);
+    let today = chrono::Utc::now().date_naive();
+    assert_eq!(
+        days[29],
+        json!({"date": today.format("%Y-%m-%d").to_string(), "count": 4})
+    );
+    let first = today - chrono::Days::new(29);
+    assert_eq!(
+        days[0],
+        json!({"date": first.format("%Y-%m-%d").to_string(), "count": 0})
+    );
+    assert!(days[..29].iter().all(|d| d["count"] == 0), "{days:?}");
+
+    // A limited guest may read the quota but not list members.
+    let (status, summary) = get_as(&http, api(&server, "/projects/sum/summary"), |r| {
+        r.user("lg", PASSWORD)
+    })
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(summary.get("guest_count").is_none(), "{summary}");
+    assert!(summary.get("project_admin_count").is_none(), "{summary}");
+    assert_eq!(summary["quota"]["hard"]["storage"], 10_000_000);
+    assert_eq!(summary["repo_count"], 2);
+
+    // Outsiders and anonymous callers do not see a private project at all.
+    server.create_user("outsider", "Outsider1", false).await;
+    let (status, _) = get_as(&http, api(&server, "/projects/sum/summary"), |r| {
+        r.user("outsider", "Outsider1")
+    })
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = get_as(&http, api(&server, "/projects/sum/summary"), |r| r).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = get_as(&http, api(&server, "/projects/nope/summary"), |r| r.admin()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // On a public project they see the counts, but neither members nor quota.
+    let (status, summary) = get_as(&http, api(&server, "/projects/library/summary"), |r| r).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(summary["repo_count"], 0);
+    assert_eq!(summary["pull_count"], 0);
+    assert!(summary.get("quota").is_none(), "{summary}");
+    assert!(summary.get("developer_count").is_none(), "{summary}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn deletable_says_whether_a_project_can_be_deleted_and_why_not() {
+    use super::repositories::{PASSWORD, member, push};
+    use crate::images::Image;
+
+    let server = TestServer::start().await;
+    let http = client();
+    let id = create_project(&server, &http, json!({"project_name": "gone"})).await;
+    let (status, body) = get_as(
+        &http,
+        api(&server, &format!("/projects/{id}/_deletable")),
+        |r| r.admin(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["deletable"], true);
+
+    push(
+        &server,
+        &http,
+        "gone/app",
+        "v1",
+        &Image::build(1, "amd64", &[100]),
+    )
+    .await;
+    let (status, body) = get_as(&http, api(&server, "/projects/gone/_deletable"), |r| {
+        r.admin()
+    })
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["deletable"], false);
+    assert!(
+        body["message"].as_str().unwrap().contains("repositories"),
+        "{body}"
+    );
+    // The answer agrees with DELETE.
+    let response = http
+        .delete(api(&server, "/projects/gone"))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+
+    // Only those who may delete the project may ask.
+    member(&server, &http, "gone", "maint", 4).await;
+    let (status, _) = get_as(&http, api(&server, "/projects/gone/_deletable"), |r| {
+        r.user("maint", PASSWORD)
+    })
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = get_as(&http, api(&server, "/projects/gone/_deletable"), |r| r).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "private: hidden");
+    let (status, _) = get_as(&http, api(&server, "/projects/library/_deletable"), |r| r).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "public: sign in first");
+
+    let response = http
+        .delete(api(&server, "/projects/gone/repositories/app"))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (_, body) = get_as(&http, api(&server, "/projects/gone/_deletable"), |r| {
+        r.admin()
+    })
+    .await;
+    assert_eq!(body["deletable"], true);
+    server.stop().await;
+}
+
+/// Sends `method` to the project's metadata `path` as admin with `body`; returns the status.
+async fn metadata_call(
+    server: &TestServer,
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> StatusCode {
+    let mut request = http
+        .request(
+            method,
+            api(server, &format!("/projects/meta/metadatas/{path}")),
+        )
+        .admin();
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap().status()
+}
+
+/// The `metadata` of project `meta`, as `GET /projects/meta` shows it to the admin.
+async fn meta_of(server: &TestServer, http: &reqwest::Client) -> Value {
+    get_as(http, api(server, "/projects/meta"), |r| r.admin())
+        .await
+        .1["metadata"]
+        .clone()
+}
+
+#[tokio::test]
+async fn project_metadata_is_read_and_written_one_setting_at_a_time() {
+    use super::repositories::{PASSWORD, member};
+    use reqwest::Method;
+
+    let server = TestServer::start().await;
+    let http = client();
+    let (s, h) = (&server, &http);
+    let id = create_project(
+        s,
+        h,
+        json!({"project_name": "meta", "metadata": {"auto_scan": "true"}}),
+    )
+    .await;
+    let (status, all) = get_as(h, api(s, &format!("/projects/{id}/metadatas/")), |r| {
+        r.admin()
+    })
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(all, json!({"public": "false", "auto_scan": "true"}));
+
+    // Add: one pair, normalized as Harbor stores it; then it shows in the project too.
+    let post = |body: Value| metadata_call(s, h, Method::POST, "", Some(body));
+    assert_eq!(post(json!({"severity": "HIGH"})).await, StatusCode::OK);
+    assert_eq!(post(json!({"prevent_vul": "1"})).await, StatusCode::OK);
+    assert_eq!(
+        meta_of(s, h).await,
+        json!({"public": "false", "auto_scan": "true", "severity": "high", "prevent_vul": "true"})
+    );
+    assert_eq!(post(json!({"severity": "low"})).await, StatusCode::CONFLICT);
+    assert_eq!(post(json!({"public": "true"})).await, StatusCode::CONFLICT);
+    for bad in [
+        json!({}),
+        json!({"enable_content_trust": "true", "auto_sbom_generation": "true"}),
+        json!({"colour": "blue"}),
+        json!({"enable_content_trust": "maybe"}),
+        json!({"enable_content_trust": true}),
+        json!({"severity": "unknown"}),
+        json!({"proxy_speed_kb": "fast"}),
+        json!({"retention_id": "7"}),
+    ] {
+        assert_eq!(post(bad.clone()).await, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    assert_eq!(
+        meta_of(s, h).await,
+        json!({"public": "false", "auto_scan": "true", "severity": "high", "prevent_vul": "true"}),
+        "refused writes change nothing"
+    );
+
+    // Read one.
+    let one = |name: &str| {
+        get_as(
+            h,
+            api(s, &format!("/projects/meta/metadatas/{name}")),
+            |r| r.admin(),
+        )
+    };
+    assert_eq!(
+        one("severity").await,
+        (StatusCode::OK, json!({"severity": "high"}))
+    );
+    assert_eq!(
+        one("public").await,
+        (StatusCode::OK, json!({"public": "false"}))
+    );
+    assert_eq!(one("enable_content_trust").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(one("colour").await.0, StatusCode::BAD_REQUEST);
+
+    // Update: the body names the path's setting.
+    let put = |name: &'static str, body: Value| metadata_call(s, h, Method::PUT, name, Some(body));
+    assert_eq!(
+        put("severity", json!({"severity": "critical"})).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        put(
+            "enable_content_trust",
+            json!({"enable_content_trust": "false"})
+        )
+        .await,
+        StatusCode::OK,
+        "PUT also sets a setting that was not set"
+    );
+    assert_eq!(
+        put("severity", json!({"auto_scan": "false"})).await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        put("colour", json!({"colour": "red"})).await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        put("severity", json!({"severity": "extreme"})).await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        put("public", json!({"public": "true"})).await,
+        StatusCode::OK
+    );
+    let (status, project) = get_as(h, api(s, "/projects/meta"), |r| r).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "public now: anonymous callers see it"
+    );
+    assert_eq!(
+        project["metadata"],
+        json!({"public": "true", "auto_scan": "true", "severity": "critical",
+            "prevent_vul": "true", "enable_content_trust": "false"})
+    );
+
+    // Delete: idempotent; deleting `public` makes the project private again.
+    let delete = |name: &'static str| metadata_call(s, h, Method::DELETE, name, None);
+    assert_eq!(delete("severity").await, StatusCode::OK);
+    assert_eq!(delete("severity").await, StatusCode::OK);
+    assert_eq!(delete("colour").await, StatusCode::BAD_REQUEST);
+    assert_eq!(delete("public").await, StatusCode::OK);
+    assert_eq!(
+        meta_of(s, h).await,
+        json!({"public": "false", "auto_scan": "true", "prevent_vul": "true", "enable_content_trust": "false"})
+    );
+    let (status, _) = get_as(h, api(s, "/projects/meta/metadatas/"), |r| r).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "private again");
+
+    // Members read; only project admins write.
+    member(s, h, "meta", "dev", 2).await;
+    let (status, all) = get_as(h, api(s, "/projects/meta/metadatas/"), |r| {
+        r.user("dev", PASSWORD)
+    })
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(all["auto_scan"], "true");
+    let response = http
+        .put(api(s, "/projects/meta/metadatas/auto_scan"))
+        .user("dev", PASSWORD)
+        .json(&json!({"auto_scan": "false"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(response).await, "FORBIDDEN");
+    assert_eq!(meta_of(s, h).await["auto_scan"], "true");
     server.stop().await;
 }

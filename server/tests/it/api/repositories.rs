@@ -561,3 +561,109 @@ async fn skopeo_pulls_are_counted() {
     }
     assert_eq!(count, PULLS, "one pull per skopeo copy");
 }
+
+#[tokio::test]
+async fn a_repository_description_is_updated_by_writers_only() {
+    let server = TestServer::start().await;
+    let http = client();
+    create_project(&server, &http, json!({"project_name": "docs"})).await;
+    push(
+        &server,
+        &http,
+        "docs/team/app",
+        "v1",
+        &Image::build(1, "amd64", &[100]),
+    )
+    .await;
+    let url = api(&server, "/projects/docs/repositories/team%252Fapp");
+    let repo = get_json(&http, url.clone()).await;
+    assert_eq!(repo["description"], "");
+
+    // Harbor's whole `Repository` may be sent; only the description changes.
+    let response = http
+        .put(&url)
+        .admin()
+        .json(&json!({"name": "docs/other", "pull_count": 99, "description": "The app.\nSee the wiki."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let repo = get_json(&http, url.clone()).await;
+    assert_eq!(repo["description"], "The app.\nSee the wiki.");
+    assert_eq!(repo["name"], "docs/team/app");
+    assert_eq!(repo["pull_count"], 0);
+    let listed = get_json(&http, api(&server, "/projects/docs/repositories")).await;
+    assert_eq!(listed[0]["description"], "The app.\nSee the wiki.");
+
+    // A developer may update; a guest may not; anonymous callers must sign in (the project is made public).
+    member(&server, &http, "docs", "writer", 2).await;
+    member(&server, &http, "docs", "reader", 3).await;
+    let response = http
+        .put(&url)
+        .user("writer", PASSWORD)
+        .json(&json!({"description": "by a developer"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = http
+        .put(&url)
+        .user("reader", PASSWORD)
+        .json(&json!({"description": "by a guest"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = http
+        .put(api(&server, "/projects/docs"))
+        .admin()
+        .json(&json!({"metadata": {"public": "true"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = http
+        .put(&url)
+        .json(&json!({"description": "anonymous"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        get_json(&http, url.clone()).await["description"],
+        "by a developer"
+    );
+
+    // Bad input and missing repositories.
+    for body in ["not json", "[1]", r#"{"description": 5}"#] {
+        let response = http
+            .put(&url)
+            .admin()
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(error_code(response).await, "BAD_REQUEST");
+    }
+    let response = http
+        .put(api(&server, "/projects/docs/repositories/missing"))
+        .admin()
+        .json(&json!({"description": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    // An absent description clears it, as in Harbor.
+    let response = http
+        .put(&url)
+        .admin()
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(get_json(&http, url).await["description"], "");
+    server.stop().await;
+}

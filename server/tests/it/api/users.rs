@@ -413,3 +413,557 @@ async fn users_can_be_found_by_name() {
     assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
     server.stop().await;
 }
+
+/// A client that keeps cookies, for browser sessions.
+fn session_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn status_of(request: reqwest::RequestBuilder) -> StatusCode {
+    request.send().await.unwrap().status()
+}
+
+#[tokio::test]
+async fn profiles_are_changed_by_their_owner_or_a_sysadmin() {
+    let server = TestServer::start().await;
+    let http = client();
+    server.create_user("fay", PASSWORD, false).await;
+    server.create_user("gus", PASSWORD, false).await;
+    let fay = user_id(&server, "fay").await;
+    let gus = user_id(&server, "gus").await;
+    let profile = json!({"email": "fay@example.com", "realname": "Fay F", "comment": "hello"});
+
+    let own = http
+        .put(api(&server, &format!("/users/{fay}")))
+        .user("fay", PASSWORD)
+        .json(&profile)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+    let user: Value = http
+        .get(api(&server, &format!("/users/{fay}")))
+        .user("fay", PASSWORD)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&user["email"], &user["realname"], &user["comment"]),
+        (&json!("fay@example.com"), &json!("Fay F"), &json!("hello"))
+    );
+
+    // Someone else's profile: 403 for a plain user, whether or not it exists; sysadmins may.
+    for target in [gus, 99999] {
+        assert_eq!(
+            status_of(
+                http.put(api(&server, &format!("/users/{target}")))
+                    .user("fay", PASSWORD)
+                    .json(&json!({"email": "x@example.com", "realname": "X"}))
+            )
+            .await,
+            StatusCode::FORBIDDEN
+        );
+    }
+    assert_eq!(
+        status_of(
+            http.put(api(&server, &format!("/users/{gus}")))
+                .admin()
+                .json(&json!({"email": "gus@example.com", "realname": "Gus G"}))
+        )
+        .await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status_of(
+            http.put(api(&server, "/users/99999"))
+                .admin()
+                .json(&json!({"email": "n@example.com", "realname": "N"}))
+        )
+        .await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        status_of(
+            http.put(api(&server, &format!("/users/{fay}")))
+                .json(&profile)
+        )
+        .await,
+        StatusCode::UNAUTHORIZED
+    );
+    // Another user's email is taken; invalid profiles are refused and change nothing.
+    let taken = http
+        .put(api(&server, &format!("/users/{fay}")))
+        .user("fay", PASSWORD)
+        .json(&json!({"email": "gus@example.com", "realname": "Fay"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(taken.status(), StatusCode::CONFLICT);
+    assert_eq!(error_code(taken).await, "CONFLICT");
+    for bad in [
+        json!({"email": "", "realname": "Fay"}),
+        json!({"email": "nope", "realname": "Fay"}),
+        json!({"email": "f@example.com", "realname": ""}),
+        json!({"email": "f@example.com", "realname": "F%"}),
+        json!({"email": "f@example.com", "realname": "F", "comment": "c".repeat(31)}),
+    ] {
+        let response = http
+            .put(api(&server, &format!("/users/{fay}")))
+            .user("fay", PASSWORD)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let detail = server.state.db.user_detail(fay).await.unwrap().unwrap();
+    assert_eq!(detail.email.as_deref(), Some("fay@example.com"));
+    assert_eq!(detail.comment, "hello");
+    // A comment given at creation is kept.
+    let created = http
+        .post(api(&server, "/users"))
+        .admin()
+        .json(&new_user("hal"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let hal = user_id(&server, "hal").await;
+    let detail = server.state.db.user_detail(hal).await.unwrap().unwrap();
+    assert_eq!(detail.comment, "from the tests");
+}
+
+#[tokio::test]
+async fn sysadmins_delete_users_who_then_lose_all_access() {
+    let server = TestServer::start().await;
+    let http = client();
+    let project = super::create_project(&server, &http, json!({"project_name": "team"})).await;
+    server.create_user("ivy", PASSWORD, false).await;
+    server.create_user("jon", PASSWORD, false).await;
+    server.create_user("root2", PASSWORD, true).await;
+    let ivy = user_id(&server, "ivy").await;
+    let root2 = user_id(&server, "root2").await;
+    let added = http
+        .post(api(&server, "/projects/team/members"))
+        .admin()
+        .json(&json!({"role_id": 2, "member_user": {"user_id": ivy}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), StatusCode::CREATED);
+    // Ivy has a browser session and Basic credentials (the latter checked once, so cached).
+    let browser = session_client();
+    let login = browser
+        .post(server.url("/c/login"))
+        .form(&[("principal", "ivy"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    assert_eq!(
+        status_of(browser.get(api(&server, "/users/current"))).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status_of(
+            http.get(api(&server, "/projects/team"))
+                .user("ivy", PASSWORD)
+        )
+        .await,
+        StatusCode::OK
+    );
+
+    // Refused: anonymous, plain users, oneself, the built-in admin, unknown ids, bad ids.
+    let delete = |id: String| http.delete(api(&server, &format!("/users/{id}")));
+    assert_eq!(
+        status_of(delete(ivy.to_string())).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status_of(delete(ivy.to_string()).user("jon", PASSWORD)).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        status_of(delete(root2.to_string()).user("root2", PASSWORD)).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        status_of(delete("1".to_owned()).user("root2", PASSWORD)).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        status_of(delete("99999".to_owned()).admin()).await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        status_of(delete("abc".to_owned()).admin()).await,
+        StatusCode::BAD_REQUEST
+    );
+
+    assert_eq!(
+        status_of(delete(ivy.to_string()).user("root2", PASSWORD)).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status_of(delete(ivy.to_string()).admin()).await,
+        StatusCode::NOT_FOUND,
+        "already deleted"
+    );
+    assert_eq!(
+        status_of(
+            http.get(api(&server, "/users/current"))
+                .user("ivy", PASSWORD)
+        )
+        .await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status_of(browser.get(api(&server, "/users/current"))).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status_of(http.get(api(&server, &format!("/users/{ivy}"))).admin()).await,
+        StatusCode::NOT_FOUND
+    );
+    assert!(server.state.db.find_user("ivy").await.unwrap().is_none());
+    assert!(
+        server
+            .state
+            .db
+            .effective_role(project, ivy)
+            .await
+            .unwrap()
+            .is_none(),
+        "memberships go with the user"
+    );
+    let listed: Vec<Value> = http
+        .get(api(&server, "/users"))
+        .admin()
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(listed.iter().all(|u| u["user_id"] != ivy));
+    let members: Vec<Value> = http
+        .get(api(&server, "/projects/team/members"))
+        .admin()
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(members.iter().all(|m| m["entity_id"] != ivy));
+
+    // The name and email can be used again, by a new user with a new id.
+    let again = http
+        .post(api(&server, "/users"))
+        .admin()
+        .json(&new_user("ivy"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_ne!(user_id(&server, "ivy").await, ivy);
+    let mut reused_email = new_user("kim");
+    reused_email["email"] = json!("ivy@example.com");
+    let taken = http
+        .post(api(&server, "/users"))
+        .admin()
+        .json(&reused_email)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(taken.status(), StatusCode::CONFLICT, "the new ivy has it");
+}
+
+#[tokio::test]
+async fn users_change_their_password_and_sysadmins_reset_others() {
+    let server = TestServer::start().await;
+    let http = client();
+    server.create_user("lee", PASSWORD, false).await;
+    server.create_user("max", PASSWORD, false).await;
+    let lee = user_id(&server, "lee").await;
+    let max = user_id(&server, "max").await;
+    let change = |id: i64, body: Value| {
+        http.put(api(&server, &format!("/users/{id}/password")))
+            .json(&body)
+    };
+    let signed_in = |name: &'static str, password: &'static str| {
+        let request = http
+            .get(api(&server, "/users/current"))
+            .user(name, password);
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(signed_in("lee", PASSWORD).await, StatusCode::OK);
+
+    let wrong_old = change(
+        lee,
+        json!({"old_password": "Wrong1234", "new_password": "NewPass123"}),
+    )
+    .user("lee", PASSWORD)
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(wrong_old.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(wrong_old).await, "FORBIDDEN");
+    assert_eq!(
+        status_of(change(lee, json!({"new_password": "NewPass123"})).user("lee", PASSWORD)).await,
+        StatusCode::FORBIDDEN,
+        "a user must give the current password"
+    );
+    for weak in ["short1A", "nouppercase1", "NOLOWERCASE1", "NoDigitsHere"] {
+        let response = change(lee, json!({"old_password": PASSWORD, "new_password": weak}))
+            .user("lee", PASSWORD)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{weak}");
+        assert_eq!(error_code(response).await, "BAD_REQUEST");
+    }
+    assert_eq!(
+        status_of(
+            change(
+                lee,
+                json!({"old_password": PASSWORD, "new_password": PASSWORD})
+            )
+            .user("lee", PASSWORD)
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "the new password equals the old one"
+    );
+    assert_eq!(
+        status_of(
+            change(
+                max,
+                json!({"old_password": PASSWORD, "new_password": "NewPass123"})
+            )
+            .user("lee", PASSWORD)
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "not someone else's"
+    );
+    assert_eq!(
+        status_of(change(
+            lee,
+            json!({"old_password": PASSWORD, "new_password": "NewPass123"})
+        ))
+        .await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(signed_in("lee", PASSWORD).await, StatusCode::OK);
+
+    assert_eq!(
+        status_of(
+            change(
+                lee,
+                json!({"old_password": PASSWORD, "new_password": "NewPass123"})
+            )
+            .user("lee", PASSWORD)
+        )
+        .await,
+        StatusCode::OK
+    );
+    // The old password (checked and cached a moment ago) no longer works; the new one does.
+    assert_eq!(signed_in("lee", PASSWORD).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(signed_in("lee", "NewPass123").await, StatusCode::OK);
+
+    // A sysadmin resets someone else's password without the old one.
+    assert_eq!(
+        status_of(change(max, json!({"new_password": "Reset1234"})).admin()).await,
+        StatusCode::OK
+    );
+    assert_eq!(signed_in("max", PASSWORD).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(signed_in("max", "Reset1234").await, StatusCode::OK);
+    assert_eq!(
+        status_of(change(99999, json!({"new_password": "Reset1234"})).admin()).await,
+        StatusCode::NOT_FOUND
+    );
+    // The sysadmin's own password needs the old one too.
+    let admin = user_id(&server, ADMIN_USER).await;
+    assert_eq!(
+        status_of(change(admin, json!({"new_password": "Other1234"})).admin()).await,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn sysadmins_grant_and_revoke_the_admin_flag() {
+    let server = TestServer::start().await;
+    let http = client();
+    server.create_user("ned", PASSWORD, false).await;
+    let ned = user_id(&server, "ned").await;
+    let admin = user_id(&server, ADMIN_USER).await;
+    let flag = |id: i64, value: bool| {
+        http.put(api(&server, &format!("/users/{id}/sysadmin")))
+            .json(&json!({"sysadmin_flag": value}))
+    };
+    let lists_users = || {
+        let request = http.get(api(&server, "/users")).user("ned", PASSWORD);
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(lists_users().await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        status_of(flag(ned, true).user("ned", PASSWORD)).await,
+        StatusCode::FORBIDDEN,
+        "no one grants themself"
+    );
+    assert_eq!(status_of(flag(ned, true)).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(status_of(flag(ned, true).admin()).await, StatusCode::OK);
+    assert_eq!(lists_users().await, StatusCode::OK);
+    let user: Value = http
+        .get(api(&server, &format!("/users/{ned}")))
+        .admin()
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(user["sysadmin_flag"], true);
+    // An admin cannot drop their own flag; another admin can.
+    let own = flag(ned, false).user("ned", PASSWORD).send().await.unwrap();
+    assert_eq!(own.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(own).await, "FORBIDDEN");
+    assert_eq!(
+        status_of(flag(admin, false).admin()).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(status_of(flag(admin, true).admin()).await, StatusCode::OK);
+    assert_eq!(status_of(flag(ned, false).admin()).await, StatusCode::OK);
+    assert_eq!(lists_users().await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        status_of(flag(99999, true).admin()).await,
+        StatusCode::NOT_FOUND
+    );
+    let malformed = http
+        .put(api(&server, &format!("/users/{ned}/sysadmin")))
+        .admin()
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn current_permissions_follow_the_role_and_scope() {
+    let server = TestServer::start().await;
+    let http = client();
+    let project = super::create_project(&server, &http, json!({"project_name": "team"})).await;
+    server.create_user("ola", PASSWORD, false).await;
+    server.create_user("pat", PASSWORD, false).await;
+    let ola = user_id(&server, "ola").await;
+    let added = http
+        .post(api(&server, "/projects/team/members"))
+        .admin()
+        .json(&json!({"role_id": 2, "member_user": {"user_id": ola}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let permissions = |who: &'static str, password: &'static str, query: String| {
+        let request = http
+            .get(api(&server, &format!("/users/current/permissions{query}")))
+            .user(who, password);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let list: Vec<Value> = response.json().await.unwrap();
+            list.iter()
+                .map(|p| {
+                    (
+                        p["resource"].as_str().unwrap().to_owned(),
+                        p["action"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect::<BTreeSet<(String, String)>>()
+        }
+    };
+    let has = |set: &BTreeSet<(String, String)>, r: &str, a: &str| {
+        set.contains(&(r.to_owned(), a.to_owned()))
+    };
+
+    let relative = permissions(
+        "ola",
+        PASSWORD,
+        format!("?scope=/project/{project}&relative=true"),
+    )
+    .await;
+    assert!(has(&relative, "repository", "push"));
+    assert!(has(&relative, "repository", "pull"));
+    assert!(has(&relative, "artifact", "create"));
+    assert!(has(&relative, ".", "read"));
+    assert!(has(&relative, "member", "list"));
+    assert!(!has(&relative, "repository", "delete"));
+    assert!(!has(&relative, "member", "create"));
+    assert!(!has(&relative, ".", "delete"));
+    let absolute = permissions("ola", PASSWORD, format!("?scope=/project/{project}")).await;
+    assert!(has(
+        &absolute,
+        &format!("/project/{project}/repository"),
+        "push"
+    ));
+    assert!(has(&absolute, &format!("/project/{project}"), "read"));
+    assert_eq!(absolute.len(), relative.len());
+
+    // Outsiders of a private project, unknown projects, other scopes: nothing.
+    let none = BTreeSet::new();
+    assert_eq!(
+        permissions("pat", PASSWORD, format!("?scope=/project/{project}")).await,
+        none
+    );
+    assert_eq!(
+        permissions("ola", PASSWORD, "?scope=/project/99999".to_owned()).await,
+        none
+    );
+    assert_eq!(permissions("ola", PASSWORD, String::new()).await, none);
+    assert_eq!(
+        permissions("ola", PASSWORD, "?scope=/system".to_owned()).await,
+        none
+    );
+    // A sysadmin holds everything.
+    let admin_pw = crate::support::ADMIN_PASSWORD;
+    let system = permissions(
+        ADMIN_USER,
+        admin_pw,
+        "?scope=/system&relative=true".to_owned(),
+    )
+    .await;
+    assert!(has(&system, "user", "delete"));
+    assert!(has(&system, "user-group", "create"));
+    let admin_project = permissions(
+        ADMIN_USER,
+        admin_pw,
+        format!("?scope=/project/{project}&relative=true"),
+    )
+    .await;
+    assert!(admin_project.is_superset(&relative));
+    assert!(has(&admin_project, "member", "create"));
+
+    assert_eq!(
+        status_of(http.get(api(&server, "/users/current/permissions?scope=/system"))).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status_of(
+            http.get(api(&server, "/users/current/permissions?relative=maybe"))
+                .user("ola", PASSWORD)
+        )
+        .await,
+        StatusCode::BAD_REQUEST
+    );
+}

@@ -1,6 +1,7 @@
 //! OCI `/v2` API tests over HTTP, one file per area of the spec, against an in-process server.
 
 mod auth;
+mod blob_links;
 mod blobs;
 mod catalog;
 mod manifests;

@@ -1,0 +1,500 @@
+//! Harbor's list query language in SQL: each list endpoint's whitelist of keys (API key → SQL expression and
+//! value kind), and one builder that turns a [`ListQuery`] — filters and sort keys, parsed and typed by
+//! `api::query` — into `WHERE` and `ORDER BY` with bound parameters.
+//!
+//! Rule: only the expressions written in the whitelists below (and the fixed [`Scope`]s of the list functions)
+//! reach the SQL text; every value a client sends is a bound parameter. The builder uses sqlx's
+//! [`QueryBuilder`], which writes each backend's own placeholders.
+//!
+//! Timestamps are compared as the fixed-width text [`super::timestamp`] stores, so a time value is a span
+//! `[from, until)` of that text: a time given to the second covers the whole second, a date the whole day.
+
+use std::sync::LazyLock;
+
+use sqlx::sqlite::{Sqlite, SqlitePool, SqliteRow};
+use sqlx::{FromRow, QueryBuilder};
+
+/// The type of a key's values, which decides how `api::query` parses them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Integer,
+    /// `true` or `false`.
+    Bool,
+    /// `2024-01-31 23:59:59` (Harbor's format), RFC 3339, or a date.
+    Time,
+}
+
+/// Where a key's values are in SQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Column {
+    /// A column or expression of the listed row. Such keys can also be sorted by.
+    Expr(String),
+    /// A value of rows related to the listed one, such as an artifact's tag names: `from` is
+    /// `table alias WHERE <join to the listed row>`, `column` the value. A term matches when some related row
+    /// matches; `*` matches listed rows that have any related row and `nil` those with none (Harbor's
+    /// `tags=*` and `tags=nil`); an intersection list `(a b)` needs a related row for each value.
+    Related {
+        from: &'static str,
+        column: &'static str,
+    },
+}
+
+/// One key a list accepts in `q` (and in `sort`, unless [`Column::Related`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    pub key: &'static str,
+    pub column: Column,
+    pub kind: Kind,
+}
+
+impl Field {
+    fn new(key: &'static str, column: impl Into<String>, kind: Kind) -> Field {
+        Field {
+            key,
+            column: Column::Expr(column.into()),
+            kind,
+        }
+    }
+
+    /// Whether lists can be sorted by this key.
+    pub fn sortable(&self) -> bool {
+        matches!(self.column, Column::Expr(_))
+    }
+}
+
+/// The key `key` of `fields`.
+pub fn field(fields: &'static [Field], key: &str) -> Option<&'static Field> {
+    fields.iter().find(|f| f.key == key)
+}
+
+/// A typed value of a term.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Text(String),
+    Integer(i64),
+    Bool(bool),
+    /// The stored-time span `[from, until)` a time value covers.
+    Time {
+        from: String,
+        until: String,
+    },
+}
+
+/// What a term asks of a key (Harbor's `k=v`, `k=~v`, `k=[min~max]`, `k={a b}`, `k=(a b)`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    Exact(Value),
+    /// A substring (text keys only).
+    Fuzzy(String),
+    /// Inclusive bounds; either may be open.
+    Range(Option<Value>, Option<Value>),
+    /// Any of the values (union).
+    AnyOf(Vec<Value>),
+    /// All of the values (intersection): meaningful for [`Column::Related`] keys such as tags.
+    AllOf(Vec<Value>),
+}
+
+/// The filters and order of one list request. Every filter must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    filters: Vec<(&'static Field, Condition)>,
+    sort: Vec<(&'static Field, bool)>,
+}
+
+impl ListQuery {
+    /// Adds a filter.
+    pub fn filter(&mut self, field: &'static Field, condition: Condition) {
+        self.filters.push((field, condition));
+    }
+
+    /// Adds a sort key (after those already given); `descending` for `-key`.
+    pub fn sort_by(&mut self, field: &'static Field, descending: bool) {
+        self.sort.push((field, descending));
+    }
+
+    /// The values of the exact-match filters on `key`.
+    pub fn exact(&self, key: &str) -> impl Iterator<Item = &Value> {
+        self.filters
+            .iter()
+            .filter(move |(f, _)| f.key == key)
+            .filter_map(|(_, c)| match c {
+                Condition::Exact(v) => Some(v),
+                _ => None,
+            })
+    }
+
+    /// Whether some filter (of any form) is on `key`.
+    pub fn filters_on(&self, key: &str) -> bool {
+        self.filters.iter().any(|(f, _)| f.key == key)
+    }
+}
+
+/// The fixed SQL of one list.
+pub(super) struct ListSql<'a> {
+    /// `SELECT … FROM …` of the rows, without `WHERE`.
+    pub select: &'a str,
+    /// `SELECT COUNT(*) FROM …` over the same tables and aliases.
+    pub count: &'a str,
+    /// The order when the request gives no `sort`.
+    pub default_order: &'a str,
+    /// Appended to every order so that pages are stable, e.g. `a.id DESC`.
+    pub tie_breaker: &'a str,
+}
+
+/// A condition the list function sets whatever the request asks (the project, what the caller may see).
+pub(super) enum Scope<'a> {
+    /// Trusted SQL without parameters.
+    Sql(&'a str),
+    /// `column = value`.
+    Is(&'a str, i64),
+    /// `column` is one of `ids` (none: nothing matches).
+    OneOf(&'a str, &'a [i64]),
+}
+
+/// One page of the rows of `sql` within `scope` that match `query`, in its order, and how many match in all.
+pub(super) async fn fetch_page<T>(
+    pool: &SqlitePool,
+    sql: &ListSql<'_>,
+    scope: &[Scope<'_>],
+    query: &ListQuery,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<T>, i64), sqlx::Error>
+where
+    T: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
+{
+    let mut count = QueryBuilder::<Sqlite>::new(sql.count);
+    push_where(&mut count, scope, query);
+    let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+    let mut select = QueryBuilder::<Sqlite>::new(sql.select);
+    push_where(&mut select, scope, query);
+    push_order(&mut select, sql, query);
+    select
+        .push(" LIMIT ")
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset);
+    let rows = select.build_query_as::<T>().fetch_all(pool).await?;
+    Ok((rows, total))
+}
+
+fn push_where(qb: &mut QueryBuilder<'_, Sqlite>, scope: &[Scope<'_>], query: &ListQuery) {
+    let mut first = true;
+    let mut next = |qb: &mut QueryBuilder<'_, Sqlite>| {
+        qb.push(if first { " WHERE " } else { " AND " });
+        first = false;
+    };
+    for condition in scope {
+        next(qb);
+        match condition {
+            Scope::Sql(sql) => {
+                qb.push("(").push(*sql).push(")");
+            }
+            Scope::Is(column, value) => {
+                qb.push(*column).push(" = ").push_bind(*value);
+            }
+            Scope::OneOf(_, []) => {
+                qb.push("0");
+            }
+            Scope::OneOf(column, ids) => {
+                let ids = serde_json::Value::from(ids.to_vec()).to_string();
+                qb.push(*column)
+                    .push(" IN (SELECT value FROM json_each(")
+                    .push_bind(ids)
+                    .push("))");
+            }
+        }
+    }
+    for (field, condition) in &query.filters {
+        next(qb);
+        push_condition(qb, &field.column, condition);
+    }
+}
+
+fn push_order(qb: &mut QueryBuilder<'_, Sqlite>, sql: &ListSql<'_>, query: &ListQuery) {
+    qb.push(" ORDER BY ");
+    let keys: Vec<String> = query
+        .sort
+        .iter()
+        .filter_map(|(field, descending)| match &field.column {
+            Column::Expr(expr) => Some(format!(
+                "{expr} {}",
+                if *descending { "DESC" } else { "ASC" }
+            )),
+            Column::Related { .. } => None,
+        })
+        .collect();
+    if keys.is_empty() {
+        qb.push(sql.default_order);
+    } else {
+        qb.push(keys.join(", "));
+    }
+    qb.push(", ").push(sql.tie_breaker);
+}
+
+fn push_condition(qb: &mut QueryBuilder<'_, Sqlite>, column: &Column, condition: &Condition) {
+    let (from, related) = match column {
+        Column::Expr(expr) => return push_match(qb, expr, condition),
+        Column::Related { from, column } => (*from, *column),
+    };
+    let exists = |qb: &mut QueryBuilder<'_, Sqlite>, condition: &Condition| {
+        qb.push("EXISTS (SELECT 1 FROM ").push(from).push(" AND ");
+        push_match(qb, related, condition);
+        qb.push(")");
+    };
+    match condition {
+        Condition::Exact(Value::Text(v)) if v == "*" => {
+            qb.push("EXISTS (SELECT 1 FROM ").push(from).push(")");
+        }
+        Condition::Exact(Value::Text(v)) if v == "nil" => {
+            qb.push("NOT EXISTS (SELECT 1 FROM ").push(from).push(")");
+        }
+        Condition::AllOf(values) => {
+            qb.push("(");
+            for (i, value) in values.iter().enumerate() {
+                if i > 0 {
+                    qb.push(" AND ");
+                }
+                exists(qb, &Condition::Exact(value.clone()));
+            }
+            qb.push(")");
+        }
+        other => exists(qb, other),
+    }
+}
+
+/// `expr` meets `condition`.
+fn push_match(qb: &mut QueryBuilder<'_, Sqlite>, expr: &str, condition: &Condition) {
+    match condition {
+        Condition::Exact(value) => push_equals(qb, expr, value),
+        Condition::Fuzzy(part) => {
+            qb.push("instr(")
+                .push(expr)
+                .push(", ")
+                .push_bind(part.clone())
+                .push(") > 0");
+        }
+        Condition::Range(min, max) => {
+            qb.push("(");
+            if let Some(min) = min {
+                qb.push(expr).push(" >= ");
+                match min {
+                    Value::Time { from, .. } => qb.push_bind(from.clone()),
+                    other => push_value(qb, other),
+                };
+            }
+            if let Some(max) = max {
+                if min.is_some() {
+                    qb.push(" AND ");
+                }
+                match max {
+                    Value::Time { until, .. } => qb.push(expr).push(" < ").push_bind(until.clone()),
+                    other => push_value(qb.push(expr).push(" <= "), other),
+                };
+            }
+            if min.is_none() && max.is_none() {
+                qb.push("1");
+            }
+            qb.push(")");
+        }
+        Condition::AnyOf(values) | Condition::AllOf(values) => {
+            let join = if matches!(condition, Condition::AnyOf(_)) {
+                " OR "
+            } else {
+                " AND "
+            };
+            qb.push("(");
+            for (i, value) in values.iter().enumerate() {
+                if i > 0 {
+                    qb.push(join);
+                }
+                push_equals(qb, expr, value);
+            }
+            if values.is_empty() {
+                qb.push("0");
+            }
+            qb.push(")");
+        }
+    }
+}
+
+fn push_equals(qb: &mut QueryBuilder<'_, Sqlite>, expr: &str, value: &Value) {
+    match value {
+        Value::Time { from, until } => {
+            qb.push("(")
+                .push(expr)
+                .push(" >= ")
+                .push_bind(from.clone())
+                .push(" AND ")
+                .push(expr)
+                .push(" < ")
+                .push_bind(until.clone())
+                .push(")");
+        }
+        other => {
+            push_value(qb.push(expr).push(" = "), other);
+        }
+    }
+}
+
+fn push_value<'q, 'args>(
+    qb: &'q mut QueryBuilder<'args, Sqlite>,
+    value: &Value,
+) -> &'q mut QueryBuilder<'args, Sqlite> {
+    match value {
+        Value::Text(text) => qb.push_bind(text.clone()),
+        Value::Integer(n) => qb.push_bind(*n),
+        Value::Bool(b) => qb.push_bind(*b),
+        Value::Time { from, .. } => qb.push_bind(from.clone()),
+    }
+}
+
+// The whitelists. Each names the aliases of its list's query in `super::<resource>`.
+
+/// `GET /projects` (`p` projects, `u` the owner).
+pub static PROJECTS: LazyLock<Vec<Field>> = LazyLock::new(|| {
+    vec![
+        Field::new("project_id", "p.id", Kind::Integer),
+        Field::new("name", "p.name", Kind::Text),
+        Field::new("public", "p.public", Kind::Bool),
+        Field::new("owner", "u.username", Kind::Text),
+        Field::new("owner_id", "p.owner_id", Kind::Integer),
+        Field::new("creation_time", "p.created_at", Kind::Time),
+        Field::new("update_time", "p.updated_at", Kind::Time),
+        Field::new(
+            "repo_count",
+            "(SELECT COUNT(*) FROM repositories r WHERE r.project_id = p.id)",
+            Kind::Integer,
+        ),
+    ]
+});
+
+/// `GET /quotas`: each project's quota, over the project list's query. `hard` and `used` are the storage
+/// resource, also spelt Harbor's way (`used.storage`).
+pub static QUOTAS: LazyLock<Vec<Field>> = LazyLock::new(|| {
+    vec![
+        Field::new("id", "p.id", Kind::Integer),
+        Field::new("reference", "'project'", Kind::Text),
+        Field::new("reference_id", "p.id", Kind::Integer),
+        Field::new("hard", "p.storage_limit", Kind::Integer),
+        Field::new("hard.storage", "p.storage_limit", Kind::Integer),
+        Field::new("used", "p.storage_used", Kind::Integer),
+        Field::new("used.storage", "p.storage_used", Kind::Integer),
+        Field::new("creation_time", "p.created_at", Kind::Time),
+        Field::new("update_time", "p.updated_at", Kind::Time),
+    ]
+});
+
+/// `GET /repositories` and `GET /projects/{p}/repositories` (`r` repositories).
+pub static REPOSITORIES: LazyLock<Vec<Field>> = LazyLock::new(|| {
+    vec![
+        Field::new("id", "r.id", Kind::Integer),
+        Field::new("project_id", "r.project_id", Kind::Integer),
+        Field::new("name", "r.name", Kind::Text),
+        Field::new("creation_time", "r.created_at", Kind::Time),
+        Field::new("update_time", "r.updated_at", Kind::Time),
+        Field::new("pull_count", "r.pull_count", Kind::Integer),
+        Field::new(
+            "artifact_count",
+            format!(
+                "(SELECT COUNT(*) FROM artifacts a WHERE a.repository_id = r.id AND {})",
+                super::repositories::LISTED_ON_ITS_OWN
+            ),
+            Kind::Integer,
+        ),
+    ]
+});
+
+/// `GET …/artifacts` (`a` artifacts). `type` mirrors `service::artifacts::kind`.
+pub static ARTIFACTS: LazyLock<Vec<Field>> = LazyLock::new(|| {
+    vec![
+        Field::new("id", "a.id", Kind::Integer),
+        Field::new("digest", "a.digest", Kind::Text),
+        Field {
+            key: "tags",
+            column: Column::Related {
+                from: "tags t WHERE t.artifact_id = a.id",
+                column: "t.name",
+            },
+            kind: Kind::Text,
+        },
+        Field::new(
+            "type",
+            "CASE
+               WHEN a.media_type IN ('application/vnd.oci.image.index.v1+json',
+                                     'application/vnd.docker.distribution.manifest.list.v2+json') THEN 'IMAGE'
+               WHEN a.artifact_type IN ('application/vnd.oci.image.config.v1+json',
+                                        'application/vnd.docker.container.image.v1+json') THEN 'IMAGE'
+               WHEN a.artifact_type = 'application/vnd.cncf.helm.config.v1+json' THEN 'CHART'
+               WHEN a.artifact_type = 'application/vnd.cnab.config.v1+json' THEN 'CNAB'
+               ELSE 'UNKNOWN' END",
+            Kind::Text,
+        ),
+        Field::new("manifest_media_type", "a.media_type", Kind::Text),
+        Field::new("artifact_type", "a.artifact_type", Kind::Text),
+        Field::new("size", super::artifact_rows::total_size_sql(), Kind::Integer),
+        Field::new("push_time", "a.push_time", Kind::Time),
+        Field::new("pull_time", "a.pull_time", Kind::Time),
+        Field::new("pull_count", "a.pull_count", Kind::Integer),
+    ]
+});
+
+/// `GET …/artifacts/{reference}/tags` (`t` tags).
+pub static TAGS: LazyLock<Vec<Field>> = LazyLock::new(|| {
+    vec![
+        Field::new("id", "t.rowid", Kind::Integer),
+        Field::new("name", "t.name", Kind::Text),
+        Field::new("push_time", "t.push_time", Kind::Time),
+        Field::new("pull_time", "t.pull_time", Kind::Time),
+    ]
+});
+
+/// `GET /audit-logs` and `GET /projects/{p}/logs`.
+pub static AUDIT_LOGS: LazyLock<Vec<Field>> = LazyLock::new(|| {
+    vec![
+        Field::new("id", "id", Kind::Integer),
+        Field::new("username", "username", Kind::Text),
+        Field::new("resource", "resource", Kind::Text),
+        Field::new("resource_type", "resource_type", Kind::Text),
+        Field::new("operation", "operation", Kind::Text),
+        Field::new("op_time", "op_time", Kind::Time),
+    ]
+});
+
+/// `GET /robots`, with Harbor's spelling of `Level` and `ProjectID`.
+pub static ROBOTS: LazyLock<Vec<Field>> = LazyLock::new(|| {
+    vec![
+        Field::new("id", "id", Kind::Integer),
+        Field::new("name", "name", Kind::Text),
+        Field::new("Level", "level", Kind::Text),
+        Field::new("ProjectID", "project_id", Kind::Integer),
+        Field::new("disable", "disabled", Kind::Bool),
+        Field::new("expires_at", "expires_at", Kind::Integer),
+        Field::new("creation_time", "created_at", Kind::Time),
+        Field::new("update_time", "updated_at", Kind::Time),
+    ]
+});
+
+/// `GET /users`.
+pub static USERS: LazyLock<Vec<Field>> = LazyLock::new(|| {
+    vec![
+        Field::new("user_id", "id", Kind::Integer),
+        Field::new("username", "username", Kind::Text),
+        Field::new("email", "email", Kind::Text),
+        Field::new("realname", "realname", Kind::Text),
+        Field::new("sysadmin_flag", "sysadmin", Kind::Bool),
+        Field::new("creation_time", "created_at", Kind::Time),
+        Field::new("update_time", "updated_at", Kind::Time),
+    ]
+});
+
+/// `GET /projects/{p}/members` (`m` members, `u` a user member, `g` a group member); its `entityname`
+/// parameter is a substring of the name.
+pub static MEMBERS: LazyLock<Vec<Field>> = LazyLock::new(|| {
+    vec![
+        Field::new("entityname", super::members::MEMBER_NAME, Kind::Text),
+        Field::new("entity_type", "m.entity_type", Kind::Text),
+        Field::new("role", "m.role", Kind::Integer),
+    ]
+});
