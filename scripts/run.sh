@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds Berth and runs it with no configuration: SQLite and blobs under ./data, registry (and later the
-# console and REST API) on port 8080. The first start creates user `admin` (password from
+# Builds Berth (the console first, so the binary embeds it) and runs it with no configuration: SQLite and
+# blobs under ./data; console, registry and REST API on port 8080. The first start creates user `admin` (password from
 # BERTH_ADMIN_PASSWORD, else generated and printed once) and the public project `library`.
 # Extra arguments go to `berth serve`; settings come from ./berth.toml and BERTH_* variables (see README).
 set -euo pipefail
@@ -10,5 +10,6 @@ if ! command -v cc >/dev/null 2>&1; then
   echo "installing a C compiler (needed to build the bundled SQLite)" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential
 fi
+scripts/build-console.sh
 cargo build --release --locked -p berth
 exec target/release/berth serve "$@"

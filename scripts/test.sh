@@ -10,6 +10,9 @@ command -v skopeo >/dev/null 2>&1 || packages+=(skopeo)
 command -v podman >/dev/null 2>&1 || packages+=(podman)
 command -v dockerd >/dev/null 2>&1 || packages+=(docker.io)
 command -v cc >/dev/null 2>&1 || packages+=(build-essential)
+# The console's browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+[ -x /usr/bin/chromium ] || packages+=(chromium)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "installing: ${packages[*]}" >&2
   apt-get update -qq
@@ -23,6 +26,17 @@ if ! python3 -c 'import harborapi' 2>/dev/null; then
     python3 -m pip install --quiet --break-system-packages harborapi==0.26.2
 fi
 
+# The console: built first, so the `berth` binaries the tests build embed it (and its serving tests have
+# something to check: BERTH_REQUIRE_CONSOLE).
+scripts/build-console.sh
+(cd playwright && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
-cargo test --locked --workspace
+cargo clippy --locked -p berth-console --target wasm32-unknown-unknown -- -D warnings
+# --workspace includes the console's own unit tests, which run on the host.
+BERTH_REQUIRE_CONSOLE=1 cargo test --locked --workspace
+
+# End-to-end: each test starts its own berth (this debug build) and drives it in headless Chromium.
+cargo build --locked -p berth
+(cd playwright && BERTH_BIN="$PWD/../target/debug/berth" npx playwright test)

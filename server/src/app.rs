@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::Router;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::stats::PullStats;
 use crate::storage::{BlobStore, UploadStaging};
-use crate::{api, registry};
+use crate::{api, console, registry};
 
 /// Everything a request handler may use. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -84,12 +84,14 @@ pub fn router(state: AppState) -> Router {
             get(login_endpoint::log_out).post(login_endpoint::log_out),
         )
         .layer(axum::middleware::from_fn(session::expose_csrf_token))
+        .layer(axum::middleware::from_fn(console::quiet_browser_challenge))
         .layer(session::layer(state.sessions.clone(), &state.config));
     Router::new()
         .merge(registry::routes())
         .merge(with_sessions)
         .route("/service/token", get(token_endpoint::issue))
-        .fallback(not_found)
+        // Every path no route claims belongs to the console (its history-mode routes and assets).
+        .fallback(console::serve)
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
@@ -100,8 +102,4 @@ pub fn router(state: AppState) -> Router {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
         }))
         .with_state(state)
-}
-
-async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, "not found").into_response()
 }

@@ -1,7 +1,7 @@
 //! Berth: a multitenant container registry with a browser admin console, in one binary.
 //!
-//! Layout: [`config`] (settings), [`app`] (state and router), [`registry`] (OCI `/v2`), [`api`] (Harbor
-//! REST API v2.0), [`auth`]
+//! Layout: [`config`] (settings), [`app`] (state and router), [`console`] (the embedded admin console),
+//! [`registry`] (OCI `/v2`), [`api`] (Harbor REST API v2.0), [`auth`]
 //! (credentials, policy, tokens), [`storage`] (blob store and upload staging), [`db`] (every SQL query),
 //! [`service`] (domain rules), [`jobs`] (background work), [`events`] (audit log), [`stats`] (pull counting), [`oci`] (spec types).
 
@@ -9,6 +9,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod events;
 pub mod jobs;

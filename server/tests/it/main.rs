@@ -16,6 +16,7 @@ mod api;
 mod authz;
 mod clients;
 mod compat;
+mod console;
 mod crash;
 mod images;
 mod registry;

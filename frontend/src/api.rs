@@ -1,0 +1,341 @@
+//! The console's one HTTP client: typed JSON over the browser's fetch, against Berth's REST API only.
+//!
+//! Rules: every call goes through [`send`], which
+//! - sends the session's CSRF token (`X-Harbor-CSRF-Token`, as Harbor's portal does) on unsafe methods, and
+//!   keeps the newest token the server hands out on any response;
+//! - turns Harbor's error envelope (`{"errors":[{"code","message"}]}`) into an [`ApiError`] whose message can be
+//!   shown as is;
+//! - reports a 401 (the session ended) to the handler set with [`on_unauthorized`], which goes to sign-in.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+
+use berth_api::ErrorResponse;
+use berth_api::users::{PasswordReq, UserResp};
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Where the REST API is mounted.
+pub const BASE: &str = "/api/v2.0";
+/// Harbor's CSRF header, on requests and responses.
+const CSRF_HEADER: &str = "X-Harbor-CSRF-Token";
+
+thread_local! {
+    static CSRF_TOKEN: RefCell<Option<String>> = const { RefCell::new(None) };
+    static UNAUTHORIZED: RefCell<Option<Rc<dyn Fn()>>> = RefCell::new(None);
+}
+
+/// A failed call, with a message fit for the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status, or 0 when the request never got an answer.
+    pub status: u16,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn is_unauthorized(&self) -> bool {
+        self.status == 401
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// One page of a list, with the total from `X-Total-Count`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+/// Sets what happens when the API answers 401 (the console goes to sign-in).
+pub fn on_unauthorized(handler: impl Fn() + 'static) {
+    UNAUTHORIZED.with(|slot| *slot.borrow_mut() = Some(Rc::new(handler)));
+}
+
+/// Forgets the CSRF token (after sign-out).
+pub fn forget_session() {
+    CSRF_TOKEN.with(|slot| *slot.borrow_mut() = None);
+}
+
+/// `GET {BASE}{path}` as JSON.
+pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    let response = send(Request::get(&api_url(path)), None::<&()>).await?;
+    read_json(response).await
+}
+
+/// `GET {BASE}{path}` of a paginated list: the items and `X-Total-Count`.
+pub async fn get_page<T: DeserializeOwned>(path: &str) -> Result<Paged<T>, ApiError> {
+    let response = send(Request::get(&api_url(path)), None::<&()>).await?;
+    let total = response.headers().get("x-total-count");
+    let items: Vec<T> = read_json(response).await?;
+    let total = parse_total(total.as_deref(), items.len());
+    Ok(Paged { items, total })
+}
+
+/// `POST {BASE}{path}` with a JSON body; the response body is ignored.
+pub async fn post<B: Serialize>(path: &str, body: &B) -> Result<(), ApiError> {
+    send(Request::post(&api_url(path)), Some(body))
+        .await
+        .map(drop)
+}
+
+/// `PUT {BASE}{path}` with a JSON body; the response body is ignored.
+pub async fn put<B: Serialize>(path: &str, body: &B) -> Result<(), ApiError> {
+    send(Request::put(&api_url(path)), Some(body))
+        .await
+        .map(drop)
+}
+
+/// `DELETE {BASE}{path}`.
+pub async fn delete(path: &str) -> Result<(), ApiError> {
+    send(Request::delete(&api_url(path)), None::<&()>)
+        .await
+        .map(drop)
+}
+
+/// The signed-in user (`GET /users/current`).
+pub async fn current_user() -> Result<UserResp, ApiError> {
+    get("/users/current").await
+}
+
+/// `POST /c/login` with Harbor's form. A 401 here is a wrong name or password, not an ended session.
+pub async fn sign_in(principal: &str, password: &str) -> Result<(), ApiError> {
+    let body = form_body(&[("principal", principal), ("password", password)]);
+    let request = Request::post("/c/login")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("X-Requested-With", "XMLHttpRequest")
+        .body(body)
+        .map_err(network_error)?;
+    let response = request.send().await.map_err(network_error)?;
+    remember_csrf(&response);
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(error_of(response).await)
+    }
+}
+
+/// `GET /c/log_out`: ends the session.
+pub async fn sign_out() -> Result<(), ApiError> {
+    let response = Request::get("/c/log_out")
+        .header("X-Requested-With", "XMLHttpRequest")
+        .send()
+        .await
+        .map_err(network_error)?;
+    forget_session();
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(error_of(response).await)
+    }
+}
+
+/// `PUT /users/{id}/password`.
+pub async fn change_password(user_id: i64, old: &str, new: &str) -> Result<(), ApiError> {
+    let body = PasswordReq {
+        old_password: old.to_owned(),
+        new_password: new.to_owned(),
+    };
+    put(&format!("/users/{user_id}/password"), &body).await
+}
+
+async fn send<B: Serialize + ?Sized>(
+    builder: RequestBuilder,
+    body: Option<&B>,
+) -> Result<Response, ApiError> {
+    // Marks the console's calls, so a 401 does not make the browser prompt for Basic credentials.
+    let mut builder = builder
+        .header("Accept", "application/json")
+        .header("X-Requested-With", "XMLHttpRequest");
+    if let Some(token) = CSRF_TOKEN.with(|slot| slot.borrow().clone()) {
+        builder = builder.header(CSRF_HEADER, &token);
+    }
+    let request = match body {
+        Some(body) => builder.json(body).map_err(network_error)?,
+        None => builder.build().map_err(network_error)?,
+    };
+    let response = request.send().await.map_err(network_error)?;
+    remember_csrf(&response);
+    if response.ok() {
+        return Ok(response);
+    }
+    if response.status() == 401 {
+        let handler = UNAUTHORIZED.with(|slot| slot.borrow().clone());
+        if let Some(handler) = handler {
+            handler();
+        }
+    }
+    Err(error_of(response).await)
+}
+
+fn remember_csrf(response: &Response) {
+    if let Some(token) = response
+        .headers()
+        .get(CSRF_HEADER)
+        .filter(|t| !t.is_empty())
+    {
+        CSRF_TOKEN.with(|slot| *slot.borrow_mut() = Some(token));
+    }
+}
+
+async fn read_json<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
+    let status = response.status();
+    response.json::<T>().await.map_err(|e| ApiError {
+        status,
+        message: format!("The server's answer could not be read: {e}"),
+    })
+}
+
+async fn error_of(response: Response) -> ApiError {
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    ApiError {
+        status,
+        message: error_message(status, &body),
+    }
+}
+
+fn network_error(e: gloo_net::Error) -> ApiError {
+    ApiError {
+        status: 0,
+        message: format!("The server could not be reached: {e}"),
+    }
+}
+
+fn api_url(path: &str) -> String {
+    format!("{BASE}{path}")
+}
+
+/// The message to show for a failed response: the messages of Harbor's error envelope, else a plain sentence
+/// with the status.
+pub fn error_message(status: u16, body: &str) -> String {
+    if let Ok(envelope) = serde_json::from_str::<ErrorResponse>(body) {
+        let messages: Vec<&str> = envelope
+            .errors
+            .iter()
+            .map(|e| e.message.trim())
+            .filter(|m| !m.is_empty())
+            .collect();
+        if !messages.is_empty() {
+            return capitalise(&messages.join("; "));
+        }
+    }
+    match status {
+        401 => "Your session has ended; please sign in again.".to_owned(),
+        403 => "You are not allowed to do this.".to_owned(),
+        404 => "Not found.".to_owned(),
+        _ => format!("The request failed (HTTP {status})."),
+    }
+}
+
+/// Reads `X-Total-Count`; without it the page is the whole list.
+pub fn parse_total(header: Option<&str>, page_len: usize) -> u64 {
+    header
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(page_len as u64)
+}
+
+/// Builds a query string (`?a=1&b=x%20y`) from pairs, leaving out empty values.
+pub fn query_string(pairs: &[(&str, String)]) -> String {
+    let encoded: Vec<String> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
+        .collect();
+    if encoded.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", encoded.join("&"))
+    }
+}
+
+/// An `application/x-www-form-urlencoded` body.
+pub fn form_body(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub fn encode_component(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(byte as char);
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn harbor_error_messages_are_shown_as_sent() {
+        let body = r#"{"errors":[{"code":"CONFLICT","message":"project team already exists"}]}"#;
+        assert_eq!(error_message(409, body), "Project team already exists");
+        let two = r#"{"errors":[{"code":"A","message":"first"},{"code":"B","message":"second"}]}"#;
+        assert_eq!(error_message(400, two), "First; second");
+    }
+
+    #[test]
+    fn other_failures_get_a_plain_sentence() {
+        assert_eq!(
+            error_message(502, "<html>bad gateway</html>"),
+            "The request failed (HTTP 502)."
+        );
+        assert_eq!(error_message(403, ""), "You are not allowed to do this.");
+        assert_eq!(
+            error_message(500, r#"{"errors":[]}"#),
+            "The request failed (HTTP 500)."
+        );
+    }
+
+    #[test]
+    fn total_count_falls_back_to_the_page() {
+        assert_eq!(parse_total(Some("42"), 15), 42);
+        assert_eq!(parse_total(Some(" 7 "), 7), 7);
+        assert_eq!(parse_total(Some("many"), 3), 3);
+        assert_eq!(parse_total(None, 5), 5);
+    }
+
+    #[test]
+    fn query_strings_are_encoded_and_skip_empty_values() {
+        let q = query_string(&[
+            ("page", "2".to_owned()),
+            ("q", "name=~a b".to_owned()),
+            ("sort", String::new()),
+        ]);
+        assert_eq!(q, "?page=2&q=name%3D~a%20b");
+        assert_eq!(query_string(&[("sort", String::new())]), "");
+    }
+
+    #[test]
+    fn form_bodies_encode_every_reserved_character() {
+        assert_eq!(
+            form_body(&[("principal", "admin"), ("password", "p&ss=wörd+1")]),
+            "principal=admin&password=p%26ss%3Dw%C3%B6rd%2B1"
+        );
+    }
+}

@@ -1,0 +1,277 @@
+//! The routes (Harbor's portal paths, so Harbor users and their bookmarks feel at home) and the app shell:
+//! top bar with the user menu and theme switch, left navigation, and the page in the middle.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::{A, Outlet, ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::path;
+
+use crate::api;
+use crate::auth::{self, CurrentUser, SIGN_IN_PATH};
+use crate::components::dialog::Dialog;
+use crate::components::toast::{self, ErrorBanner, ToastArea};
+use crate::pages::{not_found, placeholder::Placeholder, project, projects, sign_in};
+use crate::theme::{self, Theme};
+
+/// The whole console.
+#[component]
+pub fn App() -> impl IntoView {
+    theme::provide();
+    toast::provide();
+    auth::provide();
+    view! {
+        <Router>
+            <Routes fallback=|| view! { <not_found::NotFound/> }>
+                <Route path=path!("/") view=|| view! { <Redirect path=auth::HOME_PATH/> }/>
+                <Route path=path!("/account/sign-in") view=sign_in::SignIn/>
+                <Route path=path!("/harbor/sign-in") view=sign_in::SignIn/>
+                <ParentRoute path=path!("/harbor") view=Shell>
+                    <Route path=path!("") view=|| view! { <Redirect path=auth::HOME_PATH/> }/>
+                    <Route path=path!("projects") view=projects::ProjectsPage/>
+                    <ParentRoute path=path!("projects/:id") view=project::ProjectPage>
+                        <Route path=path!("") view=project::ToSummary/>
+                        <Route path=path!("summary") view=project::SummaryTab/>
+                        <Route path=path!("repositories") view=project::RepositoriesTab/>
+                        <Route path=path!("members") view=project::MembersTab/>
+                        <Route path=path!("robot-account") view=project::RobotsTab/>
+                        <Route path=path!("logs") view=project::LogsTab/>
+                        <Route path=path!("configs") view=project::ConfigTab/>
+                    </ParentRoute>
+                    <Route path=path!("users") view=|| view! { <Placeholder title="Users"/> }/>
+                    <Route path=path!("groups") view=|| view! { <Placeholder title="Groups"/> }/>
+                    <Route path=path!("robot-accounts") view=|| view! { <Placeholder title="Robot Accounts"/> }/>
+                    <Route path=path!("logs") view=|| view! { <Placeholder title="Audit Log"/> }/>
+                    <Route path=path!("configs") view=|| view! { <Placeholder title="System"/> }/>
+                </ParentRoute>
+            </Routes>
+            <ToastArea/>
+        </Router>
+    }
+}
+
+/// Pages for signed-in users: loads who is signed in (or goes to sign-in), then shows the layout around the
+/// page. Any 401 from the API later sends the user back to sign-in, returning here afterwards.
+#[component]
+fn Shell() -> impl IntoView {
+    let user = auth::use_current_user();
+    let navigate = use_navigate();
+    let location = use_location();
+    let to_sign_in = move || {
+        let here = format!(
+            "{}{}",
+            location.pathname.get_untracked(),
+            location.search.get_untracked()
+        );
+        user.0.set(None);
+        navigate(&auth::sign_in_url(&here), Default::default());
+    };
+    api::on_unauthorized(to_sign_in.clone());
+    let failure = RwSignal::new(None::<String>);
+    spawn_local(async move {
+        match api::current_user().await {
+            Ok(me) => user.0.set(Some(me)),
+            // The 401 handler has gone to sign-in already.
+            Err(e) if e.is_unauthorized() => {}
+            Err(e) => failure.set(Some(e.message)),
+        }
+    });
+    view! {
+        <Show
+            when=move || user.0.with(|u| u.is_some())
+            fallback=move || view! {
+                <div class="boot">
+                    <ErrorBanner error=failure/>
+                    <Show when=move || failure.with(|f| f.is_none())>
+                        <p class="loading">"Loading…"</p>
+                    </Show>
+                </div>
+            }
+        >
+            <div class="shell">
+                <a class="skip-link" href="#main">"Skip to content"</a>
+                <TopBar user=user/>
+                <div class="shell-body">
+                    <SideNav user=user/>
+                    <main class="content" id="main" tabindex="-1">
+                        <Outlet/>
+                    </main>
+                </div>
+            </div>
+        </Show>
+    }
+}
+
+#[component]
+fn SideNav(user: CurrentUser) -> impl IntoView {
+    view! {
+        <nav class="sidenav" aria-label="Main">
+            <A href="/harbor/projects">"Projects"</A>
+            <Show when=move || user.is_sysadmin()>
+                <div class="nav-group" role="group" aria-labelledby="nav-admin">
+                    <h2 id="nav-admin" class="nav-group-title">"Administration"</h2>
+                    <A href="/harbor/users">"Users"</A>
+                    <A href="/harbor/groups">"Groups"</A>
+                    <A href="/harbor/robot-accounts">"Robot Accounts"</A>
+                    <A href="/harbor/logs">"Audit Log"</A>
+                    <A href="/harbor/configs">"System"</A>
+                </div>
+            </Show>
+        </nav>
+    }
+}
+
+#[component]
+fn TopBar(user: CurrentUser) -> impl IntoView {
+    let theme = use_context::<RwSignal<Theme>>().unwrap_or_else(theme::provide);
+    let menu_open = RwSignal::new(false);
+    let password_open = RwSignal::new(false);
+    let about_open = RwSignal::new(false);
+    let navigate = use_navigate();
+    let toasts = toast::use_toasts();
+    let sign_out = move |_| {
+        menu_open.set(false);
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            if let Err(e) = api::sign_out().await {
+                toasts.error(e.message);
+            }
+            user.0.set(None);
+            navigate(SIGN_IN_PATH, Default::default());
+        });
+    };
+    let username = move || {
+        user.0
+            .with(|u| u.as_ref().map(|u| u.username.clone()).unwrap_or_default())
+    };
+    view! {
+        <header class="topbar">
+            <A href="/harbor/projects" attr:class="brand">
+                <span class="brand-mark" aria-hidden="true">"⚓"</span>
+                " Berth"
+            </A>
+            <div class="topbar-actions">
+                <button type="button" class="topbar-button" data-testid="theme-toggle"
+                    aria-label=move || format!("Switch to {} theme", theme.get().other().as_str())
+                    on:click=move |_| theme.update(|t| *t = t.other())>
+                    {move || if theme.get() == Theme::Dark { "☀ Light" } else { "☾ Dark" }}
+                </button>
+                <div class="user-menu" on:keydown=move |ev| if ev.key() == "Escape" { menu_open.set(false) }>
+                    <button type="button" class="topbar-button" aria-haspopup="menu"
+                        aria-expanded=move || menu_open.get().to_string()
+                        on:click=move |_| menu_open.update(|o| *o = !*o)>
+                        {username} " ▾"
+                    </button>
+                    <Show when=move || menu_open.get()>
+                        // A click anywhere outside the menu closes it.
+                        <div class="menu-backdrop" on:click=move |_| menu_open.set(false)></div>
+                        <div class="menu" role="menu">
+                            <button type="button" role="menuitem"
+                                on:click=move |_| { menu_open.set(false); password_open.set(true) }>
+                                "Change Password"
+                            </button>
+                            <button type="button" role="menuitem"
+                                on:click=move |_| { menu_open.set(false); about_open.set(true) }>
+                                "About"
+                            </button>
+                            <button type="button" role="menuitem" on:click=sign_out.clone()>"Log Out"</button>
+                        </div>
+                    </Show>
+                </div>
+            </div>
+        </header>
+        <ChangePasswordDialog open=password_open user=user/>
+        <Dialog open=about_open title="About Berth">
+            <div class="dialog-body">
+                <p>"Berth " {env!("CARGO_PKG_VERSION")}</p>
+                <p>"A multitenant container registry with Harbor's REST API v2.0, in one binary."</p>
+            </div>
+            <footer class="dialog-footer">
+                <button type="button" on:click=move |_| about_open.set(false)>"Close"</button>
+            </footer>
+        </Dialog>
+    }
+}
+
+#[component]
+fn ChangePasswordDialog(open: RwSignal<bool>, user: CurrentUser) -> impl IntoView {
+    let old = RwSignal::new(String::new());
+    let new = RwSignal::new(String::new());
+    let confirm = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let toasts = toast::use_toasts();
+    Effect::new(move |_| {
+        if open.get() {
+            old.set(String::new());
+            new.set(String::new());
+            confirm.set(String::new());
+            error.set(None);
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if let Err(message) = check_new_password(&new.get_untracked(), &confirm.get_untracked()) {
+            error.set(Some(message));
+            return;
+        }
+        let Some(id) = user.0.with_untracked(|u| u.as_ref().map(|u| u.user_id)) else {
+            return;
+        };
+        busy.set(true);
+        spawn_local(async move {
+            let result = api::change_password(id, &old.get_untracked(), &new.get_untracked()).await;
+            busy.set(false);
+            match result {
+                Ok(()) => {
+                    open.set(false);
+                    toasts.success("Password changed");
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    view! {
+        <Dialog open=open title="Change Password">
+            <form on:submit=submit>
+                <div class="dialog-body">
+                    <label for="pw-old">"Current password"</label>
+                    <input id="pw-old" type="password" autocomplete="current-password" required bind:value=old/>
+                    <label for="pw-new">"New password"</label>
+                    <input id="pw-new" type="password" autocomplete="new-password" required bind:value=new/>
+                    <p class="hint">"At least 8 characters, with an upper-case letter, a lower-case letter and a digit."</p>
+                    <label for="pw-confirm">"Confirm password"</label>
+                    <input id="pw-confirm" type="password" autocomplete="new-password" required bind:value=confirm/>
+                    <ErrorBanner error=error/>
+                </div>
+                <footer class="dialog-footer">
+                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button type="submit" disabled=move || busy.get()>"OK"</button>
+                </footer>
+            </form>
+        </Dialog>
+    }
+}
+
+/// The console's own check before asking the server (which applies Harbor's password rules anyway).
+pub fn check_new_password(new: &str, confirm: &str) -> Result<(), String> {
+    if new != confirm {
+        return Err("The two new passwords differ.".to_owned());
+    }
+    if new.is_empty() {
+        return Err("Enter a new password.".to_owned());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_passwords_must_match() {
+        assert!(check_new_password("Abcdefg1", "Abcdefg1").is_ok());
+        assert!(check_new_password("Abcdefg1", "Abcdefg2").is_err());
+        assert!(check_new_password("", "").is_err());
+    }
+}

@@ -1,0 +1,224 @@
+//! Lists: server-side pagination (Harbor's `page` / `page_size` / `X-Total-Count`) and sortable column
+//! headers (Harbor's `sort=key` / `sort=-key`).
+
+use leptos::prelude::*;
+
+/// Page sizes offered under every list.
+pub const PAGE_SIZES: [u32; 3] = [15, 25, 50];
+
+/// Where a list stands: the current page (from 1), its size and the total number of items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pager {
+    pub page: u32,
+    pub page_size: u32,
+    pub total: u64,
+}
+
+impl Pager {
+    /// Number of pages; an empty list still has one.
+    pub fn pages(&self) -> u32 {
+        let size = u64::from(self.page_size.max(1));
+        self.total.div_ceil(size).max(1).min(u64::from(u32::MAX)) as u32
+    }
+
+    pub fn has_previous(&self) -> bool {
+        self.page > 1
+    }
+
+    pub fn has_next(&self) -> bool {
+        self.page < self.pages()
+    }
+
+    /// `"16 - 30 of 42 items"`, or `"0 items"`.
+    pub fn label(&self) -> String {
+        if self.total == 0 {
+            return "0 items".to_owned();
+        }
+        let first = u64::from(self.page.saturating_sub(1)) * u64::from(self.page_size) + 1;
+        let last = (first + u64::from(self.page_size) - 1).min(self.total);
+        let noun = if self.total == 1 { "item" } else { "items" };
+        format!("{first} - {last} of {} {noun}", self.total)
+    }
+
+    /// The page to show after the total changed (e.g. the last item of the last page was deleted).
+    pub fn clamped_page(&self) -> u32 {
+        self.page.clamp(1, self.pages())
+    }
+}
+
+/// A sort order on one column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub key: &'static str,
+    pub descending: bool,
+}
+
+impl Sort {
+    /// Harbor's `sort` parameter: `key` or `-key`.
+    pub fn param(sort: Option<Sort>) -> String {
+        match sort {
+            Some(Sort {
+                key,
+                descending: false,
+            }) => key.to_owned(),
+            Some(Sort {
+                key,
+                descending: true,
+            }) => format!("-{key}"),
+            None => String::new(),
+        }
+    }
+
+    /// A click on column `key`: ascending, then descending, then the server's default order.
+    pub fn toggle(current: Option<Sort>, key: &'static str) -> Option<Sort> {
+        match current {
+            Some(s) if s.key == key && !s.descending => Some(Sort {
+                key,
+                descending: true,
+            }),
+            Some(s) if s.key == key => None,
+            _ => Some(Sort {
+                key,
+                descending: false,
+            }),
+        }
+    }
+
+    /// `aria-sort` for column `key`.
+    pub fn aria(current: Option<Sort>, key: &str) -> &'static str {
+        match current {
+            Some(s) if s.key == key && s.descending => "descending",
+            Some(s) if s.key == key => "ascending",
+            _ => "none",
+        }
+    }
+}
+
+/// A column header that sorts its list on click (a real button, so keyboards reach it).
+#[component]
+pub fn SortHeader(
+    label: &'static str,
+    key: &'static str,
+    sort: RwSignal<Option<Sort>>,
+    /// Extra classes of the header cell (e.g. `number`).
+    #[prop(optional)]
+    class: &'static str,
+) -> impl IntoView {
+    let arrow = move || match sort.get() {
+        Some(s) if s.key == key && s.descending => "▼",
+        Some(s) if s.key == key => "▲",
+        _ => "",
+    };
+    view! {
+        <th scope="col" class=class aria-sort=move || Sort::aria(sort.get(), key)>
+            <button type="button" class="sort" on:click=move |_| sort.update(|s| *s = Sort::toggle(*s, key))>
+                {label} <span class="sort-arrow" aria-hidden="true">{arrow}</span>
+            </button>
+        </th>
+    }
+}
+
+/// The footer of a list: item range, page size and page buttons.
+#[component]
+pub fn Pagination(
+    page: RwSignal<u32>,
+    page_size: RwSignal<u32>,
+    #[prop(into)] total: Signal<u64>,
+) -> impl IntoView {
+    let pager = move || Pager {
+        page: page.get(),
+        page_size: page_size.get(),
+        total: total.get(),
+    };
+    view! {
+        <nav class="pagination" aria-label="Pagination">
+            <span class="pagination-range">{move || pager().label()}</span>
+            <label class="pagination-size">
+                "Page size "
+                <select on:change=move |ev| {
+                    if let Ok(size) = event_target_value(&ev).parse::<u32>() {
+                        page_size.set(size);
+                        page.set(1);
+                    }
+                }>
+                    {PAGE_SIZES
+                        .iter()
+                        .map(|size| {
+                            let size = *size;
+                            view! {
+                                <option value=size.to_string() selected=move || page_size.get() == size>
+                                    {size}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <button type="button" class="icon" aria-label="Previous page"
+                disabled=move || !pager().has_previous()
+                on:click=move |_| page.update(|p| *p = p.saturating_sub(1).max(1))>
+                "‹"
+            </button>
+            <span class="pagination-page">{move || format!("{} / {}", pager().page, pager().pages())}</span>
+            <button type="button" class="icon" aria-label="Next page"
+                disabled=move || !pager().has_next()
+                on:click=move |_| page.update(|p| *p += 1)>
+                "›"
+            </button>
+        </nav>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pager(page: u32, page_size: u32, total: u64) -> Pager {
+        Pager {
+            page,
+            page_size,
+            total,
+        }
+    }
+
+    #[test]
+    fn pages_round_up_and_never_drop_to_zero() {
+        assert_eq!(pager(1, 15, 0).pages(), 1);
+        assert_eq!(pager(1, 15, 15).pages(), 1);
+        assert_eq!(pager(1, 15, 16).pages(), 2);
+        assert_eq!(pager(1, 0, 3).pages(), 3);
+    }
+
+    #[test]
+    fn labels_show_the_range_on_the_page() {
+        assert_eq!(pager(1, 15, 0).label(), "0 items");
+        assert_eq!(pager(1, 15, 1).label(), "1 - 1 of 1 item");
+        assert_eq!(pager(2, 15, 42).label(), "16 - 30 of 42 items");
+        assert_eq!(pager(3, 15, 42).label(), "31 - 42 of 42 items");
+    }
+
+    #[test]
+    fn navigation_stops_at_both_ends() {
+        assert!(!pager(1, 15, 42).has_previous());
+        assert!(pager(1, 15, 42).has_next());
+        assert!(pager(3, 15, 42).has_previous());
+        assert!(!pager(3, 15, 42).has_next());
+        assert_eq!(pager(4, 15, 30).clamped_page(), 2);
+        assert_eq!(pager(0, 15, 30).clamped_page(), 1);
+    }
+
+    #[test]
+    fn sorting_cycles_ascending_descending_off() {
+        let asc = Sort::toggle(None, "name");
+        assert_eq!(Sort::param(asc), "name");
+        let desc = Sort::toggle(asc, "name");
+        assert_eq!(Sort::param(desc), "-name");
+        assert_eq!(Sort::aria(desc, "name"), "descending");
+        assert_eq!(Sort::toggle(desc, "name"), None);
+        assert_eq!(
+            Sort::param(Sort::toggle(desc, "creation_time")),
+            "creation_time"
+        );
+        assert_eq!(Sort::aria(desc, "creation_time"), "none");
+    }
+}

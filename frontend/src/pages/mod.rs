@@ -1,0 +1,7 @@
+//! One module per page. Pages read and change data only through [`crate::api`].
+
+pub mod not_found;
+pub mod placeholder;
+pub mod project;
+pub mod projects;
+pub mod sign_in;

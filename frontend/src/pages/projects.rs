@@ -1,0 +1,487 @@
+//! The projects list (`/harbor/projects`): search by name, sort, server-side pagination, quota bars, a
+//! "New Project" dialog and delete with confirmation.
+
+use berth_api::projects::{Project, ProjectMetadata, ProjectReq, ProjectSummary};
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+
+use crate::api::{self, Paged, query_string};
+use crate::components::dialog::{ConfirmDialog, Dialog};
+use crate::components::quota_bar::QuotaBar;
+use crate::components::table::{Pager, Pagination, Sort, SortHeader};
+use crate::components::toast::{ErrorBanner, use_toasts};
+use crate::format;
+
+/// What one fetch of the list returns: the query it answered and the page (or why not).
+type Loaded = (String, Result<Paged<Project>, api::ApiError>);
+
+#[component]
+pub fn ProjectsPage() -> impl IntoView {
+    let page = RwSignal::new(1_u32);
+    let page_size = RwSignal::new(crate::components::table::PAGE_SIZES[0]);
+    let filter = RwSignal::new(String::new());
+    let sort = RwSignal::new(None::<Sort>);
+    let reload = RwSignal::new(0_u32);
+    let toasts = use_toasts();
+
+    let query =
+        Memo::new(move |_| list_path(page.get(), page_size.get(), &filter.get(), sort.get()));
+    let projects = LocalResource::new(move || {
+        let path = query.get();
+        reload.track();
+        async move {
+            let result = api::get_page::<Project>(&path).await;
+            (path, result) as Loaded
+        }
+    });
+    let loading =
+        move || projects.with(|p| p.as_ref().map(|(q, _)| q.clone())) != Some(query.get());
+    let total = Signal::derive(move || {
+        projects.with(|p| match p {
+            Some((_, Ok(list))) => list.total,
+            _ => 0,
+        })
+    });
+    // After a delete empties the last page, step back to the new last page.
+    Effect::new(move |_| {
+        let pager = Pager {
+            page: page.get_untracked(),
+            page_size: page_size.get_untracked(),
+            total: total.get(),
+        };
+        if !loading() && pager.clamped_page() != pager.page {
+            page.set(pager.clamped_page());
+        }
+    });
+
+    let create_open = RwSignal::new(false);
+    let deleting = RwSignal::new(None::<(i64, String)>);
+    let delete_open = RwSignal::new(false);
+    let delete_busy = RwSignal::new(false);
+    let delete_error = RwSignal::new(None::<String>);
+    let ask_delete = Callback::new(move |target: (i64, String)| {
+        deleting.set(Some(target));
+        delete_error.set(None);
+        delete_open.set(true);
+    });
+    let confirm_delete = Callback::new(move |()| {
+        let Some((id, name)) = deleting.get_untracked() else {
+            return;
+        };
+        delete_busy.set(true);
+        spawn_local(async move {
+            let result = api::delete(&format!("/projects/{id}")).await;
+            delete_busy.set(false);
+            match result {
+                Ok(()) => {
+                    delete_open.set(false);
+                    toasts.success(format!("Deleted project {name}"));
+                    reload.update(|n| *n += 1);
+                }
+                Err(e) => delete_error.set(Some(e.message)),
+            }
+        });
+    });
+    let on_created = Callback::new(move |name: String| {
+        toasts.success(format!("Created project {name}"));
+        reload.update(|n| *n += 1);
+    });
+
+    let rows = move || {
+        match projects.get() {
+        None => view! { <tr><td colspan="7" class="loading">"Loading…"</td></tr> }.into_any(),
+        Some((_, Err(e))) => {
+            view! { <tr><td colspan="7"><div class="banner banner-error" role="alert">{e.message}</div></td></tr> }
+                .into_any()
+        }
+        Some((_, Ok(list))) if list.items.is_empty() => {
+            view! { <tr><td colspan="7" class="empty">"No projects found"</td></tr> }.into_any()
+        }
+        Some((_, Ok(list))) => list
+            .items
+            .into_iter()
+            .map(|project| view! { <ProjectRow project=project on_delete=ask_delete/> })
+            .collect_view()
+            .into_any(),
+    }
+    };
+
+    view! {
+        <section class="page">
+            <h1>"Projects"</h1>
+            <div class="toolbar">
+                <button type="button" data-testid="new-project" on:click=move |_| create_open.set(true)>
+                    "+ New Project"
+                </button>
+                <div class="toolbar-end">
+                    <input type="search" class="search" placeholder="Filter projects by name"
+                        aria-label="Filter projects by name"
+                        prop:value=move || filter.get()
+                        on:input=move |ev| {
+                            filter.set(event_target_value(&ev));
+                            page.set(1);
+                        }/>
+                    <button type="button" class="secondary icon" aria-label="Refresh"
+                        on:click=move |_| reload.update(|n| *n += 1)>"⟳"</button>
+                </div>
+            </div>
+            <div class="progress" class:progress-active=loading aria-hidden="true"></div>
+            <table class="list" aria-busy=move || loading().to_string()>
+                <thead>
+                    <tr>
+                        <SortHeader label="Project Name" key="name" sort=sort/>
+                        <th scope="col">"Access Level"</th>
+                        <th scope="col">"Type"</th>
+                        <SortHeader label="Repositories Count" key="repo_count" sort=sort class="number"/>
+                        <th scope="col">"Quota"</th>
+                        <SortHeader label="Creation Time" key="creation_time" sort=sort/>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <Pagination page=page page_size=page_size total=total/>
+        </section>
+        <NewProjectDialog open=create_open on_created=on_created/>
+        <ConfirmDialog
+            open=delete_open
+            title="Delete Project"
+            message=Signal::derive(move || {
+                deleting.get().map(|(_, name)| format!("Delete project {name}? This cannot be undone.")).unwrap_or_default()
+            })
+            confirm_label="Delete"
+            busy=delete_busy
+            error=delete_error
+            on_confirm=confirm_delete
+        />
+    }
+}
+
+#[component]
+fn ProjectRow(project: Project, on_delete: Callback<(i64, String)>) -> impl IntoView {
+    let id = project.project_id;
+    let name = project.name.clone();
+    let access = if project.metadata.public.as_deref() == Some("true") {
+        "Public"
+    } else {
+        "Private"
+    };
+    let kind = if project.registry_id.is_some() {
+        "Proxy Cache"
+    } else {
+        "Hosted"
+    };
+    let delete_label = format!("Delete project {name}");
+    let target = (id, name.clone());
+    let row_name = name.clone();
+    view! {
+        <tr data-project=row_name>
+            <td><A href=format!("/harbor/projects/{id}")>{name}</A></td>
+            <td>{access}</td>
+            <td>{kind}</td>
+            <td class="number">{project.repo_count}</td>
+            <td><QuotaCell project_id=id/></td>
+            <td>{format::time(&project.creation_time)}</td>
+            <td class="actions">
+                <button type="button" class="danger small" aria-label=delete_label
+                    on:click=move |_| on_delete.run(target.clone())>"Delete"</button>
+            </td>
+        </tr>
+    }
+}
+
+/// The project's storage quota, from its summary (absent when the caller may not read the quota).
+#[component]
+fn QuotaCell(project_id: i64) -> impl IntoView {
+    let summary = LocalResource::new(move || async move {
+        api::get::<ProjectSummary>(&format!("/projects/{project_id}/summary")).await
+    });
+    move || match summary.get() {
+        None => view! { <span class="muted">"…"</span> }.into_any(),
+        Some(Ok(ProjectSummary {
+            quota: Some(quota), ..
+        })) => view! { <QuotaBar used=quota.used.storage hard=quota.hard.storage/> }.into_any(),
+        Some(_) => view! { <span class="muted">"—"</span> }.into_any(),
+    }
+}
+
+/// Storage-limit units offered by the dialog (binary, as Harbor's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageUnit {
+    MiB,
+    GiB,
+    TiB,
+}
+
+impl StorageUnit {
+    pub const ALL: [StorageUnit; 3] = [StorageUnit::MiB, StorageUnit::GiB, StorageUnit::TiB];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StorageUnit::MiB => "MiB",
+            StorageUnit::GiB => "GiB",
+            StorageUnit::TiB => "TiB",
+        }
+    }
+
+    pub fn parse(text: &str) -> StorageUnit {
+        match text {
+            "MiB" => StorageUnit::MiB,
+            "TiB" => StorageUnit::TiB,
+            _ => StorageUnit::GiB,
+        }
+    }
+
+    fn bytes(self) -> i64 {
+        match self {
+            StorageUnit::MiB => 1 << 20,
+            StorageUnit::GiB => 1 << 30,
+            StorageUnit::TiB => 1 << 40,
+        }
+    }
+}
+
+/// The dialog's storage limit in bytes: `-1` (or nothing) is unlimited, else a whole number of `unit`s.
+pub fn storage_limit_bytes(amount: &str, unit: StorageUnit) -> Result<i64, String> {
+    let amount = amount.trim();
+    if amount.is_empty() || amount == "-1" {
+        return Ok(-1);
+    }
+    amount
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .and_then(|n| n.checked_mul(unit.bytes()))
+        .ok_or_else(|| {
+            "The storage limit is a whole number of units, or -1 for unlimited.".to_owned()
+        })
+}
+
+/// Harbor's rule for project names: lower-case letters and digits, separated by single `.`, `_` or `-`,
+/// at most 255 characters.
+pub fn check_project_name(name: &str) -> Result<(), String> {
+    const RULE: &str =
+        "A project name has lower-case letters and digits, separated by single '.', '_' or '-'.";
+    if name.is_empty() {
+        return Err("Enter a project name.".to_owned());
+    }
+    if name.len() > 255 {
+        return Err("A project name has at most 255 characters.".to_owned());
+    }
+    let separator = |c: char| matches!(c, '.' | '_' | '-');
+    let mut previous_was_separator = true;
+    for c in name.chars() {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            previous_was_separator = false;
+        } else if separator(c) && !previous_was_separator {
+            previous_was_separator = true;
+        } else {
+            return Err(RULE.to_owned());
+        }
+    }
+    if previous_was_separator {
+        return Err(RULE.to_owned());
+    }
+    Ok(())
+}
+
+/// The list's API path for a page, a name filter (Harbor's fuzzy `q=name=~…`) and a sort order.
+pub fn list_path(page: u32, page_size: u32, name: &str, sort: Option<Sort>) -> String {
+    let name = name.trim();
+    let q = if name.is_empty() {
+        String::new()
+    } else {
+        format!("name=~{name}")
+    };
+    format!(
+        "/projects{}",
+        query_string(&[
+            ("page", page.to_string()),
+            ("page_size", page_size.to_string()),
+            ("q", q),
+            ("sort", Sort::param(sort)),
+        ])
+    )
+}
+
+/// The body of `POST /projects`.
+pub fn project_request(name: &str, public: bool, storage_limit: i64) -> ProjectReq {
+    ProjectReq {
+        project_name: Some(name.to_owned()),
+        metadata: Some(ProjectMetadata {
+            public: Some(public.to_string()),
+            ..ProjectMetadata::default()
+        }),
+        storage_limit: Some(storage_limit),
+        ..ProjectReq::default()
+    }
+}
+
+#[component]
+fn NewProjectDialog(open: RwSignal<bool>, on_created: Callback<String>) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let public = RwSignal::new(false);
+    let amount = RwSignal::new("-1".to_owned());
+    let unit = RwSignal::new(StorageUnit::GiB);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    Effect::new(move |_| {
+        if open.get() {
+            name.set(String::new());
+            public.set(false);
+            amount.set("-1".to_owned());
+            unit.set(StorageUnit::GiB);
+            error.set(None);
+        }
+    });
+    // An explanation goes away as soon as the user edits what it was about.
+    Effect::new(move |_| {
+        name.track();
+        amount.track();
+        error.set(None);
+    });
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let project = name.get_untracked().trim().to_owned();
+        let checked = check_project_name(&project)
+            .and_then(|()| storage_limit_bytes(&amount.get_untracked(), unit.get_untracked()));
+        let limit = match checked {
+            Ok(limit) => limit,
+            Err(message) => {
+                error.set(Some(message));
+                return;
+            }
+        };
+        let body = project_request(&project, public.get_untracked(), limit);
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let result = api::post("/projects", &body).await;
+            busy.set(false);
+            match result {
+                Ok(()) => {
+                    open.set(false);
+                    on_created.run(project);
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    view! {
+        <Dialog open=open title="New Project">
+            <form on:submit=submit novalidate>
+                <div class="dialog-body form-grid">
+                    <label for="create_project_name">"Project Name"</label>
+                    <input id="create_project_name" type="text" required maxlength="255" autocomplete="off"
+                        bind:value=name/>
+                    <span class="form-label" id="access-level-label">"Access Level"</span>
+                    <label class="checkbox">
+                        <input id="create_project_public" type="checkbox" bind:checked=public
+                            aria-describedby="access-level-hint"/>
+                        "Public"
+                    </label>
+                    <p class="hint form-wide" id="access-level-hint">
+                        "Anyone may pull from a public project; members may push."
+                    </p>
+                    <label for="create_project_quota">"Project quota limits"</label>
+                    <div class="inline">
+                        <input id="create_project_quota" type="number" min="-1" step="1" class="short"
+                            bind:value=amount aria-describedby="quota-hint"/>
+                        <select aria-label="Storage unit" on:change=move |ev| unit.set(StorageUnit::parse(&event_target_value(&ev)))>
+                            {StorageUnit::ALL
+                                .iter()
+                                .map(|u| {
+                                    let u = *u;
+                                    view! { <option value=u.name() selected=move || unit.get() == u>{u.name()}</option> }
+                                })
+                                .collect_view()}
+                        </select>
+                    </div>
+                    <p class="hint form-wide" id="quota-hint">"-1 for unlimited."</p>
+                    // Room for the "Proxy Cache" option (a registry endpoint to cache) of the proxy-cache issue.
+                    <span class="form-label">"Proxy Cache"</span>
+                    <div class="proxy-cache-slot">
+                        <label class="checkbox muted">
+                            <input type="checkbox" disabled/>
+                            "Cache an upstream registry (not available yet)"
+                        </label>
+                    </div>
+                    <div class="form-wide"><ErrorBanner error=error/></div>
+                </div>
+                <footer class="dialog-footer">
+                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button type="submit" disabled=move || busy.get()>
+                        {move || if busy.get() { "Creating…" } else { "OK" }}
+                    </button>
+                </footer>
+            </form>
+        </Dialog>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_paths_carry_page_filter_and_sort() {
+        assert_eq!(list_path(1, 15, "", None), "/projects?page=1&page_size=15");
+        assert_eq!(
+            list_path(
+                2,
+                25,
+                " team ",
+                Some(Sort {
+                    key: "name",
+                    descending: true
+                })
+            ),
+            "/projects?page=2&page_size=25&q=name%3D~team&sort=-name"
+        );
+    }
+
+    #[test]
+    fn storage_limits_convert_units_and_keep_unlimited() {
+        assert_eq!(storage_limit_bytes("-1", StorageUnit::GiB), Ok(-1));
+        assert_eq!(storage_limit_bytes("", StorageUnit::GiB), Ok(-1));
+        assert_eq!(
+            storage_limit_bytes("10", StorageUnit::MiB),
+            Ok(10 * 1024 * 1024)
+        );
+        assert_eq!(storage_limit_bytes(" 2 ", StorageUnit::TiB), Ok(2 << 40));
+        assert!(storage_limit_bytes("1.5", StorageUnit::GiB).is_err());
+        assert!(storage_limit_bytes("-5", StorageUnit::GiB).is_err());
+        assert!(storage_limit_bytes("99999999999", StorageUnit::TiB).is_err());
+    }
+
+    #[test]
+    fn project_names_follow_harbors_rule() {
+        for good in ["team", "a", "team-1", "my.project_x", "0day"] {
+            assert_eq!(check_project_name(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "Team",
+            "-team",
+            "team-",
+            "a--b",
+            "a b",
+            "ä",
+            &"a".repeat(256),
+        ] {
+            assert!(check_project_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn new_projects_send_public_as_harbor_does() {
+        let body = project_request("team", true, 1024);
+        let json = serde_json::to_value(&body).unwrap_or_default();
+        assert_eq!(
+            json,
+            serde_json::json!({"project_name": "team", "metadata": {"public": "true"}, "storage_limit": 1024})
+        );
+    }
+}

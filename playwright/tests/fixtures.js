@@ -1,0 +1,112 @@
+// Test fixtures: every test gets its own berth (a fresh data directory, a free port on 127.0.0.1), and fails
+// on any uncaught page error (that is how a broken WASM module shows up).
+const { test: base, expect } = require('@playwright/test');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const ADMIN_USER = 'admin';
+const ADMIN_PASSWORD = 'Admin12345';
+const SCREENSHOTS = path.join(__dirname, '..', 'artifacts', 'screenshots');
+
+/// The binary under test: $BERTH_BIN (scripts/test.sh sets it), else the newest of the debug and release builds.
+function berthBinary() {
+  if (process.env.BERTH_BIN) return path.resolve(process.env.BERTH_BIN);
+  const candidates = ['debug', 'release']
+    .map((profile) => path.join(ROOT, 'target', profile, 'berth'))
+    .filter((file) => fs.existsSync(file))
+    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+  if (candidates.length === 0) throw new Error('no berth binary: run cargo build -p berth first');
+  return candidates[0];
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitUntilUp(url, child, log) {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`berth exited with ${child.exitCode}:\n${log()}`);
+    try {
+      const response = await fetch(`${url}/api/v2.0/ping`);
+      if (response.ok) return;
+    } catch (_) {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`berth did not start within 20 s:\n${log()}`);
+}
+
+const test = base.extend({
+  /// A running berth: { url, dataDir }.
+  berth: async ({}, use) => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-'));
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    let output = '';
+    // Run in the data directory, so no ./berth.toml of the developer's is read.
+    const child = spawn(berthBinary(), ['serve'], {
+      cwd: dataDir,
+      env: {
+        ...process.env,
+        BERTH_ADMIN_PASSWORD: ADMIN_PASSWORD,
+        BERTH_DATA_DIR: path.join(dataDir, 'data'),
+        BERTH_LISTEN: `127.0.0.1:${port}`,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (d) => { output += d; });
+    child.stderr.on('data', (d) => { output += d; });
+    try {
+      await waitUntilUp(url, child, () => output);
+      await use({ url, dataDir });
+    } finally {
+      const exited = new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  },
+
+  /// The page, pointed at this test's berth, failing the test on any uncaught error in the page.
+  page: async ({ page, berth }, use, testInfo) => {
+    const errors = [];
+    page.on('pageerror', (error) => errors.push(error));
+    await use(page);
+    expect(errors, `uncaught errors in the page of "${testInfo.title}"`).toEqual([]);
+  },
+
+  baseURL: async ({ berth }, use) => {
+    await use(berth.url);
+  },
+});
+
+/// Signs in through the form.
+async function signIn(page, user = ADMIN_USER, password = ADMIN_PASSWORD) {
+  await page.goto('/account/sign-in');
+  await page.getByLabel('Username').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log In' }).click();
+}
+
+/// Keeps a full-page screenshot under playwright/artifacts/screenshots/ (git-ignored).
+async function screenshot(page, name) {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+module.exports = { test, expect, signIn, screenshot, ADMIN_USER, ADMIN_PASSWORD };

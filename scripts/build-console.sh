@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Builds the admin console (frontend/, Leptos compiled to wasm32) into target/console/, which the `berth`
+# binary embeds when it is built next (server/build.rs). Installs what is missing into a tool cache outside
+# the clone (~/.cache/berth-tools, or $BERTH_TOOLS): the wasm32 target, wasm-bindgen-cli at exactly the
+# version of the `wasm-bindgen` crate in Cargo.lock, and the `wasm-opt` crate's binary (binaryen 116;
+# Debian's older binaryen produces modules Chromium rejects). Safe to run repeatedly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tools="${BERTH_TOOLS:-$HOME/.cache/berth-tools}"
+dist="${BERTH_CONSOLE_DIST:-target/console}"
+mkdir -p "$tools/bin"
+export PATH="$tools/bin:$PATH"
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  rustup target add wasm32-unknown-unknown
+fi
+
+bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if [ -z "$bindgen_version" ]; then
+  echo "build-console: no wasm-bindgen in Cargo.lock" >&2
+  exit 1
+fi
+if [ "$("$tools/bin/wasm-bindgen" --version 2>/dev/null | awk '{ print $2 }')" != "$bindgen_version" ]; then
+  echo "build-console: installing wasm-bindgen-cli $bindgen_version (a few minutes, once)" >&2
+  # Without --locked: the CLI's own lock file pins a webpki-roots the registry no longer serves.
+  cargo install wasm-bindgen-cli --version "$bindgen_version" --root "$tools"
+fi
+if ! "$tools/bin/wasm-opt" --version 2>/dev/null | grep -q 'version 116'; then
+  echo "build-console: installing the wasm-opt crate (binaryen 116; about 8 minutes, once)" >&2
+  cargo install wasm-opt --version 0.116.1 --locked --root "$tools"
+fi
+
+cargo build --locked -p berth-console --target wasm32-unknown-unknown --release
+
+stage=$(mktemp -d target/console-build.XXXXXX)
+trap 'rm -rf "$stage"' EXIT
+"$tools/bin/wasm-bindgen" --target web --no-typescript --out-dir "$stage/bindgen" --out-name app \
+  target/wasm32-unknown-unknown/release/berth_console.wasm
+"$tools/bin/wasm-opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+  "$stage/bindgen/app_bg.wasm" -o "$stage/bindgen/app_bg.opt.wasm"
+
+# Fingerprinted copies: the content hash is in the name, so the server may cache them forever.
+mkdir -p "$stage/dist/assets"
+fingerprint() { # SOURCE STEM EXT → prints the URL path of the copy
+  local hash
+  hash=$(sha256sum "$1" | cut -c1-16)
+  cp "$1" "$stage/dist/assets/$2.$hash.$3"
+  echo "/assets/$2.$hash.$3"
+}
+app_js=$(fingerprint "$stage/bindgen/app.js" app js)
+app_wasm=$(fingerprint "$stage/bindgen/app_bg.opt.wasm" app_bg wasm)
+console_css=$(fingerprint assets/console.css console css)
+favicon=$(fingerprint assets/favicon.svg favicon svg)
+sed -e "s|{{APP_JS}}|$app_js|g" -e "s|{{APP_WASM}}|$app_wasm|g" \
+  -e "s|{{CONSOLE_CSS}}|$console_css|g" -e "s|{{FAVICON}}|$favicon|g" \
+  assets/index.html >"$stage/dist/index.html"
+
+# Precompressed twins, sent when the browser accepts gzip.
+find "$stage/dist" -type f ! -name '*.gz' -exec gzip -9 -k -n {} \;
+
+rm -rf "$dist.old"
+if [ -d "$dist" ]; then mv "$dist" "$dist.old"; fi
+mv "$stage/dist" "$dist"
+rm -rf "$dist.old"
+
+wasm="$dist$app_wasm"
+echo "build-console: $dist ready; wasm $(stat -c %s "$wasm") bytes, gzip $(stat -c %s "$wasm.gz") bytes" >&2

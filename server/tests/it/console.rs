@@ -1,0 +1,227 @@
+//! The embedded console: history-mode fallback to `index.html`, cache headers, precompressed assets, and the
+//! server's own paths keeping their own answers.
+//!
+//! What is embedded depends on whether `scripts/build-console.sh` ran before the build. Without a console the
+//! asset checks have nothing to check, so they pass only when `BERTH_REQUIRE_CONSOLE` is unset (scripts/test.sh
+//! builds the console first and sets it).
+
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY};
+
+use crate::support::{TestResult, TestServer, client};
+
+fn header(response: &reqwest::Response, name: reqwest::header::HeaderName) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Whether the console is embedded; fails the test when one is required but missing.
+fn console_built() -> bool {
+    let built = berth::console::is_built();
+    assert!(
+        built || std::env::var_os("BERTH_REQUIRE_CONSOLE").is_none(),
+        "BERTH_REQUIRE_CONSOLE is set but the console was not built into berth (run scripts/build-console.sh)"
+    );
+    built
+}
+
+/// The `/assets/…` paths `index.html` refers to.
+fn asset_paths(index: &str) -> Vec<String> {
+    let mut paths: Vec<String> = index
+        .split(['"', '\''])
+        .filter(|part| part.starts_with("/assets/"))
+        .map(str::to_owned)
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+#[tokio::test]
+async fn history_routes_get_the_console_page_uncached() -> TestResult {
+    let server = TestServer::start().await;
+    let http = client();
+    for path in [
+        "/",
+        "/harbor/projects",
+        "/harbor/projects/1/members",
+        "/account/sign-in",
+    ] {
+        let response = http.get(server.url(path)).send().await?;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            header(&response, CONTENT_TYPE),
+            "text/html; charset=utf-8",
+            "{path}"
+        );
+        assert_eq!(header(&response, CACHE_CONTROL), "no-cache", "{path}");
+        let body = response.text().await?;
+        if console_built() {
+            assert!(body.contains("/assets/app."), "{path}: {body}");
+        } else {
+            assert!(body.contains("scripts/build-console.sh"), "{path}: {body}");
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn server_paths_keep_their_own_answers() -> TestResult {
+    let server = TestServer::start().await;
+    let http = client();
+
+    // An unknown REST endpoint is still Harbor's JSON error, not the console.
+    let response = http
+        .get(server.url("/api/v2.0/no-such-thing"))
+        .send()
+        .await?;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(header(&response, CONTENT_TYPE).starts_with("application/json"));
+    let body: serde_json::Value = response.json().await?;
+    assert!(body["errors"][0]["message"].is_string(), "{body}");
+
+    // The REST API itself still answers.
+    let ping = http.get(server.url("/api/v2.0/ping")).send().await?;
+    assert_eq!(ping.status(), StatusCode::OK);
+    let openapi = http.get(server.url("/openapi.json")).send().await?;
+    assert!(header(&openapi, CONTENT_TYPE).starts_with("application/json"));
+
+    for path in [
+        "/api/nothing",
+        "/c/nothing",
+        "/service/nothing",
+        "/assets/app.0000000000000000.js",
+    ] {
+        let response = http.get(server.url(path)).send().await?;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            !header(&response, CONTENT_TYPE).starts_with("text/html"),
+            "{path}"
+        );
+    }
+    // The registry's base endpoint is the registry's, not the console's.
+    let v2 = http.get(server.url("/v2/")).send().await?;
+    assert_ne!(header(&v2, CONTENT_TYPE), "text/html; charset=utf-8");
+    // Only reads reach the console.
+    let post = http.post(server.url("/harbor/projects")).send().await?;
+    assert_eq!(post.status(), StatusCode::NOT_FOUND);
+    Ok(())
+}
+
+#[tokio::test]
+async fn assets_are_immutable_and_sent_compressed_when_accepted() -> TestResult {
+    if !console_built() {
+        eprintln!("console not built; skipping the asset checks");
+        return Ok(());
+    }
+    let server = TestServer::start().await;
+    let http = client();
+    let index = http.get(server.url("/")).send().await?.text().await?;
+    let assets = asset_paths(&index);
+    for kind in [".js", ".wasm", ".css"] {
+        assert!(
+            assets.iter().any(|a| a.ends_with(kind)),
+            "no {kind} in {assets:?}"
+        );
+    }
+    for asset in &assets {
+        let plain = http.get(server.url(asset)).send().await?;
+        assert_eq!(plain.status(), StatusCode::OK, "{asset}");
+        assert_eq!(
+            header(&plain, CACHE_CONTROL),
+            "public, max-age=31536000, immutable",
+            "{asset}"
+        );
+        assert_eq!(header(&plain, VARY), "Accept-Encoding", "{asset}");
+        assert_eq!(
+            header(&plain, CONTENT_ENCODING),
+            "",
+            "{asset}: identity without Accept-Encoding"
+        );
+        let expected_type = match asset.rsplit('.').next() {
+            Some("js") => "text/javascript; charset=utf-8",
+            Some("wasm") => "application/wasm",
+            Some("css") => "text/css; charset=utf-8",
+            Some("svg") => "image/svg+xml",
+            other => panic!("unexpected asset type {other:?}"),
+        };
+        assert_eq!(header(&plain, CONTENT_TYPE), expected_type, "{asset}");
+        let identity = plain.bytes().await?;
+        if asset.ends_with(".wasm") {
+            assert_eq!(&identity[..4], b"\0asm", "{asset}");
+        }
+
+        let gzipped = http
+            .get(server.url(asset))
+            .header(ACCEPT_ENCODING, "br, gzip;q=0.9")
+            .send()
+            .await?;
+        assert_eq!(header(&gzipped, CONTENT_ENCODING), "gzip", "{asset}");
+        assert_eq!(header(&gzipped, CONTENT_TYPE), expected_type, "{asset}");
+        let compressed = gzipped.bytes().await?;
+        assert_eq!(&compressed[..2], &[0x1f, 0x8b], "{asset}: a gzip stream");
+
+        let refused = http
+            .get(server.url(asset))
+            .header(ACCEPT_ENCODING, "gzip;q=0")
+            .send()
+            .await?;
+        assert_eq!(
+            header(&refused, CONTENT_ENCODING),
+            "",
+            "{asset}: gzip;q=0 refuses gzip"
+        );
+    }
+
+    let index = http
+        .get(server.url("/harbor/projects"))
+        .header(ACCEPT_ENCODING, "gzip")
+        .send()
+        .await?;
+    assert_eq!(header(&index, CONTENT_ENCODING), "gzip");
+    assert_eq!(header(&index, CACHE_CONTROL), "no-cache");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_consoles_calls_get_no_basic_challenge() -> TestResult {
+    let server = TestServer::start().await;
+    let http = client();
+    let from_console = http
+        .get(server.url("/api/v2.0/users/current"))
+        .header("X-Requested-With", "XMLHttpRequest")
+        .send()
+        .await?;
+    assert_eq!(from_console.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        header(&from_console, reqwest::header::WWW_AUTHENTICATE),
+        "Session realm=\"berth\"",
+        "a Basic challenge would open the browser's password dialog"
+    );
+    let wrong_password = http
+        .post(server.url("/c/login"))
+        .header("X-Requested-With", "XMLHttpRequest")
+        .form(&[("principal", "admin"), ("password", "wrong")])
+        .send()
+        .await?;
+    assert_eq!(wrong_password.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        header(&wrong_password, reqwest::header::WWW_AUTHENTICATE),
+        "Session realm=\"berth\""
+    );
+
+    // Every other client still gets Harbor's Basic challenge.
+    let plain = http
+        .get(server.url("/api/v2.0/users/current"))
+        .send()
+        .await?;
+    assert_eq!(
+        header(&plain, reqwest::header::WWW_AUTHENTICATE),
+        "Basic realm=\"berth\""
+    );
+    Ok(())
+}
