@@ -215,7 +215,7 @@ pub async fn permissions(
         let granted = match state.db.find_project_by_id(project_id).await? {
             Some(project) => {
                 let access = ProjectAccess::of(&state.db, subject, &project).await?;
-                policy::project_permissions(access, access.registry_actions())
+                policy::project_permissions(access)
             }
             None => Vec::new(),
         };

@@ -586,12 +586,9 @@ fn public_permits_other(resource: &str, action: &str) -> bool {
 }
 
 /// The project-level permissions of `access` as Harbor's `/users/current/permissions` lists them:
-/// `(resource relative to the project, action)`. `registry` is what the subject may do to the project's
-/// repositories (from [`allowed_actions`]).
-pub fn project_permissions(
-    access: ProjectAccess,
-    registry: ActionSet,
-) -> Vec<(&'static str, &'static str)> {
+/// `(resource relative to the project, action)`, each decided by [`ProjectAccess::permits`] where Berth
+/// models the resource (repository pull and push included).
+pub fn project_permissions(access: ProjectAccess) -> Vec<(&'static str, &'static str)> {
     if !access.can_see() {
         return Vec::new();
     }
@@ -603,8 +600,6 @@ pub fn project_permissions(
                 return true;
             }
             match (resource, action) {
-                ("repository", "pull") => registry.contains(Action::Pull),
-                ("repository", "push") => registry.contains(Action::Push),
                 ("artifact-addition", "read") => {
                     access.permits(Resource::Artifact, Operation::Read)
                 }
@@ -792,36 +787,29 @@ mod tests {
             role: Some(role),
             robot_grants: 0,
         };
-        let developer = project_permissions(
-            member(Role::Developer),
-            ActionSet::of(&[Action::Pull, Action::Push]),
-        );
+        let developer = project_permissions(member(Role::Developer));
         assert!(developer.contains(&("repository", "push")));
         assert!(developer.contains(&("artifact", "create")));
         assert!(!developer.contains(&("repository", "delete")));
         assert!(!developer.contains(&("member", "create")));
         assert!(!developer.contains(&("tag-retention", "create")));
-        let admin = project_permissions(member(Role::ProjectAdmin), ActionSet::ALL);
+        let admin = project_permissions(member(Role::ProjectAdmin));
         assert!(admin.contains(&("member", "create")));
         assert!(admin.contains(&("", "delete")));
         assert!(admin.contains(&("notification-policy", "create")));
-        let limited =
-            project_permissions(member(Role::LimitedGuest), ActionSet::of(&[Action::Pull]));
+        let limited = project_permissions(member(Role::LimitedGuest));
         assert!(!limited.contains(&("member", "list")));
         assert!(limited.contains(&("repository", "pull")));
         let outsider = ProjectAccess {
             role: None,
             ..member(Role::Guest)
         };
-        assert!(project_permissions(outsider, ActionSet::NONE).is_empty());
+        assert!(project_permissions(outsider).is_empty());
         let sysadmin = ProjectAccess {
             sysadmin: true,
             ..outsider
         };
-        assert_eq!(
-            project_permissions(sysadmin, ActionSet::ALL).len(),
-            PROJECT_POLICIES.len()
-        );
+        assert_eq!(project_permissions(sysadmin).len(), PROJECT_POLICIES.len());
     }
 
     #[test]
