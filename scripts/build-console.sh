@@ -50,7 +50,9 @@ fingerprint() { # SOURCE STEM EXT → prints the URL path of the copy
 }
 app_js=$(fingerprint "$stage/bindgen/app.js" app js)
 app_wasm=$(fingerprint "$stage/bindgen/app_bg.opt.wasm" app_bg wasm)
-console_css=$(fingerprint assets/console.css console css)
+# One stylesheet: the base (assets/console.css) then each area's own file (assets/css/*.css, in name order).
+cat assets/console.css assets/css/*.css >"$stage/console.css" 2>/dev/null || cat assets/console.css >"$stage/console.css"
+console_css=$(fingerprint "$stage/console.css" console css)
 favicon=$(fingerprint assets/favicon.svg favicon svg)
 sed -e "s|{{APP_JS}}|$app_js|g" -e "s|{{APP_WASM}}|$app_wasm|g" \
   -e "s|{{CONSOLE_CSS}}|$console_css|g" -e "s|{{FAVICON}}|$favicon|g" \

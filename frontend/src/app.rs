@@ -11,7 +11,7 @@ use crate::api;
 use crate::auth::{self, CurrentUser, SIGN_IN_PATH};
 use crate::components::dialog::Dialog;
 use crate::components::toast::{self, ErrorBanner, ToastArea};
-use crate::pages::{not_found, placeholder::Placeholder, project, projects, sign_in};
+use crate::pages::{admin, not_found, project, projects, sign_in};
 use crate::theme::{self, Theme};
 
 /// The whole console.
@@ -31,18 +31,19 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("projects") view=projects::ProjectsPage/>
                     <ParentRoute path=path!("projects/:id") view=project::ProjectPage>
                         <Route path=path!("") view=project::ToSummary/>
-                        <Route path=path!("summary") view=project::SummaryTab/>
-                        <Route path=path!("repositories") view=project::RepositoriesTab/>
-                        <Route path=path!("members") view=project::MembersTab/>
-                        <Route path=path!("robot-account") view=project::RobotsTab/>
-                        <Route path=path!("logs") view=project::LogsTab/>
-                        <Route path=path!("configs") view=project::ConfigTab/>
+                        <Route path=path!("summary") view=project::summary::SummaryTab/>
+                        <Route path=path!("repositories") view=project::repositories::RepositoriesTab/>
+                        <Route path=path!("repositories/:repo/artifacts-tab") view=project::artifacts::ArtifactsPage/>
+                        <Route path=path!("members") view=project::members::MembersTab/>
+                        <Route path=path!("robot-account") view=project::robots::RobotsTab/>
+                        <Route path=path!("logs") view=project::logs::LogsTab/>
+                        <Route path=path!("configs") view=project::config::ConfigTab/>
                     </ParentRoute>
-                    <Route path=path!("users") view=|| view! { <Placeholder title="Users"/> }/>
-                    <Route path=path!("groups") view=|| view! { <Placeholder title="Groups"/> }/>
-                    <Route path=path!("robot-accounts") view=|| view! { <Placeholder title="Robot Accounts"/> }/>
-                    <Route path=path!("logs") view=|| view! { <Placeholder title="Audit Log"/> }/>
-                    <Route path=path!("configs") view=|| view! { <Placeholder title="System"/> }/>
+                    <Route path=path!("users") view=admin::users::UsersPage/>
+                    <Route path=path!("groups") view=admin::groups::GroupsPage/>
+                    <Route path=path!("robot-accounts") view=admin::robots::RobotsPage/>
+                    <Route path=path!("logs") view=admin::logs::AuditLogPage/>
+                    <Route path=path!("configs") view=admin::system::SystemPage/>
                 </ParentRoute>
             </Routes>
             <ToastArea/>

@@ -1,7 +1,7 @@
 //! Berth's admin console: a Leptos app rendered in the browser, a client of Berth's REST API and nothing else.
 //!
 //! Layout: [`app`] (routes and the app shell), [`pages`] (one module per page), [`components`] (shared
-//! building blocks), [`api`] (the one HTTP client), [`auth`] (who is signed in), [`theme`] and [`format`].
+//! building blocks), [`api`] (the one HTTP client), [`auth`] (who is signed in), [`permissions`] (what they may do in a project), [`theme`] and [`format`].
 //! Logic beyond markup lives in plain functions with host unit tests (`cargo test -p berth-console`).
 
 pub mod api;
@@ -10,6 +10,7 @@ pub mod auth;
 pub mod components;
 pub mod format;
 pub mod pages;
+pub mod permissions;
 pub mod theme;
 
 use wasm_bindgen::prelude::wasm_bindgen;

@@ -1,5 +1,6 @@
 //! One module per page. Pages read and change data only through [`crate::api`].
 
+pub mod admin;
 pub mod not_found;
 pub mod placeholder;
 pub mod project;

@@ -1,0 +1,1 @@
+//! A chart of pulls per day (SVG).

@@ -1,0 +1,1 @@
+//! How to push to a project: the commands, with copy buttons.
