@@ -8,6 +8,7 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 
 use crate::api::{self, Paged, query_string};
+use crate::auth::use_current_user;
 use crate::components::dialog::{ConfirmDialog, Dialog};
 use crate::components::quota_bar::QuotaBar;
 use crate::components::table::{Pager, Pagination, Sort, SortHeader};
@@ -161,6 +162,7 @@ pub fn ProjectsPage() -> impl IntoView {
 
 #[component]
 fn ProjectRow(project: Project, on_delete: Callback<(i64, String)>) -> impl IntoView {
+    let user = use_current_user();
     let id = project.project_id;
     let name = project.name.clone();
     let access = if project.metadata.public.as_deref() == Some("true") {
@@ -173,6 +175,7 @@ fn ProjectRow(project: Project, on_delete: Callback<(i64, String)>) -> impl Into
     } else {
         "Hosted"
     };
+    let deletable = may_delete_project(&project, user.is_sysadmin());
     let delete_label = format!("Delete project {name}");
     let target = (id, name.clone());
     let row_name = name.clone();
@@ -185,8 +188,10 @@ fn ProjectRow(project: Project, on_delete: Callback<(i64, String)>) -> impl Into
             <td><QuotaCell project_id=id/></td>
             <td>{format::time(&project.creation_time)}</td>
             <td class="actions">
-                <button type="button" class="danger small" aria-label=delete_label
-                    on:click=move |_| on_delete.run(target.clone())>"Delete"</button>
+                {deletable.then(|| view! {
+                    <button type="button" class="danger small" aria-label=delete_label
+                        on:click=move |_| on_delete.run(target.clone())>"Delete"</button>
+                })}
             </td>
         </tr>
     }
@@ -205,6 +210,17 @@ fn QuotaCell(project_id: i64) -> impl IntoView {
         })) => view! { <QuotaBar used=quota.used.storage hard=quota.hard.storage/> }.into_any(),
         Some(_) => view! { <span class="muted">"—"</span> }.into_any(),
     }
+}
+
+/// Harbor's role id of a Project Admin.
+const PROJECT_ADMIN: i64 = 1;
+
+/// Whether the list offers to delete `project`: system administrators and the project's admins may (Harbor's
+/// role matrix). The server decides anyway.
+pub fn may_delete_project(project: &Project, sysadmin: bool) -> bool {
+    sysadmin
+        || project.current_user_role_id == Some(PROJECT_ADMIN)
+        || project.current_user_role_ids.contains(&PROJECT_ADMIN)
 }
 
 /// Storage-limit units offered by the dialog (binary, as Harbor's).
@@ -424,6 +440,24 @@ fn NewProjectDialog(open: RwSignal<bool>, on_created: Callback<String>) -> impl 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_admins_are_offered_to_delete_a_project() {
+        let mut project: Project =
+            serde_json::from_value(serde_json::json!({"project_id": 3, "name": "team", "owner_id": 1,
+                "creation_time": "2026-01-01T00:00:00Z", "update_time": "2026-01-01T00:00:00Z",
+                "owner_name": "admin", "togglable": true, "deleted": false, "repo_count": 0, "metadata": {}}))
+            .expect("a project");
+        assert!(!may_delete_project(&project, false));
+        assert!(may_delete_project(&project, true));
+        project.current_user_role_id = Some(3);
+        project.current_user_role_ids = vec![3];
+        assert!(!may_delete_project(&project, false));
+        project.current_user_role_ids = vec![3, 1];
+        assert!(may_delete_project(&project, false));
+        project.current_user_role_id = Some(1);
+        assert!(may_delete_project(&project, false));
+    }
 
     #[test]
     fn list_paths_carry_page_filter_and_sort() {

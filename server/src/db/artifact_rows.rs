@@ -85,6 +85,7 @@ impl Db {
             count: "SELECT COUNT(*) FROM artifacts a",
             default_order: "a.push_time DESC",
             tie_breaker: "a.id DESC",
+            key_first: Some("a.id"),
         };
         let scope = [
             Scope::Is("a.repository_id", repository_id),
@@ -183,6 +184,7 @@ impl Db {
             count: "SELECT COUNT(*) FROM tags t",
             default_order: "t.push_time DESC, t.name",
             tie_breaker: "t.rowid",
+            key_first: None,
         };
         let scope = [Scope::Is("t.artifact_id", artifact_id)];
         list::fetch_page(&self.read, &sql, &scope, query, limit, offset).await

@@ -506,7 +506,7 @@ impl Db {
             return Ok(DeleteArtifact::NotFound);
         };
         let parent: Option<String> = sqlx::query_scalar(
-            "SELECT p.digest FROM artifact_children ch JOIN artifacts p ON p.id = ch.parent_id
+            "SELECT p.digest FROM artifact_children ch CROSS JOIN artifacts p ON p.id = ch.parent_id
              WHERE p.repository_id = $1 AND ch.child_digest = $2 LIMIT 1",
         )
         .bind(repository_id)
@@ -542,7 +542,7 @@ impl Db {
             work.extend(accessories);
             for child in children {
                 let kept: Option<i64> = sqlx::query_scalar(
-                    "SELECT 1 FROM artifact_children ch JOIN artifacts p ON p.id = ch.parent_id
+                    "SELECT 1 FROM artifact_children ch CROSS JOIN artifacts p ON p.id = ch.parent_id
                      WHERE p.repository_id = $1 AND ch.child_digest = $2
                      UNION ALL
                      SELECT 1 FROM tags t JOIN artifacts a ON a.id = t.artifact_id

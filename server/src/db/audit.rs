@@ -79,6 +79,7 @@ impl Db {
             count: "SELECT COUNT(*) FROM audit_log",
             default_order: "op_time DESC",
             tie_breaker: "id DESC",
+            key_first: None,
         };
         let scope: Vec<Scope<'_>> = project_id
             .map(|id| Scope::Is("project_id", id))

@@ -140,6 +140,10 @@ pub(super) struct ListSql<'a> {
     pub default_order: &'a str,
     /// Appended to every order so that pages are stable, e.g. `a.id DESC`.
     pub tie_breaker: &'a str,
+    /// For lists whose `select` computes costly columns (sizes, counts): the row's key over the tables of
+    /// `count` (e.g. `a.id`). The page's keys are then chosen first, from `count`'s tables alone, and the
+    /// costly columns computed for that page only, not for every matching row before sorting.
+    pub key_first: Option<&'a str>,
 }
 
 /// A condition the list function sets whatever the request asks (the project, what the caller may see).
@@ -168,15 +172,31 @@ where
     push_where(&mut count, scope, query);
     let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
     let mut select = QueryBuilder::<Sqlite>::new(sql.select);
-    push_where(&mut select, scope, query);
-    push_order(&mut select, sql, query);
-    select
-        .push(" LIMIT ")
+    match sql.key_first {
+        Some(key) => {
+            let from = sql.count.trim_start_matches("SELECT COUNT(*)");
+            select.push(format!(" WHERE {key} IN (SELECT {key}{from}"));
+            push_where(&mut select, scope, query);
+            push_order(&mut select, sql, query);
+            push_page(&mut select, limit, offset);
+            select.push(")");
+            push_order(&mut select, sql, query);
+        }
+        None => {
+            push_where(&mut select, scope, query);
+            push_order(&mut select, sql, query);
+            push_page(&mut select, limit, offset);
+        }
+    }
+    let rows = select.build_query_as::<T>().fetch_all(pool).await?;
+    Ok((rows, total))
+}
+
+fn push_page(qb: &mut QueryBuilder<'_, Sqlite>, limit: i64, offset: i64) {
+    qb.push(" LIMIT ")
         .push_bind(limit)
         .push(" OFFSET ")
         .push_bind(offset);
-    let rows = select.build_query_as::<T>().fetch_all(pool).await?;
-    Ok((rows, total))
 }
 
 fn push_where(qb: &mut QueryBuilder<'_, Sqlite>, scope: &[Scope<'_>], query: &ListQuery) {

@@ -56,6 +56,7 @@ impl Db {
             count: &count,
             default_order: "entity_name",
             tie_breaker: "m.id",
+            key_first: None,
         };
         let scope = [Scope::Is("m.project_id", project_id)];
         list::fetch_page(&self.read, &sql, &scope, query, limit, offset).await

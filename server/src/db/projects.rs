@@ -180,6 +180,7 @@ impl Db {
             count: "SELECT COUNT(*) FROM projects p JOIN users u ON u.id = p.owner_id",
             default_order: "p.name",
             tie_breaker: "p.id",
+            key_first: None,
         };
         let scope: Vec<Scope<'_>> = visible
             .map(|ids| Scope::OneOf("p.id", ids))

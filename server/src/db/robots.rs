@@ -105,6 +105,7 @@ impl Db {
             count: "SELECT COUNT(*) FROM robots",
             default_order: "name",
             tie_breaker: "id",
+            key_first: None,
         };
         list::fetch_page(&self.read, &sql, &[], query, limit, offset).await
     }

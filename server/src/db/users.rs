@@ -123,6 +123,7 @@ impl Db {
             count: "SELECT COUNT(*) FROM users",
             default_order: "username",
             tie_breaker: "id",
+            key_first: None,
         };
         let scope = [Scope::Sql("deleted = 0")];
         list::fetch_page(&self.read, &sql, &scope, query, limit, offset).await
