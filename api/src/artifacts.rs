@@ -11,7 +11,8 @@ use utoipa::ToSchema;
 /// Harbor's zero `date-time`: the `pull_time` of something never pulled.
 pub const ZERO_TIME: &str = "0001-01-01T00:00:00.000Z";
 
-/// Harbor's `Artifact`: a manifest (image, index or other OCI artifact) in a repository.
+/// Harbor's `Artifact`: a manifest (image, index or other OCI artifact) in a repository, plus Berth's
+/// `pull_count`, which Harbor clients ignore.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Artifact {
     pub id: i64,
@@ -33,6 +34,9 @@ pub struct Artifact {
     pub icon: Option<String>,
     pub push_time: String,
     pub pull_time: String,
+    /// Pulls of this artifact's manifest, by tag or digest, all time (Berth; Harbor has no such field).
+    /// Written in batches, so it may trail a pull by a moment.
+    pub pull_count: i64,
     #[serde(default)]
     pub extra_attrs: BTreeMap<String, serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

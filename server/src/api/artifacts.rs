@@ -4,7 +4,8 @@
 //! A reference is a tag or a digest. Lists show the artifacts that stand on their own: an index's children
 //! appear in its `references`, and accessories (artifacts whose subject is in the repository) under their
 //! subject with `with_accessory=true`, as in Harbor. Labels and scan overviews are not kept yet: `labels`
-//! is always empty and `with_label`/`with_scan_overview` change nothing.
+//! is always empty and `with_label`/`with_scan_overview` change nothing. Berth adds each artifact's
+//! `pull_count` (sortable and filterable as `pull_count`).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -259,6 +260,7 @@ async fn to_artifacts(
             icon: None,
             push_time: row.push_time,
             pull_time: row.pull_time.unwrap_or_else(|| ZERO_TIME.to_owned()),
+            pull_count: row.pull_count,
             extra_attrs: config
                 .as_ref()
                 .map(service::extra_attrs)

@@ -1,8 +1,818 @@
-//! The project's artifacts view.
+//! A repository's artifacts (`/harbor/projects/{id}/repositories/{repo}/artifacts-tab`, `{repo}` being the
+//! repository's name inside the project, percent-encoded): one server-side page of
+//! `GET /projects/{project}/repositories/{repo}/artifacts`, sortable, newest push first; short digests with
+//! copy buttons, tag chips, platform, size, push and pull times, pull counts (Berth's `pull_count`), a copy
+//! button for the pull command, an index's platforms on demand, and delete with confirmation.
+//!
+//! Rule: loading the list costs one request whatever the repository holds; an index's children are fetched
+//! only when the user expands it.
 
+use berth_api::artifacts::{Artifact, Reference};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+
+use super::use_project;
+use crate::api::{self, Paged, encode_component, query_string};
+use crate::components::copy_button::CopyButton;
+use crate::components::dialog::ConfirmDialog;
+use crate::components::table::{PAGE_SIZES, Pager, Pagination, Sort, SortHeader};
+use crate::components::toast::use_toasts;
+use crate::format;
+
+/// The list's order until the user picks another (Harbor's portal: newest push first).
+pub const DEFAULT_SORT: Sort = Sort {
+    key: "push_time",
+    descending: true,
+};
+/// Tag chips shown in a row before the rest are summed up as `…+N`.
+pub const TAG_CHIPS: usize = 3;
+/// Columns of the table (for the full-width loading, empty and error rows).
+const COLUMNS: &str = "8";
+
+/// What one fetch of the list returns: the path it answered and the page (or why not).
+type Loaded = (String, Result<Paged<Artifact>, api::ApiError>);
 
 #[component]
 pub fn ArtifactsPage() -> impl IntoView {
-    super::coming("The repository's artifacts")
+    let params = use_params_map();
+    let ctx = use_project();
+    let repository = Memo::new(move |_| {
+        params.with(|p| repository_from_param(&p.get("repo").unwrap_or_default()))
+    });
+    let project_name = Memo::new(move |_| ctx.name());
+    let can_delete = Signal::derive(move || ctx.can("artifact", "delete"));
+
+    let page = RwSignal::new(1_u32);
+    let page_size = RwSignal::new(PAGE_SIZES[0]);
+    let sort = RwSignal::new(Some(DEFAULT_SORT));
+    let reload = RwSignal::new(0_u32);
+    let toasts = use_toasts();
+
+    // Another repository (the route stays mounted when only `:repo` changes) starts on its first page.
+    Effect::new(move |previous: Option<String>| {
+        let current = repository.get();
+        if previous.is_some_and(|p| p != current) {
+            page.set(1);
+        }
+        current
+    });
+
+    let query = Memo::new(move |_| {
+        project_name.get().map(|project| {
+            artifacts_path(
+                &project,
+                &repository.get(),
+                page.get(),
+                page_size.get(),
+                sort.get(),
+            )
+        })
+    });
+    let artifacts: LocalResource<Loaded> = LocalResource::new(move || {
+        let path = query.get();
+        reload.track();
+        async move {
+            match path {
+                Some(path) => {
+                    let result = api::get_page::<Artifact>(&path).await;
+                    (path, result)
+                }
+                // The project is still loading (or failed; its page says why): nothing to ask yet.
+                None => (
+                    String::new(),
+                    Ok(Paged {
+                        items: Vec::new(),
+                        total: 0,
+                    }),
+                ),
+            }
+        }
+    });
+    let loading = move || {
+        let current = query.get();
+        current.is_none() || artifacts.with(|a| a.as_ref().map(|(q, _)| q.clone())) != current
+    };
+    let total = Signal::derive(move || {
+        artifacts.with(|a| match a {
+            Some((_, Ok(list))) => list.total,
+            _ => 0,
+        })
+    });
+    // After a delete empties the last page, step back to the new last page.
+    Effect::new(move |_| {
+        let pager = Pager {
+            page: page.get_untracked(),
+            page_size: page_size.get_untracked(),
+            total: total.get(),
+        };
+        if !loading() && pager.clamped_page() != pager.page {
+            page.set(pager.clamped_page());
+        }
+    });
+
+    let deleting = RwSignal::new(None::<String>);
+    let delete_open = RwSignal::new(false);
+    let delete_busy = RwSignal::new(false);
+    let delete_error = RwSignal::new(None::<String>);
+    let ask_delete = Callback::new(move |digest: String| {
+        deleting.set(Some(digest));
+        delete_error.set(None);
+        delete_open.set(true);
+    });
+    let confirm_delete = Callback::new(move |()| {
+        let (Some(digest), Some(project)) =
+            (deleting.get_untracked(), project_name.get_untracked())
+        else {
+            return;
+        };
+        let path = artifact_path(&project, &repository.get_untracked(), &digest);
+        delete_busy.set(true);
+        spawn_local(async move {
+            let result = api::delete(&path).await;
+            delete_busy.set(false);
+            match result {
+                Ok(()) => {
+                    delete_open.set(false);
+                    toasts.success(format!("Deleted artifact {}", short_digest(&digest)));
+                    reload.update(|n| *n += 1);
+                }
+                Err(e) => delete_error.set(Some(e.message)),
+            }
+        });
+    });
+
+    let rows = move || {
+        if query.get().is_none() {
+            return loading_row().into_any();
+        }
+        match artifacts.get() {
+            // Nothing yet, or only the placeholder from before the project was known.
+            None => loading_row().into_any(),
+            Some((path, _)) if path.is_empty() => loading_row().into_any(),
+            Some((_, Err(e))) => view! {
+                <tr><td colspan=COLUMNS><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
+            }
+            .into_any(),
+            Some((_, Ok(list))) if list.items.is_empty() => {
+                view! { <tr><td colspan=COLUMNS class="empty">"No artifacts found"</td></tr> }.into_any()
+            }
+            Some((_, Ok(list))) => {
+                let host = browser_host();
+                let project = project_name.get_untracked().unwrap_or_default();
+                let repository = repository.get_untracked();
+                list.items
+                    .into_iter()
+                    .map(|artifact| {
+                        view! {
+                            <ArtifactRow
+                                artifact=artifact
+                                project=project.clone()
+                                repository=repository.clone()
+                                host=host.clone()
+                                can_delete=can_delete
+                                on_delete=ask_delete
+                            />
+                        }
+                    })
+                    .collect_view()
+                    .into_any()
+            }
+        }
+    };
+
+    let project_link = move || format!("/harbor/projects/{}/repositories", ctx.id.get());
+    view! {
+        <section class="artifacts">
+            <nav class="breadcrumb" aria-label="Repository breadcrumb">
+                <A href="/harbor/projects" exact=true>"Projects"</A>
+                <span class="breadcrumb-separator" aria-hidden="true">" › "</span>
+                <A href=project_link exact=true>{move || project_name.get().unwrap_or_else(|| "…".to_owned())}</A>
+                <span class="breadcrumb-separator" aria-hidden="true">" › "</span>
+                <span aria-current="page">{move || repository.get()}</span>
+            </nav>
+            <h2 class="artifacts-title">{move || repository.get()}</h2>
+            <div class="toolbar">
+                <span class="muted">"Artifacts"</span>
+                <div class="toolbar-end">
+                    <button type="button" class="secondary icon" aria-label="Refresh"
+                        on:click=move |_| reload.update(|n| *n += 1)>"⟳"</button>
+                </div>
+            </div>
+            <div class="progress" class:progress-active=loading aria-hidden="true"></div>
+            <div class="artifacts-scroll">
+            <table class="list artifacts-list" aria-busy=move || loading().to_string()>
+                <thead>
+                    <tr>
+                        <th scope="col">"Artifacts"</th>
+                        <th scope="col">"Tags"</th>
+                        <th scope="col">"Type"</th>
+                        <SortHeader label="Size" key="size" sort=sort class="number"/>
+                        <SortHeader label="Push Time" key="push_time" sort=sort/>
+                        <SortHeader label="Pull Time" key="pull_time" sort=sort/>
+                        <SortHeader label="Pulls" key="pull_count" sort=sort class="number"/>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+            </div>
+            <Pagination page=page page_size=page_size total=total/>
+        </section>
+        <ConfirmDialog
+            open=delete_open
+            title="Delete Artifact"
+            message=Signal::derive(move || {
+                deleting
+                    .get()
+                    .map(|d| format!("Delete artifact {d}? Its tags go with it. This cannot be undone."))
+                    .unwrap_or_default()
+            })
+            confirm_label="Delete"
+            busy=delete_busy
+            error=delete_error
+            on_confirm=confirm_delete
+        />
+    }
+}
+
+fn loading_row() -> impl IntoView {
+    view! { <tr><td colspan=COLUMNS class="loading">"Loading…"</td></tr> }
+}
+
+/// One artifact, and (for an index, once expanded) a row per platform under it.
+#[component]
+fn ArtifactRow(
+    artifact: Artifact,
+    project: String,
+    repository: String,
+    host: String,
+    #[prop(into)] can_delete: Signal<bool>,
+    on_delete: Callback<String>,
+) -> impl IntoView {
+    let expanded = RwSignal::new(false);
+    let digest = artifact.digest.clone();
+    let children: Vec<Reference> = artifact.references.clone().unwrap_or_default();
+    let is_index = !children.is_empty();
+    let tag_names: Vec<String> = artifact
+        .tags
+        .iter()
+        .flatten()
+        .map(|t| t.name.clone())
+        .collect();
+    let command = pull_command(
+        &host,
+        &artifact.repository_name,
+        tag_names.first().map(String::as_str),
+        &digest,
+    );
+    let chips = TagChips::of(&tag_names, TAG_CHIPS);
+    let kind = kind_label(&artifact);
+    let platform = if is_index {
+        Some(platforms_summary(children.len()))
+    } else {
+        image_platform(&artifact)
+    };
+    let pull_time = (!is_zero_time(&artifact.pull_time)).then(|| format::time(&artifact.pull_time));
+    let toggle = is_index.then(|| {
+        let label = format!("Show the {} platforms of {}", children.len(), short_digest(&digest));
+        view! {
+            <button type="button" class="icon expand" aria-label=label
+                aria-expanded=move || expanded.get().to_string()
+                on:click=move |_| expanded.update(|e| *e = !*e)>
+                <span class="expand-arrow" class:expand-open=move || expanded.get() aria-hidden="true">"▸"</span>
+            </button>
+        }
+        .into_any()
+    });
+    let delete = {
+        let digest = digest.clone();
+        let label = format!("Delete artifact {}", short_digest(&digest));
+        move || {
+            can_delete.get().then(|| {
+                let digest = digest.clone();
+                view! {
+                    <button type="button" class="danger small" aria-label=label.clone()
+                        on:click=move |_| on_delete.run(digest.clone())>"Delete"</button>
+                }
+            })
+        }
+    };
+    let child_rows = {
+        let project = project.clone();
+        let repository = repository.clone();
+        let host = host.clone();
+        let full_name = artifact.repository_name.clone();
+        move || {
+            expanded.get().then(|| {
+                children
+                    .iter()
+                    .cloned()
+                    .map(|reference| {
+                        view! {
+                            <ChildRow
+                                reference=reference
+                                project=project.clone()
+                                repository=repository.clone()
+                                full_name=full_name.clone()
+                                host=host.clone()
+                            />
+                        }
+                    })
+                    .collect_view()
+            })
+        }
+    };
+    let full_digest = digest.clone();
+    view! {
+        <tr class="artifact-row" data-digest=digest.clone()>
+            <td class="artifact-digest">
+                {toggle.unwrap_or_else(|| view! { <span class="expand-spacer" aria-hidden="true"></span> }.into_any())}
+                <code title=full_digest.clone()>{short_digest(&digest)}</code>
+                <CopyButton text=full_digest label="Copy digest"/>
+            </td>
+            <td class="artifact-tags">
+                {chips
+                    .shown
+                    .into_iter()
+                    .map(|name| view! { <span class="tag-chip">{name}</span> })
+                    .collect_view()}
+                {(chips.hidden > 0)
+                    .then(|| {
+                        view! {
+                            <span class="tag-chip tag-more" title=chips.hidden_names.join(", ")>
+                                {format!("…+{}", chips.hidden)}
+                            </span>
+                        }
+                    })}
+            </td>
+            <td>
+                <span class="artifact-kind">{kind}</span>
+                {platform.map(|p| view! { <span class="artifact-platform muted">{p}</span> })}
+            </td>
+            <td class="number">{format::bytes(artifact.size)}</td>
+            <td class="time">{format::time(&artifact.push_time)}</td>
+            <td class="time">{pull_time}</td>
+            <td class="number artifact-pulls">{artifact.pull_count}</td>
+            <td class="actions">
+                <PullCommand command=command/>
+                {delete}
+            </td>
+        </tr>
+        {child_rows}
+    }
+}
+
+/// A child manifest of an expanded index: its platform and digest from the index, its size and pulls from
+/// `GET …/artifacts/{digest}` (fetched when the row appears).
+#[component]
+fn ChildRow(
+    reference: Reference,
+    project: String,
+    repository: String,
+    full_name: String,
+    host: String,
+) -> impl IntoView {
+    let digest = reference.child_digest.clone();
+    let path = format!(
+        "{}?with_tag=false",
+        artifact_path(&project, &repository, &digest)
+    );
+    let child = LocalResource::new(move || {
+        let path = path.clone();
+        async move { api::get::<Artifact>(&path).await }
+    });
+    let platform = reference
+        .platform
+        .as_ref()
+        .map(|p| platform_label(&p.os, &p.architecture, p.variant.as_deref()))
+        .unwrap_or_else(|| "unknown platform".to_owned());
+    let command = pull_command(&host, &full_name, None, &digest);
+    let size = move || match child.get() {
+        None => "…".to_owned(),
+        Some(Ok(a)) => format::bytes(a.size),
+        Some(Err(_)) => "—".to_owned(),
+    };
+    let pull_time = move || match child.get() {
+        Some(Ok(a)) if !is_zero_time(&a.pull_time) => format::time(&a.pull_time),
+        _ => String::new(),
+    };
+    let pulls = move || match child.get() {
+        Some(Ok(a)) => a.pull_count.to_string(),
+        _ => String::new(),
+    };
+    view! {
+        <tr class="artifact-child" data-child=digest.clone()>
+            <td class="artifact-digest child-digest">
+                <span class="child-marker" aria-hidden="true">"↳"</span>
+                <code title=digest.clone()>{short_digest(&digest)}</code>
+                <CopyButton text=digest.clone() label="Copy digest"/>
+            </td>
+            <td></td>
+            <td><span class="artifact-platform">{platform}</span></td>
+            <td class="number">{size}</td>
+            <td></td>
+            <td class="time">{pull_time}</td>
+            <td class="number artifact-pulls">{pulls}</td>
+            <td class="actions">
+                <PullCommand command=command/>
+            </td>
+        </tr>
+    }
+}
+
+/// Copies a `docker pull` command; the command is also the control's title and `data-pull-command`.
+#[component]
+fn PullCommand(command: String) -> impl IntoView {
+    let title = command.clone();
+    let data = command.clone();
+    view! {
+        <span class="pull-command" data-pull-command=data title=title>
+            <span class="pull-command-label" aria-hidden="true">"Pull"</span>
+            <CopyButton text=command label="Copy pull command"/>
+        </span>
+    }
+}
+
+/// `host:port` of the page, which is the registry's too (the console is served by the registry).
+fn browser_host() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().host().ok())
+        .unwrap_or_default()
+}
+
+/// The repository's name inside the project from the route's `:repo`. The router decodes a parameter once,
+/// so `library%2Fnginx` arrives as `library/nginx`; a link encoded twice (`%252F`, as in Harbor's API paths)
+/// arrives as `library%2Fnginx` and is decoded here. A repository name never holds `%`, so decoding again
+/// is safe.
+pub fn repository_from_param(param: &str) -> String {
+    let mut name = param.to_owned();
+    // At most twice more: `%252F` → `%2F` → `/`.
+    for _ in 0..2 {
+        if !name.contains('%') {
+            break;
+        }
+        name = percent_decode(&name);
+    }
+    name.trim_matches('/').to_owned()
+}
+
+/// Decodes `%XX` escapes (UTF-8); a malformed escape is kept as written.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(value) = text
+                .get(i + 1..i + 3)
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            out.push(value);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A repository's name inside its project as a path segment of the REST API: Harbor wants `/` encoded twice
+/// (`a/b` → `a%252Fb`); Berth takes it once or twice.
+pub fn encode_repository(relative: &str) -> String {
+    relative
+        .split('/')
+        .map(encode_component)
+        .collect::<Vec<_>>()
+        .join("%252F")
+}
+
+/// `/projects/{project}/repositories/{repository}/artifacts` with tags, one page, in `sort` order
+/// ([`DEFAULT_SORT`] when none is chosen).
+pub fn artifacts_path(
+    project: &str,
+    repository: &str,
+    page: u32,
+    page_size: u32,
+    sort: Option<Sort>,
+) -> String {
+    format!(
+        "/projects/{}/repositories/{}/artifacts{}",
+        encode_component(project),
+        encode_repository(repository),
+        query_string(&[
+            ("with_tag", "true".to_owned()),
+            ("page", page.to_string()),
+            ("page_size", page_size.to_string()),
+            ("sort", Sort::param(Some(sort.unwrap_or(DEFAULT_SORT)))),
+        ])
+    )
+}
+
+/// `/projects/{project}/repositories/{repository}/artifacts/{reference}` (a digest or a tag).
+pub fn artifact_path(project: &str, repository: &str, reference: &str) -> String {
+    format!(
+        "/projects/{}/repositories/{}/artifacts/{}",
+        encode_component(project),
+        encode_repository(repository),
+        encode_component(reference)
+    )
+}
+
+/// `sha256:0123456789ab…` → `sha256:01234567`: the algorithm and the first 8 hex digits.
+pub fn short_digest(digest: &str) -> String {
+    match digest.split_once(':') {
+        Some((algorithm, hex)) => {
+            format!("{algorithm}:{}", hex.chars().take(8).collect::<String>())
+        }
+        None => digest.chars().take(8).collect(),
+    }
+}
+
+/// What `docker pull` needs: `host/project/repo:tag` for a tagged artifact, `host/project/repo@digest`
+/// otherwise.
+pub fn pull_command(host: &str, full_name: &str, tag: Option<&str>, digest: &str) -> String {
+    let registry = if host.is_empty() {
+        full_name.to_owned()
+    } else {
+        format!("{host}/{full_name}")
+    };
+    match tag {
+        Some(tag) if !tag.is_empty() => format!("docker pull {registry}:{tag}"),
+        _ => format!("docker pull {registry}@{digest}"),
+    }
+}
+
+/// Whether an API time means "never" (Harbor's zero time `0001-01-01T00:00:00Z`, Berth's
+/// `0001-01-01T00:00:00.000Z`, or nothing).
+pub fn is_zero_time(time: &str) -> bool {
+    let time = time.trim();
+    time.is_empty() || time.starts_with("0001-01-01")
+}
+
+/// A row's tags as chips: the first few, and how many (and which) are left for the `…+N` chip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagChips {
+    pub shown: Vec<String>,
+    pub hidden: usize,
+    pub hidden_names: Vec<String>,
+}
+
+impl TagChips {
+    /// Up to `max` chips; the `…+N` chip replaces the rest, never a single tag (that would take as much room).
+    pub fn of(names: &[String], max: usize) -> TagChips {
+        let shown_count = if names.len() <= max + 1 {
+            names.len()
+        } else {
+            max
+        };
+        TagChips {
+            shown: names[..shown_count].to_vec(),
+            hidden: names.len() - shown_count,
+            hidden_names: names[shown_count..].to_vec(),
+        }
+    }
+}
+
+/// `linux/arm64/v8`; `variant` only when there is one.
+pub fn platform_label(os: &str, architecture: &str, variant: Option<&str>) -> String {
+    let os = if os.is_empty() { "unknown" } else { os };
+    let architecture = if architecture.is_empty() {
+        "unknown"
+    } else {
+        architecture
+    };
+    match variant.filter(|v| !v.is_empty()) {
+        Some(variant) => format!("{os}/{architecture}/{variant}"),
+        None => format!("{os}/{architecture}"),
+    }
+}
+
+/// An image's platform from its config (`extra_attrs.os`, `architecture`, `variant`), if it has one.
+pub fn image_platform(artifact: &Artifact) -> Option<String> {
+    let attr = |key: &str| {
+        artifact
+            .extra_attrs
+            .get(key)
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let architecture = attr("architecture")?;
+    Some(platform_label(
+        attr("os").unwrap_or_default(),
+        architecture,
+        attr("variant"),
+    ))
+}
+
+/// `Image`, `Image index`, `Chart`, `CNAB` or `Unknown`.
+pub fn kind_label(artifact: &Artifact) -> String {
+    let is_index = artifact.references.as_ref().is_some_and(|r| !r.is_empty())
+        || artifact.manifest_media_type.contains("image.index")
+        || artifact.manifest_media_type.contains("manifest.list");
+    if is_index {
+        return "Image index".to_owned();
+    }
+    match artifact.kind.as_str() {
+        "IMAGE" => "Image".to_owned(),
+        "CHART" => "Chart".to_owned(),
+        "CNAB" => "CNAB".to_owned(),
+        _ => "Unknown".to_owned(),
+    }
+}
+
+/// `1 platform`, `2 platforms`.
+pub fn platforms_summary(count: usize) -> String {
+    if count == 1 {
+        "1 platform".to_owned()
+    } else {
+        format!("{count} platforms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use berth_api::artifacts::Platform;
+
+    use super::*;
+
+    const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn artifact(kind: &str, media_type: &str, references: Option<Vec<Reference>>) -> Artifact {
+        Artifact {
+            id: 1,
+            kind: kind.to_owned(),
+            media_type: String::new(),
+            manifest_media_type: media_type.to_owned(),
+            artifact_type: None,
+            project_id: 1,
+            repository_id: 1,
+            repository_name: "proj/app".to_owned(),
+            digest: DIGEST.to_owned(),
+            size: 0,
+            icon: None,
+            push_time: String::new(),
+            pull_time: String::new(),
+            pull_count: 0,
+            extra_attrs: BTreeMap::new(),
+            annotations: None,
+            references,
+            tags: None,
+            addition_links: BTreeMap::new(),
+            labels: Vec::new(),
+            accessories: None,
+        }
+    }
+
+    #[test]
+    fn short_digests_keep_the_algorithm_and_eight_hex_digits() {
+        assert_eq!(short_digest(DIGEST), "sha256:01234567");
+        assert_eq!(short_digest("sha512:abc"), "sha512:abc");
+        assert_eq!(short_digest("0123456789"), "01234567");
+    }
+
+    #[test]
+    fn pull_commands_use_the_first_tag_else_the_digest() {
+        assert_eq!(
+            pull_command("127.0.0.1:5000", "proj/app", Some("v1"), DIGEST),
+            "docker pull 127.0.0.1:5000/proj/app:v1"
+        );
+        assert_eq!(
+            pull_command("reg.example.com", "proj/a/b", None, DIGEST),
+            format!("docker pull reg.example.com/proj/a/b@{DIGEST}")
+        );
+        assert_eq!(
+            pull_command("reg.example.com", "proj/app", Some(""), DIGEST),
+            format!("docker pull reg.example.com/proj/app@{DIGEST}")
+        );
+        assert_eq!(
+            pull_command("", "proj/app", Some("v1"), DIGEST),
+            "docker pull proj/app:v1"
+        );
+    }
+
+    #[test]
+    fn zero_times_mean_never() {
+        assert!(is_zero_time("0001-01-01T00:00:00Z"));
+        assert!(is_zero_time("0001-01-01T00:00:00.000Z"));
+        assert!(is_zero_time(""));
+        assert!(!is_zero_time("2026-11-22T18:15:38.123Z"));
+    }
+
+    #[test]
+    fn tag_chips_sum_up_what_does_not_fit() {
+        let none = TagChips::of(&[], 3);
+        assert!(none.shown.is_empty());
+        assert_eq!(none.hidden, 0);
+        let four = TagChips::of(&names(&["a", "b", "c", "d"]), 3);
+        assert_eq!(four.shown, names(&["a", "b", "c", "d"]), "+1 saves nothing");
+        assert_eq!(four.hidden, 0);
+        let six = TagChips::of(&names(&["a", "b", "c", "d", "e", "f"]), 3);
+        assert_eq!(six.shown, names(&["a", "b", "c"]));
+        assert_eq!(six.hidden, 3);
+        assert_eq!(six.hidden_names, names(&["d", "e", "f"]));
+    }
+
+    #[test]
+    fn api_paths_encode_the_repository_twice_and_default_to_newest_first() {
+        assert_eq!(
+            artifacts_path("proj", "app", 1, 15, None),
+            "/projects/proj/repositories/app/artifacts?with_tag=true&page=1&page_size=15&sort=-push_time"
+        );
+        assert_eq!(
+            artifacts_path(
+                "proj",
+                "a/b",
+                2,
+                25,
+                Some(Sort {
+                    key: "pull_count",
+                    descending: false
+                })
+            ),
+            "/projects/proj/repositories/a%252Fb/artifacts?with_tag=true&page=2&page_size=25&sort=pull_count"
+        );
+        assert_eq!(
+            artifact_path("proj", "a/b", DIGEST),
+            format!(
+                "/projects/proj/repositories/a%252Fb/artifacts/sha256%3A{}",
+                &DIGEST[7..]
+            )
+        );
+        assert_eq!(
+            artifact_path("proj", "app", "v1.0"),
+            "/projects/proj/repositories/app/artifacts/v1.0"
+        );
+    }
+
+    #[test]
+    fn route_parameters_are_decoded_once_or_twice() {
+        assert_eq!(repository_from_param("nginx"), "nginx");
+        assert_eq!(repository_from_param("library/nginx"), "library/nginx");
+        assert_eq!(repository_from_param("library%2Fnginx"), "library/nginx");
+        assert_eq!(repository_from_param("a%252Fb%252Fc"), "a/b/c");
+        assert_eq!(repository_from_param("bad%zz"), "bad%zz");
+    }
+
+    #[test]
+    fn platforms_read_os_architecture_and_variant() {
+        assert_eq!(platform_label("linux", "amd64", None), "linux/amd64");
+        assert_eq!(
+            platform_label("linux", "arm64", Some("v8")),
+            "linux/arm64/v8"
+        );
+        assert_eq!(platform_label("linux", "arm", Some("")), "linux/arm");
+        assert_eq!(platform_label("", "", None), "unknown/unknown");
+
+        let mut image = artifact("IMAGE", "application/vnd.oci.image.manifest.v1+json", None);
+        assert_eq!(image_platform(&image), None);
+        image
+            .extra_attrs
+            .insert("os".to_owned(), serde_json::json!("linux"));
+        image
+            .extra_attrs
+            .insert("architecture".to_owned(), serde_json::json!("arm64"));
+        assert_eq!(image_platform(&image).as_deref(), Some("linux/arm64"));
+        assert_eq!(kind_label(&image), "Image");
+    }
+
+    #[test]
+    fn indexes_are_told_apart_from_images() {
+        let child = Reference {
+            parent_id: 1,
+            child_id: Some(2),
+            child_digest: DIGEST.to_owned(),
+            platform: Some(Platform {
+                architecture: "amd64".to_owned(),
+                os: "linux".to_owned(),
+                ..Platform::default()
+            }),
+            annotations: None,
+            urls: None,
+        };
+        let index = artifact(
+            "IMAGE",
+            "application/vnd.oci.image.index.v1+json",
+            Some(vec![child]),
+        );
+        assert_eq!(kind_label(&index), "Image index");
+        let list = artifact(
+            "IMAGE",
+            "application/vnd.docker.distribution.manifest.list.v2+json",
+            Some(Vec::new()),
+        );
+        assert_eq!(kind_label(&list), "Image index");
+        assert_eq!(kind_label(&artifact("CHART", "x", None)), "Chart");
+        assert_eq!(kind_label(&artifact("", "x", None)), "Unknown");
+        assert_eq!(platforms_summary(1), "1 platform");
+        assert_eq!(platforms_summary(2), "2 platforms");
+    }
 }

@@ -145,6 +145,100 @@ async fn artifacts_are_listed_newest_first_and_paginated() {
     server.stop().await;
 }
 
+/// The digests of a list, in order.
+fn digests_of(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["digest"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn pull_counts_rise_with_pulls_and_sort_the_list() {
+    let server = TestServer::start().await;
+    let http = client();
+    create_project(&server, &http, json!({"project_name": "proj"})).await;
+    let mut digests = Vec::new();
+    for seed in 1..=3 {
+        let image = Image::build(seed, "amd64", &[1000]);
+        digests.push(push(&server, &http, "proj/app", &format!("v{seed}"), &image).await);
+    }
+    let fresh = get_json(&http, api(&server, &format!("{APP}/artifacts/v1"))).await;
+    assert_eq!(fresh["pull_count"], 0, "{fresh}");
+
+    // v1 twice by tag, v2 once by digest, v3 never.
+    for _ in 0..2 {
+        assert_eq!(pull(&server, &http, "proj/app", "v1").await, StatusCode::OK);
+    }
+    assert_eq!(
+        pull(&server, &http, "proj/app", &digests[1]).await,
+        StatusCode::OK
+    );
+    server.state.pulls.flush().await;
+
+    let v1 = get_json(&http, api(&server, &format!("{APP}/artifacts/v1"))).await;
+    assert_eq!(v1["pull_count"], 2, "{v1}");
+    assert_ne!(v1["pull_time"], "0001-01-01T00:00:00.000Z");
+    let listed = get_json(&http, api(&server, &format!("{APP}/artifacts"))).await;
+    let counts: Vec<i64> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["pull_count"].as_i64().unwrap())
+        .collect();
+    assert_eq!(counts, [0, 1, 2], "newest first: v3, v2, v1");
+
+    let most_pulled = get_json(
+        &http,
+        api(&server, &format!("{APP}/artifacts?sort=-pull_count")),
+    )
+    .await;
+    assert_eq!(
+        digests_of(&most_pulled),
+        [
+            digests[0].as_str(),
+            digests[1].as_str(),
+            digests[2].as_str()
+        ]
+    );
+    let least_pulled = get_json(
+        &http,
+        api(&server, &format!("{APP}/artifacts?sort=pull_count")),
+    )
+    .await;
+    assert_eq!(
+        digests_of(&least_pulled),
+        [
+            digests[2].as_str(),
+            digests[1].as_str(),
+            digests[0].as_str()
+        ]
+    );
+    let newest = get_json(
+        &http,
+        api(
+            &server,
+            &format!("{APP}/artifacts?sort=-push_time&page=1&page_size=2"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        digests_of(&newest),
+        [digests[2].as_str(), digests[1].as_str()]
+    );
+    let pulled = get_json(
+        &http,
+        api(&server, &format!("{APP}/artifacts?q=pull_count%3D%5B1~%5D")),
+    )
+    .await;
+    assert_eq!(
+        digests_of(&pulled),
+        [digests[1].as_str(), digests[0].as_str()]
+    );
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn build_history_comes_from_the_image_config() {
     let server = TestServer::start().await;
