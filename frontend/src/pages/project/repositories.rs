@@ -1,8 +1,357 @@
-//! The project's repositories view.
+//! The project's Repositories tab (`/harbor/projects/{id}/repositories`): the repositories of
+//! `GET /projects/{name}/repositories` with search by name, sort and server-side pagination, links to each
+//! repository's artifacts, delete with confirmation, and the "Push Command" panel for those who may push.
 
+use berth_api::repositories::Repository;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+
+use super::use_project;
+use crate::api::{self, Paged, encode_component, query_string};
+use crate::components::dialog::ConfirmDialog;
+use crate::components::push_commands::PushCommands;
+use crate::components::table::{PAGE_SIZES, Pager, Pagination, Sort, SortHeader};
+use crate::components::toast::use_toasts;
+use crate::format;
+
+/// What one fetch of the list returns: the query it answered and the page (or why not).
+type Loaded = (String, Result<Paged<Repository>, api::ApiError>);
+
+/// The list's API path for project `project`, a page, a name filter (Harbor's fuzzy `q=name=~…`) and a sort.
+pub fn list_path(
+    project: &str,
+    page: u32,
+    page_size: u32,
+    name: &str,
+    sort: Option<Sort>,
+) -> String {
+    let name = name.trim();
+    let q = if name.is_empty() {
+        String::new()
+    } else {
+        format!("name=~{name}")
+    };
+    format!(
+        "/projects/{}/repositories{}",
+        encode_component(project),
+        query_string(&[
+            ("page", page.to_string()),
+            ("page_size", page_size.to_string()),
+            ("q", q),
+            ("sort", Sort::param(sort)),
+        ])
+    )
+}
+
+/// A repository's name within its project: the API's `name` is `project/repo`, Harbor's paths use `repo`.
+pub fn relative_name<'a>(full_name: &'a str, project: &str) -> &'a str {
+    full_name
+        .strip_prefix(project)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .or_else(|| full_name.split_once('/').map(|(_, rest)| rest))
+        .unwrap_or(full_name)
+}
+
+/// The console's address of a repository's artifacts (Harbor's `…/repositories/{repo}/artifacts-tab`, the
+/// relative name percent-encoded, so `a/b` is one path segment).
+pub fn artifacts_href(project_id: i64, project: &str, full_name: &str) -> String {
+    format!(
+        "/harbor/projects/{project_id}/repositories/{}/artifacts-tab",
+        encode_component(relative_name(full_name, project))
+    )
+}
+
+/// The API path that deletes a repository: the relative name encoded twice, as Harbor asks (`a%252Fb`).
+pub fn delete_path(project: &str, full_name: &str) -> String {
+    format!(
+        "/projects/{}/repositories/{}",
+        encode_component(project),
+        encode_component(&encode_component(relative_name(full_name, project)))
+    )
+}
 
 #[component]
 pub fn RepositoriesTab() -> impl IntoView {
-    super::coming("Repositories")
+    let ctx = use_project();
+    let toasts = use_toasts();
+    let page = RwSignal::new(1_u32);
+    let page_size = RwSignal::new(PAGE_SIZES[0]);
+    let filter = RwSignal::new(String::new());
+    let sort = RwSignal::new(None::<Sort>);
+    let reload = RwSignal::new(0_u32);
+    let push_open = RwSignal::new(false);
+    let project_name = Signal::derive(move || ctx.name().unwrap_or_default());
+
+    // Empty until the project is loaded: its name is in the path.
+    let query = Memo::new(move |_| {
+        let project = project_name.get();
+        if project.is_empty() {
+            String::new()
+        } else {
+            list_path(
+                &project,
+                page.get(),
+                page_size.get(),
+                &filter.get(),
+                sort.get(),
+            )
+        }
+    });
+    let repositories = LocalResource::new(move || {
+        let path = query.get();
+        reload.track();
+        async move {
+            if path.is_empty() {
+                // Waits for the project; a new query replaces this fetch.
+                std::future::pending::<()>().await;
+            }
+            let result = api::get_page::<Repository>(&path).await;
+            (path, result) as Loaded
+        }
+    });
+    let loading =
+        move || repositories.with(|r| r.as_ref().map(|(q, _)| q.clone())) != Some(query.get());
+    let total = Signal::derive(move || {
+        repositories.with(|r| match r {
+            Some((_, Ok(list))) => list.total,
+            _ => 0,
+        })
+    });
+    // After a delete empties the last page, step back to the new last page.
+    Effect::new(move |_| {
+        let pager = Pager {
+            page: page.get_untracked(),
+            page_size: page_size.get_untracked(),
+            total: total.get(),
+        };
+        if !loading() && pager.clamped_page() != pager.page {
+            page.set(pager.clamped_page());
+        }
+    });
+
+    let deleting = RwSignal::new(None::<String>);
+    let delete_open = RwSignal::new(false);
+    let delete_busy = RwSignal::new(false);
+    let delete_error = RwSignal::new(None::<String>);
+    let ask_delete = Callback::new(move |name: String| {
+        deleting.set(Some(name));
+        delete_error.set(None);
+        delete_open.set(true);
+    });
+    let confirm_delete = Callback::new(move |()| {
+        let Some(name) = deleting.get_untracked() else {
+            return;
+        };
+        let project = project_name.get_untracked();
+        delete_busy.set(true);
+        spawn_local(async move {
+            let result = api::delete(&delete_path(&project, &name)).await;
+            delete_busy.set(false);
+            match result {
+                Ok(()) => {
+                    delete_open.set(false);
+                    toasts.success(format!("Deleted repository {name}"));
+                    reload.update(|n| *n += 1);
+                }
+                Err(e) => delete_error.set(Some(e.message)),
+            }
+        });
+    });
+
+    let can_push = move || ctx.can("repository", "push");
+    let can_delete = Signal::derive(move || ctx.can("repository", "delete"));
+    let rows = move || {
+        match repositories.get() {
+        None => view! { <tr><td colspan="5" class="loading">"Loading…"</td></tr> }.into_any(),
+        Some((_, Err(e))) => view! {
+            <tr><td colspan="5"><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
+        }
+        .into_any(),
+        Some((_, Ok(list))) if list.items.is_empty() => view! {
+            <tr>
+                <td colspan="5" class="empty">
+                    <p class="repositories-empty">"No repositories found"</p>
+                    {can_push().then(|| view! {
+                        <p class="hint">
+                            "Push an image to this project to create a repository; "
+                            <button type="button" class="link" on:click=move |_| push_open.set(true)>
+                                "show the push commands"
+                            </button>
+                            "."
+                        </p>
+                    })}
+                </td>
+            </tr>
+        }
+        .into_any(),
+        Some((_, Ok(list))) => {
+            let project = project_name.get_untracked();
+            list.items
+                .into_iter()
+                .map(|repository| {
+                    view! {
+                        <RepositoryRow repository=repository project=project.clone()
+                            can_delete=can_delete on_delete=ask_delete/>
+                    }
+                })
+                .collect_view()
+                .into_any()
+        }
+    }
+    };
+
+    view! {
+        <div class="project-repositories">
+        <div class="toolbar">
+            <div class="toolbar-start">
+                {move || can_push().then(|| view! {
+                    <button type="button" class="secondary" aria-expanded=move || push_open.get().to_string()
+                        aria-controls="push-command-panel"
+                        on:click=move |_| push_open.update(|o| *o = !*o)>
+                        "Push Command"
+                    </button>
+                })}
+            </div>
+            <div class="toolbar-end">
+                <input type="search" class="search" placeholder="Filter repositories by name"
+                    aria-label="Filter repositories by name"
+                    prop:value=move || filter.get()
+                    on:input=move |ev| {
+                        filter.set(event_target_value(&ev));
+                        page.set(1);
+                    }/>
+                <button type="button" class="secondary icon" aria-label="Refresh"
+                    on:click=move |_| reload.update(|n| *n += 1)>"⟳"</button>
+            </div>
+        </div>
+        {move || (push_open.get() && can_push()).then(|| view! {
+            <section id="push-command-panel" class="project-card push-panel" aria-label="Push Command">
+                <div class="push-panel-header">
+                    <h2>"Push Command"</h2>
+                    <button type="button" class="icon secondary" aria-label="Close the push commands"
+                        on:click=move |_| push_open.set(false)>"×"</button>
+                </div>
+                <PushCommands project=project_name/>
+            </section>
+        })}
+        <div class="progress" class:progress-active=loading aria-hidden="true"></div>
+        <table class="list" aria-busy=move || loading().to_string()>
+            <thead>
+                <tr>
+                    <SortHeader label="Name" key="name" sort=sort/>
+                    <SortHeader label="Artifacts" key="artifact_count" sort=sort class="number"/>
+                    <SortHeader label="Pulls" key="pull_count" sort=sort class="number"/>
+                    <SortHeader label="Last Modified Time" key="update_time" sort=sort/>
+                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+        <Pagination page=page page_size=page_size total=total/>
+        </div>
+        <ConfirmDialog
+            open=delete_open
+            title="Delete Repository"
+            message=Signal::derive(move || {
+                deleting
+                    .get()
+                    .map(|name| format!("Delete repository {name} and all its artifacts? This cannot be undone."))
+                    .unwrap_or_default()
+            })
+            confirm_label="Delete"
+            busy=delete_busy
+            error=delete_error
+            on_confirm=confirm_delete
+        />
+    }
+}
+
+#[component]
+fn RepositoryRow(
+    repository: Repository,
+    project: String,
+    can_delete: Signal<bool>,
+    on_delete: Callback<String>,
+) -> impl IntoView {
+    let href = artifacts_href(repository.project_id, &project, &repository.name);
+    let name = repository.name.clone();
+    let delete_label = format!("Delete repository {name}");
+    let row_name = name.clone();
+    view! {
+        <tr data-repository=row_name>
+            <td><A href=href>{repository.name}</A></td>
+            <td class="number">{repository.artifact_count}</td>
+            <td class="number">{repository.pull_count}</td>
+            <td>{format::time(&repository.update_time)}</td>
+            <td class="actions">
+                {move || can_delete.get().then(|| {
+                    let target = name.clone();
+                    view! {
+                        <button type="button" class="danger small" aria-label=delete_label.clone()
+                            on:click=move |_| on_delete.run(target.clone())>"Delete"</button>
+                    }
+                })}
+            </td>
+        </tr>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_paths_name_the_project_and_carry_page_filter_and_sort() {
+        assert_eq!(
+            list_path("team", 1, 15, "", None),
+            "/projects/team/repositories?page=1&page_size=15"
+        );
+        assert_eq!(
+            list_path(
+                "team",
+                3,
+                25,
+                " web ",
+                Some(Sort {
+                    key: "pull_count",
+                    descending: true
+                })
+            ),
+            "/projects/team/repositories?page=3&page_size=25&q=name%3D~web&sort=-pull_count"
+        );
+    }
+
+    #[test]
+    fn relative_names_drop_the_project_prefix_only() {
+        assert_eq!(relative_name("team/web", "team"), "web");
+        assert_eq!(relative_name("team/apps/web", "team"), "apps/web");
+        // A project whose name starts another's is not a prefix of it.
+        assert_eq!(relative_name("teamx/web", "team"), "web");
+        assert_eq!(relative_name("web", "team"), "web");
+    }
+
+    #[test]
+    fn artifact_links_use_harbors_path_with_one_segment() {
+        assert_eq!(
+            artifacts_href(4, "team", "team/web"),
+            "/harbor/projects/4/repositories/web/artifacts-tab"
+        );
+        assert_eq!(
+            artifacts_href(4, "team", "team/apps/web"),
+            "/harbor/projects/4/repositories/apps%2Fweb/artifacts-tab"
+        );
+    }
+
+    #[test]
+    fn delete_paths_encode_slashes_twice() {
+        assert_eq!(
+            delete_path("team", "team/web"),
+            "/projects/team/repositories/web"
+        );
+        assert_eq!(
+            delete_path("team", "team/apps/web"),
+            "/projects/team/repositories/apps%252Fweb"
+        );
+    }
 }

@@ -1,8 +1,229 @@
-//! The project's summary view.
+//! The project's Summary tab (`/harbor/projects/{id}/summary`): access level and type, repository and
+//! artifact counts, storage quota, members by role (for those who may list members), pulls with a chart of
+//! the last 30 days, and the push commands — from `GET /projects/{id}/summary`.
 
+use berth_api::projects::{Project, ProjectSummary};
 use leptos::prelude::*;
+
+use super::use_project;
+use crate::api;
+use crate::components::pulls_chart::PullsChart;
+use crate::components::push_commands::PushCommands;
+use crate::components::quota_bar::QuotaBar;
+
+/// Harbor's "Access Level" of a project.
+pub fn access_level(project: &Project) -> &'static str {
+    if project.metadata.public.as_deref() == Some("true") {
+        "Public"
+    } else {
+        "Private"
+    }
+}
+
+/// Harbor's project type: hosted, or a proxy cache of another registry.
+pub fn project_type(project: &Project) -> &'static str {
+    if project.registry_id.is_some() {
+        "Proxy Cache"
+    } else {
+        "Hosted"
+    }
+}
+
+/// The member counts by role, in Harbor's order, when the summary has them (only for callers who may list
+/// the project's members).
+pub fn member_counts(summary: &ProjectSummary) -> Option<Vec<(&'static str, i64)>> {
+    let counts = [
+        ("Project Admin", summary.project_admin_count),
+        ("Maintainer", summary.maintainer_count),
+        ("Developer", summary.developer_count),
+        ("Guest", summary.guest_count),
+        ("Limited Guest", summary.limited_guest_count),
+    ];
+    if counts.iter().all(|(_, n)| n.is_none()) {
+        return None;
+    }
+    Some(
+        counts
+            .into_iter()
+            .map(|(role, n)| (role, n.unwrap_or(0)))
+            .collect(),
+    )
+}
 
 #[component]
 pub fn SummaryTab() -> impl IntoView {
-    super::coming("The project's quota, counts and pulls")
+    let ctx = use_project();
+    let summary = LocalResource::new(move || {
+        let id = ctx.id.get();
+        ctx.reload.track();
+        async move {
+            api::get::<ProjectSummary>(&format!("/projects/{}/summary", api::encode_component(&id)))
+                .await
+        }
+    });
+    let project_name = Signal::derive(move || ctx.name().unwrap_or_default());
+    let info = move || {
+        ctx.project.get().map(|project| {
+            view! {
+                <dl class="summary-facts">
+                    <dt>"Access Level"</dt>
+                    <dd data-testid="summary-access">{access_level(&project)}</dd>
+                    <dt>"Type"</dt>
+                    <dd>{project_type(&project)}</dd>
+                </dl>
+            }
+        })
+    };
+    let body = move || match summary.get() {
+        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+        Some(Err(e)) => {
+            view! { <div class="banner banner-error" role="alert">{e.message}</div> }.into_any()
+        }
+        Some(Ok(s)) => view! { <SummaryCards summary=s/> }.into_any(),
+    };
+    let push = move || {
+        (ctx.can("repository", "push") && !project_name.get().is_empty()).then(|| {
+            view! {
+                <section class="project-card summary-push" aria-labelledby="summary-push-title">
+                    <h2 id="summary-push-title">"Push Command"</h2>
+                    <PushCommands project=project_name/>
+                </section>
+            }
+        })
+    };
+    view! {
+        <div class="project-summary">
+            <section class="project-card" aria-labelledby="summary-info-title">
+                <h2 id="summary-info-title">"Project Info"</h2>
+                {info}
+            </section>
+            {body}
+            {push}
+        </div>
+    }
+}
+
+#[component]
+fn SummaryCards(summary: ProjectSummary) -> impl IntoView {
+    let members = member_counts(&summary).map(|counts| {
+        let rows = counts
+            .into_iter()
+            .map(|(role, n)| view! { <dt>{role}</dt><dd>{n}</dd> })
+            .collect_view();
+        view! {
+            <section class="project-card" aria-labelledby="summary-members-title">
+                <h2 id="summary-members-title">"Members"</h2>
+                <dl class="summary-facts">{rows}</dl>
+            </section>
+        }
+    });
+    let quota = match summary.quota {
+        Some(q) => view! { <QuotaBar used=q.used.storage hard=q.hard.storage/> }.into_any(),
+        None => view! { <span class="muted">"—"</span> }.into_any(),
+    };
+    view! {
+        <section class="project-card" aria-labelledby="summary-repos-title">
+            <h2 id="summary-repos-title">"Repositories"</h2>
+            <div class="summary-numbers">
+                <div>
+                    <span class="summary-number" data-testid="summary-repo-count">{summary.repo_count}</span>
+                    <span class="summary-number-label">"Repositories"</span>
+                </div>
+                <div>
+                    <span class="summary-number" data-testid="summary-artifact-count">{summary.artifact_count}</span>
+                    <span class="summary-number-label">"Artifacts"</span>
+                </div>
+            </div>
+        </section>
+        <section class="project-card" aria-labelledby="summary-quota-title">
+            <h2 id="summary-quota-title">"Quota"</h2>
+            <span class="summary-number-label">"Storage"</span>
+            {quota}
+        </section>
+        {members}
+        <section class="project-card summary-pulls" aria-labelledby="summary-pulls-title">
+            <h2 id="summary-pulls-title">"Pulls"</h2>
+            <div class="summary-numbers">
+                <div>
+                    <span class="summary-number" data-testid="summary-pull-count">{summary.pull_count}</span>
+                    <span class="summary-number-label">"Total pulls"</span>
+                </div>
+            </div>
+            <PullsChart days=summary.pulls_per_day/>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use berth_api::projects::ProjectMetadata;
+
+    use super::*;
+
+    fn project(public: Option<&str>, registry_id: Option<i64>) -> Project {
+        Project {
+            project_id: 3,
+            owner_id: 1,
+            name: "team".to_owned(),
+            registry_id,
+            creation_time: String::new(),
+            update_time: String::new(),
+            deleted: false,
+            owner_name: "admin".to_owned(),
+            togglable: true,
+            current_user_role_id: None,
+            current_user_role_ids: Vec::new(),
+            repo_count: 0,
+            metadata: ProjectMetadata {
+                public: public.map(str::to_owned),
+                ..ProjectMetadata::default()
+            },
+        }
+    }
+
+    fn summary() -> ProjectSummary {
+        ProjectSummary {
+            repo_count: 1,
+            project_admin_count: None,
+            maintainer_count: None,
+            developer_count: None,
+            guest_count: None,
+            limited_guest_count: None,
+            quota: None,
+            registry: None,
+            artifact_count: 1,
+            pull_count: 0,
+            pulls_per_day: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn access_level_and_type_follow_metadata_and_registry() {
+        assert_eq!(access_level(&project(Some("true"), None)), "Public");
+        assert_eq!(access_level(&project(Some("false"), None)), "Private");
+        assert_eq!(access_level(&project(None, None)), "Private");
+        assert_eq!(project_type(&project(None, None)), "Hosted");
+        assert_eq!(project_type(&project(None, Some(2))), "Proxy Cache");
+    }
+
+    #[test]
+    fn member_counts_appear_only_when_sent() {
+        assert_eq!(member_counts(&summary()), None);
+        let with_members = ProjectSummary {
+            project_admin_count: Some(1),
+            developer_count: Some(3),
+            guest_count: Some(0),
+            ..summary()
+        };
+        assert_eq!(
+            member_counts(&with_members),
+            Some(vec![
+                ("Project Admin", 1),
+                ("Maintainer", 0),
+                ("Developer", 3),
+                ("Guest", 0),
+                ("Limited Guest", 0),
+            ])
+        );
+    }
 }

@@ -1,0 +1,180 @@
+// The project page's Summary, Repositories and Configuration tabs, and the push commands: a project made
+// over the REST API, images pushed and pulled over the OCI distribution API with Basic credentials.
+const crypto = require('node:crypto');
+const zlib = require('node:zlib');
+const { test, expect, signIn, screenshot, ADMIN_USER, ADMIN_PASSWORD } = require('./fixtures');
+
+const BASIC = `Basic ${Buffer.from(`${ADMIN_USER}:${ADMIN_PASSWORD}`).toString('base64')}`;
+const PROJECT = 'tabs-e2e';
+
+const sha256 = (bytes) => `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
+
+/// Uploads one blob (monolithic: POST for a session, then PUT with the digest).
+async function pushBlob(request, repository, bytes) {
+  const digest = sha256(bytes);
+  const started = await request.post(`/v2/${repository}/blobs/uploads/`, { headers: { Authorization: BASIC } });
+  expect(started.status(), await started.text()).toBe(202);
+  const location = started.headers().location;
+  const url = `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
+  const finished = await request.put(url, {
+    headers: { Authorization: BASIC, 'Content-Type': 'application/octet-stream' },
+    data: bytes,
+  });
+  expect(finished.status(), await finished.text()).toBe(201);
+  return { digest, size: bytes.length };
+}
+
+/// Pushes a tiny single-layer OCI image (the layer is an empty tar archive) as `repository:tag`; `seed` makes
+/// the image unique.
+async function pushImage(request, repository, tag, seed) {
+  const tar = Buffer.alloc(1024); // an empty tar archive: two zero blocks
+  const layer = await pushBlob(request, repository, zlib.gzipSync(tar));
+  const config = await pushBlob(request, repository, Buffer.from(JSON.stringify({
+    architecture: 'amd64',
+    os: 'linux',
+    created: '2024-01-01T00:00:00Z',
+    config: { Labels: { seed } },
+    rootfs: { type: 'layers', diff_ids: [sha256(tar)] },
+  })));
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }],
+  });
+  const response = await request.put(`/v2/${repository}/manifests/${tag}`, {
+    headers: { Authorization: BASIC, 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+    data: manifest,
+  });
+  expect(response.status(), await response.text()).toBe(201);
+}
+
+test('summary, repositories and configuration of a project with a pushed image', async ({ page, berth }) => {
+  test.setTimeout(120_000);
+  const host = new URL(berth.url).host;
+  const request = page.request;
+
+  await signIn(page);
+  await expect(page).toHaveURL(/\/harbor\/projects$/);
+
+  // A private project with one image, made over the API with Basic credentials (no CSRF token needed).
+  const created = await request.post('/api/v2.0/projects', {
+    headers: { Authorization: BASIC },
+    data: { project_name: PROJECT, metadata: { public: 'false' } },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+  const found = await request.get(`/api/v2.0/projects/${PROJECT}`, {
+    headers: { Authorization: BASIC, 'X-Is-Resource-Name': 'true' },
+  });
+  const { project_id: projectId } = await found.json();
+  await pushImage(request, `${PROJECT}/app`, 'v1', 'app');
+
+  // Summary: counts, quota, an empty chart, and the push commands for this host.
+  await page.goto(`/harbor/projects/${projectId}/summary`);
+  await expect(page.getByRole('heading', { name: PROJECT })).toBeVisible();
+  await expect(page.getByTestId('summary-repo-count')).toHaveText('1');
+  await expect(page.getByTestId('summary-artifact-count')).toHaveText('1');
+  await expect(page.getByTestId('summary-access')).toHaveText('Private');
+  await expect(page.getByRole('meter', { name: 'Storage used' })).toBeVisible();
+  const chart = page.getByRole('img', { name: /^Pulls per day over the last 30 days/ });
+  await expect(chart).toHaveAttribute('aria-label', 'Pulls per day over the last 30 days: 0 in total');
+  await expect(chart.locator('g.pulls-day > title')).toHaveCount(30);
+  await expect(page.getByTestId('summary-pull-count')).toHaveText('0');
+  await expect(page.locator('.summary-push code', {
+    hasText: `docker push ${host}/${PROJECT}/REPOSITORY[:TAG]`,
+  })).toBeVisible();
+  await expect(page.locator('.summary-push code', {
+    hasText: `skopeo copy --dest-tls-verify=false docker-daemon:SOURCE_IMAGE:TAG docker://${host}/${PROJECT}/REPOSITORY:TAG`,
+  })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Copy the docker push command' }).first()).toBeVisible();
+
+  // A manifest GET is a pull; pulls are written in batches (about once a second), so the summary catches up.
+  const pulled = await request.get(`/v2/${PROJECT}/app/manifests/v1`, {
+    headers: { Authorization: BASIC, Accept: 'application/vnd.oci.image.manifest.v1+json' },
+  });
+  expect(pulled.status()).toBe(200);
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByTestId('summary-pull-count')).toHaveText('1', { timeout: 2_000 });
+  }).toPass({ timeout: 15_000 });
+  await expect(chart).toHaveAttribute('aria-label', 'Pulls per day over the last 30 days: 1 in total');
+  const today = new Date().toISOString().slice(0, 10);
+  await expect(chart.locator('g.pulls-day > title').last()).toHaveText(`${today}: 1 pull`);
+  await screenshot(page, 'project-summary');
+
+  // Repositories: a second, nested repository to search between.
+  await pushImage(request, `${PROJECT}/tools/cli`, 'latest', 'cli');
+  await page.getByRole('link', { name: 'Repositories', exact: true }).click();
+  await expect(page).toHaveURL(new RegExp(`/harbor/projects/${projectId}/repositories$`));
+  const app = page.locator(`tr[data-repository="${PROJECT}/app"]`);
+  const cli = page.locator(`tr[data-repository="${PROJECT}/tools/cli"]`);
+  await expect(app).toBeVisible();
+  await expect(cli).toBeVisible();
+  await expect(app.locator('td').nth(1)).toHaveText('1');
+  await expect(app.locator('td').nth(2)).toHaveText('1');
+  await expect(cli.locator('td').nth(2)).toHaveText('0');
+  await expect(app.getByRole('link', { name: `${PROJECT}/app` }))
+    .toHaveAttribute('href', `/harbor/projects/${projectId}/repositories/app/artifacts-tab`);
+  await expect(cli.getByRole('link', { name: `${PROJECT}/tools/cli` }))
+    .toHaveAttribute('href', `/harbor/projects/${projectId}/repositories/tools%2Fcli/artifacts-tab`);
+
+  // The push commands open from the toolbar.
+  const toggle = page.getByRole('button', { name: 'Push Command', exact: true });
+  await expect(toggle).toHaveAttribute('aria-expanded', 'false');
+  await toggle.click();
+  await expect(toggle).toHaveAttribute('aria-expanded', 'true');
+  const panel = page.getByRole('region', { name: 'Push Command' });
+  await expect(panel.locator('code', { hasText: `docker push ${host}/${PROJECT}/REPOSITORY[:TAG]` })).toBeVisible();
+  await screenshot(page, 'project-repositories');
+  await toggle.click();
+  await expect(panel).toBeHidden();
+
+  // Search narrows the list on the server.
+  const search = page.getByLabel('Filter repositories by name');
+  await search.fill('cli');
+  await expect(app).toBeHidden();
+  await expect(cli).toBeVisible();
+  await expect(page.locator('.pagination-range')).toHaveText('1 - 1 of 1 item');
+  await search.fill('nothing-like-this');
+  await expect(page.getByText('No repositories found')).toBeVisible();
+  await search.fill('');
+  await expect(app).toBeVisible();
+
+  // Delete with confirmation: Cancel keeps it, Delete removes it.
+  await app.getByRole('button', { name: `Delete repository ${PROJECT}/app` }).click();
+  const confirm = page.getByRole('dialog', { name: 'Delete Repository' });
+  await expect(confirm).toContainText(`Delete repository ${PROJECT}/app`);
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  await expect(confirm).toBeHidden();
+  await expect(app).toBeVisible();
+  await app.getByRole('button', { name: `Delete repository ${PROJECT}/app` }).click();
+  await confirm.getByRole('button', { name: 'Delete' }).click();
+  await expect(confirm).toBeHidden();
+  await expect(page.getByRole('status')).toContainText(`Deleted repository ${PROJECT}/app`);
+  await expect(app).toBeHidden();
+  await expect(cli).toBeVisible();
+  const gone = await request.get(`/api/v2.0/projects/${PROJECT}/repositories/app`, { headers: { Authorization: BASIC } });
+  expect(gone.status()).toBe(404);
+
+  // The repository link opens the artifacts page.
+  await cli.getByRole('link', { name: `${PROJECT}/tools/cli` }).click();
+  await expect(page).toHaveURL(new RegExp(`/harbor/projects/${projectId}/repositories/tools%2Fcli/artifacts-tab$`));
+
+  // Configuration: make the project public; it stays so after a reload, and the projects list says so.
+  await page.goto(`/harbor/projects/${projectId}/configs`);
+  const isPublic = page.getByLabel('Public', { exact: true });
+  await expect(isPublic).not.toBeChecked();
+  await expect(page.getByTestId('config-type')).toHaveText('Hosted');
+  const save = page.getByRole('button', { name: 'Save' });
+  await expect(save).toBeDisabled();
+  await isPublic.check();
+  await expect(save).toBeEnabled();
+  await save.click();
+  await expect(page.getByRole('status')).toContainText('Configuration saved');
+  await expect(save).toBeDisabled();
+  await page.reload();
+  await expect(isPublic).toBeChecked();
+  await screenshot(page, 'project-configuration');
+  await page.goto('/harbor/projects');
+  await expect(page.locator(`tr[data-project="${PROJECT}"]`)).toContainText('Public');
+});
