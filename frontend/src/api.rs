@@ -100,6 +100,24 @@ pub async fn delete(path: &str) -> Result<(), ApiError> {
         .map(drop)
 }
 
+/// `POST {BASE}{path}` with a JSON body, reading the JSON answer (e.g. `POST /robots` → `RobotCreated`).
+pub async fn post_json<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    body: &B,
+) -> Result<T, ApiError> {
+    let response = send(Request::post(&api_url(path)), Some(body)).await?;
+    read_json(response).await
+}
+
+/// `PATCH {BASE}{path}` with a JSON body, reading the JSON answer (e.g. `PATCH /robots/{id}` → `RobotSec`).
+pub async fn patch_json<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    body: &B,
+) -> Result<T, ApiError> {
+    let response = send(Request::patch(&api_url(path)), Some(body)).await?;
+    read_json(response).await
+}
+
 /// The signed-in user (`GET /users/current`).
 pub async fn current_user() -> Result<UserResp, ApiError> {
     get("/users/current").await

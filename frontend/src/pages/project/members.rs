@@ -1,8 +1,621 @@
-//! The project's members view.
+//! The project's Members tab (`/harbor/projects/{id}/members`): the members (`GET /projects/{id}/members`,
+//! paginated on the server, filtered by `entityname`), "+ User" and "+ Group" dialogs, changing a member's
+//! role and removing a member, for those the project's role matrix allows (`member` create / update /
+//! delete). Roles are Harbor's, with its ids.
 
+use berth_api::members::{ProjectMember, ProjectMemberEntity, RoleRequest, UserEntity, UserGroup};
+use berth_api::usergroups::UserGroupSearchItem;
+use berth_api::users::UserSearchRespItem;
+use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::use_project;
+use crate::api::{self, Paged, query_string};
+use crate::components::dialog::{ConfirmDialog, Dialog, next_id};
+use crate::components::table::{PAGE_SIZES, Pager, Pagination};
+use crate::components::toast::{ErrorBanner, use_toasts};
+
+/// Harbor's project roles as `(role_id, label)`, strongest first (the order of Harbor's dialogs).
+pub const ROLES: [(i64, &str); 5] = [
+    (1, "Project Admin"),
+    (4, "Maintainer"),
+    (2, "Developer"),
+    (3, "Guest"),
+    (5, "Limited Guest"),
+];
+
+/// The role a new member gets unless another is chosen.
+pub const DEFAULT_ROLE: i64 = 2;
+
+/// The label of a role id.
+pub fn role_label(role_id: i64) -> String {
+    ROLES.iter().find(|(id, _)| *id == role_id).map_or_else(
+        || format!("Role {role_id}"),
+        |(_, label)| (*label).to_owned(),
+    )
+}
+
+/// The Member Type column: Harbor's `entity_type` `u` or `g`.
+pub fn member_type_label(entity_type: &str) -> &str {
+    match entity_type {
+        "u" => "User",
+        "g" => "Group",
+        other => other,
+    }
+}
+
+/// The list's API path for a page and a name part.
+pub fn members_path(project_id: i64, page: u32, page_size: u32, name: &str) -> String {
+    format!(
+        "/projects/{project_id}/members{}",
+        query_string(&[
+            ("page", page.to_string()),
+            ("page_size", page_size.to_string()),
+            ("entityname", name.trim().to_owned()),
+        ])
+    )
+}
+
+/// The body of `POST /projects/{id}/members` adding a user by name.
+pub fn user_member_request(username: &str, role_id: i64) -> Result<ProjectMember, String> {
+    let username = username.trim();
+    if username.is_empty() {
+        return Err("Enter a user name.".to_owned());
+    }
+    Ok(ProjectMember {
+        role_id,
+        member_user: Some(UserEntity {
+            user_id: None,
+            username: Some(username.to_owned()),
+        }),
+        member_group: None,
+    })
+}
+
+/// The body of `POST /projects/{id}/members` adding a group by name: by id when exactly one of the search's
+/// hits has that name (groups of different types may share a name), else by name for the server to find.
+pub fn group_member_request(
+    name: &str,
+    hits: &[UserGroupSearchItem],
+    role_id: i64,
+) -> Result<ProjectMember, String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("Enter a group name.".to_owned());
+    }
+    let mut same_name = hits.iter().filter(|g| g.group_name == name);
+    let group = match (same_name.next(), same_name.next()) {
+        (Some(only), None) => UserGroup {
+            id: Some(only.id),
+            ..UserGroup::default()
+        },
+        _ => UserGroup {
+            group_name: Some(name.to_owned()),
+            ..UserGroup::default()
+        },
+    };
+    Ok(ProjectMember {
+        role_id,
+        member_user: None,
+        member_group: Some(group),
+    })
+}
+
+type Loaded = (String, Result<Paged<ProjectMemberEntity>, api::ApiError>);
 
 #[component]
 pub fn MembersTab() -> impl IntoView {
-    super::coming("Members")
+    let ctx = use_project();
+    let project_id = Memo::new(move |_| ctx.project.with(|p| p.as_ref().map(|p| p.project_id)));
+    move || match project_id.get() {
+        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+        Some(id) => view! { <MemberList project_id=id/> }.into_any(),
+    }
+}
+
+#[component]
+fn MemberList(project_id: i64) -> impl IntoView {
+    let ctx = use_project();
+    let can_create = move || ctx.can("member", "create");
+    let can_update = Signal::derive(move || ctx.can("member", "update"));
+    let can_delete = Signal::derive(move || ctx.can("member", "delete"));
+    let page = RwSignal::new(1_u32);
+    let page_size = RwSignal::new(PAGE_SIZES[0]);
+    let filter = RwSignal::new(String::new());
+    let reload = RwSignal::new(0_u32);
+    let toasts = use_toasts();
+    let query =
+        Memo::new(move |_| members_path(project_id, page.get(), page_size.get(), &filter.get()));
+    let members = LocalResource::new(move || {
+        let path = query.get();
+        reload.track();
+        async move {
+            let result = api::get_page::<ProjectMemberEntity>(&path).await;
+            (path, result) as Loaded
+        }
+    });
+    let loading = move || members.with(|m| m.as_ref().map(|(q, _)| q.clone())) != Some(query.get());
+    let total = Signal::derive(move || {
+        members.with(|m| match m {
+            Some((_, Ok(list))) => list.total,
+            _ => 0,
+        })
+    });
+    Effect::new(move |_| {
+        let pager = Pager {
+            page: page.get_untracked(),
+            page_size: page_size.get_untracked(),
+            total: total.get(),
+        };
+        if !loading() && pager.clamped_page() != pager.page {
+            page.set(pager.clamped_page());
+        }
+    });
+    let refresh = move || reload.update(|n| *n += 1);
+
+    let user_open = RwSignal::new(false);
+    let group_open = RwSignal::new(false);
+    let on_added = Callback::new(move |name: String| {
+        toasts.success(format!("Added member {name}"));
+        refresh();
+    });
+
+    let target = RwSignal::new(None::<ProjectMemberEntity>);
+    let role_open = RwSignal::new(false);
+    let on_role = Callback::new(move |member: ProjectMemberEntity| {
+        target.set(Some(member));
+        role_open.set(true);
+    });
+    let on_role_changed = Callback::new(move |(name, role): (String, i64)| {
+        toasts.success(format!("{name} is now {}", role_label(role)));
+        refresh();
+    });
+
+    let remove_open = RwSignal::new(false);
+    let remove_busy = RwSignal::new(false);
+    let remove_error = RwSignal::new(None::<String>);
+    let on_remove = Callback::new(move |member: ProjectMemberEntity| {
+        target.set(Some(member));
+        remove_error.set(None);
+        remove_open.set(true);
+    });
+    let confirm_remove = Callback::new(move |()| {
+        let Some(member) = target.get_untracked() else {
+            return;
+        };
+        remove_busy.set(true);
+        spawn_local(async move {
+            let result =
+                api::delete(&format!("/projects/{project_id}/members/{}", member.id)).await;
+            remove_busy.set(false);
+            match result {
+                Ok(()) => {
+                    remove_open.set(false);
+                    toasts.success(format!("Removed member {}", member.entity_name));
+                    refresh();
+                }
+                Err(e) => remove_error.set(Some(e.message)),
+            }
+        });
+    });
+
+    let rows = move || {
+        match members.get() {
+        None => view! { <tr><td colspan="4" class="loading">"Loading…"</td></tr> }.into_any(),
+        Some((_, Err(e))) => view! {
+            <tr><td colspan="4"><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
+        }
+        .into_any(),
+        Some((_, Ok(list))) if list.items.is_empty() => {
+            view! { <tr><td colspan="4" class="empty">"No members found"</td></tr> }.into_any()
+        }
+        Some((_, Ok(list))) => list
+            .items
+            .into_iter()
+            .map(|member| {
+                view! {
+                    <MemberRow member=member can_update=can_update can_delete=can_delete
+                        on_role=on_role on_remove=on_remove/>
+                }
+            })
+            .collect_view()
+            .into_any(),
+    }
+    };
+
+    view! {
+        <div class="members">
+            <div class="toolbar">
+                <Show when=can_create>
+                    <div class="inline">
+                        <button type="button" on:click=move |_| user_open.set(true)>"+ User"</button>
+                        <button type="button" on:click=move |_| group_open.set(true)>"+ Group"</button>
+                    </div>
+                </Show>
+                <div class="toolbar-end">
+                    <input type="search" class="search" placeholder="Filter members by name"
+                        aria-label="Filter members by name"
+                        prop:value=move || filter.get()
+                        on:input=move |ev| {
+                            filter.set(event_target_value(&ev));
+                            page.set(1);
+                        }/>
+                    <button type="button" class="secondary icon" aria-label="Refresh"
+                        on:click=move |_| refresh()>"⟳"</button>
+                </div>
+            </div>
+            <div class="progress" class:progress-active=loading aria-hidden="true"></div>
+            <table class="list member-list" aria-busy=move || loading().to_string()>
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Member Type"</th>
+                        <th scope="col">"Role"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <Pagination page=page page_size=page_size total=total/>
+        </div>
+        <AddMemberDialog open=user_open project_id=project_id group=false on_added=on_added/>
+        <AddMemberDialog open=group_open project_id=project_id group=true on_added=on_added/>
+        <ChangeRoleDialog open=role_open project_id=project_id member=target on_changed=on_role_changed/>
+        <ConfirmDialog
+            open=remove_open
+            title="Remove Member"
+            message=Signal::derive(move || {
+                target
+                    .with(|t| t.as_ref().map(|m| format!("Remove {} from this project?", m.entity_name)))
+                    .unwrap_or_default()
+            })
+            confirm_label="Remove"
+            busy=remove_busy
+            error=remove_error
+            on_confirm=confirm_remove
+        />
+    }
+}
+
+#[component]
+fn MemberRow(
+    member: ProjectMemberEntity,
+    can_update: Signal<bool>,
+    can_delete: Signal<bool>,
+    on_role: Callback<ProjectMemberEntity>,
+    on_remove: Callback<ProjectMemberEntity>,
+) -> impl IntoView {
+    let name = member.entity_name.clone();
+    let row_name = name.clone();
+    let kind = member_type_label(&member.entity_type).to_owned();
+    let role = role_label(member.role_id);
+    let role_aria = format!("Change role of {name}");
+    let remove_aria = format!("Remove {name}");
+    let stored = StoredValue::new(member);
+    view! {
+        <tr data-member=row_name>
+            <td>{name}</td>
+            <td>{kind}</td>
+            <td class="member-role">{role}</td>
+            <td class="actions">
+                <Show when=move || can_update.get()>
+                    <button type="button" class="secondary small" aria-label=role_aria.clone()
+                        on:click=move |_| on_role.run(stored.get_value())>"Change Role"</button>
+                </Show>
+                <Show when=move || can_delete.get()>
+                    <button type="button" class="danger small" aria-label=remove_aria.clone()
+                        on:click=move |_| on_remove.run(stored.get_value())>"Remove"</button>
+                </Show>
+            </td>
+        </tr>
+    }
+}
+
+/// Harbor's role radio buttons.
+#[component]
+fn RoleChoice(role: RwSignal<i64>) -> impl IntoView {
+    let group = format!("member-role-{}", next_id());
+    view! {
+        <fieldset class="member-roles">
+            <legend>"Role"</legend>
+            {ROLES
+                .iter()
+                .map(|(id, label)| {
+                    let id = *id;
+                    view! {
+                        <label class="checkbox">
+                            <input type="radio" name=group.clone() value=id.to_string()
+                                prop:checked=move || role.get() == id
+                                on:change=move |_| role.set(id)/>
+                            {*label}
+                        </label>
+                    }
+                })
+                .collect_view()}
+        </fieldset>
+    }
+}
+
+/// "+ User" (`group` false: a user by name, suggested by `GET /users/search`) or "+ Group" (a user group by
+/// name, suggested by `GET /usergroups/search`), with a role.
+#[component]
+fn AddMemberDialog(
+    open: RwSignal<bool>,
+    project_id: i64,
+    group: bool,
+    on_added: Callback<String>,
+) -> impl IntoView {
+    let uid = next_id();
+    let input_id = format!("member-name-{uid}");
+    let list_id = format!("member-suggestions-{uid}");
+    let name = RwSignal::new(String::new());
+    let role = RwSignal::new(DEFAULT_ROLE);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    Effect::new(move |_| {
+        if open.get() {
+            name.set(String::new());
+            role.set(DEFAULT_ROLE);
+            error.set(None);
+        }
+    });
+    Effect::new(move |_| {
+        name.track();
+        error.set(None);
+    });
+    // Suggestions for what is typed; users come as `UserSearchRespItem`, groups as `UserGroupSearchItem`.
+    let users = LocalResource::new(move || {
+        let typed = name.get().trim().to_owned();
+        async move {
+            if group || typed.is_empty() {
+                return Vec::new();
+            }
+            let path = format!(
+                "/users/search{}",
+                query_string(&[("username", typed), ("page_size", "10".to_owned())])
+            );
+            api::get::<Vec<UserSearchRespItem>>(&path)
+                .await
+                .unwrap_or_default()
+        }
+    });
+    let groups = LocalResource::new(move || {
+        let typed = name.get().trim().to_owned();
+        async move {
+            if !group || typed.is_empty() {
+                return Vec::new();
+            }
+            let path = format!(
+                "/usergroups/search{}",
+                query_string(&[("groupname", typed), ("page_size", "10".to_owned())])
+            );
+            api::get::<Vec<UserGroupSearchItem>>(&path)
+                .await
+                .unwrap_or_default()
+        }
+    });
+    let suggestions = move || -> Vec<String> {
+        if group {
+            groups
+                .get()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|g| g.group_name)
+                .collect()
+        } else {
+            users
+                .get()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|u| u.username)
+                .collect()
+        }
+    };
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let typed = name.get_untracked().trim().to_owned();
+        let body = if group {
+            let hits = groups.get_untracked().unwrap_or_default();
+            group_member_request(&typed, &hits, role.get_untracked())
+        } else {
+            user_member_request(&typed, role.get_untracked())
+        };
+        let body = match body {
+            Ok(body) => body,
+            Err(message) => {
+                error.set(Some(message));
+                return;
+            }
+        };
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let result = api::post(&format!("/projects/{project_id}/members"), &body).await;
+            busy.set(false);
+            match result {
+                Ok(()) => {
+                    open.set(false);
+                    on_added.run(typed);
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    let (title, label, hint) = if group {
+        (
+            "New Group Member",
+            "Group Name",
+            "A group known to Berth (an LDAP, HTTP or OIDC group).",
+        )
+    } else {
+        ("New Member", "Name", "The user name of an existing user.")
+    };
+    let input_for = input_id.clone();
+    let list_for = list_id.clone();
+    view! {
+        <Dialog open=open title=title>
+            <form on:submit=submit novalidate>
+                <div class="dialog-body">
+                    <label for=input_for>{label}</label>
+                    <input id=input_id type="text" required autocomplete="off" list=list_for bind:value=name/>
+                    <datalist id=list_id>
+                        {move || suggestions()
+                            .into_iter()
+                            .map(|s| view! { <option value=s></option> })
+                            .collect_view()}
+                    </datalist>
+                    <p class="hint">{hint}</p>
+                    <RoleChoice role=role/>
+                    <ErrorBanner error=error/>
+                </div>
+                <footer class="dialog-footer">
+                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button type="submit" disabled=move || busy.get()>
+                        {move || if busy.get() { "Adding…" } else { "OK" }}
+                    </button>
+                </footer>
+            </form>
+        </Dialog>
+    }
+}
+
+/// Changes `member`'s role (`PUT /projects/{id}/members/{mid}` with `role_id`).
+#[component]
+fn ChangeRoleDialog(
+    open: RwSignal<bool>,
+    project_id: i64,
+    member: RwSignal<Option<ProjectMemberEntity>>,
+    on_changed: Callback<(String, i64)>,
+) -> impl IntoView {
+    let role = RwSignal::new(DEFAULT_ROLE);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    Effect::new(move |_| {
+        if open.get() {
+            role.set(member.with_untracked(|m| m.as_ref().map_or(DEFAULT_ROLE, |m| m.role_id)));
+            error.set(None);
+        }
+    });
+    let title = Signal::derive(move || {
+        member.with(|m| {
+            m.as_ref().map_or_else(
+                || "Change Role".to_owned(),
+                |m| format!("Change Role of {}", m.entity_name),
+            )
+        })
+    });
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let Some(target) = member.get_untracked() else {
+            return;
+        };
+        let role_id = role.get_untracked();
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let result = api::put(
+                &format!("/projects/{project_id}/members/{}", target.id),
+                &RoleRequest { role_id },
+            )
+            .await;
+            busy.set(false);
+            match result {
+                Ok(()) => {
+                    open.set(false);
+                    on_changed.run((target.entity_name, role_id));
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    view! {
+        <Dialog open=open title=title>
+            <form on:submit=submit>
+                <div class="dialog-body">
+                    <RoleChoice role=role/>
+                    <ErrorBanner error=error/>
+                </div>
+                <footer class="dialog-footer">
+                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button type="submit" disabled=move || busy.get()>"OK"</button>
+                </footer>
+            </form>
+        </Dialog>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_use_harbors_ids_and_labels() {
+        assert_eq!(role_label(1), "Project Admin");
+        assert_eq!(role_label(2), "Developer");
+        assert_eq!(role_label(3), "Guest");
+        assert_eq!(role_label(4), "Maintainer");
+        assert_eq!(role_label(5), "Limited Guest");
+        assert_eq!(role_label(9), "Role 9");
+        let order: Vec<i64> = ROLES.iter().map(|(id, _)| *id).collect();
+        assert_eq!(order, [1, 4, 2, 3, 5]);
+    }
+
+    #[test]
+    fn member_types_are_user_or_group() {
+        assert_eq!(member_type_label("u"), "User");
+        assert_eq!(member_type_label("g"), "Group");
+    }
+
+    #[test]
+    fn list_paths_carry_the_page_and_the_name_part() {
+        assert_eq!(
+            members_path(3, 1, 15, ""),
+            "/projects/3/members?page=1&page_size=15"
+        );
+        assert_eq!(
+            members_path(3, 2, 25, " dev "),
+            "/projects/3/members?page=2&page_size=25&entityname=dev"
+        );
+    }
+
+    #[test]
+    fn users_are_added_by_name_with_a_role() {
+        let body = user_member_request(" dev1 ", 3);
+        let json = serde_json::to_value(body.unwrap_or_default()).unwrap_or_default();
+        assert_eq!(
+            json,
+            serde_json::json!({"role_id": 3, "member_user": {"username": "dev1"}})
+        );
+        assert!(user_member_request("  ", 2).is_err());
+    }
+
+    #[test]
+    fn groups_are_added_by_id_when_the_name_is_unambiguous() {
+        let hit = |id, name: &str, group_type| UserGroupSearchItem {
+            id,
+            group_name: name.to_owned(),
+            group_type,
+        };
+        let hits = [hit(4, "qa", 2), hit(5, "qa-team", 2)];
+        let body = group_member_request("qa", &hits, 2).unwrap_or_default();
+        assert_eq!(
+            body.member_group,
+            Some(UserGroup {
+                id: Some(4),
+                ..UserGroup::default()
+            })
+        );
+        // Two groups of that name (of different types): the server decides by name.
+        let twins = [hit(4, "qa", 1), hit(6, "qa", 2)];
+        let body = group_member_request("qa", &twins, 2).unwrap_or_default();
+        assert_eq!(
+            body.member_group.and_then(|g| g.group_name),
+            Some("qa".to_owned())
+        );
+        let body = group_member_request("unknown", &hits, 5).unwrap_or_default();
+        assert_eq!(body.role_id, 5);
+        assert!(body.member_user.is_none());
+        assert!(group_member_request("", &hits, 2).is_err());
+    }
 }
