@@ -1,10 +1,472 @@
-//! Administration: Groups.
+//! Administration → Groups (`/harbor/groups`): user groups (`GET /usergroups`, search by name, server-side
+//! pagination), "+ New Group" (LDAP, HTTP or OIDC; an LDAP group needs its DN), rename ("Edit") and delete
+//! with confirmation. For system administrators; the server refuses everyone else and the table shows its
+//! message.
 
+use berth_api::system::GeneralInfo;
+use berth_api::usergroups::{HTTP_GROUP, LDAP_GROUP, OIDC_GROUP, UserGroup};
+use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
-use crate::pages::placeholder::Placeholder;
+use crate::api::{self, Paged, query_string};
+use crate::auth;
+use crate::components::dialog::{ConfirmDialog, Dialog};
+use crate::components::table::{PAGE_SIZES, Pager, Pagination};
+use crate::components::toast::{ErrorBanner, use_toasts};
+
+/// The group types, as `(group_type, label)`, in Harbor's order.
+pub const GROUP_TYPES: [(i64, &str); 3] = [
+    (LDAP_GROUP, "LDAP"),
+    (HTTP_GROUP, "HTTP"),
+    (OIDC_GROUP, "OIDC"),
+];
+
+/// The label of a group type (`"Unknown"` for anything else).
+pub fn group_type_name(group_type: Option<i64>) -> &'static str {
+    GROUP_TYPES
+        .iter()
+        .find(|(t, _)| Some(*t) == group_type)
+        .map_or("Unknown", |(_, name)| name)
+}
+
+/// The type a new group gets unless the user picks another: the one matching the authentication mode
+/// (`ldap_auth`, `http_auth`, `oidc_auth`), else HTTP, which needs nothing but a name.
+pub fn default_group_type(auth_mode: &str) -> i64 {
+    match auth_mode {
+        "ldap_auth" => LDAP_GROUP,
+        "oidc_auth" => OIDC_GROUP,
+        _ => HTTP_GROUP,
+    }
+}
+
+/// The list's API path for a page and a name filter (Berth's `group_name`, a substring).
+pub fn groups_path(page: u32, page_size: u32, name: &str) -> String {
+    format!(
+        "/usergroups{}",
+        query_string(&[
+            ("page", page.to_string()),
+            ("page_size", page_size.to_string()),
+            ("group_name", name.trim().to_owned()),
+        ])
+    )
+}
+
+/// The body of `POST /usergroups` after the console's own checks: a name, a known type, and a DN for an
+/// LDAP group (only LDAP groups carry one).
+pub fn new_group_request(name: &str, group_type: i64, ldap_dn: &str) -> Result<UserGroup, String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("Enter a group name.".to_owned());
+    }
+    if !GROUP_TYPES.iter().any(|(t, _)| *t == group_type) {
+        return Err("Choose the group's type.".to_owned());
+    }
+    let ldap_group_dn = if group_type == LDAP_GROUP {
+        let dn = ldap_dn.trim();
+        if dn.is_empty() {
+            return Err("An LDAP group needs its LDAP group DN.".to_owned());
+        }
+        Some(dn.to_owned())
+    } else {
+        None
+    };
+    Ok(UserGroup {
+        id: None,
+        group_name: Some(name.to_owned()),
+        group_type: Some(group_type),
+        ldap_group_dn,
+    })
+}
+
+/// The body of `PUT /usergroups/{id}`: only the name changes.
+pub fn rename_request(name: &str) -> Result<UserGroup, String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("Enter a group name.".to_owned());
+    }
+    Ok(UserGroup {
+        group_name: Some(name.to_owned()),
+        ..UserGroup::default()
+    })
+}
+
+type Loaded = (String, Result<Paged<UserGroup>, api::ApiError>);
 
 #[component]
 pub fn GroupsPage() -> impl IntoView {
-    view! { <Placeholder title="Groups"/> }
+    let current = auth::use_current_user();
+    let page = RwSignal::new(1_u32);
+    let page_size = RwSignal::new(PAGE_SIZES[0]);
+    let filter = RwSignal::new(String::new());
+    let reload = RwSignal::new(0_u32);
+    let toasts = use_toasts();
+
+    let query = Memo::new(move |_| groups_path(page.get(), page_size.get(), &filter.get()));
+    let groups = LocalResource::new(move || {
+        let path = query.get();
+        reload.track();
+        async move {
+            let result = api::get_page::<UserGroup>(&path).await;
+            (path, result) as Loaded
+        }
+    });
+    let loading = move || groups.with(|g| g.as_ref().map(|(q, _)| q.clone())) != Some(query.get());
+    let total = Signal::derive(move || {
+        groups.with(|g| match g {
+            Some((_, Ok(list))) => list.total,
+            _ => 0,
+        })
+    });
+    Effect::new(move |_| {
+        let pager = Pager {
+            page: page.get_untracked(),
+            page_size: page_size.get_untracked(),
+            total: total.get(),
+        };
+        if !loading() && pager.clamped_page() != pager.page {
+            page.set(pager.clamped_page());
+        }
+    });
+    let refresh = move || reload.update(|n| *n += 1);
+
+    let create_open = RwSignal::new(false);
+    let editing = RwSignal::new(None::<(i64, String)>);
+    let edit_open = RwSignal::new(false);
+    let deleting = RwSignal::new(None::<(i64, String)>);
+    let delete_open = RwSignal::new(false);
+    let delete_busy = RwSignal::new(false);
+    let delete_error = RwSignal::new(None::<String>);
+
+    let on_edit = Callback::new(move |target: (i64, String)| {
+        editing.set(Some(target));
+        edit_open.set(true);
+    });
+    let on_delete = Callback::new(move |target: (i64, String)| {
+        deleting.set(Some(target));
+        delete_error.set(None);
+        delete_open.set(true);
+    });
+    let confirm_delete = Callback::new(move |()| {
+        let Some((id, name)) = deleting.get_untracked() else {
+            return;
+        };
+        delete_busy.set(true);
+        spawn_local(async move {
+            let result = api::delete(&format!("/usergroups/{id}")).await;
+            delete_busy.set(false);
+            match result {
+                Ok(()) => {
+                    delete_open.set(false);
+                    toasts.success(format!("Deleted group {name}"));
+                    refresh();
+                }
+                Err(e) => delete_error.set(Some(e.message)),
+            }
+        });
+    });
+    let on_saved = Callback::new(move |message: String| {
+        toasts.success(message);
+        refresh();
+    });
+
+    let rows = move || {
+        match groups.get() {
+        None => view! { <tr><td colspan="4" class="loading">"Loading…"</td></tr> }.into_any(),
+        Some((_, Err(e))) => view! {
+            <tr><td colspan="4"><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
+        }
+        .into_any(),
+        Some((_, Ok(list))) if list.items.is_empty() => {
+            view! { <tr><td colspan="4" class="empty">"No groups found"</td></tr> }.into_any()
+        }
+        Some((_, Ok(list))) => list
+            .items
+            .into_iter()
+            .map(|group| view! { <GroupRow group=group on_edit=on_edit on_delete=on_delete/> })
+            .collect_view()
+            .into_any(),
+    }
+    };
+
+    view! {
+        <section class="page">
+            <h1>"Groups"</h1>
+            <div class="toolbar">
+                <div class="toolbar-start">
+                    <Show when=move || current.is_sysadmin()>
+                        <button type="button" data-testid="new-group" on:click=move |_| create_open.set(true)>
+                            "+ New Group"
+                        </button>
+                    </Show>
+                    // Room for "Import" of LDAP groups (a later issue: it needs LDAP authentication).
+                </div>
+                <div class="toolbar-end">
+                    <input type="search" class="search" placeholder="Filter groups by name"
+                        aria-label="Filter groups by name"
+                        prop:value=move || filter.get()
+                        on:input=move |ev| {
+                            filter.set(event_target_value(&ev));
+                            page.set(1);
+                        }/>
+                    <button type="button" class="secondary icon" aria-label="Refresh"
+                        on:click=move |_| refresh()>"⟳"</button>
+                </div>
+            </div>
+            <div class="progress" class:progress-active=loading aria-hidden="true"></div>
+            <table class="list" aria-busy=move || loading().to_string()>
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Type"</th>
+                        <th scope="col">"LDAP DN"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <Pagination page=page page_size=page_size total=total/>
+        </section>
+        <NewGroupDialog open=create_open on_saved=on_saved/>
+        <EditGroupDialog open=edit_open group=editing on_saved=on_saved/>
+        <ConfirmDialog
+            open=delete_open
+            title="Delete Group"
+            message=Signal::derive(move || {
+                deleting.get().map(|(_, name)| format!("Delete group {name}? Its project memberships go with it.")).unwrap_or_default()
+            })
+            confirm_label="Delete"
+            busy=delete_busy
+            error=delete_error
+            on_confirm=confirm_delete
+        />
+    }
+}
+
+#[component]
+fn GroupRow(
+    group: UserGroup,
+    on_edit: Callback<(i64, String)>,
+    on_delete: Callback<(i64, String)>,
+) -> impl IntoView {
+    let id = group.id.unwrap_or_default();
+    let name = group.group_name.clone().unwrap_or_default();
+    let target = (id, name.clone());
+    let edit_target = target.clone();
+    let row_name = name.clone();
+    view! {
+        <tr data-group=row_name>
+            <td>{name}</td>
+            <td>{group_type_name(group.group_type)}</td>
+            <td class="group-dn">{group.ldap_group_dn.unwrap_or_default()}</td>
+            <td class="actions admin-actions">
+                <button type="button" class="secondary small" on:click=move |_| on_edit.run(edit_target.clone())>
+                    "Edit"
+                </button>
+                <button type="button" class="danger small" on:click=move |_| on_delete.run(target.clone())>
+                    "Delete"
+                </button>
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn NewGroupDialog(open: RwSignal<bool>, on_saved: Callback<String>) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let group_type = RwSignal::new(HTTP_GROUP);
+    let dn = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let info = LocalResource::new(|| async { api::get::<GeneralInfo>("/systeminfo").await });
+    Effect::new(move |_| {
+        if open.get() {
+            name.set(String::new());
+            dn.set(String::new());
+            error.set(None);
+            let mode = info.with_untracked(|i| match i {
+                Some(Ok(info)) => info.auth_mode.clone(),
+                _ => String::new(),
+            });
+            group_type.set(default_group_type(&mode));
+        }
+    });
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let body = match new_group_request(
+            &name.get_untracked(),
+            group_type.get_untracked(),
+            &dn.get_untracked(),
+        ) {
+            Ok(body) => body,
+            Err(message) => {
+                error.set(Some(message));
+                return;
+            }
+        };
+        let created = body.group_name.clone().unwrap_or_default();
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let result = api::post("/usergroups", &body).await;
+            busy.set(false);
+            match result {
+                Ok(()) => {
+                    open.set(false);
+                    on_saved.run(format!("Created group {created}"));
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    view! {
+        <Dialog open=open title="New Group">
+            <form on:submit=submit novalidate>
+                <div class="dialog-body form-grid">
+                    <label for="new-group-name">"Name"</label>
+                    <input id="new-group-name" type="text" required maxlength="255" autocomplete="off"
+                        bind:value=name/>
+                    <label for="new-group-type">"Type"</label>
+                    <select id="new-group-type" on:change=move |ev| {
+                        if let Ok(t) = event_target_value(&ev).parse::<i64>() {
+                            group_type.set(t);
+                        }
+                    }>
+                        {GROUP_TYPES
+                            .iter()
+                            .map(|&(t, label)| {
+                                view! { <option value=t.to_string() selected=move || group_type.get() == t>{label}</option> }
+                            })
+                            .collect_view()}
+                    </select>
+                    <Show when=move || group_type.get() == LDAP_GROUP>
+                        <label for="new-group-dn">"LDAP Group DN"</label>
+                        <input id="new-group-dn" type="text" required autocomplete="off"
+                            placeholder="cn=developers,ou=groups,dc=example,dc=com" bind:value=dn/>
+                    </Show>
+                    <div class="form-wide"><ErrorBanner error=error/></div>
+                </div>
+                <footer class="dialog-footer">
+                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button type="submit" disabled=move || busy.get()>"OK"</button>
+                </footer>
+            </form>
+        </Dialog>
+    }
+}
+
+#[component]
+fn EditGroupDialog(
+    open: RwSignal<bool>,
+    group: RwSignal<Option<(i64, String)>>,
+    on_saved: Callback<String>,
+) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    Effect::new(move |_| {
+        if open.get() {
+            name.set(group.get_untracked().map(|(_, n)| n).unwrap_or_default());
+            error.set(None);
+        }
+    });
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let Some((id, _)) = group.get_untracked() else {
+            return;
+        };
+        let body = match rename_request(&name.get_untracked()) {
+            Ok(body) => body,
+            Err(message) => {
+                error.set(Some(message));
+                return;
+            }
+        };
+        let renamed = body.group_name.clone().unwrap_or_default();
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let result = api::put(&format!("/usergroups/{id}"), &body).await;
+            busy.set(false);
+            match result {
+                Ok(()) => {
+                    open.set(false);
+                    on_saved.run(format!("Renamed group to {renamed}"));
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    view! {
+        <Dialog open=open title="Edit Group">
+            <form on:submit=submit novalidate>
+                <div class="dialog-body">
+                    <label for="edit-group-name">"Name"</label>
+                    <input id="edit-group-name" type="text" required maxlength="255" autocomplete="off"
+                        bind:value=name/>
+                    <p class="hint">"Only the name of a group can be changed."</p>
+                    <ErrorBanner error=error/>
+                </div>
+                <footer class="dialog-footer">
+                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button type="submit" disabled=move || busy.get()>"OK"</button>
+                </footer>
+            </form>
+        </Dialog>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_types_have_harbors_names() {
+        assert_eq!(group_type_name(Some(1)), "LDAP");
+        assert_eq!(group_type_name(Some(2)), "HTTP");
+        assert_eq!(group_type_name(Some(3)), "OIDC");
+        assert_eq!(group_type_name(Some(4)), "Unknown");
+        assert_eq!(group_type_name(None), "Unknown");
+    }
+
+    #[test]
+    fn new_groups_default_to_the_auth_modes_type() {
+        assert_eq!(default_group_type("ldap_auth"), LDAP_GROUP);
+        assert_eq!(default_group_type("oidc_auth"), OIDC_GROUP);
+        assert_eq!(default_group_type("http_auth"), HTTP_GROUP);
+        assert_eq!(default_group_type("db_auth"), HTTP_GROUP);
+    }
+
+    #[test]
+    fn list_paths_filter_by_name() {
+        assert_eq!(groups_path(1, 15, ""), "/usergroups?page=1&page_size=15");
+        assert_eq!(
+            groups_path(2, 25, " dev ops "),
+            "/usergroups?page=2&page_size=25&group_name=dev%20ops"
+        );
+    }
+
+    #[test]
+    fn only_ldap_groups_carry_a_dn() {
+        let http = new_group_request(" devs ", HTTP_GROUP, "cn=ignored").unwrap_or_default();
+        assert_eq!(
+            serde_json::to_value(&http).unwrap_or_default(),
+            serde_json::json!({"group_name": "devs", "group_type": 2})
+        );
+        let ldap = new_group_request("devs", LDAP_GROUP, " cn=devs,dc=x ").unwrap_or_default();
+        assert_eq!(ldap.ldap_group_dn.as_deref(), Some("cn=devs,dc=x"));
+        assert!(new_group_request("devs", LDAP_GROUP, "  ").is_err());
+        assert!(new_group_request(" ", OIDC_GROUP, "").is_err());
+        assert!(new_group_request("devs", 7, "").is_err());
+    }
+
+    #[test]
+    fn renames_send_only_the_name() {
+        let body = rename_request(" ops ").unwrap_or_default();
+        assert_eq!(
+            serde_json::to_value(&body).unwrap_or_default(),
+            serde_json::json!({"group_name": "ops"})
+        );
+        assert!(rename_request("").is_err());
+    }
 }

@@ -1,10 +1,593 @@
-//! Administration: Users.
+//! Administration → Users (`/harbor/users`): the local users (`GET /users`, search by username, sort,
+//! server-side pagination), "+ New User", and per user: set or revoke the administrator flag, reset the
+//! password and delete with confirmation.
+//!
+//! For system administrators; the server refuses everyone else and the table shows its message. Nobody may
+//! revoke their own flag, reset their own password here (that needs the current one: the user menu's
+//! "Change Password") or delete themself, and the built-in `admin` (id 1) is never deleted: the console
+//! disables or hides those actions, and the server refuses them anyway.
 
+use berth_api::users::{PasswordReq, UserCreationReq, UserResp, UserSysAdminFlag};
+use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
-use crate::pages::placeholder::Placeholder;
+use crate::api::{self, Paged, query_string};
+use crate::app::check_new_password;
+use crate::auth;
+use crate::components::dialog::{ConfirmDialog, Dialog};
+use crate::components::table::{PAGE_SIZES, Pager, Pagination, Sort, SortHeader};
+use crate::components::toast::{ErrorBanner, use_toasts};
+use crate::format;
+
+/// The built-in administrator, whom the server never deletes.
+pub const BUILTIN_ADMIN_ID: i64 = 1;
+
+/// The list's API path for a page, a username filter (Harbor's fuzzy `q=username=~…`) and a sort order.
+/// `q` separates terms with `,`, so commas typed in the filter are dropped.
+pub fn users_path(page: u32, page_size: u32, name: &str, sort: Option<Sort>) -> String {
+    let name = name.replace(',', "");
+    let name = name.trim();
+    let q = if name.is_empty() {
+        String::new()
+    } else {
+        format!("username=~{name}")
+    };
+    format!(
+        "/users{}",
+        query_string(&[
+            ("page", page.to_string()),
+            ("page_size", page_size.to_string()),
+            ("q", q),
+            ("sort", Sort::param(sort)),
+        ])
+    )
+}
+
+/// What the signed-in administrator may do to one user of the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowActions {
+    /// Set or revoke the administrator flag (not one's own: an admin cannot revoke themself).
+    pub toggle_admin: bool,
+    /// Set a new password without the current one (not one's own: that needs the current password).
+    pub reset_password: bool,
+    /// Whether "Delete" is shown at all (never for the built-in admin).
+    pub show_delete: bool,
+    /// Whether the shown "Delete" is enabled (not for oneself).
+    pub delete: bool,
+}
+
+/// The actions on user `user_id` for the signed-in user `me`.
+pub fn row_actions(user_id: i64, me: Option<i64>) -> RowActions {
+    let is_me = me == Some(user_id);
+    RowActions {
+        toggle_admin: !is_me,
+        reset_password: !is_me,
+        show_delete: user_id != BUILTIN_ADMIN_ID,
+        delete: !is_me && user_id != BUILTIN_ADMIN_ID,
+    }
+}
+
+/// The label of the administrator action for a user who is (or is not) an administrator.
+pub fn admin_action_label(sysadmin: bool) -> &'static str {
+    if sysadmin {
+        "Revoke Administrator"
+    } else {
+        "Set as Administrator"
+    }
+}
+
+/// What the "New User" dialog holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewUserForm {
+    pub username: String,
+    pub email: String,
+    pub realname: String,
+    pub password: String,
+    pub confirm: String,
+    pub comment: String,
+}
+
+/// The body of `POST /users`, after the console's own checks (a username, matching passwords). The server
+/// applies Harbor's rules (password policy, email, real name) and its message is shown as is.
+pub fn new_user_request(form: &NewUserForm) -> Result<UserCreationReq, String> {
+    let username = form.username.trim();
+    if username.is_empty() {
+        return Err("Enter a username.".to_owned());
+    }
+    check_new_password(&form.password, &form.confirm)?;
+    Ok(UserCreationReq {
+        username: username.to_owned(),
+        password: form.password.clone(),
+        email: form.email.trim().to_owned(),
+        realname: form.realname.trim().to_owned(),
+        comment: form.comment.trim().to_owned(),
+    })
+}
+
+/// The body of an administrator's `PUT /users/{id}/password`: the new password only.
+pub fn reset_password_request(new: &str, confirm: &str) -> Result<PasswordReq, String> {
+    check_new_password(new, confirm)?;
+    Ok(PasswordReq {
+        old_password: String::new(),
+        new_password: new.to_owned(),
+    })
+}
+
+type Loaded = (String, Result<Paged<UserResp>, api::ApiError>);
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
-    view! { <Placeholder title="Users"/> }
+    let current = auth::use_current_user();
+    let me = Signal::derive(move || current.0.with(|u| u.as_ref().map(|u| u.user_id)));
+    let page = RwSignal::new(1_u32);
+    let page_size = RwSignal::new(PAGE_SIZES[0]);
+    let filter = RwSignal::new(String::new());
+    let sort = RwSignal::new(None::<Sort>);
+    let reload = RwSignal::new(0_u32);
+    let toasts = use_toasts();
+
+    let query =
+        Memo::new(move |_| users_path(page.get(), page_size.get(), &filter.get(), sort.get()));
+    let users = LocalResource::new(move || {
+        let path = query.get();
+        reload.track();
+        async move {
+            let result = api::get_page::<UserResp>(&path).await;
+            (path, result) as Loaded
+        }
+    });
+    let loading = move || users.with(|u| u.as_ref().map(|(q, _)| q.clone())) != Some(query.get());
+    let total = Signal::derive(move || {
+        users.with(|u| match u {
+            Some((_, Ok(list))) => list.total,
+            _ => 0,
+        })
+    });
+    Effect::new(move |_| {
+        let pager = Pager {
+            page: page.get_untracked(),
+            page_size: page_size.get_untracked(),
+            total: total.get(),
+        };
+        if !loading() && pager.clamped_page() != pager.page {
+            page.set(pager.clamped_page());
+        }
+    });
+    let refresh = move || reload.update(|n| *n += 1);
+
+    let create_open = RwSignal::new(false);
+    let resetting = RwSignal::new(None::<(i64, String)>);
+    let reset_open = RwSignal::new(false);
+    let deleting = RwSignal::new(None::<(i64, String)>);
+    let delete_open = RwSignal::new(false);
+    let delete_busy = RwSignal::new(false);
+    let delete_error = RwSignal::new(None::<String>);
+
+    let on_toggle_admin = Callback::new(move |user: UserResp| {
+        let grant = !user.sysadmin_flag;
+        spawn_local(async move {
+            let body = UserSysAdminFlag {
+                sysadmin_flag: grant,
+            };
+            match api::put(&format!("/users/{}/sysadmin", user.user_id), &body).await {
+                Ok(()) => {
+                    toasts.success(if grant {
+                        format!("{} is now an administrator", user.username)
+                    } else {
+                        format!("{} is no longer an administrator", user.username)
+                    });
+                    refresh();
+                }
+                Err(e) => toasts.error(e.message),
+            }
+        });
+    });
+    let on_reset = Callback::new(move |target: (i64, String)| {
+        resetting.set(Some(target));
+        reset_open.set(true);
+    });
+    let on_delete = Callback::new(move |target: (i64, String)| {
+        deleting.set(Some(target));
+        delete_error.set(None);
+        delete_open.set(true);
+    });
+    let confirm_delete = Callback::new(move |()| {
+        let Some((id, name)) = deleting.get_untracked() else {
+            return;
+        };
+        delete_busy.set(true);
+        spawn_local(async move {
+            let result = api::delete(&format!("/users/{id}")).await;
+            delete_busy.set(false);
+            match result {
+                Ok(()) => {
+                    delete_open.set(false);
+                    toasts.success(format!("Deleted user {name}"));
+                    refresh();
+                }
+                Err(e) => delete_error.set(Some(e.message)),
+            }
+        });
+    });
+    let on_created = Callback::new(move |name: String| {
+        toasts.success(format!("Created user {name}"));
+        refresh();
+    });
+
+    let rows = move || {
+        match users.get() {
+        None => view! { <tr><td colspan="5" class="loading">"Loading…"</td></tr> }.into_any(),
+        Some((_, Err(e))) => view! {
+            <tr><td colspan="5"><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
+        }
+        .into_any(),
+        Some((_, Ok(list))) if list.items.is_empty() => {
+            view! { <tr><td colspan="5" class="empty">"No users found"</td></tr> }.into_any()
+        }
+        Some((_, Ok(list))) => list
+            .items
+            .into_iter()
+            .map(|user| {
+                let actions = row_actions(user.user_id, me.get_untracked());
+                view! {
+                    <UserRow user=user actions=actions on_toggle_admin=on_toggle_admin
+                        on_reset=on_reset on_delete=on_delete/>
+                }
+            })
+            .collect_view()
+            .into_any(),
+    }
+    };
+
+    view! {
+        <section class="page">
+            <h1>"Users"</h1>
+            <div class="toolbar">
+                <Show when=move || current.is_sysadmin() fallback=|| view! { <span></span> }>
+                    <button type="button" data-testid="new-user" on:click=move |_| create_open.set(true)>
+                        "+ New User"
+                    </button>
+                </Show>
+                <div class="toolbar-end">
+                    <input type="search" class="search" placeholder="Filter users by username"
+                        aria-label="Filter users by username"
+                        prop:value=move || filter.get()
+                        on:input=move |ev| {
+                            filter.set(event_target_value(&ev));
+                            page.set(1);
+                        }/>
+                    <button type="button" class="secondary icon" aria-label="Refresh"
+                        on:click=move |_| refresh()>"⟳"</button>
+                </div>
+            </div>
+            <div class="progress" class:progress-active=loading aria-hidden="true"></div>
+            <table class="list" aria-busy=move || loading().to_string()>
+                <thead>
+                    <tr>
+                        <SortHeader label="Name" key="username" sort=sort/>
+                        <SortHeader label="Administrator" key="sysadmin_flag" sort=sort/>
+                        <SortHeader label="Email" key="email" sort=sort/>
+                        <SortHeader label="Registration time" key="creation_time" sort=sort/>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <Pagination page=page page_size=page_size total=total/>
+        </section>
+        <NewUserDialog open=create_open on_created=on_created/>
+        <ResetPasswordDialog open=reset_open user=resetting/>
+        <ConfirmDialog
+            open=delete_open
+            title="Delete User"
+            message=Signal::derive(move || {
+                deleting.get().map(|(_, name)| format!("Delete user {name}? This cannot be undone.")).unwrap_or_default()
+            })
+            confirm_label="Delete"
+            busy=delete_busy
+            error=delete_error
+            on_confirm=confirm_delete
+        />
+    }
+}
+
+#[component]
+fn UserRow(
+    user: UserResp,
+    actions: RowActions,
+    on_toggle_admin: Callback<UserResp>,
+    on_reset: Callback<(i64, String)>,
+    on_delete: Callback<(i64, String)>,
+) -> impl IntoView {
+    let target = (user.user_id, user.username.clone());
+    let reset_target = target.clone();
+    let toggle_target = user.clone();
+    let admin = if user.sysadmin_flag { "Yes" } else { "No" };
+    let self_hint = "Not for your own account";
+    view! {
+        <tr data-user=user.username.clone()>
+            <td>{user.username.clone()}</td>
+            <td class="user-admin">{admin}</td>
+            <td>{user.email.clone()}</td>
+            <td>{format::time(&user.creation_time)}</td>
+            <td class="actions admin-actions">
+                <button type="button" class="secondary small" disabled=!actions.toggle_admin
+                    title=(!actions.toggle_admin).then_some(self_hint)
+                    on:click=move |_| on_toggle_admin.run(toggle_target.clone())>
+                    {admin_action_label(user.sysadmin_flag)}
+                </button>
+                <button type="button" class="secondary small" disabled=!actions.reset_password
+                    title=(!actions.reset_password).then_some("Use Change Password in the user menu")
+                    on:click=move |_| on_reset.run(reset_target.clone())>
+                    "Reset Password"
+                </button>
+                {actions.show_delete.then(|| view! {
+                    <button type="button" class="danger small" disabled=!actions.delete
+                        title=(!actions.delete).then_some(self_hint)
+                        on:click=move |_| on_delete.run(target.clone())>
+                        "Delete"
+                    </button>
+                })}
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn NewUserDialog(open: RwSignal<bool>, on_created: Callback<String>) -> impl IntoView {
+    let username = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let realname = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let confirm = RwSignal::new(String::new());
+    let comment = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    Effect::new(move |_| {
+        if open.get() {
+            for field in [username, email, realname, password, confirm, comment] {
+                field.set(String::new());
+            }
+            error.set(None);
+        }
+    });
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let form = NewUserForm {
+            username: username.get_untracked(),
+            email: email.get_untracked(),
+            realname: realname.get_untracked(),
+            password: password.get_untracked(),
+            confirm: confirm.get_untracked(),
+            comment: comment.get_untracked(),
+        };
+        let body = match new_user_request(&form) {
+            Ok(body) => body,
+            Err(message) => {
+                error.set(Some(message));
+                return;
+            }
+        };
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let result = api::post("/users", &body).await;
+            busy.set(false);
+            match result {
+                Ok(()) => {
+                    open.set(false);
+                    on_created.run(body.username);
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    view! {
+        <Dialog open=open title="New User">
+            <form on:submit=submit novalidate>
+                <div class="dialog-body form-grid">
+                    <label for="new-user-username">"Username"</label>
+                    <input id="new-user-username" type="text" required maxlength="255" autocomplete="off"
+                        bind:value=username/>
+                    <label for="new-user-email">"Email"</label>
+                    <input id="new-user-email" type="email" required autocomplete="off"
+                        bind:value=email/>
+                    <label for="new-user-realname">"First and last name"</label>
+                    <input id="new-user-realname" type="text" required maxlength="255" autocomplete="off"
+                        bind:value=realname/>
+                    <label for="new-user-password">"Password"</label>
+                    <input id="new-user-password" type="password" required autocomplete="new-password"
+                        aria-describedby="new-user-password-hint" bind:value=password/>
+                    <p class="hint" id="new-user-password-hint">
+                        "At least 8 characters, with an upper-case letter, a lower-case letter and a digit."
+                    </p>
+                    <label for="new-user-confirm">"Confirm Password"</label>
+                    <input id="new-user-confirm" type="password" required autocomplete="new-password"
+                        bind:value=confirm/>
+                    <label for="new-user-comment">"Comments"</label>
+                    <input id="new-user-comment" type="text" maxlength="30" autocomplete="off"
+                        bind:value=comment/>
+                    <div class="form-wide"><ErrorBanner error=error/></div>
+                </div>
+                <footer class="dialog-footer">
+                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button type="submit" disabled=move || busy.get()>
+                        {move || if busy.get() { "Creating…" } else { "OK" }}
+                    </button>
+                </footer>
+            </form>
+        </Dialog>
+    }
+}
+
+/// An administrator sets a user's new password (no current password needed).
+#[component]
+fn ResetPasswordDialog(
+    open: RwSignal<bool>,
+    user: RwSignal<Option<(i64, String)>>,
+) -> impl IntoView {
+    let new = RwSignal::new(String::new());
+    let confirm = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let toasts = use_toasts();
+    Effect::new(move |_| {
+        if open.get() {
+            new.set(String::new());
+            confirm.set(String::new());
+            error.set(None);
+        }
+    });
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let Some((id, name)) = user.get_untracked() else {
+            return;
+        };
+        let body = match reset_password_request(&new.get_untracked(), &confirm.get_untracked()) {
+            Ok(body) => body,
+            Err(message) => {
+                error.set(Some(message));
+                return;
+            }
+        };
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let result = api::put(&format!("/users/{id}/password"), &body).await;
+            busy.set(false);
+            match result {
+                Ok(()) => {
+                    open.set(false);
+                    toasts.success(format!("Password of {name} reset"));
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    let title = Signal::derive(move || {
+        user.get()
+            .map(|(_, name)| format!("Reset Password of {name}"))
+            .unwrap_or_else(|| "Reset Password".to_owned())
+    });
+    view! {
+        <Dialog open=open title=title>
+            <form on:submit=submit novalidate>
+                <div class="dialog-body">
+                    <label for="reset-password-new">"New Password"</label>
+                    <input id="reset-password-new" type="password" required autocomplete="new-password"
+                        bind:value=new/>
+                    <p class="hint">"At least 8 characters, with an upper-case letter, a lower-case letter and a digit."</p>
+                    <label for="reset-password-confirm">"Confirm Password"</label>
+                    <input id="reset-password-confirm" type="password" required autocomplete="new-password"
+                        bind:value=confirm/>
+                    <ErrorBanner error=error/>
+                </div>
+                <footer class="dialog-footer">
+                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button type="submit" disabled=move || busy.get()>"OK"</button>
+                </footer>
+            </form>
+        </Dialog>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> NewUserForm {
+        NewUserForm {
+            username: " alice ".to_owned(),
+            email: "alice@example.com ".to_owned(),
+            realname: " Alice A".to_owned(),
+            password: "Passw0rdX".to_owned(),
+            confirm: "Passw0rdX".to_owned(),
+            comment: String::new(),
+        }
+    }
+
+    #[test]
+    fn list_paths_filter_by_username_and_sort() {
+        assert_eq!(users_path(1, 15, "", None), "/users?page=1&page_size=15");
+        assert_eq!(
+            users_path(
+                3,
+                50,
+                " ali,ce ",
+                Some(Sort {
+                    key: "creation_time",
+                    descending: true
+                })
+            ),
+            "/users?page=3&page_size=50&q=username%3D~alice&sort=-creation_time"
+        );
+    }
+
+    #[test]
+    fn nobody_revokes_resets_or_deletes_themself_and_admin_stays() {
+        let other = row_actions(5, Some(2));
+        assert_eq!(
+            other,
+            RowActions {
+                toggle_admin: true,
+                reset_password: true,
+                show_delete: true,
+                delete: true
+            }
+        );
+        let me = row_actions(2, Some(2));
+        assert!(!me.toggle_admin && !me.reset_password && !me.delete && me.show_delete);
+        let builtin = row_actions(BUILTIN_ADMIN_ID, Some(2));
+        assert!(builtin.toggle_admin && !builtin.show_delete && !builtin.delete);
+        let builtin_self = row_actions(BUILTIN_ADMIN_ID, Some(BUILTIN_ADMIN_ID));
+        assert!(!builtin_self.toggle_admin && !builtin_self.show_delete);
+    }
+
+    #[test]
+    fn admin_action_follows_the_flag() {
+        assert_eq!(admin_action_label(false), "Set as Administrator");
+        assert_eq!(admin_action_label(true), "Revoke Administrator");
+    }
+
+    #[test]
+    fn new_users_need_a_name_and_matching_passwords() {
+        let body = new_user_request(&form()).unwrap_or_default();
+        assert_eq!(body.username, "alice");
+        assert_eq!(body.email, "alice@example.com");
+        assert_eq!(body.realname, "Alice A");
+        assert_eq!(body.password, "Passw0rdX");
+        let unnamed = NewUserForm {
+            username: "  ".to_owned(),
+            ..form()
+        };
+        assert_eq!(
+            new_user_request(&unnamed),
+            Err("Enter a username.".to_owned())
+        );
+        let mismatch = NewUserForm {
+            confirm: "Passw0rdY".to_owned(),
+            ..form()
+        };
+        assert!(new_user_request(&mismatch).is_err());
+        // The password policy is the server's: a weak but confirmed password is sent.
+        let weak = NewUserForm {
+            password: "abc".to_owned(),
+            confirm: "abc".to_owned(),
+            ..form()
+        };
+        assert!(new_user_request(&weak).is_ok());
+    }
+
+    #[test]
+    fn resets_send_only_the_new_password() {
+        let body = reset_password_request("Passw0rdZ", "Passw0rdZ").unwrap_or_default();
+        let json = serde_json::to_value(&body).unwrap_or_default();
+        assert_eq!(
+            json,
+            serde_json::json!({"old_password": "", "new_password": "Passw0rdZ"})
+        );
+        assert!(reset_password_request("Passw0rdZ", "other").is_err());
+        assert!(reset_password_request("", "").is_err());
+    }
 }
