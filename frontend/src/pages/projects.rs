@@ -442,12 +442,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_admins_are_offered_to_delete_a_project() {
-        let mut project: Project =
-            serde_json::from_value(serde_json::json!({"project_id": 3, "name": "team", "owner_id": 1,
+    fn only_admins_are_offered_to_delete_a_project() -> Result<(), serde_json::Error> {
+        let mut project: Project = serde_json::from_value(
+            serde_json::json!({"project_id": 3, "name": "team", "owner_id": 1,
                 "creation_time": "2026-01-01T00:00:00Z", "update_time": "2026-01-01T00:00:00Z",
-                "owner_name": "admin", "togglable": true, "deleted": false, "repo_count": 0, "metadata": {}}))
-            .expect("a project");
+                "owner_name": "admin", "togglable": true, "deleted": false, "repo_count": 0, "metadata": {}}),
+        )?;
         assert!(!may_delete_project(&project, false));
         assert!(may_delete_project(&project, true));
         project.current_user_role_id = Some(3);
@@ -457,6 +457,7 @@ mod tests {
         assert!(may_delete_project(&project, false));
         project.current_user_role_id = Some(1);
         assert!(may_delete_project(&project, false));
+        Ok(())
     }
 
     #[test]
