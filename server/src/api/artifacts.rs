@@ -28,7 +28,7 @@ use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::policy::{Operation, Resource};
 use crate::db::list;
-use crate::db::{ArtifactRow, CopyArtifact, DeleteArtifact, RepositoryRow, TagRow};
+use crate::db::{ArtifactRow, CopyArtifact, DeleteArtifact, RepositoryRef, TagRow};
 use crate::events::audit::{self, Audit, ClientIp, Operation as Op};
 use crate::oci::Reference;
 use crate::service::artifacts::{self as service, CopySource, ManifestSummary};
@@ -74,7 +74,7 @@ pub struct CopyQuery {
 /// The artifact `reference` (a tag or a digest) names in `repository`, or 404.
 pub(super) async fn find(
     state: &AppState,
-    repository: &RepositoryRow,
+    repository: &RepositoryRef,
     reference: &str,
 ) -> Result<ArtifactRow, ApiError> {
     let parsed: Reference = reference
@@ -112,7 +112,7 @@ pub(super) async fn locate_artifact(
     path: &ArtifactPath,
     resource: Resource,
     operation: Operation,
-) -> Result<(RepositoryRow, ArtifactRow), ApiError> {
+) -> Result<(RepositoryRef, ArtifactRow), ApiError> {
     let (_, repository) = locate(
         state,
         caller,

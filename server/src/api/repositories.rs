@@ -20,7 +20,7 @@ use crate::app::AppState;
 use crate::auth::Subject;
 use crate::auth::policy::{Operation, ProjectAccess, Resource, visible_projects};
 use crate::db::list;
-use crate::db::{Project, RepositoryRow};
+use crate::db::{Project, RepositoryRef, RepositoryRow};
 use crate::events::audit::{Audit, ClientIp, Operation as Op};
 use crate::oci::RepositoryName;
 
@@ -87,13 +87,13 @@ pub(super) async fn locate(
     repository_name: &str,
     resource: Resource,
     operation: Operation,
-) -> Result<(Project, RepositoryRow), ApiError> {
+) -> Result<(Project, RepositoryRef), ApiError> {
     let (project, access) = project(state, caller, project_name).await?;
     authorize(caller, access, resource, operation)?;
     let name = full_name(&project.name, repository_name)?;
     let repository = state
         .db
-        .repository(name.as_str())
+        .repository_ref(name.as_str())
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("repository {name} not found")))?;
     Ok((project, repository))
@@ -195,6 +195,11 @@ pub async fn get(
         Operation::Read,
     )
     .await?;
+    let repository = state
+        .db
+        .repository(&repository.name)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("repository {} not found", repository.name)))?;
     Ok(Json(to_repository(repository)))
 }
 

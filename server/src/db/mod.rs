@@ -40,7 +40,7 @@ pub use members::Member;
 pub use projects::{NewProject, Project, ProjectCounts, ProjectDetail, ProjectUsage};
 pub use pulls::PullBatch;
 pub use quota::{ChargeError, Drift, Quota, QuotaExceeded};
-pub use repositories::{RepositoryRow, SearchRepositoryRow};
+pub use repositories::{RepositoryRef, RepositoryRow, SearchRepositoryRow};
 pub use robots::{NewRobot, RobotRow};
 pub use uploads::UploadSession;
 pub use usergroups::{NewUserGroup, UserGroupFilter, UserGroupRow};

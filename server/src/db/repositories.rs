@@ -20,6 +20,15 @@ pub struct RepositoryRow {
     pub updated_at: String,
 }
 
+/// A repository by name, without the counts of [`RepositoryRow`]: what the artifact and tag endpoints need.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RepositoryRef {
+    pub id: i64,
+    pub project_id: i64,
+    /// The full name, `project/repo`.
+    pub name: String,
+}
+
 /// SQL condition: artifact `a` is listed on its own — not a child of an index in its repository, nor an
 /// accessory whose subject is in its repository (Harbor lists those under their parent or subject).
 /// `CROSS JOIN` fixes the join order: children are found by digest (indexed) and then their parent by id.
@@ -67,6 +76,14 @@ impl Db {
     /// The repository named `name` (full name).
     pub async fn repository(&self, name: &str) -> Result<Option<RepositoryRow>, sqlx::Error> {
         sqlx::query_as(&format!("{} WHERE r.name = $1", repository_select()))
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await
+    }
+
+    /// The repository named `name` (full name), without counting its artifacts.
+    pub async fn repository_ref(&self, name: &str) -> Result<Option<RepositoryRef>, sqlx::Error> {
+        sqlx::query_as("SELECT id, project_id, name FROM repositories WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.read)
             .await
