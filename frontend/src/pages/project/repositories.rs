@@ -103,8 +103,13 @@ pub fn RepositoriesTab() -> impl IntoView {
         reload.track();
         async move {
             if path.is_empty() {
-                // Waits for the project; a new query replaces this fetch.
-                std::future::pending::<()>().await;
+                // The project is still loading (or failed; its page says why): nothing to ask yet. (A future
+                // that never finishes would keep the resource from taking the next query.)
+                let nothing = Paged {
+                    items: Vec::new(),
+                    total: 0,
+                };
+                return (path, Ok(nothing)) as Loaded;
             }
             let result = api::get_page::<Repository>(&path).await;
             (path, result) as Loaded
@@ -162,7 +167,7 @@ pub fn RepositoriesTab() -> impl IntoView {
     let can_push = move || ctx.can("repository", "push");
     let can_delete = Signal::derive(move || ctx.can("repository", "delete"));
     let rows = move || {
-        match repositories.get() {
+        match repositories.get().filter(|(path, _)| !path.is_empty()) {
         None => view! { <tr><td colspan="5" class="loading">"Loading…"</td></tr> }.into_any(),
         Some((_, Err(e))) => view! {
             <tr><td colspan="5"><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
