@@ -8,8 +8,8 @@
 use berth_api::audit::AuditLog as AuditEntry;
 use leptos::prelude::*;
 
-use crate::api::{self, Paged, query_string};
-use crate::components::table::{PAGE_SIZES, Pager, Pagination, Sort, SortHeader};
+use crate::api::query_string;
+use crate::components::table::{PAGE_SIZES, PagedList, Pagination, Sort, SortHeader};
 use crate::format;
 
 /// The operations Berth records, as the API spells them, with their labels.
@@ -72,8 +72,6 @@ pub fn operation_label(operation: &str) -> String {
         .map_or_else(|| operation.to_owned(), |(_, label)| (*label).to_owned())
 }
 
-type Loaded = (String, Result<Paged<AuditEntry>, api::ApiError>);
-
 /// The log at `path` (an API path such as `/audit-logs` or `/projects/{name}/logs`).
 #[component]
 pub fn AuditLog(#[prop(into)] path: String) -> impl IntoView {
@@ -84,49 +82,26 @@ pub fn AuditLog(#[prop(into)] path: String) -> impl IntoView {
     let text = RwSignal::new(String::new());
     // None: the server's order, newest first (see `audit_path`).
     let sort = RwSignal::new(None::<Sort>);
-    let reload = RwSignal::new(0_u32);
 
     let query = Memo::new(move |_| {
         let q = audit_query(&operation.get(), &key.get(), &text.get());
         audit_path(&path, page.get(), page_size.get(), &q, sort.get())
     });
-    let logs = LocalResource::new(move || {
-        let path = query.get();
-        reload.track();
-        async move {
-            let result = api::get_page::<AuditEntry>(&path).await;
-            (path, result) as Loaded
-        }
-    });
-    let loading = move || logs.with(|l| l.as_ref().map(|(q, _)| q.clone())) != Some(query.get());
-    let total = Signal::derive(move || {
-        logs.with(|l| match l {
-            Some((_, Ok(list))) => list.total,
-            _ => 0,
-        })
-    });
-    Effect::new(move |_| {
-        let pager = Pager {
-            page: page.get_untracked(),
-            page_size: page_size.get_untracked(),
-            total: total.get(),
-        };
-        if !loading() && pager.clamped_page() != pager.page {
-            page.set(pager.clamped_page());
-        }
-    });
+    let logs = PagedList::<AuditEntry>::new(move || Some(query.get()), page, page_size);
+    let loading = move || logs.loading();
+    let total = logs.total();
 
     let rows = move || {
-        match logs.get() {
+        match logs.current() {
         None => view! { <tr><td colspan="5" class="loading">"Loading…"</td></tr> }.into_any(),
-        Some((_, Err(e))) => view! {
+        Some(Err(e)) => view! {
             <tr><td colspan="5"><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
         }
         .into_any(),
-        Some((_, Ok(list))) if list.items.is_empty() => {
+        Some(Ok(list)) if list.items.is_empty() => {
             view! { <tr><td colspan="5" class="empty">"No audit log entries found"</td></tr> }.into_any()
         }
-        Some((_, Ok(list))) => list
+        Some(Ok(list)) => list
             .items
             .into_iter()
             .map(|entry| {
@@ -189,7 +164,7 @@ pub fn AuditLog(#[prop(into)] path: String) -> impl IntoView {
                             page.set(1);
                         }/>
                     <button type="button" class="secondary icon" aria-label="Refresh"
-                        on:click=move |_| reload.update(|n| *n += 1)>"⟳"</button>
+                        on:click=move |_| logs.refresh()>"⟳"</button>
                 </div>
             </div>
             <div class="progress" class:progress-active=loading aria-hidden="true"></div>

@@ -15,10 +15,10 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::api::{self, Paged, query_string};
+use crate::api::{self, query_string};
 use crate::components::copy_button::CopyButton;
 use crate::components::dialog::{ConfirmDialog, Dialog, next_id};
-use crate::components::table::{PAGE_SIZES, Pager, Pagination, Sort, SortHeader};
+use crate::components::table::{PAGE_SIZES, PagedList, Pagination, Sort, SortHeader};
 use crate::components::toast::{ErrorBanner, use_toasts};
 use crate::format;
 
@@ -438,9 +438,6 @@ pub fn export_href(name: &str, secret: &str) -> String {
     )
 }
 
-/// One page of robots and the query it answered.
-type Loaded = (String, Result<Paged<Robot>, api::ApiError>);
-
 /// A secret to show once: the dialog's title, the robot's full name and the secret.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ShownSecret {
@@ -461,7 +458,6 @@ pub fn RobotList(
     let page_size = RwSignal::new(PAGE_SIZES[0]);
     let filter = RwSignal::new(String::new());
     let sort = RwSignal::new(None::<Sort>);
-    let reload = RwSignal::new(0_u32);
     let toasts = use_toasts();
     let list_scope = scope.clone();
     let query = Memo::new(move |_| {
@@ -473,32 +469,10 @@ pub fn RobotList(
             sort.get(),
         )
     });
-    let robots = LocalResource::new(move || {
-        let path = query.get();
-        reload.track();
-        async move {
-            let result = api::get_page::<Robot>(&path).await;
-            (path, result) as Loaded
-        }
-    });
-    let loading = move || robots.with(|r| r.as_ref().map(|(q, _)| q.clone())) != Some(query.get());
-    let total = Signal::derive(move || {
-        robots.with(|r| match r {
-            Some((_, Ok(list))) => list.total,
-            _ => 0,
-        })
-    });
-    Effect::new(move |_| {
-        let pager = Pager {
-            page: page.get_untracked(),
-            page_size: page_size.get_untracked(),
-            total: total.get(),
-        };
-        if !loading() && pager.clamped_page() != pager.page {
-            page.set(pager.clamped_page());
-        }
-    });
-    let refresh = move || reload.update(|n| *n += 1);
+    let robots = PagedList::<Robot>::new(move || Some(query.get()), page, page_size);
+    let loading = move || robots.loading();
+    let total = robots.total();
+    let refresh = move || robots.refresh();
 
     // The create/edit dialog and the secret dialog.
     let dialog_open = RwSignal::new(false);
@@ -616,16 +590,16 @@ pub fn RobotList(
     };
     let rows = move || {
         let now = now_secs();
-        match robots.get() {
+        match robots.current() {
             None => view! { <tr><td colspan="7" class="loading">"Loading…"</td></tr> }.into_any(),
-            Some((_, Err(e))) => view! {
+            Some(Err(e)) => view! {
                 <tr><td colspan="7"><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
             }
             .into_any(),
-            Some((_, Ok(list))) if list.items.is_empty() => {
+            Some(Ok(list)) if list.items.is_empty() => {
                 view! { <tr><td colspan="7" class="empty">"No robot accounts"</td></tr> }.into_any()
             }
-            Some((_, Ok(list))) => list
+            Some(Ok(list)) => list
                 .items
                 .into_iter()
                 .map(|robot| view! { <RobotRow robot=robot now=now actions=actions/> })

@@ -7,16 +7,13 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 
-use crate::api::{self, Paged, query_string};
+use crate::api::{self, query_string};
 use crate::auth::use_current_user;
 use crate::components::dialog::{ConfirmDialog, Dialog};
 use crate::components::quota_bar::QuotaBar;
-use crate::components::table::{Pager, Pagination, Sort, SortHeader};
+use crate::components::table::{PagedList, Pagination, Sort, SortHeader};
 use crate::components::toast::{ErrorBanner, use_toasts};
 use crate::format;
-
-/// What one fetch of the list returns: the query it answered and the page (or why not).
-type Loaded = (String, Result<Paged<Project>, api::ApiError>);
 
 #[component]
 pub fn ProjectsPage() -> impl IntoView {
@@ -24,38 +21,13 @@ pub fn ProjectsPage() -> impl IntoView {
     let page_size = RwSignal::new(crate::components::table::PAGE_SIZES[0]);
     let filter = RwSignal::new(String::new());
     let sort = RwSignal::new(None::<Sort>);
-    let reload = RwSignal::new(0_u32);
     let toasts = use_toasts();
 
     let query =
         Memo::new(move |_| list_path(page.get(), page_size.get(), &filter.get(), sort.get()));
-    let projects = LocalResource::new(move || {
-        let path = query.get();
-        reload.track();
-        async move {
-            let result = api::get_page::<Project>(&path).await;
-            (path, result) as Loaded
-        }
-    });
-    let loading =
-        move || projects.with(|p| p.as_ref().map(|(q, _)| q.clone())) != Some(query.get());
-    let total = Signal::derive(move || {
-        projects.with(|p| match p {
-            Some((_, Ok(list))) => list.total,
-            _ => 0,
-        })
-    });
-    // After a delete empties the last page, step back to the new last page.
-    Effect::new(move |_| {
-        let pager = Pager {
-            page: page.get_untracked(),
-            page_size: page_size.get_untracked(),
-            total: total.get(),
-        };
-        if !loading() && pager.clamped_page() != pager.page {
-            page.set(pager.clamped_page());
-        }
-    });
+    let projects = PagedList::<Project>::new(move || Some(query.get()), page, page_size);
+    let loading = move || projects.loading();
+    let total = projects.total();
 
     let create_open = RwSignal::new(false);
     let deleting = RwSignal::new(None::<(i64, String)>);
@@ -79,7 +51,7 @@ pub fn ProjectsPage() -> impl IntoView {
                 Ok(()) => {
                     delete_open.set(false);
                     toasts.success(format!("Deleted project {name}"));
-                    reload.update(|n| *n += 1);
+                    projects.refresh();
                 }
                 Err(e) => delete_error.set(Some(e.message)),
             }
@@ -87,20 +59,20 @@ pub fn ProjectsPage() -> impl IntoView {
     });
     let on_created = Callback::new(move |name: String| {
         toasts.success(format!("Created project {name}"));
-        reload.update(|n| *n += 1);
+        projects.refresh();
     });
 
     let rows = move || {
-        match projects.get() {
+        match projects.current() {
         None => view! { <tr><td colspan="7" class="loading">"Loading…"</td></tr> }.into_any(),
-        Some((_, Err(e))) => {
+        Some(Err(e)) => {
             view! { <tr><td colspan="7"><div class="banner banner-error" role="alert">{e.message}</div></td></tr> }
                 .into_any()
         }
-        Some((_, Ok(list))) if list.items.is_empty() => {
+        Some(Ok(list)) if list.items.is_empty() => {
             view! { <tr><td colspan="7" class="empty">"No projects found"</td></tr> }.into_any()
         }
-        Some((_, Ok(list))) => list
+        Some(Ok(list)) => list
             .items
             .into_iter()
             .map(|project| view! { <ProjectRow project=project on_delete=ask_delete/> })
@@ -125,7 +97,7 @@ pub fn ProjectsPage() -> impl IntoView {
                             page.set(1);
                         }/>
                     <button type="button" class="secondary icon" aria-label="Refresh"
-                        on:click=move |_| reload.update(|n| *n += 1)>"⟳"</button>
+                        on:click=move |_| projects.refresh()>"⟳"</button>
                 </div>
             </div>
             <div class="progress" class:progress-active=loading aria-hidden="true"></div>

@@ -9,10 +9,10 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::api::{self, Paged, query_string};
+use crate::api::{self, query_string};
 use crate::auth;
 use crate::components::dialog::{ConfirmDialog, Dialog};
-use crate::components::table::{PAGE_SIZES, Pager, Pagination};
+use crate::components::table::{PAGE_SIZES, PagedList, Pagination};
 use crate::components::toast::{ErrorBanner, use_toasts};
 
 /// The group types, as `(group_type, label)`, in Harbor's order.
@@ -91,44 +91,19 @@ pub fn rename_request(name: &str) -> Result<UserGroup, String> {
     })
 }
 
-type Loaded = (String, Result<Paged<UserGroup>, api::ApiError>);
-
 #[component]
 pub fn GroupsPage() -> impl IntoView {
     let current = auth::use_current_user();
     let page = RwSignal::new(1_u32);
     let page_size = RwSignal::new(PAGE_SIZES[0]);
     let filter = RwSignal::new(String::new());
-    let reload = RwSignal::new(0_u32);
     let toasts = use_toasts();
 
     let query = Memo::new(move |_| groups_path(page.get(), page_size.get(), &filter.get()));
-    let groups = LocalResource::new(move || {
-        let path = query.get();
-        reload.track();
-        async move {
-            let result = api::get_page::<UserGroup>(&path).await;
-            (path, result) as Loaded
-        }
-    });
-    let loading = move || groups.with(|g| g.as_ref().map(|(q, _)| q.clone())) != Some(query.get());
-    let total = Signal::derive(move || {
-        groups.with(|g| match g {
-            Some((_, Ok(list))) => list.total,
-            _ => 0,
-        })
-    });
-    Effect::new(move |_| {
-        let pager = Pager {
-            page: page.get_untracked(),
-            page_size: page_size.get_untracked(),
-            total: total.get(),
-        };
-        if !loading() && pager.clamped_page() != pager.page {
-            page.set(pager.clamped_page());
-        }
-    });
-    let refresh = move || reload.update(|n| *n += 1);
+    let groups = PagedList::<UserGroup>::new(move || Some(query.get()), page, page_size);
+    let loading = move || groups.loading();
+    let total = groups.total();
+    let refresh = move || groups.refresh();
 
     let create_open = RwSignal::new(false);
     let editing = RwSignal::new(None::<(i64, String)>);
@@ -171,16 +146,16 @@ pub fn GroupsPage() -> impl IntoView {
     });
 
     let rows = move || {
-        match groups.get() {
+        match groups.current() {
         None => view! { <tr><td colspan="4" class="loading">"Loading…"</td></tr> }.into_any(),
-        Some((_, Err(e))) => view! {
+        Some(Err(e)) => view! {
             <tr><td colspan="4"><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
         }
         .into_any(),
-        Some((_, Ok(list))) if list.items.is_empty() => {
+        Some(Ok(list)) if list.items.is_empty() => {
             view! { <tr><td colspan="4" class="empty">"No groups found"</td></tr> }.into_any()
         }
-        Some((_, Ok(list))) => list
+        Some(Ok(list)) => list
             .items
             .into_iter()
             .map(|group| view! { <GroupRow group=group on_edit=on_edit on_delete=on_delete/> })

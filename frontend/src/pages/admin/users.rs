@@ -12,11 +12,11 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::api::{self, Paged, query_string};
+use crate::api::{self, query_string};
 use crate::app::check_new_password;
 use crate::auth;
 use crate::components::dialog::{ConfirmDialog, Dialog};
-use crate::components::table::{PAGE_SIZES, Pager, Pagination, Sort, SortHeader};
+use crate::components::table::{PAGE_SIZES, PagedList, Pagination, Sort, SortHeader};
 use crate::components::toast::{ErrorBanner, use_toasts};
 use crate::format;
 
@@ -114,8 +114,6 @@ pub fn reset_password_request(new: &str, confirm: &str) -> Result<PasswordReq, S
     })
 }
 
-type Loaded = (String, Result<Paged<UserResp>, api::ApiError>);
-
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let current = auth::use_current_user();
@@ -124,37 +122,14 @@ pub fn UsersPage() -> impl IntoView {
     let page_size = RwSignal::new(PAGE_SIZES[0]);
     let filter = RwSignal::new(String::new());
     let sort = RwSignal::new(None::<Sort>);
-    let reload = RwSignal::new(0_u32);
     let toasts = use_toasts();
 
     let query =
         Memo::new(move |_| users_path(page.get(), page_size.get(), &filter.get(), sort.get()));
-    let users = LocalResource::new(move || {
-        let path = query.get();
-        reload.track();
-        async move {
-            let result = api::get_page::<UserResp>(&path).await;
-            (path, result) as Loaded
-        }
-    });
-    let loading = move || users.with(|u| u.as_ref().map(|(q, _)| q.clone())) != Some(query.get());
-    let total = Signal::derive(move || {
-        users.with(|u| match u {
-            Some((_, Ok(list))) => list.total,
-            _ => 0,
-        })
-    });
-    Effect::new(move |_| {
-        let pager = Pager {
-            page: page.get_untracked(),
-            page_size: page_size.get_untracked(),
-            total: total.get(),
-        };
-        if !loading() && pager.clamped_page() != pager.page {
-            page.set(pager.clamped_page());
-        }
-    });
-    let refresh = move || reload.update(|n| *n += 1);
+    let users = PagedList::<UserResp>::new(move || Some(query.get()), page, page_size);
+    let loading = move || users.loading();
+    let total = users.total();
+    let refresh = move || users.refresh();
 
     let create_open = RwSignal::new(false);
     let resetting = RwSignal::new(None::<(i64, String)>);
@@ -216,16 +191,16 @@ pub fn UsersPage() -> impl IntoView {
     });
 
     let rows = move || {
-        match users.get() {
+        match users.current() {
         None => view! { <tr><td colspan="5" class="loading">"Loading…"</td></tr> }.into_any(),
-        Some((_, Err(e))) => view! {
+        Some(Err(e)) => view! {
             <tr><td colspan="5"><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
         }
         .into_any(),
-        Some((_, Ok(list))) if list.items.is_empty() => {
+        Some(Ok(list)) if list.items.is_empty() => {
             view! { <tr><td colspan="5" class="empty">"No users found"</td></tr> }.into_any()
         }
-        Some((_, Ok(list))) => list
+        Some(Ok(list)) => list
             .items
             .into_iter()
             .map(|user| {

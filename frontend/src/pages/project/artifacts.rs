@@ -14,10 +14,10 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use super::use_project;
-use crate::api::{self, Paged, encode_component, query_string};
+use crate::api::{self, encode_component, query_string};
 use crate::components::copy_button::CopyButton;
 use crate::components::dialog::ConfirmDialog;
-use crate::components::table::{PAGE_SIZES, Pager, Pagination, Sort, SortHeader};
+use crate::components::table::{PAGE_SIZES, PagedList, Pagination, Sort, SortHeader};
 use crate::components::toast::use_toasts;
 use crate::format;
 
@@ -30,9 +30,6 @@ pub const DEFAULT_SORT: Sort = Sort {
 pub const TAG_CHIPS: usize = 3;
 /// Columns of the table (for the full-width loading, empty and error rows).
 const COLUMNS: &str = "8";
-
-/// What one fetch of the list returns: the path it answered and the page (or why not).
-type Loaded = (String, Result<Paged<Artifact>, api::ApiError>);
 
 #[component]
 pub fn ArtifactsPage() -> impl IntoView {
@@ -47,7 +44,6 @@ pub fn ArtifactsPage() -> impl IntoView {
     let page = RwSignal::new(1_u32);
     let page_size = RwSignal::new(PAGE_SIZES[0]);
     let sort = RwSignal::new(Some(DEFAULT_SORT));
-    let reload = RwSignal::new(0_u32);
     let toasts = use_toasts();
 
     // Another repository (the route stays mounted when only `:repo` changes) starts on its first page.
@@ -70,47 +66,9 @@ pub fn ArtifactsPage() -> impl IntoView {
             )
         })
     });
-    let artifacts: LocalResource<Loaded> = LocalResource::new(move || {
-        let path = query.get();
-        reload.track();
-        async move {
-            match path {
-                Some(path) => {
-                    let result = api::get_page::<Artifact>(&path).await;
-                    (path, result)
-                }
-                // The project is still loading (or failed; its page says why): nothing to ask yet.
-                None => (
-                    String::new(),
-                    Ok(Paged {
-                        items: Vec::new(),
-                        total: 0,
-                    }),
-                ),
-            }
-        }
-    });
-    let loading = move || {
-        let current = query.get();
-        current.is_none() || artifacts.with(|a| a.as_ref().map(|(q, _)| q.clone())) != current
-    };
-    let total = Signal::derive(move || {
-        artifacts.with(|a| match a {
-            Some((_, Ok(list))) => list.total,
-            _ => 0,
-        })
-    });
-    // After a delete empties the last page, step back to the new last page.
-    Effect::new(move |_| {
-        let pager = Pager {
-            page: page.get_untracked(),
-            page_size: page_size.get_untracked(),
-            total: total.get(),
-        };
-        if !loading() && pager.clamped_page() != pager.page {
-            page.set(pager.clamped_page());
-        }
-    });
+    let artifacts = PagedList::<Artifact>::new(move || query.get(), page, page_size);
+    let loading = move || artifacts.loading();
+    let total = artifacts.total();
 
     let deleting = RwSignal::new(None::<String>);
     let delete_open = RwSignal::new(false);
@@ -136,7 +94,7 @@ pub fn ArtifactsPage() -> impl IntoView {
                 Ok(()) => {
                     delete_open.set(false);
                     toasts.success(format!("Deleted artifact {}", short_digest(&digest)));
-                    reload.update(|n| *n += 1);
+                    artifacts.refresh();
                 }
                 Err(e) => delete_error.set(Some(e.message)),
             }
@@ -147,18 +105,16 @@ pub fn ArtifactsPage() -> impl IntoView {
         if query.get().is_none() {
             return loading_row().into_any();
         }
-        match artifacts.get() {
-            // Nothing yet, or only the placeholder from before the project was known.
+        match artifacts.current() {
             None => loading_row().into_any(),
-            Some((path, _)) if path.is_empty() => loading_row().into_any(),
-            Some((_, Err(e))) => view! {
+            Some(Err(e)) => view! {
                 <tr><td colspan=COLUMNS><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
             }
             .into_any(),
-            Some((_, Ok(list))) if list.items.is_empty() => {
+            Some(Ok(list)) if list.items.is_empty() => {
                 view! { <tr><td colspan=COLUMNS class="empty">"No artifacts found"</td></tr> }.into_any()
             }
-            Some((_, Ok(list))) => {
+            Some(Ok(list)) => {
                 let host = browser_host();
                 let project = project_name.get_untracked().unwrap_or_default();
                 let repository = repository.get_untracked();
@@ -197,7 +153,7 @@ pub fn ArtifactsPage() -> impl IntoView {
                 <span class="muted">"Artifacts"</span>
                 <div class="toolbar-end">
                     <button type="button" class="secondary icon" aria-label="Refresh"
-                        on:click=move |_| reload.update(|n| *n += 1)>"⟳"</button>
+                        on:click=move |_| artifacts.refresh()>"⟳"</button>
                 </div>
             </div>
             <div class="progress" class:progress-active=loading aria-hidden="true"></div>

@@ -11,9 +11,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::use_project;
-use crate::api::{self, Paged, query_string};
+use crate::api::{self, query_string};
 use crate::components::dialog::{ConfirmDialog, Dialog, next_id};
-use crate::components::table::{PAGE_SIZES, Pager, Pagination};
+use crate::components::table::{PAGE_SIZES, PagedList, Pagination};
 use crate::components::toast::{ErrorBanner, use_toasts};
 
 /// Harbor's project roles as `(role_id, label)`, strongest first (the order of Harbor's dialogs).
@@ -102,8 +102,6 @@ pub fn group_member_request(
     })
 }
 
-type Loaded = (String, Result<Paged<ProjectMemberEntity>, api::ApiError>);
-
 #[component]
 pub fn MembersTab() -> impl IntoView {
     let ctx = use_project();
@@ -123,36 +121,13 @@ fn MemberList(project_id: i64) -> impl IntoView {
     let page = RwSignal::new(1_u32);
     let page_size = RwSignal::new(PAGE_SIZES[0]);
     let filter = RwSignal::new(String::new());
-    let reload = RwSignal::new(0_u32);
     let toasts = use_toasts();
     let query =
         Memo::new(move |_| members_path(project_id, page.get(), page_size.get(), &filter.get()));
-    let members = LocalResource::new(move || {
-        let path = query.get();
-        reload.track();
-        async move {
-            let result = api::get_page::<ProjectMemberEntity>(&path).await;
-            (path, result) as Loaded
-        }
-    });
-    let loading = move || members.with(|m| m.as_ref().map(|(q, _)| q.clone())) != Some(query.get());
-    let total = Signal::derive(move || {
-        members.with(|m| match m {
-            Some((_, Ok(list))) => list.total,
-            _ => 0,
-        })
-    });
-    Effect::new(move |_| {
-        let pager = Pager {
-            page: page.get_untracked(),
-            page_size: page_size.get_untracked(),
-            total: total.get(),
-        };
-        if !loading() && pager.clamped_page() != pager.page {
-            page.set(pager.clamped_page());
-        }
-    });
-    let refresh = move || reload.update(|n| *n += 1);
+    let members = PagedList::<ProjectMemberEntity>::new(move || Some(query.get()), page, page_size);
+    let loading = move || members.loading();
+    let total = members.total();
+    let refresh = move || members.refresh();
 
     let user_open = RwSignal::new(false);
     let group_open = RwSignal::new(false);
@@ -201,16 +176,16 @@ fn MemberList(project_id: i64) -> impl IntoView {
     });
 
     let rows = move || {
-        match members.get() {
+        match members.current() {
         None => view! { <tr><td colspan="4" class="loading">"Loading…"</td></tr> }.into_any(),
-        Some((_, Err(e))) => view! {
+        Some(Err(e)) => view! {
             <tr><td colspan="4"><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
         }
         .into_any(),
-        Some((_, Ok(list))) if list.items.is_empty() => {
+        Some(Ok(list)) if list.items.is_empty() => {
             view! { <tr><td colspan="4" class="empty">"No members found"</td></tr> }.into_any()
         }
-        Some((_, Ok(list))) => list
+        Some(Ok(list)) => list
             .items
             .into_iter()
             .map(|member| {

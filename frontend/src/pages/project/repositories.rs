@@ -8,15 +8,12 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 
 use super::use_project;
-use crate::api::{self, Paged, encode_component, query_string};
+use crate::api::{self, encode_component, query_string};
 use crate::components::dialog::ConfirmDialog;
 use crate::components::push_commands::PushCommands;
-use crate::components::table::{PAGE_SIZES, Pager, Pagination, Sort, SortHeader};
+use crate::components::table::{PAGE_SIZES, PagedList, Pagination, Sort, SortHeader};
 use crate::components::toast::use_toasts;
 use crate::format;
-
-/// What one fetch of the list returns: the query it answered and the page (or why not).
-type Loaded = (String, Result<Paged<Repository>, api::ApiError>);
 
 /// The list's API path for project `project`, a page, a name filter (Harbor's fuzzy `q=name=~…`) and a sort.
 pub fn list_path(
@@ -79,16 +76,13 @@ pub fn RepositoriesTab() -> impl IntoView {
     let page_size = RwSignal::new(PAGE_SIZES[0]);
     let filter = RwSignal::new(String::new());
     let sort = RwSignal::new(None::<Sort>);
-    let reload = RwSignal::new(0_u32);
     let push_open = RwSignal::new(false);
     let project_name = Signal::derive(move || ctx.name().unwrap_or_default());
 
-    // Empty until the project is loaded: its name is in the path.
-    let query = Memo::new(move |_| {
+    // Unknown until the project is loaded: its name is in the path.
+    let query = move || {
         let project = project_name.get();
-        if project.is_empty() {
-            String::new()
-        } else {
+        (!project.is_empty()).then(|| {
             list_path(
                 &project,
                 page.get(),
@@ -96,44 +90,11 @@ pub fn RepositoriesTab() -> impl IntoView {
                 &filter.get(),
                 sort.get(),
             )
-        }
-    });
-    let repositories = LocalResource::new(move || {
-        let path = query.get();
-        reload.track();
-        async move {
-            if path.is_empty() {
-                // The project is still loading (or failed; its page says why): nothing to ask yet. (A future
-                // that never finishes would keep the resource from taking the next query.)
-                let nothing = Paged {
-                    items: Vec::new(),
-                    total: 0,
-                };
-                return (path, Ok(nothing)) as Loaded;
-            }
-            let result = api::get_page::<Repository>(&path).await;
-            (path, result) as Loaded
-        }
-    });
-    let loading =
-        move || repositories.with(|r| r.as_ref().map(|(q, _)| q.clone())) != Some(query.get());
-    let total = Signal::derive(move || {
-        repositories.with(|r| match r {
-            Some((_, Ok(list))) => list.total,
-            _ => 0,
         })
-    });
-    // After a delete empties the last page, step back to the new last page.
-    Effect::new(move |_| {
-        let pager = Pager {
-            page: page.get_untracked(),
-            page_size: page_size.get_untracked(),
-            total: total.get(),
-        };
-        if !loading() && pager.clamped_page() != pager.page {
-            page.set(pager.clamped_page());
-        }
-    });
+    };
+    let repositories = PagedList::<Repository>::new(query, page, page_size);
+    let loading = move || repositories.loading();
+    let total = repositories.total();
 
     let deleting = RwSignal::new(None::<String>);
     let delete_open = RwSignal::new(false);
@@ -157,7 +118,7 @@ pub fn RepositoriesTab() -> impl IntoView {
                 Ok(()) => {
                     delete_open.set(false);
                     toasts.success(format!("Deleted repository {name}"));
-                    reload.update(|n| *n += 1);
+                    repositories.refresh();
                 }
                 Err(e) => delete_error.set(Some(e.message)),
             }
@@ -167,13 +128,13 @@ pub fn RepositoriesTab() -> impl IntoView {
     let can_push = move || ctx.can("repository", "push");
     let can_delete = Signal::derive(move || ctx.can("repository", "delete"));
     let rows = move || {
-        match repositories.get().filter(|(path, _)| !path.is_empty()) {
+        match repositories.current() {
         None => view! { <tr><td colspan="5" class="loading">"Loading…"</td></tr> }.into_any(),
-        Some((_, Err(e))) => view! {
+        Some(Err(e)) => view! {
             <tr><td colspan="5"><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
         }
         .into_any(),
-        Some((_, Ok(list))) if list.items.is_empty() => view! {
+        Some(Ok(list)) if list.items.is_empty() => view! {
             <tr>
                 <td colspan="5" class="empty">
                     <p class="repositories-empty">"No repositories found"</p>
@@ -190,7 +151,7 @@ pub fn RepositoriesTab() -> impl IntoView {
             </tr>
         }
         .into_any(),
-        Some((_, Ok(list))) => {
+        Some(Ok(list)) => {
             let project = project_name.get_untracked();
             list.items
                 .into_iter()
@@ -227,7 +188,7 @@ pub fn RepositoriesTab() -> impl IntoView {
                         page.set(1);
                     }/>
                 <button type="button" class="secondary icon" aria-label="Refresh"
-                    on:click=move |_| reload.update(|n| *n += 1)>"⟳"</button>
+                    on:click=move |_| repositories.refresh()>"⟳"</button>
             </div>
         </div>
         {move || (push_open.get() && can_push()).then(|| view! {
