@@ -18,6 +18,7 @@ use crate::auth::token_endpoint;
 use crate::auth::{login_endpoint, session};
 use crate::config::Config;
 use crate::db::Db;
+use crate::proxy::Proxy;
 use crate::stats::PullStats;
 use crate::storage::{BlobStore, UploadStaging};
 use crate::{api, console, registry};
@@ -35,6 +36,8 @@ pub struct AppState {
     pub sessions: SqliteStore,
     /// Pull counting, written in the background.
     pub pulls: PullStats,
+    /// Proxy-cache upstream clients and fetches in flight.
+    pub proxy: Arc<Proxy>,
 }
 
 impl AppState {
@@ -59,6 +62,7 @@ impl AppState {
             .context("creating the session table")?;
         let pulls = PullStats::start(db.clone(), config.pull_stats_interval());
         let passwords = Arc::new(PasswordChecker::new(config.signin_throttle));
+        let proxy = Arc::new(Proxy::new(config.proxy.clone()));
         Ok(AppState {
             config: Arc::new(config),
             db,
@@ -68,6 +72,7 @@ impl AppState {
             passwords,
             sessions,
             pulls,
+            proxy,
         })
     }
 }

@@ -14,6 +14,7 @@ pub mod db;
 pub mod events;
 pub mod jobs;
 pub mod oci;
+pub mod proxy;
 pub mod registry;
 pub mod secret;
 pub mod serve;

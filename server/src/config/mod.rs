@@ -54,6 +54,48 @@ pub struct Config {
     pub session_idle_minutes: u64,
     /// Sign-in throttling: when failures slow attempts down and when they lock an account.
     pub signin_throttle: ThrottleConfig,
+    /// Where the key that encrypts stored secrets (registry endpoint credentials) comes from: 64 hex digits.
+    /// When unset, one is generated on first start and kept in the database.
+    pub secret_key: Option<Secret>,
+    /// Proxy-cache upstream timeouts.
+    pub proxy: ProxyConfig,
+}
+
+/// Timeouts for talking to proxy-cache upstreams (`[proxy]` in TOML, `BERTH_PROXY__*` in the environment).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProxyConfig {
+    /// Connecting (TCP and TLS) to an upstream.
+    pub connect_timeout_ms: u64,
+    /// A manifest, tag list or auth exchange, up to the response headers. When it runs out, a cached copy is
+    /// served if there is one.
+    pub request_timeout_ms: u64,
+    /// The longest pause while reading a body (a stalled blob download fails after this).
+    pub read_timeout_ms: u64,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            connect_timeout_ms: 10_000,
+            request_timeout_ms: 30_000,
+            read_timeout_ms: 60_000,
+        }
+    }
+}
+
+impl ProxyConfig {
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms.max(1))
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms.max(1))
+    }
+
+    pub fn read_timeout(&self) -> Duration {
+        Duration::from_millis(self.read_timeout_ms.max(1))
+    }
 }
 
 impl Default for Config {
@@ -73,6 +115,8 @@ impl Default for Config {
             pull_stats_interval_ms: 1000,
             session_idle_minutes: 30,
             signin_throttle: ThrottleConfig::default(),
+            secret_key: None,
+            proxy: ProxyConfig::default(),
         }
     }
 }

@@ -12,6 +12,8 @@ pub struct Project {
     pub owner_id: i64,
     /// RFC 3339 UTC.
     pub created_at: String,
+    /// The registry endpoint of a proxy-cache project; `None` for a hosted project.
+    pub registry_id: Option<i64>,
 }
 
 impl Project {
@@ -107,7 +109,7 @@ impl Db {
         }
         let generation = self.projects.generation();
         let project: Option<Project> = sqlx::query_as(
-            "SELECT id, name, public, owner_id, created_at FROM projects WHERE name = $1",
+            "SELECT id, name, public, owner_id, created_at, registry_id FROM projects WHERE name = $1",
         )
         .bind(name)
         .fetch_optional(&self.read)
@@ -153,7 +155,7 @@ impl Db {
 
 impl Db {
     pub async fn find_project_by_id(&self, id: i64) -> Result<Option<Project>, sqlx::Error> {
-        sqlx::query_as("SELECT id, name, public, owner_id, created_at FROM projects WHERE id = $1")
+        sqlx::query_as("SELECT id, name, public, owner_id, created_at, registry_id FROM projects WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.read)
             .await
