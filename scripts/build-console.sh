@@ -31,12 +31,12 @@ if ! "$tools/bin/wasm-opt" --version 2>/dev/null | grep -q 'version 116'; then
   cargo install wasm-opt --version 0.116.1 --locked --root "$tools"
 fi
 
-cargo build --locked -p berth-console --target wasm32-unknown-unknown --profile console
+cargo build --locked -p berth-console --target wasm32-unknown-unknown --profile console-wasm
 
 stage=$(mktemp -d target/console-build.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
 "$tools/bin/wasm-bindgen" --target web --no-typescript --out-dir "$stage/bindgen" --out-name app \
-  target/wasm32-unknown-unknown/console/berth_console.wasm
+  target/wasm32-unknown-unknown/console-wasm/berth_console.wasm
 "$tools/bin/wasm-opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
   "$stage/bindgen/app_bg.wasm" -o "$stage/bindgen/app_bg.opt.wasm"
 

@@ -21,8 +21,9 @@ fn main() {
     let _ = fs::create_dir_all(&dist);
     println!("cargo:rerun-if-changed={}", dist.display());
 
+    // Only the page and `assets/`: nothing else in the directory is the console's.
     let mut files = Vec::new();
-    collect(&dist, &dist, &mut files);
+    collect(&dist, &dist.join("assets"), &mut files);
     files.sort();
 
     let mut out = String::new();
