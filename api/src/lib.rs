@@ -10,6 +10,7 @@ pub mod audit;
 pub mod members;
 pub mod projects;
 pub mod quotas;
+pub mod registries;
 pub mod repositories;
 pub mod robots;
 pub mod search;

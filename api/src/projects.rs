@@ -27,6 +27,15 @@ pub struct ProjectMetadata {
     /// Bandwidth limit of a proxy-cache project, in KB/s (`-1`: unlimited).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy_speed_kb: Option<String>,
+    /// Berth extension for proxy-cache projects: the upstream repositories that may be pulled through, as
+    /// comma-separated doublestar globs (`*` within a path segment, `**` across), e.g. `library/**,bitnami/*`.
+    /// Unset or empty: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_include: Option<String>,
+    /// Berth extension for proxy-cache projects: upstream repositories that may not be pulled through, in the
+    /// same syntax as `proxy_include`; an exclusion wins over an inclusion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_exclude: Option<String>,
 }
 
 impl ProjectMetadata {
@@ -45,6 +54,8 @@ impl ProjectMetadata {
             ("reuse_sys_cve_allowlist", &self.reuse_sys_cve_allowlist),
             ("retention_id", &self.retention_id),
             ("proxy_speed_kb", &self.proxy_speed_kb),
+            ("proxy_include", &self.proxy_include),
+            ("proxy_exclude", &self.proxy_exclude),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
@@ -64,6 +75,8 @@ impl ProjectMetadata {
             "reuse_sys_cve_allowlist" => &mut self.reuse_sys_cve_allowlist,
             "retention_id" => &mut self.retention_id,
             "proxy_speed_kb" => &mut self.proxy_speed_kb,
+            "proxy_include" => &mut self.proxy_include,
+            "proxy_exclude" => &mut self.proxy_exclude,
             _ => return,
         };
         *slot = Some(value);

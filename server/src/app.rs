@@ -17,6 +17,7 @@ use crate::auth::token::TokenService;
 use crate::auth::token_endpoint;
 use crate::auth::{login_endpoint, session};
 use crate::config::Config;
+use crate::crypto::SecretBox;
 use crate::db::Db;
 use crate::proxy::Proxy;
 use crate::stats::PullStats;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub pulls: PullStats,
     /// Proxy-cache upstream clients and fetches in flight.
     pub proxy: Arc<Proxy>,
+    /// Seals and opens stored secrets (registry endpoint credentials).
+    pub secrets: Arc<SecretBox>,
 }
 
 impl AppState {
@@ -62,7 +65,13 @@ impl AppState {
             .context("creating the session table")?;
         let pulls = PullStats::start(db.clone(), config.pull_stats_interval());
         let passwords = Arc::new(PasswordChecker::new(config.signin_throttle));
-        let proxy = Arc::new(Proxy::new(config.proxy.clone()));
+        let proxy = Arc::new(
+            Proxy::new(config.proxy.clone(), config.data_dir.join("proxy-staging"))
+                .context("creating the proxy staging area")?,
+        );
+        let secrets = SecretBox::load_or_create(&db, config.secret_key.as_ref())
+            .await
+            .context("loading the key that seals stored secrets (secret_key)")?;
         Ok(AppState {
             config: Arc::new(config),
             db,
@@ -73,6 +82,7 @@ impl AppState {
             sessions,
             pulls,
             proxy,
+            secrets: Arc::new(secrets),
         })
     }
 }

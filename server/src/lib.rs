@@ -10,6 +10,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod console;
+pub mod crypto;
 pub mod db;
 pub mod events;
 pub mod jobs;

@@ -15,6 +15,7 @@ mod project_metadata;
 mod projects;
 mod query;
 mod quotas;
+mod registries;
 mod repositories;
 mod robots;
 mod search;
@@ -32,6 +33,7 @@ use berth_api::audit::AuditLog;
 use berth_api::members::{ProjectMember, ProjectMemberEntity, RoleRequest, UserGroup};
 use berth_api::projects::{Project, ProjectDeletable, ProjectMetadata, ProjectReq, ProjectSummary};
 use berth_api::quotas::{Quota, QuotaUpdateReq};
+use berth_api::registries::{Registry, RegistryInfo, RegistryPing, RegistryUpdate};
 use berth_api::repositories::Repository;
 use berth_api::robots::{Robot, RobotCreate, RobotCreated, RobotSec};
 use berth_api::search::Search;
@@ -131,6 +133,15 @@ api_routes! {
         .query("reference_id", Type::String, "The project id")],
     get "/quotas/{id}" => quotas::get [.ok::<Quota>()],
     put "/quotas/{id}" => quotas::update [.body::<QuotaUpdateReq>()],
+
+    get "/registries" => registries::list [.list::<Registry>().query("name", Type::String, "Deprecated: a substring of the name; use q")],
+    post "/registries" => registries::create [.body::<Registry>().created()],
+    post "/registries/ping" => registries::ping [.body::<RegistryPing>()],
+    get "/registries/{id}" => registries::get [.ok::<Registry>()],
+    put "/registries/{id}" => registries::update [.body::<RegistryUpdate>()],
+    delete "/registries/{id}" => registries::remove,
+    get "/registries/{id}/info" => registries::info [.ok::<RegistryInfo>()],
+    get "/replication/adapters" => registries::adapters [.items::<String>()],
 
     get "/robots" => robots::list [.list::<Robot>()],
     post "/robots" => robots::create [.body::<RobotCreate>().created_with::<RobotCreated>()],

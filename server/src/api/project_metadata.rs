@@ -20,6 +20,7 @@ use crate::app::AppState;
 use crate::auth::policy::{Operation, ProjectAccess, Resource};
 use crate::db::Project;
 use crate::events::audit::{Audit, ClientIp, Operation as Op};
+use crate::proxy::patterns;
 
 /// `{project_name_or_id}/metadatas/{meta_name}` of a path.
 #[derive(Debug, Deserialize)]
@@ -28,8 +29,9 @@ pub struct MetadataPath {
     meta_name: String,
 }
 
-/// Every metadata name Harbor's `ProjectMetadata` has: these can be read and deleted.
-const KNOWN: [&str; 10] = [
+/// Every metadata name Harbor's `ProjectMetadata` has, and Berth's `proxy_include` and `proxy_exclude`: these
+/// can be read and deleted.
+const KNOWN: [&str; 12] = [
     "public",
     "enable_content_trust",
     "enable_content_trust_cosign",
@@ -40,6 +42,8 @@ const KNOWN: [&str; 10] = [
     "reuse_sys_cve_allowlist",
     "retention_id",
     "proxy_speed_kb",
+    "proxy_include",
+    "proxy_exclude",
 ];
 
 /// Names whose values are booleans.
@@ -87,11 +91,27 @@ fn normalize(name: &str, value: &str) -> Result<String, ApiError> {
             .parse::<i32>()
             .map(|kb| kb.to_string())
             .map_err(|_| invalid()),
+        "proxy_include" | "proxy_exclude" => patterns::normalize(value)
+            .map_err(|e| ApiError::BadRequest(format!("invalid value for metadata {name}: {e}"))),
         _ => Err(ApiError::BadRequest(format!(
-            "invalid metadata name {name:?}; settable names: {}, severity, proxy_speed_kb",
+            "invalid metadata name {name:?}; settable names: {}, severity, proxy_speed_kb, proxy_include, proxy_exclude",
             FLAGS.join(", ")
         ))),
     }
+}
+
+/// The settings of a `POST` or `PUT /projects` body with `proxy_include` and `proxy_exclude` checked (400 for
+/// a bad pattern) and stored normalized; the other settings as given.
+pub(super) fn checked_settings(
+    settings: &[(&'static str, &str)],
+) -> Result<Vec<(&'static str, String)>, ApiError> {
+    settings
+        .iter()
+        .map(|&(name, value)| match name {
+            "proxy_include" | "proxy_exclude" => normalize(name, value).map(|v| (name, v)),
+            _ => Ok((name, value.to_owned())),
+        })
+        .collect()
 }
 
 /// The one `(name, value)` pair of a write's body, checked and normalized.
@@ -307,6 +327,14 @@ mod tests {
         );
         assert!(normalize("proxy_speed_kb", "fast").is_err());
         assert!(normalize("retention_id", "3").is_err());
+        assert_eq!(
+            normalize("proxy_include", "library/** , bitnami/*")
+                .ok()
+                .as_deref(),
+            Some("library/**,bitnami/*")
+        );
+        assert!(normalize("proxy_exclude", "lib[").is_err());
+        assert!(known("proxy_include").is_ok());
         assert!(normalize("colour", "blue").is_err());
         assert!(known("retention_id").is_ok());
         assert!(known("colour").is_err());

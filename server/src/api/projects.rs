@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use super::pagination::Page;
+use super::project_metadata::checked_settings;
 use super::query::{Pattern, add, list_query};
 use super::repositories::authorize;
 use super::{BASE, Caller};
@@ -165,7 +166,7 @@ pub(super) async fn to_responses(
                 project_id: row.id,
                 owner_id: row.owner_id,
                 name: row.name,
-                registry_id: None,
+                registry_id: row.registry_id,
                 creation_time: row.created_at,
                 update_time: row.updated_at,
                 deleted: false,
@@ -204,7 +205,8 @@ pub async fn exists(
 }
 
 /// `POST /projects`: any signed-in user may create a project and becomes its project admin. Only system
-/// admins may set a storage limit.
+/// admins may set a storage limit, and only they may create a proxy-cache project (`registry_id`, an existing
+/// registry endpoint; 400 otherwise), which gets Harbor's default retention policy for proxy projects.
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -223,12 +225,15 @@ pub async fn create(
         .as_deref()
         .filter(|n| !n.is_empty())
         .ok_or_else(|| ApiError::BadRequest("project_name is required".to_owned()))?;
-    if request.registry_id.is_some() {
-        return Err(ApiError::BadRequest(
-            "proxy-cache projects (registry_id) are not supported yet".to_owned(),
+    if request.registry_id.is_some() && !subject.is_sysadmin() {
+        // Harbor's wording (`src/server/v2.0/handler/project.go`).
+        return Err(ApiError::Forbidden(
+            "Only system admin can create proxy cache project".to_owned(),
         ));
     }
     let metadata = request.metadata.clone().unwrap_or_default();
+    let settings = checked_settings(&metadata.settings())?;
+    let settings: Vec<(&str, &str)> = settings.iter().map(|(n, v)| (*n, v.as_str())).collect();
     let public = match (&metadata.public, request.public) {
         (Some(flag), _) => parse_flag("metadata.public", flag)?,
         (None, Some(public)) => public,
@@ -238,16 +243,32 @@ pub async fn create(
         Some(limit) if subject.is_sysadmin() => limit,
         _ => state.config.storage_per_project,
     };
-    let id = service::projects::create_with(
-        &state.db,
-        name,
-        subject.name(),
-        public,
-        storage_limit,
-        &metadata.settings(),
-    )
-    .await?;
-    tracing::info!(project = name, by = subject.name(), "project created");
+    let id = match request.registry_id {
+        Some(registry_id) => {
+            service::projects::create_proxy_cache(
+                &state.db,
+                name,
+                subject.name(),
+                public,
+                storage_limit,
+                &settings,
+                registry_id,
+            )
+            .await?
+        }
+        None => {
+            service::projects::create_with(
+                &state.db,
+                name,
+                subject.name(),
+                public,
+                storage_limit,
+                &settings,
+            )
+            .await?
+        }
+    };
+    tracing::info!(project = name, registry = ?request.registry_id, by = subject.name(), "project created");
     Audit::new(Op::Create, "project", name)
         .project_id(Some(id))
         .by_subject(subject, &client)
@@ -310,10 +331,10 @@ pub async fn update(
         (Some(flag), _) => Some(parse_flag("metadata.public", flag)?),
         (None, public) => public,
     };
-    state
-        .db
-        .update_project(&project, public, &metadata.settings())
-        .await?;
+    // A project's registry endpoint is fixed at creation: `registry_id` is ignored here, as in Harbor.
+    let settings = checked_settings(&metadata.settings())?;
+    let settings: Vec<(&str, &str)> = settings.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    state.db.update_project(&project, public, &settings).await?;
     tracing::info!(project = %project.name, by = caller.0.name(), "project updated");
     Audit::new(Op::Update, "project", &project.name)
         .project_id(Some(project.id))
@@ -371,7 +392,7 @@ pub async fn summary(
         guest_count: None,
         limited_guest_count: None,
         quota: None,
-        registry: None,
+        registry: proxied_registry(&state, &project).await?,
         artifact_count: usage.artifact_count,
         pull_count: usage.pull_count,
         pulls_per_day: pulls_per_day(&state, project.id).await?,
@@ -408,6 +429,24 @@ pub async fn summary(
         });
     }
     Ok(Json(summary))
+}
+
+/// The registry endpoint of a proxy-cache project, as Harbor's summary shows it: without its credential.
+async fn proxied_registry(
+    state: &AppState,
+    project: &Project,
+) -> Result<Option<serde_json::Value>, ApiError> {
+    let Some(id) = project.registry_id else {
+        return Ok(None);
+    };
+    let Some(row) = state.db.registry(id).await? else {
+        return Ok(None);
+    };
+    let mut registry = super::registries::registry(row);
+    registry.credential = None;
+    serde_json::to_value(registry)
+        .map(Some)
+        .map_err(|e| ApiError::internal("encoding the registry", e))
 }
 
 /// The project's pulls on each of the last [`PULL_DAYS`] UTC days, oldest first, zero days included.

@@ -24,6 +24,9 @@ pub struct NewArtifact<'a> {
     /// Child manifest digests of an index; each must already be in the repository.
     pub children: &'a [String],
     pub tag: Option<&'a str>,
+    /// Fetched from a proxy-cache upstream: its blobs and children are fetched when clients ask for them, so
+    /// they need not be present yet.
+    pub proxied: bool,
 }
 
 /// Why a manifest could not be stored.
@@ -64,7 +67,8 @@ impl Db {
         let now = super::now();
         let mut tx = self.write.begin().await?;
         let repository_id = ensure_repository(&mut tx, a.project_id, a.repository).await?;
-        for digest in a.blobs {
+        let required: &[String] = if a.proxied { &[] } else { a.blobs };
+        for digest in required {
             let linked: Option<i64> = sqlx::query_scalar(
                 "SELECT 1 FROM repository_blobs WHERE repository_id = $1 AND digest = $2",
             )
@@ -76,7 +80,8 @@ impl Db {
                 return Err(PutManifestError::MissingBlob(digest.clone()));
             }
         }
-        for digest in a.children {
+        let required: &[String] = if a.proxied { &[] } else { a.children };
+        for digest in required {
             let present: Option<i64> = sqlx::query_scalar(
                 "SELECT 1 FROM artifacts WHERE repository_id = $1 AND digest = $2",
             )

@@ -74,6 +74,39 @@ impl Db {
         .await
     }
 
+    /// Whether an artifact in `repository` references blob `digest` (a proxied manifest whose layer is not
+    /// linked yet).
+    pub async fn repository_references_blob(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM artifact_blobs ab
+             JOIN artifacts a ON a.id = ab.artifact_id
+             JOIN repositories r ON r.id = a.repository_id
+             WHERE r.name = $1 AND ab.digest = $2 LIMIT 1",
+        )
+        .bind(repository)
+        .bind(digest)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    /// Records a verified blob now in the content store, linked to no repository yet.
+    pub async fn record_blob(&self, digest: &str, size: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(digest)
+        .bind(size)
+        .bind(super::now())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
     /// Records a verified blob and links it to `repository`, charging the project's quota for it and ending
     /// upload session `upload_id` if given, all in one transaction. Over the quota, nothing is written.
     pub async fn link_blob(

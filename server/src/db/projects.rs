@@ -33,6 +33,11 @@ pub struct NewProject<'a> {
     pub storage_limit: i64,
     /// Harbor metadata other than `public`, as `(name, value)`.
     pub settings: &'a [(&'a str, &'a str)],
+    /// The registry endpoint of a proxy-cache project.
+    pub registry_id: Option<i64>,
+    /// A retention policy (Harbor's `RetentionPolicy` JSON) to store with the project; its `scope.ref` and
+    /// `id` are filled in, and the project's `retention_id` metadata names it.
+    pub retention_policy: Option<&'a str>,
 }
 
 /// A project with what the REST API shows about it.
@@ -48,11 +53,13 @@ pub struct ProjectDetail {
     pub created_at: String,
     pub updated_at: String,
     pub repo_count: i64,
+    /// The registry endpoint of a proxy-cache project.
+    pub registry_id: Option<i64>,
 }
 
 const PROJECT_DETAIL: &str =
     "SELECT p.id, p.name, p.public, p.owner_id, u.username AS owner_name, p.storage_limit, p.storage_used,
-        p.created_at, p.updated_at,
+        p.created_at, p.updated_at, p.registry_id,
         (SELECT COUNT(*) FROM repositories r WHERE r.project_id = p.id) AS repo_count
     FROM projects p JOIN users u ON u.id = p.owner_id";
 
@@ -60,22 +67,48 @@ const PROJECT_DETAIL: &str =
 pub const ROLE_PROJECT_ADMIN: i64 = 1;
 
 impl Db {
-    /// Creates a project owned by `owner_id`, who becomes its project admin, with its metadata settings, in
-    /// one transaction. A taken name is a unique violation.
+    /// Creates a project owned by `owner_id`, who becomes its project admin, with its metadata settings (and
+    /// its retention policy, if given), in one transaction. A taken name is a unique violation; an unknown
+    /// registry endpoint a foreign-key violation.
     pub async fn create_project(&self, project: &NewProject<'_>) -> Result<i64, sqlx::Error> {
         let now = super::now();
         let mut tx = self.write.begin().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO projects (name, owner_id, public, storage_limit, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+            "INSERT INTO projects (name, owner_id, public, storage_limit, created_at, updated_at, registry_id)
+             VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id",
         )
         .bind(project.name)
         .bind(project.owner_id)
         .bind(project.public)
         .bind(project.storage_limit)
         .bind(&now)
+        .bind(project.registry_id)
         .fetch_one(&mut *tx)
         .await?;
+        if let Some(policy) = project.retention_policy {
+            let retention_id: i64 = sqlx::query_scalar(
+                "INSERT INTO retention_policies (project_id, policy, created_at, updated_at)
+                 VALUES ($1, json_set($2, '$.scope.ref', $1), $3, $3) RETURNING id",
+            )
+            .bind(id)
+            .bind(policy)
+            .bind(&now)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE retention_policies SET policy = json_set(policy, '$.id', id) WHERE id = $1",
+            )
+            .bind(retention_id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO project_metadata (project_id, name, value) VALUES ($1, 'retention_id', $2)",
+            )
+            .bind(id)
+            .bind(retention_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query(
             "INSERT INTO project_members (project_id, entity_type, entity_id, role, created_at, updated_at)
              VALUES ($1, 'u', $2, $3, $4, $4)",
@@ -86,7 +119,11 @@ impl Db {
         .bind(&now)
         .execute(&mut *tx)
         .await?;
-        for (name, value) in project.settings {
+        for (name, value) in project
+            .settings
+            .iter()
+            .filter(|(name, _)| project.retention_policy.is_none() || *name != "retention_id")
+        {
             sqlx::query(
                 "INSERT INTO project_metadata (project_id, name, value) VALUES ($1, $2, $3)",
             )
@@ -418,5 +455,18 @@ impl Db {
         .bind(visible)
         .fetch_all(&self.read)
         .await
+    }
+}
+
+impl Db {
+    /// The retention policy of `project_id` (Harbor's `RetentionPolicy` JSON) and its id, if it has one.
+    pub async fn retention_policy(
+        &self,
+        project_id: i64,
+    ) -> Result<Option<(i64, String)>, sqlx::Error> {
+        sqlx::query_as("SELECT id, policy FROM retention_policies WHERE project_id = $1")
+            .bind(project_id)
+            .fetch_optional(&self.read)
+            .await
     }
 }

@@ -54,7 +54,9 @@ impl fmt::Display for EndpointKind {
 
 /// An unknown registry type.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unsupported registry type {0:?}; supported: docker-hub, docker-registry, harbor, github-ghcr, quay")]
+#[error(
+    "unsupported registry type {0:?}; supported: docker-hub, docker-registry, harbor, github-ghcr, quay"
+)]
 pub struct UnknownKind(pub String);
 
 impl FromStr for EndpointKind {

@@ -97,8 +97,8 @@ struct TokenResponse {
 impl Upstream {
     pub fn new(endpoint: Endpoint, config: &ProxyConfig) -> Result<Upstream, UpstreamError> {
         let base = endpoint.api_base();
-        let parsed =
-            reqwest::Url::parse(&base).map_err(|e| UpstreamError::Invalid(format!("{base}: {e}")))?;
+        let parsed = reqwest::Url::parse(&base)
+            .map_err(|e| UpstreamError::Invalid(format!("{base}: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
             return Err(UpstreamError::Invalid(format!(
                 "{base}: the URL must be http:// or https:// with a host"
@@ -334,7 +334,9 @@ impl Upstream {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Describes a transport error without the URL's query (which may carry a scope, never a secret, but is noise).
@@ -394,7 +396,11 @@ fn parse_params(input: &str) -> HashMap<String, String> {
         let Some((key, after)) = rest.split_once('=') else {
             break;
         };
-        let key = key.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
         let after = after.trim_start();
         let (value, remaining) = if let Some(quoted) = after.strip_prefix('"') {
             match quoted.find('"') {

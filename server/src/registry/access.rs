@@ -204,6 +204,12 @@ pub async fn authorize_with_scopes(
             "project {:?} does not exist; create it before pushing to {name}",
             name.project()
         ))),
+        Some(project) if allowed && action == Action::Push && project.registry_id.is_some() => {
+            Err(RegistryError::Denied(format!(
+                "project {} is a proxy cache of a registry endpoint; it cannot be pushed to",
+                project.name
+            )))
+        }
         Some(project) if allowed => Ok(project),
         _ if caller.is_anonymous() || matches!(caller, Caller::Token(_)) => {
             let mut scopes = vec![scope_for(name, action)];

@@ -15,6 +15,7 @@ use crate::app::AppState;
 use crate::auth::Action;
 use crate::events::audit::{self, Audit, ClientIp, Operation};
 use crate::oci::{Digest, RepositoryName};
+use crate::proxy::{self, pull::BlobSource};
 
 pub async fn get(
     state: &AppState,
@@ -23,12 +24,23 @@ pub async fn get(
     digest: &Digest,
     head: bool,
 ) -> Result<Response, RegistryError> {
-    authorize(state, headers, name, Action::Pull).await?;
-    let blob = state
+    let project = authorize(state, headers, name, Action::Pull).await?;
+    let linked = state
         .db
         .repository_blob(name.as_str(), &digest.to_string())
-        .await?
-        .ok_or(RegistryError::BlobUnknown)?;
+        .await?;
+    let blob = match (linked, project.registry_id) {
+        (Some(blob), _) => blob,
+        (None, None) => return Err(RegistryError::BlobUnknown),
+        (None, Some(registry_id)) => {
+            let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+            match proxy::pull::blob(state, &project, registry_id, name, digest, head, range).await?
+            {
+                BlobSource::Linked(blob) => blob,
+                BlobSource::Response(response) => return Ok(response),
+            }
+        }
+    };
     let size = u64::try_from(blob.size).unwrap_or(0);
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         Some(value) if !head => parse_range(value, size)?,

@@ -17,6 +17,7 @@ use crate::db::{Manifest, NewArtifact, PutManifestError};
 use crate::events::audit::{self, Audit, ClientIp, Operation};
 use crate::oci::manifest::{self, ManifestError};
 use crate::oci::{Algorithm, Digest, Reference, RepositoryName};
+use crate::proxy;
 use crate::stats::Pull;
 
 /// The largest manifest accepted. The spec asks registries to accept at least 4 MB.
@@ -30,18 +31,22 @@ pub async fn get(
     reference: &str,
     head: bool,
 ) -> Result<Response, RegistryError> {
-    let (_, caller) = authorize_as(state, headers, name, Action::Pull).await?;
+    let (project, caller) = authorize_as(state, headers, name, Action::Pull).await?;
     let unknown =
         || RegistryError::ManifestUnknown(format!("manifest {reference:?} unknown in {name}"));
     let parsed = reference.parse::<Reference>().map_err(|_| unknown())?;
-    let manifest = match &parsed {
-        Reference::Tag(tag) => {
+    let manifest = match (&parsed, project.registry_id) {
+        (_, Some(registry_id)) => {
+            let target = proxy::pull::target(state, &project, registry_id, name).await?;
+            Some(proxy::pull::manifest(state, &project, &target, name, &parsed).await?)
+        }
+        (Reference::Tag(tag), None) => {
             state
                 .db
                 .manifest_by_tag(name.as_str(), tag.as_str())
                 .await?
         }
-        Reference::Digest(digest) => {
+        (Reference::Digest(digest), None) => {
             state
                 .db
                 .manifest_by_digest(name.as_str(), &digest.to_string())
@@ -172,6 +177,7 @@ pub async fn put(
         blobs: &blobs,
         children: &children,
         tag,
+        proxied: false,
     };
     state
         .db

@@ -11,6 +11,7 @@ use super::{Params, RegistryError, next_page, pagination};
 use crate::app::AppState;
 use crate::auth::Action;
 use crate::oci::RepositoryName;
+use crate::proxy;
 
 pub async fn list(
     state: &AppState,
@@ -18,10 +19,16 @@ pub async fn list(
     name: &RepositoryName,
     params: &Params,
 ) -> Result<Response, RegistryError> {
-    authorize(state, headers, name, Action::Pull).await?;
+    let project = authorize(state, headers, name, Action::Pull).await?;
     let (n, last) = pagination(params)?;
     let limit = n.map_or(i64::MAX, |n| n + 1);
-    let mut tags = if n == Some(0) {
+    let mut tags = if let Some(registry_id) = project.registry_id {
+        let all = proxy::pull::tags(state, &project, registry_id, name).await?;
+        all.into_iter()
+            .filter(|t| last.is_none_or(|last| t.as_str() > last))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .collect()
+    } else if n == Some(0) {
         Vec::new()
     } else {
         state

@@ -2,6 +2,7 @@
 
 pub mod artifacts;
 pub mod projects;
+pub mod registries;
 pub mod robots;
 pub mod setup;
 pub mod users;

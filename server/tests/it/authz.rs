@@ -180,6 +180,15 @@ const TABLE: &[Row] = &[
     row("get", "/usergroups/{group_id}", SYSADMIN, false, &[]),
     row("put", "/usergroups/{group_id}", SYSADMIN, false, &[]),
     row("delete", "/usergroups/{group_id}", SYSADMIN, false, &[]),
+    // Registry endpoints: a system resource, for system admins only.
+    row("get", "/registries", SYSADMIN, false, &[]),
+    row("post", "/registries", SYSADMIN, false, &[]),
+    row("post", "/registries/ping", SYSADMIN, false, &[]),
+    row("get", "/registries/{id}", SYSADMIN, false, &[]),
+    row("put", "/registries/{id}", SYSADMIN, false, &[]),
+    row("delete", "/registries/{id}", SYSADMIN, false, &[]),
+    row("get", "/registries/{id}/info", SYSADMIN, false, &[]),
+    row("get", "/replication/adapters", SYSADMIN, false, &[]),
     // The project.
     row("head", "/projects", SEES_PROJECT, true, &[]),
     row(
@@ -490,6 +499,8 @@ struct Fixture {
     user_id: i64,
     /// A user group made for the row (`/usergroups/{group_id}` rows).
     group_id: i64,
+    /// A registry endpoint made for the row (`/registries/…` rows): this server itself, as admin.
+    registry_id: i64,
 }
 
 async fn send(
@@ -652,6 +663,19 @@ async fn fixture(
         .await;
         group_id = location_id(response);
     }
+    let mut registry_id = 0;
+    if row.route.starts_with("/registries/") {
+        let response = send(
+            http,
+            Method::POST,
+            api("/registries"),
+            Some(json!({"name": format!("{project}-registry"), "type": "docker-registry",
+                "url": server.url(""),
+                "credential": {"type": "basic", "access_key": ADMIN_USER, "access_secret": ADMIN_PASSWORD}})),
+        )
+        .await;
+        registry_id = location_id(response);
+    }
     let caller_robot = match who {
         RobotIn | RobotOut => {
             let unrelated = [("quota", "read"), ("member", "list")]
@@ -692,6 +716,7 @@ async fn fixture(
         caller_robot,
         user_id,
         group_id,
+        registry_id,
     }
 }
 
@@ -746,6 +771,21 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
             json!({"group_name": format!("{p}-renamed")}),
         ),
         (_, "/usergroups/{group_id}") => api(format!("/usergroups/{}", fx.group_id)),
+        ("post", "/registries") => with(
+            "/registries".to_owned(),
+            json!({"name": format!("{p}-new"), "type": "docker-hub"}),
+        ),
+        (_, "/registries") => api("/registries".to_owned()),
+        (_, "/registries/ping") => {
+            with("/registries/ping".to_owned(), json!({"id": fx.registry_id}))
+        }
+        ("put", "/registries/{id}") => with(
+            format!("/registries/{}", fx.registry_id),
+            json!({"description": "matrix"}),
+        ),
+        (_, "/registries/{id}") => api(format!("/registries/{}", fx.registry_id)),
+        (_, "/registries/{id}/info") => api(format!("/registries/{}/info", fx.registry_id)),
+        (_, "/replication/adapters") => api("/replication/adapters".to_owned()),
         ("head", "/projects") => api(format!("/projects?project_name={p}")),
         ("put", "/projects/{project_name_or_id}") => with(
             format!("/projects/{p}"),

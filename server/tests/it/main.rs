@@ -19,5 +19,6 @@ mod compat;
 mod console;
 mod crash;
 mod images;
+mod proxy;
 mod registry;
 mod shutdown;

@@ -7,6 +7,7 @@ mod openapi;
 mod projects;
 mod query;
 mod quotas;
+mod registries;
 mod repositories;
 mod robots;
 mod search;
