@@ -4,12 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests drive for real: skopeo, podman, the Docker CLI and dockerd.
+# Debian packages the tests drive for real: skopeo, podman, the Docker CLI and dockerd, the distribution registry.
 packages=()
 command -v skopeo >/dev/null 2>&1 || packages+=(skopeo)
 command -v podman >/dev/null 2>&1 || packages+=(podman)
 command -v dockerd >/dev/null 2>&1 || packages+=(docker.io)
 command -v cc >/dev/null 2>&1 || packages+=(build-essential)
+# Proxy-cache upstreams: the CNCF distribution registry, with htpasswd (apache2-utils) for its Basic auth.
+command -v docker-registry >/dev/null 2>&1 || packages+=(docker-registry)
+command -v htpasswd >/dev/null 2>&1 || packages+=(apache2-utils)
 # The console's browser tests drive Debian's Chromium (Playwright never downloads a browser here).
 [ -x /usr/bin/chromium ] || packages+=(chromium)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

@@ -475,3 +475,33 @@ async fn full_quota_still_serves_and_caches_nothing() {
             .is_empty()
     );
 }
+
+/// Editing the endpoint, even its URL, keeps the project's cache: cached digests are still served, and tags are
+/// checked against the new upstream from the next pull on.
+#[tokio::test]
+async fn editing_the_endpoint_keeps_the_cache() {
+    let old = Image::build(620, "amd64", &[3000]);
+    let new = Image::build(621, "amd64", &[4000]);
+    let (mut first, _forwarder, server) = setup(&old).await;
+    let client = RegistryClient::anonymous(&server);
+    client.pull(PROXIED, "v1", &old).await;
+    let second = Distribution::start(None).await;
+    second.push_image(REPO, "v1", &new).await;
+    let id = api_get(&server, "/registries").await[0]["id"]
+        .as_i64()
+        .expect("endpoint id");
+    let response = http_client()
+        .put(server.url(&format!("/api/v2.0/registries/{id}")))
+        .basic_auth(ADMIN_USER, Some(ADMIN_PASSWORD))
+        .json(&json!({"url": second.base()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    first.stop();
+    // The old image stays cached; the tag now follows the new upstream.
+    client.pull(PROXIED, &old.manifest.digest, &old).await;
+    client.pull(PROXIED, "v1", &new).await;
+    let project = api_get(&server, "/projects/hub").await;
+    assert_eq!(project["registry_id"], id, "{project}");
+}
