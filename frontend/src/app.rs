@@ -42,6 +42,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("users") view=admin::users::UsersPage/>
                     <Route path=path!("groups") view=admin::groups::GroupsPage/>
                     <Route path=path!("robot-accounts") view=admin::robots::RobotsPage/>
+                    <Route path=path!("registries") view=admin::registries::RegistriesPage/>
                     <Route path=path!("logs") view=admin::logs::AuditLogPage/>
                     <Route path=path!("configs") view=admin::system::SystemPage/>
                 </ParentRoute>
@@ -114,6 +115,7 @@ fn SideNav(user: CurrentUser) -> impl IntoView {
                     <A href="/harbor/users">"Users"</A>
                     <A href="/harbor/groups">"Groups"</A>
                     <A href="/harbor/robot-accounts">"Robot Accounts"</A>
+                    <A href="/harbor/registries">"Registries"</A>
                     <A href="/harbor/logs">"Audit Log"</A>
                     <A href="/harbor/configs">"System"</A>
                 </div>

@@ -1,7 +1,9 @@
 //! The projects list (`/harbor/projects`): search by name, sort, server-side pagination, quota bars, a
-//! "New Project" dialog and delete with confirmation.
+//! "New Project" dialog (with Harbor's "Proxy Cache" option for system administrators: an endpoint from
+//! Administration → Registries and optional include/exclude patterns) and delete with confirmation.
 
 use berth_api::projects::{Project, ProjectMetadata, ProjectReq, ProjectSummary};
+use berth_api::registries::Registry;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -307,6 +309,40 @@ pub fn project_request(name: &str, public: bool, storage_limit: i64) -> ProjectR
     }
 }
 
+/// The proxy-cache part of the "New Project" dialog: the endpoint to cache and the optional patterns
+/// (Berth's `proxy_include` / `proxy_exclude` metadata, comma-separated doublestar globs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxyChoice {
+    pub registry_id: Option<i64>,
+    pub include: String,
+    pub exclude: String,
+}
+
+/// The body of `POST /projects` for a project that may be a proxy cache: `registry_id` and the non-empty
+/// patterns join [`project_request`]'s body.
+pub fn new_project_request(
+    name: &str,
+    public: bool,
+    storage_limit: i64,
+    proxy: Option<&ProxyChoice>,
+) -> Result<ProjectReq, String> {
+    let mut body = project_request(name, public, storage_limit);
+    let Some(proxy) = proxy else {
+        return Ok(body);
+    };
+    body.registry_id = Some(
+        proxy
+            .registry_id
+            .ok_or_else(|| "Choose the registry endpoint to cache.".to_owned())?,
+    );
+    let pattern = |value: &str| Some(value.trim().to_owned()).filter(|v| !v.is_empty());
+    if let Some(metadata) = body.metadata.as_mut() {
+        metadata.proxy_include = pattern(&proxy.include);
+        metadata.proxy_exclude = pattern(&proxy.exclude);
+    }
+    Ok(body)
+}
+
 #[component]
 fn NewProjectDialog(open: RwSignal<bool>, on_created: Callback<String>) -> impl IntoView {
     let name = RwSignal::new(String::new());
@@ -315,10 +351,19 @@ fn NewProjectDialog(open: RwSignal<bool>, on_created: Callback<String>) -> impl 
     let unit = RwSignal::new(StorageUnit::GiB);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    let sysadmin = use_current_user().is_sysadmin();
+    let proxy_on = RwSignal::new(false);
+    let endpoint = RwSignal::new(None::<i64>);
+    let include = RwSignal::new(String::new());
+    let exclude = RwSignal::new(String::new());
     Effect::new(move |_| {
         if open.get() {
             name.set(String::new());
             public.set(false);
+            proxy_on.set(false);
+            endpoint.set(None);
+            include.set(String::new());
+            exclude.set(String::new());
             amount.set("-1".to_owned());
             unit.set(StorageUnit::GiB);
             error.set(None);
@@ -342,7 +387,23 @@ fn NewProjectDialog(open: RwSignal<bool>, on_created: Callback<String>) -> impl 
                 return;
             }
         };
-        let body = project_request(&project, public.get_untracked(), limit);
+        let choice = ProxyChoice {
+            registry_id: endpoint.get_untracked(),
+            include: include.get_untracked(),
+            exclude: exclude.get_untracked(),
+        };
+        let body = match new_project_request(
+            &project,
+            public.get_untracked(),
+            limit,
+            proxy_on.get_untracked().then_some(&choice),
+        ) {
+            Ok(body) => body,
+            Err(message) => {
+                error.set(Some(message));
+                return;
+            }
+        };
         busy.set(true);
         error.set(None);
         spawn_local(async move {
@@ -388,14 +449,8 @@ fn NewProjectDialog(open: RwSignal<bool>, on_created: Callback<String>) -> impl 
                         </select>
                     </div>
                     <p class="hint form-wide" id="quota-hint">"-1 for unlimited."</p>
-                    // Room for the "Proxy Cache" option (a registry endpoint to cache) of the proxy-cache issue.
-                    <span class="form-label">"Proxy Cache"</span>
-                    <div class="proxy-cache-slot">
-                        <label class="checkbox muted">
-                            <input type="checkbox" disabled/>
-                            "Cache an upstream registry (not available yet)"
-                        </label>
-                    </div>
+                    // Harbor offers proxy caches to system administrators only.
+                    {sysadmin.then(|| view! { <ProxyCacheFields on=proxy_on endpoint=endpoint include=include exclude=exclude/> })}
                     <div class="form-wide"><ErrorBanner error=error/></div>
                 </div>
                 <footer class="dialog-footer">
@@ -406,6 +461,71 @@ fn NewProjectDialog(open: RwSignal<bool>, on_created: Callback<String>) -> impl 
                 </footer>
             </form>
         </Dialog>
+    }
+}
+
+/// The "Proxy Cache" switch of the "New Project" dialog and, when on, the endpoint and patterns.
+#[component]
+fn ProxyCacheFields(
+    on: RwSignal<bool>,
+    endpoint: RwSignal<Option<i64>>,
+    include: RwSignal<String>,
+    exclude: RwSignal<String>,
+) -> impl IntoView {
+    // The registries page's list machinery (compiled once for both), for the first 100 endpoints.
+    let endpoints = PagedList::<Registry>::new(
+        move || {
+            on.get()
+                .then(|| "/registries?page=1&page_size=100".to_owned())
+        },
+        RwSignal::new(1),
+        RwSignal::new(100),
+    );
+    let options = move || match endpoints.current() {
+        None => view! { <option value="" disabled>"Loading…"</option> }.into_any(),
+        Some(Err(e)) => view! { <option value="" disabled>{e.message}</option> }.into_any(),
+        Some(Ok(list)) => {
+            let choose = view! { <option value="" selected=move || endpoint.get().is_none()>"Choose an endpoint"</option> };
+            let rows = list
+                .items
+                .into_iter()
+                .map(|r| {
+                    let id = r.id;
+                    view! {
+                        <option value=id.to_string() selected=move || endpoint.get() == Some(id)>
+                            {format!("{}-{}", r.name, r.url)}
+                        </option>
+                    }
+                })
+                .collect_view();
+            view! { {choose} {rows} }.into_any()
+        }
+    };
+    view! {
+        <span class="form-label">"Proxy Cache"</span>
+        <label class="checkbox">
+            <input id="create_project_proxy" type="checkbox" bind:checked=on aria-describedby="proxy-cache-hint"/>
+            "Proxy Cache"
+        </label>
+        <p class="hint form-wide" id="proxy-cache-hint">
+            "A proxy cache pulls images from the endpoint on first request and keeps them; nobody may push to it."
+        </p>
+        <div class="proxy-cache-fields" hidden=move || !on.get()>
+            <label for="create_project_endpoint">"Endpoint"</label>
+            <select id="create_project_endpoint"
+                on:change=move |ev| endpoint.set(event_target_value(&ev).parse::<i64>().ok())>
+                {options}
+            </select>
+            <label for="create_project_proxy_include">"Include"</label>
+            <input id="create_project_proxy_include" type="text" autocomplete="off" placeholder="library/**"
+                bind:value=include aria-describedby="proxy-patterns-hint"/>
+            <label for="create_project_proxy_exclude">"Exclude"</label>
+            <input id="create_project_proxy_exclude" type="text" autocomplete="off"
+                bind:value=exclude aria-describedby="proxy-patterns-hint"/>
+            <p class="hint form-wide" id="proxy-patterns-hint">
+                "Optional: repositories to cache or refuse, as comma-separated patterns (** matches across /)."
+            </p>
+        </div>
     }
 }
 
@@ -490,5 +610,27 @@ mod tests {
             json,
             serde_json::json!({"project_name": "team", "metadata": {"public": "true"}, "storage_limit": 1024})
         );
+    }
+
+    #[test]
+    fn proxy_cache_projects_send_the_endpoint_and_only_given_patterns() -> Result<(), String> {
+        assert_eq!(
+            new_project_request("team", false, -1, None)?,
+            project_request("team", false, -1)
+        );
+        let proxy = ProxyChoice {
+            registry_id: Some(4),
+            include: " library/** ".to_owned(),
+            exclude: String::new(),
+        };
+        let body = new_project_request("hub", true, -1, Some(&proxy))?;
+        assert_eq!(
+            serde_json::to_value(&body).map_err(|e| e.to_string())?,
+            serde_json::json!({"project_name": "hub", "registry_id": 4, "storage_limit": -1,
+                "metadata": {"public": "true", "proxy_include": "library/**"}})
+        );
+        let unchosen = ProxyChoice::default();
+        assert!(new_project_request("hub", true, -1, Some(&unchosen)).is_err());
+        Ok(())
     }
 }

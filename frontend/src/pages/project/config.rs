@@ -1,7 +1,8 @@
 //! The project's Configuration tab (`/harbor/projects/{id}/configs`): the "Public" flag, saved with
-//! `PUT /projects/{id}` (`ProjectReq.metadata.public`), and the project's type (hosted or proxy cache),
-//! read-only. Only users who may update the project (`.`/`update`) and its metadata (`metadata`/`update`,
-//! what the server checks) can save.
+//! `PUT /projects/{id}` (`metadata.public`), and the project's type (hosted or proxy cache),
+//! read-only. A proxy-cache project also shows its endpoint and its include/exclude patterns (Berth's
+//! `proxy_include` / `proxy_exclude` metadata), saved with the public flag. Only users who may update the
+//! project (`.`/`update`) and its metadata (`metadata`/`update`, what the server checks) can save.
 
 use berth_api::projects::{Project, ProjectMetadata, ProjectReq};
 use leptos::ev::SubmitEvent;
@@ -23,11 +24,25 @@ pub fn is_public(project: &Project) -> bool {
     project.metadata.public.as_deref() == Some("true")
 }
 
-/// The body of `PUT /projects/{id}` that sets only the public flag.
-pub fn public_request(public: bool) -> ProjectReq {
+/// A proxy-cache project's `(include, exclude)` patterns as saved (empty when unset).
+pub fn saved_patterns(project: &Project) -> Option<(String, String)> {
+    project.registry_id.map(|_| {
+        let m = &project.metadata;
+        (
+            m.proxy_include.clone().unwrap_or_default(),
+            m.proxy_exclude.clone().unwrap_or_default(),
+        )
+    })
+}
+
+/// The body of `PUT /projects/{id}` that sets the public flag and, for a proxy-cache project, both patterns
+/// (trimmed; empty clears a pattern).
+pub fn config_request(public: bool, patterns: Option<&(String, String)>) -> ProjectReq {
     ProjectReq {
         metadata: Some(ProjectMetadata {
             public: Some(public.to_string()),
+            proxy_include: patterns.map(|p| p.0.trim().to_owned()),
+            proxy_exclude: patterns.map(|p| p.1.trim().to_owned()),
             ..ProjectMetadata::default()
         }),
         ..ProjectReq::default()
@@ -49,10 +64,25 @@ pub fn ConfigTab() -> impl IntoView {
         }
     });
     let allowed = Signal::derive(move || ctx.permissions.with(may_configure));
+    // A proxy cache's patterns: as saved, and as edited.
+    let saved = Memo::new(move |_| ctx.project.with(|p| p.as_ref().and_then(saved_patterns)));
+    let include = RwSignal::new(String::new());
+    let exclude = RwSignal::new(String::new());
+    let reset_patterns = move |saved: Option<(String, String)>| {
+        if let Some((i, e)) = saved {
+            include.set(i);
+            exclude.set(e);
+        }
+    };
+    Effect::new(move |_| reset_patterns(saved.get()));
     let changed = move || {
         saved_public
             .get()
             .is_some_and(|saved| saved != public.get())
+            || saved.with(|s| {
+                s.as_ref()
+                    .is_some_and(|(i, e)| include.with(|v| v != i) || exclude.with(|v| v != e))
+            })
     };
 
     let submit = move |ev: SubmitEvent| {
@@ -63,7 +93,11 @@ pub fn ConfigTab() -> impl IntoView {
         else {
             return;
         };
-        let body = public_request(public.get_untracked());
+        let edited = (include.get_untracked(), exclude.get_untracked());
+        let body = config_request(
+            public.get_untracked(),
+            saved.get_untracked().is_some().then_some(&edited),
+        );
         busy.set(true);
         error.set(None);
         spawn_local(async move {
@@ -82,6 +116,7 @@ pub fn ConfigTab() -> impl IntoView {
         if let Some(flag) = saved_public.get_untracked() {
             public.set(flag);
         }
+        reset_patterns(saved.get_untracked());
         error.set(None);
     };
 
@@ -116,6 +151,18 @@ pub fn ConfigTab() -> impl IntoView {
                         "Making a project repository public will allow anyone to pull images from it, without "
                         "signing in. Only members may push. A private project is visible only to its members "
                         "and system administrators."
+                    </p>
+                </div>
+                <div class="config-row proxy-patterns" hidden=move || saved.with(Option::is_none)>
+                    <label for="project_config_proxy_include">"Proxy Cache: include"</label>
+                    <input id="project_config_proxy_include" type="text" autocomplete="off"
+                        placeholder="library/**" aria-describedby="project-config-patterns-hint" bind:value=include/>
+                    <label for="project_config_proxy_exclude">"Proxy Cache: exclude"</label>
+                    <input id="project_config_proxy_exclude" type="text" autocomplete="off"
+                        aria-describedby="project-config-patterns-hint" bind:value=exclude/>
+                    <p class="hint" id="project-config-patterns-hint">
+                        "Repositories of the endpoint this project caches (include) or refuses (exclude), as "
+                        "comma-separated patterns; ** matches across /. Empty: every repository."
                     </p>
                 </div>
             </fieldset>
@@ -168,10 +215,36 @@ mod tests {
     }
 
     #[test]
+    fn proxy_projects_save_both_patterns_trimmed_and_empty_clears() {
+        let patterns = (" library/** ".to_owned(), String::new());
+        let body = serde_json::to_value(config_request(true, Some(&patterns))).unwrap_or_default();
+        assert_eq!(
+            body,
+            serde_json::json!({"metadata": {"public": "true", "proxy_include": "library/**", "proxy_exclude": ""}})
+        );
+    }
+
+    #[test]
+    fn only_proxy_projects_have_patterns() -> Result<(), serde_json::Error> {
+        let mut project: Project = serde_json::from_value(
+            serde_json::json!({"project_id": 3, "name": "hub",
+            "owner_id": 1, "creation_time": "", "update_time": "", "owner_name": "admin", "togglable": true,
+            "deleted": false, "repo_count": 0, "metadata": {"proxy_include": "library/**"}}),
+        )?;
+        assert_eq!(saved_patterns(&project), None);
+        project.registry_id = Some(2);
+        assert_eq!(
+            saved_patterns(&project),
+            Some(("library/**".to_owned(), String::new()))
+        );
+        Ok(())
+    }
+
+    #[test]
     fn the_request_sets_only_the_public_flag() {
-        let body = serde_json::to_value(public_request(true)).unwrap_or_default();
+        let body = serde_json::to_value(config_request(true, None)).unwrap_or_default();
         assert_eq!(body, serde_json::json!({"metadata": {"public": "true"}}));
-        let body = serde_json::to_value(public_request(false)).unwrap_or_default();
+        let body = serde_json::to_value(config_request(false, None)).unwrap_or_default();
         assert_eq!(body, serde_json::json!({"metadata": {"public": "false"}}));
     }
 }

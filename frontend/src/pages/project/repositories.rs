@@ -1,6 +1,7 @@
 //! The project's Repositories tab (`/harbor/projects/{id}/repositories`): the repositories of
 //! `GET /projects/{name}/repositories` with search by name, sort and server-side pagination, links to each
-//! repository's artifacts, delete with confirmation, and the "Push Command" panel for those who may push.
+//! repository's artifacts, delete with confirmation, and the "Push Command" panel for those who may push (not
+//! in a proxy-cache project, which nobody pushes to: its Summary shows the pull command).
 
 use berth_api::repositories::Repository;
 use leptos::prelude::*;
@@ -125,7 +126,11 @@ pub fn RepositoriesTab() -> impl IntoView {
         });
     });
 
-    let can_push = move || ctx.can("repository", "push");
+    let is_proxy = move || {
+        ctx.project
+            .with(|p| p.as_ref().is_some_and(|p| p.registry_id.is_some()))
+    };
+    let can_push = move || ctx.can("repository", "push") && !is_proxy();
     let can_delete = Signal::derive(move || ctx.can("repository", "delete"));
     let rows = move || {
         match repositories.current() {
@@ -138,6 +143,9 @@ pub fn RepositoriesTab() -> impl IntoView {
             <tr>
                 <td colspan="5" class="empty">
                     <p class="repositories-empty">"No repositories found"</p>
+                    {is_proxy().then(|| view! {
+                        <p class="hint">"Pull an image through this project to cache its repository here (see the Summary)."</p>
+                    })}
                     {can_push().then(|| view! {
                         <p class="hint">
                             "Push an image to this project to create a repository; "

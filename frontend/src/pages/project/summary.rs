@@ -1,15 +1,71 @@
 //! The project's Summary tab (`/harbor/projects/{id}/summary`): access level and type, repository and
 //! artifact counts, storage quota, members by role (for those who may list members), pulls with a chart of
-//! the last 30 days, and the push commands — from `GET /projects/{id}/summary`.
+//! the last 30 days, and the push commands — from `GET /projects/{id}/summary`. A proxy-cache project shows
+//! its endpoint (the summary's `registry`) and include/exclude patterns, and the pull command instead: nobody
+//! pushes to a proxy cache.
 
-use berth_api::projects::{Project, ProjectSummary};
+use berth_api::projects::{Project, ProjectMetadata, ProjectSummary};
 use leptos::prelude::*;
 
 use super::use_project;
 use crate::api;
+use crate::components::copy_button::CopyButton;
 use crate::components::pulls_chart::PullsChart;
-use crate::components::push_commands::PushCommands;
+use crate::components::push_commands::{PushCommands, browser_registry};
 use crate::components::quota_bar::QuotaBar;
+
+/// A proxy-cache project's patterns as shown, `(include, exclude)` (Berth's `proxy_include` / `proxy_exclude`
+/// metadata, comma-separated doublestar globs; unset means every repository is included, none excluded).
+pub fn patterns_shown(metadata: &ProjectMetadata) -> (String, String) {
+    let or = |value: &Option<String>, none: &str| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .unwrap_or(none)
+            .to_owned()
+    };
+    (
+        or(&metadata.proxy_include, "All repositories"),
+        or(&metadata.proxy_exclude, "None"),
+    )
+}
+
+/// The pull command of a proxy-cache project: the upstream's repository under the project's name.
+pub fn pull_command(host: &str, project: &str) -> String {
+    format!("docker pull {host}/{project}/<upstream repository>:<tag>")
+}
+
+/// A proxy cache's endpoint as `name (url)`, from the summary's `registry` (Harbor's summary has it, without
+/// its credential); "Proxy Cache" when it is missing.
+pub fn endpoint_label(summary: Option<&ProjectSummary>) -> String {
+    let registry = summary.and_then(|s| s.registry.as_ref());
+    let field = |key: &str| registry.and_then(|r| r.get(key)).and_then(|v| v.as_str());
+    match (field("name"), field("url")) {
+        (Some(name), Some(url)) => format!("{name} ({url})"),
+        (Some(name), None) => name.to_owned(),
+        _ => "Proxy Cache".to_owned(),
+    }
+}
+
+/// How to pull through a proxy-cache project, with a copy button.
+#[component]
+pub fn PullCommand(#[prop(into)] project: Signal<String>) -> impl IntoView {
+    let (host, _) = browser_registry();
+    let text = Signal::derive(move || pull_command(&host, &project.get()));
+    view! {
+        <div class="push-commands">
+            <p class="hint">
+                "Pull an image of the endpoint through this project, e.g. Docker Hub's official "
+                <code>"library/nginx"</code> ":"
+            </p>
+            <div class="push-line">
+                <code data-testid="pull-command">{move || text.get()}</code>
+                <CopyButton text=text label="Copy the docker pull command"/>
+            </div>
+        </div>
+    }
+}
 
 /// Harbor's "Access Level" of a project.
 pub fn access_level(project: &Project) -> &'static str {
@@ -64,12 +120,27 @@ pub fn SummaryTab() -> impl IntoView {
     let project_name = Signal::derive(move || ctx.name().unwrap_or_default());
     let info = move || {
         ctx.project.get().map(|project| {
+            let proxy = project.registry_id.map(|_| {
+                let (include, exclude) = patterns_shown(&project.metadata);
+                let endpoint = move || {
+                    summary.with(|s| endpoint_label(s.as_ref().and_then(|r| r.as_ref().ok())))
+                };
+                view! {
+                    <dt>"Endpoint"</dt>
+                    <dd data-testid="proxy-endpoint">{endpoint}</dd>
+                    <dt>"Include"</dt>
+                    <dd data-testid="summary-proxy-include">{include}</dd>
+                    <dt>"Exclude"</dt>
+                    <dd data-testid="summary-proxy-exclude">{exclude}</dd>
+                }
+            });
             view! {
                 <dl class="summary-facts">
                     <dt>"Access Level"</dt>
                     <dd data-testid="summary-access">{access_level(&project)}</dd>
                     <dt>"Type"</dt>
-                    <dd>{project_type(&project)}</dd>
+                    <dd data-testid="summary-type">{project_type(&project)}</dd>
+                    {proxy}
                 </dl>
             }
         })
@@ -81,16 +152,31 @@ pub fn SummaryTab() -> impl IntoView {
         }
         Some(Ok(s)) => view! { <SummaryCards summary=s/> }.into_any(),
     };
-    let push = move || {
-        (ctx.can("repository", "push") && !project_name.get().is_empty()).then(|| {
-            view! {
-                <section class="project-card summary-push" aria-labelledby="summary-push-title">
-                    <h2 id="summary-push-title">"Push Command"</h2>
-                    <PushCommands project=project_name/>
+    let is_proxy = move || {
+        ctx.project
+            .with(|p| p.as_ref().is_some_and(|p| p.registry_id.is_some()))
+    };
+    let push =
+        move || {
+            if is_proxy() {
+                return Some(view! {
+                <section class="project-card summary-push" aria-labelledby="summary-pull-title">
+                    <h2 id="summary-pull-title">"Pull Command"</h2>
+                    <PullCommand project=project_name/>
                 </section>
             }
-        })
-    };
+            .into_any());
+            }
+            (ctx.can("repository", "push") && !project_name.get().is_empty()).then(|| {
+                view! {
+                    <section class="project-card summary-push" aria-labelledby="summary-push-title">
+                        <h2 id="summary-push-title">"Push Command"</h2>
+                        <PushCommands project=project_name/>
+                    </section>
+                }
+                .into_any()
+            })
+        };
     view! {
         <div class="project-summary">
             <section class="project-card" aria-labelledby="summary-info-title">
@@ -156,7 +242,6 @@ fn SummaryCards(summary: ProjectSummary) -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use berth_api::projects::ProjectMetadata;
 
     use super::*;
 
@@ -204,6 +289,43 @@ mod tests {
         assert_eq!(access_level(&project(None, None)), "Private");
         assert_eq!(project_type(&project(None, None)), "Hosted");
         assert_eq!(project_type(&project(None, Some(2))), "Proxy Cache");
+    }
+
+    #[test]
+    fn proxy_patterns_read_from_metadata_and_say_when_none() {
+        let metadata = ProjectMetadata {
+            proxy_include: Some("library/**,team/*".to_owned()),
+            proxy_exclude: Some(" ".to_owned()),
+            ..ProjectMetadata::default()
+        };
+        assert_eq!(
+            patterns_shown(&metadata),
+            ("library/**,team/*".to_owned(), "None".to_owned())
+        );
+        assert_eq!(
+            patterns_shown(&ProjectMetadata::default()),
+            ("All repositories".to_owned(), "None".to_owned())
+        );
+        assert_eq!(
+            pull_command("127.0.0.1:5000", "hub"),
+            "docker pull 127.0.0.1:5000/hub/<upstream repository>:<tag>"
+        );
+    }
+
+    #[test]
+    fn endpoints_show_name_and_url_from_the_summary() {
+        assert_eq!(endpoint_label(None), "Proxy Cache");
+        assert_eq!(endpoint_label(Some(&summary())), "Proxy Cache");
+        let with_registry = ProjectSummary {
+            registry: Some(
+                serde_json::json!({"id": 2, "name": "hub", "url": "https://hub.docker.com"}),
+            ),
+            ..summary()
+        };
+        assert_eq!(
+            endpoint_label(Some(&with_registry)),
+            "hub (https://hub.docker.com)"
+        );
     }
 
     #[test]
