@@ -133,6 +133,23 @@ async fn real_responses_use_only_documented_fields() {
     )
     .await;
     push_image(&server, &http, "docs/app", "v1", "openapi").await;
+    let created = http
+        .post(api(&server, "/registries"))
+        .admin()
+        .json(
+            &json!({"name": "upstream", "type": "docker-registry", "url": "http://127.0.0.1:9",
+                      "credential": {"type": "basic", "access_key": "u", "access_secret": "s"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    create_project(
+        &server,
+        &http,
+        json!({"project_name": "cache", "registry_id": 1}),
+    )
+    .await;
     let doc = document(&server).await;
 
     let artifacts = "/projects/docs/repositories/app/artifacts";
@@ -166,6 +183,12 @@ async fn real_responses_use_only_documented_fields() {
             "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags",
             format!("{artifacts}/v1/tags"),
         ),
+        (
+            "/projects/{project_name_or_id}/summary",
+            "/projects/cache/summary".to_owned(),
+        ),
+        ("/registries", "/registries".to_owned()),
+        ("/registries/{id}", "/registries/1".to_owned()),
         ("/quotas", "/quotas".to_owned()),
         ("/users", "/users".to_owned()),
         ("/users/current", "/users/current".to_owned()),
