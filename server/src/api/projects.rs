@@ -442,7 +442,7 @@ async fn proxied_registry(
     let Some(row) = state.db.registry(id).await? else {
         return Ok(None);
     };
-    let mut registry = super::registries::registry(row);
+    let mut registry = super::registries::registry(state, row);
     registry.credential = None;
     serde_json::to_value(registry)
         .map(Some)

@@ -63,7 +63,7 @@ pub async fn list(
             kept.push((key, value.clone()));
         }
     }
-    let body: Vec<Registry> = rows.into_iter().map(registry).collect();
+    let body: Vec<Registry> = rows.into_iter().map(|row| registry(&state, row)).collect();
     Ok((
         page.headers(total, &format!("{BASE}/registries"), &kept),
         Json(body),
@@ -115,7 +115,7 @@ pub async fn get(
 ) -> Result<Json<Registry>, ApiError> {
     caller.sysadmin()?;
     let row = find(&state, &id).await?;
-    Ok(Json(registry(row)))
+    Ok(Json(registry(&state, row)))
 }
 
 /// `PUT /registries/{id}`: replaces the fields given. The endpoint's health is unknown until checked again,
@@ -287,7 +287,10 @@ fn not_found(id: i64) -> ApiError {
 }
 
 /// Harbor's `Registry` for a stored endpoint: the secret masked, never shown.
-pub(super) fn registry(row: RegistryRow) -> Registry {
+/// Harbor's `Registry` for `row`, with the rate limit the upstream reported last (in a pull, or else in the last
+/// check).
+pub(super) fn registry(state: &AppState, row: RegistryRow) -> Registry {
+    let ratelimit_remaining = state.proxy.ratelimit_remaining(row.id).or(row.ratelimit);
     let credential = match (&row.credential_type, &row.access_key) {
         (Some(kind), Some(key)) if !key.is_empty() => Some(RegistryCredential {
             credential_type: Some(kind.clone()),
@@ -312,6 +315,6 @@ pub(super) fn registry(row: RegistryRow) -> Registry {
         status: row.status,
         creation_time: row.created_at,
         update_time: row.updated_at,
-        ratelimit_remaining: row.ratelimit,
+        ratelimit_remaining,
     }
 }

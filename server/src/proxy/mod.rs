@@ -171,6 +171,12 @@ impl Proxy {
         Ok(upstream)
     }
 
+    /// The `ratelimit-remaining` endpoint `id`'s upstream sent last, if it is in use and sent one.
+    pub fn ratelimit_remaining(&self, id: i64) -> Option<String> {
+        let upstream = lock(&self.upstreams).get(&id).cloned()?;
+        upstream.ratelimit_remaining()
+    }
+
     /// Drops the client of endpoint `id` (after it was edited or deleted), so the next pull uses the new URL and
     /// credential. The cached content of its projects stays.
     pub fn forget_endpoint(&self, id: i64) {

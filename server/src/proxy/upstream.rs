@@ -131,14 +131,27 @@ impl Upstream {
         lock(&self.ratelimit).clone()
     }
 
-    /// Checks that the upstream answers `/v2/` and accepts the credential.
+    /// Checks that the upstream answers `/v2/` and accepts the credential. On Docker Hub it also reads the pull
+    /// limit left, with a `HEAD` of the image Docker documents for that (a `HEAD` does not count as a pull).
     pub async fn ping(&self) -> Health {
         match self.send(Method::HEAD, "/v2/", "", None).await {
-            Ok(response) if response.status().is_success() => Health {
-                healthy: true,
-                message: None,
-                ratelimit_remaining: self.ratelimit_remaining(),
-            },
+            Ok(response) if response.status().is_success() => {
+                if self.endpoint.kind == super::EndpointKind::DockerHub {
+                    let probe = "ratelimitpreview/test";
+                    let path = format!("/v2/{probe}/manifests/latest");
+                    if let Err(e) = self
+                        .request(Method::HEAD, probe, &path, Some(MANIFEST_ACCEPT))
+                        .await
+                    {
+                        tracing::debug!(error = %e, "Docker Hub rate-limit probe failed");
+                    }
+                }
+                Health {
+                    healthy: true,
+                    message: None,
+                    ratelimit_remaining: self.ratelimit_remaining(),
+                }
+            }
             Ok(response) => Health {
                 healthy: false,
                 message: Some(format!("/v2/ answered {}", response.status())),

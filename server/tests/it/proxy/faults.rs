@@ -262,3 +262,17 @@ async fn unknown_upstream_content_is_404() {
         (StatusCode::NOT_FOUND, "BLOB_UNKNOWN")
     );
 }
+
+/// The upstream's `RateLimit-Remaining` (Docker Hub sends it on manifest requests) shows on the endpoint after a
+/// pull, for the console's Registries page.
+#[tokio::test]
+async fn the_upstream_rate_limit_shows_on_the_endpoint() {
+    let (image, _upstream, server, client) = setup(640).await;
+    let before = super::api_get(&server, "/registries").await;
+    assert!(before[0]["ratelimit_remaining"].is_null(), "{before}");
+    client
+        .assert_manifest(REPO, FAULTY_TAG, &image.manifest)
+        .await;
+    let after = super::api_get(&server, "/registries").await;
+    assert_eq!(after[0]["ratelimit_remaining"], "97;w=21600", "{after}");
+}

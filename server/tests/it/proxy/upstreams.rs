@@ -502,6 +502,8 @@ fn route(state: &Mutex<FaultyState>, method: &str, path: &str) -> Reply {
                     "Docker-Content-Digest".to_owned(),
                     image.manifest.digest.clone(),
                 ),
+                // As Docker Hub sends on manifest requests.
+                ("RateLimit-Remaining".to_owned(), "97;w=21600".to_owned()),
             ],
             body: image.manifest.bytes.clone(),
             fault: state.manifest_fault,
