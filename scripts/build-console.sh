@@ -37,7 +37,10 @@ stage=$(mktemp -d target/console-build.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
 "$tools/bin/wasm-bindgen" --target web --no-typescript --out-dir "$stage/bindgen" --out-name app \
   target/wasm32-unknown-unknown/console-wasm/berth_console.wasm
-"$tools/bin/wasm-opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+# --low-memory-unused: Rust's wasm32 layout puts the stack first and never hands out addresses below 1024, so
+# binaryen may fold pointer arithmetic into load/store offsets (11 KB). --converge: repeat -Oz until it stops
+# shrinking (2 KB). Measured with twiggy and kept in docs/benchmarks.md ("Console").
+"$tools/bin/wasm-opt" -Oz --converge --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int \
   "$stage/bindgen/app_bg.wasm" -o "$stage/bindgen/app_bg.opt.wasm"
 
 # Fingerprinted copies: the content hash is in the name, so the server may cache them forever.

@@ -17,6 +17,8 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::format;
+
 /// Where the REST API is mounted.
 pub const BASE: &str = "/api/v2.0";
 /// Harbor's CSRF header, on requests and responses.
@@ -66,21 +68,22 @@ pub fn forget_session() {
 
 /// `GET {BASE}{path}` as JSON.
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    let response = send(Request::get(&api_url(path)), None::<&()>).await?;
-    read_json(response).await
+    read(send(Request::get(&api_url(path)), None).await?)
+        .await?
+        .json()
 }
 
 /// `GET {BASE}{path}` of a paginated list: the items and `X-Total-Count`.
 pub async fn get_page<T: DeserializeOwned>(path: &str) -> Result<Paged<T>, ApiError> {
-    let response = send(Request::get(&api_url(path)), None::<&()>).await?;
-    let total = response.headers().get("x-total-count");
-    let items: Vec<T> = read_json(response).await?;
-    let total = parse_total(total.as_deref(), items.len());
+    let answer = read(send(Request::get(&api_url(path)), None).await?).await?;
+    let items: Vec<T> = answer.json()?;
+    let total = parse_total(answer.total.as_deref(), items.len());
     Ok(Paged { items, total })
 }
 
 /// `POST {BASE}{path}` with a JSON body; the response body is ignored.
 pub async fn post<B: Serialize>(path: &str, body: &B) -> Result<(), ApiError> {
+    let body = json_body(body)?;
     send(Request::post(&api_url(path)), Some(body))
         .await
         .map(drop)
@@ -88,6 +91,7 @@ pub async fn post<B: Serialize>(path: &str, body: &B) -> Result<(), ApiError> {
 
 /// `PUT {BASE}{path}` with a JSON body; the response body is ignored.
 pub async fn put<B: Serialize>(path: &str, body: &B) -> Result<(), ApiError> {
+    let body = json_body(body)?;
     send(Request::put(&api_url(path)), Some(body))
         .await
         .map(drop)
@@ -95,9 +99,7 @@ pub async fn put<B: Serialize>(path: &str, body: &B) -> Result<(), ApiError> {
 
 /// `DELETE {BASE}{path}`.
 pub async fn delete(path: &str) -> Result<(), ApiError> {
-    send(Request::delete(&api_url(path)), None::<&()>)
-        .await
-        .map(drop)
+    send(Request::delete(&api_url(path)), None).await.map(drop)
 }
 
 /// `POST {BASE}{path}` with a JSON body, reading the JSON answer (e.g. `POST /robots` → `RobotCreated`).
@@ -105,8 +107,10 @@ pub async fn post_json<B: Serialize, T: DeserializeOwned>(
     path: &str,
     body: &B,
 ) -> Result<T, ApiError> {
-    let response = send(Request::post(&api_url(path)), Some(body)).await?;
-    read_json(response).await
+    let body = json_body(body)?;
+    read(send(Request::post(&api_url(path)), Some(body)).await?)
+        .await?
+        .json()
 }
 
 /// `PATCH {BASE}{path}` with a JSON body, reading the JSON answer (e.g. `PATCH /robots/{id}` → `RobotSec`).
@@ -114,8 +118,10 @@ pub async fn patch_json<B: Serialize, T: DeserializeOwned>(
     path: &str,
     body: &B,
 ) -> Result<T, ApiError> {
-    let response = send(Request::patch(&api_url(path)), Some(body)).await?;
-    read_json(response).await
+    let body = json_body(body)?;
+    read(send(Request::patch(&api_url(path)), Some(body)).await?)
+        .await?
+        .json()
 }
 
 /// The signed-in user (`GET /users/current`).
@@ -164,10 +170,28 @@ pub async fn change_password(user_id: i64, old: &str, new: &str) -> Result<(), A
     put(&format!("/users/{user_id}/password"), &body).await
 }
 
-async fn send<B: Serialize + ?Sized>(
-    builder: RequestBuilder,
-    body: Option<&B>,
-) -> Result<Response, ApiError> {
+/// A successful response, read to the end.
+struct Answer {
+    status: u16,
+    /// `X-Total-Count`, when the server sent it.
+    total: Option<String>,
+    body: String,
+}
+
+impl Answer {
+    fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        serde_json::from_str(&self.body).map_err(|e| unreadable(self.status, e))
+    }
+}
+
+/// Serialises a request body, as gloo's `RequestBuilder::json` does.
+fn json_body<B: Serialize + ?Sized>(body: &B) -> Result<String, ApiError> {
+    serde_json::to_string(body).map_err(|e| network_error(e.into()))
+}
+
+// `send` and `read` are deliberately not generic: one copy of the transport serves every body and answer type
+// (the typed wrappers above only serialise and parse), which keeps the .wasm small.
+async fn send(builder: RequestBuilder, body: Option<String>) -> Result<Response, ApiError> {
     // Marks the console's calls, so a 401 does not make the browser prompt for Basic credentials.
     let mut builder = builder
         .header("Accept", "application/json")
@@ -176,7 +200,10 @@ async fn send<B: Serialize + ?Sized>(
         builder = builder.header(CSRF_HEADER, &token);
     }
     let request = match body {
-        Some(body) => builder.json(body).map_err(network_error)?,
+        Some(json) => builder
+            .header("Content-Type", "application/json")
+            .body(json)
+            .map_err(network_error)?,
         None => builder.build().map_err(network_error)?,
     };
     let response = request.send().await.map_err(network_error)?;
@@ -193,6 +220,18 @@ async fn send<B: Serialize + ?Sized>(
     Err(error_of(response).await)
 }
 
+/// Reads a successful response's body (and its `X-Total-Count`).
+async fn read(response: Response) -> Result<Answer, ApiError> {
+    let status = response.status();
+    let total = response.headers().get("x-total-count");
+    let body = response.text().await.map_err(|e| unreadable(status, e))?;
+    Ok(Answer {
+        status,
+        total,
+        body,
+    })
+}
+
 fn remember_csrf(response: &Response) {
     if let Some(token) = response
         .headers()
@@ -203,12 +242,11 @@ fn remember_csrf(response: &Response) {
     }
 }
 
-async fn read_json<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
-    let status = response.status();
-    response.json::<T>().await.map_err(|e| ApiError {
+fn unreadable(status: u16, e: impl fmt::Display) -> ApiError {
+    ApiError {
         status,
         message: format!("The server's answer could not be read: {e}"),
-    })
+    }
 }
 
 async fn error_of(response: Response) -> ApiError {
@@ -242,7 +280,7 @@ pub fn error_message(status: u16, body: &str) -> String {
             .filter(|m| !m.is_empty())
             .collect();
         if !messages.is_empty() {
-            return capitalise(&messages.join("; "));
+            return format::capitalise(&messages.join("; "));
         }
     }
     match status {
@@ -295,14 +333,6 @@ pub fn encode_component(value: &str) -> String {
         }
     }
     out
-}
-
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]

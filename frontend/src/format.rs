@@ -36,6 +36,27 @@ pub fn time(rfc3339: &str) -> String {
     short_time(rfc3339)
 }
 
+/// `text` with its first letter upper-cased (`"project exists"` → `"Project exists"`), as `char::to_uppercase`
+/// does it. In the browser a non-ASCII first letter goes to JavaScript's `toUpperCase` (the same Unicode case
+/// mapping), so the .wasm does without core's case tables (32 KB with their code).
+pub fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let mut out = String::with_capacity(text.len());
+    if first.is_ascii() {
+        out.push(first.to_ascii_uppercase());
+    } else {
+        #[cfg(target_arch = "wasm32")]
+        out.push_str(&String::from(js_sys::JsString::from(first).to_upper_case()));
+        #[cfg(not(target_arch = "wasm32"))]
+        out.extend(first.to_uppercase());
+    }
+    out.push_str(chars.as_str());
+    out
+}
+
 /// `2026-11-22T18:15:38.123Z` → `2026-11-22 18:15`: the fallback when the browser cannot help.
 pub fn short_time(rfc3339: &str) -> String {
     let text = rfc3339.replacen('T', " ", 1);
@@ -54,6 +75,16 @@ mod tests {
         assert_eq!(bytes(10 * 1024 * 1024), "10.00 MiB");
         assert_eq!(bytes(5 * 1024 * 1024 * 1024 * 1024), "5.00 TiB");
         assert_eq!(bytes(-1), "∞");
+    }
+
+    #[test]
+    fn capitalise_upper_cases_the_first_letter_only() {
+        assert_eq!(capitalise("project team exists"), "Project team exists");
+        assert_eq!(capitalise("Already"), "Already");
+        assert_eq!(capitalise("élan vital"), "Élan vital");
+        assert_eq!(capitalise("ßa"), "SSa");
+        assert_eq!(capitalise("1 error"), "1 error");
+        assert_eq!(capitalise(""), "");
     }
 
     #[test]

@@ -156,8 +156,8 @@ pub fn AuditLog(#[prop(into)] path: String) -> impl IntoView {
                             .collect_view()}
                     </select>
                     <input type="search" class="search"
-                        placeholder=move || format!("Filter by {}", label_of_key(&key.get()).to_lowercase())
-                        aria-label=move || format!("Filter by {}", label_of_key(&key.get()).to_lowercase())
+                        placeholder=move || format!("Filter by {}", label_of_key(&key.get()).to_ascii_lowercase())
+                        aria-label=move || format!("Filter by {}", label_of_key(&key.get()).to_ascii_lowercase())
                         prop:value=move || text.get()
                         on:input=move |ev| {
                             text.set(event_target_value(&ev));

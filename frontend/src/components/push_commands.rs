@@ -137,7 +137,7 @@ pub fn PushCommands(#[prop(into)] project: Signal<String>) -> impl IntoView {
                     })
                     .collect_view();
                 view! {
-                    <section class="push-tool" data-tool=tool.to_lowercase()>
+                    <section class="push-tool" data-tool=tool.to_ascii_lowercase()>
                         <h3>{tool}</h3>
                         <ul>{commands}</ul>
                     </section>

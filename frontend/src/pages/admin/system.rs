@@ -30,12 +30,7 @@ pub fn is_healthy(status: &str) -> bool {
 pub fn component_label(name: &str) -> String {
     name.split(['_', '-'])
         .filter(|w| !w.is_empty())
-        .map(|word| {
-            let mut chars = word.chars();
-            chars.next().map_or_else(String::new, |first| {
-                first.to_uppercase().chain(chars).collect::<String>()
-            })
-        })
+        .map(format::capitalise)
         .collect::<Vec<_>>()
         .join(" ")
 }
