@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 pub mod artifacts;
 pub mod audit;
+pub mod configurations;
 pub mod members;
 pub mod projects;
 pub mod quotas;

@@ -52,4 +52,7 @@ pub struct GeneralInfo {
     pub registry_storage_provider_name: String,
     pub read_only: bool,
     pub notification_enable: bool,
+    /// The OIDC provider's name (`oidc_name`), present only when the auth mode is `oidc_auth`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc_provider_name: Option<String>,
 }

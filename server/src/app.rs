@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::db::Db;
 use crate::proxy::Proxy;
+use crate::service::configurations::LiveConfig;
 use crate::stats::PullStats;
 use crate::storage::{BlobStore, UploadStaging};
 use crate::{api, console, registry};
@@ -41,6 +42,9 @@ pub struct AppState {
     pub proxy: Arc<Proxy>,
     /// Seals and opens stored secrets (registry endpoint credentials).
     pub secrets: Arc<SecretBox>,
+    /// The system configuration (`/configurations`): auth mode, LDAP, OIDC, token lifetime. Read its
+    /// snapshot per request with [`LiveConfig::current`].
+    pub system_config: Arc<LiveConfig>,
 }
 
 impl AppState {
@@ -72,6 +76,9 @@ impl AppState {
         let secrets = SecretBox::load_or_create(&db, config.secret_key.as_ref())
             .await
             .context("loading the key that seals stored secrets (secret_key)")?;
+        let system_config = LiveConfig::load(&db, &secrets, &config)
+            .await
+            .context("loading the system configuration")?;
         Ok(AppState {
             config: Arc::new(config),
             db,
@@ -83,6 +90,7 @@ impl AppState {
             pulls,
             proxy,
             secrets: Arc::new(secrets),
+            system_config: Arc::new(system_config),
         })
     }
 }

@@ -1,4 +1,5 @@
-//! The `berth` command: `serve`, plus `user create` and `project create` for setting up without the console.
+//! The `berth` command: `serve`, plus `user create`, `project create` and `config set-auth-mode` for setting up
+//! without the console.
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -41,6 +42,23 @@ enum Command {
     Quota {
         #[command(subcommand)]
         action: QuotaAction,
+    },
+    /// Change the system configuration (as `PUT /api/v2.0/configurations` does).
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Set the authentication mode: db_auth, ldap_auth or oidc_auth. A running server sees it after a restart.
+    SetAuthMode {
+        mode: String,
+        /// Change it even though users other than admin exist (Harbor refuses then). The local admin keeps
+        /// signing in with its password whatever the mode.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -183,6 +201,35 @@ async fn main() -> anyhow::Result<()> {
         Command::Quota {
             action: QuotaAction::Reconcile { fix },
         } => reconcile(&config, fix).await,
+        Command::Config {
+            action: ConfigAction::SetAuthMode { mode, force },
+        } => set_auth_mode(&config, &mode, force).await,
+    }
+}
+
+/// `berth config set-auth-mode`: the same checks as the API, but `--force` skips the rule that the mode can
+/// only change while no user other than admin exists.
+async fn set_auth_mode(config: &Config, mode: &str, force: bool) -> anyhow::Result<()> {
+    let db = open_db(config).await?;
+    let secrets = berth::crypto::SecretBox::load_or_create(&db, config.secret_key.as_ref())
+        .await
+        .context("loading the key that seals stored secrets (secret_key)")?;
+    let live = service::configurations::LiveConfig::load(&db, &secrets, config)
+        .await
+        .context("loading the system configuration")?;
+    let mut changes = serde_json::Map::new();
+    changes.insert("auth_mode".to_owned(), serde_json::Value::from(mode));
+    let result = service::configurations::update(&db, &secrets, &live, &changes, force).await;
+    db.close().await;
+    match result {
+        Ok(_) => {
+            println!("auth_mode is now {mode}");
+            Ok(())
+        }
+        Err(e) if !force && e.to_string() == service::configurations::AUTH_MODE_FROZEN => {
+            anyhow::bail!("{e}; use --force to change it anyway")
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -6,6 +6,7 @@
 mod artifacts;
 mod audit;
 mod caller;
+mod configurations;
 pub mod error;
 mod extract;
 mod members;
@@ -30,6 +31,7 @@ use axum::routing::{delete, get, head, patch, post, put};
 
 use berth_api::artifacts::{Artifact, Tag};
 use berth_api::audit::AuditLog;
+use berth_api::configurations::{Configurations, ConfigurationsResponse};
 use berth_api::members::{ProjectMember, ProjectMemberEntity, RoleRequest, UserGroup};
 use berth_api::projects::{Project, ProjectDeletable, ProjectMetadata, ProjectReq, ProjectSummary};
 use berth_api::quotas::{Quota, QuotaUpdateReq};
@@ -82,6 +84,9 @@ api_routes! {
     get "/systeminfo" => system::info [.ok::<GeneralInfo>()],
     get "/statistics" => statistics::get [.ok::<Statistic>()],
     get "/search" => search::search [.ok::<Search>().query("q", Type::String, "Project or repository name part")],
+
+    get "/configurations" => configurations::get [.ok::<ConfigurationsResponse>()],
+    put "/configurations" => configurations::update [.body::<Configurations>()],
 
     get "/projects" => projects::list [.list::<Project>()],
     head "/projects" => projects::exists [.query("project_name", Type::String, "The name to look for")],

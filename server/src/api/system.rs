@@ -7,6 +7,7 @@ use berth_api::system::{ComponentHealthStatus, GeneralInfo, OverallHealthStatus}
 
 use crate::app::AppState;
 use crate::registry::access::base_url;
+use crate::service::configurations::AuthMode;
 
 /// `GET /ping`: "Pong", as Harbor answers.
 pub async fn ping() -> &'static str {
@@ -46,25 +47,30 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// `GET /systeminfo`: what the console and clients need to know about this installation.
+/// `GET /systeminfo`: what the console and clients need to know about this installation, the auth mode
+/// included (anyone may ask: the sign-in page needs it). `oidc_provider_name` is given only in `oidc_auth`.
 pub async fn info(State(state): State<AppState>, headers: HeaderMap) -> axum::Json<GeneralInfo> {
     let external_url = base_url(&state, &headers);
     let registry_url = external_url
         .split_once("://")
         .map_or(external_url.as_str(), |(_, host)| host)
         .to_owned();
+    let settings = state.system_config.current();
+    let oidc_provider_name =
+        (settings.auth_mode == AuthMode::Oidc).then(|| settings.oidc.name.clone());
     axum::Json(GeneralInfo {
         current_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         registry_url,
         external_url,
-        auth_mode: "db_auth".to_owned(),
-        primary_auth_mode: false,
-        project_creation_restriction: "everyone".to_owned(),
-        self_registration: false,
+        auth_mode: settings.auth_mode.as_str().to_owned(),
+        primary_auth_mode: settings.primary_auth_mode,
+        project_creation_restriction: settings.project_creation_restriction.as_str().to_owned(),
+        self_registration: settings.self_registration,
         has_ca_root: false,
         harbor_version: format!("berth-v{}", env!("CARGO_PKG_VERSION")),
         registry_storage_provider_name: "filesystem".to_owned(),
         read_only: false,
         notification_enable: false,
+        oidc_provider_name,
     })
 }

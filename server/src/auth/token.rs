@@ -153,18 +153,29 @@ impl TokenService {
         &self.service
     }
 
-    /// Signs a token for `subject` (empty for anonymous) with `access`.
+    /// Signs a token for `subject` (empty for anonymous) with `access`, valid for the start-up lifetime.
     pub fn issue(
         &self,
         subject: &str,
         access: Vec<Grant>,
+    ) -> Result<IssuedToken, jsonwebtoken::errors::Error> {
+        self.issue_for(subject, access, self.lifetime)
+    }
+
+    /// Signs a token for `subject` (empty for anonymous) with `access`, valid for `lifetime` (the current
+    /// `token_expiration` of the system configuration).
+    pub fn issue_for(
+        &self,
+        subject: &str,
+        access: Vec<Grant>,
+        lifetime: Duration,
     ) -> Result<IssuedToken, jsonwebtoken::errors::Error> {
         let now = now_secs();
         let claims = Claims {
             iss: ISSUER.to_owned(),
             sub: subject.to_owned(),
             aud: self.service.clone(),
-            exp: now + self.lifetime.as_secs(),
+            exp: now + lifetime.as_secs(),
             nbf: now.saturating_sub(1),
             iat: now,
             jti: uuid::Uuid::new_v4().to_string(),
@@ -176,7 +187,7 @@ impl TokenService {
         Ok(IssuedToken {
             token,
             issued_at: UNIX_EPOCH + Duration::from_secs(now),
-            expires_in: self.lifetime,
+            expires_in: lifetime,
         })
     }
 

@@ -97,7 +97,10 @@ pub async fn issue(
             }
         }
     }
-    let issued = match state.tokens.issue(subject.name(), access) {
+    // The lifetime is read per token from the live configuration, so a changed `token_expiration` applies to
+    // the next token.
+    let lifetime = state.system_config.current().token_lifetime();
+    let issued = match state.tokens.issue_for(subject.name(), access, lifetime) {
         Ok(issued) => issued,
         Err(e) => {
             tracing::error!(error = %e, "token service: signing failed");

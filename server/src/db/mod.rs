@@ -9,6 +9,7 @@ mod artifacts;
 mod audit;
 mod blobs;
 mod cache;
+mod configurations;
 mod keys;
 pub mod list;
 mod members;
@@ -37,6 +38,7 @@ pub use artifacts::{
 };
 pub use audit::{AuditEntry, NewAuditEntry};
 pub use blobs::LinkedBlob;
+pub use configurations::{ConfigChange, ConfigRow, SaveConfig};
 pub use members::Member;
 pub use projects::{NewProject, Project, ProjectCounts, ProjectDetail, ProjectUsage};
 pub use pulls::PullBatch;

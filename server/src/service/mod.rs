@@ -1,6 +1,7 @@
 //! Domain services: validation and rules above the data layer, shared by the CLI and (later) the REST API.
 
 pub mod artifacts;
+pub mod configurations;
 pub mod projects;
 pub mod registries;
 pub mod robots;

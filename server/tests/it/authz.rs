@@ -141,6 +141,9 @@ const TABLE: &[Row] = &[
     row("get", "/robots", SYSADMIN, false, &[]),
     row("get", "/users", SYSADMIN, false, &[]),
     row("get", "/audit-logs", SYSADMIN, false, &[]),
+    // The system configuration: system admins only.
+    row("get", "/configurations", SYSADMIN, false, &[]),
+    row("put", "/configurations", SYSADMIN, false, &[]),
     row("get", "/statistics", SIGNED_IN, false, &[]),
     row("get", "/search", &EVERYONE, true, &[]),
     row(
@@ -733,6 +736,11 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
             "/ping" | "/health" | "/systeminfo" | "/projects" | "/repositories" | "/quotas"
             | "/robots" | "/users" | "/users/current",
         ) if row.method != "post" && row.method != "head" => api(row.route.to_owned()),
+        ("get", "/configurations") => api("/configurations".to_owned()),
+        ("put", "/configurations") => with(
+            "/configurations".to_owned(),
+            json!({"robot_token_duration": 45}),
+        ),
         ("post", "/projects") => with(
             "/projects".to_owned(),
             json!({"project_name": format!("{p}-new")}),

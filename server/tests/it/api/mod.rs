@@ -2,6 +2,7 @@
 
 mod artifacts;
 mod audit;
+mod configurations;
 mod members;
 mod openapi;
 mod projects;

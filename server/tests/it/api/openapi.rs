@@ -150,6 +150,16 @@ async fn real_responses_use_only_documented_fields() {
         json!({"project_name": "cache", "registry_id": 1}),
     )
     .await;
+    // Every configuration key set, the secrets too (they must still not come back).
+    let configured = http
+        .put(api(&server, "/configurations"))
+        .admin()
+        .json(&json!({"auth_mode": "oidc_auth", "oidc_name": "Keycloak", "oidc_client_secret": "s3cret",
+                      "ldap_search_password": "s3cret", "ldap_url": "ldap://127.0.0.1:9"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(configured.status(), StatusCode::OK);
     let doc = document(&server).await;
 
     let artifacts = "/projects/docs/repositories/app/artifacts";
@@ -193,6 +203,7 @@ async fn real_responses_use_only_documented_fields() {
         ("/users", "/users".to_owned()),
         ("/users/current", "/users/current".to_owned()),
         ("/audit-logs", "/audit-logs".to_owned()),
+        ("/configurations", "/configurations".to_owned()),
     ] {
         let response = http.get(api(&server, &url)).admin().send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "GET {url}");
