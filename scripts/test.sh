@@ -13,6 +13,8 @@ command -v cc >/dev/null 2>&1 || packages+=(build-essential)
 # Proxy-cache upstreams: the CNCF distribution registry, with htpasswd (apache2-utils) for its Basic auth.
 command -v docker-registry >/dev/null 2>&1 || packages+=(docker-registry)
 command -v htpasswd >/dev/null 2>&1 || packages+=(apache2-utils)
+# LDAP sign-in tests: a private OpenLDAP slapd (in /usr/sbin), loaded with ldapadd (ldap-utils).
+{ [ -x /usr/sbin/slapd ] && command -v ldapadd; } >/dev/null 2>&1 || packages+=(slapd ldap-utils)
 # The console's browser tests drive Debian's Chromium (Playwright never downloads a browser here).
 [ -x /usr/bin/chromium ] || packages+=(chromium)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

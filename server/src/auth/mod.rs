@@ -10,6 +10,7 @@
 //! - [`token`] issues and verifies the registry's bearer tokens; [`token_endpoint`] serves `/service/token`.
 
 pub mod credentials;
+pub mod ldap;
 pub mod login_endpoint;
 pub mod password;
 pub mod policy;

@@ -19,6 +19,7 @@ mod compat;
 mod console;
 mod crash;
 mod images;
+mod ldap;
 mod proxy;
 mod registry;
 mod shutdown;
