@@ -100,7 +100,15 @@ async function signIn(page, user = ADMIN_USER, password = ADMIN_PASSWORD) {
   await page.goto('/account/sign-in');
   await page.getByLabel('Username').fill(user);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Log In' }).click();
+  // Wait for the sign-in to finish: a test that navigates right after the click could otherwise leave before the
+  // session cookie arrives, and land on the sign-in page again. A refused sign-in stays on the page.
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/c/login') && r.request().method() === 'POST'),
+    page.getByRole('button', { name: 'Log In' }).click(),
+  ]);
+  if (response.ok()) {
+    await page.waitForURL((url) => !url.pathname.startsWith('/account/sign-in'));
+  }
 }
 
 /// Keeps a full-page screenshot under playwright/artifacts/screenshots/ (git-ignored).
