@@ -57,6 +57,10 @@ pub enum ManifestError {
     Invalid(String),
 }
 
+/// The largest manifest Berth stores, pushed or fetched from a proxy upstream. The spec asks registries to accept at
+/// least 4 MB.
+pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+
 /// Parses a manifest body. `content_type` is the request's Content-Type without parameters, if any.
 pub fn parse(body: &[u8], content_type: Option<&str>) -> Result<ParsedManifest, ManifestError> {
     #[derive(serde::Deserialize)]

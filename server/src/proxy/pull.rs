@@ -25,12 +25,10 @@ use super::upstream::{MANIFEST_ACCEPT, Upstream};
 use super::{Endpoint, Fetched, FlightJob, ProxyError, Stage};
 use crate::app::AppState;
 use crate::db::{LinkedBlob, Manifest, NewArtifact, Project, PutManifestError};
-use crate::oci::manifest;
+use crate::oci::manifest::{self, MAX_MANIFEST_BYTES};
 use crate::oci::{Algorithm, Digest, Reference, RepositoryName};
 use crate::registry::RegistryError;
 
-/// The largest manifest fetched from an upstream (the same limit as a push).
-const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 /// The most tags read from an upstream's tag list.
 const MAX_UPSTREAM_TAGS: usize = 10_000;
 

@@ -15,13 +15,10 @@ use crate::app::AppState;
 use crate::auth::Action;
 use crate::db::{Manifest, NewArtifact, PutManifestError};
 use crate::events::audit::{self, Audit, ClientIp, Operation};
-use crate::oci::manifest::{self, ManifestError};
+use crate::oci::manifest::{self, MAX_MANIFEST_BYTES, ManifestError};
 use crate::oci::{Algorithm, Digest, Reference, RepositoryName};
 use crate::proxy;
 use crate::stats::Pull;
-
-/// The largest manifest accepted. The spec asks registries to accept at least 4 MB.
-pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 
 pub async fn get(
     state: &AppState,
