@@ -3,7 +3,8 @@
 //!
 //! Berth has the keys of the authentication modes (database, LDAP, OIDC) and the auth-related ones. Secrets
 //! (`ldap_search_password`, `oidc_client_secret`) can be written but are never returned, as in Harbor.
-//! `ldap_nested_groups` and `ldap_group_cache_seconds` are Berth extensions.
+//! `ldap_starttls`, `ldap_nested_groups`, `ldap_nested_groups_timeout`, `ldap_group_cache_seconds`,
+//! `ldap_email_attribute` and `ldap_display_name_attribute` are Berth extensions.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -67,10 +68,18 @@ pub struct ConfigurationsResponse {
     pub ldap_group_membership_attribute: StringConfigItem,
     /// The group search scope: 0 base, 1 one level, 2 subtree.
     pub ldap_group_search_scope: IntegerConfigItem,
+    /// Berth extension: upgrade an `ldap://` connection with StartTLS.
+    pub ldap_starttls: BoolConfigItem,
     /// Berth extension: also count the groups of a user's groups.
     pub ldap_nested_groups: BoolConfigItem,
+    /// Berth extension: how long following nested groups may take, in seconds.
+    pub ldap_nested_groups_timeout: IntegerConfigItem,
     /// Berth extension: how long a user's LDAP groups are remembered after sign-in, in seconds (0: not cached).
     pub ldap_group_cache_seconds: IntegerConfigItem,
+    /// Berth extension: the attribute holding a user's email address.
+    pub ldap_email_attribute: StringConfigItem,
+    /// Berth extension: the attribute holding a user's display name.
+    pub ldap_display_name_attribute: StringConfigItem,
     /// The provider's name, shown on the sign-in button.
     pub oidc_name: StringConfigItem,
     /// The issuer URL, from which the provider's configuration is discovered.
@@ -162,12 +171,24 @@ pub struct Configurations {
     /// The group search scope: 0 base, 1 one level, 2 subtree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ldap_group_search_scope: Option<i64>,
+    /// Berth extension: upgrade an `ldap://` connection with StartTLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ldap_starttls: Option<bool>,
     /// Berth extension: also count the groups of a user's groups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ldap_nested_groups: Option<bool>,
+    /// Berth extension: how long following nested groups may take, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ldap_nested_groups_timeout: Option<i64>,
     /// Berth extension: how long a user's LDAP groups are remembered after sign-in, in seconds (0: not cached).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ldap_group_cache_seconds: Option<i64>,
+    /// Berth extension: the attribute holding a user's email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ldap_email_attribute: Option<String>,
+    /// Berth extension: the attribute holding a user's display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ldap_display_name_attribute: Option<String>,
     /// The provider's name, shown on the sign-in button.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oidc_name: Option<String>,

@@ -13,6 +13,9 @@ pub struct UserResp {
     pub comment: String,
     pub sysadmin_flag: bool,
     pub admin_role_in_auth: bool,
+    /// Set for users who sign in through OIDC; its `secret` only for the user themselves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc_user_meta: Option<crate::oidc::OidcUserInfo>,
     pub creation_time: String,
     pub update_time: String,
 }

@@ -68,7 +68,6 @@ impl AppState {
             .await
             .context("creating the session table")?;
         let pulls = PullStats::start(db.clone(), config.pull_stats_interval());
-        let passwords = Arc::new(PasswordChecker::new(config.signin_throttle));
         let proxy = Arc::new(
             Proxy::new(config.proxy.clone(), config.data_dir.join("proxy-staging"))
                 .context("creating the proxy staging area")?,
@@ -76,9 +75,15 @@ impl AppState {
         let secrets = SecretBox::load_or_create(&db, config.secret_key.as_ref())
             .await
             .context("loading the key that seals stored secrets (secret_key)")?;
-        let system_config = LiveConfig::load(&db, &secrets, &config)
-            .await
-            .context("loading the system configuration")?;
+        let system_config = Arc::new(
+            LiveConfig::load(&db, &secrets, &config)
+                .await
+                .context("loading the system configuration")?,
+        );
+        let passwords = Arc::new(PasswordChecker::new(
+            config.signin_throttle,
+            system_config.clone(),
+        ));
         Ok(AppState {
             config: Arc::new(config),
             db,
@@ -90,7 +95,7 @@ impl AppState {
             pulls,
             proxy,
             secrets: Arc::new(secrets),
-            system_config: Arc::new(system_config),
+            system_config,
         })
     }
 }

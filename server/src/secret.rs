@@ -35,3 +35,31 @@ impl Serialize for Secret {
         serializer.serialize_str(&self.0)
     }
 }
+
+/// A secret kept sealed in the database (by [`crate::crypto::SecretBox`]), as opened at load time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum StoredSecret {
+    #[default]
+    Unset,
+    Set(Secret),
+    /// Stored, but it does not open with the current key (`secret_key` changed?). Using it is an error, never
+    /// an empty secret.
+    Unreadable,
+}
+
+impl StoredSecret {
+    /// The secret, `None` if unset, an error if it does not open.
+    pub fn get(&self) -> Result<Option<&Secret>, crate::crypto::SealError> {
+        match self {
+            StoredSecret::Unset => Ok(None),
+            StoredSecret::Set(secret) => Ok(Some(secret)),
+            StoredSecret::Unreadable => Err(crate::crypto::SealError::Open),
+        }
+    }
+}
+
+impl From<Secret> for StoredSecret {
+    fn from(secret: Secret) -> StoredSecret {
+        StoredSecret::Set(secret)
+    }
+}

@@ -20,6 +20,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     PreconditionFailed(String),
+    /// A service Berth depends on (the LDAP server, the OIDC provider) failed; the message says which.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -39,6 +42,7 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
             ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "PRECONDITION"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN"),
         }
     }
@@ -67,6 +71,22 @@ impl IntoResponse for ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         ApiError::internal("database error", error)
+    }
+}
+
+impl From<crate::auth::password::SignInError> for ApiError {
+    fn from(error: crate::auth::password::SignInError) -> Self {
+        use crate::auth::password::SignInError;
+        match error {
+            SignInError::Database(e) => e.into(),
+            SignInError::Directory(e) => {
+                tracing::error!(error = %e, "sign-in could not be checked: the LDAP server failed");
+                ApiError::Unavailable(
+                    "sign-in is unavailable: the directory server cannot be reached; try again later"
+                        .to_owned(),
+                )
+            }
+        }
     }
 }
 

@@ -227,8 +227,9 @@ async fn find_user(state: &AppState, user: &UserEntity) -> Result<UserDetail, Ap
 }
 
 /// The group a `member_group` names: by `id` if given, else an LDAP group by `ldap_group_dn`, else by
-/// `group_name` (of `group_type`, if given). Berth does not look groups up in LDAP or OIDC: a group must exist
-/// (`POST /usergroups`, or a sign-in that brought it) before it can be a member.
+/// `group_name` (of `group_type`, if given). In `ldap_auth`, an LDAP group not yet in Berth is looked up by DN in
+/// the directory and added, as Harbor does; other groups must exist (`POST /usergroups`, or a sign-in that
+/// brought them) before they can be members.
 async fn find_group(state: &AppState, group: &UserGroup) -> Result<UserGroupRow, ApiError> {
     if let Some(id) = group.id.filter(|id| *id > 0) {
         return state
@@ -263,10 +264,16 @@ async fn find_group(state: &AppState, group: &UserGroup) -> Result<UserGroupRow,
         }
     };
     let (groups, _) = state.db.list_user_groups(&filter, 1, 0).await?;
-    groups
-        .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::NotFound(format!("user group {who} not found")))
+    if let Some(found) = groups.into_iter().next() {
+        return Ok(found);
+    }
+    if let Some(dn) = dn
+        && let Some(id) = super::ldap::onboard_group(state, dn).await?
+        && let Some(found) = state.db.user_group(id).await?
+    {
+        return Ok(found);
+    }
+    Err(ApiError::NotFound(format!("user group {who} not found")))
 }
 
 /// A Harbor role id (1 to 5), or 400.

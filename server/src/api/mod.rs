@@ -9,6 +9,7 @@ mod caller;
 mod configurations;
 pub mod error;
 mod extract;
+mod ldap;
 mod members;
 mod openapi;
 mod pagination;
@@ -32,6 +33,7 @@ use axum::routing::{delete, get, head, patch, post, put};
 use berth_api::artifacts::{Artifact, Tag};
 use berth_api::audit::AuditLog;
 use berth_api::configurations::{Configurations, ConfigurationsResponse};
+use berth_api::ldap::{LdapConf, LdapImportUsers, LdapPingResult, LdapUser};
 use berth_api::members::{ProjectMember, ProjectMemberEntity, RoleRequest, UserGroup};
 use berth_api::projects::{Project, ProjectDeletable, ProjectMetadata, ProjectReq, ProjectSummary};
 use berth_api::quotas::{Quota, QuotaUpdateReq};
@@ -87,6 +89,11 @@ api_routes! {
 
     get "/configurations" => configurations::get [.ok::<ConfigurationsResponse>()],
     put "/configurations" => configurations::update [.body::<Configurations>()],
+
+    post "/ldap/ping" => ldap::ping [.body::<LdapConf>().ok::<LdapPingResult>()],
+    get "/ldap/users/search" => ldap::search_users [.ok::<Vec<LdapUser>>().query("username", Type::String, "A part of the uid")],
+    post "/ldap/users/import" => ldap::import_users [.body::<LdapImportUsers>()],
+    get "/ldap/groups/search" => ldap::search_groups [.ok::<Vec<UserGroup>>().query("groupname", Type::String, "A part of the group name").query("groupdn", Type::String, "The group's DN")],
 
     get "/projects" => projects::list [.list::<Project>()],
     head "/projects" => projects::exists [.query("project_name", Type::String, "The name to look for")],

@@ -17,6 +17,7 @@ use super::pagination::Page;
 use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::db::{NewUserGroup, UserGroupFilter, UserGroupRow, is_unique_violation};
+use crate::service::configurations::AuthMode;
 
 /// The query of `GET /usergroups` besides the page.
 #[derive(Debug, Deserialize)]
@@ -105,7 +106,7 @@ pub async fn search(
 }
 
 /// `POST /usergroups`: creates a group, for system administrators. It needs a name and a type; an LDAP
-/// group also needs its DN. 201 with the new group's `Location`; 409 if the name (or the DN) is taken.
+/// group also needs its DN, which in `ldap_auth` must name a group of the directory. 201 with the new group's `Location`; 409 if the name (or the DN) is taken.
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -134,6 +135,18 @@ pub async fn create(
     } else {
         ""
     };
+    if group_type == LDAP_GROUP && state.system_config.current().auth_mode == AuthMode::Ldap {
+        // As Harbor: in ldap_auth, an LDAP group must exist in the directory.
+        let found = super::ldap::ldap_client(&state)?
+            .find_group(dn)
+            .await
+            .map_err(super::ldap::ldap_failed)?;
+        if found.is_none() {
+            return Err(ApiError::BadRequest(format!(
+                "no LDAP group with DN {dn:?} matches the group search filter"
+            )));
+        }
+    }
     let new = NewUserGroup {
         group_name: name,
         group_type,

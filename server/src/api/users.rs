@@ -27,6 +27,7 @@ use crate::db::list;
 use crate::db::{UserDetail, is_unique_violation};
 use crate::events::audit::{Audit, ClientIp, Operation as Op};
 use crate::service;
+use crate::service::configurations::AuthMode;
 
 /// The built-in administrator, whom Harbor never deletes.
 const BUILTIN_ADMIN_ID: i64 = 1;
@@ -124,6 +125,11 @@ pub async fn create(
     body: Json<UserCreationReq>,
 ) -> Result<Response, ApiError> {
     caller.sysadmin()?;
+    if state.system_config.current().auth_mode != AuthMode::Db {
+        return Err(ApiError::Forbidden(
+            "local users can be created only in db_auth mode; in ldap_auth and oidc_auth users are created when they first sign in".to_owned(),
+        ));
+    }
     let Json(req) = body;
     validate_new_user(&req)?;
     if state.db.email_taken(&req.email).await? {
@@ -320,6 +326,12 @@ pub async fn update_password(
         .user_by_id(id)
         .await?
         .ok_or_else(|| user_not_found(id))?;
+    if user.password_hash.is_none() {
+        return Err(ApiError::Forbidden(format!(
+            "user {:?} signs in through LDAP or OIDC and has no Berth password to change",
+            user.username
+        )));
+    }
     if is_self(&caller.0, id)
         && state
             .passwords
@@ -404,7 +416,7 @@ fn email_conflict(email: &str) -> ApiError {
     ApiError::Conflict(format!("email {email:?} is already in use"))
 }
 
-/// Harbor's `UserResp` for a user. Berth keeps no external admin roles.
+/// Harbor's `UserResp` for a user; `admin_role_in_auth` when the directory made them an admin at sign-in.
 fn user_resp(user: UserDetail) -> UserResp {
     UserResp {
         user_id: user.id,
@@ -413,7 +425,8 @@ fn user_resp(user: UserDetail) -> UserResp {
         realname: user.realname,
         comment: user.comment,
         sysadmin_flag: user.sysadmin,
-        admin_role_in_auth: false,
+        admin_role_in_auth: user.admin_in_auth,
+        oidc_user_meta: None,
         creation_time: user.created_at,
         update_time: user.updated_at,
     }

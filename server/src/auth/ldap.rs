@@ -25,7 +25,7 @@ use ldap3::{
     SearchResult, ldap_escape,
 };
 
-use crate::secret::Secret;
+use crate::secret::StoredSecret;
 
 /// Idle service-account connections kept for reuse.
 const POOL_IDLE_MAX: usize = 4;
@@ -78,7 +78,7 @@ impl LdapScope {
 }
 
 /// LDAP settings, with Harbor's configuration keys (`ldap_<field>`) unless marked as a Berth extension.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LdapSettings {
     /// `ldap_url`: `ldap://host[:port]` or `ldaps://host[:port]`.
     pub url: String,
@@ -87,7 +87,7 @@ pub struct LdapSettings {
     /// `ldap_search_dn`: the service account that searches; empty for an anonymous search.
     pub search_dn: String,
     /// `ldap_search_password`.
-    pub search_password: Secret,
+    pub search_password: StoredSecret,
     /// `ldap_base_dn`: where users are searched.
     pub base_dn: String,
     /// `ldap_filter`: an extra filter users must match, e.g. `(objectClass=person)`; empty for none.
@@ -132,10 +132,10 @@ impl Default for LdapSettings {
             url: String::new(),
             starttls: false,
             search_dn: String::new(),
-            search_password: Secret::new(""),
+            search_password: StoredSecret::Unset,
             base_dn: String::new(),
             filter: String::new(),
-            uid: "uid".to_owned(),
+            uid: "cn".to_owned(),
             scope: LdapScope::Subtree,
             timeout: 5,
             verify_cert: true,
@@ -143,13 +143,13 @@ impl Default for LdapSettings {
             group_search_filter: String::new(),
             group_attribute_name: "cn".to_owned(),
             group_admin_dn: String::new(),
-            group_membership_attribute: "memberOf".to_owned(),
+            group_membership_attribute: "memberof".to_owned(),
             group_search_scope: LdapScope::Subtree,
             nested_groups: false,
             nested_groups_timeout: 5,
             email_attribute: "mail".to_owned(),
             display_name_attribute: "displayName".to_owned(),
-            group_cache_seconds: 300,
+            group_cache_seconds: 60,
         }
     }
 }
@@ -803,9 +803,12 @@ impl LdapClient {
                     }
                 }
                 Membership::OnUser(attribute) => {
-                    let reads = frontier
+                    // Collected first: a lazy `map` in the stream's type trips the compiler's `Send` check
+                    // (rust-lang/rust#100013).
+                    let reads: Vec<_> = frontier
                         .iter()
-                        .map(|dn| self.read_group(dn, Some(attribute)));
+                        .map(|dn| self.read_group(dn, Some(attribute)))
+                        .collect();
                     let mut results =
                         futures_util::stream::iter(reads).buffer_unordered(READ_CONCURRENCY);
                     while let Some(result) = results.next().await {
@@ -876,7 +879,7 @@ impl LdapClient {
             .filter(|g| g.name.is_empty())
             .map(|g| g.dn.clone())
             .collect();
-        let reads = missing.iter().map(|dn| self.read_group(dn, None));
+        let reads: Vec<_> = missing.iter().map(|dn| self.read_group(dn, None)).collect();
         let mut results = futures_util::stream::iter(reads).buffer_unordered(READ_CONCURRENCY);
         while let Some(result) = results.next().await {
             if let Some((group, _)) = result?
@@ -933,15 +936,24 @@ impl LdapClient {
             dn: settings.search_dn.clone(),
             reason,
         };
-        if settings.search_password.expose().is_empty() {
-            return Err(failed(
-                "ldap_search_password is empty (that would be an unauthenticated bind, RFC 4513 §5.1.2)"
-                    .to_owned(),
-            ));
-        }
+        let password = match settings.search_password.get() {
+            Ok(Some(password)) if !password.expose().is_empty() => password.expose(),
+            Ok(_) => {
+                return Err(failed(
+                    "ldap_search_password is empty (that would be an unauthenticated bind, RFC 4513 §5.1.2)"
+                        .to_owned(),
+                ));
+            }
+            Err(_) => {
+                return Err(failed(
+                    "the stored ldap_search_password does not open with the current secret_key; set it again"
+                        .to_owned(),
+                ));
+            }
+        };
         let result = ldap
             .with_timeout(settings.op_timeout())
-            .simple_bind(&settings.search_dn, settings.search_password.expose())
+            .simple_bind(&settings.search_dn, password)
             .await;
         match result {
             Ok(r) if r.rc == 0 => Ok(()),
@@ -1328,6 +1340,7 @@ mod tests {
             url: "ldap://127.0.0.1:389".to_owned(),
             base_dn: "dc=example,dc=org".to_owned(),
             filter: "(objectClass=inetOrgPerson)".to_owned(),
+            uid: "uid".to_owned(),
             ..LdapSettings::default()
         }
     }
@@ -1451,7 +1464,7 @@ mod tests {
         let s = settings();
         assert!(!format!("{e} {s:?}").contains("hunter2"));
         let s = LdapSettings {
-            search_password: Secret::new("hunter2"),
+            search_password: crate::secret::Secret::new("hunter2").into(),
             ..settings()
         };
         assert!(!format!("{s:?}").contains("hunter2"));

@@ -10,8 +10,10 @@
 //! - [`token`] issues and verifies the registry's bearer tokens; [`token_endpoint`] serves `/service/token`.
 
 pub mod credentials;
+pub mod directory;
 pub mod ldap;
 pub mod login_endpoint;
+pub mod oidc;
 pub mod password;
 pub mod policy;
 pub mod robots;

@@ -1,9 +1,12 @@
 //! Passwords and robot secrets: argon2id hashes, computed and checked on the blocking pool.
 //!
 //! [`PasswordChecker::check_from`] is the one place credentials are verified, and it applies the sign-in
-//! throttle ([`super::throttle`]) to every check.
+//! throttle ([`super::throttle`]) to every check. Which source checks a user's password follows the auth
+//! mode: the database in `db_auth`, the LDAP server in `ldap_auth` ([`super::directory`]). Robots and the
+//! local `admin` always use the database.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
@@ -14,9 +17,25 @@ use sha2::{Digest as _, Sha256};
 
 use berth_api::robots::RobotPermission;
 
+use super::directory::Directory;
+use super::ldap::LdapError;
 use super::throttle::{Gate, SignInThrottle, ThrottleConfig};
 use super::{Subject, robots};
 use crate::db::Db;
+use crate::service::configurations::{AuthMode, LiveConfig};
+
+/// The local administrator, who signs in with its database password whatever the auth mode (as in Harbor).
+pub const LOCAL_ADMIN: &str = "admin";
+
+/// Why credentials could not be checked (as opposed to being wrong).
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The directory (LDAP server) failed or is misconfigured; the message says how.
+    #[error("{0}")]
+    Directory(#[from] LdapError),
+}
 
 /// How long a successful password check is remembered.
 const CACHE_TTL: Duration = Duration::from_secs(60);
@@ -58,19 +77,29 @@ pub async fn verify(password: String, phc: String) -> bool {
 ///
 /// Failures are counted by the sign-in throttle: past a few, attempts are slowed down, then refused outright
 /// for a while, whatever the password.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PasswordChecker {
     verified: DashMap<[u8; 32], (String, Instant)>,
     throttle: SignInThrottle,
+    /// The auth mode and directory settings, read per check.
+    config: Arc<LiveConfig>,
+    directory: Directory,
 }
 
 impl PasswordChecker {
-    /// A checker whose sign-in throttle uses `throttle`.
-    pub fn new(throttle: ThrottleConfig) -> PasswordChecker {
+    /// A checker for the auth mode of `config`, whose sign-in throttle uses `throttle`.
+    pub fn new(throttle: ThrottleConfig, config: Arc<LiveConfig>) -> PasswordChecker {
         PasswordChecker {
             verified: DashMap::new(),
             throttle: SignInThrottle::new(throttle),
+            config,
+            directory: Directory::default(),
         }
+    }
+
+    /// The directory side of sign-in (the LDAP client for the current settings).
+    pub fn directory(&self) -> &Directory {
+        &self.directory
     }
 
     /// The subject (user or robot) whose name and password these are, or `None`. Throttled by username only;
@@ -80,7 +109,7 @@ impl PasswordChecker {
         db: &Db,
         username: &str,
         password: &str,
-    ) -> Result<Option<Subject>, sqlx::Error> {
+    ) -> Result<Option<Subject>, SignInError> {
         self.check_from(db, username, password, None).await
     }
 
@@ -91,7 +120,7 @@ impl PasswordChecker {
         username: &str,
         password: &str,
         address: Option<IpAddr>,
-    ) -> Result<Option<Subject>, sqlx::Error> {
+    ) -> Result<Option<Subject>, SignInError> {
         match self.throttle.gate(username, address) {
             Gate::Open => {}
             Gate::Delay(wait) => tokio::time::sleep(wait).await,
@@ -113,16 +142,39 @@ impl PasswordChecker {
         db: &Db,
         username: &str,
         password: &str,
-    ) -> Result<Option<Subject>, sqlx::Error> {
+    ) -> Result<Option<Subject>, SignInError> {
+        let key = credential_key(username, password);
+        let config = self.config.current();
+        let local = username == LOCAL_ADMIN || username.starts_with(robots::PREFIX);
+        if config.auth_mode == AuthMode::Ldap && !local {
+            let Some(id) = self
+                .directory
+                .ldap_sign_in(db, &config.ldap, key, username, password)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let Some(user) = db.user_by_id(id).await? else {
+                tracing::info!(username, "sign-in refused: the user was removed from Berth");
+                self.directory.forget(&key);
+                return Ok(None);
+            };
+            return Ok(Some(user.into()));
+        }
+        self.verify_local(db, key, username, password).await
+    }
+
+    /// Checks a password against the database's hash.
+    async fn verify_local(
+        &self,
+        db: &Db,
+        key: [u8; 32],
+        username: &str,
+        password: &str,
+    ) -> Result<Option<Subject>, SignInError> {
         let Some((subject, phc)) = account(db, username).await? else {
             return Ok(None);
         };
-        let key: [u8; 32] = Sha256::new()
-            .chain_update(username.as_bytes())
-            .chain_update([0u8])
-            .chain_update(password.as_bytes())
-            .finalize()
-            .into();
         if let Some(entry) = self.verified.get(&key)
             && entry.0 == phc
             && entry.1.elapsed() < CACHE_TTL
@@ -139,6 +191,16 @@ impl PasswordChecker {
         self.verified.insert(key, (phc, Instant::now()));
         Ok(Some(subject))
     }
+}
+
+/// What remembers a name and password without keeping the password: SHA-256 of both.
+fn credential_key(username: &str, password: &str) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(username.as_bytes())
+        .chain_update([0u8])
+        .chain_update(password.as_bytes())
+        .finalize()
+        .into()
 }
 
 /// The account named `username` and its password hash, if it may sign in at all.

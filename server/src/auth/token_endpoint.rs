@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use berth_api::{ErrorResponse, TokenResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use super::password::SignInError;
 use super::token::Grant;
 use super::{Action, ActionSet, Credentials, Subject, policy};
 use crate::app::AppState;
@@ -58,7 +59,15 @@ pub async fn issue(
                         "invalid username or password",
                     );
                 }
-                Err(e) => {
+                Err(SignInError::Directory(e)) => {
+                    tracing::error!(error = %e, username, "token service: the LDAP server failed while checking credentials");
+                    return error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "UNAVAILABLE",
+                        "sign-in is unavailable: the directory server cannot be reached",
+                    );
+                }
+                Err(SignInError::Database(e)) => {
                     tracing::error!(error = %e, "token service: database error while checking credentials");
                     return error(
                         StatusCode::INTERNAL_SERVER_ERROR,

@@ -5,6 +5,9 @@
 
 use super::Db;
 
+/// Harbor's type number of LDAP groups.
+const LDAP: i64 = 1;
+
 /// A user group as the REST API shows it. `group_type`: 1 LDAP, 2 HTTP, 3 OIDC.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserGroupRow {
@@ -155,6 +158,60 @@ impl Db {
         tx.commit().await
     }
 
+    /// Records what a sign-in through LDAP or OIDC learnt about user `user_id`, in one transaction: `groups`
+    /// (all of type `group_type`) become exactly the groups the user belongs to, each created on first sight,
+    /// and `admin` becomes the user's `admin_in_auth`. LDAP groups are found by DN, case-insensitively; a new
+    /// group whose name another group of the type already has is named by its DN instead. OIDC groups are found
+    /// by name. Returns the ids of the user's groups.
+    pub async fn sync_external_groups(
+        &self,
+        user_id: i64,
+        group_type: i64,
+        groups: &[NewUserGroup<'_>],
+        admin: bool,
+    ) -> Result<Vec<i64>, sqlx::Error> {
+        let now = super::now();
+        let mut tx = self.write.begin().await?;
+        let mut ids = Vec::with_capacity(groups.len());
+        for group in groups {
+            let id = ensure_group(&mut tx, group_type, group, &now).await?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        sqlx::query("DELETE FROM user_group_members WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        for id in &ids {
+            sqlx::query("INSERT INTO user_group_members (user_id, group_id) VALUES ($1, $2)")
+                .bind(user_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE users SET admin_in_auth = $1 WHERE id = $2")
+            .bind(admin)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// The group of type `group_type` that `group` describes (an LDAP group by DN), created if missing, as
+    /// sign-in creates them. Returns its id.
+    pub async fn ensure_external_group(
+        &self,
+        group_type: i64,
+        group: &NewUserGroup<'_>,
+    ) -> Result<i64, sqlx::Error> {
+        let mut tx = self.write.begin().await?;
+        let id = ensure_group(&mut tx, group_type, group, &super::now()).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
     /// The ids of the groups user `user_id` belongs to, in order.
     pub async fn user_group_ids(&self, user_id: i64) -> Result<Vec<i64>, sqlx::Error> {
         sqlx::query_scalar(
@@ -164,4 +221,57 @@ impl Db {
         .fetch_all(&self.read)
         .await
     }
+}
+
+/// Finds or creates a group for [`Db::sync_external_groups`] and [`Db::ensure_external_group`]: LDAP groups by
+/// DN, case-insensitively, others by name; a new LDAP group whose name is taken is named by its DN.
+async fn ensure_group(
+    tx: &mut sqlx::SqliteConnection,
+    group_type: i64,
+    group: &NewUserGroup<'_>,
+    now: &str,
+) -> Result<i64, sqlx::Error> {
+    let existing: Option<i64> = if group_type == LDAP {
+        sqlx::query_scalar(
+            "SELECT id FROM user_groups WHERE group_type = 1 AND lower(ldap_group_dn) = lower($1)",
+        )
+        .bind(group.ldap_group_dn)
+        .fetch_optional(&mut *tx)
+        .await?
+    } else {
+        sqlx::query_scalar("SELECT id FROM user_groups WHERE group_type = $1 AND group_name = $2")
+            .bind(group_type)
+            .bind(group.group_name)
+            .fetch_optional(&mut *tx)
+            .await?
+    };
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let name_taken: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM user_groups WHERE group_type = $1 AND group_name = $2)",
+    )
+    .bind(group_type)
+    .bind(group.group_name)
+    .fetch_one(&mut *tx)
+    .await?;
+    let name = if name_taken && group_type == LDAP {
+        group.ldap_group_dn
+    } else {
+        group.group_name
+    };
+    sqlx::query_scalar(
+        "INSERT INTO user_groups (group_name, group_type, ldap_group_dn, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $4) RETURNING id",
+    )
+    .bind(name)
+    .bind(group_type)
+    .bind(if group_type == LDAP {
+        group.ldap_group_dn
+    } else {
+        ""
+    })
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await
 }

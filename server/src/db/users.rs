@@ -12,6 +12,7 @@ pub struct User {
     pub id: i64,
     pub username: String,
     pub password_hash: Option<String>,
+    /// A system admin: by the `sysadmin` flag, or by the directory at the last sign-in (`admin_in_auth`).
     pub sysadmin: bool,
 }
 
@@ -46,12 +47,13 @@ pub struct UserDetail {
     pub realname: String,
     pub comment: String,
     pub sysadmin: bool,
+    /// System admin by the directory's say at the last sign-in (Harbor's `admin_role_in_auth`).
+    pub admin_in_auth: bool,
     pub created_at: String,
     pub updated_at: String,
 }
 
-const USER_DETAIL: &str =
-    "SELECT id, username, email, realname, comment, sysadmin, created_at, updated_at FROM users";
+const USER_DETAIL: &str = "SELECT id, username, email, realname, comment, sysadmin, admin_in_auth, created_at, updated_at FROM users";
 
 impl Db {
     pub async fn count_users(&self) -> Result<i64, sqlx::Error> {
@@ -80,10 +82,43 @@ impl Db {
 
     pub async fn find_user(&self, username: &str) -> Result<Option<User>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT id, username, password_hash, sysadmin FROM users WHERE username = $1 AND deleted = 0",
+            "SELECT id, username, password_hash, (sysadmin OR admin_in_auth) AS sysadmin FROM users WHERE username = $1 AND deleted = 0",
         )
         .bind(username)
         .fetch_optional(&self.read)
+        .await
+    }
+}
+
+impl Db {
+    /// The user a directory (LDAP, OIDC) vouches for, created on first sign-in: the user named `username`,
+    /// else a new one without a local password. A new user keeps `email` only while no other user has it.
+    /// Returns the user's id.
+    pub async fn onboard_external_user(
+        &self,
+        username: &str,
+        email: Option<&str>,
+        realname: &str,
+    ) -> Result<i64, sqlx::Error> {
+        if let Some(id) =
+            sqlx::query_scalar("SELECT id FROM users WHERE username = $1 AND deleted = 0")
+                .bind(username)
+                .fetch_optional(&self.write)
+                .await?
+        {
+            return Ok(id);
+        }
+        let email = email.filter(|e| !e.is_empty());
+        sqlx::query_scalar(
+            "INSERT INTO users (username, email, realname, comment, password_hash, sysadmin, created_at, updated_at)
+             VALUES ($1, CASE WHEN EXISTS (SELECT 1 FROM users WHERE email = $2) THEN NULL ELSE $2 END, $3, '', NULL, 0, $4, $4)
+             RETURNING id",
+        )
+        .bind(username)
+        .bind(email)
+        .bind(realname)
+        .bind(super::now())
+        .fetch_one(&self.write)
         .await
     }
 }
@@ -143,7 +178,7 @@ impl Db {
     /// The user numbered `id` with its password hash, unless deleted.
     pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT id, username, password_hash, sysadmin FROM users WHERE id = $1 AND deleted = 0",
+            "SELECT id, username, password_hash, (sysadmin OR admin_in_auth) AS sysadmin FROM users WHERE id = $1 AND deleted = 0",
         )
         .bind(id)
         .fetch_optional(&self.read)

@@ -167,6 +167,21 @@ impl From<crate::db::ChargeError> for RegistryError {
     }
 }
 
+impl From<crate::auth::password::SignInError> for RegistryError {
+    fn from(error: crate::auth::password::SignInError) -> Self {
+        use crate::auth::password::SignInError;
+        match error {
+            SignInError::Database(e) => e.into(),
+            SignInError::Directory(e) => {
+                tracing::error!(error = %e, "sign-in could not be checked: the LDAP server failed");
+                RegistryError::Unavailable(
+                    "sign-in is unavailable: the directory server cannot be reached".to_owned(),
+                )
+            }
+        }
+    }
+}
+
 impl From<sqlx::Error> for RegistryError {
     fn from(error: sqlx::Error) -> Self {
         RegistryError::internal("database error", error)

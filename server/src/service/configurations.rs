@@ -19,13 +19,16 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use berth_api::configurations::ConfigurationsResponse;
+use berth_api::ldap::LdapConf;
 use serde_json::{Map, Value, json};
 
 use super::ServiceError;
+use crate::auth::ldap::{LdapScope, LdapSettings};
+use crate::auth::oidc::OidcSettings;
 use crate::config::Config;
-use crate::crypto::{SealError, SecretBox};
+use crate::crypto::SecretBox;
 use crate::db::{ConfigChange, Db, SaveConfig};
-use crate::secret::Secret;
+use crate::secret::{Secret, StoredSecret};
 
 /// Harbor's answer when the auth mode may no longer change.
 pub const AUTH_MODE_FROZEN: &str =
@@ -62,25 +65,6 @@ impl AuthMode {
     }
 }
 
-/// An LDAP search scope (Harbor's `ldap_scope` and `ldap_group_search_scope`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LdapScope {
-    Base = 0,
-    OneLevel = 1,
-    Subtree = 2,
-}
-
-impl LdapScope {
-    fn from_number(n: i64) -> Option<LdapScope> {
-        match n {
-            0 => Some(LdapScope::Base),
-            1 => Some(LdapScope::OneLevel),
-            2 => Some(LdapScope::Subtree),
-            _ => None,
-        }
-    }
-}
-
 /// Who may create projects (Harbor's `project_creation_restriction`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ProjectCreationRestriction {
@@ -96,75 +80,6 @@ impl ProjectCreationRestriction {
             ProjectCreationRestriction::AdminOnly => "adminonly",
         }
     }
-}
-
-/// A stored secret, opened at load time.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum StoredSecret {
-    #[default]
-    Unset,
-    Set(Secret),
-    /// Stored, but it does not open with the current key (`secret_key` changed?). Using it is an error, never
-    /// an empty secret.
-    Unreadable,
-}
-
-impl StoredSecret {
-    /// The secret, `None` if unset, an error if it does not open.
-    pub fn get(&self) -> Result<Option<&Secret>, SealError> {
-        match self {
-            StoredSecret::Unset => Ok(None),
-            StoredSecret::Set(secret) => Ok(Some(secret)),
-            StoredSecret::Unreadable => Err(SealError::Open),
-        }
-    }
-}
-
-/// The LDAP keys (`ldap_*`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LdapSettings {
-    /// `ldap://host[:port]` or `ldaps://host[:port]`; empty when not configured. A URL given without a scheme
-    /// is stored with `ldap://`, as Harbor reads it.
-    pub url: String,
-    pub search_dn: String,
-    pub search_password: StoredSecret,
-    pub base_dn: String,
-    pub filter: String,
-    pub uid: String,
-    pub scope: LdapScope,
-    /// Seconds.
-    pub timeout: u64,
-    pub verify_cert: bool,
-    pub group_base_dn: String,
-    pub group_search_filter: String,
-    pub group_attribute_name: String,
-    pub group_admin_dn: String,
-    pub group_membership_attribute: String,
-    pub group_search_scope: LdapScope,
-    /// Berth extension (`ldap_nested_groups`): also count the groups of a user's groups.
-    pub nested_groups: bool,
-    /// Berth extension (`ldap_group_cache_seconds`): how long a user's groups are remembered; 0 for not at all.
-    pub group_cache_seconds: u64,
-}
-
-/// The OIDC keys (`oidc_*`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OidcSettings {
-    pub name: String,
-    /// The issuer URL; empty when not configured.
-    pub endpoint: String,
-    pub client_id: String,
-    pub client_secret: StoredSecret,
-    pub groups_claim: String,
-    pub admin_group: String,
-    pub group_filter: String,
-    /// Comma separated.
-    pub scope: String,
-    pub user_claim: String,
-    pub verify_cert: bool,
-    pub auto_onboard: bool,
-    /// A JSON object of strings, as text (Harbor returns it so).
-    pub extra_redirect_parms: String,
 }
 
 /// The system configuration: every key of `/configurations`, typed.
@@ -212,8 +127,12 @@ const KEYS: &[(&str, Kind)] = &[
     ("ldap_group_admin_dn", Kind::Text),
     ("ldap_group_membership_attribute", Kind::Text),
     ("ldap_group_search_scope", Kind::Integer),
+    ("ldap_starttls", Kind::Bool),
     ("ldap_nested_groups", Kind::Bool),
+    ("ldap_nested_groups_timeout", Kind::Integer),
     ("ldap_group_cache_seconds", Kind::Integer),
+    ("ldap_email_attribute", Kind::Text),
+    ("ldap_display_name_attribute", Kind::Text),
     ("oidc_name", Kind::Text),
     ("oidc_endpoint", Kind::Text),
     ("oidc_client_id", Kind::Text),
@@ -258,7 +177,7 @@ fn integer(key: &str, value: &Value) -> Result<i64, String> {
 
 fn scope(key: &str, value: &Value) -> Result<LdapScope, String> {
     let n = integer(key, value)?;
-    LdapScope::from_number(n)
+    LdapScope::from_harbor(n)
         .ok_or_else(|| format!("{key} must be 0 (base), 1 (one level) or 2 (subtree), not {n}"))
 }
 
@@ -348,39 +267,8 @@ impl SystemConfig {
         SystemConfig {
             auth_mode: AuthMode::Db,
             primary_auth_mode: false,
-            ldap: LdapSettings {
-                url: String::new(),
-                search_dn: String::new(),
-                search_password: StoredSecret::Unset,
-                base_dn: String::new(),
-                filter: String::new(),
-                uid: "cn".to_owned(),
-                scope: LdapScope::Subtree,
-                timeout: 5,
-                verify_cert: true,
-                group_base_dn: String::new(),
-                group_search_filter: String::new(),
-                group_attribute_name: String::new(),
-                group_admin_dn: String::new(),
-                group_membership_attribute: "memberof".to_owned(),
-                group_search_scope: LdapScope::Subtree,
-                nested_groups: false,
-                group_cache_seconds: 60,
-            },
-            oidc: OidcSettings {
-                name: String::new(),
-                endpoint: String::new(),
-                client_id: String::new(),
-                client_secret: StoredSecret::Unset,
-                groups_claim: String::new(),
-                admin_group: String::new(),
-                group_filter: String::new(),
-                scope: String::new(),
-                user_claim: String::new(),
-                verify_cert: true,
-                auto_onboard: false,
-                extra_redirect_parms: "{}".to_owned(),
-            },
+            ldap: LdapSettings::default(),
+            oidc: OidcSettings::default(),
             token_expiration: config.token_expiration.max(1),
             robot_token_duration: 30,
             robot_name_prefix: crate::auth::robots::PREFIX.to_owned(),
@@ -392,6 +280,37 @@ impl SystemConfig {
     /// The lifetime of registry tokens issued now.
     pub fn token_lifetime(&self) -> Duration {
         Duration::from_secs(self.token_expiration.max(1).saturating_mul(60))
+    }
+
+    /// The LDAP settings with the fields of Harbor's `LdapConf` (from `POST /ldap/ping`) put over the stored
+    /// ones, each checked as `PUT /configurations` checks it. An absent or empty password keeps the stored one.
+    pub fn ldap_with(&self, conf: &LdapConf) -> Result<LdapSettings, ServiceError> {
+        let mut config = self.clone();
+        let fields = [
+            ("ldap_url", conf.ldap_url.as_ref().map(|v| json!(v))),
+            (
+                "ldap_search_dn",
+                conf.ldap_search_dn.as_ref().map(|v| json!(v)),
+            ),
+            ("ldap_base_dn", conf.ldap_base_dn.as_ref().map(|v| json!(v))),
+            ("ldap_filter", conf.ldap_filter.as_ref().map(|v| json!(v))),
+            ("ldap_uid", conf.ldap_uid.as_ref().map(|v| json!(v))),
+            ("ldap_scope", conf.ldap_scope.map(|v| json!(v))),
+            (
+                "ldap_timeout",
+                conf.ldap_connection_timeout.map(|v| json!(v)),
+            ),
+            ("ldap_verify_cert", conf.ldap_verify_cert.map(|v| json!(v))),
+        ];
+        for (key, value) in fields {
+            if let Some(value) = value {
+                config.set(key, &value).map_err(ServiceError::Invalid)?;
+            }
+        }
+        if let Some(password) = conf.ldap_search_password.as_ref().filter(|p| !p.is_empty()) {
+            config.ldap.search_password = StoredSecret::Set(Secret::new(password.clone()));
+        }
+        Ok(config.ldap)
     }
 
     /// Sets plain key `key` to `value` after checking it; the message says what is wrong.
@@ -427,13 +346,25 @@ impl SystemConfig {
             "ldap_verify_cert" => ldap.verify_cert = boolean(key, value)?,
             "ldap_group_base_dn" => ldap.group_base_dn = text(key, value)?,
             "ldap_group_search_filter" => ldap.group_search_filter = ldap_filter(key, value)?,
-            "ldap_group_attribute_name" => ldap.group_attribute_name = text(key, value)?,
+            "ldap_group_attribute_name" => ldap.group_attribute_name = non_empty(key, value)?,
             "ldap_group_admin_dn" => ldap.group_admin_dn = text(key, value)?,
             "ldap_group_membership_attribute" => {
                 ldap.group_membership_attribute = non_empty(key, value)?;
             }
             "ldap_group_search_scope" => ldap.group_search_scope = scope(key, value)?,
+            "ldap_starttls" => ldap.starttls = boolean(key, value)?,
             "ldap_nested_groups" => ldap.nested_groups = boolean(key, value)?,
+            "ldap_nested_groups_timeout" => {
+                let n = integer(key, value)?;
+                if !(1..=3600).contains(&n) {
+                    return Err(format!(
+                        "ldap_nested_groups_timeout must be between 1 and 3600 seconds, not {n}"
+                    ));
+                }
+                ldap.nested_groups_timeout = n.unsigned_abs();
+            }
+            "ldap_email_attribute" => ldap.email_attribute = non_empty(key, value)?,
+            "ldap_display_name_attribute" => ldap.display_name_attribute = non_empty(key, value)?,
             "ldap_group_cache_seconds" => {
                 let n = integer(key, value)?;
                 if !(0..=MAX_DURATION).contains(&n) {
@@ -512,7 +443,7 @@ impl SystemConfig {
             "ldap_base_dn" => json!(ldap.base_dn),
             "ldap_filter" => json!(ldap.filter),
             "ldap_uid" => json!(ldap.uid),
-            "ldap_scope" => json!(ldap.scope as i64),
+            "ldap_scope" => json!(ldap.scope.harbor_number()),
             "ldap_timeout" => json!(ldap.timeout),
             "ldap_verify_cert" => json!(ldap.verify_cert),
             "ldap_group_base_dn" => json!(ldap.group_base_dn),
@@ -520,8 +451,12 @@ impl SystemConfig {
             "ldap_group_attribute_name" => json!(ldap.group_attribute_name),
             "ldap_group_admin_dn" => json!(ldap.group_admin_dn),
             "ldap_group_membership_attribute" => json!(ldap.group_membership_attribute),
-            "ldap_group_search_scope" => json!(ldap.group_search_scope as i64),
+            "ldap_group_search_scope" => json!(ldap.group_search_scope.harbor_number()),
+            "ldap_starttls" => json!(ldap.starttls),
             "ldap_nested_groups" => json!(ldap.nested_groups),
+            "ldap_nested_groups_timeout" => json!(ldap.nested_groups_timeout),
+            "ldap_email_attribute" => json!(ldap.email_attribute),
+            "ldap_display_name_attribute" => json!(ldap.display_name_attribute),
             "ldap_group_cache_seconds" => json!(ldap.group_cache_seconds),
             "oidc_name" => json!(oidc.name),
             "oidc_endpoint" => json!(oidc.endpoint),

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::ldap::slapd::{Slapd, ldap_configuration};
 use crate::support::{ADMIN_PASSWORD, ADMIN_USER, TestServer, client, sha256};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -144,6 +145,10 @@ const TABLE: &[Row] = &[
     // The system configuration: system admins only.
     row("get", "/configurations", SYSADMIN, false, &[]),
     row("put", "/configurations", SYSADMIN, false, &[]),
+    row("post", "/ldap/ping", SYSADMIN, false, &[]),
+    row("get", "/ldap/users/search", SYSADMIN, false, &[]),
+    row("post", "/ldap/users/import", SYSADMIN, false, &[]),
+    row("get", "/ldap/groups/search", SYSADMIN, false, &[]),
     row("get", "/statistics", SIGNED_IN, false, &[]),
     row("get", "/search", &EVERYONE, true, &[]),
     row(
@@ -741,6 +746,13 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
             "/configurations".to_owned(),
             json!({"robot_token_duration": 45}),
         ),
+        ("post", "/ldap/ping") => with("/ldap/ping".to_owned(), json!({})),
+        ("get", "/ldap/users/search") => api("/ldap/users/search?username=ali".to_owned()),
+        ("post", "/ldap/users/import") => with(
+            "/ldap/users/import".to_owned(),
+            json!({"ldap_uid_list": ["bob"]}),
+        ),
+        ("get", "/ldap/groups/search") => api("/ldap/groups/search?groupname=dev".to_owned()),
         ("post", "/projects") => with(
             "/projects".to_owned(),
             json!({"project_name": format!("{p}-new")}),
@@ -959,6 +971,17 @@ async fn the_authorization_matrix_holds() {
     ] {
         server.create_user(name, "Password1", false).await;
     }
+    // The LDAP endpoints need a directory to answer; the auth mode stays db_auth.
+    let slapd = Slapd::start();
+    let status = send(
+        &http,
+        Method::PUT,
+        server.url("/api/v2.0/configurations"),
+        Some(ldap_configuration(&slapd.settings())),
+    )
+    .await
+    .status();
+    assert_eq!(status, StatusCode::OK, "configuring LDAP");
     let padmin_id: i64 = {
         let users: Value = send(
             &http,

@@ -254,7 +254,7 @@ async fn users_and_groups_can_be_searched_and_looked_up() {
 async fn a_wrong_service_password_fails_the_ping() {
     let slapd = Slapd::start();
     let ldap = client(LdapSettings {
-        search_password: Secret::new("wrong-admin-password"),
+        search_password: Secret::new("wrong-admin-password").into(),
         ..slapd.settings()
     });
     let error = ldap.ping().await.unwrap_err();
@@ -315,7 +315,7 @@ async fn an_unreachable_or_silent_server_fails_fast() {
     let ldap = client(LdapSettings {
         url: format!("ldap://127.0.0.1:{port}"),
         search_dn: slapd::ADMIN_DN.to_owned(),
-        search_password: Secret::new("x"),
+        search_password: Secret::new("x").into(),
         base_dn: slapd::SUFFIX.to_owned(),
         timeout: 1,
         ..LdapSettings::default()

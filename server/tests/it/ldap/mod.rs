@@ -4,4 +4,5 @@
 //! `berth::auth::ldap::LdapClient` directly.
 
 mod client;
+mod signin;
 pub mod slapd;

@@ -206,8 +206,9 @@ impl Slapd {
         LdapSettings {
             url: self.url(),
             search_dn: ADMIN_DN.to_owned(),
-            search_password: Secret::new(ADMIN_PASSWORD),
+            search_password: Secret::new(ADMIN_PASSWORD).into(),
             base_dn: SUFFIX.to_owned(),
+            uid: "uid".to_owned(),
             filter: "(objectClass=inetOrgPerson)".to_owned(),
             scope: LdapScope::Subtree,
             timeout: 2,
@@ -377,4 +378,25 @@ fn directory(hashes: &[String; 6]) -> String {
         group_dn("team-c")
     );
     ldif
+}
+
+/// `settings` as the body of `PUT /configurations` (the LDAP keys only; the auth mode is left alone).
+pub fn ldap_configuration(settings: &LdapSettings) -> serde_json::Value {
+    serde_json::json!({
+        "ldap_url": settings.url,
+        "ldap_search_dn": settings.search_dn,
+        "ldap_search_password": ADMIN_PASSWORD,
+        "ldap_base_dn": settings.base_dn,
+        "ldap_filter": settings.filter,
+        "ldap_uid": settings.uid,
+        "ldap_scope": settings.scope.harbor_number(),
+        "ldap_timeout": settings.timeout,
+        "ldap_group_base_dn": settings.group_base_dn,
+        "ldap_group_search_filter": settings.group_search_filter,
+        "ldap_group_attribute_name": settings.group_attribute_name,
+        "ldap_group_admin_dn": settings.group_admin_dn,
+        "ldap_group_membership_attribute": settings.group_membership_attribute,
+        "ldap_group_search_scope": settings.group_search_scope.harbor_number(),
+        "ldap_nested_groups": settings.nested_groups,
+    })
 }
