@@ -15,7 +15,7 @@ use tracing::Level;
 use crate::auth::password::PasswordChecker;
 use crate::auth::token::TokenService;
 use crate::auth::token_endpoint;
-use crate::auth::{login_endpoint, session};
+use crate::auth::{login_endpoint, oidc_endpoint, session};
 use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::db::Db;
@@ -72,9 +72,11 @@ impl AppState {
             Proxy::new(config.proxy.clone(), config.data_dir.join("proxy-staging"))
                 .context("creating the proxy staging area")?,
         );
-        let secrets = SecretBox::load_or_create(&db, config.secret_key.as_ref())
-            .await
-            .context("loading the key that seals stored secrets (secret_key)")?;
+        let secrets = Arc::new(
+            SecretBox::load_or_create(&db, config.secret_key.as_ref())
+                .await
+                .context("loading the key that seals stored secrets (secret_key)")?,
+        );
         let system_config = Arc::new(
             LiveConfig::load(&db, &secrets, &config)
                 .await
@@ -83,6 +85,7 @@ impl AppState {
         let passwords = Arc::new(PasswordChecker::new(
             config.signin_throttle,
             system_config.clone(),
+            secrets.clone(),
         ));
         Ok(AppState {
             config: Arc::new(config),
@@ -94,7 +97,7 @@ impl AppState {
             sessions,
             pulls,
             proxy,
-            secrets: Arc::new(secrets),
+            secrets,
             system_config,
         })
     }
@@ -111,6 +114,9 @@ pub fn router(state: AppState) -> Router {
             "/c/log_out",
             get(login_endpoint::log_out).post(login_endpoint::log_out),
         )
+        .route("/c/oidc/login", get(oidc_endpoint::login))
+        .route("/c/oidc/callback", get(oidc_endpoint::callback))
+        .route("/c/oidc/onboard", post(oidc_endpoint::onboard))
         .layer(axum::middleware::from_fn(session::expose_csrf_token))
         .layer(axum::middleware::from_fn(console::quiet_browser_challenge))
         .layer(session::layer(state.sessions.clone(), &state.config));

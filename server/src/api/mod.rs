@@ -8,9 +8,10 @@ mod audit;
 mod caller;
 mod configurations;
 pub mod error;
-mod extract;
+pub mod extract;
 mod ldap;
 mod members;
+mod oidc;
 mod openapi;
 mod pagination;
 mod project_metadata;
@@ -35,6 +36,7 @@ use berth_api::audit::AuditLog;
 use berth_api::configurations::{Configurations, ConfigurationsResponse};
 use berth_api::ldap::{LdapConf, LdapImportUsers, LdapPingResult, LdapUser};
 use berth_api::members::{ProjectMember, ProjectMemberEntity, RoleRequest, UserGroup};
+use berth_api::oidc::{OidcCliSecretReq, OidcPingReq};
 use berth_api::projects::{Project, ProjectDeletable, ProjectMetadata, ProjectReq, ProjectSummary};
 use berth_api::quotas::{Quota, QuotaUpdateReq};
 use berth_api::registries::{Registry, RegistryInfo, RegistryPing, RegistryUpdate};
@@ -93,6 +95,7 @@ api_routes! {
     post "/ldap/ping" => ldap::ping [.body::<LdapConf>().ok::<LdapPingResult>()],
     get "/ldap/users/search" => ldap::search_users [.ok::<Vec<LdapUser>>().query("username", Type::String, "A part of the uid")],
     post "/ldap/users/import" => ldap::import_users [.body::<LdapImportUsers>()],
+    post "/system/oidc/ping" => oidc::ping [.body::<OidcPingReq>()],
     get "/ldap/groups/search" => ldap::search_groups [.ok::<Vec<UserGroup>>().query("groupname", Type::String, "A part of the group name").query("groupdn", Type::String, "The group's DN")],
 
     get "/projects" => projects::list [.list::<Project>()],
@@ -174,6 +177,7 @@ api_routes! {
     delete "/users/{user_id}" => users::remove,
     put "/users/{user_id}/password" => users::update_password [.body::<PasswordReq>()],
     put "/users/{user_id}/sysadmin" => users::set_sysadmin [.body::<UserSysAdminFlag>()],
+    put "/users/{user_id}/cli_secret" => users::set_cli_secret [.body::<OidcCliSecretReq>()],
 
     get "/usergroups" => usergroups::list [.list::<UserGroup>()
         .query("group_name", Type::String, "Name part")

@@ -9,6 +9,7 @@
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use berth_api::oidc::{OidcCliSecretReq, OidcUserInfo};
 use berth_api::users::{
     PasswordReq, Permission, UserCreationReq, UserProfile, UserResp, UserSearchRespItem,
     UserSysAdminFlag,
@@ -165,7 +166,77 @@ pub async fn current(State(state): State<AppState>, caller: Caller) -> Result<Re
         .user_detail(*id)
         .await?
         .ok_or_else(|| ApiError::NotFound("the signed-in user no longer exists".to_owned()))?;
-    Ok(Json(user_resp(user)).into_response())
+    let meta = oidc_meta(&state, user.id, true).await?;
+    Ok(Json(UserResp {
+        oidc_user_meta: meta,
+        ..user_resp(user)
+    })
+    .into_response())
+}
+
+/// An OIDC user's `oidc_user_meta`, with their CLI secret when `with_secret` (for the user themself).
+async fn oidc_meta(
+    state: &AppState,
+    user_id: i64,
+    with_secret: bool,
+) -> Result<Option<OidcUserInfo>, ApiError> {
+    if with_secret {
+        let found = service::oidc::cli_secret(&state.db, &state.secrets, user_id).await?;
+        return Ok(found.map(|(row, secret)| OidcUserInfo {
+            secret: secret.expose().to_owned(),
+            ..oidc_user_info(row)
+        }));
+    }
+    Ok(state.db.oidc_user(user_id).await?.map(oidc_user_info))
+}
+
+fn oidc_user_info(row: crate::db::OidcUserRow) -> OidcUserInfo {
+    OidcUserInfo {
+        id: row.id,
+        user_id: row.user_id,
+        subiss: row.subiss,
+        secret: String::new(),
+        creation_time: row.created_at,
+        update_time: row.updated_at,
+    }
+}
+
+/// `PUT /users/{user_id}/cli_secret`: sets an OIDC user's CLI secret (the user themself or a system
+/// administrator); the old one stops working at once. 400 for a secret that breaks Harbor's rule, 412 outside
+/// `oidc_auth` or for a user who does not sign in through OIDC.
+pub async fn set_cli_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    client: ClientIp,
+    user_id: Path<String>,
+    body: Json<OidcCliSecretReq>,
+) -> Result<StatusCode, ApiError> {
+    let Path(user_id) = user_id;
+    let id = parse_user_id(&user_id)?;
+    require_modifiable(&caller, id)?;
+    let Json(req) = body;
+    if state.system_config.current().auth_mode != AuthMode::Oidc {
+        return Err(ApiError::PreconditionFailed(
+            "CLI secrets exist only in oidc_auth mode".to_owned(),
+        ));
+    }
+    let user = state
+        .db
+        .user_detail(id)
+        .await?
+        .ok_or_else(|| user_not_found(id))?;
+    if !service::oidc::set_cli_secret(&state.db, &state.secrets, id, &req.secret).await? {
+        return Err(ApiError::PreconditionFailed(format!(
+            "user {:?} is not onboarded through OIDC",
+            user.username
+        )));
+    }
+    Audit::new(Op::Update, "user", &user.username)
+        .by_subject(&caller.0, &client)
+        .record(&state.db)
+        .await;
+    tracing::info!(username = %user.username, "CLI secret replaced");
+    Ok(StatusCode::OK)
 }
 
 /// `GET /users/{user_id}`: a user's profile, for system administrators and the user themself. Anyone else
@@ -189,7 +260,12 @@ pub async fn get(
         .user_detail(id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("user {id} not found")))?;
-    Ok(Json(user_resp(user)).into_response())
+    let meta = oidc_meta(&state, user.id, false).await?;
+    Ok(Json(UserResp {
+        oidc_user_meta: meta,
+        ..user_resp(user)
+    })
+    .into_response())
 }
 
 /// The query of `GET /users/current/permissions`.

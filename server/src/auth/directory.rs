@@ -1,6 +1,7 @@
 //! Sign-in through a directory (`ldap_auth`): passwords are checked by the LDAP server, through one
 //! [`LdapClient`] for the current settings; the user is created on first sign-in, and their groups and admin
-//! rights are recorded at each one.
+//! rights are recorded at each one. The OpenID Provider's client (`oidc_auth`) is kept here too, discovered
+//! again when the settings change or every [`OIDC_REDISCOVER`].
 //!
 //! A successful LDAP sign-in is remembered for `ldap_group_cache_seconds`, keyed by a hash of the name and
 //! password. Within that time a `docker pull`'s token requests (and Basic-authenticated registry calls) make no
@@ -15,10 +16,14 @@ use dashmap::DashMap;
 use berth_api::usergroups::LDAP_GROUP;
 
 use super::ldap::{LdapClient, LdapError, LdapSettings, LdapUser};
+use super::oidc::{OidcClient, OidcError, OidcSettings};
 use crate::db::{Db, NewUserGroup};
 
 /// Entries kept at most; the memory of recent sign-ins is cleared when it grows past this.
 const RECENT_MAX: usize = 10_000;
+/// How long a discovered OpenID Provider configuration (endpoints, signing keys) is used before it is fetched
+/// again, so rotated keys are picked up.
+pub const OIDC_REDISCOVER: Duration = Duration::from_secs(15 * 60);
 
 /// The directory side of sign-in. One per server.
 #[derive(Debug, Default)]
@@ -27,6 +32,8 @@ pub struct Directory {
     ldap: Mutex<Option<LdapClient>>,
     /// Recent LDAP sign-ins: credential hash → (user id, when).
     recent: DashMap<[u8; 32], (i64, Instant)>,
+    /// The OIDC client, its redirect URL and when it was discovered.
+    oidc: tokio::sync::Mutex<Option<(OidcClient, String, Instant)>>,
 }
 
 impl Directory {
@@ -91,6 +98,26 @@ impl Directory {
             self.recent.insert(credential, (id, Instant::now()));
         }
         Ok(Some(id))
+    }
+
+    /// The OIDC client for `settings` and `redirect_url`: the current one while they are unchanged and it is
+    /// fresh, else a newly discovered one.
+    pub async fn oidc(
+        &self,
+        settings: &OidcSettings,
+        redirect_url: &str,
+    ) -> Result<OidcClient, OidcError> {
+        let mut slot = self.oidc.lock().await;
+        if let Some((client, redirect, at)) = slot.as_ref()
+            && client.settings() == settings
+            && redirect == redirect_url
+            && at.elapsed() < OIDC_REDISCOVER
+        {
+            return Ok(client.clone());
+        }
+        let client = OidcClient::discover(settings, redirect_url).await?;
+        *slot = Some((client.clone(), redirect_url.to_owned(), Instant::now()));
+        Ok(client)
     }
 
     /// Forgets a remembered sign-in (its user no longer exists in Berth).

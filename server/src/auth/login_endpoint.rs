@@ -3,7 +3,8 @@
 //! Sign-in takes Harbor's form (`application/x-www-form-urlencoded`, fields `principal` and `password`), checks
 //! it through [`super::password::PasswordChecker`] (so the sign-in throttle applies), starts a session and
 //! hands out the CSRF token in the `X-Harbor-CSRF-Token` response header. Only users sign in here; robot
-//! accounts are for automation and use Basic credentials.
+//! accounts are for automation and use Basic credentials. In `oidc_auth` only the local `admin` signs in here;
+//! everyone else goes through the provider ([`super::oidc_endpoint`]).
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, State};
@@ -13,12 +14,14 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::Subject;
+use super::password::LOCAL_ADMIN;
 use super::session::{self, CSRF_HEADER};
 use super::throttle::PeerIp;
 use crate::api::ApiError;
 use crate::app::AppState;
 use crate::events::audit::{self, ClientIp};
 use crate::secret::Secret;
+use crate::service::configurations::AuthMode;
 
 /// The one message for every failed sign-in, so it does not tell which part was wrong.
 const INVALID: &str = "invalid username or password";
@@ -39,6 +42,16 @@ pub async fn login(
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
     let Form(form) = form.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    if state.system_config.current().auth_mode == AuthMode::Oidc && form.principal != LOCAL_ADMIN {
+        // OIDC users have no password here; their CLI secret is for `docker login`, not the console.
+        audit::sign_in(&form.principal, false, &client)
+            .record(&state.db)
+            .await;
+        return Err(ApiError::Unauthorized(
+            "only the local admin signs in with a password; sign in with the identity provider"
+                .to_owned(),
+        ));
+    }
     let subject = state
         .passwords
         .check_from(&state.db, &form.principal, form.password.expose(), peer)

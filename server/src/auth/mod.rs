@@ -7,6 +7,8 @@
 //! - [`throttle`] slows down, then locks, sign-ins after repeated failures.
 //! - [`session`] keeps browser sessions (cookie `sid`) and their CSRF tokens; [`login_endpoint`] serves
 //!   `/c/login` and `/c/log_out`.
+//! - [`directory`] checks passwords with the LDAP server and keeps the OIDC client; [`ldap`] and [`oidc`]
+//!   are the clients, and [`oidc_endpoint`] serves `/c/oidc/login`, `/c/oidc/callback` and `/c/oidc/onboard`.
 //! - [`token`] issues and verifies the registry's bearer tokens; [`token_endpoint`] serves `/service/token`.
 
 pub mod credentials;
@@ -14,6 +16,7 @@ pub mod directory;
 pub mod ldap;
 pub mod login_endpoint;
 pub mod oidc;
+pub mod oidc_endpoint;
 pub mod password;
 pub mod policy;
 pub mod robots;

@@ -2,8 +2,9 @@
 //!
 //! [`PasswordChecker::check_from`] is the one place credentials are verified, and it applies the sign-in
 //! throttle ([`super::throttle`]) to every check. Which source checks a user's password follows the auth
-//! mode: the database in `db_auth`, the LDAP server in `ldap_auth` ([`super::directory`]). Robots and the
-//! local `admin` always use the database.
+//! mode: the database in `db_auth`, the LDAP server in `ldap_auth` ([`super::directory`]), and the user's
+//! CLI secret in `oidc_auth` (the only password an OIDC user has). Robots and the local `admin` always use the
+//! database.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use dashmap::DashMap;
 use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
 
 use berth_api::robots::RobotPermission;
 
@@ -21,6 +23,7 @@ use super::directory::Directory;
 use super::ldap::LdapError;
 use super::throttle::{Gate, SignInThrottle, ThrottleConfig};
 use super::{Subject, robots};
+use crate::crypto::SecretBox;
 use crate::db::Db;
 use crate::service::configurations::{AuthMode, LiveConfig};
 
@@ -84,16 +87,23 @@ pub struct PasswordChecker {
     /// The auth mode and directory settings, read per check.
     config: Arc<LiveConfig>,
     directory: Directory,
+    /// Opens OIDC users' CLI secrets.
+    secrets: Arc<SecretBox>,
 }
 
 impl PasswordChecker {
     /// A checker for the auth mode of `config`, whose sign-in throttle uses `throttle`.
-    pub fn new(throttle: ThrottleConfig, config: Arc<LiveConfig>) -> PasswordChecker {
+    pub fn new(
+        throttle: ThrottleConfig,
+        config: Arc<LiveConfig>,
+        secrets: Arc<SecretBox>,
+    ) -> PasswordChecker {
         PasswordChecker {
             verified: DashMap::new(),
             throttle: SignInThrottle::new(throttle),
             config,
             directory: Directory::default(),
+            secrets,
         }
     }
 
@@ -161,7 +171,35 @@ impl PasswordChecker {
             };
             return Ok(Some(user.into()));
         }
+        if config.auth_mode == AuthMode::Oidc && !local {
+            return self.verify_cli_secret(db, username, password).await;
+        }
         self.verify_local(db, key, username, password).await
+    }
+
+    /// Checks an OIDC user's CLI secret.
+    async fn verify_cli_secret(
+        &self,
+        db: &Db,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<Subject>, SignInError> {
+        let Some((user, sealed)) = db.oidc_user_by_name(username).await? else {
+            tracing::info!(username, "sign-in failed: no such OIDC user");
+            return Ok(None);
+        };
+        let matches = match self.secrets.open(&sealed) {
+            Ok(secret) => bool::from(secret.expose().as_bytes().ct_eq(password.as_bytes())),
+            Err(e) => {
+                tracing::error!(username, error = %e, "an OIDC user's CLI secret does not open (secret_key changed?); they must set a new one");
+                false
+            }
+        };
+        if !matches {
+            tracing::info!(username, "sign-in failed: wrong CLI secret");
+            return Ok(None);
+        }
+        Ok(Some(user.into()))
     }
 
     /// Checks a password against the database's hash.

@@ -2,6 +2,7 @@
 
 pub mod artifacts;
 pub mod configurations;
+pub mod oidc;
 pub mod projects;
 pub mod registries;
 pub mod robots;

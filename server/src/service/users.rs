@@ -32,6 +32,22 @@ pub fn check_password(password: &str) -> Result<(), ServiceError> {
     }
 }
 
+/// Harbor's username rule: 1 to 255 characters, no spaces, control characters or any of `:,"~#$%/`.
+pub fn check_username(username: &str) -> Result<(), ServiceError> {
+    let valid = !username.is_empty()
+        && username.len() <= 255
+        && !username
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || ":,\"~#$%/".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err(ServiceError::Invalid(format!(
+            "invalid username {username:?}: 1-255 characters, no spaces or any of :,\"~#$%/"
+        )))
+    }
+}
+
 /// Creates a local user after checking the name and the password policy; returns its id.
 pub async fn create(db: &Db, user: &UserSpec<'_>) -> Result<i64, ServiceError> {
     create_with_comment(db, user, "").await
@@ -44,16 +60,7 @@ pub async fn create_with_comment(
     comment: &str,
 ) -> Result<i64, ServiceError> {
     let username = user.username;
-    let valid_name = !username.is_empty()
-        && username.len() <= 255
-        && !username
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || ":,\"~#$%/".contains(c));
-    if !valid_name {
-        return Err(ServiceError::Invalid(format!(
-            "invalid username {username:?}: 1-255 characters, no spaces or any of :,\"~#$%/"
-        )));
-    }
+    check_username(username)?;
     check_password(user.password)?;
     let hash = password::hash(user.password.to_owned())
         .await

@@ -20,6 +20,7 @@ mod console;
 mod crash;
 mod images;
 mod ldap;
+mod oidc;
 mod proxy;
 mod registry;
 mod shutdown;
