@@ -263,7 +263,7 @@ impl Db {
         sqlx::query(
             "UPDATE users SET deleted = 1, username = username || '#' || id,
                  email = CASE WHEN email IS NULL OR email = '' THEN email ELSE email || '#' || id END,
-                 password_hash = NULL, sysadmin = 0, updated_at = $1
+                 password_hash = NULL, sysadmin = 0, admin_in_auth = 0, updated_at = $1
              WHERE id = $2",
         )
         .bind(super::now())
@@ -275,6 +275,11 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM user_group_members WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        // The OIDC link and CLI secret go: the secret stops working, and the identity may onboard again.
+        sqlx::query("DELETE FROM oidc_users WHERE user_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;

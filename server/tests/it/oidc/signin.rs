@@ -300,6 +300,12 @@ async fn an_oidc_user_signs_in_with_their_groups_and_uses_the_cli_secret() {
         token("bob", "Another123x").await.unwrap().status(),
         StatusCode::UNAUTHORIZED
     );
+    // bob's identity can come back: a new user, with a new secret.
+    let (back, landed) = sign_in(&server, &provider, "bob").await;
+    assert_eq!(landed, "/harbor/projects");
+    let new_bob = me(&server, &back).await;
+    assert_eq!(new_bob["username"], "bob");
+    assert_ne!(new_bob["user_id"], bob["user_id"]);
 
     // The console's password form is for the local admin only.
     let form = |user: &str, pw: &str| {
