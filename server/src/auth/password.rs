@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq as _;
 use berth_api::robots::RobotPermission;
 
 use super::directory::Directory;
-use super::ldap::LdapError;
+use super::ldap::{LdapError, LdapSettings};
 use super::throttle::{Gate, SignInThrottle, ThrottleConfig};
 use super::{Subject, robots};
 use crate::crypto::SecretBox;
@@ -156,25 +156,38 @@ impl PasswordChecker {
         let key = credential_key(username, password);
         let config = self.config.current();
         let local = username == LOCAL_ADMIN || username.starts_with(robots::PREFIX);
-        if config.auth_mode == AuthMode::Ldap && !local {
-            let Some(id) = self
-                .directory
-                .ldap_sign_in(db, &config.ldap, key, username, password)
-                .await?
-            else {
-                return Ok(None);
-            };
-            let Some(user) = db.user_by_id(id).await? else {
-                tracing::info!(username, "sign-in refused: the user was removed from Berth");
-                self.directory.forget(&key);
-                return Ok(None);
-            };
-            return Ok(Some(user.into()));
+        match config.auth_mode {
+            AuthMode::Ldap if !local => {
+                self.verify_ldap(db, &config.ldap, key, username, password)
+                    .await
+            }
+            AuthMode::Oidc if !local => self.verify_cli_secret(db, username, password).await,
+            _ => self.verify_local(db, key, username, password).await,
         }
-        if config.auth_mode == AuthMode::Oidc && !local {
-            return self.verify_cli_secret(db, username, password).await;
-        }
-        self.verify_local(db, key, username, password).await
+    }
+
+    /// Checks a password with the LDAP server (or the memory of a recent sign-in there).
+    async fn verify_ldap(
+        &self,
+        db: &Db,
+        settings: &LdapSettings,
+        key: [u8; 32],
+        username: &str,
+        password: &str,
+    ) -> Result<Option<Subject>, SignInError> {
+        let Some(id) = self
+            .directory
+            .ldap_sign_in(db, settings, key, username, password)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(user) = db.user_by_id(id).await? else {
+            tracing::info!(username, "sign-in refused: the user was removed from Berth");
+            self.directory.forget(&key);
+            return Ok(None);
+        };
+        Ok(Some(user.into()))
     }
 
     /// Checks an OIDC user's CLI secret.
