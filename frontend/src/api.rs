@@ -68,17 +68,18 @@ pub fn forget_session() {
 
 /// `GET {BASE}{path}` as JSON.
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    read(send(Request::get(&api_url(path)), None).await?)
-        .await?
-        .json()
+    get_answer(path).await?.json()
 }
 
 /// `GET {BASE}{path}` of a paginated list: the items and `X-Total-Count`.
 pub async fn get_page<T: DeserializeOwned>(path: &str) -> Result<Paged<T>, ApiError> {
-    let answer = read(send(Request::get(&api_url(path)), None).await?).await?;
-    let items: Vec<T> = answer.json()?;
-    let total = parse_total(answer.total.as_deref(), items.len());
-    Ok(Paged { items, total })
+    get_answer(path).await?.page()
+}
+
+/// `GET {BASE}{path}`, read but not parsed: what [`crate::components::fetch`] keeps, so that one resource
+/// type serves every answer type.
+pub async fn get_answer(path: &str) -> Result<Answer, ApiError> {
+    read(send(Request::get(&api_url(path)), None).await?).await
 }
 
 /// `POST {BASE}{path}` with a JSON body; the response body is ignored.
@@ -161,6 +162,16 @@ pub async fn sign_out() -> Result<(), ApiError> {
     }
 }
 
+/// `POST /c/oidc/onboard` with the user name an OIDC user chose at first sign-in (409: taken).
+pub async fn oidc_onboard(username: &str) -> Result<(), ApiError> {
+    let body = json_body(&berth_api::oidc::OidcOnboardReq {
+        username: username.to_owned(),
+    })?;
+    send(Request::post("/c/oidc/onboard"), Some(body))
+        .await
+        .map(drop)
+}
+
 /// `PUT /users/{id}/password`.
 pub async fn change_password(user_id: i64, old: &str, new: &str) -> Result<(), ApiError> {
     let body = PasswordReq {
@@ -171,7 +182,8 @@ pub async fn change_password(user_id: i64, old: &str, new: &str) -> Result<(), A
 }
 
 /// A successful response, read to the end.
-struct Answer {
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Answer {
     status: u16,
     /// `X-Total-Count`, when the server sent it.
     total: Option<String>,
@@ -179,8 +191,25 @@ struct Answer {
 }
 
 impl Answer {
-    fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+    /// The body as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         serde_json::from_str(&self.body).map_err(|e| unreadable(self.status, e))
+    }
+
+    /// The body as one page of a list, with `X-Total-Count`.
+    pub fn page<T: DeserializeOwned>(&self) -> Result<Paged<T>, ApiError> {
+        let items: Vec<T> = self.json()?;
+        let total = parse_total(self.total.as_deref(), items.len());
+        Ok(Paged { items, total })
+    }
+
+    /// `X-Total-Count` without parsing the items (only counting them when the header is missing).
+    pub fn total(&self) -> u64 {
+        match self.total.as_deref().and_then(|v| v.trim().parse().ok()) {
+            Some(total) => total,
+            None => serde_json::from_str::<Vec<serde::de::IgnoredAny>>(&self.body)
+                .map_or(0, |items| items.len() as u64),
+        }
     }
 }
 
@@ -366,6 +395,44 @@ mod tests {
         assert_eq!(parse_total(Some(" 7 "), 7), 7);
         assert_eq!(parse_total(Some("many"), 3), 3);
         assert_eq!(parse_total(None, 5), 5);
+    }
+
+    fn answer(total: Option<&str>, body: &str) -> Answer {
+        Answer {
+            status: 200,
+            total: total.map(str::to_owned),
+            body: body.to_owned(),
+        }
+    }
+
+    #[test]
+    fn kept_answers_parse_when_read() {
+        let page = answer(Some("42"), "[1,2,3]").page::<u8>();
+        assert_eq!(
+            page,
+            Ok(Paged {
+                items: vec![1, 2, 3],
+                total: 42
+            })
+        );
+        assert_eq!(
+            answer(None, r#"{"a":1}"#)
+                .json::<serde_json::Value>()
+                .map(|v| v["a"] == 1),
+            Ok(true)
+        );
+        let wrong = answer(None, "[1]").json::<String>();
+        assert!(
+            wrong.is_err_and(|e| e.status == 200 && e.message.starts_with("The server's answer"))
+        );
+    }
+
+    #[test]
+    fn totals_come_from_the_header_else_from_counting_the_items() {
+        assert_eq!(answer(Some(" 42 "), "[]").total(), 42);
+        assert_eq!(answer(None, r#"[{"a":1},{"b":[2]}]"#).total(), 2);
+        assert_eq!(answer(None, "not json").total(), 0);
+        assert_eq!(Answer::default().total(), 0);
     }
 
     #[test]

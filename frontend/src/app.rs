@@ -11,6 +11,7 @@ use crate::api;
 use crate::auth::{self, CurrentUser, SIGN_IN_PATH};
 use crate::components::dialog::Dialog;
 use crate::components::toast::{self, ErrorBanner, ToastArea};
+use crate::pages::profile::UserProfileDialog;
 use crate::pages::{admin, not_found, project, projects, sign_in};
 use crate::theme::{self, Theme};
 
@@ -26,6 +27,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Redirect path=auth::HOME_PATH/> }/>
                 <Route path=path!("/account/sign-in") view=sign_in::SignIn/>
                 <Route path=path!("/harbor/sign-in") view=sign_in::SignIn/>
+                <Route path=path!("/oidc-onboard") view=sign_in::OidcOnboard/>
                 <ParentRoute path=path!("/harbor") view=Shell>
                     <Route path=path!("") view=|| view! { <Redirect path=auth::HOME_PATH/> }/>
                     <Route path=path!("projects") view=projects::ProjectsPage/>
@@ -44,7 +46,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("robot-accounts") view=admin::robots::RobotsPage/>
                     <Route path=path!("registries") view=admin::registries::RegistriesPage/>
                     <Route path=path!("logs") view=admin::logs::AuditLogPage/>
-                    <Route path=path!("configs") view=admin::system::SystemPage/>
+                    <ParentRoute path=path!("configs") view=admin::config::ConfigPage>
+                        <Route path=path!("") view=admin::system::SystemPage/>
+                        <Route path=path!("auth") view=admin::auth_config::AuthConfigTab/>
+                    </ParentRoute>
                 </ParentRoute>
             </Routes>
             <ToastArea/>
@@ -129,6 +134,7 @@ fn TopBar(user: CurrentUser) -> impl IntoView {
     let theme = use_context::<RwSignal<Theme>>().unwrap_or_else(theme::provide);
     let menu_open = RwSignal::new(false);
     let password_open = RwSignal::new(false);
+    let profile_open = RwSignal::new(false);
     let about_open = RwSignal::new(false);
     let navigate = use_navigate();
     let toasts = toast::use_toasts();
@@ -170,6 +176,10 @@ fn TopBar(user: CurrentUser) -> impl IntoView {
                         <div class="menu-backdrop" on:click=move |_| menu_open.set(false)></div>
                         <div class="menu" role="menu">
                             <button type="button" role="menuitem"
+                                on:click=move |_| { menu_open.set(false); profile_open.set(true) }>
+                                "User Profile"
+                            </button>
+                            <button type="button" role="menuitem"
                                 on:click=move |_| { menu_open.set(false); password_open.set(true) }>
                                 "Change Password"
                             </button>
@@ -183,6 +193,7 @@ fn TopBar(user: CurrentUser) -> impl IntoView {
                 </div>
             </div>
         </header>
+        <UserProfileDialog open=profile_open user=user/>
         <ChangePasswordDialog open=password_open user=user/>
         <Dialog open=about_open title="About Berth">
             <div class="dialog-body">

@@ -3,6 +3,10 @@
 
 use leptos::html;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api;
+use crate::components::toast::use_toasts;
 
 /// A modal dialog shown while `open` is true. Closing it any way (Escape, the × button) sets `open` to false.
 #[component]
@@ -63,6 +67,82 @@ pub fn ConfirmDialog(
                 </button>
             </footer>
         </Dialog>
+    }
+}
+
+/// "Delete with confirmation", the same on every list: a row calls [`DeleteFlow::ask`] with the item's API
+/// path and name, which opens its [`DeleteDialog`]. One non-generic copy serves every list.
+#[derive(Debug, Clone, Copy)]
+pub struct DeleteFlow {
+    open: RwSignal<bool>,
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+    /// The `DELETE` path and the item's name.
+    target: RwSignal<Option<(String, String)>>,
+}
+
+impl DeleteFlow {
+    pub fn new() -> Self {
+        DeleteFlow {
+            open: RwSignal::new(false),
+            busy: RwSignal::new(false),
+            error: RwSignal::new(None),
+            target: RwSignal::new(None),
+        }
+    }
+
+    /// Asks whether to `DELETE {path}` (`name` is what the dialog and the toast call it).
+    pub fn ask(&self, path: String, name: String) {
+        self.target.set(Some((path, name)));
+        self.error.set(None);
+        self.open.set(true);
+    }
+}
+
+impl Default for DeleteFlow {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The dialog of a [`DeleteFlow`]: `message` and `done` turn the item's name into the question and the toast
+/// after success; then `on_deleted` runs (the list refreshes). A failure stays in the dialog.
+#[component]
+pub fn DeleteDialog(
+    flow: DeleteFlow,
+    title: &'static str,
+    message: fn(&str) -> String,
+    done: fn(&str) -> String,
+    on_deleted: Callback<()>,
+    #[prop(default = "Delete")] confirm_label: &'static str,
+) -> impl IntoView {
+    let toasts = use_toasts();
+    let confirm = Callback::new(move |()| {
+        let Some((path, name)) = flow.target.get_untracked() else {
+            return;
+        };
+        flow.busy.set(true);
+        spawn_local(async move {
+            let result = api::delete(&path).await;
+            flow.busy.set(false);
+            match result {
+                Ok(()) => {
+                    flow.open.set(false);
+                    toasts.success(done(&name));
+                    on_deleted.run(());
+                }
+                Err(e) => flow.error.set(Some(e.message)),
+            }
+        });
+    });
+    let question = Signal::derive(move || {
+        flow.target
+            .with(|t| t.as_ref().map(|(_, name)| message(name)))
+            .unwrap_or_default()
+    });
+    view! {
+        <ConfirmDialog open=flow.open title=title message=question confirm_label=confirm_label busy=flow.busy
+            error=flow.error on_confirm=confirm/>
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod audit_log;
 pub mod copy_button;
 pub mod dialog;
+pub mod fetch;
 pub mod pulls_chart;
 pub mod push_commands;
 pub mod quota_bar;

@@ -18,6 +18,7 @@ use leptos::task::spawn_local;
 use crate::api::{self, query_string};
 use crate::components::copy_button::CopyButton;
 use crate::components::dialog::{ConfirmDialog, Dialog, next_id};
+use crate::components::fetch::Fetch;
 use crate::components::table::{PAGE_SIZES, PagedList, Pagination, Sort, SortHeader};
 use crate::components::toast::{ErrorBanner, use_toasts};
 use crate::format;
@@ -993,31 +994,27 @@ fn ProjectPicker(all: RwSignal<bool>, selected: RwSignal<Vec<String>>) -> impl I
     let all_id = format!("robot-all-projects-{uid}");
     let all_for = all_id.clone();
     let filter = RwSignal::new(String::new());
-    let found = LocalResource::new(move || {
+    let found = Fetch::<Vec<Project>>::new(move || {
         let name = filter.get();
-        async move {
-            let q = if name.trim().is_empty() {
-                String::new()
-            } else {
-                format!("name=~{}", name.trim())
-            };
-            let path = format!(
-                "/projects{}",
-                query_string(&[("page_size", "50".to_owned()), ("q", q)])
-            );
-            api::get_page::<Project>(&path).await
-        }
+        let q = if name.trim().is_empty() {
+            String::new()
+        } else {
+            format!("name=~{}", name.trim())
+        };
+        Some(format!(
+            "/projects{}",
+            query_string(&[("page_size", "50".to_owned()), ("q", q)])
+        ))
     });
     let list = move || match found.get() {
         None => view! { <li class="loading">"Loading…"</li> }.into_any(),
         Some(Err(e)) => {
             view! { <li class="banner banner-error" role="alert">{e.message}</li> }.into_any()
         }
-        Some(Ok(page)) if page.items.is_empty() => {
+        Some(Ok(projects)) if projects.is_empty() => {
             view! { <li class="empty">"No projects found"</li> }.into_any()
         }
-        Some(Ok(page)) => page
-            .items
+        Some(Ok(projects)) => projects
             .into_iter()
             .map(|project| {
                 let name = project.name;

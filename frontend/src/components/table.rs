@@ -1,20 +1,20 @@
 //! Lists: server-side pagination (Harbor's `page` / `page_size` / `X-Total-Count`) and sortable column
 //! headers (Harbor's `sort=key` / `sort=-key`).
 
+use std::marker::PhantomData;
+
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 
-use crate::api::{self, ApiError, Paged};
-
-/// What one fetch of a list returns: the path it answered (`None`: none asked yet) and the page, or why not.
-type Fetched<T> = (Option<String>, Result<Paged<T>, ApiError>);
+use crate::api::{ApiError, Paged};
+use crate::components::fetch::RawFetch;
 
 /// One server-side page of a list: fetched whenever its path changes or on [`PagedList::refresh`], with the
-/// page number stepped back when the last page empties (after a delete). Every list page builds on it.
+/// page number stepped back when the last page empties (after a delete). Every list page builds on it. The
+/// fetching is not generic ([`RawFetch`]); only reading the page parses it as `T`.
 pub struct PagedList<T: 'static> {
-    path: Memo<Option<String>>,
-    loaded: LocalResource<Fetched<T>>,
-    reload: RwSignal<u32>,
+    raw: RawFetch,
+    items: PhantomData<fn() -> T>,
 }
 
 impl<T: 'static> Clone for PagedList<T> {
@@ -25,7 +25,7 @@ impl<T: 'static> Clone for PagedList<T> {
 
 impl<T: 'static> Copy for PagedList<T> {}
 
-impl<T: DeserializeOwned + Clone + 'static> PagedList<T> {
+impl<T: DeserializeOwned + 'static> PagedList<T> {
     /// `path` is the list's API path with its page, filter and sort (`None` while it cannot be known yet, e.g.
     /// before the project is loaded); `page` and `page_size` are the pager's signals.
     pub fn new(
@@ -33,69 +33,60 @@ impl<T: DeserializeOwned + Clone + 'static> PagedList<T> {
         page: RwSignal<u32>,
         page_size: RwSignal<u32>,
     ) -> Self {
-        let path = Memo::new(move |_| path());
-        let reload = RwSignal::new(0_u32);
-        let loaded = LocalResource::new(move || {
-            let path = path.get();
-            reload.track();
-            async move {
-                let result = match &path {
-                    Some(path) => api::get_page::<T>(path).await,
-                    // Nothing to ask yet; the page shows "Loading…" meanwhile.
-                    None => Ok(Paged {
-                        items: Vec::new(),
-                        total: 0,
-                    }),
-                };
-                (path, result)
-            }
-        });
-        let list = PagedList {
-            path,
-            loaded,
-            reload,
-        };
-        Effect::new(move |_| {
-            let pager = Pager {
-                page: page.get_untracked(),
-                page_size: page_size.get_untracked(),
-                total: list.total().get(),
-            };
-            if !list.loading() && pager.clamped_page() != pager.page {
-                page.set(pager.clamped_page());
-            }
-        });
-        list
+        PagedList {
+            raw: paged_fetch(Memo::new(move |_| path()), page, page_size),
+            items: PhantomData,
+        }
     }
 
     /// The page on screen (the previous one while the next loads), or `None` before there is one.
     pub fn current(&self) -> Option<Result<Paged<T>, ApiError>> {
-        self.loaded
-            .get()
-            .and_then(|(path, result)| path.map(|_| result))
+        self.raw
+            .with(|answer| answer.as_ref().map_err(Clone::clone)?.page())
     }
 
     /// Whether the page on screen is not (yet) the one asked for.
     pub fn loading(&self) -> bool {
-        let wanted = self.path.get();
-        wanted.is_none() || self.loaded.with(|l| l.as_ref().map(|(p, _)| p.clone())) != Some(wanted)
+        self.raw.loading()
     }
 
     /// The number of items in the whole list (`X-Total-Count`), 0 until known.
     pub fn total(&self) -> Signal<u64> {
-        let loaded = self.loaded;
-        Signal::derive(move || {
-            loaded.with(|l| match l {
-                Some((_, Ok(page))) => page.total,
-                _ => 0,
-            })
-        })
+        total_of(self.raw)
     }
 
     /// Fetches the page again.
     pub fn refresh(&self) {
-        self.reload.update(|n| *n += 1);
+        self.raw.refetch();
     }
+}
+
+/// The fetch under every [`PagedList`], with the effect that steps the page back when it is past the end.
+fn paged_fetch(
+    path: Memo<Option<String>>,
+    page: RwSignal<u32>,
+    page_size: RwSignal<u32>,
+) -> RawFetch {
+    let raw = RawFetch::new(path, RwSignal::new(0));
+    let total = total_of(raw);
+    Effect::new(move |_| {
+        let pager = Pager {
+            page: page.get_untracked(),
+            page_size: page_size.get_untracked(),
+            total: total.get(),
+        };
+        if !raw.loading() && pager.clamped_page() != pager.page {
+            page.set(pager.clamped_page());
+        }
+    });
+    raw
+}
+
+fn total_of(raw: RawFetch) -> Signal<u64> {
+    Signal::derive(move || {
+        raw.with(|answer| answer.as_ref().map_or(0, |a| a.total()))
+            .unwrap_or(0)
+    })
 }
 
 /// Page sizes offered under every list.

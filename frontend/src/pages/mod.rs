@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod not_found;
 pub mod placeholder;
+pub mod profile;
 pub mod project;
 pub mod projects;
 pub mod sign_in;

@@ -11,7 +11,8 @@ use leptos_router::components::A;
 
 use crate::api::{self, query_string};
 use crate::auth::use_current_user;
-use crate::components::dialog::{ConfirmDialog, Dialog};
+use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog};
+use crate::components::fetch::Fetch;
 use crate::components::quota_bar::QuotaBar;
 use crate::components::table::{PagedList, Pagination, Sort, SortHeader};
 use crate::components::toast::{ErrorBanner, use_toasts};
@@ -32,32 +33,9 @@ pub fn ProjectsPage() -> impl IntoView {
     let total = projects.total();
 
     let create_open = RwSignal::new(false);
-    let deleting = RwSignal::new(None::<(i64, String)>);
-    let delete_open = RwSignal::new(false);
-    let delete_busy = RwSignal::new(false);
-    let delete_error = RwSignal::new(None::<String>);
-    let ask_delete = Callback::new(move |target: (i64, String)| {
-        deleting.set(Some(target));
-        delete_error.set(None);
-        delete_open.set(true);
-    });
-    let confirm_delete = Callback::new(move |()| {
-        let Some((id, name)) = deleting.get_untracked() else {
-            return;
-        };
-        delete_busy.set(true);
-        spawn_local(async move {
-            let result = api::delete(&format!("/projects/{id}")).await;
-            delete_busy.set(false);
-            match result {
-                Ok(()) => {
-                    delete_open.set(false);
-                    toasts.success(format!("Deleted project {name}"));
-                    projects.refresh();
-                }
-                Err(e) => delete_error.set(Some(e.message)),
-            }
-        });
+    let deleting = DeleteFlow::new();
+    let ask_delete = Callback::new(move |(id, name): (i64, String)| {
+        deleting.ask(format!("/projects/{id}"), name);
     });
     let on_created = Callback::new(move |name: String| {
         toasts.success(format!("Created project {name}"));
@@ -120,17 +98,10 @@ pub fn ProjectsPage() -> impl IntoView {
             <Pagination page=page page_size=page_size total=total/>
         </section>
         <NewProjectDialog open=create_open on_created=on_created/>
-        <ConfirmDialog
-            open=delete_open
-            title="Delete Project"
-            message=Signal::derive(move || {
-                deleting.get().map(|(_, name)| format!("Delete project {name}? This cannot be undone.")).unwrap_or_default()
-            })
-            confirm_label="Delete"
-            busy=delete_busy
-            error=delete_error
-            on_confirm=confirm_delete
-        />
+        <DeleteDialog flow=deleting title="Delete Project"
+            message=|name| format!("Delete project {name}? This cannot be undone.")
+            done=|name| format!("Deleted project {name}")
+            on_deleted=Callback::new(move |()| projects.refresh())/>
     }
 }
 
@@ -174,9 +145,8 @@ fn ProjectRow(project: Project, on_delete: Callback<(i64, String)>) -> impl Into
 /// The project's storage quota, from its summary (absent when the caller may not read the quota).
 #[component]
 fn QuotaCell(project_id: i64) -> impl IntoView {
-    let summary = LocalResource::new(move || async move {
-        api::get::<ProjectSummary>(&format!("/projects/{project_id}/summary")).await
-    });
+    let summary =
+        Fetch::<ProjectSummary>::new(move || Some(format!("/projects/{project_id}/summary")));
     move || match summary.get() {
         None => view! { <span class="muted">"…"</span> }.into_any(),
         Some(Ok(ProjectSummary {

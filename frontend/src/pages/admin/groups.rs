@@ -1,6 +1,7 @@
 //! Administration → Groups (`/harbor/groups`): user groups (`GET /usergroups`, search by name, server-side
-//! pagination), "+ New Group" (LDAP, HTTP or OIDC; an LDAP group needs its DN), rename ("Edit") and delete
-//! with confirmation. For system administrators; the server refuses everyone else and the table shows its
+//! pagination), "+ New Group" (LDAP, HTTP or OIDC; an LDAP group needs its DN; in LDAP mode the dialog
+//! searches the directory, `GET /ldap/groups/search`, and imports a hit with its DN), rename ("Edit") and
+//! delete with confirmation. For system administrators; the server refuses everyone else and the table shows its
 //! message.
 
 use berth_api::system::GeneralInfo;
@@ -11,7 +12,8 @@ use leptos::task::spawn_local;
 
 use crate::api::{self, query_string};
 use crate::auth;
-use crate::components::dialog::{ConfirmDialog, Dialog};
+use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog};
+use crate::components::fetch::Fetch;
 use crate::components::table::{PAGE_SIZES, PagedList, Pagination};
 use crate::components::toast::{ErrorBanner, use_toasts};
 
@@ -79,6 +81,24 @@ pub fn new_group_request(name: &str, group_type: i64, ldap_dn: &str) -> Result<U
     })
 }
 
+/// `GET /ldap/groups/search` for what the admin typed: a DN (it has an `=`) by `groupdn`, else a name by
+/// `groupname`. `None` for nothing typed.
+pub fn ldap_group_search_path(typed: &str) -> Option<String> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return None;
+    }
+    let key = if typed.contains('=') {
+        "groupdn"
+    } else {
+        "groupname"
+    };
+    Some(format!(
+        "/ldap/groups/search{}",
+        query_string(&[(key, typed.to_owned())])
+    ))
+}
+
 /// The body of `PUT /usergroups/{id}`: only the name changes.
 pub fn rename_request(name: &str) -> Result<UserGroup, String> {
     let name = name.trim();
@@ -108,37 +128,14 @@ pub fn GroupsPage() -> impl IntoView {
     let create_open = RwSignal::new(false);
     let editing = RwSignal::new(None::<(i64, String)>);
     let edit_open = RwSignal::new(false);
-    let deleting = RwSignal::new(None::<(i64, String)>);
-    let delete_open = RwSignal::new(false);
-    let delete_busy = RwSignal::new(false);
-    let delete_error = RwSignal::new(None::<String>);
+    let deleting = DeleteFlow::new();
 
     let on_edit = Callback::new(move |target: (i64, String)| {
         editing.set(Some(target));
         edit_open.set(true);
     });
-    let on_delete = Callback::new(move |target: (i64, String)| {
-        deleting.set(Some(target));
-        delete_error.set(None);
-        delete_open.set(true);
-    });
-    let confirm_delete = Callback::new(move |()| {
-        let Some((id, name)) = deleting.get_untracked() else {
-            return;
-        };
-        delete_busy.set(true);
-        spawn_local(async move {
-            let result = api::delete(&format!("/usergroups/{id}")).await;
-            delete_busy.set(false);
-            match result {
-                Ok(()) => {
-                    delete_open.set(false);
-                    toasts.success(format!("Deleted group {name}"));
-                    refresh();
-                }
-                Err(e) => delete_error.set(Some(e.message)),
-            }
-        });
+    let on_delete = Callback::new(move |(id, name): (i64, String)| {
+        deleting.ask(format!("/usergroups/{id}"), name);
     });
     let on_saved = Callback::new(move |message: String| {
         toasts.success(message);
@@ -204,17 +201,10 @@ pub fn GroupsPage() -> impl IntoView {
         </section>
         <NewGroupDialog open=create_open on_saved=on_saved/>
         <EditGroupDialog open=edit_open group=editing on_saved=on_saved/>
-        <ConfirmDialog
-            open=delete_open
-            title="Delete Group"
-            message=Signal::derive(move || {
-                deleting.get().map(|(_, name)| format!("Delete group {name}? Its project memberships go with it.")).unwrap_or_default()
-            })
-            confirm_label="Delete"
-            busy=delete_busy
-            error=delete_error
-            on_confirm=confirm_delete
-        />
+        <DeleteDialog flow=deleting title="Delete Group"
+            message=|name| format!("Delete group {name}? Its project memberships go with it.")
+            done=|name| format!("Deleted group {name}")
+            on_deleted=Callback::new(move |()| refresh())/>
     }
 }
 
@@ -253,26 +243,24 @@ fn NewGroupDialog(open: RwSignal<bool>, on_saved: Callback<String>) -> impl Into
     let dn = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let info = LocalResource::new(|| async { api::get::<GeneralInfo>("/systeminfo").await });
+    let info = Fetch::<GeneralInfo>::at("/systeminfo");
+    let mode = Memo::new(move |_| info.ok().map(|i| i.auth_mode).unwrap_or_default());
+    // LDAP directory search, in LDAP mode: what was typed, and the hits (or why not).
+    let search_text = RwSignal::new(String::new());
+    let hits = RwSignal::new(None::<Result<Vec<UserGroup>, String>>);
+    let searching = RwSignal::new(false);
     Effect::new(move |_| {
         if open.get() {
             name.set(String::new());
             dn.set(String::new());
             error.set(None);
-            let mode = info.with_untracked(|i| match i {
-                Some(Ok(info)) => info.auth_mode.clone(),
-                _ => String::new(),
-            });
-            group_type.set(default_group_type(&mode));
+            search_text.set(String::new());
+            hits.set(None);
+            group_type.set(default_group_type(&mode.get_untracked()));
         }
     });
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        let body = match new_group_request(
-            &name.get_untracked(),
-            group_type.get_untracked(),
-            &dn.get_untracked(),
-        ) {
+    let create = move |typed: Result<UserGroup, String>, verb: &'static str| {
+        let body = match typed {
             Ok(body) => body,
             Err(message) => {
                 error.set(Some(message));
@@ -288,11 +276,75 @@ fn NewGroupDialog(open: RwSignal<bool>, on_saved: Callback<String>) -> impl Into
             match result {
                 Ok(()) => {
                     open.set(false);
-                    on_saved.run(format!("Created group {created}"));
+                    on_saved.run(format!("{verb} group {created}"));
                 }
                 Err(e) => error.set(Some(e.message)),
             }
         });
+    };
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        create(
+            new_group_request(
+                &name.get_untracked(),
+                group_type.get_untracked(),
+                &dn.get_untracked(),
+            ),
+            "Created",
+        );
+    };
+    let search = move || {
+        let Some(path) = ldap_group_search_path(&search_text.get_untracked()) else {
+            return;
+        };
+        searching.set(true);
+        spawn_local(async move {
+            let found = api::get::<Vec<UserGroup>>(&path).await;
+            searching.set(false);
+            hits.set(Some(found.map_err(|e| e.message)));
+        });
+    };
+    let import = move |group: UserGroup| {
+        create(
+            new_group_request(
+                group.group_name.as_deref().unwrap_or_default(),
+                LDAP_GROUP,
+                group.ldap_group_dn.as_deref().unwrap_or_default(),
+            ),
+            "Imported",
+        );
+    };
+    let hit_list = move || {
+        hits.get().map(|found| match found {
+            Err(message) => {
+                view! { <p class="banner banner-error" role="alert">{message}</p> }.into_any()
+            }
+            Ok(groups) if groups.is_empty() => {
+                view! { <p class="empty">"No LDAP groups found"</p> }.into_any()
+            }
+            Ok(groups) => view! {
+                <ul class="ldap-hits" aria-label="LDAP groups">
+                    {groups
+                        .into_iter()
+                        .map(|group| {
+                            let name = group.group_name.clone().unwrap_or_default();
+                            let label = format!("Import group {name}");
+                            let dn = group.ldap_group_dn.clone().unwrap_or_default();
+                            let row = name.clone();
+                            view! {
+                                <li data-ldap-group=row>
+                                    <span>{name}<br/><span class="group-dn">{dn}</span></span>
+                                    <button type="button" class="small" aria-label=label
+                                        disabled=move || busy.get()
+                                        on:click=move |_| import(group.clone())>"Import"</button>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            }
+            .into_any(),
+        })
     };
     view! {
         <Dialog open=open title="New Group">
@@ -314,6 +366,22 @@ fn NewGroupDialog(open: RwSignal<bool>, on_saved: Callback<String>) -> impl Into
                             })
                             .collect_view()}
                     </select>
+                    <Show when=move || group_type.get() == LDAP_GROUP && mode.get() == "ldap_auth">
+                        <label for="ldap-group-search">"Search LDAP"</label>
+                        <div class="ldap-search">
+                            <input id="ldap-group-search" type="search" autocomplete="off"
+                                placeholder="Group name or DN" bind:value=search_text
+                                on:keydown=move |ev| {
+                                    if ev.key() == "Enter" {
+                                        ev.prevent_default();
+                                        search();
+                                    }
+                                }/>
+                            <button type="button" class="secondary" disabled=move || searching.get()
+                                on:click=move |_| search()>"SEARCH"</button>
+                        </div>
+                        <div class="form-wide">{hit_list}</div>
+                    </Show>
                     <Show when=move || group_type.get() == LDAP_GROUP>
                         <label for="new-group-dn">"LDAP Group DN"</label>
                         <input id="new-group-dn" type="text" required autocomplete="off"
@@ -433,6 +501,19 @@ mod tests {
         assert!(new_group_request("devs", LDAP_GROUP, "  ").is_err());
         assert!(new_group_request(" ", OIDC_GROUP, "").is_err());
         assert!(new_group_request("devs", 7, "").is_err());
+    }
+
+    #[test]
+    fn ldap_searches_go_by_name_or_by_dn() {
+        assert_eq!(
+            ldap_group_search_path(" dev ").as_deref(),
+            Some("/ldap/groups/search?groupname=dev")
+        );
+        assert_eq!(
+            ldap_group_search_path("cn=dev,ou=groups").as_deref(),
+            Some("/ldap/groups/search?groupdn=cn%3Ddev%2Cou%3Dgroups")
+        );
+        assert_eq!(ldap_group_search_path("  "), None);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use leptos::task::spawn_local;
 use serde::Serialize;
 
 use crate::api::{self, query_string};
-use crate::components::dialog::{ConfirmDialog, Dialog};
+use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog};
 use crate::components::table::{PAGE_SIZES, PagedList, Pagination};
 use crate::components::toast::{ErrorBanner, use_toasts};
 
@@ -234,10 +234,7 @@ pub fn RegistriesPage() -> impl IntoView {
     let dialog_open = RwSignal::new(false);
     let fields = EndpointFields::new();
     let editing = RwSignal::new(None::<i64>);
-    let deleting = RwSignal::new(None::<(i64, String)>);
-    let delete_open = RwSignal::new(false);
-    let delete_busy = RwSignal::new(false);
-    let delete_error = RwSignal::new(None::<String>);
+    let deleting = DeleteFlow::new();
 
     let on_new = move |_| {
         fields.load(EndpointForm::default());
@@ -249,28 +246,8 @@ pub fn RegistriesPage() -> impl IntoView {
         editing.set(Some(registry.id));
         dialog_open.set(true);
     });
-    let on_delete = Callback::new(move |target: (i64, String)| {
-        deleting.set(Some(target));
-        delete_error.set(None);
-        delete_open.set(true);
-    });
-    let confirm_delete = Callback::new(move |()| {
-        let Some((id, name)) = deleting.get_untracked() else {
-            return;
-        };
-        delete_busy.set(true);
-        spawn_local(async move {
-            let result = api::delete(&format!("/registries/{id}")).await;
-            delete_busy.set(false);
-            match result {
-                Ok(()) => {
-                    delete_open.set(false);
-                    toasts.success(format!("Deleted endpoint {name}"));
-                    registries.refresh();
-                }
-                Err(e) => delete_error.set(Some(e.message)),
-            }
-        });
+    let on_delete = Callback::new(move |(id, name): (i64, String)| {
+        deleting.ask(format!("/registries/{id}"), name);
     });
     let on_saved = Callback::new(move |message: String| {
         toasts.success(message);
@@ -334,17 +311,10 @@ pub fn RegistriesPage() -> impl IntoView {
             <Pagination page=page page_size=page_size total=total/>
         </section>
         <EndpointDialog open=dialog_open fields=fields editing=editing on_saved=on_saved/>
-        <ConfirmDialog
-            open=delete_open
-            title="Delete Endpoint"
-            message=Signal::derive(move || {
-                deleting.get().map(|(_, name)| format!("Delete registry endpoint {name}?")).unwrap_or_default()
-            })
-            confirm_label="Delete"
-            busy=delete_busy
-            error=delete_error
-            on_confirm=confirm_delete
-        />
+        <DeleteDialog flow=deleting title="Delete Endpoint"
+            message=|name| format!("Delete registry endpoint {name}?")
+            done=|name| format!("Deleted endpoint {name}")
+            on_deleted=Callback::new(move |()| registries.refresh())/>
     }
 }
 

@@ -1,12 +1,13 @@
-//! Administration → System (`/harbor/configs`, Harbor's "Configuration"): Berth's system information as
-//! cards — general information (`GET /systeminfo`), component health (`GET /health`) and statistics
-//! (`GET /statistics`) — and the place of the authentication settings.
+//! Administration → Configuration → System (`/harbor/configs`): Berth's system information as cards —
+//! general information (`GET /systeminfo`), component health (`GET /health`) and statistics
+//! (`GET /statistics`) — and the current auth mode, with a link to the Authentication tab.
 
 use berth_api::statistics::Statistic;
 use berth_api::system::{ComponentHealthStatus, GeneralInfo, OverallHealthStatus};
 use leptos::prelude::*;
+use leptos_router::components::A;
 
-use crate::api;
+use crate::components::fetch::Fetch;
 use crate::format;
 
 /// How an authentication mode of `systeminfo` reads.
@@ -41,9 +42,9 @@ fn yes_no(flag: bool) -> &'static str {
 
 #[component]
 pub fn SystemPage() -> impl IntoView {
-    let info = LocalResource::new(|| async { api::get::<GeneralInfo>("/systeminfo").await });
-    let health = LocalResource::new(|| async { api::get::<OverallHealthStatus>("/health").await });
-    let statistics = LocalResource::new(|| async { api::get::<Statistic>("/statistics").await });
+    let info = Fetch::<GeneralInfo>::at("/systeminfo");
+    let health = Fetch::<OverallHealthStatus>::at("/health");
+    let statistics = Fetch::<Statistic>::at("/statistics");
     let refresh = move |_| {
         info.refetch();
         health.refetch();
@@ -124,9 +125,9 @@ pub fn SystemPage() -> impl IntoView {
     };
 
     view! {
-        <section class="page system-page">
+        <section class="system-page">
             <div class="toolbar">
-                <h1>"System"</h1>
+                <h2>"System"</h2>
                 <button type="button" class="secondary icon" aria-label="Refresh" on:click=refresh>"⟳"</button>
             </div>
             <div class="cards">
@@ -143,14 +144,12 @@ pub fn SystemPage() -> impl IntoView {
                     {counts}
                 </section>
             </div>
-            // The authentication configuration form (LDAP, OIDC, …) of a later issue goes here; for now the
-            // current mode, read-only.
             <section class="card auth-config" aria-labelledby="system-auth">
                 <h2 id="system-auth">"Authentication"</h2>
                 <dl class="facts">
                     <dt>"Auth mode"</dt><dd data-testid="auth-mode">{auth_mode}</dd>
                 </dl>
-                <p class="hint">"Changing the authentication mode is not available yet."</p>
+                <p><A href="/harbor/configs/auth">"Configure authentication"</A></p>
             </section>
         </section>
     }

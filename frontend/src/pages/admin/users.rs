@@ -15,7 +15,7 @@ use leptos::task::spawn_local;
 use crate::api::{self, query_string};
 use crate::app::check_new_password;
 use crate::auth;
-use crate::components::dialog::{ConfirmDialog, Dialog};
+use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog};
 use crate::components::table::{PAGE_SIZES, PagedList, Pagination, Sort, SortHeader};
 use crate::components::toast::{ErrorBanner, use_toasts};
 use crate::format;
@@ -134,10 +134,7 @@ pub fn UsersPage() -> impl IntoView {
     let create_open = RwSignal::new(false);
     let resetting = RwSignal::new(None::<(i64, String)>);
     let reset_open = RwSignal::new(false);
-    let deleting = RwSignal::new(None::<(i64, String)>);
-    let delete_open = RwSignal::new(false);
-    let delete_busy = RwSignal::new(false);
-    let delete_error = RwSignal::new(None::<String>);
+    let deleting = DeleteFlow::new();
 
     let on_toggle_admin = Callback::new(move |user: UserResp| {
         let grant = !user.sysadmin_flag;
@@ -162,28 +159,8 @@ pub fn UsersPage() -> impl IntoView {
         resetting.set(Some(target));
         reset_open.set(true);
     });
-    let on_delete = Callback::new(move |target: (i64, String)| {
-        deleting.set(Some(target));
-        delete_error.set(None);
-        delete_open.set(true);
-    });
-    let confirm_delete = Callback::new(move |()| {
-        let Some((id, name)) = deleting.get_untracked() else {
-            return;
-        };
-        delete_busy.set(true);
-        spawn_local(async move {
-            let result = api::delete(&format!("/users/{id}")).await;
-            delete_busy.set(false);
-            match result {
-                Ok(()) => {
-                    delete_open.set(false);
-                    toasts.success(format!("Deleted user {name}"));
-                    refresh();
-                }
-                Err(e) => delete_error.set(Some(e.message)),
-            }
-        });
+    let on_delete = Callback::new(move |(id, name): (i64, String)| {
+        deleting.ask(format!("/users/{id}"), name);
     });
     let on_created = Callback::new(move |name: String| {
         toasts.success(format!("Created user {name}"));
@@ -253,17 +230,10 @@ pub fn UsersPage() -> impl IntoView {
         </section>
         <NewUserDialog open=create_open on_created=on_created/>
         <ResetPasswordDialog open=reset_open user=resetting/>
-        <ConfirmDialog
-            open=delete_open
-            title="Delete User"
-            message=Signal::derive(move || {
-                deleting.get().map(|(_, name)| format!("Delete user {name}? This cannot be undone.")).unwrap_or_default()
-            })
-            confirm_label="Delete"
-            busy=delete_busy
-            error=delete_error
-            on_confirm=confirm_delete
-        />
+        <DeleteDialog flow=deleting title="Delete User"
+            message=|name| format!("Delete user {name}? This cannot be undone.")
+            done=|name| format!("Deleted user {name}")
+            on_deleted=Callback::new(move |()| refresh())/>
     }
 }
 

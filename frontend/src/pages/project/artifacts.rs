@@ -9,16 +9,15 @@
 
 use berth_api::artifacts::{Artifact, Reference};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use super::use_project;
-use crate::api::{self, encode_component, query_string};
+use crate::api::{encode_component, query_string};
 use crate::components::copy_button::CopyButton;
-use crate::components::dialog::ConfirmDialog;
+use crate::components::dialog::{DeleteDialog, DeleteFlow};
+use crate::components::fetch::Fetch;
 use crate::components::table::{PAGE_SIZES, PagedList, Pagination, Sort, SortHeader};
-use crate::components::toast::use_toasts;
 use crate::format;
 
 /// The list's order until the user picks another (Harbor's portal: newest push first).
@@ -44,7 +43,6 @@ pub fn ArtifactsPage() -> impl IntoView {
     let page = RwSignal::new(1_u32);
     let page_size = RwSignal::new(PAGE_SIZES[0]);
     let sort = RwSignal::new(Some(DEFAULT_SORT));
-    let toasts = use_toasts();
 
     // Another repository (the route stays mounted when only `:repo` changes) starts on its first page.
     Effect::new(move |previous: Option<String>| {
@@ -70,35 +68,12 @@ pub fn ArtifactsPage() -> impl IntoView {
     let loading = move || artifacts.loading();
     let total = artifacts.total();
 
-    let deleting = RwSignal::new(None::<String>);
-    let delete_open = RwSignal::new(false);
-    let delete_busy = RwSignal::new(false);
-    let delete_error = RwSignal::new(None::<String>);
+    let deleting = DeleteFlow::new();
     let ask_delete = Callback::new(move |digest: String| {
-        deleting.set(Some(digest));
-        delete_error.set(None);
-        delete_open.set(true);
-    });
-    let confirm_delete = Callback::new(move |()| {
-        let (Some(digest), Some(project)) =
-            (deleting.get_untracked(), project_name.get_untracked())
-        else {
-            return;
-        };
-        let path = artifact_path(&project, &repository.get_untracked(), &digest);
-        delete_busy.set(true);
-        spawn_local(async move {
-            let result = api::delete(&path).await;
-            delete_busy.set(false);
-            match result {
-                Ok(()) => {
-                    delete_open.set(false);
-                    toasts.success(format!("Deleted artifact {}", short_digest(&digest)));
-                    artifacts.refresh();
-                }
-                Err(e) => delete_error.set(Some(e.message)),
-            }
-        });
+        if let Some(project) = project_name.get_untracked() {
+            let path = artifact_path(&project, &repository.get_untracked(), &digest);
+            deleting.ask(path, digest);
+        }
     });
 
     let rows = move || {
@@ -176,20 +151,10 @@ pub fn ArtifactsPage() -> impl IntoView {
             </div>
             <Pagination page=page page_size=page_size total=total/>
         </section>
-        <ConfirmDialog
-            open=delete_open
-            title="Delete Artifact"
-            message=Signal::derive(move || {
-                deleting
-                    .get()
-                    .map(|d| format!("Delete artifact {d}? Its tags go with it. This cannot be undone."))
-                    .unwrap_or_default()
-            })
-            confirm_label="Delete"
-            busy=delete_busy
-            error=delete_error
-            on_confirm=confirm_delete
-        />
+        <DeleteDialog flow=deleting title="Delete Artifact"
+            message=|d| format!("Delete artifact {d}? Its tags go with it. This cannot be undone.")
+            done=|d| format!("Deleted artifact {}", short_digest(d))
+            on_deleted=Callback::new(move |()| artifacts.refresh())/>
     }
 }
 
@@ -335,10 +300,7 @@ fn ChildRow(
         "{}?with_tag=false",
         artifact_path(&project, &repository, &digest)
     );
-    let child = LocalResource::new(move || {
-        let path = path.clone();
-        async move { api::get::<Artifact>(&path).await }
-    });
+    let child = Fetch::<Artifact>::new(move || Some(path.clone()));
     let platform = reference
         .platform
         .as_ref()

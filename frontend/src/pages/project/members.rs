@@ -12,7 +12,8 @@ use leptos::task::spawn_local;
 
 use super::use_project;
 use crate::api::{self, query_string};
-use crate::components::dialog::{ConfirmDialog, Dialog, next_id};
+use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog, next_id};
+use crate::components::fetch::Fetch;
 use crate::components::table::{PAGE_SIZES, PagedList, Pagination};
 use crate::components::toast::{ErrorBanner, use_toasts};
 
@@ -147,32 +148,12 @@ fn MemberList(project_id: i64) -> impl IntoView {
         refresh();
     });
 
-    let remove_open = RwSignal::new(false);
-    let remove_busy = RwSignal::new(false);
-    let remove_error = RwSignal::new(None::<String>);
+    let removing = DeleteFlow::new();
     let on_remove = Callback::new(move |member: ProjectMemberEntity| {
-        target.set(Some(member));
-        remove_error.set(None);
-        remove_open.set(true);
-    });
-    let confirm_remove = Callback::new(move |()| {
-        let Some(member) = target.get_untracked() else {
-            return;
-        };
-        remove_busy.set(true);
-        spawn_local(async move {
-            let result =
-                api::delete(&format!("/projects/{project_id}/members/{}", member.id)).await;
-            remove_busy.set(false);
-            match result {
-                Ok(()) => {
-                    remove_open.set(false);
-                    toasts.success(format!("Removed member {}", member.entity_name));
-                    refresh();
-                }
-                Err(e) => remove_error.set(Some(e.message)),
-            }
-        });
+        removing.ask(
+            format!("/projects/{project_id}/members/{}", member.id),
+            member.entity_name,
+        );
     });
 
     let rows = move || {
@@ -237,19 +218,10 @@ fn MemberList(project_id: i64) -> impl IntoView {
         <AddMemberDialog open=user_open project_id=project_id group=false on_added=on_added/>
         <AddMemberDialog open=group_open project_id=project_id group=true on_added=on_added/>
         <ChangeRoleDialog open=role_open project_id=project_id member=target on_changed=on_role_changed/>
-        <ConfirmDialog
-            open=remove_open
-            title="Remove Member"
-            message=Signal::derive(move || {
-                target
-                    .with(|t| t.as_ref().map(|m| format!("Remove {} from this project?", m.entity_name)))
-                    .unwrap_or_default()
-            })
-            confirm_label="Remove"
-            busy=remove_busy
-            error=remove_error
-            on_confirm=confirm_remove
-        />
+        <DeleteDialog flow=removing title="Remove Member" confirm_label="Remove"
+            message=|name| format!("Remove {name} from this project?")
+            done=|name| format!("Removed member {name}")
+            on_deleted=Callback::new(move |()| refresh())/>
     }
 }
 
@@ -340,47 +312,35 @@ fn AddMemberDialog(
         error.set(None);
     });
     // Suggestions for what is typed; users come as `UserSearchRespItem`, groups as `UserGroupSearchItem`.
-    let users = LocalResource::new(move || {
+    let users = Fetch::<Vec<UserSearchRespItem>>::new(move || {
         let typed = name.get().trim().to_owned();
-        async move {
-            if group || typed.is_empty() {
-                return Vec::new();
-            }
-            let path = format!(
+        (!group && !typed.is_empty()).then(|| {
+            format!(
                 "/users/search{}",
                 query_string(&[("username", typed), ("page_size", "10".to_owned())])
-            );
-            api::get::<Vec<UserSearchRespItem>>(&path)
-                .await
-                .unwrap_or_default()
-        }
+            )
+        })
     });
-    let groups = LocalResource::new(move || {
+    let groups = Fetch::<Vec<UserGroupSearchItem>>::new(move || {
         let typed = name.get().trim().to_owned();
-        async move {
-            if !group || typed.is_empty() {
-                return Vec::new();
-            }
-            let path = format!(
+        (group && !typed.is_empty()).then(|| {
+            format!(
                 "/usergroups/search{}",
                 query_string(&[("groupname", typed), ("page_size", "10".to_owned())])
-            );
-            api::get::<Vec<UserGroupSearchItem>>(&path)
-                .await
-                .unwrap_or_default()
-        }
+            )
+        })
     });
     let suggestions = move || -> Vec<String> {
         if group {
             groups
-                .get()
+                .ok()
                 .unwrap_or_default()
                 .into_iter()
                 .map(|g| g.group_name)
                 .collect()
         } else {
             users
-                .get()
+                .ok()
                 .unwrap_or_default()
                 .into_iter()
                 .map(|u| u.username)
@@ -391,7 +351,7 @@ fn AddMemberDialog(
         ev.prevent_default();
         let typed = name.get_untracked().trim().to_owned();
         let body = if group {
-            let hits = groups.get_untracked().unwrap_or_default();
+            let hits = untrack(|| groups.ok()).unwrap_or_default();
             group_member_request(&typed, &hits, role.get_untracked())
         } else {
             user_member_request(&typed, role.get_untracked())

@@ -17,6 +17,7 @@ use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::use_params_map;
 
 use crate::api;
+use crate::components::fetch::Fetch;
 use crate::permissions::Permissions;
 
 /// The tabs, as `(path segment, label)`, in Harbor's order.
@@ -64,26 +65,16 @@ pub fn ProjectPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
     let reload = RwSignal::new(0_u32);
-    let loaded = LocalResource::new(move || {
-        let id = id.get();
-        reload.track();
-        async move { api::get::<Project>(&format!("/projects/{}", api::encode_component(&id))).await }
-    });
+    let loaded = Fetch::<Project>::with_reload(
+        move || Some(format!("/projects/{}", api::encode_component(&id.get()))),
+        reload,
+    );
     let project = Signal::derive(move || loaded.get().and_then(Result::ok));
     let project_id = Memo::new(move |_| project.with(|p| p.as_ref().map(|p| p.project_id)));
-    let granted = LocalResource::new(move || {
-        let project_id = project_id.get();
-        async move {
-            match project_id {
-                Some(id) => {
-                    api::get::<Vec<Permission>>(&format!(
-                        "/users/current/permissions?scope=/project/{id}&relative=true"
-                    ))
-                    .await
-                }
-                None => Ok(Vec::new()),
-            }
-        }
+    let granted = Fetch::<Vec<Permission>>::new(move || {
+        project_id
+            .get()
+            .map(|id| format!("/users/current/permissions?scope=/project/{id}&relative=true"))
     });
     let permissions = Signal::derive(move || {
         granted

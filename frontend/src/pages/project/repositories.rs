@@ -5,15 +5,13 @@
 
 use berth_api::repositories::Repository;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::components::A;
 
 use super::use_project;
-use crate::api::{self, encode_component, query_string};
-use crate::components::dialog::ConfirmDialog;
+use crate::api::{encode_component, query_string};
+use crate::components::dialog::{DeleteDialog, DeleteFlow};
 use crate::components::push_commands::PushCommands;
 use crate::components::table::{PAGE_SIZES, PagedList, Pagination, Sort, SortHeader};
-use crate::components::toast::use_toasts;
 use crate::format;
 
 /// The list's API path for project `project`, a page, a name filter (Harbor's fuzzy `q=name=~…`) and a sort.
@@ -72,7 +70,6 @@ pub fn delete_path(project: &str, full_name: &str) -> String {
 #[component]
 pub fn RepositoriesTab() -> impl IntoView {
     let ctx = use_project();
-    let toasts = use_toasts();
     let page = RwSignal::new(1_u32);
     let page_size = RwSignal::new(PAGE_SIZES[0]);
     let filter = RwSignal::new(String::new());
@@ -97,33 +94,9 @@ pub fn RepositoriesTab() -> impl IntoView {
     let loading = move || repositories.loading();
     let total = repositories.total();
 
-    let deleting = RwSignal::new(None::<String>);
-    let delete_open = RwSignal::new(false);
-    let delete_busy = RwSignal::new(false);
-    let delete_error = RwSignal::new(None::<String>);
+    let deleting = DeleteFlow::new();
     let ask_delete = Callback::new(move |name: String| {
-        deleting.set(Some(name));
-        delete_error.set(None);
-        delete_open.set(true);
-    });
-    let confirm_delete = Callback::new(move |()| {
-        let Some(name) = deleting.get_untracked() else {
-            return;
-        };
-        let project = project_name.get_untracked();
-        delete_busy.set(true);
-        spawn_local(async move {
-            let result = api::delete(&delete_path(&project, &name)).await;
-            delete_busy.set(false);
-            match result {
-                Ok(()) => {
-                    delete_open.set(false);
-                    toasts.success(format!("Deleted repository {name}"));
-                    repositories.refresh();
-                }
-                Err(e) => delete_error.set(Some(e.message)),
-            }
-        });
+        deleting.ask(delete_path(&project_name.get_untracked(), &name), name);
     });
 
     let is_proxy = move || {
@@ -224,20 +197,10 @@ pub fn RepositoriesTab() -> impl IntoView {
         </table>
         <Pagination page=page page_size=page_size total=total/>
         </div>
-        <ConfirmDialog
-            open=delete_open
-            title="Delete Repository"
-            message=Signal::derive(move || {
-                deleting
-                    .get()
-                    .map(|name| format!("Delete repository {name} and all its artifacts? This cannot be undone."))
-                    .unwrap_or_default()
-            })
-            confirm_label="Delete"
-            busy=delete_busy
-            error=delete_error
-            on_confirm=confirm_delete
-        />
+        <DeleteDialog flow=deleting title="Delete Repository"
+            message=|name| format!("Delete repository {name} and all its artifacts? This cannot be undone.")
+            done=|name| format!("Deleted repository {name}")
+            on_deleted=Callback::new(move |()| repositories.refresh())/>
     }
 }
 

@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use super::use_project;
 use crate::api;
 use crate::components::copy_button::CopyButton;
+use crate::components::fetch::Fetch;
 use crate::components::pulls_chart::PullsChart;
 use crate::components::push_commands::{PushCommands, browser_registry};
 use crate::components::quota_bar::QuotaBar;
@@ -109,22 +110,21 @@ pub fn member_counts(summary: &ProjectSummary) -> Option<Vec<(&'static str, i64)
 #[component]
 pub fn SummaryTab() -> impl IntoView {
     let ctx = use_project();
-    let summary = LocalResource::new(move || {
-        let id = ctx.id.get();
-        ctx.reload.track();
-        async move {
-            api::get::<ProjectSummary>(&format!("/projects/{}/summary", api::encode_component(&id)))
-                .await
-        }
-    });
+    let summary = Fetch::<ProjectSummary>::with_reload(
+        move || {
+            Some(format!(
+                "/projects/{}/summary",
+                api::encode_component(&ctx.id.get())
+            ))
+        },
+        ctx.reload,
+    );
     let project_name = Signal::derive(move || ctx.name().unwrap_or_default());
     let info = move || {
         ctx.project.get().map(|project| {
             let proxy = project.registry_id.map(|_| {
                 let (include, exclude) = patterns_shown(&project.metadata);
-                let endpoint = move || {
-                    summary.with(|s| endpoint_label(s.as_ref().and_then(|r| r.as_ref().ok())))
-                };
+                let endpoint = move || endpoint_label(summary.ok().as_ref());
                 view! {
                     <dt>"Endpoint"</dt>
                     <dd data-testid="proxy-endpoint">{endpoint}</dd>

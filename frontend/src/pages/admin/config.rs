@@ -1,0 +1,21 @@
+//! Administration → Configuration (`/harbor/configs`, Harbor's page): tabs for the authentication settings
+//! (`/harbor/configs/auth`) and Berth's system information (`/harbor/configs`).
+
+use leptos::prelude::*;
+use leptos_router::components::{A, Outlet};
+
+#[component]
+pub fn ConfigPage() -> impl IntoView {
+    view! {
+        <section class="page">
+            <h1>"Configuration"</h1>
+            <nav class="tabs" aria-label="Configuration">
+                <A href="/harbor/configs/auth">"Authentication"</A>
+                <A href="/harbor/configs" exact=true>"System"</A>
+            </nav>
+            <div class="tab-panel">
+                <Outlet/>
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,218 @@
+//! User Profile (the user menu's "User Profile", as in Harbor): who is signed in and, for a user who signs in
+//! through OIDC, the CLI secret that `docker login` takes instead of a password — masked, shown on request,
+//! copyable, and regenerated in the browser (`PUT /users/{id}/cli_secret`).
+//!
+//! Rule: a new secret comes from the browser's CSPRNG (`crypto.getRandomValues`) and meets Harbor's rule
+//! ([`is_valid_cli_secret`]) before it is sent.
+
+use berth_api::oidc::OidcCliSecretReq;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api;
+use crate::auth::CurrentUser;
+use crate::components::copy_button::CopyButton;
+use crate::components::dialog::Dialog;
+use crate::components::toast::{ErrorBanner, use_toasts};
+use crate::format;
+
+/// The length of a generated CLI secret.
+pub const CLI_SECRET_LEN: usize = 32;
+
+const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// Harbor's rule for a CLI secret: 8 to 128 characters, with an upper-case letter, a lower-case letter and a
+/// digit.
+pub fn is_valid_cli_secret(secret: &str) -> bool {
+    (8..=128).contains(&secret.chars().count())
+        && secret.bytes().any(|b| b.is_ascii_uppercase())
+        && secret.bytes().any(|b| b.is_ascii_lowercase())
+        && secret.bytes().any(|b| b.is_ascii_digit())
+}
+
+/// A secret of `len` letters and digits from random bytes, without modulo bias (bytes of 248 and above are
+/// skipped); `None` when the bytes run out first or the result misses Harbor's rule.
+pub fn secret_from_bytes(random: &[u8], len: usize) -> Option<String> {
+    let secret: String = random
+        .iter()
+        .filter(|b| usize::from(**b) < 4 * ALPHABET.len())
+        .take(len)
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect();
+    (secret.len() == len && is_valid_cli_secret(&secret)).then_some(secret)
+}
+
+/// A new CLI secret from the browser's CSPRNG, or `None` if the browser has none.
+fn generate_cli_secret() -> Option<String> {
+    let crypto = web_sys::window()?.crypto().ok()?;
+    // A 32-character draw misses one of the three classes about once in 190; draw again then.
+    for _ in 0..16 {
+        let mut random = [0_u8; 2 * CLI_SECRET_LEN];
+        crypto.get_random_values_with_u8_array(&mut random).ok()?;
+        if let Some(secret) = secret_from_bytes(&random, CLI_SECRET_LEN) {
+            return Some(secret);
+        }
+    }
+    None
+}
+
+/// A secret as shown while hidden.
+pub fn masked(secret: &str) -> String {
+    "•".repeat(secret.chars().count().min(16))
+}
+
+#[component]
+pub fn UserProfileDialog(open: RwSignal<bool>, user: CurrentUser) -> impl IntoView {
+    let field = move |read: fn(&berth_api::users::UserResp) -> String| {
+        move || user.0.with(|u| u.as_ref().map(read).unwrap_or_default())
+    };
+    let has_secret = move || {
+        user.0
+            .with(|u| u.as_ref().is_some_and(|u| u.oidc_user_meta.is_some()))
+    };
+    view! {
+        <Dialog open=open title="User Profile">
+            <div class="dialog-body">
+                <dl class="facts">
+                    <dt>"Username"</dt><dd data-testid="profile-username">{field(|u| u.username.clone())}</dd>
+                    <dt>"Email"</dt><dd>{field(|u| u.email.clone())}</dd>
+                    <dt>"First and last name"</dt><dd>{field(|u| u.realname.clone())}</dd>
+                    <dt>"Comments"</dt><dd>{field(|u| u.comment.clone())}</dd>
+                    <dt>"Created"</dt><dd>{field(|u| format::time(&u.creation_time))}</dd>
+                </dl>
+                <Show when=has_secret>
+                    <CliSecret user=user/>
+                </Show>
+            </div>
+            <footer class="dialog-footer">
+                <button type="button" on:click=move |_| open.set(false)>"Close"</button>
+            </footer>
+        </Dialog>
+    }
+}
+
+/// The CLI secret of an OIDC user: masked until shown, copyable, and regenerated after a confirmation.
+#[component]
+fn CliSecret(user: CurrentUser) -> impl IntoView {
+    let shown = RwSignal::new(false);
+    let confirming = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let toasts = use_toasts();
+    let secret = Signal::derive(move || {
+        user.0.with(|u| {
+            u.as_ref()
+                .and_then(|u| u.oidc_user_meta.as_ref())
+                .map(|m| m.secret.clone())
+                .unwrap_or_default()
+        })
+    });
+    let regenerate = move |_| {
+        let Some(id) = user.0.with_untracked(|u| u.as_ref().map(|u| u.user_id)) else {
+            return;
+        };
+        let Some(new_secret) = generate_cli_secret() else {
+            error.set(Some(
+                "This browser cannot generate a secure random secret.".to_owned(),
+            ));
+            return;
+        };
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let body = OidcCliSecretReq {
+                secret: new_secret.clone(),
+            };
+            let result = api::put(&format!("/users/{id}/cli_secret"), &body).await;
+            busy.set(false);
+            confirming.set(false);
+            match result {
+                Ok(()) => {
+                    user.0.update(|u| {
+                        if let Some(meta) = u.as_mut().and_then(|u| u.oidc_user_meta.as_mut()) {
+                            meta.secret = new_secret;
+                        }
+                    });
+                    shown.set(true);
+                    toasts.success("A new CLI secret was set");
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
+    view! {
+        <section class="cli-secret-section" aria-labelledby="cli-secret-title">
+            <h3 id="cli-secret-title">"CLI secret"</h3>
+            <p class="hint">"Use it as the password of docker login."</p>
+            <div class="cli-secret">
+                <code data-testid="cli-secret">
+                    {move || if shown.get() { secret.get() } else { masked(&secret.get()) }}
+                </code>
+                <button type="button" class="secondary small" aria-pressed=move || shown.get().to_string()
+                    on:click=move |_| shown.update(|s| *s = !*s)>
+                    {move || if shown.get() { "Hide" } else { "Show" }}
+                </button>
+                <CopyButton text=secret label="Copy CLI secret"/>
+                <button type="button" class="secondary small" on:click=move |_| confirming.set(true)>
+                    "Regenerate"
+                </button>
+            </div>
+            <Show when=move || confirming.get()>
+                <div class="banner" role="alert">
+                    <p>"The current secret stops working at once. Generate a new one?"</p>
+                    <div class="inline">
+                        <button type="button" class="secondary small" on:click=move |_| confirming.set(false)>
+                            "Cancel"
+                        </button>
+                        <button type="button" class="danger small" disabled=move || busy.get() on:click=regenerate>
+                            "Regenerate secret"
+                        </button>
+                    </div>
+                </div>
+            </Show>
+            <ErrorBanner error=error/>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn harbors_secret_rule() {
+        assert!(is_valid_cli_secret("Abcdefg1"));
+        assert!(!is_valid_cli_secret("Abcdef1"), "7 characters");
+        assert!(!is_valid_cli_secret("abcdefg1"), "no upper-case letter");
+        assert!(!is_valid_cli_secret("ABCDEFG1"), "no lower-case letter");
+        assert!(!is_valid_cli_secret("Abcdefgh"), "no digit");
+        assert!(is_valid_cli_secret(&format!("Ab1{}", "x".repeat(125))));
+        assert!(
+            !is_valid_cli_secret(&format!("Ab1{}", "x".repeat(126))),
+            "129 characters"
+        );
+    }
+
+    #[test]
+    fn secrets_are_drawn_without_bias_from_the_alphabet() {
+        // 0 → 'A', 26 → 'a', 52 → '0', 62 → 'A' again; 248..=255 are skipped.
+        let bytes = [0, 255, 26, 248, 52, 1, 27, 53, 2, 28];
+        assert_eq!(secret_from_bytes(&bytes, 8).as_deref(), Some("Aa0Bb1Cc"));
+        assert_eq!(
+            secret_from_bytes(&[62, 88, 114, 3, 29, 55, 4, 30], 8).as_deref(),
+            Some("Aa0Dd3Ee")
+        );
+    }
+
+    #[test]
+    fn draws_that_run_short_or_miss_a_class_are_refused() {
+        assert_eq!(secret_from_bytes(&[0, 26, 52, 255, 255], 8), None);
+        assert_eq!(secret_from_bytes(&[0; 8], 8), None, "all 'A'");
+    }
+
+    #[test]
+    fn hidden_secrets_show_no_characters() {
+        assert_eq!(masked("Abc"), "•••");
+        assert_eq!(masked(&"x".repeat(40)).chars().count(), 16);
+    }
+}

@@ -1,0 +1,227 @@
+// Configuration → Authentication without an LDAP or OIDC server: the tab loads, a changed LDAP field is saved
+// and reads back (the write-only password stays empty), "TEST LDAP SERVER" against a closed port says why it
+// failed, and the auth mode locks once users exist.
+const { test, expect, signIn, screenshot, ADMIN_USER, ADMIN_PASSWORD } = require('./fixtures');
+
+const AUTH = `Basic ${Buffer.from(`${ADMIN_USER}:${ADMIN_PASSWORD}`).toString('base64')}`;
+
+/// A REST call as the admin (Basic auth), failing the test on an error status; answers the parsed body.
+async function rest(url, method, path, body) {
+  const response = await fetch(`${url}/api/v2.0${path}`, {
+    method,
+    headers: { Authorization: AUTH, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  const text = await response.text();
+  return text ? JSON.parse(text) : null;
+}
+
+async function openAuthTab(page) {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'System' }).click();
+  await page.getByRole('navigation', { name: 'Configuration' }).getByRole('link', { name: 'Authentication' }).click();
+  await expect(page).toHaveURL(/\/harbor\/configs\/auth$/);
+  await expect(page.getByLabel('Auth Mode')).toBeVisible();
+}
+
+test('the Authentication tab shows the mode and only its fields', async ({ page }) => {
+  await signIn(page);
+  await openAuthTab(page);
+  const mode = page.getByLabel('Auth Mode');
+  await expect(mode).toHaveValue('db_auth');
+  await expect(mode).toBeEnabled();
+  await expect(page.getByLabel('Allow Self-Registration')).toBeVisible();
+  await expect(page.getByLabel('LDAP URL')).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'SAVE' })).toBeDisabled();
+
+  await mode.selectOption('oidc_auth');
+  await expect(page.getByLabel('OIDC Endpoint')).toBeVisible();
+  await expect(page.getByLabel('OIDC Client Secret')).toHaveAttribute('type', 'password');
+  await expect(page.getByRole('button', { name: 'TEST OIDC SERVER' })).toBeVisible();
+  await expect(page.getByLabel('LDAP URL')).toHaveCount(0);
+
+  await mode.selectOption('ldap_auth');
+  await expect(page.getByLabel('LDAP URL')).toBeVisible();
+  await expect(page.getByLabel('LDAP Group Admin DN')).toBeVisible();
+  await expect(page.getByLabel('OIDC Endpoint')).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'SAVE' })).toBeEnabled();
+  await page.getByRole('button', { name: 'CANCEL' }).click();
+  await expect(mode).toHaveValue('db_auth');
+  await screenshot(page, 'auth-config-db');
+});
+
+test('saving changed LDAP fields round-trips and never shows the password', async ({ page, berth }) => {
+  await signIn(page);
+  await openAuthTab(page);
+  await page.getByLabel('Auth Mode').selectOption('ldap_auth');
+  await page.getByLabel('LDAP URL').fill('ldap://127.0.0.1:1');
+  await page.getByLabel('LDAP Search DN').fill('cn=admin,dc=example,dc=com');
+  await page.getByLabel('LDAP Search Password').fill('S3cretBind');
+  await page.getByLabel('LDAP Base DN').fill('ou=people,dc=example,dc=com');
+  await page.getByLabel('LDAP Scope').selectOption('1');
+  await page.getByRole('button', { name: 'SAVE' }).click();
+  await expect(page.locator('.toast')).toContainText('Configuration saved');
+  await expect(page.getByRole('button', { name: 'SAVE' })).toBeDisabled();
+
+  const stored = await rest(berth.url, 'GET', '/configurations');
+  expect(stored.auth_mode.value).toBe('ldap_auth');
+  expect(stored.ldap_url.value).toBe('ldap://127.0.0.1:1');
+  expect(stored.ldap_scope.value).toBe(1);
+  expect(stored).not.toHaveProperty('ldap_search_password');
+
+  await page.reload();
+  await expect(page.getByLabel('Auth Mode')).toHaveValue('ldap_auth');
+  await expect(page.getByLabel('LDAP URL')).toHaveValue('ldap://127.0.0.1:1');
+  await expect(page.getByLabel('LDAP Base DN')).toHaveValue('ou=people,dc=example,dc=com');
+  await expect(page.getByLabel('LDAP Scope')).toHaveValue('1');
+  await expect(page.getByLabel('LDAP Search Password')).toHaveValue('');
+
+  // Changing one field sends only that key: the stored password survives the empty input.
+  await page.getByLabel('LDAP Filter').fill('(objectClass=person)');
+  const put = page.waitForRequest((r) => r.method() === 'PUT' && r.url().endsWith('/api/v2.0/configurations'));
+  await page.getByRole('button', { name: 'SAVE' }).click();
+  expect((await put).postDataJSON()).toEqual({ ldap_filter: '(objectClass=person)' });
+  await expect(page.locator('.toast').last()).toContainText('Configuration saved');
+  await screenshot(page, 'auth-config-ldap');
+});
+
+test('TEST LDAP SERVER against a closed port says that it failed and why', async ({ page, berth }) => {
+  await rest(berth.url, 'PUT', '/configurations', { auth_mode: 'ldap_auth' });
+  await signIn(page);
+  await openAuthTab(page);
+  await page.getByLabel('LDAP URL').fill('ldap://127.0.0.1:1');
+  await page.getByLabel('LDAP Base DN').fill('dc=example,dc=com');
+  const ping = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/api/v2.0/ldap/ping'));
+  await page.getByRole('button', { name: 'TEST LDAP SERVER' }).click();
+  expect((await ping).postDataJSON()).toMatchObject({ ldap_url: 'ldap://127.0.0.1:1', ldap_base_dn: 'dc=example,dc=com' });
+  const result = page.getByTestId('test-result');
+  await expect(result).toContainText('Connection to the LDAP server failed');
+  await expect(result).toHaveClass(/banner-error/);
+  // The test did not save anything.
+  expect((await rest(berth.url, 'GET', '/configurations')).ldap_url.value).toBe('');
+  await screenshot(page, 'auth-config-ldap-test');
+});
+
+test('the auth mode locks once a user other than admin exists', async ({ page, berth }) => {
+  await rest(berth.url, 'POST', '/users', {
+    username: 'dora', password: 'Passw0rdDora', email: 'dora@example.com', realname: 'Dora',
+  });
+  await signIn(page);
+  await openAuthTab(page);
+  await expect(page.getByLabel('Auth Mode')).toBeDisabled();
+  await expect(page.getByTestId('auth-mode-locked')).toBeVisible();
+});
+
+test('in OIDC mode the sign-in page offers the provider and keeps the local form', async ({ page, berth }) => {
+  await rest(berth.url, 'PUT', '/configurations', {
+    auth_mode: 'oidc_auth', oidc_name: 'Keycloak', oidc_endpoint: 'https://id.example.com', oidc_client_id: 'berth',
+  });
+  await page.goto('/account/sign-in?redirect_url=%2Fharbor%2Fusers');
+  const sso = page.getByRole('link', { name: 'LOGIN VIA Keycloak' });
+  await expect(sso).toBeVisible();
+  await expect(sso).toHaveAttribute('href', '/c/oidc/login?redirect_url=%2Fharbor%2Fusers');
+  await expect(page.getByLabel('Username')).toBeVisible();
+  await screenshot(page, 'auth-sign-in-oidc');
+  // The local admin still signs in with its password.
+  await signIn(page);
+  await expect(page).toHaveURL(/\/harbor\/projects$/);
+});
+
+test('a new OIDC user chooses a user name; a taken one is explained', async ({ page }) => {
+  await signIn(page);
+  const sent = [];
+  await page.route('**/c/oidc/onboard', async (route) => {
+    sent.push(route.request().postDataJSON());
+    if (sent.length === 1) {
+      await route.fulfill({ status: 409, contentType: 'application/json', body: '{"errors":[{"code":"CONFLICT","message":"conflict"}]}' });
+    } else {
+      await route.fulfill({ status: 200, body: '' });
+    }
+  });
+  await page.goto('/oidc-onboard?username=alice');
+  await expect(page.getByLabel('Username')).toHaveValue('alice');
+  await page.getByRole('button', { name: 'SAVE' }).click();
+  await expect(page.getByRole('alert')).toHaveText('This user name is taken; choose another.');
+  await page.getByLabel('Username').fill('alice2');
+  await page.getByRole('button', { name: 'SAVE' }).click();
+  await expect(page).toHaveURL(/\/harbor\/projects$/);
+  expect(sent).toEqual([{ username: 'alice' }, { username: 'alice2' }]);
+});
+
+test('the user profile shows an OIDC user’s CLI secret and regenerates it', async ({ page }) => {
+  // No OpenID Provider here: the signed-in admin is given OIDC metadata on its way to the page.
+  await page.route('**/api/v2.0/users/current', async (route) => {
+    const response = await route.fetch();
+    const me = await response.json();
+    me.oidc_user_meta = {
+      id: 1, user_id: me.user_id, subiss: 'sub-1https://id.example.com', secret: 'Old5ecretValue',
+      creation_time: me.creation_time, update_time: me.update_time,
+    };
+    await route.fulfill({ response, json: me });
+  });
+  let stored = null;
+  await page.route('**/api/v2.0/users/*/cli_secret', async (route) => {
+    stored = route.request().postDataJSON().secret;
+    await route.fulfill({ status: 200, body: '' });
+  });
+  await signIn(page);
+  await page.locator('.user-menu > button').click();
+  await page.getByRole('menuitem', { name: 'User Profile' }).click();
+  const dialog = page.getByRole('dialog', { name: 'User Profile' });
+  await expect(dialog.getByTestId('profile-username')).toHaveText('admin');
+  const secret = dialog.getByTestId('cli-secret');
+  await expect(secret).not.toContainText('Old5ecretValue');
+  await dialog.getByRole('button', { name: 'Show' }).click();
+  await expect(secret).toHaveText('Old5ecretValue');
+  await dialog.getByRole('button', { name: 'Hide' }).click();
+
+  await dialog.getByRole('button', { name: 'Regenerate', exact: true }).click();
+  await dialog.getByRole('button', { name: 'Regenerate secret' }).click();
+  await expect(page.locator('.toast')).toContainText('A new CLI secret was set');
+  expect(stored).toMatch(/^[A-Za-z0-9]{32}$/);
+  expect(stored).toMatch(/[A-Z]/);
+  expect(stored).toMatch(/[a-z]/);
+  expect(stored).toMatch(/[0-9]/);
+  await expect(secret).toHaveText(stored);
+  await screenshot(page, 'auth-profile-cli-secret');
+});
+
+test('a user without OIDC sees the profile without a CLI secret', async ({ page }) => {
+  await signIn(page);
+  await page.locator('.user-menu > button').click();
+  await page.getByRole('menuitem', { name: 'User Profile' }).click();
+  const dialog = page.getByRole('dialog', { name: 'User Profile' });
+  await expect(dialog.getByTestId('profile-username')).toHaveText('admin');
+  await expect(dialog.getByTestId('cli-secret')).toHaveCount(0);
+});
+
+test('in LDAP mode a group found in the directory is imported with its DN', async ({ page, berth }) => {
+  await rest(berth.url, 'PUT', '/configurations', { auth_mode: 'ldap_auth' });
+  // No LDAP server here: the directory search answers what slapd would, and the creation (which the server
+  // checks against the directory) is answered as Berth does.
+  const asked = [];
+  await page.route('**/api/v2.0/ldap/groups/search*', async (route) => {
+    asked.push(new URL(route.request().url()).search);
+    await route.fulfill({
+      json: [{ group_name: 'devs', group_type: 1, ldap_group_dn: 'cn=devs,ou=groups,dc=example,dc=com' }],
+    });
+  });
+  const created = [];
+  await page.route('**/api/v2.0/usergroups', async (route) => {
+    if (route.request().method() !== 'POST') return route.fallback();
+    created.push(route.request().postDataJSON());
+    await route.fulfill({ status: 201, headers: { Location: '/api/v2.0/usergroups/7' }, body: '' });
+  });
+  await signIn(page);
+  await page.goto('/harbor/groups');
+  await page.getByTestId('new-group').click();
+  const dialog = page.getByRole('dialog', { name: 'New Group' });
+  await expect(dialog.getByLabel('Type')).toHaveValue('1');
+  await dialog.getByLabel('Search LDAP').fill('dev');
+  await dialog.getByLabel('Search LDAP').press('Enter');
+  await dialog.getByRole('button', { name: 'Import group devs' }).click();
+  await expect(page.locator('.toast')).toContainText('Imported group devs');
+  await expect(dialog).toBeHidden();
+  expect(asked).toEqual(['?groupname=dev']);
+  expect(created).toEqual([{ group_name: 'devs', group_type: 1, ldap_group_dn: 'cn=devs,ou=groups,dc=example,dc=com' }]);
+});
