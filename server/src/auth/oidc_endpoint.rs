@@ -30,19 +30,32 @@ const SIGN_IN_PAGE: &str = "/account/sign-in";
 const ONBOARD_PAGE: &str = "/oidc-onboard";
 const PENDING: &str = "oidc_pending";
 const ONBOARDING: &str = "oidc_onboarding";
+const THEN: &str = "oidc_then";
 
-/// `GET /c/oidc/login`: redirects to the provider's authorization endpoint.
+#[derive(Debug, Deserialize)]
+pub struct Login {
+    redirect_url: Option<String>,
+}
+
+/// `GET /c/oidc/login[?redirect_url=/path]`: redirects to the provider's authorization endpoint. After the
+/// sign-in the console opens `redirect_url` when it is a path on this site, else the projects page.
 pub async fn login(
     State(state): State<AppState>,
     session: Session,
     headers: HeaderMap,
+    Query(login): Query<Login>,
 ) -> Response {
     let client = match client(&state, &headers).await {
         Ok(client) => client,
         Err(reason) => return back_to_sign_in(reason),
     };
     let (url, pending) = client.authorize();
-    if let Err(e) = session.insert(PENDING, &pending).await {
+    let then = login.redirect_url.filter(|u| is_local_path(u));
+    let stored = match session.insert(PENDING, &pending).await {
+        Ok(()) => session.insert(THEN, then).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = stored {
         tracing::error!(error = %e, "OIDC sign-in: cannot store the pending sign-in in the session");
         return back_to_sign_in("internal error");
     }
@@ -103,6 +116,7 @@ pub async fn callback(
         }
     };
     let config = state.system_config.current();
+    let then: Option<String> = session.remove(THEN).await.ok().flatten();
     match oidc::sign_in(
         &state.db,
         &state.secrets,
@@ -111,7 +125,10 @@ pub async fn callback(
     )
     .await
     {
-        Ok(SignIn::User(user_id)) => start_session(&state, &session, user_id, &client_ip).await,
+        Ok(SignIn::User(user_id)) => {
+            let landing = then.as_deref().unwrap_or(HOME);
+            start_session(&state, &session, user_id, &client_ip, landing).await
+        }
         Ok(SignIn::ChooseUsername { suggestion }) => {
             let waiting = OidcIdentity {
                 refresh_token: None,
@@ -192,11 +209,15 @@ async fn client(state: &AppState, headers: &HeaderMap) -> Result<OidcClient, &'s
         })
 }
 
+/// Signs user `user_id` in to the console in `session` (a fresh session id and CSRF token); audited.
+/// Signs user `user_id` in to the console in `session` (a fresh session id and CSRF token), audited, and sends
+/// the browser to `landing`.
 async fn start_session(
     state: &AppState,
     session: &Session,
     user_id: i64,
     client_ip: &ClientIp,
+    landing: &str,
 ) -> Response {
     if let Err(e) = session::sign_in(session, user_id).await {
         tracing::error!(error = %e, "OIDC sign-in: starting a session failed");
@@ -210,7 +231,12 @@ async fn start_session(
         .record(&state.db)
         .await;
     tracing::info!(username = %name, "signed in to the console through OIDC");
-    Redirect::to(HOME).into_response()
+    Redirect::to(landing).into_response()
+}
+
+/// A path on this site (`/harbor/...`), not a URL elsewhere (`//host`, `/\host`, `https://...`).
+fn is_local_path(url: &str) -> bool {
+    url.starts_with('/') && !url.starts_with("//") && !url.starts_with("/\\")
 }
 
 /// Back to the console's sign-in page, which shows `reason`.

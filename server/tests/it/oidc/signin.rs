@@ -465,3 +465,29 @@ async fn oidc_ping_and_sign_in_outside_oidc_mode() {
     assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sign_in_lands_on_the_console_page_asked_for_if_it_is_on_this_site() {
+    let (server, provider) = oidc_berth(true).await;
+    for (asked, landing) in [
+        ("/harbor/users", "/harbor/users"),
+        ("//evil.example/x", "/harbor/projects"),
+        ("https://evil.example/", "/harbor/projects"),
+    ] {
+        let http = browser();
+        let query = serde_urlencoded::to_string([("redirect_url", asked)]).unwrap();
+        let response = http
+            .get(server.url(&format!("/c/oidc/login?{query}")))
+            .send()
+            .await
+            .unwrap();
+        let url = Url::parse(&location(&response)).unwrap();
+        let (code, state) = provider.sign_in(&url, "alice").await;
+        assert_eq!(
+            callback(&server, &http, &code, &state).await,
+            landing,
+            "{asked}"
+        );
+    }
+    server.stop().await;
+}
