@@ -1,6 +1,7 @@
 //! The routes (Harbor's portal paths, so Harbor users and their bookmarks feel at home) and the app shell:
 //! top bar with the user menu and theme switch, left navigation, and the page in the middle.
 
+use berth_api::system::GeneralInfo;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::{A, Outlet, ParentRoute, Redirect, Route, Router, Routes};
@@ -10,6 +11,7 @@ use leptos_router::path;
 use crate::api;
 use crate::auth::{self, CurrentUser, SIGN_IN_PATH};
 use crate::components::dialog::Dialog;
+use crate::components::fetch::Fetch;
 use crate::components::toast::{self, ErrorBanner, ToastArea};
 use crate::pages::profile::UserProfileDialog;
 use crate::pages::{admin, not_found, project, projects, sign_in};
@@ -153,6 +155,13 @@ fn TopBar(user: CurrentUser) -> impl IntoView {
         user.0
             .with(|u| u.as_ref().map(|u| u.username.clone()).unwrap_or_default())
     };
+    let info = Fetch::<GeneralInfo>::at("/systeminfo");
+    let has_password = move || {
+        has_local_password(
+            info.ok().map(|i| i.auth_mode.clone()).as_deref(),
+            &username(),
+        )
+    };
     view! {
         <header class="topbar">
             <A href="/harbor/projects" attr:class="brand">
@@ -179,10 +188,12 @@ fn TopBar(user: CurrentUser) -> impl IntoView {
                                 on:click=move |_| { menu_open.set(false); profile_open.set(true) }>
                                 "User Profile"
                             </button>
-                            <button type="button" role="menuitem"
-                                on:click=move |_| { menu_open.set(false); password_open.set(true) }>
-                                "Change Password"
-                            </button>
+                            <Show when=has_password>
+                                <button type="button" role="menuitem"
+                                    on:click=move |_| { menu_open.set(false); password_open.set(true) }>
+                                    "Change Password"
+                                </button>
+                            </Show>
                             <button type="button" role="menuitem"
                                 on:click=move |_| { menu_open.set(false); about_open.set(true) }>
                                 "About"
@@ -278,9 +289,24 @@ pub fn check_new_password(new: &str, confirm: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether the signed-in user has a Berth password to change: everyone in `db_auth`, only the local `admin` when
+/// LDAP or OIDC signs users in (as Harbor's menu shows it). Unknown mode: shown; the server decides.
+fn has_local_password(auth_mode: Option<&str>, username: &str) -> bool {
+    auth_mode.is_none_or(|mode| mode == "db_auth") || username == "admin"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_local_accounts_change_passwords() {
+        assert!(has_local_password(Some("db_auth"), "alice"));
+        assert!(has_local_password(None, "alice"));
+        assert!(!has_local_password(Some("ldap_auth"), "alice"));
+        assert!(!has_local_password(Some("oidc_auth"), "alice"));
+        assert!(has_local_password(Some("oidc_auth"), "admin"));
+    }
 
     #[test]
     fn new_passwords_must_match() {
