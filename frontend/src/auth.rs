@@ -14,8 +14,13 @@ pub const HOME_PATH: &str = "/harbor/projects";
 pub struct CurrentUser(pub RwSignal<Option<UserResp>>);
 
 impl CurrentUser {
+    /// A system admin by flag, or by the LDAP or OIDC admin group at sign-in (`admin_role_in_auth`), as Harbor's
+    /// portal reads it.
     pub fn is_sysadmin(&self) -> bool {
-        self.0.with(|u| u.as_ref().is_some_and(|u| u.sysadmin_flag))
+        self.0.with(|u| {
+            u.as_ref()
+                .is_some_and(|u| u.sysadmin_flag || u.admin_role_in_auth)
+        })
     }
 }
 

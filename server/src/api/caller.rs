@@ -89,12 +89,9 @@ async fn session_caller(parts: &Parts, state: &AppState) -> Result<Caller, ApiEr
         }
         SessionState::User { user_id, .. } => user_id,
     };
-    match state.db.user_detail(user_id).await? {
-        Some(user) => Ok(Caller(Subject::User {
-            id: user.id,
-            username: user.username,
-            sysadmin: user.sysadmin,
-        })),
+    // The same account read as Basic credentials get: an admin by flag or by the directory's admin group.
+    match state.db.user_by_id(user_id).await? {
+        Some(user) => Ok(Caller(user.into())),
         None => {
             session::sign_out(&session)
                 .await

@@ -118,6 +118,16 @@ pub fn client() -> reqwest::Client {
         .unwrap_or_else(|e| panic!("client: {e}"))
 }
 
+/// A browser-like client for console tests: keeps cookies, no proxy, no redirects followed.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|e| panic!("browser client: {e}"))
+}
+
 /// The `berth` binary built for these tests.
 pub fn berth_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_berth"))

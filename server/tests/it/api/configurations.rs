@@ -8,7 +8,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
 use super::{As, api, error_code};
-use crate::support::{ADMIN_PASSWORD, ADMIN_USER, TestServer, berth_binary, client};
+use crate::support::{ADMIN_PASSWORD, ADMIN_USER, TestServer, berth_binary, browser, client};
 
 const PASSWORD: &str = "Password1";
 
@@ -436,11 +436,7 @@ async fn the_cli_forces_the_auth_mode_and_admin_still_signs_in() {
     assert_eq!(info["auth_mode"], "ldap_auth");
     assert!(info.get("oidc_provider_name").is_none());
     // The local admin signs in with its password in the console and with Basic credentials.
-    let console = Client::builder()
-        .cookie_store(true)
-        .no_proxy()
-        .build()
-        .unwrap();
+    let console = browser();
     let login = console
         .post(server.url("/c/login"))
         .form(&[("principal", ADMIN_USER), ("password", ADMIN_PASSWORD)])

@@ -6,19 +6,9 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
 use super::{As, api, error_code};
-use crate::support::{ADMIN_PASSWORD, ADMIN_USER, TestServer};
+use crate::support::{ADMIN_PASSWORD, ADMIN_USER, TestServer, browser};
 
 const CSRF: &str = "x-harbor-csrf-token";
-
-/// A browser-like client: keeps cookies, follows no redirects.
-fn browser() -> Client {
-    Client::builder()
-        .no_proxy()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
 
 async fn login(
     server: &TestServer,

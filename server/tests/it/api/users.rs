@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::{As, api, error_code};
-use crate::support::{ADMIN_USER, TestServer, client};
+use crate::support::{ADMIN_USER, TestServer, browser, client};
 
 const PASSWORD: &str = "Passw0rdX";
 
@@ -414,16 +414,6 @@ async fn users_can_be_found_by_name() {
     server.stop().await;
 }
 
-/// A client that keeps cookies, for browser sessions.
-fn session_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 async fn status_of(request: reqwest::RequestBuilder) -> StatusCode {
     request.send().await.unwrap().status()
 }
@@ -560,7 +550,7 @@ async fn sysadmins_delete_users_who_then_lose_all_access() {
         .unwrap();
     assert_eq!(added.status(), StatusCode::CREATED);
     // Ivy has a browser session and Basic credentials (the latter checked once, so cached).
-    let browser = session_client();
+    let browser = browser();
     let login = browser
         .post(server.url("/c/login"))
         .form(&[("principal", "ivy"), ("password", PASSWORD)])

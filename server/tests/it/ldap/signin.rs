@@ -9,7 +9,7 @@ use super::slapd::{ADMINS_GROUP, GROUPS, Slapd, group_dn, ldap_configuration, pa
 use crate::api::{As, api, create_project, error_code};
 use crate::clients::{ClientEnv, skopeo_copy_cmd};
 use crate::images::{Image, Layout, require_tool, run_fails, run_ok};
-use crate::support::{ADMIN_PASSWORD, ADMIN_USER, TestServer, client};
+use crate::support::{ADMIN_PASSWORD, ADMIN_USER, TestServer, browser, client};
 
 /// A Berth in `ldap_auth` against `slapd`, with `dave`'s `admins` group as the admin group.
 async fn ldap_berth(slapd: &Slapd) -> TestServer {
@@ -26,16 +26,6 @@ async fn ldap_berth(slapd: &Slapd) -> TestServer {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK, "configuring ldap_auth");
     server
-}
-
-/// A browser-like client: keeps cookies.
-fn browser() -> Client {
-    Client::builder()
-        .no_proxy()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
 }
 
 async fn console_login(server: &TestServer, http: &Client, user: &str, pw: &str) -> StatusCode {
@@ -262,6 +252,22 @@ async fn ldap_groups_grant_project_roles_and_the_admin_group_makes_admins() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK, "dave is a system admin");
+    // In a console session too.
+    let console = browser();
+    assert_eq!(
+        console_login(&server, &console, "dave", &password("dave")).await,
+        StatusCode::OK
+    );
+    let response = console
+        .get(api(&server, "/configurations"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "dave's session is a system admin's"
+    );
     let response = http
         .get(api(&server, "/configurations"))
         .user("bob", &password("bob"))

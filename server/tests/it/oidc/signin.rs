@@ -9,7 +9,7 @@ use super::provider::{CLIENT_SECRET, OidcProvider};
 use crate::api::{As, api, create_project};
 use crate::clients::{ClientEnv, skopeo_copy_cmd};
 use crate::images::{Image, Layout, require_tool, run_fails, run_ok};
-use crate::support::{ADMIN_PASSWORD, ADMIN_USER, TestServer, client};
+use crate::support::{ADMIN_PASSWORD, ADMIN_USER, TestServer, browser, client};
 
 /// A Berth in `oidc_auth` against a fresh provider (admin group `berth-admins`, groups claim `groups`).
 async fn oidc_berth(auto_onboard: bool) -> (TestServer, OidcProvider) {
@@ -35,16 +35,6 @@ async fn oidc_berth(auto_onboard: bool) -> (TestServer, OidcProvider) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK, "configuring oidc_auth");
     (server, provider)
-}
-
-/// A browser: keeps cookies, follows no redirects.
-fn browser() -> Client {
-    Client::builder()
-        .no_proxy()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
 }
 
 fn location(response: &reqwest::Response) -> String {
