@@ -2,10 +2,12 @@
 // on any uncaught page error (that is how a broken WASM module shows up).
 const { test: base, expect } = require('@playwright/test');
 const { spawn } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const zlib = require('node:zlib');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const ADMIN_USER = 'admin';
@@ -117,4 +119,42 @@ async function screenshot(page, name) {
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
-module.exports = { test, expect, signIn, screenshot, ADMIN_USER, ADMIN_PASSWORD };
+const sha256Hex = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
+
+/// Writes a one-layer OCI image layout to `dir` with `tag` (skopeo's `oci:DIR:TAG` source).
+function writeOciLayout(dir, tag) {
+  const blobs = path.join(dir, 'blobs', 'sha256');
+  fs.mkdirSync(blobs, { recursive: true });
+  const put = (bytes) => {
+    const hex = sha256Hex(bytes);
+    fs.writeFileSync(path.join(blobs, hex), bytes);
+    return { digest: `sha256:${hex}`, size: bytes.length };
+  };
+  const tar = Buffer.alloc(1024); // an empty tar archive
+  const layer = put(zlib.gzipSync(tar));
+  const config = put(Buffer.from(JSON.stringify({
+    architecture: 'amd64',
+    os: 'linux',
+    created: '2026-01-01T00:00:00Z',
+    config: { Labels: { made: 'berth playwright tests' } },
+    rootfs: { type: 'layers', diff_ids: [`sha256:${sha256Hex(tar)}`] },
+  })));
+  const manifest = put(Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }],
+  })));
+  fs.writeFileSync(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({
+    schemaVersion: 2,
+    manifests: [{
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      ...manifest,
+      annotations: { 'org.opencontainers.image.ref.name': tag },
+    }],
+  }));
+  return manifest.digest;
+}
+
+module.exports = { test, expect, signIn, screenshot, writeOciLayout, ADMIN_USER, ADMIN_PASSWORD };

@@ -4,54 +4,14 @@
 // pull through the project; and the cached repository with its pull and the project's storage usage on the
 // project's pages; then the endpoint is edited, and refused deletion while the proxy cache uses it.
 const { execFileSync, spawn } = require('node:child_process');
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const zlib = require('node:zlib');
-const { test, expect, signIn, screenshot } = require('./fixtures');
+const { test, expect, signIn, screenshot, writeOciLayout } = require('./fixtures');
 
 const ENDPOINT = 'local-upstream';
 const PROXY = 'upstream-cache';
-
-const sha256Hex = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
-
-/// Writes a one-layer OCI image layout to `dir` with `tag` (skopeo's `oci:DIR:TAG` source).
-function writeOciLayout(dir, tag) {
-  const blobs = path.join(dir, 'blobs', 'sha256');
-  fs.mkdirSync(blobs, { recursive: true });
-  const put = (bytes) => {
-    const hex = sha256Hex(bytes);
-    fs.writeFileSync(path.join(blobs, hex), bytes);
-    return { digest: `sha256:${hex}`, size: bytes.length };
-  };
-  const tar = Buffer.alloc(1024); // an empty tar archive
-  const layer = put(zlib.gzipSync(tar));
-  const config = put(Buffer.from(JSON.stringify({
-    architecture: 'amd64',
-    os: 'linux',
-    created: '2026-01-01T00:00:00Z',
-    config: { Labels: { made: 'proxy.spec.js' } },
-    rootfs: { type: 'layers', diff_ids: [`sha256:${sha256Hex(tar)}`] },
-  })));
-  const manifest = put(Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }],
-  })));
-  fs.writeFileSync(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({
-    schemaVersion: 2,
-    manifests: [{
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      ...manifest,
-      annotations: { 'org.opencontainers.image.ref.name': tag },
-    }],
-  }));
-  return manifest.digest;
-}
 
 /// Runs skopeo with a throwaway HOME (no stored credentials, no blob-info cache).
 function skopeo(args, home) {

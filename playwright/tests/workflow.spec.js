@@ -3,54 +3,14 @@
 // push command, see the repository and artifact, pull with skopeo and see the pull count go from 0 to 1, add a
 // user as Guest, and check as that user that nothing can be deleted (no buttons, and the server refuses anyway).
 const { execFileSync } = require('node:child_process');
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const zlib = require('node:zlib');
-const { test, expect, signIn, screenshot, ADMIN_USER, ADMIN_PASSWORD } = require('./fixtures');
+const { test, expect, signIn, screenshot, ADMIN_USER, ADMIN_PASSWORD, writeOciLayout } = require('./fixtures');
 
 const PROJECT = 'shop';
 const GUEST = 'gwen';
 const GUEST_PASSWORD = 'Guest-Pass1';
-
-const sha256Hex = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
-
-/// Writes a one-layer OCI image layout to `dir` with `tag` (skopeo's `oci:DIR:TAG` source).
-function writeOciLayout(dir, tag) {
-  const blobs = path.join(dir, 'blobs', 'sha256');
-  fs.mkdirSync(blobs, { recursive: true });
-  const put = (bytes) => {
-    const hex = sha256Hex(bytes);
-    fs.writeFileSync(path.join(blobs, hex), bytes);
-    return { digest: `sha256:${hex}`, size: bytes.length };
-  };
-  const tar = Buffer.alloc(1024); // an empty tar archive
-  const layer = put(zlib.gzipSync(tar));
-  const config = put(Buffer.from(JSON.stringify({
-    architecture: 'amd64',
-    os: 'linux',
-    created: '2026-01-01T00:00:00Z',
-    config: { Labels: { made: 'workflow.spec.js' } },
-    rootfs: { type: 'layers', diff_ids: [`sha256:${sha256Hex(tar)}`] },
-  })));
-  const manifest = put(Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }],
-  })));
-  fs.writeFileSync(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({
-    schemaVersion: 2,
-    manifests: [{
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      ...manifest,
-      annotations: { 'org.opencontainers.image.ref.name': tag },
-    }],
-  }));
-  return manifest.digest;
-}
 
 /// Runs skopeo with a throwaway HOME (no stored credentials, no blob-info cache).
 function skopeo(args, home) {
