@@ -124,7 +124,7 @@ fn SideNav(user: CurrentUser) -> impl IntoView {
                     <A href="/harbor/robot-accounts">"Robot Accounts"</A>
                     <A href="/harbor/registries">"Registries"</A>
                     <A href="/harbor/logs">"Audit Log"</A>
-                    <A href="/harbor/configs">"System"</A>
+                    <A href="/harbor/configs">"Configuration"</A>
                 </div>
             </Show>
         </nav>

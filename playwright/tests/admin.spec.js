@@ -199,7 +199,7 @@ test('audit log: a created project is listed, filters work, and the project’s 
 
 test('system page: version, healthy components and statistics', async ({ page }) => {
   await signIn(page);
-  await page.getByRole('link', { name: 'System' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Configuration' }).click();
   await expect(page).toHaveURL(/\/harbor\/configs$/);
   await expect(page.getByTestId('system-version')).toContainText(/^berth-v\d+\.\d+/);
   await expect(page.getByText('All components are healthy')).toBeVisible();

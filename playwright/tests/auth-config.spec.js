@@ -18,7 +18,7 @@ async function rest(url, method, path, body) {
 }
 
 async function openAuthTab(page) {
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'System' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Configuration' }).click();
   await page.getByRole('navigation', { name: 'Configuration' }).getByRole('link', { name: 'Authentication' }).click();
   await expect(page).toHaveURL(/\/harbor\/configs\/auth$/);
   await expect(page.getByLabel('Auth Mode')).toBeVisible();

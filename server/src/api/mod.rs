@@ -95,8 +95,8 @@ api_routes! {
     post "/ldap/ping" => ldap::ping [.body::<LdapConf>().ok::<LdapPingResult>()],
     get "/ldap/users/search" => ldap::search_users [.ok::<Vec<LdapUser>>().query("username", Type::String, "A part of the uid")],
     post "/ldap/users/import" => ldap::import_users [.body::<LdapImportUsers>()],
-    post "/system/oidc/ping" => oidc::ping [.body::<OidcPingReq>()],
     get "/ldap/groups/search" => ldap::search_groups [.ok::<Vec<UserGroup>>().query("groupname", Type::String, "A part of the group name").query("groupdn", Type::String, "The group's DN")],
+    post "/system/oidc/ping" => oidc::ping [.body::<OidcPingReq>()],
 
     get "/projects" => projects::list [.list::<Project>()],
     head "/projects" => projects::exists [.query("project_name", Type::String, "The name to look for")],
