@@ -61,17 +61,13 @@ impl Db {
     pub async fn create_oidc_user(&self, user: &NewOidcUser<'_>) -> Result<i64, sqlx::Error> {
         let now = super::now();
         let mut tx = self.write.begin().await?;
-        let email = user.email.filter(|e| !e.is_empty());
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (username, email, realname, comment, password_hash, sysadmin, created_at, updated_at)
-             VALUES ($1, CASE WHEN EXISTS (SELECT 1 FROM users WHERE email = $2) THEN NULL ELSE $2 END, $3, '', NULL, 0, $4, $4)
-             RETURNING id",
+        let id = super::users::insert_external_user(
+            &mut tx,
+            user.username,
+            user.email,
+            user.realname,
+            &now,
         )
-        .bind(user.username)
-        .bind(email)
-        .bind(user.realname)
-        .bind(&now)
-        .fetch_one(&mut *tx)
         .await?;
         sqlx::query(
             "INSERT INTO oidc_users (user_id, subiss, secret_sealed, created_at, updated_at)

@@ -108,19 +108,31 @@ impl Db {
         {
             return Ok(id);
         }
-        let email = email.filter(|e| !e.is_empty());
-        sqlx::query_scalar(
-            "INSERT INTO users (username, email, realname, comment, password_hash, sysadmin, created_at, updated_at)
-             VALUES ($1, CASE WHEN EXISTS (SELECT 1 FROM users WHERE email = $2) THEN NULL ELSE $2 END, $3, '', NULL, 0, $4, $4)
-             RETURNING id",
-        )
-        .bind(username)
-        .bind(email)
-        .bind(realname)
-        .bind(super::now())
-        .fetch_one(&self.write)
-        .await
+        let mut conn = self.write.acquire().await?;
+        insert_external_user(&mut conn, username, email, realname, &super::now()).await
     }
+}
+
+/// Inserts a user without a local password, as LDAP and OIDC sign-ins create them, and returns its id. The
+/// email is kept only while no other user has it (emails are unique, and a directory may repeat one).
+pub(super) async fn insert_external_user(
+    conn: &mut sqlx::SqliteConnection,
+    username: &str,
+    email: Option<&str>,
+    realname: &str,
+    now: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO users (username, email, realname, comment, password_hash, sysadmin, created_at, updated_at)
+         VALUES ($1, CASE WHEN EXISTS (SELECT 1 FROM users WHERE email = $2) THEN NULL ELSE $2 END, $3, '', NULL, 0, $4, $4)
+         RETURNING id",
+    )
+    .bind(username)
+    .bind(email.filter(|e| !e.is_empty()))
+    .bind(realname)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
 }
 
 impl Db {
