@@ -180,25 +180,22 @@ async fn oidc_meta(
     user_id: i64,
     with_secret: bool,
 ) -> Result<Option<OidcUserInfo>, ApiError> {
-    if with_secret {
-        let found = service::oidc::cli_secret(&state.db, &state.secrets, user_id).await?;
-        return Ok(found.map(|(row, secret)| OidcUserInfo {
-            secret: secret.expose().to_owned(),
-            ..oidc_user_info(row)
-        }));
-    }
-    Ok(state.db.oidc_user(user_id).await?.map(oidc_user_info))
-}
-
-fn oidc_user_info(row: crate::db::OidcUserRow) -> OidcUserInfo {
-    OidcUserInfo {
+    let Some(row) = state.db.oidc_user(user_id).await? else {
+        return Ok(None);
+    };
+    let secret = if with_secret {
+        service::oidc::open_cli_secret(&state.secrets, &row)
+    } else {
+        None
+    };
+    Ok(Some(OidcUserInfo {
         id: row.id,
         user_id: row.user_id,
+        secret: secret.map(|s| s.expose().to_owned()).unwrap_or_default(),
         subiss: row.subiss,
-        secret: String::new(),
         creation_time: row.created_at,
         update_time: row.updated_at,
-    }
+    }))
 }
 
 /// `PUT /users/{user_id}/cli_secret`: sets an OIDC user's CLI secret (the user themself or a system

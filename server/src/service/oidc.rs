@@ -18,7 +18,7 @@ use super::ServiceError;
 use super::users::check_username;
 use crate::auth::oidc::OidcIdentity;
 use crate::crypto::SecretBox;
-use crate::db::{Db, NewOidcUser, NewUserGroup, is_unique_violation};
+use crate::db::{Db, NewOidcUser, NewUserGroup, OidcUserRow, is_unique_violation};
 use crate::secret::Secret;
 
 /// Characters of generated CLI secrets.
@@ -156,20 +156,13 @@ pub async fn set_cli_secret(
     Ok(db.set_oidc_secret(user_id, &sealed).await?)
 }
 
-/// User `user_id`'s CLI secret, opened; `None` if they are not an OIDC user or it does not open (logged).
-pub async fn cli_secret(
-    db: &Db,
-    secrets: &SecretBox,
-    user_id: i64,
-) -> Result<Option<(crate::db::OidcUserRow, Secret)>, sqlx::Error> {
-    let Some(row) = db.oidc_user(user_id).await? else {
-        return Ok(None);
-    };
+/// An OIDC user's CLI secret, opened; `None` (logged) when it does not open, so the user must set a new one.
+pub fn open_cli_secret(secrets: &SecretBox, row: &OidcUserRow) -> Option<Secret> {
     match secrets.open(&row.secret_sealed) {
-        Ok(secret) => Ok(Some((row, secret))),
+        Ok(secret) => Some(secret),
         Err(e) => {
-            tracing::error!(user_id, error = %e, "an OIDC user's CLI secret does not open (secret_key changed?); they must set a new one");
-            Ok(None)
+            tracing::error!(user_id = row.user_id, error = %e, "an OIDC user's CLI secret does not open (secret_key changed?); they must set a new one");
+            None
         }
     }
 }
