@@ -3,9 +3,9 @@
 // for `oidc_auth`. The admin configures Berth over the REST API; the users then sign in through the console:
 // - LDAP: a member of an LDAP group that is a project member sees the project (with the group's role); a wrong
 //   password and a filter injection are refused on the sign-in page; a user in 60 groups signs in; the admin group's member (dave) is
-//   an administrator in the console.
+//   an administrator in the console; the admin imports a directory group in New Group.
 // - OIDC: "LOGIN VIA TestID" → the provider's login and consent pages → the console as alice, whose profile
-//   shows the CLI secret, which works for skopeo login and pull; the admin group makes her an administrator in
+//   shows the CLI secret, which works for skopeo login and pull and is regenerated there; the admin group makes her an administrator in
 //   the console, with her provider groups under Administration → Groups.
 // - OIDC onboarding: without auto-onboarding, a user without a name claim chooses one and enters the console.
 const { execFileSync, spawn } = require('node:child_process');
@@ -242,6 +242,32 @@ test('the LDAP admin group makes dave an administrator in the console', async ({
   }
 });
 
+test('in LDAP mode the admin finds a directory group in New Group and imports it with its DN', async ({ page, berth }) => {
+  const slapd = await startSlapd();
+  try {
+    await rest(berth, 'PUT', '/configurations', { auth_mode: 'ldap_auth', ...slapd.settings });
+    await signIn(page);
+    await page.goto('/harbor/groups');
+    await page.getByTestId('new-group').click();
+    const dialog = page.getByRole('dialog', { name: 'New Group' });
+    await expect(dialog.getByLabel('Type')).toHaveValue('1');
+    await dialog.getByLabel('Search LDAP').fill('g0');
+    await dialog.getByLabel('Search LDAP').press('Enter');
+    // slapd's g01..g09 match; importing g07 creates it with its DN.
+    await expect(dialog.getByRole('button', { name: /^Import group g0\d$/ })).toHaveCount(9);
+    await dialog.getByRole('button', { name: 'Import group g07' }).click();
+    await expect(page.locator('.toast')).toContainText('Imported group g07');
+    await expect(dialog).toBeHidden();
+    await expect(page.locator('tr[data-group="g07"]')).toContainText(slapd.module.groupDn('g07'));
+    const groups = await rest(berth, 'GET', '/usergroups?page_size=100');
+    expect(groups.map((g) => [g.group_name, g.group_type, g.ldap_group_dn]))
+      .toEqual([['g07', 1, slapd.module.groupDn('g07')]]);
+    await screenshot(page, 'sso-ldap-group-import');
+  } finally {
+    await slapd.stop();
+  }
+});
+
 test('an OIDC user signs in through the provider, reads the CLI secret in the profile, and pulls with skopeo', async ({ page, berth }) => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-sso-'));
   const provider = await startOidcProvider(`${berth.url}/c/oidc/callback`);
@@ -290,6 +316,20 @@ test('an OIDC user signs in through the provider, reads the CLI secret in the pr
     expect(pulled.manifests.map((m) => m.annotations['org.opencontainers.image.ref.name'])).toEqual(['x']);
     // A wrong secret is refused.
     expect(() => skopeo(['login', '--tls-verify=false', '-u', 'alice', '-p', `${secret}x`, host], work)).toThrow();
+
+    // Regenerated in the profile: the new secret works at once, the old one no longer.
+    await userMenu(page).click();
+    await page.getByRole('menuitem', { name: 'User Profile' }).click();
+    await profile.getByRole('button', { name: 'Regenerate', exact: true }).click();
+    await profile.getByRole('button', { name: 'Regenerate secret' }).click();
+    await expect(page.locator('.toast')).toContainText('A new CLI secret was set');
+    await expect(shown).not.toHaveText(/•/);
+    const renewed = (await shown.textContent()).trim();
+    expect(renewed).not.toBe(secret);
+    expect(renewed).toMatch(/^(?=.*[A-Z])(?=.*[a-z])(?=.*[0-9])[A-Za-z0-9]{32}$/);
+    expect((await (await page.request.get('/api/v2.0/users/current')).json()).oidc_user_meta.secret).toBe(renewed);
+    expect(skopeo(['login', '--tls-verify=false', '-u', 'alice', '-p', renewed, host], work)).toContain('Login Succeeded');
+    expect(() => skopeo(['login', '--tls-verify=false', '-u', 'alice', '-p', secret, host], work)).toThrow();
   } finally {
     await provider.stop();
     fs.rmSync(work, { recursive: true, force: true });
