@@ -4,7 +4,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::repositories::{PASSWORD, get_json, image_size, member, pull, push, used};
+use super::get_json;
+use super::repositories::{PASSWORD, image_size, member, pull, push, used};
 use super::{As, api, create_project, error_code};
 use crate::images::{Image, MultiArch};
 use crate::registry::{OCI_INDEX, OCI_MANIFEST, image_manifest, put_manifest, sha256, upload_blob};

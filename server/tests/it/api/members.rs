@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use super::{As, api, create_project, error_code};
+use super::{As, api, create_project, error_code, get_json};
 use crate::support::{TestServer, client};
 
 const PASSWORD: &str = "Passw0rdX";
@@ -28,12 +28,6 @@ async fn add_member(server: &TestServer, http: &Client, project: &str, body: Val
     assert_eq!(response.status(), StatusCode::CREATED, "add member {body}");
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     location.rsplit('/').next().unwrap().parse().unwrap()
-}
-
-async fn get_json(http: &Client, url: String) -> Value {
-    let response = http.get(url).admin().send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
 }
 
 #[tokio::test]

@@ -45,6 +45,13 @@ pub fn api(server: &TestServer, path: &str) -> String {
     server.url(&format!("/api/v2.0{path}"))
 }
 
+/// `GET url` as admin: asserts 200 and returns the JSON body.
+pub async fn get_json(http: &reqwest::Client, url: String) -> Value {
+    let response = http.get(&url).admin().send().await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK, "GET {url}");
+    response.json().await.unwrap()
+}
+
 /// The first error code of a Harbor error body.
 pub async fn error_code(response: Response) -> String {
     let body: Value = response.json().await.unwrap_or(Value::Null);

@@ -3,7 +3,7 @@
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use super::{As, api, create_project, error_code};
+use super::{As, api, create_project, error_code, get_json};
 use crate::clients::{ClientEnv, admin_creds, skopeo_copy};
 use crate::images::{Image, Layout};
 use crate::registry::{OCI_MANIFEST, put_manifest, upload_blob};
@@ -54,13 +54,6 @@ pub async fn member(server: &TestServer, http: &Client, project: &str, name: &st
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED, "add {name}");
-}
-
-/// GET as admin, asserting 200; returns the JSON body.
-pub async fn get_json(http: &Client, url: String) -> Value {
-    let response = http.get(&url).admin().send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK, "GET {url}");
-    response.json().await.unwrap()
 }
 
 /// The storage a project's quota says it uses.

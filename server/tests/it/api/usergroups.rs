@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use super::{As, api, error_code};
+use super::{As, api, error_code, get_json};
 use crate::support::{TestServer, client};
 
 const PASSWORD: &str = "Passw0rdX";
@@ -28,12 +28,6 @@ pub async fn create_group(server: &TestServer, http: &Client, body: Value) -> i6
     let id = location.rsplit('/').next().unwrap().parse().unwrap();
     assert_eq!(location, format!("/api/v2.0/usergroups/{id}"));
     id
-}
-
-async fn get_json(http: &Client, url: String) -> Value {
-    let response = http.get(url).admin().send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
 }
 
 fn names(groups: &Value) -> Vec<&str> {

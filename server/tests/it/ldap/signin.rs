@@ -6,7 +6,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
 use super::slapd::{ADMINS_GROUP, GROUPS, Slapd, group_dn, ldap_configuration, password};
-use crate::api::{As, api, create_project, error_code};
+use crate::api::{As, api, create_project, error_code, get_json};
 use crate::clients::{ClientEnv, skopeo_copy_cmd};
 use crate::images::{Image, Layout, require_tool, run_fails, run_ok};
 use crate::support::{ADMIN_PASSWORD, ADMIN_USER, TestServer, browser, client};
@@ -139,15 +139,7 @@ async fn ldap_users_sign_in_everywhere_and_are_created_on_first_sign_in() {
         current_user(&server, "bob", &password("bob")).await["username"],
         "bob"
     );
-    let users: Value = client()
-        .get(api(&server, "/users?page_size=50"))
-        .admin()
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let users: Value = get_json(&client(), api(&server, "/users?page_size=50")).await;
     let mut names: Vec<&str> = users
         .as_array()
         .unwrap()
@@ -344,15 +336,11 @@ async fn the_60_group_user_gets_tokens_without_asking_ldap_again() {
         .await,
         Ok(vec!["pull".to_owned()])
     );
-    let groups: Value = http
-        .get(api(&server, "/usergroups?page_size=100&group_type=1"))
-        .admin()
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let groups: Value = get_json(
+        &http,
+        api(&server, "/usergroups?page_size=100&group_type=1"),
+    )
+    .await;
     let ldap_groups = groups
         .as_array()
         .unwrap()
@@ -493,15 +481,7 @@ async fn ldap_ping_search_and_import() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.json::<Value>().await.unwrap()["success"], true);
 
-    let users: Value = http
-        .get(api(&server, "/ldap/users/search?username=ali"))
-        .admin()
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let users: Value = get_json(&http, api(&server, "/ldap/users/search?username=ali")).await;
     assert_eq!(
         users,
         json!([{"username": "alice", "realname": "Alice Anders", "email": "alice@example.org"}])
@@ -537,15 +517,7 @@ async fn ldap_ping_search_and_import() {
     let found: Value = response.json().await.unwrap();
     assert_eq!(found[0]["username"], "carol", "carol was imported: {found}");
 
-    let groups: Value = http
-        .get(api(&server, "/ldap/groups/search?groupname=g0"))
-        .admin()
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let groups: Value = get_json(&http, api(&server, "/ldap/groups/search?groupname=g0")).await;
     let names: Vec<&str> = groups
         .as_array()
         .unwrap()
@@ -560,18 +532,14 @@ async fn ldap_ping_search_and_import() {
     );
     assert_eq!(groups[0]["group_type"], 1);
     assert_eq!(groups[0]["ldap_group_dn"], group_dn("g01"));
-    let by_dn: Value = http
-        .get(api(
+    let by_dn: Value = get_json(
+        &http,
+        api(
             &server,
             &format!("/ldap/groups/search?groupdn={}", group_dn("developers")),
-        ))
-        .admin()
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert_eq!(
         by_dn,
         json!([{"group_name": "developers", "group_type": 1, "ldap_group_dn": group_dn("developers")}])

@@ -6,7 +6,7 @@ use reqwest::{Client, StatusCode, Url};
 use serde_json::{Value, json};
 
 use super::provider::{CLIENT_SECRET, OidcProvider};
-use crate::api::{As, api, create_project};
+use crate::api::{As, api, create_project, get_json};
 use crate::clients::{ClientEnv, skopeo_copy_cmd};
 use crate::images::{Image, Layout, require_tool, run_fails, run_ok};
 use crate::support::{ADMIN_PASSWORD, ADMIN_USER, TestServer, browser, client};
@@ -113,15 +113,7 @@ async fn an_oidc_user_signs_in_with_their_groups_and_uses_the_cli_secret() {
         .unwrap()
         .to_owned();
     assert!(secret.len() >= 32, "{alice}");
-    let groups: Value = client()
-        .get(api(&server, "/usergroups?page_size=50"))
-        .admin()
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let groups: Value = get_json(&client(), api(&server, "/usergroups?page_size=50")).await;
     let mut names: Vec<(&str, i64)> = groups
         .as_array()
         .unwrap()
@@ -261,15 +253,7 @@ async fn an_oidc_user_signs_in_with_their_groups_and_uses_the_cli_secret() {
     assert_eq!(outsider.status(), StatusCode::FORBIDDEN);
 
     // Others see bob's OIDC link but never his secret.
-    let seen: Value = client()
-        .get(api(&server, &format!("/users/{bob_id}")))
-        .admin()
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let seen: Value = get_json(&client(), api(&server, &format!("/users/{bob_id}"))).await;
     assert!(
         seen["oidc_user_meta"]["subiss"]
             .as_str()
@@ -392,15 +376,7 @@ async fn without_auto_onboarding_a_new_user_chooses_a_username() {
     // alice gets her name as the suggestion, and nothing is created before she confirms.
     let (_, landed) = sign_in(&server, &provider, "alice").await;
     assert_eq!(landed, "/oidc-onboard?username=alice");
-    let users: Value = client()
-        .get(api(&server, "/users/search?username=alice"))
-        .admin()
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let users: Value = get_json(&client(), api(&server, "/users/search?username=alice")).await;
     assert_eq!(users, json!([]));
 
     // Onboarding needs a pending sign-in.
