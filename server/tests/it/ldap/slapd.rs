@@ -176,6 +176,11 @@ impl Slapd {
         let Some(pid) = self.pid.take() else {
             return;
         };
+        // slapd daemonizes, so it is not our child and its pid is free for reuse once it is gone: signal it
+        // only while that pid is still a slapd, never whatever process has the number now.
+        if !is_slapd(pid) {
+            return;
+        }
         let _ = run(Command::new("kill").args(["-KILL", &pid.to_string()]));
         let deadline = Instant::now() + Duration::from_secs(5);
         while running(pid) && Instant::now() < deadline {
@@ -226,6 +231,11 @@ impl Drop for Slapd {
 }
 
 /// Whether process `pid` is alive (a zombie waiting to be reaped is not).
+/// Whether process `pid` is a slapd (`/proc/PID/comm`).
+fn is_slapd(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == "slapd")
+}
+
 fn running(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()

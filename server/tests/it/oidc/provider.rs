@@ -26,6 +26,9 @@ pub const CLIENT_ID: &str = "berth-tests";
 pub const CLIENT_SECRET: &str = "berth-tests-secret";
 /// A redirect URI nothing listens on: [`OidcProvider::sign_in`] stops before following it.
 pub const REDIRECT_URI: &str = "http://127.0.0.1:9/c/oidc/callback";
+/// How long node may take to load oidc-provider and listen. Seconds normally; the suite's parallel tests on two
+/// cores can slow it a lot.
+const START_TIMEOUT: Duration = Duration::from_secs(90);
 
 fn playwright_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../playwright")
@@ -88,14 +91,18 @@ impl OidcProvider {
             let _ = sender.send(line);
             let _ = std::io::copy(&mut stdout, &mut std::io::sink());
         });
-        let line = receiver
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_default();
+        let started = std::time::Instant::now();
+        let line = receiver.recv_timeout(START_TIMEOUT).unwrap_or_default();
         let Some(issuer) = line.trim().strip_prefix("ready ").map(str::to_owned) else {
+            // Say whether node exited (and how) or was still starting when the wait ended.
+            let state = match child.try_wait() {
+                Ok(Some(status)) => format!("node exited ({status})"),
+                _ => format!("node still starting after {:?}", started.elapsed()),
+            };
             let _ = child.kill();
             let _ = child.wait();
             panic!(
-                "oidc-provider did not start (stdout {line:?}); its log:\n{}",
+                "oidc-provider did not start: {state}, stdout {line:?}; its log:\n{}",
                 std::fs::read_to_string(&log_path).unwrap_or_default()
             );
         };
