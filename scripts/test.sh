@@ -3,6 +3,8 @@
 # formatting and lint checks. Safe to run repeatedly: installed tools are reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A one-shot run (CI's fresh clone) gains nothing from incremental caches, which would double target/'s size.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 # Debian packages the tests drive for real: skopeo, podman, the Docker CLI and dockerd, the distribution registry.
 packages=()
