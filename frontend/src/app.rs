@@ -49,8 +49,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("registries") view=admin::registries::RegistriesPage/>
                     <Route path=path!("logs") view=admin::logs::AuditLogPage/>
                     <ParentRoute path=path!("configs") view=admin::config::ConfigPage>
-                        <Route path=path!("") view=admin::system::SystemPage/>
+                        <Route path=path!("") view=|| view! { <Redirect path="/harbor/configs/auth"/> }/>
                         <Route path=path!("auth") view=admin::auth_config::AuthConfigTab/>
+                        <Route path=path!("setting") view=admin::system::SystemPage/>
                     </ParentRoute>
                 </ParentRoute>
             </Routes>

@@ -200,7 +200,10 @@ test('audit log: a created project is listed, filters work, and the project’s 
 test('system page: version, healthy components and statistics', async ({ page }) => {
   await signIn(page);
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Configuration' }).click();
-  await expect(page).toHaveURL(/\/harbor\/configs$/);
+  // Configuration opens on Authentication, as Harbor's does.
+  await expect(page).toHaveURL(/\/harbor\/configs\/auth$/);
+  await page.getByRole('navigation', { name: 'Configuration' }).getByRole('link', { name: 'System' }).click();
+  await expect(page).toHaveURL(/\/harbor\/configs\/setting$/);
   await expect(page.getByTestId('system-version')).toContainText(/^berth-v\d+\.\d+/);
   await expect(page.getByText('All components are healthy')).toBeVisible();
   for (const name of ['database', 'storage']) {

@@ -1,4 +1,4 @@
-//! Administration → Configuration → System (`/harbor/configs`): Berth's system information as cards —
+//! Administration → Configuration → System (`/harbor/configs/setting`): Berth's system information as cards —
 //! general information (`GET /systeminfo`), component health (`GET /health`) and statistics
 //! (`GET /statistics`) — and the current auth mode, with a link to the Authentication tab.
 
