@@ -20,7 +20,6 @@ async function rest(url, method, path, body) {
 
 async function openAuthTab(page) {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Configuration' }).click();
-  await page.getByRole('navigation', { name: 'Configuration' }).getByRole('link', { name: 'Authentication' }).click();
   await expect(page).toHaveURL(/\/harbor\/configs\/auth$/);
   await expect(page.getByLabel('Auth Mode')).toBeVisible();
 }
@@ -128,11 +127,38 @@ test('in OIDC mode the sign-in page offers the provider and keeps the local form
   await expect(page).toHaveURL(/\/harbor\/projects$/);
 });
 
-test('a user without OIDC sees the profile without a CLI secret', async ({ page }) => {
+test('the profile edits email, name and comment, and has no CLI secret without OIDC', async ({ page }) => {
   await signIn(page);
-  await page.locator('.user-menu > button').click();
-  await page.getByRole('menuitem', { name: 'User Profile' }).click();
+  const openProfile = async () => {
+    await page.locator('.user-menu > button').click();
+    await page.getByRole('menuitem', { name: 'User Profile' }).click();
+  };
+  await openProfile();
   const dialog = page.getByRole('dialog', { name: 'User Profile' });
   await expect(dialog.getByTestId('profile-username')).toHaveText('admin');
   await expect(dialog.getByTestId('cli-secret')).toHaveCount(0);
+
+  // A malformed email is refused with the server's message, and nothing changes.
+  await dialog.getByLabel('Email').fill('not-an-email');
+  await dialog.getByRole('button', { name: 'OK' }).click();
+  await expect(dialog.getByRole('alert')).toContainText(/email with illegal format/i);
+  const before = await (await page.request.get('/api/v2.0/users/current')).json();
+  expect(before.email).not.toBe('not-an-email');
+
+  await dialog.getByLabel('Email').fill('root@example.com');
+  await dialog.getByLabel('First and last name').fill('Site Admin');
+  await dialog.getByLabel('Comments').fill('on call');
+  await dialog.getByRole('button', { name: 'OK' }).click();
+  await expect(page.locator('.toast')).toContainText('Saved the profile');
+  await expect(dialog).toBeHidden();
+  const after = await (await page.request.get('/api/v2.0/users/current')).json();
+  expect([after.email, after.realname, after.comment]).toEqual(['root@example.com', 'Site Admin', 'on call']);
+
+  // Reopened, it shows what was saved; Cancel sends nothing.
+  await openProfile();
+  await expect(dialog.getByLabel('First and last name')).toHaveValue('Site Admin');
+  await screenshot(page, 'user-profile');
+  await dialog.getByLabel('Comments').fill('changed, then cancelled');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  expect((await (await page.request.get('/api/v2.0/users/current')).json()).comment).toBe('on call');
 });

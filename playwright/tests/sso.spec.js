@@ -304,7 +304,7 @@ test('an OIDC user signs in through the provider, reads the CLI secret in the pr
     expect(secret).toBe(me.oidc_user_meta.secret);
     expect(secret.length).toBeGreaterThanOrEqual(32);
     await screenshot(page, 'sso-oidc-profile');
-    await profile.locator('footer').getByRole('button', { name: 'Close' }).click();
+    await profile.locator('footer').getByRole('button', { name: 'Cancel' }).click();
     await expect(profile).toBeHidden();
 
     // The secret from the profile is alice's password for registry clients.

@@ -1,11 +1,14 @@
-//! User Profile (the user menu's "User Profile", as in Harbor): who is signed in and, for a user who signs in
-//! through OIDC, the CLI secret that `docker login` takes instead of a password — masked, shown on request,
-//! copyable, and regenerated in the browser (`PUT /users/{id}/cli_secret`).
+//! User Profile (the user menu's "User Profile", as in Harbor): who is signed in, their email, name and comment
+//! (edited here, `PUT /users/{id}`) and, for a user who signs in through OIDC, the CLI secret that
+//! `docker login` takes instead of a password — masked, shown on request, copyable, and regenerated in the
+//! browser (`PUT /users/{id}/cli_secret`).
 //!
 //! Rule: a new secret comes from the browser's CSPRNG (`crypto.getRandomValues`) and meets Harbor's rule
 //! ([`is_valid_cli_secret`]) before it is sent.
 
 use berth_api::oidc::OidcCliSecretReq;
+use berth_api::users::UserProfile;
+use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -56,11 +59,23 @@ fn generate_cli_secret() -> Option<String> {
     None
 }
 
+/// The body of `PUT /users/{id}` from the profile's fields, trimmed. The server applies Harbor's rules (an email
+/// of the right shape, a name without `,~#$%`, a comment of at most 30 characters) and its message is shown.
+pub fn profile_request(email: &str, realname: &str, comment: &str) -> UserProfile {
+    UserProfile {
+        email: email.trim().to_owned(),
+        realname: realname.trim().to_owned(),
+        comment: comment.trim().to_owned(),
+    }
+}
+
 /// A secret as shown while hidden.
 pub fn masked(secret: &str) -> String {
     "•".repeat(secret.chars().count().min(16))
 }
 
+/// The profile as a form, as Harbor's: the username and creation time are shown, email, name and comment are
+/// edited, and OK saves them. An OIDC user's CLI secret is managed in the same dialog.
 #[component]
 pub fn UserProfileDialog(open: RwSignal<bool>, user: CurrentUser) -> impl IntoView {
     let field = move |read: fn(&berth_api::users::UserResp) -> String| {
@@ -70,23 +85,87 @@ pub fn UserProfileDialog(open: RwSignal<bool>, user: CurrentUser) -> impl IntoVi
         user.0
             .with(|u| u.as_ref().is_some_and(|u| u.oidc_user_meta.is_some()))
     };
+    let email = RwSignal::new(String::new());
+    let realname = RwSignal::new(String::new());
+    let comment = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let toasts = use_toasts();
+    // Each opening starts from the profile as it is.
+    Effect::new(move |_| {
+        if open.get() {
+            user.0.with_untracked(|u| {
+                if let Some(u) = u {
+                    email.set(u.email.clone());
+                    realname.set(u.realname.clone());
+                    comment.set(u.comment.clone());
+                }
+            });
+            error.set(None);
+        }
+    });
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let Some(id) = user.0.with_untracked(|u| u.as_ref().map(|u| u.user_id)) else {
+            return;
+        };
+        let body = profile_request(
+            &email.get_untracked(),
+            &realname.get_untracked(),
+            &comment.get_untracked(),
+        );
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let result = api::put(&format!("/users/{id}"), &body).await;
+            busy.set(false);
+            match result {
+                Ok(()) => {
+                    user.0.update(|u| {
+                        if let Some(u) = u.as_mut() {
+                            u.email = body.email;
+                            u.realname = body.realname;
+                            u.comment = body.comment;
+                        }
+                    });
+                    open.set(false);
+                    toasts.success("Saved the profile");
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+        });
+    };
     view! {
         <Dialog open=open title="User Profile">
-            <div class="dialog-body">
-                <dl class="facts">
-                    <dt>"Username"</dt><dd data-testid="profile-username">{field(|u| u.username.clone())}</dd>
-                    <dt>"Email"</dt><dd>{field(|u| u.email.clone())}</dd>
-                    <dt>"First and last name"</dt><dd>{field(|u| u.realname.clone())}</dd>
-                    <dt>"Comments"</dt><dd>{field(|u| u.comment.clone())}</dd>
-                    <dt>"Created"</dt><dd>{field(|u| format::time(&u.creation_time))}</dd>
-                </dl>
-                <Show when=has_secret>
-                    <CliSecret user=user/>
-                </Show>
-            </div>
-            <footer class="dialog-footer">
-                <button type="button" on:click=move |_| open.set(false)>"Close"</button>
-            </footer>
+            <form on:submit=submit novalidate>
+                <div class="dialog-body">
+                    <div class="form-grid">
+                        <span class="form-label">"Username"</span>
+                        <span data-testid="profile-username">{field(|u| u.username.clone())}</span>
+                        <label for="profile-email">"Email"</label>
+                        <input id="profile-email" type="email" required maxlength="255" autocomplete="email"
+                            bind:value=email/>
+                        <label for="profile-realname">"First and last name"</label>
+                        <input id="profile-realname" type="text" required maxlength="255" autocomplete="name"
+                            bind:value=realname/>
+                        <label for="profile-comment">"Comments"</label>
+                        <input id="profile-comment" type="text" maxlength="30" autocomplete="off"
+                            bind:value=comment/>
+                        <span class="form-label">"Created"</span>
+                        <span>{field(|u| format::time(&u.creation_time))}</span>
+                        <div class="form-wide"><ErrorBanner error=error/></div>
+                    </div>
+                    <Show when=has_secret>
+                        <CliSecret user=user/>
+                    </Show>
+                </div>
+                <footer class="dialog-footer">
+                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button type="submit" disabled=move || busy.get()>
+                        {move || if busy.get() { "Saving…" } else { "OK" }}
+                    </button>
+                </footer>
+            </form>
         </Dialog>
     }
 }
@@ -208,6 +287,14 @@ mod tests {
     fn draws_that_run_short_or_miss_a_class_are_refused() {
         assert_eq!(secret_from_bytes(&[0, 26, 52, 255, 255], 8), None);
         assert_eq!(secret_from_bytes(&[0; 8], 8), None, "all 'A'");
+    }
+
+    #[test]
+    fn profile_edits_are_sent_trimmed() {
+        let body = profile_request("  alice@example.com ", " Alice Liddell\t", " ops ");
+        assert_eq!(body.email, "alice@example.com");
+        assert_eq!(body.realname, "Alice Liddell");
+        assert_eq!(body.comment, "ops");
     }
 
     #[test]
