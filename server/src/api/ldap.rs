@@ -196,6 +196,29 @@ pub(super) async fn onboard_group(state: &AppState, dn: &str) -> Result<Option<i
     ))
 }
 
+/// In `ldap_auth`, the Berth user for directory user `uid`, created from the directory if missing (as at a
+/// first sign-in), so that a user can be made a project member before they ever sign in, as in Harbor.
+/// `None` outside `ldap_auth` or when the directory has no such user; 400 when the uid names several entries.
+pub(super) async fn onboard_user(state: &AppState, uid: &str) -> Result<Option<i64>, ApiError> {
+    if state.system_config.current().auth_mode != AuthMode::Ldap {
+        return Ok(None);
+    }
+    match ldap_client(state)?.find_user(uid).await {
+        Ok(user) => {
+            let id = onboard_ldap_user(&state.db, &user).await?;
+            tracing::info!(
+                uid,
+                user_id = id,
+                "LDAP user onboarded to be added as a member"
+            );
+            Ok(Some(id))
+        }
+        Err(LdapError::UnknownUser { .. }) => Ok(None),
+        Err(e @ LdapError::Ambiguous { .. }) => Err(ApiError::BadRequest(e.to_string())),
+        Err(e) => Err(ldap_failed(e)),
+    }
+}
+
 /// The client for the stored settings; 400 when they are incomplete.
 pub(super) fn ldap_client(state: &AppState) -> Result<LdapClient, ApiError> {
     let config = state.system_config.current();

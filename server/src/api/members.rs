@@ -209,14 +209,20 @@ fn authorize(caller: &Caller, access: ProjectAccess, operation: Operation) -> Re
     require(access, Resource::Member, operation)
 }
 
-/// The user a `member_user` names: by `user_id` if given, else by `username`.
+/// The user a `member_user` names: by `user_id` if given, else by `username`. In `ldap_auth`, a username not
+/// yet in Berth is looked up in the directory and the user created, as Harbor does.
 async fn find_user(state: &AppState, user: &UserEntity) -> Result<UserDetail, ApiError> {
     let (found, who) = match (user.user_id, user.username.as_deref()) {
         (Some(id), _) if id > 0 => (state.db.user_detail(id).await?, format!("with id {id}")),
-        (_, Some(name)) if !name.is_empty() => (
-            state.db.user_detail_by_name(name).await?,
-            format!("{name:?}"),
-        ),
+        (_, Some(name)) if !name.is_empty() => {
+            let mut found = state.db.user_detail_by_name(name).await?;
+            if found.is_none()
+                && let Some(id) = super::ldap::onboard_user(state, name).await?
+            {
+                found = state.db.user_detail(id).await?;
+            }
+            (found, format!("{name:?}"))
+        }
         _ => {
             return Err(ApiError::BadRequest(
                 "member_user needs a user_id or a username".to_owned(),

@@ -311,6 +311,69 @@ async fn ldap_groups_grant_project_roles_and_the_admin_group_makes_admins() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ldap_user_is_made_a_member_by_name_before_their_first_sign_in() {
+    let slapd = Slapd::start();
+    let server = ldap_berth(&slapd).await;
+    let http = client();
+    create_project(&server, &http, json!({"project_name": "team"})).await;
+    let add = |body: Value| {
+        http.post(api(&server, "/projects/team/members"))
+            .admin()
+            .json(&body)
+            .send()
+    };
+
+    // alice has never signed in: adding her by name creates her from the directory.
+    let response = add(json!({"role_id": 3, "member_user": {"username": "alice"}}))
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        response.text().await
+    );
+    let users = get_json(&http, api(&server, "/users?q=username%3Dalice")).await;
+    assert_eq!(users[0]["username"], "alice");
+    assert_eq!(users[0]["email"], "alice@example.org");
+    let members = get_json(&http, api(&server, "/projects/team/members")).await;
+    let alice = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["entity_name"] == "alice")
+        .unwrap();
+    assert_eq!(alice["role_id"], 3);
+    assert_eq!(
+        granted(
+            &server,
+            "alice",
+            &password("alice"),
+            "repository:team/app:pull,push"
+        )
+        .await,
+        Ok(vec!["pull".to_owned()]),
+        "her first sign-in finds the membership"
+    );
+
+    // Nobody by that name in the directory: 404, and no user is created. Two entries: 400.
+    let response = add(json!({"role_id": 3, "member_user": {"username": "nobody"}}))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(response).await, "NOT_FOUND");
+    assert_eq!(
+        get_json(&http, api(&server, "/users?q=username%3Dnobody")).await,
+        json!([])
+    );
+    let response = add(json!({"role_id": 3, "member_user": {"username": "twin"}}))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_60_group_user_gets_tokens_without_asking_ldap_again() {
     let mut slapd = Slapd::start();
     let server = ldap_berth(&slapd).await;
