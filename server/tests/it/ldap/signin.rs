@@ -74,6 +74,17 @@ async fn granted(
     Ok(actions)
 }
 
+/// `POST /projects/team/members` as the admin.
+async fn add_team_member(server: &TestServer, body: Value) -> reqwest::Response {
+    client()
+        .post(api(server, "/projects/team/members"))
+        .admin()
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn current_user(server: &TestServer, user: &str, pw: &str) -> Value {
     let response = client()
         .get(api(server, "/users/current"))
@@ -189,13 +200,11 @@ async fn ldap_groups_grant_project_roles_and_the_admin_group_makes_admins() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let response = http
-        .post(api(&server, "/projects/team/members"))
-        .admin()
-        .json(&json!({"role_id": 2, "member_group": {"group_name": "developers", "group_type": 1, "ldap_group_dn": group_dn("developers")}}))
-        .send()
-        .await
-        .unwrap();
+    let response = add_team_member(
+        &server,
+        json!({"role_id": 2, "member_group": {"group_name": "developers", "group_type": 1, "ldap_group_dn": group_dn("developers")}}),
+    )
+    .await;
     assert_eq!(
         response.status(),
         StatusCode::CREATED,
@@ -316,17 +325,10 @@ async fn an_ldap_user_is_made_a_member_by_name_before_their_first_sign_in() {
     let server = ldap_berth(&slapd).await;
     let http = client();
     create_project(&server, &http, json!({"project_name": "team"})).await;
-    let add = |body: Value| {
-        http.post(api(&server, "/projects/team/members"))
-            .admin()
-            .json(&body)
-            .send()
-    };
+    let add = |body: Value| add_team_member(&server, body);
 
     // alice has never signed in: adding her by name creates her from the directory.
-    let response = add(json!({"role_id": 3, "member_user": {"username": "alice"}}))
-        .await
-        .unwrap();
+    let response = add(json!({"role_id": 3, "member_user": {"username": "alice"}})).await;
     assert_eq!(
         response.status(),
         StatusCode::CREATED,
@@ -357,18 +359,14 @@ async fn an_ldap_user_is_made_a_member_by_name_before_their_first_sign_in() {
     );
 
     // Nobody by that name in the directory: 404, and no user is created. Two entries: 400.
-    let response = add(json!({"role_id": 3, "member_user": {"username": "nobody"}}))
-        .await
-        .unwrap();
+    let response = add(json!({"role_id": 3, "member_user": {"username": "nobody"}})).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(error_code(response).await, "NOT_FOUND");
     assert_eq!(
         get_json(&http, api(&server, "/users?q=username%3Dnobody")).await,
         json!([])
     );
-    let response = add(json!({"role_id": 3, "member_user": {"username": "twin"}}))
-        .await
-        .unwrap();
+    let response = add(json!({"role_id": 3, "member_user": {"username": "twin"}})).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     server.stop().await;
 }
