@@ -77,6 +77,22 @@ impl ClientEnv {
         cmd
     }
 
+    /// `skopeo login` to `host` over plain HTTP as `user`; on success the credentials serve this environment's
+    /// later skopeo commands.
+    pub fn skopeo_login(&self, host: &str, user: &str, password: &str) -> Command {
+        let mut cmd = self.skopeo();
+        cmd.args([
+            "login",
+            "--tls-verify=false",
+            "-u",
+            user,
+            "-p",
+            password,
+            host,
+        ]);
+        cmd
+    }
+
     /// `podman` with private storage, as MACHINE.md prescribes.
     pub fn podman(&self) -> Command {
         let mut cmd = self.cmd("podman");
@@ -210,15 +226,7 @@ fn skopeo_push_pull_list_multiarch_delete() {
     src.add_multi_arch("multi", &multi);
 
     // Login stores credentials that every later command uses.
-    run_ok(env.skopeo().args([
-        "login",
-        "--tls-verify=false",
-        "-u",
-        ADMIN_USER,
-        "-p",
-        ADMIN_PASSWORD,
-        &host,
-    ]));
+    run_ok(&mut env.skopeo_login(&host, ADMIN_USER, ADMIN_PASSWORD));
 
     // Push a multi-layer OCI image; the registry must serve exactly the manifest we built.
     let app = format!("docker://{host}/library/app");
@@ -393,41 +401,17 @@ fn skopeo_login_and_anonymous_access() {
 
     // Wrong password: login fails, and leaves no credentials behind.
     let bad = ClientEnv::new();
-    let out = run_fails(bad.skopeo().args([
-        "login",
-        "--tls-verify=false",
-        "-u",
-        ADMIN_USER,
-        "-p",
-        "not-the-password",
-        &host,
-    ]));
+    let out = run_fails(&mut bad.skopeo_login(&host, ADMIN_USER, "not-the-password"));
     let message = stderr(&out).to_lowercase();
     assert!(
         message.contains("unauthorized") || message.contains("401") || message.contains("invalid"),
         "unexpected login failure message: {message}"
     );
-    let unknown = run_fails(bad.skopeo().args([
-        "login",
-        "--tls-verify=false",
-        "-u",
-        "nobody",
-        "-p",
-        ADMIN_PASSWORD,
-        &host,
-    ]));
+    let unknown = run_fails(&mut bad.skopeo_login(&host, "nobody", ADMIN_PASSWORD));
     assert!(!unknown.status.success());
     // Correct password works.
     let good = ClientEnv::new();
-    run_ok(good.skopeo().args([
-        "login",
-        "--tls-verify=false",
-        "-u",
-        ADMIN_USER,
-        "-p",
-        ADMIN_PASSWORD,
-        &host,
-    ]));
+    run_ok(&mut good.skopeo_login(&host, ADMIN_USER, ADMIN_PASSWORD));
 
     let public_ref = format!("docker://{host}/library/pub:1");
     let private_ref = format!("docker://{host}/secret/app:1");

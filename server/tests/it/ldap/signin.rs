@@ -280,15 +280,7 @@ async fn ldap_groups_grant_project_roles_and_the_admin_group_makes_admins() {
     // skopeo, with LDAP credentials: bob logs in and pushes, carol cannot pull, dave can.
     let env = ClientEnv::new();
     let host = server.host();
-    run_ok(env.skopeo().args([
-        "login",
-        "--tls-verify=false",
-        "-u",
-        "bob",
-        "-p",
-        &password("bob"),
-        &host,
-    ]));
+    run_ok(&mut env.skopeo_login(&host, "bob", &password("bob")));
     let mut layout = Layout::create(&env.path("layout"));
     layout.add_image("1", &Image::build(6, "amd64", &[40_000]));
     let dest = format!("docker://{host}/team/app:1");

@@ -151,15 +151,7 @@ async fn an_oidc_user_signs_in_with_their_groups_and_uses_the_cli_secret() {
     // The CLI secret works for skopeo: alice (admin) pushes, bob (guest via `qa`) pulls but cannot push.
     let env = ClientEnv::new();
     let host = server.host();
-    run_ok(env.skopeo().args([
-        "login",
-        "--tls-verify=false",
-        "-u",
-        "alice",
-        "-p",
-        &secret,
-        &host,
-    ]));
+    run_ok(&mut env.skopeo_login(&host, "alice", &secret));
     let mut layout = Layout::create(&env.path("layout"));
     layout.add_image("1", &Image::build(8, "amd64", &[30_000]));
     let dest = format!("docker://{host}/team/app:1");
