@@ -39,6 +39,11 @@ scripts/build-console.sh
 (cd playwright && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 
 cargo fmt --all -- --check
+# The repository stands on its own: nothing in the build, the tests or the docs may read beside the clone.
+if git grep -nE '\.\./shared|shared/reference' -- . ':!scripts/test.sh'; then
+  echo "test.sh: the lines above read outside the repository; copy what they need into it (docs/reference/)" >&2
+  exit 1
+fi
 cargo clippy --locked --all-targets -- -D warnings
 cargo clippy --locked -p berth-console --target wasm32-unknown-unknown -- -D warnings
 # --workspace includes the console's own unit tests, which run on the host.

@@ -1,7 +1,7 @@
 //! Members: `/projects/{project_name_or_id}/members[/{mid}]`.
 //!
 //! Project administrators (and system administrators) manage members; Maintainers, Developers and Guests
-//! may read them; LimitedGuests may not (`shared/reference/harbor-rbac.md`). A project the caller cannot see
+//! may read them; LimitedGuests may not (`docs/reference/harbor-rbac.md`). A project the caller cannot see
 //! answers 404, as does a member id of another project. Members are users or user groups (`entity_type` `u`
 //! or `g`); a user holds the strongest of their own role and their groups' roles (see `auth::policy`).
 

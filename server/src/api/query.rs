@@ -1,5 +1,5 @@
 //! Harbor's list query language: `q=k=v,k=~part,k=[min~max],k={a b},k=(a b)` filters and `sort=key,-key`
-//! orders (`q` in `shared/reference/harbor-api-v2.0-swagger.yaml`, `#/parameters/query`).
+//! orders (`q` in `docs/reference/harbor-api-v2.0-swagger.yaml`, `#/parameters/query`).
 //!
 //! Parsing is in two steps: [`parse_terms`] reads the syntax into [`Pattern`]s, then [`list_query`] checks
 //! each key against the endpoint's whitelist (`db::list`) and types its values by the key's [`Kind`]. Unknown

@@ -1,7 +1,7 @@
 //! The permission policy: the one place that decides what a subject may do in a project.
 //!
 //! One function decides: [`ProjectAccess::permits`], over Harbor's role matrix ([`role_permits`],
-//! `shared/reference/harbor-rbac.md`), a robot's permission list, and public-project reads. REST handlers ask
+//! `docs/reference/harbor-rbac.md`), a robot's permission list, and public-project reads. REST handlers ask
 //! it directly; every `/v2` request and every token grant asks [`allowed_actions`], which maps the registry
 //! actions onto it (pull = repository pull, push = repository push, delete = artifact delete).
 //!
@@ -171,7 +171,7 @@ impl Role {
     }
 }
 
-/// A project resource of Harbor's role matrix (rows of `shared/reference/harbor-rbac.md`).
+/// A project resource of Harbor's role matrix (rows of `docs/reference/harbor-rbac.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource {
     Project,
@@ -434,7 +434,7 @@ pub async fn visible_projects(db: &Db, subject: &Subject) -> Result<Option<Vec<i
 
 /// Harbor's project-level policies as `(resource, action)`, in the order Harbor lists them: every pair any
 /// role may hold (`src/common/rbac/project/rbac_role.go`), restricted to the rows of
-/// `shared/reference/harbor-rbac.md`. The empty resource is the project itself.
+/// `docs/reference/harbor-rbac.md`. The empty resource is the project itself.
 const PROJECT_POLICIES: &[(&str, &str)] = &[
     ("", "read"),
     ("", "update"),
@@ -556,7 +556,7 @@ const SYSTEM_POLICIES: &[(&str, &str)] = &[
 ];
 
 /// Whether `role` holds a project policy of a resource Berth does not serve yet, by the rows of
-/// `shared/reference/harbor-rbac.md`.
+/// `docs/reference/harbor-rbac.md`.
 fn role_permits_other(role: Role, resource: &str, action: &str) -> bool {
     use Role::*;
     let admin_or_maintainer = matches!(role, ProjectAdmin | Maintainer);

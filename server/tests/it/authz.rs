@@ -1,7 +1,7 @@
 //! The authorization matrix: every REST endpoint and every `/v2` operation, run by every kind of caller on a
 //! private and on a public project, against one table of who may do what.
 //!
-//! The table states Harbor's role matrix (`shared/reference/harbor-rbac.md`) independently of the code.
+//! The table states Harbor's role matrix (`docs/reference/harbor-rbac.md`) independently of the code.
 //! An endpoint in `berth::api::ENDPOINTS` without a row here fails the test.
 
 use std::collections::BTreeSet;

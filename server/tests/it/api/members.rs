@@ -308,7 +308,7 @@ async fn bad_member_requests_are_refused() {
     }
 }
 
-/// Who may do what to the members of a project, by role (`shared/reference/harbor-rbac.md`).
+/// Who may do what to the members of a project, by role (`docs/reference/harbor-rbac.md`).
 #[tokio::test]
 async fn roles_decide_who_reads_and_manages_members() {
     let server = TestServer::start().await;

@@ -5,7 +5,7 @@ use std::path::Path;
 #[test]
 fn every_endpoint_is_in_harbors_swagger() {
     let swagger_path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/reference/harbor-api-v2.0-swagger.yaml");
+        .join("../docs/reference/harbor-api-v2.0-swagger.yaml");
     let text = std::fs::read_to_string(&swagger_path)
         .unwrap_or_else(|e| panic!("{}: {e}", swagger_path.display()));
     let swagger: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
