@@ -1,14 +1,17 @@
 //! Proxy-cache projects (issue 5): pull-through from real upstreams started on loopback by the tests.
 //!
 //! `upstreams` holds the fixtures: Debian's `docker-registry` (CNCF distribution), a counting forwarder that sits in
-//! front of any upstream, and a misbehaving registry written here. The other modules are the behaviour tests:
-//! Harbor's five pull-through scenarios, upstream auth, single-flight fetching and faults.
+//! front of any upstream, and a misbehaving registry written here; `hostile` serves a router each attack test
+//! writes. The other modules are the behaviour tests: Harbor's five pull-through scenarios, upstream auth,
+//! single-flight fetching and faults, and the attacks of issue 13 (what Berth trusts an upstream with, where an
+//! upstream may send it, who sets the include and exclude patterns).
 //!
 //! Tests talk to Berth the way a registry client does: the token flow (anonymous unless credentials are given),
 //! then `/v2/<proxy project>/<upstream repository>/…`.
 
 mod auth;
 mod faults;
+pub mod hostile;
 mod scenarios;
 mod single_flight;
 pub mod upstreams;
@@ -55,6 +58,15 @@ pub async fn start_berth() -> TestServer {
     .await
 }
 
+/// The body of `POST /api/v2.0/registries` for an endpoint of `kind` at `url` (certificates checked).
+pub fn endpoint_body(name: &str, kind: &str, url: &str, credential: Option<(&str, &str)>) -> Value {
+    let mut body = json!({"name": name, "type": kind, "url": url, "insecure": false});
+    if let Some((user, secret)) = credential {
+        body["credential"] = json!({"type": "basic", "access_key": user, "access_secret": secret});
+    }
+    body
+}
+
 /// `POST /api/v2.0/registries` as admin; returns the new endpoint's id (from `Location`).
 pub async fn create_endpoint(
     server: &TestServer,
@@ -63,10 +75,11 @@ pub async fn create_endpoint(
     url: &str,
     credential: Option<(&str, &str)>,
 ) -> i64 {
-    let mut body = json!({"name": name, "type": kind, "url": url, "insecure": false});
-    if let Some((user, secret)) = credential {
-        body["credential"] = json!({"type": "basic", "access_key": user, "access_secret": secret});
-    }
+    post_endpoint(server, endpoint_body(name, kind, url, credential)).await
+}
+
+/// `POST /api/v2.0/registries` of `body` as admin; returns the new endpoint's id (from `Location`).
+pub async fn post_endpoint(server: &TestServer, body: Value) -> i64 {
     let response = http_client()
         .post(server.url("/api/v2.0/registries"))
         .basic_auth(ADMIN_USER, Some(ADMIN_PASSWORD))
@@ -80,7 +93,7 @@ pub async fn create_endpoint(
     assert_eq!(
         status,
         StatusCode::CREATED,
-        "create endpoint {name}: {text}"
+        "create endpoint {body}: {text}"
     );
     location
         .strip_prefix("/api/v2.0/registries/")
