@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
@@ -135,5 +135,16 @@ pub fn router(state: AppState) -> Router {
             tracing::error!("request handler panicked");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
         }))
+        .layer(axum::middleware::map_response(no_sniff))
         .with_state(state)
+}
+
+/// `X-Content-Type-Options: nosniff` on every response (`/v2`, `/api`, the token service, the console and even
+/// a panic's 500): a browser renders what Berth serves only as the type Berth says it is.
+async fn no_sniff(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    response
 }

@@ -74,26 +74,6 @@ impl Db {
         .await
     }
 
-    /// Whether an artifact in `repository` references blob `digest` (a proxied manifest whose layer is not
-    /// linked yet).
-    pub async fn repository_references_blob(
-        &self,
-        repository: &str,
-        digest: &str,
-    ) -> Result<bool, sqlx::Error> {
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM artifact_blobs ab
-             JOIN artifacts a ON a.id = ab.artifact_id
-             JOIN repositories r ON r.id = a.repository_id
-             WHERE r.name = $1 AND ab.digest = $2 LIMIT 1",
-        )
-        .bind(repository)
-        .bind(digest)
-        .fetch_optional(&self.read)
-        .await?;
-        Ok(found.is_some())
-    }
-
     /// Records a verified blob now in the content store, linked to no repository yet.
     pub async fn record_blob(&self, digest: &str, size: i64) -> Result<(), sqlx::Error> {
         sqlx::query(

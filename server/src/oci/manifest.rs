@@ -18,6 +18,19 @@ const DOCKER_SCHEMA1: [&str; 2] = [
     "application/vnd.docker.distribution.manifest.v1+prettyjws",
 ];
 
+/// The OCI artifact manifest of image-spec 1.1's release candidates, which some registries still serve.
+pub const OCI_ARTIFACT_MANIFEST: &str = "application/vnd.oci.artifact.manifest.v1+json";
+
+/// Every media type a `/v2` manifest response may carry as its `Content-Type`: the four kinds Berth stores,
+/// and the Docker schema1 and OCI artifact manifests a proxy-cache project passes through without caching.
+/// Nothing else is ever sent, whatever an upstream or a pushing client claimed.
+pub fn is_manifest_media_type(media_type: &str) -> bool {
+    matches!(
+        media_type,
+        OCI_MANIFEST | OCI_INDEX | DOCKER_MANIFEST | DOCKER_MANIFEST_LIST | OCI_ARTIFACT_MANIFEST
+    ) || DOCKER_SCHEMA1.contains(&media_type)
+}
+
 /// Whether a manifest describes one image or a set of manifests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ManifestKind {

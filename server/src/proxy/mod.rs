@@ -41,6 +41,10 @@ pub enum ProxyError {
     /// The upstream sent content that does not match its digest or length.
     #[error("{0}")]
     Corrupt(String),
+    /// The upstream sent something that is not what was asked for (a manifest that is no manifest): never
+    /// served, never cached.
+    #[error("{0}")]
+    Invalid(String),
     /// Berth itself failed (logged where it happened).
     #[error("{0}")]
     Internal(String),

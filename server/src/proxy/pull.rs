@@ -46,6 +46,7 @@ impl From<ProxyError> for RegistryError {
             ProxyError::NotFound(m) => RegistryError::ManifestUnknown(m),
             ProxyError::Unavailable(m) | ProxyError::Corrupt(m) => RegistryError::Unavailable(m),
             ProxyError::RateLimited(m) => RegistryError::TooManyRequests(m),
+            ProxyError::Invalid(m) => RegistryError::BadGateway(m),
             ProxyError::Internal(m) => RegistryError::Internal(m),
         }
     }
@@ -268,6 +269,12 @@ async fn fetch_manifest(
             }
             None => Digest::of(Algorithm::Sha256, &content),
         };
+        let media_type = servable_media_type(&content, &media_type).map_err(|reason| {
+            tracing::warn!(%what, %reason, "proxy: refused an upstream manifest");
+            ProxyError::Invalid(format!(
+                "the upstream registry's answer for {what} is not a manifest Berth serves: {reason}"
+            ))
+        })?;
         Ok(Fetched {
             digest,
             media_type,
@@ -275,6 +282,34 @@ async fn fetch_manifest(
         })
     };
     state.proxy.manifest_flight(key, fetch.boxed()).await
+}
+
+/// The media type to serve an upstream manifest with, or why it is none. `content_type` is the upstream's
+/// `Content-Type` without parameters; it counts only when it names a manifest media type, and the content must
+/// parse as that manifest (or, for the kinds Berth passes through uncached, be a JSON object saying nothing
+/// else). Whatever the upstream claims, nothing but a manifest media type is ever served.
+fn servable_media_type(content: &[u8], content_type: &str) -> Result<String, String> {
+    let hint = Some(content_type).filter(|ct| manifest::is_manifest_media_type(ct));
+    let error = match manifest::parse(content, hint) {
+        Ok(parsed) => return Ok(parsed.media_type),
+        Err(e) => e,
+    };
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Probe {
+        media_type: Option<String>,
+    }
+    if let Some(hint) = hint
+        && let Ok(probe) = serde_json::from_slice::<Probe>(content)
+        && probe.media_type.as_deref().is_none_or(|m| m == hint)
+        && matches!(
+            error,
+            manifest::ManifestError::Schema1 | manifest::ManifestError::UnsupportedMediaType(_)
+        )
+    {
+        return Ok(hint.to_owned());
+    }
+    Err(format!("Content-Type {content_type:?}: {error}"))
 }
 
 async fn read_limited(response: reqwest::Response, limit: usize) -> Result<Bytes, ProxyError> {
@@ -379,33 +414,15 @@ pub async fn blob(
     range: Option<&str>,
 ) -> Result<BlobSource, RegistryError> {
     let digest_text = digest.to_string();
-    if let Some(size) = state.db.blob_size(&digest_text).await? {
-        // In the store already (cached for another repository or project). Link it here if this repository's
-        // manifests reference it, or if the upstream confirms this repository has it.
-        if !state
-            .db
-            .repository_references_blob(name.as_str(), &digest_text)
-            .await?
-        {
-            let target = target(state, project, registry_id, name).await?;
-            let path = format!("/v2/{}/blobs/{digest}", target.repository);
-            let response = target
-                .upstream
-                .request(Method::HEAD, &target.repository, &path, None)
-                .await
-                .map_err(ProxyError::from)
-                .map_err(blob_error)?;
-            if response.status() != reqwest::StatusCode::OK {
-                return Err(blob_error(ProxyError::from_status(
-                    response.status(),
-                    &format!("blob {digest}"),
-                )));
-            }
-        }
+    // The repository must be one the project's patterns let through, cached or not.
+    let target = target(state, project, registry_id, name).await?;
+    // Linked to another repository of this project: it came from this project's upstream, verified.
+    if let Some(size) = state.db.project_blob_size(project.id, &digest_text).await? {
         link(state, project, name, &digest_text, size).await;
         return Ok(BlobSource::Linked(LinkedBlob { size }));
     }
-    let target = target(state, project, registry_id, name).await?;
+    // Anything else, even a blob the store holds for another project, is fetched from the upstream and
+    // verified: an upstream saying it has a digest (a HEAD, a manifest listing it) proves nothing.
     if head {
         return head_upstream(&target, digest)
             .await

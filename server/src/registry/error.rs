@@ -62,6 +62,10 @@ pub enum RegistryError {
     /// A proxy-cache upstream is rate-limiting Berth and nothing cached can stand in.
     #[error("{0}")]
     TooManyRequests(String),
+    /// A proxy-cache upstream answered with a manifest that is not one (502 `MANIFEST_INVALID`, RFC 9110
+    /// §15.6.3: an invalid response from an upstream server).
+    #[error("{0}")]
+    BadGateway(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -97,6 +101,7 @@ impl RegistryError {
             NotFound(_) => (StatusCode::NOT_FOUND, "UNSUPPORTED"),
             Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
             TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS"),
+            BadGateway(_) => (StatusCode::BAD_GATEWAY, "MANIFEST_INVALID"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN"),
         }
     }

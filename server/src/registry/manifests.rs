@@ -51,6 +51,14 @@ pub async fn get(
         }
     }
     .ok_or_else(unknown)?;
+    if !manifest::is_manifest_media_type(&manifest.media_type) {
+        // Pushes and proxy fetches only store manifests; this is the last guard of the Content-Type sent.
+        tracing::error!(repository = %name, digest = %manifest.digest, media_type = %manifest.media_type,
+            "refusing to serve a stored manifest whose media type is not a manifest's");
+        return Err(RegistryError::Internal(
+            "the stored manifest has an unexpected media type".to_owned(),
+        ));
+    }
     if !accepts(headers, &manifest.media_type) {
         return Err(RegistryError::ManifestUnknown(format!(
             "manifest {reference:?} is a {} but the Accept header does not allow it",

@@ -37,13 +37,26 @@ pub fn routes() -> Router<AppState> {
         .route("/v2/", get(base))
         .route("/v2/_catalog", get(catalog::list))
         .route("/v2/{*path}", any(dispatch))
-        .layer(axum::middleware::map_response(api_version_header))
+        .layer(axum::middleware::map_response(registry_headers))
 }
 
-async fn api_version_header(mut response: Response) -> Response {
-    response.headers_mut().insert(
+/// The headers of every `/v2` response: the API version clients look for, and what keeps a browser from
+/// running anything `/v2` serves on Berth's origin. Content here comes from pushers and upstreams, so it is
+/// never sniffed into another type, and a document opened from it runs sandboxed (no scripts, an opaque
+/// origin without Berth's cookies).
+async fn registry_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
         "docker-distribution-api-version",
         HeaderValue::from_static("registry/2.0"),
+    );
+    headers.insert(
+        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        axum::http::header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox"),
     );
     response
 }

@@ -14,6 +14,7 @@ mod faults;
 pub mod hostile;
 mod scenarios;
 mod single_flight;
+mod trust;
 pub mod upstreams;
 
 use std::collections::HashMap;

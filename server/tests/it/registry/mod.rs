@@ -4,6 +4,7 @@ mod auth;
 mod blob_links;
 mod blobs;
 mod catalog;
+mod headers;
 mod manifests;
 mod referrers;
 mod tags;
