@@ -7,13 +7,14 @@
 //! scope until it expires, so a busy proxy logs in once per repository and token lifetime, not once per pull.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, Response, StatusCode};
 use serde::Deserialize;
 
+use super::egress::{Egress, GuardedResolver, origin};
 use super::endpoint::Endpoint;
 use crate::config::ProxyConfig;
 
@@ -68,6 +69,8 @@ pub struct Health {
 pub struct Upstream {
     endpoint: Endpoint,
     base: String,
+    /// Where this client may connect and send the credential (see [`super::egress`]).
+    egress: Arc<Egress>,
     http: reqwest::Client,
     request_timeout: Duration,
     auth: Mutex<AuthState>,
@@ -104,17 +107,23 @@ impl Upstream {
                 "{base}: the URL must be http:// or https:// with a host"
             )));
         }
+        let egress = Arc::new(Egress::new(&parsed));
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout())
             .read_timeout(config.read_timeout())
             .danger_accept_invalid_certs(endpoint.insecure)
             .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::limited(5))
+            .redirect(egress.redirect_policy(endpoint.id))
+            .dns_resolver(Arc::new(GuardedResolver {
+                egress: egress.clone(),
+                endpoint_id: endpoint.id,
+            }))
             .build()
             .map_err(|e| UpstreamError::Invalid(e.to_string()))?;
         Ok(Upstream {
             endpoint,
             base,
+            egress,
             http,
             request_timeout: config.request_timeout(),
             auth: Mutex::new(AuthState::default()),
@@ -193,6 +202,11 @@ impl Upstream {
             if response.status() != StatusCode::UNAUTHORIZED {
                 return Ok(response);
             }
+            // A challenge is the endpoint's to make: one from a host a redirect led to is not answered.
+            if let Some(reason) = self.foreign_challenge(response.url()) {
+                tracing::warn!(endpoint = self.endpoint.id, %reason, "proxy: ignored an auth challenge from another host");
+                return Err(UpstreamError::Unauthorized(reason));
+            }
             let challenge = parse_challenge(response.headers());
             let auth = match challenge {
                 Challenge::Basic => {
@@ -266,6 +280,23 @@ impl Upstream {
         Ok(response)
     }
 
+    /// Why a `401` from `url` is not the endpoint's own challenge (it came from another host or port, where a
+    /// redirect led), or `None` if it is.
+    fn foreign_challenge(&self, url: &reqwest::Url) -> Option<String> {
+        let endpoint = reqwest::Url::parse(&self.base).ok()?;
+        let same = url
+            .host_str()
+            .unwrap_or_default()
+            .eq_ignore_ascii_case(endpoint.host_str().unwrap_or_default())
+            && url.port_or_known_default() == endpoint.port_or_known_default();
+        (!same).then(|| {
+            format!(
+                "the upstream redirected to {}, which asked for credentials; Berth sends them only to the endpoint",
+                origin(url)
+            )
+        })
+    }
+
     /// What to send up front for `scope`: a live token, else Basic if the upstream wanted it.
     fn saved_auth(&self, scope: &str) -> Option<HeaderValue> {
         let mut auth = lock(&self.auth);
@@ -302,6 +333,25 @@ impl Upstream {
     ) -> Result<String, UpstreamError> {
         let mut url = reqwest::Url::parse(realm)
             .map_err(|e| UpstreamError::Unauthorized(format!("token realm {realm:?}: {e}")))?;
+        let service_origin = origin(&url);
+        if let Some(reason) = self.egress.url_refusal(&url, false) {
+            tracing::warn!(endpoint = self.endpoint.id, realm = %service_origin, %reason, "proxy: refused the upstream's token service");
+            return Err(UpstreamError::Unauthorized(format!(
+                "refused the upstream's token service {service_origin}: {reason}"
+            )));
+        }
+        let credential = match self.basic_header() {
+            Some(basic) => match self.egress.credential_refusal(&url) {
+                None => Some(basic),
+                Some(reason) => {
+                    tracing::warn!(endpoint = self.endpoint.id, realm = %service_origin, %reason, "proxy: refused to send the endpoint's credential to the upstream's token service");
+                    return Err(UpstreamError::Unauthorized(format!(
+                        "Berth does not send the endpoint's credential there: {reason}"
+                    )));
+                }
+            },
+            None => None,
+        };
         {
             let mut query = url.query_pairs_mut();
             if let Some(service) = service {
@@ -312,20 +362,17 @@ impl Upstream {
             }
         }
         let mut request = self.http.get(url);
-        if let Some(basic) = self.basic_header() {
+        if let Some(basic) = credential {
             request = request.header(header::AUTHORIZATION, basic);
         }
         let response = request.send().await.map_err(|e| unreachable(&e))?;
         let status = response.status();
         if !status.is_success() {
             return Err(UpstreamError::Unauthorized(format!(
-                "the token service at {realm} answered {status}"
+                "the token service at {service_origin} answered {status}"
             )));
         }
-        let body: TokenResponse = response
-            .json()
-            .await
-            .map_err(|e| UpstreamError::Unauthorized(format!("unreadable token response: {e}")))?;
+        let body = read_token_response(response).await?;
         let token = body
             .token
             .or(body.access_token)
@@ -344,6 +391,36 @@ impl Upstream {
             .insert(key.to_owned(), (token.clone(), expires));
         Ok(token)
     }
+}
+
+/// The largest token response read: Docker Hub's are a few KiB.
+const MAX_TOKEN_RESPONSE: usize = 256 * 1024;
+
+/// Reads a token response of at most [`MAX_TOKEN_RESPONSE`] bytes.
+async fn read_token_response(response: Response) -> Result<TokenResponse, UpstreamError> {
+    use futures_util::StreamExt as _;
+    let too_large = || {
+        UpstreamError::Unauthorized(format!(
+            "the token response is larger than {MAX_TOKEN_RESPONSE} bytes"
+        ))
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_TOKEN_RESPONSE as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| unreachable(&e))?;
+        if body.len() + chunk.len() > MAX_TOKEN_RESPONSE {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&body)
+        .map_err(|e| UpstreamError::Unauthorized(format!("unreadable token response: {e}")))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

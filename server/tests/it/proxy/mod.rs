@@ -10,6 +10,7 @@
 //! then `/v2/<proxy project>/<upstream repository>/…`.
 
 mod auth;
+mod egress;
 mod faults;
 pub mod hostile;
 mod scenarios;
