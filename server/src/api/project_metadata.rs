@@ -114,6 +114,53 @@ pub(super) fn checked_settings(
         .collect()
 }
 
+/// The settings that decide which upstream repositories a proxy-cache project pulls.
+const PROXY_PATTERNS: [&str; 2] = ["proxy_include", "proxy_exclude"];
+
+/// A proxy-cache project's include and exclude patterns bound what its upstream may be asked for, so, like
+/// the endpoint itself, they are system settings: 403 for anyone else whose request would change one. `changes`
+/// are normalized `(name, value)` pairs (`""` for a removal) for `project` (`None`: one being created). A
+/// pattern sent as it is stored passes, so a project admin can still save the project's other settings.
+pub(super) async fn guard_proxy_patterns(
+    state: &AppState,
+    caller: &Caller,
+    project: Option<&Project>,
+    changes: &[(&str, &str)],
+) -> Result<(), ApiError> {
+    if caller.0.is_sysadmin() {
+        return Ok(());
+    }
+    let patterns: Vec<&(&str, &str)> = changes
+        .iter()
+        .filter(|(name, _)| PROXY_PATTERNS.contains(name))
+        .collect();
+    if patterns.is_empty() {
+        return Ok(());
+    }
+    let stored = match project {
+        Some(project) => state.db.project_settings(&[project.id]).await?,
+        None => Vec::new(),
+    };
+    for (name, value) in patterns {
+        let current = stored
+            .iter()
+            .find(|(_, stored_name, _)| stored_name == name)
+            .map_or("", |(_, _, v)| v.as_str());
+        if value.trim() != current.trim() {
+            tracing::warn!(
+                project = project.map(|p| p.name.as_str()),
+                metadata = name,
+                by = caller.0.name(),
+                "refused a change of a proxy-cache pattern by a non-admin"
+            );
+            return Err(ApiError::Forbidden(format!(
+                "only system administrators may change {name}: it decides what the proxy cache pulls from its upstream"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The one `(name, value)` pair of a write's body, checked and normalized.
 fn single(body: BTreeMap<String, String>) -> Result<(String, String), ApiError> {
     let mut pairs = body.into_iter();
@@ -187,6 +234,7 @@ pub async fn create(
 ) -> Result<(), ApiError> {
     let project = project(&state, &caller, &headers, &name_or_id, Operation::Create).await?;
     let (name, value) = single(body)?;
+    guard_proxy_patterns(&state, &caller, Some(&project), &[(&name, &value)]).await?;
     let conflict = || {
         ApiError::Conflict(format!(
             "metadata {name} of project {} is already set; use PUT to change it",
@@ -260,6 +308,7 @@ pub async fn update(
             path.meta_name
         )));
     }
+    guard_proxy_patterns(&state, &caller, Some(&project), &[(&name, &value)]).await?;
     if name == "public" {
         let public = value == "true";
         state.db.update_project(&project, Some(public), &[]).await?;
@@ -293,6 +342,7 @@ pub async fn remove(
     )
     .await?;
     known(&path.meta_name)?;
+    guard_proxy_patterns(&state, &caller, Some(&project), &[(&path.meta_name, "")]).await?;
     if path.meta_name == "public" {
         state.db.update_project(&project, Some(false), &[]).await?;
     } else {

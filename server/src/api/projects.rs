@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use super::pagination::Page;
-use super::project_metadata::checked_settings;
+use super::project_metadata::{checked_settings, guard_proxy_patterns};
 use super::query::{Pattern, add, list_query};
 use super::repositories::authorize;
 use super::{BASE, Caller};
@@ -234,6 +234,7 @@ pub async fn create(
     let metadata = request.metadata.clone().unwrap_or_default();
     let settings = checked_settings(&metadata.settings())?;
     let settings: Vec<(&str, &str)> = settings.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    guard_proxy_patterns(&state, &caller, None, &settings).await?;
     let public = match (&metadata.public, request.public) {
         (Some(flag), _) => parse_flag("metadata.public", flag)?,
         (None, Some(public)) => public,
@@ -334,6 +335,7 @@ pub async fn update(
     // A project's registry endpoint is fixed at creation: `registry_id` is ignored here, as in Harbor.
     let settings = checked_settings(&metadata.settings())?;
     let settings: Vec<(&str, &str)> = settings.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    guard_proxy_patterns(&state, &caller, Some(&project), &settings).await?;
     state.db.update_project(&project, public, &settings).await?;
     tracing::info!(project = %project.name, by = caller.0.name(), "project updated");
     Audit::new(Op::Update, "project", &project.name)

@@ -26,6 +26,7 @@ pub use flight::{BlobFlight, FlightJob, Stage};
 
 use crate::config::ProxyConfig;
 use crate::oci::Digest;
+use patterns::RepositoryFilter;
 
 /// Why a proxied pull could not be served. Cloneable, so one failed fetch can answer every client waiting on it.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -124,7 +125,12 @@ pub struct Proxy {
     /// Manifest fetches in flight, by (endpoint, upstream repository, reference), each with a serial number.
     manifest_flights: Mutex<HashMap<ManifestKey, (u64, ManifestFlight)>>,
     next_flight: std::sync::atomic::AtomicU64,
+    /// Compiled include/exclude patterns, by their text: a change of a project's patterns is a new key.
+    filters: Mutex<HashMap<(String, String), Arc<RepositoryFilter>>>,
 }
+
+/// The most distinct pattern pairs kept compiled; past it the cache starts over.
+const MAX_CACHED_FILTERS: usize = 1024;
 
 impl std::fmt::Debug for Proxy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -155,6 +161,7 @@ impl Proxy {
             blob_flights: Mutex::new(HashMap::new()),
             manifest_flights: Mutex::new(HashMap::new()),
             next_flight: std::sync::atomic::AtomicU64::new(0),
+            filters: Mutex::new(HashMap::new()),
         })
     }
 
@@ -174,6 +181,29 @@ impl Proxy {
         let upstream = Arc::new(Upstream::new(endpoint, &self.config)?);
         upstreams.insert(id, upstream.clone());
         Ok(upstream)
+    }
+
+    /// The filter of a project's `proxy_include` and `proxy_exclude` patterns, compiled once and reused for
+    /// every pull until the patterns change. The error names the bad pattern.
+    pub fn repository_filter(
+        &self,
+        include: Option<&str>,
+        exclude: Option<&str>,
+    ) -> Result<Arc<RepositoryFilter>, String> {
+        let key = (
+            include.unwrap_or_default().to_owned(),
+            exclude.unwrap_or_default().to_owned(),
+        );
+        if let Some(filter) = lock(&self.filters).get(&key) {
+            return Ok(filter.clone());
+        }
+        let filter = Arc::new(RepositoryFilter::new(include, exclude)?);
+        let mut filters = lock(&self.filters);
+        if filters.len() >= MAX_CACHED_FILTERS {
+            filters.clear();
+        }
+        filters.insert(key, filter.clone());
+        Ok(filter)
     }
 
     /// The `ratelimit-remaining` endpoint `id`'s upstream sent last, if it is in use and sent one.
@@ -267,5 +297,29 @@ impl Proxy {
             }
         };
         flight.await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiled_patterns_are_reused_until_they_change() {
+        let dir = std::env::temp_dir().join(format!("berth-filters-{}", uuid::Uuid::new_v4()));
+        let proxy = Proxy::new(ProxyConfig::default(), dir.clone())
+            .unwrap_or_else(|e| unreachable!("staging: {e}"));
+        let filter = |include: &str| {
+            proxy
+                .repository_filter(Some(include), None)
+                .unwrap_or_else(|e| unreachable!("{e}"))
+        };
+        let first = filter("library/**");
+        assert!(Arc::ptr_eq(&first, &filter("library/**")), "compiled once");
+        let changed = filter("**");
+        assert!(!Arc::ptr_eq(&first, &changed), "a change is a new filter");
+        assert!(changed.allows("other/app") && !first.allows("other/app"));
+        assert!(proxy.repository_filter(Some("lib[rary"), None).is_err());
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -112,7 +112,9 @@ async fn check_patterns(
     if include.is_none() && exclude.is_none() {
         return Ok(());
     }
-    let filter = super::patterns::RepositoryFilter::new(include, exclude)
+    let filter = state
+        .proxy
+        .repository_filter(include, exclude)
         .map_err(|e| RegistryError::internal("reading the proxy project's patterns", e))?;
     if filter.allows(repository) {
         return Ok(());

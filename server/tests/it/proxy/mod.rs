@@ -13,6 +13,7 @@ mod auth;
 mod egress;
 mod faults;
 pub mod hostile;
+mod patterns;
 mod scenarios;
 mod single_flight;
 mod trust;
