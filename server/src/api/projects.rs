@@ -394,7 +394,7 @@ pub async fn summary(
         guest_count: None,
         limited_guest_count: None,
         quota: None,
-        registry: proxied_registry(&state, &project).await?,
+        registry: proxied_registry(&state, &caller, &project).await?,
         artifact_count: usage.artifact_count,
         pull_count: usage.pull_count,
         pulls_per_day: pulls_per_day(&state, project.id).await?,
@@ -433,19 +433,25 @@ pub async fn summary(
     Ok(Json(summary))
 }
 
-/// The registry endpoint of a proxy-cache project, as Harbor's summary shows it: without its credential.
+/// The registry endpoint of a proxy-cache project, for callers who may read registry endpoints (system
+/// admins), as `GET /registries/{id}` shows it (the secret masked). Anyone else gets none: Harbor shows the
+/// endpoint without its credential to whoever sees the project, which tells an anonymous caller of a public
+/// proxy project the upstream's URL (and an internal one's address).
 async fn proxied_registry(
     state: &AppState,
+    caller: &Caller,
     project: &Project,
 ) -> Result<Option<serde_json::Value>, ApiError> {
     let Some(id) = project.registry_id else {
         return Ok(None);
     };
+    if !caller.0.is_sysadmin() {
+        return Ok(None);
+    }
     let Some(row) = state.db.registry(id).await? else {
         return Ok(None);
     };
-    let mut registry = super::registries::registry(state, row);
-    registry.credential = None;
+    let registry = super::registries::registry(state, row);
     serde_json::to_value(registry)
         .map(Some)
         .map_err(|e| ApiError::internal("encoding the registry", e))

@@ -148,6 +148,7 @@ pub async fn ping(
             let row = db.registry(id).await?.ok_or_else(|| not_found(id))?;
             let before = stored(&row, secrets)?;
             let after = apply(before.clone(), draft)?;
+            check_secret_resent(&before, &after, draft)?;
             let record = after == before;
             (endpoint_of(id, after), record)
         }
@@ -182,6 +183,44 @@ pub async fn ping(
             .await?;
     }
     Ok(health)
+}
+
+/// A check of a stored endpoint sends its stored secret only where the endpoint itself would: to the same
+/// type, URL and certificate checking, with the same access key. Otherwise the secret must come with the
+/// request, or a check against another address would hand it the stored one.
+fn check_secret_resent(
+    before: &Settings,
+    after: &Settings,
+    draft: &Draft<'_>,
+) -> Result<(), ServiceError> {
+    let Some(credential) = &after.credential else {
+        return Ok(());
+    };
+    let resent = draft.access_secret.is_some_and(|s| s != MASKED_SECRET);
+    if resent || credential.secret.expose().is_empty() {
+        return Ok(());
+    }
+    let mut moved = Vec::new();
+    if after.kind != before.kind {
+        moved.push("type");
+    }
+    if after.url != before.url {
+        moved.push("url");
+    }
+    if after.insecure && !before.insecure {
+        moved.push("insecure");
+    }
+    if before.credential.as_ref().map(|c| &c.username) != Some(&credential.username) {
+        moved.push("access_key");
+    }
+    if moved.is_empty() {
+        return Ok(());
+    }
+    Err(ServiceError::Invalid(format!(
+        "this check changes the endpoint's {}: send its access_secret too; the stored secret is only sent to \
+         the endpoint as saved",
+        moved.join(", ")
+    )))
 }
 
 fn endpoint_of(id: i64, settings: Settings) -> Endpoint {

@@ -665,11 +665,12 @@ async fn proxy_cache_projects_are_created_by_admins_with_a_retention_policy() {
     assert_eq!(policy["trigger"]["kind"], "Schedule");
     assert_eq!(policy["scope"], json!({"level": "project", "ref": project}));
 
-    // The summary names the endpoint, without its credential.
+    // The summary names the endpoint to a system admin, with its credential masked.
     let summary = get_json(&http, api(&server, &format!("/projects/{project}/summary"))).await;
     assert_eq!(summary["registry"]["id"], registry);
     assert_eq!(summary["registry"]["name"], "hub");
-    assert!(summary["registry"].get("credential").is_none());
+    assert_eq!(summary["registry"]["credential"]["access_key"], "me");
+    assert_eq!(summary["registry"]["credential"]["access_secret"], "*****");
 
     // A hosted project has neither.
     let hosted = create_project(&server, &http, json!({"project_name": "hosted"})).await;
@@ -878,5 +879,136 @@ async fn proxy_patterns_are_checked_on_every_write() {
     )
     .await;
     assert!(all.get("proxy_exclude").is_none());
+    server.stop().await;
+}
+
+/// A recording upstream that wants `Basic` credentials (any) on `/v2/`.
+async fn recording_upstream() -> crate::proxy::hostile::Hostile {
+    use axum::response::IntoResponse as _;
+    crate::proxy::hostile::Hostile::start(
+        "127.0.0.1",
+        axum::Router::new().fallback(|headers: axum::http::HeaderMap| async move {
+            if headers.contains_key("authorization") {
+                return (axum::http::StatusCode::OK, "{}").into_response();
+            }
+            (
+                axum::http::StatusCode::UNAUTHORIZED,
+                [("www-authenticate", "Basic realm=\"upstream\"")],
+            )
+                .into_response()
+        }),
+    )
+    .await
+}
+
+/// `POST /registries/ping` of a stored endpoint with another URL, type, access key or certificate checking
+/// does not send the stored secret there: the caller must send the secret again (400 otherwise).
+#[tokio::test]
+async fn ping_sends_the_stored_secret_only_to_the_endpoint_as_saved() {
+    let server = TestServer::start().await;
+    let http = client();
+    let stored = recording_upstream().await;
+    let other = recording_upstream().await;
+    let id = create_registry(
+        &server,
+        &http,
+        json!({"name": "up", "type": "docker-registry", "url": stored.base(),
+            "credential": {"type": "basic", "access_key": "me", "access_secret": SECRET}}),
+    )
+    .await;
+    let basic = |user: &str, secret: &str| crate::images::basic_auth(user, secret);
+
+    let response = post(&server, &http, "/registries/ping", json!({"id": id})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(stored.authorizations(), [basic("me", SECRET)]);
+
+    for body in [
+        json!({"id": id, "url": other.base()}),
+        json!({"id": id, "url": other.base(), "access_secret": "*****"}),
+        json!({"id": id, "type": "harbor", "url": other.base()}),
+        json!({"id": id, "access_key": "someone-else"}),
+        json!({"id": id, "insecure": true}),
+    ] {
+        let response = post(&server, &http, "/registries/ping", body.clone()).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        let message = error_message(response).await;
+        assert!(message.contains("access_secret"), "{body}: {message}");
+    }
+    assert!(
+        other.seen().is_empty(),
+        "the other URL was contacted: {:?}",
+        other.authorizations()
+    );
+    assert_eq!(stored.authorizations(), [basic("me", SECRET)]);
+
+    // With the secret sent again, the check runs, with that secret.
+    let response = post(
+        &server,
+        &http,
+        "/registries/ping",
+        json!({"id": id, "url": other.base(), "access_secret": NEW_SECRET}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(other.authorizations(), [basic("me", NEW_SECRET)]);
+    let checked = get_json(&http, api(&server, &format!("/registries/{id}"))).await;
+    assert_eq!(checked["url"], stored.base(), "a check changes nothing");
+    server.stop().await;
+}
+
+/// `GET /projects/{id}/summary` of a public proxy project: the endpoint (its URL, whether it has a credential)
+/// is shown only to those who may read endpoints, the system admins; anyone else gets no `registry`.
+#[tokio::test]
+async fn the_summary_shows_the_endpoint_only_to_system_admins() {
+    let server = TestServer::start().await;
+    let http = client();
+    let url = "https://mirror.internal.example.com";
+    let registry = create_registry(
+        &server,
+        &http,
+        json!({"name": "internal", "type": "docker-registry", "url": url,
+            "credential": {"access_key": "me", "access_secret": SECRET}}),
+    )
+    .await;
+    create_project(
+        &server,
+        &http,
+        json!({"project_name": "cache", "registry_id": registry, "metadata": {"public": "true"}}),
+    )
+    .await;
+    server.create_user("member", "Passw0rdX", false).await;
+    server.create_user("outsider", "Passw0rdX", false).await;
+    let response = post(
+        &server,
+        &http,
+        "/projects/cache/members",
+        json!({"role_id": 1, "member_user": {"username": "member"}}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+
+    let summary = |user: Option<&'static str>| {
+        let request = http.get(api(&server, "/projects/cache/summary"));
+        let request = match user {
+            Some(name) => request.user(name, "Passw0rdX"),
+            None => request,
+        };
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{user:?}");
+            response.text().await.unwrap()
+        }
+    };
+    for user in [None, Some("outsider"), Some("member")] {
+        let text = summary(user).await;
+        assert!(!text.contains("mirror.internal"), "{user:?}: {text}");
+        let body: Value = serde_json::from_str(&text).unwrap();
+        assert!(body["registry"].is_null(), "{user:?}: {text}");
+        assert!(body["repo_count"].is_number(), "the rest is there: {text}");
+    }
+    let admin = get_json(&http, api(&server, "/projects/cache/summary")).await;
+    assert_eq!(admin["registry"]["url"], url);
+    assert_eq!(admin["registry"]["credential"]["access_key"], "me");
+    assert_eq!(admin["registry"]["credential"]["access_secret"], "*****");
     server.stop().await;
 }
