@@ -51,6 +51,8 @@ pub enum Kind {
     Integer,
     /// An LDAP search scope: 0 base, 1 one level, 2 subtree.
     Scope,
+    /// One of a few texts, as `(value, label)`.
+    Choice(&'static [(&'static str, &'static str)]),
 }
 
 /// One input of the form.
@@ -319,7 +321,7 @@ pub fn form_values(settings: &Settings) -> FormValues {
 
 fn value_of(field: &Field, text: &str) -> Result<Value, String> {
     match field.kind {
-        Kind::Text | Kind::Secret => Ok(Value::String(text.trim().to_owned())),
+        Kind::Text | Kind::Secret | Kind::Choice(_) => Ok(Value::String(text.trim().to_owned())),
         Kind::Bool => Ok(Value::Bool(text == "true")),
         Kind::Integer | Kind::Scope => text
             .trim()
@@ -341,7 +343,19 @@ pub fn changed_settings(
     {
         body.insert("auth_mode".to_owned(), Value::String(mode.clone()));
     }
-    for field in all_fields() {
+    body.extend(changes_in(all_fields(), settings, values)?);
+    Ok(body)
+}
+
+/// The keys among `fields` whose value differs from what the server returned, typed as `PUT /configurations`
+/// takes them (a secret only when one was typed); a number that does not parse is refused with its label.
+pub fn changes_in<'a>(
+    fields: impl IntoIterator<Item = &'a Field>,
+    settings: &Settings,
+    values: &FormValues,
+) -> Result<Map<String, Value>, String> {
+    let mut body = Map::new();
+    for field in fields {
         let Some(text) = values.get(field.key) else {
             continue;
         };
@@ -572,7 +586,7 @@ pub fn AuthConfigTab() -> impl IntoView {
 
 /// One labelled input of the form, bound to its key in `values`.
 #[component]
-fn FieldInput(field: Field, values: RwSignal<FormValues>) -> impl IntoView {
+pub fn FieldInput(field: Field, values: RwSignal<FormValues>) -> impl IntoView {
     let key = field.key;
     let id = format!("cfg-{key}");
     let hint_id = format!("cfg-{key}-hint");
@@ -590,17 +604,24 @@ fn FieldInput(field: Field, values: RwSignal<FormValues>) -> impl IntoView {
                 on:change=move |ev| set(event_target_checked(&ev).to_string())/>
         }
         .into_any(),
-        Kind::Scope => view! {
-            <select id=id.clone() on:change=move |ev| set(event_target_value(&ev))>
-                {[("0", "Base"), ("1", "OneLevel"), ("2", "Subtree")]
-                    .into_iter()
-                    .map(|(value, label)| view! {
-                        <option value=value selected=move || current() == value>{label}</option>
-                    })
-                    .collect_view()}
-            </select>
+        Kind::Scope | Kind::Choice(_) => {
+            let options: &'static [(&str, &str)] = match field.kind {
+                Kind::Choice(options) => options,
+                _ => &[("0", "Base"), ("1", "OneLevel"), ("2", "Subtree")],
+            };
+            view! {
+                <select id=id.clone() aria-describedby=described.clone()
+                    on:change=move |ev| set(event_target_value(&ev))>
+                    {options
+                        .iter()
+                        .map(|&(value, label)| view! {
+                            <option value=value selected=move || current() == value>{label}</option>
+                        })
+                        .collect_view()}
+                </select>
+            }
+            .into_any()
         }
-        .into_any(),
         kind => view! {
             <input id=id.clone() aria-describedby=described.clone() autocomplete="off"
                 type=match kind { Kind::Secret => "password", Kind::Integer => "number", _ => "text" }

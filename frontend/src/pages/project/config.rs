@@ -2,7 +2,8 @@
 //! `PUT /projects/{id}` (`metadata.public`), and the project's type (hosted or proxy cache),
 //! read-only. A proxy-cache project also shows its endpoint and its include/exclude patterns (Berth's
 //! `proxy_include` / `proxy_exclude` metadata), saved with the public flag. Only users who may update the
-//! project (`.`/`update`) and its metadata (`metadata`/`update`, what the server checks) can save.
+//! project (`.`/`update`) and its metadata (`metadata`/`update`, what the server checks) can save; everyone
+//! else sees the form disabled and no Save or Cancel.
 
 use berth_api::projects::{Project, ProjectMetadata, ProjectReq};
 use leptos::ev::SubmitEvent;
@@ -171,13 +172,16 @@ pub fn ConfigTab() -> impl IntoView {
                 <p class="hint">"Only project administrators may change the configuration."</p>
             })}
             <ErrorBanner error=error/>
-            <div class="config-actions">
-                <button type="submit" disabled=move || !allowed.get() || busy.get() || !changed()>
-                    {move || if busy.get() { "Saving…" } else { "Save" }}
-                </button>
-                <button type="button" class="secondary" disabled=move || busy.get() || !changed()
-                    on:click=cancel>"Cancel"</button>
-            </div>
+            // Only who may change the configuration gets Save and Cancel (Harbor's matrix: project admins).
+            <Show when=move || allowed.get()>
+                <div class="config-actions">
+                    <button type="submit" disabled=move || busy.get() || !changed()>
+                        {move || if busy.get() { "Saving…" } else { "Save" }}
+                    </button>
+                    <button type="button" class="secondary" disabled=move || busy.get() || !changed()
+                        on:click=cancel>"Cancel"</button>
+                </div>
+            </Show>
         </form>
     }
 }
