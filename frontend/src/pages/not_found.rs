@@ -22,25 +22,31 @@ pub fn NotFound() -> impl IntoView {
 /// A page the user's role does not allow (Harbor's role matrix; the server would refuse it anyway).
 #[component]
 pub fn NoPermission() -> impl IntoView {
-    title::show_instead("No permission");
-    view! {
-        <section class="page centered-page" data-testid="no-permission">
-            <h1>"No permission"</h1>
-            <p>"Your account may not use this page. Ask a system or project administrator if you need it."</p>
-            <A href=crate::auth::HOME_PATH>"Go to Projects"</A>
-        </section>
-    }
+    notice(
+        "No permission",
+        "Your account may not use this page. Ask a system or project administrator if you need it.",
+        "no-permission",
+    )
 }
 
 /// A project address whose project does not exist, or is private and the user is not a member (the server
 /// answers both alike, so as not to reveal private projects).
 #[component]
 pub fn ProjectNotFound() -> impl IntoView {
-    title::show_instead("Project not found");
+    notice(
+        "Project not found",
+        "There is no such project, or it is private and you are not one of its members.",
+        "project-not-found",
+    )
+}
+
+/// A page shown in place of another inside the console's layout: what, why, and the way back.
+fn notice(heading: &'static str, why: &'static str, test_id: &'static str) -> impl IntoView {
+    title::show_instead(heading);
     view! {
-        <section class="page centered-page" data-testid="project-not-found">
-            <h1>"Project not found"</h1>
-            <p>"There is no such project, or it is private and you are not one of its members."</p>
+        <section class="page centered-page" data-testid=test_id>
+            <h1>{heading}</h1>
+            <p>{why}</p>
             <A href=crate::auth::HOME_PATH>"Go to Projects"</A>
         </section>
     }

@@ -47,6 +47,23 @@ fn asset_paths(index: &str) -> Vec<String> {
     paths
 }
 
+/// A server with the embedded console, a client, and the `/assets/…` paths of its page; `None` (the asset
+/// checks have nothing to check) when no console was built into this binary.
+async fn built_console() -> Result<
+    Option<(TestServer, reqwest::Client, Vec<String>)>,
+    Box<dyn std::error::Error + Send + Sync>,
+> {
+    if !console_built() {
+        eprintln!("console not built; skipping the asset checks");
+        return Ok(None);
+    }
+    let server = TestServer::start().await;
+    let http = client();
+    let index = http.get(server.url("/")).send().await?.text().await?;
+    let assets = asset_paths(&index);
+    Ok(Some((server, http, assets)))
+}
+
 #[tokio::test]
 async fn history_routes_get_the_console_page_uncached() -> TestResult {
     let server = TestServer::start().await;
@@ -120,14 +137,9 @@ async fn server_paths_keep_their_own_answers() -> TestResult {
 
 #[tokio::test]
 async fn assets_are_immutable_and_sent_compressed_when_accepted() -> TestResult {
-    if !console_built() {
-        eprintln!("console not built; skipping the asset checks");
+    let Some((server, http, assets)) = built_console().await? else {
         return Ok(());
-    }
-    let server = TestServer::start().await;
-    let http = client();
-    let index = http.get(server.url("/")).send().await?.text().await?;
-    let assets = asset_paths(&index);
+    };
     for kind in [".js", ".wasm", ".css"] {
         assert!(
             assets.iter().any(|a| a.ends_with(kind)),
@@ -195,15 +207,11 @@ async fn assets_are_immutable_and_sent_compressed_when_accepted() -> TestResult 
 
 #[tokio::test]
 async fn assets_are_sent_brotli_compressed_when_preferred() -> TestResult {
-    if !console_built() {
-        eprintln!("console not built; skipping the asset checks");
+    let Some((server, http, assets)) = built_console().await? else {
         return Ok(());
-    }
-    let server = TestServer::start().await;
-    let http = client();
-    let index = http.get(server.url("/")).send().await?.text().await?;
+    };
     let mut saw_wasm = false;
-    for asset in asset_paths(&index) {
+    for asset in assets {
         let identity = http.get(server.url(&asset)).send().await?.bytes().await?;
         // What browsers send: brotli wins over gzip.
         let br = http

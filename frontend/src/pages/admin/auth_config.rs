@@ -19,9 +19,9 @@ use leptos::task::spawn_local;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::config_form::ConfigForm;
 use crate::api;
-use crate::components::fetch::Fetch;
-use crate::components::toast::{ErrorBanner, use_toasts};
+use crate::components::toast::ErrorBanner;
 
 /// One `ConfigurationsResponse` item: its value (text, boolean or integer) and whether it may change now.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -439,65 +439,19 @@ pub const AUTH_MODE_LOCKED: &str =
 
 #[component]
 pub fn AuthConfigTab() -> impl IntoView {
-    let loaded = Fetch::<Settings>::at("/configurations");
-    let settings = RwSignal::new(None::<Settings>);
-    let values = RwSignal::new(FormValues::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let form = ConfigForm::new(changed_settings);
+    let (settings, values, error) = (form.settings, form.values, form.error);
     let testing = RwSignal::new(false);
     let tested = RwSignal::new(None::<TestResult>);
-    let toasts = use_toasts();
-    // Each answer (the first, and after a save) resets the form.
-    Effect::new(move |_| match loaded.get() {
-        Some(Ok(s)) => {
-            values.set(form_values(&s));
-            settings.set(Some(s));
-        }
-        Some(Err(e)) => error.set(Some(e.message)),
-        None => {}
-    });
     let mode = Memo::new(move |_| values.with(|v| v.get("auth_mode").cloned().unwrap_or_default()));
-    let changes = Memo::new(move |_| {
-        settings.with(|s| s.as_ref().map(|s| values.with(|v| changed_settings(s, v))))
-    });
-    let unchanged = move || {
-        changes.with(|c| match c {
-            Some(Ok(body)) => body.is_empty(),
-            Some(Err(_)) => false,
-            None => true,
-        })
-    };
-
+    let unchanged = move || form.unchanged();
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let body = match changes.get_untracked() {
-            Some(Ok(body)) if !body.is_empty() => body,
-            Some(Err(message)) => {
-                error.set(Some(message));
-                return;
-            }
-            _ => return,
-        };
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let result = api::put("/configurations", &body).await;
-            busy.set(false);
-            match result {
-                Ok(()) => {
-                    toasts.success("Configuration saved");
-                    loaded.refetch();
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
+        form.save(|| {});
     };
     let cancel = move |_| {
-        error.set(None);
         tested.set(None);
-        if let Some(s) = settings.get_untracked() {
-            values.set(form_values(&s));
-        }
+        form.reset();
     };
     let test_server = move |_| {
         let form = values.get_untracked();
@@ -566,7 +520,7 @@ pub fn AuthConfigTab() -> impl IntoView {
                     data-testid="test-result">{message}</p>
             })}
             <div class="auth-actions">
-                <button type="submit" disabled=move || busy.get() || unchanged()>"SAVE"</button>
+                <button type="submit" disabled=move || form.busy.get() || unchanged()>"SAVE"</button>
                 <button type="button" class="secondary" on:click=cancel disabled=unchanged>"CANCEL"</button>
                 <Show when=move || mode.get() == LDAP_AUTH>
                     <button type="button" class="secondary" on:click=test_server disabled=move || testing.get()>

@@ -11,15 +11,12 @@ use berth_api::statistics::Statistic;
 use berth_api::system::{ComponentHealthStatus, GeneralInfo, OverallHealthStatus};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::components::A;
 
-use super::auth_config::{
-    Field, FieldInput, FormValues, Kind, Settings, changes_in, form_values, is_shown,
-};
-use crate::api;
+use super::auth_config::{Field, FieldInput, Kind, changes_in, is_shown};
+use super::config_form::ConfigForm;
 use crate::components::fetch::Fetch;
-use crate::components::toast::{ErrorBanner, use_toasts};
+use crate::components::toast::ErrorBanner;
 use crate::format;
 use crate::system_info::use_system_info;
 
@@ -221,68 +218,19 @@ pub fn SystemPage() -> impl IntoView {
 /// Harbor's System Settings form, over `GET`/`PUT /configurations`.
 #[component]
 fn SystemSettings(on_saved: Callback<()>) -> impl IntoView {
-    let loaded = Fetch::<Settings>::at("/configurations");
-    let settings = RwSignal::new(None::<Settings>);
-    let values = RwSignal::new(FormValues::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
-    let toasts = use_toasts();
+    let form = ConfigForm::new(|settings, values| changes_in(SYSTEM_FIELDS, settings, values));
+    let (settings, values, error, busy) = (form.settings, form.values, form.error, form.busy);
     let shared = use_system_info();
-    // Each answer (the first, and after a save) resets the form.
-    Effect::new(move |_| match loaded.get() {
-        Some(Ok(s)) => {
-            values.set(form_values(&s));
-            settings.set(Some(s));
-        }
-        Some(Err(e)) => error.set(Some(e.message)),
-        None => {}
-    });
-    let changes = Memo::new(move |_| {
-        settings.with(|s| {
-            s.as_ref()
-                .map(|s| values.with(|v| changes_in(SYSTEM_FIELDS, s, v)))
-        })
-    });
-    let unchanged = move || {
-        changes.with(|c| match c {
-            Some(Ok(body)) => body.is_empty(),
-            Some(Err(_)) => false,
-            None => true,
-        })
-    };
+    let unchanged = move || form.unchanged();
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let body = match changes.get_untracked() {
-            Some(Ok(body)) if !body.is_empty() => body,
-            Some(Err(message)) => {
-                error.set(Some(message));
-                return;
-            }
-            _ => return,
-        };
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let result = api::put("/configurations", &body).await;
-            busy.set(false);
-            match result {
-                Ok(()) => {
-                    toasts.success("Configuration saved");
-                    loaded.refetch();
-                    // The banner, the navigation and the cards below read these too.
-                    shared.refetch();
-                    on_saved.run(());
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
+        form.save(move || {
+            // The banner, the navigation and the cards below read these too.
+            shared.refetch();
+            on_saved.run(());
         });
     };
-    let cancel = move |_| {
-        error.set(None);
-        if let Some(s) = settings.get_untracked() {
-            values.set(form_values(&s));
-        }
-    };
+    let cancel = move |_| form.reset();
     let fields = move || {
         settings.with(|s| {
             s.as_ref().map(|s| {
@@ -350,6 +298,8 @@ mod tests {
         assert!(!is_healthy("unhealthy"));
         assert!(!is_healthy(""));
     }
+
+    use crate::pages::admin::auth_config::{Settings, form_values};
 
     #[test]
     fn only_changed_system_settings_are_sent_typed() {

@@ -188,33 +188,19 @@ pub fn ConfigTab() -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use berth_api::users::Permission;
-
     use super::*;
-
-    fn granted(pairs: &[(&str, &str)]) -> Permissions {
-        Permissions::new(
-            pairs
-                .iter()
-                .map(|(r, a)| Permission {
-                    resource: (*r).to_owned(),
-                    action: (*a).to_owned(),
-                })
-                .collect(),
-        )
-    }
 
     #[test]
     fn only_who_may_update_project_and_metadata_configures() {
-        assert!(may_configure(&granted(&[
+        assert!(may_configure(&Permissions::of(&[
             (".", "update"),
             ("metadata", "update")
         ])));
-        assert!(!may_configure(&granted(&[
+        assert!(!may_configure(&Permissions::of(&[
             (".", "read"),
             ("metadata", "read")
         ])));
-        assert!(!may_configure(&granted(&[("metadata", "update")])));
+        assert!(!may_configure(&Permissions::of(&[("metadata", "update")])));
         assert!(!may_configure(&Permissions::default()));
     }
 

@@ -221,21 +221,7 @@ pub fn coming(what: &'static str) -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use berth_api::users::Permission;
-
     use super::*;
-
-    fn granted(pairs: &[(&str, &str)]) -> Permissions {
-        Permissions::new(
-            pairs
-                .iter()
-                .map(|(r, a)| Permission {
-                    resource: (*r).to_owned(),
-                    action: (*a).to_owned(),
-                })
-                .collect(),
-        )
-    }
 
     #[test]
     fn addresses_name_their_tab() {
@@ -255,7 +241,7 @@ mod tests {
     #[test]
     fn a_guest_may_not_open_the_log() {
         // What the server grants a Guest (docs/reference/harbor-rbac.md), in part.
-        let guest = granted(&[
+        let guest = Permissions::of(&[
             (".", "read"),
             ("repository", "list"),
             ("member", "list"),
