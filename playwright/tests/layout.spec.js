@@ -57,16 +57,26 @@ const pageWidths = (page) => page.evaluate(() => [
   document.documentElement.scrollWidth, document.documentElement.clientWidth,
 ]);
 
+/// Opens `path`, and checks that the page does not scroll sideways and has `title`.
+async function checkPage(page, path, title) {
+  await page.goto(path);
+  await settle(page);
+  const [scrollWidth, clientWidth] = await pageWidths(page);
+  expect.soft(scrollWidth, `${path} scrolls sideways at 1024 px`).toBeLessThanOrEqual(clientWidth);
+  await expect.soft(page, path).toHaveTitle(title);
+}
+
 test('every page works at 1024x768 without sideways scrolling, with its own title', async ({ page, berth }) => {
   test.setTimeout(180_000);
   const id = await seed(berth);
   await page.setViewportSize({ width: 1024, height: 768 });
 
-  await page.goto('/account/sign-in');
-  await settle(page);
-  await expect.soft(page).toHaveTitle('Sign In - Berth');
-  const [signInScroll, signInClient] = await pageWidths(page);
-  expect(signInScroll, 'the sign-in page scrolls sideways at 1024 px').toBeLessThanOrEqual(signInClient);
+  // The pages for signing in (and OIDC onboarding), before signing in.
+  for (const [path, title] of [
+    ['/oidc-onboard', 'Onboarding - Berth'], ['/harbor/sign-in', 'Sign In - Berth'], ['/account/sign-in', 'Sign In - Berth'],
+  ]) {
+    await checkPage(page, path, title);
+  }
   await signIn(page);
 
   const project = `/harbor/projects/${id}`;
@@ -90,11 +100,7 @@ test('every page works at 1024x768 without sideways scrolling, with its own titl
     ['/no-such-page', 'Page not found - Berth'],
   ];
   for (const [path, title] of pages) {
-    await page.goto(path);
-    await settle(page);
-    const [scrollWidth, clientWidth] = await pageWidths(page);
-    expect.soft(scrollWidth, `${path} scrolls sideways at 1024 px`).toBeLessThanOrEqual(clientWidth);
-    await expect.soft(page, path).toHaveTitle(title);
+    await checkPage(page, path, title);
   }
 
   // The artifacts' actions are reachable: inside the table's own scrolling card, not off the page.
