@@ -48,7 +48,7 @@ test('each role sees only the tabs and buttons it may use, and a no-permission p
   expect(await tabs(page)).toEqual(ALL_TABS);
   await expect(page.getByRole('button', { name: 'Save' })).toBeVisible();
 
-  for (const [username] of roles) {
+  for (const [username, role] of roles) {
     await signInAs(page, username, PASSWORD);
     await page.goto(`/harbor/projects/${id}/summary`);
     expect(await tabs(page), username).toEqual(MEMBER_TABS);
@@ -64,6 +64,15 @@ test('each role sees only the tabs and buttons it may use, and a no-permission p
     await page.getByRole('navigation', { name: 'Project' }).getByRole('link', { name: 'Members' }).click();
     await expect(page.locator(`tr[data-member="${username}"]`)).toBeVisible();
     await expect(page.getByRole('button', { name: '+ User' })).toHaveCount(0);
+
+    // Robot accounts: listed, created only by project admins.
+    await page.getByRole('navigation', { name: 'Project' }).getByRole('link', { name: 'Robot Accounts' }).click();
+    await expect(page.getByRole('button', { name: 'Refresh', exact: true })).toBeVisible();
+    await expect(page.getByRole('button', { name: '+ New Robot Account' })).toHaveCount(0);
+
+    // Repositories: the push commands only for roles that may push (not a Guest).
+    await page.getByRole('navigation', { name: 'Project' }).getByRole('link', { name: 'Repositories' }).click();
+    await expect(page.getByRole('button', { name: 'Push Command', exact: true })).toHaveCount(role === 3 ? 0 : 1);
 
     // A direct link to the Logs tab: a no-permission page, not the server's refusal.
     await page.goto(`/harbor/projects/${id}/logs`);
