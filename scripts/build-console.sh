@@ -57,11 +57,21 @@ app_wasm=$(fingerprint "$stage/bindgen/app_bg.opt.wasm" app_bg wasm)
 cat assets/console.css assets/css/*.css >"$stage/console.css" 2>/dev/null || cat assets/console.css >"$stage/console.css"
 console_css=$(fingerprint "$stage/console.css" console css)
 favicon=$(fingerprint assets/favicon.svg favicon svg)
+# No inline script (the server's Content-Security-Policy forbids them): the theme switch and the module's
+# start-up are files of their own.
+theme_js=$(fingerprint assets/js/theme.js theme js)
+sed -e "s|{{APP_JS}}|$app_js|g" -e "s|{{APP_WASM}}|$app_wasm|g" assets/js/boot.js >"$stage/boot.js"
+boot_js=$(fingerprint "$stage/boot.js" boot js)
 sed -e "s|{{APP_JS}}|$app_js|g" -e "s|{{APP_WASM}}|$app_wasm|g" \
   -e "s|{{CONSOLE_CSS}}|$console_css|g" -e "s|{{FAVICON}}|$favicon|g" \
+  -e "s|{{THEME_JS}}|$theme_js|g" -e "s|{{BOOT_JS}}|$boot_js|g" \
   assets/index.html >"$stage/dist/index.html"
+if grep -q '{{' "$stage/dist/index.html"; then
+  echo "build-console: a placeholder of assets/index.html was left unfilled" >&2
+  exit 1
+fi
 
-# Precompressed twins, sent when the browser accepts gzip.
+# Precompressed twins, sent when the browser accepts gzip (server/build.rs adds brotli ones).
 find "$stage/dist" -type f ! -name '*.gz' -exec gzip -9 -k -n {} \;
 
 rm -rf "$dist.old"

@@ -2,12 +2,18 @@
 //! `BERTH_CONSOLE_DIST` points) into the binary, so one file is the whole product.
 //!
 //! Generates `$OUT_DIR/console_assets.rs`: `INDEX_HTML` (the page, if built) and `ASSETS` (every other file,
-//! with its precompressed `.gz` twin when there is one). When nothing is built the binary still builds, and
-//! `/` explains how to build the console.
+//! with its precompressed `.gz` twin when there is one, made by `scripts/build-console.sh`, and a brotli twin
+//! made here, at quality 11, into `$OUT_DIR/brotli/`, when it is smaller). When nothing is built the binary
+//! still builds, and `/` explains how to build the console.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::{env, fs};
+
+/// Brotli's best compression and largest standard window: built once, served many times.
+const BROTLI_QUALITY: u32 = 11;
+const BROTLI_WINDOW: u32 = 24;
 
 fn main() {
     println!("cargo:rerun-if-env-changed=BERTH_CONSOLE_DIST");
@@ -26,13 +32,22 @@ fn main() {
     collect(&dist, &dist.join("assets"), &mut files);
     files.sort();
 
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default());
+    let brotli_dir = out_dir.join("brotli");
+    let _ = fs::remove_dir_all(&brotli_dir);
+    if let Err(e) = fs::create_dir_all(&brotli_dir) {
+        println!("cargo:warning=cannot create {}: {e}", brotli_dir.display());
+        std::process::exit(1);
+    }
+    let twins = Twins { brotli_dir };
+
     let mut out = String::new();
     let index = dist.join("index.html");
     let _ = writeln!(
         out,
         "/// The console's `index.html`, if it was built.\npub static INDEX_HTML: Option<Embedded> = {};",
         if index.is_file() {
-            format!("Some({})", embedded(&index))
+            format!("Some({})", twins.embedded(&index))
         } else {
             "None".to_owned()
         }
@@ -45,12 +60,15 @@ fn main() {
         if path == "/index.html" {
             continue;
         }
-        let _ = writeln!(out, "    ({path:?}, {}),", embedded(&dist.join(&path[1..])));
+        let _ = writeln!(
+            out,
+            "    ({path:?}, {}),",
+            twins.embedded(&dist.join(&path[1..]))
+        );
     }
     out.push_str("];\n");
 
-    let target =
-        PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default()).join("console_assets.rs");
+    let target = out_dir.join("console_assets.rs");
     if let Err(e) = fs::write(&target, out) {
         println!("cargo:warning=cannot write {}: {e}", target.display());
         std::process::exit(1);
@@ -78,18 +96,61 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<String>) {
     }
 }
 
-/// An `Embedded { .. }` expression for `file` and its `.gz` twin.
-fn embedded(file: &Path) -> String {
-    let mut gz = file.as_os_str().to_owned();
-    gz.push(".gz");
-    let gz = PathBuf::from(gz);
-    let gzip = if gz.is_file() {
-        format!("Some(include_bytes!({:?}))", gz.display().to_string())
-    } else {
-        "None".to_owned()
-    };
-    format!(
-        "Embedded {{ identity: include_bytes!({:?}), gzip: {gzip} }}",
-        file.display().to_string()
-    )
+/// Where the brotli twins go.
+struct Twins {
+    brotli_dir: PathBuf,
+}
+
+impl Twins {
+    /// An `Embedded { .. }` expression for `file`, its `.gz` twin and its brotli twin.
+    fn embedded(&self, file: &Path) -> String {
+        let mut gz = file.as_os_str().to_owned();
+        gz.push(".gz");
+        let gz = PathBuf::from(gz);
+        let gzip = if gz.is_file() {
+            format!("Some(include_bytes!({:?}))", gz.display().to_string())
+        } else {
+            "None".to_owned()
+        };
+        let brotli = match self.brotli(file) {
+            Some(br) => format!("Some(include_bytes!({:?}))", br.display().to_string()),
+            None => "None".to_owned(),
+        };
+        format!(
+            "Embedded {{ identity: include_bytes!({:?}), gzip: {gzip}, brotli: {brotli} }}",
+            file.display().to_string()
+        )
+    }
+
+    /// Compresses `file` into the brotli directory; `None` if it cannot be read or does not get smaller.
+    fn brotli(&self, file: &Path) -> Option<PathBuf> {
+        let identity = fs::read(file).ok()?;
+        let mut compressed = Vec::with_capacity(identity.len() / 3);
+        {
+            let mut writer = brotli::CompressorWriter::new(
+                &mut compressed,
+                64 * 1024,
+                BROTLI_QUALITY,
+                BROTLI_WINDOW,
+            );
+            writer.write_all(&identity).ok()?;
+        }
+        if compressed.len() >= identity.len() {
+            return None;
+        }
+        let name: String = file
+            .to_string_lossy()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let target = self.brotli_dir.join(format!("{name}.br"));
+        fs::write(&target, compressed).ok()?;
+        Some(target)
+    }
 }

@@ -1,7 +1,11 @@
 //! The routes (Harbor's portal paths, so Harbor users and their bookmarks feel at home) and the app shell:
-//! top bar with the user menu and theme switch, left navigation, and the page in the middle.
+//! top bar with the user menu and theme switch, left navigation, the read-only banner, and the page in the
+//! middle.
+//!
+//! Rules: administration pages are for system administrators; anyone else who follows a link to one gets
+//! the no-permission page (the server refuses them anyway). Groups are listed only where groups come from a
+//! directory (not in database auth mode), as in Harbor.
 
-use berth_api::system::GeneralInfo;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::{A, Outlet, ParentRoute, Redirect, Route, Router, Routes};
@@ -11,11 +15,17 @@ use leptos_router::path;
 use crate::api;
 use crate::auth::{self, CurrentUser, SIGN_IN_PATH};
 use crate::components::dialog::Dialog;
-use crate::components::fetch::Fetch;
 use crate::components::toast::{self, ErrorBanner, ToastArea};
+use crate::pages::not_found::NoPermission;
 use crate::pages::profile::UserProfileDialog;
 use crate::pages::{admin, not_found, project, projects, sign_in};
+use crate::system_info::{self, SystemInfo};
 use crate::theme::{self, Theme};
+use crate::title;
+
+/// Harbor's read-only banner (`REPO_READ_ONLY`), in Berth's words.
+pub const READ_ONLY_NOTICE: &str = "Berth is set to read-only mode: pushing images and deleting repositories, \
+    artifacts and tags are refused until an administrator turns it off.";
 
 /// The whole console.
 #[component]
@@ -25,6 +35,7 @@ pub fn App() -> impl IntoView {
     auth::provide();
     view! {
         <Router>
+            <DocumentTitle/>
             <Routes fallback=|| view! { <not_found::NotFound/> }>
                 <Route path=path!("/") view=|| view! { <Redirect path=auth::HOME_PATH/> }/>
                 <Route path=path!("/account/sign-in") view=sign_in::SignIn/>
@@ -43,12 +54,15 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("logs") view=project::logs::LogsTab/>
                         <Route path=path!("configs") view=project::config::ConfigTab/>
                     </ParentRoute>
-                    <Route path=path!("users") view=admin::users::UsersPage/>
-                    <Route path=path!("groups") view=admin::groups::GroupsPage/>
-                    <Route path=path!("robot-accounts") view=admin::robots::RobotsPage/>
-                    <Route path=path!("registries") view=admin::registries::RegistriesPage/>
-                    <Route path=path!("logs") view=admin::logs::AuditLogPage/>
-                    <ParentRoute path=path!("configs") view=admin::config::ConfigPage>
+                    <Route path=path!("users") view=|| view! { <AdminOnly><admin::users::UsersPage/></AdminOnly> }/>
+                    <Route path=path!("groups") view=|| view! { <AdminOnly><admin::groups::GroupsPage/></AdminOnly> }/>
+                    <Route path=path!("robot-accounts")
+                        view=|| view! { <AdminOnly><admin::robots::RobotsPage/></AdminOnly> }/>
+                    <Route path=path!("registries")
+                        view=|| view! { <AdminOnly><admin::registries::RegistriesPage/></AdminOnly> }/>
+                    <Route path=path!("logs") view=|| view! { <AdminOnly><admin::logs::AuditLogPage/></AdminOnly> }/>
+                    <ParentRoute path=path!("configs")
+                        view=|| view! { <AdminOnly><admin::config::ConfigPage/></AdminOnly> }>
                         <Route path=path!("") view=|| view! { <Redirect path="/harbor/configs/auth"/> }/>
                         <Route path=path!("auth") view=admin::auth_config::AuthConfigTab/>
                         <Route path=path!("setting") view=admin::system::SystemPage/>
@@ -60,11 +74,29 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// Keeps the document's title in step with the page (see [`title`]).
+#[component]
+fn DocumentTitle() -> impl IntoView {
+    title::provide();
+}
+
+/// An administration page: shown to system administrators, the no-permission page to anyone else.
+#[component]
+fn AdminOnly(children: ChildrenFn) -> impl IntoView {
+    let user = auth::use_current_user();
+    view! {
+        <Show when=move || user.is_sysadmin() fallback=|| view! { <NoPermission/> }>
+            {children()}
+        </Show>
+    }
+}
+
 /// Pages for signed-in users: loads who is signed in (or goes to sign-in), then shows the layout around the
 /// page. Any 401 from the API later sends the user back to sign-in, returning here afterwards.
 #[component]
 fn Shell() -> impl IntoView {
     let user = auth::use_current_user();
+    let info = system_info::provide();
     let navigate = use_navigate();
     let location = use_location();
     let to_sign_in = move || {
@@ -100,10 +132,16 @@ fn Shell() -> impl IntoView {
         >
             <div class="shell">
                 <a class="skip-link" href="#main">"Skip to content"</a>
-                <TopBar user=user/>
+                <TopBar user=user info=info/>
                 <div class="shell-body">
-                    <SideNav user=user/>
+                    <SideNav user=user info=info/>
                     <main class="content" id="main" tabindex="-1">
+                        <Show when=move || info.read_only()>
+                            <div class="banner banner-warning read-only-banner" role="status"
+                                data-testid="read-only-banner">
+                                {READ_ONLY_NOTICE}
+                            </div>
+                        </Show>
                         <Outlet/>
                     </main>
                 </div>
@@ -113,7 +151,8 @@ fn Shell() -> impl IntoView {
 }
 
 #[component]
-fn SideNav(user: CurrentUser) -> impl IntoView {
+fn SideNav(user: CurrentUser, info: SystemInfo) -> impl IntoView {
+    let groups = move || system_info::has_groups(info.auth_mode().as_deref());
     view! {
         <nav class="sidenav" aria-label="Main">
             <A href="/harbor/projects">"Projects"</A>
@@ -121,7 +160,7 @@ fn SideNav(user: CurrentUser) -> impl IntoView {
                 <div class="nav-group" role="group" aria-labelledby="nav-admin">
                     <h2 id="nav-admin" class="nav-group-title">"Administration"</h2>
                     <A href="/harbor/users">"Users"</A>
-                    <A href="/harbor/groups">"Groups"</A>
+                    <Show when=groups><A href="/harbor/groups">"Groups"</A></Show>
                     <A href="/harbor/robot-accounts">"Robot Accounts"</A>
                     <A href="/harbor/registries">"Registries"</A>
                     <A href="/harbor/logs">"Audit Log"</A>
@@ -133,7 +172,7 @@ fn SideNav(user: CurrentUser) -> impl IntoView {
 }
 
 #[component]
-fn TopBar(user: CurrentUser) -> impl IntoView {
+fn TopBar(user: CurrentUser, info: SystemInfo) -> impl IntoView {
     let theme = use_context::<RwSignal<Theme>>().unwrap_or_else(theme::provide);
     let menu_open = RwSignal::new(false);
     let password_open = RwSignal::new(false);
@@ -156,13 +195,7 @@ fn TopBar(user: CurrentUser) -> impl IntoView {
         user.0
             .with(|u| u.as_ref().map(|u| u.username.clone()).unwrap_or_default())
     };
-    let info = Fetch::<GeneralInfo>::at("/systeminfo");
-    let has_password = move || {
-        has_local_password(
-            info.ok().map(|i| i.auth_mode.clone()).as_deref(),
-            &username(),
-        )
-    };
+    let has_password = move || has_local_password(info.auth_mode().as_deref(), &username());
     view! {
         <header class="topbar">
             <A href="/harbor/projects" attr:class="brand">

@@ -1,7 +1,9 @@
 //! Berth's admin console: a Leptos app rendered in the browser, a client of Berth's REST API and nothing else.
 //!
 //! Layout: [`app`] (routes and the app shell), [`pages`] (one module per page), [`components`] (shared
-//! building blocks), [`api`] (the one HTTP client), [`auth`] (who is signed in), [`permissions`] (what they may do in a project), [`theme`] and [`format`].
+//! building blocks), [`api`] (the one HTTP client), [`auth`] (who is signed in), [`permissions`] (what they
+//! may do in a project), [`system_info`] (what the installation says about itself), [`title`] (the document's
+//! title), [`theme`] and [`format`].
 //! Logic beyond markup lives in plain functions with host unit tests (`cargo test -p berth-console`).
 
 pub mod api;
@@ -11,7 +13,9 @@ pub mod components;
 pub mod format;
 pub mod pages;
 pub mod permissions;
+pub mod system_info;
 pub mod theme;
+pub mod title;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

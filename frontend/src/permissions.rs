@@ -13,6 +13,20 @@ impl Permissions {
         Permissions(granted)
     }
 
+    /// The given `(resource, action)` pairs, for tests.
+    #[cfg(test)]
+    pub fn of(pairs: &[(&str, &str)]) -> Self {
+        Permissions(
+            pairs
+                .iter()
+                .map(|(resource, action)| Permission {
+                    resource: (*resource).to_owned(),
+                    action: (*action).to_owned(),
+                })
+                .collect(),
+        )
+    }
+
     /// Whether `action` on `resource` is granted (resource as Harbor's matrix names it, e.g. `artifact`,
     /// `member`, `robot`, `metadata`; `.` is the project itself).
     pub fn can(&self, resource: &str, action: &str) -> bool {
@@ -26,21 +40,9 @@ impl Permissions {
 mod tests {
     use super::*;
 
-    fn granted(pairs: &[(&str, &str)]) -> Permissions {
-        Permissions::new(
-            pairs
-                .iter()
-                .map(|(r, a)| Permission {
-                    resource: (*r).to_owned(),
-                    action: (*a).to_owned(),
-                })
-                .collect(),
-        )
-    }
-
     #[test]
     fn only_granted_pairs_are_allowed() {
-        let perms = granted(&[("artifact", "read"), ("member", "list"), (".", "delete")]);
+        let perms = Permissions::of(&[("artifact", "read"), ("member", "list"), (".", "delete")]);
         assert!(perms.can("artifact", "read"));
         assert!(perms.can(".", "delete"));
         assert!(!perms.can("artifact", "delete"));

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-/// The `localStorage` key (also read by the inline script in `index.html`).
+/// The `localStorage` key (also read by `assets/js/theme.js`, which `index.html` loads).
 const STORAGE_KEY: &str = "berth-theme";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -85,11 +85,25 @@ const test = base.extend({
   },
 
   /// The page, pointed at this test's berth, failing the test on any uncaught error in the page.
+  /// Also fails it on any Content-Security-Policy violation (the console is served with a strict policy).
   page: async ({ page, berth }, use, testInfo) => {
     const errors = [];
+    const violations = [];
     page.on('pageerror', (error) => errors.push(error));
+    page.on('console', (message) => {
+      if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) {
+        violations.push(message.text());
+      }
+    });
+    await page.exposeFunction('__berthCspViolation', (v) => violations.push(v));
+    await page.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        window.__berthCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} in ${e.sourceFile || e.documentURI}`);
+      });
+    });
     await use(page);
     expect(errors, `uncaught errors in the page of "${testInfo.title}"`).toEqual([]);
+    expect(violations, `Content-Security-Policy violations in "${testInfo.title}"`).toEqual([]);
   },
 
   baseURL: async ({ berth }, use) => {
@@ -111,6 +125,61 @@ async function signIn(page, user = ADMIN_USER, password = ADMIN_PASSWORD) {
   if (response.ok()) {
     await page.waitForURL((url) => !url.pathname.startsWith('/account/sign-in'));
   }
+}
+
+/// A REST call to `/api/v2.0` as `user` (the admin by default) with Basic credentials; fails the test on an
+/// error status and returns the parsed JSON body (or null).
+async function rest(berth, method, path, body, user = ADMIN_USER, password = ADMIN_PASSWORD) {
+  const response = await fetch(`${berth.url}/api/v2.0${path}`, {
+    method,
+    headers: {
+      Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+      'Content-Type': 'application/json',
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/// Pushes a one-layer OCI image as `repository:tag` over the distribution API as the admin (`seed` makes the
+/// image unique); returns the manifest's digest.
+async function pushImage(berth, repository, tag, seed = repository) {
+  const auth = `Basic ${Buffer.from(`${ADMIN_USER}:${ADMIN_PASSWORD}`).toString('base64')}`;
+  const upload = async (bytes) => {
+    const digest = `sha256:${sha256Hex(bytes)}`;
+    const started = await fetch(`${berth.url}/v2/${repository}/blobs/uploads/`, {
+      method: 'POST', headers: { Authorization: auth },
+    });
+    if (started.status !== 202) throw new Error(`upload start: ${started.status} ${await started.text()}`);
+    const location = new URL(started.headers.get('location'), berth.url);
+    location.searchParams.set('digest', digest);
+    const done = await fetch(location, {
+      method: 'PUT', headers: { Authorization: auth, 'Content-Type': 'application/octet-stream' }, body: bytes,
+    });
+    if (done.status !== 201) throw new Error(`upload: ${done.status} ${await done.text()}`);
+    return { digest, size: bytes.length };
+  };
+  const tar = Buffer.alloc(1024);
+  const layer = await upload(zlib.gzipSync(tar));
+  const config = await upload(Buffer.from(JSON.stringify({
+    architecture: 'amd64', os: 'linux', created: '2026-01-01T00:00:00Z', config: { Labels: { seed } },
+    rootfs: { type: 'layers', diff_ids: [`sha256:${sha256Hex(tar)}`] },
+  })));
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }],
+  }));
+  const put = await fetch(`${berth.url}/v2/${repository}/manifests/${tag}`, {
+    method: 'PUT',
+    headers: { Authorization: auth, 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+    body: manifest,
+  });
+  if (put.status !== 201) throw new Error(`manifest: ${put.status} ${await put.text()}`);
+  return `sha256:${sha256Hex(manifest)}`;
 }
 
 /// Keeps a full-page screenshot under playwright/artifacts/screenshots/ (git-ignored).
@@ -157,4 +226,6 @@ function writeOciLayout(dir, tag) {
   return manifest.digest;
 }
 
-module.exports = { test, expect, signIn, screenshot, writeOciLayout, ADMIN_USER, ADMIN_PASSWORD };
+module.exports = {
+  test, expect, signIn, screenshot, writeOciLayout, rest, pushImage, ADMIN_USER, ADMIN_PASSWORD,
+};

@@ -33,6 +33,8 @@ pub fn ProjectsPage() -> impl IntoView {
     let total = projects.total();
 
     let create_open = RwSignal::new(false);
+    let (current, info) = (use_current_user(), crate::system_info::use_system_info());
+    let may_create = move || current.is_sysadmin() || !info.admin_only_creation();
     let deleting = DeleteFlow::new();
     let ask_delete = Callback::new(move |(id, name): (i64, String)| {
         deleting.ask(format!("/projects/{id}"), name);
@@ -65,9 +67,12 @@ pub fn ProjectsPage() -> impl IntoView {
         <section class="page">
             <h1>"Projects"</h1>
             <div class="toolbar">
-                <button type="button" data-testid="new-project" on:click=move |_| create_open.set(true)>
-                    "+ New Project"
-                </button>
+                // Harbor hides it from non-administrators when only administrators may create projects.
+                <Show when=may_create fallback=|| view! { <span></span> }>
+                    <button type="button" data-testid="new-project" on:click=move |_| create_open.set(true)>
+                        "+ New Project"
+                    </button>
+                </Show>
                 <div class="toolbar-end">
                     <input type="search" class="search" placeholder="Filter projects by name"
                         aria-label="Filter projects by name"

@@ -4,8 +4,13 @@
 //! Rules:
 //! - fingerprinted files under `/assets/` (content hash in the name) are cached for a year as `immutable`;
 //!   `index.html` is `no-cache`, so a new release is picked up on the next load;
-//! - a file is sent gzip-compressed (precompressed at build time) when the request's `Accept-Encoding` allows
-//!   it, with `Vary: Accept-Encoding` either way (RFC 9110 §12.5.3, §8.4);
+//! - a file is sent brotli- or gzip-compressed (both precompressed at build time: gzip by
+//!   `scripts/build-console.sh`, brotli by `build.rs`) when the request's `Accept-Encoding` allows it, the
+//!   coding with the higher q-value winning and brotli (the smaller) on a tie, with `Vary: Accept-Encoding`
+//!   either way (RFC 9110 §12.5.3, §8.4; RFC 7932);
+//! - every answer carries a strict Content-Security-Policy ([`CONTENT_SECURITY_POLICY`]: scripts only from
+//!   this origin, none inline, WebAssembly compilation allowed, never framed), `X-Content-Type-Options:
+//!   nosniff` and a `Referrer-Policy`;
 //! - every other GET that is not the REST API, the registry, the token service, browser sign-in or the OpenAPI
 //!   document gets `index.html`, so the console's history-mode routes (`/harbor/projects/1`) survive a reload;
 //! - without a built console, `/` says how to build it;
@@ -16,19 +21,33 @@
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::header::{
-    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY, WWW_AUTHENTICATE,
-    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_SECURITY_POLICY as CSP, CONTENT_TYPE,
+    REFERRER_POLICY, VARY, WWW_AUTHENTICATE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// One embedded file and its precompressed twin.
+/// One embedded file and its precompressed twins.
 #[derive(Debug, Clone, Copy)]
 pub struct Embedded {
     pub identity: &'static [u8],
     pub gzip: Option<&'static [u8]>,
+    pub brotli: Option<&'static [u8]>,
 }
+
+/// The console's Content-Security-Policy (CSP Level 3). Scripts come only from this origin and none is inline
+/// (`index.html` loads its two small scripts as files); `'wasm-unsafe-eval'` lets the module compile the
+/// console's WebAssembly and allows no JavaScript `eval`. Styles are the one stylesheet (the console sets
+/// styles only through the CSSOM, which CSP does not restrict); the API and the WASM are fetched from this
+/// origin. Nothing may frame the console (clickjacking), and it has no plugins, `<base>` or foreign forms.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; \
+    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Links out of the console (documentation, an endpoint's address) tell the other site nothing about where
+/// they came from; links inside it keep the full referrer.
+pub const REFERRER: &str = "same-origin";
 
 mod built {
     use super::Embedded;
@@ -119,21 +138,34 @@ fn send(
     cache: &'static str,
     headers: &HeaderMap,
 ) -> Response {
-    let gzip = file.gzip.filter(|_| accepts_gzip(headers));
-    let mut response = Response::new(Body::from(gzip.unwrap_or(file.identity)));
+    let (body, coding) = match preferred_coding(headers, file.brotli.is_some(), file.gzip.is_some())
+    {
+        Some(Coding::Brotli) => (file.brotli, Some("br")),
+        Some(Coding::Gzip) => (file.gzip, Some("gzip")),
+        None => (None, None),
+    };
+    let mut response = Response::new(Body::from(body.unwrap_or(file.identity)));
     let out = response.headers_mut();
     out.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     out.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
     out.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
-    out.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    security_headers(out);
     if content_type.starts_with("text/html") {
-        // The console is never framed by another site (clickjacking).
+        // The console is never framed by another site (clickjacking); `frame-ancestors` says so to browsers
+        // that know CSP, this header to the others.
         out.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
-    if gzip.is_some() {
-        out.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    if let (Some(coding), Some(_)) = (coding, body) {
+        out.insert(CONTENT_ENCODING, HeaderValue::from_static(coding));
     }
     response
+}
+
+/// The headers every answer of the console carries.
+fn security_headers(out: &mut HeaderMap) {
+    out.insert(CSP, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    out.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    out.insert(REFERRER_POLICY, HeaderValue::from_static(REFERRER));
 }
 
 fn not_built() -> Response {
@@ -142,20 +174,29 @@ fn not_built() -> Response {
         the REST API (<code>/api/v2.0/</code>) work as usual.</p><p>To include the console, run \
         <code>scripts/build-console.sh</code> and then build <code>berth</code> again (<code>scripts/run.sh</code> \
         does both).</p></body></html>";
-    (
+    let mut response = (
         [
             (CONTENT_TYPE, "text/html; charset=utf-8"),
             (CACHE_CONTROL, NO_CACHE),
         ],
         PAGE,
     )
-        .into_response()
+        .into_response();
+    security_headers(response.headers_mut());
+    response
 }
 
-/// Whether `Accept-Encoding` allows gzip: listed (or `*`) with a q-value above zero (RFC 9110 §12.5.3).
-pub fn accepts_gzip(headers: &HeaderMap) -> bool {
-    let mut gzip = None;
-    let mut any = None;
+/// A content coding the console has precompressed twins in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coding {
+    Brotli,
+    Gzip,
+}
+
+/// The q-value `Accept-Encoding` gives each coding: `(br, gzip, *)`, `None` where not listed (RFC 9110
+/// §12.5.3; a coding listed twice keeps its last value).
+fn accepted_q(headers: &HeaderMap) -> (Option<f32>, Option<f32>, Option<f32>) {
+    let (mut br, mut gzip, mut any) = (None, None, None);
     for value in headers.get_all(ACCEPT_ENCODING) {
         let Ok(value) = value.to_str() else { continue };
         for item in value.split(',') {
@@ -170,13 +211,33 @@ pub fn accepts_gzip(headers: &HeaderMap) -> bool {
                 .find_map(|q| q.trim().parse::<f32>().ok())
                 .unwrap_or(1.0);
             match coding.as_str() {
-                "gzip" | "x-gzip" => gzip = Some(q > 0.0),
-                "*" => any = Some(q > 0.0),
+                "br" => br = Some(q),
+                "gzip" | "x-gzip" => gzip = Some(q),
+                "*" => any = Some(q),
                 _ => {}
             }
         }
     }
-    gzip.or(any).unwrap_or(false)
+    (br, gzip, any)
+}
+
+/// The coding to send a file in, among the twins it has: each coding's q-value (its own, else `*`'s), the
+/// higher above zero winning, brotli on a tie; `None` sends the file as it is.
+pub fn preferred_coding(headers: &HeaderMap, has_brotli: bool, has_gzip: bool) -> Option<Coding> {
+    let (br, gzip, any) = accepted_q(headers);
+    let br = br.or(any).filter(|q| has_brotli && *q > 0.0);
+    let gzip = gzip.or(any).filter(|q| has_gzip && *q > 0.0);
+    match (br, gzip) {
+        (Some(b), Some(g)) if g > b => Some(Coding::Gzip),
+        (Some(_), _) => Some(Coding::Brotli),
+        (None, Some(_)) => Some(Coding::Gzip),
+        (None, None) => None,
+    }
+}
+
+/// Whether `Accept-Encoding` allows gzip: listed (or `*`) with a q-value above zero (RFC 9110 §12.5.3).
+pub fn accepts_gzip(headers: &HeaderMap) -> bool {
+    preferred_coding(headers, false, true) == Some(Coding::Gzip)
 }
 
 /// The media type for a file name.
@@ -206,6 +267,7 @@ mod tests {
         index: Some(Embedded {
             identity: b"<html>console</html>",
             gzip: Some(b"\x1f\x8bindex"),
+            brotli: None,
         }),
         assets: &[
             (
@@ -213,6 +275,7 @@ mod tests {
                 Embedded {
                     identity: b"export default 1",
                     gzip: Some(b"\x1f\x8bjs"),
+                    brotli: Some(b"br-js"),
                 },
             ),
             (
@@ -220,6 +283,7 @@ mod tests {
                 Embedded {
                     identity: b"\0asm",
                     gzip: None,
+                    brotli: None,
                 },
             ),
         ],
@@ -238,8 +302,62 @@ mod tests {
     }
 
     #[test]
+    fn brotli_is_sent_when_preferred_or_tied_and_gzip_otherwise() {
+        let path = "/assets/app.0123abcd.js";
+        for (accept, coding) in [
+            ("gzip, deflate, br", Some("br")),
+            ("br;q=0.5, gzip", Some("gzip")),
+            ("gzip, br;q=0", Some("gzip")),
+            ("*", Some("br")),
+            ("br;q=0, gzip;q=0", None),
+            ("identity", None),
+        ] {
+            let r = answer(
+                &FILES,
+                &Method::GET,
+                path,
+                &headers(&[(ACCEPT_ENCODING, accept)]),
+            );
+            assert_eq!(header(&r, CONTENT_ENCODING), coding, "{accept}");
+            assert_eq!(header(&r, VARY), Some("Accept-Encoding"), "{accept}");
+        }
+        // The page has no brotli twin: gzip, even when brotli is preferred.
+        let index = answer(
+            &FILES,
+            &Method::GET,
+            "/",
+            &headers(&[(ACCEPT_ENCODING, "br, gzip;q=0.5")]),
+        );
+        assert_eq!(header(&index, CONTENT_ENCODING), Some("gzip"));
+    }
+
+    #[test]
+    fn every_answer_carries_the_security_headers() {
+        let empty = Files {
+            index: None,
+            assets: &[],
+        };
+        for (files, path) in [
+            (&FILES, "/"),
+            (&FILES, "/assets/app.0123abcd.js"),
+            (&empty, "/"),
+        ] {
+            let r = answer(files, &Method::GET, path, &HeaderMap::new());
+            assert_eq!(header(&r, CSP), Some(CONTENT_SECURITY_POLICY), "{path}");
+            assert_eq!(
+                header(&r, X_CONTENT_TYPE_OPTIONS),
+                Some("nosniff"),
+                "{path}"
+            );
+            assert_eq!(header(&r, REFERRER_POLICY), Some(REFERRER), "{path}");
+        }
+        assert!(!CONTENT_SECURITY_POLICY.contains("unsafe-inline"));
+        assert!(!CONTENT_SECURITY_POLICY.contains("'unsafe-eval'"));
+    }
+
+    #[test]
     fn assets_are_immutable_and_compressed_when_allowed() {
-        let gz = headers(&[(ACCEPT_ENCODING, "gzip, deflate, br")]);
+        let gz = headers(&[(ACCEPT_ENCODING, "gzip, deflate")]);
         let r = answer(&FILES, &Method::GET, "/assets/app.0123abcd.js", &gz);
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(header(&r, CACHE_CONTROL), Some(IMMUTABLE));

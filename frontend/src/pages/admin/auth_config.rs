@@ -19,9 +19,9 @@ use leptos::task::spawn_local;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::config_form::ConfigForm;
 use crate::api;
-use crate::components::fetch::Fetch;
-use crate::components::toast::{ErrorBanner, use_toasts};
+use crate::components::toast::ErrorBanner;
 
 /// One `ConfigurationsResponse` item: its value (text, boolean or integer) and whether it may change now.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -51,6 +51,8 @@ pub enum Kind {
     Integer,
     /// An LDAP search scope: 0 base, 1 one level, 2 subtree.
     Scope,
+    /// One of a few texts, as `(value, label)`.
+    Choice(&'static [(&'static str, &'static str)]),
 }
 
 /// One input of the form.
@@ -319,7 +321,7 @@ pub fn form_values(settings: &Settings) -> FormValues {
 
 fn value_of(field: &Field, text: &str) -> Result<Value, String> {
     match field.kind {
-        Kind::Text | Kind::Secret => Ok(Value::String(text.trim().to_owned())),
+        Kind::Text | Kind::Secret | Kind::Choice(_) => Ok(Value::String(text.trim().to_owned())),
         Kind::Bool => Ok(Value::Bool(text == "true")),
         Kind::Integer | Kind::Scope => text
             .trim()
@@ -341,7 +343,19 @@ pub fn changed_settings(
     {
         body.insert("auth_mode".to_owned(), Value::String(mode.clone()));
     }
-    for field in all_fields() {
+    body.extend(changes_in(all_fields(), settings, values)?);
+    Ok(body)
+}
+
+/// The keys among `fields` whose value differs from what the server returned, typed as `PUT /configurations`
+/// takes them (a secret only when one was typed); a number that does not parse is refused with its label.
+pub fn changes_in<'a>(
+    fields: impl IntoIterator<Item = &'a Field>,
+    settings: &Settings,
+    values: &FormValues,
+) -> Result<Map<String, Value>, String> {
+    let mut body = Map::new();
+    for field in fields {
         let Some(text) = values.get(field.key) else {
             continue;
         };
@@ -425,65 +439,19 @@ pub const AUTH_MODE_LOCKED: &str =
 
 #[component]
 pub fn AuthConfigTab() -> impl IntoView {
-    let loaded = Fetch::<Settings>::at("/configurations");
-    let settings = RwSignal::new(None::<Settings>);
-    let values = RwSignal::new(FormValues::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let form = ConfigForm::new(changed_settings);
+    let (settings, values, error) = (form.settings, form.values, form.error);
     let testing = RwSignal::new(false);
     let tested = RwSignal::new(None::<TestResult>);
-    let toasts = use_toasts();
-    // Each answer (the first, and after a save) resets the form.
-    Effect::new(move |_| match loaded.get() {
-        Some(Ok(s)) => {
-            values.set(form_values(&s));
-            settings.set(Some(s));
-        }
-        Some(Err(e)) => error.set(Some(e.message)),
-        None => {}
-    });
     let mode = Memo::new(move |_| values.with(|v| v.get("auth_mode").cloned().unwrap_or_default()));
-    let changes = Memo::new(move |_| {
-        settings.with(|s| s.as_ref().map(|s| values.with(|v| changed_settings(s, v))))
-    });
-    let unchanged = move || {
-        changes.with(|c| match c {
-            Some(Ok(body)) => body.is_empty(),
-            Some(Err(_)) => false,
-            None => true,
-        })
-    };
-
+    let unchanged = move || form.unchanged();
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let body = match changes.get_untracked() {
-            Some(Ok(body)) if !body.is_empty() => body,
-            Some(Err(message)) => {
-                error.set(Some(message));
-                return;
-            }
-            _ => return,
-        };
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let result = api::put("/configurations", &body).await;
-            busy.set(false);
-            match result {
-                Ok(()) => {
-                    toasts.success("Configuration saved");
-                    loaded.refetch();
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
+        form.save(|| {});
     };
     let cancel = move |_| {
-        error.set(None);
         tested.set(None);
-        if let Some(s) = settings.get_untracked() {
-            values.set(form_values(&s));
-        }
+        form.reset();
     };
     let test_server = move |_| {
         let form = values.get_untracked();
@@ -552,7 +520,7 @@ pub fn AuthConfigTab() -> impl IntoView {
                     data-testid="test-result">{message}</p>
             })}
             <div class="auth-actions">
-                <button type="submit" disabled=move || busy.get() || unchanged()>"SAVE"</button>
+                <button type="submit" disabled=move || form.busy.get() || unchanged()>"SAVE"</button>
                 <button type="button" class="secondary" on:click=cancel disabled=unchanged>"CANCEL"</button>
                 <Show when=move || mode.get() == LDAP_AUTH>
                     <button type="button" class="secondary" on:click=test_server disabled=move || testing.get()>
@@ -572,7 +540,7 @@ pub fn AuthConfigTab() -> impl IntoView {
 
 /// One labelled input of the form, bound to its key in `values`.
 #[component]
-fn FieldInput(field: Field, values: RwSignal<FormValues>) -> impl IntoView {
+pub fn FieldInput(field: Field, values: RwSignal<FormValues>) -> impl IntoView {
     let key = field.key;
     let id = format!("cfg-{key}");
     let hint_id = format!("cfg-{key}-hint");
@@ -590,17 +558,24 @@ fn FieldInput(field: Field, values: RwSignal<FormValues>) -> impl IntoView {
                 on:change=move |ev| set(event_target_checked(&ev).to_string())/>
         }
         .into_any(),
-        Kind::Scope => view! {
-            <select id=id.clone() on:change=move |ev| set(event_target_value(&ev))>
-                {[("0", "Base"), ("1", "OneLevel"), ("2", "Subtree")]
-                    .into_iter()
-                    .map(|(value, label)| view! {
-                        <option value=value selected=move || current() == value>{label}</option>
-                    })
-                    .collect_view()}
-            </select>
+        Kind::Scope | Kind::Choice(_) => {
+            let options: &'static [(&str, &str)] = match field.kind {
+                Kind::Choice(options) => options,
+                _ => &[("0", "Base"), ("1", "OneLevel"), ("2", "Subtree")],
+            };
+            view! {
+                <select id=id.clone() aria-describedby=described.clone()
+                    on:change=move |ev| set(event_target_value(&ev))>
+                    {options
+                        .iter()
+                        .map(|&(value, label)| view! {
+                            <option value=value selected=move || current() == value>{label}</option>
+                        })
+                        .collect_view()}
+                </select>
+            }
+            .into_any()
         }
-        .into_any(),
         kind => view! {
             <input id=id.clone() aria-describedby=described.clone() autocomplete="off"
                 type=match kind { Kind::Secret => "password", Kind::Integer => "number", _ => "text" }

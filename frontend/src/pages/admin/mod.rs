@@ -3,6 +3,7 @@
 
 pub mod auth_config;
 pub mod config;
+pub mod config_form;
 pub mod groups;
 pub mod logs;
 pub mod registries;

@@ -1,14 +1,70 @@
-//! Administration → Configuration → System (`/harbor/configs/setting`): Berth's system information as cards —
-//! general information (`GET /systeminfo`), component health (`GET /health`) and statistics
+//! Administration → Configuration → System (`/harbor/configs/setting`): Harbor's system settings (project
+//! creation, read-only mode, robot token lifetime and name prefix, self-registration), edited with Save and
+//! Cancel and saved with `PUT /configurations` (only the keys changed); then Berth's system information as
+//! cards — general information (`GET /systeminfo`), component health (`GET /health`) and statistics
 //! (`GET /statistics`) — and the current auth mode, with a link to the Authentication tab.
+//!
+//! A setting the server does not return is not shown (as on the Authentication tab), so the page works with
+//! a server that lacks one.
 
 use berth_api::statistics::Statistic;
 use berth_api::system::{ComponentHealthStatus, GeneralInfo, OverallHealthStatus};
+use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use super::auth_config::{Field, FieldInput, Kind, changes_in, is_shown};
+use super::config_form::ConfigForm;
 use crate::components::fetch::Fetch;
+use crate::components::toast::ErrorBanner;
 use crate::format;
+use crate::system_info::use_system_info;
+
+/// Harbor's choices of `project_creation_restriction`.
+pub const PROJECT_CREATION: &[(&str, &str)] =
+    &[("everyone", "Everyone"), ("adminonly", "Admin Only")];
+
+/// The fields of Harbor's System Settings, in its order.
+pub const SYSTEM_FIELDS: &[Field] = &[
+    Field {
+        key: "project_creation_restriction",
+        label: "Project Creation",
+        kind: Kind::Choice(PROJECT_CREATION),
+        hint: "Who may create projects: everyone signed in, or system administrators only.",
+    },
+    Field {
+        key: "read_only",
+        label: "Repository Read Only",
+        kind: Kind::Bool,
+        hint: "Refuse pushes and the deletion of repositories, artifacts and tags (e.g. during maintenance).",
+    },
+    Field {
+        key: "robot_token_duration",
+        label: "Robot Token Expiration (Days)",
+        kind: Kind::Integer,
+        hint: "How long a new robot account's secret is valid unless its creator chooses otherwise.",
+    },
+    Field {
+        key: "robot_name_prefix",
+        label: "Robot Name Prefix",
+        kind: Kind::Text,
+        hint: "Put before every robot account's name, e.g. robot$.",
+    },
+    Field {
+        key: "self_registration",
+        label: "Allow Self-Registration",
+        kind: Kind::Bool,
+        hint: "Whether people may sign themselves up (database authentication only).",
+    },
+];
+
+/// How `project_creation_restriction` reads.
+pub fn project_creation_name(restriction: &str) -> String {
+    PROJECT_CREATION
+        .iter()
+        .find(|(value, _)| *value == restriction)
+        .map_or_else(|| restriction.to_owned(), |(_, label)| (*label).to_owned())
+}
 
 /// How an authentication mode of `systeminfo` reads.
 pub fn auth_mode_name(mode: &str) -> String {
@@ -63,7 +119,10 @@ pub fn SystemPage() -> impl IntoView {
                 <dt>"Registry"</dt><dd><code>{info.registry_url}</code></dd>
                 <dt>"External URL"</dt><dd><code>{info.external_url}</code></dd>
                 <dt>"Storage"</dt><dd>{info.registry_storage_provider_name}</dd>
-                <dt>"Project creation"</dt><dd>{info.project_creation_restriction}</dd>
+                <dt>"Project creation"</dt>
+                <dd data-testid="system-project-creation">
+                    {project_creation_name(&info.project_creation_restriction)}
+                </dd>
                 <dt>"Self-registration"</dt><dd>{yes_no(info.self_registration)}</dd>
                 <dt>"Read only"</dt><dd>{yes_no(info.read_only)}</dd>
                 <dt>"Server time"</dt><dd>{format::time(&info.current_time)}</dd>
@@ -126,6 +185,7 @@ pub fn SystemPage() -> impl IntoView {
 
     view! {
         <section class="system-page">
+            <SystemSettings on_saved=Callback::new(move |()| info.refetch())/>
             <div class="toolbar">
                 <h2>"System"</h2>
                 <button type="button" class="secondary icon" aria-label="Refresh" on:click=refresh>"⟳"</button>
@@ -152,6 +212,49 @@ pub fn SystemPage() -> impl IntoView {
                 <p><A href="/harbor/configs/auth">"Configure authentication"</A></p>
             </section>
         </section>
+    }
+}
+
+/// Harbor's System Settings form, over `GET`/`PUT /configurations`.
+#[component]
+fn SystemSettings(on_saved: Callback<()>) -> impl IntoView {
+    let form = ConfigForm::new(|settings, values| changes_in(SYSTEM_FIELDS, settings, values));
+    let (settings, values, error, busy) = (form.settings, form.values, form.error, form.busy);
+    let shared = use_system_info();
+    let unchanged = move || form.unchanged();
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        form.save(move || {
+            // The banner, the navigation and the cards below read these too.
+            shared.refetch();
+            on_saved.run(());
+        });
+    };
+    let cancel = move |_| form.reset();
+    let fields = move || {
+        settings.with(|s| {
+            s.as_ref().map(|s| {
+                SYSTEM_FIELDS
+                    .iter()
+                    .filter(|f| is_shown(f, s))
+                    .map(|f| view! { <FieldInput field=*f values=values/> })
+                    .collect_view()
+            })
+        })
+    };
+    view! {
+        <form class="card system-settings" aria-labelledby="system-settings-title" on:submit=submit novalidate>
+            <h2 id="system-settings-title">"System Settings"</h2>
+            {move || settings.with(Option::is_none).then(|| view! { <p class="loading">"Loading…"</p> })}
+            <div class="auth-form">{fields}</div>
+            <ErrorBanner error=error/>
+            <div class="auth-actions">
+                <button type="submit" disabled=move || busy.get() || unchanged()>"Save"</button>
+                <button type="button" class="secondary" on:click=cancel disabled=move || busy.get() || unchanged()>
+                    "Cancel"
+                </button>
+            </div>
+        </form>
     }
 }
 
@@ -194,6 +297,47 @@ mod tests {
         assert!(is_healthy("Healthy"));
         assert!(!is_healthy("unhealthy"));
         assert!(!is_healthy(""));
+    }
+
+    use crate::pages::admin::auth_config::{Settings, form_values};
+
+    #[test]
+    fn only_changed_system_settings_are_sent_typed() {
+        let settings: Settings = serde_json::from_value(serde_json::json!({
+            "project_creation_restriction": {"value": "everyone", "editable": true},
+            "robot_token_duration": {"value": 30, "editable": true},
+            "robot_name_prefix": {"value": "robot$", "editable": true},
+            "self_registration": {"value": false, "editable": true},
+            "ldap_url": {"value": "", "editable": true},
+        }))
+        .unwrap_or_default();
+        let mut values = form_values(&settings);
+        assert_eq!(
+            changes_in(SYSTEM_FIELDS, &settings, &values),
+            Ok(Default::default())
+        );
+        values.insert("project_creation_restriction".into(), "adminonly".into());
+        values.insert("robot_token_duration".into(), "45".into());
+        values.insert("self_registration".into(), "true".into());
+        values.insert("ldap_url".into(), "ldap://elsewhere".into());
+        let body = changes_in(SYSTEM_FIELDS, &settings, &values).unwrap_or_default();
+        assert_eq!(
+            serde_json::Value::Object(body),
+            serde_json::json!({"project_creation_restriction": "adminonly", "robot_token_duration": 45,
+                               "self_registration": true})
+        );
+        values.insert("robot_token_duration".into(), "soon".into());
+        assert!(changes_in(SYSTEM_FIELDS, &settings, &values).is_err());
+        // A server without `read_only` gets no such field.
+        let read_only = SYSTEM_FIELDS.iter().find(|f| f.key == "read_only");
+        assert!(read_only.is_some_and(|f| !is_shown(f, &settings)));
+    }
+
+    #[test]
+    fn project_creation_reads_as_harbor_names_it() {
+        assert_eq!(project_creation_name("adminonly"), "Admin Only");
+        assert_eq!(project_creation_name("everyone"), "Everyone");
+        assert_eq!(project_creation_name("other"), "other");
     }
 
     #[test]

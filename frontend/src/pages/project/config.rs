@@ -2,7 +2,8 @@
 //! `PUT /projects/{id}` (`metadata.public`), and the project's type (hosted or proxy cache),
 //! read-only. A proxy-cache project also shows its endpoint and its include/exclude patterns (Berth's
 //! `proxy_include` / `proxy_exclude` metadata), saved with the public flag. Only users who may update the
-//! project (`.`/`update`) and its metadata (`metadata`/`update`, what the server checks) can save.
+//! project (`.`/`update`) and its metadata (`metadata`/`update`, what the server checks) can save; everyone
+//! else sees the form disabled and no Save or Cancel.
 
 use berth_api::projects::{Project, ProjectMetadata, ProjectReq};
 use leptos::ev::SubmitEvent;
@@ -171,46 +172,35 @@ pub fn ConfigTab() -> impl IntoView {
                 <p class="hint">"Only project administrators may change the configuration."</p>
             })}
             <ErrorBanner error=error/>
-            <div class="config-actions">
-                <button type="submit" disabled=move || !allowed.get() || busy.get() || !changed()>
-                    {move || if busy.get() { "Saving…" } else { "Save" }}
-                </button>
-                <button type="button" class="secondary" disabled=move || busy.get() || !changed()
-                    on:click=cancel>"Cancel"</button>
-            </div>
+            // Only who may change the configuration gets Save and Cancel (Harbor's matrix: project admins).
+            <Show when=move || allowed.get()>
+                <div class="config-actions">
+                    <button type="submit" disabled=move || busy.get() || !changed()>
+                        {move || if busy.get() { "Saving…" } else { "Save" }}
+                    </button>
+                    <button type="button" class="secondary" disabled=move || busy.get() || !changed()
+                        on:click=cancel>"Cancel"</button>
+                </div>
+            </Show>
         </form>
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use berth_api::users::Permission;
-
     use super::*;
-
-    fn granted(pairs: &[(&str, &str)]) -> Permissions {
-        Permissions::new(
-            pairs
-                .iter()
-                .map(|(r, a)| Permission {
-                    resource: (*r).to_owned(),
-                    action: (*a).to_owned(),
-                })
-                .collect(),
-        )
-    }
 
     #[test]
     fn only_who_may_update_project_and_metadata_configures() {
-        assert!(may_configure(&granted(&[
+        assert!(may_configure(&Permissions::of(&[
             (".", "update"),
             ("metadata", "update")
         ])));
-        assert!(!may_configure(&granted(&[
+        assert!(!may_configure(&Permissions::of(&[
             (".", "read"),
             ("metadata", "read")
         ])));
-        assert!(!may_configure(&granted(&[("metadata", "update")])));
+        assert!(!may_configure(&Permissions::of(&[("metadata", "update")])));
         assert!(!may_configure(&Permissions::default()));
     }
 

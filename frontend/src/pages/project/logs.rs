@@ -1,5 +1,6 @@
-//! The project's Logs tab: the project's audit-log entries (`GET /projects/{project_name}/logs`, for its
-//! project admins and system administrators; anyone else sees the server's refusal in the table).
+//! The project's Logs tab: the project's audit-log entries (`GET /projects/{project_name}/logs`), for its
+//! project admins and system administrators (`log`/`list`); the project page hides the tab from everyone
+//! else and shows them the no-permission page at its address.
 
 use leptos::prelude::*;
 
