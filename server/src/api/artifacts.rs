@@ -21,6 +21,7 @@ use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use super::pagination::Page;
 use super::query::list_query;
+use super::query_bool;
 use super::repositories::{
     RepositoryPath, authorize, encoded_relative_name, full_name, locate, project,
 };
@@ -50,12 +51,31 @@ pub struct AdditionPath {
     addition: String,
 }
 
-/// What to include in each artifact (Harbor's `with_*` parameters). Unknown `with_*` parameters are
-/// accepted and ignored.
+/// What to include in each artifact (Harbor's `with_*` parameters, booleans). Labels, scan and SBOM
+/// overviews, signatures and immutability are not kept yet: those parameters are read (so a bad value is a
+/// 400) and change nothing.
 #[derive(Debug, Clone, Copy, Deserialize)]
+#[expect(
+    dead_code,
+    reason = "the parameters Berth reads but has nothing for yet"
+)]
 pub struct Include {
+    #[serde(default, deserialize_with = "query_bool::optional")]
     with_tag: Option<bool>,
+    #[serde(default, deserialize_with = "query_bool::optional")]
     with_accessory: Option<bool>,
+    #[serde(default, deserialize_with = "query_bool::optional")]
+    with_label: Option<bool>,
+    #[serde(default, deserialize_with = "query_bool::optional")]
+    with_scan_overview: Option<bool>,
+    #[serde(default, deserialize_with = "query_bool::optional")]
+    with_sbom_overview: Option<bool>,
+    #[serde(default, deserialize_with = "query_bool::optional")]
+    with_signature: Option<bool>,
+    #[serde(default, deserialize_with = "query_bool::optional")]
+    with_immutable_status: Option<bool>,
+    #[serde(default, deserialize_with = "query_bool::optional")]
+    with_inherited_accessory: Option<bool>,
 }
 
 /// Query of the artifact list besides [`Include`].

@@ -17,6 +17,7 @@ use super::extract::{Json, Path, Query};
 use super::pagination::Page;
 use super::project_metadata::checked_settings;
 use super::query::{Pattern, add, list_query};
+use super::query_bool;
 use super::repositories::authorize;
 use super::{BASE, Caller};
 use crate::app::AppState;
@@ -66,14 +67,22 @@ pub(super) fn require(
     }
 }
 
-/// Query parameters of `GET /projects`.
+/// Query parameters of `GET /projects`. Harbor's `with_detail` is read (a boolean) and changes nothing: every
+/// project comes with its details.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     q: Option<String>,
     sort: Option<String>,
     name: Option<String>,
+    #[serde(default, deserialize_with = "query_bool::optional")]
     public: Option<bool>,
     owner: Option<String>,
+    #[serde(default, deserialize_with = "query_bool::optional")]
+    #[expect(
+        dead_code,
+        reason = "read so that a bad value is a 400; details are always given"
+    )]
+    with_detail: Option<bool>,
 }
 
 /// `GET /projects`: the projects the caller can see — all for a system admin, else public ones and the

@@ -20,6 +20,7 @@ use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use super::pagination::Page;
 use super::query::{Pattern, add, list_query};
+use super::query_bool;
 use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::policy::{self, ProjectAccess};
@@ -269,6 +270,7 @@ pub async fn get(
 #[derive(Debug, Deserialize)]
 pub struct PermissionsQuery {
     scope: Option<String>,
+    #[serde(default, deserialize_with = "query_bool::optional")]
     relative: Option<bool>,
 }
 
