@@ -23,7 +23,7 @@ use crate::proxy::Proxy;
 use crate::service::configurations::LiveConfig;
 use crate::stats::PullStats;
 use crate::storage::{BlobStore, UploadStaging};
-use crate::{api, console, registry};
+use crate::{api, console, read_only, registry};
 
 /// Everything a request handler may use. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -126,6 +126,11 @@ pub fn router(state: AppState) -> Router {
         .route("/service/token", get(token_endpoint::issue))
         // Every path no route claims belongs to the console (its history-mode routes and assets).
         .fallback(console::serve)
+        // Harbor's read-only mode, before any handler.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            read_only::refuse_changes,
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
