@@ -350,7 +350,7 @@ impl SystemConfig {
             oidc: OidcSettings::default(),
             token_expiration: config.token_expiration.max(1),
             robot_token_duration: 30,
-            robot_name_prefix: crate::auth::robots::PREFIX.to_owned(),
+            robot_name_prefix: crate::auth::robots::DEFAULT_PREFIX.to_owned(),
             self_registration: false,
             project_creation_restriction: ProjectCreationRestriction::Everyone,
             read_only: false,
