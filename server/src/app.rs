@@ -21,6 +21,7 @@ use crate::crypto::SecretBox;
 use crate::db::Db;
 use crate::proxy::Proxy;
 use crate::service::configurations::LiveConfig;
+use crate::service::sign_up::SignUpLimit;
 use crate::stats::PullStats;
 use crate::storage::{BlobStore, UploadStaging};
 use crate::{api, console, read_only, registry};
@@ -45,6 +46,8 @@ pub struct AppState {
     /// The system configuration (`/configurations`): auth mode, LDAP, OIDC, token lifetime. Read its
     /// snapshot per request with [`LiveConfig::current`].
     pub system_config: Arc<LiveConfig>,
+    /// Counts anonymous self-registrations (`POST /users` with `self_registration` on).
+    pub sign_ups: Arc<SignUpLimit>,
 }
 
 impl AppState {
@@ -99,6 +102,7 @@ impl AppState {
             proxy,
             secrets,
             system_config,
+            sign_ups: Arc::new(SignUpLimit::default()),
         })
     }
 }
