@@ -9,6 +9,7 @@ mod caller;
 mod configurations;
 pub mod error;
 pub mod extract;
+mod icons;
 mod ldap;
 mod members;
 mod oidc;
@@ -32,7 +33,7 @@ mod users;
 use axum::Router;
 use axum::routing::{delete, get, head, patch, post, put};
 
-use berth_api::artifacts::{Artifact, Tag};
+use berth_api::artifacts::{Artifact, Icon, Tag};
 use berth_api::audit::AuditLog;
 use berth_api::configurations::{Configurations, ConfigurationsResponse};
 use berth_api::ldap::{LdapConf, LdapImportUsers, LdapPingResult, LdapUser};
@@ -150,6 +151,7 @@ api_routes! {
         .query("with_immutable_status", Type::Boolean, "Include tags' immutable status")],
     delete "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}" => artifacts::remove,
     get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/additions/{addition}" => artifacts::addition,
+    get "/icons/{digest}" => icons::get [.ok::<Icon>()],
 
     get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags" => tags::list [.list::<Tag>()
         .query("with_immutable_status", Type::Boolean, "Include the immutable status")],
