@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use reqwest::{Client, StatusCode};
+use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::{As, api, error_code};
@@ -601,14 +601,7 @@ async fn read_only_refuses_every_change_but_itself_and_signing_in() {
         configurations(&server, &http).await["read_only"],
         json!({"value": true, "editable": true})
     );
-    let info: Value = http
-        .get(api(&server, "/systeminfo"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info = super::get_json(&http, api(&server, "/systeminfo")).await;
     assert_eq!(info["read_only"], true);
 
     // The registry: no upload, no manifest, no delete; pulls go on.
@@ -646,66 +639,40 @@ async fn read_only_refuses_every_change_but_itself_and_signing_in() {
     assert_eq!(pulled.status(), StatusCode::OK);
 
     // The REST API: every change, whoever asks (anonymous too).
-    denied(
-        http.post(api(&server, "/projects"))
-            .admin()
-            .json(&json!({"project_name": "other"}))
-            .send()
-            .await
-            .unwrap(),
-        "create a project",
-    )
-    .await;
-    denied(
-        http.post(api(&server, "/projects"))
-            .json(&json!({"project_name": "other"}))
-            .send()
-            .await
-            .unwrap(),
-        "anonymous create",
-    )
-    .await;
-    denied(
-        http.put(api(&server, "/projects/team"))
-            .admin()
-            .json(&json!({"metadata": {"public": "true"}}))
-            .send()
-            .await
-            .unwrap(),
-        "update a project",
-    )
-    .await;
-    denied(
-        http.delete(api(&server, "/projects/team"))
-            .admin()
-            .send()
-            .await
-            .unwrap(),
-        "delete a project",
-    )
-    .await;
-    denied(
-        http.delete(api(
-            &server,
-            &format!("/projects/library/repositories/app/artifacts/{digest}"),
-        ))
-        .admin()
-        .send()
-        .await
-        .unwrap(),
-        "delete an artifact",
-    )
-    .await;
-    denied(
-        http.post(api(&server, "/users"))
-            .admin()
-            .json(&json!({"username": "dev", "password": PASSWORD, "email": "dev@example.com", "realname": "Dev"}))
-            .send()
-            .await
-            .unwrap(),
-        "create a user",
-    )
-    .await;
+    let artifact = format!("/projects/library/repositories/app/artifacts/{digest}");
+    let user = json!({"username": "dev", "password": PASSWORD, "email": "dev@example.com", "realname": "Dev"});
+    for (method, path, body, as_admin) in [
+        (
+            Method::POST,
+            "/projects",
+            Some(json!({"project_name": "other"})),
+            true,
+        ),
+        (
+            Method::POST,
+            "/projects",
+            Some(json!({"project_name": "other"})),
+            false,
+        ),
+        (
+            Method::PUT,
+            "/projects/team",
+            Some(json!({"metadata": {"public": "true"}})),
+            true,
+        ),
+        (Method::DELETE, "/projects/team", None, true),
+        (Method::DELETE, artifact.as_str(), None, true),
+        (Method::POST, "/users", Some(user), true),
+    ] {
+        let mut request = http.request(method.clone(), api(&server, path));
+        if as_admin {
+            request = request.admin();
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        denied(request.send().await.unwrap(), &format!("{method} {path}")).await;
+    }
     assert_eq!(
         http.get(api(&server, "/projects/team"))
             .admin()

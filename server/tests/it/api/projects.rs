@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{As, api, create_project, error_code};
+use super::{As, api, configure, create_project, error_code, get_json};
 use crate::support::{ADMIN_PASSWORD, ADMIN_USER, TestServer, client};
 
 #[tokio::test]
@@ -791,14 +791,12 @@ async fn adminonly_creation_refuses_everyone_but_system_admins() {
         create("dev", "Password1", "devs").await.status(),
         StatusCode::CREATED
     );
-    let response = http
-        .put(api(&server, "/configurations"))
-        .admin()
-        .json(&json!({"project_creation_restriction": "adminonly"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    configure(
+        &server,
+        &http,
+        json!({"project_creation_restriction": "adminonly"}),
+    )
+    .await;
     let refused = create("dev", "Password1", "devs2").await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     let body: Value = refused.json().await.unwrap();
@@ -811,14 +809,7 @@ async fn adminonly_creation_refuses_everyone_but_system_admins() {
         create(ADMIN_USER, ADMIN_PASSWORD, "admins").await.status(),
         StatusCode::CREATED
     );
-    let info: Value = http
-        .get(api(&server, "/systeminfo"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info = get_json(&http, api(&server, "/systeminfo")).await;
     assert_eq!(info["project_creation_restriction"], "adminonly");
     server.stop().await;
 }
@@ -834,22 +825,7 @@ async fn put_checks_metadata_as_metadatas_does_and_keeps_the_cve_allowlist() {
         let url = url.clone();
         async move { http.put(url).admin().json(&body).send().await.unwrap() }
     };
-    let read = || {
-        let http = http.clone();
-        let url = url.clone();
-        async move {
-            let body: Value = http
-                .get(url)
-                .admin()
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            body
-        }
-    };
+    let read = || get_json(&http, url.clone());
     // A new project has Harbor's empty allowlist.
     let fresh = read().await;
     assert_eq!(fresh["cve_allowlist"]["items"], json!([]));
@@ -898,16 +874,7 @@ async fn put_checks_metadata_as_metadatas_does_and_keeps_the_cve_allowlist() {
         json!([{"cve_id": "CVE-2019-10164"}, {"cve_id": "CVE-2021-44228"}])
     );
     assert!(allowlist["id"].as_i64().unwrap() > 0);
-    let listed: Vec<Value> = http
-        .get(api(&server, "/projects"))
-        .query(&[("name", "team")])
-        .admin()
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = get_json(&http, api(&server, "/projects?name=team")).await;
     assert_eq!(listed[0]["cve_allowlist"], *allowlist);
 
     // The allowlist is checked as Harbor checks it; a bad one changes nothing.
@@ -965,15 +932,7 @@ async fn put_checks_metadata_as_metadatas_does_and_keeps_the_cve_allowlist() {
                "cve_allowlist": {"items": [{"cve_id": "CVE-2024-0001"}]}}),
     )
     .await;
-    let body: Value = http
-        .get(api(&server, &format!("/projects/{other}")))
-        .admin()
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = get_json(&http, api(&server, &format!("/projects/{other}"))).await;
     assert_eq!(body["metadata"]["prevent_vul"], "true");
     assert_eq!(
         body["cve_allowlist"]["items"],

@@ -3,7 +3,7 @@
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use super::{As, api, create_project, error_code};
+use super::{As, api, configure, create_project, error_code, get_json};
 use crate::clients::{ClientEnv, skopeo_copy_cmd};
 use crate::images::{Image, Layout, require_tool, run, run_ok};
 use crate::support::{BinaryServer, TestServer, client};
@@ -613,15 +613,7 @@ async fn a_system_robot_does_what_it_was_given_and_nothing_else() {
         .await
         .unwrap();
     assert_eq!(created.status(), StatusCode::CREATED);
-    let made: Value = http
-        .get(api(&server, "/projects/made-by-robot"))
-        .admin()
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let made = get_json(&http, api(&server, "/projects/made-by-robot")).await;
     assert_eq!(made["owner_name"], "admin", "Harbor gives it to the admin");
     let listed: Vec<Value> = http
         .get(api(&server, "/projects"))
@@ -851,14 +843,12 @@ async fn new_robots_take_the_configured_prefix_and_duration_and_old_ones_still_s
     .await;
     assert_eq!(old_name, "robot$team+old");
 
-    let response = http
-        .put(api(&server, "/configurations"))
-        .admin()
-        .json(&json!({"robot_name_prefix": "bot-", "robot_token_duration": 7}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    configure(
+        &server,
+        &http,
+        json!({"robot_name_prefix": "bot-", "robot_token_duration": 7}),
+    )
+    .await;
     let mut body = project_robot("team", "new", &[("repository", "pull")]);
     body.as_object_mut().unwrap().remove("duration");
     let response = http.post(&robots).admin().json(&body).send().await.unwrap();
@@ -876,15 +866,7 @@ async fn new_robots_take_the_configured_prefix_and_duration_and_old_ones_still_s
         (expires - (now + 7 * 86_400)).abs() < 120,
         "expires_at {expires} is 7 days from now"
     );
-    let robot: Value = http
-        .get(api(&server, &format!("/robots/{}", created["id"])))
-        .admin()
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let robot = get_json(&http, api(&server, &format!("/robots/{}", created["id"]))).await;
     assert_eq!(robot["duration"], 7);
 
     // Both sign in, on the REST API and the registry, whatever their prefix.

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{As, api, error_code};
+use super::{As, api, configure, error_code};
 use crate::support::{ADMIN_USER, TestServer, browser, client};
 
 const PASSWORD: &str = "Passw0rdX";
@@ -980,14 +980,7 @@ async fn self_registration_lets_anyone_sign_up_within_bounds() {
     let response = sign_up(&server, &http, &sign_up_body("early")).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 
-    let on = http
-        .put(api(&server, "/configurations"))
-        .admin()
-        .json(&json!({"self_registration": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(on.status(), StatusCode::OK);
+    configure(&server, &http, json!({"self_registration": true})).await;
     // An anonymous caller creates a user, who can then sign in, and is never an admin whatever the body says.
     let mut body = sign_up_body("newbie");
     body["sysadmin_flag"] = json!(true);
@@ -1051,14 +1044,7 @@ async fn self_registration_lets_anyone_sign_up_within_bounds() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
 
-    let off = http
-        .put(api(&server, "/configurations"))
-        .admin()
-        .json(&json!({"self_registration": false}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(off.status(), StatusCode::OK);
+    configure(&server, &http, json!({"self_registration": false})).await;
     let response = sign_up(&server, &http, &sign_up_body("late")).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     server.stop().await;
@@ -1068,14 +1054,12 @@ async fn self_registration_lets_anyone_sign_up_within_bounds() {
 async fn self_registration_is_for_database_sign_in_only() {
     let server = TestServer::start().await;
     let http = client();
-    let response = http
-        .put(api(&server, "/configurations"))
-        .admin()
-        .json(&json!({"auth_mode": "ldap_auth", "self_registration": true}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    configure(
+        &server,
+        &http,
+        json!({"auth_mode": "ldap_auth", "self_registration": true}),
+    )
+    .await;
     let response = sign_up(&server, &http, &sign_up_body("someone")).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     server.stop().await;
