@@ -16,7 +16,7 @@ pub const ZERO_TIME: &str = "0001-01-01T00:00:00.000Z";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Artifact {
     pub id: i64,
-    /// `IMAGE`, `CHART`, `CNAB` or `UNKNOWN`.
+    /// `IMAGE`, `CHART`, `CNAB`, `WASM` or `UNKNOWN`.
     #[serde(rename = "type")]
     pub kind: String,
     /// The config's media type for a manifest; the manifest's own for an index.
@@ -30,6 +30,7 @@ pub struct Artifact {
     pub digest: String,
     /// Bytes: the manifest, plus its config and layers, plus (for an index) its children's sizes.
     pub size: i64,
+    /// The digest of the artifact type's icon, served at `GET /icons/{digest}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icon: Option<String>,
     pub push_time: String,
@@ -133,4 +134,14 @@ pub struct Accessory {
     pub kind: String,
     pub icon: String,
     pub creation_time: String,
+}
+
+/// Harbor's `Icon` (`GET /icons/{digest}`): an artifact type's icon, base64-encoded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Icon {
+    /// E.g. `image/svg+xml`.
+    #[serde(rename = "content-type")]
+    pub content_type: String,
+    /// The icon, base64-encoded.
+    pub content: String,
 }

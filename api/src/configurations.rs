@@ -112,11 +112,16 @@ pub struct ConfigurationsResponse {
     pub self_registration: BoolConfigItem,
     /// Who may create projects: `everyone` or `adminonly`.
     pub project_creation_restriction: StringConfigItem,
+    /// Read-only mode: every push, delete and change other than this setting (and signing in and out) is
+    /// refused with 403 `DENIED`.
+    #[serde(default)]
+    pub read_only: BoolConfigItem,
 }
 
 /// Harbor's `Configurations` (`PUT /configurations`): any subset of the keys; a key left out keeps its value.
-/// An unknown key, a value of the wrong type or a value out of range is refused with 400, and then nothing
-/// changes. An empty secret removes the stored one.
+/// Harbor's other keys (UAA, HTTP auth proxy, e-mail, audit forwarding, …) are accepted with a value of their
+/// type and ignored. A key neither Harbor nor Berth has, a value of the wrong type or a value out of range is
+/// refused with 400, and then nothing changes. An empty secret removes the stored one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Configurations {
@@ -240,4 +245,8 @@ pub struct Configurations {
     /// Who may create projects: `everyone` or `adminonly`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_creation_restriction: Option<String>,
+    /// Read-only mode: every push, delete and change other than this setting (and signing in and out) is
+    /// refused with 403 `DENIED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
 }

@@ -83,6 +83,33 @@ impl ProjectMetadata {
     }
 }
 
+/// Harbor's `CVEAllowlistItem`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CveAllowlistItem {
+    /// E.g. `CVE-2019-10164`.
+    pub cve_id: String,
+}
+
+/// Harbor's `CVEAllowlist`: CVEs a project's scans ignore (unless its `reuse_sys_cve_allowlist` metadata says
+/// to use the system's). In a request only `items` and `expires_at` count (and `project_id`, 0 or the
+/// project's own); a project without one answers with no items, id 0 and zero times.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CveAllowlist {
+    #[serde(default)]
+    pub id: i64,
+    #[serde(default)]
+    pub project_id: i64,
+    /// Unix seconds; absent or null: never expires.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    #[serde(default)]
+    pub items: Vec<CveAllowlistItem>,
+    #[serde(default)]
+    pub creation_time: String,
+    #[serde(default)]
+    pub update_time: String,
+}
+
 /// Harbor's `ProjectReq`: the body of `POST /projects` and `PUT /projects/{project_name_or_id}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ProjectReq {
@@ -93,6 +120,9 @@ pub struct ProjectReq {
     pub public: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<ProjectMetadata>,
+    /// The project's CVE allowlist; left out, the stored one stays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cve_allowlist: Option<CveAllowlist>,
     /// Bytes; -1 for unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_limit: Option<i64>,
@@ -119,6 +149,8 @@ pub struct Project {
     pub current_user_role_ids: Vec<i64>,
     pub repo_count: i64,
     pub metadata: ProjectMetadata,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cve_allowlist: Option<CveAllowlist>,
 }
 
 /// Harbor's `ProjectSummary` (`GET /projects/{project_name_or_id}/summary`), plus Berth's usage figures

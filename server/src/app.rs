@@ -21,9 +21,10 @@ use crate::crypto::SecretBox;
 use crate::db::Db;
 use crate::proxy::Proxy;
 use crate::service::configurations::LiveConfig;
+use crate::service::sign_up::SignUpLimit;
 use crate::stats::PullStats;
 use crate::storage::{BlobStore, UploadStaging};
-use crate::{api, console, registry};
+use crate::{api, console, read_only, registry};
 
 /// Everything a request handler may use. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -45,6 +46,8 @@ pub struct AppState {
     /// The system configuration (`/configurations`): auth mode, LDAP, OIDC, token lifetime. Read its
     /// snapshot per request with [`LiveConfig::current`].
     pub system_config: Arc<LiveConfig>,
+    /// Counts anonymous self-registrations (`POST /users` with `self_registration` on).
+    pub sign_ups: Arc<SignUpLimit>,
 }
 
 impl AppState {
@@ -99,6 +102,7 @@ impl AppState {
             proxy,
             secrets,
             system_config,
+            sign_ups: Arc::new(SignUpLimit::default()),
         })
     }
 }
@@ -126,6 +130,11 @@ pub fn router(state: AppState) -> Router {
         .route("/service/token", get(token_endpoint::issue))
         // Every path no route claims belongs to the console (its history-mode routes and assets).
         .fallback(console::serve)
+        // Harbor's read-only mode, before any handler.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            read_only::refuse_changes,
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))

@@ -16,6 +16,7 @@ pub mod events;
 pub mod jobs;
 pub mod oci;
 pub mod proxy;
+pub mod read_only;
 pub mod registry;
 pub mod secret;
 pub mod serve;

@@ -19,8 +19,10 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
+use super::icons;
 use super::pagination::Page;
 use super::query::list_query;
+use super::query_bool;
 use super::repositories::{
     RepositoryPath, authorize, encoded_relative_name, full_name, locate, project,
 };
@@ -50,12 +52,31 @@ pub struct AdditionPath {
     addition: String,
 }
 
-/// What to include in each artifact (Harbor's `with_*` parameters). Unknown `with_*` parameters are
-/// accepted and ignored.
+/// What to include in each artifact (Harbor's `with_*` parameters, booleans). Labels, scan and SBOM
+/// overviews, signatures and immutability are not kept yet: those parameters are read (so a bad value is a
+/// 400) and change nothing.
 #[derive(Debug, Clone, Copy, Deserialize)]
+#[expect(
+    dead_code,
+    reason = "the parameters Berth reads but has nothing for yet"
+)]
 pub struct Include {
+    #[serde(default, deserialize_with = "query_bool::optional")]
     with_tag: Option<bool>,
+    #[serde(default, deserialize_with = "query_bool::optional")]
     with_accessory: Option<bool>,
+    #[serde(default, deserialize_with = "query_bool::optional")]
+    with_label: Option<bool>,
+    #[serde(default, deserialize_with = "query_bool::optional")]
+    with_scan_overview: Option<bool>,
+    #[serde(default, deserialize_with = "query_bool::optional")]
+    with_sbom_overview: Option<bool>,
+    #[serde(default, deserialize_with = "query_bool::optional")]
+    with_signature: Option<bool>,
+    #[serde(default, deserialize_with = "query_bool::optional")]
+    with_immutable_status: Option<bool>,
+    #[serde(default, deserialize_with = "query_bool::optional")]
+    with_inherited_accessory: Option<bool>,
 }
 
 /// Query of the artifact list besides [`Include`].
@@ -180,7 +201,10 @@ async fn to_artifacts(
                 size: accessory.total_size,
                 digest: accessory.digest,
                 kind: service::accessory_kind(accessory.artifact_type.as_deref()).to_owned(),
-                icon: String::new(),
+                icon: icons::accessory_icon(service::accessory_kind(
+                    accessory.artifact_type.as_deref(),
+                ))
+                .to_owned(),
                 creation_time: accessory.push_time,
             };
             accessories.entry(subject).or_default().push(entry);
@@ -247,9 +271,10 @@ async fn to_artifacts(
             .annotations
             .as_deref()
             .and_then(|a| serde_json::from_str(a).ok());
+        let kind = service::kind(&row.media_type, row.artifact_type.as_deref());
         artifacts.push(Artifact {
             id: row.id,
-            kind: service::kind(&row.media_type, row.artifact_type.as_deref()).to_owned(),
+            kind: kind.to_owned(),
             media_type: service::harbor_media_type(&row.media_type, &summary),
             manifest_media_type: row.media_type,
             artifact_type: row.artifact_type,
@@ -257,7 +282,7 @@ async fn to_artifacts(
             repository_id: row.repository_id,
             repository_name: row.repository_name,
             size: row.total_size,
-            icon: None,
+            icon: Some(icons::artifact_icon(kind).to_owned()),
             push_time: row.push_time,
             pull_time: row.pull_time.unwrap_or_else(|| ZERO_TIME.to_owned()),
             pull_count: row.pull_count,
@@ -449,8 +474,22 @@ pub async fn copy(
     Ok((StatusCode::CREATED, [(header::LOCATION, location)]).into_response())
 }
 
-/// `GET …/artifacts/{reference}/additions/{addition}`: `build_history`, the image config's history, is
-/// the one addition Berth serves (for images; other artifacts answer 400).
+/// The additions Harbor names (its swagger's `addition` enum, and `vulnerabilities`, a route of its own).
+const ADDITIONS: [&str; 8] = [
+    "build_history",
+    "values.yaml",
+    "readme.md",
+    "dependencies",
+    "sbom",
+    "license",
+    "files",
+    "vulnerabilities",
+];
+
+/// `GET …/artifacts/{reference}/additions/{addition}`: `build_history`, the image config's history, for an
+/// artifact with an image config. Another addition Harbor names is a 404 when the artifact has none:
+/// `vulnerabilities` with Harbor's answer when no scanner is configured (Berth has none yet), the chart,
+/// SBOM and model additions because Berth does not extract them yet. A name Harbor does not have is a 400.
 pub async fn addition(
     State(state): State<AppState>,
     caller: Caller,
@@ -461,7 +500,14 @@ pub async fn addition(
         repository_name: path.repository_name,
         reference: path.reference,
     };
-    let (_, artifact) = locate_artifact(
+    if !ADDITIONS.contains(&path.addition.as_str()) {
+        return Err(ApiError::BadRequest(format!(
+            "invalid addition {:?}: one of {}",
+            path.addition.chars().take(64).collect::<String>(),
+            ADDITIONS.join(", ")
+        )));
+    }
+    let (repository, artifact) = locate_artifact(
         &state,
         &caller,
         &artifact_path,
@@ -469,12 +515,20 @@ pub async fn addition(
         Operation::Read,
     )
     .await?;
-    if path.addition != "build_history" {
-        return Err(ApiError::BadRequest(format!(
-            "addition {:?} is not available; Berth serves build_history",
-            path.addition
-        )));
+    let summary = ManifestSummary::of(&artifact.content);
+    match path.addition.as_str() {
+        "build_history" if service::has_image_config(&summary) => {
+            let history = service::build_history(&state.blobs, &artifact.content).await?;
+            Ok(Json(history).into_response())
+        }
+        // Harbor's answer while no scanner is registered (`GetReport` in `src/controller/scan`).
+        "vulnerabilities" => Err(ApiError::NotFound(format!(
+            "no scanner registration configured for project: {}",
+            repository.project_id
+        ))),
+        addition => Err(ApiError::NotFound(format!(
+            "the addition {addition} of artifact {}@{} not found",
+            repository.name, artifact.digest
+        ))),
     }
-    let history = service::build_history(&state.blobs, &artifact.content).await?;
-    Ok(Json(history).into_response())
 }

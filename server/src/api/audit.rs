@@ -28,14 +28,14 @@ pub struct ListQuery {
     sort: Option<String>,
 }
 
-/// `GET /audit-logs`: every entry, for system administrators.
+/// `GET /audit-logs`: every entry, for system administrators (and robots given `audit-log:list`).
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     page: Page,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
-    caller.sysadmin()?;
+    caller.system("audit-log", "list")?;
     respond(&state, &query, None, format!("{BASE}/audit-logs"), page).await
 }
 

@@ -10,6 +10,7 @@ use tower_sessions::Session;
 
 use super::error::ApiError;
 use crate::app::AppState;
+use crate::auth::policy;
 use crate::auth::session::{self, SessionState};
 use crate::auth::throttle::PeerIp;
 use crate::auth::{Credentials, Subject};
@@ -24,6 +25,19 @@ impl Caller {
         match &self.0 {
             Subject::Anonymous => Err(ApiError::Unauthorized("sign in first".to_owned())),
             subject => Ok(subject),
+        }
+    }
+
+    /// The caller if it holds the system-level permission `(resource, action)` (a system administrator, or a
+    /// system robot given it: [`policy::system_permits`]); 401 if anonymous, 403 otherwise.
+    pub fn system(&self, resource: &str, action: &str) -> Result<&Subject, ApiError> {
+        let subject = self.signed_in()?;
+        if policy::system_permits(subject, resource, action) {
+            Ok(subject)
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "only system administrators, and robots given {resource}:{action}, may do this"
+            )))
         }
     }
 

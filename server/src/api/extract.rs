@@ -27,17 +27,29 @@ impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
     }
 }
 
-/// Query parameters.
+/// Query parameters. A value that does not parse is a 400 naming its parameter, e.g.
+/// `invalid query parameter public: "maybe" is not a boolean; …`. Boolean parameters are declared with
+/// [`super::query_bool::optional`].
 pub struct Query<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Query(value)| Query(value))
-            .map_err(|e| ApiError::BadRequest(e.body_text()))
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(Query)
+            .map_err(|e| {
+                let parameter = e.path().to_string();
+                let why = e.into_inner();
+                if parameter == "." {
+                    ApiError::BadRequest(format!("invalid query string: {why}"))
+                } else {
+                    ApiError::BadRequest(format!("invalid query parameter {parameter}: {why}"))
+                }
+            })
     }
 }
 

@@ -9,6 +9,7 @@ mod caller;
 mod configurations;
 pub mod error;
 pub mod extract;
+mod icons;
 mod ldap;
 mod members;
 mod oidc;
@@ -17,6 +18,7 @@ mod pagination;
 mod project_metadata;
 mod projects;
 mod query;
+pub mod query_bool;
 mod quotas;
 mod registries;
 mod repositories;
@@ -31,7 +33,7 @@ mod users;
 use axum::Router;
 use axum::routing::{delete, get, head, patch, post, put};
 
-use berth_api::artifacts::{Artifact, Tag};
+use berth_api::artifacts::{Artifact, Icon, Tag};
 use berth_api::audit::AuditLog;
 use berth_api::configurations::{Configurations, ConfigurationsResponse};
 use berth_api::ldap::{LdapConf, LdapImportUsers, LdapPingResult, LdapUser};
@@ -98,7 +100,11 @@ api_routes! {
     get "/ldap/groups/search" => ldap::search_groups [.ok::<Vec<UserGroup>>().query("groupname", Type::String, "A part of the group name").query("groupdn", Type::String, "The group's DN")],
     post "/system/oidc/ping" => oidc::ping [.body::<OidcPingReq>()],
 
-    get "/projects" => projects::list [.list::<Project>()],
+    get "/projects" => projects::list [.list::<Project>()
+        .query("name", Type::String, "Name part")
+        .query("public", Type::Boolean, "Only public (true) or private (false) projects")
+        .query("owner", Type::String, "The owner's username")
+        .query("with_detail", Type::Boolean, "Accepted; details are always included")],
     head "/projects" => projects::exists [.query("project_name", Type::String, "The name to look for")],
     post "/projects" => projects::create [.body::<ProjectReq>().created()],
     get "/projects/{project_name_or_id}" => projects::get [.ok::<Project>()],
@@ -129,17 +135,26 @@ api_routes! {
         .query("with_tag", Type::Boolean, "Include tags (default true)")
         .query("with_label", Type::Boolean, "Include labels")
         .query("with_scan_overview", Type::Boolean, "Include the scan overview")
-        .query("with_accessory", Type::Boolean, "Include accessories")],
+        .query("with_sbom_overview", Type::Boolean, "Include the SBOM overview")
+        .query("with_immutable_status", Type::Boolean, "Include tags' immutable status")
+        .query("with_accessory", Type::Boolean, "Include accessories")
+        .query("with_inherited_accessory", Type::Boolean, "Include accessories of accessories")],
     post "/projects/{project_name}/repositories/{repository_name}/artifacts" => artifacts::copy [.query("from", Type::String, "The source, project/repository:tag or @digest").created()],
     get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}" => artifacts::get [.ok::<Artifact>()
         .query("with_tag", Type::Boolean, "Include tags (default true)")
         .query("with_label", Type::Boolean, "Include labels")
         .query("with_scan_overview", Type::Boolean, "Include the scan overview")
-        .query("with_accessory", Type::Boolean, "Include accessories")],
+        .query("with_sbom_overview", Type::Boolean, "Include the SBOM overview")
+        .query("with_accessory", Type::Boolean, "Include accessories")
+        .query("with_inherited_accessory", Type::Boolean, "Include accessories of accessories")
+        .query("with_signature", Type::Boolean, "Include the signature status")
+        .query("with_immutable_status", Type::Boolean, "Include tags' immutable status")],
     delete "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}" => artifacts::remove,
     get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/additions/{addition}" => artifacts::addition,
+    get "/icons/{digest}" => icons::get [.ok::<Icon>()],
 
-    get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags" => tags::list [.list::<Tag>()],
+    get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags" => tags::list [.list::<Tag>()
+        .query("with_immutable_status", Type::Boolean, "Include the immutable status")],
     post "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags" => tags::create [.body::<Tag>().created()],
     delete "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags/{tag_name}" => tags::remove,
 

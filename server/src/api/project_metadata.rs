@@ -161,6 +161,56 @@ pub(super) async fn guard_proxy_patterns(
     Ok(())
 }
 
+/// What a `POST`/`PUT /projects` body may say about `retention_id`, which retention policies set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RetentionId<'a> {
+    /// Creating: it must be left out or empty.
+    Create,
+    /// Updating: it must be left out or the one the project has (`None`: it has none).
+    Update(Option<&'a str>),
+}
+
+/// The metadata of a `POST` or `PUT /projects` body (as sent, every name), checked as `/metadatas` checks a
+/// setting: an unknown name or a bad value is a 400. Returns the settings other than `public`,
+/// `retention_id`, `proxy_include` and `proxy_exclude` (see [`checked_settings`]), in Harbor's spelling.
+/// `retention_id` follows Harbor's rule (`src/server/v2.0/handler/project.go`).
+pub(super) fn request_settings(
+    metadata: &serde_json::Map<String, serde_json::Value>,
+    retention: RetentionId<'_>,
+) -> Result<BTreeMap<String, String>, ApiError> {
+    let mut settings = BTreeMap::new();
+    for (name, value) in metadata {
+        let value = match value {
+            serde_json::Value::String(value) => value.as_str(),
+            serde_json::Value::Null => continue,
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "metadata {name} must be a string, not {other}"
+                )));
+            }
+        };
+        known(name)?;
+        match (name.as_str(), retention) {
+            ("public" | "proxy_include" | "proxy_exclude", _) => {}
+            ("retention_id", RetentionId::Create) if !value.is_empty() => {
+                return Err(ApiError::BadRequest(
+                    "the retention_id in the request's payload when creating a project should be omitted, alternatively passing an empty string".to_owned(),
+                ));
+            }
+            ("retention_id", RetentionId::Update(current)) if current != Some(value) => {
+                return Err(ApiError::BadRequest(
+                    "the retention_id in the request's payload when updating a project should be omitted, alternatively passing the one that has already been associated to this project".to_owned(),
+                ));
+            }
+            ("retention_id", _) => {}
+            (name, _) => {
+                settings.insert(name.to_owned(), normalize(name, value)?);
+            }
+        }
+    }
+    Ok(settings)
+}
+
 /// The one `(name, value)` pair of a write's body, checked and normalized.
 fn single(body: BTreeMap<String, String>) -> Result<(String, String), ApiError> {
     let mut pairs = body.into_iter();

@@ -5,27 +5,34 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use berth_api::artifacts::ZERO_TIME;
 use berth_api::projects::{
-    DailyPulls, Project as ProjectResp, ProjectDeletable, ProjectMetadata, ProjectReq,
-    ProjectSummary, ProjectSummaryQuota,
+    CveAllowlist, CveAllowlistItem, DailyPulls, Project as ProjectResp, ProjectDeletable,
+    ProjectMetadata, ProjectReq, ProjectSummary, ProjectSummaryQuota,
 };
 use berth_api::quotas::ResourceList;
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use super::pagination::Page;
-use super::project_metadata::{checked_settings, guard_proxy_patterns};
+use super::project_metadata::{
+    RetentionId, checked_settings, guard_proxy_patterns, request_settings,
+};
 use super::query::{Pattern, add, list_query};
+use super::query_bool;
 use super::repositories::authorize;
 use super::{BASE, Caller};
 use crate::app::AppState;
-use crate::auth::policy::{Operation, ProjectAccess, Resource, Role, visible_projects};
+use crate::auth::password::LOCAL_ADMIN;
+use crate::auth::policy::{self, Operation, ProjectAccess, Resource, Role, visible_projects};
 use crate::auth::{Subject, robots};
 use crate::db::list;
-use crate::db::{Project, ProjectDetail};
+use crate::db::{CveAllowlistRow, NewCveAllowlist, Project, ProjectDetail};
 use crate::events::audit::{Audit, ClientIp, Operation as Op};
 use crate::service;
+use crate::service::configurations::ProjectCreationRestriction;
 
 /// Finds the project named (or numbered) `name_or_id` that the caller can see. Harbor's
 /// `X-Is-Resource-Name: true` header forces reading it as a name.
@@ -66,18 +73,26 @@ pub(super) fn require(
     }
 }
 
-/// Query parameters of `GET /projects`.
+/// Query parameters of `GET /projects`. Harbor's `with_detail` is read (a boolean) and changes nothing: every
+/// project comes with its details.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     q: Option<String>,
     sort: Option<String>,
     name: Option<String>,
+    #[serde(default, deserialize_with = "query_bool::optional")]
     public: Option<bool>,
     owner: Option<String>,
+    #[serde(default, deserialize_with = "query_bool::optional")]
+    #[expect(
+        dead_code,
+        reason = "read so that a bad value is a 400; details are always given"
+    )]
+    with_detail: Option<bool>,
 }
 
-/// `GET /projects`: the projects the caller can see — all for a system admin, else public ones and the
-/// caller's own. `q` and `sort` take the keys of [`list::PROJECTS`]; `name` is a substring of the name,
+/// `GET /projects`: the projects the caller can see — all for a system admin (and a robot given the system
+/// permission `project:list`), else public ones and the caller's own. `q` and `sort` take the keys of [`list::PROJECTS`]; `name` is a substring of the name,
 /// `public` and `owner` exact.
 pub async fn list(
     State(state): State<AppState>,
@@ -101,7 +116,11 @@ pub async fn list(
     if let Some(owner) = query.owner.clone().filter(|o| !o.is_empty()) {
         add(&mut filters, fields, "owner", Pattern::Exact(owner))?;
     }
-    let visible = visible_projects(&state.db, &caller.0).await?;
+    let visible = if policy::system_permits(&caller.0, "project", "list") {
+        None
+    } else {
+        visible_projects(&state.db, &caller.0).await?
+    };
     let (rows, total) = state
         .db
         .list_projects(&filters, visible.as_deref(), page.limit(), page.offset())
@@ -133,6 +152,7 @@ pub(super) async fn to_responses(
 ) -> Result<Vec<ProjectResp>, ApiError> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let settings = state.db.project_settings(&ids).await?;
+    let allowlists = state.db.project_cve_allowlists(&ids).await?;
     let roles = match subject {
         Subject::User { id, .. } => state.db.member_roles(*id).await?,
         Subject::Anonymous | Subject::Robot { .. } => Vec::new(),
@@ -176,6 +196,10 @@ pub(super) async fn to_responses(
                 current_user_role_ids: role.into_iter().collect(),
                 repo_count: row.repo_count,
                 metadata,
+                cve_allowlist: Some(allowlist_response(
+                    row.id,
+                    allowlists.iter().find(|a| a.project_id == row.id),
+                )),
             }
         })
         .collect())
@@ -204,20 +228,39 @@ pub async fn exists(
     Ok(StatusCode::OK)
 }
 
-/// `POST /projects`: any signed-in user may create a project and becomes its project admin. Only system
-/// admins may set a storage limit, and only they may create a proxy-cache project (`registry_id`, an existing
+/// `POST /projects`: a signed-in user may create a project and becomes its project admin, unless
+/// `project_creation_restriction` is `adminonly` (403 for all but system admins then). Robots need the system
+/// permission `project:create`; the built-in `admin` owns what they create, as in Harbor. Only system admins
+/// (and such robots) may set a storage limit or create a proxy-cache project (`registry_id`, an existing
 /// registry endpoint; 400 otherwise), which gets Harbor's default retention policy for proxy projects.
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     client: ClientIp,
     headers: HeaderMap,
-    Json(request): Json<ProjectReq>,
+    Json(body): Json<Value>,
 ) -> Result<Response, ApiError> {
     let subject = caller.signed_in()?;
-    if matches!(subject, Subject::Robot { .. }) {
+    let (request, raw_metadata) = read_request(body)?;
+    // Harbor's `isSysAdmin(ctx, rbac.ActionCreate)`: the system permission to create projects.
+    let creates_as_admin = policy::system_permits(subject, "project", "create");
+    if let Subject::Robot { permissions, .. } = subject
+        && !creates_as_admin
+    {
+        // Harbor's wording for a project robot (`src/server/v2.0/handler/project.go`).
+        let message = if permissions.iter().any(|p| p.kind == robots::SYSTEM_KIND) {
+            "this robot was not given the system permission project:create"
+        } else {
+            "Only system level robot can create project"
+        };
+        return Err(ApiError::Forbidden(message.to_owned()));
+    }
+    if state.system_config.current().project_creation_restriction
+        == ProjectCreationRestriction::AdminOnly
+        && !creates_as_admin
+    {
         return Err(ApiError::Forbidden(
-            "robot accounts cannot create projects".to_owned(),
+            "Only system admin can create project".to_owned(),
         ));
     }
     let name = request
@@ -225,14 +268,14 @@ pub async fn create(
         .as_deref()
         .filter(|n| !n.is_empty())
         .ok_or_else(|| ApiError::BadRequest("project_name is required".to_owned()))?;
-    if request.registry_id.is_some() && !subject.is_sysadmin() {
+    if request.registry_id.is_some() && !creates_as_admin {
         // Harbor's wording (`src/server/v2.0/handler/project.go`).
         return Err(ApiError::Forbidden(
             "Only system admin can create proxy cache project".to_owned(),
         ));
     }
     let metadata = request.metadata.clone().unwrap_or_default();
-    let settings = checked_settings(&metadata.settings())?;
+    let settings = settings_of(&metadata, &raw_metadata, RetentionId::Create)?;
     let settings: Vec<(&str, &str)> = settings.iter().map(|(n, v)| (*n, v.as_str())).collect();
     guard_proxy_patterns(&state, &caller, None, &settings).await?;
     let public = match (&metadata.public, request.public) {
@@ -240,20 +283,30 @@ pub async fn create(
         (None, Some(public)) => public,
         (None, None) => false,
     };
+    let allowlist = request
+        .cve_allowlist
+        .as_ref()
+        .map(|list| allowlist_of(list, None))
+        .transpose()?;
     let storage_limit = match request.storage_limit {
-        Some(limit) if subject.is_sysadmin() => limit,
+        Some(limit) if creates_as_admin => limit,
         _ => state.config.storage_per_project,
+    };
+    let owner = match subject {
+        Subject::Robot { .. } => LOCAL_ADMIN,
+        _ => subject.name(),
     };
     let id = match request.registry_id {
         Some(registry_id) => {
             service::projects::create_proxy_cache(
                 &state.db,
                 name,
-                subject.name(),
+                owner,
                 public,
                 storage_limit,
                 &settings,
                 registry_id,
+                allowlist.as_ref(),
             )
             .await?
         }
@@ -261,10 +314,11 @@ pub async fn create(
             service::projects::create_with(
                 &state.db,
                 name,
-                subject.name(),
+                owner,
                 public,
                 storage_limit,
                 &settings,
+                allowlist.as_ref(),
             )
             .await?
         }
@@ -284,6 +338,78 @@ pub async fn create(
         format!("{BASE}/projects/{id}")
     };
     Ok((StatusCode::CREATED, [(header::LOCATION, location)]).into_response())
+}
+
+/// A `POST`/`PUT /projects` body: Harbor's `ProjectReq`, and its `metadata` as sent (every name, so that an
+/// unknown one is refused rather than dropped).
+fn read_request(body: Value) -> Result<(ProjectReq, Map<String, Value>), ApiError> {
+    let raw = match body.get("metadata") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(metadata)) => metadata.clone(),
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "metadata must be an object of strings, not {other}"
+            )));
+        }
+    };
+    let request = serde_json::from_value(body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid project request: {e}")))?;
+    Ok((request, raw))
+}
+
+/// The settings to store from a request's metadata: every name and value checked as `/metadatas` checks
+/// them ([`request_settings`]) and the proxy patterns as [`checked_settings`] does, `retention_id` left out.
+fn settings_of(
+    metadata: &ProjectMetadata,
+    raw: &Map<String, Value>,
+    retention: RetentionId<'_>,
+) -> Result<Vec<(&'static str, String)>, ApiError> {
+    let normalized = request_settings(raw, retention)?;
+    Ok(checked_settings(&metadata.settings())?
+        .into_iter()
+        .filter(|(name, _)| *name != "retention_id")
+        .map(|(name, value)| match normalized.get(name) {
+            Some(normal) => (name, normal.clone()),
+            None => (name, value),
+        })
+        .collect())
+}
+
+/// A request's CVE allowlist, checked (for project `project_id` when it exists already).
+fn allowlist_of(list: &CveAllowlist, project_id: Option<i64>) -> Result<NewCveAllowlist, ApiError> {
+    let ids: Vec<&str> = list.items.iter().map(|i| i.cve_id.as_str()).collect();
+    Ok(service::projects::check_cve_allowlist(
+        list.project_id,
+        project_id,
+        list.expires_at,
+        &ids,
+    )?)
+}
+
+/// Harbor's `CVEAllowlist` for project `project_id` from its stored one; without one, Harbor's empty list.
+fn allowlist_response(project_id: i64, stored: Option<&CveAllowlistRow>) -> CveAllowlist {
+    match stored {
+        Some(row) => CveAllowlist {
+            id: row.id,
+            project_id,
+            expires_at: row.expires_at,
+            items: row
+                .items
+                .iter()
+                .map(|cve| CveAllowlistItem {
+                    cve_id: cve.clone(),
+                })
+                .collect(),
+            creation_time: row.created_at.clone(),
+            update_time: row.updated_at.clone(),
+        },
+        None => CveAllowlist {
+            project_id,
+            creation_time: ZERO_TIME.to_owned(),
+            update_time: ZERO_TIME.to_owned(),
+            ..CveAllowlist::default()
+        },
+    }
 }
 
 fn parse_flag(field: &str, value: &str) -> Result<bool, ApiError> {
@@ -316,27 +442,49 @@ pub async fn get(
         .ok_or_else(|| ApiError::NotFound(format!("project {name_or_id} not found")))
 }
 
-/// `PUT /projects/{project_name_or_id}`: changes the public flag and metadata (project admins only).
+/// `PUT /projects/{project_name_or_id}`: changes the public flag, the metadata (each name and value checked as
+/// `/metadatas` checks them; `retention_id` may only repeat the project's own) and the CVE allowlist
+/// (`cve_allowlist`, replacing the stored one), all or nothing; project admins only.
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
     client: ClientIp,
     headers: HeaderMap,
     Path(name_or_id): Path<String>,
-    Json(request): Json<ProjectReq>,
+    Json(body): Json<Value>,
 ) -> Result<StatusCode, ApiError> {
     let (project, access) = resolve(&state, &caller, &headers, &name_or_id).await?;
     require(access, Resource::Metadata, Operation::Update)?;
-    let metadata = request.metadata.unwrap_or_default();
+    let (request, raw_metadata) = read_request(body)?;
+    let metadata = request.metadata.clone().unwrap_or_default();
     let public = match (&metadata.public, request.public) {
         (Some(flag), _) => Some(parse_flag("metadata.public", flag)?),
         (None, public) => public,
     };
+    let retention_id = state
+        .db
+        .project_settings(&[project.id])
+        .await?
+        .into_iter()
+        .find(|(_, name, _)| name == "retention_id")
+        .map(|(_, _, value)| value);
     // A project's registry endpoint is fixed at creation: `registry_id` is ignored here, as in Harbor.
-    let settings = checked_settings(&metadata.settings())?;
+    let settings = settings_of(
+        &metadata,
+        &raw_metadata,
+        RetentionId::Update(retention_id.as_deref()),
+    )?;
     let settings: Vec<(&str, &str)> = settings.iter().map(|(n, v)| (*n, v.as_str())).collect();
     guard_proxy_patterns(&state, &caller, Some(&project), &settings).await?;
-    state.db.update_project(&project, public, &settings).await?;
+    let allowlist = request
+        .cve_allowlist
+        .as_ref()
+        .map(|list| allowlist_of(list, Some(project.id)))
+        .transpose()?;
+    state
+        .db
+        .update_project_with(&project, public, &settings, allowlist.as_ref())
+        .await?;
     tracing::info!(project = %project.name, by = caller.0.name(), "project updated");
     Audit::new(Op::Update, "project", &project.name)
         .project_id(Some(project.id))

@@ -242,13 +242,9 @@ fn value(key: &str, kind: Kind, v: &str) -> Result<Value, ApiError> {
         Kind::Integer => v.parse().map(Value::Integer).map_err(|_| {
             ApiError::BadRequest(format!("q {key} takes an integer, not {v:?}"))
         }),
-        Kind::Bool => match v {
-            "true" => Ok(Value::Bool(true)),
-            "false" => Ok(Value::Bool(false)),
-            _ => Err(ApiError::BadRequest(format!(
-                "q {key} takes true or false, not {v:?}"
-            ))),
-        },
+        Kind::Bool => super::query_bool::parse(v)
+            .map(Value::Bool)
+            .ok_or_else(|| ApiError::BadRequest(format!("q {key}: {}", super::query_bool::invalid(v)))),
         Kind::Time => time_span(v)
             .map(|(from, until)| Value::Time {
                 from: timestamp(from),

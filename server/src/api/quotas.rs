@@ -13,7 +13,7 @@ use super::projects::{require, resolve};
 use super::query::{Pattern, add, list_query};
 use super::{BASE, Caller};
 use crate::app::AppState;
-use crate::auth::policy::{Operation, Resource};
+use crate::auth::policy::{self, Operation, Resource};
 use crate::db::ProjectDetail;
 use crate::db::list;
 
@@ -45,7 +45,7 @@ pub struct ListQuery {
     sort: Option<String>,
 }
 
-/// `GET /quotas` (system admins): every project's quota, by project name unless sorted. `reference` and
+/// `GET /quotas` (system admins, and robots given `quota:list`): every project's quota, by project name unless sorted. `reference` and
 /// `reference_id` filter exactly; `q` and `sort` take the keys of [`list::QUOTAS`] (Harbor's sort keys are
 /// `hard.storage` and `used.storage`).
 pub async fn list(
@@ -54,7 +54,7 @@ pub async fn list(
     Query(query): Query<ListQuery>,
     page: Page,
 ) -> Result<Response, ApiError> {
-    caller.sysadmin()?;
+    caller.system("quota", "list")?;
     let fields = list::QUOTAS.as_slice();
     let mut filters = list_query(query.q.as_deref(), query.sort.as_deref(), fields)?;
     for (key, value) in [
@@ -86,15 +86,24 @@ pub async fn list(
         .into_response())
 }
 
-/// `GET /quotas/{id}`: readable by system admins and the project's members.
+/// `GET /quotas/{id}`: readable by system admins (and robots given `quota:read`) and the project's members.
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Result<Json<Quota>, ApiError> {
-    let (project, access) = resolve(&state, &caller, &headers, &id.to_string()).await?;
-    require(access, Resource::Quota, Operation::Read)?;
+    let project = if policy::system_permits(&caller.0, "quota", "read") {
+        state
+            .db
+            .find_project_by_id(id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("quota {id} not found")))?
+    } else {
+        let (project, access) = resolve(&state, &caller, &headers, &id.to_string()).await?;
+        require(access, Resource::Quota, Operation::Read)?;
+        project
+    };
     let detail = state
         .db
         .project_detail(project.id)

@@ -2,7 +2,8 @@
 //! `/replication/adapters`.
 //!
 //! A registry endpoint is a system-level resource, as in Harbor (`src/server/v2.0/handler/registry.go`): only
-//! system administrators may use these (401 anonymous, 403 otherwise). The access secret is stored sealed and
+//! system administrators, and system robots given the `registry` (or `replication-adapter:list`) permission
+//! the operation needs, may use these (401 anonymous, 403 otherwise). The access secret is stored sealed and
 //! never returned: responses show `*****` in its place. An endpoint that a proxy-cache project uses cannot be
 //! deleted (412); editing its URL or credential keeps its projects, which refer to it by id.
 
@@ -43,7 +44,7 @@ pub async fn list(
     page: Page,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
-    caller.sysadmin()?;
+    caller.system("registry", "list")?;
     let fields = REGISTRIES.as_slice();
     let mut filters = list_query(query.q.as_deref(), query.sort.as_deref(), fields)?;
     if let Some(name) = query.name.clone().filter(|n| !n.is_empty()) {
@@ -79,7 +80,7 @@ pub async fn create(
     client: ClientIp,
     body: Json<Registry>,
 ) -> Result<Response, ApiError> {
-    let subject = caller.sysadmin()?;
+    let subject = caller.system("registry", "create")?;
     let Json(req) = body;
     if req.registry_type.is_empty() {
         return Err(ApiError::BadRequest("type is required".to_owned()));
@@ -113,7 +114,7 @@ pub async fn get(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Registry>, ApiError> {
-    caller.sysadmin()?;
+    caller.system("registry", "read")?;
     let row = find(&state, &id).await?;
     Ok(Json(registry(&state, row)))
 }
@@ -127,7 +128,7 @@ pub async fn update(
     Path(id): Path<String>,
     body: Json<RegistryUpdate>,
 ) -> Result<StatusCode, ApiError> {
-    let subject = caller.sysadmin()?;
+    let subject = caller.system("registry", "update")?;
     let id = parse_id(&id)?;
     let Json(req) = body;
     let draft = Draft {
@@ -158,7 +159,7 @@ pub async fn remove(
     client: ClientIp,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let subject = caller.sysadmin()?;
+    let subject = caller.system("registry", "delete")?;
     let row = find(&state, &id).await?;
     match state.db.delete_registry(row.id).await? {
         DeleteRegistry::Deleted => {}
@@ -189,7 +190,7 @@ pub async fn ping(
     caller: Caller,
     body: Json<RegistryPing>,
 ) -> Result<StatusCode, ApiError> {
-    caller.sysadmin()?;
+    caller.system("registry", "read")?;
     let Json(req) = body;
     if req.id.is_none() && req.url.as_deref().is_none_or(str::is_empty) {
         // Harbor's wording. Types with a well-known registry still need the URL named here.
@@ -241,7 +242,7 @@ pub async fn info(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<RegistryInfo>, ApiError> {
-    caller.sysadmin()?;
+    caller.system("registry", "read")?;
     let row = find(&state, &id).await?;
     let description = match row.kind.parse::<EndpointKind>() {
         Ok(EndpointKind::DockerHub) => "Docker Hub",
@@ -262,7 +263,7 @@ pub async fn info(
 
 /// `GET /replication/adapters`: the registry types endpoints may have.
 pub async fn adapters(caller: Caller) -> Result<Json<Vec<String>>, ApiError> {
-    caller.sysadmin()?;
+    caller.system("replication-adapter", "list")?;
     Ok(Json(
         REGISTRY_TYPES.iter().map(|t| (*t).to_owned()).collect(),
     ))

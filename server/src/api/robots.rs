@@ -76,7 +76,8 @@ pub async fn create(
     Json(request): Json<RobotCreate>,
 ) -> Result<Response, ApiError> {
     let subject = caller.signed_in()?;
-    let created = service::robots::create(&state.db, subject, &request).await?;
+    let config = state.system_config.current();
+    let created = service::robots::create(&state.db, &config, subject, &request).await?;
     tracing::info!(robot = %created.row.name, by = subject.name(), "robot account created");
     Audit::new(Op::Create, "robot", &created.row.name)
         .project_id(created.row.project_id)
@@ -188,7 +189,8 @@ pub async fn update(
 ) -> Result<StatusCode, ApiError> {
     let (robot, access) = find(&state, &caller, id).await?;
     require(access, Operation::Update)?;
-    service::robots::update(&state.db, &caller.0, &robot, &request).await?;
+    let config = state.system_config.current();
+    service::robots::update(&state.db, &config, &caller.0, &robot, &request).await?;
     tracing::info!(robot = %robot.name, by = caller.0.name(), disabled = request.disable, "robot account updated");
     Audit::new(Op::Update, "robot", &robot.name)
         .project_id(robot.project_id)

@@ -14,7 +14,8 @@ pub async fn ping() -> &'static str {
     "Pong"
 }
 
-/// `GET /health`: the database and the blob store, each healthy or not.
+/// `GET /health`: the database and the blob store, each healthy or not. The answer is always 200, the status
+/// in the body, as in Harbor (`src/server/v2.0/handler/health.go`): monitors read the body.
 pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let database = match state.db.ping().await {
         Ok(()) => ComponentHealthStatus::healthy("database"),
@@ -33,18 +34,10 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let components = vec![database, storage];
     let healthy = components.iter().all(|c| c.status == "healthy");
     let status = if healthy { "healthy" } else { "unhealthy" };
-    let code = if healthy {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::INTERNAL_SERVER_ERROR
-    };
-    (
-        code,
-        axum::Json(OverallHealthStatus {
-            status: status.to_owned(),
-            components,
-        }),
-    )
+    axum::Json(OverallHealthStatus {
+        status: status.to_owned(),
+        components,
+    })
 }
 
 /// `GET /systeminfo`: what the console and clients need to know about this installation, the auth mode
@@ -69,7 +62,7 @@ pub async fn info(State(state): State<AppState>, headers: HeaderMap) -> axum::Js
         has_ca_root: false,
         harbor_version: format!("berth-v{}", env!("CARGO_PKG_VERSION")),
         registry_storage_provider_name: "filesystem".to_owned(),
-        read_only: false,
+        read_only: settings.read_only,
         notification_enable: false,
         oidc_provider_name,
     })

@@ -14,6 +14,7 @@ use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use super::pagination::Page;
 use super::query::list_query;
+use super::query_bool;
 use super::repositories::encoded_relative_name;
 use super::{BASE, Caller};
 use crate::app::AppState;
@@ -30,11 +31,18 @@ pub struct TagPath {
     tag_name: String,
 }
 
-/// Query of the tag list.
+/// Query of the tag list. Harbor's `with_immutable_status` is read (a boolean) and changes nothing: no tag is
+/// immutable yet.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     q: Option<String>,
     sort: Option<String>,
+    #[serde(default, deserialize_with = "query_bool::optional")]
+    #[expect(
+        dead_code,
+        reason = "read so that a bad value is a 400; immutability comes later"
+    )]
+    with_immutable_status: Option<bool>,
 }
 
 /// `GET …/artifacts/{reference}/tags`: one page of the artifact's tags, newest first unless `sort`; `q` and

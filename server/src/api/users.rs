@@ -20,9 +20,11 @@ use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use super::pagination::Page;
 use super::query::{Pattern, add, list_query};
+use super::query_bool;
 use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::policy::{self, ProjectAccess};
+use crate::auth::throttle::PeerIp;
 use crate::auth::{Subject, password};
 use crate::db::list;
 use crate::db::{UserDetail, is_unique_violation};
@@ -118,17 +120,32 @@ pub async fn search(
         .into_response())
 }
 
-/// `POST /users`: creates a local user, for system administrators. 201 with the new user's `Location`.
+/// `POST /users`: creates a local user (never an administrator), in `db_auth` mode only. System
+/// administrators may always; anyone, signed out, may sign themself up while `self_registration` is on
+/// (Harbor's `requireCreatable`), at most [`crate::service::sign_up::PER_ADDRESS`] times an hour per client address and
+/// [`crate::service::sign_up::IN_ALL`] in all (429 beyond). The same checks apply either way. 201 with the new user's
+/// `Location`.
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     client: ClientIp,
+    peer: PeerIp,
     body: Json<UserCreationReq>,
 ) -> Result<Response, ApiError> {
-    caller.sysadmin()?;
-    if state.system_config.current().auth_mode != AuthMode::Db {
+    let config = state.system_config.current();
+    let signing_up = matches!(caller.0, Subject::Anonymous) && config.self_registration;
+    if !signing_up {
+        caller.sysadmin()?;
+    }
+    if config.auth_mode != AuthMode::Db {
         return Err(ApiError::Forbidden(
             "local users can be created only in db_auth mode; in ldap_auth and oidc_auth users are created when they first sign in".to_owned(),
+        ));
+    }
+    if signing_up && !state.sign_ups.admit(peer.0) {
+        tracing::warn!(address = ?peer.0, "self-registration refused: too many sign-ups");
+        return Err(ApiError::TooManyRequests(
+            "too many sign-ups from this address; try again later".to_owned(),
         ));
     }
     let Json(req) = body;
@@ -147,6 +164,9 @@ pub async fn create(
         sysadmin: false,
     };
     let id = service::users::create_with_comment(&state.db, &user, &req.comment).await?;
+    if signing_up {
+        tracing::info!(username = %req.username, address = ?peer.0, "user signed themself up");
+    }
     Audit::new(Op::Create, "user", &req.username)
         .by_subject(&caller.0, &client)
         .record(&state.db)
@@ -269,6 +289,7 @@ pub async fn get(
 #[derive(Debug, Deserialize)]
 pub struct PermissionsQuery {
     scope: Option<String>,
+    #[serde(default, deserialize_with = "query_bool::optional")]
     relative: Option<bool>,
 }
 

@@ -155,7 +155,8 @@ impl PasswordChecker {
     ) -> Result<Option<Subject>, SignInError> {
         let key = credential_key(username, password);
         let config = self.config.current();
-        let local = username == LOCAL_ADMIN || username.starts_with(robots::PREFIX);
+        let local = username == LOCAL_ADMIN
+            || (config.auth_mode != AuthMode::Db && robots::is_robot(db, username).await?);
         match config.auth_mode {
             AuthMode::Ldap if !local => {
                 self.verify_ldap(db, &config.ldap, key, username, password)
@@ -256,11 +257,8 @@ fn credential_key(username: &str, password: &str) -> [u8; 32] {
 
 /// The account named `username` and its password hash, if it may sign in at all.
 async fn account(db: &Db, username: &str) -> Result<Option<(Subject, String)>, sqlx::Error> {
-    if username.starts_with(robots::PREFIX) {
-        let Some(robot) = db.robot_by_name(username).await? else {
-            tracing::info!(username, "sign-in failed: no such robot");
-            return Ok(None);
-        };
+    // A robot by its full stored name, whatever the prefix of new robots is now.
+    if let Some(robot) = db.robot_by_name(username).await? {
         if robot.disabled {
             tracing::info!(username, "sign-in refused: the robot is disabled");
             return Ok(None);

@@ -5,6 +5,10 @@
 //! it directly; every `/v2` request and every token grant asks [`allowed_actions`], which maps the registry
 //! actions onto it (pull = repository pull, push = repository push, delete = artifact delete).
 //!
+//! Outside projects, [`system_permits`] decides: a system administrator holds every system permission; a
+//! system-level robot holds the `kind: system` permissions it was given, from the list Harbor allows robots
+//! ([`ROBOT_SYSTEM_POLICIES`]); nobody else holds any.
+//!
 //! A user's role in a project is the strongest of their direct role and the roles of the groups they belong
 //! to; the data layer resolves it (`Db::effective_role`), and everything here asks it, so `/v2` and the REST
 //! API agree.
@@ -503,8 +507,82 @@ const PROJECT_POLICIES: &[(&str, &str)] = &[
     ("export-cve", "list"),
 ];
 
-/// Harbor's system-level policies as `(resource, action)` (`src/common/rbac/system/policies.go`); only
-/// system administrators hold them.
+/// Harbor's system-level permissions a robot may be given (`kind: system`, namespace `/`), as
+/// `(resource, action)`: `PoliciesMap["System"]` of Harbor's `src/common/rbac/const.go`. Berth serves
+/// `project` (create, list), `registry`, `replication-adapter`, `audit-log`, `catalog` and `quota` (read,
+/// list); the others are accepted and take effect when Berth serves their resources.
+pub const ROBOT_SYSTEM_POLICIES: &[(&str, &str)] = &[
+    ("audit-log", "list"),
+    ("preheat-instance", "read"),
+    ("preheat-instance", "create"),
+    ("preheat-instance", "delete"),
+    ("preheat-instance", "list"),
+    ("preheat-instance", "update"),
+    ("project", "list"),
+    ("project", "create"),
+    ("replication-policy", "read"),
+    ("replication-policy", "create"),
+    ("replication-policy", "delete"),
+    ("replication-policy", "list"),
+    ("replication-policy", "update"),
+    ("replication", "read"),
+    ("replication", "create"),
+    ("replication", "list"),
+    ("replication-adapter", "list"),
+    ("registry", "read"),
+    ("registry", "create"),
+    ("registry", "delete"),
+    ("registry", "list"),
+    ("registry", "update"),
+    ("scan-all", "read"),
+    ("scan-all", "update"),
+    ("scan-all", "stop"),
+    ("scan-all", "create"),
+    ("system-volumes", "read"),
+    ("garbage-collection", "read"),
+    ("garbage-collection", "create"),
+    ("garbage-collection", "list"),
+    ("garbage-collection", "update"),
+    ("garbage-collection", "stop"),
+    ("purge-audit", "read"),
+    ("purge-audit", "create"),
+    ("purge-audit", "list"),
+    ("purge-audit", "update"),
+    ("purge-audit", "stop"),
+    ("jobservice-monitor", "list"),
+    ("jobservice-monitor", "stop"),
+    ("scanner", "read"),
+    ("scanner", "create"),
+    ("scanner", "delete"),
+    ("scanner", "list"),
+    ("scanner", "update"),
+    ("label", "read"),
+    ("label", "create"),
+    ("label", "delete"),
+    ("label", "update"),
+    ("security-hub", "read"),
+    ("security-hub", "list"),
+    ("catalog", "read"),
+    ("quota", "read"),
+    ("quota", "list"),
+];
+
+/// Whether `subject` holds the system-level permission `(resource, action)`: every one for a system
+/// administrator; for a robot, what its `kind: system` permissions grant (see [`ROBOT_SYSTEM_POLICIES`]);
+/// none for anyone else.
+pub fn system_permits(subject: &Subject, resource: &str, action: &str) -> bool {
+    match subject {
+        Subject::User { sysadmin, .. } => *sysadmin,
+        Subject::Robot { permissions, .. } => {
+            robots::holds_system(permissions, resource, action)
+                && ROBOT_SYSTEM_POLICIES.contains(&(resource, action))
+        }
+        Subject::Anonymous => false,
+    }
+}
+
+/// Harbor's system-level policies as `(resource, action)` (`src/common/rbac/system/policies.go`); system
+/// administrators hold them all.
 const SYSTEM_POLICIES: &[(&str, &str)] = &[
     ("catalog", "read"),
     ("audit-log", "list"),
@@ -619,12 +697,17 @@ pub fn project_permissions(access: ProjectAccess) -> Vec<(&'static str, &'static
         .collect()
 }
 
-/// The system-level permissions of `subject`: all of Harbor's for a system administrator, none otherwise.
+/// The system-level permissions of `subject`: all of Harbor's for a system administrator, a robot's own
+/// (see [`system_permits`]), none otherwise.
 pub fn system_permissions(subject: &Subject) -> Vec<(&'static str, &'static str)> {
-    if subject.is_sysadmin() {
-        SYSTEM_POLICIES.to_vec()
-    } else {
-        Vec::new()
+    match subject {
+        Subject::User { sysadmin: true, .. } => SYSTEM_POLICIES.to_vec(),
+        Subject::Robot { .. } => ROBOT_SYSTEM_POLICIES
+            .iter()
+            .copied()
+            .filter(|&(resource, action)| system_permits(subject, resource, action))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -810,6 +893,59 @@ mod tests {
             ..outsider
         };
         assert_eq!(project_permissions(sysadmin).len(), PROJECT_POLICIES.len());
+    }
+
+    #[test]
+    fn system_permissions_are_the_admins_and_what_robots_were_given() {
+        use berth_api::robots::Access;
+        let access = |resource: &str, action: &str, effect: Option<&str>| Access {
+            resource: resource.to_owned(),
+            action: action.to_owned(),
+            effect: effect.map(str::to_owned),
+        };
+        let robot = Subject::Robot {
+            id: 1,
+            name: "robot$ops".to_owned(),
+            permissions: vec![
+                RobotPermission {
+                    kind: "system".to_owned(),
+                    namespace: "/".to_owned(),
+                    access: vec![
+                        access("project", "create", None),
+                        access("registry", "delete", Some("deny")),
+                        // Not a robot's to hold, whatever is stored.
+                        access("user", "create", None),
+                    ],
+                },
+                RobotPermission {
+                    kind: "project".to_owned(),
+                    namespace: "*".to_owned(),
+                    access: vec![access("project", "list", None)],
+                },
+            ]
+            .into(),
+        };
+        assert!(system_permits(&robot, "project", "create"));
+        assert!(
+            !system_permits(&robot, "project", "list"),
+            "a project grant"
+        );
+        assert!(!system_permits(&robot, "registry", "delete"), "denied");
+        assert!(!system_permits(&robot, "user", "create"));
+        assert_eq!(system_permissions(&robot), [("project", "create")]);
+        let admin = Subject::User {
+            id: 1,
+            username: "admin".to_owned(),
+            sysadmin: true,
+        };
+        assert!(system_permits(&admin, "configuration", "update"));
+        let user = Subject::User {
+            id: 2,
+            username: "dev".to_owned(),
+            sysadmin: false,
+        };
+        assert!(!system_permits(&user, "project", "create"));
+        assert!(!system_permits(&Subject::Anonymous, "catalog", "read"));
     }
 
     #[test]

@@ -3,14 +3,38 @@
 //! A robot's permissions are Harbor's `RobotPermission` list: `{kind: "project", namespace: <project> | "*",
 //! access: [{resource, action}]}`. Each `(resource, action)` pair of the role matrix becomes a grant bit that
 //! [`ProjectAccess::permits`] reads; registry access comes from `repository:pull`, `repository:push` and
-//! `artifact:delete` through the same function.
+//! `artifact:delete` through the same function. A system-level robot may also hold `{kind: "system",
+//! namespace: "/"}` permissions, which [`super::policy::system_permits`] reads.
+//!
+//! A robot is known by its full stored name (`robot$team+ci`), not by its prefix: the prefix of new robots
+//! (`robot_name_prefix`) may change, and robots made before keep their names and keep signing in.
 
 use berth_api::robots::{Access, RobotPermission};
 
 use super::policy::{Operation, ProjectAccess, Resource, Role};
+use crate::db::Db;
 
-/// Every robot name starts with this.
-pub const PREFIX: &str = "robot$";
+/// The name prefix of new robots until `robot_name_prefix` says otherwise (Harbor's default).
+pub const DEFAULT_PREFIX: &str = "robot$";
+
+/// The `kind` of system-level permissions, and their one namespace.
+pub const SYSTEM_KIND: &str = "system";
+pub const SYSTEM_NAMESPACE: &str = "/";
+
+/// Whether `name` is a robot's: robots are looked up by their full stored name, whatever the prefix now.
+pub async fn is_robot(db: &Db, name: &str) -> Result<bool, sqlx::Error> {
+    Ok(db.robot_by_name(name).await?.is_some())
+}
+
+/// Whether the robot's `kind: system` permissions grant `(resource, action)` (`effect: deny` grants nothing).
+pub fn holds_system(permissions: &[RobotPermission], resource: &str, action: &str) -> bool {
+    permissions
+        .iter()
+        .filter(|p| p.kind == SYSTEM_KIND)
+        .flat_map(|p| p.access.iter())
+        .filter(|a| a.effect.as_deref() != Some("deny"))
+        .any(|a| a.resource == resource && a.action == action)
+}
 
 /// The robot's accesses that apply to project `project` (`effect: deny` entries grant nothing).
 fn accesses_in<'a>(

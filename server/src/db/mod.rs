@@ -10,6 +10,7 @@ mod audit;
 mod blobs;
 mod cache;
 mod configurations;
+mod cve_allowlists;
 mod keys;
 pub mod list;
 mod members;
@@ -40,6 +41,7 @@ pub use artifacts::{
 pub use audit::{AuditEntry, NewAuditEntry};
 pub use blobs::LinkedBlob;
 pub use configurations::{ConfigChange, ConfigRow, SaveConfig};
+pub use cve_allowlists::{CveAllowlistRow, NewCveAllowlist};
 pub use members::Member;
 pub use oidc_users::{NewOidcUser, OidcUserRow};
 pub use projects::{NewProject, Project, ProjectCounts, ProjectDetail, ProjectUsage};

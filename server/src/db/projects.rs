@@ -38,6 +38,8 @@ pub struct NewProject<'a> {
     /// A retention policy (Harbor's `RetentionPolicy` JSON) to store with the project; its `scope.ref` and
     /// `id` are filled in, and the project's `retention_id` metadata names it.
     pub retention_policy: Option<&'a str>,
+    /// The project's CVE allowlist, if it starts with one.
+    pub cve_allowlist: Option<&'a super::NewCveAllowlist>,
 }
 
 /// A project with what the REST API shows about it.
@@ -119,6 +121,9 @@ impl Db {
         .bind(&now)
         .execute(&mut *tx)
         .await?;
+        if let Some(allowlist) = project.cve_allowlist {
+            Db::replace_cve_allowlist(&mut tx, id, allowlist, &now).await?;
+        }
         for (name, value) in project
             .settings
             .iter()
@@ -249,15 +254,31 @@ impl Db {
         public: Option<bool>,
         settings: &[(&str, &str)],
     ) -> Result<(), sqlx::Error> {
+        self.update_project_with(project, public, settings, None)
+            .await
+    }
+
+    /// [`Db::update_project`], also replacing the project's CVE allowlist (if given), all in one transaction.
+    pub async fn update_project_with(
+        &self,
+        project: &Project,
+        public: Option<bool>,
+        settings: &[(&str, &str)],
+        allowlist: Option<&super::NewCveAllowlist>,
+    ) -> Result<(), sqlx::Error> {
+        let now = super::now();
         let mut tx = self.write.begin().await?;
         sqlx::query(
             "UPDATE projects SET public = COALESCE($1, public), updated_at = $2 WHERE id = $3",
         )
         .bind(public)
-        .bind(super::now())
+        .bind(&now)
         .bind(project.id)
         .execute(&mut *tx)
         .await?;
+        if let Some(allowlist) = allowlist {
+            Db::replace_cve_allowlist(&mut tx, project.id, allowlist, &now).await?;
+        }
         for (name, value) in settings {
             sqlx::query(
                 "INSERT INTO project_metadata (project_id, name, value) VALUES ($1, $2, $3)

@@ -44,7 +44,12 @@ async fn list_repositories(
         });
     }
     let subject = caller.subject(state).await?;
-    let visible = policy::visible_projects(&state.db, &subject).await?;
+    // A robot given the system permission `catalog:read` lists every repository, as a system admin does.
+    let visible = if policy::system_permits(&subject, "catalog", "read") {
+        None
+    } else {
+        policy::visible_projects(&state.db, &subject).await?
+    };
     let (n, last) = pagination(params)?;
     let mut repositories = match n {
         Some(0) => Vec::new(),

@@ -24,6 +24,8 @@ const IMAGE_CONFIGS: [&str; 2] = [
 ];
 const HELM_CONFIG: &str = "application/vnd.cncf.helm.config.v1+json";
 const CNAB_CONFIG: &str = "application/vnd.cnab.config.v1+json";
+/// Harbor's WASM artifacts (`src/controller/artifact/processor/wasm`).
+const WASM_CONFIG: &str = "application/vnd.wasm.config.v1+json";
 
 /// A descriptor as manifests carry it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -91,6 +93,7 @@ pub fn kind(manifest_media_type: &str, artifact_type: Option<&str>) -> &'static 
         Some(t) if IMAGE_CONFIGS.contains(&t) => "IMAGE",
         Some(HELM_CONFIG) => "CHART",
         Some(CNAB_CONFIG) => "CNAB",
+        Some(WASM_CONFIG) => "WASM",
         _ => "UNKNOWN",
     }
 }
@@ -269,6 +272,13 @@ mod tests {
                 Some(HELM_CONFIG)
             ),
             "CHART"
+        );
+        assert_eq!(
+            kind(
+                "application/vnd.oci.image.manifest.v1+json",
+                Some(WASM_CONFIG)
+            ),
+            "WASM"
         );
         assert_eq!(
             kind(

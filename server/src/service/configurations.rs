@@ -12,8 +12,12 @@
 //!   (`src/controller/config/controller.go`, `authModeCanBeModified`); the CLI may force it.
 //! - Request paths read the in-memory snapshot ([`LiveConfig::current`]), never the database; a change
 //!   replaces the snapshot once committed.
+//! - Harbor's other keys ([`HARBOR_ONLY`]: UAA, HTTP auth proxy, e-mail, audit forwarding, …) are accepted
+//!   with a value of the right type and ignored, so that clients sending a whole Harbor configuration (the
+//!   Terraform provider, scripts) work; a key Harbor does not have is a 400.
 //!
-//! Harbor's keys and defaults: `src/lib/config/metadata/metadatalist.go`.
+//! Harbor's keys and defaults: `src/lib/config/metadata/metadatalist.go` and the `Configurations` definition
+//! of its swagger.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -96,6 +100,9 @@ pub struct SystemConfig {
     pub robot_name_prefix: String,
     pub self_registration: bool,
     pub project_creation_restriction: ProjectCreationRestriction,
+    /// Harbor's read-only mode: every push, delete and REST change but this setting is refused
+    /// ([`crate::read_only`]).
+    pub read_only: bool,
 }
 
 /// The type of a key's value.
@@ -150,7 +157,79 @@ const KEYS: &[(&str, Kind)] = &[
     ("robot_name_prefix", Kind::Text),
     ("self_registration", Kind::Bool),
     ("project_creation_restriction", Kind::Text),
+    ("read_only", Kind::Bool),
 ];
+
+/// Harbor's user-settable keys that Berth accepts and ignores: the rest of the swagger's `Configurations`
+/// (and `scan_all_policy` of `ConfigurationsResponse`), and the user-scope keys of Harbor's config metadata
+/// that the swagger leaves out (e-mail, pull-time switches). A value must still have the key's type.
+pub const HARBOR_ONLY: &[(&str, KindName)] = &[
+    ("ldap_group_attach_parallel", KindName::Bool),
+    ("uaa_client_id", KindName::Text),
+    ("uaa_client_secret", KindName::Text),
+    ("uaa_endpoint", KindName::Text),
+    ("uaa_verify_cert", KindName::Bool),
+    ("http_authproxy_endpoint", KindName::Text),
+    ("http_authproxy_tokenreview_endpoint", KindName::Text),
+    ("http_authproxy_admin_groups", KindName::Text),
+    ("http_authproxy_admin_usernames", KindName::Text),
+    ("http_authproxy_verify_cert", KindName::Bool),
+    ("http_authproxy_skip_search", KindName::Bool),
+    ("http_authproxy_server_certificate", KindName::Text),
+    ("oidc_logout", KindName::Bool),
+    ("notification_enable", KindName::Bool),
+    ("quota_per_project_enable", KindName::Bool),
+    ("storage_per_project", KindName::Integer),
+    ("audit_log_forward_endpoint", KindName::Text),
+    ("skip_audit_log_database", KindName::Bool),
+    ("session_timeout", KindName::Integer),
+    ("scanner_skip_update_pulltime", KindName::Bool),
+    ("banner_message", KindName::Text),
+    ("disabled_audit_log_event_types", KindName::Text),
+    ("scan_all_policy", KindName::Object),
+    ("email_from", KindName::Text),
+    ("email_host", KindName::Text),
+    ("email_identity", KindName::Text),
+    ("email_insecure", KindName::Bool),
+    ("email_password", KindName::Text),
+    ("email_port", KindName::Integer),
+    ("email_ssl", KindName::Bool),
+    ("email_username", KindName::Text),
+    ("pull_time_update_disable", KindName::Bool),
+    ("pull_count_update_disable", KindName::Bool),
+    ("pull_audit_log_disable", KindName::Bool),
+];
+
+/// The type of a key in [`HARBOR_ONLY`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KindName {
+    Text,
+    Bool,
+    Integer,
+    /// A JSON object (or its JSON text), as Harbor's `scan_all_policy`.
+    Object,
+}
+
+/// Whether `value` has the type of Harbor-only key `key`; `null` passes (Harbor's typed body leaves it out).
+fn check_harbor_only(key: &str, kind: KindName, value: &Value) -> Result<(), String> {
+    let fits = match kind {
+        KindName::Text => value.is_string(),
+        KindName::Bool => value.is_boolean(),
+        KindName::Integer => value.is_i64(),
+        KindName::Object => value.is_object() || value.is_string(),
+    };
+    if fits || value.is_null() {
+        Ok(())
+    } else {
+        let expected = match kind {
+            KindName::Text => "a string",
+            KindName::Bool => "a boolean",
+            KindName::Integer => "an integer",
+            KindName::Object => "an object",
+        };
+        Err(format!("{key} must be {expected}, not {value}"))
+    }
+}
 
 fn kind_of(key: &str) -> Option<Kind> {
     KEYS.iter().find(|(k, _)| *k == key).map(|(_, kind)| *kind)
@@ -271,9 +350,10 @@ impl SystemConfig {
             oidc: OidcSettings::default(),
             token_expiration: config.token_expiration.max(1),
             robot_token_duration: 30,
-            robot_name_prefix: crate::auth::robots::PREFIX.to_owned(),
+            robot_name_prefix: crate::auth::robots::DEFAULT_PREFIX.to_owned(),
             self_registration: false,
             project_creation_restriction: ProjectCreationRestriction::Everyone,
+            read_only: false,
         }
     }
 
@@ -346,7 +426,15 @@ impl SystemConfig {
             "ldap_verify_cert" => ldap.verify_cert = boolean(key, value)?,
             "ldap_group_base_dn" => ldap.group_base_dn = text(key, value)?,
             "ldap_group_search_filter" => ldap.group_search_filter = ldap_filter(key, value)?,
-            "ldap_group_attribute_name" => ldap.group_attribute_name = non_empty(key, value)?,
+            // Empty means Harbor's default, `cn` (a fresh Harbor answers "").
+            "ldap_group_attribute_name" => {
+                let name = text(key, value)?;
+                ldap.group_attribute_name = if name.trim().is_empty() {
+                    LdapSettings::default().group_attribute_name
+                } else {
+                    name
+                };
+            }
             "ldap_group_admin_dn" => ldap.group_admin_dn = text(key, value)?,
             "ldap_group_membership_attribute" => {
                 ldap.group_membership_attribute = non_empty(key, value)?;
@@ -414,6 +502,7 @@ impl SystemConfig {
             "robot_token_duration" => self.robot_token_duration = duration(key, value)?,
             "robot_name_prefix" => self.robot_name_prefix = non_empty(key, value)?,
             "self_registration" => self.self_registration = boolean(key, value)?,
+            "read_only" => self.read_only = boolean(key, value)?,
             "project_creation_restriction" => {
                 let restriction = text(key, value)?;
                 self.project_creation_restriction = match restriction.as_str() {
@@ -474,6 +563,7 @@ impl SystemConfig {
             "robot_name_prefix" => json!(self.robot_name_prefix),
             "self_registration" => json!(self.self_registration),
             "project_creation_restriction" => json!(self.project_creation_restriction.as_str()),
+            "read_only" => json!(self.read_only),
             _ => Value::Null,
         }
     }
@@ -599,11 +689,21 @@ pub async fn update(
     let before = load(db, secrets, &live.defaults).await?;
     let mut after = before.clone();
     let mut rows = Vec::with_capacity(changes.len());
+    let mut ignored = Vec::new();
     for (key, value) in changes {
         let Some(kind) = kind_of(key) else {
-            return Err(ServiceError::Invalid(format!(
-                "unknown configuration key {key:?}"
-            )));
+            match HARBOR_ONLY.iter().find(|(k, _)| k == key) {
+                Some((_, kind)) => {
+                    check_harbor_only(key, *kind, value).map_err(ServiceError::Invalid)?;
+                    ignored.push(key.as_str());
+                    continue;
+                }
+                None => {
+                    return Err(ServiceError::Invalid(format!(
+                        "unknown configuration key {key:?}: neither Harbor nor Berth has it"
+                    )));
+                }
+            }
         };
         if kind == Kind::Secret {
             let secret = text(key, value).map_err(ServiceError::Invalid)?;
@@ -637,6 +737,9 @@ pub async fn update(
         SaveConfig::UsersExist => return Err(ServiceError::Invalid(AUTH_MODE_FROZEN.to_owned())),
     }
     live.replace(after);
+    if !ignored.is_empty() {
+        tracing::info!(keys = %ignored.join(","), "Harbor configuration keys Berth does not use were accepted and ignored");
+    }
     Ok(rows.into_iter().map(|(key, _)| key.to_owned()).collect())
 }
 

@@ -7,6 +7,7 @@ pub mod projects;
 pub mod registries;
 pub mod robots;
 pub mod setup;
+pub mod sign_up;
 pub mod users;
 
 /// Why a service call failed.

@@ -1,16 +1,24 @@
 //! Robot accounts: names, expiry, secrets, and the rule that a robot never holds more than its creator.
+//!
+//! A new robot's name is `robot_name_prefix` + (`project+` for a project robot) + its name, and its default
+//! lifetime `robot_token_duration` days (both from the system configuration). A project robot holds
+//! permissions in its one project; a system robot (system administrators make them) may hold Harbor's
+//! system-level permissions (`kind: system`, namespace `/`, see [`ROBOT_SYSTEM_POLICIES`]) and project
+//! permissions in any number of named projects or in all (`*`).
 
 use berth_api::robots::{RobotCreate, RobotPermission};
 
 use super::ServiceError;
+use super::configurations::SystemConfig;
 use super::users::check_password;
-use crate::auth::policy::{Operation, ProjectAccess, Resource};
+use crate::auth::policy::{Operation, ProjectAccess, ROBOT_SYSTEM_POLICIES, Resource};
 use crate::auth::{Subject, password, robots};
 use crate::db::{Db, NewRobot, Project, RobotRow, is_unique_violation};
 use crate::oci::name::is_valid_component;
 
-/// The default lifetime of a robot, in days (Harbor's `robot_token_duration`).
-pub const DEFAULT_DURATION_DAYS: i64 = 30;
+/// At most this many permission entries (namespaces) per robot, and accesses per entry.
+const MAX_PERMISSIONS: usize = 100;
+const MAX_ACCESSES: usize = 200;
 
 /// A created robot and its secret, to be shown once.
 #[derive(Debug)]
@@ -25,12 +33,17 @@ fn now_secs() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// `(duration in days, expires_at in unix seconds)` for a requested duration: 0 means the default, -1 never.
-fn lifetime(duration: i64, from: i64) -> Result<(i64, i64), ServiceError> {
+/// `(duration in days, expires_at in unix seconds)` for a requested duration: 0 means `default_days`
+/// (Harbor's `robot_token_duration`), -1 never.
+fn lifetime(duration: i64, from: i64, default_days: u64) -> Result<(i64, i64), ServiceError> {
+    let default_days = i64::try_from(default_days).unwrap_or(i64::MAX);
     match duration {
         -1 => Ok((-1, -1)),
-        0 => Ok((DEFAULT_DURATION_DAYS, from + DEFAULT_DURATION_DAYS * 86_400)),
-        d if d > 0 => Ok((d, from + d.saturating_mul(86_400))),
+        0 => Ok((
+            default_days,
+            from.saturating_add(default_days.saturating_mul(86_400)),
+        )),
+        d if d > 0 => Ok((d, from.saturating_add(d.saturating_mul(86_400)))),
         d => Err(ServiceError::Invalid(format!(
             "duration must be -1 (never expires) or a number of days, not {d}"
         ))),
@@ -50,19 +63,37 @@ async fn check_grants(
             "a robot needs at least one permission".to_owned(),
         ));
     }
+    if permissions.len() > MAX_PERMISSIONS
+        || permissions.iter().any(|p| p.access.len() > MAX_ACCESSES)
+    {
+        return Err(ServiceError::Invalid(format!(
+            "a robot has at most {MAX_PERMISSIONS} permissions of at most {MAX_ACCESSES} accesses each"
+        )));
+    }
     if let Some(empty) = permissions.iter().find(|p| p.access.is_empty()) {
         return Err(ServiceError::Invalid(format!(
             "the permission for {} grants nothing: list at least one access",
             empty.namespace
         )));
     }
-    if permissions.iter().any(|p| p.kind != "project") {
-        return Err(ServiceError::Invalid(
-            "permission kind must be \"project\"".to_owned(),
-        ));
+    if let Some(other) = permissions
+        .iter()
+        .find(|p| p.kind != "project" && p.kind != robots::SYSTEM_KIND)
+    {
+        // Harbor's wording (`src/server/v2.0/handler/robot.go`).
+        return Err(ServiceError::Invalid(format!(
+            "bad request permission level: {}",
+            other.kind
+        )));
     }
     match level {
         "project" => {
+            if permissions.iter().any(|p| p.kind != "project") {
+                return Err(ServiceError::Invalid(
+                    "a project robot's permission is of kind \"project\"; system permissions are for system robots"
+                        .to_owned(),
+                ));
+            }
             let [permission] = permissions else {
                 return Err(ServiceError::Invalid(
                     "a project robot has permissions in exactly one project".to_owned(),
@@ -106,6 +137,23 @@ async fn check_grants(
                     "only system administrators may create system robots".to_owned(),
                 ));
             }
+            for system in permissions.iter().filter(|p| p.kind == robots::SYSTEM_KIND) {
+                if system.namespace != robots::SYSTEM_NAMESPACE {
+                    return Err(ServiceError::Invalid(format!(
+                        "a system permission's namespace is \"/\", not {:?}",
+                        system.namespace
+                    )));
+                }
+                if let Some(access) = system.access.iter().find(|a| {
+                    !ROBOT_SYSTEM_POLICIES.contains(&(a.resource.as_str(), a.action.as_str()))
+                }) {
+                    // Harbor's wording: a pair Harbor does not let robots hold at system level.
+                    return Err(ServiceError::Invalid(format!(
+                        "bad request permission: {}:{}",
+                        access.resource, access.action
+                    )));
+                }
+            }
             for namespace in robots::namespaces(permissions) {
                 if namespace != "*" && db.find_project(namespace).await?.is_none() {
                     return Err(ServiceError::NotFound(format!(
@@ -121,9 +169,11 @@ async fn check_grants(
     }
 }
 
-/// Creates a robot for `creator`; returns it with its secret.
+/// Creates a robot for `creator`, named with `config`'s `robot_name_prefix` and living `robot_token_duration`
+/// days unless the request says otherwise; returns it with its secret.
 pub async fn create(
     db: &Db,
+    config: &SystemConfig,
     creator: &Subject,
     request: &RobotCreate,
 ) -> Result<Created, ServiceError> {
@@ -139,10 +189,17 @@ pub async fn create(
         )));
     }
     let project = check_grants(db, creator, &request.level, &request.permissions).await?;
+    let prefix = &config.robot_name_prefix;
     let name = match &project {
-        Some(project) => format!("{}{}+{}", robots::PREFIX, project.name, request.name),
-        None => format!("{}{}", robots::PREFIX, request.name),
+        Some(project) => format!("{prefix}{}+{}", project.name, request.name),
+        None => format!("{prefix}{}", request.name),
     };
+    // Robots and users sign in by name, robots first: a robot may not take a user's name.
+    if db.find_user(&name).await?.is_some() {
+        return Err(ServiceError::Conflict(format!(
+            "{name} is a user's name; choose another robot name"
+        )));
+    }
     let secret = match &request.secret {
         Some(secret) => {
             check_password(secret)?;
@@ -153,7 +210,8 @@ pub async fn create(
     let hash = password::hash(secret.clone())
         .await
         .map_err(|_| ServiceError::Hash)?;
-    let (duration, expires_at) = lifetime(request.duration, now_secs())?;
+    let (duration, expires_at) =
+        lifetime(request.duration, now_secs(), config.robot_token_duration)?;
     let permissions = serde_json::to_string(&request.permissions)
         .map_err(|e| ServiceError::Invalid(e.to_string()))?;
     let new = NewRobot {
@@ -212,9 +270,11 @@ pub async fn access_to(
         .then_some(access))
 }
 
-/// Changes a robot's description, disable flag, duration and permissions (checked like a creation).
+/// Changes a robot's description, disable flag, duration and permissions (checked like a creation; a duration
+/// of 0 is `config`'s `robot_token_duration`).
 pub async fn update(
     db: &Db,
+    config: &SystemConfig,
     caller: &Subject,
     robot: &RobotRow,
     request: &RobotCreate,
@@ -233,7 +293,7 @@ pub async fn update(
     let (duration, expires_at) = if request.duration == robot.duration {
         (robot.duration, robot.expires_at)
     } else {
-        lifetime(request.duration, now_secs())?
+        lifetime(request.duration, now_secs(), config.robot_token_duration)?
     };
     let permissions = serde_json::to_string(&request.permissions)
         .map_err(|e| ServiceError::Invalid(e.to_string()))?;

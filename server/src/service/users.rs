@@ -62,6 +62,12 @@ pub async fn create_with_comment(
     let username = user.username;
     check_username(username)?;
     check_password(user.password)?;
+    // Robots and users sign in by name, robots first: a user may not take a robot's name.
+    if db.robot_by_name(username).await?.is_some() {
+        return Err(ServiceError::Conflict(format!(
+            "user {username:?} already exists"
+        )));
+    }
     let hash = password::hash(user.password.to_owned())
         .await
         .map_err(|_| ServiceError::Hash)?;

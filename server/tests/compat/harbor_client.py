@@ -4,8 +4,10 @@
 Usage: harbor_client.py BASE_URL USER PASSWORD PROJECT/REPOSITORY:TAG
 
 BASE_URL is the server root (``/api/v2.0`` is appended). The image PROJECT/REPOSITORY:TAG must
-already be pushed. Creates a project, a user, a member, a robot and a tag, reads everything back,
-and exits non-zero with a message naming the failed step.
+already be pushed. Creates a project, a user, a member, a robot and a tag, reads everything back;
+then sends booleans as swagger-generated clients do (Python's True/False), creates a system robot that
+creates a project, sets a CVE allowlist, reads icons and additions, and PUTs back the whole
+configuration it read. Exits non-zero with a message naming the failed step.
 """
 
 import asyncio
@@ -14,9 +16,15 @@ import traceback
 import uuid
 
 try:
+    import httpx
     from harborapi import HarborAsyncClient
+    from harborapi.exceptions import NotFound
     from harborapi.models import (
         Access,
+        Configurations,
+        CVEAllowlist,
+        CVEAllowlistItem,
+        ProjectMetadata,
         ProjectReq,
         RobotCreate,
         RobotPermission,
@@ -165,6 +173,111 @@ async def main(base_url, user, password, image):
         check(len(image_quota) == 1, f"no quota for {image_project}")
         used = image_quota[0].used.root.get("storage", 0)
         check(used >= artifact.size, f"{image_project} uses {used} < artifact size {artifact.size}")
+
+        step = "booleans"
+        print(f"[{step}] query booleans as swagger-generated clients send them (True/False)")
+        api_url = f"{base_url.rstrip('/')}/api/v2.0"
+        async with httpx.AsyncClient(base_url=api_url, auth=(user, password)) as raw:
+            response = await raw.get("/projects", params={"public": str(False), "with_detail": str(True)})
+            check(response.status_code == 200, f"public=False: {response.status_code} {response.text}")
+            private = [p["name"] for p in response.json()]
+            check(project_name in private, f"private projects: {private}")
+            response = await raw.get("/projects", params={"public": str(True)})
+            public = [p["name"] for p in response.json()]
+            check(project_name not in public, f"public projects: {public}")
+            response = await raw.get(
+                f"/projects/{image_project}/repositories/{repo_name}/artifacts",
+                params={"with_tag": str(True), "with_label": str(False), "with_scan_overview": str(False)},
+            )
+            check(response.status_code == 200, f"with_tag=True: {response.status_code} {response.text}")
+            check(response.json()[0]["tags"], f"tags with with_tag=True: {response.json()}")
+            response = await raw.get(
+                "/users/current/permissions",
+                params={"scope": f"/project/{by_name.project_id}", "relative": str(True)},
+            )
+            resources = {p["resource"] for p in response.json()}
+            check("repository" in resources, f"relative=True resources: {resources}")
+            response = await raw.get("/projects", params={"public": "maybe"})
+            check(response.status_code == 400, f"public=maybe: {response.status_code}")
+
+        step = "system robot"
+        robot_name = f"sys-{suffix}"
+        print(f"[{step}] create system robot {robot_name} that may create and list projects")
+        created = await client.create_robot(
+            RobotCreate(
+                name=robot_name,
+                description="compat system robot",
+                level="system",
+                duration=30,
+                permissions=[
+                    RobotPermission(
+                        kind="system",
+                        namespace="/",
+                        access=[
+                            Access(resource="project", action="create"),
+                            Access(resource="project", action="list"),
+                        ],
+                    ),
+                    RobotPermission(
+                        kind="project",
+                        namespace="*",
+                        access=[Access(resource="repository", action="pull")],
+                    ),
+                ],
+            )
+        )
+        robot_client = HarborAsyncClient(url=api_url, username=created.name, secret=created.secret)
+        robot_project = f"robot-{suffix}"
+        await robot_client.create_project(ProjectReq(project_name=robot_project))
+        seen = [p.name for p in await robot_client.get_projects()]
+        check(robot_project in seen and project_name in seen, f"robot sees: {seen}")
+        granted = {
+            (p.resource, p.action)
+            for p in await robot_client.get_current_user_permissions(scope="/system", relative=True)
+        }
+        check(granted == {("project", "create"), ("project", "list")}, f"system permissions: {granted}")
+
+        step = "cve allowlist"
+        print(f"[{step}] set metadata and a CVE allowlist on {project_name}, read them back")
+        await client.update_project(
+            project_name,
+            ProjectReq(
+                metadata=ProjectMetadata(auto_scan="true", reuse_sys_cve_allowlist="false"),
+                cve_allowlist=CVEAllowlist(items=[CVEAllowlistItem(cve_id="CVE-2021-44228")]),
+            ),
+        )
+        updated = await client.get_project(project_name)
+        check(updated.metadata.auto_scan == "true", f"metadata: {updated.metadata}")
+        items = [i.cve_id for i in updated.cve_allowlist.items or []]
+        check(items == ["CVE-2021-44228"], f"allowlist: {updated.cve_allowlist}")
+
+        step = "icons and additions"
+        print(f"[{step}] read the artifact's icon and its absent additions")
+        check(artifact.icon and artifact.icon.startswith("sha256:"), f"icon: {artifact.icon!r}")
+        icon = await client.get_icon(artifact.icon)
+        check(icon.content_type and icon.content, f"icon: {icon}")
+        history = await client.get_artifact_build_history(image_project, repo_name, tag_name)
+        check(len(history) >= 1, f"build history: {history}")
+        try:
+            await client.get_artifact_vulnerability_reports(image_project, repo_name, tag_name)
+            check(False, "vulnerabilities should be a 404 without a scanner")
+        except NotFound:
+            pass
+
+        step = "configuration"
+        print(f"[{step}] PUT back the whole configuration read, with Harbor-only keys")
+        config = await client.get_config()
+        values = {
+            key: item["value"]
+            for key, item in config.model_dump(exclude_none=True).items()
+            if isinstance(item, dict) and "value" in item
+        }
+        values.update({"session_timeout": 60, "notification_enable": True, "uaa_verify_cert": False})
+        await client.update_config(Configurations(**values))
+        info = await client.get_system_info()
+        check(info.read_only is False, f"read_only: {info.read_only}")
+        health = await client.health_check()
+        check(health.status == "healthy", f"health: {health}")
     except Exception as e:
         traceback.print_exc()
         sys.exit(f"FAILED at step {step!r}: {type(e).__name__}: {e}")

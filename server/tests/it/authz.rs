@@ -139,6 +139,8 @@ const TABLE: &[Row] = &[
     row("get", "/ping", &EVERYONE, true, &[]),
     row("get", "/health", &EVERYONE, true, &[]),
     row("get", "/systeminfo", &EVERYONE, true, &[]),
+    // Built-in artifact icons, as in Harbor: no sign-in.
+    row("get", "/icons/{digest}", &EVERYONE, true, &[]),
     row("get", "/projects", &EVERYONE, true, &[]),
     row("post", "/projects", USERS, false, &[]),
     row("get", "/repositories", &EVERYONE, true, &[]),
@@ -748,6 +750,10 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
             | "/robots" | "/users" | "/users/current",
         ) if row.method != "post" && row.method != "head" => api(row.route.to_owned()),
         ("get", "/configurations") => api("/configurations".to_owned()),
+        (_, "/icons/{digest}") => api(format!(
+            "/icons/{}",
+            "sha256:0048162a053eef4d4ce3fe7518615bef084403614f8bca43b40ae2e762e11e06"
+        )),
         ("put", "/configurations") => with(
             "/configurations".to_owned(),
             json!({"robot_token_duration": 45}),

@@ -1,5 +1,7 @@
 //! Harbor API compatibility: `harborapi`, an independent Harbor API v2.0 client library for Python, used
-//! unmodified against the real `berth` binary (see `server/tests/compat/harbor_client.py`).
+//! unmodified against the real `berth` binary (see `server/tests/compat/harbor_client.py`), plus the query
+//! booleans a swagger-generated client sends (`public=True`), a system robot, a CVE allowlist, icons and a
+//! whole configuration PUT back.
 //! `scripts/test.sh` installs `harborapi`; without it this test fails, it never skips.
 
 use std::path::Path;

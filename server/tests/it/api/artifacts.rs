@@ -267,12 +267,145 @@ async fn build_history_comes_from_the_image_config() {
     let config: Value = serde_json::from_slice(&image.config.bytes).unwrap();
     assert_eq!(history, config["history"]);
     assert_eq!(history.as_array().unwrap().len(), 2);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn additions_an_artifact_lacks_are_404s_and_unknown_ones_400s() {
+    let server = TestServer::start().await;
+    let http = client();
+    let project_id = create_project(&server, &http, json!({"project_name": "proj"})).await;
+    let image = Image::build(3, "amd64", &[1000]);
+    push(&server, &http, "proj/app", "v1", &image).await;
+    let addition = |name: &str| {
+        let http = http.clone();
+        let url = api(&server, &format!("{APP}/artifacts/v1/additions/{name}"));
+        async move { http.get(url).admin().send().await.unwrap() }
+    };
+    // Known to Harbor, absent here: 404 in Harbor's shape, never a 400 naming Berth.
+    for name in [
+        "vulnerabilities",
+        "readme.md",
+        "values.yaml",
+        "dependencies",
+        "sbom",
+        "license",
+        "files",
+    ] {
+        let response = addition(name).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{name}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["errors"][0]["code"], "NOT_FOUND", "{name}");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(!message.contains("Berth"), "{name}: {message}");
+        if name == "vulnerabilities" {
+            assert_eq!(
+                message,
+                format!("no scanner registration configured for project: {project_id}")
+            );
+        }
+    }
+    let response = addition("colours").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(addition("build_history").await.status(), StatusCode::OK);
+
+    // An artifact without an image config has no build history.
+    let config = upload_blob(&server, &http, "proj/app", b"{}").await;
+    let layer = upload_blob(&server, &http, "proj/app", b"just bytes").await;
+    let manifest = image_manifest(
+        (&config, 2),
+        &[(&layer, 10)],
+        json!({"config": {"mediaType": "application/vnd.example.thing.v1+json", "digest": config, "size": 2}}),
+    );
+    put_manifest(&server, &http, "proj/app", "thing", OCI_MANIFEST, &manifest).await;
     let response = http
         .get(api(
             &server,
-            &format!("{APP}/artifacts/v1/additions/readme.md"),
+            &format!("{APP}/artifacts/thing/additions/build_history"),
         ))
         .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn artifacts_name_their_types_icon_which_is_served_to_anyone() {
+    let server = TestServer::start().await;
+    let http = client();
+    create_project(&server, &http, json!({"project_name": "proj"})).await;
+    let image = Image::build(4, "amd64", &[1000]);
+    push(&server, &http, "proj/app", "v1", &image).await;
+    let config = upload_blob(&server, &http, "proj/app", b"{}").await;
+    let layer = upload_blob(&server, &http, "proj/app", b"chart bytes").await;
+    for (tag, media_type) in [
+        ("chart", "application/vnd.cncf.helm.config.v1+json"),
+        ("wasm", "application/vnd.wasm.config.v1+json"),
+        ("other", "application/vnd.example.thing.v1+json"),
+    ] {
+        let manifest = image_manifest(
+            (&config, 2),
+            &[(&layer, 11)],
+            json!({"config": {"mediaType": media_type, "digest": config, "size": 2}}),
+        );
+        put_manifest(&server, &http, "proj/app", tag, OCI_MANIFEST, &manifest).await;
+    }
+    // Harbor's icon digests (src/lib/icon/const.go), by type.
+    for (tag, kind, icon) in [
+        (
+            "v1",
+            "IMAGE",
+            "sha256:0048162a053eef4d4ce3fe7518615bef084403614f8bca43b40ae2e762e11e06",
+        ),
+        (
+            "chart",
+            "CHART",
+            "sha256:61cf3a178ff0f75bf08a25d96b75cf7355dc197749a9f128ed3ef34b0df05518",
+        ),
+        (
+            "wasm",
+            "WASM",
+            "sha256:badd7693bcaf115be202748241dd0ea6ee3b0524bfab9ac22d1e1c43721afec6",
+        ),
+        (
+            "other",
+            "UNKNOWN",
+            "sha256:da834479c923584f4cbcdecc0dac61f32bef1d51e8aae598cf16bd154efab49f",
+        ),
+    ] {
+        let artifact = get_json(&http, api(&server, &format!("{APP}/artifacts/{tag}"))).await;
+        assert_eq!(artifact["type"], kind, "{tag}");
+        assert_eq!(artifact["icon"], icon, "{tag}");
+        // Served without signing in, as Harbor's `Icon`.
+        let response = client()
+            .get(api(&server, &format!("/icons/{icon}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{icon}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["content-type"], "image/svg+xml");
+        use base64::Engine as _;
+        let svg = base64::engine::general_purpose::STANDARD
+            .decode(body["content"].as_str().unwrap())
+            .unwrap();
+        assert!(svg.starts_with(b"<svg"), "{icon}");
+    }
+    let listed = get_json(&http, api(&server, &format!("{APP}/artifacts"))).await;
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["icon"].is_string())
+    );
+    let unknown = format!("/icons/{}", sha256(b"no icon"));
+    let response = http.get(api(&server, &unknown)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = http
+        .get(api(&server, "/icons/sha256:nothex"))
         .send()
         .await
         .unwrap();

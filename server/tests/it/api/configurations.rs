@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use reqwest::{Client, StatusCode};
+use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::{As, api, error_code};
@@ -572,5 +572,259 @@ async fn only_system_admins_may_read_or_change_it() {
         configurations(&server, &http).await["token_expiration"]["value"],
         30
     );
+    server.stop().await;
+}
+
+/// Asserts Harbor's read-only refusal: 403, code `DENIED`, Harbor's message.
+async fn denied(response: reqwest::Response, what: &str) {
+    assert_eq!(response.status(), StatusCode::FORBIDDEN, "{what}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "DENIED", "{what}: {body}");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "The system is in read only mode. Any modification is prohibited.",
+        "{what}"
+    );
+}
+
+#[tokio::test]
+async fn read_only_refuses_every_change_but_itself_and_signing_in() {
+    let server = TestServer::start().await;
+    let http = client();
+    let (manifest, digest) =
+        crate::registry::push_image(&server, &http, "library/app", "v1", "ro").await;
+    super::create_project(&server, &http, json!({"project_name": "team"})).await;
+
+    let response = put(&server, &http, json!({"read_only": true})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        configurations(&server, &http).await["read_only"],
+        json!({"value": true, "editable": true})
+    );
+    let info = super::get_json(&http, api(&server, "/systeminfo")).await;
+    assert_eq!(info["read_only"], true);
+
+    // The registry: no upload, no manifest, no delete; pulls go on.
+    let v2 = |path: &str| server.url(&format!("/v2/library/app/{path}"));
+    denied(
+        http.post(v2("blobs/uploads/"))
+            .admin()
+            .send()
+            .await
+            .unwrap(),
+        "start an upload",
+    )
+    .await;
+    denied(
+        http.put(v2("manifests/v2"))
+            .admin()
+            .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+            .body(manifest.clone())
+            .send()
+            .await
+            .unwrap(),
+        "push a manifest",
+    )
+    .await;
+    denied(
+        http.delete(v2(&format!("manifests/{digest}")))
+            .admin()
+            .send()
+            .await
+            .unwrap(),
+        "delete a manifest",
+    )
+    .await;
+    let pulled = http.get(v2("manifests/v1")).admin().send().await.unwrap();
+    assert_eq!(pulled.status(), StatusCode::OK);
+
+    // The REST API: every change, whoever asks (anonymous too).
+    let artifact = format!("/projects/library/repositories/app/artifacts/{digest}");
+    let user = json!({"username": "dev", "password": PASSWORD, "email": "dev@example.com", "realname": "Dev"});
+    for (method, path, body, as_admin) in [
+        (
+            Method::POST,
+            "/projects",
+            Some(json!({"project_name": "other"})),
+            true,
+        ),
+        (
+            Method::POST,
+            "/projects",
+            Some(json!({"project_name": "other"})),
+            false,
+        ),
+        (
+            Method::PUT,
+            "/projects/team",
+            Some(json!({"metadata": {"public": "true"}})),
+            true,
+        ),
+        (Method::DELETE, "/projects/team", None, true),
+        (Method::DELETE, artifact.as_str(), None, true),
+        (Method::POST, "/users", Some(user), true),
+    ] {
+        let mut request = http.request(method.clone(), api(&server, path));
+        if as_admin {
+            request = request.admin();
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        denied(request.send().await.unwrap(), &format!("{method} {path}")).await;
+    }
+    assert_eq!(
+        http.get(api(&server, "/projects/team"))
+            .admin()
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+
+    // Signing in to the console still works.
+    let browser = browser();
+    let login = browser
+        .post(server.url("/c/login"))
+        .form(&[("principal", ADMIN_USER), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+
+    // The setting itself can be changed; then changes go through again.
+    let response = put(&server, &http, json!({"read_only": false})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let created = http
+        .post(api(&server, "/projects"))
+        .admin()
+        .json(&json!({"project_name": "other"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let upload = http
+        .post(v2("blobs/uploads/"))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(upload.status(), StatusCode::ACCEPTED);
+    server.stop().await;
+}
+
+/// Every key a fresh Harbor's `GET /configurations` answers, as the flat values a client sends back with `PUT`
+/// (Harbor's defaults, from its swagger's `ConfigurationsResponse` and its config metadata).
+fn harbor_full_configuration() -> Value {
+    let pairs = [
+        ("auth_mode", json!("db_auth")),
+        ("primary_auth_mode", json!(false)),
+        ("ldap_base_dn", json!("")),
+        ("ldap_filter", json!("")),
+        ("ldap_group_base_dn", json!("")),
+        ("ldap_group_admin_dn", json!("")),
+        ("ldap_group_attribute_name", json!("")),
+        ("ldap_group_search_filter", json!("")),
+        ("ldap_group_search_scope", json!(2)),
+        ("ldap_group_attach_parallel", json!(false)),
+        ("ldap_scope", json!(2)),
+        ("ldap_search_dn", json!("")),
+        ("ldap_timeout", json!(5)),
+        ("ldap_uid", json!("cn")),
+        ("ldap_url", json!("")),
+        ("ldap_verify_cert", json!(true)),
+        ("ldap_group_membership_attribute", json!("memberof")),
+        ("project_creation_restriction", json!("everyone")),
+        ("read_only", json!(false)),
+        ("self_registration", json!(false)),
+        ("token_expiration", json!(30)),
+        ("uaa_client_id", json!("")),
+        ("uaa_client_secret", json!("")),
+        ("uaa_endpoint", json!("")),
+        ("uaa_verify_cert", json!(false)),
+        ("http_authproxy_endpoint", json!("")),
+        ("http_authproxy_tokenreview_endpoint", json!("")),
+        ("http_authproxy_admin_groups", json!("")),
+        ("http_authproxy_admin_usernames", json!("")),
+        ("http_authproxy_verify_cert", json!(true)),
+        ("http_authproxy_skip_search", json!(false)),
+        ("http_authproxy_server_certificate", json!("")),
+        ("oidc_name", json!("")),
+        ("oidc_endpoint", json!("")),
+        ("oidc_client_id", json!("")),
+        ("oidc_groups_claim", json!("")),
+        ("oidc_admin_group", json!("")),
+        ("oidc_group_filter", json!("")),
+        ("oidc_scope", json!("")),
+        ("oidc_user_claim", json!("")),
+        ("oidc_verify_cert", json!(true)),
+        ("oidc_auto_onboard", json!(false)),
+        ("oidc_extra_redirect_parms", json!("{}")),
+        ("oidc_logout", json!(false)),
+        ("robot_token_duration", json!(30)),
+        ("robot_name_prefix", json!("robot$")),
+        ("notification_enable", json!(true)),
+        ("quota_per_project_enable", json!(true)),
+        ("storage_per_project", json!(-1)),
+        ("audit_log_forward_endpoint", json!("")),
+        ("skip_audit_log_database", json!(false)),
+        ("scanner_skip_update_pulltime", json!(false)),
+        ("scan_all_policy", json!({"type": "none"})),
+        ("session_timeout", json!(60)),
+        ("banner_message", json!("")),
+        ("disabled_audit_log_event_types", json!("")),
+    ];
+    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
+#[tokio::test]
+async fn a_full_harbor_configuration_is_accepted_and_harbors_other_keys_ignored() {
+    let server = TestServer::start().await;
+    let http = client();
+    // The test's body covers every key of Harbor's swagger.
+    let swagger_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs/reference/harbor-api-v2.0-swagger.yaml");
+    let swagger: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(swagger_path).unwrap()).unwrap();
+    let body = harbor_full_configuration();
+    for definition in ["ConfigurationsResponse", "Configurations"] {
+        for (key, _) in swagger["definitions"][definition]["properties"]
+            .as_mapping()
+            .unwrap()
+        {
+            let key = key.as_str().unwrap();
+            let secret = matches!(key, "ldap_search_password" | "oidc_client_secret");
+            assert!(secret || body.get(key).is_some(), "{key} missing");
+        }
+    }
+    let before = configurations(&server, &http).await;
+    let response = put(&server, &http, body.clone()).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "{}",
+        message(response).await
+    );
+    let after = configurations(&server, &http).await;
+    assert_eq!(after, before, "Harbor's defaults are Berth's");
+    assert!(after.get("uaa_endpoint").is_none(), "ignored, not stored");
+
+    // A key neither Harbor nor Berth has is refused, and then nothing changes.
+    let mut unknown = body.clone();
+    unknown["self_registration"] = json!(true);
+    unknown["colour"] = json!("blue");
+    let response = put(&server, &http, unknown).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(message(response).await.contains("\"colour\""));
+    // A Harbor key with a value of the wrong type is refused too.
+    let response = put(&server, &http, json!({"session_timeout": "an hour"})).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        message(response)
+            .await
+            .contains("session_timeout must be an integer")
+    );
+    assert_eq!(configurations(&server, &http).await, before);
     server.stop().await;
 }

@@ -52,6 +52,22 @@ pub async fn get_json(http: &reqwest::Client, url: String) -> Value {
     response.json().await.unwrap()
 }
 
+/// `PUT /configurations` with `body` as admin, asserting 200.
+pub async fn configure(server: &TestServer, http: &Client, body: Value) {
+    let response = http
+        .put(api(server, "/configurations"))
+        .admin()
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        reqwest::StatusCode::OK,
+        "PUT /configurations {body}"
+    );
+}
+
 /// The first error code of a Harbor error body.
 pub async fn error_code(response: Response) -> String {
     let body: Value = response.json().await.unwrap_or(Value::Null);

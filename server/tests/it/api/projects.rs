@@ -3,8 +3,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{As, api, create_project, error_code};
-use crate::support::{TestServer, client};
+use super::{As, api, configure, create_project, error_code, get_json};
+use crate::support::{ADMIN_PASSWORD, ADMIN_USER, TestServer, client};
 
 #[tokio::test]
 async fn admin_creates_reads_lists_updates_and_deletes_a_project() {
@@ -767,5 +767,176 @@ async fn project_metadata_is_read_and_written_one_setting_at_a_time() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(error_code(response).await, "FORBIDDEN");
     assert_eq!(meta_of(s, h).await["auto_scan"], "true");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn adminonly_creation_refuses_everyone_but_system_admins() {
+    let server = TestServer::start().await;
+    let http = client();
+    server.create_user("dev", "Password1", false).await;
+    let create = |user: &'static str, password: &'static str, name: &'static str| {
+        let http = http.clone();
+        let url = api(&server, "/projects");
+        async move {
+            http.post(url)
+                .basic_auth(user, Some(password))
+                .json(&json!({"project_name": name}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        create("dev", "Password1", "devs").await.status(),
+        StatusCode::CREATED
+    );
+    configure(
+        &server,
+        &http,
+        json!({"project_creation_restriction": "adminonly"}),
+    )
+    .await;
+    let refused = create("dev", "Password1", "devs2").await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "FORBIDDEN");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "Only system admin can create project"
+    );
+    assert_eq!(
+        create(ADMIN_USER, ADMIN_PASSWORD, "admins").await.status(),
+        StatusCode::CREATED
+    );
+    let info = get_json(&http, api(&server, "/systeminfo")).await;
+    assert_eq!(info["project_creation_restriction"], "adminonly");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn put_checks_metadata_as_metadatas_does_and_keeps_the_cve_allowlist() {
+    let server = TestServer::start().await;
+    let http = client();
+    let id = create_project(&server, &http, json!({"project_name": "team"})).await;
+    let url = api(&server, &format!("/projects/{id}"));
+    let put = |body: Value| {
+        let http = http.clone();
+        let url = url.clone();
+        async move { http.put(url).admin().json(&body).send().await.unwrap() }
+    };
+    let read = || get_json(&http, url.clone());
+    // A new project has Harbor's empty allowlist.
+    let fresh = read().await;
+    assert_eq!(fresh["cve_allowlist"]["items"], json!([]));
+    assert_eq!(fresh["cve_allowlist"]["project_id"], id);
+
+    // Bad metadata is refused with the reason, and nothing changes.
+    for (metadata, reason) in [
+        (json!({"colour": "blue"}), "invalid metadata name"),
+        (json!({"auto_scan": "maybe"}), "invalid value"),
+        (json!({"severity": "awful"}), "invalid value"),
+        (
+            json!({"retention_id": "7"}),
+            "the retention_id in the request's payload",
+        ),
+        (
+            json!({"auto_scan": "true", "max_upstream_conn": "5"}),
+            "invalid metadata name",
+        ),
+        (json!({"prevent_vul": true}), "invalid"),
+    ] {
+        let response = put(json!({"metadata": metadata})).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{metadata}");
+        let body: Value = response.json().await.unwrap();
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(reason), "{metadata}: {message}");
+    }
+    assert_eq!(read().await["metadata"], fresh["metadata"]);
+
+    // Good metadata is stored in Harbor's spelling, with the allowlist, in one request.
+    let response = put(json!({
+        "metadata": {"auto_scan": "True", "severity": "HIGH", "reuse_sys_cve_allowlist": "false"},
+        "cve_allowlist": {"project_id": id, "expires_at": 4_102_444_800_i64,
+                          "items": [{"cve_id": "CVE-2021-44228"}, {"cve_id": " CVE-2019-10164 "}]},
+    }))
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let project = read().await;
+    assert_eq!(project["metadata"]["auto_scan"], "true");
+    assert_eq!(project["metadata"]["severity"], "high");
+    assert_eq!(project["metadata"]["reuse_sys_cve_allowlist"], "false");
+    let allowlist = &project["cve_allowlist"];
+    assert_eq!(allowlist["project_id"], id);
+    assert_eq!(allowlist["expires_at"], 4_102_444_800_i64);
+    assert_eq!(
+        allowlist["items"],
+        json!([{"cve_id": "CVE-2019-10164"}, {"cve_id": "CVE-2021-44228"}])
+    );
+    assert!(allowlist["id"].as_i64().unwrap() > 0);
+    let listed = get_json(&http, api(&server, "/projects?name=team")).await;
+    assert_eq!(listed[0]["cve_allowlist"], *allowlist);
+
+    // The allowlist is checked as Harbor checks it; a bad one changes nothing.
+    for (cve_allowlist, reason) in [
+        (
+            json!({"items": [{"cve_id": "CVE-1"}, {"cve_id": "CVE-1"}]}),
+            "duplicate CVE ID in allowlist: CVE-1",
+        ),
+        (
+            json!({"items": [{"cve_id": "  "}]}),
+            "empty or whitespace-only CVE ID in allowlist",
+        ),
+        (
+            json!({"project_id": id + 1, "items": []}),
+            "project_id in cve_allowlist must be",
+        ),
+        (
+            json!({"items": [{"cve_id": "x".repeat(200)}]}),
+            "at most 128",
+        ),
+    ] {
+        let response =
+            put(json!({"metadata": {"auto_scan": "false"}, "cve_allowlist": cve_allowlist})).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::BAD_REQUEST,
+            "{cve_allowlist}"
+        );
+        let body: Value = response.json().await.unwrap();
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(reason), "{message}");
+    }
+    let after = read().await;
+    assert_eq!(after["cve_allowlist"], *allowlist);
+    assert_eq!(after["metadata"]["auto_scan"], "true", "all or nothing");
+
+    // Repeating the project's own retention_id is allowed; an empty allowlist clears it.
+    let response = put(json!({"cve_allowlist": {"items": []}})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(read().await["cve_allowlist"]["items"], json!([]));
+
+    // On creation: the same checks; an allowlist is kept.
+    let created = http
+        .post(api(&server, "/projects"))
+        .admin()
+        .json(&json!({"project_name": "other", "metadata": {"retention_id": "3"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::BAD_REQUEST);
+    let other = create_project(
+        &server,
+        &http,
+        json!({"project_name": "other", "metadata": {"retention_id": "", "prevent_vul": "1"},
+               "cve_allowlist": {"items": [{"cve_id": "CVE-2024-0001"}]}}),
+    )
+    .await;
+    let body = get_json(&http, api(&server, &format!("/projects/{other}"))).await;
+    assert_eq!(body["metadata"]["prevent_vul"], "true");
+    assert_eq!(
+        body["cve_allowlist"]["items"],
+        json!([{"cve_id": "CVE-2024-0001"}])
+    );
     server.stop().await;
 }

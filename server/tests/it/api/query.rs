@@ -587,3 +587,168 @@ async fn users_and_robots_take_lists_and_sort() {
     refused(&server, &http, "/robots", &[("sort", "secret")]).await;
     server.stop().await;
 }
+
+/// How Harbor's clients spell booleans in a query: Python's generated client sends `True`/`False`, others
+/// `1`/`0`, and Harbor's server also takes `t`, `yes`, `y`, `on` (and their negatives) in any case.
+const TRUE_FORMS: [&str; 8] = ["true", "True", "TRUE", "1", "t", "Yes", "y", "on"];
+const FALSE_FORMS: [&str; 8] = ["false", "False", "FALSE", "0", "F", "no", "N", "OFF"];
+
+/// Every boolean query parameter Harbor's swagger gives the endpoints Berth serves, as `(path, parameter)`.
+fn harbor_boolean_parameters() -> Vec<(String, String)> {
+    let swagger_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs/reference/harbor-api-v2.0-swagger.yaml");
+    let text = std::fs::read_to_string(&swagger_path).unwrap();
+    let swagger: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let mut found = Vec::new();
+    for (method, path) in berth::api::ENDPOINTS {
+        let Some(parameters) = swagger["paths"][*path][*method]["parameters"].as_sequence() else {
+            continue;
+        };
+        for parameter in parameters {
+            let parameter = match parameter["$ref"].as_str() {
+                Some(reference) => &swagger["parameters"][reference.rsplit('/').next().unwrap()],
+                None => parameter,
+            };
+            if parameter["in"] == "query" && parameter["type"] == "boolean" {
+                assert_eq!(*method, "get", "{path}: a boolean query on a {method}");
+                let name = parameter["name"].as_str().unwrap().to_owned();
+                found.push(((*path).to_owned(), name));
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn every_boolean_query_parameter_takes_harbor_client_spellings() {
+    let server = TestServer::start().await;
+    let http = client();
+    let image = crate::images::Image::build(7, "amd64", &[2_000]);
+    push(&server, &http, "library/app", "v1", &image).await;
+    create_project(&server, &http, json!({"project_name": "hidden"})).await;
+    let openapi: Value = http
+        .get(server.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let parameters = harbor_boolean_parameters();
+    assert!(parameters.len() >= 15, "{parameters:?}");
+    for (path, name) in &parameters {
+        // Berth documents each one as a boolean.
+        let documented = openapi["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path} documents no parameters"))
+            .iter()
+            .any(|p| p["name"] == name.as_str() && p["schema"]["type"] == "boolean");
+        assert!(documented, "{path} does not document {name} as a boolean");
+
+        let url = path
+            .replace("{project_name}", "library")
+            .replace("{repository_name}", "app")
+            .replace("{reference}", "v1");
+        for value in TRUE_FORMS.iter().chain(&FALSE_FORMS) {
+            let response = http
+                .get(api(&server, &url))
+                .query(&[(name.as_str(), *value)])
+                .admin()
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{url}?{name}={value}");
+        }
+        for value in ["maybe", "2", ""] {
+            let response = http
+                .get(api(&server, &url))
+                .query(&[(name.as_str(), value)])
+                .admin()
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::BAD_REQUEST,
+                "{url}?{name}={value}"
+            );
+            let body: Value = response.json().await.unwrap();
+            let message = body["errors"][0]["message"].as_str().unwrap();
+            assert!(
+                message.contains(&format!("parameter {name}:")),
+                "{url}?{name}={value}: {message}"
+            );
+        }
+    }
+
+    // The spellings mean what they say.
+    let names = |params: &[(&str, &str)]| {
+        let http = http.clone();
+        let url = api(&server, "/projects");
+        let params: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        async move {
+            let body: Vec<Value> = http
+                .get(url)
+                .query(&params)
+                .admin()
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let mut names: Vec<String> = body
+                .iter()
+                .map(|p| p["name"].as_str().unwrap().to_owned())
+                .collect();
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(names(&[("public", "True")]).await, ["library"]);
+    assert_eq!(names(&[("public", "0")]).await, ["hidden"]);
+    assert_eq!(names(&[("q", "public=False")]).await, ["hidden"]);
+    assert_eq!(names(&[("q", "public=yes")]).await, ["library"]);
+    refused(&server, &http, "/projects", &[("q", "public=maybe")]).await;
+
+    let artifact = |with_tag: &str| {
+        let http = http.clone();
+        let url = api(&server, "/projects/library/repositories/app/artifacts/v1");
+        let with_tag = with_tag.to_owned();
+        async move {
+            let body: Value = http
+                .get(url)
+                .query(&[("with_tag", with_tag)])
+                .admin()
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body
+        }
+    };
+    assert!(artifact("False").await.get("tags").is_none());
+    assert_eq!(artifact("True").await["tags"][0]["name"], "v1");
+
+    let permissions: Vec<Value> = http
+        .get(api(&server, "/users/current/permissions"))
+        .query(&[("scope", "/project/1"), ("relative", "1")])
+        .admin()
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        permissions.iter().any(|p| p["resource"] == "repository"),
+        "relative=1 gives relative resources"
+    );
+    server.stop().await;
+}

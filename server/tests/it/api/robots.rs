@@ -3,7 +3,7 @@
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use super::{As, api, create_project, error_code};
+use super::{As, api, configure, create_project, error_code, get_json};
 use crate::clients::{ClientEnv, skopeo_copy_cmd};
 use crate::images::{Image, Layout, require_tool, run, run_ok};
 use crate::support::{BinaryServer, TestServer, client};
@@ -544,5 +544,372 @@ async fn an_expired_robot_cannot_sign_in() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    server.stop().await;
+}
+
+/// `GET`/`POST`/… `url` as `user`; returns the status.
+async fn status_as(
+    http: &Client,
+    method: reqwest::Method,
+    url: &str,
+    (user, secret): (&str, &str),
+    body: Option<Value>,
+) -> StatusCode {
+    let mut request = http.request(method, url).basic_auth(user, Some(secret));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap().status()
+}
+
+#[tokio::test]
+async fn a_system_robot_does_what_it_was_given_and_nothing_else() {
+    use reqwest::Method;
+    let server = TestServer::start().await;
+    let http = client();
+    create_project(&server, &http, json!({"project_name": "team"})).await;
+    create_project(&server, &http, json!({"project_name": "secret"})).await;
+    crate::registry::push_image(&server, &http, "team/app", "v1", "sys").await;
+    let robots = api(&server, "/robots");
+    let system = |name: &str, system: &[(&str, &str)], project: &[(&str, &str)]| {
+        let access = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(r, a)| json!({"resource": r, "action": a}))
+                .collect::<Vec<_>>()
+        };
+        json!({"name": name, "level": "system", "duration": -1, "permissions": [
+            {"kind": "system", "namespace": "/", "access": access(system)},
+            {"kind": "project", "namespace": "team", "access": access(project)},
+        ]})
+    };
+    let (_, name, secret) = create_robot(
+        &http,
+        &robots,
+        &system(
+            "ops",
+            &[
+                ("project", "create"),
+                ("project", "list"),
+                ("registry", "list"),
+                ("registry", "read"),
+                ("audit-log", "list"),
+                ("quota", "list"),
+                ("catalog", "read"),
+            ],
+            &[("repository", "pull")],
+        ),
+    )
+    .await;
+    assert_eq!(name, "robot$ops");
+    let robot = (name.as_str(), secret.as_str());
+
+    // What it was given.
+    let created = http
+        .post(api(&server, "/projects"))
+        .basic_auth(robot.0, Some(robot.1))
+        .json(&json!({"project_name": "made-by-robot", "storage_limit": 1000000}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let made = get_json(&http, api(&server, "/projects/made-by-robot")).await;
+    assert_eq!(made["owner_name"], "admin", "Harbor gives it to the admin");
+    let listed: Vec<Value> = http
+        .get(api(&server, "/projects"))
+        .basic_auth(robot.0, Some(robot.1))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut names: Vec<&str> = listed.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["library", "made-by-robot", "secret", "team"]);
+    for path in [
+        "/registries",
+        "/audit-logs",
+        "/quotas",
+        "/replication/adapters",
+    ] {
+        let expected = if path == "/replication/adapters" {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::OK
+        };
+        let got = status_as(&http, Method::GET, &api(&server, path), robot, None).await;
+        assert_eq!(got, expected, "GET {path}");
+    }
+    let catalog: Value = http
+        .get(server.url("/v2/_catalog"))
+        .basic_auth(robot.0, Some(robot.1))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(catalog["repositories"], json!(["team/app"]));
+    let pull = status_as(
+        &http,
+        Method::GET,
+        &server.url("/v2/team/app/manifests/v1"),
+        robot,
+        None,
+    )
+    .await;
+    assert_eq!(pull, StatusCode::OK);
+
+    // Nothing else.
+    let registry = json!({"name": "hub", "type": "docker-hub", "url": "https://hub.docker.com"});
+    for (method, path, body) in [
+        (Method::POST, "/registries", Some(registry)),
+        (Method::GET, "/users", None),
+        (Method::GET, "/configurations", None),
+        (
+            Method::PUT,
+            "/configurations",
+            Some(json!({"self_registration": true})),
+        ),
+        (
+            Method::PUT,
+            "/quotas/1",
+            Some(json!({"hard": {"storage": 5}})),
+        ),
+        (Method::GET, "/usergroups", None),
+        (Method::DELETE, "/projects/team", None),
+    ] {
+        let got = status_as(&http, method.clone(), &api(&server, path), robot, body).await;
+        assert_eq!(got, StatusCode::FORBIDDEN, "{method} {path}");
+    }
+    let secret_repos = status_as(
+        &http,
+        Method::GET,
+        &api(&server, "/projects/secret/repositories"),
+        robot,
+        None,
+    )
+    .await;
+    assert_eq!(
+        secret_repos,
+        StatusCode::NOT_FOUND,
+        "listing projects is not reading them"
+    );
+    let push = status_as(
+        &http,
+        Method::POST,
+        &server.url("/v2/team/app/blobs/uploads/"),
+        robot,
+        None,
+    )
+    .await;
+    assert_eq!(push, StatusCode::FORBIDDEN, "pull only in team");
+
+    // Its system permissions, as Harbor lists them.
+    let permissions: Vec<Value> = http
+        .get(api(&server, "/users/current/permissions"))
+        .query(&[("scope", "/system"), ("relative", "true")])
+        .basic_auth(robot.0, Some(robot.1))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut pairs: Vec<String> = permissions
+        .iter()
+        .map(|p| {
+            format!(
+                "{}:{}",
+                p["resource"].as_str().unwrap(),
+                p["action"].as_str().unwrap()
+            )
+        })
+        .collect();
+    pairs.sort();
+    assert_eq!(
+        pairs,
+        [
+            "audit-log:list",
+            "catalog:read",
+            "project:create",
+            "project:list",
+            "quota:list",
+            "registry:list",
+            "registry:read"
+        ]
+    );
+
+    // A system robot without project:create may not create projects; a project robot never.
+    let (_, lister, lister_secret) = create_robot(
+        &http,
+        &robots,
+        &system("lister", &[("project", "list")], &[("repository", "pull")]),
+    )
+    .await;
+    let got = status_as(
+        &http,
+        Method::POST,
+        &api(&server, "/projects"),
+        (&lister, &lister_secret),
+        Some(json!({"project_name": "nope"})),
+    )
+    .await;
+    assert_eq!(got, StatusCode::FORBIDDEN);
+    let (_, ci, ci_secret) = create_robot(
+        &http,
+        &robots,
+        &project_robot("team", "ci", &[("repository", "pull")]),
+    )
+    .await;
+    let response = http
+        .post(api(&server, "/projects"))
+        .basic_auth(&ci, Some(&ci_secret))
+        .json(&json!({"project_name": "nope"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["message"],
+        "Only system level robot can create project"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn system_permissions_are_checked_as_harbor_checks_them() {
+    let server = TestServer::start().await;
+    let http = client();
+    let robots = api(&server, "/robots");
+    let robot = |level: &str, kind: &str, namespace: &str, resource: &str, action: &str| {
+        json!({"name": "r", "level": level, "permissions": [{"kind": kind, "namespace": namespace,
+               "access": [{"resource": resource, "action": action}]}]})
+    };
+    for (body, message) in [
+        (
+            robot("system", "system", "/", "user", "create"),
+            "bad request permission: user:create",
+        ),
+        (
+            robot("system", "system", "/", "configuration", "update"),
+            "bad request permission: configuration:update",
+        ),
+        (
+            robot("system", "cluster", "/", "project", "create"),
+            "bad request permission level: cluster",
+        ),
+        (
+            robot("system", "system", "team", "project", "create"),
+            "namespace is \"/\"",
+        ),
+        (
+            robot("project", "system", "/", "project", "create"),
+            "system permissions are for system robots",
+        ),
+    ] {
+        let response = http.post(&robots).admin().json(&body).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        let answer: Value = response.json().await.unwrap();
+        let got = answer["errors"][0]["message"].as_str().unwrap();
+        assert!(got.contains(message), "{body}: {got}");
+    }
+    // Every pair Harbor lets robots hold at system level is accepted.
+    let all: Vec<Value> = berth::auth::policy::ROBOT_SYSTEM_POLICIES
+        .iter()
+        .map(|(r, a)| json!({"resource": r, "action": a}))
+        .collect();
+    let body = json!({"name": "everything", "level": "system", "permissions": [
+        {"kind": "system", "namespace": "/", "access": all},
+        {"kind": "project", "namespace": "*", "access": [{"resource": "repository", "action": "pull"}]},
+    ]});
+    create_robot(&http, &robots, &body).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn new_robots_take_the_configured_prefix_and_duration_and_old_ones_still_sign_in() {
+    let server = TestServer::start().await;
+    let http = client();
+    create_project(&server, &http, json!({"project_name": "team"})).await;
+    let robots = api(&server, "/robots");
+    let (_, old_name, old_secret) = create_robot(
+        &http,
+        &robots,
+        &project_robot("team", "old", &[("repository", "pull")]),
+    )
+    .await;
+    assert_eq!(old_name, "robot$team+old");
+
+    configure(
+        &server,
+        &http,
+        json!({"robot_name_prefix": "bot-", "robot_token_duration": 7}),
+    )
+    .await;
+    let mut body = project_robot("team", "new", &[("repository", "pull")]);
+    body.as_object_mut().unwrap().remove("duration");
+    let response = http.post(&robots).admin().json(&body).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.unwrap();
+    let new_name = created["name"].as_str().unwrap().to_owned();
+    let new_secret = created["secret"].as_str().unwrap().to_owned();
+    assert_eq!(new_name, "bot-team+new");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let expires = created["expires_at"].as_i64().unwrap();
+    assert!(
+        (expires - (now + 7 * 86_400)).abs() < 120,
+        "expires_at {expires} is 7 days from now"
+    );
+    let robot = get_json(&http, api(&server, &format!("/robots/{}", created["id"]))).await;
+    assert_eq!(robot["duration"], 7);
+
+    // Both sign in, on the REST API and the registry, whatever their prefix.
+    for (name, secret) in [(&old_name, &old_secret), (&new_name, &new_secret)] {
+        let response = http
+            .get(api(&server, "/projects/team"))
+            .basic_auth(name, Some(secret))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{name}");
+        let token = http
+            .get(server.url("/service/token"))
+            .query(&[
+                ("service", "berth-registry"),
+                ("scope", "repository:team/app:pull"),
+            ])
+            .basic_auth(name, Some(secret))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(token.status(), StatusCode::OK, "{name} gets a token");
+    }
+    // A user may not take a robot's name, nor a robot a user's.
+    let response = http
+        .post(api(&server, "/users"))
+        .admin()
+        .json(&json!({"username": "bot-team+new", "password": "Password1", "email": "b@example.com", "realname": "B"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            response.status(),
+            StatusCode::CONFLICT | StatusCode::BAD_REQUEST
+        ),
+        "{}",
+        response.status()
+    );
+    server.create_user("bot-solo", "Password1", false).await;
+    let solo = json!({"name": "solo", "level": "system", "permissions": [
+        {"kind": "project", "namespace": "team", "access": [{"resource": "repository", "action": "pull"}]}]});
+    let response = http.post(&robots).admin().json(&solo).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CONFLICT);
     server.stop().await;
 }

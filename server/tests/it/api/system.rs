@@ -64,3 +64,22 @@ async fn unknown_api_paths_get_harbors_error_shape() {
     assert_eq!(body["errors"][0]["code"], "NOT_FOUND");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn health_answers_200_with_the_status_in_the_body_when_a_component_fails() {
+    let server = TestServer::start().await;
+    let storage = server.state.config.data_dir.join("storage");
+    let moved = server.state.config.data_dir.join("storage-away");
+    std::fs::rename(&storage, &moved).unwrap();
+    let response = client().get(api(&server, "/health")).send().await.unwrap();
+    // Harbor answers 200 whatever the components' status; monitors read the body.
+    assert_eq!(response.status(), StatusCode::OK);
+    let health: Value = response.json().await.unwrap();
+    assert_eq!(health["status"], "unhealthy");
+    assert_eq!(health["components"][0]["status"], "healthy");
+    assert_eq!(health["components"][1]["name"], "storage");
+    assert_eq!(health["components"][1]["status"], "unhealthy");
+    assert!(health["components"][1]["error"].is_string());
+    std::fs::rename(&moved, &storage).unwrap();
+    server.stop().await;
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{As, api, error_code};
+use super::{As, api, configure, error_code};
 use crate::support::{ADMIN_USER, TestServer, browser, client};
 
 const PASSWORD: &str = "Passw0rdX";
@@ -956,4 +956,111 @@ async fn current_permissions_follow_the_role_and_scope() {
         .await,
         StatusCode::BAD_REQUEST
     );
+}
+
+/// `POST /users` signed out, with `body`.
+async fn sign_up(server: &TestServer, http: &reqwest::Client, body: &Value) -> reqwest::Response {
+    http.post(api(server, "/users"))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn sign_up_body(name: &str) -> Value {
+    json!({"username": name, "password": "Signup123", "email": format!("{name}@example.com"),
+           "realname": "New Person", "comment": "signed up"})
+}
+
+#[tokio::test]
+async fn self_registration_lets_anyone_sign_up_within_bounds() {
+    let server = TestServer::start().await;
+    let http = client();
+    // Off (the default): signing up is refused, as in Harbor.
+    let response = sign_up(&server, &http, &sign_up_body("early")).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    configure(&server, &http, json!({"self_registration": true})).await;
+    // An anonymous caller creates a user, who can then sign in, and is never an admin whatever the body says.
+    let mut body = sign_up_body("newbie");
+    body["sysadmin_flag"] = json!(true);
+    body["admin_role_in_auth"] = json!(true);
+    let response = sign_up(&server, &http, &body).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let me: Value = http
+        .get(api(&server, "/users/current"))
+        .basic_auth("newbie", Some("Signup123"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["username"], "newbie");
+    assert_eq!(me["sysadmin_flag"], false);
+
+    // The same rules as for admin-made users.
+    let mut weak = sign_up_body("weak");
+    weak["password"] = json!("password");
+    let mut bad_name = sign_up_body("x");
+    bad_name["username"] = json!("bad name");
+    let mut bad_email = sign_up_body("mail");
+    bad_email["email"] = json!("not-an-email");
+    for (body, status) in [
+        (weak, StatusCode::BAD_REQUEST),
+        (bad_name, StatusCode::BAD_REQUEST),
+        (bad_email, StatusCode::BAD_REQUEST),
+        (sign_up_body("newbie"), StatusCode::CONFLICT),
+        (sign_up_body("admin"), StatusCode::CONFLICT),
+    ] {
+        let response = sign_up(&server, &http, &body).await;
+        assert_eq!(response.status(), status, "{body}");
+    }
+    // Signed in, a non-admin still may not create users.
+    let response = http
+        .post(api(&server, "/users"))
+        .basic_auth("newbie", Some("Signup123"))
+        .json(&sign_up_body("friend"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // An address gets 10 anonymous attempts an hour (the 6 above included); the 11th is a 429.
+    for i in 0..4 {
+        let response = sign_up(&server, &http, &sign_up_body(&format!("more{i}"))).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "attempt {}", 7 + i);
+    }
+    let response = sign_up(&server, &http, &sign_up_body("one-too-many")).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(error_code(response).await, "TOO_MANY_REQUESTS");
+    // Administrators are not counted.
+    let response = http
+        .post(api(&server, "/users"))
+        .admin()
+        .json(&sign_up_body("by-admin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+
+    configure(&server, &http, json!({"self_registration": false})).await;
+    let response = sign_up(&server, &http, &sign_up_body("late")).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn self_registration_is_for_database_sign_in_only() {
+    let server = TestServer::start().await;
+    let http = client();
+    configure(
+        &server,
+        &http,
+        json!({"auth_mode": "ldap_auth", "self_registration": true}),
+    )
+    .await;
+    let response = sign_up(&server, &http, &sign_up_body("someone")).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    server.stop().await;
 }
