@@ -2,6 +2,8 @@
 //!
 //! Internal errors are logged with their cause and shown to clients only as a generic message.
 
+use std::time::Duration;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use berth_api::ErrorResponse;
@@ -23,6 +25,12 @@ pub enum ApiError {
     /// A service Berth depends on (the LDAP server, the OIDC provider) failed; the message says which.
     #[error("{0}")]
     Unavailable(String),
+    /// Too many requests of this kind are in progress (sign-ins being checked): 429 with `Retry-After`.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after: Duration,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -43,6 +51,9 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
             ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "PRECONDITION"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
+            ApiError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS")
+            }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN"),
         }
     }
@@ -64,8 +75,19 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Basic realm=\"berth\""),
             );
         }
+        if let ApiError::TooManyRequests { retry_after, .. } = self {
+            // RFC 6585 §4: a 429 may say how long to wait.
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_value(retry_after));
+        }
         response
     }
+}
+
+/// A `Retry-After` value in whole seconds (at least one).
+pub fn retry_after_value(wait: Duration) -> HeaderValue {
+    HeaderValue::from(wait.as_secs().max(1))
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -86,6 +108,10 @@ impl From<crate::auth::password::SignInError> for ApiError {
                         .to_owned(),
                 )
             }
+            SignInError::Busy(busy) => ApiError::TooManyRequests {
+                message: busy.to_string(),
+                retry_after: busy.retry_after,
+            },
         }
     }
 }

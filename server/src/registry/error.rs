@@ -62,6 +62,9 @@ pub enum RegistryError {
     /// A proxy-cache upstream is rate-limiting Berth and nothing cached can stand in.
     #[error("{0}")]
     TooManyRequests(String),
+    /// Too many sign-ins are being checked: 429 `TOOMANYREQUESTS` with `Retry-After`.
+    #[error("{0}")]
+    SignInBusy(crate::auth::admission::Busy),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -96,7 +99,9 @@ impl RegistryError {
             RangeNotSatisfiable { .. } => (StatusCode::RANGE_NOT_SATISFIABLE, "UNSUPPORTED"),
             NotFound(_) => (StatusCode::NOT_FOUND, "UNSUPPORTED"),
             Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
-            TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS"),
+            TooManyRequests(_) | SignInBusy(_) => {
+                (StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS")
+            }
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN"),
         }
     }
@@ -138,6 +143,12 @@ impl IntoResponse for RegistryError {
                 }
                 headers.insert(HeaderName::from_static("range"), upload_range(offset));
             }
+            RegistryError::SignInBusy(busy) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    crate::api::error::retry_after_value(busy.retry_after),
+                );
+            }
             RegistryError::RangeNotSatisfiable { size } => {
                 if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
                     headers.insert(header::CONTENT_RANGE, value);
@@ -178,6 +189,7 @@ impl From<crate::auth::password::SignInError> for RegistryError {
                     "sign-in is unavailable: the directory server cannot be reached".to_owned(),
                 )
             }
+            SignInError::Busy(busy) => RegistryError::SignInBusy(busy),
         }
     }
 }
@@ -244,6 +256,9 @@ mod tests {
             RegistryError::Unsupported(s()),
             RegistryError::RangeNotSatisfiable { size: 0 },
             RegistryError::NotFound(s()),
+            RegistryError::SignInBusy(crate::auth::admission::Busy {
+                retry_after: std::time::Duration::from_secs(1),
+            }),
         ];
         for error in all {
             let (status, code) = error.status_and_code();

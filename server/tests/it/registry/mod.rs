@@ -6,6 +6,7 @@ mod blobs;
 mod catalog;
 mod manifests;
 mod referrers;
+mod signin_limits;
 mod tags;
 mod uploads;
 
