@@ -533,27 +533,16 @@ async fn oversized_usernames_are_refused_before_anything_is_written() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let (db_before, log_before) = (bytes_under(&data), std::fs::metadata(&log).unwrap().len());
+    let basic = |path: &str| http.get(server.url(path)).user(&huge, "pw").send();
     let mut answers = Vec::new();
     for _ in 0..25 {
         answers.push([
-            http.get(server.url("/service/token?service=berth-registry"))
-                .user(&huge, "pw")
-                .send()
+            basic("/service/token?service=berth-registry")
                 .await
                 .unwrap()
                 .status(),
-            http.get(server.url("/v2/"))
-                .user(&huge, "pw")
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            http.get(server.url("/api/v2.0/users/current"))
-                .user(&huge, "pw")
-                .send()
-                .await
-                .unwrap()
-                .status(),
+            basic("/v2/").await.unwrap().status(),
+            basic("/api/v2.0/users/current").await.unwrap().status(),
             http.post(server.url("/c/login"))
                 .form(&[("principal", huge.as_str()), ("password", "pw")])
                 .send()

@@ -137,6 +137,12 @@ async fn basic_credentials_need_no_csrf_header() {
     assert_eq!(response.status(), StatusCode::CREATED);
 }
 
+/// Creates user `name` (password `Passw0rdX`); returns its id.
+async fn user(server: &TestServer, name: &str) -> i64 {
+    server.create_user(name, "Passw0rdX", false).await;
+    server.state.db.find_user(name).await.unwrap().unwrap().id
+}
+
 /// The status of `GET /users/current` in `http`'s session.
 async fn me(server: &TestServer, http: &Client) -> StatusCode {
     http.get(api(server, "/users/current"))
@@ -302,20 +308,12 @@ async fn cross_site_sign_in_and_sign_out_are_refused() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 
-    let response = http
-        .post(server.url("/c/log_out"))
-        .header("origin", "http://evil.example")
-        .send()
-        .await
-        .unwrap();
+    let evil = "http://evil.example".to_owned();
+    let response = post("/c/log_out", "origin", evil).await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(me(&server, &http).await, StatusCode::OK, "still signed in");
-    let response = http
-        .post(server.url("/c/log_out"))
-        .header("sec-fetch-site", "same-origin")
-        .send()
-        .await
-        .unwrap();
+    let same = "same-origin".to_owned();
+    let response = post("/c/log_out", "sec-fetch-site", same).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(me(&server, &http).await, StatusCode::UNAUTHORIZED);
 }
@@ -323,15 +321,7 @@ async fn cross_site_sign_in_and_sign_out_are_refused() {
 #[tokio::test]
 async fn a_password_change_ends_the_users_other_sessions() {
     let server = TestServer::start().await;
-    server.create_user("alice", "Passw0rdX", false).await;
-    let id = server
-        .state
-        .db
-        .find_user("alice")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let id = user(&server, "alice").await;
     let (laptop, phone) = (browser(), browser());
     let csrf = sign_in(&server, &laptop, "alice", "Passw0rdX").await;
     sign_in(&server, &phone, "alice", "Passw0rdX").await;
@@ -365,15 +355,7 @@ async fn a_password_change_ends_the_users_other_sessions() {
 #[tokio::test]
 async fn removing_a_user_ends_their_sessions() {
     let server = TestServer::start().await;
-    server.create_user("alice", "Passw0rdX", false).await;
-    let id = server
-        .state
-        .db
-        .find_user("alice")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let id = user(&server, "alice").await;
     let http = browser();
     sign_in(&server, &http, "alice", "Passw0rdX").await;
     assert_eq!(me(&server, &http).await, StatusCode::OK);
@@ -385,6 +367,16 @@ async fn removing_a_user_ends_their_sessions() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(me(&server, &http).await, StatusCode::UNAUTHORIZED);
+}
+
+/// Signs the admin in with `http`; returns the session cookie.
+async fn admin_cookie(server: &TestServer, http: &Client) -> String {
+    let response = login(server, http, ADMIN_USER, ADMIN_PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// Moves the start of the session behind `cookie` (`sid=...`) back by `by`.
@@ -415,11 +407,7 @@ async fn a_session_ends_at_its_lifetime_however_active() {
         "Berth's default"
     );
     let http = browser();
-    let response = login(&server, &http, ADMIN_USER, ADMIN_PASSWORD).await;
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cookie = admin_cookie(&server, &http).await;
     age_session(&server, &cookie, Duration::from_secs(11 * 3600)).await;
     assert_eq!(me(&server, &http).await, StatusCode::OK, "11 hours in");
     age_session(&server, &cookie, Duration::from_secs(3600)).await;
@@ -431,11 +419,7 @@ async fn a_session_ends_at_its_lifetime_however_active() {
 
     let server = TestServer::start_with(|config| config.session_lifetime_minutes = 60).await;
     let http = browser();
-    let response = login(&server, &http, ADMIN_USER, ADMIN_PASSWORD).await;
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cookie = admin_cookie(&server, &http).await;
     age_session(&server, &cookie, Duration::from_secs(61 * 60)).await;
     assert_eq!(
         me(&server, &http).await,

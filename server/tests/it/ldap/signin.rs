@@ -28,6 +28,18 @@ async fn ldap_berth(slapd: &Slapd) -> TestServer {
     server
 }
 
+/// Stores `slapd`'s settings through `PUT /configurations` (the auth mode stays as it is).
+async fn store_settings(server: &TestServer, slapd: &Slapd) {
+    let response = client()
+        .put(api(server, "/configurations"))
+        .admin()
+        .json(&ldap_configuration(&slapd.settings()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
 async fn console_login(server: &TestServer, http: &Client, user: &str, pw: &str) -> StatusCode {
     http.post(server.url("/c/login"))
         .form(&[("principal", user), ("password", pw)])
@@ -517,14 +529,7 @@ async fn ldap_ping_search_and_import() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
     // Stored settings (the mode stays db_auth): ping with an empty body, search and import.
-    let response = http
-        .put(api(&server, "/configurations"))
-        .admin()
-        .json(&ldap_configuration(&slapd.settings()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    store_settings(&server, &slapd).await;
     let response = http
         .post(api(&server, "/ldap/ping"))
         .admin()
@@ -677,14 +682,7 @@ async fn an_ldap_test_elsewhere_must_send_its_own_password() {
     let slapd = Slapd::start();
     let server = TestServer::start().await;
     let http = client();
-    let response = http
-        .put(api(&server, "/configurations"))
-        .admin()
-        .json(&ldap_configuration(&slapd.settings()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    store_settings(&server, &slapd).await;
     let stored_password = super::slapd::ADMIN_PASSWORD;
     let ping = |body: Value| {
         let http = http.clone();
