@@ -245,7 +245,11 @@ impl PasswordChecker {
         };
         match config.auth_mode {
             AuthMode::Ldap if !local => self.verify_ldap(db, &config.ldap, &attempt).await,
-            AuthMode::Oidc if !local => self.verify_cli_secret(db, username, password).await,
+            AuthMode::Oidc if !local => {
+                // No hash to compute, but the same limits and slow-down as every other check.
+                let _pending = self.admit(&attempt).await?;
+                self.verify_cli_secret(db, username, password).await
+            }
             _ => self.verify_local(db, &attempt).await,
         }
     }
