@@ -11,9 +11,9 @@
 //! disabled or expired robot) is checked against a dummy hash all the same, so how long a refusal takes does
 //! not tell which names exist.
 //!
-//! Identical credentials checked at the same time are checked once: a client sending the same Basic
-//! credentials on many parallel requests (a CI job's first calls) costs one throttle reservation and one hash,
-//! and the others share its outcome.
+//! Identical credentials from one address checked at the same time are checked once: a client sending the same
+//! Basic credentials on many parallel requests (a CI job's first calls) costs one throttle reservation and one
+//! hash, and the others share its outcome.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -102,8 +102,9 @@ pub async fn verify(password: String, phc: String) -> bool {
 #[derive(Debug)]
 pub struct PasswordChecker {
     verified: DashMap<[u8; 32], (String, Instant)>,
-    /// Checks in progress, by [`credential_key`]: callers with the same credentials share one outcome.
-    in_flight: DashMap<[u8; 32], Arc<OnceCell<Option<Subject>>>>,
+    /// Checks in progress, by [`credential_key`] and client address: callers with the same credentials from
+    /// the same address share one outcome.
+    in_flight: DashMap<([u8; 32], Option<IpAddr>), SharedCheck>,
     throttle: SignInThrottle,
     admission: Admission,
     /// A hash of nothing anyone knows, checked in place of an account's own (same argon2 parameters).
@@ -182,7 +183,7 @@ impl PasswordChecker {
         let key = credential_key(username, password);
         let check = self
             .in_flight
-            .entry(key)
+            .entry((key, address))
             .or_insert_with(|| Arc::new(OnceCell::new()))
             .clone();
         // The first caller checks; the others wait for its outcome. If it fails to check (an error, or the caller
@@ -193,7 +194,7 @@ impl PasswordChecker {
             .cloned();
         // Whoever comes next checks afresh (a changed password, a lock that began, a cache entry expired).
         self.in_flight
-            .remove_if(&key, |_, entry| Arc::ptr_eq(entry, &check));
+            .remove_if(&(key, address), |_, entry| Arc::ptr_eq(entry, &check));
         outcome
     }
 
@@ -360,6 +361,9 @@ impl PasswordChecker {
         Ok(pending)
     }
 }
+
+/// The outcome of one check, shared by every caller waiting for it.
+type SharedCheck = Arc<OnceCell<Option<Subject>>>;
 
 /// One sign-in attempt being checked.
 struct Attempt<'a> {
