@@ -147,9 +147,9 @@ pub async fn sign_in(principal: &str, password: &str) -> Result<(), ApiError> {
     }
 }
 
-/// `GET /c/log_out`: ends the session.
+/// `POST /c/log_out`: ends the session.
 pub async fn sign_out() -> Result<(), ApiError> {
-    let response = Request::get("/c/log_out")
+    let response = Request::post("/c/log_out")
         .header("X-Requested-With", "XMLHttpRequest")
         .send()
         .await

@@ -46,16 +46,12 @@ pub fn sign_in_url(here: &str) -> String {
     }
 }
 
-/// Where to go after sign-in: `redirect_url` if it is a path on this site (never another origin, so a link
-/// cannot bounce a user elsewhere), else the projects list.
+/// Where to go after sign-in: `redirect_url` if it is a path on this site by the server's rule
+/// ([`berth_api::oidc::is_local_path`]: never another origin, so a link cannot bounce a user elsewhere),
+/// else the projects list.
 pub fn after_sign_in(redirect_url: Option<&str>) -> String {
     match redirect_url {
-        Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.starts_with("/\\")
-                && !path.starts_with(SIGN_IN_PATH) =>
-        {
+        Some(path) if berth_api::oidc::is_local_path(path) && !path.starts_with(SIGN_IN_PATH) => {
             path.to_owned()
         }
         _ => HOME_PATH.to_owned(),
@@ -87,6 +83,7 @@ mod tests {
         );
         assert_eq!(after_sign_in(Some("//evil.example")), HOME_PATH);
         assert_eq!(after_sign_in(Some("/\\evil.example")), HOME_PATH);
+        assert_eq!(after_sign_in(Some("/\t/evil.example/x")), HOME_PATH);
         assert_eq!(after_sign_in(Some("https://evil.example")), HOME_PATH);
         assert_eq!(after_sign_in(None), HOME_PATH);
     }

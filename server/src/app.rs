@@ -4,14 +4,16 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use axum::Router;
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 use tracing::Level;
 
+use crate::auth::client_address::{self, ClientAddress};
 use crate::auth::password::PasswordChecker;
 use crate::auth::token::TokenService;
 use crate::auth::token_endpoint;
@@ -19,6 +21,7 @@ use crate::auth::{login_endpoint, oidc_endpoint, session};
 use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::db::Db;
+use crate::events::audit::clip;
 use crate::proxy::Proxy;
 use crate::service::configurations::LiveConfig;
 use crate::service::sign_up::SignUpLimit;
@@ -114,10 +117,7 @@ pub fn router(state: AppState) -> Router {
     let with_sessions = Router::new()
         .merge(api::routes())
         .route("/c/login", post(login_endpoint::login))
-        .route(
-            "/c/log_out",
-            get(login_endpoint::log_out).post(login_endpoint::log_out),
-        )
+        .route("/c/log_out", post(login_endpoint::log_out))
         .route("/c/oidc/login", get(oidc_endpoint::login))
         .route("/c/oidc/callback", get(oidc_endpoint::callback))
         .route("/c/oidc/onboard", post(oidc_endpoint::onboard))
@@ -137,9 +137,14 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(request_span)
                 .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
         )
+        // Outside the trace layer, so the span can name the client.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            client_address::middleware,
+        ))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("request handler panicked");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
@@ -156,4 +161,20 @@ async fn no_sniff(mut response: Response) -> Response {
         .entry(header::X_CONTENT_TYPE_OPTIONS)
         .or_insert(HeaderValue::from_static("nosniff"));
     response
+}
+
+/// The span every log line of a request carries: method, path and client address. Never the query string,
+/// which holds secrets on some paths (the OIDC callback's `code` and `state`), and never more than a bounded
+/// part of the path, which the caller chooses.
+fn request_span(request: &Request) -> tracing::Span {
+    let client = ClientAddress::of(request.extensions())
+        .0
+        .map(|ip| ip.to_string())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %clip(request.uri().path()),
+        client = %client,
+    )
 }

@@ -89,10 +89,15 @@ async fn session_caller(parts: &Parts, state: &AppState) -> Result<Caller, ApiEr
     let Some(session) = parts.extensions.get::<Session>().cloned() else {
         return Ok(Caller(Subject::Anonymous));
     };
-    let current = session::current(&session, &parts.method, &parts.headers)
-        .await
-        .map_err(|e| ApiError::internal("reading the session", e))?;
-    let user_id = match current {
+    let current = session::current(
+        &session,
+        &parts.method,
+        &parts.headers,
+        state.config.session_lifetime(),
+    )
+    .await
+    .map_err(|e| ApiError::internal("reading the session", e))?;
+    let (user_id, credential) = match current {
         SessionState::None => return Ok(Caller(Subject::Anonymous)),
         SessionState::CsrfMismatch => {
             return Err(ApiError::Forbidden(format!(
@@ -101,11 +106,24 @@ async fn session_caller(parts: &Parts, state: &AppState) -> Result<Caller, ApiEr
                 session::CSRF_HEADER
             )));
         }
-        SessionState::User { user_id, .. } => user_id,
+        SessionState::User {
+            user_id,
+            credential,
+            ..
+        } => (user_id, credential),
     };
     // The same account read as Basic credentials get: an admin by flag or by the directory's admin group.
     match state.db.user_by_id(user_id).await? {
-        Some(user) => Ok(Caller(user.into())),
+        Some(user) if session::credential_matches(&credential, &user) => Ok(Caller(user.into())),
+        Some(user) => {
+            tracing::info!(username = %user.username, "session ended: the user's password changed since it began");
+            session::sign_out(&session)
+                .await
+                .map_err(|e| ApiError::internal("ending a session", e))?;
+            Err(ApiError::Unauthorized(
+                "the password was changed since this session began; sign in again".to_owned(),
+            ))
+        }
         None => {
             session::sign_out(&session)
                 .await

@@ -2,6 +2,8 @@
 //!
 //! Internal errors are logged with their cause and shown to clients only as a generic message.
 
+use std::time::Duration;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use berth_api::ErrorResponse;
@@ -20,12 +22,16 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     PreconditionFailed(String),
-    /// Too many attempts from this caller for now (RFC 6585 §4).
-    #[error("{0}")]
-    TooManyRequests(String),
     /// A service Berth depends on (the LDAP server, the OIDC provider) failed; the message says which.
     #[error("{0}")]
     Unavailable(String),
+    /// Too many requests of this kind for now (sign-ins being checked, sign-ups from one address): 429 with
+    /// `Retry-After` (RFC 6585 §4).
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after: Duration,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -45,8 +51,10 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
             ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "PRECONDITION"),
-            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
+            ApiError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS")
+            }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN"),
         }
     }
@@ -68,8 +76,19 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Basic realm=\"berth\""),
             );
         }
+        if let ApiError::TooManyRequests { retry_after, .. } = self {
+            // RFC 6585 §4: a 429 may say how long to wait.
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_value(retry_after));
+        }
         response
     }
+}
+
+/// A `Retry-After` value in whole seconds (at least one).
+pub fn retry_after_value(wait: Duration) -> HeaderValue {
+    HeaderValue::from(wait.as_secs().max(1))
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -90,6 +109,10 @@ impl From<crate::auth::password::SignInError> for ApiError {
                         .to_owned(),
                 )
             }
+            SignInError::Busy(busy) => ApiError::TooManyRequests {
+                message: busy.to_string(),
+                retry_after: busy.retry_after,
+            },
         }
     }
 }

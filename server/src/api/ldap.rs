@@ -18,13 +18,18 @@ use super::error::ApiError;
 use super::extract::{Json, Query};
 use crate::app::AppState;
 use crate::auth::directory::onboard_ldap_user;
-use crate::auth::ldap::{LdapClient, LdapError};
+use crate::auth::ldap::{LdapClient, LdapError, LdapSettings};
 use crate::db::NewUserGroup;
-use crate::events::audit::{Audit, ClientIp, Operation as Op};
+use crate::events::audit::{Audit, ClientIp, Operation as Op, clip};
+use crate::secret::StoredSecret;
 use crate::service::configurations::AuthMode;
 
 /// `POST /ldap/ping`: tries the stored settings, with the body's `LdapConf` fields over them (an empty body
 /// tests the stored settings as they are). 200 with the outcome; 400 for settings that cannot be valid.
+///
+/// The stored bind password is used only with the stored server and bind DN: a test of another URL, bind DN
+/// or weaker certificate check must send `ldap_search_password` itself (400 otherwise), so whoever may call
+/// this cannot make Berth hand the write-only secret to a server of their choosing.
 pub async fn ping(
     State(state): State<AppState>,
     caller: Caller,
@@ -37,7 +42,22 @@ pub async fn ping(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::BadRequest(format!("invalid LdapConf: {e}")))?
     };
-    let settings = state.system_config.current().ldap_with(&conf)?;
+    let stored = state.system_config.current();
+    let mut settings = stored.ldap_with(&conf)?;
+    let password_sent = conf
+        .ldap_search_password
+        .as_deref()
+        .is_some_and(|p| !p.is_empty());
+    let has_stored_password = !matches!(stored.ldap.search_password, StoredSecret::Unset);
+    if has_stored_password && !password_sent && !same_server(&stored.ldap, &settings) {
+        if !settings.search_dn.is_empty() {
+            tracing::info!(url = %clip(&settings.url), "LDAP test refused: another server or bind DN without its password");
+            return Err(ApiError::BadRequest(
+                "ldap_search_password is required to test a server, bind DN or certificate check other than the stored ones; the stored password is only sent to the stored server".to_owned(),
+            ));
+        }
+        settings.search_password = StoredSecret::Unset;
+    }
     // A client of its own: a test must not disturb the pool and group cache of the settings in use.
     let outcome = match LdapClient::new(settings) {
         Ok(client) => client.ping().await,
@@ -115,7 +135,7 @@ pub async fn import_users(
                     continue;
                 }
                 Err(e) => {
-                    tracing::error!(uid, error = %e, "importing an LDAP user: database error");
+                    tracing::error!(uid = %clip(uid), error = %e, "importing an LDAP user: database error");
                     "database error; see the server log".to_owned()
                 }
             },
@@ -207,7 +227,7 @@ pub(super) async fn onboard_user(state: &AppState, uid: &str) -> Result<Option<i
         Ok(user) => {
             let id = onboard_ldap_user(&state.db, &user).await?;
             tracing::info!(
-                uid,
+                uid = %clip(uid),
                 user_id = id,
                 "LDAP user onboarded to be added as a member"
             );
@@ -217,6 +237,14 @@ pub(super) async fn onboard_user(state: &AppState, uid: &str) -> Result<Option<i
         Err(e @ LdapError::Ambiguous { .. }) => Err(ApiError::BadRequest(e.to_string())),
         Err(e) => Err(ldap_failed(e)),
     }
+}
+
+/// Whether `tried` sends its bind password to the same place, as the same DN, as carefully as `stored`.
+fn same_server(stored: &LdapSettings, tried: &LdapSettings) -> bool {
+    stored.url.trim().eq_ignore_ascii_case(tried.url.trim())
+        && stored.search_dn == tried.search_dn
+        && stored.starttls == tried.starttls
+        && (stored.verify_cert <= tried.verify_cert)
 }
 
 /// The client for the stored settings; 400 when they are incomplete.

@@ -144,9 +144,10 @@ pub async fn create(
     }
     if signing_up && !state.sign_ups.admit(peer.0) {
         tracing::warn!(address = ?peer.0, "self-registration refused: too many sign-ups");
-        return Err(ApiError::TooManyRequests(
-            "too many sign-ups from this address; try again later".to_owned(),
-        ));
+        return Err(ApiError::TooManyRequests {
+            message: "too many sign-ups from this address; try again later".to_owned(),
+            retry_after: crate::service::sign_up::WINDOW,
+        });
     }
     let Json(req) = body;
     validate_new_user(&req)?;
@@ -403,11 +404,13 @@ pub async fn remove(
 
 /// `PUT /users/{user_id}/password`: a user changes their own password, giving the current one (403 if it is
 /// wrong); a system administrator may set anyone else's without it. The new password must meet Harbor's
-/// policy and differ from the current one (400 otherwise). The old password stops working at once.
+/// policy and differ from the current one (400 otherwise). The old password stops working at once, and so do
+/// the user's console sessions, except the one the user changed it from.
 pub async fn update_password(
     State(state): State<AppState>,
     caller: Caller,
     client: ClientIp,
+    session: tower_sessions::Session,
     user_id: Path<String>,
     body: Json<PasswordReq>,
 ) -> Result<Response, ApiError> {
@@ -447,6 +450,13 @@ pub async fn update_password(
     }
     if !service::users::set_password(&state.db, id, &req.new_password).await? {
         return Err(user_not_found(id));
+    }
+    if is_self(&caller.0, id)
+        && let Some(user) = state.db.user_by_id(id).await?
+    {
+        crate::auth::session::keep_after_password_change(&session, &user)
+            .await
+            .map_err(|e| ApiError::internal("keeping the session after a password change", e))?;
     }
     Audit::new(Op::Update, "user", &user.username)
         .by_subject(&caller.0, &client)

@@ -18,6 +18,7 @@ use berth_api::usergroups::LDAP_GROUP;
 use super::ldap::{LdapClient, LdapError, LdapSettings, LdapUser};
 use super::oidc::{OidcClient, OidcError, OidcSettings};
 use crate::db::{Db, NewUserGroup};
+use crate::events::audit::clip;
 
 /// Entries kept at most; the memory of recent sign-ins is cleared when it grows past this.
 const RECENT_MAX: usize = 10_000;
@@ -74,11 +75,11 @@ impl Directory {
         let user = match client.authenticate(username, password).await {
             Ok(user) => user,
             Err(e @ (LdapError::InvalidCredentials { .. } | LdapError::UnknownUser { .. })) => {
-                tracing::info!(username, reason = %e, "LDAP sign-in failed");
+                tracing::info!(username = %clip(username), reason = %e, "LDAP sign-in failed");
                 return Ok(None);
             }
             Err(e @ LdapError::Ambiguous { .. }) => {
-                tracing::warn!(username, reason = %e, "LDAP sign-in refused");
+                tracing::warn!(username = %clip(username), reason = %e, "LDAP sign-in refused");
                 return Ok(None);
             }
             Err(e) => return Err(e.into()),
@@ -118,6 +119,20 @@ impl Directory {
         let client = OidcClient::discover(settings, redirect_url).await?;
         *slot = Some((client.clone(), redirect_url.to_owned(), Instant::now()));
         Ok(client)
+    }
+
+    /// The user a recent LDAP sign-in with this name and password (`credential`) found, while it is remembered
+    /// under the current `settings`; asks nothing of the server.
+    pub fn remembered(&self, settings: &LdapSettings, credential: &[u8; 32]) -> Option<i64> {
+        let same_settings = self
+            .ldap
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_some_and(|client| client.settings() == settings);
+        let ttl = Duration::from_secs(settings.group_cache_seconds);
+        let entry = self.recent.get(credential)?;
+        (same_settings && entry.1.elapsed() < ttl).then_some(entry.0)
     }
 
     /// Forgets a remembered sign-in (its user no longer exists in Berth).

@@ -18,7 +18,7 @@ use super::session::{self, CSRF_HEADER};
 use crate::api::ApiError;
 use crate::api::extract::Json;
 use crate::app::AppState;
-use crate::events::audit::{self, ClientIp};
+use crate::events::audit::{self, ClientIp, clip};
 use crate::registry::access::base_url;
 use crate::service::ServiceError;
 use crate::service::configurations::AuthMode;
@@ -38,7 +38,8 @@ pub struct Login {
 }
 
 /// `GET /c/oidc/login[?redirect_url=/path]`: redirects to the provider's authorization endpoint. After the
-/// sign-in the console opens `redirect_url` when it is a path on this site, else the projects page.
+/// sign-in the console opens `redirect_url` when it is a path on this site ([`landing`]), else the projects
+/// page.
 pub async fn login(
     State(state): State<AppState>,
     session: Session,
@@ -50,7 +51,9 @@ pub async fn login(
         Err(reason) => return back_to_sign_in(reason),
     };
     let (url, pending) = client.authorize();
-    let then = login.redirect_url.filter(|u| is_local_path(u));
+    let then = login
+        .redirect_url
+        .and_then(|target| landing(&state, &headers, &target));
     let stored = match session.insert(PENDING, &pending).await {
         Ok(()) => session.insert(THEN, then).await,
         Err(e) => Err(e),
@@ -91,7 +94,11 @@ pub async fn callback(
         return back_to_sign_in("no sign-in in progress; start again");
     };
     if let Some(error) = callback.error {
-        tracing::info!(error, description = ?callback.error_description, "OIDC provider refused the sign-in");
+        tracing::info!(
+            error = %clip(&error),
+            description = ?callback.error_description.as_deref().map(clip),
+            "OIDC provider refused the sign-in"
+        );
         return back_to_sign_in("the provider refused the sign-in");
     }
     let (Some(code), Some(returned_state)) = (callback.code, callback.state) else {
@@ -126,8 +133,15 @@ pub async fn callback(
     .await
     {
         Ok(SignIn::User(user_id)) => {
-            let landing = then.as_deref().unwrap_or(HOME);
-            start_session(&state, &session, user_id, &client_ip, landing).await
+            let then = then.and_then(|target| landing(&state, &headers, &target));
+            start_session(
+                &state,
+                &session,
+                user_id,
+                &client_ip,
+                then.as_deref().unwrap_or(HOME),
+            )
+            .await
         }
         Ok(SignIn::ChooseUsername { suggestion }) => {
             let waiting = OidcIdentity {
@@ -174,7 +188,12 @@ pub async fn onboard(
             ServiceError::Conflict(m) => ApiError::Conflict(m),
             other => other.into(),
         })?;
-    let csrf = session::sign_in(&session, user_id)
+    let user = state
+        .db
+        .user_by_id(user_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("onboarding an OIDC user", "the new user is gone"))?;
+    let csrf = session::sign_in(&session, &user)
         .await
         .map_err(|e| ApiError::internal("starting a session", e))?;
     audit::sign_in(username, true, &client_ip)
@@ -209,7 +228,6 @@ async fn client(state: &AppState, headers: &HeaderMap) -> Result<OidcClient, &'s
         })
 }
 
-/// Signs user `user_id` in to the console in `session` (a fresh session id and CSRF token); audited.
 /// Signs user `user_id` in to the console in `session` (a fresh session id and CSRF token), audited, and sends
 /// the browser to `landing`.
 async fn start_session(
@@ -219,24 +237,43 @@ async fn start_session(
     client_ip: &ClientIp,
     landing: &str,
 ) -> Response {
-    if let Err(e) = session::sign_in(session, user_id).await {
+    let user = match state.db.user_by_id(user_id).await {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            tracing::error!(user_id, "OIDC sign-in: the signed-in user is gone");
+            return back_to_sign_in("internal error");
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "OIDC sign-in: reading the user failed");
+            return back_to_sign_in("internal error");
+        }
+    };
+    if let Err(e) = session::sign_in(session, &user).await {
         tracing::error!(error = %e, "OIDC sign-in: starting a session failed");
         return back_to_sign_in("internal error");
     }
-    let name = match state.db.user_by_id(user_id).await {
-        Ok(Some(user)) => user.username,
-        _ => user_id.to_string(),
-    };
-    audit::sign_in(&name, true, client_ip)
+    audit::sign_in(&user.username, true, client_ip)
         .record(&state.db)
         .await;
-    tracing::info!(username = %name, "signed in to the console through OIDC");
+    tracing::info!(username = %user.username, "signed in to the console through OIDC");
     Redirect::to(landing).into_response()
 }
 
-/// A path on this site (`/harbor/...`), not a URL elsewhere (`//host`, `/\host`, `https://...`).
-fn is_local_path(url: &str) -> bool {
-    url.starts_with('/') && !url.starts_with("//") && !url.starts_with("/\\")
+/// Where a sign-in asked to land on may be followed: `target` resolved against Berth's external URL (or this
+/// request's own base URL) must be a path on that same origin ([`berth_api::oidc::is_local_path`]). Returns
+/// the path to redirect to, or `None` for anything else (another origin, or a path a browser could read as one).
+fn landing(state: &AppState, headers: &HeaderMap, target: &str) -> Option<String> {
+    if !berth_api::oidc::is_local_path(target) {
+        tracing::info!(target = %clip(target), "OIDC sign-in: redirect target refused (not a plain path on this site)");
+        return None;
+    }
+    let base = url::Url::parse(&base_url(state, headers)).ok()?;
+    let resolved = base.join(target).ok()?;
+    if resolved.origin() != base.origin() {
+        tracing::info!(target = %clip(target), "OIDC sign-in: redirect target refused (another origin)");
+        return None;
+    }
+    Some(resolved[url::Position::BeforePath..].to_owned())
 }
 
 /// Back to the console's sign-in page, which shows `reason`.

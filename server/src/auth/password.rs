@@ -1,13 +1,23 @@
 //! Passwords and robot secrets: argon2id hashes, computed and checked on the blocking pool.
 //!
-//! [`PasswordChecker::check_from`] is the one place credentials are verified, and it applies the sign-in
-//! throttle ([`super::throttle`]) to every check. Which source checks a user's password follows the auth
-//! mode: the database in `db_auth`, the LDAP server in `ldap_auth` ([`super::directory`]), and the user's
-//! CLI secret in `oidc_auth` (the only password an OIDC user has). Robots and the local `admin` always use the
-//! database.
+//! [`PasswordChecker::check_from`] is the one place credentials are verified. Every check is reserved with
+//! the sign-in throttle ([`super::throttle`]) before anything else happens, and every check that must hash
+//! or ask the directory is admitted by [`super::admission`] (beyond its limits the answer is
+//! [`SignInError::Busy`], a 429). Which source checks a user's password follows the auth mode: the database
+//! in `db_auth`, the LDAP server in `ldap_auth` ([`super::directory`]), and the user's CLI secret in
+//! `oidc_auth` (the only password an OIDC user has). Robots and the local `admin` always use the database.
+//!
+//! A name that has no password here (no such user or robot, a user who signs in through LDAP or OIDC, a
+//! disabled or expired robot) is checked against a dummy hash all the same, so how long a refusal takes does
+//! not tell which names exist.
+//!
+//! Identical credentials from one address checked at the same time are checked once: a client sending the same
+//! Basic credentials on many parallel requests (a CI job's first calls) costs one throttle reservation and one
+//! hash, and the others share its outcome.
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
@@ -16,15 +26,19 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use dashmap::DashMap;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
+use tokio::sync::OnceCell;
 
 use berth_api::robots::RobotPermission;
 
+use super::admission::{Admission, Busy};
+use super::credentials::username_fits;
 use super::directory::Directory;
 use super::ldap::{LdapError, LdapSettings};
 use super::throttle::{Gate, SignInThrottle, ThrottleConfig};
 use super::{Subject, robots};
 use crate::crypto::SecretBox;
 use crate::db::Db;
+use crate::events::audit::clip;
 use crate::service::configurations::{AuthMode, LiveConfig};
 
 /// The local administrator, who signs in with its database password whatever the auth mode (as in Harbor).
@@ -38,6 +52,9 @@ pub enum SignInError {
     /// The directory (LDAP server) failed or is misconfigured; the message says how.
     #[error("{0}")]
     Directory(#[from] LdapError),
+    /// Too many sign-ins are being checked (server-wide, for this name or from this address): 429.
+    #[error("{0}")]
+    Busy(#[from] Busy),
 }
 
 /// How long a successful password check is remembered.
@@ -47,14 +64,16 @@ const CACHE_MAX: usize = 10_000;
 
 /// Hashes `password` with argon2id into a PHC string.
 pub async fn hash(password: String) -> Result<String, argon2::password_hash::Error> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-    })
-    .await
-    .unwrap_or(Err(argon2::password_hash::Error::Crypto))
+    tokio::task::spawn_blocking(move || hash_now(&password))
+        .await
+        .unwrap_or(Err(argon2::password_hash::Error::Crypto))
+}
+
+fn hash_now(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
 }
 
 /// Checks `password` against a PHC string.
@@ -83,7 +102,15 @@ pub async fn verify(password: String, phc: String) -> bool {
 #[derive(Debug)]
 pub struct PasswordChecker {
     verified: DashMap<[u8; 32], (String, Instant)>,
+    /// Checks in progress, by [`credential_key`] and client address: callers with the same credentials from
+    /// the same address share one outcome.
+    in_flight: DashMap<([u8; 32], Option<IpAddr>), SharedCheck>,
     throttle: SignInThrottle,
+    admission: Admission,
+    /// A hash of nothing anyone knows, checked in place of an account's own (same argon2 parameters).
+    dummy_hash: String,
+    /// argon2 checks run so far (dummy ones included).
+    hashes_checked: AtomicU64,
     /// The auth mode and directory settings, read per check.
     config: Arc<LiveConfig>,
     directory: Directory,
@@ -92,15 +119,23 @@ pub struct PasswordChecker {
 }
 
 impl PasswordChecker {
-    /// A checker for the auth mode of `config`, whose sign-in throttle uses `throttle`.
+    /// A checker for the auth mode of `config`, whose sign-in throttle and admission limits use `throttle`.
     pub fn new(
         throttle: ThrottleConfig,
         config: Arc<LiveConfig>,
         secrets: Arc<SecretBox>,
     ) -> PasswordChecker {
+        let dummy_hash = hash_now(&uuid::Uuid::new_v4().to_string()).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot make the dummy password hash; refusals of unknown names will be faster than others");
+            String::new()
+        });
         PasswordChecker {
             verified: DashMap::new(),
+            in_flight: DashMap::new(),
             throttle: SignInThrottle::new(throttle),
+            admission: Admission::new(&throttle),
+            dummy_hash,
+            hashes_checked: AtomicU64::new(0),
             config,
             directory: Directory::default(),
             secrets,
@@ -112,18 +147,29 @@ impl PasswordChecker {
         &self.directory
     }
 
-    /// The subject (user or robot) whose name and password these are, or `None`. Throttled by username only;
-    /// use [`Self::check_from`] where the client address is known.
+    /// The admission limits (tests hold places in them to see the 429 answers).
+    pub fn admission(&self) -> &Admission {
+        &self.admission
+    }
+
+    /// How many argon2 checks have run since start (dummy ones included).
+    pub fn hashes_checked(&self) -> u64 {
+        self.hashes_checked.load(Ordering::Relaxed)
+    }
+
+    /// The subject (user or robot) whose name and password these are, or `None`, counted under the address
+    /// of the request being served ([`super::client_address::ClientAddress::current`]).
     pub async fn check(
         &self,
         db: &Db,
         username: &str,
         password: &str,
     ) -> Result<Option<Subject>, SignInError> {
-        self.check_from(db, username, password, None).await
+        let address = super::client_address::ClientAddress::current().0;
+        self.check_from(db, username, password, address).await
     }
 
-    /// As [`Self::check`], throttled by username and, when given, by the client `address` too.
+    /// As [`Self::check`], counted under the client `address` given.
     pub async fn check_from(
         &self,
         db: &Db,
@@ -131,20 +177,53 @@ impl PasswordChecker {
         password: &str,
         address: Option<IpAddr>,
     ) -> Result<Option<Subject>, SignInError> {
-        match self.throttle.gate(username, address) {
-            Gate::Open => {}
-            Gate::Delay(wait) => tokio::time::sleep(wait).await,
+        if !username_fits(username) {
+            return Ok(None);
+        }
+        let key = credential_key(username, password);
+        let check = self
+            .in_flight
+            .entry((key, address))
+            .or_insert_with(|| Arc::new(OnceCell::new()))
+            .clone();
+        // The first caller checks; the others wait for its outcome. If it fails to check (an error, or the caller
+        // gone), the next one checks in its place.
+        let outcome = check
+            .get_or_try_init(|| self.check_once(db, username, password, address, key))
+            .await
+            .cloned();
+        // Whoever comes next checks afresh (a changed password, a lock that began, a cache entry expired).
+        self.in_flight
+            .remove_if(&(key, address), |_, entry| Arc::ptr_eq(entry, &check));
+        outcome
+    }
+
+    /// One check of `username` and `password`, throttled and admitted.
+    async fn check_once(
+        &self,
+        db: &Db,
+        username: &str,
+        password: &str,
+        address: Option<IpAddr>,
+        key: [u8; 32],
+    ) -> Result<Option<Subject>, SignInError> {
+        let robot = robots::is_robot(db, username).await?;
+        let reservation = match self.throttle.reserve(username, address, robot) {
+            Gate::Open(reservation) => reservation,
             Gate::Locked => {
-                tracing::warn!(username, address = ?address, "sign-in refused: temporarily locked after repeated failures");
+                tracing::info!(username = %clip(username), address = ?address, "sign-in refused: temporarily locked after repeated failures");
                 return Ok(None);
             }
+        };
+        let outcome = self
+            .verify_account(db, username, password, address, reservation.delay(), key)
+            .await;
+        match &outcome {
+            Ok(Some(_)) => reservation.succeeded(),
+            Ok(None) => reservation.failed(),
+            Err(_) => reservation.cancel(),
         }
-        let subject = self.verify_account(db, username, password).await?;
-        match &subject {
-            Some(_) => self.throttle.succeeded(username, address),
-            None => self.throttle.failed(username, address),
-        }
-        Ok(subject)
+        outcome
     }
 
     async fn verify_account(
@@ -152,18 +231,28 @@ impl PasswordChecker {
         db: &Db,
         username: &str,
         password: &str,
+        address: Option<IpAddr>,
+        delay: Duration,
+        key: [u8; 32],
     ) -> Result<Option<Subject>, SignInError> {
-        let key = credential_key(username, password);
         let config = self.config.current();
         let local = username == LOCAL_ADMIN
             || (config.auth_mode != AuthMode::Db && robots::is_robot(db, username).await?);
+        let attempt = Attempt {
+            username,
+            password,
+            address,
+            delay,
+            key,
+        };
         match config.auth_mode {
-            AuthMode::Ldap if !local => {
-                self.verify_ldap(db, &config.ldap, key, username, password)
-                    .await
+            AuthMode::Ldap if !local => self.verify_ldap(db, &config.ldap, &attempt).await,
+            AuthMode::Oidc if !local => {
+                // No hash to compute, but the same limits and slow-down as every other check.
+                let _pending = self.admit(&attempt).await?;
+                self.verify_cli_secret(db, username, password).await
             }
-            AuthMode::Oidc if !local => self.verify_cli_secret(db, username, password).await,
-            _ => self.verify_local(db, key, username, password).await,
+            _ => self.verify_local(db, &attempt).await,
         }
     }
 
@@ -172,20 +261,29 @@ impl PasswordChecker {
         &self,
         db: &Db,
         settings: &LdapSettings,
-        key: [u8; 32],
-        username: &str,
-        password: &str,
+        attempt: &Attempt<'_>,
     ) -> Result<Option<Subject>, SignInError> {
-        let Some(id) = self
-            .directory
-            .ldap_sign_in(db, settings, key, username, password)
-            .await?
-        else {
+        let id = match self.directory.remembered(settings, &attempt.key) {
+            Some(id) => Some(id),
+            None => {
+                let _pending = self.admit(attempt).await?;
+                self.directory
+                    .ldap_sign_in(
+                        db,
+                        settings,
+                        attempt.key,
+                        attempt.username,
+                        attempt.password,
+                    )
+                    .await?
+            }
+        };
+        let Some(id) = id else {
             return Ok(None);
         };
         let Some(user) = db.user_by_id(id).await? else {
-            tracing::info!(username, "sign-in refused: the user was removed from Berth");
-            self.directory.forget(&key);
+            tracing::info!(username = %clip(attempt.username), "sign-in refused: the user was removed from Berth");
+            self.directory.forget(&attempt.key);
             return Ok(None);
         };
         Ok(Some(user.into()))
@@ -199,50 +297,84 @@ impl PasswordChecker {
         password: &str,
     ) -> Result<Option<Subject>, SignInError> {
         let Some((user, sealed)) = db.oidc_user_by_name(username).await? else {
-            tracing::info!(username, "sign-in failed: no such OIDC user");
+            tracing::info!(username = %clip(username), "sign-in failed: no such OIDC user");
             return Ok(None);
         };
         let matches = match self.secrets.open(&sealed) {
             Ok(secret) => bool::from(secret.expose().as_bytes().ct_eq(password.as_bytes())),
             Err(e) => {
-                tracing::error!(username, error = %e, "an OIDC user's CLI secret does not open (secret_key changed?); they must set a new one");
+                tracing::error!(username = %clip(username), error = %e, "an OIDC user's CLI secret does not open (secret_key changed?); they must set a new one");
                 false
             }
         };
         if !matches {
-            tracing::info!(username, "sign-in failed: wrong CLI secret");
+            tracing::info!(username = %clip(username), "sign-in failed: wrong CLI secret");
             return Ok(None);
         }
         Ok(Some(user.into()))
     }
 
-    /// Checks a password against the database's hash.
+    /// Checks a password against the database's hash (or, for a name without one, the dummy hash).
     async fn verify_local(
         &self,
         db: &Db,
-        key: [u8; 32],
-        username: &str,
-        password: &str,
+        attempt: &Attempt<'_>,
     ) -> Result<Option<Subject>, SignInError> {
-        let Some((subject, phc)) = account(db, username).await? else {
+        let Some((subject, phc)) = account(db, attempt.username).await? else {
+            self.check_hash(attempt, self.dummy_hash.clone()).await?;
             return Ok(None);
         };
-        if let Some(entry) = self.verified.get(&key)
+        if let Some(entry) = self.verified.get(&attempt.key)
             && entry.0 == phc
             && entry.1.elapsed() < CACHE_TTL
         {
             return Ok(Some(subject));
         }
-        if !verify(password.to_owned(), phc.clone()).await {
-            tracing::info!(username, "sign-in failed: wrong password");
+        if !self.check_hash(attempt, phc.clone()).await? {
+            tracing::info!(username = %clip(attempt.username), "sign-in failed: wrong password");
             return Ok(None);
         }
         if self.verified.len() >= CACHE_MAX {
             self.verified.clear();
         }
-        self.verified.insert(key, (phc, Instant::now()));
+        self.verified.insert(attempt.key, (phc, Instant::now()));
         Ok(Some(subject))
     }
+
+    /// Admits the attempt ([`super::admission`]), serves the throttle's delay, waits for a turn and runs argon2.
+    async fn check_hash(&self, attempt: &Attempt<'_>, phc: String) -> Result<bool, SignInError> {
+        let pending = self.admit(attempt).await?;
+        let _turn = pending.hashing().await;
+        self.hashes_checked.fetch_add(1, Ordering::Relaxed);
+        Ok(verify(attempt.password.to_owned(), phc).await)
+    }
+
+    /// Admits the attempt and serves the throttle's delay (holding the place, so delayed attempts count
+    /// against the limits too).
+    async fn admit<'a>(
+        &'a self,
+        attempt: &Attempt<'_>,
+    ) -> Result<super::admission::Pending<'a>, Busy> {
+        let pending = self.admission.admit(attempt.username, attempt.address)?;
+        if !attempt.delay.is_zero() {
+            tokio::time::sleep(attempt.delay).await;
+        }
+        Ok(pending)
+    }
+}
+
+/// The outcome of one check, shared by every caller waiting for it.
+type SharedCheck = Arc<OnceCell<Option<Subject>>>;
+
+/// One sign-in attempt being checked.
+struct Attempt<'a> {
+    username: &'a str,
+    password: &'a str,
+    address: Option<IpAddr>,
+    /// What the throttle makes it wait before it is checked.
+    delay: Duration,
+    /// [`credential_key`] of the name and password.
+    key: [u8; 32],
 }
 
 /// What remembers a name and password without keeping the password: SHA-256 of both.
@@ -258,41 +390,51 @@ fn credential_key(username: &str, password: &str) -> [u8; 32] {
 /// The account named `username` and its password hash, if it may sign in at all.
 async fn account(db: &Db, username: &str) -> Result<Option<(Subject, String)>, sqlx::Error> {
     // A robot by its full stored name, whatever the prefix of new robots is now.
-    if let Some(robot) = db.robot_by_name(username).await? {
-        if robot.disabled {
-            tracing::info!(username, "sign-in refused: the robot is disabled");
-            return Ok(None);
-        }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        if robot.expires_at >= 0 && robot.expires_at <= now {
-            tracing::info!(username, "sign-in refused: the robot has expired");
-            return Ok(None);
-        }
-        let permissions: Vec<RobotPermission> = match serde_json::from_str(&robot.permissions) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::error!(username, error = %e, "robot permissions in the database are not valid JSON");
-                return Ok(None);
-            }
-        };
-        let subject = Subject::Robot {
-            id: robot.id,
-            name: robot.name,
-            permissions: permissions.into(),
-        };
-        return Ok(Some((subject, robot.secret_hash)));
+    if robots::is_robot(db, username).await? {
+        return robot_account(db, username).await;
     }
     let Some(user) = db.find_user(username).await? else {
-        tracing::info!(username, "sign-in failed: no such user");
+        tracing::info!(username = %clip(username), "sign-in failed: no such user");
         return Ok(None);
     };
     let Some(phc) = user.password_hash.clone() else {
-        tracing::info!(username, "sign-in failed: the user has no local password");
+        tracing::info!(username = %clip(username), "sign-in failed: the user has no local password");
         return Ok(None);
     };
     Ok(Some((user.into(), phc)))
+}
+
+/// The robot named `name`, with its permissions as they are now, and its secret's hash; `None` if there is
+/// no such robot or it may not act (disabled, expired, unreadable permissions).
+pub async fn robot_account(db: &Db, name: &str) -> Result<Option<(Subject, String)>, sqlx::Error> {
+    let Some(robot) = db.robot_by_name(name).await? else {
+        tracing::info!(username = %clip(name), "robot refused: no such robot");
+        return Ok(None);
+    };
+    if robot.disabled {
+        tracing::info!(username = %clip(name), "robot refused: the robot is disabled");
+        return Ok(None);
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    if robot.expires_at >= 0 && robot.expires_at <= now {
+        tracing::info!(username = %clip(name), "robot refused: the robot has expired");
+        return Ok(None);
+    }
+    let permissions: Vec<RobotPermission> = match serde_json::from_str(&robot.permissions) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(username = %clip(name), error = %e, "robot permissions in the database are not valid JSON");
+            return Ok(None);
+        }
+    };
+    let subject = Subject::Robot {
+        id: robot.id,
+        name: robot.name,
+        permissions: permissions.into(),
+    };
+    Ok(Some((subject, robot.secret_hash)))
 }
 
 #[cfg(test)]

@@ -1,8 +1,15 @@
 //! Browser sessions: a `sid` cookie naming a row of the `tower_sessions` table (tower-sessions with its SQLite
 //! store, on the database's write pool).
 //!
-//! A session holds the signed-in user's id, its CSRF token and when it was last refreshed — never the user's
-//! name or role, which are read again on every request, so a removed or demoted user loses access at once.
+//! A session holds the signed-in user's id, its CSRF token, when it started and was last refreshed, and a
+//! stamp of the user's password hash — never the user's name or role, which are read again on every request,
+//! so a removed or demoted user loses access at once. A session ends:
+//! - after `session_idle_minutes` without a request, and `session_lifetime_minutes` after its sign-in
+//!   however active (default 12 hours);
+//! - when the user's password changes, by the user or an administrator ([`credential_matches`]); the session
+//!   the user changed it from goes on ([`keep_after_password_change`]);
+//! - when the user is removed, or signs out (`POST /c/log_out`).
+//!
 //! A cookie-authenticated request with an unsafe method must repeat the CSRF token in the
 //! `X-Harbor-CSRF-Token` header, as Harbor's portal does
 //! (<https://owasp.org/www-community/attacks/csrf>; SameSite=Lax is the second line).
@@ -16,13 +23,14 @@ use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
+use sha2::{Digest as _, Sha256};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session::Expiry;
 use tower_sessions::{Session, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::config::Config;
-use crate::db::Db;
+use crate::db::{Db, User};
 
 /// The session cookie's name.
 pub const COOKIE_NAME: &str = "sid";
@@ -36,6 +44,8 @@ const SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
 const USER_ID: &str = "user_id";
 const CSRF_TOKEN: &str = "csrf_token";
 const REFRESHED_AT: &str = "refreshed_at";
+const SIGNED_IN_AT: &str = "signed_in_at";
+const CREDENTIAL: &str = "credential";
 
 pub use tower_sessions::session::Error as SessionError;
 
@@ -71,16 +81,47 @@ pub async fn sweep_expired(store: SqliteStore) {
     }
 }
 
-/// Starts a session for user `user_id` under a fresh id (so a planted cookie is worthless) and returns its
-/// CSRF token.
-pub async fn sign_in(session: &Session, user_id: i64) -> Result<String, SessionError> {
+/// Starts a session for `user` under a fresh id (so a planted cookie is worthless) and returns its CSRF
+/// token.
+pub async fn sign_in(session: &Session, user: &User) -> Result<String, SessionError> {
     session.cycle_id().await?;
     session.clear().await;
     let csrf = new_csrf_token();
-    session.insert(USER_ID, user_id).await?;
+    let now = unix_now();
+    session.insert(USER_ID, user.id).await?;
     session.insert(CSRF_TOKEN, &csrf).await?;
-    session.insert(REFRESHED_AT, unix_now()).await?;
+    session.insert(REFRESHED_AT, now).await?;
+    session.insert(SIGNED_IN_AT, now).await?;
+    session.insert(CREDENTIAL, credential_stamp(user)).await?;
     Ok(csrf)
+}
+
+/// A stamp of the user's password hash: it changes whenever the password does (each hash has a new salt),
+/// and says nothing about the password. Users without a local password (LDAP, OIDC) have a fixed stamp.
+fn credential_stamp(user: &User) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"berth session credential\0")
+        .chain_update(user.password_hash.as_deref().unwrap_or("").as_bytes())
+        .finalize();
+    URL_SAFE_NO_PAD.encode(&digest[..16])
+}
+
+/// Whether the session's stamp ([`SessionState::User::credential`]) is still `user`'s: false once their
+/// password changed since the session began.
+pub fn credential_matches(credential: &str, user: &User) -> bool {
+    constant_time_eq(credential.as_bytes(), credential_stamp(user).as_bytes())
+}
+
+/// After `user` changed their own password from this session, keeps this session going (their other sessions
+/// end). Does nothing for a session of another user, or none.
+pub async fn keep_after_password_change(
+    session: &Session,
+    user: &User,
+) -> Result<(), SessionError> {
+    if session.get::<i64>(USER_ID).await? == Some(user.id) {
+        session.insert(CREDENTIAL, credential_stamp(user)).await?;
+    }
+    Ok(())
 }
 
 /// Ends the session and deletes it from the store.
@@ -93,22 +134,40 @@ pub async fn sign_out(session: &Session) -> Result<(), SessionError> {
 pub enum SessionState {
     /// No session, or one without a user.
     None,
-    /// A signed-in user, with the session's CSRF token.
-    User { user_id: i64, csrf_token: String },
+    /// A signed-in user, with the session's CSRF token and its stamp of the user's password
+    /// (see [`credential_matches`]).
+    User {
+        user_id: i64,
+        csrf_token: String,
+        credential: String,
+    },
     /// A signed-in user's unsafe request without the right CSRF header.
     CsrfMismatch,
 }
 
 /// Reads the session of a request with `method` and `headers`, checking the CSRF header on unsafe methods and
-/// pushing back the session's expiry now and then.
+/// pushing back the session's expiry now and then. A session older than `lifetime` is ended here.
 pub async fn current(
     session: &Session,
     method: &Method,
     headers: &HeaderMap,
+    lifetime: Duration,
 ) -> Result<SessionState, SessionError> {
     let Some(user_id) = session.get::<i64>(USER_ID).await? else {
         return Ok(SessionState::None);
     };
+    let now = unix_now();
+    // A session without a start (made before sessions had one) counts as ended.
+    let signed_in_at = session.get::<i64>(SIGNED_IN_AT).await?.unwrap_or(i64::MIN);
+    if now.saturating_sub(signed_in_at) >= lifetime.as_secs() as i64 {
+        tracing::info!(
+            user_id,
+            "session ended: it reached its lifetime; the user must sign in again"
+        );
+        session.flush().await?;
+        return Ok(SessionState::None);
+    }
+    let credential = session.get::<String>(CREDENTIAL).await?.unwrap_or_default();
     let csrf_token = session.get::<String>(CSRF_TOKEN).await?.unwrap_or_default();
     if !is_safe(method) {
         let sent = headers
@@ -119,7 +178,6 @@ pub async fn current(
             return Ok(SessionState::CsrfMismatch);
         }
     }
-    let now = unix_now();
     let refreshed = session.get::<i64>(REFRESHED_AT).await?.unwrap_or(0);
     if now.saturating_sub(refreshed) >= REFRESH_EVERY.as_secs() as i64 {
         // A change marks the session modified, so the layer saves it with a new expiry and re-sends the cookie.
@@ -128,6 +186,7 @@ pub async fn current(
     Ok(SessionState::User {
         user_id,
         csrf_token,
+        credential,
     })
 }
 

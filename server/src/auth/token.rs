@@ -2,9 +2,12 @@
 //!
 //! <https://distribution.github.io/distribution/spec/auth/jwt/>
 //! The signing key is generated once and kept in the database. Verified tokens are cached until they
-//! expire, so the pull path pays for the signature check once per token, not once per request.
+//! expire, so the pull path pays for the signature check once per token, not once per request. The cache is
+//! keyed by the token's SHA-256 and bounded by the bytes its claims take ([`CACHE_BYTES`]), so whoever sends
+//! tokens cannot grow it beyond that.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dashmap::DashMap;
@@ -17,8 +20,9 @@ use super::policy::Action;
 use crate::db::Db;
 
 const ISSUER: &str = "berth-token-service";
-/// Verified tokens kept at most; the cache is cleared when it grows past this.
-const CACHE_MAX: usize = 50_000;
+/// The most bytes the claims of cached verified tokens may take (an estimate: their strings and the fixed
+/// part of each entry); the cache is cleared when it would grow past this.
+pub const CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// One granted scope: `{"type":"repository","name":"library/app","actions":["pull"]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +48,25 @@ pub struct Claims {
 }
 
 impl Claims {
+    /// About how many bytes these claims take in memory.
+    fn weight(&self) -> usize {
+        let strings = self.iss.len() + self.sub.len() + self.aud.len() + self.jti.len();
+        let grants: usize = self
+            .access
+            .iter()
+            .map(|g| {
+                std::mem::size_of::<Grant>()
+                    + g.kind.len()
+                    + g.name.len()
+                    + g.actions
+                        .iter()
+                        .map(|a| a.len() + std::mem::size_of::<String>())
+                        .sum::<usize>()
+            })
+            .sum();
+        std::mem::size_of::<Claims>() + strings + grants
+    }
+
     /// Whether the token grants `action` on repository `name`.
     pub fn allows(&self, name: &str, action: Action) -> bool {
         self.access.iter().any(|g| {
@@ -77,7 +100,67 @@ pub struct TokenService {
     service: String,
     lifetime: Duration,
     validation: Validation,
-    verified: DashMap<String, Arc<Claims>>,
+    verified: VerifiedTokens,
+}
+
+/// Verified tokens by the SHA-256 of the token, bounded by bytes.
+#[derive(Debug)]
+struct VerifiedTokens {
+    entries: DashMap<[u8; 32], Arc<Claims>>,
+    bytes: AtomicUsize,
+    max_bytes: usize,
+}
+
+/// What one cache entry costs beyond its claims: the key, the `Arc` and the map's own slot.
+const ENTRY_OVERHEAD: usize = 32 + 2 * std::mem::size_of::<usize>() + 64;
+
+impl VerifiedTokens {
+    fn new(max_bytes: usize) -> VerifiedTokens {
+        VerifiedTokens {
+            entries: DashMap::new(),
+            bytes: AtomicUsize::new(0),
+            max_bytes,
+        }
+    }
+
+    fn key(token: &str) -> [u8; 32] {
+        Sha256::digest(token.as_bytes()).into()
+    }
+
+    fn get(&self, key: &[u8; 32]) -> Option<Arc<Claims>> {
+        self.entries.get(key).map(|claims| claims.clone())
+    }
+
+    fn insert(&self, key: [u8; 32], claims: Arc<Claims>) {
+        let weight = claims.weight() + ENTRY_OVERHEAD;
+        if weight > self.max_bytes {
+            return;
+        }
+        if self.bytes.load(Ordering::Acquire) + weight > self.max_bytes {
+            self.entries.clear();
+            self.bytes.store(0, Ordering::Release);
+        }
+        if let Some(old) = self.entries.insert(key, claims) {
+            self.bytes
+                .fetch_sub(old.weight() + ENTRY_OVERHEAD, Ordering::AcqRel);
+        }
+        self.bytes.fetch_add(weight, Ordering::AcqRel);
+    }
+
+    fn remove(&self, key: &[u8; 32]) {
+        if let Some((_, old)) = self.entries.remove(key) {
+            let weight = old.weight() + ENTRY_OVERHEAD;
+            let _ = self
+                .bytes
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
+                    Some(b.saturating_sub(weight))
+                });
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::Acquire)
+    }
 }
 
 impl std::fmt::Debug for TokenService {
@@ -145,7 +228,7 @@ impl TokenService {
             service: service.to_owned(),
             lifetime,
             validation,
-            verified: DashMap::new(),
+            verified: VerifiedTokens::new(CACHE_BYTES),
         })
     }
 
@@ -193,12 +276,12 @@ impl TokenService {
 
     /// The claims of `token` if it is one of ours, unexpired and for this service.
     pub fn verify(&self, token: &str) -> Option<Arc<Claims>> {
-        if let Some(claims) = self.verified.get(token) {
+        let key = VerifiedTokens::key(token);
+        if let Some(claims) = self.verified.get(&key) {
             if claims.exp > now_secs() {
-                return Some(claims.clone());
+                return Some(claims);
             }
-            drop(claims);
-            self.verified.remove(token);
+            self.verified.remove(&key);
             return None;
         }
         let claims = match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
@@ -208,10 +291,57 @@ impl TokenService {
                 return None;
             }
         };
-        if self.verified.len() >= CACHE_MAX {
-            self.verified.clear();
-        }
-        self.verified.insert(token.to_owned(), claims.clone());
+        self.verified.insert(key, claims.clone());
         Some(claims)
+    }
+
+    /// About how many bytes the cache of verified tokens holds now (at most [`CACHE_BYTES`]).
+    pub fn cache_bytes(&self) -> usize {
+        self.verified.bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(n: usize, repositories: usize) -> Arc<Claims> {
+        Arc::new(Claims {
+            iss: ISSUER.to_owned(),
+            sub: format!("user{n}"),
+            aud: "berth-registry".to_owned(),
+            exp: u64::MAX,
+            nbf: 0,
+            iat: 0,
+            jti: uuid::Uuid::new_v4().to_string(),
+            access: (0..repositories)
+                .map(|r| Grant {
+                    kind: "repository".to_owned(),
+                    name: format!("project/repository-{r}"),
+                    actions: vec!["pull".to_owned(), "push".to_owned()],
+                })
+                .collect(),
+        })
+    }
+
+    #[test]
+    fn the_verified_cache_is_bounded_by_bytes() {
+        let one = claims(0, 20).weight() + ENTRY_OVERHEAD;
+        let cache = VerifiedTokens::new(one * 10);
+        for n in 0..300 {
+            cache.insert(VerifiedTokens::key(&format!("token {n}")), claims(n, 20));
+            assert!(cache.bytes() <= one * 10, "{} after {n}", cache.bytes());
+            let counted: usize = cache
+                .entries
+                .iter()
+                .map(|e| e.value().weight() + ENTRY_OVERHEAD)
+                .sum();
+            assert_eq!(counted, cache.bytes());
+        }
+        assert!(cache.entries.len() <= 10);
+        let key = VerifiedTokens::key("token 299");
+        assert!(cache.get(&key).is_some(), "the newest entry is kept");
+        cache.remove(&key);
+        assert!(cache.get(&key).is_none());
     }
 }

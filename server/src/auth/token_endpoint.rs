@@ -3,6 +3,9 @@
 //! <https://distribution.github.io/distribution/spec/auth/token/>
 //! Basic credentials are optional (anonymous callers may pull public projects). For each requested scope
 //! the token grants the intersection of what was asked and what [`policy::allowed_actions`] allows.
+//!
+//! Scopes are de-duplicated (a repository named twice gets one grant with the actions of both) and a request
+//! may ask for at most [`MAX_SCOPES`] distinct ones, so a token's size is bounded whoever asks for it.
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -10,12 +13,16 @@ use axum::response::{IntoResponse, Response};
 use berth_api::{ErrorResponse, TokenResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use super::client_address::ClientAddress;
 use super::password::SignInError;
 use super::token::Grant;
 use super::{Action, ActionSet, Credentials, Subject, policy};
 use crate::app::AppState;
-use crate::events::audit::{self, ClientIp};
+use crate::events::audit::{self, ClientIp, clip};
 use crate::oci::RepositoryName;
+
+/// The most distinct scopes one token request may name.
+pub const MAX_SCOPES: usize = 20;
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     let mut response = (status, axum::Json(ErrorResponse::single(code, message))).into_response();
@@ -28,6 +35,48 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     response
 }
 
+/// The distinct scopes of a request's `scope` parameters (each may hold several, separated by spaces), in
+/// the order first named; `None` when there are more than [`MAX_SCOPES`].
+fn requested_scopes(params: &[(String, String)]) -> Option<Vec<&str>> {
+    let mut scopes: Vec<&str> = Vec::new();
+    let named = params
+        .iter()
+        .filter(|(k, _)| k == "scope")
+        .flat_map(|(_, v)| v.split(' '))
+        .filter(|s| !s.is_empty());
+    for scope in named {
+        if scopes.contains(&scope) {
+            continue;
+        }
+        if scopes.len() == MAX_SCOPES {
+            return None;
+        }
+        scopes.push(scope);
+    }
+    Some(scopes)
+}
+
+/// Adds `grant` to `access`, merged into an earlier grant of the same resource if there is one.
+fn merge(access: &mut Vec<Grant>, grant: Grant) {
+    match access
+        .iter_mut()
+        .find(|g| g.kind == grant.kind && g.name == grant.name)
+    {
+        Some(earlier) => {
+            for action in grant.actions {
+                if !earlier.actions.contains(&action) {
+                    earlier.actions.push(action);
+                }
+            }
+            // Keep the registry's order (pull, push, delete) whatever the order asked.
+            earlier
+                .actions
+                .sort_by_key(|a| Action::parse(a).map_or(usize::MAX, |a| a as usize));
+        }
+        None => access.push(grant),
+    }
+}
+
 pub async fn issue(
     State(state): State<AppState>,
     client: ClientIp,
@@ -36,11 +85,23 @@ pub async fn issue(
 ) -> Response {
     let params: Vec<(String, String)> =
         serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
+    let Some(scopes) = requested_scopes(&params) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            &format!("a token request may name at most {MAX_SCOPES} distinct scopes"),
+        );
+    };
     let subject = match Credentials::from_headers(&headers) {
         Ok(Credentials::Basic { username, password }) => {
             match state
                 .passwords
-                .check(&state.db, &username, password.expose())
+                .check_from(
+                    &state.db,
+                    &username,
+                    password.expose(),
+                    ClientAddress::current().0,
+                )
                 .await
             {
                 Ok(Some(subject)) => {
@@ -59,8 +120,20 @@ pub async fn issue(
                         "invalid username or password",
                     );
                 }
+                Err(SignInError::Busy(busy)) => {
+                    let mut response = error(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "TOO_MANY_REQUESTS",
+                        &busy.to_string(),
+                    );
+                    response.headers_mut().insert(
+                        header::RETRY_AFTER,
+                        crate::api::error::retry_after_value(busy.retry_after),
+                    );
+                    return response;
+                }
                 Err(SignInError::Directory(e)) => {
-                    tracing::error!(error = %e, username, "token service: the LDAP server failed while checking credentials");
+                    tracing::error!(error = %e, username = %clip(&username), "token service: the LDAP server failed while checking credentials");
                     return error(
                         StatusCode::SERVICE_UNAVAILABLE,
                         "UNAVAILABLE",
@@ -78,26 +151,22 @@ pub async fn issue(
             }
         }
         Ok(Credentials::Anonymous) => Subject::Anonymous,
-        Ok(Credentials::Bearer(_)) | Err(_) => {
+        Ok(Credentials::Bearer(_)) => {
             return error(
                 StatusCode::UNAUTHORIZED,
                 "UNAUTHORIZED",
                 "use Basic credentials or none",
             );
         }
+        Err(e) => return error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", &e.to_string()),
     };
-    let scopes = params
-        .iter()
-        .filter(|(k, _)| k == "scope")
-        .flat_map(|(_, v)| v.split(' '))
-        .filter(|s| !s.is_empty());
     let mut access = Vec::new();
     for scope in scopes {
         match grant(&state, &subject, scope).await {
-            Ok(Some(g)) => access.push(g),
+            Ok(Some(g)) => merge(&mut access, g),
             Ok(None) => {}
             Err(e) => {
-                tracing::error!(error = %e, scope, "token service: database error while granting scope");
+                tracing::error!(error = %e, scope = %clip(scope), "token service: database error while granting scope");
                 return error(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "UNKNOWN",
@@ -181,5 +250,56 @@ async fn grant(
             }))
         }
         _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(scopes: &[&str]) -> Vec<(String, String)> {
+        scopes
+            .iter()
+            .map(|s| ("scope".to_owned(), (*s).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn scopes_are_deduplicated_and_capped() {
+        let repeated = params(&["repository:a/b:pull"; 270]);
+        assert_eq!(
+            requested_scopes(&repeated),
+            Some(vec!["repository:a/b:pull"])
+        );
+        let joined = params(&[
+            "repository:a/b:pull repository:a/c:pull",
+            "repository:a/b:pull",
+        ]);
+        assert_eq!(
+            requested_scopes(&joined),
+            Some(vec!["repository:a/b:pull", "repository:a/c:pull"])
+        );
+        let names: Vec<String> = (0..=MAX_SCOPES)
+            .map(|n| format!("repository:a/r{n}:pull"))
+            .collect();
+        let many: Vec<&str> = names.iter().map(String::as_str).collect();
+        assert_eq!(
+            requested_scopes(&params(&many[..MAX_SCOPES])).map(|s| s.len()),
+            Some(MAX_SCOPES)
+        );
+        assert_eq!(requested_scopes(&params(&many)), None);
+    }
+
+    #[test]
+    fn grants_of_one_repository_are_merged() {
+        let grant = |actions: &[&str]| Grant {
+            kind: "repository".to_owned(),
+            name: "a/b".to_owned(),
+            actions: actions.iter().map(|a| (*a).to_owned()).collect(),
+        };
+        let mut access = Vec::new();
+        merge(&mut access, grant(&["push"]));
+        merge(&mut access, grant(&["pull", "push"]));
+        assert_eq!(access, vec![grant(&["pull", "push"])]);
     }
 }

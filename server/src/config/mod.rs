@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::auth::throttle::ThrottleConfig;
 use crate::secret::Secret;
 
+mod trusted_proxies;
+pub use trusted_proxies::{TrustedProxies, canonical as canonical_address};
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -52,6 +55,12 @@ pub struct Config {
     pub pull_stats_interval_ms: u64,
     /// A browser session ends after this many minutes without a request.
     pub session_idle_minutes: u64,
+    /// A browser session ends this many minutes after its sign-in, however active (default 12 hours). A
+    /// password change, and removing the user, end it earlier.
+    pub session_lifetime_minutes: u64,
+    /// Reverse proxies (CIDR blocks or addresses) whose `X-Forwarded-For` names the client: for the audit log
+    /// and the sign-in throttle. Anyone else's `X-Forwarded-For` is ignored.
+    pub trusted_proxies: TrustedProxies,
     /// Sign-in throttling: when failures slow attempts down and when they lock an account.
     pub signin_throttle: ThrottleConfig,
     /// Where the key that encrypts stored secrets (registry endpoint credentials) comes from: 64 hex digits.
@@ -114,6 +123,8 @@ impl Default for Config {
             storage_per_project: -1,
             pull_stats_interval_ms: 1000,
             session_idle_minutes: 30,
+            session_lifetime_minutes: 12 * 60,
+            trusted_proxies: TrustedProxies::default(),
             signin_throttle: ThrottleConfig::default(),
             secret_key: None,
             proxy: ProxyConfig::default(),
@@ -158,6 +169,11 @@ impl Config {
         Duration::from_secs(self.session_idle_minutes.max(1) * 60)
     }
 
+    /// How long a browser session may last from its sign-in.
+    pub fn session_lifetime(&self) -> Duration {
+        Duration::from_secs(self.session_lifetime_minutes.max(1).saturating_mul(60))
+    }
+
     /// The external URL without a trailing slash, if configured.
     pub fn external_url(&self) -> Option<&str> {
         self.external_url
@@ -183,11 +199,16 @@ mod tests {
             )?;
             jail.set_env("BERTH_DATA_DIR", "/srv/berth");
             jail.set_env("BERTH_ADMIN_PASSWORD", "s3cret");
+            jail.set_env("BERTH_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7");
             let config = Config::load(Some(Path::new("custom.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 9000)));
             assert_eq!(config.log_format, LogFormat::Json);
             assert_eq!(config.data_dir, PathBuf::from("/srv/berth"));
             assert_eq!(config.database_url(), "sqlite:///srv/berth/berth.db");
+            assert!(config.trusted_proxies.contains([10, 1, 2, 3].into()));
+            assert!(config.trusted_proxies.contains([192, 0, 2, 7].into()));
+            assert!(!config.trusted_proxies.contains([192, 0, 2, 8].into()));
+            assert_eq!(config.session_lifetime(), Duration::from_secs(12 * 3600));
             assert_eq!(
                 config.admin_password.as_ref().map(Secret::expose),
                 Some("s3cret")

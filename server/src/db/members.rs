@@ -4,7 +4,7 @@
 //! Members are users (`entity_type` `u`) or user groups (`g`). A user's role in a project is the strongest of
 //! their direct role and the roles of every group they belong to ([`Db::effective_role`]): Harbor unions
 //! the roles' permissions, and its roles nest, so the strongest one carries the union. That rule lives in
-//! [`MEMBERSHIPS`] alone, and every permission check (`/v2` and REST) goes through it.
+//! [`memberships`] alone, and every permission check (`/v2` and REST) goes through it.
 //!
 //! Members are not cached: permission checks read them fresh on every request.
 
@@ -29,15 +29,20 @@ const MEMBER_FROM: &str = "FROM project_members m
     LEFT JOIN user_groups g ON m.entity_type = 'g' AND g.id = m.entity_id";
 pub(super) const MEMBER_NAME: &str = "COALESCE(u.username, g.group_name, '')";
 
-/// The project memberships of user `$1`, direct and through each of their groups, with each role's `rank`
+/// A common table expression `memberships`: the project memberships of the user whose id is the SQL
+/// expression `user` (`$1`, or a subquery), direct and through each of their groups, with each role's `rank`
 /// (0 is the strongest: ProjectAdmin, Maintainer, Developer, Guest, LimitedGuest).
-const MEMBERSHIPS: &str = "WITH memberships AS (
+pub(super) fn memberships(user: &str) -> String {
+    format!(
+        "memberships AS (
     SELECT m.project_id, m.role,
            CASE m.role WHEN 1 THEN 0 WHEN 4 THEN 1 WHEN 2 THEN 2 WHEN 3 THEN 3 ELSE 4 END AS rank
     FROM project_members m
-    WHERE (m.entity_type = 'u' AND m.entity_id = $1)
+    WHERE (m.entity_type = 'u' AND m.entity_id = {user})
        OR (m.entity_type = 'g'
-           AND m.entity_id IN (SELECT group_id FROM user_group_members WHERE user_id = $1)))";
+           AND m.entity_id IN (SELECT group_id FROM user_group_members WHERE user_id = {user})))"
+    )
+}
 
 impl Db {
     /// One page of `project_id`'s members matching `query` (keys of [`list::MEMBERS`]), ordered by name,
@@ -124,7 +129,8 @@ impl Db {
         user_id: i64,
     ) -> Result<Option<i64>, sqlx::Error> {
         sqlx::query_scalar(&format!(
-            "{MEMBERSHIPS} SELECT role FROM memberships WHERE project_id = $2 ORDER BY rank LIMIT 1"
+            "WITH {} SELECT role FROM memberships WHERE project_id = $2 ORDER BY rank LIMIT 1",
+            memberships("$1")
         ))
         .bind(user_id)
         .bind(project_id)
@@ -136,11 +142,12 @@ impl Db {
     /// there, by project id.
     pub async fn effective_roles(&self, user_id: i64) -> Result<Vec<(i64, i64)>, sqlx::Error> {
         sqlx::query_as(&format!(
-            "{MEMBERSHIPS} SELECT project_id, role FROM (
+            "WITH {} SELECT project_id, role FROM (
                  SELECT project_id, role,
                         ROW_NUMBER() OVER (PARTITION BY project_id ORDER BY rank) AS n
                  FROM memberships)
-             WHERE n = 1 ORDER BY project_id"
+             WHERE n = 1 ORDER BY project_id",
+            memberships("$1")
         ))
         .bind(user_id)
         .fetch_all(&self.read)

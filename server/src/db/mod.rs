@@ -4,6 +4,7 @@
 //! in-process instead of failing with "database is locked"; reads use a separate read-only pool.
 //! Queries use `$N` placeholders, which SQLite and PostgreSQL both accept.
 
+mod access;
 mod artifact_rows;
 mod artifacts;
 mod audit;
@@ -34,6 +35,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use access::UserStanding;
 pub use artifact_rows::{ArtifactRow, TagRow};
 pub use artifacts::{
     CopyArtifact, CopyError, DeleteArtifact, Manifest, NewArtifact, PutManifestError, Referrer,

@@ -8,16 +8,67 @@
 //!
 //! Harbor's wire names: operations are `create`, `update`, `delete`, `pull`; Berth adds `login` and
 //! `login_failed` (resource type `user`) for Basic sign-ins.
+//!
+//! Every text an entry holds is cut to a bounded length here ([`MAX_FIELD`]), whoever supplied it, and
+//! [`clip`] does the same for log lines: a caller cannot fill the disk through the audit table or the log.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::fmt;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
+use crate::auth::client_address::ClientAddress;
 use crate::auth::{Credentials, Subject};
 use crate::db::{Db, NewAuditEntry};
+
+/// The most bytes of any caller-supplied text kept in an audit entry or shown in a log line: room for the
+/// longest resource Berth names (a 255-byte repository with a digest or a 128-byte tag).
+pub const MAX_FIELD: usize = 512;
+
+/// `value` cut to at most [`MAX_FIELD`] bytes (at a character boundary).
+pub fn truncate(value: &str) -> &str {
+    if value.len() <= MAX_FIELD {
+        return value;
+    }
+    let mut end = MAX_FIELD;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    &value[..end]
+}
+
+/// A caller-supplied text for a log line: at most [`MAX_FIELD`] bytes of it, then how long it really was.
+/// `tracing::info!(username = %clip(name), ...)`.
+pub fn clip(value: &str) -> Clipped<'_> {
+    Clipped(value)
+}
+
+/// See [`clip`].
+#[derive(Clone, Copy)]
+pub struct Clipped<'a>(&'a str);
+
+impl fmt::Display for Clipped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kept = truncate(self.0);
+        f.write_str(kept)?;
+        if kept.len() < self.0.len() {
+            write!(f, "…({} bytes)", self.0.len())?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Clipped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(truncate(self.0), f)?;
+        if truncate(self.0).len() < self.0.len() {
+            write!(f, "…({} bytes)", self.0.len())?;
+        }
+        Ok(())
+    }
+}
 
 /// What was done, as Harbor spells it in `AuditLog.operation`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,25 +94,15 @@ impl Operation {
     }
 }
 
-/// The address a request came from: the first `X-Forwarded-For` entry when present (Berth behind a proxy),
-/// else the TCP peer. Empty when neither is known (a router driven without a listener).
+/// The address a request came from, as text: the TCP peer, or the client a trusted proxy names in
+/// `X-Forwarded-For` (see [`crate::auth::client_address`]). Empty when unknown (a router driven without a
+/// listener).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientIp(pub String);
 
-impl ClientIp {
-    /// Reads the address from a request's headers and its connection info.
-    pub fn of(headers: &HeaderMap, peer: Option<SocketAddr>) -> ClientIp {
-        let forwarded = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty());
-        match (forwarded, peer) {
-            (Some(first), _) => ClientIp(first.to_owned()),
-            (None, Some(peer)) => ClientIp(peer.ip().to_string()),
-            (None, None) => ClientIp::default(),
-        }
+impl From<ClientAddress> for ClientIp {
+    fn from(address: ClientAddress) -> Self {
+        ClientIp(address.0.map(|ip| ip.to_string()).unwrap_or_default())
     }
 }
 
@@ -69,11 +110,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| *addr);
-        Ok(ClientIp::of(&parts.headers, peer))
+        Ok(ClientAddress::of(&parts.extensions).into())
     }
 }
 
@@ -90,12 +127,14 @@ impl Audit {
         resource_type: &'static str,
         resource: impl Into<String>,
     ) -> Audit {
+        let mut resource: String = resource.into();
+        resource.truncate(truncate(&resource).len());
         Audit(NewAuditEntry {
             project: None,
             project_id: None,
             operation: operation.as_str(),
             resource_type,
-            resource: resource.into(),
+            resource,
             username: String::new(),
             client_ip: String::new(),
             op_time: crate::db::timestamp(chrono::Utc::now()),
@@ -104,7 +143,7 @@ impl Audit {
 
     /// The project the resource belongs to (shown in that project's log).
     pub fn project(mut self, name: &str) -> Audit {
-        self.0.project = Some(name.to_owned());
+        self.0.project = Some(truncate(name).to_owned());
         self
     }
 
@@ -116,8 +155,8 @@ impl Audit {
 
     /// Who did it (a user or robot name; "" for anonymous) and from where.
     pub fn by(mut self, username: &str, client: &ClientIp) -> Audit {
-        username.clone_into(&mut self.0.username);
-        self.0.client_ip.clone_from(&client.0);
+        truncate(username).clone_into(&mut self.0.username);
+        truncate(&client.0).clone_into(&mut self.0.client_ip);
         self
     }
 
@@ -183,19 +222,23 @@ pub fn resource(repository: &str, reference: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     #[test]
-    fn the_first_forwarded_address_wins_over_the_peer() {
-        let peer: Option<SocketAddr> = "10.0.0.1:5000".parse().ok();
-        let mut headers = HeaderMap::new();
-        assert_eq!(ClientIp::of(&headers, peer).0, "10.0.0.1");
-        headers.insert(
-            "x-forwarded-for",
-            HeaderValue::from_static(" 203.0.113.7 , 10.0.0.2"),
-        );
-        assert_eq!(ClientIp::of(&headers, peer).0, "203.0.113.7");
-        assert_eq!(ClientIp::of(&HeaderMap::new(), None).0, "");
+    fn entries_and_log_values_are_cut_to_a_bounded_length() {
+        let long = "é".repeat(1000);
+        let entry = sign_in(&long, false, &ClientIp(long.clone())).into_entry();
+        for field in [&entry.resource, &entry.username, &entry.client_ip] {
+            assert!(
+                field.len() <= MAX_FIELD && field.len() >= MAX_FIELD - 1,
+                "{}",
+                field.len()
+            );
+        }
+        let shown = clip(&long).to_string();
+        assert!(shown.ends_with("…(2000 bytes)"), "{shown}");
+        assert!(shown.len() < MAX_FIELD + 20);
+        assert_eq!(clip("alice").to_string(), "alice");
+        assert_eq!(format!("{:?}", clip("a\"b")), "\"a\\\"b\"");
     }
 
     #[test]

@@ -1,8 +1,13 @@
 //! Authentication and authorization of `/v2` requests.
 //!
 //! Every handler calls [`authorize`] with the repository and the action it needs; the decision itself
-//! is made by [`crate::auth::policy::allowed_actions`] (or, for bearer tokens, by what the token
-//! service granted, which came from the same policy).
+//! is made by [`ProjectAccess`] (the policy). A bearer token allows what the token service granted
+//! intersected with what its subject may do now: the subject (user, robot, or anonymous) and its standing in
+//! the project are read again on every request, so a project gone private, a lost membership, a disabled
+//! robot or a removed user takes effect at once, not when the token expires.
+//!
+//! A signed-in caller who may not see a project is answered exactly as if it did not exist (`NAME_UNKNOWN`),
+//! on every route, so `/v2` does not tell outsiders which private projects exist.
 
 use std::sync::Arc;
 
@@ -11,8 +16,10 @@ use axum::http::header::HOST;
 
 use super::error::RegistryError;
 use crate::app::AppState;
+use crate::auth::password::robot_account;
+use crate::auth::policy::ProjectAccess;
 use crate::auth::token::Claims;
-use crate::auth::{Action, Credentials, Subject, policy};
+use crate::auth::{Action, Credentials, Subject, robots};
 use crate::db::Project;
 use crate::oci::RepositoryName;
 
@@ -25,18 +32,24 @@ pub enum Caller {
 }
 
 impl Caller {
-    /// The subject behind the caller. For a token, the user named in it (looked up again, so a user
-    /// removed since the token was issued loses access).
+    /// The subject behind the caller. For a token, the user or robot named in it as it is now (looked up
+    /// again, so a user removed or a robot disabled since the token was issued counts as anonymous).
     pub async fn subject(&self, state: &AppState) -> Result<Subject, RegistryError> {
         match self {
             Caller::Anonymous => Ok(Subject::Anonymous),
             Caller::User(subject) => Ok(subject.clone()),
             Caller::Token(claims) if claims.sub.is_empty() => Ok(Subject::Anonymous),
-            Caller::Token(claims) => Ok(state
-                .db
-                .find_user(&claims.sub)
-                .await?
-                .map_or(Subject::Anonymous, Subject::from)),
+            // Users and robots never share a name: a user first (the common case), then a robot by its full
+            // stored name, whatever the prefix of new robots is now.
+            Caller::Token(claims) => match state.db.find_user(&claims.sub).await? {
+                Some(user) => Ok(Subject::from(user)),
+                None if robots::is_robot(&state.db, &claims.sub).await? => {
+                    Ok(robot_account(&state.db, &claims.sub)
+                        .await?
+                        .map_or(Subject::Anonymous, |(subject, _)| subject))
+                }
+                None => Ok(Subject::Anonymous),
+            },
         }
     }
 
@@ -170,6 +183,48 @@ pub async fn authorize_caller(
     authorize_with_scopes(state, headers, caller, name, action, &[]).await
 }
 
+/// What the caller may do in a project now.
+struct Standing {
+    /// Whether the project is visible to the caller at all.
+    visible: bool,
+    /// Whether the caller may perform the action asked.
+    allowed: bool,
+}
+
+/// The standing in `project` of the subject a token names, as it is now; `None` when the subject no longer
+/// exists or may no longer act (a removed user, a disabled, expired or removed robot).
+async fn token_subject_access(
+    state: &AppState,
+    claims: &Claims,
+    project: &Project,
+) -> Result<Option<ProjectAccess>, RegistryError> {
+    let anonymous = ProjectAccess {
+        sysadmin: false,
+        public: project.public,
+        role: None,
+        robot_grants: 0,
+    };
+    if claims.sub.is_empty() {
+        return Ok(Some(anonymous));
+    }
+    // Users and robots never share a name: a user first (one query on the pull path), then a robot by its
+    // full stored name, whatever the prefix of new robots is now.
+    if let Some(user) = state.db.user_standing(&claims.sub, project.id).await? {
+        return Ok(Some(ProjectAccess {
+            sysadmin: user.sysadmin,
+            role: user.role.and_then(crate::auth::policy::Role::from_id),
+            ..anonymous
+        }));
+    }
+    if !robots::is_robot(&state.db, &claims.sub).await? {
+        return Ok(None);
+    }
+    Ok(match robot_account(&state.db, &claims.sub).await? {
+        Some((robot, _)) => Some(ProjectAccess::of(&state.db, &robot, project).await?),
+        None => None,
+    })
+}
+
 /// [`authorize_caller`], also naming `extra_scopes` in a 401 challenge for requests that will need them
 /// (a cross-repository mount needs `pull` on its source), so the client's next token covers them all.
 pub async fn authorize_with_scopes(
@@ -181,37 +236,64 @@ pub async fn authorize_with_scopes(
     extra_scopes: &[String],
 ) -> Result<Project, RegistryError> {
     let project = state.db.find_project(name.project()).await?;
-    let allowed = match caller {
-        // A token only covers projects that existed when it was issued: a project deleted and created again
-        // under the same name is a different project.
-        Caller::Token(claims) => {
-            claims.allows(name.as_str(), action)
-                && project
-                    .as_ref()
-                    .is_none_or(|p| p.created_secs() <= claims.iat as i64)
+    let standing = match (caller, project.as_ref()) {
+        // Nobody sees a project that does not exist; only a system admin may act on it (and is told it
+        // does not exist).
+        (_, None) => Standing {
+            visible: false,
+            allowed: false,
+        },
+        (Caller::Token(claims), Some(project)) => {
+            let Some(now) = token_subject_access(state, claims, project).await? else {
+                tracing::info!(subject = %crate::events::audit::clip(&claims.sub), "bearer token refused: its subject no longer exists or may no longer act");
+                return Err(RegistryError::Unauthorized {
+                    message:
+                        "the token's user or robot no longer exists or is disabled; log in again"
+                            .to_owned(),
+                    challenge: challenge(state, headers, Some(&scope_for(name, action)), false),
+                });
+            };
+            // A token only covers projects that existed when it was issued: a project deleted and created
+            // again under the same name is a different project.
+            let granted =
+                claims.allows(name.as_str(), action) && project.created_secs() <= claims.iat as i64;
+            Standing {
+                visible: now.can_see(),
+                allowed: granted && now.registry_actions().contains(action),
+            }
         }
-        Caller::Anonymous => {
-            policy::allowed_actions(&state.db, &Subject::Anonymous, project.as_ref())
-                .await?
-                .contains(action)
+        (Caller::Anonymous, Some(project)) => {
+            let access = ProjectAccess::of(&state.db, &Subject::Anonymous, project).await?;
+            Standing {
+                visible: access.can_see(),
+                allowed: access.registry_actions().contains(action),
+            }
         }
-        Caller::User(subject) => policy::allowed_actions(&state.db, subject, project.as_ref())
-            .await?
-            .contains(action),
+        (Caller::User(subject), Some(project)) => {
+            let access = ProjectAccess::of(&state.db, subject, project).await?;
+            Standing {
+                visible: access.can_see(),
+                allowed: access.registry_actions().contains(action),
+            }
+        }
     };
+    let signed_in = !caller.is_anonymous();
     match project {
-        None if !caller.is_anonymous() => Err(RegistryError::NameUnknown(format!(
-            "project {:?} does not exist; create it before pushing to {name}",
-            name.project()
-        ))),
-        Some(project) if allowed && action == Action::Push && project.registry_id.is_some() => {
+        Some(project)
+            if standing.allowed && action == Action::Push && project.registry_id.is_some() =>
+        {
             Err(RegistryError::Denied(format!(
                 "project {} is a proxy cache of a registry endpoint; it cannot be pushed to",
                 project.name
             )))
         }
-        Some(project) if allowed => Ok(project),
-        _ if caller.is_anonymous() || matches!(caller, Caller::Token(_)) => {
+        Some(project) if standing.allowed => Ok(project),
+        // A signed-in caller learns nothing about projects it cannot see: the same answer as for none.
+        _ if signed_in && !standing.visible => Err(RegistryError::NameUnknown(format!(
+            "project {:?} does not exist; create it before pushing to {name}",
+            name.project()
+        ))),
+        _ if !signed_in || matches!(caller, Caller::Token(_)) => {
             let mut scopes = vec![scope_for(name, action)];
             scopes.extend_from_slice(extra_scopes);
             Err(RegistryError::Unauthorized {

@@ -66,6 +66,9 @@ pub enum RegistryError {
     /// §15.6.3: an invalid response from an upstream server).
     #[error("{0}")]
     BadGateway(String),
+    /// Too many sign-ins are being checked: 429 `TOOMANYREQUESTS` with `Retry-After`.
+    #[error("{0}")]
+    SignInBusy(crate::auth::admission::Busy),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -100,7 +103,9 @@ impl RegistryError {
             RangeNotSatisfiable { .. } => (StatusCode::RANGE_NOT_SATISFIABLE, "UNSUPPORTED"),
             NotFound(_) => (StatusCode::NOT_FOUND, "UNSUPPORTED"),
             Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
-            TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS"),
+            TooManyRequests(_) | SignInBusy(_) => {
+                (StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS")
+            }
             BadGateway(_) => (StatusCode::BAD_GATEWAY, "MANIFEST_INVALID"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN"),
         }
@@ -143,6 +148,12 @@ impl IntoResponse for RegistryError {
                 }
                 headers.insert(HeaderName::from_static("range"), upload_range(offset));
             }
+            RegistryError::SignInBusy(busy) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    crate::api::error::retry_after_value(busy.retry_after),
+                );
+            }
             RegistryError::RangeNotSatisfiable { size } => {
                 if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
                     headers.insert(header::CONTENT_RANGE, value);
@@ -183,6 +194,7 @@ impl From<crate::auth::password::SignInError> for RegistryError {
                     "sign-in is unavailable: the directory server cannot be reached".to_owned(),
                 )
             }
+            SignInError::Busy(busy) => RegistryError::SignInBusy(busy),
         }
     }
 }
@@ -249,6 +261,9 @@ mod tests {
             RegistryError::Unsupported(s()),
             RegistryError::RangeNotSatisfiable { size: 0 },
             RegistryError::NotFound(s()),
+            RegistryError::SignInBusy(crate::auth::admission::Busy {
+                retry_after: std::time::Duration::from_secs(1),
+            }),
         ];
         for error in all {
             let (status, code) = error.status_and_code();

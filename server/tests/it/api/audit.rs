@@ -355,21 +355,55 @@ async fn sign_ins_are_audited_at_the_token_service_and_v2() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn the_first_forwarded_for_address_is_recorded() {
-    let server = TestServer::start().await;
-    let http = client();
+/// Creates project `name` as admin with `X-Forwarded-For: forwarded`; returns the audited `client_ip`.
+async fn forwarded_create(
+    server: &TestServer,
+    http: &Client,
+    name: &str,
+    forwarded: &str,
+) -> Value {
     let response = http
-        .post(api(&server, "/projects"))
+        .post(api(server, "/projects"))
         .admin()
-        .header("x-forwarded-for", "203.0.113.9, 10.0.0.1")
-        .json(&json!({"project_name": "team"}))
+        .header("x-forwarded-for", forwarded)
+        .json(&json!({"project_name": name}))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
-    let found = logs(&server, &http, "operation=create,resource=team").await;
-    assert_eq!(found[0]["client_ip"], "203.0.113.9", "{found:?}");
+    let found = logs(server, http, &format!("operation=create,resource={name}")).await;
+    found[0]["client_ip"].clone()
+}
+
+#[tokio::test]
+async fn a_forwarded_for_from_an_untrusted_peer_is_ignored() {
+    let server = TestServer::start().await;
+    let http = client();
+    assert_eq!(
+        forwarded_create(&server, &http, "team", "203.0.113.9, 10.0.0.1").await,
+        "127.0.0.1"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_trusted_proxy_names_the_client() {
+    let server = TestServer::start_with(|config| {
+        config.trusted_proxies =
+            berth::config::TrustedProxies::parse(["127.0.0.1", "10.0.0.0/8"]).unwrap();
+    })
+    .await;
+    let http = client();
+    // Both hops are trusted proxies, so the client is the address the first one received the request from.
+    assert_eq!(
+        forwarded_create(&server, &http, "team", "203.0.113.9, 10.0.0.1").await,
+        "203.0.113.9"
+    );
+    // What the client wrote to the left of the address its proxy saw proves nothing.
+    assert_eq!(
+        forwarded_create(&server, &http, "other", "192.0.2.1, 198.51.100.4").await,
+        "198.51.100.4"
+    );
     server.stop().await;
 }
 
@@ -464,4 +498,84 @@ async fn only_admins_read_the_logs() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     server.stop().await;
+}
+
+/// The bytes of every file under `dir` (the database and its write-ahead log, the blob store).
+fn bytes_under(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            if meta.is_dir() {
+                bytes_under(&entry.path())
+            } else {
+                meta.len()
+            }
+        })
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_usernames_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = crate::support::BinaryServer::start(&data);
+    let http = client();
+    let log = data.with_extension("log");
+    let huge = "u".repeat(200 * 1024);
+    // Settle the first start's writes, then measure.
+    let response = http
+        .get(server.url("/api/v2.0/audit-logs"))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (db_before, log_before) = (bytes_under(&data), std::fs::metadata(&log).unwrap().len());
+    let basic = |path: &str| http.get(server.url(path)).user(&huge, "pw").send();
+    let mut answers = Vec::new();
+    for _ in 0..25 {
+        answers.push([
+            basic("/service/token?service=berth-registry")
+                .await
+                .unwrap()
+                .status(),
+            basic("/v2/").await.unwrap().status(),
+            basic("/api/v2.0/users/current").await.unwrap().status(),
+            http.post(server.url("/c/login"))
+                .form(&[("principal", huge.as_str()), ("password", "pw")])
+                .send()
+                .await
+                .unwrap()
+                .status(),
+        ]);
+    }
+    let logged: Vec<Value> = http
+        .get(server.url("/api/v2.0/audit-logs?q=operation%3Dlogin_failed"))
+        .admin()
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(logged, Vec::<Value>::new(), "no audit entry");
+    let db_growth = bytes_under(&data).saturating_sub(db_before);
+    let log_growth = std::fs::metadata(&log).unwrap().len() - log_before;
+    assert!(
+        db_growth < 512 * 1024,
+        "100 huge sign-ins grew the data by {db_growth} bytes"
+    );
+    assert!(
+        log_growth < 64 * 1024,
+        "100 huge sign-ins grew the log by {log_growth} bytes"
+    );
+    let refused = [
+        StatusCode::UNAUTHORIZED,
+        StatusCode::UNAUTHORIZED,
+        StatusCode::UNAUTHORIZED,
+        StatusCode::BAD_REQUEST,
+    ];
+    assert!(answers.iter().all(|a| *a == refused), "{answers:?}");
 }

@@ -8,7 +8,7 @@ use crate::clients::{ClientEnv, skopeo_copy_cmd};
 use crate::images::{Image, Layout, require_tool, run, run_ok};
 use crate::support::{BinaryServer, TestServer, client};
 
-fn project_robot(project: &str, name: &str, pairs: &[(&str, &str)]) -> Value {
+pub fn project_robot(project: &str, name: &str, pairs: &[(&str, &str)]) -> Value {
     json!({
         "name": name,
         "level": "project",
@@ -19,7 +19,7 @@ fn project_robot(project: &str, name: &str, pairs: &[(&str, &str)]) -> Value {
 }
 
 /// Creates a robot as admin; returns (id, name, secret).
-async fn create_robot(http: &Client, url: &str, body: &Value) -> (i64, String, String) {
+pub async fn create_robot(http: &Client, url: &str, body: &Value) -> (i64, String, String) {
     let response = http.post(url).admin().json(body).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::CREATED, "{body}");
     let created: Value = response.json().await.unwrap();

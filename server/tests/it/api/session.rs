@@ -137,32 +137,37 @@ async fn basic_credentials_need_no_csrf_header() {
     assert_eq!(response.status(), StatusCode::CREATED);
 }
 
+/// Creates user `name` (password `Passw0rdX`); returns its id.
+async fn user(server: &TestServer, name: &str) -> i64 {
+    server.create_user(name, "Passw0rdX", false).await;
+    server.state.db.find_user(name).await.unwrap().unwrap().id
+}
+
+/// The status of `GET /users/current` in `http`'s session.
+async fn me(server: &TestServer, http: &Client) -> StatusCode {
+    http.get(api(server, "/users/current"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 #[tokio::test]
-async fn log_out_ends_the_session() {
+async fn log_out_ends_the_session_by_post_only() {
     let server = TestServer::start().await;
     let http = browser();
     sign_in(&server, &http, ADMIN_USER, ADMIN_PASSWORD).await;
+    // A GET (an image tag on any page could send one) does nothing.
     let response = http.get(server.url("/c/log_out")).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let me = http
-        .get(api(&server, "/users/current"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(me(&server, &http).await, StatusCode::OK);
 
-    // POST works too, and logging out twice is harmless.
-    sign_in(&server, &http, ADMIN_USER, ADMIN_PASSWORD).await;
+    // POST ends it, and logging out twice is harmless.
     for _ in 0..2 {
         let response = http.post(server.url("/c/log_out")).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
     }
-    let me = http
-        .get(api(&server, "/users/current"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&server, &http).await, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -263,4 +268,162 @@ async fn a_malformed_login_form_is_a_bad_request() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn cross_site_sign_in_and_sign_out_are_refused() {
+    let server = TestServer::start().await;
+    let http = browser();
+    let form = [("principal", ADMIN_USER), ("password", ADMIN_PASSWORD)];
+    let post = |path: &str, name: &'static str, value: String| {
+        http.post(server.url(path))
+            .header(name, value)
+            .form(&form)
+            .send()
+    };
+    for (name, value) in [
+        ("origin", "http://evil.example".to_owned()),
+        ("origin", "null".to_owned()),
+        ("sec-fetch-site", "cross-site".to_owned()),
+        ("sec-fetch-site", "same-site".to_owned()),
+    ] {
+        let response = post("/c/login", name, value.clone()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{name}: {value}");
+        assert!(response.headers().get("set-cookie").is_none());
+        assert!(response.headers().get(CSRF).is_none());
+    }
+    assert_eq!(me(&server, &http).await, StatusCode::UNAUTHORIZED);
+
+    // The console's own page (same origin) signs in, and a form of another content type is refused.
+    let response = post("/c/login", "origin", format!("http://{}", server.host()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = http
+        .post(server.url("/c/login"))
+        .header("content-type", "text/plain")
+        .body(format!("principal={ADMIN_USER}&password={ADMIN_PASSWORD}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    let evil = "http://evil.example".to_owned();
+    let response = post("/c/log_out", "origin", evil).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(me(&server, &http).await, StatusCode::OK, "still signed in");
+    let same = "same-origin".to_owned();
+    let response = post("/c/log_out", "sec-fetch-site", same).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(me(&server, &http).await, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_password_change_ends_the_users_other_sessions() {
+    let server = TestServer::start().await;
+    let id = user(&server, "alice").await;
+    let (laptop, phone) = (browser(), browser());
+    let csrf = sign_in(&server, &laptop, "alice", "Passw0rdX").await;
+    sign_in(&server, &phone, "alice", "Passw0rdX").await;
+
+    // Alice changes it from her laptop: the laptop stays signed in, the phone is signed out.
+    let response = laptop
+        .put(api(&server, &format!("/users/{id}/password")))
+        .header(CSRF, &csrf)
+        .json(&json!({"old_password": "Passw0rdX", "new_password": "Passw0rdY"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(me(&server, &laptop).await, StatusCode::OK);
+    assert_eq!(me(&server, &phone).await, StatusCode::UNAUTHORIZED);
+    sign_in(&server, &phone, "alice", "Passw0rdY").await;
+
+    // An administrator sets a new one: every session of hers ends.
+    let response = browser()
+        .put(api(&server, &format!("/users/{id}/password")))
+        .admin()
+        .json(&json!({"new_password": "Passw0rdZ"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(me(&server, &laptop).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&server, &phone).await, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn removing_a_user_ends_their_sessions() {
+    let server = TestServer::start().await;
+    let id = user(&server, "alice").await;
+    let http = browser();
+    sign_in(&server, &http, "alice", "Passw0rdX").await;
+    assert_eq!(me(&server, &http).await, StatusCode::OK);
+    let response = browser()
+        .delete(api(&server, &format!("/users/{id}")))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(me(&server, &http).await, StatusCode::UNAUTHORIZED);
+}
+
+/// Signs the admin in with `http`; returns the session cookie.
+async fn admin_cookie(server: &TestServer, http: &Client) -> String {
+    let response = login(server, http, ADMIN_USER, ADMIN_PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Moves the start of the session behind `cookie` (`sid=...`) back by `by`.
+async fn age_session(server: &TestServer, cookie: &str, by: Duration) {
+    use tower_sessions::SessionStore as _;
+    let id: tower_sessions::session::Id = cookie
+        .trim_start_matches("sid=")
+        .split(';')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut record = server.state.sessions.load(&id).await.unwrap().unwrap();
+    let started = record.data["signed_in_at"].as_i64().unwrap();
+    record.data.insert(
+        "signed_in_at".to_owned(),
+        json!(started - by.as_secs() as i64),
+    );
+    server.state.sessions.save(&record).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_lifetime_however_active() {
+    let server = TestServer::start().await;
+    assert_eq!(
+        server.state.config.session_lifetime(),
+        Duration::from_secs(12 * 3600),
+        "Berth's default"
+    );
+    let http = browser();
+    let cookie = admin_cookie(&server, &http).await;
+    age_session(&server, &cookie, Duration::from_secs(11 * 3600)).await;
+    assert_eq!(me(&server, &http).await, StatusCode::OK, "11 hours in");
+    age_session(&server, &cookie, Duration::from_secs(3600)).await;
+    assert_eq!(
+        me(&server, &http).await,
+        StatusCode::UNAUTHORIZED,
+        "12 hours in"
+    );
+
+    let server = TestServer::start_with(|config| config.session_lifetime_minutes = 60).await;
+    let http = browser();
+    let cookie = admin_cookie(&server, &http).await;
+    age_session(&server, &cookie, Duration::from_secs(61 * 60)).await;
+    assert_eq!(
+        me(&server, &http).await,
+        StatusCode::UNAUTHORIZED,
+        "configured: an hour"
+    );
 }

@@ -28,6 +28,18 @@ async fn ldap_berth(slapd: &Slapd) -> TestServer {
     server
 }
 
+/// Stores `slapd`'s settings through `PUT /configurations` (the auth mode stays as it is).
+async fn store_settings(server: &TestServer, slapd: &Slapd) {
+    let response = client()
+        .put(api(server, "/configurations"))
+        .admin()
+        .json(&ldap_configuration(&slapd.settings()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
 async fn console_login(server: &TestServer, http: &Client, user: &str, pw: &str) -> StatusCode {
     http.post(server.url("/c/login"))
         .form(&[("principal", user), ("password", pw)])
@@ -517,14 +529,7 @@ async fn ldap_ping_search_and_import() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
     // Stored settings (the mode stays db_auth): ping with an empty body, search and import.
-    let response = http
-        .put(api(&server, "/configurations"))
-        .admin()
-        .json(&ldap_configuration(&slapd.settings()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    store_settings(&server, &slapd).await;
     let response = http
         .post(api(&server, "/ldap/ping"))
         .admin()
@@ -605,5 +610,123 @@ async fn ldap_ping_search_and_import() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_throttle_counts_case_and_space_variants_of_a_uid_as_one_name() {
+    let slapd = Slapd::start();
+    let server = ldap_berth(&slapd).await;
+    let lock_after = server.state.config.signin_throttle.lock_after as usize;
+    let variants = ["alice", " alice", "ALICE", "Alice ", "aLiCe", " ALICE "];
+    for n in 0..lock_after {
+        let status = console_login(&server, &client(), variants[n % variants.len()], "guess").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // However she is spelt, alice is locked from this address now, her right password included.
+    for name in ["alice", "Alice", " alice "] {
+        assert_eq!(
+            console_login(&server, &client(), name, &password("alice")).await,
+            StatusCode::UNAUTHORIZED,
+            "{name:?}"
+        );
+    }
+    assert_eq!(
+        console_login(&server, &client(), "bob", &password("bob")).await,
+        StatusCode::OK
+    );
+    server.stop().await;
+}
+
+/// A TCP server that takes connections and keeps what they send, answering nothing.
+struct Listener {
+    url: String,
+    received: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Listener {
+    fn start() -> Listener {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("ldap://{}", listener.local_addr().unwrap());
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = received.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let sink = sink.clone();
+                std::thread::spawn(move || {
+                    use std::io::Read as _;
+                    stream
+                        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                        .ok();
+                    let mut buffer = [0u8; 4096];
+                    while let Ok(n @ 1..) = stream.read(&mut buffer) {
+                        sink.lock().unwrap().extend_from_slice(&buffer[..n]);
+                    }
+                });
+            }
+        });
+        Listener { url, received }
+    }
+
+    fn got(&self, needle: &str) -> bool {
+        let received = self.received.lock().unwrap();
+        received
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ldap_test_elsewhere_must_send_its_own_password() {
+    let slapd = Slapd::start();
+    let server = TestServer::start().await;
+    let http = client();
+    store_settings(&server, &slapd).await;
+    let stored_password = super::slapd::ADMIN_PASSWORD;
+    let ping = |body: Value| {
+        let http = http.clone();
+        let url = api(&server, "/ldap/ping");
+        async move { http.post(url).admin().json(&body).send().await.unwrap() }
+    };
+
+    // Another server, the same stored bind DN: the stored password is not sent there.
+    let elsewhere = Listener::start();
+    let response = ping(json!({"ldap_url": elsewhere.url})).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ldap_search_password"),
+        "{body}"
+    );
+    // Another bind DN against the stored server, or a weaker certificate check (stored: verified), the same.
+    assert!(slapd.settings().verify_cert);
+    for body in [
+        json!({"ldap_search_dn": "uid=alice,ou=people,dc=example,dc=org"}),
+        json!({"ldap_verify_cert": false}),
+    ] {
+        let response = ping(body.clone()).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+    }
+    // With a password of its own, the test goes ahead (and finds no LDAP server there).
+    let response =
+        ping(json!({"ldap_url": elsewhere.url, "ldap_search_password": "typed-again"})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<Value>().await.unwrap()["success"], false);
+    assert!(
+        elsewhere.got("typed-again"),
+        "the typed password went where asked"
+    );
+    assert!(
+        !elsewhere.got(stored_password),
+        "the stored password never left"
+    );
+
+    // The stored settings, as they are, still test with the stored password.
+    let response = ping(json!({})).await;
+    assert_eq!(response.json::<Value>().await.unwrap()["success"], true);
     server.stop().await;
 }

@@ -429,8 +429,17 @@ async fn the_sign_in_lands_on_the_console_page_asked_for_if_it_is_on_this_site()
     let (server, provider) = oidc_berth(true).await;
     for (asked, landing) in [
         ("/harbor/users", "/harbor/users"),
+        (
+            "/harbor/projects/1/repositories?page=2",
+            "/harbor/projects/1/repositories?page=2",
+        ),
         ("//evil.example/x", "/harbor/projects"),
         ("https://evil.example/", "/harbor/projects"),
+        // Browsers drop the tab (and follow `\`, or a line break, like `/`), which makes these `//evil.example`.
+        ("/\t/evil.example/x", "/harbor/projects"),
+        ("/\\/evil.example/x", "/harbor/projects"),
+        ("/\n/evil.example/x", "/harbor/projects"),
+        ("/ /evil.example/x", "/harbor/projects"),
     ] {
         let http = browser();
         let query = serde_urlencoded::to_string([("redirect_url", asked)]).unwrap();
@@ -448,4 +457,24 @@ async fn the_sign_in_lands_on_the_console_page_asked_for_if_it_is_on_this_site()
         );
     }
     server.stop().await;
+}
+
+#[tokio::test]
+async fn the_callbacks_code_and_state_stay_out_of_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = crate::support::BinaryServer::start(&data);
+    let response = client()
+        .get(server.url("/c/oidc/callback?code=CODE-0f1e2d&state=STATE-9a8b7c"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection());
+    let log = std::fs::read_to_string(data.with_extension("log")).unwrap();
+    assert!(
+        log.contains("OIDC callback refused"),
+        "the request logged a line: {log}"
+    );
+    assert!(!log.contains("CODE-0f1e2d"), "{log}");
+    assert!(!log.contains("STATE-9a8b7c"), "{log}");
 }

@@ -244,15 +244,15 @@ async fn users_get_what_their_role_allows() {
     server.create_user("outsider", "Outsider1", false).await;
     push_image(&server, &http, "team/app", "1", "team").await;
 
-    // Basic credentials of a non-member: 403 DENIED (they are authenticated, just not allowed).
+    // Basic credentials of a non-member: 404 NAME_UNKNOWN (a private project is none of their business).
     let response = http
         .get(server.url("/v2/team/app/manifests/1"))
         .basic_auth("outsider", Some("Outsider1"))
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert_eq!(error_code(response).await, "DENIED");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(response).await, "NAME_UNKNOWN");
     let response = http
         .post(server.url("/v2/library/app/blobs/uploads/"))
         .basic_auth("outsider", Some("Outsider1"))
@@ -341,6 +341,293 @@ async fn a_token_does_not_open_a_project_created_after_it() {
             .await
             .status(),
         StatusCode::ACCEPTED
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn token_scopes_are_deduplicated_and_capped() {
+    let (server, http) = setup().await;
+    let repeated = vec!["repository:library/app:pull"; 270];
+    let (status, body) = token(&server, &http, None, &repeated).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        access(&body),
+        serde_json::json!([{"type": "repository", "name": "library/app", "actions": ["pull"]}])
+    );
+    assert!(
+        body["token"].as_str().unwrap().len() < 2048,
+        "270 repeated scopes make one small token"
+    );
+    // One repository asked for twice with different actions gets one grant with both.
+    let (_, body) = token(
+        &server,
+        &http,
+        Some((ADMIN_USER, ADMIN_PASSWORD)),
+        &["repository:library/app:push", "repository:library/app:pull"],
+    )
+    .await;
+    assert_eq!(
+        access(&body),
+        serde_json::json!([{"type": "repository", "name": "library/app", "actions": ["pull", "push"]}])
+    );
+
+    let names: Vec<String> = (0..21)
+        .map(|n| format!("repository:library/app{n}:pull"))
+        .collect();
+    let scopes: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (status, body) = token(&server, &http, None, &scopes[..20]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(access(&body).as_array().unwrap().len(), 20);
+    let (status, body) = token(&server, &http, None, &scopes).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["errors"][0]["code"], "BAD_REQUEST");
+
+    // 300 verified tokens hold the cache to their claims' bytes, nowhere near its bound.
+    for _ in 0..300 {
+        let (_, body) = token(&server, &http, None, &scopes[..20]).await;
+        let response = http
+            .get(server.url("/v2/library/app0/tags/list"))
+            .bearer_auth(body["token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
+    let cached = server.state.tokens.cache_bytes();
+    assert!(
+        cached > 0 && cached <= berth::auth::token::CACHE_BYTES,
+        "{cached}"
+    );
+    server.stop().await;
+}
+
+/// Every `/v2` route on `repo`, as `(method, path)`.
+fn routes(repo: &str) -> Vec<(reqwest::Method, String)> {
+    use reqwest::Method;
+    let digest = super::sha256(b"anything");
+    vec![
+        (Method::GET, format!("/v2/{repo}/manifests/1")),
+        (Method::HEAD, format!("/v2/{repo}/manifests/1")),
+        (Method::PUT, format!("/v2/{repo}/manifests/1")),
+        (Method::DELETE, format!("/v2/{repo}/manifests/{digest}")),
+        (Method::GET, format!("/v2/{repo}/blobs/{digest}")),
+        (Method::HEAD, format!("/v2/{repo}/blobs/{digest}")),
+        (Method::DELETE, format!("/v2/{repo}/blobs/{digest}")),
+        (Method::POST, format!("/v2/{repo}/blobs/uploads/")),
+        (Method::GET, format!("/v2/{repo}/blobs/uploads/some-id")),
+        (Method::PATCH, format!("/v2/{repo}/blobs/uploads/some-id")),
+        (
+            Method::PUT,
+            format!("/v2/{repo}/blobs/uploads/some-id?digest={digest}"),
+        ),
+        (Method::DELETE, format!("/v2/{repo}/blobs/uploads/some-id")),
+        (Method::GET, format!("/v2/{repo}/tags/list")),
+        (Method::GET, format!("/v2/{repo}/referrers/{digest}")),
+    ]
+}
+
+/// Status and body of `method path`, with the project name `project` written as `PROJECT` in the body.
+async fn answer(
+    http: &reqwest::Client,
+    url: String,
+    method: reqwest::Method,
+    auth: &dyn Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    project: &str,
+) -> (StatusCode, String) {
+    let response = auth(http.request(method, url)).send().await.unwrap();
+    let status = response.status();
+    let body = response.text().await.unwrap().replace(project, "PROJECT");
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_private_project_looks_missing_to_a_signed_in_outsider_on_every_route() {
+    let (server, http) = setup().await;
+    server.create_project("team", false).await;
+    server.create_user("outsider", "Outsider1", false).await;
+    push_image(&server, &http, "team/app", "1", "team").await;
+    let (_, outsider_token) = token(
+        &server,
+        &http,
+        Some(("outsider", "Outsider1")),
+        &[
+            "repository:team/app:pull,push,delete",
+            "repository:ghost/app:pull,push,delete",
+        ],
+    )
+    .await;
+    let bearer = outsider_token["token"].as_str().unwrap().to_owned();
+    let basic = |r: reqwest::RequestBuilder| r.basic_auth("outsider", Some("Outsider1"));
+    let with_token = |r: reqwest::RequestBuilder| r.bearer_auth(&bearer);
+    for (auth, who) in [
+        (&basic as &dyn Fn(_) -> _, "Basic"),
+        (&with_token as &dyn Fn(_) -> _, "token"),
+    ] {
+        for ((method, private), (_, missing)) in
+            routes("team/app").into_iter().zip(routes("ghost/app"))
+        {
+            let seen = answer(&http, server.url(&private), method.clone(), auth, "team").await;
+            let none = answer(&http, server.url(&missing), method.clone(), auth, "ghost").await;
+            assert_eq!(seen, none, "{who} {method} {private}");
+            assert_eq!(seen.0, StatusCode::NOT_FOUND, "{who} {method} {private}");
+        }
+    }
+    // Members are answered as before (and outsiders are told DENIED where a project is public, see
+    // users_get_what_their_role_allows).
+    let response = http
+        .get(server.url("/v2/team/app/manifests/1"))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    server.stop().await;
+}
+
+/// `method path` on the REST API as the admin, with `body` as JSON if given; the status.
+async fn as_admin(
+    server: &crate::support::TestServer,
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> StatusCode {
+    let mut request = http.request(method, crate::api::api(server, path)).admin();
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap().status()
+}
+
+/// `GET /v2/<repo>/manifests/1` with `bearer`.
+async fn pull_with(
+    server: &crate::support::TestServer,
+    http: &reqwest::Client,
+    repo: &str,
+    bearer: &Value,
+) -> StatusCode {
+    http.get(server.url(&format!("/v2/{repo}/manifests/1")))
+        .bearer_auth(bearer["token"].as_str().unwrap())
+        .header("accept", super::OCI_MANIFEST)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn a_token_allows_only_what_its_subject_may_still_do() {
+    use crate::api::{api, robots};
+    let (server, http) = setup().await;
+    server.create_project("open", true).await;
+    server.create_project("team", false).await;
+    push_image(&server, &http, "open/app", "1", "open").await;
+    push_image(&server, &http, "team/app", "1", "team").await;
+    crate::api::repositories::member(&server, &http, "team", "dev", 2).await;
+    server.create_user("leaver", "Leaver-pass1", false).await;
+    let dev_password = crate::api::repositories::PASSWORD;
+    let (robot_id, robot, secret) = robots::create_robot(
+        &http,
+        &api(&server, "/robots"),
+        &robots::project_robot("team", "ci", &[("repository", "pull")]),
+    )
+    .await;
+
+    let (_, anonymous) = token(&server, &http, None, &["repository:open/app:pull"]).await;
+    let (_, dev) = token(
+        &server,
+        &http,
+        Some(("dev", dev_password)),
+        &["repository:team/app:pull"],
+    )
+    .await;
+    let (_, ci) = token(
+        &server,
+        &http,
+        Some((&robot, &secret)),
+        &["repository:team/app:pull"],
+    )
+    .await;
+    let (_, leaver) = token(
+        &server,
+        &http,
+        Some(("leaver", "Leaver-pass1")),
+        &["repository:open/app:pull"],
+    )
+    .await;
+    assert_eq!(
+        pull_with(&server, &http, "open/app", &anonymous).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        pull_with(&server, &http, "team/app", &dev).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        pull_with(&server, &http, "team/app", &ci).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        pull_with(&server, &http, "open/app", &leaver).await,
+        StatusCode::OK
+    );
+
+    // The project goes private: the anonymous token stops working.
+    let private = serde_json::json!({"metadata": {"public": "false"}});
+    let put = reqwest::Method::PUT;
+    let status = as_admin(&server, &http, put.clone(), "/projects/open", Some(private)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        pull_with(&server, &http, "open/app", &anonymous).await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The member is removed: the project is as good as missing to them now.
+    let members: Value =
+        crate::api::get_json(&http, api(&server, "/projects/team/members?entityname=dev")).await;
+    let mid = members[0]["id"].as_i64().unwrap();
+    let delete = reqwest::Method::DELETE;
+    let member = format!("/projects/team/members/{mid}");
+    let status = as_admin(&server, &http, delete.clone(), &member, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        pull_with(&server, &http, "team/app", &dev).await,
+        StatusCode::NOT_FOUND
+    );
+
+    // The robot is disabled.
+    let mut update = robots::project_robot("team", "ci", &[("repository", "pull")]);
+    update["disable"] = serde_json::json!(true);
+    let path = format!("/robots/{robot_id}");
+    let status = as_admin(&server, &http, put.clone(), &path, Some(update)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        pull_with(&server, &http, "team/app", &ci).await,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The user is deleted.
+    let id = server
+        .state
+        .db
+        .find_user("leaver")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let status = as_admin(&server, &http, delete, &format!("/users/{id}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let public = serde_json::json!({"metadata": {"public": "true"}});
+    let status = as_admin(&server, &http, put, "/projects/open", Some(public)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        pull_with(&server, &http, "open/app", &anonymous).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        pull_with(&server, &http, "open/app", &leaver).await,
+        StatusCode::UNAUTHORIZED
     );
     server.stop().await;
 }

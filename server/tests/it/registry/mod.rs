@@ -7,6 +7,7 @@ mod catalog;
 mod headers;
 mod manifests;
 mod referrers;
+mod signin_limits;
 mod tags;
 mod uploads;
 
