@@ -119,6 +119,10 @@ pub struct Project {
     pub current_user_role_ids: Vec<i64>,
     pub repo_count: i64,
     pub metadata: ProjectMetadata,
+    /// The project's storage quota, only for callers who may read it (Berth; Harbor clients ignore it): a
+    /// project list draws its quota bars from the list itself, not from one request per project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<ProjectSummaryQuota>,
 }
 
 /// Harbor's `ProjectSummary` (`GET /projects/{project_name_or_id}/summary`), plus Berth's usage figures

@@ -210,17 +210,23 @@ async fn to_artifacts(
     for (row, summary) in rows.into_iter().zip(summaries) {
         let config = service::image_config(&state.blobs, &summary).await;
         let mut addition_links = BTreeMap::new();
-        if service::has_image_config(&summary) {
+        let mut link = |addition: &str| {
             addition_links.insert(
-                "build_history".to_owned(),
+                addition.to_owned(),
                 AdditionLink {
                     href: format!(
-                        "{}/additions/build_history",
+                        "{}/additions/{addition}",
                         artifact_href(&row.repository_name, &row.digest)
                     ),
                     absolute: false,
                 },
             );
+        };
+        if service::has_image_config(&summary) {
+            link("build_history");
+        }
+        if !service::is_index(&row.media_type) {
+            link("layers");
         }
         let references = service::is_index(&row.media_type).then(|| {
             summary
@@ -449,8 +455,9 @@ pub async fn copy(
     Ok((StatusCode::CREATED, [(header::LOCATION, location)]).into_response())
 }
 
-/// `GET …/artifacts/{reference}/additions/{addition}`: `build_history`, the image config's history, is
-/// the one addition Berth serves (for images; other artifacts answer 400).
+/// `GET …/artifacts/{reference}/additions/{addition}`: Harbor's `build_history`, the image config's history
+/// (for images; other artifacts answer 400), and Berth's `layers`, the manifest's layers (for manifests; an
+/// index answers 400). Other additions answer 400.
 pub async fn addition(
     State(state): State<AppState>,
     caller: Caller,
@@ -469,12 +476,17 @@ pub async fn addition(
         Operation::Read,
     )
     .await?;
-    if path.addition != "build_history" {
-        return Err(ApiError::BadRequest(format!(
-            "addition {:?} is not available; Berth serves build_history",
-            path.addition
-        )));
+    match path.addition.as_str() {
+        "build_history" => {
+            let history = service::build_history(&state.blobs, &artifact.content).await?;
+            Ok(Json(history).into_response())
+        }
+        "layers" => {
+            let layers = service::layers(&artifact.media_type, &artifact.content)?;
+            Ok(Json(layers).into_response())
+        }
+        other => Err(ApiError::BadRequest(format!(
+            "addition {other:?} is not available; Berth serves build_history and layers"
+        ))),
     }
-    let history = service::build_history(&state.blobs, &artifact.content).await?;
-    Ok(Json(history).into_response())
 }

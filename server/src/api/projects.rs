@@ -125,7 +125,8 @@ pub async fn list(
     Ok((headers, Json(projects)).into_response())
 }
 
-/// Builds Harbor's `Project` for each row, with its metadata and the caller's role.
+/// Builds Harbor's `Project` for each row, with its metadata, the caller's role and (where the caller may read
+/// it) the quota, so that a list needs no further request per project.
 pub(super) async fn to_responses(
     state: &AppState,
     subject: &Subject,
@@ -176,6 +177,16 @@ pub(super) async fn to_responses(
                 current_user_role_ids: role.into_iter().collect(),
                 repo_count: row.repo_count,
                 metadata,
+                quota: access.permits(Resource::Quota, Operation::Read).then_some(
+                    ProjectSummaryQuota {
+                        hard: ResourceList {
+                            storage: row.storage_limit,
+                        },
+                        used: ResourceList {
+                            storage: row.storage_used,
+                        },
+                    },
+                ),
             }
         })
         .collect())

@@ -925,3 +925,60 @@ async fn accessories_are_listed_under_their_subject_and_deleted_with_it() {
     assert_eq!(used(&server, &http, project_id).await, 0);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_layers_addition_lists_a_manifests_layers() {
+    let server = TestServer::start().await;
+    let http = client();
+    create_project(&server, &http, json!({"project_name": "proj"})).await;
+    let image = Image::build(1, "amd64", &[1000, 2000]);
+    let digest = push(&server, &http, "proj/app", "v1", &image).await;
+    let artifact = get_json(&http, api(&server, &format!("{APP}/artifacts/v1"))).await;
+    let href =
+        format!("/api/v2.0/projects/proj/repositories/app/artifacts/{digest}/additions/layers");
+    assert_eq!(
+        artifact["addition_links"]["layers"],
+        json!({"href": href, "absolute": false})
+    );
+    let layers = get_json(&http, server.url(&href)).await;
+    let manifest: Value = serde_json::from_slice(&image.manifest.bytes).unwrap();
+    let expected: Vec<Value> = manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| json!({"mediaType": l["mediaType"], "digest": l["digest"], "size": l["size"]}))
+        .collect();
+    assert_eq!(layers, Value::Array(expected));
+    assert_eq!(layers.as_array().unwrap().len(), 2);
+
+    // An index has no layers of its own: its children do.
+    let multi = MultiArch::build(9, &[300]);
+    for child in &multi.children {
+        push(&server, &http, "proj/app", &child.manifest.digest, child).await;
+    }
+    put_manifest(
+        &server,
+        &http,
+        "proj/app",
+        "multi",
+        OCI_INDEX,
+        &multi.index.bytes,
+    )
+    .await;
+    let index = get_json(&http, api(&server, &format!("{APP}/artifacts/multi"))).await;
+    assert!(index["addition_links"].get("layers").is_none(), "{index}");
+    let response = http
+        .get(api(
+            &server,
+            &format!("{APP}/artifacts/multi/additions/layers"),
+        ))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    // Readers of the project only: to anyone else the private project does not exist.
+    let response = http.get(server.url(&href)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    server.stop().await;
+}
