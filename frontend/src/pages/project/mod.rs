@@ -2,6 +2,7 @@
 //! view. The page loads the project and what the user may do in it once, and shares both with the tabs as a
 //! [`ProjectContext`].
 
+pub mod artifact;
 pub mod artifacts;
 pub mod config;
 pub mod logs;

@@ -263,6 +263,7 @@ mod tests {
                 public: public.map(str::to_owned),
                 ..ProjectMetadata::default()
             },
+            quota: None,
         }
     }
 
