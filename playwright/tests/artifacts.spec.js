@@ -179,7 +179,7 @@ test('an artifact’s page: remove one tag of two, add one, overview, build hist
   await expect(overview).toContainText('application/vnd.oci.image.manifest.v1+json');
   await expect(overview).toContainText('linux/arm64');
   await expect(page.locator('table.build-history')).toContainText('seed 7');
-  const layer = page.locator(`table.layers tr[data-layer="${image.layer.digest}"]`);
+  const layer = page.locator(`table.layers tr[data-key="${image.layer.digest}"]`);
   await expect(layer).toContainText(short(image.layer.digest));
   await expect(layer).toContainText('application/vnd.oci.image.layer.v1.tar+gzip');
   await expect(layer).toContainText(`${image.layer.size} B`);

@@ -213,6 +213,18 @@ async function pushImage(url, repo, architecture, seed) {
   return { digest, size: manifest.length, body: manifest, layer };
 }
 
+/// A REST call as the admin; fails on an error status; returns the parsed JSON body (null for none).
+async function adminRest(url, method, path, body) {
+  const response = await fetch(`${url}/api/v2.0${path}`, {
+    method,
+    headers: { Authorization: ADMIN_AUTH, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  const text = await response.text();
+  return text ? JSON.parse(text) : null;
+}
+
 /// Harbor's list pattern: ticks the checkbox of each of `rows` (a row locator or an array of them), opens the
 /// "Action" menu and returns its menu item named `action` (to click, or to check that it is disabled).
 async function chooseAction(page, rows, action) {
@@ -227,6 +239,6 @@ async function act(page, rows, action) {
 }
 
 module.exports = {
-  test, expect, signIn, screenshot, writeOciLayout, chooseAction, act, pushBlob, pushManifest, pushImage,
+  test, expect, signIn, screenshot, writeOciLayout, chooseAction, act, adminRest, pushBlob, pushManifest, pushImage,
   OCI_MANIFEST, OCI_INDEX, ADMIN_USER, ADMIN_PASSWORD,
 };

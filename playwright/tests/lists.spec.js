@@ -3,22 +3,10 @@
 // list itself: a bounded number of requests) and the audit log (anonymous entries, long digests, Harbor's
 // date-range and operation filters).
 const {
-  test, expect, signIn, screenshot, act, pushImage, pushManifest, OCI_MANIFEST, ADMIN_USER, ADMIN_PASSWORD,
+  test, expect, signIn, screenshot, act, adminRest, pushImage, pushManifest, OCI_MANIFEST,
 } = require('./fixtures');
 
-const AUTH = `Basic ${Buffer.from(`${ADMIN_USER}:${ADMIN_PASSWORD}`).toString('base64')}`;
-
-/// A REST call as the admin; fails the test on an error status; returns the parsed body (or null).
-async function rest(url, method, path, body) {
-  const response = await fetch(`${url}/api/v2.0${path}`, {
-    method,
-    headers: { Authorization: AUTH, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-  const text = await response.text();
-  return text ? JSON.parse(text) : null;
-}
+const rest = adminRest;
 
 /// The browser's local date `days` from today, as a date input takes it (YYYY-MM-DD).
 function localDay(days) {

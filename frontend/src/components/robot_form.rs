@@ -17,12 +17,12 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::{self, query_string};
-use crate::components::action_menu::{ActionMenu, MenuItem};
+use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::copy_button::CopyButton;
 use crate::components::dialog::{ConfirmDialog, DeleteDialog, DeleteFlow, Dialog, next_id, what};
 use crate::components::fetch::Fetch;
-use crate::components::select_table::{SelectAllHeader, SelectCell, Selection};
-use crate::components::table::{PAGE_SIZES, PagedList, Pagination, Sort, SortHeader};
+use crate::components::select_table::{SelectCell, SelectableTable, Selection};
+use crate::components::table::{PAGE_SIZES, PagedList, Sort, SortHeader};
 use crate::components::toast::{ErrorBanner, use_toasts};
 use crate::format;
 
@@ -501,7 +501,6 @@ pub fn RobotList(
         refresh();
     });
     let selection = Selection::new(robots.keys(robot_key));
-    let count = Signal::derive(move || selection.count());
     // The one chosen robot, for the actions that take one.
     let single = move || match robots.chosen(selection, robot_key).as_slice() {
         [robot] => Some(robot.clone()),
@@ -614,22 +613,17 @@ pub fn RobotList(
                             dialog_open.set(true);
                         }>"+ New Robot Account"</button>
                     </Show>
-                    <Show when=move || can_update.get() || can_delete.get()>
-                        <ActionMenu chosen=count>
-                            <Show when=move || can_update.get()>
-                                <MenuItem label="Edit" disabled=Signal::derive(move || !may_update.get())
-                                    hint="Choose one robot account you may edit" on_select=on_edit/>
-                                <MenuItem label=toggle_label disabled=Signal::derive(move || !may_update.get())
-                                    hint="Choose one robot account you may edit" on_select=on_toggle/>
-                                <MenuItem label="Refresh Secret" disabled=Signal::derive(move || !may_update.get())
-                                    hint="Choose one robot account you may edit" on_select=on_refresh/>
-                            </Show>
-                            <Show when=move || can_delete.get()>
-                                <MenuItem label="Delete" danger=true disabled=Signal::derive(move || count.get() == 0)
-                                    on_select=on_delete/>
-                            </Show>
-                        </ActionMenu>
-                    </Show>
+                    <ActionMenu selection=selection
+                        shown=Signal::derive(move || can_update.get() || can_delete.get())>
+                        <MenuItem label="Edit" selection=selection needs=Needs::One allowed=may_update
+                            hint="Choose one robot account you may edit" on_select=on_edit/>
+                        <MenuItem label=toggle_label selection=selection needs=Needs::One allowed=may_update
+                            hint="Choose one robot account you may edit" on_select=on_toggle/>
+                        <MenuItem label="Refresh Secret" selection=selection needs=Needs::One allowed=may_update
+                            hint="Choose one robot account you may edit" on_select=on_refresh/>
+                        <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
+                            allowed=can_delete hint="Your role does not delete robot accounts" on_select=on_delete/>
+                    </ActionMenu>
                 </div>
                 <div class="toolbar-end">
                     <input type="search" class="search" placeholder="Filter by name"
@@ -643,22 +637,15 @@ pub fn RobotList(
                         on:click=move |_| refresh()>"⟳"</button>
                 </div>
             </div>
-            <div class="progress" class:progress-active=loading aria-hidden="true"></div>
-            <table class="list robot-list selectable" aria-busy=move || loading().to_string()>
-                <thead>
-                    <tr>
-                        <SelectAllHeader selection=selection/>
-                        <SortHeader label="Name" key="name" sort=sort/>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Permissions"</th>
-                        <SortHeader label="Creation Time" key="creation_time" sort=sort/>
-                        <th scope="col">"Expires in"</th>
-                        <th scope="col">"Description"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-            <Pagination page=page page_size=page_size total=total/>
+            <SelectableTable selection=selection loading=Signal::derive(loading) class="robot-list" rows=rows
+                page=page page_size=page_size total=total>
+                <SortHeader label="Name" key="name" sort=sort/>
+                <th scope="col">"Status"</th>
+                <th scope="col">"Permissions"</th>
+                <SortHeader label="Creation Time" key="creation_time" sort=sort/>
+                <th scope="col">"Expires in"</th>
+                <th scope="col">"Description"</th>
+            </SelectableTable>
         </div>
         <RobotDialog open=dialog_open scope=scope editing=editing on_created=on_created on_saved=on_saved/>
         <RobotSecretDialog open=secret_open shown=shown/>

@@ -9,6 +9,8 @@
 
 use leptos::prelude::*;
 
+use super::table::Pagination;
+
 /// The chosen rows of one list.
 #[derive(Debug, Clone, Copy)]
 pub struct Selection {
@@ -112,6 +114,41 @@ pub fn retained(chosen: &[String], page: &[String]) -> Vec<String> {
         .filter(|k| page.contains(k))
         .cloned()
         .collect()
+}
+
+/// A list's table in Harbor's pattern, the same on every list page: the progress bar, the table with its
+/// checkbox column (the header's here; each row renders its own [`SelectCell`]) and the header cells
+/// `children`, the `rows`, and the pagination under it. Narrow windows scroll the table sideways.
+#[component]
+pub fn SelectableTable(
+    selection: Selection,
+    #[prop(into)] loading: Signal<bool>,
+    /// The `<tbody>`'s rows (e.g. [`super::table::PagedList::rows`]).
+    #[prop(into)]
+    rows: ViewFn,
+    page: RwSignal<u32>,
+    page_size: RwSignal<u32>,
+    #[prop(into)] total: Signal<u64>,
+    /// Extra classes of the table (`member-list`, …).
+    #[prop(optional)]
+    class: &'static str,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class="progress" class:progress-active=move || loading.get() aria-hidden="true"></div>
+        <div class="list-scroll">
+            <table class=format!("list selectable {class}") aria-busy=move || loading.get().to_string()>
+                <thead>
+                    <tr>
+                        <SelectAllHeader selection=selection/>
+                        {children()}
+                    </tr>
+                </thead>
+                <tbody>{move || rows.run()}</tbody>
+            </table>
+        </div>
+        <Pagination page=page page_size=page_size total=total/>
+    }
 }
 
 /// The header cell of the checkbox column: chooses the whole page.

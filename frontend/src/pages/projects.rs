@@ -15,11 +15,11 @@ use leptos_router::components::A;
 
 use crate::api::{self, query_string};
 use crate::auth::use_current_user;
-use crate::components::action_menu::{ActionMenu, MenuItem};
+use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog, what};
 use crate::components::quota_bar::QuotaBar;
-use crate::components::select_table::{SelectAllHeader, SelectCell, Selection};
-use crate::components::table::{PagedList, Pagination, Sort, SortHeader};
+use crate::components::select_table::{SelectCell, SelectableTable, Selection};
+use crate::components::table::{PagedList, Sort, SortHeader};
 use crate::components::toast::{ErrorBanner, use_toasts};
 use crate::format;
 use crate::pages::project::members::role_label;
@@ -84,8 +84,8 @@ pub fn ProjectsPage() -> impl IntoView {
                     <button type="button" data-testid="new-project" on:click=move |_| create_open.set(true)>
                         "+ New Project"
                     </button>
-                    <ActionMenu chosen=Signal::derive(move || selection.count())>
-                        <MenuItem label="Delete" danger=true disabled=Signal::derive(move || !may_delete.get())
+                    <ActionMenu selection=selection>
+                        <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some allowed=may_delete
                             hint="Choose projects you administer" on_select=ask_delete/>
                     </ActionMenu>
                 </div>
@@ -101,23 +101,16 @@ pub fn ProjectsPage() -> impl IntoView {
                         on:click=move |_| projects.refresh()>"⟳"</button>
                 </div>
             </div>
-            <div class="progress" class:progress-active=loading aria-hidden="true"></div>
-            <table class="list selectable" aria-busy=move || loading().to_string()>
-                <thead>
-                    <tr>
-                        <SelectAllHeader selection=selection/>
-                        <SortHeader label="Project Name" key="name" sort=sort/>
-                        <th scope="col">"Access Level"</th>
-                        <th scope="col">"Role"</th>
-                        <th scope="col">"Type"</th>
-                        <SortHeader label="Repositories Count" key="repo_count" sort=sort class="number"/>
-                        <th scope="col">"Quota"</th>
-                        <SortHeader label="Creation Time" key="creation_time" sort=sort/>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-            <Pagination page=page page_size=page_size total=total/>
+            <SelectableTable selection=selection loading=Signal::derive(loading) rows=rows
+                page=page page_size=page_size total=total>
+                <SortHeader label="Project Name" key="name" sort=sort/>
+                <th scope="col">"Access Level"</th>
+                <th scope="col">"Role"</th>
+                <th scope="col">"Type"</th>
+                <SortHeader label="Repositories Count" key="repo_count" sort=sort class="number"/>
+                <th scope="col">"Quota"</th>
+                <SortHeader label="Creation Time" key="creation_time" sort=sort/>
+            </SelectableTable>
         </section>
         <NewProjectDialog open=create_open on_created=on_created/>
         <DeleteDialog flow=deleting title="Delete Project"

@@ -12,11 +12,11 @@ use leptos::task::spawn_local;
 
 use crate::api::{self, query_string};
 use crate::auth;
-use crate::components::action_menu::{ActionMenu, MenuItem};
+use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog, what};
 use crate::components::fetch::Fetch;
-use crate::components::select_table::{SelectAllHeader, SelectCell, Selection};
-use crate::components::table::{PAGE_SIZES, PagedList, Pagination};
+use crate::components::select_table::{SelectCell, SelectableTable, Selection};
+use crate::components::table::{PAGE_SIZES, PagedList};
 use crate::components::toast::{ErrorBanner, use_toasts};
 
 /// The group types, as `(group_type, label)`, in Harbor's order.
@@ -133,7 +133,6 @@ pub fn GroupsPage() -> impl IntoView {
     let deleting = DeleteFlow::new();
 
     let selection = Selection::new(groups.keys(key));
-    let count = Signal::derive(move || selection.count());
     let chosen = move || groups.chosen(selection, key);
     let on_edit = Callback::new(move |()| {
         if let [group] = chosen().as_slice() {
@@ -172,10 +171,10 @@ pub fn GroupsPage() -> impl IntoView {
                         <button type="button" data-testid="new-group" on:click=move |_| create_open.set(true)>
                             "+ New Group"
                         </button>
-                        <ActionMenu chosen=count>
-                            <MenuItem label="Edit" disabled=Signal::derive(move || count.get() != 1)
-                                hint="Choose one group" on_select=on_edit/>
-                            <MenuItem label="Delete" danger=true disabled=Signal::derive(move || count.get() == 0)
+                        <ActionMenu selection=selection>
+                            <MenuItem label="Edit" selection=selection needs=Needs::One hint="Choose one group"
+                                on_select=on_edit/>
+                            <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
                                 on_select=on_delete/>
                         </ActionMenu>
                     </Show>
@@ -193,19 +192,12 @@ pub fn GroupsPage() -> impl IntoView {
                         on:click=move |_| refresh()>"⟳"</button>
                 </div>
             </div>
-            <div class="progress" class:progress-active=loading aria-hidden="true"></div>
-            <table class="list selectable" aria-busy=move || loading().to_string()>
-                <thead>
-                    <tr>
-                        <SelectAllHeader selection=selection/>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Type"</th>
-                        <th scope="col">"LDAP DN"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-            <Pagination page=page page_size=page_size total=total/>
+            <SelectableTable selection=selection loading=Signal::derive(loading) rows=rows
+                page=page page_size=page_size total=total>
+                <th scope="col">"Name"</th>
+                <th scope="col">"Type"</th>
+                <th scope="col">"LDAP DN"</th>
+            </SelectableTable>
         </section>
         <NewGroupDialog open=create_open on_saved=on_saved/>
         <EditGroupDialog open=edit_open group=editing on_saved=on_saved/>

@@ -15,10 +15,10 @@ use leptos::task::spawn_local;
 use serde::Serialize;
 
 use crate::api::{self, query_string};
-use crate::components::action_menu::{ActionMenu, MenuItem};
+use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog, what};
-use crate::components::select_table::{SelectAllHeader, SelectCell, Selection};
-use crate::components::table::{PAGE_SIZES, PagedList, Pagination};
+use crate::components::select_table::{SelectCell, SelectableTable, Selection};
+use crate::components::table::{PAGE_SIZES, PagedList};
 use crate::components::toast::{ErrorBanner, use_toasts};
 
 /// The providers Berth can proxy, as `(type, label)`, in Harbor's order (`GET /replication/adapters` lists
@@ -245,7 +245,6 @@ pub fn RegistriesPage() -> impl IntoView {
         dialog_open.set(true);
     };
     let selection = Selection::new(registries.keys(key));
-    let count = Signal::derive(move || selection.count());
     let on_edit = Callback::new(move |()| {
         if let [registry] = registries.chosen(selection, key).as_slice() {
             fields.load(EndpointForm::of(registry));
@@ -279,10 +278,10 @@ pub fn RegistriesPage() -> impl IntoView {
             <div class="toolbar">
                 <div class="toolbar-start">
                     <button type="button" data-testid="new-endpoint" on:click=on_new>"+ New Endpoint"</button>
-                    <ActionMenu chosen=count>
-                        <MenuItem label="Edit" disabled=Signal::derive(move || count.get() != 1)
-                            hint="Choose one endpoint" on_select=on_edit/>
-                        <MenuItem label="Delete" danger=true disabled=Signal::derive(move || count.get() == 0)
+                    <ActionMenu selection=selection>
+                        <MenuItem label="Edit" selection=selection needs=Needs::One hint="Choose one endpoint"
+                            on_select=on_edit/>
+                        <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
                             on_select=on_delete/>
                     </ActionMenu>
                 </div>
@@ -298,23 +297,16 @@ pub fn RegistriesPage() -> impl IntoView {
                         on:click=move |_| registries.refresh()>"⟳"</button>
                 </div>
             </div>
-            <div class="progress" class:progress-active=loading aria-hidden="true"></div>
-            <table class="list selectable" aria-busy=move || loading().to_string()>
-                <thead>
-                    <tr>
-                        <SelectAllHeader selection=selection/>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Endpoint URL"</th>
-                        <th scope="col">"Provider"</th>
-                        <th scope="col">"Verify Remote Cert"</th>
-                        <th scope="col">"Description"</th>
-                        <th scope="col">"Rate limit"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-            <Pagination page=page page_size=page_size total=total/>
+            <SelectableTable selection=selection loading=Signal::derive(loading) rows=rows
+                page=page page_size=page_size total=total>
+                <th scope="col">"Name"</th>
+                <th scope="col">"Status"</th>
+                <th scope="col">"Endpoint URL"</th>
+                <th scope="col">"Provider"</th>
+                <th scope="col">"Verify Remote Cert"</th>
+                <th scope="col">"Description"</th>
+                <th scope="col">"Rate limit"</th>
+            </SelectableTable>
         </section>
         <EndpointDialog open=dialog_open fields=fields editing=editing on_saved=on_saved/>
         <DeleteDialog flow=deleting title="Delete Endpoint"

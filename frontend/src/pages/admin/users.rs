@@ -15,10 +15,10 @@ use leptos::task::spawn_local;
 use crate::api::{self, query_string};
 use crate::app::check_new_password;
 use crate::auth;
-use crate::components::action_menu::{ActionMenu, MenuItem};
+use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog, what};
-use crate::components::select_table::{SelectAllHeader, SelectCell, Selection};
-use crate::components::table::{PAGE_SIZES, PagedList, Pagination, Sort, SortHeader};
+use crate::components::select_table::{SelectCell, SelectableTable, Selection};
+use crate::components::table::{PAGE_SIZES, PagedList, Sort, SortHeader};
 use crate::components::toast::{ErrorBanner, use_toasts};
 use crate::format;
 
@@ -140,7 +140,6 @@ pub fn UsersPage() -> impl IntoView {
     let reset_open = RwSignal::new(false);
     let deleting = DeleteFlow::new();
     let selection = Selection::new(users.keys(key));
-    let count = Signal::derive(move || selection.count());
     let chosen = move || users.chosen(selection, key);
     // The one chosen user and what may be done to them.
     let single = move || match chosen().as_slice() {
@@ -217,13 +216,13 @@ pub fn UsersPage() -> impl IntoView {
                         <button type="button" data-testid="new-user" on:click=move |_| create_open.set(true)>
                             "+ New User"
                         </button>
-                        <ActionMenu chosen=count>
-                            <MenuItem label=admin_label disabled=Signal::derive(move || !may_toggle.get())
+                        <ActionMenu selection=selection>
+                            <MenuItem label=admin_label selection=selection needs=Needs::One allowed=may_toggle
                                 hint="Choose one user other than yourself" on_select=on_toggle_admin/>
-                            <MenuItem label="Reset Password" disabled=Signal::derive(move || !may_reset.get())
+                            <MenuItem label="Reset Password" selection=selection needs=Needs::One allowed=may_reset
                                 hint="Choose one user other than yourself (yours: Change Password in the user menu)"
                                 on_select=on_reset/>
-                            <MenuItem label="Delete" danger=true disabled=Signal::derive(move || !may_delete.get())
+                            <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some allowed=may_delete
                                 hint="Choose users other than yourself and admin" on_select=on_delete/>
                         </ActionMenu>
                     </Show>
@@ -240,20 +239,13 @@ pub fn UsersPage() -> impl IntoView {
                         on:click=move |_| refresh()>"⟳"</button>
                 </div>
             </div>
-            <div class="progress" class:progress-active=loading aria-hidden="true"></div>
-            <table class="list selectable" aria-busy=move || loading().to_string()>
-                <thead>
-                    <tr>
-                        <SelectAllHeader selection=selection/>
-                        <SortHeader label="Name" key="username" sort=sort/>
-                        <SortHeader label="Administrator" key="sysadmin_flag" sort=sort/>
-                        <SortHeader label="Email" key="email" sort=sort/>
-                        <SortHeader label="Registration time" key="creation_time" sort=sort/>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-            <Pagination page=page page_size=page_size total=total/>
+            <SelectableTable selection=selection loading=Signal::derive(loading) rows=rows
+                page=page page_size=page_size total=total>
+                <SortHeader label="Name" key="username" sort=sort/>
+                <SortHeader label="Administrator" key="sysadmin_flag" sort=sort/>
+                <SortHeader label="Email" key="email" sort=sort/>
+                <SortHeader label="Registration time" key="creation_time" sort=sort/>
+            </SelectableTable>
         </section>
         <NewUserDialog open=create_open on_created=on_created/>
         <ResetPasswordDialog open=reset_open user=resetting/>

@@ -8,7 +8,7 @@
 //! Rule: the page reads the artifact once and each part from the link the artifact gives
 //! (`addition_links`), so an artifact without a history or layers asks for none.
 
-use berth_api::artifacts::{Artifact, Layer, Tag};
+use berth_api::artifacts::{Artifact, Tag};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -21,12 +21,12 @@ use super::artifacts::{
 };
 use super::use_project;
 use crate::api::{self, encode_component, query_string};
-use crate::components::action_menu::{ActionMenu, MenuItem};
+use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::copy_button::CopyButton;
 use crate::components::dialog::{DeleteDialog, DeleteFlow, what};
 use crate::components::fetch::Fetch;
-use crate::components::select_table::{SelectAllHeader, SelectCell, Selection};
-use crate::components::table::{PAGE_SIZES, PagedList, Pagination, Sort, SortHeader};
+use crate::components::select_table::{SelectCell, SelectableTable, Selection};
+use crate::components::table::{PAGE_SIZES, PagedList, Sort, SortHeader};
 use crate::components::toast::{ErrorBanner, use_toasts};
 use crate::format;
 
@@ -63,45 +63,43 @@ pub fn ArtifactPage() -> impl IntoView {
             view! { <div class="banner banner-error" role="alert">{e.message}</div> }.into_any()
         }
         Some(Ok(artifact)) => {
-            let links = artifact.addition_links.clone();
-            let history = links.get("build_history").map(|l| l.href.clone());
-            let layers = links.get("layers").map(|l| l.href.clone());
-            let platforms = artifact.references.clone().unwrap_or_default();
+            let link = |addition: &str| {
+                artifact
+                    .addition_links
+                    .get(addition)
+                    .map(|l| l.href.clone())
+            };
+            let (history, layers) = (link("build_history"), link("layers"));
+            let platforms = platform_rows(
+                &artifact,
+                &ctx.id.get_untracked(),
+                &repository.get_untracked(),
+            );
+            let annotations: Vec<(String, String)> = artifact
+                .annotations
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
             view! {
-                <Overview artifact=artifact/>
-                {history.map(|href| view! { <BuildHistory href=href/> })}
-                {layers.map(|href| view! { <Layers href=href/> })}
-                {(!platforms.is_empty()).then(|| {
-                    let project_id = ctx.id.get_untracked();
-                    let repository = repository.get_untracked();
-                    view! {
-                        <section class="artifact-section" aria-labelledby="artifact-platforms">
-                            <h3 id="artifact-platforms">"Platforms"</h3>
-                            <table class="list artifact-platforms">
-                                <thead><tr><th scope="col">"Platform"</th><th scope="col">"Digest"</th></tr></thead>
-                                <tbody>
-                                    {platforms
-                                        .into_iter()
-                                        .map(|child| {
-                                            let label = child
-                                                .platform
-                                                .as_ref()
-                                                .map(|p| platform_label(&p.os, &p.architecture, p.variant.as_deref()))
-                                                .unwrap_or_else(|| "unknown platform".to_owned());
-                                            let href = artifact_href(&project_id, &repository, &child.child_digest);
-                                            let short = short_digest(&child.child_digest);
-                                            view! {
-                                                <tr>
-                                                    <td>{label}</td>
-                                                    <td><A href=href attr:title=child.child_digest><code>{short}</code></A></td>
-                                                </tr>
-                                            }
-                                        })
-                                        .collect_view()}
-                                </tbody>
-                            </table>
-                        </section>
-                    }
+                <section class="artifact-section" aria-label="Overview">
+                    <h3>"Overview"</h3>
+                    {facts(overview(&artifact))}
+                    {(!annotations.is_empty()).then(|| view! { <h4>"Annotations"</h4> {facts(annotations)} })}
+                </section>
+                {history.map(|href| view! {
+                    <AdditionSection title="Build History" class="build-history" headers=&["Created", "Command"]
+                        href=href rows_of=history_rows empty="No build history"/>
+                })}
+                {layers.map(|href| view! {
+                    <AdditionSection title="Layers" class="layers" headers=&["#", "Digest", "Media Type", "Size"]
+                        href=href rows_of=layer_rows empty="No layers"/>
+                })}
+                {(!platforms.is_empty()).then(|| view! {
+                    <section class="artifact-section" aria-label="Platforms">
+                        <h3>"Platforms"</h3>
+                        {table("artifact-platforms", &["Platform", "Digest"], platforms, "")}
+                    </section>
                 })}
             }
             .into_any()
@@ -160,7 +158,6 @@ fn TagList(
     let loading = move || tags.loading();
     let total = tags.total();
     let selection = Selection::new(tags.keys(|t| t.name.clone()));
-    let count = Signal::derive(move || selection.count());
 
     let is_proxy = move || {
         ctx.project
@@ -186,11 +183,8 @@ fn TagList(
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            let body = Tag {
-                name: tag.clone(),
-                ..Tag::default()
-            };
-            let result = api::post(&path, &body).await;
+            // Harbor's `Tag`, of which only the name counts (a `Value`: its serialiser is in the .wasm already).
+            let result = api::post(&path, &serde_json::json!({ "name": tag })).await;
             busy.set(false);
             match result {
                 Ok(()) => {
@@ -253,50 +247,38 @@ fn TagList(
             <h3 id="artifact-tags">"Tags"</h3>
             <div class="toolbar">
                 <div class="toolbar-start">
-                    <Show when=can_add>
-                        <button type="button" class="secondary" aria-expanded=move || adding.get().to_string()
-                            on:click=move |_| {
-                                error.set(None);
-                                adding.update(|a| *a = !*a);
-                            }>
-                            "+ Add Tag"
-                        </button>
-                    </Show>
-                    <Show when=move || can_remove.get()>
-                        <ActionMenu chosen=count>
-                            <MenuItem label="Remove Tag" danger=true disabled=Signal::derive(move || count.get() == 0)
-                                on_select=on_remove/>
-                        </ActionMenu>
-                    </Show>
+                    <button type="button" class="secondary" hidden=move || !can_add()
+                        aria-expanded=move || adding.get().to_string()
+                        on:click=move |_| {
+                            error.set(None);
+                            adding.update(|a| *a = !*a);
+                        }>
+                        "+ Add Tag"
+                    </button>
+                    <ActionMenu selection=selection shown=can_remove>
+                        <MenuItem label="Remove Tag" danger=true selection=selection needs=Needs::Some
+                            on_select=on_remove/>
+                    </ActionMenu>
                 </div>
                 <div class="toolbar-end">
                     <button type="button" class="secondary icon" aria-label="Refresh tags"
                         on:click=move |_| tags.refresh()>"⟳"</button>
                 </div>
             </div>
-            <Show when=move || adding.get()>
-                <form class="add-tag" on:submit=submit.clone() novalidate>
-                    <label for="add-tag-name">"Tag name"</label>
-                    <input id="add-tag-name" type="text" required maxlength="128" autocomplete="off"
-                        bind:value=name/>
-                    <button type="button" class="secondary" on:click=move |_| adding.set(false)>"Cancel"</button>
-                    <button type="submit" disabled=move || busy.get()>"OK"</button>
-                    <ErrorBanner error=error/>
-                </form>
-            </Show>
-            <div class="progress" class:progress-active=loading aria-hidden="true"></div>
-            <table class="list tag-list selectable" aria-busy=move || loading().to_string()>
-                <thead>
-                    <tr>
-                        <SelectAllHeader selection=selection/>
-                        <SortHeader label="Name" key="name" sort=sort/>
-                        <SortHeader label="Pull Time" key="pull_time" sort=sort/>
-                        <SortHeader label="Push Time" key="push_time" sort=sort/>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-            <Pagination page=page page_size=page_size total=total/>
+            <form class="add-tag" hidden=move || !adding.get() on:submit=submit novalidate>
+                <label for="add-tag-name">"Tag name"</label>
+                <input id="add-tag-name" type="text" required maxlength="128" autocomplete="off"
+                    bind:value=name/>
+                <button type="button" class="secondary" on:click=move |_| adding.set(false)>"Cancel"</button>
+                <button type="submit" disabled=move || busy.get()>"OK"</button>
+                <ErrorBanner error=error/>
+            </form>
+            <SelectableTable selection=selection loading=Signal::derive(loading) class="tag-list" rows=rows
+                page=page page_size=page_size total=total>
+                <SortHeader label="Name" key="name" sort=sort/>
+                <SortHeader label="Pull Time" key="pull_time" sort=sort/>
+                <SortHeader label="Push Time" key="push_time" sort=sort/>
+            </SelectableTable>
         </section>
         <DeleteDialog flow=removing title="Remove Tag" confirm_label="Remove"
             message=|names, n| format!(
@@ -308,131 +290,187 @@ fn TagList(
     }
 }
 
-/// Harbor's Overview of the artifact, and its annotations.
-#[component]
-fn Overview(artifact: Artifact) -> impl IntoView {
-    let rows = overview(&artifact);
-    let annotations = artifact.annotations.clone().unwrap_or_default();
-    view! {
-        <section class="artifact-section" aria-labelledby="artifact-overview">
-            <h3 id="artifact-overview">"Overview"</h3>
-            <dl class="artifact-overview">
-                {rows
-                    .into_iter()
-                    .map(|(label, value)| view! { <dt>{label}</dt><dd>{value}</dd> })
-                    .collect_view()}
-            </dl>
-            {(!annotations.is_empty()).then(|| view! {
-                <h4>"Annotations"</h4>
-                <dl class="artifact-overview artifact-annotations">
-                    {annotations
-                        .into_iter()
-                        .map(|(key, value)| view! { <dt>{key}</dt><dd>{value}</dd> })
-                        .collect_view()}
-                </dl>
-            })}
-        </section>
-    }
+/// A cell of the page's read-only tables (one renderer for all of them keeps the .wasm small).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    Text(String),
+    /// Monospace text: a command, a media type.
+    Code(String),
+    /// A digest: short, whole in its title, with a copy button.
+    Digest(String),
+    /// A digest that opens that artifact's page.
+    DigestLink {
+        digest: String,
+        href: String,
+    },
+    /// A number or a size, right-aligned.
+    Number(String),
 }
 
-/// The image config's history (Harbor's Build History): when, and the command.
-#[component]
-fn BuildHistory(href: String) -> impl IntoView {
-    let history = Fetch::<serde_json::Value>::new(move || Some(api_path(&href)));
-    let rows = move || {
-        match history.get() {
-        None => view! { <tr><td colspan="2" class="loading">"Loading…"</td></tr> }.into_any(),
-        Some(Err(e)) => view! {
-            <tr><td colspan="2"><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
-        }
-        .into_any(),
-        Some(Ok(value)) => {
-            let steps = history_steps(&value);
-            if steps.is_empty() {
-                return view! { <tr><td colspan="2" class="empty">"No build history"</td></tr> }.into_any();
+/// A row of a read-only table: its key (the row's `data-key`) and its cells.
+pub type Row = (String, Vec<Cell>);
+
+fn cell_view(cell: Cell) -> AnyView {
+    match cell {
+        Cell::Text(text) => view! { <td>{text}</td> }.into_any(),
+        Cell::Code(text) => view! { <td><code class="artifact-code">{text}</code></td> }.into_any(),
+        Cell::Digest(digest) => {
+            let short = short_digest(&digest);
+            view! {
+                <td class="artifact-digest">
+                    <code title=digest.clone()>{short}</code>
+                    <CopyButton text=digest label="Copy digest"/>
+                </td>
             }
-            steps
-                .into_iter()
-                .map(|(created, command)| {
-                    view! {
-                        <tr>
-                            <td class="time">{created.map(|c| format::time(&c))}</td>
-                            <td><code class="build-command">{command}</code></td>
-                        </tr>
-                    }
-                })
-                .collect_view()
+            .into_any()
+        }
+        Cell::DigestLink { digest, href } => {
+            let short = short_digest(&digest);
+            view! { <td class="artifact-digest"><A href=href attr:title=digest><code>{short}</code></A></td> }
                 .into_any()
         }
+        Cell::Number(text) => view! { <td class="number">{text}</td> }.into_any(),
     }
+}
+
+/// A read-only table of `rows` under `headers`; `empty` when there are none.
+fn table(
+    class: &'static str,
+    headers: &'static [&'static str],
+    rows: Vec<Row>,
+    empty: &'static str,
+) -> AnyView {
+    let columns = headers.len().to_string();
+    let body = if rows.is_empty() {
+        view! { <tr><td colspan=columns class="empty">{empty}</td></tr> }.into_any()
+    } else {
+        rows.into_iter()
+            .map(|(key, cells)| view! { <tr data-key=key>{cells.into_iter().map(cell_view).collect_view()}</tr> })
+            .collect_view()
+            .into_any()
     };
     view! {
-        <section class="artifact-section" aria-labelledby="artifact-history">
-            <h3 id="artifact-history">"Build History"</h3>
-            <table class="list build-history">
-                <thead><tr><th scope="col">"Created"</th><th scope="col">"Command"</th></tr></thead>
-                <tbody>{rows}</tbody>
-            </table>
+        <table class=format!("list {class}")>
+            <thead>
+                <tr>{headers.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr>
+            </thead>
+            <tbody>{body}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// `label: value` pairs as a definition list (the Overview, the annotations).
+fn facts(rows: Vec<(String, String)>) -> AnyView {
+    view! {
+        <dl class="artifact-overview">
+            {rows.into_iter().map(|(label, value)| view! { <dt>{label}</dt><dd>{value}</dd> }).collect_view()}
+        </dl>
+    }
+    .into_any()
+}
+
+/// An addition of the artifact (`href`, from its `addition_links`), read as JSON and shown as a table by
+/// `rows_of`.
+#[component]
+fn AdditionSection(
+    title: &'static str,
+    class: &'static str,
+    headers: &'static [&'static str],
+    href: String,
+    rows_of: fn(&serde_json::Value) -> Vec<Row>,
+    empty: &'static str,
+) -> impl IntoView {
+    let addition = Fetch::<serde_json::Value>::new(move || Some(api_path(&href)));
+    let content = move || match addition.get() {
+        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+        Some(Err(e)) => {
+            view! { <div class="banner banner-error" role="alert">{e.message}</div> }.into_any()
+        }
+        Some(Ok(value)) => table(class, headers, rows_of(&value), empty),
+    };
+    view! {
+        <section class="artifact-section" aria-label=title>
+            <h3>{title}</h3>
+            {content}
         </section>
     }
 }
 
-/// The manifest's layers: digest, media type and size, in order.
-#[component]
-fn Layers(href: String) -> impl IntoView {
-    let layers = Fetch::<Vec<Layer>>::new(move || Some(api_path(&href)));
-    let rows = move || {
-        match layers.get() {
-        None => view! { <tr><td colspan="4" class="loading">"Loading…"</td></tr> }.into_any(),
-        Some(Err(e)) => view! {
-            <tr><td colspan="4"><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
-        }
-        .into_any(),
-        Some(Ok(list)) if list.is_empty() => {
-            view! { <tr><td colspan="4" class="empty">"No layers"</td></tr> }.into_any()
-        }
-        Some(Ok(list)) => list
-            .into_iter()
-            .enumerate()
-            .map(|(i, layer)| {
-                let short = short_digest(&layer.digest);
-                let digest = layer.digest.clone();
-                view! {
-                    <tr class="layer" data-layer=layer.digest>
-                        <td class="number">{i + 1}</td>
-                        <td class="artifact-digest">
-                            <code title=digest.clone()>{short}</code>
-                            <CopyButton text=digest label="Copy layer digest"/>
-                        </td>
-                        <td class="layer-type">{layer.media_type}</td>
-                        <td class="number">{format::bytes(layer.size)}</td>
-                    </tr>
-                }
-            })
-            .collect_view()
-            .into_any(),
-    }
-    };
-    view! {
-        <section class="artifact-section" aria-labelledby="artifact-layers">
-            <h3 id="artifact-layers">"Layers"</h3>
-            <table class="list layers">
-                <thead>
-                    <tr>
-                        <th scope="col" class="number">"#"</th>
-                        <th scope="col">"Digest"</th>
-                        <th scope="col">"Media Type"</th>
-                        <th scope="col" class="number">"Size"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </section>
-    }
+/// The Build History's rows: when each step was made, and its command.
+pub fn history_rows(history: &serde_json::Value) -> Vec<Row> {
+    history_steps(history)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (created, command))| {
+            let created = created.map(|c| format::time(&c)).unwrap_or_default();
+            (
+                i.to_string(),
+                vec![Cell::Text(created), Cell::Code(command)],
+            )
+        })
+        .collect()
+}
+
+/// The Layers' rows (Berth's `layers` addition: the manifest's descriptors): position, digest, media type
+/// and size.
+pub fn layer_rows(layers: &serde_json::Value) -> Vec<Row> {
+    let empty = Vec::new();
+    layers
+        .as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .enumerate()
+        .map(|(i, layer)| {
+            let text = |key: &str| {
+                layer
+                    .get(key)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let size = layer
+                .get("size")
+                .and_then(serde_json::Value::as_i64)
+                .unwrap_or_default();
+            let digest = text("digest");
+            (
+                digest.clone(),
+                vec![
+                    Cell::Number((i + 1).to_string()),
+                    Cell::Digest(digest),
+                    Cell::Code(text("mediaType")),
+                    Cell::Number(format::bytes(size)),
+                ],
+            )
+        })
+        .collect()
+}
+
+/// An index's platforms, each linking to its own page.
+pub fn platform_rows(artifact: &Artifact, project_id: &str, repository: &str) -> Vec<Row> {
+    artifact
+        .references
+        .iter()
+        .flatten()
+        .map(|child| {
+            let label = child
+                .platform
+                .as_ref()
+                .map(|p| platform_label(&p.os, &p.architecture, p.variant.as_deref()))
+                .unwrap_or_else(|| "unknown platform".to_owned());
+            let digest = child.child_digest.clone();
+            let href = artifact_href(project_id, repository, &digest);
+            (
+                digest.clone(),
+                vec![Cell::Text(label), Cell::DigestLink { digest, href }],
+            )
+        })
+        .collect()
 }
 
 /// The Overview's rows, as `(label, value)`.
-pub fn overview(artifact: &Artifact) -> Vec<(&'static str, String)> {
+pub fn overview(artifact: &Artifact) -> Vec<(String, String)> {
     let attr = |key: &str| {
         artifact
             .extra_attrs
@@ -441,7 +479,7 @@ pub fn overview(artifact: &Artifact) -> Vec<(&'static str, String)> {
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
     };
-    let mut rows = vec![
+    let mut rows: Vec<(&str, String)> = vec![
         ("Digest", artifact.digest.clone()),
         ("Type", kind_label(artifact)),
         ("Media Type", artifact.manifest_media_type.clone()),
@@ -469,7 +507,9 @@ pub fn overview(artifact: &Artifact) -> Vec<(&'static str, String)> {
         },
     ));
     rows.push(("Pulls", artifact.pull_count.to_string()));
-    rows
+    rows.into_iter()
+        .map(|(label, value)| (label.to_owned(), value))
+        .collect()
 }
 
 /// The steps of a `build_history` answer (an image config's `history`): when each was made and the command

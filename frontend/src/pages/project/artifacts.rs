@@ -16,14 +16,12 @@ use leptos_router::hooks::use_params_map;
 
 use super::use_project;
 use crate::api::{encode_component, query_string};
-use crate::components::action_menu::{ActionMenu, MenuItem};
+use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::copy_button::CopyButton;
 use crate::components::dialog::{DeleteDialog, DeleteFlow, what};
 use crate::components::fetch::Fetch;
-use crate::components::select_table::{SelectAllHeader, SelectCell, Selection};
-use crate::components::table::{
-    ListStatus, PAGE_SIZES, PagedList, Pagination, Sort, SortHeader, status_row,
-};
+use crate::components::select_table::{SelectCell, SelectableTable, Selection};
+use crate::components::table::{ListStatus, PAGE_SIZES, PagedList, Sort, SortHeader, status_row};
 use crate::format;
 
 /// The list's order until the user picks another (Harbor's portal: newest push first).
@@ -126,38 +124,27 @@ pub fn ArtifactsPage() -> impl IntoView {
             <h2 class="artifacts-title">{move || repository.get()}</h2>
             <div class="toolbar">
                 <div class="toolbar-start">
-                    <Show when=move || can_delete.get() fallback=|| view! { <span class="muted">"Artifacts"</span> }>
-                        <ActionMenu chosen=Signal::derive(move || selection.count())>
-                            <MenuItem label="Delete" danger=true disabled=Signal::derive(move || selection.count() == 0)
-                                on_select=ask_delete/>
-                        </ActionMenu>
-                    </Show>
+                    <ActionMenu selection=selection shown=can_delete>
+                        <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
+                            on_select=ask_delete/>
+                    </ActionMenu>
                 </div>
                 <div class="toolbar-end">
                     <button type="button" class="secondary icon" aria-label="Refresh"
                         on:click=move |_| artifacts.refresh()>"⟳"</button>
                 </div>
             </div>
-            <div class="progress" class:progress-active=loading aria-hidden="true"></div>
-            <div class="artifacts-scroll">
-            <table class="list artifacts-list selectable" aria-busy=move || loading().to_string()>
-                <thead>
-                    <tr>
-                        <SelectAllHeader selection=selection/>
-                        <th scope="col">"Artifacts"</th>
-                        <th scope="col">"Tags"</th>
-                        <th scope="col">"Type"</th>
-                        <SortHeader label="Size" key="size" sort=sort class="number"/>
-                        <SortHeader label="Push Time" key="push_time" sort=sort/>
-                        <SortHeader label="Pull Time" key="pull_time" sort=sort/>
-                        <SortHeader label="Pulls" key="pull_count" sort=sort class="number"/>
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-            </div>
-            <Pagination page=page page_size=page_size total=total/>
+            <SelectableTable selection=selection loading=Signal::derive(loading) class="artifacts-list" rows=rows
+                page=page page_size=page_size total=total>
+                <th scope="col">"Artifacts"</th>
+                <th scope="col">"Tags"</th>
+                <th scope="col">"Type"</th>
+                <SortHeader label="Size" key="size" sort=sort class="number"/>
+                <SortHeader label="Push Time" key="push_time" sort=sort/>
+                <SortHeader label="Pull Time" key="pull_time" sort=sort/>
+                <SortHeader label="Pulls" key="pull_count" sort=sort class="number"/>
+                <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+            </SelectableTable>
         </section>
         <DeleteDialog flow=deleting title="Delete Artifact"
             message=|names, n| format!(

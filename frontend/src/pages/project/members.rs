@@ -13,11 +13,11 @@ use leptos::task::spawn_local;
 
 use super::use_project;
 use crate::api::{self, query_string};
-use crate::components::action_menu::{ActionMenu, MenuItem};
+use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog, next_id, what};
 use crate::components::fetch::Fetch;
-use crate::components::select_table::{SelectAllHeader, SelectCell, Selection};
-use crate::components::table::{PAGE_SIZES, PagedList, Pagination};
+use crate::components::select_table::{SelectCell, SelectableTable, Selection};
+use crate::components::table::{PAGE_SIZES, PagedList};
 use crate::components::toast::{ErrorBanner, use_toasts};
 
 /// Harbor's project roles as `(role_id, label)`, strongest first (the order of Harbor's dialogs).
@@ -169,7 +169,6 @@ fn MemberList(project_id: i64) -> impl IntoView {
                 .collect(),
         );
     });
-    let count = Signal::derive(move || selection.count());
 
     let rows = move || {
         members.rows("4", "No members found", move |member| {
@@ -185,18 +184,13 @@ fn MemberList(project_id: i64) -> impl IntoView {
                         <button type="button" on:click=move |_| user_open.set(true)>"+ User"</button>
                         <button type="button" on:click=move |_| group_open.set(true)>"+ Group"</button>
                     </Show>
-                    <Show when=move || can_update.get() || can_delete.get()>
-                        <ActionMenu chosen=count>
-                            <Show when=move || can_update.get()>
-                                <MenuItem label="Change Role" disabled=Signal::derive(move || count.get() != 1)
-                                    hint="Choose one member" on_select=on_role/>
-                            </Show>
-                            <Show when=move || can_delete.get()>
-                                <MenuItem label="Remove" danger=true disabled=Signal::derive(move || count.get() == 0)
-                                    on_select=on_remove/>
-                            </Show>
-                        </ActionMenu>
-                    </Show>
+                    <ActionMenu selection=selection
+                        shown=Signal::derive(move || can_update.get() || can_delete.get())>
+                        <MenuItem label="Change Role" selection=selection needs=Needs::One allowed=can_update
+                            hint="Choose one member (your role may not change roles)" on_select=on_role/>
+                        <MenuItem label="Remove" danger=true selection=selection needs=Needs::Some
+                            allowed=can_delete hint="Your role does not remove members" on_select=on_remove/>
+                    </ActionMenu>
                 </div>
                 <div class="toolbar-end">
                     <input type="search" class="search" placeholder="Filter members by name"
@@ -210,19 +204,12 @@ fn MemberList(project_id: i64) -> impl IntoView {
                         on:click=move |_| refresh()>"⟳"</button>
                 </div>
             </div>
-            <div class="progress" class:progress-active=loading aria-hidden="true"></div>
-            <table class="list member-list selectable" aria-busy=move || loading().to_string()>
-                <thead>
-                    <tr>
-                        <SelectAllHeader selection=selection/>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Member Type"</th>
-                        <th scope="col">"Role"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-            <Pagination page=page page_size=page_size total=total/>
+            <SelectableTable selection=selection loading=Signal::derive(loading) class="member-list" rows=rows
+                page=page page_size=page_size total=total>
+                <th scope="col">"Name"</th>
+                <th scope="col">"Member Type"</th>
+                <th scope="col">"Role"</th>
+            </SelectableTable>
         </div>
         <AddMemberDialog open=user_open project_id=project_id group=false on_added=on_added/>
         <AddMemberDialog open=group_open project_id=project_id group=true on_added=on_added/>

@@ -10,13 +10,11 @@ use leptos_router::components::A;
 
 use super::use_project;
 use crate::api::{encode_component, query_string};
-use crate::components::action_menu::{ActionMenu, MenuItem};
+use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::dialog::{DeleteDialog, DeleteFlow, what};
 use crate::components::push_commands::PushCommands;
-use crate::components::select_table::{SelectAllHeader, SelectCell, Selection};
-use crate::components::table::{
-    ListStatus, PAGE_SIZES, PagedList, Pagination, Sort, SortHeader, status_row,
-};
+use crate::components::select_table::{SelectCell, SelectableTable, Selection};
+use crate::components::table::{ListStatus, PAGE_SIZES, PagedList, Sort, SortHeader, status_row};
 use crate::format;
 
 /// The list's API path for project `project`, a page, a name filter (Harbor's fuzzy `q=name=~…`) and a sort.
@@ -159,12 +157,10 @@ pub fn RepositoriesTab() -> impl IntoView {
         <div class="project-repositories">
         <div class="toolbar">
             <div class="toolbar-start">
-                <Show when=move || can_delete.get()>
-                    <ActionMenu chosen=Signal::derive(move || selection.count())>
-                        <MenuItem label="Delete" danger=true disabled=Signal::derive(move || selection.count() == 0)
-                            on_select=ask_delete/>
-                    </ActionMenu>
-                </Show>
+                <ActionMenu selection=selection shown=can_delete>
+                    <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
+                        on_select=ask_delete/>
+                </ActionMenu>
                 {move || can_push().then(|| view! {
                     <button type="button" class="secondary" aria-expanded=move || push_open.get().to_string()
                         aria-controls="push-command-panel"
@@ -195,20 +191,13 @@ pub fn RepositoriesTab() -> impl IntoView {
                 <PushCommands project=project_name/>
             </section>
         })}
-        <div class="progress" class:progress-active=loading aria-hidden="true"></div>
-        <table class="list selectable" aria-busy=move || loading().to_string()>
-            <thead>
-                <tr>
-                    <SelectAllHeader selection=selection/>
-                    <SortHeader label="Name" key="name" sort=sort/>
-                    <SortHeader label="Artifacts" key="artifact_count" sort=sort class="number"/>
-                    <SortHeader label="Pulls" key="pull_count" sort=sort class="number"/>
-                    <SortHeader label="Last Modified Time" key="update_time" sort=sort/>
-                </tr>
-            </thead>
-            <tbody>{rows}</tbody>
-        </table>
-        <Pagination page=page page_size=page_size total=total/>
+        <SelectableTable selection=selection loading=Signal::derive(loading) rows=rows
+            page=page page_size=page_size total=total>
+            <SortHeader label="Name" key="name" sort=sort/>
+            <SortHeader label="Artifacts" key="artifact_count" sort=sort class="number"/>
+            <SortHeader label="Pulls" key="pull_count" sort=sort class="number"/>
+            <SortHeader label="Last Modified Time" key="update_time" sort=sort/>
+        </SelectableTable>
         </div>
         <DeleteDialog flow=deleting title="Delete Repository"
             message=|names, n| format!(

@@ -13,6 +13,22 @@ use crate::support::{TestServer, client};
 
 const APP: &str = "/projects/proj/repositories/app";
 
+/// Pushes `multi`'s children by digest, then its index as `tag`; returns the children's digests and the index's.
+async fn push_index(
+    server: &TestServer,
+    http: &reqwest::Client,
+    repository: &str,
+    tag: &str,
+    multi: &MultiArch,
+) -> (Vec<String>, String) {
+    let mut children = Vec::new();
+    for child in &multi.children {
+        children.push(push(server, http, repository, &child.manifest.digest, child).await);
+    }
+    let index = put_manifest(server, http, repository, tag, OCI_INDEX, &multi.index.bytes).await;
+    (children, index)
+}
+
 #[tokio::test]
 async fn artifacts_have_harbors_fields() {
     let server = TestServer::start().await;
@@ -286,19 +302,7 @@ async fn an_index_lists_its_children_as_references_and_deletes_them_with_it() {
     let http = client();
     let project_id = create_project(&server, &http, json!({"project_name": "proj"})).await;
     let multi = MultiArch::build(9, &[3000]);
-    let mut child_digests = Vec::new();
-    for child in &multi.children {
-        child_digests.push(push(&server, &http, "proj/app", &child.manifest.digest, child).await);
-    }
-    let index = put_manifest(
-        &server,
-        &http,
-        "proj/app",
-        "multi",
-        OCI_INDEX,
-        &multi.index.bytes,
-    )
-    .await;
+    let (child_digests, index) = push_index(&server, &http, "proj/app", "multi", &multi).await;
 
     let list = get_json(&http, api(&server, &format!("{APP}/artifacts"))).await;
     assert_eq!(
@@ -537,18 +541,7 @@ async fn copying_links_an_artifact_into_another_project_and_charges_it() {
     let image = Image::build(1, "amd64", &[20_000]);
     let digest = push(&server, &http, "proj/app", "v1", &image).await;
     let multi = MultiArch::build(2, &[1000]);
-    for child in &multi.children {
-        push(&server, &http, "proj/multi", &child.manifest.digest, child).await;
-    }
-    let index = put_manifest(
-        &server,
-        &http,
-        "proj/multi",
-        "m1",
-        OCI_INDEX,
-        &multi.index.bytes,
-    )
-    .await;
+    let (_, index) = push_index(&server, &http, "proj/multi", "m1", &multi).await;
 
     let copy = |from: &str, to: &str| {
         http.post(api(
@@ -952,17 +945,12 @@ async fn the_layers_addition_lists_a_manifests_layers() {
     assert_eq!(layers.as_array().unwrap().len(), 2);
 
     // An index has no layers of its own: its children do.
-    let multi = MultiArch::build(9, &[300]);
-    for child in &multi.children {
-        push(&server, &http, "proj/app", &child.manifest.digest, child).await;
-    }
-    put_manifest(
+    push_index(
         &server,
         &http,
         "proj/app",
         "multi",
-        OCI_INDEX,
-        &multi.index.bytes,
+        &MultiArch::build(9, &[300]),
     )
     .await;
     let index = get_json(&http, api(&server, &format!("{APP}/artifacts/multi"))).await;
