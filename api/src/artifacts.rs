@@ -145,3 +145,20 @@ pub struct Icon {
     /// The icon, base64-encoded.
     pub content: String,
 }
+
+/// One layer of a manifest, as the manifest's `layers` lists it (an OCI descriptor): what Berth's `layers`
+/// addition (`GET …/artifacts/{reference}/additions/layers`) answers, in the manifest's order. Harbor has no
+/// such addition; its clients never ask for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Layer {
+    #[serde(default)]
+    pub media_type: String,
+    #[serde(default)]
+    pub digest: String,
+    /// Bytes.
+    #[serde(default)]
+    pub size: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+}

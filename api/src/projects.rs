@@ -151,6 +151,10 @@ pub struct Project {
     pub metadata: ProjectMetadata,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cve_allowlist: Option<CveAllowlist>,
+    /// The project's storage quota, only for callers who may read it (Berth; Harbor clients ignore it): a
+    /// project list draws its quota bars from the list itself, not from one request per project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<ProjectSummaryQuota>,
 }
 
 /// Harbor's `ProjectSummary` (`GET /projects/{project_name_or_id}/summary`), plus Berth's usage figures

@@ -49,6 +49,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("summary") view=project::summary::SummaryTab/>
                         <Route path=path!("repositories") view=project::repositories::RepositoriesTab/>
                         <Route path=path!("repositories/:repo/artifacts-tab") view=project::artifacts::ArtifactsPage/>
+                        <Route path=path!("repositories/:repo/artifacts-tab/artifacts/:digest")
+                            view=project::artifact::ArtifactPage/>
                         <Route path=path!("members") view=project::members::MembersTab/>
                         <Route path=path!("robot-account") view=project::robots::RobotsTab/>
                         <Route path=path!("logs") view=project::logs::LogsTab/>

@@ -1,6 +1,6 @@
 // Administration: users (create, admin flag, reset password, delete), groups (create, rename, delete), the audit
 // log (also a project's Logs tab), the system page, and what a non-administrator sees.
-const { test, expect, signIn, screenshot, ADMIN_USER, ADMIN_PASSWORD } = require('./fixtures');
+const { test, expect, signIn, screenshot, chooseAction, act, ADMIN_USER, ADMIN_PASSWORD } = require('./fixtures');
 
 const AUTH = `Basic ${Buffer.from(`${ADMIN_USER}:${ADMIN_PASSWORD}`).toString('base64')}`;
 
@@ -27,10 +27,14 @@ test('users: create with the server’s password rule, admin flag, reset passwor
   await expect(page).toHaveURL(/\/harbor\/users$/);
   const adminRow = page.locator('tr[data-user="admin"]');
   await expect(adminRow).toContainText('Yes');
-  // The signed-in admin cannot revoke, reset or delete themself; the built-in admin has no Delete at all.
-  await expect(adminRow.getByRole('button', { name: 'Revoke Administrator' })).toBeDisabled();
-  await expect(adminRow.getByRole('button', { name: 'Reset Password' })).toBeDisabled();
-  await expect(adminRow.getByRole('button', { name: 'Delete' })).toHaveCount(0);
+  // Harbor's list: no per-row buttons, a checkbox per row and one Action menu.
+  await expect(page.locator('table.list tbody button')).toHaveCount(0);
+  // The signed-in admin cannot revoke, reset or delete themself, nor anyone the built-in admin.
+  await expect(await chooseAction(page, adminRow, 'Revoke Administrator')).toBeDisabled();
+  await expect(page.getByRole('menuitem', { name: 'Reset Password' })).toBeDisabled();
+  await expect(page.getByRole('menuitem', { name: 'Delete' })).toBeDisabled();
+  await page.keyboard.press('Escape');
+  await adminRow.getByRole('checkbox').uncheck();
 
   await page.getByRole('button', { name: '+ New User' }).click();
   const dialog = page.getByRole('dialog', { name: 'New User' });
@@ -57,10 +61,10 @@ test('users: create with the server’s password rule, admin flag, reset passwor
   await expect(alice).toContainText('alice@example.com');
   await expect(alice.locator('.user-admin')).toHaveText('No');
 
-  await alice.getByRole('button', { name: 'Set as Administrator' }).click();
+  await act(page, alice, 'Set as Administrator');
   await expect(alice.locator('.user-admin')).toHaveText('Yes');
   await screenshot(page, 'admin-users');
-  await alice.getByRole('button', { name: 'Revoke Administrator' }).click();
+  await act(page, alice, 'Revoke Administrator');
   await expect(alice.locator('.user-admin')).toHaveText('No');
 
   // The search narrows the list on the server.
@@ -69,7 +73,7 @@ test('users: create with the server’s password rule, admin flag, reset passwor
   await page.getByLabel('Filter users by username').fill('');
   await expect(page.locator('tr[data-user]')).toHaveCount(2);
 
-  await alice.getByRole('button', { name: 'Reset Password' }).click();
+  await act(page, alice, 'Reset Password');
   const reset = page.getByRole('dialog', { name: 'Reset Password of alice' });
   await reset.getByLabel('New Password').fill('Passw0rdReset');
   await reset.getByLabel('Confirm Password').fill('Passw0rdReset');
@@ -87,7 +91,7 @@ test('users: create with the server’s password rule, admin flag, reset passwor
   await signIn(page);
   await expect(page).toHaveURL(/\/harbor\/projects$/);
   await page.goto('/harbor/users');
-  await alice.getByRole('button', { name: 'Delete' }).click();
+  await act(page, alice, 'Delete');
   const confirm = page.getByRole('dialog', { name: 'Delete User' });
   await expect(confirm).toContainText('Delete user alice?');
   await confirm.getByRole('button', { name: 'Delete' }).click();
@@ -127,7 +131,7 @@ test('groups: create, rename and delete', async ({ page }) => {
   await expect(page.locator('tr[data-group="ops"]')).toContainText('HTTP');
   await screenshot(page, 'admin-groups');
 
-  await page.locator('tr[data-group="ops"]').getByRole('button', { name: 'Edit' }).click();
+  await act(page, page.locator('tr[data-group="ops"]'), 'Edit');
   const edit = page.getByRole('dialog', { name: 'Edit Group' });
   await expect(edit.getByLabel('Name')).toHaveValue('ops');
   await edit.getByLabel('Name').fill('operations');
@@ -141,8 +145,9 @@ test('groups: create, rename and delete', async ({ page }) => {
   await page.getByLabel('Filter groups by name').fill('');
   await expect(page.locator('tr[data-group]')).toHaveCount(2);
 
-  await page.locator('tr[data-group="operations"]').getByRole('button', { name: 'Delete' }).click();
+  await act(page, page.locator('tr[data-group="operations"]'), 'Delete');
   const confirm = page.getByRole('dialog', { name: 'Delete Group' });
+  await expect(confirm).toContainText('Delete group operations?');
   await confirm.getByRole('button', { name: 'Delete' }).click();
   await expect(confirm).toBeHidden();
   await expect(page.locator('tr[data-group="operations"]')).toHaveCount(0);
@@ -174,7 +179,10 @@ test('audit log: a created project is listed, filters work, and the project’s 
   await expect(page.locator('tbody tr').first()).toContainText('member');
   await screenshot(page, 'admin-audit-log');
 
-  await page.getByLabel('Operation').selectOption('create');
+  await page.getByRole('button', { name: /^Operations: All/ }).click();
+  await page.getByRole('checkbox', { name: 'Create' }).check();
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('button', { name: /^Operations: Create/ })).toBeVisible();
   await expect(page.locator('tbody tr[data-operation]').first()).toBeVisible();
   await expect(page.locator('tbody tr[data-operation]:not([data-operation="create"])')).toHaveCount(0);
   await expect(created).toBeVisible();
@@ -184,7 +192,10 @@ test('audit log: a created project is listed, filters work, and the project’s 
   await expect(page.locator('tr[data-resource="other"]')).toHaveCount(0);
   await expect(created).toBeVisible();
 
-  await page.getByLabel('Operation').selectOption('delete');
+  await page.getByRole('button', { name: /^Operations: Create/ }).click();
+  await page.getByRole('checkbox', { name: 'Create' }).uncheck();
+  await page.getByRole('checkbox', { name: 'Delete' }).check();
+  await page.keyboard.press('Escape');
   await expect(page.getByText('No audit log entries found')).toBeVisible();
 
   // The project's Logs tab: only this project's entries.

@@ -1,62 +1,11 @@
 // A repository's artifacts page: short digests, tags, sizes, the pull command, an image index's platforms,
 // pull counts and deleting an artifact. Images are pushed over the OCI distribution API with Basic auth.
-const crypto = require('node:crypto');
-const { test, expect, signIn, screenshot, ADMIN_USER, ADMIN_PASSWORD } = require('./fixtures');
+const {
+  test, expect, signIn, screenshot, act, pushImage, pushManifest, OCI_MANIFEST, OCI_INDEX, ADMIN_USER, ADMIN_PASSWORD,
+} = require('./fixtures');
 
 const AUTH = `Basic ${Buffer.from(`${ADMIN_USER}:${ADMIN_PASSWORD}`).toString('base64')}`;
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
-const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
-
-const sha256 = (data) => `sha256:${crypto.createHash('sha256').update(data).digest('hex')}`;
 const short = (digest) => digest.slice(0, 'sha256:'.length + 8);
-
-/// Uploads a blob: POST a session, then PUT its bytes with the digest.
-async function pushBlob(url, repo, data) {
-  const digest = sha256(data);
-  const start = await fetch(`${url}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers: { Authorization: AUTH } });
-  expect(start.status, `upload session in ${repo}`).toBe(202);
-  const location = new URL(start.headers.get('location'), url);
-  location.searchParams.set('digest', digest);
-  const put = await fetch(location, {
-    method: 'PUT',
-    headers: { Authorization: AUTH, 'Content-Type': 'application/octet-stream' },
-    body: data,
-  });
-  expect(put.status, `blob ${digest}`).toBe(201);
-  return { digest, size: data.length };
-}
-
-async function pushManifest(url, repo, reference, mediaType, body) {
-  const response = await fetch(`${url}/v2/${repo}/manifests/${reference}`, {
-    method: 'PUT',
-    headers: { Authorization: AUTH, 'Content-Type': mediaType },
-    body,
-  });
-  expect(response.status, `manifest ${repo}:${reference}`).toBe(201);
-  return sha256(body);
-}
-
-/// A one-layer image for `architecture` (its bytes differ by `seed`); pushed by digest, returns its digest and size.
-async function pushImage(url, repo, architecture, seed) {
-  const layer = await pushBlob(url, repo, crypto.createHash('sha512').update(`layer ${seed}`).digest());
-  const config = await pushBlob(url, repo, Buffer.from(JSON.stringify({
-    architecture,
-    os: 'linux',
-    config: { Cmd: ['/bin/true'] },
-    rootfs: { type: 'layers', diff_ids: [layer.digest] },
-    history: [{ created: '2026-01-01T00:00:00Z', created_by: `seed ${seed}` }],
-  })));
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: OCI_MANIFEST,
-    config: { mediaType: OCI_CONFIG, digest: config.digest, size: config.size },
-    layers: [{ mediaType: OCI_LAYER, digest: layer.digest, size: layer.size }],
-  }));
-  const digest = await pushManifest(url, repo, sha256(manifest), OCI_MANIFEST, manifest);
-  return { digest, size: manifest.length, body: manifest };
-}
 
 async function rest(url, method, path, body) {
   const response = await fetch(`${url}/api/v2.0${path}`, {
@@ -107,7 +56,7 @@ test('a repository lists its artifacts, expands an index, counts pulls and delet
   await expect(singleRow).toContainText(short(single.digest));
   await expect(singleRow.locator('.tag-chip')).toHaveText(['latest', 'v1']);
   await expect(singleRow).toContainText('linux/amd64');
-  await expect(singleRow.locator('td').nth(3)).toHaveText(/\d+(\.\d\d)? (B|KiB)/);
+  await expect(singleRow.locator('td').nth(4)).toHaveText(/\d+(\.\d\d)? (B|KiB)/);
   await expect(singleRow.locator('.artifact-pulls')).toHaveText('0');
   await expect(indexRow).toContainText(short(indexDigest));
   await expect(indexRow.locator('.tag-chip')).toHaveText(['multi']);
@@ -140,7 +89,7 @@ test('a repository lists its artifacts, expands an index, counts pulls and delet
   await expect(amd64Row).toContainText(short(amd64.digest));
   await expect(arm64Row).toContainText('linux/arm64');
   await expect(arm64Row).toContainText(short(arm64.digest));
-  await expect(arm64Row.locator('td').nth(3)).toHaveText(/\d+(\.\d\d)? (B|KiB)/);
+  await expect(arm64Row.locator('td').nth(4)).toHaveText(/\d+(\.\d\d)? (B|KiB)/);
   await expect(arm64Row.locator('.pull-command'))
     .toHaveAttribute('data-pull-command', `docker pull ${host}/${repo}@${arm64.digest}`);
   await screenshot(page, 'artifacts-index-expanded');
@@ -155,8 +104,8 @@ test('a repository lists its artifacts, expands an index, counts pulls and delet
     await expect(singleRow.locator('.artifact-pulls')).toHaveText('1', { timeout: 1_000 });
   }).toPass({ timeout: 10_000 });
   await expect(indexRow.locator('.artifact-pulls')).toHaveText('0');
-  await expect(singleRow.locator('td').nth(5)).not.toBeEmpty();
-  await expect(indexRow.locator('td').nth(5)).toBeEmpty();
+  await expect(singleRow.locator('td').nth(6)).not.toBeEmpty();
+  await expect(indexRow.locator('td').nth(6)).toBeEmpty();
 
   // Sorting by pulls, most first, puts the pulled one on top.
   await page.getByRole('button', { name: 'Pulls' }).click();
@@ -165,7 +114,7 @@ test('a repository lists its artifacts, expands an index, counts pulls and delet
   await expect(page.locator('tr.artifact-row').first()).toHaveAttribute('data-digest', single.digest);
 
   // Delete, after confirming.
-  await singleRow.getByRole('button', { name: `Delete artifact ${short(single.digest)}` }).click();
+  await act(page, singleRow, 'Delete');
   const dialog = page.getByRole('dialog', { name: 'Delete Artifact' });
   await expect(dialog).toContainText(single.digest);
   await dialog.getByRole('button', { name: 'Delete' }).click();
@@ -176,7 +125,7 @@ test('a repository lists its artifacts, expands an index, counts pulls and delet
   expect(gone.status).toBe(404);
 
   // The index goes with its children; the repository stays, empty.
-  await indexRow.getByRole('button', { name: `Delete artifact ${short(indexDigest)}` }).click();
+  await act(page, indexRow, 'Delete');
   await dialog.getByRole('button', { name: 'Delete' }).click();
   await expect(page.getByText('No artifacts found')).toBeVisible();
 });
@@ -190,4 +139,80 @@ test('an empty or missing repository says so', async ({ page, berth }) => {
   await expect(page.getByRole('alert')).toContainText(/not found/i);
   await expect(page.getByRole('button', { name: 'Refresh' })).toBeVisible();
   expect(berth.url).toBeTruthy();
+});
+
+test('an artifact’s page: remove one tag of two, add one, overview, build history and layers', async ({ page, berth }) => {
+  const { url } = berth;
+  await rest(url, 'POST', '/projects', { project_name: 'proj', metadata: { public: 'false' } });
+  const project = await (await rest(url, 'GET', '/projects/proj')).json();
+  const repo = 'proj/app';
+  const image = await pushImage(url, repo, 'arm64', 7);
+  await pushManifest(url, repo, 'v2', OCI_MANIFEST, image.body);
+  await pushManifest(url, repo, 'latest', OCI_MANIFEST, image.body);
+  const status = async (reference) => (await fetch(`${url}/api/v2.0/projects/proj/repositories/app/artifacts/${reference}`, {
+    headers: { Authorization: AUTH },
+  })).status;
+
+  await signIn(page);
+  await expect(page).toHaveURL(/\/harbor\/projects$/);
+  await page.goto(`/harbor/projects/${project.project_id}/repositories/app/artifacts-tab`);
+  // The digest in the list opens the artifact's page, at Harbor's address.
+  const row = page.locator(`tr.artifact-row[data-digest="${image.digest}"]`);
+  await row.getByRole('link', { name: short(image.digest) }).click();
+  await expect(page).toHaveURL(new RegExp(
+    `/harbor/projects/${project.project_id}/repositories/app/artifacts-tab/artifacts/${encodeURIComponent(image.digest)}$`,
+  ));
+  await expect(page.getByRole('navigation', { name: 'Artifact breadcrumb' }).getByRole('link', { name: 'app' }))
+    .toBeVisible();
+
+  // Tags: both, each with its pull command.
+  const tags = page.locator('table.tag-list');
+  const latest = tags.locator('tr[data-tag="latest"]');
+  const v2 = tags.locator('tr[data-tag="v2"]');
+  await expect(tags.locator('tr[data-tag]')).toHaveCount(2);
+  const host = new URL(url).host;
+  await expect(v2.locator('.pull-command')).toHaveAttribute('data-pull-command', `docker pull ${host}/${repo}:v2`);
+
+  // Overview, build history (from the image config) and layers (from the manifest).
+  const overview = page.locator('dl.artifact-overview').first();
+  await expect(overview).toContainText(image.digest);
+  await expect(overview).toContainText('application/vnd.oci.image.manifest.v1+json');
+  await expect(overview).toContainText('linux/arm64');
+  await expect(page.locator('table.build-history')).toContainText('seed 7');
+  const layer = page.locator(`table.layers tr[data-key="${image.layer.digest}"]`);
+  await expect(layer).toContainText(short(image.layer.digest));
+  await expect(layer).toContainText('application/vnd.oci.image.layer.v1.tar+gzip');
+  await expect(layer).toContainText(`${image.layer.size} B`);
+  await screenshot(page, 'artifact-page');
+
+  // Remove Tag takes `latest` only: `v2` and the artifact stay.
+  await act(page, latest, 'Remove Tag');
+  const confirm = page.getByRole('dialog', { name: 'Remove Tag' });
+  await expect(confirm).toContainText('Remove tag latest?');
+  await confirm.getByRole('button', { name: 'Remove' }).click();
+  await expect(confirm).toBeHidden();
+  await expect(latest).toHaveCount(0);
+  await expect(v2).toBeVisible();
+  expect(await status('latest')).toBe(404);
+  expect(await status('v2')).toBe(200);
+  expect(await status(image.digest)).toBe(200);
+
+  // Add Tag: a name the registry refuses is explained; a good one is added to this artifact.
+  await page.getByRole('button', { name: '+ Add Tag' }).click();
+  await page.getByLabel('Tag name').fill('-bad');
+  await page.getByRole('button', { name: 'OK' }).click();
+  await expect(page.locator('form.add-tag').getByRole('alert')).toContainText('starts with');
+  await page.getByLabel('Tag name').fill('v2');
+  await page.getByRole('button', { name: 'OK' }).click();
+  await expect(page.locator('form.add-tag').getByRole('alert')).toContainText(/already exists/i);
+  await page.getByLabel('Tag name').fill('stable');
+  await page.getByRole('button', { name: 'OK' }).click();
+  await expect(tags.locator('tr[data-tag="stable"]')).toBeVisible();
+  await expect(tags.locator('tr[data-tag]')).toHaveCount(2);
+  const tagged = await (await rest(url, 'GET', '/projects/proj/repositories/app/artifacts/stable')).json();
+  expect(tagged.digest).toBe(image.digest);
+
+  // Back in the list, the artifact shows the tags it has now.
+  await page.getByRole('navigation', { name: 'Artifact breadcrumb' }).getByRole('link', { name: 'app' }).click();
+  await expect(row.locator('.tag-chip')).toHaveText(['stable', 'v2']);
 });

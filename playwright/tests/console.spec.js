@@ -1,5 +1,5 @@
 // The console's first pages: sign-in, the projects list (create, delete), the theme, the project page, sign-out.
-const { test, expect, signIn, screenshot, ADMIN_PASSWORD } = require('./fixtures');
+const { test, expect, signIn, screenshot, act, ADMIN_PASSWORD } = require('./fixtures');
 
 test('signing in: a wrong password gets the generic message, the right one the projects list', async ({ page }) => {
   await page.goto('/');
@@ -102,7 +102,7 @@ test('creating a project through the dialog, then deleting it with confirmation'
   await expect(page.locator('tr[data-project="library"]')).toHaveCount(0);
   await expect(row).toBeVisible();
 
-  await row.getByRole('button', { name: 'Delete project team-e2e' }).click();
+  await act(page, row, 'Delete');
   const confirm = page.getByRole('dialog', { name: 'Delete Project' });
   await expect(confirm).toContainText('Delete project team-e2e?');
   await confirm.getByRole('button', { name: 'Delete' }).click();

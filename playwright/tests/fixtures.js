@@ -145,7 +145,7 @@ async function rest(berth, method, path, body, user = ADMIN_USER, password = ADM
 
 /// Pushes a one-layer OCI image as `repository:tag` over the distribution API as the admin (`seed` makes the
 /// image unique); returns the manifest's digest.
-async function pushImage(berth, repository, tag, seed = repository) {
+async function pushTaggedImage(berth, repository, tag, seed = repository) {
   const auth = `Basic ${Buffer.from(`${ADMIN_USER}:${ADMIN_PASSWORD}`).toString('base64')}`;
   const upload = async (bytes) => {
     const digest = `sha256:${sha256Hex(bytes)}`;
@@ -226,6 +226,88 @@ function writeOciLayout(dir, tag) {
   return manifest.digest;
 }
 
+// Pushing images over the OCI distribution API, as the admin (Basic credentials).
+const ADMIN_AUTH = `Basic ${Buffer.from(`${ADMIN_USER}:${ADMIN_PASSWORD}`).toString('base64')}`;
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
+const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
+const sha256 = (data) => `sha256:${sha256Hex(data)}`;
+
+/// Uploads a blob: POST a session, then PUT its bytes with the digest.
+async function pushBlob(url, repo, data) {
+  const digest = sha256(data);
+  const start = await fetch(`${url}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers: { Authorization: ADMIN_AUTH } });
+  expect(start.status, `upload session in ${repo}`).toBe(202);
+  const location = new URL(start.headers.get('location'), url);
+  location.searchParams.set('digest', digest);
+  const put = await fetch(location, {
+    method: 'PUT',
+    headers: { Authorization: ADMIN_AUTH, 'Content-Type': 'application/octet-stream' },
+    body: data,
+  });
+  expect(put.status, `blob ${digest}`).toBe(201);
+  return { digest, size: data.length };
+}
+
+/// Puts a manifest under `reference` (a tag or its digest); returns its digest.
+async function pushManifest(url, repo, reference, mediaType, body) {
+  const response = await fetch(`${url}/v2/${repo}/manifests/${reference}`, {
+    method: 'PUT',
+    headers: { Authorization: ADMIN_AUTH, 'Content-Type': mediaType },
+    body,
+  });
+  expect(response.status, `manifest ${repo}:${reference}`).toBe(201);
+  return sha256(body);
+}
+
+/// A one-layer image for `architecture` (its bytes differ by `seed`); pushed by digest, returns its digest, size,
+/// bytes and layer.
+async function pushImage(url, repo, architecture, seed) {
+  const layer = await pushBlob(url, repo, crypto.createHash('sha512').update(`layer ${seed}`).digest());
+  const config = await pushBlob(url, repo, Buffer.from(JSON.stringify({
+    architecture,
+    os: 'linux',
+    config: { Cmd: ['/bin/true'] },
+    rootfs: { type: 'layers', diff_ids: [layer.digest] },
+    history: [{ created: '2026-01-01T00:00:00Z', created_by: `seed ${seed}` }],
+  })));
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: OCI_CONFIG, digest: config.digest, size: config.size },
+    layers: [{ mediaType: OCI_LAYER, digest: layer.digest, size: layer.size }],
+  }));
+  const digest = await pushManifest(url, repo, sha256(manifest), OCI_MANIFEST, manifest);
+  return { digest, size: manifest.length, body: manifest, layer };
+}
+
+/// A REST call as the admin; fails on an error status; returns the parsed JSON body (null for none).
+async function adminRest(url, method, path, body) {
+  const response = await fetch(`${url}/api/v2.0${path}`, {
+    method,
+    headers: { Authorization: ADMIN_AUTH, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  const text = await response.text();
+  return text ? JSON.parse(text) : null;
+}
+
+/// Harbor's list pattern: ticks the checkbox of each of `rows` (a row locator or an array of them), opens the
+/// "Action" menu and returns its menu item named `action` (to click, or to check that it is disabled).
+async function chooseAction(page, rows, action) {
+  for (const row of [].concat(rows)) await row.locator('td.select input[type="checkbox"]').check();
+  await page.getByRole('button', { name: 'Action', exact: true }).click();
+  return page.getByRole('menuitem', { name: action, exact: true });
+}
+
+/// Like `chooseAction`, and clicks the item.
+async function act(page, rows, action) {
+  await (await chooseAction(page, rows, action)).click();
+}
+
 module.exports = {
-  test, expect, signIn, screenshot, writeOciLayout, rest, pushImage, ADMIN_USER, ADMIN_PASSWORD,
+  test, expect, signIn, screenshot, writeOciLayout, rest, pushTaggedImage, chooseAction, act, adminRest, pushBlob,
+  pushManifest, pushImage, OCI_MANIFEST, OCI_INDEX, ADMIN_USER, ADMIN_PASSWORD,
 };

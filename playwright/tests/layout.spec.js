@@ -2,7 +2,7 @@
 // scroll inside their card), each page's own title (`<Page> - <Project> - Berth`, as Harbor's tabs read), and
 // text and buttons with WCAG AA contrast (4.5:1) in both themes. Every test here also fails on a
 // Content-Security-Policy violation (fixtures.js).
-const { test, expect, signIn, rest, pushImage } = require('./fixtures');
+const { test, expect, signIn, rest, pushTaggedImage } = require('./fixtures');
 
 const PROJECT = 'layout-check-of-a-project-with-a-rather-long-name';
 const REPO = 'team-with-a-long-name/service-with-an-even-longer-repository-name';
@@ -12,9 +12,9 @@ async function seed(berth) {
   await rest(berth, 'POST', '/projects', { project_name: PROJECT, metadata: { public: 'false' } });
   const { project_id: id } = await rest(berth, 'GET', `/projects/${PROJECT}`);
   for (const tag of ['v1.2.3-release-candidate-with-a-long-tag-name', 'latest', 'stable', 'v1', 'v1.2']) {
-    await pushImage(berth, `${PROJECT}/${REPO}`, tag, 'one');
+    await pushTaggedImage(berth, `${PROJECT}/${REPO}`, tag, 'one');
   }
-  await pushImage(berth, `${PROJECT}/${REPO}`, 'v2.0.0-another-long-tag-name-for-the-second-image', 'two');
+  await pushTaggedImage(berth, `${PROJECT}/${REPO}`, 'v2.0.0-another-long-tag-name-for-the-second-image', 'two');
   const username = 'a-user-with-a-rather-long-user-name';
   await rest(berth, 'POST', '/users', {
     username, password: 'Passw0rdLong', email: 'someone.with.a.long.address@subdomain.example.com',

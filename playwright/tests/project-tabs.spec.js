@@ -2,7 +2,7 @@
 // over the REST API, images pushed and pulled over the OCI distribution API with Basic credentials.
 const crypto = require('node:crypto');
 const zlib = require('node:zlib');
-const { test, expect, signIn, screenshot, ADMIN_USER, ADMIN_PASSWORD } = require('./fixtures');
+const { test, expect, signIn, screenshot, act, ADMIN_USER, ADMIN_PASSWORD } = require('./fixtures');
 
 const BASIC = `Basic ${Buffer.from(`${ADMIN_USER}:${ADMIN_PASSWORD}`).toString('base64')}`;
 const PROJECT = 'tabs-e2e';
@@ -110,9 +110,9 @@ test('summary, repositories and configuration of a project with a pushed image',
   const cli = page.locator(`tr[data-repository="${PROJECT}/tools/cli"]`);
   await expect(app).toBeVisible();
   await expect(cli).toBeVisible();
-  await expect(app.locator('td').nth(1)).toHaveText('1');
   await expect(app.locator('td').nth(2)).toHaveText('1');
-  await expect(cli.locator('td').nth(2)).toHaveText('0');
+  await expect(app.locator('td').nth(3)).toHaveText('1');
+  await expect(cli.locator('td').nth(3)).toHaveText('0');
   await expect(app.getByRole('link', { name: `${PROJECT}/app` }))
     .toHaveAttribute('href', `/harbor/projects/${projectId}/repositories/app/artifacts-tab`);
   await expect(cli.getByRole('link', { name: `${PROJECT}/tools/cli` }))
@@ -141,13 +141,13 @@ test('summary, repositories and configuration of a project with a pushed image',
   await expect(app).toBeVisible();
 
   // Delete with confirmation: Cancel keeps it, Delete removes it.
-  await app.getByRole('button', { name: `Delete repository ${PROJECT}/app` }).click();
+  await act(page, app, 'Delete');
   const confirm = page.getByRole('dialog', { name: 'Delete Repository' });
   await expect(confirm).toContainText(`Delete repository ${PROJECT}/app`);
   await confirm.getByRole('button', { name: 'Cancel' }).click();
   await expect(confirm).toBeHidden();
   await expect(app).toBeVisible();
-  await app.getByRole('button', { name: `Delete repository ${PROJECT}/app` }).click();
+  await act(page, app, 'Delete');
   await confirm.getByRole('button', { name: 'Delete' }).click();
   await expect(confirm).toBeHidden();
   await expect(page.getByRole('status')).toContainText(`Deleted repository ${PROJECT}/app`);

@@ -8,7 +8,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { test, expect, signIn, screenshot, writeOciLayout } = require('./fixtures');
+const { test, expect, signIn, screenshot, writeOciLayout, act } = require('./fixtures');
 
 const ENDPOINT = 'local-upstream';
 const PROXY = 'upstream-cache';
@@ -172,7 +172,7 @@ test('an administrator adds an endpoint, creates a proxy cache and pulls through
 
     // Editing the endpoint: the secret is not shown, the test goes by id, and the change is saved.
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Registries' }).click();
-    await row.getByRole('button', { name: `Edit ${ENDPOINT}` }).click();
+    await act(page, row, 'Edit');
     const edit = page.getByRole('dialog', { name: 'Edit Endpoint' });
     await expect(edit.getByLabel('Endpoint URL')).toHaveValue(upstream.url);
     await expect(edit.getByLabel('Access Secret')).toHaveValue('');
@@ -185,7 +185,7 @@ test('an administrator adds an endpoint, creates a proxy cache and pulls through
     await expect(row).toContainText('the loopback upstream');
 
     // An endpoint a proxy cache uses cannot be deleted: the server says why, and the endpoint stays.
-    await row.getByRole('button', { name: `Delete ${ENDPOINT}` }).click();
+    await act(page, row, 'Delete');
     const confirm = page.getByRole('dialog', { name: 'Delete Endpoint' });
     await confirm.getByRole('button', { name: 'Delete' }).click();
     await expect(confirm.getByRole('alert')).toContainText(PROXY);

@@ -70,15 +70,17 @@ pub fn ConfirmDialog(
     }
 }
 
-/// "Delete with confirmation", the same on every list: a row calls [`DeleteFlow::ask`] with the item's API
-/// path and name, which opens its [`DeleteDialog`]. One non-generic copy serves every list.
+/// "Delete with confirmation", the same on every list: the Action menu's Delete calls [`DeleteFlow::ask_all`]
+/// with the chosen items' API paths and names (or a single item calls [`DeleteFlow::ask`]), which opens its
+/// [`DeleteDialog`]: one confirmation that names everything that will go. One non-generic copy serves every
+/// list.
 #[derive(Debug, Clone, Copy)]
 pub struct DeleteFlow {
     open: RwSignal<bool>,
     busy: RwSignal<bool>,
     error: RwSignal<Option<String>>,
-    /// The `DELETE` path and the item's name.
-    target: RwSignal<Option<(String, String)>>,
+    /// The `DELETE` paths and the items' names.
+    targets: RwSignal<Vec<(String, String)>>,
 }
 
 impl DeleteFlow {
@@ -87,13 +89,21 @@ impl DeleteFlow {
             open: RwSignal::new(false),
             busy: RwSignal::new(false),
             error: RwSignal::new(None),
-            target: RwSignal::new(None),
+            targets: RwSignal::new(Vec::new()),
         }
     }
 
     /// Asks whether to `DELETE {path}` (`name` is what the dialog and the toast call it).
     pub fn ask(&self, path: String, name: String) {
-        self.target.set(Some((path, name)));
+        self.ask_all(vec![(path, name)]);
+    }
+
+    /// Asks once whether to delete all of `targets` (`(path, name)` pairs); nothing to ask for none.
+    pub fn ask_all(&self, targets: Vec<(String, String)>) {
+        if targets.is_empty() {
+            return;
+        }
+        self.targets.set(targets);
         self.error.set(None);
         self.open.set(true);
     }
@@ -105,40 +115,77 @@ impl Default for DeleteFlow {
     }
 }
 
-/// The dialog of a [`DeleteFlow`]: `message` and `done` turn the item's name into the question and the toast
-/// after success; then `on_deleted` runs (the list refreshes). A failure stays in the dialog.
+/// The dialog of a [`DeleteFlow`]. `message` and `done` turn the items' names (as [`names_phrase`] joins them)
+/// and their count into the question and the toast after success; then `on_deleted` runs (the list
+/// refreshes). The items are deleted one after the other; those that fail stay in the dialog, each named with
+/// the server's reason, for another try.
 #[component]
 pub fn DeleteDialog(
     flow: DeleteFlow,
     title: &'static str,
-    message: fn(&str) -> String,
-    done: fn(&str) -> String,
+    message: fn(&str, usize) -> String,
+    done: fn(&str, usize) -> String,
     on_deleted: Callback<()>,
     #[prop(default = "Delete")] confirm_label: &'static str,
 ) -> impl IntoView {
     let toasts = use_toasts();
     let confirm = Callback::new(move |()| {
-        let Some((path, name)) = flow.target.get_untracked() else {
+        let targets = flow.targets.get_untracked();
+        if targets.is_empty() {
             return;
-        };
+        }
         flow.busy.set(true);
+        flow.error.set(None);
         spawn_local(async move {
-            let result = api::delete(&path).await;
-            flow.busy.set(false);
-            match result {
-                Ok(()) => {
-                    flow.open.set(false);
-                    toasts.success(done(&name));
-                    on_deleted.run(());
+            let total = targets.len();
+            let mut deleted = Vec::new();
+            let mut failed = Vec::new();
+            let mut remaining = targets.into_iter();
+            for (path, name) in remaining.by_ref() {
+                match api::delete(&path).await {
+                    Ok(()) => deleted.push(name),
+                    Err(e) => {
+                        // The session ended: the console is on its way to sign-in; the rest would fail alike.
+                        let stop = e.is_unauthorized();
+                        failed.push((path, name, e.message));
+                        if stop {
+                            break;
+                        }
+                    }
                 }
-                Err(e) => flow.error.set(Some(e.message)),
+            }
+            failed.extend(remaining.map(|(path, name)| (path, name, String::new())));
+            flow.busy.set(false);
+            if !deleted.is_empty() {
+                toasts.success(done(&names_phrase(&deleted), deleted.len()));
+                on_deleted.run(());
+            }
+            if failed.is_empty() {
+                flow.open.set(false);
+            } else {
+                let reasons: Vec<(String, String)> = failed
+                    .iter()
+                    .map(|(_, name, why)| (name.clone(), why.clone()))
+                    .collect();
+                flow.error.set(Some(failure_report(&reasons, total)));
+                flow.targets.set(
+                    failed
+                        .into_iter()
+                        .map(|(path, name, _)| (path, name))
+                        .collect(),
+                );
             }
         });
     });
     let question = Signal::derive(move || {
-        flow.target
-            .with(|t| t.as_ref().map(|(_, name)| message(name)))
-            .unwrap_or_default()
+        flow.targets.with(|targets| {
+            let names: Vec<String> = targets.iter().map(|(_, name)| name.clone()).collect();
+            if names.is_empty() {
+                String::new()
+            } else {
+                message(&names_phrase(&names), names.len())
+            }
+        })
     });
     view! {
         <ConfirmDialog open=flow.open title=title message=question confirm_label=confirm_label busy=flow.busy
@@ -146,9 +193,86 @@ pub fn DeleteDialog(
     }
 }
 
+/// `a`, `a and b`, `a, b and c`.
+pub fn names_phrase(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// What a delete names: `project team` for one, `3 projects: a, b and c` for more.
+pub fn what(noun: &str, nouns: &str, names: &str, count: usize) -> String {
+    if count == 1 {
+        format!("{noun} {names}")
+    } else {
+        format!("{count} {nouns}: {names}")
+    }
+}
+
+/// Why a delete failed: the server's message alone when one item was asked for, else each failed item with
+/// its reason, one a line (an item not tried, after the session ended, has no reason).
+pub fn failure_report(failed: &[(String, String)], asked: usize) -> String {
+    if let ([(_, why)], 1) = (failed, asked) {
+        return why.clone();
+    }
+    let lines: Vec<String> = failed
+        .iter()
+        .map(|(name, why)| {
+            if why.is_empty() {
+                format!("{name}: not tried")
+            } else {
+                format!("{name}: {why}")
+            }
+        })
+        .collect();
+    format!("{} of {asked} failed:\n{}", failed.len(), lines.join("\n"))
+}
+
 /// A number unique to this page load, for element ids.
 pub fn next_id() -> u32 {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn names_read_as_a_sentence() {
+        assert_eq!(names_phrase(&[]), "");
+        assert_eq!(names_phrase(&names(&["a"])), "a");
+        assert_eq!(names_phrase(&names(&["a", "b"])), "a and b");
+        assert_eq!(names_phrase(&names(&["a", "b", "c"])), "a, b and c");
+        assert_eq!(what("project", "projects", "team", 1), "project team");
+        assert_eq!(
+            what("project", "projects", "a and b", 2),
+            "2 projects: a and b"
+        );
+    }
+
+    #[test]
+    fn failures_name_each_item_and_its_reason() {
+        let one = [("alice".to_owned(), "Not allowed.".to_owned())];
+        assert_eq!(failure_report(&one, 1), "Not allowed.");
+        assert_eq!(
+            failure_report(&one, 3),
+            "1 of 3 failed:\nalice: Not allowed."
+        );
+        let two = [
+            ("a".to_owned(), "Gone.".to_owned()),
+            ("b".to_owned(), String::new()),
+        ];
+        assert_eq!(
+            failure_report(&two, 2),
+            "2 of 2 failed:\na: Gone.\nb: not tried"
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! Building blocks shared by the pages. Each keeps its logic in plain functions with unit tests; the
 //! components are markup over them.
 
+pub mod action_menu;
 pub mod audit_log;
 pub mod copy_button;
 pub mod dialog;
@@ -9,5 +10,6 @@ pub mod pulls_chart;
 pub mod push_commands;
 pub mod quota_bar;
 pub mod robot_form;
+pub mod select_table;
 pub mod table;
 pub mod toast;

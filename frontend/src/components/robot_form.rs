@@ -1,5 +1,6 @@
 //! Robot accounts, shared by a project's Robot Accounts tab and Administration → Robot Accounts: the list
-//! ([`RobotList`]), the create/edit dialog ([`RobotDialog`]: name, description, expiration and a resource ×
+//! ([`RobotList`], with Harbor's row selection and Action menu: edit, enable or disable, refresh the secret,
+//! delete the chosen robots after one confirmation), the create/edit dialog ([`RobotDialog`]: name, description, expiration and a resource ×
 //! action permission matrix), and the dialog that shows a secret once ([`RobotSecretDialog`]).
 //!
 //! The mapping between the dialog and Harbor's `RobotCreate` is plain functions ([`robot_request`],
@@ -16,10 +17,12 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::{self, query_string};
+use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::copy_button::CopyButton;
-use crate::components::dialog::{ConfirmDialog, Dialog, next_id};
+use crate::components::dialog::{ConfirmDialog, DeleteDialog, DeleteFlow, Dialog, next_id, what};
 use crate::components::fetch::Fetch;
-use crate::components::table::{PAGE_SIZES, PagedList, Pagination, Sort, SortHeader};
+use crate::components::select_table::{SelectCell, SelectableTable, Selection};
+use crate::components::table::{PAGE_SIZES, PagedList, Sort, SortHeader};
 use crate::components::toast::{ErrorBanner, use_toasts};
 use crate::format;
 
@@ -497,12 +500,23 @@ pub fn RobotList(
         toasts.success(format!("Saved robot account {name}"));
         refresh();
     });
-    let on_edit = Callback::new(move |robot: Robot| {
-        editing.set(Some(robot));
-        dialog_open.set(true);
+    let selection = Selection::new(robots.keys(robot_key));
+    // The one chosen robot, for the actions that take one.
+    let single = move || match robots.chosen(selection, robot_key).as_slice() {
+        [robot] => Some(robot.clone()),
+        _ => None,
+    };
+    let on_edit = Callback::new(move |()| {
+        if let Some(robot) = single() {
+            editing.set(Some(robot));
+            dialog_open.set(true);
+        }
     });
 
-    let on_toggle = Callback::new(move |robot: Robot| {
+    let on_toggle = Callback::new(move |()| {
+        let Some(robot) = single() else {
+            return;
+        };
         let disable = !robot.disable;
         let body = toggled_request(&robot, disable);
         spawn_local(async move {
@@ -520,16 +534,25 @@ pub fn RobotList(
     // Refreshing the secret and deleting ask first.
     let target = RwSignal::new(None::<Robot>);
     let refresh_open = RwSignal::new(false);
-    let delete_open = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let confirm_error = RwSignal::new(None::<String>);
-    let ask = move |robot: Robot, open: RwSignal<bool>| {
-        target.set(Some(robot));
-        confirm_error.set(None);
-        open.set(true);
-    };
-    let on_refresh = Callback::new(move |robot: Robot| ask(robot, refresh_open));
-    let on_delete = Callback::new(move |robot: Robot| ask(robot, delete_open));
+    let on_refresh = Callback::new(move |()| {
+        if let Some(robot) = single() {
+            target.set(Some(robot));
+            confirm_error.set(None);
+            refresh_open.set(true);
+        }
+    });
+    let deleting = DeleteFlow::new();
+    let on_delete = Callback::new(move |()| {
+        deleting.ask_all(
+            robots
+                .chosen(selection, robot_key)
+                .into_iter()
+                .map(|r| (format!("/robots/{}", r.id), r.name))
+                .collect(),
+        );
+    });
     let confirm_refresh = Callback::new(move |()| {
         let Some(robot) = target.get_untracked() else {
             return;
@@ -560,64 +583,48 @@ pub fn RobotList(
             }
         });
     });
-    let confirm_delete = Callback::new(move |()| {
-        let Some(robot) = target.get_untracked() else {
-            return;
-        };
-        busy.set(true);
-        spawn_local(async move {
-            let result = api::delete(&format!("/robots/{}", robot.id)).await;
-            busy.set(false);
-            match result {
-                Ok(()) => {
-                    delete_open.set(false);
-                    toasts.success(format!("Deleted robot account {}", robot.name));
-                    refresh();
-                }
-                Err(e) => confirm_error.set(Some(e.message)),
-            }
-        });
-    });
     let target_name =
         move || target.with(|t| t.as_ref().map(|r| r.name.clone()).unwrap_or_default());
 
-    let actions = RowActions {
-        can_update,
-        can_delete,
-        on_edit,
-        on_toggle,
-        on_refresh,
-        on_delete,
-    };
+    // What the chosen robot allows: editing needs an editable robot, as in Harbor.
+    let may_update =
+        Signal::derive(move || can_update.get() && single().is_some_and(|r| r.editable));
+    let toggle_label = Signal::derive(move || {
+        if single().is_some_and(|r| r.disable) {
+            "Enable".to_owned()
+        } else {
+            "Disable".to_owned()
+        }
+    });
     let rows = move || {
         let now = now_secs();
-        match robots.current() {
-            None => view! { <tr><td colspan="7" class="loading">"Loading…"</td></tr> }.into_any(),
-            Some(Err(e)) => view! {
-                <tr><td colspan="7"><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
-            }
-            .into_any(),
-            Some(Ok(list)) if list.items.is_empty() => {
-                view! { <tr><td colspan="7" class="empty">"No robot accounts"</td></tr> }.into_any()
-            }
-            Some(Ok(list)) => list
-                .items
-                .into_iter()
-                .map(|robot| view! { <RobotRow robot=robot now=now actions=actions/> })
-                .collect_view()
-                .into_any(),
-        }
+        robots.rows("7", "No robot accounts", move |robot| {
+            view! { <RobotRow robot=robot now=now selection=selection/> }.into_any()
+        })
     };
 
     view! {
         <div class="robots">
             <div class="toolbar">
-                <Show when=move || can_create.get()>
-                    <button type="button" on:click=move |_| {
-                        editing.set(None);
-                        dialog_open.set(true);
-                    }>"+ New Robot Account"</button>
-                </Show>
+                <div class="toolbar-start">
+                    <Show when=move || can_create.get()>
+                        <button type="button" on:click=move |_| {
+                            editing.set(None);
+                            dialog_open.set(true);
+                        }>"+ New Robot Account"</button>
+                    </Show>
+                    <ActionMenu selection=selection
+                        shown=Signal::derive(move || can_update.get() || can_delete.get())>
+                        <MenuItem label="Edit" selection=selection needs=Needs::One allowed=may_update
+                            hint="Choose one robot account you may edit" on_select=on_edit/>
+                        <MenuItem label=toggle_label selection=selection needs=Needs::One allowed=may_update
+                            hint="Choose one robot account you may edit" on_select=on_toggle/>
+                        <MenuItem label="Refresh Secret" selection=selection needs=Needs::One allowed=may_update
+                            hint="Choose one robot account you may edit" on_select=on_refresh/>
+                        <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
+                            allowed=can_delete hint="Your role does not delete robot accounts" on_select=on_delete/>
+                    </ActionMenu>
+                </div>
                 <div class="toolbar-end">
                     <input type="search" class="search" placeholder="Filter by name"
                         aria-label="Filter robot accounts by name"
@@ -630,22 +637,15 @@ pub fn RobotList(
                         on:click=move |_| refresh()>"⟳"</button>
                 </div>
             </div>
-            <div class="progress" class:progress-active=loading aria-hidden="true"></div>
-            <table class="list robot-list" aria-busy=move || loading().to_string()>
-                <thead>
-                    <tr>
-                        <SortHeader label="Name" key="name" sort=sort/>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Permissions"</th>
-                        <SortHeader label="Creation Time" key="creation_time" sort=sort/>
-                        <th scope="col">"Expires in"</th>
-                        <th scope="col">"Description"</th>
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-            <Pagination page=page page_size=page_size total=total/>
+            <SelectableTable selection=selection loading=Signal::derive(loading) class="robot-list" rows=rows
+                page=page page_size=page_size total=total>
+                <SortHeader label="Name" key="name" sort=sort/>
+                <th scope="col">"Status"</th>
+                <th scope="col">"Permissions"</th>
+                <SortHeader label="Creation Time" key="creation_time" sort=sort/>
+                <th scope="col">"Expires in"</th>
+                <th scope="col">"Description"</th>
+            </SelectableTable>
         </div>
         <RobotDialog open=dialog_open scope=scope editing=editing on_created=on_created on_saved=on_saved/>
         <RobotSecretDialog open=secret_open shown=shown/>
@@ -661,75 +661,42 @@ pub fn RobotList(
             error=confirm_error
             on_confirm=confirm_refresh
         />
-        <ConfirmDialog
-            open=delete_open
-            title="Delete Robot Account"
-            message=Signal::derive(move || format!(
-                "Delete robot account {}? This cannot be undone.",
-                target_name()
-            ))
-            confirm_label="Delete"
-            busy=busy
-            error=confirm_error
-            on_confirm=confirm_delete
-        />
+        <DeleteDialog flow=deleting title="Delete Robot Account"
+            message=|names, n| format!(
+                "Delete {}? This cannot be undone.",
+                what("robot account", "robot accounts", names, n)
+            )
+            done=|names, n| format!("Deleted {}", what("robot account", "robot accounts", names, n))
+            on_deleted=Callback::new(move |()| refresh())/>
     }
 }
 
-/// What a row may do, and whom it tells.
-#[derive(Clone, Copy)]
-struct RowActions {
-    can_update: Signal<bool>,
-    can_delete: Signal<bool>,
-    on_edit: Callback<Robot>,
-    on_toggle: Callback<Robot>,
-    on_refresh: Callback<Robot>,
-    on_delete: Callback<Robot>,
+/// A robot's key in the selection: its id.
+fn robot_key(robot: &Robot) -> String {
+    robot.id.to_string()
 }
 
 #[component]
-fn RobotRow(robot: Robot, now: i64, actions: RowActions) -> impl IntoView {
+fn RobotRow(robot: Robot, now: i64, selection: Selection) -> impl IntoView {
     let name = robot.name.clone();
     let status = if robot.disable { "Disabled" } else { "Enabled" };
     let expired = is_expired(&robot, now);
     let expires = expires_in(robot.expires_at, now);
     let permissions = permission_summary(&robot);
-    let editable = robot.editable;
-    let may_update = move || editable && actions.can_update.get();
-    let toggle_label = if robot.disable { "Enable" } else { "Disable" };
-    let edit_label = format!("Edit {name}");
-    let toggle_aria = format!("{toggle_label} {name}");
-    let refresh_label = format!("Refresh secret of {name}");
-    let delete_label = format!("Delete {name}");
-    let description = robot.description.clone();
     let created = format::time(&robot.creation_time);
-    let disabled = robot.disable;
-    let row = StoredValue::new(robot);
+    let label = format!("Select {name}");
     let row_name = name.clone();
     view! {
         <tr data-robot=row_name>
+            <SelectCell selection=selection key=robot_key(&robot) label=label/>
             <td class="robot-name">{name}</td>
             <td>
-                <span class="robot-status" class:robot-disabled=disabled>{status}</span>
+                <span class="robot-status" class:robot-disabled=robot.disable>{status}</span>
             </td>
             <td class="robot-permissions-cell">{permissions}</td>
             <td>{created}</td>
             <td class:robot-expired=expired>{expires}</td>
-            <td class="robot-description">{description}</td>
-            <td class="actions">
-                <Show when=may_update>
-                    <button type="button" class="secondary small" aria-label=edit_label.clone()
-                        on:click=move |_| actions.on_edit.run(row.get_value())>"Edit"</button>
-                    <button type="button" class="secondary small" aria-label=toggle_aria.clone()
-                        on:click=move |_| actions.on_toggle.run(row.get_value())>{toggle_label}</button>
-                    <button type="button" class="secondary small" aria-label=refresh_label.clone()
-                        on:click=move |_| actions.on_refresh.run(row.get_value())>"Refresh Secret"</button>
-                </Show>
-                <Show when=move || actions.can_delete.get()>
-                    <button type="button" class="danger small" aria-label=delete_label.clone()
-                        on:click=move |_| actions.on_delete.run(row.get_value())>"Delete"</button>
-                </Show>
-            </td>
+            <td class="robot-description">{robot.description}</td>
         </tr>
     }
 }

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::api::{ApiError, Paged};
 use crate::components::fetch::RawFetch;
+use crate::components::select_table::Selection;
 
 /// One server-side page of a list: fetched whenever its path changes or on [`PagedList::refresh`], with the
 /// page number stepped back when the last page empties (after a delete). Every list page builds on it. The
@@ -59,6 +60,48 @@ impl<T: DeserializeOwned + 'static> PagedList<T> {
     pub fn refresh(&self) {
         self.raw.refetch();
     }
+
+    /// The `<tbody>` of the page on screen: `row` for each item, or one row across the `columns` saying that
+    /// the page is loading, what failed, or `empty` when nothing matched. The three states are one shared,
+    /// non-generic view ([`status_row`]) for every list.
+    pub fn rows(
+        &self,
+        columns: &'static str,
+        empty: &'static str,
+        row: impl FnMut(T) -> AnyView,
+    ) -> AnyView {
+        match self.current() {
+            Some(Ok(page)) if !page.items.is_empty() => {
+                page.items.into_iter().map(row).collect_view().into_any()
+            }
+            Some(Ok(_)) => status_row(columns, ListStatus::Empty(empty)),
+            Some(Err(e)) => status_row(columns, ListStatus::Failed(e.message)),
+            None => status_row(columns, ListStatus::Loading),
+        }
+    }
+
+    /// The items on screen, empty while there are none (loading, or an error).
+    pub fn items(&self) -> Vec<T> {
+        self.current()
+            .and_then(Result::ok)
+            .map(|page| page.items)
+            .unwrap_or_default()
+    }
+
+    /// The keys (as `key` gives them) of the items on screen, for a [`Selection`] of this list.
+    pub fn keys(&self, key: fn(&T) -> String) -> Signal<Vec<String>> {
+        let list = *self;
+        Signal::derive(move || list.items().iter().map(key).collect())
+    }
+
+    /// The items on screen that `selection` holds, in page order.
+    pub fn chosen(&self, selection: Selection, key: fn(&T) -> String) -> Vec<T> {
+        let chosen = selection.keys();
+        self.items()
+            .into_iter()
+            .filter(|item| chosen.contains(&key(item)))
+            .collect()
+    }
 }
 
 /// The fetch under every [`PagedList`], with the effect that steps the page back when it is past the end.
@@ -87,6 +130,32 @@ fn total_of(raw: RawFetch) -> Signal<u64> {
         raw.with(|answer| answer.as_ref().map_or(0, |a| a.total()))
             .unwrap_or(0)
     })
+}
+
+/// What a list's body says instead of rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListStatus {
+    Loading,
+    /// The server's message.
+    Failed(String),
+    /// Nothing matched: the list's own sentence (`No projects found`).
+    Empty(&'static str),
+}
+
+/// One row across `columns` cells saying `status`.
+pub fn status_row(columns: &'static str, status: ListStatus) -> AnyView {
+    match status {
+        ListStatus::Loading => {
+            view! { <tr><td colspan=columns class="loading">"Loading…"</td></tr> }.into_any()
+        }
+        ListStatus::Failed(message) => view! {
+            <tr><td colspan=columns><div class="banner banner-error" role="alert">{message}</div></td></tr>
+        }
+        .into_any(),
+        ListStatus::Empty(text) => {
+            view! { <tr><td colspan=columns class="empty">{text}</td></tr> }.into_any()
+        }
+    }
 }
 
 /// Page sizes offered under every list.

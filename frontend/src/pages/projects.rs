@@ -1,8 +1,12 @@
-//! The projects list (`/harbor/projects`): search by name, sort, server-side pagination, quota bars, a
-//! "New Project" dialog (with Harbor's "Proxy Cache" option for system administrators: an endpoint from
-//! Administration → Registries and optional include/exclude patterns) and delete with confirmation.
+//! The projects list (`/harbor/projects`): search by name, sort, server-side pagination, the caller's role and
+//! quota bars, a "New Project" dialog (with Harbor's "Proxy Cache" option for system administrators: an
+//! endpoint from Administration → Registries and optional include/exclude patterns), and Harbor's row
+//! selection with an Action menu whose Delete removes the chosen projects after one confirmation.
+//!
+//! Rule: the page costs a bounded number of requests whatever it lists: the quota comes with each project
+//! (`quota` on `GET /projects`), never from one request per row.
 
-use berth_api::projects::{Project, ProjectMetadata, ProjectReq, ProjectSummary};
+use berth_api::projects::{Project, ProjectMetadata, ProjectReq, ProjectSummaryQuota};
 use berth_api::registries::Registry;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -11,12 +15,21 @@ use leptos_router::components::A;
 
 use crate::api::{self, query_string};
 use crate::auth::use_current_user;
-use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog};
-use crate::components::fetch::Fetch;
+use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
+use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog, what};
 use crate::components::quota_bar::QuotaBar;
-use crate::components::table::{PagedList, Pagination, Sort, SortHeader};
+use crate::components::select_table::{SelectCell, SelectableTable, Selection};
+use crate::components::table::{PagedList, Sort, SortHeader};
 use crate::components::toast::{ErrorBanner, use_toasts};
 use crate::format;
+use crate::pages::project::members::role_label;
+
+/// Columns of the table (for the full-width loading, empty and error rows).
+const COLUMNS: &str = "8";
+
+fn key(project: &Project) -> String {
+    project.project_id.to_string()
+}
 
 #[component]
 pub fn ProjectsPage() -> impl IntoView {
@@ -25,19 +38,34 @@ pub fn ProjectsPage() -> impl IntoView {
     let filter = RwSignal::new(String::new());
     let sort = RwSignal::new(None::<Sort>);
     let toasts = use_toasts();
+    let user = use_current_user();
 
     let query =
         Memo::new(move |_| list_path(page.get(), page_size.get(), &filter.get(), sort.get()));
     let projects = PagedList::<Project>::new(move || Some(query.get()), page, page_size);
     let loading = move || projects.loading();
     let total = projects.total();
+    let selection = Selection::new(projects.keys(key));
 
     let create_open = RwSignal::new(false);
     let (current, info) = (use_current_user(), crate::system_info::use_system_info());
     let may_create = move || current.is_sysadmin() || !info.admin_only_creation();
     let deleting = DeleteFlow::new();
-    let ask_delete = Callback::new(move |(id, name): (i64, String)| {
-        deleting.ask(format!("/projects/{id}"), name);
+    let chosen = move || projects.chosen(selection, key);
+    let may_delete = Signal::derive(move || {
+        let chosen = chosen();
+        !chosen.is_empty()
+            && chosen
+                .iter()
+                .all(|p| may_delete_project(p, user.is_sysadmin()))
+    });
+    let ask_delete = Callback::new(move |()| {
+        deleting.ask_all(
+            chosen()
+                .into_iter()
+                .map(|p| (format!("/projects/{}", p.project_id), p.name))
+                .collect(),
+        );
     });
     let on_created = Callback::new(move |name: String| {
         toasts.success(format!("Created project {name}"));
@@ -45,34 +73,27 @@ pub fn ProjectsPage() -> impl IntoView {
     });
 
     let rows = move || {
-        match projects.current() {
-        None => view! { <tr><td colspan="7" class="loading">"Loading…"</td></tr> }.into_any(),
-        Some(Err(e)) => {
-            view! { <tr><td colspan="7"><div class="banner banner-error" role="alert">{e.message}</div></td></tr> }
-                .into_any()
-        }
-        Some(Ok(list)) if list.items.is_empty() => {
-            view! { <tr><td colspan="7" class="empty">"No projects found"</td></tr> }.into_any()
-        }
-        Some(Ok(list)) => list
-            .items
-            .into_iter()
-            .map(|project| view! { <ProjectRow project=project on_delete=ask_delete/> })
-            .collect_view()
-            .into_any(),
-    }
+        projects.rows(COLUMNS, "No projects found", move |project| {
+            view! { <ProjectRow project=project selection=selection/> }.into_any()
+        })
     };
 
     view! {
         <section class="page">
             <h1>"Projects"</h1>
             <div class="toolbar">
-                // Harbor hides it from non-administrators when only administrators may create projects.
-                <Show when=may_create fallback=|| view! { <span></span> }>
-                    <button type="button" data-testid="new-project" on:click=move |_| create_open.set(true)>
-                        "+ New Project"
-                    </button>
-                </Show>
+                <div class="toolbar-start">
+                    // Harbor hides it from non-administrators when only administrators may create projects.
+                    <Show when=may_create>
+                        <button type="button" data-testid="new-project" on:click=move |_| create_open.set(true)>
+                            "+ New Project"
+                        </button>
+                    </Show>
+                    <ActionMenu selection=selection>
+                        <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some allowed=may_delete
+                            hint="Choose projects you administer" on_select=ask_delete/>
+                    </ActionMenu>
+                </div>
                 <div class="toolbar-end">
                     <input type="search" class="search" placeholder="Filter projects by name"
                         aria-label="Filter projects by name"
@@ -85,34 +106,27 @@ pub fn ProjectsPage() -> impl IntoView {
                         on:click=move |_| projects.refresh()>"⟳"</button>
                 </div>
             </div>
-            <div class="progress" class:progress-active=loading aria-hidden="true"></div>
-            <table class="list" aria-busy=move || loading().to_string()>
-                <thead>
-                    <tr>
-                        <SortHeader label="Project Name" key="name" sort=sort/>
-                        <th scope="col">"Access Level"</th>
-                        <th scope="col">"Type"</th>
-                        <SortHeader label="Repositories Count" key="repo_count" sort=sort class="number"/>
-                        <th scope="col">"Quota"</th>
-                        <SortHeader label="Creation Time" key="creation_time" sort=sort/>
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-            <Pagination page=page page_size=page_size total=total/>
+            <SelectableTable selection=selection loading=Signal::derive(loading) rows=rows
+                page=page page_size=page_size total=total>
+                <SortHeader label="Project Name" key="name" sort=sort/>
+                <th scope="col">"Access Level"</th>
+                <th scope="col">"Role"</th>
+                <th scope="col">"Type"</th>
+                <SortHeader label="Repositories Count" key="repo_count" sort=sort class="number"/>
+                <th scope="col">"Quota"</th>
+                <SortHeader label="Creation Time" key="creation_time" sort=sort/>
+            </SelectableTable>
         </section>
         <NewProjectDialog open=create_open on_created=on_created/>
         <DeleteDialog flow=deleting title="Delete Project"
-            message=|name| format!("Delete project {name}? This cannot be undone.")
-            done=|name| format!("Deleted project {name}")
+            message=|names, n| format!("Delete {}? This cannot be undone.", what("project", "projects", names, n))
+            done=|names, n| format!("Deleted {}", what("project", "projects", names, n))
             on_deleted=Callback::new(move |()| projects.refresh())/>
     }
 }
 
 #[component]
-fn ProjectRow(project: Project, on_delete: Callback<(i64, String)>) -> impl IntoView {
-    let user = use_current_user();
+fn ProjectRow(project: Project, selection: Selection) -> impl IntoView {
     let id = project.project_id;
     let name = project.name.clone();
     let access = if project.metadata.public.as_deref() == Some("true") {
@@ -125,40 +139,39 @@ fn ProjectRow(project: Project, on_delete: Callback<(i64, String)>) -> impl Into
     } else {
         "Hosted"
     };
-    let deletable = may_delete_project(&project, user.is_sysadmin());
-    let delete_label = format!("Delete project {name}");
-    let target = (id, name.clone());
+    let role = role_of(&project);
     let row_name = name.clone();
     view! {
         <tr data-project=row_name>
+            <SelectCell selection=selection key=id.to_string() label=format!("Select project {name}")/>
             <td><A href=format!("/harbor/projects/{id}")>{name}</A></td>
             <td>{access}</td>
+            <td class="project-role">{role}</td>
             <td>{kind}</td>
             <td class="number">{project.repo_count}</td>
-            <td><QuotaCell project_id=id/></td>
+            <td><QuotaCell quota=project.quota/></td>
             <td>{format::time(&project.creation_time)}</td>
-            <td class="actions">
-                {deletable.then(|| view! {
-                    <button type="button" class="danger small" aria-label=delete_label
-                        on:click=move |_| on_delete.run(target.clone())>"Delete"</button>
-                })}
-            </td>
         </tr>
     }
 }
 
-/// The project's storage quota, from its summary (absent when the caller may not read the quota).
+/// The project's storage quota, as the list sent it (absent when the caller may not read it).
 #[component]
-fn QuotaCell(project_id: i64) -> impl IntoView {
-    let summary =
-        Fetch::<ProjectSummary>::new(move || Some(format!("/projects/{project_id}/summary")));
-    move || match summary.get() {
-        None => view! { <span class="muted">"…"</span> }.into_any(),
-        Some(Ok(ProjectSummary {
-            quota: Some(quota), ..
-        })) => view! { <QuotaBar used=quota.used.storage hard=quota.hard.storage/> }.into_any(),
-        Some(_) => view! { <span class="muted">"—"</span> }.into_any(),
+fn QuotaCell(quota: Option<ProjectSummaryQuota>) -> impl IntoView {
+    match quota {
+        Some(quota) => {
+            view! { <QuotaBar used=quota.used.storage hard=quota.hard.storage/> }.into_any()
+        }
+        None => view! { <span class="muted">"—"</span> }.into_any(),
     }
+}
+
+/// The Role column: the caller's role in the project (Harbor's `current_user_role_id`), `—` when none.
+pub fn role_of(project: &Project) -> String {
+    project
+        .current_user_role_id
+        .filter(|id| *id > 0)
+        .map_or_else(|| "—".to_owned(), role_label)
 }
 
 /// Harbor's role id of a Project Admin.
@@ -524,6 +537,23 @@ mod tests {
         assert!(may_delete_project(&project, false));
         project.current_user_role_id = Some(1);
         assert!(may_delete_project(&project, false));
+        Ok(())
+    }
+
+    #[test]
+    fn the_role_column_names_harbors_roles() -> Result<(), serde_json::Error> {
+        let mut project: Project = serde_json::from_value(
+            serde_json::json!({"project_id": 3, "name": "team", "owner_id": 1,
+                "creation_time": "2026-01-01T00:00:00Z", "update_time": "2026-01-01T00:00:00Z",
+                "owner_name": "admin", "togglable": true, "deleted": false, "repo_count": 0, "metadata": {},
+                "quota": {"hard": {"storage": -1}, "used": {"storage": 5}}}),
+        )?;
+        assert_eq!(role_of(&project), "—");
+        assert_eq!(project.quota.as_ref().map(|q| q.used.storage), Some(5));
+        project.current_user_role_id = Some(4);
+        assert_eq!(role_of(&project), "Maintainer");
+        project.current_user_role_id = Some(0);
+        assert_eq!(role_of(&project), "—");
         Ok(())
     }
 

@@ -234,17 +234,23 @@ async fn to_artifacts(
     for (row, summary) in rows.into_iter().zip(summaries) {
         let config = service::image_config(&state.blobs, &summary).await;
         let mut addition_links = BTreeMap::new();
-        if service::has_image_config(&summary) {
+        let mut link = |addition: &str| {
             addition_links.insert(
-                "build_history".to_owned(),
+                addition.to_owned(),
                 AdditionLink {
                     href: format!(
-                        "{}/additions/build_history",
+                        "{}/additions/{addition}",
                         artifact_href(&row.repository_name, &row.digest)
                     ),
                     absolute: false,
                 },
             );
+        };
+        if service::has_image_config(&summary) {
+            link("build_history");
+        }
+        if !service::is_index(&row.media_type) {
+            link("layers");
         }
         let references = service::is_index(&row.media_type).then(|| {
             summary
@@ -474,9 +480,11 @@ pub async fn copy(
     Ok((StatusCode::CREATED, [(header::LOCATION, location)]).into_response())
 }
 
-/// The additions Harbor names (its swagger's `addition` enum, and `vulnerabilities`, a route of its own).
-const ADDITIONS: [&str; 8] = [
+/// The additions Harbor names (its swagger's `addition` enum, and `vulnerabilities`, a route of its own), and
+/// Berth's `layers`.
+const ADDITIONS: [&str; 9] = [
     "build_history",
+    "layers",
     "values.yaml",
     "readme.md",
     "dependencies",
@@ -487,7 +495,8 @@ const ADDITIONS: [&str; 8] = [
 ];
 
 /// `GET …/artifacts/{reference}/additions/{addition}`: `build_history`, the image config's history, for an
-/// artifact with an image config. Another addition Harbor names is a 404 when the artifact has none:
+/// artifact with an image config, and Berth's `layers`, the manifest's layers (an index answers 400). Another
+/// addition Harbor names is a 404 when the artifact has none:
 /// `vulnerabilities` with Harbor's answer when no scanner is configured (Berth has none yet), the chart,
 /// SBOM and model additions because Berth does not extract them yet. A name Harbor does not have is a 400.
 pub async fn addition(
@@ -520,6 +529,10 @@ pub async fn addition(
         "build_history" if service::has_image_config(&summary) => {
             let history = service::build_history(&state.blobs, &artifact.content).await?;
             Ok(Json(history).into_response())
+        }
+        "layers" => {
+            let layers = service::layers(&artifact.media_type, &artifact.content)?;
+            Ok(Json(layers).into_response())
         }
         // Harbor's answer while no scanner is registered (`GetReport` in `src/controller/scan`).
         "vulnerabilities" => Err(ApiError::NotFound(format!(

@@ -144,7 +144,8 @@ pub async fn list(
     Ok((headers, Json(projects)).into_response())
 }
 
-/// Builds Harbor's `Project` for each row, with its metadata and the caller's role.
+/// Builds Harbor's `Project` for each row, with its metadata, the caller's role and (where the caller may read
+/// it) the quota, so that a list needs no further request per project.
 pub(super) async fn to_responses(
     state: &AppState,
     subject: &Subject,
@@ -200,6 +201,16 @@ pub(super) async fn to_responses(
                     row.id,
                     allowlists.iter().find(|a| a.project_id == row.id),
                 )),
+                quota: access.permits(Resource::Quota, Operation::Read).then_some(
+                    ProjectSummaryQuota {
+                        hard: ResourceList {
+                            storage: row.storage_limit,
+                        },
+                        used: ResourceList {
+                            storage: row.storage_used,
+                        },
+                    },
+                ),
             }
         })
         .collect())

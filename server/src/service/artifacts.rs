@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use berth_api::artifacts::Layer;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -68,6 +69,9 @@ pub struct ManifestSummary {
     /// An index's entries.
     #[serde(default)]
     pub manifests: Option<Vec<Descriptor>>,
+    /// A manifest's layers.
+    #[serde(default)]
+    pub layers: Option<Vec<Descriptor>>,
 }
 
 impl ManifestSummary {
@@ -194,6 +198,28 @@ pub async fn build_history(blobs: &BlobStore, content: &[u8]) -> Result<Value, S
         .get("history")
         .cloned()
         .unwrap_or_else(|| Value::Array(Vec::new())))
+}
+
+/// The `layers` addition (Berth's): a manifest's layers as its `layers` lists them. An index has none of its
+/// own (its children do), so it answers 400, as `build_history` does for what is not an image.
+pub fn layers(manifest_media_type: &str, content: &[u8]) -> Result<Vec<Layer>, ServiceError> {
+    if is_index(manifest_media_type) {
+        return Err(ServiceError::Invalid(
+            "layers are only available for manifests (an index's platforms have their own)"
+                .to_owned(),
+        ));
+    }
+    Ok(ManifestSummary::of(content)
+        .layers
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| Layer {
+            media_type: d.media_type,
+            digest: d.digest,
+            size: d.size,
+            annotations: d.annotations,
+        })
+        .collect())
 }
 
 /// What an artifact copy names as its source: `project/repo:tag` or `project/repo@digest`.

@@ -1,8 +1,8 @@
 //! Administration → Groups (`/harbor/groups`): user groups (`GET /usergroups`, search by name, server-side
 //! pagination), "+ New Group" (LDAP, HTTP or OIDC; an LDAP group needs its DN; in LDAP mode the dialog
-//! searches the directory, `GET /ldap/groups/search`, and imports a hit with its DN), rename ("Edit") and
-//! delete with confirmation. For system administrators; the server refuses everyone else and the table shows its
-//! message.
+//! searches the directory, `GET /ldap/groups/search`, and imports a hit with its DN), and Harbor's row
+//! selection with an Action menu: rename the chosen group ("Edit"), delete the chosen groups after one
+//! confirmation. For system administrators; the server refuses everyone else and the table shows its message.
 
 use berth_api::system::GeneralInfo;
 use berth_api::usergroups::{HTTP_GROUP, LDAP_GROUP, OIDC_GROUP, UserGroup};
@@ -12,9 +12,11 @@ use leptos::task::spawn_local;
 
 use crate::api::{self, query_string};
 use crate::auth;
-use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog};
+use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
+use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog, what};
 use crate::components::fetch::Fetch;
-use crate::components::table::{PAGE_SIZES, PagedList, Pagination};
+use crate::components::select_table::{SelectCell, SelectableTable, Selection};
+use crate::components::table::{PAGE_SIZES, PagedList};
 use crate::components::toast::{ErrorBanner, use_toasts};
 
 /// The group types, as `(group_type, label)`, in Harbor's order.
@@ -130,12 +132,24 @@ pub fn GroupsPage() -> impl IntoView {
     let edit_open = RwSignal::new(false);
     let deleting = DeleteFlow::new();
 
-    let on_edit = Callback::new(move |target: (i64, String)| {
-        editing.set(Some(target));
-        edit_open.set(true);
+    let selection = Selection::new(groups.keys(key));
+    let chosen = move || groups.chosen(selection, key);
+    let on_edit = Callback::new(move |()| {
+        if let [group] = chosen().as_slice() {
+            editing.set(Some(target_of(group)));
+            edit_open.set(true);
+        }
     });
-    let on_delete = Callback::new(move |(id, name): (i64, String)| {
-        deleting.ask(format!("/usergroups/{id}"), name);
+    let on_delete = Callback::new(move |()| {
+        deleting.ask_all(
+            chosen()
+                .iter()
+                .map(|g| {
+                    let (id, name) = target_of(g);
+                    (format!("/usergroups/{id}"), name)
+                })
+                .collect(),
+        );
     });
     let on_saved = Callback::new(move |message: String| {
         toasts.success(message);
@@ -143,22 +157,9 @@ pub fn GroupsPage() -> impl IntoView {
     });
 
     let rows = move || {
-        match groups.current() {
-        None => view! { <tr><td colspan="4" class="loading">"Loading…"</td></tr> }.into_any(),
-        Some(Err(e)) => view! {
-            <tr><td colspan="4"><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
-        }
-        .into_any(),
-        Some(Ok(list)) if list.items.is_empty() => {
-            view! { <tr><td colspan="4" class="empty">"No groups found"</td></tr> }.into_any()
-        }
-        Some(Ok(list)) => list
-            .items
-            .into_iter()
-            .map(|group| view! { <GroupRow group=group on_edit=on_edit on_delete=on_delete/> })
-            .collect_view()
-            .into_any(),
-    }
+        groups.rows("4", "No groups found", move |group| {
+            view! { <GroupRow group=group selection=selection/> }.into_any()
+        })
     };
 
     view! {
@@ -170,6 +171,12 @@ pub fn GroupsPage() -> impl IntoView {
                         <button type="button" data-testid="new-group" on:click=move |_| create_open.set(true)>
                             "+ New Group"
                         </button>
+                        <ActionMenu selection=selection>
+                            <MenuItem label="Edit" selection=selection needs=Needs::One hint="Choose one group"
+                                on_select=on_edit/>
+                            <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
+                                on_select=on_delete/>
+                        </ActionMenu>
                     </Show>
                     // Room for "Import" of LDAP groups (a later issue: it needs LDAP authentication).
                 </div>
@@ -185,53 +192,51 @@ pub fn GroupsPage() -> impl IntoView {
                         on:click=move |_| refresh()>"⟳"</button>
                 </div>
             </div>
-            <div class="progress" class:progress-active=loading aria-hidden="true"></div>
-            <table class="list" aria-busy=move || loading().to_string()>
-                <thead>
-                    <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Type"</th>
-                        <th scope="col">"LDAP DN"</th>
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-            <Pagination page=page page_size=page_size total=total/>
+            <SelectableTable selection=selection loading=Signal::derive(loading) rows=rows
+                page=page page_size=page_size total=total>
+                <th scope="col">"Name"</th>
+                <th scope="col">"Type"</th>
+                <th scope="col">"LDAP DN"</th>
+            </SelectableTable>
         </section>
         <NewGroupDialog open=create_open on_saved=on_saved/>
         <EditGroupDialog open=edit_open group=editing on_saved=on_saved/>
         <DeleteDialog flow=deleting title="Delete Group"
-            message=|name| format!("Delete group {name}? Its project memberships go with it.")
-            done=|name| format!("Deleted group {name}")
+            message=|names, n| format!(
+                "Delete {}? {} project memberships go with {}.",
+                what("group", "groups", names, n),
+                if n == 1 { "Its" } else { "Their" },
+                if n == 1 { "it" } else { "them" }
+            )
+            done=|names, n| format!("Deleted {}", what("group", "groups", names, n))
             on_deleted=Callback::new(move |()| refresh())/>
     }
 }
 
+/// A group's key in the selection: its id.
+fn key(group: &UserGroup) -> String {
+    group.id.unwrap_or_default().to_string()
+}
+
+/// A group's id and name.
+fn target_of(group: &UserGroup) -> (i64, String) {
+    (
+        group.id.unwrap_or_default(),
+        group.group_name.clone().unwrap_or_default(),
+    )
+}
+
 #[component]
-fn GroupRow(
-    group: UserGroup,
-    on_edit: Callback<(i64, String)>,
-    on_delete: Callback<(i64, String)>,
-) -> impl IntoView {
-    let id = group.id.unwrap_or_default();
+fn GroupRow(group: UserGroup, selection: Selection) -> impl IntoView {
     let name = group.group_name.clone().unwrap_or_default();
-    let target = (id, name.clone());
-    let edit_target = target.clone();
+    let label = format!("Select group {name}");
     let row_name = name.clone();
     view! {
         <tr data-group=row_name>
+            <SelectCell selection=selection key=key(&group) label=label/>
             <td>{name}</td>
             <td>{group_type_name(group.group_type)}</td>
             <td class="group-dn">{group.ldap_group_dn.unwrap_or_default()}</td>
-            <td class="actions admin-actions">
-                <button type="button" class="secondary small" on:click=move |_| on_edit.run(edit_target.clone())>
-                    "Edit"
-                </button>
-                <button type="button" class="danger small" on:click=move |_| on_delete.run(target.clone())>
-                    "Delete"
-                </button>
-            </td>
         </tr>
     }
 }

@@ -1,7 +1,8 @@
 //! Administration → Registries (`/harbor/registries`): the registry endpoints proxy-cache projects pull
-//! through (`GET /registries`, search by name, server-side pagination), "+ New Endpoint", edit, delete with
-//! confirmation (the server refuses while a proxy-cache project uses the endpoint, and says so), and "Test
-//! Connection" (`POST /registries/ping`) in the dialog.
+//! through (`GET /registries`, search by name, server-side pagination), "+ New Endpoint", Harbor's row
+//! selection with an Action menu: edit the chosen endpoint, delete the chosen endpoints after one
+//! confirmation (the server refuses while a proxy-cache project uses an endpoint, and says so for each), and
+//! "Test Connection" (`POST /registries/ping`) in the dialog.
 //!
 //! For system administrators; the server refuses everyone else and the table shows its message. The API
 //! never returns an endpoint's secret (it shows `*****`): editing with the Access Secret left blank sends
@@ -14,8 +15,10 @@ use leptos::task::spawn_local;
 use serde::Serialize;
 
 use crate::api::{self, query_string};
-use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog};
-use crate::components::table::{PAGE_SIZES, PagedList, Pagination};
+use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
+use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog, what};
+use crate::components::select_table::{SelectCell, SelectableTable, Selection};
+use crate::components::table::{PAGE_SIZES, PagedList};
 use crate::components::toast::{ErrorBanner, use_toasts};
 
 /// The providers Berth can proxy, as `(type, label)`, in Harbor's order (`GET /replication/adapters` lists
@@ -241,13 +244,22 @@ pub fn RegistriesPage() -> impl IntoView {
         editing.set(None);
         dialog_open.set(true);
     };
-    let on_edit = Callback::new(move |registry: Registry| {
-        fields.load(EndpointForm::of(&registry));
-        editing.set(Some(registry.id));
-        dialog_open.set(true);
+    let selection = Selection::new(registries.keys(key));
+    let on_edit = Callback::new(move |()| {
+        if let [registry] = registries.chosen(selection, key).as_slice() {
+            fields.load(EndpointForm::of(registry));
+            editing.set(Some(registry.id));
+            dialog_open.set(true);
+        }
     });
-    let on_delete = Callback::new(move |(id, name): (i64, String)| {
-        deleting.ask(format!("/registries/{id}"), name);
+    let on_delete = Callback::new(move |()| {
+        deleting.ask_all(
+            registries
+                .chosen(selection, key)
+                .into_iter()
+                .map(|r| (format!("/registries/{}", r.id), r.name))
+                .collect(),
+        );
     });
     let on_saved = Callback::new(move |message: String| {
         toasts.success(message);
@@ -255,31 +267,24 @@ pub fn RegistriesPage() -> impl IntoView {
     });
 
     let rows = move || {
-        match registries.current() {
-        None => view! { <tr><td colspan="8" class="loading">"Loading…"</td></tr> }.into_any(),
-        Some(Err(e)) => view! {
-            <tr><td colspan="8"><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
-        }
-        .into_any(),
-        Some(Ok(list)) if list.items.is_empty() => {
-            view! { <tr><td colspan="8" class="empty">"No registry endpoints found"</td></tr> }.into_any()
-        }
-        Some(Ok(list)) => list
-            .items
-            .into_iter()
-            .map(|registry| {
-                view! { <RegistryRow registry=registry on_edit=on_edit on_delete=on_delete/> }
-            })
-            .collect_view()
-            .into_any(),
-    }
+        registries.rows("8", "No registry endpoints found", move |registry| {
+            view! { <RegistryRow registry=registry selection=selection/> }.into_any()
+        })
     };
 
     view! {
         <section class="page registries-page">
             <h1>"Registries"</h1>
             <div class="toolbar">
-                <button type="button" data-testid="new-endpoint" on:click=on_new>"+ New Endpoint"</button>
+                <div class="toolbar-start">
+                    <button type="button" data-testid="new-endpoint" on:click=on_new>"+ New Endpoint"</button>
+                    <ActionMenu selection=selection>
+                        <MenuItem label="Edit" selection=selection needs=Needs::One hint="Choose one endpoint"
+                            on_select=on_edit/>
+                        <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
+                            on_select=on_delete/>
+                    </ActionMenu>
+                </div>
                 <div class="toolbar-end">
                     <input type="search" class="search" placeholder="Filter endpoints by name"
                         aria-label="Filter endpoints by name"
@@ -292,45 +297,40 @@ pub fn RegistriesPage() -> impl IntoView {
                         on:click=move |_| registries.refresh()>"⟳"</button>
                 </div>
             </div>
-            <div class="progress" class:progress-active=loading aria-hidden="true"></div>
-            <table class="list" aria-busy=move || loading().to_string()>
-                <thead>
-                    <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Endpoint URL"</th>
-                        <th scope="col">"Provider"</th>
-                        <th scope="col">"Verify Remote Cert"</th>
-                        <th scope="col">"Description"</th>
-                        <th scope="col">"Rate limit"</th>
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-            <Pagination page=page page_size=page_size total=total/>
+            <SelectableTable selection=selection loading=Signal::derive(loading) rows=rows
+                page=page page_size=page_size total=total>
+                <th scope="col">"Name"</th>
+                <th scope="col">"Status"</th>
+                <th scope="col">"Endpoint URL"</th>
+                <th scope="col">"Provider"</th>
+                <th scope="col">"Verify Remote Cert"</th>
+                <th scope="col">"Description"</th>
+                <th scope="col">"Rate limit"</th>
+            </SelectableTable>
         </section>
         <EndpointDialog open=dialog_open fields=fields editing=editing on_saved=on_saved/>
         <DeleteDialog flow=deleting title="Delete Endpoint"
-            message=|name| format!("Delete registry endpoint {name}?")
-            done=|name| format!("Deleted endpoint {name}")
+            message=|names, n| format!("Delete {}?", what("registry endpoint", "registry endpoints", names, n))
+            done=|names, n| format!("Deleted {}", what("endpoint", "endpoints", names, n))
             on_deleted=Callback::new(move |()| registries.refresh())/>
     }
 }
 
+/// An endpoint's key in the selection: its id.
+fn key(registry: &Registry) -> String {
+    registry.id.to_string()
+}
+
 #[component]
-fn RegistryRow(
-    registry: Registry,
-    on_edit: Callback<Registry>,
-    on_delete: Callback<(i64, String)>,
-) -> impl IntoView {
+fn RegistryRow(registry: Registry, selection: Selection) -> impl IntoView {
     let (status, status_class) = status_label(&registry.status);
-    let target = (registry.id, registry.name.clone());
     let name = registry.name.clone();
-    let edited = registry.clone();
+    let label = format!("Select endpoint {name}");
+    let row_name = name.clone();
     view! {
-        <tr data-registry=name.clone()>
-            <td>{name.clone()}</td>
+        <tr data-registry=row_name>
+            <SelectCell selection=selection key=key(&registry) label=label/>
+            <td>{name}</td>
             <td class="registry-status">
                 <span class=format!("status-dot {status_class}") aria-hidden="true"></span>{status}
             </td>
@@ -339,12 +339,6 @@ fn RegistryRow(
             <td>{if registry.insecure { "No" } else { "Yes" }}</td>
             <td>{registry.description}</td>
             <td>{registry.ratelimit_remaining.unwrap_or_else(|| "—".to_owned())}</td>
-            <td class="actions admin-actions">
-                <button type="button" class="secondary small" aria-label=format!("Edit {name}")
-                    on:click=move |_| on_edit.run(edited.clone())>"Edit"</button>
-                <button type="button" class="danger small" aria-label=format!("Delete {name}")
-                    on:click=move |_| on_delete.run(target.clone())>"Delete"</button>
-            </td>
         </tr>
     }
 }

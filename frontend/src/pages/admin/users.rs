@@ -1,11 +1,11 @@
 //! Administration → Users (`/harbor/users`): the local users (`GET /users`, search by username, sort,
-//! server-side pagination), "+ New User", and per user: set or revoke the administrator flag, reset the
-//! password and delete with confirmation.
+//! server-side pagination), "+ New User", and Harbor's row selection with an Action menu: set or revoke the
+//! chosen user's administrator flag, reset their password, delete the chosen users after one confirmation.
 //!
 //! For system administrators; the server refuses everyone else and the table shows its message. Nobody may
 //! revoke their own flag, reset their own password here (that needs the current one: the user menu's
 //! "Change Password") or delete themself, and the built-in `admin` (id 1) is never deleted: the console
-//! disables or hides those actions, and the server refuses them anyway.
+//! disables those actions when such a user is chosen, and the server refuses them anyway.
 
 use berth_api::users::{PasswordReq, UserCreationReq, UserResp, UserSysAdminFlag};
 use leptos::ev::SubmitEvent;
@@ -15,8 +15,10 @@ use leptos::task::spawn_local;
 use crate::api::{self, query_string};
 use crate::app::check_new_password;
 use crate::auth;
-use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog};
-use crate::components::table::{PAGE_SIZES, PagedList, Pagination, Sort, SortHeader};
+use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
+use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog, what};
+use crate::components::select_table::{SelectCell, SelectableTable, Selection};
+use crate::components::table::{PAGE_SIZES, PagedList, Sort, SortHeader};
 use crate::components::toast::{ErrorBanner, use_toasts};
 use crate::format;
 
@@ -51,9 +53,7 @@ pub struct RowActions {
     pub toggle_admin: bool,
     /// Set a new password without the current one (not one's own: that needs the current password).
     pub reset_password: bool,
-    /// Whether "Delete" is shown at all (never for the built-in admin).
-    pub show_delete: bool,
-    /// Whether the shown "Delete" is enabled (not for oneself).
+    /// Delete (not oneself, never the built-in admin).
     pub delete: bool,
 }
 
@@ -63,9 +63,13 @@ pub fn row_actions(user_id: i64, me: Option<i64>) -> RowActions {
     RowActions {
         toggle_admin: !is_me,
         reset_password: !is_me,
-        show_delete: user_id != BUILTIN_ADMIN_ID,
         delete: !is_me && user_id != BUILTIN_ADMIN_ID,
     }
+}
+
+/// A user's key in the selection: their id.
+fn key(user: &UserResp) -> String {
+    user.user_id.to_string()
 }
 
 /// The label of the administrator action for a user who is (or is not) an administrator.
@@ -135,8 +139,31 @@ pub fn UsersPage() -> impl IntoView {
     let resetting = RwSignal::new(None::<(i64, String)>);
     let reset_open = RwSignal::new(false);
     let deleting = DeleteFlow::new();
+    let selection = Selection::new(users.keys(key));
+    let chosen = move || users.chosen(selection, key);
+    // The one chosen user and what may be done to them.
+    let single = move || match chosen().as_slice() {
+        [user] => Some(user.clone()),
+        _ => None,
+    };
+    let single_actions = move || single().map(|u| row_actions(u.user_id, me.get()));
+    let may_toggle = Signal::derive(move || single_actions().is_some_and(|a| a.toggle_admin));
+    let may_reset = Signal::derive(move || single_actions().is_some_and(|a| a.reset_password));
+    let may_delete = Signal::derive(move || {
+        let chosen = chosen();
+        !chosen.is_empty()
+            && chosen
+                .iter()
+                .all(|u| row_actions(u.user_id, me.get()).delete)
+    });
+    let admin_label = Signal::derive(move || {
+        admin_action_label(single().is_some_and(|u| u.sysadmin_flag)).to_owned()
+    });
 
-    let on_toggle_admin = Callback::new(move |user: UserResp| {
+    let on_toggle_admin = Callback::new(move |()| {
+        let Some(user) = single() else {
+            return;
+        };
         let grant = !user.sysadmin_flag;
         spawn_local(async move {
             let body = UserSysAdminFlag {
@@ -155,12 +182,19 @@ pub fn UsersPage() -> impl IntoView {
             }
         });
     });
-    let on_reset = Callback::new(move |target: (i64, String)| {
-        resetting.set(Some(target));
-        reset_open.set(true);
+    let on_reset = Callback::new(move |()| {
+        if let Some(user) = single() {
+            resetting.set(Some((user.user_id, user.username)));
+            reset_open.set(true);
+        }
     });
-    let on_delete = Callback::new(move |(id, name): (i64, String)| {
-        deleting.ask(format!("/users/{id}"), name);
+    let on_delete = Callback::new(move |()| {
+        deleting.ask_all(
+            chosen()
+                .into_iter()
+                .map(|u| (format!("/users/{}", u.user_id), u.username))
+                .collect(),
+        );
     });
     let on_created = Callback::new(move |name: String| {
         toasts.success(format!("Created user {name}"));
@@ -168,39 +202,31 @@ pub fn UsersPage() -> impl IntoView {
     });
 
     let rows = move || {
-        match users.current() {
-        None => view! { <tr><td colspan="5" class="loading">"Loading…"</td></tr> }.into_any(),
-        Some(Err(e)) => view! {
-            <tr><td colspan="5"><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
-        }
-        .into_any(),
-        Some(Ok(list)) if list.items.is_empty() => {
-            view! { <tr><td colspan="5" class="empty">"No users found"</td></tr> }.into_any()
-        }
-        Some(Ok(list)) => list
-            .items
-            .into_iter()
-            .map(|user| {
-                let actions = row_actions(user.user_id, me.get_untracked());
-                view! {
-                    <UserRow user=user actions=actions on_toggle_admin=on_toggle_admin
-                        on_reset=on_reset on_delete=on_delete/>
-                }
-            })
-            .collect_view()
-            .into_any(),
-    }
+        users.rows("5", "No users found", move |user| {
+            view! { <UserRow user=user selection=selection/> }.into_any()
+        })
     };
 
     view! {
         <section class="page">
             <h1>"Users"</h1>
             <div class="toolbar">
-                <Show when=move || current.is_sysadmin() fallback=|| view! { <span></span> }>
-                    <button type="button" data-testid="new-user" on:click=move |_| create_open.set(true)>
-                        "+ New User"
-                    </button>
-                </Show>
+                <div class="toolbar-start">
+                    <Show when=move || current.is_sysadmin()>
+                        <button type="button" data-testid="new-user" on:click=move |_| create_open.set(true)>
+                            "+ New User"
+                        </button>
+                        <ActionMenu selection=selection>
+                            <MenuItem label=admin_label selection=selection needs=Needs::One allowed=may_toggle
+                                hint="Choose one user other than yourself" on_select=on_toggle_admin/>
+                            <MenuItem label="Reset Password" selection=selection needs=Needs::One allowed=may_reset
+                                hint="Choose one user other than yourself (yours: Change Password in the user menu)"
+                                on_select=on_reset/>
+                            <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some allowed=may_delete
+                                hint="Choose users other than yourself and admin" on_select=on_delete/>
+                        </ActionMenu>
+                    </Show>
+                </div>
                 <div class="toolbar-end">
                     <input type="search" class="search" placeholder="Filter users by username"
                         aria-label="Filter users by username"
@@ -213,68 +239,36 @@ pub fn UsersPage() -> impl IntoView {
                         on:click=move |_| refresh()>"⟳"</button>
                 </div>
             </div>
-            <div class="progress" class:progress-active=loading aria-hidden="true"></div>
-            <table class="list" aria-busy=move || loading().to_string()>
-                <thead>
-                    <tr>
-                        <SortHeader label="Name" key="username" sort=sort/>
-                        <SortHeader label="Administrator" key="sysadmin_flag" sort=sort/>
-                        <SortHeader label="Email" key="email" sort=sort/>
-                        <SortHeader label="Registration time" key="creation_time" sort=sort/>
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-            <Pagination page=page page_size=page_size total=total/>
+            <SelectableTable selection=selection loading=Signal::derive(loading) rows=rows
+                page=page page_size=page_size total=total>
+                <SortHeader label="Name" key="username" sort=sort/>
+                <SortHeader label="Administrator" key="sysadmin_flag" sort=sort/>
+                <SortHeader label="Email" key="email" sort=sort/>
+                <SortHeader label="Registration time" key="creation_time" sort=sort/>
+            </SelectableTable>
         </section>
         <NewUserDialog open=create_open on_created=on_created/>
         <ResetPasswordDialog open=reset_open user=resetting/>
         <DeleteDialog flow=deleting title="Delete User"
-            message=|name| format!("Delete user {name}? This cannot be undone.")
-            done=|name| format!("Deleted user {name}")
+            message=|names, n| format!("Delete {}? This cannot be undone.", what("user", "users", names, n))
+            done=|names, n| format!("Deleted {}", what("user", "users", names, n))
             on_deleted=Callback::new(move |()| refresh())/>
     }
 }
 
 #[component]
-fn UserRow(
-    user: UserResp,
-    actions: RowActions,
-    on_toggle_admin: Callback<UserResp>,
-    on_reset: Callback<(i64, String)>,
-    on_delete: Callback<(i64, String)>,
-) -> impl IntoView {
-    let target = (user.user_id, user.username.clone());
-    let reset_target = target.clone();
-    let toggle_target = user.clone();
+fn UserRow(user: UserResp, selection: Selection) -> impl IntoView {
     let admin = if user.sysadmin_flag { "Yes" } else { "No" };
-    let self_hint = "Not for your own account";
+    let name = user.username.clone();
+    let label = format!("Select user {name}");
+    let row_name = name.clone();
     view! {
-        <tr data-user=user.username.clone()>
-            <td>{user.username.clone()}</td>
+        <tr data-user=row_name>
+            <SelectCell selection=selection key=key(&user) label=label/>
+            <td>{name}</td>
             <td class="user-admin">{admin}</td>
-            <td>{user.email.clone()}</td>
+            <td>{user.email}</td>
             <td>{format::time(&user.creation_time)}</td>
-            <td class="actions admin-actions">
-                <button type="button" class="secondary small" disabled=!actions.toggle_admin
-                    title=(!actions.toggle_admin).then_some(self_hint)
-                    on:click=move |_| on_toggle_admin.run(toggle_target.clone())>
-                    {admin_action_label(user.sysadmin_flag)}
-                </button>
-                <button type="button" class="secondary small" disabled=!actions.reset_password
-                    title=(!actions.reset_password).then_some("Use Change Password in the user menu")
-                    on:click=move |_| on_reset.run(reset_target.clone())>
-                    "Reset Password"
-                </button>
-                {actions.show_delete.then(|| view! {
-                    <button type="button" class="danger small" disabled=!actions.delete
-                        title=(!actions.delete).then_some(self_hint)
-                        on:click=move |_| on_delete.run(target.clone())>
-                        "Delete"
-                    </button>
-                })}
-            </td>
         </tr>
     }
 }
@@ -477,16 +471,15 @@ mod tests {
             RowActions {
                 toggle_admin: true,
                 reset_password: true,
-                show_delete: true,
                 delete: true
             }
         );
         let me = row_actions(2, Some(2));
-        assert!(!me.toggle_admin && !me.reset_password && !me.delete && me.show_delete);
+        assert!(!me.toggle_admin && !me.reset_password && !me.delete);
         let builtin = row_actions(BUILTIN_ADMIN_ID, Some(2));
-        assert!(builtin.toggle_admin && !builtin.show_delete && !builtin.delete);
+        assert!(builtin.toggle_admin && !builtin.delete);
         let builtin_self = row_actions(BUILTIN_ADMIN_ID, Some(BUILTIN_ADMIN_ID));
-        assert!(!builtin_self.toggle_admin && !builtin_self.show_delete);
+        assert!(!builtin_self.toggle_admin && !builtin_self.delete);
     }
 
     #[test]

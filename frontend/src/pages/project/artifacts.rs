@@ -1,8 +1,10 @@
 //! A repository's artifacts (`/harbor/projects/{id}/repositories/{repo}/artifacts-tab`, `{repo}` being the
 //! repository's name inside the project, percent-encoded): one server-side page of
 //! `GET /projects/{project}/repositories/{repo}/artifacts`, sortable, newest push first; short digests with
-//! copy buttons, tag chips, platform, size, push and pull times, pull counts (Berth's `pull_count`), a copy
-//! button for the pull command, an index's platforms on demand, and delete with confirmation.
+//! copy buttons (each digest links to the artifact's page, [`super::artifact`]), tag chips, platform, size,
+//! push and pull times, pull counts (Berth's `pull_count`), a copy button for the pull command, an index's
+//! platforms on demand, and Harbor's row selection with an Action menu whose Delete removes the chosen
+//! artifacts after one confirmation.
 //!
 //! Rule: loading the list costs one request whatever the repository holds; an index's children are fetched
 //! only when the user expands it.
@@ -14,10 +16,12 @@ use leptos_router::hooks::use_params_map;
 
 use super::use_project;
 use crate::api::{encode_component, query_string};
+use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::copy_button::CopyButton;
-use crate::components::dialog::{DeleteDialog, DeleteFlow};
+use crate::components::dialog::{DeleteDialog, DeleteFlow, what};
 use crate::components::fetch::Fetch;
-use crate::components::table::{PAGE_SIZES, PagedList, Pagination, Sort, SortHeader};
+use crate::components::select_table::{SelectCell, SelectableTable, Selection};
+use crate::components::table::{ListStatus, PAGE_SIZES, PagedList, Sort, SortHeader, status_row};
 use crate::format;
 
 /// The list's order until the user picks another (Harbor's portal: newest push first).
@@ -28,7 +32,7 @@ pub const DEFAULT_SORT: Sort = Sort {
 /// Tag chips shown in a row before the rest are summed up as `…+N`.
 pub const TAG_CHIPS: usize = 3;
 /// Columns of the table (for the full-width loading, empty and error rows).
-const COLUMNS: &str = "8";
+const COLUMNS: &str = "9";
 
 #[component]
 pub fn ArtifactsPage() -> impl IntoView {
@@ -68,49 +72,43 @@ pub fn ArtifactsPage() -> impl IntoView {
     let loading = move || artifacts.loading();
     let total = artifacts.total();
 
+    let selection = Selection::new(artifacts.keys(|a| a.digest.clone()));
     let deleting = DeleteFlow::new();
-    let ask_delete = Callback::new(move |digest: String| {
-        if let Some(project) = project_name.get_untracked() {
-            let path = artifact_path(&project, &repository.get_untracked(), &digest);
-            deleting.ask(path, digest);
-        }
+    let ask_delete = Callback::new(move |()| {
+        let Some(project) = project_name.get_untracked() else {
+            return;
+        };
+        let repository = repository.get_untracked();
+        deleting.ask_all(
+            artifacts
+                .chosen(selection, |a| a.digest.clone())
+                .into_iter()
+                .map(|a| (artifact_path(&project, &repository, &a.digest), a.digest))
+                .collect(),
+        );
     });
 
     let rows = move || {
         if query.get().is_none() {
-            return loading_row().into_any();
+            return status_row(COLUMNS, ListStatus::Loading);
         }
-        match artifacts.current() {
-            None => loading_row().into_any(),
-            Some(Err(e)) => view! {
-                <tr><td colspan=COLUMNS><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
+        let host = browser_host();
+        let project = project_name.get_untracked().unwrap_or_default();
+        let repository = repository.get_untracked();
+        let project_id = ctx.id.get_untracked();
+        artifacts.rows(COLUMNS, "No artifacts found", move |artifact| {
+            view! {
+                <ArtifactRow
+                    artifact=artifact
+                    project=project.clone()
+                    repository=repository.clone()
+                    host=host.clone()
+                    project_id=project_id.clone()
+                    selection=selection
+                />
             }
-            .into_any(),
-            Some(Ok(list)) if list.items.is_empty() => {
-                view! { <tr><td colspan=COLUMNS class="empty">"No artifacts found"</td></tr> }.into_any()
-            }
-            Some(Ok(list)) => {
-                let host = browser_host();
-                let project = project_name.get_untracked().unwrap_or_default();
-                let repository = repository.get_untracked();
-                list.items
-                    .into_iter()
-                    .map(|artifact| {
-                        view! {
-                            <ArtifactRow
-                                artifact=artifact
-                                project=project.clone()
-                                repository=repository.clone()
-                                host=host.clone()
-                                can_delete=can_delete
-                                on_delete=ask_delete
-                            />
-                        }
-                    })
-                    .collect_view()
-                    .into_any()
-            }
-        }
+            .into_any()
+        })
     };
 
     let project_link = move || format!("/harbor/projects/{}/repositories", ctx.id.get());
@@ -125,41 +123,43 @@ pub fn ArtifactsPage() -> impl IntoView {
             </nav>
             <h2 class="artifacts-title">{move || repository.get()}</h2>
             <div class="toolbar">
-                <span class="muted">"Artifacts"</span>
+                <div class="toolbar-start">
+                    <ActionMenu selection=selection shown=can_delete>
+                        <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
+                            on_select=ask_delete/>
+                    </ActionMenu>
+                </div>
                 <div class="toolbar-end">
                     <button type="button" class="secondary icon" aria-label="Refresh"
                         on:click=move |_| artifacts.refresh()>"⟳"</button>
                 </div>
             </div>
-            <div class="progress" class:progress-active=loading aria-hidden="true"></div>
-            <div class="artifacts-scroll">
-            <table class="list artifacts-list" aria-busy=move || loading().to_string()>
-                <thead>
-                    <tr>
-                        <th scope="col">"Artifacts"</th>
-                        <th scope="col">"Tags"</th>
-                        <th scope="col">"Type"</th>
-                        <SortHeader label="Size" key="size" sort=sort class="number"/>
-                        <SortHeader label="Push Time" key="push_time" sort=sort/>
-                        <SortHeader label="Pull Time" key="pull_time" sort=sort/>
-                        <SortHeader label="Pulls" key="pull_count" sort=sort class="number"/>
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-            </div>
-            <Pagination page=page page_size=page_size total=total/>
+            <SelectableTable selection=selection loading=Signal::derive(loading) class="artifacts-list" rows=rows
+                page=page page_size=page_size total=total>
+                <th scope="col">"Artifacts"</th>
+                <th scope="col">"Tags"</th>
+                <th scope="col">"Type"</th>
+                <SortHeader label="Size" key="size" sort=sort class="number"/>
+                <SortHeader label="Push Time" key="push_time" sort=sort/>
+                <SortHeader label="Pull Time" key="pull_time" sort=sort/>
+                <SortHeader label="Pulls" key="pull_count" sort=sort class="number"/>
+                <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+            </SelectableTable>
         </section>
         <DeleteDialog flow=deleting title="Delete Artifact"
-            message=|d| format!("Delete artifact {d}? Its tags go with it. This cannot be undone.")
-            done=|d| format!("Deleted artifact {}", short_digest(d))
+            message=|names, n| format!(
+                "Delete {}? {} tags go with {}. This cannot be undone.",
+                what("artifact", "artifacts", names, n),
+                if n == 1 { "Its" } else { "Their" },
+                if n == 1 { "it" } else { "them" }
+            )
+            done=|names, n| if n == 1 {
+                format!("Deleted artifact {}", short_digest(names))
+            } else {
+                format!("Deleted {n} artifacts")
+            }
             on_deleted=Callback::new(move |()| artifacts.refresh())/>
     }
-}
-
-fn loading_row() -> impl IntoView {
-    view! { <tr><td colspan=COLUMNS class="loading">"Loading…"</td></tr> }
 }
 
 /// One artifact, and (for an index, once expanded) a row per platform under it.
@@ -169,8 +169,8 @@ fn ArtifactRow(
     project: String,
     repository: String,
     host: String,
-    #[prop(into)] can_delete: Signal<bool>,
-    on_delete: Callback<String>,
+    project_id: String,
+    selection: Selection,
 ) -> impl IntoView {
     let expanded = RwSignal::new(false);
     let digest = artifact.digest.clone();
@@ -207,23 +207,11 @@ fn ArtifactRow(
         }
         .into_any()
     });
-    let delete = {
-        let digest = digest.clone();
-        let label = format!("Delete artifact {}", short_digest(&digest));
-        move || {
-            can_delete.get().then(|| {
-                let digest = digest.clone();
-                view! {
-                    <button type="button" class="danger small" aria-label=label.clone()
-                        on:click=move |_| on_delete.run(digest.clone())>"Delete"</button>
-                }
-            })
-        }
-    };
     let child_rows = {
         let project = project.clone();
         let repository = repository.clone();
         let host = host.clone();
+        let project_id = project_id.clone();
         let full_name = artifact.repository_name.clone();
         move || {
             expanded.get().then(|| {
@@ -238,6 +226,7 @@ fn ArtifactRow(
                                 repository=repository.clone()
                                 full_name=full_name.clone()
                                 host=host.clone()
+                                project_id=project_id.clone()
                             />
                         }
                     })
@@ -246,11 +235,15 @@ fn ArtifactRow(
         }
     };
     let full_digest = digest.clone();
+    let href = artifact_href(&project_id, &repository, &digest);
+    let short = short_digest(&digest);
+    let label = format!("Select artifact {short}");
     view! {
         <tr class="artifact-row" data-digest=digest.clone()>
+            <SelectCell selection=selection key=digest.clone() label=label/>
             <td class="artifact-digest">
                 {toggle.unwrap_or_else(|| view! { <span class="expand-spacer" aria-hidden="true"></span> }.into_any())}
-                <code title=full_digest.clone()>{short_digest(&digest)}</code>
+                <A href=href attr:title=full_digest.clone()><code>{short}</code></A>
                 <CopyButton text=full_digest label="Copy digest"/>
             </td>
             <td class="artifact-tags">
@@ -278,7 +271,6 @@ fn ArtifactRow(
             <td class="number artifact-pulls">{artifact.pull_count}</td>
             <td class="actions">
                 <PullCommand command=command/>
-                {delete}
             </td>
         </tr>
         {child_rows}
@@ -294,8 +286,11 @@ fn ChildRow(
     repository: String,
     full_name: String,
     host: String,
+    project_id: String,
 ) -> impl IntoView {
     let digest = reference.child_digest.clone();
+    let href = artifact_href(&project_id, &repository, &digest);
+    let short = short_digest(&digest);
     let path = format!(
         "{}?with_tag=false",
         artifact_path(&project, &repository, &digest)
@@ -322,9 +317,10 @@ fn ChildRow(
     };
     view! {
         <tr class="artifact-child" data-child=digest.clone()>
+            <td class="select"></td>
             <td class="artifact-digest child-digest">
                 <span class="child-marker" aria-hidden="true">"↳"</span>
-                <code title=digest.clone()>{short_digest(&digest)}</code>
+                <A href=href attr:title=digest.clone()><code>{short}</code></A>
                 <CopyButton text=digest.clone() label="Copy digest"/>
             </td>
             <td></td>
@@ -342,7 +338,7 @@ fn ChildRow(
 
 /// Copies a `docker pull` command; the command is also the control's title and `data-pull-command`.
 #[component]
-fn PullCommand(command: String) -> impl IntoView {
+pub(super) fn PullCommand(command: String) -> impl IntoView {
     let title = command.clone();
     let data = command.clone();
     view! {
@@ -354,7 +350,7 @@ fn PullCommand(command: String) -> impl IntoView {
 }
 
 /// `host:port` of the page, which is the registry's too (the console is served by the registry).
-fn browser_host() -> String {
+pub(super) fn browser_host() -> String {
     web_sys::window()
         .and_then(|w| w.location().host().ok())
         .unwrap_or_default()
@@ -426,6 +422,18 @@ pub fn artifacts_path(
             ("page_size", page_size.to_string()),
             ("sort", Sort::param(Some(sort.unwrap_or(DEFAULT_SORT)))),
         ])
+    )
+}
+
+/// The console's address of an artifact's page (Harbor's
+/// `/harbor/projects/{id}/repositories/{repo}/artifacts-tab/artifacts/{digest}`, the repository's name inside
+/// the project percent-encoded as one segment).
+pub fn artifact_href(project_id: &str, repository: &str, digest: &str) -> String {
+    format!(
+        "/harbor/projects/{}/repositories/{}/artifacts-tab/artifacts/{}",
+        encode_component(project_id),
+        encode_component(repository),
+        encode_component(digest)
     )
 }
 
@@ -668,6 +676,17 @@ mod tests {
         assert_eq!(
             artifact_path("proj", "app", "v1.0"),
             "/projects/proj/repositories/app/artifacts/v1.0"
+        );
+    }
+
+    #[test]
+    fn artifact_pages_use_harbors_path() {
+        assert_eq!(
+            artifact_href("4", "apps/web", DIGEST),
+            format!(
+                "/harbor/projects/4/repositories/apps%2Fweb/artifacts-tab/artifacts/sha256%3A{}",
+                &DIGEST[7..]
+            )
         );
     }
 

@@ -1,7 +1,8 @@
 //! The project's Members tab (`/harbor/projects/{id}/members`): the members (`GET /projects/{id}/members`,
-//! paginated on the server, filtered by `entityname`), "+ User" and "+ Group" dialogs, changing a member's
-//! role and removing a member, for those the project's role matrix allows (`member` create / update /
-//! delete). Roles are Harbor's, with its ids.
+//! paginated on the server, filtered by `entityname`), "+ User" and "+ Group" dialogs, and Harbor's row
+//! selection with an Action menu: change the chosen member's role, or remove the chosen members after one
+//! confirmation, for those the project's role matrix allows (`member` create / update / delete). Roles are
+//! Harbor's, with its ids.
 
 use berth_api::members::{ProjectMember, ProjectMemberEntity, RoleRequest, UserEntity, UserGroup};
 use berth_api::usergroups::UserGroupSearchItem;
@@ -12,9 +13,11 @@ use leptos::task::spawn_local;
 
 use super::use_project;
 use crate::api::{self, query_string};
-use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog, next_id};
+use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
+use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog, next_id, what};
 use crate::components::fetch::Fetch;
-use crate::components::table::{PAGE_SIZES, PagedList, Pagination};
+use crate::components::select_table::{SelectCell, SelectableTable, Selection};
+use crate::components::table::{PAGE_SIZES, PagedList};
 use crate::components::toast::{ErrorBanner, use_toasts};
 
 /// Harbor's project roles as `(role_id, label)`, strongest first (the order of Harbor's dialogs).
@@ -137,11 +140,15 @@ fn MemberList(project_id: i64) -> impl IntoView {
         refresh();
     });
 
+    let selection = Selection::new(members.keys(key));
+    let chosen = move || members.chosen(selection, key);
     let target = RwSignal::new(None::<ProjectMemberEntity>);
     let role_open = RwSignal::new(false);
-    let on_role = Callback::new(move |member: ProjectMemberEntity| {
-        target.set(Some(member));
-        role_open.set(true);
+    let on_role = Callback::new(move |()| {
+        if let [member] = chosen().as_slice() {
+            target.set(Some(member.clone()));
+            role_open.set(true);
+        }
     });
     let on_role_changed = Callback::new(move |(name, role): (String, i64)| {
         toasts.success(format!("{name} is now {}", role_label(role)));
@@ -149,46 +156,42 @@ fn MemberList(project_id: i64) -> impl IntoView {
     });
 
     let removing = DeleteFlow::new();
-    let on_remove = Callback::new(move |member: ProjectMemberEntity| {
-        removing.ask(
-            format!("/projects/{project_id}/members/{}", member.id),
-            member.entity_name,
+    let on_remove = Callback::new(move |()| {
+        removing.ask_all(
+            chosen()
+                .into_iter()
+                .map(|m| {
+                    (
+                        format!("/projects/{project_id}/members/{}", m.id),
+                        m.entity_name,
+                    )
+                })
+                .collect(),
         );
     });
 
     let rows = move || {
-        match members.current() {
-        None => view! { <tr><td colspan="4" class="loading">"Loading…"</td></tr> }.into_any(),
-        Some(Err(e)) => view! {
-            <tr><td colspan="4"><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
-        }
-        .into_any(),
-        Some(Ok(list)) if list.items.is_empty() => {
-            view! { <tr><td colspan="4" class="empty">"No members found"</td></tr> }.into_any()
-        }
-        Some(Ok(list)) => list
-            .items
-            .into_iter()
-            .map(|member| {
-                view! {
-                    <MemberRow member=member can_update=can_update can_delete=can_delete
-                        on_role=on_role on_remove=on_remove/>
-                }
-            })
-            .collect_view()
-            .into_any(),
-    }
+        members.rows("4", "No members found", move |member| {
+            view! { <MemberRow member=member selection=selection/> }.into_any()
+        })
     };
 
     view! {
         <div class="members">
             <div class="toolbar">
-                <Show when=can_create>
-                    <div class="inline">
+                <div class="toolbar-start">
+                    <Show when=can_create>
                         <button type="button" on:click=move |_| user_open.set(true)>"+ User"</button>
                         <button type="button" on:click=move |_| group_open.set(true)>"+ Group"</button>
-                    </div>
-                </Show>
+                    </Show>
+                    <ActionMenu selection=selection
+                        shown=Signal::derive(move || can_update.get() || can_delete.get())>
+                        <MenuItem label="Change Role" selection=selection needs=Needs::One allowed=can_update
+                            hint="Choose one member (your role may not change roles)" on_select=on_role/>
+                        <MenuItem label="Remove" danger=true selection=selection needs=Needs::Some
+                            allowed=can_delete hint="Your role does not remove members" on_select=on_remove/>
+                    </ActionMenu>
+                </div>
                 <div class="toolbar-end">
                     <input type="search" class="search" placeholder="Filter members by name"
                         aria-label="Filter members by name"
@@ -201,62 +204,43 @@ fn MemberList(project_id: i64) -> impl IntoView {
                         on:click=move |_| refresh()>"⟳"</button>
                 </div>
             </div>
-            <div class="progress" class:progress-active=loading aria-hidden="true"></div>
-            <table class="list member-list" aria-busy=move || loading().to_string()>
-                <thead>
-                    <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Member Type"</th>
-                        <th scope="col">"Role"</th>
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-            <Pagination page=page page_size=page_size total=total/>
+            <SelectableTable selection=selection loading=Signal::derive(loading) class="member-list" rows=rows
+                page=page page_size=page_size total=total>
+                <th scope="col">"Name"</th>
+                <th scope="col">"Member Type"</th>
+                <th scope="col">"Role"</th>
+            </SelectableTable>
         </div>
         <AddMemberDialog open=user_open project_id=project_id group=false on_added=on_added/>
         <AddMemberDialog open=group_open project_id=project_id group=true on_added=on_added/>
         <ChangeRoleDialog open=role_open project_id=project_id member=target on_changed=on_role_changed/>
         <DeleteDialog flow=removing title="Remove Member" confirm_label="Remove"
-            message=|name| format!("Remove {name} from this project?")
-            done=|name| format!("Removed member {name}")
+            message=|names, _| format!("Remove {names} from this project?")
+            done=|names, n| format!("Removed {}", what("member", "members", names, n))
             on_deleted=Callback::new(move |()| refresh())/>
     }
 }
 
 #[component]
-fn MemberRow(
-    member: ProjectMemberEntity,
-    can_update: Signal<bool>,
-    can_delete: Signal<bool>,
-    on_role: Callback<ProjectMemberEntity>,
-    on_remove: Callback<ProjectMemberEntity>,
-) -> impl IntoView {
+fn MemberRow(member: ProjectMemberEntity, selection: Selection) -> impl IntoView {
     let name = member.entity_name.clone();
-    let row_name = name.clone();
     let kind = member_type_label(&member.entity_type).to_owned();
     let role = role_label(member.role_id);
-    let role_aria = format!("Change role of {name}");
-    let remove_aria = format!("Remove {name}");
-    let stored = StoredValue::new(member);
+    let label = format!("Select member {name}");
+    let row_name = name.clone();
     view! {
         <tr data-member=row_name>
+            <SelectCell selection=selection key=key(&member) label=label/>
             <td>{name}</td>
             <td>{kind}</td>
             <td class="member-role">{role}</td>
-            <td class="actions">
-                <Show when=move || can_update.get()>
-                    <button type="button" class="secondary small" aria-label=role_aria.clone()
-                        on:click=move |_| on_role.run(stored.get_value())>"Change Role"</button>
-                </Show>
-                <Show when=move || can_delete.get()>
-                    <button type="button" class="danger small" aria-label=remove_aria.clone()
-                        on:click=move |_| on_remove.run(stored.get_value())>"Remove"</button>
-                </Show>
-            </td>
         </tr>
     }
+}
+
+/// A member's key in the selection: its membership id.
+fn key(member: &ProjectMemberEntity) -> String {
+    member.id.to_string()
 }
 
 /// Harbor's role radio buttons.

@@ -6,6 +6,7 @@
 //! direct link to a tab the role lacks shows the no-permission page instead of the server's refusal; a
 //! project that cannot be read (absent, or private to others) is one "project not found" page, with no tabs.
 
+pub mod artifact;
 pub mod artifacts;
 pub mod config;
 pub mod logs;

@@ -1,7 +1,8 @@
 //! The project's Repositories tab (`/harbor/projects/{id}/repositories`): the repositories of
 //! `GET /projects/{name}/repositories` with search by name, sort and server-side pagination, links to each
-//! repository's artifacts, delete with confirmation, and the "Push Command" panel for those who may push (not
-//! in a proxy-cache project, which nobody pushes to: its Summary shows the pull command).
+//! repository's artifacts, Harbor's row selection with an Action menu whose Delete removes the chosen
+//! repositories after one confirmation, and the "Push Command" panel for those who may push (not in a
+//! proxy-cache project, which nobody pushes to: its Summary shows the pull command).
 
 use berth_api::repositories::Repository;
 use leptos::prelude::*;
@@ -9,9 +10,11 @@ use leptos_router::components::A;
 
 use super::use_project;
 use crate::api::{encode_component, query_string};
-use crate::components::dialog::{DeleteDialog, DeleteFlow};
+use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
+use crate::components::dialog::{DeleteDialog, DeleteFlow, what};
 use crate::components::push_commands::PushCommands;
-use crate::components::table::{PAGE_SIZES, PagedList, Pagination, Sort, SortHeader};
+use crate::components::select_table::{SelectCell, SelectableTable, Selection};
+use crate::components::table::{ListStatus, PAGE_SIZES, PagedList, Sort, SortHeader, status_row};
 use crate::format;
 
 /// The list's API path for project `project`, a page, a name filter (Harbor's fuzzy `q=name=~…`) and a sort.
@@ -94,9 +97,17 @@ pub fn RepositoriesTab() -> impl IntoView {
     let loading = move || repositories.loading();
     let total = repositories.total();
 
+    let selection = Selection::new(repositories.keys(|r| r.id.to_string()));
     let deleting = DeleteFlow::new();
-    let ask_delete = Callback::new(move |name: String| {
-        deleting.ask(delete_path(&project_name.get_untracked(), &name), name);
+    let ask_delete = Callback::new(move |()| {
+        let project = project_name.get_untracked();
+        deleting.ask_all(
+            repositories
+                .chosen(selection, |r| r.id.to_string())
+                .into_iter()
+                .map(|r| (delete_path(&project, &r.name), r.name))
+                .collect(),
+        );
     });
 
     let is_proxy = move || {
@@ -107,11 +118,8 @@ pub fn RepositoriesTab() -> impl IntoView {
     let can_delete = Signal::derive(move || ctx.can("repository", "delete"));
     let rows = move || {
         match repositories.current() {
-        None => view! { <tr><td colspan="5" class="loading">"Loading…"</td></tr> }.into_any(),
-        Some(Err(e)) => view! {
-            <tr><td colspan="5"><div class="banner banner-error" role="alert">{e.message}</div></td></tr>
-        }
-        .into_any(),
+        None => status_row("5", ListStatus::Loading),
+        Some(Err(e)) => status_row("5", ListStatus::Failed(e.message)),
         Some(Ok(list)) if list.items.is_empty() => view! {
             <tr>
                 <td colspan="5" class="empty">
@@ -137,10 +145,7 @@ pub fn RepositoriesTab() -> impl IntoView {
             list.items
                 .into_iter()
                 .map(|repository| {
-                    view! {
-                        <RepositoryRow repository=repository project=project.clone()
-                            can_delete=can_delete on_delete=ask_delete/>
-                    }
+                    view! { <RepositoryRow repository=repository project=project.clone() selection=selection/> }
                 })
                 .collect_view()
                 .into_any()
@@ -152,6 +157,10 @@ pub fn RepositoriesTab() -> impl IntoView {
         <div class="project-repositories">
         <div class="toolbar">
             <div class="toolbar-start">
+                <ActionMenu selection=selection shown=can_delete>
+                    <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
+                        on_select=ask_delete/>
+                </ActionMenu>
                 {move || can_push().then(|| view! {
                     <button type="button" class="secondary" aria-expanded=move || push_open.get().to_string()
                         aria-controls="push-command-panel"
@@ -182,54 +191,36 @@ pub fn RepositoriesTab() -> impl IntoView {
                 <PushCommands project=project_name/>
             </section>
         })}
-        <div class="progress" class:progress-active=loading aria-hidden="true"></div>
-        <table class="list" aria-busy=move || loading().to_string()>
-            <thead>
-                <tr>
-                    <SortHeader label="Name" key="name" sort=sort/>
-                    <SortHeader label="Artifacts" key="artifact_count" sort=sort class="number"/>
-                    <SortHeader label="Pulls" key="pull_count" sort=sort class="number"/>
-                    <SortHeader label="Last Modified Time" key="update_time" sort=sort/>
-                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                </tr>
-            </thead>
-            <tbody>{rows}</tbody>
-        </table>
-        <Pagination page=page page_size=page_size total=total/>
+        <SelectableTable selection=selection loading=Signal::derive(loading) rows=rows
+            page=page page_size=page_size total=total>
+            <SortHeader label="Name" key="name" sort=sort/>
+            <SortHeader label="Artifacts" key="artifact_count" sort=sort class="number"/>
+            <SortHeader label="Pulls" key="pull_count" sort=sort class="number"/>
+            <SortHeader label="Last Modified Time" key="update_time" sort=sort/>
+        </SelectableTable>
         </div>
         <DeleteDialog flow=deleting title="Delete Repository"
-            message=|name| format!("Delete repository {name} and all its artifacts? This cannot be undone.")
-            done=|name| format!("Deleted repository {name}")
+            message=|names, n| format!(
+                "Delete {} and all {} artifacts? This cannot be undone.",
+                what("repository", "repositories", names, n),
+                if n == 1 { "its" } else { "their" }
+            )
+            done=|names, n| format!("Deleted {}", what("repository", "repositories", names, n))
             on_deleted=Callback::new(move |()| repositories.refresh())/>
     }
 }
 
 #[component]
-fn RepositoryRow(
-    repository: Repository,
-    project: String,
-    can_delete: Signal<bool>,
-    on_delete: Callback<String>,
-) -> impl IntoView {
+fn RepositoryRow(repository: Repository, project: String, selection: Selection) -> impl IntoView {
     let href = artifacts_href(repository.project_id, &project, &repository.name);
     let name = repository.name.clone();
-    let delete_label = format!("Delete repository {name}");
-    let row_name = name.clone();
     view! {
-        <tr data-repository=row_name>
+        <tr data-repository=name.clone()>
+            <SelectCell selection=selection key=repository.id.to_string() label=format!("Select repository {name}")/>
             <td><A href=href>{repository.name}</A></td>
             <td class="number">{repository.artifact_count}</td>
             <td class="number">{repository.pull_count}</td>
             <td>{format::time(&repository.update_time)}</td>
-            <td class="actions">
-                {move || can_delete.get().then(|| {
-                    let target = name.clone();
-                    view! {
-                        <button type="button" class="danger small" aria-label=delete_label.clone()
-                            on:click=move |_| on_delete.run(target.clone())>"Delete"</button>
-                    }
-                })}
-            </td>
         </tr>
     }
 }

@@ -264,6 +264,7 @@ mod tests {
                 ..ProjectMetadata::default()
             },
             cve_allowlist: None,
+            quota: None,
         }
     }
 

@@ -13,6 +13,22 @@ use crate::support::{TestServer, client};
 
 const APP: &str = "/projects/proj/repositories/app";
 
+/// Pushes `multi`'s children by digest, then its index as `tag`; returns the children's digests and the index's.
+async fn push_index(
+    server: &TestServer,
+    http: &reqwest::Client,
+    repository: &str,
+    tag: &str,
+    multi: &MultiArch,
+) -> (Vec<String>, String) {
+    let mut children = Vec::new();
+    for child in &multi.children {
+        children.push(push(server, http, repository, &child.manifest.digest, child).await);
+    }
+    let index = put_manifest(server, http, repository, tag, OCI_INDEX, &multi.index.bytes).await;
+    (children, index)
+}
+
 #[tokio::test]
 async fn artifacts_have_harbors_fields() {
     let server = TestServer::start().await;
@@ -419,19 +435,7 @@ async fn an_index_lists_its_children_as_references_and_deletes_them_with_it() {
     let http = client();
     let project_id = create_project(&server, &http, json!({"project_name": "proj"})).await;
     let multi = MultiArch::build(9, &[3000]);
-    let mut child_digests = Vec::new();
-    for child in &multi.children {
-        child_digests.push(push(&server, &http, "proj/app", &child.manifest.digest, child).await);
-    }
-    let index = put_manifest(
-        &server,
-        &http,
-        "proj/app",
-        "multi",
-        OCI_INDEX,
-        &multi.index.bytes,
-    )
-    .await;
+    let (child_digests, index) = push_index(&server, &http, "proj/app", "multi", &multi).await;
 
     let list = get_json(&http, api(&server, &format!("{APP}/artifacts"))).await;
     assert_eq!(
@@ -670,18 +674,7 @@ async fn copying_links_an_artifact_into_another_project_and_charges_it() {
     let image = Image::build(1, "amd64", &[20_000]);
     let digest = push(&server, &http, "proj/app", "v1", &image).await;
     let multi = MultiArch::build(2, &[1000]);
-    for child in &multi.children {
-        push(&server, &http, "proj/multi", &child.manifest.digest, child).await;
-    }
-    let index = put_manifest(
-        &server,
-        &http,
-        "proj/multi",
-        "m1",
-        OCI_INDEX,
-        &multi.index.bytes,
-    )
-    .await;
+    let (_, index) = push_index(&server, &http, "proj/multi", "m1", &multi).await;
 
     let copy = |from: &str, to: &str| {
         http.post(api(
@@ -1056,5 +1049,57 @@ async fn accessories_are_listed_under_their_subject_and_deleted_with_it() {
         "the signature goes with its subject"
     );
     assert_eq!(used(&server, &http, project_id).await, 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_layers_addition_lists_a_manifests_layers() {
+    let server = TestServer::start().await;
+    let http = client();
+    create_project(&server, &http, json!({"project_name": "proj"})).await;
+    let image = Image::build(1, "amd64", &[1000, 2000]);
+    let digest = push(&server, &http, "proj/app", "v1", &image).await;
+    let artifact = get_json(&http, api(&server, &format!("{APP}/artifacts/v1"))).await;
+    let href =
+        format!("/api/v2.0/projects/proj/repositories/app/artifacts/{digest}/additions/layers");
+    assert_eq!(
+        artifact["addition_links"]["layers"],
+        json!({"href": href, "absolute": false})
+    );
+    let layers = get_json(&http, server.url(&href)).await;
+    let manifest: Value = serde_json::from_slice(&image.manifest.bytes).unwrap();
+    let expected: Vec<Value> = manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| json!({"mediaType": l["mediaType"], "digest": l["digest"], "size": l["size"]}))
+        .collect();
+    assert_eq!(layers, Value::Array(expected));
+    assert_eq!(layers.as_array().unwrap().len(), 2);
+
+    // An index has no layers of its own: its children do.
+    push_index(
+        &server,
+        &http,
+        "proj/app",
+        "multi",
+        &MultiArch::build(9, &[300]),
+    )
+    .await;
+    let index = get_json(&http, api(&server, &format!("{APP}/artifacts/multi"))).await;
+    assert!(index["addition_links"].get("layers").is_none(), "{index}");
+    let response = http
+        .get(api(
+            &server,
+            &format!("{APP}/artifacts/multi/additions/layers"),
+        ))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    // Readers of the project only: to anyone else the private project does not exist.
+    let response = http.get(server.url(&href)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
     server.stop().await;
 }

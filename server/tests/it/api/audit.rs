@@ -579,3 +579,94 @@ async fn oversized_usernames_are_refused_before_anything_is_written() {
     ];
     assert!(answers.iter().all(|a| *a == refused), "{answers:?}");
 }
+
+#[tokio::test]
+async fn both_logs_take_harbors_time_range_and_operation_list() {
+    let server = TestServer::start().await;
+    let http = client();
+    create_project(&server, &http, json!({"project_name": "team"})).await;
+    let response = http
+        .put(api(&server, "/projects/team"))
+        .admin()
+        .json(&json!({"metadata": {"auto_scan": "true"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let today = chrono::Utc::now().date_naive();
+    let (yesterday, tomorrow) = (today - chrono::Days::new(1), today + chrono::Days::new(1));
+    // What Harbor's portal sends: `op_time=[start~end]` and `operation={a b}`, with the other filters.
+    for base in ["/audit-logs", "/projects/team/logs"] {
+        let count = |q: String| {
+            let http = http.clone();
+            let url = api(&server, base);
+            async move {
+                let response = http
+                    .get(url)
+                    .query(&[("q", q.as_str()), ("page_size", "100")])
+                    .admin()
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), StatusCode::OK, "{base} q={q}");
+                let entries: Vec<Value> = response.json().await.unwrap();
+                entries
+                    .iter()
+                    .filter(|e| e["resource"] == "team")
+                    .map(|e| e["operation"].as_str().unwrap().to_owned())
+                    .collect::<Vec<_>>()
+            }
+        };
+        let both = vec!["update".to_owned(), "create".to_owned()];
+        assert_eq!(
+            count(format!(
+                "op_time=[{yesterday} 00:00:00~{tomorrow} 23:59:59]"
+            ))
+            .await,
+            both
+        );
+        assert_eq!(
+            count(format!("op_time=[{today}~{today}],resource=team")).await,
+            both,
+            "a date is its whole day"
+        );
+        assert_eq!(
+            count(format!("op_time=[{yesterday}T00:00:00Z~]")).await,
+            both,
+            "open end"
+        );
+        assert!(
+            count(format!("op_time=[~{yesterday}]")).await.is_empty(),
+            "open start"
+        );
+        assert!(
+            count("op_time=[2000-01-01 00:00:00~2000-01-02 00:00:00]".to_owned())
+                .await
+                .is_empty()
+        );
+        assert_eq!(
+            count("operation={create delete}".to_owned()).await,
+            ["create"]
+        );
+        assert_eq!(
+            count(format!(
+                "operation={{create update}},op_time=[{today}~],username=~adm"
+            ))
+            .await,
+            both
+        );
+        let response = http
+            .get(api(&server, base))
+            .query(&[("q", "op_time=[yesterday~]")])
+            .admin()
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::BAD_REQUEST,
+            "{base}: a bad time is refused"
+        );
+    }
+    server.stop().await;
+}

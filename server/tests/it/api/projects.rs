@@ -940,3 +940,75 @@ async fn put_checks_metadata_as_metadatas_does_and_keeps_the_cve_allowlist() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_list_carries_each_projects_quota_for_those_who_may_read_it() {
+    use super::repositories::{PASSWORD, image_size, member, push};
+    use crate::images::Image;
+
+    let server = TestServer::start().await;
+    let http = client();
+    create_project(
+        &server,
+        &http,
+        json!({"project_name": "quoted", "storage_limit": 5_000_000}),
+    )
+    .await;
+    let image = Image::build(1, "amd64", &[300]);
+    push(&server, &http, "quoted/app", "v1", &image).await;
+    member(&server, &http, "quoted", "lg", 5).await;
+    let quota_of = |list: &Value, name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p.get("quota").cloned())
+    };
+
+    // An administrator gets every quota with the list: no request per project is needed.
+    let (status, list) = get_as(&http, api(&server, "/projects"), |r| r.admin()).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(
+        quota_of(&list, "quoted"),
+        Some(Some(json!({
+            "hard": {"storage": 5_000_000},
+            "used": {"storage": image_size(&image)}
+        })))
+    );
+    assert_eq!(
+        quota_of(&list, "library")
+            .flatten()
+            .map(|q| q["hard"]["storage"].clone()),
+        Some(json!(-1))
+    );
+    // So does any member (Harbor's role matrix lets every role read the quota) ...
+    let (_, list) = get_as(&http, api(&server, "/projects"), |r| r.user("lg", PASSWORD)).await;
+    assert_eq!(
+        quota_of(&list, "quoted")
+            .flatten()
+            .map(|q| q["hard"]["storage"].clone()),
+        Some(json!(5_000_000))
+    );
+    let quoted = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "quoted")
+        .unwrap();
+    assert_eq!(
+        quoted["current_user_role_id"], 5,
+        "the list says the caller's role"
+    );
+    // ... but not a non-member of a public project, nor an anonymous caller.
+    assert_eq!(quota_of(&list, "library"), Some(None), "{list}");
+    let (_, list) = get_as(&http, api(&server, "/projects"), |r| r).await;
+    assert_eq!(quota_of(&list, "library"), Some(None), "{list}");
+    // The single project answers the same way.
+    let (_, project) = get_as(&http, api(&server, "/projects/quoted"), |r| {
+        r.user("lg", PASSWORD)
+    })
+    .await;
+    assert_eq!(project["quota"]["hard"]["storage"], 5_000_000);
+    assert_eq!(project["current_user_role_id"], 5);
+    server.stop().await;
+}
