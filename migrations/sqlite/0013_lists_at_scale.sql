@@ -5,7 +5,7 @@
 -- * artifacts.listed: whether the artifact is listed on its own (neither a child of an index nor an accessory
 --   of an artifact of its repository), and artifacts.total_size: its size with its blobs and children, as the
 --   REST API shows it. Both are set by `db::artifact_rows::refresh_listing` in the transactions that store
---   and delete manifests, and total_size again by the triggers below when a blob an artifact references
+--   and delete manifests, and total_size again by a trigger below when a blob an artifact references
 --   arrives later (a proxy cache stores a manifest before its blobs).
 -- * repositories.artifact_count, audit_log_counts and storage_totals: counters kept by triggers, so totals
 --   are read, not counted.
@@ -54,8 +54,9 @@ CREATE INDEX artifacts_list_size_id_desc ON artifacts (repository_id, listed, to
 -- Which artifacts reference a blob: the size triggers below, and garbage collection later.
 CREATE INDEX artifact_blobs_digest ON artifact_blobs (digest, artifact_id);
 
--- A blob that arrives after the artifacts referencing it (or leaves before them) changes their sizes and
--- those of the indexes listing them as children. (SQLite allows no alias for a trigger's UPDATE target.)
+-- A blob that arrives after the artifacts referencing it changes their sizes and those of the indexes listing
+-- them as children. (Blobs leave only once no artifact references them. SQLite allows no alias for a
+-- trigger's UPDATE target.)
 CREATE TRIGGER blobs_insert_sizes AFTER INSERT ON blobs BEGIN
     UPDATE artifacts SET total_size = artifacts.size
         + COALESCE((SELECT SUM(b.size) FROM artifact_blobs ab JOIN blobs b ON b.digest = ab.digest
@@ -72,23 +73,6 @@ CREATE TRIGGER blobs_insert_sizes AFTER INSERT ON blobs BEGIN
                            SELECT ch.parent_id FROM artifact_blobs ab JOIN artifacts c ON c.id = ab.artifact_id
                            JOIN artifact_children ch ON ch.child_digest = c.digest
                            WHERE ab.digest = NEW.digest);
-END;
-CREATE TRIGGER blobs_delete_sizes AFTER DELETE ON blobs BEGIN
-    UPDATE artifacts SET total_size = artifacts.size
-        + COALESCE((SELECT SUM(b.size) FROM artifact_blobs ab JOIN blobs b ON b.digest = ab.digest
-                    WHERE ab.artifact_id = artifacts.id), 0)
-        + COALESCE((SELECT SUM(c.size + COALESCE((SELECT SUM(b.size) FROM artifact_blobs ab
-                                                  JOIN blobs b ON b.digest = ab.digest
-                                                  WHERE ab.artifact_id = c.id), 0))
-                    FROM artifact_children ch
-                    JOIN artifacts c ON c.repository_id = artifacts.repository_id
-                                    AND c.digest = ch.child_digest
-                    WHERE ch.parent_id = artifacts.id), 0)
-    WHERE artifacts.id IN (SELECT ab.artifact_id FROM artifact_blobs ab WHERE ab.digest = OLD.digest
-                           UNION
-                           SELECT ch.parent_id FROM artifact_blobs ab JOIN artifacts c ON c.id = ab.artifact_id
-                           JOIN artifact_children ch ON ch.child_digest = c.digest
-                           WHERE ab.digest = OLD.digest);
 END;
 
 -- Each repository's listed artifacts, counted as `listed` changes.
