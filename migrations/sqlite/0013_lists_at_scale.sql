@@ -136,7 +136,10 @@ CREATE TRIGGER audit_log_delete_count AFTER DELETE ON audit_log BEGIN
 END;
 
 -- Tag names by trigrams, case-sensitive as the `~` filter is: an external-content FTS5 table over tags,
--- kept in step by triggers (which also fire for the tags deleted with their artifact or repository).
+-- kept in step by triggers (which also fire for the tags deleted with their artifact or repository). It names
+-- tags by rowid, which Berth never changes; a manual VACUUM may, and should be followed by
+-- `INSERT INTO tags_fts (tags_fts) VALUES ('rebuild')` (search results stay exact either way: each match is
+-- checked against the tag's name).
 CREATE VIRTUAL TABLE tags_fts USING fts5 (
     name, content = 'tags', content_rowid = 'rowid', tokenize = 'trigram case_sensitive 1'
 );

@@ -8,6 +8,11 @@
 //!
 //! Timestamps are compared as the fixed-width text [`super::timestamp`] stores, so a time value is a span
 //! `[from, until)` of that text: a time given to the second covers the whole second, a date the whole day.
+//!
+//! At scale (`bench/lists.py`, a million artifacts in one repository): a list reads its total from a counter
+//! the database keeps when the request has no filter ([`StoredTotal`]), reads a page nearer the end than the
+//! start in the reverse order (so `OFFSET` never steps over more than half the rows, and an index serves
+//! each order the console sorts by), and starts a `~` filter on tags from their index ([`SubstringIndex`]).
 
 use std::sync::LazyLock;
 
@@ -274,7 +279,7 @@ fn push_keys(
     query: &ListQuery,
     window: Window,
 ) {
-    let driver = query.driver();
+    let driver = sql.key_first.and_then(|_| query.driver());
     qb.push(format!("SELECT {key}"));
     push_from(qb, sql.count, query, driver);
     push_where(qb, scope, query, driver);
