@@ -57,6 +57,9 @@ pub struct SubstringIndex {
     pub substrings: Substrings,
     /// The listed row's key that the index's keys name, e.g. `a.id`.
     pub key: &'static str,
+    /// A column of the listed rows that the related rows share (e.g. `a.repository_id`, as tags have their
+    /// artifact's repository): when the list's [`Scope`] fixes it, only related rows with that value are read.
+    pub within: Option<&'static str>,
 }
 
 /// One key a list accepts in `q` (and in `sort`, unless [`Column::Related`]).
@@ -216,6 +219,11 @@ where
     T: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
 {
     let mut tx = pool.begin().await?;
+    if let (Some(key), Some(_)) = (sql.key_first, query.driver()) {
+        let rows = fetch_driven_page(&mut tx, key, sql, scope, query, (limit, offset)).await?;
+        tx.commit().await?;
+        return Ok(rows);
+    }
     let total: i64 = match stored {
         Some(stored) if query.filters.is_empty() => {
             sqlx::query_scalar(stored.sql)
@@ -238,7 +246,7 @@ where
     match sql.key_first {
         Some(key) => {
             select.push(format!(" WHERE {key} IN ("));
-            push_keys(&mut select, key, sql, scope, query, window);
+            push_keys(&mut select, key, sql, scope, query, window, false);
             select.push(")");
             push_order(&mut select, &order_terms(sql, query), false);
         }
@@ -256,6 +264,48 @@ where
     Ok((rows, total))
 }
 
+/// [`fetch_page_of`] when a filter's index finds the rows ([`ListQuery::driver`]). Its matches are sorted
+/// whatever the page, so one pass over them chooses the page's keys and counts them all (a window count);
+/// the rows are then read by key.
+async fn fetch_driven_page<T>(
+    tx: &mut sqlx::SqliteConnection,
+    key: &str,
+    sql: &ListSql<'_>,
+    scope: &[Scope<'_>],
+    query: &ListQuery,
+    (limit, offset): (i64, i64),
+) -> Result<(Vec<T>, i64), sqlx::Error>
+where
+    T: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
+{
+    let mut keys = QueryBuilder::<Sqlite>::new("");
+    let window = Window {
+        limit,
+        offset,
+        reversed: false,
+    };
+    push_keys(&mut keys, key, sql, scope, query, window, true);
+    let found: Vec<(i64, i64)> = keys.build_query_as().fetch_all(&mut *tx).await?;
+    let total = match found.first() {
+        Some((_, total)) => *total,
+        None => {
+            let mut count = QueryBuilder::<Sqlite>::new("");
+            push_count(&mut count, sql, scope, query);
+            let total: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+            return Ok((Vec::new(), total));
+        }
+    };
+    let keys: Vec<i64> = found.into_iter().map(|(key, _)| key).collect();
+    let mut select = QueryBuilder::<Sqlite>::new(sql.select);
+    select
+        .push(format!(" WHERE {key} IN (SELECT value FROM json_each("))
+        .push_bind(serde_json::Value::from(keys).to_string())
+        .push("))");
+    push_order(&mut select, &order_terms(sql, query), false);
+    let rows = select.build_query_as::<T>().fetch_all(&mut *tx).await?;
+    Ok((rows, total))
+}
+
 /// `SELECT COUNT(*) …` of the rows of `sql` within `scope` that match `query`.
 fn push_count(
     qb: &mut QueryBuilder<'_, Sqlite>,
@@ -265,12 +315,12 @@ fn push_count(
 ) {
     let driver = sql.key_first.and_then(|_| query.driver());
     qb.push("SELECT COUNT(*)");
-    push_from(qb, sql.count, query, driver);
+    push_from(qb, sql.count, scope, query, driver);
     push_where(qb, scope, query, driver);
 }
 
 /// `SELECT key …` of a page of a [`ListSql::key_first`] list: the keys of the rows in `window`, chosen from
-/// `count`'s tables alone.
+/// `count`'s tables alone; with `counted`, each with the number of rows that match in all.
 fn push_keys(
     qb: &mut QueryBuilder<'_, Sqlite>,
     key: &str,
@@ -278,10 +328,14 @@ fn push_keys(
     scope: &[Scope<'_>],
     query: &ListQuery,
     window: Window,
+    counted: bool,
 ) {
     let driver = sql.key_first.and_then(|_| query.driver());
     qb.push(format!("SELECT {key}"));
-    push_from(qb, sql.count, query, driver);
+    if counted {
+        qb.push(", COUNT(*) OVER ()");
+    }
+    push_from(qb, sql.count, scope, query, driver);
     push_where(qb, scope, query, driver);
     push_order(qb, &order_terms(sql, query), window.reversed);
     push_page(qb, window);
@@ -315,6 +369,7 @@ pub(super) async fn plans(
         scope,
         query,
         Window::of(total, limit, offset),
+        query.driver().is_some(),
     );
     Ok((plan(pool, count).await?, plan(pool, keys).await?))
 }
@@ -381,6 +436,7 @@ impl ListQuery {
 fn push_from(
     qb: &mut QueryBuilder<'_, Sqlite>,
     count: &str,
+    scope: &[Scope<'_>],
     query: &ListQuery,
     driver: Option<usize>,
 ) {
@@ -397,8 +453,12 @@ fn push_from(
         qb.push(from);
         return;
     };
+    let within = scope.iter().find_map(|condition| match condition {
+        Scope::Is(column, value) if Some(*column) == index.within => Some(*value),
+        _ => None,
+    });
     qb.push(" FROM (");
-    index.substrings.push_keys(qb, part);
+    index.substrings.push_keys(qb, part, within);
     qb.push(") matched CROSS JOIN ")
         .push(from.trim_start().trim_start_matches("FROM"));
 }
@@ -693,6 +753,7 @@ pub static ARTIFACTS: LazyLock<Vec<Field>> = LazyLock::new(|| {
                 substring_index: Some(SubstringIndex {
                     substrings: Substrings::TagNames,
                     key: "a.id",
+                    within: Some("a.repository_id"),
                 }),
             },
             kind: Kind::Text,

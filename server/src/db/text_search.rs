@@ -30,16 +30,24 @@ fn tag_character(c: char) -> bool {
 
 impl Substrings {
     /// Appends a query of one column, `listed_key`: the key of each listed row with a related value
-    /// containing `part`, each once.
-    pub fn push_keys(self, qb: &mut QueryBuilder<'_, Sqlite>, part: &str) {
+    /// containing `part`, each once; only related rows of repository `within` when given.
+    pub fn push_keys(self, qb: &mut QueryBuilder<'_, Sqlite>, part: &str, within: Option<i64>) {
         match self {
             Substrings::TagNames => {
-                qb.push("SELECT DISTINCT t.artifact_id AS listed_key FROM tags t WHERE ");
+                qb.push("SELECT DISTINCT t.artifact_id AS listed_key FROM ");
                 if part.chars().count() >= 3 && part.chars().all(tag_character) {
-                    // A phrase of FTS5's query syntax: the part's trigrams, in a row.
-                    qb.push("t.rowid IN (SELECT rowid FROM tags_fts WHERE tags_fts MATCH ")
+                    // A phrase of FTS5's query syntax: the part's trigrams, in a row. The matches come first
+                    // (`CROSS JOIN` keeps that order), then their tags by rowid.
+                    qb.push("(SELECT rowid FROM tags_fts WHERE tags_fts MATCH ")
                         .push_bind(format!("\"{part}\""))
-                        .push(") AND ");
+                        .push(") f CROSS JOIN tags t WHERE t.rowid = f.rowid AND ");
+                } else {
+                    qb.push("tags t WHERE ");
+                }
+                if let Some(repository_id) = within {
+                    qb.push("t.repository_id = ")
+                        .push_bind(repository_id)
+                        .push(" AND ");
                 }
                 qb.push("instr(t.name, ")
                     .push_bind(part.to_owned())
