@@ -22,6 +22,7 @@ mod quota;
 mod registries;
 mod repositories;
 mod robots;
+mod text_search;
 mod uploads;
 mod usergroups;
 mod users;
