@@ -7,6 +7,7 @@ mod catalog;
 mod manifests;
 mod referrers;
 mod tags;
+mod upload_limits;
 mod uploads;
 
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
