@@ -16,7 +16,7 @@ mod openapi;
 mod pagination;
 mod project_metadata;
 mod projects;
-mod query;
+pub mod query;
 mod quotas;
 mod registries;
 mod repositories;

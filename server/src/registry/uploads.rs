@@ -387,7 +387,7 @@ async fn store_upload(
 }
 
 /// The start offset of a `Content-Range: <start>-<end>` header, checked against `Content-Length`.
-fn content_range_start(headers: &HeaderMap) -> Result<Option<u64>, RegistryError> {
+pub fn content_range_start(headers: &HeaderMap) -> Result<Option<u64>, RegistryError> {
     let Some(value) = headers.get(header::CONTENT_RANGE) else {
         return Ok(None);
     };
@@ -414,8 +414,9 @@ fn content_range_start(headers: &HeaderMap) -> Result<Option<u64>, RegistryError
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    // `0-18446744073709551615` spans one byte more than a u64 counts: no Content-Length matches it.
     if let Some(length) = length
-        && length != end - start + 1
+        && (end - start).checked_add(1) != Some(length)
     {
         return Err(RegistryError::BlobUploadInvalid(format!(
             "Content-Length {length} does not match Content-Range {start}-{end}"
