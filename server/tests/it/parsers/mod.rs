@@ -23,6 +23,7 @@ mod scopes;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 
@@ -262,6 +263,13 @@ pub fn measure<T>(f: impl FnOnce() -> T) -> (T, usize) {
     let result = f();
     let peak = PEAK.with(Cell::get);
     (result, usize::try_from(peak - start).unwrap_or(0))
+}
+
+/// A header map holding one header, or `None` when `value` is not a valid header value.
+pub fn one_header(name: HeaderName, value: &str) -> Option<HeaderMap> {
+    let mut headers = HeaderMap::new();
+    headers.insert(name, HeaderValue::from_bytes(value.as_bytes()).ok()?);
+    Some(headers)
 }
 
 /// The allocation a parser may make for an input of `len` bytes: `factor` times the input, plus 64 KiB.

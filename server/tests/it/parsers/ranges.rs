@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use berth::registry::{RegistryError, content_range_start, parse_range};
 use proptest::prelude::*;
 
-use super::{budget, config, input, measure};
+use super::{budget, config, input, measure, one_header};
 
 const RANGES: &[&str] = &[
     "bytes=0-9",
@@ -29,11 +29,7 @@ fn sizes() -> impl Strategy<Value = u64> {
 
 /// Upload chunk headers: a Content-Range, and a Content-Length that may or may not agree.
 fn chunk_headers(range: &str, length: Option<u64>) -> Option<HeaderMap> {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_RANGE,
-        HeaderValue::from_bytes(range.as_bytes()).ok()?,
-    );
+    let mut headers = one_header(header::CONTENT_RANGE, range)?;
     if let Some(length) = length {
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     }

@@ -138,6 +138,16 @@ async fn status_of(server: &TestServer, http: &Client, location: &str) -> String
     error_code(response).await
 }
 
+/// The status of `HEAD` on blob `digest` in `repo`, as admin.
+async fn head_blob(server: &TestServer, http: &Client, repo: &str, digest: &str) -> StatusCode {
+    http.head(server.url(&format!("/v2/{repo}/blobs/{digest}")))
+        .admin()
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 /// Attack 9 with its numbers: a Maintainer of a project with a 1 MiB quota staged 86 MB through PATCHes, and
 /// the refused PUT left its blob in the store. Now staging past the quota is refused early, a PUT refused by
 /// the quota leaves the store and the staging area as they were, and nothing is left of a refused upload.
@@ -221,13 +231,10 @@ async fn staging_past_the_quota_is_refused_and_a_refused_put_leaves_nothing() {
         status_of(&server, &http, &location_b).await,
         "BLOB_UPLOAD_UNKNOWN"
     );
-    let head = http
-        .head(server.url(&format!("/v2/small/app/blobs/{}", sha256(&b))))
-        .admin()
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(head.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        head_blob(&server, &http, "small/app", &sha256(&b)).await,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(server.state.db.open_uploads(project).await.unwrap(), 0);
     assert_eq!(server.state.uploads.staged_bytes(project), 0);
 
@@ -259,13 +266,10 @@ async fn staging_past_the_quota_is_refused_and_a_refused_put_leaves_nothing() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(error_code(response).await, "DENIED");
-    let head = http
-        .head(server.url(&format!("/v2/small/app/blobs/{digest}")))
-        .admin()
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(head.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        head_blob(&server, &http, "small/app", &digest).await,
+        StatusCode::NOT_FOUND
+    );
     let quota = server.state.db.quota(project).await.unwrap().unwrap();
     assert_eq!(quota.used, a.len() as i64, "only blob a counts");
     assert!(
