@@ -422,3 +422,40 @@ async fn staged_bytes_per_project_are_capped() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn staged_bytes_still_count_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let configure = |c: &mut berth::config::Config| {
+        c.data_dir = data.clone();
+        c.uploads.max_staged_bytes_per_project = 1000;
+    };
+    let server = TestServer::start_with(configure).await;
+    let http = client();
+    let project = project_with_maintainer(&server, &http, "restart", -1).await;
+    let a = open(&server, &http, "restart/app").await;
+    assert_eq!(
+        patch(&server, &http, &a, vec![1; 600]).await.status(),
+        StatusCode::ACCEPTED
+    );
+    server.stop().await;
+
+    let server = TestServer::start_with(configure).await;
+    assert_eq!(server.state.uploads.staged_bytes(project), 600);
+    let b = open(&server, &http, "restart/app").await;
+    assert_eq!(
+        patch(&server, &http, &b, vec![2; 600]).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        patch(&server, &http, &a, vec![1; 400]).await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        put(&server, &http, &a, &[1; 1000]).await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(server.state.uploads.staged_bytes(project), 0);
+    server.stop().await;
+}
