@@ -2,7 +2,8 @@
 # Parsers under random input (issue 13): runs the property tests of server/tests/it/parsers/ with a million cases
 # each, in a release build, one parser family at a time, and prints per family the properties run, the time and
 # the result. A failure prints proptest's minimal failing input; keep it as a regression case next to the
-# property (see docs/benchmarks.md, "Parsers under random input").
+# property (see docs/benchmarks.md, "Parsers under random input"). Berth's crate is built with overflow checks,
+# so the next plain release build (bench/run.sh) rebuilds it.
 #
 # Knobs (environment):
 #   PROPTEST_CASES   cases per property (default 1000000)
@@ -22,7 +23,10 @@ mkdir -p "$LOGS"
 log() { printf '# %s\n' "$*" >&2; }
 
 log "building the integration tests (release); not counted in the times below"
-BIN=$(cd "$ROOT" && cargo test --release -p berth --test integration --no-run --message-format=json 2>/dev/null |
+# Overflow checks stay on in Berth's own code (as in the debug build CI runs), so an arithmetic overflow in a parser
+# fails here instead of wrapping silently; dependencies keep the release profile.
+BIN=$(cd "$ROOT" && cargo test --release --config 'profile.release.package.berth.overflow-checks=true' \
+    -p berth --test integration --no-run --message-format=json 2>/dev/null |
     python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
