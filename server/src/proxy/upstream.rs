@@ -80,7 +80,7 @@ pub struct Upstream {
 
 /// One `WWW-Authenticate` challenge.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Challenge {
+pub enum Challenge {
     Basic,
     Bearer {
         realm: String,
@@ -452,7 +452,7 @@ fn unreachable(error: &reqwest::Error) -> UpstreamError {
 }
 
 /// Parses the first challenge of a `WWW-Authenticate` header.
-fn parse_challenge(headers: &HeaderMap) -> Challenge {
+pub fn parse_challenge(headers: &HeaderMap) -> Challenge {
     let Some(value) = headers
         .get(header::WWW_AUTHENTICATE)
         .and_then(|v| v.to_str().ok())

@@ -25,7 +25,9 @@ use axum::routing::{any, get};
 use crate::app::AppState;
 use crate::events::audit::{self, ClientIp};
 use crate::oci::{Digest, RepositoryName};
+pub use blobs::parse_range;
 pub use error::RegistryError;
+pub use uploads::content_range_start;
 
 /// Query parameters of a `/v2` request.
 pub type Params = HashMap<String, String>;
@@ -104,7 +106,7 @@ async fn base(State(state): State<AppState>, client: ClientIp, headers: HeaderMa
 
 /// A parsed `/v2/<name>/…` path.
 #[derive(Debug, PartialEq, Eq)]
-enum Route {
+pub enum Route {
     /// The reference is kept raw: an invalid one is a 404 on reads and a 400 on writes.
     Manifest(RepositoryName, String),
     Blob(RepositoryName, Digest),
@@ -128,7 +130,7 @@ fn parse_digest(s: &str) -> Result<Digest, RegistryError> {
 }
 
 /// Parses the part of the path after `/v2/`.
-fn parse_route(path: &str) -> Result<Route, RegistryError> {
+pub fn parse_route(path: &str) -> Result<Route, RegistryError> {
     let segments: Vec<&str> = path.split('/').collect();
     let n = segments.len();
     let at = |i: usize| if i < n { segments[i] } else { "" };
