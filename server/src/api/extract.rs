@@ -7,7 +7,11 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 
-/// A JSON body.
+/// The largest JSON body the REST API reads: axum's default body limit (2 MiB). Harbor's largest bodies (a full
+/// configuration, a robot with many permissions) are a few kilobytes.
+pub const MAX_JSON_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// A JSON body, at most [`MAX_JSON_BODY_BYTES`] (413 beyond).
 pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
@@ -17,7 +21,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         axum::Json::<T>::from_request(request, state)
             .await
             .map(|axum::Json(value)| Json(value))
-            .map_err(|e| ApiError::BadRequest(e.body_text()))
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge(format!(
+                        "the request body is larger than {MAX_JSON_BODY_BYTES} bytes"
+                    ))
+                } else {
+                    ApiError::BadRequest(e.body_text())
+                }
+            })
     }
 }
 

@@ -71,7 +71,8 @@ macro_rules! api_routes {
         /// The REST routes, mounted under [`BASE`], and the OpenAPI document at `/openapi.json`.
         pub fn routes() -> Router<AppState> {
             let api = Router::new()$(.route($path, $method($handler)))*
-                .fallback(|| async { ApiError::NotFound("no such API endpoint".to_owned()) });
+                .fallback(|| async { ApiError::NotFound("no such API endpoint".to_owned()) })
+                .layer(axum::extract::DefaultBodyLimit::max(extract::MAX_JSON_BODY_BYTES));
             Router::new()
                 .nest(BASE, api)
                 .route("/openapi.json", get(openapi::serve))

@@ -1,7 +1,8 @@
 //! The limit on self-registration: an anonymous `POST /users` (when `self_registration` is on) costs an
 //! argon2 hash and a row, so anonymous sign-ups are counted per client address and in all, in fixed windows.
 //!
-//! The address is the TCP peer, never `X-Forwarded-For` (which a client could set to dodge its count). The
+//! The address is the client address of `auth::client_address`: the TCP peer, or what a configured trusted proxy
+//! names in `X-Forwarded-For` (anyone else's `X-Forwarded-For` is ignored, so a client cannot dodge its count). The
 //! counts live in memory (a restart forgets them) and their table is bounded: when it is full of live
 //! windows, new addresses are refused until some expire, so a flood from many addresses cannot grow memory.
 

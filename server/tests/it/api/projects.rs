@@ -1012,3 +1012,27 @@ async fn the_list_carries_each_projects_quota_for_those_who_may_read_it() {
     assert_eq!(project["current_user_role_id"], 5);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_a_413_and_creates_nothing() {
+    let server = TestServer::start().await;
+    let http = client();
+    // A project request padded to just over 2 MiB with a field Berth ignores.
+    let padding = "x".repeat(2 * 1024 * 1024);
+    let response = http
+        .post(api(&server, "/projects"))
+        .admin()
+        .json(&json!({"project_name": "padded", "padding": padding}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_code(response).await, "PAYLOAD_TOO_LARGE");
+    let absent = http
+        .get(api(&server, "/projects/padded"))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(absent.status(), StatusCode::NOT_FOUND);
+}
