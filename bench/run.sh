@@ -175,6 +175,9 @@ for side in berth dist; do
     [[ sha256:$got == "$BLOB_DIGEST" ]] || fail "$side served the wrong bytes for the blob"
 done
 BLOB_URL=/v2/library/bench/blobs/$BLOB_DIGEST
+log "(a) blob GET, 1 connection, ${DURATION}s each"
+wrk_run blob1_dist "$D$BLOB_URL" "$DPID" -t1 -c1 --timeout 30s
+wrk_run blob1_berth "$B$BLOB_URL" "$BPID" -t1 -c1 --timeout 30s -H "Authorization: Bearer $TOK"
 log "(a) blob GET, 8 connections, ${DURATION}s each"
 wrk_run blob_dist "$D$BLOB_URL" "$DPID" -t2 -c8 --timeout 30s
 wrk_run blob_berth "$B$BLOB_URL" "$BPID" -t2 -c8 --timeout 30s -H "Authorization: Bearer $TOK"
@@ -256,6 +259,8 @@ for rep in $(seq "$REPS"); do
         echo "$pull" >>"$T/pull-$side"
         awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" -v d="$push" 'BEGIN { printf "%.2f\n", t / hz / d }' >>"$T/pushcpu-$side"
         awk -v t=$((c2 - c1)) -v hz="$CLK_TCK" -v d="$pull" 'BEGIN { printf "%.2f\n", t / hz / d }' >>"$T/pullcpu-$side"
+        # Server CPU-seconds per pulled GiB (the layout is 200 MiB).
+        awk -v t=$((c2 - c1)) -v hz="$CLK_TCK" 'BEGIN { printf "%.3f\n", t / hz / (200 / 1024) }' >>"$T/pullgib-$side"
         log "rep $rep $side: push ${push}s, pull ${pull}s"
     done
     order=("${order[1]}" "${order[0]}") # alternate who goes first
@@ -272,6 +277,7 @@ for side in berth dist; do
     put "pull_${side}_all" "$(paste -sd' ' "$T/pull-$side")"
     put "push_${side}_cpu" "$(median "$T/pushcpu-$side")"
     put "pull_${side}_cpu" "$(median "$T/pullcpu-$side")"
+    put "pull_${side}_cpu_per_gib" "$(median "$T/pullgib-$side")"
 done
 
 # ----------------------------------------------------------------------------------------- (d) memory
