@@ -18,6 +18,9 @@ const BROTLI_WINDOW: u32 = 24;
 fn main() {
     println!("cargo:rerun-if-env-changed=BERTH_CONSOLE_DIST");
     println!("cargo:rerun-if-changed=build.rs");
+    // `sqlx::migrate!` embeds the migrations at compile time but cannot tell Cargo to watch them; a new or
+    // edited migration must rebuild the server (sqlx's documented remedy).
+    println!("cargo:rerun-if-changed=../migrations");
     let dist = match env::var_os("BERTH_CONSOLE_DIST") {
         Some(dir) => PathBuf::from(dir),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/console"),
