@@ -11,7 +11,6 @@
 use berth_api::artifacts::{Artifact, Tag};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
@@ -23,11 +22,13 @@ use super::use_project;
 use crate::api::{self, encode_component, query_string};
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::copy_button::CopyButton;
-use crate::components::dialog::{DeleteDialog, DeleteFlow, what};
+use crate::components::dialog::{DeleteDialog, DeleteFlow, FormStatus, what};
 use crate::components::fetch::Fetch;
-use crate::components::select_table::{SelectCell, SelectableTable, Selection};
-use crate::components::table::{PAGE_SIZES, PagedList, Sort, SortHeader};
-use crate::components::toast::{ErrorBanner, use_toasts};
+use crate::components::select_table::{SelectCell, Selection};
+use crate::components::table::{
+    ListControls, ListTable, ListToolbar, PagedList, Sort, SortHeader, scroll_box,
+};
+use crate::components::toast::{ErrorBanner, answered, use_toasts};
 use crate::format;
 
 #[component]
@@ -57,12 +58,8 @@ pub fn ArtifactPage() -> impl IntoView {
         )
     };
     let project_link = move || format!("/harbor/projects/{}/repositories", ctx.id.get());
-    let body = move || match artifact.get() {
-        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
-        Some(Err(e)) => {
-            view! { <div class="banner banner-error" role="alert">{e.message}</div> }.into_any()
-        }
-        Some(Ok(artifact)) => {
+    let body = move || {
+        answered(artifact.get(), |artifact| {
             let link = |addition: &str| {
                 artifact
                     .addition_links
@@ -103,7 +100,7 @@ pub fn ArtifactPage() -> impl IntoView {
                 })}
             }
             .into_any()
-        }
+        })
     };
 
     view! {
@@ -139,24 +136,15 @@ fn TagList(
 ) -> impl IntoView {
     let ctx = use_project();
     let toasts = use_toasts();
-    let page = RwSignal::new(1_u32);
-    let page_size = RwSignal::new(PAGE_SIZES[0]);
-    let sort = RwSignal::new(None::<Sort>);
+    let list = ListControls::new();
     let list_base = base.clone();
     let tags = PagedList::<Tag>::new(
         move || {
-            Some(tags_path(
-                &list_base,
-                page.get(),
-                page_size.get(),
-                sort.get(),
-            ))
+            let (page, size, _, sort) = list.get();
+            Some(tags_path(&list_base, page, size, sort))
         },
-        page,
-        page_size,
+        list,
     );
-    let loading = move || tags.loading();
-    let total = tags.total();
     let selection = Selection::new(tags.keys(|t| t.name.clone()));
 
     let is_proxy = move || {
@@ -169,33 +157,26 @@ fn TagList(
 
     let adding = RwSignal::new(false);
     let name = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let status = FormStatus::new();
     let add_base = base.clone();
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let tag = name.get_untracked().trim().to_owned();
         if let Err(message) = check_tag_name(&tag) {
-            error.set(Some(message));
-            return;
+            return status.fail(message);
         }
         let path = format!("{add_base}/tags");
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            // Harbor's `Tag`, of which only the name counts (a `Value`: its serialiser is in the .wasm already).
-            let result = api::post(&path, &serde_json::json!({ "name": tag })).await;
-            busy.set(false);
-            match result {
-                Ok(()) => {
-                    adding.set(false);
-                    name.set(String::new());
-                    toasts.success(format!("Added tag {tag}"));
-                    tags.refresh();
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
+        // Harbor's `Tag`, of which only the name counts (a `Value`: its serialiser is in the .wasm already).
+        let body = serde_json::json!({ "name": tag });
+        status.send(
+            Box::pin(async move { api::post(&path, &body).await }),
+            Box::new(move |()| {
+                adding.set(false);
+                name.set(String::new());
+                toasts.success(format!("Added tag {tag}"));
+                tags.refresh();
+            }),
+        );
     };
 
     let removing = DeleteFlow::new();
@@ -245,40 +226,33 @@ fn TagList(
     view! {
         <section class="artifact-section" aria-labelledby="artifact-tags">
             <h3 id="artifact-tags">"Tags"</h3>
-            <div class="toolbar">
-                <div class="toolbar-start">
-                    <button type="button" class="secondary" hidden=move || !can_add()
-                        aria-expanded=move || adding.get().to_string()
-                        on:click=move |_| {
-                            error.set(None);
-                            adding.update(|a| *a = !*a);
-                        }>
-                        "+ Add Tag"
-                    </button>
-                    <ActionMenu selection=selection shown=can_remove>
-                        <MenuItem label="Remove Tag" danger=true selection=selection needs=Needs::Some
-                            on_select=on_remove/>
-                    </ActionMenu>
-                </div>
-                <div class="toolbar-end">
-                    <button type="button" class="secondary icon" aria-label="Refresh tags"
-                        on:click=move |_| tags.refresh()>"⟳"</button>
-                </div>
-            </div>
+            <ListToolbar list=list fetch=tags.fetch()>
+                <button type="button" class="secondary" hidden=move || !can_add()
+                    aria-expanded=move || adding.get().to_string()
+                    on:click=move |_| {
+                        status.error.set(None);
+                        adding.update(|a| *a = !*a);
+                    }>
+                    "+ Add Tag"
+                </button>
+                <ActionMenu selection=selection shown=can_remove>
+                    <MenuItem label="Remove Tag" danger=true selection=selection needs=Needs::Some
+                        on_select=on_remove/>
+                </ActionMenu>
+            </ListToolbar>
             <form class="add-tag" hidden=move || !adding.get() on:submit=submit novalidate>
                 <label for="add-tag-name">"Tag name"</label>
                 <input id="add-tag-name" type="text" required maxlength="128" autocomplete="off"
                     bind:value=name/>
                 <button type="button" class="secondary" on:click=move |_| adding.set(false)>"Cancel"</button>
-                <button type="submit" disabled=move || busy.get()>"OK"</button>
-                <ErrorBanner error=error/>
+                <button type="submit" disabled=move || status.busy.get()>"OK"</button>
+                <ErrorBanner error=status.error/>
             </form>
-            <SelectableTable selection=selection loading=Signal::derive(loading) class="tag-list" rows=rows
-                page=page page_size=page_size total=total>
-                <SortHeader label="Name" key="name" sort=sort/>
-                <SortHeader label="Pull Time" key="pull_time" sort=sort/>
-                <SortHeader label="Push Time" key="push_time" sort=sort/>
-            </SelectableTable>
+            <ListTable list=list fetch=tags.fetch() selection=selection class="tag-list" rows=rows>
+                <SortHeader label="Name" key="name" list=list/>
+                <SortHeader label="Pull Time" key="pull_time" list=list/>
+                <SortHeader label="Push Time" key="push_time" list=list/>
+            </ListTable>
         </section>
         <DeleteDialog flow=removing title="Remove Tag" confirm_label="Remove"
             message=|names, n| format!(
@@ -349,15 +323,17 @@ fn table(
             .collect_view()
             .into_any()
     };
-    view! {
-        <table class=format!("list {class}")>
-            <thead>
-                <tr>{headers.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr>
-            </thead>
-            <tbody>{body}</tbody>
-        </table>
-    }
-    .into_any()
+    scroll_box(
+        view! {
+            <table class=format!("list {class}")>
+                <thead>
+                    <tr>{headers.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr>
+                </thead>
+                <tbody>{body}</tbody>
+            </table>
+        }
+        .into_any(),
+    )
 }
 
 /// `label: value` pairs as a definition list (the Overview, the annotations).
@@ -382,12 +358,10 @@ fn AdditionSection(
     empty: &'static str,
 ) -> impl IntoView {
     let addition = Fetch::<serde_json::Value>::new(move || Some(api_path(&href)));
-    let content = move || match addition.get() {
-        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
-        Some(Err(e)) => {
-            view! { <div class="banner banner-error" role="alert">{e.message}</div> }.into_any()
-        }
-        Some(Ok(value)) => table(class, headers, rows_of(&value), empty),
+    let content = move || {
+        answered(addition.get(), |value| {
+            table(class, headers, rows_of(&value), empty)
+        })
     };
     view! {
         <section class="artifact-section" aria-label=title>

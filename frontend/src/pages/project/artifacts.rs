@@ -20,8 +20,10 @@ use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::copy_button::CopyButton;
 use crate::components::dialog::{DeleteDialog, DeleteFlow, what};
 use crate::components::fetch::Fetch;
-use crate::components::select_table::{SelectCell, SelectableTable, Selection};
-use crate::components::table::{ListStatus, PAGE_SIZES, PagedList, Sort, SortHeader, status_row};
+use crate::components::select_table::{SelectCell, Selection};
+use crate::components::table::{
+    ListControls, ListStatus, ListTable, ListToolbar, PagedList, Sort, SortHeader, status_row,
+};
 use crate::format;
 
 /// The list's order until the user picks another (Harbor's portal: newest push first).
@@ -44,33 +46,24 @@ pub fn ArtifactsPage() -> impl IntoView {
     let project_name = Memo::new(move |_| ctx.name());
     let can_delete = Signal::derive(move || ctx.can("artifact", "delete"));
 
-    let page = RwSignal::new(1_u32);
-    let page_size = RwSignal::new(PAGE_SIZES[0]);
-    let sort = RwSignal::new(Some(DEFAULT_SORT));
+    let list = ListControls::sorted(Some(DEFAULT_SORT));
 
     // Another repository (the route stays mounted when only `:repo` changes) starts on its first page.
     Effect::new(move |previous: Option<String>| {
         let current = repository.get();
         if previous.is_some_and(|p| p != current) {
-            page.set(1);
+            list.page.set(1);
         }
         current
     });
 
     let query = Memo::new(move |_| {
         project_name.get().map(|project| {
-            artifacts_path(
-                &project,
-                &repository.get(),
-                page.get(),
-                page_size.get(),
-                sort.get(),
-            )
+            let (page, size, _, sort) = list.get();
+            artifacts_path(&project, &repository.get(), page, size, sort)
         })
     });
-    let artifacts = PagedList::<Artifact>::new(move || query.get(), page, page_size);
-    let loading = move || artifacts.loading();
-    let total = artifacts.total();
+    let artifacts = PagedList::<Artifact>::new(move || query.get(), list);
 
     let selection = Selection::new(artifacts.keys(|a| a.digest.clone()));
     let deleting = DeleteFlow::new();
@@ -122,29 +115,22 @@ pub fn ArtifactsPage() -> impl IntoView {
                 <span aria-current="page">{move || repository.get()}</span>
             </nav>
             <h2 class="artifacts-title">{move || repository.get()}</h2>
-            <div class="toolbar">
-                <div class="toolbar-start">
-                    <ActionMenu selection=selection shown=can_delete>
-                        <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
-                            on_select=ask_delete/>
-                    </ActionMenu>
-                </div>
-                <div class="toolbar-end">
-                    <button type="button" class="secondary icon" aria-label="Refresh"
-                        on:click=move |_| artifacts.refresh()>"⟳"</button>
-                </div>
-            </div>
-            <SelectableTable selection=selection loading=Signal::derive(loading) class="artifacts-list" rows=rows
-                page=page page_size=page_size total=total>
+            <ListToolbar list=list fetch=artifacts.fetch()>
+                <ActionMenu selection=selection shown=can_delete>
+                    <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
+                        on_select=ask_delete/>
+                </ActionMenu>
+            </ListToolbar>
+            <ListTable list=list fetch=artifacts.fetch() selection=selection class="artifacts-list" rows=rows>
                 <th scope="col">"Artifacts"</th>
                 <th scope="col">"Tags"</th>
                 <th scope="col">"Type"</th>
-                <SortHeader label="Size" key="size" sort=sort class="number"/>
-                <SortHeader label="Push Time" key="push_time" sort=sort/>
-                <SortHeader label="Pull Time" key="pull_time" sort=sort/>
-                <SortHeader label="Pulls" key="pull_count" sort=sort class="number"/>
+                <SortHeader label="Size" key="size" list=list class="number"/>
+                <SortHeader label="Push Time" key="push_time" list=list/>
+                <SortHeader label="Pull Time" key="pull_time" list=list/>
+                <SortHeader label="Pulls" key="pull_count" list=list class="number"/>
                 <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-            </SelectableTable>
+            </ListTable>
         </section>
         <DeleteDialog flow=deleting title="Delete Artifact"
             message=|names, n| format!(
