@@ -10,11 +10,11 @@
 
 use std::collections::BTreeSet;
 
-use berth_api::projects::Project;
 use berth_api::robots::{Access, Robot, RobotCreate, RobotCreated, RobotPermission, RobotSec};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::answers::Project;
 use crate::api::{self, query_string};
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::copy_button::CopyButton;

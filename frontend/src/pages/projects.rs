@@ -6,11 +6,12 @@
 //! Rule: the page costs a bounded number of requests whatever it lists: the quota comes with each project
 //! (`quota` on `GET /projects`), never from one request per row.
 
-use berth_api::projects::{Project, ProjectMetadata, ProjectReq, ProjectSummaryQuota};
+use berth_api::projects::{ProjectMetadata, ProjectReq, ProjectSummaryQuota};
 use berth_api::registries::Registry;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::answers::Project;
 use crate::api::{self, query_string};
 use crate::auth::use_current_user;
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
@@ -21,6 +22,7 @@ use crate::components::table::{ListControls, ListTable, ListToolbar, PagedList, 
 use crate::components::toast::use_toasts;
 use crate::format;
 use crate::pages::project::members::role_label;
+use crate::pages::project::summary::{access_level, project_type};
 
 /// Columns of the table (for the full-width loading, empty and error rows).
 const COLUMNS: &str = "8";
@@ -112,16 +114,8 @@ pub fn ProjectsPage() -> impl IntoView {
 fn ProjectRow(project: Project, selection: Selection) -> impl IntoView {
     let id = project.project_id;
     let name = project.name.clone();
-    let access = if project.metadata.public.as_deref() == Some("true") {
-        "Public"
-    } else {
-        "Private"
-    };
-    let kind = if project.registry_id.is_some() {
-        "Proxy Cache"
-    } else {
-        "Hosted"
-    };
+    let access = access_level(&project);
+    let kind = project_type(&project);
     let role = role_of(&project);
     let row_name = name.clone();
     view! {

@@ -8,7 +8,6 @@
 //! Rule: the page reads the artifact once and each part from the link the artifact gives
 //! (`addition_links`), so an artifact without a history or layers asks for none.
 
-use berth_api::artifacts::{Artifact, Tag};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -19,6 +18,7 @@ use super::artifacts::{
     kind_label, platform_label, pull_command, repository_from_param, short_digest,
 };
 use super::use_project;
+use crate::answers::{Artifact, Tag};
 use crate::api::{self, encode_component, query_string};
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::copy_button::CopyButton;
@@ -60,13 +60,9 @@ pub fn ArtifactPage() -> impl IntoView {
     let project_link = move || format!("/harbor/projects/{}/repositories", ctx.id.get());
     let body = move || {
         answered(artifact.get(), |artifact| {
-            let link = |addition: &str| {
-                artifact
-                    .addition_links
-                    .get(addition)
-                    .map(|l| l.href.clone())
-            };
-            let (history, layers) = (link("build_history"), link("layers"));
+            let links = &artifact.addition_links;
+            let link = |l: &Option<crate::answers::Link>| l.as_ref().map(|l| l.href.clone());
+            let (history, layers) = (link(&links.build_history), link(&links.layers));
             let platforms = platform_rows(
                 &artifact,
                 &ctx.id.get_untracked(),
@@ -445,14 +441,7 @@ pub fn platform_rows(artifact: &Artifact, project_id: &str, repository: &str) ->
 
 /// The Overview's rows, as `(label, value)`.
 pub fn overview(artifact: &Artifact) -> Vec<(String, String)> {
-    let attr = |key: &str| {
-        artifact
-            .extra_attrs
-            .get(key)
-            .and_then(|v| v.as_str())
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-    };
+    let attr = |key: &str| artifact.extra_attrs.text(key).map(str::to_owned);
     let mut rows: Vec<(&str, String)> = vec![
         ("Digest", artifact.digest.clone()),
         ("Type", kind_label(artifact)),
@@ -558,9 +547,8 @@ pub fn check_tag_name(name: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
+    use crate::answers::ExtraAttrs;
 
     const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -612,22 +600,19 @@ mod tests {
 
     #[test]
     fn the_overview_names_what_harbor_shows() {
-        let mut extra = BTreeMap::new();
-        extra.insert("os".to_owned(), serde_json::json!("linux"));
-        extra.insert("architecture".to_owned(), serde_json::json!("amd64"));
-        extra.insert("author".to_owned(), serde_json::json!("me"));
+        let extra = ExtraAttrs {
+            os: serde_json::json!("linux"),
+            architecture: serde_json::json!("amd64"),
+            author: serde_json::json!("me"),
+            ..ExtraAttrs::default()
+        };
         let artifact = Artifact {
-            id: 1,
             kind: "IMAGE".to_owned(),
             media_type: "application/vnd.oci.image.config.v1+json".to_owned(),
             manifest_media_type: "application/vnd.oci.image.manifest.v1+json".to_owned(),
-            artifact_type: None,
-            project_id: 1,
-            repository_id: 1,
             repository_name: "p/app".to_owned(),
             digest: DIGEST.to_owned(),
             size: 2048,
-            icon: None,
             push_time: "2026-01-01T00:00:00Z".to_owned(),
             pull_time: "0001-01-01T00:00:00.000Z".to_owned(),
             pull_count: 3,
@@ -635,9 +620,7 @@ mod tests {
             annotations: None,
             references: None,
             tags: None,
-            addition_links: BTreeMap::new(),
-            labels: Vec::new(),
-            accessories: None,
+            addition_links: Default::default(),
         };
         let rows = overview(&artifact);
         let get = |label: &str| {

@@ -9,12 +9,12 @@
 //! Rule: loading the list costs one request whatever the repository holds; an index's children are fetched
 //! only when the user expands it.
 
-use berth_api::artifacts::{Artifact, Reference};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use super::use_project;
+use crate::answers::{Artifact, Reference};
 use crate::api::{encode_component, query_string};
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::copy_button::CopyButton;
@@ -504,18 +504,12 @@ pub fn platform_label(os: &str, architecture: &str, variant: Option<&str>) -> St
 
 /// An image's platform from its config (`extra_attrs.os`, `architecture`, `variant`), if it has one.
 pub fn image_platform(artifact: &Artifact) -> Option<String> {
-    let attr = |key: &str| {
-        artifact
-            .extra_attrs
-            .get(key)
-            .and_then(|v| v.as_str())
-            .filter(|v| !v.is_empty())
-    };
-    let architecture = attr("architecture")?;
+    let attrs = &artifact.extra_attrs;
+    let architecture = attrs.text("architecture")?;
     Some(platform_label(
-        attr("os").unwrap_or_default(),
+        attrs.text("os").unwrap_or_default(),
         architecture,
-        attr("variant"),
+        attrs.text("variant"),
     ))
 }
 
@@ -546,11 +540,8 @@ pub fn platforms_summary(count: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
-    use berth_api::artifacts::Platform;
-
     use super::*;
+    use crate::answers::{ExtraAttrs, Platform};
 
     const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -560,27 +551,20 @@ mod tests {
 
     fn artifact(kind: &str, media_type: &str, references: Option<Vec<Reference>>) -> Artifact {
         Artifact {
-            id: 1,
             kind: kind.to_owned(),
             media_type: String::new(),
             manifest_media_type: media_type.to_owned(),
-            artifact_type: None,
-            project_id: 1,
-            repository_id: 1,
             repository_name: "proj/app".to_owned(),
             digest: DIGEST.to_owned(),
             size: 0,
-            icon: None,
             push_time: String::new(),
             pull_time: String::new(),
             pull_count: 0,
-            extra_attrs: BTreeMap::new(),
+            extra_attrs: ExtraAttrs::default(),
             annotations: None,
             references,
             tags: None,
-            addition_links: BTreeMap::new(),
-            labels: Vec::new(),
-            accessories: None,
+            addition_links: Default::default(),
         }
     }
 
@@ -697,12 +681,8 @@ mod tests {
 
         let mut image = artifact("IMAGE", "application/vnd.oci.image.manifest.v1+json", None);
         assert_eq!(image_platform(&image), None);
-        image
-            .extra_attrs
-            .insert("os".to_owned(), serde_json::json!("linux"));
-        image
-            .extra_attrs
-            .insert("architecture".to_owned(), serde_json::json!("arm64"));
+        image.extra_attrs.os = serde_json::json!("linux");
+        image.extra_attrs.architecture = serde_json::json!("arm64");
         assert_eq!(image_platform(&image).as_deref(), Some("linux/arm64"));
         assert_eq!(kind_label(&image), "Image");
     }
@@ -710,16 +690,12 @@ mod tests {
     #[test]
     fn indexes_are_told_apart_from_images() {
         let child = Reference {
-            parent_id: 1,
-            child_id: Some(2),
             child_digest: DIGEST.to_owned(),
             platform: Some(Platform {
                 architecture: "amd64".to_owned(),
                 os: "linux".to_owned(),
                 ..Platform::default()
             }),
-            annotations: None,
-            urls: None,
         };
         let index = artifact(
             "IMAGE",

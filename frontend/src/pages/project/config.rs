@@ -5,12 +5,13 @@
 //! project (`.`/`update`) and its metadata (`metadata`/`update`, what the server checks) can save; everyone
 //! else sees the form disabled and no Save or Cancel.
 
-use berth_api::projects::{Project, ProjectMetadata, ProjectReq};
+use berth_api::projects::{ProjectMetadata, ProjectReq};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::use_project;
+use crate::answers::Project;
 use crate::api;
 use crate::components::toast::{ErrorBanner, use_toasts};
 use crate::permissions::Permissions;
@@ -18,11 +19,6 @@ use crate::permissions::Permissions;
 /// Whether the user may change the project's configuration.
 pub fn may_configure(permissions: &Permissions) -> bool {
     permissions.can(".", "update") && permissions.can("metadata", "update")
-}
-
-/// Whether the project is public (Harbor keeps it as the metadata string `"true"`).
-pub fn is_public(project: &Project) -> bool {
-    project.metadata.public.as_deref() == Some("true")
 }
 
 /// A proxy-cache project's `(include, exclude)` patterns as saved (empty when unset).
@@ -57,7 +53,7 @@ pub fn ConfigTab() -> impl IntoView {
     let public = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
-    let saved_public = Memo::new(move |_| ctx.project.with(|p| p.as_ref().map(is_public)));
+    let saved_public = Memo::new(move |_| ctx.project.with(|p| p.as_ref().map(Project::is_public)));
     // The form shows the project as loaded (again after each save).
     Effect::new(move |_| {
         if let Some(flag) = saved_public.get() {

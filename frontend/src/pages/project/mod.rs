@@ -15,12 +15,12 @@ pub mod repositories;
 pub mod robots;
 pub mod summary;
 
-use berth_api::projects::Project;
 use berth_api::users::Permission;
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::{use_location, use_params_map};
 
+use crate::answers::Project;
 use crate::api;
 use crate::components::fetch::Fetch;
 use crate::pages::not_found::{NoPermission, ProjectNotFound};

@@ -4,10 +4,11 @@
 //! its endpoint (the summary's `registry`) and include/exclude patterns, and the pull command instead: nobody
 //! pushes to a proxy cache.
 
-use berth_api::projects::{Project, ProjectMetadata, ProjectSummary};
+use berth_api::projects::ProjectSummary;
 use leptos::prelude::*;
 
 use super::use_project;
+use crate::answers::{Project, ProjectMetadata};
 use crate::api;
 use crate::components::copy_button::CopyButton;
 use crate::components::fetch::Fetch;
@@ -70,7 +71,7 @@ pub fn PullCommand(#[prop(into)] project: Signal<String>) -> impl IntoView {
 
 /// Harbor's "Access Level" of a project.
 pub fn access_level(project: &Project) -> &'static str {
-    if project.metadata.public.as_deref() == Some("true") {
+    if project.is_public() {
         "Public"
     } else {
         "Private"
@@ -79,7 +80,7 @@ pub fn access_level(project: &Project) -> &'static str {
 
 /// Harbor's project type: hosted, or a proxy cache of another registry.
 pub fn project_type(project: &Project) -> &'static str {
-    if project.registry_id.is_some() {
+    if project.is_proxy() {
         "Proxy Cache"
     } else {
         "Hosted"
@@ -248,14 +249,9 @@ mod tests {
     fn project(public: Option<&str>, registry_id: Option<i64>) -> Project {
         Project {
             project_id: 3,
-            owner_id: 1,
             name: "team".to_owned(),
             registry_id,
             creation_time: String::new(),
-            update_time: String::new(),
-            deleted: false,
-            owner_name: "admin".to_owned(),
-            togglable: true,
             current_user_role_id: None,
             current_user_role_ids: Vec::new(),
             repo_count: 0,
@@ -263,7 +259,6 @@ mod tests {
                 public: public.map(str::to_owned),
                 ..ProjectMetadata::default()
             },
-            cve_allowlist: None,
             quota: None,
         }
     }
