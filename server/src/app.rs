@@ -66,6 +66,10 @@ impl AppState {
             BlobStore::local(&config.data_dir.join("storage")).context("opening the blob store")?;
         let uploads = UploadStaging::new(config.data_dir.join("uploads"))
             .context("opening the upload staging area")?;
+        uploads
+            .restore(db.upload_projects().await.context("listing open uploads")?)
+            .await
+            .context("counting the staged bytes of open uploads")?;
         let tokens =
             TokenService::load_or_create(&db, &config.token_service, config.token_lifetime())
                 .await

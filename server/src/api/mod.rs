@@ -17,7 +17,7 @@ mod openapi;
 mod pagination;
 mod project_metadata;
 mod projects;
-mod query;
+pub mod query;
 pub mod query_bool;
 mod quotas;
 mod registries;

@@ -59,8 +59,9 @@ impl Page {
         self.size
     }
 
+    /// Saturating: a page number near `i64::MAX` is past the end of any list, not an overflow.
     pub fn offset(self) -> i64 {
-        (self.page - 1) * self.size
+        (self.page - 1).saturating_mul(self.size)
     }
 
     /// `X-Total-Count` and `Link` for this page of `total` items at `path` (with `query`, other parameters
@@ -79,7 +80,7 @@ impl Page {
         if self.page > 1 {
             links.push(format!("{}; rel=\"prev\"", link(self.page - 1)));
         }
-        if self.page * self.size < total {
+        if self.page.saturating_mul(self.size) < total {
             links.push(format!("{}; rel=\"next\"", link(self.page + 1)));
         }
         if !links.is_empty()
@@ -129,5 +130,16 @@ mod tests {
         );
         let last = Page { page: 4, size: 10 }.headers(35, "/p", &[]);
         assert_eq!(last["link"], "</p?page=3&page_size=10>; rel=\"prev\"");
+        let far = Page {
+            page: i64::MAX,
+            size: 100,
+        };
+        assert_eq!(far.offset(), i64::MAX);
+        assert!(
+            !far.headers(35, "/p", &[])["link"]
+                .to_str()
+                .unwrap_or_default()
+                .contains("next")
+        );
     }
 }

@@ -260,8 +260,9 @@ fn value(key: &str, kind: Kind, v: &str) -> Result<Value, ApiError> {
 
 /// The span `[from, until)` a time covers: a second for Harbor's `2024-01-31 23:59:59` (and for RFC 3339
 /// without fractions), a day for a date, one microsecond (the stored precision) for a time with fractions.
+/// `None` for a time whose span would end past what chrono can hold (`+262142-12-31 23:59:59`).
 fn time_span(v: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    let second = |t: DateTime<Utc>| Some((t, t + Duration::seconds(1)));
+    let second = |t: DateTime<Utc>| Some((t, t.checked_add_signed(Duration::seconds(1))?));
     for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
         if let Ok(t) = NaiveDateTime::parse_from_str(v, format) {
             return second(t.and_utc());
@@ -272,12 +273,12 @@ fn time_span(v: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
         return if t.timestamp_subsec_nanos() == 0 {
             second(t)
         } else {
-            Some((t, t + Duration::microseconds(1)))
+            Some((t, t.checked_add_signed(Duration::microseconds(1))?))
         };
     }
     let day = NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()?;
     let start = day.and_hms_opt(0, 0, 0)?.and_utc();
-    Some((start, start + Duration::days(1)))
+    Some((start, start.checked_add_signed(Duration::days(1))?))
 }
 
 #[cfg(test)]

@@ -64,6 +64,15 @@ pub async fn middleware(
                 .filter_map(|v| v.to_str().ok()),
         )
     }));
+    // What a forwarding header says is believed only from a trusted proxy: from anyone else it is dropped here,
+    // so nothing below (the token challenge's scheme in `registry::access::base_url`) can be misled by it.
+    if !peer.is_some_and(|peer| state.config.trusted_proxies.contains(peer)) {
+        let headers = request.headers_mut();
+        headers.remove("x-forwarded-for");
+        headers.remove("x-forwarded-proto");
+        headers.remove("x-forwarded-host");
+        headers.remove(axum::http::header::FORWARDED);
+    }
     request.extensions_mut().insert(address);
     CURRENT.scope(address, next.run(request)).await
 }

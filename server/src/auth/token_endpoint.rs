@@ -203,16 +203,47 @@ pub async fn issue(
     response
 }
 
+/// One requested scope, `type:name:actions`. The name may hold colons (a registry host with a port), the
+/// type and the actions cannot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeRequest<'a> {
+    pub kind: &'a str,
+    pub name: &'a str,
+    /// The comma-separated list as sent, unknown actions included.
+    pub actions: &'a str,
+}
+
+impl<'a> ScopeRequest<'a> {
+    /// Parses one scope; `None` when it has fewer than three parts.
+    pub fn parse(scope: &'a str) -> Option<ScopeRequest<'a>> {
+        let (kind, rest) = scope.split_once(':')?;
+        let (name, actions) = rest.rsplit_once(':')?;
+        Some(ScopeRequest {
+            kind,
+            name,
+            actions,
+        })
+    }
+}
+
+impl std::fmt::Display for ScopeRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.kind, self.name, self.actions)
+    }
+}
+
 /// What to grant for one scope `type:name:actions`; `None` when nothing is granted.
 async fn grant(
     state: &AppState,
     subject: &Subject,
     scope: &str,
 ) -> Result<Option<Grant>, sqlx::Error> {
-    let Some((kind, rest)) = scope.split_once(':') else {
-        return Ok(None);
-    };
-    let Some((name, actions)) = rest.rsplit_once(':') else {
+    let Some(ScopeRequest {
+        kind,
+        name,
+        actions,
+    }) = ScopeRequest::parse(scope)
+    else {
         return Ok(None);
     };
     match kind {

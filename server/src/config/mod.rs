@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::throttle::ThrottleConfig;
 use crate::secret::Secret;
+use crate::storage::UploadLimits;
 
 mod trusted_proxies;
 pub use trusted_proxies::{TrustedProxies, canonical as canonical_address};
@@ -44,6 +45,8 @@ pub struct Config {
     pub admin_password: Option<Secret>,
     /// Idle upload sessions older than this many seconds are purged.
     pub upload_ttl_secs: u64,
+    /// Caps on uploads in progress per project (`[uploads]`, `BERTH_UPLOADS__*`).
+    pub uploads: UploadLimits,
     /// Lifetime of registry bearer tokens, in minutes (Harbor's `token_expiration`).
     pub token_expiration: u64,
     /// The `service` named in token challenges and the `aud` of issued tokens.
@@ -118,6 +121,7 @@ impl Default for Config {
             log_level: "info".to_owned(),
             admin_password: None,
             upload_ttl_secs: 24 * 60 * 60,
+            uploads: UploadLimits::default(),
             token_expiration: 30,
             token_service: "berth-registry".to_owned(),
             storage_per_project: -1,
@@ -200,6 +204,7 @@ mod tests {
             jail.set_env("BERTH_DATA_DIR", "/srv/berth");
             jail.set_env("BERTH_ADMIN_PASSWORD", "s3cret");
             jail.set_env("BERTH_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7");
+            jail.set_env("BERTH_UPLOADS__MAX_SESSIONS_PER_PROJECT", "8");
             let config = Config::load(Some(Path::new("custom.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 9000)));
             assert_eq!(config.log_format, LogFormat::Json);
@@ -209,6 +214,11 @@ mod tests {
             assert!(config.trusted_proxies.contains([192, 0, 2, 7].into()));
             assert!(!config.trusted_proxies.contains([192, 0, 2, 8].into()));
             assert_eq!(config.session_lifetime(), Duration::from_secs(12 * 3600));
+            assert_eq!(config.uploads.max_sessions_per_project, 8);
+            assert_eq!(
+                config.uploads.max_staged_bytes_per_project,
+                UploadLimits::default().max_staged_bytes_per_project
+            );
             assert_eq!(
                 config.admin_password.as_ref().map(Secret::expose),
                 Some("s3cret")

@@ -1,8 +1,14 @@
 //! Artifacts and tags as the REST API lists them: one row per artifact with its sizes and pull statistics.
+//!
+//! Rule: what a list shows of an artifact that depends on other rows — whether it is listed on its own and
+//! its total size — is stored with it (`artifacts.listed`, `artifacts.total_size`, migration 0013) and
+//! kept by [`refresh_listing`] in every transaction that stores or deletes manifests, so lists read it from
+//! indexes instead of computing it for every artifact.
+
+use sqlx::SqliteConnection;
 
 use super::Db;
-use super::list::{self, ListQuery, ListSql, Scope};
-use super::repositories::LISTED_ON_ITS_OWN;
+use super::list::{self, ListQuery, ListSql, Scope, StoredTotal};
 
 /// An artifact with what the REST API shows about it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -38,14 +44,23 @@ pub struct TagRow {
     pub pull_time: Option<String>,
 }
 
-/// The size of artifact `x`'s config and layers.
+/// SQL condition: artifact `a` is listed on its own — not a child of an index in its repository, nor an
+/// accessory whose subject is in its repository (Harbor lists those under their parent or subject).
+/// `CROSS JOIN` fixes the join order: children are found by digest (indexed) and then their parent by id.
+const LISTED_ON_ITS_OWN: &str =
+    "NOT EXISTS (SELECT 1 FROM artifact_children ch CROSS JOIN artifacts p ON p.id = ch.parent_id
+                  WHERE ch.child_digest = a.digest AND p.repository_id = a.repository_id)
+     AND NOT (a.subject_digest IS NOT NULL AND EXISTS (SELECT 1 FROM artifacts s
+                  WHERE s.repository_id = a.repository_id AND s.digest = a.subject_digest))";
+
+/// The size of artifact `x`'s config and layers (the blobs present).
 const BLOBS_SIZE: &str =
     "COALESCE((SELECT SUM(b.size) FROM artifact_blobs ab JOIN blobs b ON b.digest = ab.digest
                                    WHERE ab.artifact_id = x.id), 0)";
 
 /// SQL expression: the total size of artifact `a` — the manifest, its config and layers, and (for an index)
-/// its children with theirs.
-pub(super) fn total_size_sql() -> String {
+/// its children with theirs. Migration 0013 writes the same for blobs that arrive after their artifacts.
+fn total_size_sql() -> String {
     let own_blobs = BLOBS_SIZE.replace("x.id", "a.id");
     let child_blobs = BLOBS_SIZE.replace("x.id", "c.id");
     format!(
@@ -56,14 +71,72 @@ pub(super) fn total_size_sql() -> String {
     )
 }
 
-fn artifact_select() -> String {
+/// Sets `listed` and `total_size` of the artifacts of repository `repository_id` that a change to the
+/// artifacts `digests` affects: those artifacts, the indexes listing them as children (whose size includes
+/// theirs), their accessories (listed only while their subject is missing) and their children (listed only
+/// while no index lists them; name a deleted index's children in `digests`, its links are gone). Called in
+/// the transaction that made the change, after it.
+pub(super) async fn refresh_listing(
+    conn: &mut SqliteConnection,
+    repository_id: i64,
+    digests: &[String],
+) -> Result<(), sqlx::Error> {
+    if digests.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(&refresh_listing_sql())
+        .bind(repository_id)
+        .bind(serde_json::Value::from(digests.to_vec()).to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The statement of [`refresh_listing`] (`$1` the repository, `$2` the digests as a JSON array). Each
+/// artifact it updates is found by an index from the digests (`CROSS JOIN` fixes SQLite's join order), so a
+/// push reads a handful of rows however many the repository holds.
+fn refresh_listing_sql() -> String {
     format!(
-        "SELECT a.id, a.repository_id, r.project_id, r.name AS repository_name, a.digest, a.media_type,
-            a.artifact_type, a.subject_digest, a.annotations, a.content, a.push_time, a.pull_time, a.pull_count,
-            {} AS total_size
-         FROM artifacts a JOIN repositories r ON r.id = a.repository_id",
+        "UPDATE artifacts AS a
+         SET listed = CASE WHEN {LISTED_ON_ITS_OWN} THEN 1 ELSE 0 END, total_size = {}
+         WHERE a.id IN (
+             SELECT x.id FROM artifacts x
+             WHERE x.repository_id = $1 AND x.digest IN (SELECT value FROM json_each($2))
+             UNION
+             SELECT x.id FROM artifacts x
+             WHERE x.repository_id = $1 AND x.subject_digest IN (SELECT value FROM json_each($2))
+             UNION
+             SELECT p.id FROM artifact_children ch CROSS JOIN artifacts p
+             WHERE p.id = ch.parent_id AND p.repository_id = $1
+               AND ch.child_digest IN (SELECT value FROM json_each($2))
+             UNION
+             SELECT c.id FROM artifacts p CROSS JOIN artifact_children ch CROSS JOIN artifacts c
+             WHERE ch.parent_id = p.id AND c.repository_id = p.repository_id AND c.digest = ch.child_digest
+               AND p.repository_id = $1 AND p.digest IN (SELECT value FROM json_each($2)))",
         total_size_sql()
     )
+}
+
+const ARTIFACT_SELECT: &str =
+    "SELECT a.id, a.repository_id, r.project_id, r.name AS repository_name, a.digest, a.media_type,
+        a.artifact_type, a.subject_digest, a.annotations, a.content, a.push_time, a.pull_time, a.pull_count,
+        a.total_size
+     FROM artifacts a JOIN repositories r ON r.id = a.repository_id";
+
+/// The artifact list of repository `repository_id`: the artifacts listed on their own, newest first.
+fn artifact_list(repository_id: i64) -> (ListSql<'static>, [Scope<'static>; 2]) {
+    let sql = ListSql {
+        select: ARTIFACT_SELECT,
+        count: "SELECT COUNT(*) FROM artifacts a",
+        default_order: "a.push_time DESC",
+        tie_breaker: "a.id DESC",
+        key_first: Some("a.id"),
+    };
+    let scope = [
+        Scope::Is("a.repository_id", repository_id),
+        Scope::Sql("a.listed = 1"),
+    ];
+    (sql, scope)
 }
 
 const TAG_SELECT: &str = "SELECT t.rowid AS id, t.repository_id, t.artifact_id, t.name, t.push_time, t.pull_time FROM tags t";
@@ -79,19 +152,20 @@ impl Db {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<ArtifactRow>, i64), sqlx::Error> {
-        let select = artifact_select();
-        let sql = ListSql {
-            select: &select,
-            count: "SELECT COUNT(*) FROM artifacts a",
-            default_order: "a.push_time DESC",
-            tie_breaker: "a.id DESC",
-            key_first: Some("a.id"),
+        let (sql, scope) = artifact_list(repository_id);
+        let stored = StoredTotal {
+            sql: "SELECT artifact_count FROM repositories WHERE id = $1",
+            key: repository_id,
         };
-        let scope = [
-            Scope::Is("a.repository_id", repository_id),
-            Scope::Sql(LISTED_ON_ITS_OWN),
-        ];
-        list::fetch_page(&self.read, &sql, &scope, query, limit, offset).await
+        list::fetch_page_of(
+            &self.read,
+            &sql,
+            &scope,
+            query,
+            (limit, offset),
+            Some(stored),
+        )
+        .await
     }
 
     /// The artifact `digest` of repository `repository_id`.
@@ -101,8 +175,7 @@ impl Db {
         digest: &str,
     ) -> Result<Option<ArtifactRow>, sqlx::Error> {
         sqlx::query_as(&format!(
-            "{} WHERE a.repository_id = $1 AND a.digest = $2",
-            artifact_select()
+            "{ARTIFACT_SELECT} WHERE a.repository_id = $1 AND a.digest = $2"
         ))
         .bind(repository_id)
         .bind(digest)
@@ -117,8 +190,7 @@ impl Db {
         tag: &str,
     ) -> Result<Option<ArtifactRow>, sqlx::Error> {
         sqlx::query_as(&format!(
-            "{} WHERE a.id = (SELECT artifact_id FROM tags WHERE repository_id = $1 AND name = $2)",
-            artifact_select()
+            "{ARTIFACT_SELECT} WHERE a.id = (SELECT artifact_id FROM tags WHERE repository_id = $1 AND name = $2)"
         ))
         .bind(repository_id)
         .bind(tag)
@@ -133,9 +205,8 @@ impl Db {
         subjects: &[String],
     ) -> Result<Vec<ArtifactRow>, sqlx::Error> {
         sqlx::query_as(&format!(
-            "{} WHERE a.repository_id = $1 AND a.subject_digest IN (SELECT value FROM json_each($2))
-             ORDER BY a.push_time, a.id",
-            artifact_select()
+            "{ARTIFACT_SELECT} WHERE a.repository_id = $1 AND a.subject_digest IN (SELECT value FROM json_each($2))
+             ORDER BY a.push_time, a.id"
         ))
         .bind(repository_id)
         .bind(serde_json::Value::from(subjects.to_vec()).to_string())
@@ -188,5 +259,115 @@ impl Db {
         };
         let scope = [Scope::Is("t.artifact_id", artifact_id)];
         list::fetch_page(&self.read, &sql, &scope, query, limit, offset).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::list::{Condition, field};
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    /// Steps of a plan that read every row of artifacts (`a`) or tags (`t`).
+    fn full_scans(plan: &[String]) -> Vec<&String> {
+        plan.iter()
+            .filter(|step| step.starts_with("SCAN a") || step.starts_with("SCAN t "))
+            .collect()
+    }
+
+    /// The console's artifact lists, at the first, middle and last page of a million artifacts, choose
+    /// their page from one index in the list's order, and its tag search starts from the tag index: no
+    /// step reads every artifact, none sorts them (`bench/lists.py` times them).
+    #[tokio::test]
+    async fn artifact_lists_read_an_index_in_their_order() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let db = Db::open(&format!(
+            "sqlite://{}",
+            dir.path().join("berth.db").display()
+        ))
+        .await?;
+        let (sql, scope) = artifact_list(1);
+        let fields = list::ARTIFACTS.as_slice();
+        let total = 1_000_000;
+        let mut sorts: Vec<Option<(&str, bool)>> = vec![None];
+        for key in ["push_time", "pull_time", "pull_count", "size"] {
+            sorts.extend([Some((key, false)), Some((key, true))]);
+        }
+        for sort in sorts {
+            let mut query = ListQuery::default();
+            if let Some((key, descending)) = sort {
+                query.sort_by(field(fields, key).ok_or(key)?, descending);
+            }
+            for offset in [0, total / 2, total - 15] {
+                let (_, keys) =
+                    list::plans(&db.read, &sql, &scope, &query, (15, offset, total)).await?;
+                assert_eq!(keys.len(), 1, "{sort:?} at {offset}: {keys:?}");
+                assert!(
+                    keys[0].starts_with("SEARCH a USING COVERING INDEX artifacts_list_")
+                        && keys[0].ends_with("(repository_id=? AND listed=?)"),
+                    "{sort:?} at {offset}: {keys:?}"
+                );
+            }
+        }
+        // A tag search reads the tags whose names hold the part (from the trigram index when it has three
+        // characters or more, else the repository's tags), then their artifacts by id.
+        for (part, tags) in [
+            ("v9999", "SEARCH t USING INTEGER PRIMARY KEY (rowid=?)"),
+            (
+                "v9",
+                "SEARCH t USING INDEX sqlite_autoindex_tags_1 (repository_id=?)",
+            ),
+        ] {
+            let mut query = ListQuery::default();
+            query.filter(
+                field(fields, "tags").ok_or("tags")?,
+                Condition::Fuzzy(part.to_owned()),
+            );
+            let (count, keys) = list::plans(&db.read, &sql, &scope, &query, (15, 0, 11)).await?;
+            for plan in [&count, &keys] {
+                assert!(full_scans(plan).is_empty(), "{part}: {plan:?}");
+                assert!(
+                    plan.iter()
+                        .any(|step| step == "SEARCH a USING INTEGER PRIMARY KEY (rowid=?)"),
+                    "{plan:?}"
+                );
+                let on_tags: Vec<&String> =
+                    plan.iter().filter(|s| s.starts_with("SEARCH t ")).collect();
+                assert_eq!(on_tags, [tags], "{part}: {plan:?}");
+                assert_eq!(
+                    plan.iter().any(|s| s.contains("tags_fts")),
+                    part.len() >= 3,
+                    "{plan:?}"
+                );
+            }
+        }
+        // Keeping the columns reads the rows a push touches, not the repository.
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {}", refresh_listing_sql()))
+                .bind(1)
+                .bind("[]")
+                .fetch_all(&db.read)
+                .await?;
+        let outer: Vec<&String> = plan
+            .iter()
+            .filter(|(_, parent, ..)| *parent == 0)
+            .map(|(.., d)| d)
+            .collect();
+        assert_eq!(
+            outer.first().map(|d| d.as_str()),
+            Some("SEARCH a USING INTEGER PRIMARY KEY (rowid=?)")
+        );
+        for (.., step) in &plan {
+            assert!(
+                !step.starts_with("SCAN")
+                    || step.contains("json_each")
+                    || step.starts_with("SCAN CONSTANT"),
+                "{plan:?}"
+            );
+            assert!(!step.ends_with("(repository_id=?)"), "{plan:?}");
+        }
+        db.close().await;
+        Ok(())
     }
 }

@@ -4,6 +4,7 @@ use bytes::Bytes;
 use sqlx::SqliteConnection;
 
 use super::Db;
+use super::artifact_rows::refresh_listing;
 use super::blobs::ensure_repository;
 use super::quota::{self, ChargeError, QuotaExceeded};
 
@@ -146,6 +147,7 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         }
+        refresh_listing(&mut tx, repository_id, &[a.digest.to_owned()]).await?;
         tx.commit().await?;
         if let Some(tag) = a.tag {
             self.tagged_manifests
@@ -483,6 +485,8 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         }
+        let copied: Vec<String> = order.into_iter().map(|(_, digest)| digest).collect();
+        refresh_listing(&mut tx, target_id, &copied).await?;
         tx.commit().await?;
         self.tagged_manifests
             .invalidate_where(|(repo, _)| repo == c.target_repository);
@@ -633,10 +637,18 @@ async fn delete_manifest_in(
             .bind(artifact_id)
             .fetch_all(&mut *conn)
             .await?;
+    // Its children and accessories may be listed on their own once it is gone; indexes listing it shrink.
+    let mut affected: Vec<String> =
+        sqlx::query_scalar("SELECT child_digest FROM artifact_children WHERE parent_id = $1")
+            .bind(artifact_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    affected.push(digest.to_owned());
     sqlx::query("DELETE FROM artifacts WHERE id = $1")
         .bind(artifact_id)
         .execute(&mut *conn)
         .await?;
+    refresh_listing(&mut *conn, repository_id, &affected).await?;
     for blob in &blobs {
         // This repository's link goes if no artifact left here references the blob and the link predates
         // the artifact: a link made since then (here or elsewhere) is an upload for a manifest not pushed yet.

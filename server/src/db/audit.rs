@@ -2,7 +2,7 @@
 //! project keep its id so a project's log still shows how it ended.
 
 use super::Db;
-use super::list::{self, ListQuery, ListSql, Scope};
+use super::list::{self, ListQuery, ListSql, Scope, StoredTotal};
 
 /// An entry to record. `project` names the project the action touched, if any; the row stores its id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +85,19 @@ impl Db {
             .map(|id| Scope::Is("project_id", id))
             .into_iter()
             .collect();
-        list::fetch_page(&self.read, &sql, &scope, query, limit, offset).await
+        // Kept by triggers per project, and for all entries under 0 (migration 0013).
+        let stored = StoredTotal {
+            sql: "SELECT COALESCE((SELECT entries FROM audit_log_counts WHERE project_id = $1), 0)",
+            key: project_id.unwrap_or(0),
+        };
+        list::fetch_page_of(
+            &self.read,
+            &sql,
+            &scope,
+            query,
+            (limit, offset),
+            Some(stored),
+        )
+        .await
     }
 }

@@ -11,6 +11,27 @@ pub struct LinkedBlob {
     pub size: i64,
 }
 
+/// A blob link written in an open transaction: see [`Db::begin_link`]. Dropped without
+/// [`PendingLink::commit`], it is rolled back.
+#[derive(Debug)]
+pub struct PendingLink {
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    newly_recorded: bool,
+}
+
+impl PendingLink {
+    /// Whether the content store did not hold the blob before: its bytes must be moved in before
+    /// [`PendingLink::commit`].
+    pub fn newly_recorded(&self) -> bool {
+        self.newly_recorded
+    }
+
+    /// Makes the link visible.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
 /// Returns the id of repository `name` in `project_id`, creating it if needed.
 pub(super) async fn ensure_repository(
     conn: &mut SqliteConnection,
@@ -97,9 +118,28 @@ impl Db {
         size: i64,
         upload_id: Option<&str>,
     ) -> Result<(), ChargeError> {
+        self.begin_link(project_id, repository, digest, size, upload_id)
+            .await?
+            .commit()
+            .await?;
+        Ok(())
+    }
+
+    /// Writes what [`Db::link_blob`] writes, in a transaction left open: the quota is decided (over it,
+    /// nothing is written and this fails) before the caller moves the blob's bytes into the store, and the
+    /// rows become visible only at [`PendingLink::commit`]. Holds the single writer until then, so the
+    /// caller's step in between must be short (a rename).
+    pub async fn begin_link(
+        &self,
+        project_id: i64,
+        repository: &str,
+        digest: &str,
+        size: i64,
+        upload_id: Option<&str>,
+    ) -> Result<PendingLink, ChargeError> {
         let now = super::now();
         let mut tx = self.write.begin().await?;
-        sqlx::query("INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING")
+        let recorded = sqlx::query("INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING")
             .bind(digest)
             .bind(size)
             .bind(&now)
@@ -124,8 +164,10 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
         }
-        tx.commit().await?;
-        Ok(())
+        Ok(PendingLink {
+            tx,
+            newly_recorded: recorded.rows_affected() > 0,
+        })
     }
 
     /// Unlinks blobs uploaded to a repository before `cutoff` that no artifact there references: uploads whose

@@ -8,11 +8,18 @@
 //!
 //! Timestamps are compared as the fixed-width text [`super::timestamp`] stores, so a time value is a span
 //! `[from, until)` of that text: a time given to the second covers the whole second, a date the whole day.
+//!
+//! At scale (`bench/lists.py`, a million artifacts in one repository): a list reads its total from a counter
+//! the database keeps when the request has no filter ([`StoredTotal`]), reads a page nearer the end than the
+//! start in the reverse order (so `OFFSET` never steps over more than half the rows, and an index serves
+//! each order the console sorts by), and starts a `~` filter on tags from their index ([`SubstringIndex`]).
 
 use std::sync::LazyLock;
 
 use sqlx::sqlite::{Sqlite, SqlitePool, SqliteRow};
 use sqlx::{FromRow, QueryBuilder};
+
+pub use super::text_search::Substrings;
 
 /// The type of a key's values, which decides how `api::query` parses them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +44,22 @@ pub enum Column {
     Related {
         from: &'static str,
         column: &'static str,
+        /// Where a `~` filter on `column` is answered from an index instead of testing every listed row.
+        substring_index: Option<SubstringIndex>,
     },
+}
+
+/// An index of substrings of a related value: a list filtered by `~part` on it reads the keys of the rows
+/// with a related value containing `part` first ([`Substrings::push_keys`], the index's SQL), then those rows
+/// by `key`. Only lists with [`ListSql::key_first`] read it; others test each row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubstringIndex {
+    pub substrings: Substrings,
+    /// The listed row's key that the index's keys name, e.g. `a.id`.
+    pub key: &'static str,
+    /// A column of the listed rows that the related rows share (e.g. `a.repository_id`, as tags have their
+    /// artifact's repository): when the list's [`Scope`] fixes it, only related rows with that value are read.
+    pub within: Option<&'static str>,
 }
 
 /// One key a list accepts in `q` (and in `sort`, unless [`Column::Related`]).
@@ -136,14 +158,23 @@ pub(super) struct ListSql<'a> {
     pub select: &'a str,
     /// `SELECT COUNT(*) FROM …` over the same tables and aliases.
     pub count: &'a str,
-    /// The order when the request gives no `sort`.
+    /// The order when the request gives no `sort`, e.g. `a.push_time DESC`.
     pub default_order: &'a str,
-    /// Appended to every order so that pages are stable, e.g. `a.id DESC`.
+    /// Appended to every order so that pages are stable, e.g. `a.id DESC`. It must tell every two rows
+    /// apart: a page far from the start is read in the reverse order (see [`fetch_page`]).
     pub tie_breaker: &'a str,
     /// For lists whose `select` computes costly columns (sizes, counts): the row's key over the tables of
     /// `count` (e.g. `a.id`). The page's keys are then chosen first, from `count`'s tables alone, and the
     /// costly columns computed for that page only, not for every matching row before sorting.
     pub key_first: Option<&'a str>,
+}
+
+/// A total the database keeps (a counter its triggers maintain), read instead of counting the rows when a
+/// request has no filter: `sql` returns it for the list's scope, given `key` as its one parameter.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct StoredTotal<'a> {
+    pub sql: &'a str,
+    pub key: i64,
 }
 
 /// A condition the list function sets whatever the request asks (the project, what the caller may see).
@@ -168,38 +199,276 @@ pub(super) async fn fetch_page<T>(
 where
     T: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
 {
-    let mut count = QueryBuilder::<Sqlite>::new(sql.count);
-    push_where(&mut count, scope, query);
-    let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+    fetch_page_of(pool, sql, scope, query, (limit, offset), None).await
+}
+
+/// [`fetch_page`] of a list whose unfiltered total is `stored`.
+///
+/// The total and the page are read in one transaction, so they agree. A page nearer the end than the start
+/// is read in the reverse order from the end: with an index for the order, no page steps over more than
+/// half the rows (SQLite's `OFFSET` steps over each).
+pub(super) async fn fetch_page_of<T>(
+    pool: &SqlitePool,
+    sql: &ListSql<'_>,
+    scope: &[Scope<'_>],
+    query: &ListQuery,
+    (limit, offset): (i64, i64),
+    stored: Option<StoredTotal<'_>>,
+) -> Result<(Vec<T>, i64), sqlx::Error>
+where
+    T: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
+{
+    let mut tx = pool.begin().await?;
+    if let (Some(key), Some(_)) = (sql.key_first, query.driver()) {
+        let rows = fetch_driven_page(&mut tx, key, sql, scope, query, (limit, offset)).await?;
+        tx.commit().await?;
+        return Ok(rows);
+    }
+    let total: i64 = match stored {
+        Some(stored) if query.filters.is_empty() => {
+            sqlx::query_scalar(stored.sql)
+                .bind(stored.key)
+                .fetch_one(&mut *tx)
+                .await?
+        }
+        _ => {
+            let mut count = QueryBuilder::<Sqlite>::new("");
+            push_count(&mut count, sql, scope, query);
+            count.build_query_scalar().fetch_one(&mut *tx).await?
+        }
+    };
+    if offset >= total {
+        tx.commit().await?;
+        return Ok((Vec::new(), total));
+    }
+    let window = Window::of(total, limit, offset);
     let mut select = QueryBuilder::<Sqlite>::new(sql.select);
     match sql.key_first {
         Some(key) => {
-            let from = sql.count.trim_start_matches("SELECT COUNT(*)");
-            select.push(format!(" WHERE {key} IN (SELECT {key}{from}"));
-            push_where(&mut select, scope, query);
-            push_order(&mut select, sql, query);
-            push_page(&mut select, limit, offset);
+            select.push(format!(" WHERE {key} IN ("));
+            push_keys(&mut select, key, sql, scope, query, window, false);
             select.push(")");
-            push_order(&mut select, sql, query);
+            push_order(&mut select, &order_terms(sql, query), false);
         }
         None => {
-            push_where(&mut select, scope, query);
-            push_order(&mut select, sql, query);
-            push_page(&mut select, limit, offset);
+            push_where(&mut select, scope, query, None);
+            push_order(&mut select, &order_terms(sql, query), window.reversed);
+            push_page(&mut select, window);
         }
     }
-    let rows = select.build_query_as::<T>().fetch_all(pool).await?;
+    let mut rows = select.build_query_as::<T>().fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    if window.reversed && sql.key_first.is_none() {
+        rows.reverse();
+    }
     Ok((rows, total))
 }
 
-fn push_page(qb: &mut QueryBuilder<'_, Sqlite>, limit: i64, offset: i64) {
-    qb.push(" LIMIT ")
-        .push_bind(limit)
-        .push(" OFFSET ")
-        .push_bind(offset);
+/// [`fetch_page_of`] when a filter's index finds the rows ([`ListQuery::driver`]). Its matches are sorted
+/// whatever the page, so one pass over them chooses the page's keys and counts them all (a window count);
+/// the rows are then read by key.
+async fn fetch_driven_page<T>(
+    tx: &mut sqlx::SqliteConnection,
+    key: &str,
+    sql: &ListSql<'_>,
+    scope: &[Scope<'_>],
+    query: &ListQuery,
+    (limit, offset): (i64, i64),
+) -> Result<(Vec<T>, i64), sqlx::Error>
+where
+    T: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
+{
+    let mut keys = QueryBuilder::<Sqlite>::new("");
+    let window = Window {
+        limit,
+        offset,
+        reversed: false,
+    };
+    push_keys(&mut keys, key, sql, scope, query, window, true);
+    let found: Vec<(i64, i64)> = keys.build_query_as().fetch_all(&mut *tx).await?;
+    let total = match found.first() {
+        Some((_, total)) => *total,
+        None => {
+            let mut count = QueryBuilder::<Sqlite>::new("");
+            push_count(&mut count, sql, scope, query);
+            let total: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+            return Ok((Vec::new(), total));
+        }
+    };
+    let keys: Vec<i64> = found.into_iter().map(|(key, _)| key).collect();
+    let mut select = QueryBuilder::<Sqlite>::new(sql.select);
+    select
+        .push(format!(" WHERE {key} IN (SELECT value FROM json_each("))
+        .push_bind(serde_json::Value::from(keys).to_string())
+        .push("))");
+    push_order(&mut select, &order_terms(sql, query), false);
+    let rows = select.build_query_as::<T>().fetch_all(&mut *tx).await?;
+    Ok((rows, total))
 }
 
-fn push_where(qb: &mut QueryBuilder<'_, Sqlite>, scope: &[Scope<'_>], query: &ListQuery) {
+/// `SELECT COUNT(*) …` of the rows of `sql` within `scope` that match `query`.
+fn push_count(
+    qb: &mut QueryBuilder<'_, Sqlite>,
+    sql: &ListSql<'_>,
+    scope: &[Scope<'_>],
+    query: &ListQuery,
+) {
+    let driver = sql.key_first.and_then(|_| query.driver());
+    qb.push("SELECT COUNT(*)");
+    push_from(qb, sql.count, scope, query, driver);
+    push_where(qb, scope, query, driver);
+}
+
+/// `SELECT key …` of a page of a [`ListSql::key_first`] list: the keys of the rows in `window`, chosen from
+/// `count`'s tables alone; with `counted`, each with the number of rows that match in all.
+fn push_keys(
+    qb: &mut QueryBuilder<'_, Sqlite>,
+    key: &str,
+    sql: &ListSql<'_>,
+    scope: &[Scope<'_>],
+    query: &ListQuery,
+    window: Window,
+    counted: bool,
+) {
+    let driver = sql.key_first.and_then(|_| query.driver());
+    qb.push(format!("SELECT {key}"));
+    if counted {
+        qb.push(", COUNT(*) OVER ()");
+    }
+    push_from(qb, sql.count, scope, query, driver);
+    push_where(qb, scope, query, driver);
+    push_order(qb, &order_terms(sql, query), window.reversed);
+    push_page(qb, window);
+}
+
+/// What SQLite plans for the count and for the choice of keys of the page of `limit` rows from `offset`
+/// out of `total` (`EXPLAIN QUERY PLAN`, one line per step), for tests that lists read indexes.
+#[cfg(test)]
+pub(super) async fn plans(
+    pool: &SqlitePool,
+    sql: &ListSql<'_>,
+    scope: &[Scope<'_>],
+    query: &ListQuery,
+    (limit, offset, total): (i64, i64, i64),
+) -> Result<(Vec<String>, Vec<String>), sqlx::Error> {
+    async fn plan(
+        pool: &SqlitePool,
+        mut qb: QueryBuilder<'_, Sqlite>,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let rows: Vec<(i64, i64, i64, String)> = qb.build_query_as().fetch_all(pool).await?;
+        Ok(rows.into_iter().map(|(.., detail)| detail).collect())
+    }
+    let mut count = QueryBuilder::<Sqlite>::new("EXPLAIN QUERY PLAN ");
+    push_count(&mut count, sql, scope, query);
+    let mut keys = QueryBuilder::<Sqlite>::new("EXPLAIN QUERY PLAN ");
+    let key = sql.key_first.unwrap_or("rowid");
+    push_keys(
+        &mut keys,
+        key,
+        sql,
+        scope,
+        query,
+        Window::of(total, limit, offset),
+        query.driver().is_some(),
+    );
+    Ok((plan(pool, count).await?, plan(pool, keys).await?))
+}
+
+/// Which rows of a list's order a page reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Window {
+    limit: i64,
+    offset: i64,
+    /// Counted from the end, in the reverse order.
+    reversed: bool,
+}
+
+impl Window {
+    /// The rows `offset..offset + limit` of `total` (`offset < total`), read from the nearer end.
+    fn of(total: i64, limit: i64, offset: i64) -> Window {
+        let end = offset.saturating_add(limit).min(total);
+        let from_end = total - end;
+        if from_end < offset {
+            Window {
+                limit: end - offset,
+                offset: from_end,
+                reversed: true,
+            }
+        } else {
+            Window {
+                limit,
+                offset,
+                reversed: false,
+            }
+        }
+    }
+}
+
+fn push_page(qb: &mut QueryBuilder<'_, Sqlite>, window: Window) {
+    qb.push(" LIMIT ")
+        .push_bind(window.limit)
+        .push(" OFFSET ")
+        .push_bind(window.offset);
+}
+
+impl ListQuery {
+    /// The filter rows are found from when a list reads its keys first: the first `~` filter on a related
+    /// value with a substring index.
+    fn driver(&self) -> Option<usize> {
+        self.filters.iter().position(|(field, condition)| {
+            matches!(
+                (&field.column, condition),
+                (
+                    Column::Related {
+                        substring_index: Some(_),
+                        ..
+                    },
+                    Condition::Fuzzy(_)
+                )
+            )
+        })
+    }
+}
+
+/// ` FROM …` of `count` (`SELECT COUNT(*) FROM …`); with a driving filter, the keys it reads from its
+/// index come first: ` FROM (keys) matched CROSS JOIN …`, which SQLite joins in that order (PostgreSQL
+/// chooses the order itself).
+fn push_from(
+    qb: &mut QueryBuilder<'_, Sqlite>,
+    count: &str,
+    scope: &[Scope<'_>],
+    query: &ListQuery,
+    driver: Option<usize>,
+) {
+    let from = count.trim_start_matches("SELECT COUNT(*)");
+    let Some((field, Condition::Fuzzy(part))) = driver.and_then(|i| query.filters.get(i)) else {
+        qb.push(from);
+        return;
+    };
+    let Column::Related {
+        substring_index: Some(index),
+        ..
+    } = &field.column
+    else {
+        qb.push(from);
+        return;
+    };
+    let within = scope.iter().find_map(|condition| match condition {
+        Scope::Is(column, value) if Some(*column) == index.within => Some(*value),
+        _ => None,
+    });
+    qb.push(" FROM (");
+    index.substrings.push_keys(qb, part, within);
+    qb.push(") matched CROSS JOIN ")
+        .push(from.trim_start().trim_start_matches("FROM"));
+}
+
+fn push_where(
+    qb: &mut QueryBuilder<'_, Sqlite>,
+    scope: &[Scope<'_>],
+    query: &ListQuery,
+    driver: Option<usize>,
+) {
     let mut first = true;
     let mut next = |qb: &mut QueryBuilder<'_, Sqlite>| {
         qb.push(if first { " WHERE " } else { " AND " });
@@ -226,37 +495,89 @@ fn push_where(qb: &mut QueryBuilder<'_, Sqlite>, scope: &[Scope<'_>], query: &Li
             }
         }
     }
-    for (field, condition) in &query.filters {
+    for (i, (field, condition)) in query.filters.iter().enumerate() {
         next(qb);
-        push_condition(qb, &field.column, condition);
+        match (&field.column, driver == Some(i)) {
+            (
+                Column::Related {
+                    substring_index: Some(index),
+                    ..
+                },
+                true,
+            ) => {
+                qb.push(index.key).push(" = matched.listed_key");
+            }
+            (column, _) => push_condition(qb, column, condition),
+        }
     }
 }
 
-fn push_order(qb: &mut QueryBuilder<'_, Sqlite>, sql: &ListSql<'_>, query: &ListQuery) {
-    qb.push(" ORDER BY ");
-    let keys: Vec<String> = query
+/// The terms of the order of `query` over `sql`: its sort keys or the default order, then the
+/// tie-breaker, as `(expression, descending)`.
+fn order_terms(sql: &ListSql<'_>, query: &ListQuery) -> Vec<(String, bool)> {
+    let mut terms: Vec<(String, bool)> = query
         .sort
         .iter()
         .filter_map(|(field, descending)| match &field.column {
-            Column::Expr(expr) => Some(format!(
-                "{expr} {}",
-                if *descending { "DESC" } else { "ASC" }
-            )),
+            Column::Expr(expr) => Some((expr.clone(), *descending)),
             Column::Related { .. } => None,
         })
         .collect();
-    if keys.is_empty() {
-        qb.push(sql.default_order);
-    } else {
-        qb.push(keys.join(", "));
+    if terms.is_empty() {
+        terms = parse_order(sql.default_order);
     }
-    qb.push(", ").push(sql.tie_breaker);
+    terms.extend(parse_order(sql.tie_breaker));
+    terms
+}
+
+/// The terms of a trusted `ORDER BY` list such as `t.push_time DESC, t.name`.
+fn parse_order(order: &str) -> Vec<(String, bool)> {
+    let mut terms = Vec::new();
+    let (mut depth, mut start) = (0_i32, 0);
+    let mut push = |term: &str| {
+        let term = term.trim();
+        if let Some(expr) = term.strip_suffix(" DESC") {
+            terms.push((expr.trim_end().to_owned(), true));
+        } else if !term.is_empty() {
+            let expr = term.strip_suffix(" ASC").unwrap_or(term);
+            terms.push((expr.trim_end().to_owned(), false));
+        }
+    };
+    for (i, c) in order.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                push(&order[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    push(&order[start..]);
+    terms
+}
+
+/// ` ORDER BY` the `terms`, each turned the other way if `reversed`.
+fn push_order(qb: &mut QueryBuilder<'_, Sqlite>, terms: &[(String, bool)], reversed: bool) {
+    let keys: Vec<String> = terms
+        .iter()
+        .map(|(expr, descending)| {
+            let direction = if *descending != reversed {
+                "DESC"
+            } else {
+                "ASC"
+            };
+            format!("{expr} {direction}")
+        })
+        .collect();
+    qb.push(" ORDER BY ").push(keys.join(", "));
 }
 
 fn push_condition(qb: &mut QueryBuilder<'_, Sqlite>, column: &Column, condition: &Condition) {
     let (from, related) = match column {
         Column::Expr(expr) => return push_match(qb, expr, condition),
-        Column::Related { from, column } => (*from, *column),
+        Column::Related { from, column, .. } => (*from, *column),
     };
     let exists = |qb: &mut QueryBuilder<'_, Sqlite>, condition: &Condition| {
         qb.push("EXISTS (SELECT 1 FROM ").push(from).push(" AND ");
@@ -415,14 +736,7 @@ pub static REPOSITORIES: LazyLock<Vec<Field>> = LazyLock::new(|| {
         Field::new("creation_time", "r.created_at", Kind::Time),
         Field::new("update_time", "r.updated_at", Kind::Time),
         Field::new("pull_count", "r.pull_count", Kind::Integer),
-        Field::new(
-            "artifact_count",
-            format!(
-                "(SELECT COUNT(*) FROM artifacts a WHERE a.repository_id = r.id AND {})",
-                super::repositories::LISTED_ON_ITS_OWN
-            ),
-            Kind::Integer,
-        ),
+        Field::new("artifact_count", "r.artifact_count", Kind::Integer),
     ]
 });
 
@@ -436,6 +750,11 @@ pub static ARTIFACTS: LazyLock<Vec<Field>> = LazyLock::new(|| {
             column: Column::Related {
                 from: "tags t WHERE t.artifact_id = a.id",
                 column: "t.name",
+                substring_index: Some(SubstringIndex {
+                    substrings: Substrings::TagNames,
+                    key: "a.id",
+                    within: Some("a.repository_id"),
+                }),
             },
             kind: Kind::Text,
         },
@@ -453,7 +772,7 @@ pub static ARTIFACTS: LazyLock<Vec<Field>> = LazyLock::new(|| {
         ),
         Field::new("manifest_media_type", "a.media_type", Kind::Text),
         Field::new("artifact_type", "a.artifact_type", Kind::Text),
-        Field::new("size", super::artifact_rows::total_size_sql(), Kind::Integer),
+        Field::new("size", "a.total_size", Kind::Integer),
         Field::new("push_time", "a.push_time", Kind::Time),
         Field::new("pull_time", "a.pull_time", Kind::Time),
         Field::new("pull_count", "a.pull_count", Kind::Integer),
@@ -518,3 +837,49 @@ pub static MEMBERS: LazyLock<Vec<Field>> = LazyLock::new(|| {
         Field::new("role", "m.role", Kind::Integer),
     ]
 });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_past_the_middle_are_read_from_the_end() {
+        let window = |limit, offset, reversed| Window {
+            limit,
+            offset,
+            reversed,
+        };
+        // 10 rows in pages of 3: 0-2, 3-5 from the start; 6-8 and the last row (9) from the end.
+        assert_eq!(Window::of(10, 3, 0), window(3, 0, false));
+        assert_eq!(Window::of(10, 3, 3), window(3, 3, false));
+        assert_eq!(Window::of(10, 3, 6), window(3, 1, true));
+        assert_eq!(Window::of(10, 3, 9), window(1, 0, true));
+        // The middle page of an odd count reads forward; the last full page reads from the end.
+        assert_eq!(Window::of(9, 3, 3), window(3, 3, false));
+        assert_eq!(Window::of(9, 3, 6), window(3, 0, true));
+        assert_eq!(Window::of(1, 100, 0), window(100, 0, false));
+        assert_eq!(Window::of(1_000_000, 15, 999_990), window(10, 0, true));
+        assert_eq!(Window::of(i64::MAX, 100, i64::MAX - 1), window(1, 0, true));
+    }
+
+    #[test]
+    fn orders_are_read_into_terms_and_turned_around() {
+        assert_eq!(
+            parse_order("t.push_time DESC, t.name"),
+            [
+                ("t.push_time".to_owned(), true),
+                ("t.name".to_owned(), false)
+            ]
+        );
+        assert_eq!(
+            parse_order("COALESCE(a, b) ASC,id DESC"),
+            [
+                ("COALESCE(a, b)".to_owned(), false),
+                ("id".to_owned(), true)
+            ]
+        );
+        let mut qb = QueryBuilder::<Sqlite>::new("");
+        push_order(&mut qb, &parse_order("a.push_time DESC, a.id"), true);
+        assert_eq!(qb.sql(), " ORDER BY a.push_time ASC, a.id DESC");
+    }
+}

@@ -22,6 +22,7 @@ mod quota;
 mod registries;
 mod repositories;
 mod robots;
+mod text_search;
 mod uploads;
 mod usergroups;
 mod users;
@@ -41,7 +42,7 @@ pub use artifacts::{
     CopyArtifact, CopyError, DeleteArtifact, Manifest, NewArtifact, PutManifestError, Referrer,
 };
 pub use audit::{AuditEntry, NewAuditEntry};
-pub use blobs::LinkedBlob;
+pub use blobs::{LinkedBlob, PendingLink};
 pub use configurations::{ConfigChange, ConfigRow, SaveConfig};
 pub use cve_allowlists::{CveAllowlistRow, NewCveAllowlist};
 pub use members::Member;

@@ -357,14 +357,11 @@ impl Db {
 
     /// Repositories, artifacts and pulls of `project_id`.
     pub async fn project_usage(&self, project_id: i64) -> Result<ProjectUsage, sqlx::Error> {
-        use super::repositories::LISTED_ON_ITS_OWN;
-        sqlx::query_as(&format!(
-            "SELECT COUNT(*) AS repo_count,
-                COALESCE(SUM(r.pull_count), 0) AS pull_count,
-                COALESCE(SUM((SELECT COUNT(*) FROM artifacts a
-                    WHERE a.repository_id = r.id AND {LISTED_ON_ITS_OWN})), 0) AS artifact_count
-             FROM repositories r WHERE r.project_id = $1"
-        ))
+        sqlx::query_as(
+            "SELECT COUNT(*) AS repo_count, COALESCE(SUM(r.pull_count), 0) AS pull_count,
+                COALESCE(SUM(r.artifact_count), 0) AS artifact_count
+             FROM repositories r WHERE r.project_id = $1",
+        )
         .bind(project_id)
         .fetch_one(&self.read)
         .await
@@ -450,14 +447,12 @@ impl Db {
         .await
     }
 
-    /// Bytes stored: every distinct blob and manifest once, whatever shares it.
+    /// Bytes stored: every distinct blob and manifest once, whatever shares it. Kept by triggers as blobs and
+    /// manifests come and go (migration 0013).
     pub async fn total_storage(&self) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT COALESCE(SUM(size), 0) FROM
-                (SELECT digest, size FROM blobs UNION SELECT digest, size FROM artifacts)",
-        )
-        .fetch_one(&self.read)
-        .await
+        sqlx::query_scalar("SELECT bytes FROM storage_totals WHERE id = 1")
+            .fetch_one(&self.read)
+            .await
     }
 
     /// The projects among `visible` (`None`: all) whose names contain `term`, by name.

@@ -29,24 +29,10 @@ pub struct RepositoryRef {
     pub name: String,
 }
 
-/// SQL condition: artifact `a` is listed on its own — not a child of an index in its repository, nor an
-/// accessory whose subject is in its repository (Harbor lists those under their parent or subject).
-/// `CROSS JOIN` fixes the join order: children are found by digest (indexed) and then their parent by id.
-/// Left to itself SQLite walks every artifact of the repository for each row, which made a list of 2,000
-/// artifacts take most of a second (`bench/lists.py`).
-pub(super) const LISTED_ON_ITS_OWN: &str =
-    "NOT EXISTS (SELECT 1 FROM artifact_children ch CROSS JOIN artifacts p ON p.id = ch.parent_id
-                  WHERE ch.child_digest = a.digest AND p.repository_id = a.repository_id)
-     AND NOT (a.subject_digest IS NOT NULL AND EXISTS (SELECT 1 FROM artifacts s
-                  WHERE s.repository_id = a.repository_id AND s.digest = a.subject_digest))";
-
-fn repository_select() -> String {
-    format!(
-        "SELECT r.id, r.project_id, r.name, r.description, r.pull_count, r.created_at, r.updated_at,
-            (SELECT COUNT(*) FROM artifacts a WHERE a.repository_id = r.id AND {LISTED_ON_ITS_OWN}) AS artifact_count
-         FROM repositories r"
-    )
-}
+/// `artifact_count` is kept by triggers as artifacts are stored, deleted, and listed or not (migration 0013).
+const REPOSITORY_SELECT: &str =
+    "SELECT r.id, r.project_id, r.name, r.description, r.pull_count, r.created_at, r.updated_at, r.artifact_count
+     FROM repositories r";
 
 impl Db {
     /// One page of the repositories of `projects` (`None`: all) matching `query` (keys of
@@ -58,9 +44,8 @@ impl Db {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<RepositoryRow>, i64), sqlx::Error> {
-        let select = repository_select();
         let sql = ListSql {
-            select: &select,
+            select: REPOSITORY_SELECT,
             count: "SELECT COUNT(*) FROM repositories r",
             default_order: "r.created_at DESC",
             tie_breaker: "r.id DESC",
@@ -75,7 +60,7 @@ impl Db {
 
     /// The repository named `name` (full name).
     pub async fn repository(&self, name: &str) -> Result<Option<RepositoryRow>, sqlx::Error> {
-        sqlx::query_as(&format!("{} WHERE r.name = $1", repository_select()))
+        sqlx::query_as(&format!("{REPOSITORY_SELECT} WHERE r.name = $1"))
             .bind(name)
             .fetch_optional(&self.read)
             .await
@@ -162,14 +147,14 @@ impl Db {
         visible: Option<&[i64]>,
     ) -> Result<Vec<SearchRepositoryRow>, sqlx::Error> {
         let visible = visible.map(|ids| serde_json::Value::from(ids.to_vec()).to_string());
-        sqlx::query_as(&format!(
+        sqlx::query_as(
             "SELECT r.project_id, p.name AS project_name, p.public AS project_public, r.name, r.pull_count,
-                (SELECT COUNT(*) FROM artifacts a WHERE a.repository_id = r.id AND {LISTED_ON_ITS_OWN}) AS artifact_count
+                r.artifact_count
              FROM repositories r JOIN projects p ON p.id = r.project_id
              WHERE instr(r.name, $1) > 0
                AND ($2 IS NULL OR r.project_id IN (SELECT value FROM json_each($2)))
-             ORDER BY r.name"
-        ))
+             ORDER BY r.name",
+        )
         .bind(term)
         .bind(visible)
         .fetch_all(&self.read)

@@ -30,6 +30,8 @@ application/vnd.oci.artifact.manifest.v1+json;q=0.5";
 const TOKEN_MARGIN: Duration = Duration::from_secs(10);
 /// The token lifetime assumed when the token service does not state one (the spec's default).
 const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
+/// The longest an upstream token is kept, whatever `expires_in` the token service states.
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// Why the upstream could not answer.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -80,7 +82,7 @@ pub struct Upstream {
 
 /// One `WWW-Authenticate` challenge.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Challenge {
+pub enum Challenge {
     Basic,
     Bearer {
         realm: String,
@@ -380,10 +382,11 @@ impl Upstream {
             .ok_or_else(|| {
                 UpstreamError::Unauthorized("the token response has no token".to_owned())
             })?;
+        // The upstream says how long; Berth keeps it within [DEFAULT, MAX] whatever it says.
         let lifetime = body
             .expires_in
             .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs)
-            .max(DEFAULT_TOKEN_LIFETIME);
+            .clamp(DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME);
         let expires = Instant::now() + lifetime.saturating_sub(TOKEN_MARGIN);
         tracing::debug!(endpoint = self.endpoint.id, scope, "upstream token issued");
         lock(&self.auth)
@@ -452,7 +455,7 @@ fn unreachable(error: &reqwest::Error) -> UpstreamError {
 }
 
 /// Parses the first challenge of a `WWW-Authenticate` header.
-fn parse_challenge(headers: &HeaderMap) -> Challenge {
+pub fn parse_challenge(headers: &HeaderMap) -> Challenge {
     let Some(value) = headers
         .get(header::WWW_AUTHENTICATE)
         .and_then(|v| v.to_str().ok())

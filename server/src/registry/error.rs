@@ -49,6 +49,12 @@ pub enum RegistryError {
     /// A push refused by the project's storage quota (Harbor answers 403 DENIED).
     #[error("quota exceeded: {0}")]
     QuotaExceeded(String),
+    /// An upload larger than a project may stage at once (413; the spec has no closer code than DENIED).
+    #[error("{0}")]
+    UploadTooLarge(String),
+    /// A project's upload sessions or staged bytes are at their cap for now (429 with `Retry-After`).
+    #[error("{0}")]
+    UploadsBusy(String),
     #[error("{0}")]
     Unsupported(String),
     #[error("the requested range is not satisfiable: the blob has {size} bytes")]
@@ -99,6 +105,8 @@ impl RegistryError {
             PaginationInvalid(_) => (StatusCode::BAD_REQUEST, "UNSUPPORTED"),
             Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
             Denied(_) | QuotaExceeded(_) => (StatusCode::FORBIDDEN, "DENIED"),
+            UploadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "DENIED"),
+            UploadsBusy(_) => (StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS"),
             Unsupported(_) => (StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED"),
             RangeNotSatisfiable { .. } => (StatusCode::RANGE_NOT_SATISFIABLE, "UNSUPPORTED"),
             NotFound(_) => (StatusCode::NOT_FOUND, "UNSUPPORTED"),
@@ -154,6 +162,13 @@ impl IntoResponse for RegistryError {
                     crate::api::error::retry_after_value(busy.retry_after),
                 );
             }
+            RegistryError::UploadsBusy(_) => {
+                // RFC 9110 §10.2.3; the spec asks for it on a 429.
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(UPLOADS_RETRY_AFTER_SECS),
+                );
+            }
             RegistryError::RangeNotSatisfiable { size } => {
                 if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
                     headers.insert(header::CONTENT_RANGE, value);
@@ -164,6 +179,9 @@ impl IntoResponse for RegistryError {
         response
     }
 }
+
+/// How long a client refused by a project's upload caps is asked to wait, in seconds.
+const UPLOADS_RETRY_AFTER_SECS: &str = "60";
 
 /// The `Range` header of an upload holding `offset` bytes: `0-<last byte>` (`0-0` when empty).
 pub fn upload_range(offset: u64) -> HeaderValue {
@@ -258,6 +276,8 @@ mod tests {
             },
             RegistryError::Denied(s()),
             RegistryError::QuotaExceeded(s()),
+            RegistryError::UploadTooLarge(s()),
+            RegistryError::UploadsBusy(s()),
             RegistryError::Unsupported(s()),
             RegistryError::RangeNotSatisfiable { size: 0 },
             RegistryError::NotFound(s()),

@@ -4,6 +4,12 @@
 //! Monolithic (`POST ?digest=`), `POST` then `PUT`, chunked `PATCH` with `Content-Range` (416 when a chunk
 //! does not start at the current offset), and cross-repository mounts (`?mount=&from=`). A blob becomes
 //! visible only after its digest is verified, in the transaction that links it to the repository.
+//!
+//! Limits (`[uploads]` and the project's quota): a project has at most `max_sessions_per_project` sessions
+//! open (429) and `max_staged_bytes_per_project` bytes staged (413 for one upload larger than that, 429
+//! while other uploads hold the room), and no session grows past the project's remaining quota (403). The
+//! quota is decided before a blob's bytes are moved into the store. An upload refused by a limit, the
+//! quota or its digest is ended: its staged file and session row are removed, and nothing reaches the store.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -16,9 +22,9 @@ use super::error::upload_range;
 use super::{Params, RegistryError, empty, parse_digest};
 use crate::app::AppState;
 use crate::auth::Action;
-use crate::db::{Project, UploadSession};
+use crate::db::{ChargeError, Project, UploadSession};
 use crate::oci::{Digest, RepositoryName};
-use crate::storage::{AppendError, FinishError};
+use crate::storage::{AppendError, AppendLimits, FinishError, QuotaRoom};
 
 fn upload_location(name: &RepositoryName, id: &str) -> String {
     format!("/v2/{name}/blobs/uploads/{id}")
@@ -80,20 +86,28 @@ pub async fn start(
     }
     let monolithic = params.get("digest").map(|d| parse_digest(d)).transpose()?;
     let id = uuid::Uuid::new_v4().to_string();
-    state
+    let cap = state.config.uploads.max_sessions_per_project;
+    if !state
         .db
-        .create_upload(&id, project.id, name.as_str())
-        .await?;
-    state
-        .uploads
-        .create(&id)
-        .await
-        .map_err(|e| RegistryError::internal("creating upload staging file", e))?;
+        .create_upload(&id, project.id, name.as_str(), cap)
+        .await?
+    {
+        tracing::warn!(project = %project.name, repository = %name, cap,
+            "upload refused: the project has as many open upload sessions as allowed (uploads.max_sessions_per_project)");
+        return Err(RegistryError::UploadsBusy(format!(
+            "project {} already has {cap} open uploads, the most allowed; finish or cancel some, or retry when idle ones expire",
+            project.name
+        )));
+    }
+    if let Err(e) = state.uploads.create(&id, project.id).await {
+        discard(state, &id).await;
+        return Err(RegistryError::internal("creating upload staging file", e));
+    }
     let Some(digest) = monolithic else {
         return Ok(upload_state(StatusCode::ACCEPTED, name, &id, 0));
     };
     let result = async {
-        append(state, name, &id, None, body).await?;
+        append(state, &project, name, &id, None, headers, body).await?;
         commit(state, &project, name, &id, &digest).await
     }
     .await;
@@ -176,9 +190,9 @@ pub async fn patch(
     id: &str,
     body: Body,
 ) -> Result<Response, RegistryError> {
-    session(state, headers, name, id).await?;
+    let (project, _) = session(state, headers, name, id).await?;
     let start = content_range_start(headers)?;
-    let offset = append(state, name, id, start, body).await?;
+    let offset = append(state, &project, name, id, start, headers, body).await?;
     state.db.touch_upload(id).await?;
     Ok(upload_state(StatusCode::ACCEPTED, name, id, offset))
 }
@@ -200,7 +214,7 @@ pub async fn finish(
         })
         .and_then(|d| parse_digest(d))?;
     let start = content_range_start(headers)?;
-    append(state, name, id, start, body).await?;
+    append(state, &project, name, id, start, headers, body).await?;
     commit(state, &project, name, id, &digest).await
 }
 
@@ -225,18 +239,85 @@ async fn discard(state: &AppState, id: &str) {
     }
 }
 
+/// Appends a request body to upload `id`, within the project's limits. Past a limit the upload is ended.
 async fn append(
     state: &AppState,
+    project: &Project,
     name: &RepositoryName,
     id: &str,
     start: Option<u64>,
+    headers: &HeaderMap,
     body: Body,
 ) -> Result<u64, RegistryError> {
-    state
+    let limits = append_limits(state, project, headers).await?;
+    let mut stream = body.into_data_stream();
+    let result = state
         .uploads
-        .append(id, start, body.into_data_stream())
-        .await
-        .map_err(append_error(name, id))
+        .append(id, project.id, start, limits, &mut stream)
+        .await;
+    match result {
+        Ok(offset) => Ok(offset),
+        Err(e) if e.is_limit() => {
+            tracing::warn!(project = %project.name, repository = %name, upload = id, reason = %e,
+                "upload refused and ended: it would pass a limit");
+            discard(state, id).await;
+            drain_refused(&mut stream).await;
+            Err(append_error(name, id)(e))
+        }
+        Err(e) => Err(append_error(name, id)(e)),
+    }
+}
+
+/// Bytes of a refused body still read, and thrown away, after an upload is refused: a client still sending
+/// (docker, skopeo) then reads the refusal and its reason instead of a broken connection. Past this (or after
+/// [`DRAIN_REFUSED_FOR`]) the connection is cut; nothing read here is stored.
+const DRAIN_REFUSED_BYTES: usize = 32 * 1024 * 1024;
+const DRAIN_REFUSED_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Reads what is left of a refused request body, within [`DRAIN_REFUSED_BYTES`] and [`DRAIN_REFUSED_FOR`].
+async fn drain_refused<S, E>(body: &mut S)
+where
+    S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+{
+    use futures_util::StreamExt as _;
+    let drain = async {
+        let mut read = 0usize;
+        while read <= DRAIN_REFUSED_BYTES {
+            match body.next().await {
+                Some(Ok(chunk)) => read += chunk.len(),
+                Some(Err(_)) | None => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_REFUSED_FOR, drain).await;
+}
+
+/// What an append to a session of `project` may add: up to the project's remaining quota, within its
+/// staging cap. An empty body adds nothing, so the quota is not read for it.
+async fn append_limits(
+    state: &AppState,
+    project: &Project,
+    headers: &HeaderMap,
+) -> Result<AppendLimits, RegistryError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let quota = if declared == Some(0) {
+        None
+    } else {
+        state.db.quota(project.id).await?.and_then(|q| {
+            Some(QuotaRoom {
+                limit: u64::try_from(q.limit).ok()?,
+                used: u64::try_from(q.used).unwrap_or(0),
+            })
+        })
+    };
+    Ok(AppendLimits {
+        quota,
+        project_cap: state.config.uploads.max_staged_bytes_per_project,
+        declared,
+    })
 }
 
 fn append_error(name: &RepositoryName, id: &str) -> impl FnOnce(AppendError) -> RegistryError {
@@ -251,11 +332,15 @@ fn append_error(name: &RepositoryName, id: &str) -> impl FnOnce(AppendError) -> 
         AppendError::Body(message) => {
             RegistryError::BlobUploadInvalid(format!("upload interrupted: {message}"))
         }
+        AppendError::OverQuota { .. } => RegistryError::QuotaExceeded(e.to_string()),
+        AppendError::TooLarge { .. } => RegistryError::UploadTooLarge(e.to_string()),
+        AppendError::StagingFull { .. } => RegistryError::UploadsBusy(e.to_string()),
         AppendError::Io(e) => RegistryError::internal("writing upload staging file", e),
     }
 }
 
 /// Verifies upload `id` against `digest`, moves it into the blob store and links it to the repository.
+/// A refused upload (digest, quota) is ended, leaving nothing behind.
 async fn commit(
     state: &AppState,
     project: &Project,
@@ -263,6 +348,20 @@ async fn commit(
     id: &str,
     digest: &Digest,
 ) -> Result<Response, RegistryError> {
+    let result = store_upload(state, project, name, id, digest).await;
+    if result.is_err() {
+        discard(state, id).await;
+    }
+    result.map(|()| blob_created(name, digest))
+}
+
+async fn store_upload(
+    state: &AppState,
+    project: &Project,
+    name: &RepositoryName,
+    id: &str,
+    digest: &Digest,
+) -> Result<(), RegistryError> {
     let size = state
         .uploads
         .verify(id, digest)
@@ -274,15 +373,23 @@ async fn commit(
             FinishError::Missing => RegistryError::BlobUploadUnknown,
             FinishError::Io(e) => RegistryError::internal("verifying upload", e),
         })?;
+    let size = i64::try_from(size).map_err(|e| RegistryError::internal("blob size", e))?;
     let digest_text = digest.to_string();
-    if state.db.blob_size(&digest_text).await?.is_some() {
-        // Already stored: the staged copy is redundant.
-        state
-            .uploads
-            .discard(id)
-            .await
-            .map_err(|e| RegistryError::internal("removing redundant staged upload", e))?;
-    } else {
+    // The quota is decided here, before a byte reaches the store; the rows stay invisible until the commit.
+    let link = state
+        .db
+        .begin_link(project.id, name.as_str(), &digest_text, size, Some(id))
+        .await
+        .map_err(|e| match e {
+            ChargeError::Quota(q) => {
+                tracing::warn!(project = %project.name, repository = %name, upload = id, %digest, %q,
+                    "upload refused: project quota exceeded; its staged bytes are removed");
+                RegistryError::QuotaExceeded(q.to_string())
+            }
+            ChargeError::Db(e) => e.into(),
+        })?;
+    if link.newly_recorded() {
+        // Dropping `link` on failure rolls the rows back.
         state
             .blobs
             .import(&state.uploads.path(id), digest)
@@ -290,19 +397,23 @@ async fn commit(
             .map_err(|e| {
                 RegistryError::internal("moving verified upload into the blob store", e)
             })?;
-        state.uploads.forget(id);
     }
-    let size = i64::try_from(size).map_err(|e| RegistryError::internal("blob size", e))?;
-    state
-        .db
-        .link_blob(project.id, name.as_str(), &digest_text, size, Some(id))
-        .await?;
+    link.commit().await.map_err(|e| {
+        RegistryError::internal(
+            "committing an uploaded blob; its file may be left in the store unrecorded",
+            e,
+        )
+    })?;
+    // The staged copy was moved into the store, or is redundant; either way the session is done.
+    if let Err(e) = state.uploads.discard(id).await {
+        tracing::warn!(upload = id, error = %e, "could not remove a redundant staged upload file");
+    }
     tracing::debug!(repository = %name, %digest, size, "blob committed");
-    Ok(blob_created(name, digest))
+    Ok(())
 }
 
 /// The start offset of a `Content-Range: <start>-<end>` header, checked against `Content-Length`.
-fn content_range_start(headers: &HeaderMap) -> Result<Option<u64>, RegistryError> {
+pub fn content_range_start(headers: &HeaderMap) -> Result<Option<u64>, RegistryError> {
     let Some(value) = headers.get(header::CONTENT_RANGE) else {
         return Ok(None);
     };
@@ -329,8 +440,9 @@ fn content_range_start(headers: &HeaderMap) -> Result<Option<u64>, RegistryError
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    // `0-18446744073709551615` spans one byte more than a u64 counts: no Content-Length matches it.
     if let Some(length) = length
-        && length != end - start + 1
+        && (end - start).checked_add(1) != Some(length)
     {
         return Err(RegistryError::BlobUploadInvalid(format!(
             "Content-Length {length} does not match Content-Range {start}-{end}"

@@ -8,4 +8,4 @@ mod blob_store;
 mod uploads;
 
 pub use blob_store::{BlobBody, BlobStore};
-pub use uploads::{AppendError, FinishError, UploadStaging};
+pub use uploads::{AppendError, AppendLimits, FinishError, QuotaRoom, UploadLimits, UploadStaging};

@@ -21,6 +21,7 @@ mod crash;
 mod images;
 mod ldap;
 mod oidc;
+mod parsers;
 mod proxy;
 mod registry;
 mod shutdown;

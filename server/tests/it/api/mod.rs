@@ -3,6 +3,7 @@
 mod artifacts;
 mod audit;
 mod configurations;
+mod lists;
 mod members;
 mod openapi;
 mod projects;

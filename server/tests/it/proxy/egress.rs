@@ -378,3 +378,33 @@ async fn a_challenge_from_a_redirect_target_gets_no_credential() {
     assert_no_credential(&target, "the redirect target's token service");
     server.stop().await;
 }
+
+/// A token service that says its token lives for ever (`expires_in` of `u64::MAX` seconds) gets its token kept for
+/// a bounded while; the pull is served, and the next one still is.
+#[tokio::test]
+async fn a_token_said_to_live_for_ever_is_kept_a_bounded_while() {
+    let image = Image::build(826, "amd64", &[1000]);
+    let realm = Hostile::start(
+        "127.0.0.1",
+        Router::new()
+            .fallback(|| async { axum::Json(json!({"token": "good", "expires_in": u64::MAX})) }),
+    )
+    .await;
+    let upstream = Hostile::start("127.0.0.1", bearer_upstream(realm.url("/token"), &image)).await;
+    let server = start_berth().await;
+    proxy_project(
+        &server,
+        "forever",
+        "docker-registry",
+        &upstream.base(),
+        None,
+    )
+    .await;
+    let client = RegistryClient::anonymous(&server);
+    for _ in 0..2 {
+        client
+            .assert_manifest("forever/app", "v1", &image.manifest)
+            .await;
+    }
+    server.stop().await;
+}

@@ -629,5 +629,43 @@ async fn a_token_allows_only_what_its_subject_may_still_do() {
         pull_with(&server, &http, "open/app", &leaver).await,
         StatusCode::UNAUTHORIZED
     );
+    // `GET /v2/`, which clients call to check a login, no longer takes the deleted user's or disabled robot's
+    // token either; a live member's still passes.
+    let base = |token: &Value| {
+        let request = http.get(server.url("/v2/"));
+        let request = request.bearer_auth(token["token"].as_str().unwrap());
+        async move { request.send().await.unwrap().status() }
+    };
+    assert_eq!(base(&leaver).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(base(&ci).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(base(&dev).await, StatusCode::OK);
     server.stop().await;
+}
+
+/// The scheme in a 401's token realm follows `X-Forwarded-Proto` only when a trusted proxy sent it: anyone else
+/// could otherwise point clients' credentials at a realm of their choosing.
+#[tokio::test]
+async fn forwarded_proto_is_believed_only_from_a_trusted_proxy() {
+    let realm = |server: &crate::support::TestServer| {
+        let request = reqwest::Client::new()
+            .get(server.url("/v2/"))
+            .header("x-forwarded-proto", "https");
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            header(&response, "www-authenticate")
+        }
+    };
+    let direct = crate::support::TestServer::start().await;
+    assert!(
+        realm(&direct).await.starts_with("Bearer realm=\"http://"),
+        "an untrusted X-Forwarded-Proto was believed"
+    );
+    direct.stop().await;
+    let proxied = crate::support::TestServer::start_with(|config| {
+        config.trusted_proxies = berth::config::TrustedProxies::parse(["127.0.0.1"]).unwrap();
+    })
+    .await;
+    assert!(realm(&proxied).await.starts_with("Bearer realm=\"https://"));
+    proxied.stop().await;
 }

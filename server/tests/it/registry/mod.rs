@@ -9,6 +9,7 @@ mod manifests;
 mod referrers;
 mod signin_limits;
 mod tags;
+mod upload_limits;
 mod uploads;
 
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
