@@ -11,10 +11,9 @@
 use berth_api::audit::AuditLog as AuditEntry;
 use leptos::prelude::*;
 
-use crate::api::query_string;
 use crate::components::copy_button::CopyButton;
 use crate::components::dialog::next_id;
-use crate::components::table::{ListControls, ListTable, PagedList, Sort, SortHeader};
+use crate::components::table::{ListControls, ListTable, PagedList, Sort, SortHeader, page_path};
 use crate::format;
 
 /// The operations Berth records, as the API spells them, with their labels.
@@ -135,14 +134,14 @@ pub fn day_bound(date: &str, end: bool) -> Option<String> {
 
 /// The API path of one page of the log at `base` (`/audit-logs` or `/projects/{name}/logs`).
 pub fn audit_path(base: &str, page: u32, page_size: u32, q: &str, sort: Option<Sort>) -> String {
-    format!(
-        "{base}{}",
-        query_string(&[
-            ("page", page.to_string()),
-            ("page_size", page_size.to_string()),
+    page_path(
+        base,
+        page,
+        page_size,
+        &[
             ("q", q.to_owned()),
             ("sort", Sort::param(Some(sort.unwrap_or(NEWEST_FIRST)))),
-        ])
+        ],
     )
 }
 

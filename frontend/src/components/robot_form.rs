@@ -23,7 +23,9 @@ use crate::components::dialog::{
 };
 use crate::components::fetch::Fetch;
 use crate::components::select_table::{SelectCell, Selection};
-use crate::components::table::{ListControls, ListTable, ListToolbar, PagedList, Sort, SortHeader};
+use crate::components::table::{
+    ListControls, ListTable, ListToolbar, PagedList, Sort, SortHeader, fuzzy, page_path,
+};
 use crate::components::toast::use_toasts;
 use crate::format;
 
@@ -414,23 +416,19 @@ pub fn robot_list_path(
     name: &str,
     sort: Option<Sort>,
 ) -> String {
-    let mut q = match scope {
+    let level = match scope {
         RobotScope::Project { id, .. } => format!("Level=project,ProjectID={id}"),
         RobotScope::System => "Level=system".to_owned(),
     };
-    // A `,` would start another term of the query language.
-    let name = name.trim();
-    if !name.is_empty() && !name.contains(',') {
-        q.push_str(&format!(",name=~{name}"));
-    }
-    format!(
-        "/robots{}",
-        query_string(&[
-            ("page", page.to_string()),
-            ("page_size", page_size.to_string()),
-            ("q", q),
-            ("sort", Sort::param(sort)),
-        ])
+    let q = match fuzzy("name", name) {
+        name if name.is_empty() => level,
+        name => format!("{level},{name}"),
+    };
+    page_path(
+        "/robots",
+        page,
+        page_size,
+        &[("q", q), ("sort", Sort::param(sort))],
     )
 }
 
@@ -1278,7 +1276,11 @@ mod tests {
             ),
             "/robots?page=2&page_size=25&q=Level%3Dsystem%2Cname%3D~ci&sort=-name"
         );
-        assert!(!robot_list_path(&RobotScope::System, 1, 15, "a,b", None).contains("name"));
+        // A `,` would start another term of the query language.
+        assert_eq!(
+            robot_list_path(&RobotScope::System, 1, 15, "a,b", None),
+            "/robots?page=1&page_size=15&q=Level%3Dsystem%2Cname%3D~ab"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 
-use crate::api::{ApiError, Paged};
+use crate::api::{ApiError, Paged, query_string};
 use crate::components::fetch::RawFetch;
 use crate::components::select_table::{SelectAllHeader, Selection};
 use crate::components::toast::error_banner;
@@ -260,6 +260,28 @@ pub fn ListTable(
     }
 }
 
+/// The API path of one page of the list at `base`: `?page=…&page_size=…`, then `params` (those with a value).
+pub fn page_path(base: &str, page: u32, page_size: u32, params: &[(&str, String)]) -> String {
+    let mut pairs = vec![
+        ("page", page.to_string()),
+        ("page_size", page_size.to_string()),
+    ];
+    pairs.extend_from_slice(params);
+    format!("{base}{}", query_string(&pairs))
+}
+
+/// Harbor's fuzzy match of `key` (`key=~value`, a term of its `q`), or nothing for an empty value. Commas
+/// separate `q`'s terms, so the value's commas are dropped.
+pub fn fuzzy(key: &str, value: &str) -> String {
+    let value = value.replace(',', "");
+    let value = value.trim();
+    if value.is_empty() {
+        String::new()
+    } else {
+        format!("{key}=~{value}")
+    }
+}
+
 /// Page sizes offered under every list.
 pub const PAGE_SIZES: [u32; 3] = [15, 25, 50];
 
@@ -463,6 +485,24 @@ mod tests {
         assert!(!pager(3, 15, 42).has_next());
         assert_eq!(pager(4, 15, 30).clamped_page(), 2);
         assert_eq!(pager(0, 15, 30).clamped_page(), 1);
+    }
+
+    #[test]
+    fn page_paths_carry_the_page_and_the_params_with_a_value() {
+        assert_eq!(
+            page_path("/users", 2, 25, &[]),
+            "/users?page=2&page_size=25"
+        );
+        assert_eq!(
+            page_path(
+                "/projects",
+                1,
+                15,
+                &[("q", fuzzy("name", " a,b ")), ("sort", String::new())]
+            ),
+            "/projects?page=1&page_size=15&q=name%3D~ab"
+        );
+        assert_eq!(fuzzy("name", " , "), "");
     }
 
     #[test]

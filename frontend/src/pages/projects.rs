@@ -6,19 +6,21 @@
 //! Rule: the page costs a bounded number of requests whatever it lists: the quota comes with each project
 //! (`quota` on `GET /projects`), never from one request per row.
 
-use berth_api::projects::{ProjectMetadata, ProjectReq, ProjectSummaryQuota};
+use berth_api::projects::{ProjectMetadata, ProjectReq};
 use berth_api::registries::Registry;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::answers::Project;
-use crate::api::{self, query_string};
+use crate::api;
 use crate::auth::use_current_user;
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::dialog::{DeleteDialog, DeleteFlow, FormDialog, FormStatus, what};
-use crate::components::quota_bar::QuotaBar;
+use crate::components::quota_bar::quota_view;
 use crate::components::select_table::{SelectCell, Selection};
-use crate::components::table::{ListControls, ListTable, ListToolbar, PagedList, Sort, SortHeader};
+use crate::components::table::{
+    ListControls, ListTable, ListToolbar, PagedList, Sort, SortHeader, fuzzy, page_path,
+};
 use crate::components::toast::use_toasts;
 use crate::format;
 use crate::pages::project::members::role_label;
@@ -126,20 +128,9 @@ fn ProjectRow(project: Project, selection: Selection) -> impl IntoView {
             <td class="project-role">{role}</td>
             <td>{kind}</td>
             <td class="number">{project.repo_count}</td>
-            <td><QuotaCell quota=project.quota/></td>
+            <td>{quota_view(project.quota)}</td>
             <td>{format::time(&project.creation_time)}</td>
         </tr>
-    }
-}
-
-/// The project's storage quota, as the list sent it (absent when the caller may not read it).
-#[component]
-fn QuotaCell(quota: Option<ProjectSummaryQuota>) -> impl IntoView {
-    match quota {
-        Some(quota) => {
-            view! { <QuotaBar used=quota.used.storage hard=quota.hard.storage/> }.into_any()
-        }
-        None => view! { <span class="muted">"—"</span> }.into_any(),
     }
 }
 
@@ -244,20 +235,11 @@ pub fn check_project_name(name: &str) -> Result<(), String> {
 
 /// The list's API path for a page, a name filter (Harbor's fuzzy `q=name=~…`) and a sort order.
 pub fn list_path(page: u32, page_size: u32, name: &str, sort: Option<Sort>) -> String {
-    let name = name.trim();
-    let q = if name.is_empty() {
-        String::new()
-    } else {
-        format!("name=~{name}")
-    };
-    format!(
-        "/projects{}",
-        query_string(&[
-            ("page", page.to_string()),
-            ("page_size", page_size.to_string()),
-            ("q", q),
-            ("sort", Sort::param(sort)),
-        ])
+    page_path(
+        "/projects",
+        page,
+        page_size,
+        &[("q", fuzzy("name", name)), ("sort", Sort::param(sort))],
     )
 }
 

@@ -15,7 +15,7 @@ use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::dialog::{DeleteDialog, DeleteFlow, FormDialog, FormStatus, what};
 use crate::components::fetch::Fetch;
 use crate::components::select_table::{SelectCell, Selection};
-use crate::components::table::{ListControls, ListTable, ListToolbar, PagedList};
+use crate::components::table::{ListControls, ListTable, ListToolbar, PagedList, page_path};
 use crate::components::toast::{error_banner, use_toasts};
 
 /// The group types, as `(group_type, label)`, in Harbor's order.
@@ -45,13 +45,11 @@ pub fn default_group_type(auth_mode: &str) -> i64 {
 
 /// The list's API path for a page and a name filter (Berth's `group_name`, a substring).
 pub fn groups_path(page: u32, page_size: u32, name: &str) -> String {
-    format!(
-        "/usergroups{}",
-        query_string(&[
-            ("page", page.to_string()),
-            ("page_size", page_size.to_string()),
-            ("group_name", name.trim().to_owned()),
-        ])
+    page_path(
+        "/usergroups",
+        page,
+        page_size,
+        &[("group_name", name.trim().to_owned())],
     )
 }
 

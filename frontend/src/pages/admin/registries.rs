@@ -13,11 +13,11 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Serialize;
 
-use crate::api::{self, query_string};
+use crate::api;
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::dialog::{DeleteDialog, DeleteFlow, FormDialog, FormStatus, what};
 use crate::components::select_table::{SelectCell, Selection};
-use crate::components::table::{ListControls, ListTable, ListToolbar, PagedList};
+use crate::components::table::{ListControls, ListTable, ListToolbar, PagedList, fuzzy, page_path};
 use crate::components::toast::use_toasts;
 
 /// The providers Berth can proxy, as `(type, label)`, in Harbor's order (`GET /replication/adapters` lists
@@ -68,20 +68,11 @@ pub fn status_label(status: &str) -> (&'static str, &'static str) {
 
 /// The list's API path for a page and a name filter (Harbor's fuzzy `q=name=~…`; `,` separates terms).
 pub fn registries_path(page: u32, page_size: u32, name: &str) -> String {
-    let name = name.replace(',', "");
-    let name = name.trim();
-    let q = if name.is_empty() {
-        String::new()
-    } else {
-        format!("name=~{name}")
-    };
-    format!(
-        "/registries{}",
-        query_string(&[
-            ("page", page.to_string()),
-            ("page_size", page_size.to_string()),
-            ("q", q),
-        ])
+    page_path(
+        "/registries",
+        page,
+        page_size,
+        &[("q", fuzzy("name", name))],
     )
 }
 

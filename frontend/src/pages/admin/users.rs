@@ -11,13 +11,15 @@ use berth_api::users::{PasswordReq, UserCreationReq, UserResp, UserSysAdminFlag}
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::api::{self, query_string};
+use crate::api;
 use crate::app::check_new_password;
 use crate::auth;
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::dialog::{DeleteDialog, DeleteFlow, FormDialog, FormStatus, what};
 use crate::components::select_table::{SelectCell, Selection};
-use crate::components::table::{ListControls, ListTable, ListToolbar, PagedList, Sort, SortHeader};
+use crate::components::table::{
+    ListControls, ListTable, ListToolbar, PagedList, Sort, SortHeader, fuzzy, page_path,
+};
 use crate::components::toast::use_toasts;
 use crate::format;
 
@@ -27,21 +29,11 @@ pub const BUILTIN_ADMIN_ID: i64 = 1;
 /// The list's API path for a page, a username filter (Harbor's fuzzy `q=username=~…`) and a sort order.
 /// `q` separates terms with `,`, so commas typed in the filter are dropped.
 pub fn users_path(page: u32, page_size: u32, name: &str, sort: Option<Sort>) -> String {
-    let name = name.replace(',', "");
-    let name = name.trim();
-    let q = if name.is_empty() {
-        String::new()
-    } else {
-        format!("username=~{name}")
-    };
-    format!(
-        "/users{}",
-        query_string(&[
-            ("page", page.to_string()),
-            ("page_size", page_size.to_string()),
-            ("q", q),
-            ("sort", Sort::param(sort)),
-        ])
+    page_path(
+        "/users",
+        page,
+        page_size,
+        &[("q", fuzzy("username", name)), ("sort", Sort::param(sort))],
     )
 }
 

@@ -14,19 +14,19 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use super::artifacts::{
-    PullCommand, artifact_href, artifact_path, browser_host, image_platform, is_zero_time,
-    kind_label, platform_label, pull_command, repository_from_param, short_digest,
+    PullCommand, RepositoryBreadcrumb, artifact_href, artifact_path, browser_host, image_platform,
+    is_zero_time, kind_label, platform_label, pull_command, repository_from_param, short_digest,
 };
 use super::use_project;
 use crate::answers::{Artifact, Tag};
-use crate::api::{self, encode_component, query_string};
+use crate::api::{self, encode_component};
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::copy_button::CopyButton;
 use crate::components::dialog::{DeleteDialog, DeleteFlow, FormStatus, what};
 use crate::components::fetch::Fetch;
 use crate::components::select_table::{SelectCell, Selection};
 use crate::components::table::{
-    ListControls, ListTable, ListToolbar, PagedList, Sort, SortHeader, scroll_box,
+    ListControls, ListTable, ListToolbar, PagedList, Sort, SortHeader, page_path, scroll_box,
 };
 use crate::components::toast::{ErrorBanner, answered, use_toasts};
 use crate::format;
@@ -50,14 +50,6 @@ pub fn ArtifactPage() -> impl IntoView {
         Fetch::<Artifact>::new(move || base.get().map(|path| format!("{path}?with_tag=false")));
     let loaded = Signal::derive(move || artifact.ok());
 
-    let repository_link = move || {
-        format!(
-            "/harbor/projects/{}/repositories/{}/artifacts-tab",
-            ctx.id.get(),
-            encode_component(&repository.get())
-        )
-    };
-    let project_link = move || format!("/harbor/projects/{}/repositories", ctx.id.get());
     let body = move || {
         answered(artifact.get(), |artifact| {
             let links = &artifact.addition_links;
@@ -101,15 +93,7 @@ pub fn ArtifactPage() -> impl IntoView {
 
     view! {
         <section class="artifacts artifact-page">
-            <nav class="breadcrumb" aria-label="Artifact breadcrumb">
-                <A href="/harbor/projects" exact=true>"Projects"</A>
-                <span class="breadcrumb-separator" aria-hidden="true">" › "</span>
-                <A href=project_link exact=true>{move || project_name.get().unwrap_or_else(|| "…".to_owned())}</A>
-                <span class="breadcrumb-separator" aria-hidden="true">" › "</span>
-                <A href=repository_link exact=true>{move || repository.get()}</A>
-                <span class="breadcrumb-separator" aria-hidden="true">" › "</span>
-                <span aria-current="page">{move || short_digest(&digest.get())}</span>
-            </nav>
+            <RepositoryBreadcrumb project_name=project_name repository=repository digest=digest/>
             <h2 class="artifacts-title">
                 <code title=move || digest.get()>{move || short_digest(&digest.get())}</code>
                 " "
@@ -143,12 +127,8 @@ fn TagList(
     );
     let selection = Selection::new(tags.keys(|t| t.name.clone()));
 
-    let is_proxy = move || {
-        ctx.project
-            .with(|p| p.as_ref().is_some_and(|p| p.registry_id.is_some()))
-    };
     // Nobody pushes to a proxy cache, so nobody tags there either (Harbor hides Add Tag there too).
-    let can_add = move || ctx.can("tag", "create") && !is_proxy();
+    let can_add = move || ctx.can("tag", "create") && !ctx.is_proxy();
     let can_remove = Signal::derive(move || ctx.can("tag", "delete"));
 
     let adding = RwSignal::new(false);
@@ -512,13 +492,11 @@ pub fn tags_path(base: &str, page: u32, page_size: u32, sort: Option<Sort>) -> S
         key: "push_time",
         descending: true,
     });
-    format!(
-        "{base}/tags{}",
-        query_string(&[
-            ("page", page.to_string()),
-            ("page_size", page_size.to_string()),
-            ("sort", Sort::param(Some(sort))),
-        ])
+    page_path(
+        &format!("{base}/tags"),
+        page,
+        page_size,
+        &[("sort", Sort::param(Some(sort)))],
     )
 }
 

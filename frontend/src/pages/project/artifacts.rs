@@ -15,14 +15,15 @@ use leptos_router::hooks::use_params_map;
 
 use super::use_project;
 use crate::answers::{Artifact, Reference};
-use crate::api::{encode_component, query_string};
+use crate::api::encode_component;
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::copy_button::CopyButton;
 use crate::components::dialog::{DeleteDialog, DeleteFlow, what};
 use crate::components::fetch::Fetch;
 use crate::components::select_table::{SelectCell, Selection};
 use crate::components::table::{
-    ListControls, ListStatus, ListTable, ListToolbar, PagedList, Sort, SortHeader, status_row,
+    ListControls, ListStatus, ListTable, ListToolbar, PagedList, Sort, SortHeader, page_path,
+    status_row,
 };
 use crate::format;
 
@@ -104,16 +105,9 @@ pub fn ArtifactsPage() -> impl IntoView {
         })
     };
 
-    let project_link = move || format!("/harbor/projects/{}/repositories", ctx.id.get());
     view! {
         <section class="artifacts">
-            <nav class="breadcrumb" aria-label="Repository breadcrumb">
-                <A href="/harbor/projects" exact=true>"Projects"</A>
-                <span class="breadcrumb-separator" aria-hidden="true">" › "</span>
-                <A href=project_link exact=true>{move || project_name.get().unwrap_or_else(|| "…".to_owned())}</A>
-                <span class="breadcrumb-separator" aria-hidden="true">" › "</span>
-                <span aria-current="page">{move || repository.get()}</span>
-            </nav>
+            <RepositoryBreadcrumb project_name=project_name repository=repository/>
             <h2 class="artifacts-title">{move || repository.get()}</h2>
             <ListToolbar list=list fetch=artifacts.fetch()>
                 <ActionMenu selection=selection shown=can_delete>
@@ -145,6 +139,52 @@ pub fn ArtifactsPage() -> impl IntoView {
                 format!("Deleted {n} artifacts")
             }
             on_deleted=Callback::new(move |()| artifacts.refresh())/>
+    }
+}
+
+/// The way back from a repository's pages (Harbor's breadcrumb): Projects › the project › the repository and,
+/// on an artifact's page, › its short digest (the repository a link then).
+#[component]
+pub(super) fn RepositoryBreadcrumb(
+    project_name: Memo<Option<String>>,
+    repository: Memo<String>,
+    /// The artifact's digest, on an artifact's page.
+    #[prop(optional)]
+    digest: Option<Memo<String>>,
+) -> impl IntoView {
+    let ctx = use_project();
+    let project_link = move || format!("/harbor/projects/{}/repositories", ctx.id.get());
+    let repository_link = move || {
+        format!(
+            "/harbor/projects/{}/repositories/{}/artifacts-tab",
+            ctx.id.get(),
+            encode_component(&repository.get())
+        )
+    };
+    let separator = || view! { <span class="breadcrumb-separator" aria-hidden="true">" › "</span> };
+    let (label, last) = match digest {
+        None => (
+            "Repository breadcrumb",
+            view! { <span aria-current="page">{move || repository.get()}</span> }.into_any(),
+        ),
+        Some(digest) => (
+            "Artifact breadcrumb",
+            view! {
+                <A href=repository_link exact=true>{move || repository.get()}</A>
+                {separator()}
+                <span aria-current="page">{move || short_digest(&digest.get())}</span>
+            }
+            .into_any(),
+        ),
+    };
+    view! {
+        <nav class="breadcrumb" aria-label=label>
+            <A href="/harbor/projects" exact=true>"Projects"</A>
+            {separator()}
+            <A href=project_link exact=true>{move || project_name.get().unwrap_or_else(|| "…".to_owned())}</A>
+            {separator()}
+            {last}
+        </nav>
     }
 }
 
@@ -398,16 +438,18 @@ pub fn artifacts_path(
     page_size: u32,
     sort: Option<Sort>,
 ) -> String {
-    format!(
-        "/projects/{}/repositories/{}/artifacts{}",
-        encode_component(project),
-        encode_repository(repository),
-        query_string(&[
+    page_path(
+        &format!(
+            "/projects/{}/repositories/{}/artifacts",
+            encode_component(project),
+            encode_repository(repository)
+        ),
+        page,
+        page_size,
+        &[
             ("with_tag", "true".to_owned()),
-            ("page", page.to_string()),
-            ("page_size", page_size.to_string()),
             ("sort", Sort::param(Some(sort.unwrap_or(DEFAULT_SORT)))),
-        ])
+        ],
     )
 }
 
@@ -621,7 +663,7 @@ mod tests {
     fn api_paths_encode_the_repository_twice_and_default_to_newest_first() {
         assert_eq!(
             artifacts_path("proj", "app", 1, 15, None),
-            "/projects/proj/repositories/app/artifacts?with_tag=true&page=1&page_size=15&sort=-push_time"
+            "/projects/proj/repositories/app/artifacts?page=1&page_size=15&with_tag=true&sort=-push_time"
         );
         assert_eq!(
             artifacts_path(
@@ -634,7 +676,7 @@ mod tests {
                     descending: false
                 })
             ),
-            "/projects/proj/repositories/a%252Fb/artifacts?with_tag=true&page=2&page_size=25&sort=pull_count"
+            "/projects/proj/repositories/a%252Fb/artifacts?page=2&page_size=25&with_tag=true&sort=pull_count"
         );
         assert_eq!(
             artifact_path("proj", "a/b", DIGEST),

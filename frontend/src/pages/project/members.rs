@@ -15,7 +15,7 @@ use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::dialog::{DeleteDialog, DeleteFlow, FormDialog, FormStatus, next_id, what};
 use crate::components::fetch::Fetch;
 use crate::components::select_table::{SelectCell, Selection};
-use crate::components::table::{ListControls, ListTable, ListToolbar, PagedList};
+use crate::components::table::{ListControls, ListTable, ListToolbar, PagedList, page_path};
 use crate::components::toast::{loading_note, use_toasts};
 
 /// Harbor's project roles as `(role_id, label)`, strongest first (the order of Harbor's dialogs).
@@ -49,13 +49,11 @@ pub fn member_type_label(entity_type: &str) -> &str {
 
 /// The list's API path for a page and a name part.
 pub fn members_path(project_id: i64, page: u32, page_size: u32, name: &str) -> String {
-    format!(
-        "/projects/{project_id}/members{}",
-        query_string(&[
-            ("page", page.to_string()),
-            ("page_size", page_size.to_string()),
-            ("entityname", name.trim().to_owned()),
-        ])
+    page_path(
+        &format!("/projects/{project_id}/members"),
+        page,
+        page_size,
+        &[("entityname", name.trim().to_owned())],
     )
 }
 

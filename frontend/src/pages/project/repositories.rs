@@ -9,13 +9,14 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use super::use_project;
-use crate::api::{encode_component, query_string};
+use crate::api::encode_component;
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::dialog::{DeleteDialog, DeleteFlow, what};
 use crate::components::push_commands::PushCommands;
 use crate::components::select_table::{SelectCell, Selection};
 use crate::components::table::{
-    ListControls, ListStatus, ListTable, ListToolbar, PagedList, Sort, SortHeader, status_row,
+    ListControls, ListStatus, ListTable, ListToolbar, PagedList, Sort, SortHeader, fuzzy,
+    page_path, status_row,
 };
 use crate::format;
 
@@ -27,21 +28,11 @@ pub fn list_path(
     name: &str,
     sort: Option<Sort>,
 ) -> String {
-    let name = name.trim();
-    let q = if name.is_empty() {
-        String::new()
-    } else {
-        format!("name=~{name}")
-    };
-    format!(
-        "/projects/{}/repositories{}",
-        encode_component(project),
-        query_string(&[
-            ("page", page.to_string()),
-            ("page_size", page_size.to_string()),
-            ("q", q),
-            ("sort", Sort::param(sort)),
-        ])
+    page_path(
+        &format!("/projects/{}/repositories", encode_component(project)),
+        page,
+        page_size,
+        &[("q", fuzzy("name", name)), ("sort", Sort::param(sort))],
     )
 }
 
@@ -102,11 +93,7 @@ pub fn RepositoriesTab() -> impl IntoView {
         );
     });
 
-    let is_proxy = move || {
-        ctx.project
-            .with(|p| p.as_ref().is_some_and(|p| p.registry_id.is_some()))
-    };
-    let can_push = move || ctx.can("repository", "push") && !is_proxy();
+    let can_push = move || ctx.can("repository", "push") && !ctx.is_proxy();
     let can_delete = Signal::derive(move || ctx.can("repository", "delete"));
     let rows = move || {
         match repositories.current() {
@@ -116,7 +103,7 @@ pub fn RepositoriesTab() -> impl IntoView {
             <tr>
                 <td colspan="5" class="empty">
                     <p class="repositories-empty">"No repositories found"</p>
-                    {is_proxy().then(|| view! {
+                    {ctx.is_proxy().then(|| view! {
                         <p class="hint">"Pull an image through this project to cache its repository here (see the Summary)."</p>
                     })}
                     {can_push().then(|| view! {
