@@ -14,8 +14,8 @@ use leptos_router::path;
 
 use crate::api;
 use crate::auth::{self, CurrentUser, SIGN_IN_PATH};
-use crate::components::dialog::Dialog;
-use crate::components::toast::{self, ErrorBanner, ToastArea};
+use crate::components::dialog::{Dialog, FormDialog, FormStatus};
+use crate::components::toast::{self, ErrorBanner, ToastArea, loading_note};
 use crate::pages::not_found::NoPermission;
 use crate::pages::profile::UserProfileDialog;
 use crate::pages::{admin, not_found, project, projects, sign_in};
@@ -126,9 +126,7 @@ fn Shell() -> impl IntoView {
             fallback=move || view! {
                 <div class="boot">
                     <ErrorBanner error=failure/>
-                    <Show when=move || failure.with(|f| f.is_none())>
-                        <p class="loading">"Loading…"</p>
-                    </Show>
+                    <Show when=move || failure.with(|f| f.is_none())>{loading_note()}</Show>
                 </div>
             }
         >
@@ -259,59 +257,53 @@ fn ChangePasswordDialog(open: RwSignal<bool>, user: CurrentUser) -> impl IntoVie
     let old = RwSignal::new(String::new());
     let new = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let status = FormStatus::new();
     let toasts = toast::use_toasts();
     Effect::new(move |_| {
         if open.get() {
             old.set(String::new());
             new.set(String::new());
             confirm.set(String::new());
-            error.set(None);
+            status.error.set(None);
         }
     });
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if let Err(message) = check_new_password(&new.get_untracked(), &confirm.get_untracked()) {
-            error.set(Some(message));
-            return;
+    let submit = Callback::new(move |()| {
+        let (old, new) = (old.get_untracked(), new.get_untracked());
+        let checked = check_current_password(&old)
+            .and_then(|()| check_new_password(&new, &confirm.get_untracked()));
+        if let Err(message) = checked {
+            return status.fail(message);
         }
         let Some(id) = user.0.with_untracked(|u| u.as_ref().map(|u| u.user_id)) else {
             return;
         };
-        busy.set(true);
-        spawn_local(async move {
-            let result = api::change_password(id, &old.get_untracked(), &new.get_untracked()).await;
-            busy.set(false);
-            match result {
-                Ok(()) => {
-                    open.set(false);
-                    toasts.success("Password changed");
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
-    };
+        status.send(
+            Box::pin(async move { api::change_password(id, &old, &new).await }),
+            Box::new(move |()| {
+                open.set(false);
+                toasts.success("Password changed");
+            }),
+        );
+    });
     view! {
-        <Dialog open=open title="Change Password">
-            <form on:submit=submit>
-                <div class="dialog-body">
-                    <label for="pw-old">"Current password"</label>
-                    <input id="pw-old" type="password" autocomplete="current-password" required bind:value=old/>
-                    <label for="pw-new">"New password"</label>
-                    <input id="pw-new" type="password" autocomplete="new-password" required bind:value=new/>
-                    <p class="hint">"At least 8 characters, with an upper-case letter, a lower-case letter and a digit."</p>
-                    <label for="pw-confirm">"Confirm password"</label>
-                    <input id="pw-confirm" type="password" autocomplete="new-password" required bind:value=confirm/>
-                    <ErrorBanner error=error/>
-                </div>
-                <footer class="dialog-footer">
-                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                    <button type="submit" disabled=move || busy.get()>"OK"</button>
-                </footer>
-            </form>
-        </Dialog>
+        <FormDialog open=open title="Change Password" status=status on_submit=submit>
+            <label for="pw-old">"Current password"</label>
+            <input id="pw-old" type="password" autocomplete="current-password" required bind:value=old/>
+            <label for="pw-new">"New password"</label>
+            <input id="pw-new" type="password" autocomplete="new-password" required bind:value=new/>
+            <p class="hint">"At least 8 characters, with an upper-case letter, a lower-case letter and a digit."</p>
+            <label for="pw-confirm">"Confirm password"</label>
+            <input id="pw-confirm" type="password" autocomplete="new-password" required bind:value=confirm/>
+        </FormDialog>
     }
+}
+
+/// The current password, which a change needs (the form leaves the browser's own checks off).
+fn check_current_password(old: &str) -> Result<(), String> {
+    if old.is_empty() {
+        return Err("Enter your current password.".to_owned());
+    }
+    Ok(())
 }
 
 /// The console's own check before asking the server (which applies Harbor's password rules anyway).
@@ -342,6 +334,12 @@ mod tests {
         assert!(!has_local_password(Some("ldap_auth"), "alice"));
         assert!(!has_local_password(Some("oidc_auth"), "alice"));
         assert!(has_local_password(Some("oidc_auth"), "admin"));
+    }
+
+    #[test]
+    fn a_change_needs_the_current_password() {
+        assert!(check_current_password("").is_err());
+        assert!(check_current_password("Old-passw0rd").is_ok());
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! Berth's admin console: a Leptos app rendered in the browser, a client of Berth's REST API and nothing else.
 //!
 //! Layout: [`app`] (routes and the app shell), [`pages`] (one module per page), [`components`] (shared
-//! building blocks), [`api`] (the one HTTP client), [`auth`] (who is signed in), [`permissions`] (what they
-//! may do in a project), [`system_info`] (what the installation says about itself), [`title`] (the document's
-//! title), [`theme`] and [`format`].
+//! building blocks), [`api`] (the one HTTP client), [`answers`] (what it reads of the biggest answers),
+//! [`auth`] (who is signed in), [`permissions`] (what they may do in a project), [`system_info`] (what the
+//! installation says about itself), [`title`] (the document's title), [`theme`] and [`format`].
 //! Logic beyond markup lives in plain functions with host unit tests (`cargo test -p berth-console`).
 
+pub mod answers;
 pub mod api;
 pub mod app;
 pub mod auth;

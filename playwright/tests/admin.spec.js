@@ -1,19 +1,6 @@
 // Administration: users (create, admin flag, reset password, delete), groups (create, rename, delete), the audit
 // log (also a project's Logs tab), the system page, and what a non-administrator sees.
-const { test, expect, signIn, screenshot, chooseAction, act, ADMIN_USER, ADMIN_PASSWORD } = require('./fixtures');
-
-const AUTH = `Basic ${Buffer.from(`${ADMIN_USER}:${ADMIN_PASSWORD}`).toString('base64')}`;
-
-/// A REST call as the admin (Basic auth), failing the test on an error status.
-async function rest(url, method, path, body) {
-  const response = await fetch(`${url}/api/v2.0${path}`, {
-    method,
-    headers: { Authorization: AUTH, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-  return response;
-}
+const { test, expect, signIn, screenshot, chooseAction, act, rest } = require('./fixtures');
 
 async function signOut(page) {
   await page.locator('.user-menu > button').click();
@@ -163,11 +150,11 @@ test('audit log: a created project is listed, filters work, and the project’s 
   await dialog.getByLabel('Project Name').fill('audited');
   await dialog.getByRole('button', { name: 'OK' }).click();
   await expect(page.locator('tr[data-project="audited"]')).toBeVisible();
-  await rest(berth.url, 'POST', '/projects', { project_name: 'other', metadata: { public: 'false' } });
-  await rest(berth.url, 'POST', '/users', {
+  await rest(berth, 'POST', '/projects', { project_name: 'other', metadata: { public: 'false' } });
+  await rest(berth, 'POST', '/users', {
     username: 'bob', password: 'Passw0rdBob', email: 'bob@example.com', realname: 'Bob',
   });
-  await rest(berth.url, 'POST', '/projects/audited/members', { role_id: 2, member_user: { username: 'bob' } });
+  await rest(berth, 'POST', '/projects/audited/members', { role_id: 2, member_user: { username: 'bob' } });
 
   await page.getByRole('link', { name: 'Audit Log' }).click();
   await expect(page).toHaveURL(/\/harbor\/logs$/);
@@ -231,7 +218,7 @@ test('system page: version, healthy components and statistics', async ({ page })
 });
 
 test('a non-administrator gets no Administration, and a no-permission page at its addresses', async ({ page, berth }) => {
-  await rest(berth.url, 'POST', '/users', {
+  await rest(berth, 'POST', '/users', {
     username: 'carol', password: 'Passw0rdCarol', email: 'carol@example.com', realname: 'Carol',
   });
   await signIn(page, 'carol', 'Passw0rdCarol');

@@ -1,26 +1,16 @@
 // A repository's artifacts page: short digests, tags, sizes, the pull command, an image index's platforms,
 // pull counts and deleting an artifact. Images are pushed over the OCI distribution API with Basic auth.
 const {
-  test, expect, signIn, screenshot, act, pushImage, pushManifest, OCI_MANIFEST, OCI_INDEX, ADMIN_USER, ADMIN_PASSWORD,
+  test, expect, signIn, screenshot, act, rest, pushImage, pushManifest, OCI_MANIFEST, OCI_INDEX,
+  ADMIN_AUTH: AUTH,
 } = require('./fixtures');
 
-const AUTH = `Basic ${Buffer.from(`${ADMIN_USER}:${ADMIN_PASSWORD}`).toString('base64')}`;
 const short = (digest) => digest.slice(0, 'sha256:'.length + 8);
-
-async function rest(url, method, path, body) {
-  const response = await fetch(`${url}/api/v2.0${path}`, {
-    method,
-    headers: { Authorization: AUTH, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  expect(response.ok, `${method} ${path}: ${response.status}`).toBeTruthy();
-  return response;
-}
 
 test('a repository lists its artifacts, expands an index, counts pulls and deletes', async ({ page, berth }) => {
   const { url } = berth;
-  await rest(url, 'POST', '/projects', { project_name: 'proj', metadata: { public: 'false' } });
-  const project = await (await rest(url, 'GET', '/projects/proj')).json();
+  await rest(berth, 'POST', '/projects', { project_name: 'proj', metadata: { public: 'false' } });
+  const project = await rest(berth, 'GET', '/projects/proj');
   const repo = 'proj/apps/web';
 
   // (a) One platform, two tags.
@@ -143,8 +133,8 @@ test('an empty or missing repository says so', async ({ page, berth }) => {
 
 test('an artifact’s page: remove one tag of two, add one, overview, build history and layers', async ({ page, berth }) => {
   const { url } = berth;
-  await rest(url, 'POST', '/projects', { project_name: 'proj', metadata: { public: 'false' } });
-  const project = await (await rest(url, 'GET', '/projects/proj')).json();
+  await rest(berth, 'POST', '/projects', { project_name: 'proj', metadata: { public: 'false' } });
+  const project = await rest(berth, 'GET', '/projects/proj');
   const repo = 'proj/app';
   const image = await pushImage(url, repo, 'arm64', 7);
   await pushManifest(url, repo, 'v2', OCI_MANIFEST, image.body);
@@ -209,7 +199,7 @@ test('an artifact’s page: remove one tag of two, add one, overview, build hist
   await page.getByRole('button', { name: 'OK' }).click();
   await expect(tags.locator('tr[data-tag="stable"]')).toBeVisible();
   await expect(tags.locator('tr[data-tag]')).toHaveCount(2);
-  const tagged = await (await rest(url, 'GET', '/projects/proj/repositories/app/artifacts/stable')).json();
+  const tagged = await rest(berth, 'GET', '/projects/proj/repositories/app/artifacts/stable');
   expect(tagged.digest).toBe(image.digest);
 
   // Back in the list, the artifact shows the tags it has now.

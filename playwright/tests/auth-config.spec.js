@@ -2,21 +2,7 @@
 // and reads back (the write-only password stays empty), "TEST LDAP SERVER" against a closed port says why it
 // failed, and the auth mode locks once users exist. Sign-in, onboarding, the CLI secret and LDAP group import run
 // against real servers in sso.spec.js.
-const { test, expect, signIn, screenshot, ADMIN_USER, ADMIN_PASSWORD } = require('./fixtures');
-
-const AUTH = `Basic ${Buffer.from(`${ADMIN_USER}:${ADMIN_PASSWORD}`).toString('base64')}`;
-
-/// A REST call as the admin (Basic auth), failing the test on an error status; answers the parsed body.
-async function rest(url, method, path, body) {
-  const response = await fetch(`${url}/api/v2.0${path}`, {
-    method,
-    headers: { Authorization: AUTH, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-  const text = await response.text();
-  return text ? JSON.parse(text) : null;
-}
+const { test, expect, signIn, screenshot, rest } = require('./fixtures');
 
 async function openAuthTab(page) {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Configuration' }).click();
@@ -63,7 +49,7 @@ test('saving changed LDAP fields round-trips and never shows the password', asyn
   await expect(page.locator('.toast')).toContainText('Configuration saved');
   await expect(page.getByRole('button', { name: 'SAVE' })).toBeDisabled();
 
-  const stored = await rest(berth.url, 'GET', '/configurations');
+  const stored = await rest(berth, 'GET', '/configurations');
   expect(stored.auth_mode.value).toBe('ldap_auth');
   expect(stored.ldap_url.value).toBe('ldap://127.0.0.1:1');
   expect(stored.ldap_scope.value).toBe(1);
@@ -86,7 +72,7 @@ test('saving changed LDAP fields round-trips and never shows the password', asyn
 });
 
 test('TEST LDAP SERVER against a closed port says that it failed and why', async ({ page, berth }) => {
-  await rest(berth.url, 'PUT', '/configurations', { auth_mode: 'ldap_auth' });
+  await rest(berth, 'PUT', '/configurations', { auth_mode: 'ldap_auth' });
   await signIn(page);
   await openAuthTab(page);
   await page.getByLabel('LDAP URL').fill('ldap://127.0.0.1:1');
@@ -98,12 +84,12 @@ test('TEST LDAP SERVER against a closed port says that it failed and why', async
   await expect(result).toContainText('Connection to the LDAP server failed');
   await expect(result).toHaveClass(/banner-error/);
   // The test did not save anything.
-  expect((await rest(berth.url, 'GET', '/configurations')).ldap_url.value).toBe('');
+  expect((await rest(berth, 'GET', '/configurations')).ldap_url.value).toBe('');
   await screenshot(page, 'auth-config-ldap-test');
 });
 
 test('the auth mode locks once a user other than admin exists', async ({ page, berth }) => {
-  await rest(berth.url, 'POST', '/users', {
+  await rest(berth, 'POST', '/users', {
     username: 'dora', password: 'Passw0rdDora', email: 'dora@example.com', realname: 'Dora',
   });
   await signIn(page);
@@ -113,7 +99,7 @@ test('the auth mode locks once a user other than admin exists', async ({ page, b
 });
 
 test('in OIDC mode the sign-in page offers the provider and keeps the local form', async ({ page, berth }) => {
-  await rest(berth.url, 'PUT', '/configurations', {
+  await rest(berth, 'PUT', '/configurations', {
     auth_mode: 'oidc_auth', oidc_name: 'Keycloak', oidc_endpoint: 'https://id.example.com', oidc_client_id: 'berth',
   });
   await page.goto('/account/sign-in?redirect_url=%2Fharbor%2Fusers');

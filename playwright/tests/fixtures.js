@@ -4,10 +4,11 @@ const { test: base, expect } = require('@playwright/test');
 const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const zlib = require('node:zlib');
+
+const { freePort } = require('../fixtures/free-port');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const ADMIN_USER = 'admin';
@@ -23,18 +24,6 @@ function berthBinary() {
     .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
   if (candidates.length === 0) throw new Error('no berth binary: run cargo build -p berth first');
   return candidates[0];
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitUntilUp(url, child, log) {
@@ -127,15 +116,17 @@ async function signIn(page, user = ADMIN_USER, password = ADMIN_PASSWORD) {
   }
 }
 
+/// The `Authorization` header of Basic credentials.
+function basicAuth(user, password) {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
 /// A REST call to `/api/v2.0` as `user` (the admin by default) with Basic credentials; fails the test on an
 /// error status and returns the parsed JSON body (or null).
 async function rest(berth, method, path, body, user = ADMIN_USER, password = ADMIN_PASSWORD) {
   const response = await fetch(`${berth.url}/api/v2.0${path}`, {
     method,
-    headers: {
-      Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
-      'Content-Type': 'application/json',
-    },
+    headers: { Authorization: basicAuth(user, password), 'Content-Type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
@@ -146,40 +137,10 @@ async function rest(berth, method, path, body, user = ADMIN_USER, password = ADM
 /// Pushes a one-layer OCI image as `repository:tag` over the distribution API as the admin (`seed` makes the
 /// image unique); returns the manifest's digest.
 async function pushTaggedImage(berth, repository, tag, seed = repository) {
-  const auth = `Basic ${Buffer.from(`${ADMIN_USER}:${ADMIN_PASSWORD}`).toString('base64')}`;
-  const upload = async (bytes) => {
-    const digest = `sha256:${sha256Hex(bytes)}`;
-    const started = await fetch(`${berth.url}/v2/${repository}/blobs/uploads/`, {
-      method: 'POST', headers: { Authorization: auth },
-    });
-    if (started.status !== 202) throw new Error(`upload start: ${started.status} ${await started.text()}`);
-    const location = new URL(started.headers.get('location'), berth.url);
-    location.searchParams.set('digest', digest);
-    const done = await fetch(location, {
-      method: 'PUT', headers: { Authorization: auth, 'Content-Type': 'application/octet-stream' }, body: bytes,
-    });
-    if (done.status !== 201) throw new Error(`upload: ${done.status} ${await done.text()}`);
-    return { digest, size: bytes.length };
-  };
-  const tar = Buffer.alloc(1024);
-  const layer = await upload(zlib.gzipSync(tar));
-  const config = await upload(Buffer.from(JSON.stringify({
-    architecture: 'amd64', os: 'linux', created: '2026-01-01T00:00:00Z', config: { Labels: { seed } },
-    rootfs: { type: 'layers', diff_ids: [`sha256:${sha256Hex(tar)}`] },
-  })));
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }],
-  }));
-  const put = await fetch(`${berth.url}/v2/${repository}/manifests/${tag}`, {
-    method: 'PUT',
-    headers: { Authorization: auth, 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
-    body: manifest,
-  });
-  if (put.status !== 201) throw new Error(`manifest: ${put.status} ${await put.text()}`);
-  return `sha256:${sha256Hex(manifest)}`;
+  const image = tinyImage({ seed });
+  await pushBlob(berth.url, repository, image.layer);
+  await pushBlob(berth.url, repository, image.config);
+  return pushManifest(berth.url, repository, tag, OCI_MANIFEST, image.manifest);
 }
 
 /// Keeps a full-page screenshot under playwright/artifacts/screenshots/ (git-ignored).
@@ -194,31 +155,16 @@ const sha256Hex = (bytes) => crypto.createHash('sha256').update(bytes).digest('h
 function writeOciLayout(dir, tag) {
   const blobs = path.join(dir, 'blobs', 'sha256');
   fs.mkdirSync(blobs, { recursive: true });
-  const put = (bytes) => {
-    const hex = sha256Hex(bytes);
-    fs.writeFileSync(path.join(blobs, hex), bytes);
-    return { digest: `sha256:${hex}`, size: bytes.length };
-  };
-  const tar = Buffer.alloc(1024); // an empty tar archive
-  const layer = put(zlib.gzipSync(tar));
-  const config = put(Buffer.from(JSON.stringify({
-    architecture: 'amd64',
-    os: 'linux',
-    created: '2026-01-01T00:00:00Z',
-    config: { Labels: { made: 'berth playwright tests' } },
-    rootfs: { type: 'layers', diff_ids: [`sha256:${sha256Hex(tar)}`] },
-  })));
-  const manifest = put(Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }],
-  })));
+  const image = tinyImage({ made: 'berth playwright tests' });
+  for (const bytes of [image.layer, image.config, image.manifest]) {
+    fs.writeFileSync(path.join(blobs, sha256Hex(bytes)), bytes);
+  }
+  const manifest = descriptor(image.manifest);
   fs.writeFileSync(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({
     schemaVersion: 2,
     manifests: [{
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      mediaType: OCI_MANIFEST,
       ...manifest,
       annotations: { 'org.opencontainers.image.ref.name': tag },
     }],
@@ -227,12 +173,31 @@ function writeOciLayout(dir, tag) {
 }
 
 // Pushing images over the OCI distribution API, as the admin (Basic credentials).
-const ADMIN_AUTH = `Basic ${Buffer.from(`${ADMIN_USER}:${ADMIN_PASSWORD}`).toString('base64')}`;
+const ADMIN_AUTH = basicAuth(ADMIN_USER, ADMIN_PASSWORD);
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
 const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const sha256 = (data) => `sha256:${sha256Hex(data)}`;
+const descriptor = (bytes) => ({ digest: sha256(bytes), size: bytes.length });
+
+/// A one-layer linux/amd64 OCI image (the layer an empty tar archive) whose config carries `labels`: the bytes of
+/// its layer, config and manifest.
+function tinyImage(labels) {
+  const tar = Buffer.alloc(1024); // an empty tar archive: two zero blocks
+  const layer = zlib.gzipSync(tar);
+  const config = Buffer.from(JSON.stringify({
+    architecture: 'amd64', os: 'linux', created: '2026-01-01T00:00:00Z', config: { Labels: labels },
+    rootfs: { type: 'layers', diff_ids: [sha256(tar)] },
+  }));
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: OCI_CONFIG, ...descriptor(config) },
+    layers: [{ mediaType: OCI_LAYER, ...descriptor(layer) }],
+  }));
+  return { layer, config, manifest };
+}
 
 /// Uploads a blob: POST a session, then PUT its bytes with the digest.
 async function pushBlob(url, repo, data) {
@@ -247,7 +212,7 @@ async function pushBlob(url, repo, data) {
     body: data,
   });
   expect(put.status, `blob ${digest}`).toBe(201);
-  return { digest, size: data.length };
+  return descriptor(data);
 }
 
 /// Puts a manifest under `reference` (a tag or its digest); returns its digest.
@@ -282,18 +247,6 @@ async function pushImage(url, repo, architecture, seed) {
   return { digest, size: manifest.length, body: manifest, layer };
 }
 
-/// A REST call as the admin; fails on an error status; returns the parsed JSON body (null for none).
-async function adminRest(url, method, path, body) {
-  const response = await fetch(`${url}/api/v2.0${path}`, {
-    method,
-    headers: { Authorization: ADMIN_AUTH, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-  const text = await response.text();
-  return text ? JSON.parse(text) : null;
-}
-
 /// Harbor's list pattern: ticks the checkbox of each of `rows` (a row locator or an array of them), opens the
 /// "Action" menu and returns its menu item named `action` (to click, or to check that it is disabled).
 async function chooseAction(page, rows, action) {
@@ -308,6 +261,6 @@ async function act(page, rows, action) {
 }
 
 module.exports = {
-  test, expect, signIn, screenshot, writeOciLayout, rest, pushTaggedImage, chooseAction, act, adminRest, pushBlob,
-  pushManifest, pushImage, OCI_MANIFEST, OCI_INDEX, ADMIN_USER, ADMIN_PASSWORD,
+  test, expect, signIn, screenshot, writeOciLayout, rest, basicAuth, pushTaggedImage, chooseAction, act, pushBlob,
+  pushManifest, pushImage, freePort, OCI_MANIFEST, OCI_INDEX, ADMIN_USER, ADMIN_PASSWORD, ADMIN_AUTH,
 };

@@ -7,12 +7,14 @@ const { test, expect, signIn, rest, pushTaggedImage } = require('./fixtures');
 const PROJECT = 'layout-check-of-a-project-with-a-rather-long-name';
 const REPO = 'team-with-a-long-name/service-with-an-even-longer-repository-name';
 
-/// Fills every list with something, long names included.
+/// Fills every list with something, long names included; returns the project's id and the digest of the image
+/// with five tags.
 async function seed(berth) {
   await rest(berth, 'POST', '/projects', { project_name: PROJECT, metadata: { public: 'false' } });
   const { project_id: id } = await rest(berth, 'GET', `/projects/${PROJECT}`);
+  let digest;
   for (const tag of ['v1.2.3-release-candidate-with-a-long-tag-name', 'latest', 'stable', 'v1', 'v1.2']) {
-    await pushTaggedImage(berth, `${PROJECT}/${REPO}`, tag, 'one');
+    digest = await pushTaggedImage(berth, `${PROJECT}/${REPO}`, tag, 'one');
   }
   await pushTaggedImage(berth, `${PROJECT}/${REPO}`, 'v2.0.0-another-long-tag-name-for-the-second-image', 'two');
   const username = 'a-user-with-a-rather-long-user-name';
@@ -43,7 +45,7 @@ async function seed(berth) {
     url: 'https://registry.with.a.long.host.name.example.com:5000', insecure: false,
     description: 'an upstream registry that is not there',
   });
-  return id;
+  return { id, digest };
 }
 
 /// Waits until the page has loaded what it shows.
@@ -68,7 +70,7 @@ async function checkPage(page, path, title) {
 
 test('every page works at 1024x768 without sideways scrolling, with its own title', async ({ page, berth }) => {
   test.setTimeout(180_000);
-  const id = await seed(berth);
+  const { id, digest } = await seed(berth);
   await page.setViewportSize({ width: 1024, height: 768 });
 
   // The pages for signing in (and OIDC onboarding), before signing in.
@@ -80,11 +82,14 @@ test('every page works at 1024x768 without sideways scrolling, with its own titl
   await signIn(page);
 
   const project = `/harbor/projects/${id}`;
+  const artifacts = `${project}/repositories/${encodeURIComponent(REPO)}/artifacts-tab`;
   const pages = [
     ['/harbor/projects', 'Projects - Berth'],
     [`${project}/summary`, `Summary - ${PROJECT} - Berth`],
     [`${project}/repositories`, `Repositories - ${PROJECT} - Berth`],
-    [`${project}/repositories/${encodeURIComponent(REPO)}/artifacts-tab`, `${REPO} - ${PROJECT} - Berth`],
+    [artifacts, `${REPO} - ${PROJECT} - Berth`],
+    // An artifact's page: its tags, overview, build history and layers.
+    [`${artifacts}/artifacts/${encodeURIComponent(digest)}`, `${digest.slice(0, 19)} - ${REPO} - ${PROJECT} - Berth`],
     [`${project}/members`, `Members - ${PROJECT} - Berth`],
     [`${project}/robot-account`, `Robot Accounts - ${PROJECT} - Berth`],
     [`${project}/logs`, `Logs - ${PROJECT} - Berth`],
@@ -104,7 +109,7 @@ test('every page works at 1024x768 without sideways scrolling, with its own titl
   }
 
   // The artifacts' actions are reachable: inside the table's own scrolling card, not off the page.
-  await page.goto(`${project}/repositories/${encodeURIComponent(REPO)}/artifacts-tab`);
+  await page.goto(artifacts);
   await settle(page);
   const table = page.locator('main table').first();
   const right = await table.evaluate((t) => t.parentElement.getBoundingClientRect().right);
@@ -222,7 +227,7 @@ async function contrastFailures(page) {
 
 test('text and every kind of button have at least 4.5:1 contrast in both themes', async ({ page, berth }) => {
   test.setTimeout(120_000);
-  const id = await seed(berth);
+  const { id } = await seed(berth);
   await signIn(page);
   const paths = [
     '/harbor/projects', `/harbor/projects/${id}/summary`, `/harbor/projects/${id}/members`,

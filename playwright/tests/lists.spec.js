@@ -3,10 +3,8 @@
 // list itself: a bounded number of requests) and the audit log (anonymous entries, long digests, Harbor's
 // date-range and operation filters).
 const {
-  test, expect, signIn, screenshot, act, adminRest, pushImage, pushManifest, OCI_MANIFEST,
+  test, expect, signIn, screenshot, act, rest, pushImage, pushManifest, OCI_MANIFEST,
 } = require('./fixtures');
-
-const rest = adminRest;
 
 /// The browser's local date `days` from today, as a date input takes it (YYYY-MM-DD).
 function localDay(days) {
@@ -18,19 +16,19 @@ function localDay(days) {
 
 test('every list offers row checkboxes and one Action menu instead of a Delete button per row', async ({ page, berth }) => {
   const { url } = berth;
-  await rest(url, 'POST', '/projects', { project_name: 'team', metadata: { public: 'false' } });
-  const team = await rest(url, 'GET', '/projects/team');
+  await rest(berth, 'POST', '/projects', { project_name: 'team', metadata: { public: 'false' } });
+  const team = await rest(berth, 'GET', '/projects/team');
   const image = await pushImage(url, 'team/app', 'amd64', 1);
   await pushManifest(url, 'team/app', 'v1', OCI_MANIFEST, image.body);
-  await rest(url, 'POST', '/users', { username: 'dev', password: 'Passw0rdDev', email: 'dev@example.com', realname: 'Dev' });
-  await rest(url, 'POST', '/projects/team/members', { role_id: 2, member_user: { username: 'dev' } });
-  await rest(url, 'POST', '/usergroups', { group_name: 'ops', group_type: 2 });
-  await rest(url, 'POST', '/registries', { name: 'hub', type: 'docker-registry', url: 'http://127.0.0.1:9' });
+  await rest(berth, 'POST', '/users', { username: 'dev', password: 'Passw0rdDev', email: 'dev@example.com', realname: 'Dev' });
+  await rest(berth, 'POST', '/projects/team/members', { role_id: 2, member_user: { username: 'dev' } });
+  await rest(berth, 'POST', '/usergroups', { group_name: 'ops', group_type: 2 });
+  await rest(berth, 'POST', '/registries', { name: 'hub', type: 'docker-registry', url: 'http://127.0.0.1:9' });
   const pull = [{ resource: 'repository', action: 'pull' }];
-  await rest(url, 'POST', '/robots', {
+  await rest(berth, 'POST', '/robots', {
     name: 'ci', level: 'project', duration: -1, permissions: [{ kind: 'project', namespace: 'team', access: pull }],
   });
-  await rest(url, 'POST', '/robots', {
+  await rest(berth, 'POST', '/robots', {
     name: 'sys', level: 'system', duration: -1, permissions: [{ kind: 'project', namespace: '*', access: pull }],
   });
 
@@ -80,7 +78,7 @@ test('every list offers row checkboxes and one Action menu instead of a Delete b
 test('a bulk delete asks once, names what goes, and names each item that failed', async ({ page, berth }) => {
   const { url } = berth;
   for (const name of ['empty-a', 'full', 'empty-b']) {
-    await rest(url, 'POST', '/projects', { project_name: name, metadata: { public: 'false' } });
+    await rest(berth, 'POST', '/projects', { project_name: name, metadata: { public: 'false' } });
   }
   const image = await pushImage(url, 'full/app', 'amd64', 2);
   await pushManifest(url, 'full/app', 'v1', OCI_MANIFEST, image.body);
@@ -106,18 +104,17 @@ test('a bulk delete asks once, names what goes, and names each item that failed'
   await expect(page.getByRole('status')).toContainText(/Deleted 2 projects: (empty-a and empty-b|empty-b and empty-a)/);
   await confirm.getByRole('button', { name: 'Cancel' }).click();
   await expect(rows[1]).toBeVisible();
-  const left = (await rest(url, 'GET', '/projects')).map((p) => p.name).sort();
+  const left = (await rest(berth, 'GET', '/projects')).map((p) => p.name).sort();
   expect(left).toEqual(['full', 'library']);
 });
 
 test('the projects list shows the caller’s role and quotas with a bounded number of requests', async ({ page, berth }) => {
-  const { url } = berth;
   const names = Array.from({ length: 20 }, (_, i) => `p${String(i).padStart(2, '0')}`);
   for (const name of names) {
-    await rest(url, 'POST', '/projects', { project_name: name, metadata: { public: 'false' }, storage_limit: 1048576 });
+    await rest(berth, 'POST', '/projects', { project_name: name, metadata: { public: 'false' }, storage_limit: 1048576 });
   }
-  await rest(url, 'POST', '/users', { username: 'bob', password: 'Passw0rdBob', email: 'bob@example.com', realname: 'Bob' });
-  await rest(url, 'POST', '/projects/p01/members', { role_id: 2, member_user: { username: 'bob' } });
+  await rest(berth, 'POST', '/users', { username: 'bob', password: 'Passw0rdBob', email: 'bob@example.com', realname: 'Bob' });
+  await rest(berth, 'POST', '/projects/p01/members', { role_id: 2, member_user: { username: 'bob' } });
 
   await signIn(page);
   await expect(page).toHaveURL(/\/harbor\/projects$/);

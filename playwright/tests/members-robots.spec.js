@@ -1,20 +1,5 @@
 // A project's Members and Robot Accounts tabs, and Administration → Robot Accounts (system robots).
-const { test, expect, signIn, screenshot, act, ADMIN_USER, ADMIN_PASSWORD } = require('./fixtures');
-
-const basic = (user, password) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-const ADMIN = basic(ADMIN_USER, ADMIN_PASSWORD);
-
-/// A REST call as the admin; fails the test on an error status.
-async function rest(berth, method, path, body) {
-  const response = await fetch(`${berth.url}/api/v2.0${path}`, {
-    method,
-    headers: { Authorization: ADMIN, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-  const text = await response.text();
-  return text ? JSON.parse(text) : null;
-}
+const { test, expect, signIn, screenshot, act, rest, basicAuth: basic } = require('./fixtures');
 
 /// Creates a private project; returns its id.
 async function createProject(berth, name) {

@@ -1,7 +1,7 @@
 // What each role sees: project tabs and buttons follow Harbor's role matrix (docs/reference/harbor-rbac.md) as
 // `GET /users/current/permissions` reports it; a direct link to what a role may not use shows a "no permission"
 // page, and an unknown project one "project not found" page.
-const { test, expect, signIn, rest } = require('./fixtures');
+const { test, expect, signIn, rest, ADMIN_PASSWORD } = require('./fixtures');
 
 const PROJECT = 'perm-e2e';
 const PASSWORD = 'Passw0rdRole';
@@ -110,4 +110,49 @@ test('an unknown project is one clear "project not found" page', async ({ page }
     await page.getByRole('link', { name: 'Go to Projects' }).click();
     await expect(page).toHaveURL(/\/harbor\/projects$/);
   }
+});
+
+test('a proxy cache’s patterns are read-only for its project admin, who still saves the rest', async ({ page, berth }) => {
+  const proxy = 'patterns-e2e';
+  await rest(berth, 'POST', '/registries', {
+    name: 'patterns-upstream', type: 'docker-registry', url: 'https://registry.example.com', insecure: false,
+  });
+  const endpoint = (await rest(berth, 'GET', '/registries')).find((r) => r.name === 'patterns-upstream');
+  await rest(berth, 'POST', '/projects', {
+    project_name: proxy, registry_id: endpoint.id, metadata: { public: 'false', proxy_include: 'library/**' },
+  });
+  const { project_id: id } = await rest(berth, 'GET', `/projects/${proxy}`);
+  await rest(berth, 'POST', '/users', {
+    username: 'proxyadmin1', password: PASSWORD, email: 'proxyadmin1@example.com', realname: 'proxyadmin1',
+  });
+  await rest(berth, 'POST', `/projects/${proxy}/members`, { role_id: 1, member_user: { username: 'proxyadmin1' } });
+  const note = 'Only a system administrator sets these patterns';
+
+  // The project admin: the patterns as saved, read-only, saying who sets them; the public flag is still theirs.
+  await signInAs(page, 'proxyadmin1', PASSWORD);
+  await page.goto(`/harbor/projects/${id}/configs`);
+  const include = page.getByLabel('Proxy Cache: include');
+  const exclude = page.getByLabel('Proxy Cache: exclude');
+  await expect(include).toHaveValue('library/**');
+  await expect(include).not.toBeEditable();
+  await expect(exclude).not.toBeEditable();
+  await expect(include).toHaveAccessibleDescription(new RegExp(note));
+  await expect(page.getByText(note)).toBeVisible();
+  await page.getByLabel('Public', { exact: true }).check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText('Configuration saved')).toBeVisible();
+  await expect(page.getByRole('alert')).toHaveCount(0);
+  let saved = await rest(berth, 'GET', `/projects/${id}`);
+  expect(saved.metadata).toMatchObject({ public: 'true', proxy_include: 'library/**' });
+
+  // A system administrator changes them.
+  await signInAs(page, 'admin', ADMIN_PASSWORD);
+  await page.goto(`/harbor/projects/${id}/configs`);
+  await expect(include).toBeEditable();
+  await expect(page.getByText(note)).toBeHidden();
+  await include.fill('library/**,team/*');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText('Configuration saved')).toBeVisible();
+  saved = await rest(berth, 'GET', `/projects/${id}`);
+  expect(saved.metadata.proxy_include).toBe('library/**,team/*');
 });

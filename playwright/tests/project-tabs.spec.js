@@ -1,53 +1,8 @@
 // The project page's Summary, Repositories and Configuration tabs, and the push commands: a project made
 // over the REST API, images pushed and pulled over the OCI distribution API with Basic credentials.
-const crypto = require('node:crypto');
-const zlib = require('node:zlib');
-const { test, expect, signIn, screenshot, act, ADMIN_USER, ADMIN_PASSWORD } = require('./fixtures');
+const { test, expect, signIn, screenshot, act, pushTaggedImage, ADMIN_AUTH: BASIC } = require('./fixtures');
 
-const BASIC = `Basic ${Buffer.from(`${ADMIN_USER}:${ADMIN_PASSWORD}`).toString('base64')}`;
 const PROJECT = 'tabs-e2e';
-
-const sha256 = (bytes) => `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
-
-/// Uploads one blob (monolithic: POST for a session, then PUT with the digest).
-async function pushBlob(request, repository, bytes) {
-  const digest = sha256(bytes);
-  const started = await request.post(`/v2/${repository}/blobs/uploads/`, { headers: { Authorization: BASIC } });
-  expect(started.status(), await started.text()).toBe(202);
-  const location = started.headers().location;
-  const url = `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
-  const finished = await request.put(url, {
-    headers: { Authorization: BASIC, 'Content-Type': 'application/octet-stream' },
-    data: bytes,
-  });
-  expect(finished.status(), await finished.text()).toBe(201);
-  return { digest, size: bytes.length };
-}
-
-/// Pushes a tiny single-layer OCI image (the layer is an empty tar archive) as `repository:tag`; `seed` makes
-/// the image unique.
-async function pushImage(request, repository, tag, seed) {
-  const tar = Buffer.alloc(1024); // an empty tar archive: two zero blocks
-  const layer = await pushBlob(request, repository, zlib.gzipSync(tar));
-  const config = await pushBlob(request, repository, Buffer.from(JSON.stringify({
-    architecture: 'amd64',
-    os: 'linux',
-    created: '2024-01-01T00:00:00Z',
-    config: { Labels: { seed } },
-    rootfs: { type: 'layers', diff_ids: [sha256(tar)] },
-  })));
-  const manifest = JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }],
-  });
-  const response = await request.put(`/v2/${repository}/manifests/${tag}`, {
-    headers: { Authorization: BASIC, 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
-    data: manifest,
-  });
-  expect(response.status(), await response.text()).toBe(201);
-}
 
 test('summary, repositories and configuration of a project with a pushed image', async ({ page, berth }) => {
   test.setTimeout(120_000);
@@ -67,7 +22,7 @@ test('summary, repositories and configuration of a project with a pushed image',
     headers: { Authorization: BASIC, 'X-Is-Resource-Name': 'true' },
   });
   const { project_id: projectId } = await found.json();
-  await pushImage(request, `${PROJECT}/app`, 'v1', 'app');
+  await pushTaggedImage(berth, `${PROJECT}/app`, 'v1', 'app');
 
   // Summary: counts, quota, an empty chart, and the push commands for this host.
   await page.goto(`/harbor/projects/${projectId}/summary`);
@@ -103,7 +58,7 @@ test('summary, repositories and configuration of a project with a pushed image',
   await screenshot(page, 'project-summary');
 
   // Repositories: a second, nested repository to search between.
-  await pushImage(request, `${PROJECT}/tools/cli`, 'latest', 'cli');
+  await pushTaggedImage(berth, `${PROJECT}/tools/cli`, 'latest', 'cli');
   await page.getByRole('link', { name: 'Repositories', exact: true }).click();
   await expect(page).toHaveURL(new RegExp(`/harbor/projects/${projectId}/repositories$`));
   const app = page.locator(`tr[data-repository="${PROJECT}/app"]`);

@@ -5,10 +5,9 @@
 // project's pages; then the endpoint is edited, and refused deletion while the proxy cache uses it.
 const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
-const { test, expect, signIn, screenshot, writeOciLayout, act } = require('./fixtures');
+const { test, expect, signIn, screenshot, writeOciLayout, act, freePort } = require('./fixtures');
 
 const ENDPOINT = 'local-upstream';
 const PROXY = 'upstream-cache';
@@ -16,18 +15,6 @@ const PROXY = 'upstream-cache';
 /// Runs skopeo with a throwaway HOME (no stored credentials, no blob-info cache).
 function skopeo(args, home) {
   return execFileSync('skopeo', args, { env: { ...process.env, HOME: home }, encoding: 'utf8', stdio: 'pipe' });
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /// Starts Debian's docker-registry on a free loopback port, storing under `dir`; resolves once /v2/ answers.

@@ -12,25 +12,13 @@ const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { test, expect, signIn, screenshot, ADMIN_USER, ADMIN_PASSWORD, writeOciLayout } = require('./fixtures');
+const {
+  test, expect, signIn, screenshot, rest, basicAuth: basic, writeOciLayout, ADMIN_USER, ADMIN_PASSWORD,
+} = require('./fixtures');
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures');
 const CLIENT_ID = 'berth';
 const CLIENT_SECRET = 'berth-client-secret';
-
-const basic = (user, password) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-
-/// A REST call as the admin (Basic auth), failing the test on an error status; answers the parsed body.
-async function rest(berth, method, apiPath, body) {
-  const response = await fetch(`${berth.url}/api/v2.0${apiPath}`, {
-    method,
-    headers: { Authorization: basic(ADMIN_USER, ADMIN_PASSWORD), 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${method} ${apiPath}: ${response.status} ${await response.text()}`);
-  const text = await response.text();
-  return text ? JSON.parse(text) : null;
-}
 
 /// Starts fixtures/slapd.mjs's directory; `{ url, settings, stop }` plus the module's helpers.
 async function startSlapd() {

@@ -6,7 +6,7 @@ const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { test, expect, signIn, screenshot, ADMIN_USER, ADMIN_PASSWORD, writeOciLayout } = require('./fixtures');
+const { test, expect, signIn, screenshot, writeOciLayout, ADMIN_AUTH } = require('./fixtures');
 
 const PROJECT = 'shop';
 const GUEST = 'gwen';
@@ -90,9 +90,8 @@ test('a robot pushes with skopeo, pulls are counted, and a guest cannot delete',
     }).toPass({ timeout: 15_000 });
 
     // A user joins the project as Guest.
-    const basic = `Basic ${Buffer.from(`${ADMIN_USER}:${ADMIN_PASSWORD}`).toString('base64')}`;
     const user = await page.request.post('/api/v2.0/users', {
-      headers: { Authorization: basic },
+      headers: { Authorization: ADMIN_AUTH },
       data: { username: GUEST, password: GUEST_PASSWORD, email: 'gwen@example.com', realname: 'Gwen' },
     });
     expect(user.status(), await user.text()).toBe(201);

@@ -11,10 +11,9 @@
 use berth_api::audit::AuditLog as AuditEntry;
 use leptos::prelude::*;
 
-use crate::api::query_string;
 use crate::components::copy_button::CopyButton;
 use crate::components::dialog::next_id;
-use crate::components::table::{PAGE_SIZES, PagedList, Pagination, Sort, SortHeader};
+use crate::components::table::{ListControls, ListTable, PagedList, Sort, SortHeader, page_path};
 use crate::format;
 
 /// The operations Berth records, as the API spells them, with their labels.
@@ -135,14 +134,14 @@ pub fn day_bound(date: &str, end: bool) -> Option<String> {
 
 /// The API path of one page of the log at `base` (`/audit-logs` or `/projects/{name}/logs`).
 pub fn audit_path(base: &str, page: u32, page_size: u32, q: &str, sort: Option<Sort>) -> String {
-    format!(
-        "{base}{}",
-        query_string(&[
-            ("page", page.to_string()),
-            ("page_size", page_size.to_string()),
+    page_path(
+        base,
+        page,
+        page_size,
+        &[
             ("q", q.to_owned()),
             ("sort", Sort::param(Some(sort.unwrap_or(NEWEST_FIRST)))),
-        ])
+        ],
     )
 }
 
@@ -186,15 +185,14 @@ pub fn short_resource(resource: &str) -> Option<String> {
 /// The log at `path` (an API path such as `/audit-logs` or `/projects/{name}/logs`).
 #[component]
 pub fn AuditLog(#[prop(into)] path: String) -> impl IntoView {
-    let page = RwSignal::new(1_u32);
-    let page_size = RwSignal::new(PAGE_SIZES[0]);
+    // The text filter is `list.filter`; `None` sort: the server's order, newest first (see `audit_path`).
+    let list = ListControls::new();
+    let page = list.page;
+    let text = list.filter;
     let operations = RwSignal::new(Vec::<String>::new());
     let key = RwSignal::new(TEXT_KEYS[0].0.to_owned());
-    let text = RwSignal::new(String::new());
     let from_day = RwSignal::new(String::new());
     let to_day = RwSignal::new(String::new());
-    // None: the server's order, newest first (see `audit_path`).
-    let sort = RwSignal::new(None::<Sort>);
 
     let query = Memo::new(move |_| {
         let filter = AuditFilter {
@@ -204,11 +202,10 @@ pub fn AuditLog(#[prop(into)] path: String) -> impl IntoView {
             from: day_bound(&from_day.get(), false),
             until: day_bound(&to_day.get(), true),
         };
-        audit_path(&path, page.get(), page_size.get(), &filter.q(), sort.get())
+        let (page, size, _, sort) = list.get();
+        audit_path(&path, page, size, &filter.q(), sort)
     });
-    let logs = PagedList::<AuditEntry>::new(move || Some(query.get()), page, page_size);
-    let loading = move || logs.loading();
-    let total = logs.total();
+    let logs = PagedList::<AuditEntry>::new(move || Some(query.get()), list);
 
     let rows = move || {
         logs.rows("5", "No audit log entries found", |entry| {
@@ -262,20 +259,13 @@ pub fn AuditLog(#[prop(into)] path: String) -> impl IntoView {
                         on:click=move |_| logs.refresh()>"⟳"</button>
                 </div>
             </div>
-            <div class="progress" class:progress-active=loading aria-hidden="true"></div>
-            <table class="list audit-list" aria-busy=move || loading().to_string()>
-                <thead>
-                    <tr>
-                        <SortHeader label="Username" key="username" sort=sort/>
-                        <SortHeader label="Resource" key="resource" sort=sort/>
-                        <SortHeader label="Resource Type" key="resource_type" sort=sort/>
-                        <SortHeader label="Operation" key="operation" sort=sort/>
-                        <SortHeader label="Timestamp" key="op_time" sort=sort/>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-            <Pagination page=page page_size=page_size total=total/>
+            <ListTable list=list fetch=logs.fetch() class="audit-list" rows=rows>
+                <SortHeader label="Username" key="username" list=list/>
+                <SortHeader label="Resource" key="resource" list=list/>
+                <SortHeader label="Resource Type" key="resource_type" list=list/>
+                <SortHeader label="Operation" key="operation" list=list/>
+                <SortHeader label="Timestamp" key="op_time" list=list/>
+            </ListTable>
         </div>
     }
 }

@@ -1,12 +1,15 @@
 //! Modal dialogs on the native `<dialog>` element: the browser traps focus, closes on Escape and restores
 //! focus afterwards, so every dialog is keyboard-accessible without extra code.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api;
-use crate::components::toast::use_toasts;
+use crate::components::toast::{ErrorBanner, error_banner, use_toasts};
 
 /// A modal dialog shown while `open` is true. Closing it any way (Escape, the × button) sets `open` to false.
 #[component]
@@ -41,6 +44,102 @@ pub fn Dialog(
     }
 }
 
+/// Whether a form is being sent, and why it was not taken: for [`FormDialog`] and the forms on pages.
+#[derive(Debug, Clone, Copy)]
+pub struct FormStatus {
+    pub busy: RwSignal<bool>,
+    pub error: RwSignal<Option<String>>,
+}
+
+impl FormStatus {
+    pub fn new() -> Self {
+        FormStatus {
+            busy: RwSignal::new(false),
+            error: RwSignal::new(None),
+        }
+    }
+
+    /// Says why the form cannot be sent (a check before sending failed).
+    pub fn fail(&self, message: String) {
+        self.error.set(Some(message));
+    }
+
+    /// Sends the form: busy while `request` runs, then `done` with its answer, or the server's message shown.
+    /// Not generic over the request and what follows (boxed), so one copy serves every form.
+    pub fn send<T: 'static>(self, request: Request<T>, done: Box<dyn FnOnce(T)>) {
+        self.busy.set(true);
+        self.error.set(None);
+        spawn_local(async move {
+            let result = request.await;
+            self.busy.set(false);
+            match result {
+                Ok(answer) => done(answer),
+                Err(e) => self.error.set(Some(e.message)),
+            }
+        });
+    }
+}
+
+impl Default for FormStatus {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A request a form sends (see [`FormStatus::send`]): `Box::pin(async move { api::put(&path, &body).await })`.
+pub type Request<T> = Pin<Box<dyn Future<Output = Result<T, api::ApiError>>>>;
+
+/// A dialog around a form, the same for every form in a dialog: the fields `children` in the body, the error
+/// of `status` under them, and Cancel and the submit button (disabled while the form is sent) in the footer.
+/// `on_submit` checks the form and sends it (the submit event's default is prevented already); the browser's
+/// own validation is off, so every check says why in the dialog.
+#[component]
+pub fn FormDialog(
+    open: RwSignal<bool>,
+    #[prop(into)] title: Signal<String>,
+    status: FormStatus,
+    on_submit: Callback<()>,
+    /// Extra classes of the body (`form-grid`: labels beside their fields).
+    #[prop(optional)]
+    class: &'static str,
+    /// The submit button's label (`OK` unless given).
+    #[prop(optional, into)]
+    submit_label: Option<Signal<&'static str>>,
+    /// The submit button's label while the form is sent (`Creating…`); the label stays unless given.
+    #[prop(optional)]
+    busy_label: &'static str,
+    /// Buttons before Cancel (e.g. Test Connection).
+    #[prop(optional)]
+    extra: Option<AnyView>,
+    children: Children,
+) -> impl IntoView {
+    let label = move || {
+        if status.busy.get() && !busy_label.is_empty() {
+            busy_label
+        } else {
+            submit_label.map_or("OK", |l| l.get())
+        }
+    };
+    view! {
+        <Dialog open=open title=title>
+            <form on:submit=move |ev| {
+                ev.prevent_default();
+                on_submit.run(());
+            } novalidate>
+                <div class=format!("dialog-body {class}")>
+                    {children()}
+                    <div class="form-wide"><ErrorBanner error=status.error/></div>
+                </div>
+                <footer class="dialog-footer">
+                    {extra}
+                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button type="submit" disabled=move || status.busy.get()>{label}</button>
+                </footer>
+            </form>
+        </Dialog>
+    }
+}
+
 /// Asks before a destructive action. `on_confirm` runs the action; the dialog shows `busy` while it runs and
 /// the server's message in `error` if it fails.
 #[component]
@@ -57,7 +156,7 @@ pub fn ConfirmDialog(
         <Dialog open=open title=title>
             <div class="dialog-body">
                 <p>{move || message.get()}</p>
-                {move || error.get().map(|e| view! { <p class="banner banner-error" role="alert">{e}</p> })}
+                {move || error.get().map(error_banner)}
             </div>
             <footer class="dialog-footer">
                 <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>

@@ -59,6 +59,13 @@ impl RawFetch {
         wanted.is_none() || self.loaded.with(|l| l.as_ref().map(|(p, _)| p.clone())) != Some(wanted)
     }
 
+    /// `X-Total-Count` of the answer on screen (counting its items without the header); 0 until there is one,
+    /// or when it failed.
+    pub fn total(&self) -> u64 {
+        self.with(|answer| answer.as_ref().map_or(0, Answer::total))
+            .unwrap_or(0)
+    }
+
     /// Asks again.
     pub fn refetch(&self) {
         self.reload.update(|n| *n += 1);

@@ -1,5 +1,6 @@
 //! Quota usage as a bar: used / limit, coloured by how full it is (Harbor's thresholds).
 
+use berth_api::projects::ProjectSummaryQuota;
 use leptos::prelude::*;
 
 use crate::format;
@@ -51,6 +52,16 @@ pub fn label(used: i64, hard: i64) -> String {
         format!("{} of unlimited", format::bytes(used))
     } else {
         format!("{} of {}", format::bytes(used), format::bytes(hard))
+    }
+}
+
+/// A project's storage quota as a bar, or `—` when the answer has none (the caller may not read it).
+pub fn quota_view(quota: Option<ProjectSummaryQuota>) -> AnyView {
+    match quota {
+        Some(quota) => {
+            view! { <QuotaBar used=quota.used.storage hard=quota.hard.storage/> }.into_any()
+        }
+        None => view! { <span class="muted">"—"</span> }.into_any(),
     }
 }
 

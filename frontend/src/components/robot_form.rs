@@ -10,20 +10,23 @@
 
 use std::collections::BTreeSet;
 
-use berth_api::projects::Project;
 use berth_api::robots::{Access, Robot, RobotCreate, RobotCreated, RobotPermission, RobotSec};
-use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::answers::Project;
 use crate::api::{self, query_string};
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::copy_button::CopyButton;
-use crate::components::dialog::{ConfirmDialog, DeleteDialog, DeleteFlow, Dialog, next_id, what};
+use crate::components::dialog::{
+    ConfirmDialog, DeleteDialog, DeleteFlow, Dialog, FormDialog, FormStatus, next_id, what,
+};
 use crate::components::fetch::Fetch;
-use crate::components::select_table::{SelectCell, SelectableTable, Selection};
-use crate::components::table::{PAGE_SIZES, PagedList, Sort, SortHeader};
-use crate::components::toast::{ErrorBanner, use_toasts};
+use crate::components::select_table::{SelectCell, Selection};
+use crate::components::table::{
+    ListControls, ListTable, ListToolbar, PagedList, Sort, SortHeader, fuzzy, page_path,
+};
+use crate::components::toast::use_toasts;
 use crate::format;
 
 /// Every robot's name starts with this (Harbor's `robot$`).
@@ -413,23 +416,19 @@ pub fn robot_list_path(
     name: &str,
     sort: Option<Sort>,
 ) -> String {
-    let mut q = match scope {
+    let level = match scope {
         RobotScope::Project { id, .. } => format!("Level=project,ProjectID={id}"),
         RobotScope::System => "Level=system".to_owned(),
     };
-    // A `,` would start another term of the query language.
-    let name = name.trim();
-    if !name.is_empty() && !name.contains(',') {
-        q.push_str(&format!(",name=~{name}"));
-    }
-    format!(
-        "/robots{}",
-        query_string(&[
-            ("page", page.to_string()),
-            ("page_size", page_size.to_string()),
-            ("q", q),
-            ("sort", Sort::param(sort)),
-        ])
+    let q = match fuzzy("name", name) {
+        name if name.is_empty() => level,
+        name => format!("{level},{name}"),
+    };
+    page_path(
+        "/robots",
+        page,
+        page_size,
+        &[("q", q), ("sort", Sort::param(sort))],
     )
 }
 
@@ -458,24 +457,16 @@ pub fn RobotList(
     #[prop(into)] can_update: Signal<bool>,
     #[prop(into)] can_delete: Signal<bool>,
 ) -> impl IntoView {
-    let page = RwSignal::new(1_u32);
-    let page_size = RwSignal::new(PAGE_SIZES[0]);
-    let filter = RwSignal::new(String::new());
-    let sort = RwSignal::new(None::<Sort>);
+    let list = ListControls::new();
     let toasts = use_toasts();
     let list_scope = scope.clone();
-    let query = Memo::new(move |_| {
-        robot_list_path(
-            &list_scope,
-            page.get(),
-            page_size.get(),
-            &filter.get(),
-            sort.get(),
-        )
-    });
-    let robots = PagedList::<Robot>::new(move || Some(query.get()), page, page_size);
-    let loading = move || robots.loading();
-    let total = robots.total();
+    let robots = PagedList::<Robot>::new(
+        move || {
+            let (page, size, name, sort) = list.get();
+            Some(robot_list_path(&list_scope, page, size, &name, sort))
+        },
+        list,
+    );
     let refresh = move || robots.refresh();
 
     // The create/edit dialog and the secret dialog.
@@ -534,12 +525,11 @@ pub fn RobotList(
     // Refreshing the secret and deleting ask first.
     let target = RwSignal::new(None::<Robot>);
     let refresh_open = RwSignal::new(false);
-    let busy = RwSignal::new(false);
-    let confirm_error = RwSignal::new(None::<String>);
+    let confirming = FormStatus::new();
     let on_refresh = Callback::new(move |()| {
         if let Some(robot) = single() {
             target.set(Some(robot));
-            confirm_error.set(None);
+            confirming.error.set(None);
             refresh_open.set(true);
         }
     });
@@ -557,18 +547,11 @@ pub fn RobotList(
         let Some(robot) = target.get_untracked() else {
             return;
         };
-        busy.set(true);
-        spawn_local(async move {
-            let result = api::patch_json::<_, RobotSec>(
-                &format!("/robots/{}", robot.id),
-                &RobotSec::default(),
-            )
-            .await;
-            busy.set(false);
-            match result {
-                Ok(RobotSec {
-                    secret: Some(secret),
-                }) => {
+        let path = format!("/robots/{}", robot.id);
+        confirming.send(
+            Box::pin(async move { api::patch_json(&path, &RobotSec::default()).await }),
+            Box::new(move |answer: RobotSec| match answer.secret {
+                Some(secret) => {
                     refresh_open.set(false);
                     show_secret(ShownSecret {
                         title: "Secret refreshed".to_owned(),
@@ -576,12 +559,9 @@ pub fn RobotList(
                         secret,
                     });
                 }
-                Ok(RobotSec { secret: None }) => {
-                    confirm_error.set(Some("The server did not return the new secret.".to_owned()))
-                }
-                Err(e) => confirm_error.set(Some(e.message)),
-            }
-        });
+                None => confirming.fail("The server did not return the new secret.".to_owned()),
+            }),
+        );
     });
     let target_name =
         move || target.with(|t| t.as_ref().map(|r| r.name.clone()).unwrap_or_default());
@@ -605,47 +585,33 @@ pub fn RobotList(
 
     view! {
         <div class="robots">
-            <div class="toolbar">
-                <div class="toolbar-start">
-                    <Show when=move || can_create.get()>
-                        <button type="button" on:click=move |_| {
-                            editing.set(None);
-                            dialog_open.set(true);
-                        }>"+ New Robot Account"</button>
-                    </Show>
-                    <ActionMenu selection=selection
-                        shown=Signal::derive(move || can_update.get() || can_delete.get())>
-                        <MenuItem label="Edit" selection=selection needs=Needs::One allowed=may_update
-                            hint="Choose one robot account you may edit" on_select=on_edit/>
-                        <MenuItem label=toggle_label selection=selection needs=Needs::One allowed=may_update
-                            hint="Choose one robot account you may edit" on_select=on_toggle/>
-                        <MenuItem label="Refresh Secret" selection=selection needs=Needs::One allowed=may_update
-                            hint="Choose one robot account you may edit" on_select=on_refresh/>
-                        <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
-                            allowed=can_delete hint="Your role does not delete robot accounts" on_select=on_delete/>
-                    </ActionMenu>
-                </div>
-                <div class="toolbar-end">
-                    <input type="search" class="search" placeholder="Filter by name"
-                        aria-label="Filter robot accounts by name"
-                        prop:value=move || filter.get()
-                        on:input=move |ev| {
-                            filter.set(event_target_value(&ev));
-                            page.set(1);
-                        }/>
-                    <button type="button" class="secondary icon" aria-label="Refresh"
-                        on:click=move |_| refresh()>"⟳"</button>
-                </div>
-            </div>
-            <SelectableTable selection=selection loading=Signal::derive(loading) class="robot-list" rows=rows
-                page=page page_size=page_size total=total>
-                <SortHeader label="Name" key="name" sort=sort/>
+            <ListToolbar list=list fetch=robots.fetch() filter="Filter robot accounts by name">
+                <Show when=move || can_create.get()>
+                    <button type="button" on:click=move |_| {
+                        editing.set(None);
+                        dialog_open.set(true);
+                    }>"+ New Robot Account"</button>
+                </Show>
+                <ActionMenu selection=selection
+                    shown=Signal::derive(move || can_update.get() || can_delete.get())>
+                    <MenuItem label="Edit" selection=selection needs=Needs::One allowed=may_update
+                        hint="Choose one robot account you may edit" on_select=on_edit/>
+                    <MenuItem label=toggle_label selection=selection needs=Needs::One allowed=may_update
+                        hint="Choose one robot account you may edit" on_select=on_toggle/>
+                    <MenuItem label="Refresh Secret" selection=selection needs=Needs::One allowed=may_update
+                        hint="Choose one robot account you may edit" on_select=on_refresh/>
+                    <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
+                        allowed=can_delete hint="Your role does not delete robot accounts" on_select=on_delete/>
+                </ActionMenu>
+            </ListToolbar>
+            <ListTable list=list fetch=robots.fetch() selection=selection class="robot-list" rows=rows>
+                <SortHeader label="Name" key="name" list=list/>
                 <th scope="col">"Status"</th>
                 <th scope="col">"Permissions"</th>
-                <SortHeader label="Creation Time" key="creation_time" sort=sort/>
+                <SortHeader label="Creation Time" key="creation_time" list=list/>
                 <th scope="col">"Expires in"</th>
                 <th scope="col">"Description"</th>
-            </SelectableTable>
+            </ListTable>
         </div>
         <RobotDialog open=dialog_open scope=scope editing=editing on_created=on_created on_saved=on_saved/>
         <RobotSecretDialog open=secret_open shown=shown/>
@@ -657,8 +623,8 @@ pub fn RobotList(
                 target_name()
             ))
             confirm_label="Refresh"
-            busy=busy
-            error=confirm_error
+            busy=confirming.busy
+            error=confirming.error
             on_confirm=confirm_refresh
         />
         <DeleteDialog flow=deleting title="Delete Robot Account"
@@ -722,8 +688,8 @@ pub fn RobotDialog(
     let all_projects = RwSignal::new(false);
     let projects = RwSignal::new(Vec::<String>::new());
     let granted = RwSignal::new(BTreeSet::<Grant>::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let status = FormStatus::new();
+    let error = status.error;
     let system = scope == RobotScope::System;
     Effect::new(move |_| {
         if !open.get() {
@@ -776,14 +742,10 @@ pub fn RobotDialog(
         }
     });
     let submit_scope = scope.clone();
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
+    let submit = Callback::new(move |()| {
         let expiry = match parse_expiry(never.get_untracked(), &days.get_untracked()) {
             Ok(expiry) => expiry,
-            Err(message) => {
-                error.set(Some(message));
-                return;
-            }
+            Err(message) => return status.fail(message),
         };
         let form = RobotForm {
             name: name.get_untracked(),
@@ -803,83 +765,59 @@ pub fn RobotDialog(
         };
         let body = match body {
             Ok(body) => body,
-            Err(message) => {
-                error.set(Some(message));
-                return;
-            }
+            Err(message) => return status.fail(message),
         };
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            match edited {
-                Some(robot) => {
-                    let result = api::put(&format!("/robots/{}", robot.id), &body).await;
-                    busy.set(false);
-                    match result {
-                        Ok(()) => {
-                            open.set(false);
-                            on_saved.run(robot.name);
-                        }
-                        Err(e) => error.set(Some(e.message)),
-                    }
+        let saved = edited.as_ref().map(|robot| (robot.id, robot.name.clone()));
+        status.send(
+            // A new robot's answer carries its secret; a saved one's nothing.
+            Box::pin(async move {
+                match edited {
+                    Some(robot) => api::put(&format!("/robots/{}", robot.id), &body)
+                        .await
+                        .map(|()| None),
+                    None => api::post_json("/robots", &body).await.map(Some),
                 }
-                None => {
-                    let result = api::post_json::<_, RobotCreated>("/robots", &body).await;
-                    busy.set(false);
-                    match result {
-                        Ok(created) => {
-                            open.set(false);
-                            on_created.run(created);
-                        }
-                        Err(e) => error.set(Some(e.message)),
-                    }
+            }),
+            Box::new(move |created: Option<RobotCreated>| {
+                open.set(false);
+                match (created, saved) {
+                    (Some(created), _) => on_created.run(created),
+                    (None, Some((_, name))) => on_saved.run(name),
+                    (None, None) => {}
                 }
-            }
-        });
-    };
+            }),
+        );
+    });
     let prefix = scope.name_prefix();
+    let submit_label = Signal::derive(move || if is_edit() { "Save" } else { "Add" });
     view! {
-        <Dialog open=open title=title>
-            <form class="robot-form" on:submit=submit novalidate>
-                <div class="dialog-body form-grid">
-                    <label for=id("name")>"Name"</label>
-                    <div class="robot-name-input">
-                        <span class="robot-prefix" id=id("prefix")>{prefix}</span>
-                        <input id=id("name") type="text" required maxlength="128" autocomplete="off"
-                            aria-describedby=id("prefix") disabled=is_edit bind:value=name/>
-                    </div>
-                    <label for=id("description")>"Description"</label>
-                    <textarea id=id("description") rows="2" bind:value=description></textarea>
-                    <label for=id("days")>"Expiration time"</label>
-                    <div class="inline">
-                        <input id=id("days") type="number" min="1" step="1" class="short"
-                            disabled=move || never.get() bind:value=days/>
-                        <span class="muted">"days"</span>
-                        <label class="checkbox">
-                            <input id=id("never") type="checkbox" bind:checked=never/>
-                            "Never expires"
-                        </label>
-                    </div>
-                    {system.then(|| view! {
-                        <span class="form-label">"Projects"</span>
-                        <ProjectPicker all=all_projects selected=projects/>
-                    })}
-                    <span class="form-label" id=id("perms")>"Permissions"</span>
-                    <PermissionMatrix granted=granted labelled_by=id("perms")/>
-                    <div class="form-wide"><ErrorBanner error=error/></div>
-                </div>
-                <footer class="dialog-footer">
-                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                    <button type="submit" disabled=move || busy.get()>
-                        {move || match (busy.get(), is_edit()) {
-                            (true, _) => "Saving…",
-                            (false, true) => "Save",
-                            (false, false) => "Add",
-                        }}
-                    </button>
-                </footer>
-            </form>
-        </Dialog>
+        <FormDialog open=open title=title status=status on_submit=submit class="form-grid robot-form"
+            submit_label=submit_label busy_label="Saving…">
+            <label for=id("name")>"Name"</label>
+            <div class="robot-name-input">
+                <span class="robot-prefix" id=id("prefix")>{prefix}</span>
+                <input id=id("name") type="text" required maxlength="128" autocomplete="off"
+                    aria-describedby=id("prefix") disabled=is_edit bind:value=name/>
+            </div>
+            <label for=id("description")>"Description"</label>
+            <textarea id=id("description") rows="2" bind:value=description></textarea>
+            <label for=id("days")>"Expiration time"</label>
+            <div class="inline">
+                <input id=id("days") type="number" min="1" step="1" class="short"
+                    disabled=move || never.get() bind:value=days/>
+                <span class="muted">"days"</span>
+                <label class="checkbox">
+                    <input id=id("never") type="checkbox" bind:checked=never/>
+                    "Never expires"
+                </label>
+            </div>
+            {system.then(|| view! {
+                <span class="form-label">"Projects"</span>
+                <ProjectPicker all=all_projects selected=projects/>
+            })}
+            <span class="form-label" id=id("perms")>"Permissions"</span>
+            <PermissionMatrix granted=granted labelled_by=id("perms")/>
+        </FormDialog>
     }
 }
 
@@ -1338,7 +1276,11 @@ mod tests {
             ),
             "/robots?page=2&page_size=25&q=Level%3Dsystem%2Cname%3D~ci&sort=-name"
         );
-        assert!(!robot_list_path(&RobotScope::System, 1, 15, "a,b", None).contains("name"));
+        // A `,` would start another term of the query language.
+        assert_eq!(
+            robot_list_path(&RobotScope::System, 1, 15, "a,b", None),
+            "/robots?page=1&page_size=15&q=Level%3Dsystem%2Cname%3D~ab"
+        );
     }
 
     #[test]

@@ -5,11 +5,10 @@
 //! Rule: a [`Selection`] holds the chosen rows' keys (their ids as text), not the rows, so one non-generic
 //! copy serves every list; a page reads the chosen rows back from its page of items
 //! ([`super::table::PagedList::chosen`]). Only rows on screen can be chosen: a row that leaves the page
-//! (another page, a filter, a delete) leaves the selection.
+//! (another page, a filter, a delete) leaves the selection. The table itself is [`super::table::ListTable`]
+//! given the selection.
 
 use leptos::prelude::*;
-
-use super::table::Pagination;
 
 /// The chosen rows of one list.
 #[derive(Debug, Clone, Copy)]
@@ -114,41 +113,6 @@ pub fn retained(chosen: &[String], page: &[String]) -> Vec<String> {
         .filter(|k| page.contains(k))
         .cloned()
         .collect()
-}
-
-/// A list's table in Harbor's pattern, the same on every list page: the progress bar, the table with its
-/// checkbox column (the header's here; each row renders its own [`SelectCell`]) and the header cells
-/// `children`, the `rows`, and the pagination under it. Narrow windows scroll the table sideways.
-#[component]
-pub fn SelectableTable(
-    selection: Selection,
-    #[prop(into)] loading: Signal<bool>,
-    /// The `<tbody>`'s rows (e.g. [`super::table::PagedList::rows`]).
-    #[prop(into)]
-    rows: ViewFn,
-    page: RwSignal<u32>,
-    page_size: RwSignal<u32>,
-    #[prop(into)] total: Signal<u64>,
-    /// Extra classes of the table (`member-list`, …).
-    #[prop(optional)]
-    class: &'static str,
-    children: Children,
-) -> impl IntoView {
-    view! {
-        <div class="progress" class:progress-active=move || loading.get() aria-hidden="true"></div>
-        <div class="list-scroll">
-            <table class=format!("list selectable {class}") aria-busy=move || loading.get().to_string()>
-                <thead>
-                    <tr>
-                        <SelectAllHeader selection=selection/>
-                        {children()}
-                    </tr>
-                </thead>
-                <tbody>{move || rows.run()}</tbody>
-            </table>
-        </div>
-        <Pagination page=page page_size=page_size total=total/>
-    }
 }
 
 /// The header cell of the checkbox column: chooses the whole page.

@@ -6,9 +6,53 @@ use std::marker::PhantomData;
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 
-use crate::api::{ApiError, Paged};
+use crate::api::{ApiError, Paged, query_string};
 use crate::components::fetch::RawFetch;
-use crate::components::select_table::Selection;
+use crate::components::select_table::{SelectAllHeader, Selection};
+use crate::components::toast::error_banner;
+
+/// Where a list stands on screen: its page, page size, name filter and sort order. One `Copy` set of signals
+/// per list, which the list's fetch, toolbar, table and pagination share.
+#[derive(Debug, Clone, Copy)]
+pub struct ListControls {
+    pub page: RwSignal<u32>,
+    pub page_size: RwSignal<u32>,
+    pub filter: RwSignal<String>,
+    pub sort: RwSignal<Option<Sort>>,
+}
+
+impl ListControls {
+    /// The first page, of the smallest size, unfiltered, in the server's order.
+    pub fn new() -> Self {
+        Self::sorted(None)
+    }
+
+    /// Like [`ListControls::new`], in `sort` order until the user picks another.
+    pub fn sorted(sort: Option<Sort>) -> Self {
+        ListControls {
+            page: RwSignal::new(1),
+            page_size: RwSignal::new(PAGE_SIZES[0]),
+            filter: RwSignal::new(String::new()),
+            sort: RwSignal::new(sort),
+        }
+    }
+
+    /// The page, its size, the filter and the sort (tracked), for a list's API path.
+    pub fn get(&self) -> (u32, u32, String, Option<Sort>) {
+        (
+            self.page.get(),
+            self.page_size.get(),
+            self.filter.get(),
+            self.sort.get(),
+        )
+    }
+}
+
+impl Default for ListControls {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// One server-side page of a list: fetched whenever its path changes or on [`PagedList::refresh`], with the
 /// page number stepped back when the last page empties (after a delete). Every list page builds on it. The
@@ -28,32 +72,26 @@ impl<T: 'static> Copy for PagedList<T> {}
 
 impl<T: DeserializeOwned + 'static> PagedList<T> {
     /// `path` is the list's API path with its page, filter and sort (`None` while it cannot be known yet, e.g.
-    /// before the project is loaded); `page` and `page_size` are the pager's signals.
+    /// before the project is loaded); `list` holds the pager's signals.
     pub fn new(
         path: impl Fn() -> Option<String> + Send + Sync + 'static,
-        page: RwSignal<u32>,
-        page_size: RwSignal<u32>,
+        list: ListControls,
     ) -> Self {
         PagedList {
-            raw: paged_fetch(Memo::new(move |_| path()), page, page_size),
+            raw: paged_fetch(Memo::new(move |_| path()), list),
             items: PhantomData,
         }
+    }
+
+    /// The fetch under the list (not generic), for the toolbar's refresh and the table's progress and total.
+    pub fn fetch(&self) -> RawFetch {
+        self.raw
     }
 
     /// The page on screen (the previous one while the next loads), or `None` before there is one.
     pub fn current(&self) -> Option<Result<Paged<T>, ApiError>> {
         self.raw
             .with(|answer| answer.as_ref().map_err(Clone::clone)?.page())
-    }
-
-    /// Whether the page on screen is not (yet) the one asked for.
-    pub fn loading(&self) -> bool {
-        self.raw.loading()
-    }
-
-    /// The number of items in the whole list (`X-Total-Count`), 0 until known.
-    pub fn total(&self) -> Signal<u64> {
-        total_of(self.raw)
     }
 
     /// Fetches the page again.
@@ -105,31 +143,19 @@ impl<T: DeserializeOwned + 'static> PagedList<T> {
 }
 
 /// The fetch under every [`PagedList`], with the effect that steps the page back when it is past the end.
-fn paged_fetch(
-    path: Memo<Option<String>>,
-    page: RwSignal<u32>,
-    page_size: RwSignal<u32>,
-) -> RawFetch {
+fn paged_fetch(path: Memo<Option<String>>, list: ListControls) -> RawFetch {
     let raw = RawFetch::new(path, RwSignal::new(0));
-    let total = total_of(raw);
     Effect::new(move |_| {
         let pager = Pager {
-            page: page.get_untracked(),
-            page_size: page_size.get_untracked(),
-            total: total.get(),
+            page: list.page.get_untracked(),
+            page_size: list.page_size.get_untracked(),
+            total: raw.total(),
         };
         if !raw.loading() && pager.clamped_page() != pager.page {
-            page.set(pager.clamped_page());
+            list.page.set(pager.clamped_page());
         }
     });
     raw
-}
-
-fn total_of(raw: RawFetch) -> Signal<u64> {
-    Signal::derive(move || {
-        raw.with(|answer| answer.as_ref().map_or(0, |a| a.total()))
-            .unwrap_or(0)
-    })
 }
 
 /// What a list's body says instead of rows.
@@ -144,17 +170,115 @@ pub enum ListStatus {
 
 /// One row across `columns` cells saying `status`.
 pub fn status_row(columns: &'static str, status: ListStatus) -> AnyView {
-    match status {
-        ListStatus::Loading => {
-            view! { <tr><td colspan=columns class="loading">"Loading…"</td></tr> }.into_any()
+    let (class, cell) = match status {
+        ListStatus::Loading => ("loading", "Loading…".into_any()),
+        ListStatus::Failed(message) => ("", error_banner(message)),
+        ListStatus::Empty(text) => ("empty", text.into_any()),
+    };
+    view! { <tr><td colspan=columns class=class>{cell}</td></tr> }.into_any()
+}
+
+/// A wide table's box: it scrolls sideways inside its place in a narrow window, never the page (a 1024 px
+/// window must do). The one way the console keeps a table within its place (`.list-scroll`).
+pub fn scroll_box(table: AnyView) -> AnyView {
+    view! { <div class="list-scroll">{table}</div> }.into_any()
+}
+
+/// A list's toolbar, the same on every list: `children` at its start (New …, the Action menu); at its end the
+/// name filter (typing goes back to the first page) when `filter` names it, and the refresh button.
+#[component]
+pub fn ListToolbar(
+    list: ListControls,
+    fetch: RawFetch,
+    /// The filter's placeholder and accessible name (`Filter projects by name`); empty: no filter.
+    #[prop(optional)]
+    filter: &'static str,
+    children: Children,
+) -> impl IntoView {
+    let search = (!filter.is_empty()).then(|| {
+        view! {
+            <input type="search" class="search" placeholder=filter aria-label=filter
+                prop:value=move || list.filter.get()
+                on:input=move |ev| {
+                    list.filter.set(event_target_value(&ev));
+                    list.page.set(1);
+                }/>
         }
-        ListStatus::Failed(message) => view! {
-            <tr><td colspan=columns><div class="banner banner-error" role="alert">{message}</div></td></tr>
-        }
-        .into_any(),
-        ListStatus::Empty(text) => {
-            view! { <tr><td colspan=columns class="empty">{text}</td></tr> }.into_any()
-        }
+    });
+    view! {
+        <div class="toolbar">
+            <div class="toolbar-start">{children()}</div>
+            <div class="toolbar-end">
+                {search}
+                <button type="button" class="secondary icon" aria-label="Refresh"
+                    on:click=move |_| fetch.refetch()>"⟳"</button>
+            </div>
+        </div>
+    }
+}
+
+/// A list's table, the same on every list page: the progress bar, the table in its [`scroll_box`] with the
+/// header cells `children` (after the checkbox column's header, when rows can be chosen: Harbor's list
+/// pattern, [`super::select_table`]) and the `rows`, and the pagination under it.
+#[component]
+pub fn ListTable(
+    list: ListControls,
+    /// The list's fetch: the progress bar and the total follow it.
+    fetch: RawFetch,
+    /// The `<tbody>`'s rows (e.g. [`PagedList::rows`]).
+    #[prop(into)]
+    rows: ViewFn,
+    /// Rows can be chosen (each row renders its own [`super::select_table::SelectCell`]).
+    #[prop(optional)]
+    selection: Option<Selection>,
+    /// Extra classes of the table (`member-list`, …).
+    #[prop(optional)]
+    class: &'static str,
+    children: Children,
+) -> impl IntoView {
+    let loading = move || fetch.loading();
+    let class = if selection.is_some() {
+        format!("list selectable {class}")
+    } else {
+        format!("list {class}")
+    };
+    let table = view! {
+        <table class=class aria-busy=move || loading().to_string()>
+            <thead>
+                <tr>
+                    {selection.map(|selection| view! { <SelectAllHeader selection=selection/> })}
+                    {children()}
+                </tr>
+            </thead>
+            <tbody>{move || rows.run()}</tbody>
+        </table>
+    };
+    view! {
+        <div class="progress" class:progress-active=loading aria-hidden="true"></div>
+        {scroll_box(table.into_any())}
+        <Pagination list=list total=Signal::derive(move || fetch.total())/>
+    }
+}
+
+/// The API path of one page of the list at `base`: `?page=…&page_size=…`, then `params` (those with a value).
+pub fn page_path(base: &str, page: u32, page_size: u32, params: &[(&str, String)]) -> String {
+    let mut pairs = vec![
+        ("page", page.to_string()),
+        ("page_size", page_size.to_string()),
+    ];
+    pairs.extend_from_slice(params);
+    format!("{base}{}", query_string(&pairs))
+}
+
+/// Harbor's fuzzy match of `key` (`key=~value`, a term of its `q`), or nothing for an empty value. Commas
+/// separate `q`'s terms, so the value's commas are dropped.
+pub fn fuzzy(key: &str, value: &str) -> String {
+    let value = value.replace(',', "");
+    let value = value.trim();
+    if value.is_empty() {
+        String::new()
+    } else {
+        format!("{key}=~{value}")
     }
 }
 
@@ -254,11 +378,13 @@ impl Sort {
 pub fn SortHeader(
     label: &'static str,
     key: &'static str,
-    sort: RwSignal<Option<Sort>>,
+    /// The list's controls: their sort order.
+    list: ListControls,
     /// Extra classes of the header cell (e.g. `number`).
     #[prop(optional)]
     class: &'static str,
 ) -> impl IntoView {
+    let sort = list.sort;
     let arrow = move || match sort.get() {
         Some(s) if s.key == key && s.descending => "▼",
         Some(s) if s.key == key => "▲",
@@ -275,11 +401,10 @@ pub fn SortHeader(
 
 /// The footer of a list: item range, page size and page buttons.
 #[component]
-pub fn Pagination(
-    page: RwSignal<u32>,
-    page_size: RwSignal<u32>,
-    #[prop(into)] total: Signal<u64>,
-) -> impl IntoView {
+pub fn Pagination(list: ListControls, #[prop(into)] total: Signal<u64>) -> impl IntoView {
+    let ListControls {
+        page, page_size, ..
+    } = list;
     let pager = move || Pager {
         page: page.get(),
         page_size: page_size.get(),
@@ -360,6 +485,24 @@ mod tests {
         assert!(!pager(3, 15, 42).has_next());
         assert_eq!(pager(4, 15, 30).clamped_page(), 2);
         assert_eq!(pager(0, 15, 30).clamped_page(), 1);
+    }
+
+    #[test]
+    fn page_paths_carry_the_page_and_the_params_with_a_value() {
+        assert_eq!(
+            page_path("/users", 2, 25, &[]),
+            "/users?page=2&page_size=25"
+        );
+        assert_eq!(
+            page_path(
+                "/projects",
+                1,
+                15,
+                &[("q", fuzzy("name", " a,b ")), ("sort", String::new())]
+            ),
+            "/projects?page=1&page_size=15&q=name%3D~ab"
+        );
+        assert_eq!(fuzzy("name", " , "), "");
     }
 
     #[test]

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 
+use crate::api::ApiError;
+
 /// How long a toast stays.
 const TOAST_FOR: Duration = Duration::from_secs(5);
 
@@ -63,9 +65,25 @@ pub fn ToastArea() -> impl IntoView {
 /// An error banner, shown while `error` holds a message.
 #[component]
 pub fn ErrorBanner(#[prop(into)] error: Signal<Option<String>>) -> impl IntoView {
-    move || {
-        error
-            .get()
-            .map(|message| view! { <div class="banner banner-error" role="alert">{message}</div> })
+    move || error.get().map(error_banner)
+}
+
+/// What failed, as a banner (the server's message). One copy of the markup for every page (the .wasm budget).
+pub fn error_banner(message: String) -> AnyView {
+    view! { <div class="banner banner-error" role="alert">{message}</div> }.into_any()
+}
+
+/// "Loading…", where a page or a part of it waits for its answer.
+pub fn loading_note() -> AnyView {
+    view! { <p class="loading">"Loading…"</p> }.into_any()
+}
+
+/// What a page shows of an answer: "Loading…" until it comes, the server's message if it failed, else `ok` of
+/// it.
+pub fn answered<T>(answer: Option<Result<T, ApiError>>, ok: impl FnOnce(T) -> AnyView) -> AnyView {
+    match answer {
+        None => loading_note(),
+        Some(Err(e)) => error_banner(e.message),
+        Some(Ok(value)) => ok(value),
     }
 }

@@ -8,14 +8,12 @@
 
 use berth_api::oidc::OidcCliSecretReq;
 use berth_api::users::UserProfile;
-use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::api;
 use crate::auth::CurrentUser;
 use crate::components::copy_button::CopyButton;
-use crate::components::dialog::Dialog;
+use crate::components::dialog::{FormDialog, FormStatus};
 use crate::components::toast::{ErrorBanner, use_toasts};
 use crate::format;
 
@@ -88,8 +86,7 @@ pub fn UserProfileDialog(open: RwSignal<bool>, user: CurrentUser) -> impl IntoVi
     let email = RwSignal::new(String::new());
     let realname = RwSignal::new(String::new());
     let comment = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let status = FormStatus::new();
     let toasts = use_toasts();
     // Each opening starts from the profile as it is.
     Effect::new(move |_| {
@@ -101,11 +98,10 @@ pub fn UserProfileDialog(open: RwSignal<bool>, user: CurrentUser) -> impl IntoVi
                     comment.set(u.comment.clone());
                 }
             });
-            error.set(None);
+            status.error.set(None);
         }
     });
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
+    let submit = Callback::new(move |()| {
         let Some(id) = user.0.with_untracked(|u| u.as_ref().map(|u| u.user_id)) else {
             return;
         };
@@ -114,59 +110,43 @@ pub fn UserProfileDialog(open: RwSignal<bool>, user: CurrentUser) -> impl IntoVi
             &realname.get_untracked(),
             &comment.get_untracked(),
         );
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let result = api::put(&format!("/users/{id}"), &body).await;
-            busy.set(false);
-            match result {
-                Ok(()) => {
-                    user.0.update(|u| {
-                        if let Some(u) = u.as_mut() {
-                            u.email = body.email;
-                            u.realname = body.realname;
-                            u.comment = body.comment;
-                        }
-                    });
-                    open.set(false);
-                    toasts.success("Saved the profile");
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
-    };
+        let saved = body.clone();
+        status.send(
+            Box::pin(async move { api::put(&format!("/users/{id}"), &body).await }),
+            Box::new(move |()| {
+                user.0.update(|u| {
+                    if let Some(u) = u.as_mut() {
+                        u.email = saved.email;
+                        u.realname = saved.realname;
+                        u.comment = saved.comment;
+                    }
+                });
+                open.set(false);
+                toasts.success("Saved the profile");
+            }),
+        );
+    });
     view! {
-        <Dialog open=open title="User Profile">
-            <form on:submit=submit novalidate>
-                <div class="dialog-body">
-                    <div class="form-grid">
-                        <span class="form-label">"Username"</span>
-                        <span data-testid="profile-username">{field(|u| u.username.clone())}</span>
-                        <label for="profile-email">"Email"</label>
-                        <input id="profile-email" type="email" required maxlength="255" autocomplete="email"
-                            bind:value=email/>
-                        <label for="profile-realname">"First and last name"</label>
-                        <input id="profile-realname" type="text" required maxlength="255" autocomplete="name"
-                            bind:value=realname/>
-                        <label for="profile-comment">"Comments"</label>
-                        <input id="profile-comment" type="text" maxlength="30" autocomplete="off"
-                            bind:value=comment/>
-                        <span class="form-label">"Created"</span>
-                        <span>{field(|u| format::time(&u.creation_time))}</span>
-                        <div class="form-wide"><ErrorBanner error=error/></div>
-                    </div>
-                    <Show when=has_secret>
-                        <CliSecret user=user/>
-                    </Show>
-                </div>
-                <footer class="dialog-footer">
-                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                    <button type="submit" disabled=move || busy.get()>
-                        {move || if busy.get() { "Saving…" } else { "OK" }}
-                    </button>
-                </footer>
-            </form>
-        </Dialog>
+        <FormDialog open=open title="User Profile" status=status on_submit=submit busy_label="Saving…">
+            <div class="form-grid">
+                <span class="form-label">"Username"</span>
+                <span data-testid="profile-username">{field(|u| u.username.clone())}</span>
+                <label for="profile-email">"Email"</label>
+                <input id="profile-email" type="email" required maxlength="255" autocomplete="email"
+                    bind:value=email/>
+                <label for="profile-realname">"First and last name"</label>
+                <input id="profile-realname" type="text" required maxlength="255" autocomplete="name"
+                    bind:value=realname/>
+                <label for="profile-comment">"Comments"</label>
+                <input id="profile-comment" type="text" maxlength="30" autocomplete="off"
+                    bind:value=comment/>
+                <span class="form-label">"Created"</span>
+                <span>{field(|u| format::time(&u.creation_time))}</span>
+            </div>
+            <Show when=has_secret>
+                <CliSecret user=user/>
+            </Show>
+        </FormDialog>
     }
 }
 
@@ -175,8 +155,7 @@ pub fn UserProfileDialog(open: RwSignal<bool>, user: CurrentUser) -> impl IntoVi
 fn CliSecret(user: CurrentUser) -> impl IntoView {
     let shown = RwSignal::new(false);
     let confirming = RwSignal::new(false);
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let status = FormStatus::new();
     let toasts = use_toasts();
     let secret = Signal::derive(move || {
         user.0.with(|u| {
@@ -191,33 +170,24 @@ fn CliSecret(user: CurrentUser) -> impl IntoView {
             return;
         };
         let Some(new_secret) = generate_cli_secret() else {
-            error.set(Some(
-                "This browser cannot generate a secure random secret.".to_owned(),
-            ));
-            return;
+            return status.fail("This browser cannot generate a secure random secret.".to_owned());
         };
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let body = OidcCliSecretReq {
-                secret: new_secret.clone(),
-            };
-            let result = api::put(&format!("/users/{id}/cli_secret"), &body).await;
-            busy.set(false);
-            confirming.set(false);
-            match result {
-                Ok(()) => {
-                    user.0.update(|u| {
-                        if let Some(meta) = u.as_mut().and_then(|u| u.oidc_user_meta.as_mut()) {
-                            meta.secret = new_secret;
-                        }
-                    });
-                    shown.set(true);
-                    toasts.success("A new CLI secret was set");
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
+        confirming.set(false);
+        let body = OidcCliSecretReq {
+            secret: new_secret.clone(),
+        };
+        status.send(
+            Box::pin(async move { api::put(&format!("/users/{id}/cli_secret"), &body).await }),
+            Box::new(move |()| {
+                user.0.update(|u| {
+                    if let Some(meta) = u.as_mut().and_then(|u| u.oidc_user_meta.as_mut()) {
+                        meta.secret = new_secret;
+                    }
+                });
+                shown.set(true);
+                toasts.success("A new CLI secret was set");
+            }),
+        );
     };
     view! {
         <section class="cli-secret-section" aria-labelledby="cli-secret-title">
@@ -243,13 +213,14 @@ fn CliSecret(user: CurrentUser) -> impl IntoView {
                         <button type="button" class="secondary small" on:click=move |_| confirming.set(false)>
                             "Cancel"
                         </button>
-                        <button type="button" class="danger small" disabled=move || busy.get() on:click=regenerate>
+                        <button type="button" class="danger small" disabled=move || status.busy.get()
+                            on:click=regenerate>
                             "Regenerate secret"
                         </button>
                     </div>
                 </div>
             </Show>
-            <ErrorBanner error=error/>
+            <ErrorBanner error=status.error/>
         </section>
     }
 }

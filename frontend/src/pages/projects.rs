@@ -6,23 +6,25 @@
 //! Rule: the page costs a bounded number of requests whatever it lists: the quota comes with each project
 //! (`quota` on `GET /projects`), never from one request per row.
 
-use berth_api::projects::{Project, ProjectMetadata, ProjectReq, ProjectSummaryQuota};
+use berth_api::projects::{ProjectMetadata, ProjectReq};
 use berth_api::registries::Registry;
-use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::components::A;
 
-use crate::api::{self, query_string};
+use crate::answers::Project;
+use crate::api;
 use crate::auth::use_current_user;
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
-use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog, what};
-use crate::components::quota_bar::QuotaBar;
-use crate::components::select_table::{SelectCell, SelectableTable, Selection};
-use crate::components::table::{PagedList, Sort, SortHeader};
-use crate::components::toast::{ErrorBanner, use_toasts};
+use crate::components::dialog::{DeleteDialog, DeleteFlow, FormDialog, FormStatus, what};
+use crate::components::quota_bar::quota_view;
+use crate::components::select_table::{SelectCell, Selection};
+use crate::components::table::{
+    ListControls, ListTable, ListToolbar, PagedList, Sort, SortHeader, fuzzy, page_path,
+};
+use crate::components::toast::use_toasts;
 use crate::format;
 use crate::pages::project::members::role_label;
+use crate::pages::project::summary::{access_level, project_type};
 
 /// Columns of the table (for the full-width loading, empty and error rows).
 const COLUMNS: &str = "8";
@@ -33,18 +35,17 @@ fn key(project: &Project) -> String {
 
 #[component]
 pub fn ProjectsPage() -> impl IntoView {
-    let page = RwSignal::new(1_u32);
-    let page_size = RwSignal::new(crate::components::table::PAGE_SIZES[0]);
-    let filter = RwSignal::new(String::new());
-    let sort = RwSignal::new(None::<Sort>);
+    let list = ListControls::new();
     let toasts = use_toasts();
     let user = use_current_user();
 
-    let query =
-        Memo::new(move |_| list_path(page.get(), page_size.get(), &filter.get(), sort.get()));
-    let projects = PagedList::<Project>::new(move || Some(query.get()), page, page_size);
-    let loading = move || projects.loading();
-    let total = projects.total();
+    let projects = PagedList::<Project>::new(
+        move || {
+            let (page, size, name, sort) = list.get();
+            Some(list_path(page, size, &name, sort))
+        },
+        list,
+    );
     let selection = Selection::new(projects.keys(key));
 
     let create_open = RwSignal::new(false);
@@ -81,41 +82,27 @@ pub fn ProjectsPage() -> impl IntoView {
     view! {
         <section class="page">
             <h1>"Projects"</h1>
-            <div class="toolbar">
-                <div class="toolbar-start">
-                    // Harbor hides it from non-administrators when only administrators may create projects.
-                    <Show when=may_create>
-                        <button type="button" data-testid="new-project" on:click=move |_| create_open.set(true)>
-                            "+ New Project"
-                        </button>
-                    </Show>
-                    <ActionMenu selection=selection>
-                        <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some allowed=may_delete
-                            hint="Choose projects you administer" on_select=ask_delete/>
-                    </ActionMenu>
-                </div>
-                <div class="toolbar-end">
-                    <input type="search" class="search" placeholder="Filter projects by name"
-                        aria-label="Filter projects by name"
-                        prop:value=move || filter.get()
-                        on:input=move |ev| {
-                            filter.set(event_target_value(&ev));
-                            page.set(1);
-                        }/>
-                    <button type="button" class="secondary icon" aria-label="Refresh"
-                        on:click=move |_| projects.refresh()>"⟳"</button>
-                </div>
-            </div>
-            <SelectableTable selection=selection loading=Signal::derive(loading) rows=rows
-                page=page page_size=page_size total=total>
-                <SortHeader label="Project Name" key="name" sort=sort/>
+            <ListToolbar list=list fetch=projects.fetch() filter="Filter projects by name">
+                // Harbor hides it from non-administrators when only administrators may create projects.
+                <Show when=may_create>
+                    <button type="button" data-testid="new-project" on:click=move |_| create_open.set(true)>
+                        "+ New Project"
+                    </button>
+                </Show>
+                <ActionMenu selection=selection>
+                    <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some allowed=may_delete
+                        hint="Choose projects you administer" on_select=ask_delete/>
+                </ActionMenu>
+            </ListToolbar>
+            <ListTable list=list fetch=projects.fetch() selection=selection rows=rows>
+                <SortHeader label="Project Name" key="name" list=list/>
                 <th scope="col">"Access Level"</th>
                 <th scope="col">"Role"</th>
                 <th scope="col">"Type"</th>
-                <SortHeader label="Repositories Count" key="repo_count" sort=sort class="number"/>
+                <SortHeader label="Repositories Count" key="repo_count" list=list class="number"/>
                 <th scope="col">"Quota"</th>
-                <SortHeader label="Creation Time" key="creation_time" sort=sort/>
-            </SelectableTable>
+                <SortHeader label="Creation Time" key="creation_time" list=list/>
+            </ListTable>
         </section>
         <NewProjectDialog open=create_open on_created=on_created/>
         <DeleteDialog flow=deleting title="Delete Project"
@@ -129,16 +116,8 @@ pub fn ProjectsPage() -> impl IntoView {
 fn ProjectRow(project: Project, selection: Selection) -> impl IntoView {
     let id = project.project_id;
     let name = project.name.clone();
-    let access = if project.metadata.public.as_deref() == Some("true") {
-        "Public"
-    } else {
-        "Private"
-    };
-    let kind = if project.registry_id.is_some() {
-        "Proxy Cache"
-    } else {
-        "Hosted"
-    };
+    let access = access_level(&project);
+    let kind = project_type(&project);
     let role = role_of(&project);
     let row_name = name.clone();
     view! {
@@ -149,20 +128,9 @@ fn ProjectRow(project: Project, selection: Selection) -> impl IntoView {
             <td class="project-role">{role}</td>
             <td>{kind}</td>
             <td class="number">{project.repo_count}</td>
-            <td><QuotaCell quota=project.quota/></td>
+            <td>{quota_view(project.quota)}</td>
             <td>{format::time(&project.creation_time)}</td>
         </tr>
-    }
-}
-
-/// The project's storage quota, as the list sent it (absent when the caller may not read it).
-#[component]
-fn QuotaCell(quota: Option<ProjectSummaryQuota>) -> impl IntoView {
-    match quota {
-        Some(quota) => {
-            view! { <QuotaBar used=quota.used.storage hard=quota.hard.storage/> }.into_any()
-        }
-        None => view! { <span class="muted">"—"</span> }.into_any(),
     }
 }
 
@@ -267,20 +235,11 @@ pub fn check_project_name(name: &str) -> Result<(), String> {
 
 /// The list's API path for a page, a name filter (Harbor's fuzzy `q=name=~…`) and a sort order.
 pub fn list_path(page: u32, page_size: u32, name: &str, sort: Option<Sort>) -> String {
-    let name = name.trim();
-    let q = if name.is_empty() {
-        String::new()
-    } else {
-        format!("name=~{name}")
-    };
-    format!(
-        "/projects{}",
-        query_string(&[
-            ("page", page.to_string()),
-            ("page_size", page_size.to_string()),
-            ("q", q),
-            ("sort", Sort::param(sort)),
-        ])
+    page_path(
+        "/projects",
+        page,
+        page_size,
+        &[("q", fuzzy("name", name)), ("sort", Sort::param(sort))],
     )
 }
 
@@ -337,8 +296,8 @@ fn NewProjectDialog(open: RwSignal<bool>, on_created: Callback<String>) -> impl 
     let public = RwSignal::new(false);
     let amount = RwSignal::new("-1".to_owned());
     let unit = RwSignal::new(StorageUnit::GiB);
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let status = FormStatus::new();
+    let error = status.error;
     let sysadmin = use_current_user().is_sysadmin();
     let proxy_on = RwSignal::new(false);
     let endpoint = RwSignal::new(None::<i64>);
@@ -363,17 +322,13 @@ fn NewProjectDialog(open: RwSignal<bool>, on_created: Callback<String>) -> impl 
         amount.track();
         error.set(None);
     });
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
+    let submit = Callback::new(move |()| {
         let project = name.get_untracked().trim().to_owned();
         let checked = check_project_name(&project)
             .and_then(|()| storage_limit_bytes(&amount.get_untracked(), unit.get_untracked()));
         let limit = match checked {
             Ok(limit) => limit,
-            Err(message) => {
-                error.set(Some(message));
-                return;
-            }
+            Err(message) => return status.fail(message),
         };
         let choice = ProxyChoice {
             registry_id: endpoint.get_untracked(),
@@ -387,68 +342,49 @@ fn NewProjectDialog(open: RwSignal<bool>, on_created: Callback<String>) -> impl 
             proxy_on.get_untracked().then_some(&choice),
         ) {
             Ok(body) => body,
-            Err(message) => {
-                error.set(Some(message));
-                return;
-            }
+            Err(message) => return status.fail(message),
         };
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let result = api::post("/projects", &body).await;
-            busy.set(false);
-            match result {
-                Ok(()) => {
-                    open.set(false);
-                    on_created.run(project);
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
-    };
+        status.send(
+            Box::pin(async move { api::post("/projects", &body).await }),
+            Box::new(move |()| {
+                open.set(false);
+                on_created.run(project);
+            }),
+        );
+    });
     view! {
-        <Dialog open=open title="New Project">
-            <form on:submit=submit novalidate>
-                <div class="dialog-body form-grid">
-                    <label for="create_project_name">"Project Name"</label>
-                    <input id="create_project_name" type="text" required maxlength="255" autocomplete="off"
-                        bind:value=name/>
-                    <span class="form-label" id="access-level-label">"Access Level"</span>
-                    <label class="checkbox">
-                        <input id="create_project_public" type="checkbox" bind:checked=public
-                            aria-describedby="access-level-hint"/>
-                        "Public"
-                    </label>
-                    <p class="hint form-wide" id="access-level-hint">
-                        "Anyone may pull from a public project; members may push."
-                    </p>
-                    <label for="create_project_quota">"Project quota limits"</label>
-                    <div class="inline">
-                        <input id="create_project_quota" type="number" min="-1" step="1" class="short"
-                            bind:value=amount aria-describedby="quota-hint"/>
-                        <select aria-label="Storage unit" on:change=move |ev| unit.set(StorageUnit::parse(&event_target_value(&ev)))>
-                            {StorageUnit::ALL
-                                .iter()
-                                .map(|u| {
-                                    let u = *u;
-                                    view! { <option value=u.name() selected=move || unit.get() == u>{u.name()}</option> }
-                                })
-                                .collect_view()}
-                        </select>
-                    </div>
-                    <p class="hint form-wide" id="quota-hint">"-1 for unlimited."</p>
-                    // Harbor offers proxy caches to system administrators only.
-                    {sysadmin.then(|| view! { <ProxyCacheFields on=proxy_on endpoint=endpoint include=include exclude=exclude/> })}
-                    <div class="form-wide"><ErrorBanner error=error/></div>
-                </div>
-                <footer class="dialog-footer">
-                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                    <button type="submit" disabled=move || busy.get()>
-                        {move || if busy.get() { "Creating…" } else { "OK" }}
-                    </button>
-                </footer>
-            </form>
-        </Dialog>
+        <FormDialog open=open title="New Project" status=status on_submit=submit class="form-grid"
+            busy_label="Creating…">
+            <label for="create_project_name">"Project Name"</label>
+            <input id="create_project_name" type="text" required maxlength="255" autocomplete="off"
+                bind:value=name/>
+            <span class="form-label" id="access-level-label">"Access Level"</span>
+            <label class="checkbox">
+                <input id="create_project_public" type="checkbox" bind:checked=public
+                    aria-describedby="access-level-hint"/>
+                "Public"
+            </label>
+            <p class="hint form-wide" id="access-level-hint">
+                "Anyone may pull from a public project; members may push."
+            </p>
+            <label for="create_project_quota">"Project quota limits"</label>
+            <div class="inline">
+                <input id="create_project_quota" type="number" min="-1" step="1" class="short"
+                    bind:value=amount aria-describedby="quota-hint"/>
+                <select aria-label="Storage unit" on:change=move |ev| unit.set(StorageUnit::parse(&event_target_value(&ev)))>
+                    {StorageUnit::ALL
+                        .iter()
+                        .map(|u| {
+                            let u = *u;
+                            view! { <option value=u.name() selected=move || unit.get() == u>{u.name()}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </div>
+            <p class="hint form-wide" id="quota-hint">"-1 for unlimited."</p>
+            // Harbor offers proxy caches to system administrators only.
+            {sysadmin.then(|| view! { <ProxyCacheFields on=proxy_on endpoint=endpoint include=include exclude=exclude/> })}
+        </FormDialog>
     }
 }
 
@@ -466,8 +402,7 @@ fn ProxyCacheFields(
             on.get()
                 .then(|| "/registries?page=1&page_size=100".to_owned())
         },
-        RwSignal::new(1),
-        RwSignal::new(100),
+        ListControls::new(),
     );
     let options = move || match endpoints.current() {
         None => view! { <option value="" disabled>"Loading…"</option> }.into_any(),

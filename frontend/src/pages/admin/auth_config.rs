@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 use super::config_form::ConfigForm;
 use crate::api;
-use crate::components::toast::ErrorBanner;
+use crate::components::toast::{ErrorBanner, loading_note};
 
 /// One `ConfigurationsResponse` item: its value (text, boolean or integer) and whether it may change now.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -491,7 +491,7 @@ pub fn AuthConfigTab() -> impl IntoView {
 
     view! {
         <form class="auth-settings" on:submit=submit novalidate>
-            {move || settings.with(Option::is_none).then(|| view! { <p class="loading">"Loading…"</p> })}
+            {move || settings.with(Option::is_none).then(loading_note)}
             <div class="auth-form" class:hidden=move || settings.with(Option::is_none)>
                 <label for="cfg-auth_mode">"Auth Mode"</label>
                 <div>

@@ -6,18 +6,17 @@
 
 use berth_api::system::GeneralInfo;
 use berth_api::usergroups::{HTTP_GROUP, LDAP_GROUP, OIDC_GROUP, UserGroup};
-use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::{self, query_string};
 use crate::auth;
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
-use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog, what};
+use crate::components::dialog::{DeleteDialog, DeleteFlow, FormDialog, FormStatus, what};
 use crate::components::fetch::Fetch;
-use crate::components::select_table::{SelectCell, SelectableTable, Selection};
-use crate::components::table::{PAGE_SIZES, PagedList};
-use crate::components::toast::{ErrorBanner, use_toasts};
+use crate::components::select_table::{SelectCell, Selection};
+use crate::components::table::{ListControls, ListTable, ListToolbar, PagedList, page_path};
+use crate::components::toast::{error_banner, use_toasts};
 
 /// The group types, as `(group_type, label)`, in Harbor's order.
 pub const GROUP_TYPES: [(i64, &str); 3] = [
@@ -46,13 +45,11 @@ pub fn default_group_type(auth_mode: &str) -> i64 {
 
 /// The list's API path for a page and a name filter (Berth's `group_name`, a substring).
 pub fn groups_path(page: u32, page_size: u32, name: &str) -> String {
-    format!(
-        "/usergroups{}",
-        query_string(&[
-            ("page", page.to_string()),
-            ("page_size", page_size.to_string()),
-            ("group_name", name.trim().to_owned()),
-        ])
+    page_path(
+        "/usergroups",
+        page,
+        page_size,
+        &[("group_name", name.trim().to_owned())],
     )
 }
 
@@ -116,15 +113,16 @@ pub fn rename_request(name: &str) -> Result<UserGroup, String> {
 #[component]
 pub fn GroupsPage() -> impl IntoView {
     let current = auth::use_current_user();
-    let page = RwSignal::new(1_u32);
-    let page_size = RwSignal::new(PAGE_SIZES[0]);
-    let filter = RwSignal::new(String::new());
+    let list = ListControls::new();
     let toasts = use_toasts();
 
-    let query = Memo::new(move |_| groups_path(page.get(), page_size.get(), &filter.get()));
-    let groups = PagedList::<UserGroup>::new(move || Some(query.get()), page, page_size);
-    let loading = move || groups.loading();
-    let total = groups.total();
+    let groups = PagedList::<UserGroup>::new(
+        move || {
+            let (page, size, name, _) = list.get();
+            Some(groups_path(page, size, &name))
+        },
+        list,
+    );
     let refresh = move || groups.refresh();
 
     let create_open = RwSignal::new(false);
@@ -165,39 +163,24 @@ pub fn GroupsPage() -> impl IntoView {
     view! {
         <section class="page">
             <h1>"Groups"</h1>
-            <div class="toolbar">
-                <div class="toolbar-start">
-                    <Show when=move || current.is_sysadmin()>
-                        <button type="button" data-testid="new-group" on:click=move |_| create_open.set(true)>
-                            "+ New Group"
-                        </button>
-                        <ActionMenu selection=selection>
-                            <MenuItem label="Edit" selection=selection needs=Needs::One hint="Choose one group"
-                                on_select=on_edit/>
-                            <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
-                                on_select=on_delete/>
-                        </ActionMenu>
-                    </Show>
-                    // Room for "Import" of LDAP groups (a later issue: it needs LDAP authentication).
-                </div>
-                <div class="toolbar-end">
-                    <input type="search" class="search" placeholder="Filter groups by name"
-                        aria-label="Filter groups by name"
-                        prop:value=move || filter.get()
-                        on:input=move |ev| {
-                            filter.set(event_target_value(&ev));
-                            page.set(1);
-                        }/>
-                    <button type="button" class="secondary icon" aria-label="Refresh"
-                        on:click=move |_| refresh()>"⟳"</button>
-                </div>
-            </div>
-            <SelectableTable selection=selection loading=Signal::derive(loading) rows=rows
-                page=page page_size=page_size total=total>
+            <ListToolbar list=list fetch=groups.fetch() filter="Filter groups by name">
+                <Show when=move || current.is_sysadmin()>
+                    <button type="button" data-testid="new-group" on:click=move |_| create_open.set(true)>
+                        "+ New Group"
+                    </button>
+                    <ActionMenu selection=selection>
+                        <MenuItem label="Edit" selection=selection needs=Needs::One hint="Choose one group"
+                            on_select=on_edit/>
+                        <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
+                            on_select=on_delete/>
+                    </ActionMenu>
+                </Show>
+            </ListToolbar>
+            <ListTable list=list fetch=groups.fetch() selection=selection rows=rows>
                 <th scope="col">"Name"</th>
                 <th scope="col">"Type"</th>
                 <th scope="col">"LDAP DN"</th>
-            </SelectableTable>
+            </ListTable>
         </section>
         <NewGroupDialog open=create_open on_saved=on_saved/>
         <EditGroupDialog open=edit_open group=editing on_saved=on_saved/>
@@ -246,8 +229,8 @@ fn NewGroupDialog(open: RwSignal<bool>, on_saved: Callback<String>) -> impl Into
     let name = RwSignal::new(String::new());
     let group_type = RwSignal::new(HTTP_GROUP);
     let dn = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let status = FormStatus::new();
+    let busy = status.busy;
     let info = Fetch::<GeneralInfo>::at("/systeminfo");
     let mode = Memo::new(move |_| info.ok().map(|i| i.auth_mode).unwrap_or_default());
     // LDAP directory search, in LDAP mode: what was typed, and the hits (or why not).
@@ -258,7 +241,7 @@ fn NewGroupDialog(open: RwSignal<bool>, on_saved: Callback<String>) -> impl Into
         if open.get() {
             name.set(String::new());
             dn.set(String::new());
-            error.set(None);
+            status.error.set(None);
             search_text.set(String::new());
             hits.set(None);
             group_type.set(default_group_type(&mode.get_untracked()));
@@ -267,28 +250,18 @@ fn NewGroupDialog(open: RwSignal<bool>, on_saved: Callback<String>) -> impl Into
     let create = move |typed: Result<UserGroup, String>, verb: &'static str| {
         let body = match typed {
             Ok(body) => body,
-            Err(message) => {
-                error.set(Some(message));
-                return;
-            }
+            Err(message) => return status.fail(message),
         };
         let created = body.group_name.clone().unwrap_or_default();
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let result = api::post("/usergroups", &body).await;
-            busy.set(false);
-            match result {
-                Ok(()) => {
-                    open.set(false);
-                    on_saved.run(format!("{verb} group {created}"));
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
+        status.send(
+            Box::pin(async move { api::post("/usergroups", &body).await }),
+            Box::new(move |()| {
+                open.set(false);
+                on_saved.run(format!("{verb} group {created}"));
+            }),
+        );
     };
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
+    let submit = Callback::new(move |()| {
         create(
             new_group_request(
                 &name.get_untracked(),
@@ -297,7 +270,7 @@ fn NewGroupDialog(open: RwSignal<bool>, on_saved: Callback<String>) -> impl Into
             ),
             "Created",
         );
-    };
+    });
     let search = move || {
         let Some(path) = ldap_group_search_path(&search_text.get_untracked()) else {
             return;
@@ -321,9 +294,7 @@ fn NewGroupDialog(open: RwSignal<bool>, on_saved: Callback<String>) -> impl Into
     };
     let hit_list = move || {
         hits.get().map(|found| match found {
-            Err(message) => {
-                view! { <p class="banner banner-error" role="alert">{message}</p> }.into_any()
-            }
+            Err(message) => error_banner(message),
             Ok(groups) if groups.is_empty() => {
                 view! { <p class="empty">"No LDAP groups found"</p> }.into_any()
             }
@@ -352,54 +323,45 @@ fn NewGroupDialog(open: RwSignal<bool>, on_saved: Callback<String>) -> impl Into
         })
     };
     view! {
-        <Dialog open=open title="New Group">
-            <form on:submit=submit novalidate>
-                <div class="dialog-body form-grid">
-                    <label for="new-group-name">"Name"</label>
-                    <input id="new-group-name" type="text" required maxlength="255" autocomplete="off"
-                        bind:value=name/>
-                    <label for="new-group-type">"Type"</label>
-                    <select id="new-group-type" on:change=move |ev| {
-                        if let Ok(t) = event_target_value(&ev).parse::<i64>() {
-                            group_type.set(t);
-                        }
-                    }>
-                        {GROUP_TYPES
-                            .iter()
-                            .map(|&(t, label)| {
-                                view! { <option value=t.to_string() selected=move || group_type.get() == t>{label}</option> }
-                            })
-                            .collect_view()}
-                    </select>
-                    <Show when=move || group_type.get() == LDAP_GROUP && mode.get() == "ldap_auth">
-                        <label for="ldap-group-search">"Search LDAP"</label>
-                        <div class="ldap-search">
-                            <input id="ldap-group-search" type="search" autocomplete="off"
-                                placeholder="Group name or DN" bind:value=search_text
-                                on:keydown=move |ev| {
-                                    if ev.key() == "Enter" {
-                                        ev.prevent_default();
-                                        search();
-                                    }
-                                }/>
-                            <button type="button" class="secondary" disabled=move || searching.get()
-                                on:click=move |_| search()>"SEARCH"</button>
-                        </div>
-                        <div class="form-wide">{hit_list}</div>
-                    </Show>
-                    <Show when=move || group_type.get() == LDAP_GROUP>
-                        <label for="new-group-dn">"LDAP Group DN"</label>
-                        <input id="new-group-dn" type="text" required autocomplete="off"
-                            placeholder="cn=developers,ou=groups,dc=example,dc=com" bind:value=dn/>
-                    </Show>
-                    <div class="form-wide"><ErrorBanner error=error/></div>
+        <FormDialog open=open title="New Group" status=status on_submit=submit class="form-grid">
+            <label for="new-group-name">"Name"</label>
+            <input id="new-group-name" type="text" required maxlength="255" autocomplete="off"
+                bind:value=name/>
+            <label for="new-group-type">"Type"</label>
+            <select id="new-group-type" on:change=move |ev| {
+                if let Ok(t) = event_target_value(&ev).parse::<i64>() {
+                    group_type.set(t);
+                }
+            }>
+                {GROUP_TYPES
+                    .iter()
+                    .map(|&(t, label)| {
+                        view! { <option value=t.to_string() selected=move || group_type.get() == t>{label}</option> }
+                    })
+                    .collect_view()}
+            </select>
+            <Show when=move || group_type.get() == LDAP_GROUP && mode.get() == "ldap_auth">
+                <label for="ldap-group-search">"Search LDAP"</label>
+                <div class="ldap-search">
+                    <input id="ldap-group-search" type="search" autocomplete="off"
+                        placeholder="Group name or DN" bind:value=search_text
+                        on:keydown=move |ev| {
+                            if ev.key() == "Enter" {
+                                ev.prevent_default();
+                                search();
+                            }
+                        }/>
+                    <button type="button" class="secondary" disabled=move || searching.get()
+                        on:click=move |_| search()>"SEARCH"</button>
                 </div>
-                <footer class="dialog-footer">
-                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                    <button type="submit" disabled=move || busy.get()>"OK"</button>
-                </footer>
-            </form>
-        </Dialog>
+                <div class="form-wide">{hit_list}</div>
+            </Show>
+            <Show when=move || group_type.get() == LDAP_GROUP>
+                <label for="new-group-dn">"LDAP Group DN"</label>
+                <input id="new-group-dn" type="text" required autocomplete="off"
+                    placeholder="cn=developers,ou=groups,dc=example,dc=com" bind:value=dn/>
+            </Show>
+        </FormDialog>
     }
 }
 
@@ -410,57 +372,37 @@ fn EditGroupDialog(
     on_saved: Callback<String>,
 ) -> impl IntoView {
     let name = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let status = FormStatus::new();
     Effect::new(move |_| {
         if open.get() {
             name.set(group.get_untracked().map(|(_, n)| n).unwrap_or_default());
-            error.set(None);
+            status.error.set(None);
         }
     });
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
+    let submit = Callback::new(move |()| {
         let Some((id, _)) = group.get_untracked() else {
             return;
         };
         let body = match rename_request(&name.get_untracked()) {
             Ok(body) => body,
-            Err(message) => {
-                error.set(Some(message));
-                return;
-            }
+            Err(message) => return status.fail(message),
         };
         let renamed = body.group_name.clone().unwrap_or_default();
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let result = api::put(&format!("/usergroups/{id}"), &body).await;
-            busy.set(false);
-            match result {
-                Ok(()) => {
-                    open.set(false);
-                    on_saved.run(format!("Renamed group to {renamed}"));
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
-    };
+        status.send(
+            Box::pin(async move { api::put(&format!("/usergroups/{id}"), &body).await }),
+            Box::new(move |()| {
+                open.set(false);
+                on_saved.run(format!("Renamed group to {renamed}"));
+            }),
+        );
+    });
     view! {
-        <Dialog open=open title="Edit Group">
-            <form on:submit=submit novalidate>
-                <div class="dialog-body">
-                    <label for="edit-group-name">"Name"</label>
-                    <input id="edit-group-name" type="text" required maxlength="255" autocomplete="off"
-                        bind:value=name/>
-                    <p class="hint">"Only the name of a group can be changed."</p>
-                    <ErrorBanner error=error/>
-                </div>
-                <footer class="dialog-footer">
-                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                    <button type="submit" disabled=move || busy.get()>"OK"</button>
-                </footer>
-            </form>
-        </Dialog>
+        <FormDialog open=open title="Edit Group" status=status on_submit=submit>
+            <label for="edit-group-name">"Name"</label>
+            <input id="edit-group-name" type="text" required maxlength="255" autocomplete="off"
+                bind:value=name/>
+            <p class="hint">"Only the name of a group can be changed."</p>
+        </FormDialog>
     }
 }
 

@@ -9,17 +9,16 @@
 //! none, which keeps the stored one.
 
 use berth_api::registries::{Registry, RegistryCredential, RegistryPing, RegistryUpdate};
-use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Serialize;
 
-use crate::api::{self, query_string};
+use crate::api;
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
-use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog, what};
-use crate::components::select_table::{SelectCell, SelectableTable, Selection};
-use crate::components::table::{PAGE_SIZES, PagedList};
-use crate::components::toast::{ErrorBanner, use_toasts};
+use crate::components::dialog::{DeleteDialog, DeleteFlow, FormDialog, FormStatus, what};
+use crate::components::select_table::{SelectCell, Selection};
+use crate::components::table::{ListControls, ListTable, ListToolbar, PagedList, fuzzy, page_path};
+use crate::components::toast::use_toasts;
 
 /// The providers Berth can proxy, as `(type, label)`, in Harbor's order (`GET /replication/adapters` lists
 /// the same types).
@@ -69,20 +68,11 @@ pub fn status_label(status: &str) -> (&'static str, &'static str) {
 
 /// The list's API path for a page and a name filter (Harbor's fuzzy `q=name=~…`; `,` separates terms).
 pub fn registries_path(page: u32, page_size: u32, name: &str) -> String {
-    let name = name.replace(',', "");
-    let name = name.trim();
-    let q = if name.is_empty() {
-        String::new()
-    } else {
-        format!("name=~{name}")
-    };
-    format!(
-        "/registries{}",
-        query_string(&[
-            ("page", page.to_string()),
-            ("page_size", page_size.to_string()),
-            ("q", q),
-        ])
+    page_path(
+        "/registries",
+        page,
+        page_size,
+        &[("q", fuzzy("name", name))],
     )
 }
 
@@ -224,15 +214,16 @@ pub async fn ping(body: RegistryPing) -> Result<String, String> {
 
 #[component]
 pub fn RegistriesPage() -> impl IntoView {
-    let page = RwSignal::new(1_u32);
-    let page_size = RwSignal::new(PAGE_SIZES[0]);
-    let filter = RwSignal::new(String::new());
+    let list = ListControls::new();
     let toasts = use_toasts();
 
-    let query = Memo::new(move |_| registries_path(page.get(), page_size.get(), &filter.get()));
-    let registries = PagedList::<Registry>::new(move || Some(query.get()), page, page_size);
-    let loading = move || registries.loading();
-    let total = registries.total();
+    let registries = PagedList::<Registry>::new(
+        move || {
+            let (page, size, name, _) = list.get();
+            Some(registries_path(page, size, &name))
+        },
+        list,
+    );
 
     let dialog_open = RwSignal::new(false);
     let fields = EndpointFields::new();
@@ -275,30 +266,16 @@ pub fn RegistriesPage() -> impl IntoView {
     view! {
         <section class="page registries-page">
             <h1>"Registries"</h1>
-            <div class="toolbar">
-                <div class="toolbar-start">
-                    <button type="button" data-testid="new-endpoint" on:click=on_new>"+ New Endpoint"</button>
-                    <ActionMenu selection=selection>
-                        <MenuItem label="Edit" selection=selection needs=Needs::One hint="Choose one endpoint"
-                            on_select=on_edit/>
-                        <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
-                            on_select=on_delete/>
-                    </ActionMenu>
-                </div>
-                <div class="toolbar-end">
-                    <input type="search" class="search" placeholder="Filter endpoints by name"
-                        aria-label="Filter endpoints by name"
-                        prop:value=move || filter.get()
-                        on:input=move |ev| {
-                            filter.set(event_target_value(&ev));
-                            page.set(1);
-                        }/>
-                    <button type="button" class="secondary icon" aria-label="Refresh"
-                        on:click=move |_| registries.refresh()>"⟳"</button>
-                </div>
-            </div>
-            <SelectableTable selection=selection loading=Signal::derive(loading) rows=rows
-                page=page page_size=page_size total=total>
+            <ListToolbar list=list fetch=registries.fetch() filter="Filter endpoints by name">
+                <button type="button" data-testid="new-endpoint" on:click=on_new>"+ New Endpoint"</button>
+                <ActionMenu selection=selection>
+                    <MenuItem label="Edit" selection=selection needs=Needs::One hint="Choose one endpoint"
+                        on_select=on_edit/>
+                    <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
+                        on_select=on_delete/>
+                </ActionMenu>
+            </ListToolbar>
+            <ListTable list=list fetch=registries.fetch() selection=selection rows=rows>
                 <th scope="col">"Name"</th>
                 <th scope="col">"Status"</th>
                 <th scope="col">"Endpoint URL"</th>
@@ -306,7 +283,7 @@ pub fn RegistriesPage() -> impl IntoView {
                 <th scope="col">"Verify Remote Cert"</th>
                 <th scope="col">"Description"</th>
                 <th scope="col">"Rate limit"</th>
-            </SelectableTable>
+            </ListTable>
         </section>
         <EndpointDialog open=dialog_open fields=fields editing=editing on_saved=on_saved/>
         <DeleteDialog flow=deleting title="Delete Endpoint"
@@ -410,14 +387,13 @@ fn EndpointDialog(
         secret,
         verify,
     } = fields;
-    let error = RwSignal::new(None::<String>);
+    let status = FormStatus::new();
     // The last connection test: whether it succeeded, and what to say.
     let tested = RwSignal::new(None::<(bool, String)>);
-    let busy = RwSignal::new(false);
     let testing = RwSignal::new(false);
     Effect::new(move |_| {
         if open.get() {
-            error.set(None);
+            status.error.set(None);
             tested.set(None);
         }
     });
@@ -457,37 +433,40 @@ fn EndpointDialog(
             }));
         });
     };
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
+    let submit = Callback::new(move |()| {
         let current = fields.form();
         let id = editing.get_untracked();
         let name = current.name.trim().to_owned();
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let request = match id {
-                Some(_) => current.update_request().map(EndpointBody::Update),
-                None => current.create_request().map(EndpointBody::Create),
-            };
-            let result = match (request, id) {
-                (Ok(body), Some(id)) => api::put(&format!("/registries/{id}"), &body).await,
-                (Ok(body), None) => api::post("/registries", &body).await,
-                (Err(message), _) => Err(api::ApiError { status: 0, message }),
-            }
-            .map_err(|e| e.message);
-            busy.set(false);
-            match result {
-                Ok(()) => {
-                    open.set(false);
-                    on_saved.run(if id.is_some() {
-                        format!("Saved endpoint {name}")
-                    } else {
-                        format!("Created endpoint {name}")
-                    });
+        let request = match id {
+            Some(_) => current.update_request().map(EndpointBody::Update),
+            None => current.create_request().map(EndpointBody::Create),
+        };
+        let body = match request {
+            Ok(body) => body,
+            Err(message) => return status.fail(message),
+        };
+        status.send(
+            Box::pin(async move {
+                match id {
+                    Some(id) => api::put(&format!("/registries/{id}"), &body).await,
+                    None => api::post("/registries", &body).await,
                 }
-                Err(message) => error.set(Some(message)),
-            }
-        });
+            }),
+            Box::new(move |()| {
+                open.set(false);
+                on_saved.run(if id.is_some() {
+                    format!("Saved endpoint {name}")
+                } else {
+                    format!("Created endpoint {name}")
+                });
+            }),
+        );
+    });
+    let test_button = view! {
+        <button type="button" class="secondary endpoint-test-button" disabled=move || testing.get()
+            on:click=test_connection>
+            {move || if testing.get() { "Testing…" } else { "Test Connection" }}
+        </button>
     };
     let secret_hint = move || {
         edit_id()
@@ -495,52 +474,40 @@ fn EndpointDialog(
             .then(|| view! { <p class="hint form-wide" id="endpoint-secret-hint">"Leave blank to keep the stored secret."</p> })
     };
     view! {
-        <Dialog open=open title=title>
-            <form on:submit=submit novalidate>
-                <div class="dialog-body form-grid">
-                    <label for="endpoint_provider">"Provider"</label>
-                    <select id="endpoint_provider" on:change=set_provider disabled=move || edit_id().is_some()>
-                        {provider_options}
-                    </select>
-                    <label for="endpoint_name">"Name"</label>
-                    <input id="endpoint_name" type="text" required autocomplete="off" bind:value=name/>
-                    <label for="endpoint_description">"Description"</label>
-                    <input id="endpoint_description" type="text" autocomplete="off" bind:value=description/>
-                    <label for="endpoint_url">"Endpoint URL"</label>
-                    <input id="endpoint_url" type="text" required autocomplete="off" placeholder="https://"
-                        bind:value=url/>
-                    <label for="endpoint_access_key">"Access ID"</label>
-                    <input id="endpoint_access_key" type="text" autocomplete="off" bind:value=key/>
-                    <label for="endpoint_access_secret">"Access Secret"</label>
-                    <input id="endpoint_access_secret" type="password" autocomplete="new-password" bind:value=secret/>
-                    {secret_hint}
-                    <span class="form-label">"Verify Remote Cert"</span>
-                    <label class="checkbox">
-                        <input id="endpoint_verify_cert" type="checkbox" bind:checked=verify/>
-                        "Verify Remote Cert"
-                    </label>
-                    <div class="form-wide" role="status" data-testid="endpoint-test-result">
-                        {move || tested.get().map(|(ok, message)| {
-                            let (class, mark) = if ok {
-                                ("endpoint-test endpoint-test-ok", "✔ ")
-                            } else {
-                                ("endpoint-test endpoint-test-bad", "✖ ")
-                            };
-                            view! { <p class=class>{mark}{message}</p> }
-                        })}
-                    </div>
-                    <div class="form-wide"><ErrorBanner error=error/></div>
-                </div>
-                <footer class="dialog-footer">
-                    <button type="button" class="secondary endpoint-test-button" disabled=move || testing.get()
-                        on:click=test_connection>
-                        {move || if testing.get() { "Testing…" } else { "Test Connection" }}
-                    </button>
-                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                    <button type="submit" disabled=move || busy.get()>"OK"</button>
-                </footer>
-            </form>
-        </Dialog>
+        <FormDialog open=open title=title status=status on_submit=submit class="form-grid"
+            extra=test_button.into_any()>
+            <label for="endpoint_provider">"Provider"</label>
+            <select id="endpoint_provider" on:change=set_provider disabled=move || edit_id().is_some()>
+                {provider_options}
+            </select>
+            <label for="endpoint_name">"Name"</label>
+            <input id="endpoint_name" type="text" required autocomplete="off" bind:value=name/>
+            <label for="endpoint_description">"Description"</label>
+            <input id="endpoint_description" type="text" autocomplete="off" bind:value=description/>
+            <label for="endpoint_url">"Endpoint URL"</label>
+            <input id="endpoint_url" type="text" required autocomplete="off" placeholder="https://"
+                bind:value=url/>
+            <label for="endpoint_access_key">"Access ID"</label>
+            <input id="endpoint_access_key" type="text" autocomplete="off" bind:value=key/>
+            <label for="endpoint_access_secret">"Access Secret"</label>
+            <input id="endpoint_access_secret" type="password" autocomplete="new-password" bind:value=secret/>
+            {secret_hint}
+            <span class="form-label">"Verify Remote Cert"</span>
+            <label class="checkbox">
+                <input id="endpoint_verify_cert" type="checkbox" bind:checked=verify/>
+                "Verify Remote Cert"
+            </label>
+            <div class="form-wide" role="status" data-testid="endpoint-test-result">
+                {move || tested.get().map(|(ok, message)| {
+                    let (class, mark) = if ok {
+                        ("endpoint-test endpoint-test-ok", "✔ ")
+                    } else {
+                        ("endpoint-test endpoint-test-bad", "✖ ")
+                    };
+                    view! { <p class=class>{mark}{message}</p> }
+                })}
+            </div>
+        </FormDialog>
     }
 }
 

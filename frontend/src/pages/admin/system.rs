@@ -16,7 +16,7 @@ use leptos_router::components::A;
 use super::auth_config::{Field, FieldInput, Kind, changes_in, is_shown};
 use super::config_form::ConfigForm;
 use crate::components::fetch::Fetch;
-use crate::components::toast::ErrorBanner;
+use crate::components::toast::{ErrorBanner, answered, error_banner, loading_note};
 use crate::format;
 use crate::system_info::use_system_info;
 
@@ -107,12 +107,9 @@ pub fn SystemPage() -> impl IntoView {
         statistics.refetch();
     };
 
-    let general = move || match info.get() {
-        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
-        Some(Err(e)) => {
-            view! { <div class="banner banner-error" role="alert">{e.message}</div> }.into_any()
-        }
-        Some(Ok(info)) => view! {
+    let general = move || {
+        answered(info.get(), |info| {
+            view! {
             <dl class="facts">
                 <dt>"Version"</dt><dd data-testid="system-version">{info.harbor_version}</dd>
                 <dt>"Authentication mode"</dt><dd>{auth_mode_name(&info.auth_mode)}</dd>
@@ -127,23 +124,17 @@ pub fn SystemPage() -> impl IntoView {
                 <dt>"Read only"</dt><dd>{yes_no(info.read_only)}</dd>
                 <dt>"Server time"</dt><dd>{format::time(&info.current_time)}</dd>
             </dl>
-        }
-        .into_any(),
+            }
+            .into_any()
+        })
     };
 
     let components = move || match health.get() {
-        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
         // Berth answers 500 when a component is unhealthy.
-        Some(Err(e)) if e.status == 500 => view! {
-            <div class="banner banner-error" role="alert">
-                "A component of Berth is unhealthy; see the server's log."
-            </div>
+        Some(Err(e)) if e.status == 500 => {
+            error_banner("A component of Berth is unhealthy; see the server's log.".to_owned())
         }
-        .into_any(),
-        Some(Err(e)) => {
-            view! { <div class="banner banner-error" role="alert">{e.message}</div> }.into_any()
-        }
-        Some(Ok(overall)) => {
+        answer => answered(answer, |overall| {
             let overall_ok = is_healthy(&overall.status);
             view! {
                 <p class="health-overall">
@@ -155,15 +146,12 @@ pub fn SystemPage() -> impl IntoView {
                 </ul>
             }
             .into_any()
-        }
+        }),
     };
 
-    let counts = move || match statistics.get() {
-        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
-        Some(Err(e)) => {
-            view! { <div class="banner banner-error" role="alert">{e.message}</div> }.into_any()
-        }
-        Some(Ok(s)) => view! {
+    let counts = move || {
+        answered(statistics.get(), |s| {
+            view! {
             <dl class="facts">
                 <dt>"Projects"</dt><dd data-testid="stat-projects">{s.total_project_count}</dd>
                 <dt>"Public projects"</dt><dd>{s.public_project_count}</dd>
@@ -173,8 +161,9 @@ pub fn SystemPage() -> impl IntoView {
                 <dt>"Private repositories"</dt><dd>{s.private_repo_count}</dd>
                 <dt>"Storage used"</dt><dd>{format::bytes(s.total_storage_consumption)}</dd>
             </dl>
-        }
-        .into_any(),
+            }
+            .into_any()
+        })
     };
 
     let auth_mode = move || match info.get() {
@@ -245,7 +234,7 @@ fn SystemSettings(on_saved: Callback<()>) -> impl IntoView {
     view! {
         <form class="card system-settings" aria-labelledby="system-settings-title" on:submit=submit novalidate>
             <h2 id="system-settings-title">"System Settings"</h2>
-            {move || settings.with(Option::is_none).then(|| view! { <p class="loading">"Loading…"</p> })}
+            {move || settings.with(Option::is_none).then(loading_note)}
             <div class="auth-form">{fields}</div>
             <ErrorBanner error=error/>
             <div class="auth-actions">

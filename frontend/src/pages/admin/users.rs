@@ -8,18 +8,19 @@
 //! disables those actions when such a user is chosen, and the server refuses them anyway.
 
 use berth_api::users::{PasswordReq, UserCreationReq, UserResp, UserSysAdminFlag};
-use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::api::{self, query_string};
+use crate::api;
 use crate::app::check_new_password;
 use crate::auth;
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
-use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog, what};
-use crate::components::select_table::{SelectCell, SelectableTable, Selection};
-use crate::components::table::{PAGE_SIZES, PagedList, Sort, SortHeader};
-use crate::components::toast::{ErrorBanner, use_toasts};
+use crate::components::dialog::{DeleteDialog, DeleteFlow, FormDialog, FormStatus, what};
+use crate::components::select_table::{SelectCell, Selection};
+use crate::components::table::{
+    ListControls, ListTable, ListToolbar, PagedList, Sort, SortHeader, fuzzy, page_path,
+};
+use crate::components::toast::use_toasts;
 use crate::format;
 
 /// The built-in administrator, whom the server never deletes.
@@ -28,21 +29,11 @@ pub const BUILTIN_ADMIN_ID: i64 = 1;
 /// The list's API path for a page, a username filter (Harbor's fuzzy `q=username=~…`) and a sort order.
 /// `q` separates terms with `,`, so commas typed in the filter are dropped.
 pub fn users_path(page: u32, page_size: u32, name: &str, sort: Option<Sort>) -> String {
-    let name = name.replace(',', "");
-    let name = name.trim();
-    let q = if name.is_empty() {
-        String::new()
-    } else {
-        format!("username=~{name}")
-    };
-    format!(
-        "/users{}",
-        query_string(&[
-            ("page", page.to_string()),
-            ("page_size", page_size.to_string()),
-            ("q", q),
-            ("sort", Sort::param(sort)),
-        ])
+    page_path(
+        "/users",
+        page,
+        page_size,
+        &[("q", fuzzy("username", name)), ("sort", Sort::param(sort))],
     )
 }
 
@@ -122,17 +113,16 @@ pub fn reset_password_request(new: &str, confirm: &str) -> Result<PasswordReq, S
 pub fn UsersPage() -> impl IntoView {
     let current = auth::use_current_user();
     let me = Signal::derive(move || current.0.with(|u| u.as_ref().map(|u| u.user_id)));
-    let page = RwSignal::new(1_u32);
-    let page_size = RwSignal::new(PAGE_SIZES[0]);
-    let filter = RwSignal::new(String::new());
-    let sort = RwSignal::new(None::<Sort>);
+    let list = ListControls::new();
     let toasts = use_toasts();
 
-    let query =
-        Memo::new(move |_| users_path(page.get(), page_size.get(), &filter.get(), sort.get()));
-    let users = PagedList::<UserResp>::new(move || Some(query.get()), page, page_size);
-    let loading = move || users.loading();
-    let total = users.total();
+    let users = PagedList::<UserResp>::new(
+        move || {
+            let (page, size, name, sort) = list.get();
+            Some(users_path(page, size, &name, sort))
+        },
+        list,
+    );
     let refresh = move || users.refresh();
 
     let create_open = RwSignal::new(false);
@@ -210,42 +200,28 @@ pub fn UsersPage() -> impl IntoView {
     view! {
         <section class="page">
             <h1>"Users"</h1>
-            <div class="toolbar">
-                <div class="toolbar-start">
-                    <Show when=move || current.is_sysadmin()>
-                        <button type="button" data-testid="new-user" on:click=move |_| create_open.set(true)>
-                            "+ New User"
-                        </button>
-                        <ActionMenu selection=selection>
-                            <MenuItem label=admin_label selection=selection needs=Needs::One allowed=may_toggle
-                                hint="Choose one user other than yourself" on_select=on_toggle_admin/>
-                            <MenuItem label="Reset Password" selection=selection needs=Needs::One allowed=may_reset
-                                hint="Choose one user other than yourself (yours: Change Password in the user menu)"
-                                on_select=on_reset/>
-                            <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some allowed=may_delete
-                                hint="Choose users other than yourself and admin" on_select=on_delete/>
-                        </ActionMenu>
-                    </Show>
-                </div>
-                <div class="toolbar-end">
-                    <input type="search" class="search" placeholder="Filter users by username"
-                        aria-label="Filter users by username"
-                        prop:value=move || filter.get()
-                        on:input=move |ev| {
-                            filter.set(event_target_value(&ev));
-                            page.set(1);
-                        }/>
-                    <button type="button" class="secondary icon" aria-label="Refresh"
-                        on:click=move |_| refresh()>"⟳"</button>
-                </div>
-            </div>
-            <SelectableTable selection=selection loading=Signal::derive(loading) rows=rows
-                page=page page_size=page_size total=total>
-                <SortHeader label="Name" key="username" sort=sort/>
-                <SortHeader label="Administrator" key="sysadmin_flag" sort=sort/>
-                <SortHeader label="Email" key="email" sort=sort/>
-                <SortHeader label="Registration time" key="creation_time" sort=sort/>
-            </SelectableTable>
+            <ListToolbar list=list fetch=users.fetch() filter="Filter users by username">
+                <Show when=move || current.is_sysadmin()>
+                    <button type="button" data-testid="new-user" on:click=move |_| create_open.set(true)>
+                        "+ New User"
+                    </button>
+                    <ActionMenu selection=selection>
+                        <MenuItem label=admin_label selection=selection needs=Needs::One allowed=may_toggle
+                            hint="Choose one user other than yourself" on_select=on_toggle_admin/>
+                        <MenuItem label="Reset Password" selection=selection needs=Needs::One allowed=may_reset
+                            hint="Choose one user other than yourself (yours: Change Password in the user menu)"
+                            on_select=on_reset/>
+                        <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some allowed=may_delete
+                            hint="Choose users other than yourself and admin" on_select=on_delete/>
+                    </ActionMenu>
+                </Show>
+            </ListToolbar>
+            <ListTable list=list fetch=users.fetch() selection=selection rows=rows>
+                <SortHeader label="Name" key="username" list=list/>
+                <SortHeader label="Administrator" key="sysadmin_flag" list=list/>
+                <SortHeader label="Email" key="email" list=list/>
+                <SortHeader label="Registration time" key="creation_time" list=list/>
+            </ListTable>
         </section>
         <NewUserDialog open=create_open on_created=on_created/>
         <ResetPasswordDialog open=reset_open user=resetting/>
@@ -281,18 +257,16 @@ fn NewUserDialog(open: RwSignal<bool>, on_created: Callback<String>) -> impl Int
     let password = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());
     let comment = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let status = FormStatus::new();
     Effect::new(move |_| {
         if open.get() {
             for field in [username, email, realname, password, confirm, comment] {
                 field.set(String::new());
             }
-            error.set(None);
+            status.error.set(None);
         }
     });
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
+    let submit = Callback::new(move |()| {
         let form = NewUserForm {
             username: username.get_untracked(),
             email: email.get_untracked(),
@@ -303,60 +277,42 @@ fn NewUserDialog(open: RwSignal<bool>, on_created: Callback<String>) -> impl Int
         };
         let body = match new_user_request(&form) {
             Ok(body) => body,
-            Err(message) => {
-                error.set(Some(message));
-                return;
-            }
+            Err(message) => return status.fail(message),
         };
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let result = api::post("/users", &body).await;
-            busy.set(false);
-            match result {
-                Ok(()) => {
-                    open.set(false);
-                    on_created.run(body.username);
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
-    };
+        let name = body.username.clone();
+        status.send(
+            Box::pin(async move { api::post("/users", &body).await }),
+            Box::new(move |()| {
+                open.set(false);
+                on_created.run(name);
+            }),
+        );
+    });
     view! {
-        <Dialog open=open title="New User">
-            <form on:submit=submit novalidate>
-                <div class="dialog-body form-grid">
-                    <label for="new-user-username">"Username"</label>
-                    <input id="new-user-username" type="text" required maxlength="255" autocomplete="off"
-                        bind:value=username/>
-                    <label for="new-user-email">"Email"</label>
-                    <input id="new-user-email" type="email" required autocomplete="off"
-                        bind:value=email/>
-                    <label for="new-user-realname">"First and last name"</label>
-                    <input id="new-user-realname" type="text" required maxlength="255" autocomplete="off"
-                        bind:value=realname/>
-                    <label for="new-user-password">"Password"</label>
-                    <input id="new-user-password" type="password" required autocomplete="new-password"
-                        aria-describedby="new-user-password-hint" bind:value=password/>
-                    <p class="hint" id="new-user-password-hint">
-                        "At least 8 characters, with an upper-case letter, a lower-case letter and a digit."
-                    </p>
-                    <label for="new-user-confirm">"Confirm Password"</label>
-                    <input id="new-user-confirm" type="password" required autocomplete="new-password"
-                        bind:value=confirm/>
-                    <label for="new-user-comment">"Comments"</label>
-                    <input id="new-user-comment" type="text" maxlength="30" autocomplete="off"
-                        bind:value=comment/>
-                    <div class="form-wide"><ErrorBanner error=error/></div>
-                </div>
-                <footer class="dialog-footer">
-                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                    <button type="submit" disabled=move || busy.get()>
-                        {move || if busy.get() { "Creating…" } else { "OK" }}
-                    </button>
-                </footer>
-            </form>
-        </Dialog>
+        <FormDialog open=open title="New User" status=status on_submit=submit class="form-grid"
+            busy_label="Creating…">
+            <label for="new-user-username">"Username"</label>
+            <input id="new-user-username" type="text" required maxlength="255" autocomplete="off"
+                bind:value=username/>
+            <label for="new-user-email">"Email"</label>
+            <input id="new-user-email" type="email" required autocomplete="off"
+                bind:value=email/>
+            <label for="new-user-realname">"First and last name"</label>
+            <input id="new-user-realname" type="text" required maxlength="255" autocomplete="off"
+                bind:value=realname/>
+            <label for="new-user-password">"Password"</label>
+            <input id="new-user-password" type="password" required autocomplete="new-password"
+                aria-describedby="new-user-password-hint" bind:value=password/>
+            <p class="hint" id="new-user-password-hint">
+                "At least 8 characters, with an upper-case letter, a lower-case letter and a digit."
+            </p>
+            <label for="new-user-confirm">"Confirm Password"</label>
+            <input id="new-user-confirm" type="password" required autocomplete="new-password"
+                bind:value=confirm/>
+            <label for="new-user-comment">"Comments"</label>
+            <input id="new-user-comment" type="text" maxlength="30" autocomplete="off"
+                bind:value=comment/>
+        </FormDialog>
     }
 }
 
@@ -368,66 +324,46 @@ fn ResetPasswordDialog(
 ) -> impl IntoView {
     let new = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let status = FormStatus::new();
     let toasts = use_toasts();
     Effect::new(move |_| {
         if open.get() {
             new.set(String::new());
             confirm.set(String::new());
-            error.set(None);
+            status.error.set(None);
         }
     });
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
+    let submit = Callback::new(move |()| {
         let Some((id, name)) = user.get_untracked() else {
             return;
         };
         let body = match reset_password_request(&new.get_untracked(), &confirm.get_untracked()) {
             Ok(body) => body,
-            Err(message) => {
-                error.set(Some(message));
-                return;
-            }
+            Err(message) => return status.fail(message),
         };
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let result = api::put(&format!("/users/{id}/password"), &body).await;
-            busy.set(false);
-            match result {
-                Ok(()) => {
-                    open.set(false);
-                    toasts.success(format!("Password of {name} reset"));
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
-    };
+        status.send(
+            Box::pin(async move { api::put(&format!("/users/{id}/password"), &body).await }),
+            Box::new(move |()| {
+                open.set(false);
+                toasts.success(format!("Password of {name} reset"));
+            }),
+        );
+    });
     let title = Signal::derive(move || {
         user.get()
             .map(|(_, name)| format!("Reset Password of {name}"))
             .unwrap_or_else(|| "Reset Password".to_owned())
     });
     view! {
-        <Dialog open=open title=title>
-            <form on:submit=submit novalidate>
-                <div class="dialog-body">
-                    <label for="reset-password-new">"New Password"</label>
-                    <input id="reset-password-new" type="password" required autocomplete="new-password"
-                        bind:value=new/>
-                    <p class="hint">"At least 8 characters, with an upper-case letter, a lower-case letter and a digit."</p>
-                    <label for="reset-password-confirm">"Confirm Password"</label>
-                    <input id="reset-password-confirm" type="password" required autocomplete="new-password"
-                        bind:value=confirm/>
-                    <ErrorBanner error=error/>
-                </div>
-                <footer class="dialog-footer">
-                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                    <button type="submit" disabled=move || busy.get()>"OK"</button>
-                </footer>
-            </form>
-        </Dialog>
+        <FormDialog open=open title=title status=status on_submit=submit>
+            <label for="reset-password-new">"New Password"</label>
+            <input id="reset-password-new" type="password" required autocomplete="new-password"
+                bind:value=new/>
+            <p class="hint">"At least 8 characters, with an upper-case letter, a lower-case letter and a digit."</p>
+            <label for="reset-password-confirm">"Confirm Password"</label>
+            <input id="reset-password-confirm" type="password" required autocomplete="new-password"
+                bind:value=confirm/>
+        </FormDialog>
     }
 }
 

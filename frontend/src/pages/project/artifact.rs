@@ -8,26 +8,27 @@
 //! Rule: the page reads the artifact once and each part from the link the artifact gives
 //! (`addition_links`), so an artifact without a history or layers asks for none.
 
-use berth_api::artifacts::{Artifact, Tag};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use super::artifacts::{
-    PullCommand, artifact_href, artifact_path, browser_host, image_platform, is_zero_time,
-    kind_label, platform_label, pull_command, repository_from_param, short_digest,
+    PullCommand, RepositoryBreadcrumb, artifact_href, artifact_path, browser_host, image_platform,
+    is_zero_time, kind_label, platform_label, pull_command, repository_from_param, short_digest,
 };
 use super::use_project;
-use crate::api::{self, encode_component, query_string};
+use crate::answers::{Artifact, Tag};
+use crate::api::{self, encode_component};
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::copy_button::CopyButton;
-use crate::components::dialog::{DeleteDialog, DeleteFlow, what};
+use crate::components::dialog::{DeleteDialog, DeleteFlow, FormStatus, what};
 use crate::components::fetch::Fetch;
-use crate::components::select_table::{SelectCell, SelectableTable, Selection};
-use crate::components::table::{PAGE_SIZES, PagedList, Sort, SortHeader};
-use crate::components::toast::{ErrorBanner, use_toasts};
+use crate::components::select_table::{SelectCell, Selection};
+use crate::components::table::{
+    ListControls, ListTable, ListToolbar, PagedList, Sort, SortHeader, page_path, scroll_box,
+};
+use crate::components::toast::{ErrorBanner, answered, use_toasts};
 use crate::format;
 
 #[component]
@@ -49,27 +50,11 @@ pub fn ArtifactPage() -> impl IntoView {
         Fetch::<Artifact>::new(move || base.get().map(|path| format!("{path}?with_tag=false")));
     let loaded = Signal::derive(move || artifact.ok());
 
-    let repository_link = move || {
-        format!(
-            "/harbor/projects/{}/repositories/{}/artifacts-tab",
-            ctx.id.get(),
-            encode_component(&repository.get())
-        )
-    };
-    let project_link = move || format!("/harbor/projects/{}/repositories", ctx.id.get());
-    let body = move || match artifact.get() {
-        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
-        Some(Err(e)) => {
-            view! { <div class="banner banner-error" role="alert">{e.message}</div> }.into_any()
-        }
-        Some(Ok(artifact)) => {
-            let link = |addition: &str| {
-                artifact
-                    .addition_links
-                    .get(addition)
-                    .map(|l| l.href.clone())
-            };
-            let (history, layers) = (link("build_history"), link("layers"));
+    let body = move || {
+        answered(artifact.get(), |artifact| {
+            let links = &artifact.addition_links;
+            let link = |l: &Option<crate::answers::Link>| l.as_ref().map(|l| l.href.clone());
+            let (history, layers) = (link(&links.build_history), link(&links.layers));
             let platforms = platform_rows(
                 &artifact,
                 &ctx.id.get_untracked(),
@@ -103,20 +88,12 @@ pub fn ArtifactPage() -> impl IntoView {
                 })}
             }
             .into_any()
-        }
+        })
     };
 
     view! {
         <section class="artifacts artifact-page">
-            <nav class="breadcrumb" aria-label="Artifact breadcrumb">
-                <A href="/harbor/projects" exact=true>"Projects"</A>
-                <span class="breadcrumb-separator" aria-hidden="true">" › "</span>
-                <A href=project_link exact=true>{move || project_name.get().unwrap_or_else(|| "…".to_owned())}</A>
-                <span class="breadcrumb-separator" aria-hidden="true">" › "</span>
-                <A href=repository_link exact=true>{move || repository.get()}</A>
-                <span class="breadcrumb-separator" aria-hidden="true">" › "</span>
-                <span aria-current="page">{move || short_digest(&digest.get())}</span>
-            </nav>
+            <RepositoryBreadcrumb project_name=project_name repository=repository digest=digest/>
             <h2 class="artifacts-title">
                 <code title=move || digest.get()>{move || short_digest(&digest.get())}</code>
                 " "
@@ -139,63 +116,43 @@ fn TagList(
 ) -> impl IntoView {
     let ctx = use_project();
     let toasts = use_toasts();
-    let page = RwSignal::new(1_u32);
-    let page_size = RwSignal::new(PAGE_SIZES[0]);
-    let sort = RwSignal::new(None::<Sort>);
+    let list = ListControls::new();
     let list_base = base.clone();
     let tags = PagedList::<Tag>::new(
         move || {
-            Some(tags_path(
-                &list_base,
-                page.get(),
-                page_size.get(),
-                sort.get(),
-            ))
+            let (page, size, _, sort) = list.get();
+            Some(tags_path(&list_base, page, size, sort))
         },
-        page,
-        page_size,
+        list,
     );
-    let loading = move || tags.loading();
-    let total = tags.total();
     let selection = Selection::new(tags.keys(|t| t.name.clone()));
 
-    let is_proxy = move || {
-        ctx.project
-            .with(|p| p.as_ref().is_some_and(|p| p.registry_id.is_some()))
-    };
     // Nobody pushes to a proxy cache, so nobody tags there either (Harbor hides Add Tag there too).
-    let can_add = move || ctx.can("tag", "create") && !is_proxy();
+    let can_add = move || ctx.can("tag", "create") && !ctx.is_proxy();
     let can_remove = Signal::derive(move || ctx.can("tag", "delete"));
 
     let adding = RwSignal::new(false);
     let name = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let status = FormStatus::new();
     let add_base = base.clone();
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let tag = name.get_untracked().trim().to_owned();
         if let Err(message) = check_tag_name(&tag) {
-            error.set(Some(message));
-            return;
+            return status.fail(message);
         }
         let path = format!("{add_base}/tags");
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            // Harbor's `Tag`, of which only the name counts (a `Value`: its serialiser is in the .wasm already).
-            let result = api::post(&path, &serde_json::json!({ "name": tag })).await;
-            busy.set(false);
-            match result {
-                Ok(()) => {
-                    adding.set(false);
-                    name.set(String::new());
-                    toasts.success(format!("Added tag {tag}"));
-                    tags.refresh();
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
+        // Harbor's `Tag`, of which only the name counts (a `Value`: its serialiser is in the .wasm already).
+        let body = serde_json::json!({ "name": tag });
+        status.send(
+            Box::pin(async move { api::post(&path, &body).await }),
+            Box::new(move |()| {
+                adding.set(false);
+                name.set(String::new());
+                toasts.success(format!("Added tag {tag}"));
+                tags.refresh();
+            }),
+        );
     };
 
     let removing = DeleteFlow::new();
@@ -245,40 +202,33 @@ fn TagList(
     view! {
         <section class="artifact-section" aria-labelledby="artifact-tags">
             <h3 id="artifact-tags">"Tags"</h3>
-            <div class="toolbar">
-                <div class="toolbar-start">
-                    <button type="button" class="secondary" hidden=move || !can_add()
-                        aria-expanded=move || adding.get().to_string()
-                        on:click=move |_| {
-                            error.set(None);
-                            adding.update(|a| *a = !*a);
-                        }>
-                        "+ Add Tag"
-                    </button>
-                    <ActionMenu selection=selection shown=can_remove>
-                        <MenuItem label="Remove Tag" danger=true selection=selection needs=Needs::Some
-                            on_select=on_remove/>
-                    </ActionMenu>
-                </div>
-                <div class="toolbar-end">
-                    <button type="button" class="secondary icon" aria-label="Refresh tags"
-                        on:click=move |_| tags.refresh()>"⟳"</button>
-                </div>
-            </div>
+            <ListToolbar list=list fetch=tags.fetch()>
+                <button type="button" class="secondary" hidden=move || !can_add()
+                    aria-expanded=move || adding.get().to_string()
+                    on:click=move |_| {
+                        status.error.set(None);
+                        adding.update(|a| *a = !*a);
+                    }>
+                    "+ Add Tag"
+                </button>
+                <ActionMenu selection=selection shown=can_remove>
+                    <MenuItem label="Remove Tag" danger=true selection=selection needs=Needs::Some
+                        on_select=on_remove/>
+                </ActionMenu>
+            </ListToolbar>
             <form class="add-tag" hidden=move || !adding.get() on:submit=submit novalidate>
                 <label for="add-tag-name">"Tag name"</label>
                 <input id="add-tag-name" type="text" required maxlength="128" autocomplete="off"
                     bind:value=name/>
                 <button type="button" class="secondary" on:click=move |_| adding.set(false)>"Cancel"</button>
-                <button type="submit" disabled=move || busy.get()>"OK"</button>
-                <ErrorBanner error=error/>
+                <button type="submit" disabled=move || status.busy.get()>"OK"</button>
+                <ErrorBanner error=status.error/>
             </form>
-            <SelectableTable selection=selection loading=Signal::derive(loading) class="tag-list" rows=rows
-                page=page page_size=page_size total=total>
-                <SortHeader label="Name" key="name" sort=sort/>
-                <SortHeader label="Pull Time" key="pull_time" sort=sort/>
-                <SortHeader label="Push Time" key="push_time" sort=sort/>
-            </SelectableTable>
+            <ListTable list=list fetch=tags.fetch() selection=selection class="tag-list" rows=rows>
+                <SortHeader label="Name" key="name" list=list/>
+                <SortHeader label="Pull Time" key="pull_time" list=list/>
+                <SortHeader label="Push Time" key="push_time" list=list/>
+            </ListTable>
         </section>
         <DeleteDialog flow=removing title="Remove Tag" confirm_label="Remove"
             message=|names, n| format!(
@@ -349,15 +299,17 @@ fn table(
             .collect_view()
             .into_any()
     };
-    view! {
-        <table class=format!("list {class}")>
-            <thead>
-                <tr>{headers.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr>
-            </thead>
-            <tbody>{body}</tbody>
-        </table>
-    }
-    .into_any()
+    scroll_box(
+        view! {
+            <table class=format!("list {class}")>
+                <thead>
+                    <tr>{headers.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr>
+                </thead>
+                <tbody>{body}</tbody>
+            </table>
+        }
+        .into_any(),
+    )
 }
 
 /// `label: value` pairs as a definition list (the Overview, the annotations).
@@ -382,12 +334,10 @@ fn AdditionSection(
     empty: &'static str,
 ) -> impl IntoView {
     let addition = Fetch::<serde_json::Value>::new(move || Some(api_path(&href)));
-    let content = move || match addition.get() {
-        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
-        Some(Err(e)) => {
-            view! { <div class="banner banner-error" role="alert">{e.message}</div> }.into_any()
-        }
-        Some(Ok(value)) => table(class, headers, rows_of(&value), empty),
+    let content = move || {
+        answered(addition.get(), |value| {
+            table(class, headers, rows_of(&value), empty)
+        })
     };
     view! {
         <section class="artifact-section" aria-label=title>
@@ -471,14 +421,7 @@ pub fn platform_rows(artifact: &Artifact, project_id: &str, repository: &str) ->
 
 /// The Overview's rows, as `(label, value)`.
 pub fn overview(artifact: &Artifact) -> Vec<(String, String)> {
-    let attr = |key: &str| {
-        artifact
-            .extra_attrs
-            .get(key)
-            .and_then(|v| v.as_str())
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-    };
+    let attr = |key: &str| artifact.extra_attrs.text(key).map(str::to_owned);
     let mut rows: Vec<(&str, String)> = vec![
         ("Digest", artifact.digest.clone()),
         ("Type", kind_label(artifact)),
@@ -549,13 +492,11 @@ pub fn tags_path(base: &str, page: u32, page_size: u32, sort: Option<Sort>) -> S
         key: "push_time",
         descending: true,
     });
-    format!(
-        "{base}/tags{}",
-        query_string(&[
-            ("page", page.to_string()),
-            ("page_size", page_size.to_string()),
-            ("sort", Sort::param(Some(sort))),
-        ])
+    page_path(
+        &format!("{base}/tags"),
+        page,
+        page_size,
+        &[("sort", Sort::param(Some(sort)))],
     )
 }
 
@@ -584,9 +525,8 @@ pub fn check_tag_name(name: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
+    use crate::answers::ExtraAttrs;
 
     const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -638,22 +578,19 @@ mod tests {
 
     #[test]
     fn the_overview_names_what_harbor_shows() {
-        let mut extra = BTreeMap::new();
-        extra.insert("os".to_owned(), serde_json::json!("linux"));
-        extra.insert("architecture".to_owned(), serde_json::json!("amd64"));
-        extra.insert("author".to_owned(), serde_json::json!("me"));
+        let extra = ExtraAttrs {
+            os: serde_json::json!("linux"),
+            architecture: serde_json::json!("amd64"),
+            author: serde_json::json!("me"),
+            ..ExtraAttrs::default()
+        };
         let artifact = Artifact {
-            id: 1,
             kind: "IMAGE".to_owned(),
             media_type: "application/vnd.oci.image.config.v1+json".to_owned(),
             manifest_media_type: "application/vnd.oci.image.manifest.v1+json".to_owned(),
-            artifact_type: None,
-            project_id: 1,
-            repository_id: 1,
             repository_name: "p/app".to_owned(),
             digest: DIGEST.to_owned(),
             size: 2048,
-            icon: None,
             push_time: "2026-01-01T00:00:00Z".to_owned(),
             pull_time: "0001-01-01T00:00:00.000Z".to_owned(),
             pull_count: 3,
@@ -661,9 +598,7 @@ mod tests {
             annotations: None,
             references: None,
             tags: None,
-            addition_links: BTreeMap::new(),
-            labels: Vec::new(),
-            accessories: None,
+            addition_links: Default::default(),
         };
         let rows = overview(&artifact);
         let get = |label: &str| {

@@ -9,19 +9,22 @@
 //! Rule: loading the list costs one request whatever the repository holds; an index's children are fetched
 //! only when the user expands it.
 
-use berth_api::artifacts::{Artifact, Reference};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use super::use_project;
-use crate::api::{encode_component, query_string};
+use crate::answers::{Artifact, Reference};
+use crate::api::encode_component;
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::copy_button::CopyButton;
 use crate::components::dialog::{DeleteDialog, DeleteFlow, what};
 use crate::components::fetch::Fetch;
-use crate::components::select_table::{SelectCell, SelectableTable, Selection};
-use crate::components::table::{ListStatus, PAGE_SIZES, PagedList, Sort, SortHeader, status_row};
+use crate::components::select_table::{SelectCell, Selection};
+use crate::components::table::{
+    ListControls, ListStatus, ListTable, ListToolbar, PagedList, Sort, SortHeader, page_path,
+    status_row,
+};
 use crate::format;
 
 /// The list's order until the user picks another (Harbor's portal: newest push first).
@@ -44,33 +47,24 @@ pub fn ArtifactsPage() -> impl IntoView {
     let project_name = Memo::new(move |_| ctx.name());
     let can_delete = Signal::derive(move || ctx.can("artifact", "delete"));
 
-    let page = RwSignal::new(1_u32);
-    let page_size = RwSignal::new(PAGE_SIZES[0]);
-    let sort = RwSignal::new(Some(DEFAULT_SORT));
+    let list = ListControls::sorted(Some(DEFAULT_SORT));
 
     // Another repository (the route stays mounted when only `:repo` changes) starts on its first page.
     Effect::new(move |previous: Option<String>| {
         let current = repository.get();
         if previous.is_some_and(|p| p != current) {
-            page.set(1);
+            list.page.set(1);
         }
         current
     });
 
     let query = Memo::new(move |_| {
         project_name.get().map(|project| {
-            artifacts_path(
-                &project,
-                &repository.get(),
-                page.get(),
-                page_size.get(),
-                sort.get(),
-            )
+            let (page, size, _, sort) = list.get();
+            artifacts_path(&project, &repository.get(), page, size, sort)
         })
     });
-    let artifacts = PagedList::<Artifact>::new(move || query.get(), page, page_size);
-    let loading = move || artifacts.loading();
-    let total = artifacts.total();
+    let artifacts = PagedList::<Artifact>::new(move || query.get(), list);
 
     let selection = Selection::new(artifacts.keys(|a| a.digest.clone()));
     let deleting = DeleteFlow::new();
@@ -111,40 +105,26 @@ pub fn ArtifactsPage() -> impl IntoView {
         })
     };
 
-    let project_link = move || format!("/harbor/projects/{}/repositories", ctx.id.get());
     view! {
         <section class="artifacts">
-            <nav class="breadcrumb" aria-label="Repository breadcrumb">
-                <A href="/harbor/projects" exact=true>"Projects"</A>
-                <span class="breadcrumb-separator" aria-hidden="true">" › "</span>
-                <A href=project_link exact=true>{move || project_name.get().unwrap_or_else(|| "…".to_owned())}</A>
-                <span class="breadcrumb-separator" aria-hidden="true">" › "</span>
-                <span aria-current="page">{move || repository.get()}</span>
-            </nav>
+            <RepositoryBreadcrumb project_name=project_name repository=repository/>
             <h2 class="artifacts-title">{move || repository.get()}</h2>
-            <div class="toolbar">
-                <div class="toolbar-start">
-                    <ActionMenu selection=selection shown=can_delete>
-                        <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
-                            on_select=ask_delete/>
-                    </ActionMenu>
-                </div>
-                <div class="toolbar-end">
-                    <button type="button" class="secondary icon" aria-label="Refresh"
-                        on:click=move |_| artifacts.refresh()>"⟳"</button>
-                </div>
-            </div>
-            <SelectableTable selection=selection loading=Signal::derive(loading) class="artifacts-list" rows=rows
-                page=page page_size=page_size total=total>
+            <ListToolbar list=list fetch=artifacts.fetch()>
+                <ActionMenu selection=selection shown=can_delete>
+                    <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
+                        on_select=ask_delete/>
+                </ActionMenu>
+            </ListToolbar>
+            <ListTable list=list fetch=artifacts.fetch() selection=selection class="artifacts-list" rows=rows>
                 <th scope="col">"Artifacts"</th>
                 <th scope="col">"Tags"</th>
                 <th scope="col">"Type"</th>
-                <SortHeader label="Size" key="size" sort=sort class="number"/>
-                <SortHeader label="Push Time" key="push_time" sort=sort/>
-                <SortHeader label="Pull Time" key="pull_time" sort=sort/>
-                <SortHeader label="Pulls" key="pull_count" sort=sort class="number"/>
+                <SortHeader label="Size" key="size" list=list class="number"/>
+                <SortHeader label="Push Time" key="push_time" list=list/>
+                <SortHeader label="Pull Time" key="pull_time" list=list/>
+                <SortHeader label="Pulls" key="pull_count" list=list class="number"/>
                 <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-            </SelectableTable>
+            </ListTable>
         </section>
         <DeleteDialog flow=deleting title="Delete Artifact"
             message=|names, n| format!(
@@ -159,6 +139,52 @@ pub fn ArtifactsPage() -> impl IntoView {
                 format!("Deleted {n} artifacts")
             }
             on_deleted=Callback::new(move |()| artifacts.refresh())/>
+    }
+}
+
+/// The way back from a repository's pages (Harbor's breadcrumb): Projects › the project › the repository and,
+/// on an artifact's page, › its short digest (the repository a link then).
+#[component]
+pub(super) fn RepositoryBreadcrumb(
+    project_name: Memo<Option<String>>,
+    repository: Memo<String>,
+    /// The artifact's digest, on an artifact's page.
+    #[prop(optional)]
+    digest: Option<Memo<String>>,
+) -> impl IntoView {
+    let ctx = use_project();
+    let project_link = move || format!("/harbor/projects/{}/repositories", ctx.id.get());
+    let repository_link = move || {
+        format!(
+            "/harbor/projects/{}/repositories/{}/artifacts-tab",
+            ctx.id.get(),
+            encode_component(&repository.get())
+        )
+    };
+    let separator = || view! { <span class="breadcrumb-separator" aria-hidden="true">" › "</span> };
+    let (label, last) = match digest {
+        None => (
+            "Repository breadcrumb",
+            view! { <span aria-current="page">{move || repository.get()}</span> }.into_any(),
+        ),
+        Some(digest) => (
+            "Artifact breadcrumb",
+            view! {
+                <A href=repository_link exact=true>{move || repository.get()}</A>
+                {separator()}
+                <span aria-current="page">{move || short_digest(&digest.get())}</span>
+            }
+            .into_any(),
+        ),
+    };
+    view! {
+        <nav class="breadcrumb" aria-label=label>
+            <A href="/harbor/projects" exact=true>"Projects"</A>
+            {separator()}
+            <A href=project_link exact=true>{move || project_name.get().unwrap_or_else(|| "…".to_owned())}</A>
+            {separator()}
+            {last}
+        </nav>
     }
 }
 
@@ -412,16 +438,18 @@ pub fn artifacts_path(
     page_size: u32,
     sort: Option<Sort>,
 ) -> String {
-    format!(
-        "/projects/{}/repositories/{}/artifacts{}",
-        encode_component(project),
-        encode_repository(repository),
-        query_string(&[
+    page_path(
+        &format!(
+            "/projects/{}/repositories/{}/artifacts",
+            encode_component(project),
+            encode_repository(repository)
+        ),
+        page,
+        page_size,
+        &[
             ("with_tag", "true".to_owned()),
-            ("page", page.to_string()),
-            ("page_size", page_size.to_string()),
             ("sort", Sort::param(Some(sort.unwrap_or(DEFAULT_SORT)))),
-        ])
+        ],
     )
 }
 
@@ -518,18 +546,12 @@ pub fn platform_label(os: &str, architecture: &str, variant: Option<&str>) -> St
 
 /// An image's platform from its config (`extra_attrs.os`, `architecture`, `variant`), if it has one.
 pub fn image_platform(artifact: &Artifact) -> Option<String> {
-    let attr = |key: &str| {
-        artifact
-            .extra_attrs
-            .get(key)
-            .and_then(|v| v.as_str())
-            .filter(|v| !v.is_empty())
-    };
-    let architecture = attr("architecture")?;
+    let attrs = &artifact.extra_attrs;
+    let architecture = attrs.text("architecture")?;
     Some(platform_label(
-        attr("os").unwrap_or_default(),
+        attrs.text("os").unwrap_or_default(),
         architecture,
-        attr("variant"),
+        attrs.text("variant"),
     ))
 }
 
@@ -560,11 +582,8 @@ pub fn platforms_summary(count: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
-    use berth_api::artifacts::Platform;
-
     use super::*;
+    use crate::answers::{ExtraAttrs, Platform};
 
     const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -574,27 +593,20 @@ mod tests {
 
     fn artifact(kind: &str, media_type: &str, references: Option<Vec<Reference>>) -> Artifact {
         Artifact {
-            id: 1,
             kind: kind.to_owned(),
             media_type: String::new(),
             manifest_media_type: media_type.to_owned(),
-            artifact_type: None,
-            project_id: 1,
-            repository_id: 1,
             repository_name: "proj/app".to_owned(),
             digest: DIGEST.to_owned(),
             size: 0,
-            icon: None,
             push_time: String::new(),
             pull_time: String::new(),
             pull_count: 0,
-            extra_attrs: BTreeMap::new(),
+            extra_attrs: ExtraAttrs::default(),
             annotations: None,
             references,
             tags: None,
-            addition_links: BTreeMap::new(),
-            labels: Vec::new(),
-            accessories: None,
+            addition_links: Default::default(),
         }
     }
 
@@ -651,7 +663,7 @@ mod tests {
     fn api_paths_encode_the_repository_twice_and_default_to_newest_first() {
         assert_eq!(
             artifacts_path("proj", "app", 1, 15, None),
-            "/projects/proj/repositories/app/artifacts?with_tag=true&page=1&page_size=15&sort=-push_time"
+            "/projects/proj/repositories/app/artifacts?page=1&page_size=15&with_tag=true&sort=-push_time"
         );
         assert_eq!(
             artifacts_path(
@@ -664,7 +676,7 @@ mod tests {
                     descending: false
                 })
             ),
-            "/projects/proj/repositories/a%252Fb/artifacts?with_tag=true&page=2&page_size=25&sort=pull_count"
+            "/projects/proj/repositories/a%252Fb/artifacts?page=2&page_size=25&with_tag=true&sort=pull_count"
         );
         assert_eq!(
             artifact_path("proj", "a/b", DIGEST),
@@ -711,12 +723,8 @@ mod tests {
 
         let mut image = artifact("IMAGE", "application/vnd.oci.image.manifest.v1+json", None);
         assert_eq!(image_platform(&image), None);
-        image
-            .extra_attrs
-            .insert("os".to_owned(), serde_json::json!("linux"));
-        image
-            .extra_attrs
-            .insert("architecture".to_owned(), serde_json::json!("arm64"));
+        image.extra_attrs.os = serde_json::json!("linux");
+        image.extra_attrs.architecture = serde_json::json!("arm64");
         assert_eq!(image_platform(&image).as_deref(), Some("linux/arm64"));
         assert_eq!(kind_label(&image), "Image");
     }
@@ -724,16 +732,12 @@ mod tests {
     #[test]
     fn indexes_are_told_apart_from_images() {
         let child = Reference {
-            parent_id: 1,
-            child_id: Some(2),
             child_digest: DIGEST.to_owned(),
             platform: Some(Platform {
                 architecture: "amd64".to_owned(),
                 os: "linux".to_owned(),
                 ..Platform::default()
             }),
-            annotations: None,
-            urls: None,
         };
         let index = artifact(
             "IMAGE",

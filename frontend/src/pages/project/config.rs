@@ -1,28 +1,36 @@
 //! The project's Configuration tab (`/harbor/projects/{id}/configs`): the "Public" flag, saved with
 //! `PUT /projects/{id}` (`metadata.public`), and the project's type (hosted or proxy cache),
 //! read-only. A proxy-cache project also shows its endpoint and its include/exclude patterns (Berth's
-//! `proxy_include` / `proxy_exclude` metadata), saved with the public flag. Only users who may update the
-//! project (`.`/`update`) and its metadata (`metadata`/`update`, what the server checks) can save; everyone
-//! else sees the form disabled and no Save or Cancel.
+//! `proxy_include` / `proxy_exclude` metadata). Only users who may update the project (`.`/`update`) and its
+//! metadata (`metadata`/`update`, what the server checks) can save; everyone else sees the form disabled and
+//! no Save or Cancel.
+//!
+//! Rule: the patterns decide what the proxy cache pulls from its upstream, so only system administrators set
+//! them (the server refuses anyone else's change with 403). Everyone else sees them read-only, with a note
+//! saying so, and their save sends the public flag alone.
 
-use berth_api::projects::{Project, ProjectMetadata, ProjectReq};
+use berth_api::projects::{ProjectMetadata, ProjectReq};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::use_project;
+use crate::answers::Project;
 use crate::api;
+use crate::auth::use_current_user;
 use crate::components::toast::{ErrorBanner, use_toasts};
 use crate::permissions::Permissions;
+
+/// The pattern fields' descriptions: what the patterns are, and (for those who may not change them) who does.
+const PATTERNS_DESCRIBED_BY: &str = "project-config-patterns-hint project-config-patterns-note";
+
+/// What a proxy cache's pattern fields say to those who may not change them.
+pub const PATTERNS_NOTE: &str = "Only a system administrator sets these patterns: they decide what this proxy \
+    cache pulls from its registry endpoint.";
 
 /// Whether the user may change the project's configuration.
 pub fn may_configure(permissions: &Permissions) -> bool {
     permissions.can(".", "update") && permissions.can("metadata", "update")
-}
-
-/// Whether the project is public (Harbor keeps it as the metadata string `"true"`).
-pub fn is_public(project: &Project) -> bool {
-    project.metadata.public.as_deref() == Some("true")
 }
 
 /// A proxy-cache project's `(include, exclude)` patterns as saved (empty when unset).
@@ -36,8 +44,18 @@ pub fn saved_patterns(project: &Project) -> Option<(String, String)> {
     })
 }
 
-/// The body of `PUT /projects/{id}` that sets the public flag and, for a proxy-cache project, both patterns
-/// (trimmed; empty clears a pattern).
+/// The patterns a save sends: a system administrator's edits of a proxy-cache project's patterns, else none
+/// (the server keeps them).
+pub fn patterns_to_send(
+    sysadmin: bool,
+    proxy: bool,
+    edited: (String, String),
+) -> Option<(String, String)> {
+    (sysadmin && proxy).then_some(edited)
+}
+
+/// The body of `PUT /projects/{id}` that sets the public flag and, when given, both patterns of a proxy-cache
+/// project (trimmed; empty clears a pattern).
 pub fn config_request(public: bool, patterns: Option<&(String, String)>) -> ProjectReq {
     ProjectReq {
         metadata: Some(ProjectMetadata {
@@ -57,7 +75,7 @@ pub fn ConfigTab() -> impl IntoView {
     let public = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
-    let saved_public = Memo::new(move |_| ctx.project.with(|p| p.as_ref().map(is_public)));
+    let saved_public = Memo::new(move |_| ctx.project.with(|p| p.as_ref().map(Project::is_public)));
     // The form shows the project as loaded (again after each save).
     Effect::new(move |_| {
         if let Some(flag) = saved_public.get() {
@@ -65,6 +83,9 @@ pub fn ConfigTab() -> impl IntoView {
         }
     });
     let allowed = Signal::derive(move || ctx.permissions.with(may_configure));
+    let user = use_current_user();
+    // Whether the patterns are this user's to change (a system administrator's).
+    let sets_patterns = move || user.is_sysadmin();
     // A proxy cache's patterns: as saved, and as edited.
     let saved = Memo::new(move |_| ctx.project.with(|p| p.as_ref().and_then(saved_patterns)));
     let include = RwSignal::new(String::new());
@@ -80,10 +101,11 @@ pub fn ConfigTab() -> impl IntoView {
         saved_public
             .get()
             .is_some_and(|saved| saved != public.get())
-            || saved.with(|s| {
-                s.as_ref()
-                    .is_some_and(|(i, e)| include.with(|v| v != i) || exclude.with(|v| v != e))
-            })
+            || sets_patterns()
+                && saved.with(|s| {
+                    s.as_ref()
+                        .is_some_and(|(i, e)| include.with(|v| v != i) || exclude.with(|v| v != e))
+                })
     };
 
     let submit = move |ev: SubmitEvent| {
@@ -94,11 +116,12 @@ pub fn ConfigTab() -> impl IntoView {
         else {
             return;
         };
-        let edited = (include.get_untracked(), exclude.get_untracked());
-        let body = config_request(
-            public.get_untracked(),
-            saved.get_untracked().is_some().then_some(&edited),
+        let patterns = patterns_to_send(
+            untrack(sets_patterns),
+            saved.with_untracked(Option::is_some),
+            (include.get_untracked(), exclude.get_untracked()),
         );
+        let body = config_request(public.get_untracked(), patterns.as_ref());
         busy.set(true);
         error.set(None);
         spawn_local(async move {
@@ -157,14 +180,17 @@ pub fn ConfigTab() -> impl IntoView {
                 <div class="config-row proxy-patterns" hidden=move || saved.with(Option::is_none)>
                     <label for="project_config_proxy_include">"Proxy Cache: include"</label>
                     <input id="project_config_proxy_include" type="text" autocomplete="off"
-                        placeholder="library/**" aria-describedby="project-config-patterns-hint" bind:value=include/>
+                        placeholder="library/**" aria-describedby=PATTERNS_DESCRIBED_BY
+                        readonly=move || !sets_patterns() bind:value=include/>
                     <label for="project_config_proxy_exclude">"Proxy Cache: exclude"</label>
                     <input id="project_config_proxy_exclude" type="text" autocomplete="off"
-                        aria-describedby="project-config-patterns-hint" bind:value=exclude/>
+                        aria-describedby=PATTERNS_DESCRIBED_BY
+                        readonly=move || !sets_patterns() bind:value=exclude/>
                     <p class="hint" id="project-config-patterns-hint">
                         "Repositories of the endpoint this project caches (include) or refuses (exclude), as "
                         "comma-separated patterns; ** matches across /. Empty: every repository."
                     </p>
+                    <p class="hint" id="project-config-patterns-note" hidden=sets_patterns>{PATTERNS_NOTE}</p>
                 </div>
             </fieldset>
             <dl class="summary-facts config-facts">{project_type}</dl>
@@ -228,6 +254,20 @@ mod tests {
             Some(("library/**".to_owned(), String::new()))
         );
         Ok(())
+    }
+
+    #[test]
+    fn only_system_administrators_send_the_patterns() {
+        let edited = || ("library/**".to_owned(), "library/old".to_owned());
+        assert_eq!(patterns_to_send(true, true, edited()), Some(edited()));
+        assert_eq!(patterns_to_send(false, true, edited()), None);
+        assert_eq!(patterns_to_send(true, false, edited()), None);
+        // A project admin's save of a proxy cache carries the public flag alone, which the server takes.
+        let body = config_request(true, patterns_to_send(false, true, edited()).as_ref());
+        assert_eq!(
+            serde_json::to_value(body).unwrap_or_default(),
+            serde_json::json!({"metadata": {"public": "true"}})
+        );
     }
 
     #[test]

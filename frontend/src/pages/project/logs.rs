@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::components::audit_log::AuditLog;
+use crate::components::toast::loading_note;
 
 /// The API path of a project's log.
 pub fn project_logs_path(project_name: &str) -> String {
@@ -17,7 +18,7 @@ pub fn LogsTab() -> impl IntoView {
     let project = super::use_project();
     let name = Memo::new(move |_| project.name());
     move || match name.get() {
-        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+        None => loading_note(),
         Some(name) => view! { <AuditLog path=project_logs_path(&name)/> }.into_any(),
     }
 }

@@ -7,18 +7,16 @@
 use berth_api::members::{ProjectMember, ProjectMemberEntity, RoleRequest, UserEntity, UserGroup};
 use berth_api::usergroups::UserGroupSearchItem;
 use berth_api::users::UserSearchRespItem;
-use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use super::use_project;
 use crate::api::{self, query_string};
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
-use crate::components::dialog::{DeleteDialog, DeleteFlow, Dialog, next_id, what};
+use crate::components::dialog::{DeleteDialog, DeleteFlow, FormDialog, FormStatus, next_id, what};
 use crate::components::fetch::Fetch;
-use crate::components::select_table::{SelectCell, SelectableTable, Selection};
-use crate::components::table::{PAGE_SIZES, PagedList};
-use crate::components::toast::{ErrorBanner, use_toasts};
+use crate::components::select_table::{SelectCell, Selection};
+use crate::components::table::{ListControls, ListTable, ListToolbar, PagedList, page_path};
+use crate::components::toast::{loading_note, use_toasts};
 
 /// Harbor's project roles as `(role_id, label)`, strongest first (the order of Harbor's dialogs).
 pub const ROLES: [(i64, &str); 5] = [
@@ -51,13 +49,11 @@ pub fn member_type_label(entity_type: &str) -> &str {
 
 /// The list's API path for a page and a name part.
 pub fn members_path(project_id: i64, page: u32, page_size: u32, name: &str) -> String {
-    format!(
-        "/projects/{project_id}/members{}",
-        query_string(&[
-            ("page", page.to_string()),
-            ("page_size", page_size.to_string()),
-            ("entityname", name.trim().to_owned()),
-        ])
+    page_path(
+        &format!("/projects/{project_id}/members"),
+        page,
+        page_size,
+        &[("entityname", name.trim().to_owned())],
     )
 }
 
@@ -111,7 +107,7 @@ pub fn MembersTab() -> impl IntoView {
     let ctx = use_project();
     let project_id = Memo::new(move |_| ctx.project.with(|p| p.as_ref().map(|p| p.project_id)));
     move || match project_id.get() {
-        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+        None => loading_note(),
         Some(id) => view! { <MemberList project_id=id/> }.into_any(),
     }
 }
@@ -122,15 +118,15 @@ fn MemberList(project_id: i64) -> impl IntoView {
     let can_create = move || ctx.can("member", "create");
     let can_update = Signal::derive(move || ctx.can("member", "update"));
     let can_delete = Signal::derive(move || ctx.can("member", "delete"));
-    let page = RwSignal::new(1_u32);
-    let page_size = RwSignal::new(PAGE_SIZES[0]);
-    let filter = RwSignal::new(String::new());
+    let list = ListControls::new();
     let toasts = use_toasts();
-    let query =
-        Memo::new(move |_| members_path(project_id, page.get(), page_size.get(), &filter.get()));
-    let members = PagedList::<ProjectMemberEntity>::new(move || Some(query.get()), page, page_size);
-    let loading = move || members.loading();
-    let total = members.total();
+    let members = PagedList::<ProjectMemberEntity>::new(
+        move || {
+            let (page, size, name, _) = list.get();
+            Some(members_path(project_id, page, size, &name))
+        },
+        list,
+    );
     let refresh = move || members.refresh();
 
     let user_open = RwSignal::new(false);
@@ -178,38 +174,24 @@ fn MemberList(project_id: i64) -> impl IntoView {
 
     view! {
         <div class="members">
-            <div class="toolbar">
-                <div class="toolbar-start">
-                    <Show when=can_create>
-                        <button type="button" on:click=move |_| user_open.set(true)>"+ User"</button>
-                        <button type="button" on:click=move |_| group_open.set(true)>"+ Group"</button>
-                    </Show>
-                    <ActionMenu selection=selection
-                        shown=Signal::derive(move || can_update.get() || can_delete.get())>
-                        <MenuItem label="Change Role" selection=selection needs=Needs::One allowed=can_update
-                            hint="Choose one member (your role may not change roles)" on_select=on_role/>
-                        <MenuItem label="Remove" danger=true selection=selection needs=Needs::Some
-                            allowed=can_delete hint="Your role does not remove members" on_select=on_remove/>
-                    </ActionMenu>
-                </div>
-                <div class="toolbar-end">
-                    <input type="search" class="search" placeholder="Filter members by name"
-                        aria-label="Filter members by name"
-                        prop:value=move || filter.get()
-                        on:input=move |ev| {
-                            filter.set(event_target_value(&ev));
-                            page.set(1);
-                        }/>
-                    <button type="button" class="secondary icon" aria-label="Refresh"
-                        on:click=move |_| refresh()>"⟳"</button>
-                </div>
-            </div>
-            <SelectableTable selection=selection loading=Signal::derive(loading) class="member-list" rows=rows
-                page=page page_size=page_size total=total>
+            <ListToolbar list=list fetch=members.fetch() filter="Filter members by name">
+                <Show when=can_create>
+                    <button type="button" on:click=move |_| user_open.set(true)>"+ User"</button>
+                    <button type="button" on:click=move |_| group_open.set(true)>"+ Group"</button>
+                </Show>
+                <ActionMenu selection=selection
+                    shown=Signal::derive(move || can_update.get() || can_delete.get())>
+                    <MenuItem label="Change Role" selection=selection needs=Needs::One allowed=can_update
+                        hint="Choose one member (your role may not change roles)" on_select=on_role/>
+                    <MenuItem label="Remove" danger=true selection=selection needs=Needs::Some
+                        allowed=can_delete hint="Your role does not remove members" on_select=on_remove/>
+                </ActionMenu>
+            </ListToolbar>
+            <ListTable list=list fetch=members.fetch() selection=selection class="member-list" rows=rows>
                 <th scope="col">"Name"</th>
                 <th scope="col">"Member Type"</th>
                 <th scope="col">"Role"</th>
-            </SelectableTable>
+            </ListTable>
         </div>
         <AddMemberDialog open=user_open project_id=project_id group=false on_added=on_added/>
         <AddMemberDialog open=group_open project_id=project_id group=true on_added=on_added/>
@@ -282,8 +264,8 @@ fn AddMemberDialog(
     let list_id = format!("member-suggestions-{uid}");
     let name = RwSignal::new(String::new());
     let role = RwSignal::new(DEFAULT_ROLE);
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let status = FormStatus::new();
+    let error = status.error;
     Effect::new(move |_| {
         if open.get() {
             name.set(String::new());
@@ -331,8 +313,7 @@ fn AddMemberDialog(
                 .collect()
         }
     };
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
+    let submit = Callback::new(move |()| {
         let typed = name.get_untracked().trim().to_owned();
         let body = if group {
             let hits = untrack(|| groups.ok()).unwrap_or_default();
@@ -342,25 +323,18 @@ fn AddMemberDialog(
         };
         let body = match body {
             Ok(body) => body,
-            Err(message) => {
-                error.set(Some(message));
-                return;
-            }
+            Err(message) => return status.fail(message),
         };
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let result = api::post(&format!("/projects/{project_id}/members"), &body).await;
-            busy.set(false);
-            match result {
-                Ok(()) => {
-                    open.set(false);
-                    on_added.run(typed);
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
-    };
+        status.send(
+            Box::pin(
+                async move { api::post(&format!("/projects/{project_id}/members"), &body).await },
+            ),
+            Box::new(move |()| {
+                open.set(false);
+                on_added.run(typed);
+            }),
+        );
+    });
     let (title, label, hint) = if group {
         (
             "New Group Member",
@@ -373,29 +347,18 @@ fn AddMemberDialog(
     let input_for = input_id.clone();
     let list_for = list_id.clone();
     view! {
-        <Dialog open=open title=title>
-            <form on:submit=submit novalidate>
-                <div class="dialog-body">
-                    <label for=input_for>{label}</label>
-                    <input id=input_id type="text" required autocomplete="off" list=list_for bind:value=name/>
-                    <datalist id=list_id>
-                        {move || suggestions()
-                            .into_iter()
-                            .map(|s| view! { <option value=s></option> })
-                            .collect_view()}
-                    </datalist>
-                    <p class="hint">{hint}</p>
-                    <RoleChoice role=role/>
-                    <ErrorBanner error=error/>
-                </div>
-                <footer class="dialog-footer">
-                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                    <button type="submit" disabled=move || busy.get()>
-                        {move || if busy.get() { "Adding…" } else { "OK" }}
-                    </button>
-                </footer>
-            </form>
-        </Dialog>
+        <FormDialog open=open title=title status=status on_submit=submit busy_label="Adding…">
+            <label for=input_for>{label}</label>
+            <input id=input_id type="text" required autocomplete="off" list=list_for bind:value=name/>
+            <datalist id=list_id>
+                {move || suggestions()
+                    .into_iter()
+                    .map(|s| view! { <option value=s></option> })
+                    .collect_view()}
+            </datalist>
+            <p class="hint">{hint}</p>
+            <RoleChoice role=role/>
+        </FormDialog>
     }
 }
 
@@ -408,12 +371,11 @@ fn ChangeRoleDialog(
     on_changed: Callback<(String, i64)>,
 ) -> impl IntoView {
     let role = RwSignal::new(DEFAULT_ROLE);
-    let error = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
+    let status = FormStatus::new();
     Effect::new(move |_| {
         if open.get() {
             role.set(member.with_untracked(|m| m.as_ref().map_or(DEFAULT_ROLE, |m| m.role_id)));
-            error.set(None);
+            status.error.set(None);
         }
     });
     let title = Signal::derive(move || {
@@ -424,43 +386,24 @@ fn ChangeRoleDialog(
             )
         })
     });
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
+    let submit = Callback::new(move |()| {
         let Some(target) = member.get_untracked() else {
             return;
         };
         let role_id = role.get_untracked();
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let result = api::put(
-                &format!("/projects/{project_id}/members/{}", target.id),
-                &RoleRequest { role_id },
-            )
-            .await;
-            busy.set(false);
-            match result {
-                Ok(()) => {
-                    open.set(false);
-                    on_changed.run((target.entity_name, role_id));
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
-    };
+        let path = format!("/projects/{project_id}/members/{}", target.id);
+        status.send(
+            Box::pin(async move { api::put(&path, &RoleRequest { role_id }).await }),
+            Box::new(move |()| {
+                open.set(false);
+                on_changed.run((target.entity_name, role_id));
+            }),
+        );
+    });
     view! {
-        <Dialog open=open title=title>
-            <form on:submit=submit>
-                <div class="dialog-body">
-                    <RoleChoice role=role/>
-                    <ErrorBanner error=error/>
-                </div>
-                <footer class="dialog-footer">
-                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                    <button type="submit" disabled=move || busy.get()>"OK"</button>
-                </footer>
-            </form>
-        </Dialog>
+        <FormDialog open=open title=title status=status on_submit=submit>
+            <RoleChoice role=role/>
+        </FormDialog>
     }
 }
 

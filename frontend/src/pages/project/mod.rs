@@ -15,14 +15,15 @@ pub mod repositories;
 pub mod robots;
 pub mod summary;
 
-use berth_api::projects::Project;
 use berth_api::users::Permission;
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::{use_location, use_params_map};
 
+use crate::answers::Project;
 use crate::api;
 use crate::components::fetch::Fetch;
+use crate::components::toast::{error_banner, loading_note};
 use crate::pages::not_found::{NoPermission, ProjectNotFound};
 use crate::permissions::Permissions;
 use crate::title;
@@ -94,6 +95,12 @@ impl ProjectContext {
         self.permissions.with(|p| p.can(resource, action))
     }
 
+    /// Whether the project is a proxy cache (nobody pushes to it); `false` until it is loaded.
+    pub fn is_proxy(&self) -> bool {
+        self.project
+            .with(|p| p.as_ref().is_some_and(Project::is_proxy))
+    }
+
     /// The project's name, once loaded (REST paths under `/projects/{project_name}` need it).
     pub fn name(&self) -> Option<String> {
         self.project.with(|p| p.as_ref().map(|p| p.name.clone()))
@@ -159,7 +166,7 @@ pub fn ProjectPage() -> impl IntoView {
         })
     };
     let panel = move || match allowed.get() {
-        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+        None => loading_note(),
         Some(true) => view! { <Outlet/> }.into_any(),
         Some(false) => view! { <NoPermission/> }.into_any(),
     };
@@ -175,13 +182,13 @@ pub fn ProjectPage() -> impl IntoView {
     let name = move || project.with(|p| p.as_ref().map(|p| p.name.clone()).unwrap_or_default());
     move || {
         match state.get() {
-        Load::Loading => view! { <p class="loading">"Loading…"</p> }.into_any(),
+        Load::Loading => loading_note(),
         Load::NotFound => view! { <ProjectNotFound/> }.into_any(),
         Load::Failed(message) => view! {
             <section class="page">
                 <nav class="breadcrumb" aria-label="Breadcrumb"><A href="/harbor/projects">"Projects"</A></nav>
                 <h1>"Project"</h1>
-                <div class="banner banner-error" role="alert">{message}</div>
+                {error_banner(message)}
             </section>
         }
         .into_any(),

@@ -9,12 +9,15 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use super::use_project;
-use crate::api::{encode_component, query_string};
+use crate::api::encode_component;
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::dialog::{DeleteDialog, DeleteFlow, what};
 use crate::components::push_commands::PushCommands;
-use crate::components::select_table::{SelectCell, SelectableTable, Selection};
-use crate::components::table::{ListStatus, PAGE_SIZES, PagedList, Sort, SortHeader, status_row};
+use crate::components::select_table::{SelectCell, Selection};
+use crate::components::table::{
+    ListControls, ListStatus, ListTable, ListToolbar, PagedList, Sort, SortHeader, fuzzy,
+    page_path, status_row,
+};
 use crate::format;
 
 /// The list's API path for project `project`, a page, a name filter (Harbor's fuzzy `q=name=~…`) and a sort.
@@ -25,21 +28,11 @@ pub fn list_path(
     name: &str,
     sort: Option<Sort>,
 ) -> String {
-    let name = name.trim();
-    let q = if name.is_empty() {
-        String::new()
-    } else {
-        format!("name=~{name}")
-    };
-    format!(
-        "/projects/{}/repositories{}",
-        encode_component(project),
-        query_string(&[
-            ("page", page.to_string()),
-            ("page_size", page_size.to_string()),
-            ("q", q),
-            ("sort", Sort::param(sort)),
-        ])
+    page_path(
+        &format!("/projects/{}/repositories", encode_component(project)),
+        page,
+        page_size,
+        &[("q", fuzzy("name", name)), ("sort", Sort::param(sort))],
     )
 }
 
@@ -73,10 +66,7 @@ pub fn delete_path(project: &str, full_name: &str) -> String {
 #[component]
 pub fn RepositoriesTab() -> impl IntoView {
     let ctx = use_project();
-    let page = RwSignal::new(1_u32);
-    let page_size = RwSignal::new(PAGE_SIZES[0]);
-    let filter = RwSignal::new(String::new());
-    let sort = RwSignal::new(None::<Sort>);
+    let list = ListControls::new();
     let push_open = RwSignal::new(false);
     let project_name = Signal::derive(move || ctx.name().unwrap_or_default());
 
@@ -84,18 +74,11 @@ pub fn RepositoriesTab() -> impl IntoView {
     let query = move || {
         let project = project_name.get();
         (!project.is_empty()).then(|| {
-            list_path(
-                &project,
-                page.get(),
-                page_size.get(),
-                &filter.get(),
-                sort.get(),
-            )
+            let (page, size, name, sort) = list.get();
+            list_path(&project, page, size, &name, sort)
         })
     };
-    let repositories = PagedList::<Repository>::new(query, page, page_size);
-    let loading = move || repositories.loading();
-    let total = repositories.total();
+    let repositories = PagedList::<Repository>::new(query, list);
 
     let selection = Selection::new(repositories.keys(|r| r.id.to_string()));
     let deleting = DeleteFlow::new();
@@ -110,11 +93,7 @@ pub fn RepositoriesTab() -> impl IntoView {
         );
     });
 
-    let is_proxy = move || {
-        ctx.project
-            .with(|p| p.as_ref().is_some_and(|p| p.registry_id.is_some()))
-    };
-    let can_push = move || ctx.can("repository", "push") && !is_proxy();
+    let can_push = move || ctx.can("repository", "push") && !ctx.is_proxy();
     let can_delete = Signal::derive(move || ctx.can("repository", "delete"));
     let rows = move || {
         match repositories.current() {
@@ -124,7 +103,7 @@ pub fn RepositoriesTab() -> impl IntoView {
             <tr>
                 <td colspan="5" class="empty">
                     <p class="repositories-empty">"No repositories found"</p>
-                    {is_proxy().then(|| view! {
+                    {ctx.is_proxy().then(|| view! {
                         <p class="hint">"Pull an image through this project to cache its repository here (see the Summary)."</p>
                     })}
                     {can_push().then(|| view! {
@@ -155,32 +134,19 @@ pub fn RepositoriesTab() -> impl IntoView {
 
     view! {
         <div class="project-repositories">
-        <div class="toolbar">
-            <div class="toolbar-start">
-                <ActionMenu selection=selection shown=can_delete>
-                    <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
-                        on_select=ask_delete/>
-                </ActionMenu>
-                {move || can_push().then(|| view! {
-                    <button type="button" class="secondary" aria-expanded=move || push_open.get().to_string()
-                        aria-controls="push-command-panel"
-                        on:click=move |_| push_open.update(|o| *o = !*o)>
-                        "Push Command"
-                    </button>
-                })}
-            </div>
-            <div class="toolbar-end">
-                <input type="search" class="search" placeholder="Filter repositories by name"
-                    aria-label="Filter repositories by name"
-                    prop:value=move || filter.get()
-                    on:input=move |ev| {
-                        filter.set(event_target_value(&ev));
-                        page.set(1);
-                    }/>
-                <button type="button" class="secondary icon" aria-label="Refresh"
-                    on:click=move |_| repositories.refresh()>"⟳"</button>
-            </div>
-        </div>
+        <ListToolbar list=list fetch=repositories.fetch() filter="Filter repositories by name">
+            <ActionMenu selection=selection shown=can_delete>
+                <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
+                    on_select=ask_delete/>
+            </ActionMenu>
+            {move || can_push().then(|| view! {
+                <button type="button" class="secondary" aria-expanded=move || push_open.get().to_string()
+                    aria-controls="push-command-panel"
+                    on:click=move |_| push_open.update(|o| *o = !*o)>
+                    "Push Command"
+                </button>
+            })}
+        </ListToolbar>
         {move || (push_open.get() && can_push()).then(|| view! {
             <section id="push-command-panel" class="project-card push-panel" aria-label="Push Command">
                 <div class="push-panel-header">
@@ -191,13 +157,12 @@ pub fn RepositoriesTab() -> impl IntoView {
                 <PushCommands project=project_name/>
             </section>
         })}
-        <SelectableTable selection=selection loading=Signal::derive(loading) rows=rows
-            page=page page_size=page_size total=total>
-            <SortHeader label="Name" key="name" sort=sort/>
-            <SortHeader label="Artifacts" key="artifact_count" sort=sort class="number"/>
-            <SortHeader label="Pulls" key="pull_count" sort=sort class="number"/>
-            <SortHeader label="Last Modified Time" key="update_time" sort=sort/>
-        </SelectableTable>
+        <ListTable list=list fetch=repositories.fetch() selection=selection rows=rows>
+            <SortHeader label="Name" key="name" list=list/>
+            <SortHeader label="Artifacts" key="artifact_count" list=list class="number"/>
+            <SortHeader label="Pulls" key="pull_count" list=list class="number"/>
+            <SortHeader label="Last Modified Time" key="update_time" list=list/>
+        </ListTable>
         </div>
         <DeleteDialog flow=deleting title="Delete Repository"
             message=|names, n| format!(

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use super::use_project;
 use crate::components::robot_form::{RobotList, RobotScope};
+use crate::components::toast::loading_note;
 
 #[component]
 pub fn RobotsTab() -> impl IntoView {
@@ -25,11 +26,9 @@ pub fn RobotsTab() -> impl IntoView {
     let can_list = move || ctx.can("robot", "list");
     move || {
         match scope.get() {
-        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
         // The permissions arrive after the project; an empty list would flash the refusal.
-        Some(_) if ctx.permissions.with(|p| *p == Default::default()) => {
-            view! { <p class="loading">"Loading…"</p> }.into_any()
-        }
+        None => loading_note(),
+        Some(_) if ctx.permissions.with(|p| *p == Default::default()) => loading_note(),
         Some(_) if !can_list() => view! {
             <p class="empty">"Your role in this project does not show its robot accounts."</p>
         }

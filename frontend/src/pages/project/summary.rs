@@ -4,16 +4,18 @@
 //! its endpoint (the summary's `registry`) and include/exclude patterns, and the pull command instead: nobody
 //! pushes to a proxy cache.
 
-use berth_api::projects::{Project, ProjectMetadata, ProjectSummary};
+use berth_api::projects::ProjectSummary;
 use leptos::prelude::*;
 
 use super::use_project;
+use crate::answers::{Project, ProjectMetadata};
 use crate::api;
 use crate::components::copy_button::CopyButton;
 use crate::components::fetch::Fetch;
 use crate::components::pulls_chart::PullsChart;
 use crate::components::push_commands::{PushCommands, browser_registry};
-use crate::components::quota_bar::QuotaBar;
+use crate::components::quota_bar::quota_view;
+use crate::components::toast::answered;
 
 /// A proxy-cache project's patterns as shown, `(include, exclude)` (Berth's `proxy_include` / `proxy_exclude`
 /// metadata, comma-separated doublestar globs; unset means every repository is included, none excluded).
@@ -70,7 +72,7 @@ pub fn PullCommand(#[prop(into)] project: Signal<String>) -> impl IntoView {
 
 /// Harbor's "Access Level" of a project.
 pub fn access_level(project: &Project) -> &'static str {
-    if project.metadata.public.as_deref() == Some("true") {
+    if project.is_public() {
         "Public"
     } else {
         "Private"
@@ -79,7 +81,7 @@ pub fn access_level(project: &Project) -> &'static str {
 
 /// Harbor's project type: hosted, or a proxy cache of another registry.
 pub fn project_type(project: &Project) -> &'static str {
-    if project.registry_id.is_some() {
+    if project.is_proxy() {
         "Proxy Cache"
     } else {
         "Hosted"
@@ -145,20 +147,14 @@ pub fn SummaryTab() -> impl IntoView {
             }
         })
     };
-    let body = move || match summary.get() {
-        None => view! { <p class="loading">"Loading…"</p> }.into_any(),
-        Some(Err(e)) => {
-            view! { <div class="banner banner-error" role="alert">{e.message}</div> }.into_any()
-        }
-        Some(Ok(s)) => view! { <SummaryCards summary=s/> }.into_any(),
-    };
-    let is_proxy = move || {
-        ctx.project
-            .with(|p| p.as_ref().is_some_and(|p| p.registry_id.is_some()))
+    let body = move || {
+        answered(summary.get(), |s| {
+            view! { <SummaryCards summary=s/> }.into_any()
+        })
     };
     let push =
         move || {
-            if is_proxy() {
+            if ctx.is_proxy() {
                 return Some(view! {
                 <section class="project-card summary-push" aria-labelledby="summary-pull-title">
                     <h2 id="summary-pull-title">"Pull Command"</h2>
@@ -189,6 +185,17 @@ pub fn SummaryTab() -> impl IntoView {
     }
 }
 
+/// One of the summary's big numbers, `testid` naming it for tests.
+fn number(testid: &'static str, value: i64, label: &'static str) -> AnyView {
+    view! {
+        <div>
+            <span class="summary-number" data-testid=testid>{value}</span>
+            <span class="summary-number-label">{label}</span>
+        </div>
+    }
+    .into_any()
+}
+
 #[component]
 fn SummaryCards(summary: ProjectSummary) -> impl IntoView {
     let members = member_counts(&summary).map(|counts| {
@@ -203,38 +210,23 @@ fn SummaryCards(summary: ProjectSummary) -> impl IntoView {
             </section>
         }
     });
-    let quota = match summary.quota {
-        Some(q) => view! { <QuotaBar used=q.used.storage hard=q.hard.storage/> }.into_any(),
-        None => view! { <span class="muted">"—"</span> }.into_any(),
-    };
     view! {
         <section class="project-card" aria-labelledby="summary-repos-title">
             <h2 id="summary-repos-title">"Repositories"</h2>
             <div class="summary-numbers">
-                <div>
-                    <span class="summary-number" data-testid="summary-repo-count">{summary.repo_count}</span>
-                    <span class="summary-number-label">"Repositories"</span>
-                </div>
-                <div>
-                    <span class="summary-number" data-testid="summary-artifact-count">{summary.artifact_count}</span>
-                    <span class="summary-number-label">"Artifacts"</span>
-                </div>
+                {number("summary-repo-count", summary.repo_count, "Repositories")}
+                {number("summary-artifact-count", summary.artifact_count, "Artifacts")}
             </div>
         </section>
         <section class="project-card" aria-labelledby="summary-quota-title">
             <h2 id="summary-quota-title">"Quota"</h2>
             <span class="summary-number-label">"Storage"</span>
-            {quota}
+            {quota_view(summary.quota)}
         </section>
         {members}
         <section class="project-card summary-pulls" aria-labelledby="summary-pulls-title">
             <h2 id="summary-pulls-title">"Pulls"</h2>
-            <div class="summary-numbers">
-                <div>
-                    <span class="summary-number" data-testid="summary-pull-count">{summary.pull_count}</span>
-                    <span class="summary-number-label">"Total pulls"</span>
-                </div>
-            </div>
+            <div class="summary-numbers">{number("summary-pull-count", summary.pull_count, "Total pulls")}</div>
             <PullsChart days=summary.pulls_per_day/>
         </section>
     }
@@ -248,14 +240,9 @@ mod tests {
     fn project(public: Option<&str>, registry_id: Option<i64>) -> Project {
         Project {
             project_id: 3,
-            owner_id: 1,
             name: "team".to_owned(),
             registry_id,
             creation_time: String::new(),
-            update_time: String::new(),
-            deleted: false,
-            owner_name: "admin".to_owned(),
-            togglable: true,
             current_user_role_id: None,
             current_user_role_ids: Vec::new(),
             repo_count: 0,
@@ -263,7 +250,6 @@ mod tests {
                 public: public.map(str::to_owned),
                 ..ProjectMetadata::default()
             },
-            cve_allowlist: None,
             quota: None,
         }
     }
