@@ -93,6 +93,13 @@ impl TestServer {
     }
 
     /// Stops accepting connections and waits for in-flight requests to finish.
+    /// Asserts that every project's quota ledger equals what its references add up to (`berth quota reconcile`
+    /// finds no drift).
+    pub async fn assert_quota_ledger_agrees(&self) {
+        let drift = self.state.db.reconcile_quotas(false).await.unwrap();
+        assert!(drift.is_empty(), "the quota ledger drifted: {drift:?}");
+    }
+
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());

@@ -534,15 +534,7 @@ async fn deleting_an_artifact_gives_back_its_unshared_storage() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    assert!(
-        server
-            .state
-            .db
-            .reconcile_quotas(false)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    server.assert_quota_ledger_agrees().await;
     server.stop().await;
 }
 
@@ -776,15 +768,7 @@ async fn copying_links_an_artifact_into_another_project_and_charges_it() {
         before,
         "nothing charged"
     );
-    assert!(
-        server
-            .state
-            .db
-            .reconcile_quotas(false)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    server.assert_quota_ledger_agrees().await;
     server.stop().await;
 }
 

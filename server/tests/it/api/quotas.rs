@@ -120,16 +120,7 @@ async fn usage_counts_each_blob_once_per_project_and_deletes_give_back_what_is_u
         .unwrap();
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     assert_eq!(used(&server, &http, id).await, 0);
-    assert!(
-        server
-            .state
-            .db
-            .reconcile_quotas(false)
-            .await
-            .unwrap()
-            .is_empty(),
-        "ledger matches references"
-    );
+    server.assert_quota_ledger_agrees().await;
     server.stop().await;
 }
 
@@ -269,15 +260,7 @@ async fn reconcile_finds_and_fixes_drift() {
         upload(&server, &http, "library/app", &[5u8; 300]).await,
         StatusCode::CREATED
     );
-    assert!(
-        server
-            .state
-            .db
-            .reconcile_quotas(false)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    server.assert_quota_ledger_agrees().await;
     // Corrupt the ledger behind Berth's back, as a bug or a manual edit would.
     let url = format!(
         "sqlite://{}",
@@ -303,15 +286,7 @@ async fn reconcile_finds_and_fixes_drift() {
         server.state.db.reconcile_quotas(true).await.unwrap().len(),
         1
     );
-    assert!(
-        server
-            .state
-            .db
-            .reconcile_quotas(false)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    server.assert_quota_ledger_agrees().await;
     let library: Value = http
         .get(api(&server, "/projects/library"))
         .admin()

@@ -273,16 +273,7 @@ async fn deleting_a_repository_deletes_its_artifacts_and_gives_back_quota() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(used(&server, &http, project_id).await, 0);
-    assert!(
-        server
-            .state
-            .db
-            .reconcile_quotas(false)
-            .await
-            .unwrap()
-            .is_empty(),
-        "ledger matches references"
-    );
+    server.assert_quota_ledger_agrees().await;
     // The project is empty now, so it can be deleted.
     let response = http
         .delete(api(&server, "/projects/proj"))
