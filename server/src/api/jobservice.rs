@@ -17,6 +17,7 @@ use super::extract::{Json, Path};
 use super::pagination::Page;
 use super::{BASE, Caller};
 use crate::app::AppState;
+use crate::auth::Subject;
 use crate::db::jobs::{JobRow, StopOutcome};
 use crate::db::timestamp;
 use crate::events::audit::{Audit, ClientIp, Operation as Op, clip};
@@ -106,24 +107,33 @@ pub async fn stop_job(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let subject = caller.system(RESOURCE, "stop")?;
-    let id = job_id(&id)?;
-    stop(&state, id).await?;
-    Audit::new(Op::Update, "job", format!("stop job {id}"))
-        .by_subject(subject, &client)
-        .record(&state.db)
-        .await;
+    stop(&state, job_id(&id)?, subject, &client).await?;
     Ok(().into_response())
 }
 
-/// Stops job `id` (any kind); 404 if there is none. Stopping a job that already ended changes nothing.
-pub async fn stop(state: &AppState, id: i64) -> Result<(), ApiError> {
-    match state.jobs.stop(&state.db, id).await? {
-        StopOutcome::NotFound => Err(ApiError::NotFound(format!("no job {id}"))),
-        outcome => {
-            tracing::info!(job = id, ?outcome, "job stop requested");
-            Ok(())
-        }
+/// Stops job `id` (any kind) for `subject`, and records it; 404 if there is none. Stopping a job that
+/// already ended changes nothing.
+pub async fn stop(
+    state: &AppState,
+    id: i64,
+    subject: &Subject,
+    client: &ClientIp,
+) -> Result<(), ApiError> {
+    let outcome = state.jobs.stop(&state.db, id).await?;
+    if outcome == StopOutcome::NotFound {
+        return Err(ApiError::NotFound(format!("no job {id}")));
     }
+    tracing::info!(
+        job = id,
+        ?outcome,
+        by = subject.name(),
+        "job stop requested"
+    );
+    Audit::new(Op::Update, "job", format!("stop job {id}"))
+        .by_subject(subject, client)
+        .record(&state.db)
+        .await;
+    Ok(())
 }
 
 /// `GET /jobservice/jobs/{job_id}/log`: the job's log as text.

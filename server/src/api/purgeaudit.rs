@@ -108,11 +108,7 @@ pub async fn stop_run(
 ) -> Result<Response, ApiError> {
     let subject = caller.system(RESOURCE, "stop")?;
     let job = find(&state, &id).await?;
-    stop(&state, job.id).await?;
-    Audit::new(Op::Update, "job", format!("stop {NAME} {}", job.id))
-        .by_subject(subject, &client)
-        .record(&state.db)
-        .await;
+    stop(&state, job.id, subject, &client).await?;
     Ok(().into_response())
 }
 
