@@ -47,41 +47,41 @@ async fn a_pending_job_runs_after_a_restart() {
     node.stop().await;
 }
 
+const ENV: [(&str, &str); 4] = [
+    ("BERTH_JOBS__PURGE_BATCH", "2"),
+    ("BERTH_JOBS__LEASE_SECS", "2"),
+    ("BERTH_JOBS__POLL_MS", "100"),
+    ("BERTH_JOBS__RETRY_DELAY_SECS", "1"),
+];
+const SEEDED: i64 = 40_000;
+
+/// A `berth` process in the middle of a long purge (many old entries, deleted two at a time): the server,
+/// the job's id, and a handle on its database.
+async fn long_purge(data: &std::path::Path) -> (BinaryServer, i64, Db) {
+    std::fs::create_dir_all(data).unwrap();
+    let url = format!("sqlite://{}", data.join("berth.db").display());
+    let db = Db::open(&url).await.unwrap();
+    seed_audit(&db, usize::try_from(SEEDED).unwrap(), "pull", 48).await;
+    let server = BinaryServer::start_with_env(data, &ENV);
+    let http = client();
+    let id = purge_now(
+        &http,
+        &server.url(""),
+        json!({"audit_retention_hour": 24, "include_operations": "pull"}),
+    )
+    .await;
+    wait_for(&http, &server.url(""), id, &["Running"]).await;
+    while audit_count(&db, "pull").await == SEEDED {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    (server, id, db)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_of_a_killed_node_is_taken_back_and_finished_by_another() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    // Many old entries, purged two at a time: a run long enough to be killed in the middle.
-    {
-        let db = Db::open(&format!("sqlite://{}", data.join("berth.db").display()))
-            .await
-            .unwrap();
-        seed_audit(&db, 40_000, "pull", 48).await;
-        db.close().await;
-    }
-    let env = [
-        ("BERTH_JOBS__PURGE_BATCH", "2"),
-        ("BERTH_JOBS__LEASE_SECS", "2"),
-        ("BERTH_JOBS__POLL_MS", "100"),
-        ("BERTH_JOBS__RETRY_DELAY_SECS", "1"),
-    ];
-    let mut first = BinaryServer::start_with_env(&data, &env);
-    let http = client();
-    let id = purge_now(
-        &http,
-        &first.url(""),
-        json!({"audit_retention_hour": 24, "include_operations": "pull"}),
-    )
-    .await;
-    wait_for(&http, &first.url(""), id, &["Running"]).await;
-    // Killed while it deletes.
-    let db = Db::open(&format!("sqlite://{}", data.join("berth.db").display()))
-        .await
-        .unwrap();
-    while audit_count(&db, "pull").await == 40_000 {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let (mut first, id, db) = long_purge(&data).await;
     first.signal_and_wait("KILL");
     let left = audit_count(&db, "pull").await;
     assert!(left > 0, "the purge finished before it could be killed");
@@ -89,7 +89,8 @@ async fn a_job_of_a_killed_node_is_taken_back_and_finished_by_another() {
     assert_eq!(row.state, "running", "the killed node could not let go");
     assert_eq!(row.attempts, 1);
 
-    let second = BinaryServer::start_with_env(&data, &env);
+    let http = client();
+    let second = BinaryServer::start_with_env(&data, &ENV);
     let run = wait_for(&http, &second.url(""), id, &["Success", "Error"]).await;
     assert_eq!(run["job_status"], "Success", "{run}");
     assert_eq!(
@@ -103,6 +104,32 @@ async fn a_job_of_a_killed_node_is_taken_back_and_finished_by_another() {
     assert!(log.contains("lease expired"), "{log}");
     assert!(log.contains("attempt 2 of 3"), "{log}");
     assert_eq!(log.matches("started on node").count(), 2, "{log}");
+    db.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_puts_a_running_job_back_in_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (mut first, id, db) = long_purge(&data).await;
+    let status = first.signal_and_wait("TERM");
+    assert!(status.success(), "{status:?}");
+    let row = db.job(id).await.unwrap().unwrap();
+    assert_eq!(row.state, "pending", "released, not left running");
+    assert_eq!(row.node, None);
+    assert_eq!(row.attempts, 0, "a shutdown is not a failed attempt");
+    assert!(audit_count(&db, "pull").await > 0);
+
+    let http = client();
+    let second = BinaryServer::start_with_env(&data, &ENV);
+    let run = wait_for(&http, &second.url(""), id, &["Success", "Error"]).await;
+    assert_eq!(run["job_status"], "Success", "{run}");
+    assert_eq!(audit_count(&db, "pull").await, 0);
+    let log = job_log(&http, &second.url(""), id).await;
+    assert!(
+        log.contains("its node shut down; the job goes back to the queue"),
+        "{log}"
+    );
     db.close().await;
 }
 
