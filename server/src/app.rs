@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::crypto::SecretBox;
 use crate::db::Db;
 use crate::events::audit::clip;
+use crate::jobs::Jobs;
 use crate::proxy::Proxy;
 use crate::service::configurations::LiveConfig;
 use crate::service::sign_up::SignUpLimit;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub system_config: Arc<LiveConfig>,
     /// Counts anonymous self-registrations (`POST /users` with `self_registration` on).
     pub sign_ups: Arc<SignUpLimit>,
+    /// This node's part of the job system (its id, the jobs it runs).
+    pub jobs: Arc<Jobs>,
 }
 
 impl AppState {
@@ -97,6 +100,7 @@ impl AppState {
             system_config.clone(),
             secrets.clone(),
         ));
+        let jobs = Arc::new(Jobs::new(&config.jobs));
         Ok(AppState {
             config: Arc::new(config),
             db,
@@ -110,6 +114,7 @@ impl AppState {
             secrets,
             system_config,
             sign_ups: Arc::new(SignUpLimit::default()),
+            jobs,
         })
     }
 }

@@ -1,7 +1,8 @@
 //! Running the server: open everything, do the first-start setup, serve until a shutdown signal.
 //!
 //! Shutdown is graceful: the listener closes, in-flight requests (uploads included) run to completion,
-//! then pending pull statistics are written and the database is closed. An upload cut short is never visible (see [`crate::storage`]).
+//! running jobs are asked to stop and released back to the queue, then pending pull statistics are written
+//! and the database is closed. An upload cut short is never visible (see [`crate::storage`]).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -31,6 +32,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let purge = tokio::spawn(jobs::upload_purge::run(state.clone()));
+    let job_node = jobs::start(state.clone());
     let session_sweep = tokio::spawn(session::sweep_expired(state.sessions.clone()));
     // Connection info gives handlers the peer address, for the audit log.
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -40,6 +42,8 @@ pub async fn run(
         .context("serving HTTP");
     purge.abort();
     session_sweep.abort();
+    // Running jobs are asked to stop and go back to the queue (within `[jobs] shutdown_grace_secs`).
+    job_node.shutdown().await;
     state.pulls.flush().await;
     state.db.close().await;
     tracing::info!("berth stopped");

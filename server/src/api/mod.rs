@@ -10,6 +10,7 @@ mod configurations;
 pub mod error;
 pub mod extract;
 mod icons;
+mod jobservice;
 mod ldap;
 mod members;
 mod oidc;
@@ -17,6 +18,7 @@ mod openapi;
 mod pagination;
 mod project_metadata;
 mod projects;
+mod purgeaudit;
 pub mod query;
 pub mod query_bool;
 mod quotas;
@@ -36,6 +38,10 @@ use axum::routing::{delete, get, head, patch, post, put};
 use berth_api::artifacts::{Artifact, Icon, Tag};
 use berth_api::audit::AuditLog;
 use berth_api::configurations::{Configurations, ConfigurationsResponse};
+use berth_api::jobs::{
+    ActionRequest, ExecHistory, JobQueue, Schedule, ScheduleTask, SchedulerStatus, Worker,
+    WorkerPool,
+};
 use berth_api::ldap::{LdapConf, LdapImportUsers, LdapPingResult, LdapUser};
 use berth_api::members::{ProjectMember, ProjectMemberEntity, RoleRequest, UserGroup};
 use berth_api::oidc::{OidcCliSecretReq, OidcPingReq};
@@ -206,4 +212,21 @@ api_routes! {
 
     get "/audit-logs" => audit::list [.list::<AuditLog>()],
     get "/projects/{project_name}/logs" => audit::list_project [.list::<AuditLog>()],
+
+    get "/system/purgeaudit" => purgeaudit::list [.pages::<ExecHistory>()],
+    get "/system/purgeaudit/schedule" => purgeaudit::get_schedule [.ok::<ExecHistory>()],
+    post "/system/purgeaudit/schedule" => purgeaudit::create_schedule [.body::<Schedule>().created()],
+    put "/system/purgeaudit/schedule" => purgeaudit::update_schedule [.body::<Schedule>()],
+    get "/system/purgeaudit/{purge_id}" => purgeaudit::get [.ok::<ExecHistory>()],
+    put "/system/purgeaudit/{purge_id}" => purgeaudit::stop_run,
+    get "/system/purgeaudit/{purge_id}/log" => purgeaudit::log [.text()],
+
+    get "/jobservice/pools" => jobservice::pools [.items::<WorkerPool>()],
+    get "/jobservice/pools/{pool_id}/workers" => jobservice::workers [.items::<Worker>().text_id("pool_id")],
+    put "/jobservice/jobs/{job_id}" => jobservice::stop_job [.text_id("job_id")],
+    get "/jobservice/jobs/{job_id}/log" => jobservice::job_log [.text().text_id("job_id")],
+    get "/jobservice/queues" => jobservice::queues [.items::<JobQueue>()],
+    put "/jobservice/queues/{job_type}" => jobservice::queue_action [.body::<ActionRequest>()],
+    get "/schedules" => jobservice::schedules [.pages::<ScheduleTask>()],
+    get "/schedules/{job_type}/paused" => jobservice::schedule_paused [.ok::<SchedulerStatus>()],
 }

@@ -39,6 +39,8 @@ pub struct RouteDoc {
     success: Vec<(&'static str, Response)>,
     query: Vec<(&'static str, Type, &'static str)>,
     schemas: Vec<(String, RefOr<Schema>)>,
+    /// Path parameters that are strings although their names end in `_id` (Harbor's job and pool ids).
+    text_ids: Vec<&'static str>,
 }
 
 impl RouteDoc {
@@ -52,7 +54,29 @@ impl RouteDoc {
             success: Vec::new(),
             query: Vec::new(),
             schemas: Vec::new(),
+            text_ids: Vec::new(),
         }
+    }
+
+    /// `200 OK` with a `text/plain` body (a job's log).
+    pub fn text(mut self) -> Self {
+        let response = ResponseBuilder::new()
+            .description("Plain text")
+            .content(
+                "text/plain",
+                ContentBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build(),
+            )
+            .build();
+        self.success.push(("200", response));
+        self
+    }
+
+    /// The path parameter `name` is a string, although its name ends in `_id`.
+    pub fn text_id(mut self, name: &'static str) -> Self {
+        self.text_ids.push(name);
+        self
     }
 
     /// The JSON request body is a `T`.
@@ -71,7 +95,26 @@ impl RouteDoc {
 
     /// `200 OK` with one page of `T`s: adds `page`, `page_size`, `q` and `sort`, and the `X-Total-Count` and
     /// `Link` headers.
-    pub fn list<T: ToSchema>(mut self) -> Self {
+    pub fn list<T: ToSchema>(self) -> Self {
+        let mut doc = self.pages::<T>();
+        doc.query.extend([
+            (
+                "q",
+                Type::String,
+                "Filter: k=v, k=~part, k=[min~max], k={v1 v2}, k=(v1 v2)",
+            ),
+            (
+                "sort",
+                Type::String,
+                "Sort keys, comma separated; -key is descending",
+            ),
+        ]);
+        doc
+    }
+
+    /// `200 OK` with one page of `T`s: adds `page` and `page_size`, and the `X-Total-Count` and `Link`
+    /// headers (no filter, no sort).
+    pub fn pages<T: ToSchema>(mut self) -> Self {
         let item = self.reference::<T>();
         let page = json_response(
             "One page of results",
@@ -95,16 +138,6 @@ impl RouteDoc {
         self.query.extend([
             ("page", Type::Integer, "The page, from 1"),
             ("page_size", Type::Integer, "Results per page (at most 100)"),
-            (
-                "q",
-                Type::String,
-                "Filter: k=v, k=~part, k=[min~max], k={v1 v2}, k=(v1 v2)",
-            ),
-            (
-                "sort",
-                Type::String,
-                "Sort keys, comma separated; -key is descending",
-            ),
         ]);
         self
     }
@@ -176,7 +209,9 @@ impl RouteDoc {
             .tag(tag)
             .operation_id(Some(handler.replace("::", "_")));
         for name in path_parameters(self.path) {
-            let kind = if name == "id" || (name.ends_with("_id") && !name.contains("name")) {
+            let kind = if self.text_ids.contains(&name) {
+                Type::String
+            } else if name == "id" || (name.ends_with("_id") && !name.contains("name")) {
                 Type::Integer
             } else {
                 Type::String

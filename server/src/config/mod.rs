@@ -71,6 +71,70 @@ pub struct Config {
     pub secret_key: Option<Secret>,
     /// Proxy-cache upstream timeouts.
     pub proxy: ProxyConfig,
+    /// The background job system (`[jobs]`, `BERTH_JOBS__*`).
+    pub jobs: JobsConfig,
+}
+
+/// The job system of this node (`[jobs]` in TOML, `BERTH_JOBS__*` in the environment).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JobsConfig {
+    /// Jobs this node runs at once (its worker pool's size); 0 runs none here (other nodes do).
+    pub workers: u32,
+    /// How long a claimed job stays this node's without a heartbeat. When a node dies, its jobs are taken
+    /// back by another node this long after its last heartbeat (renewed every third of it).
+    pub lease_secs: u64,
+    /// How often an idle node looks for due jobs and schedules, in milliseconds.
+    pub poll_ms: u64,
+    /// The first retry of a failed idempotent job waits this long; each further retry twice as long (at
+    /// most an hour).
+    pub retry_delay_secs: u64,
+    /// On SIGTERM, running jobs are asked to stop and are released back to the queue; this is how long
+    /// they get before being cut off.
+    pub shutdown_grace_secs: u64,
+    /// Audit-log entries the purge deletes per transaction, so it never holds the write lock for long.
+    pub purge_batch: u32,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            workers: 4,
+            lease_secs: 30,
+            poll_ms: 1000,
+            retry_delay_secs: 10,
+            shutdown_grace_secs: 10,
+            purge_batch: 1000,
+        }
+    }
+}
+
+impl JobsConfig {
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_secs.clamp(2, 3600))
+    }
+
+    pub fn poll(&self) -> Duration {
+        Duration::from_millis(self.poll_ms.clamp(50, 60_000))
+    }
+
+    pub fn retry_delay(&self) -> Duration {
+        Duration::from_secs(self.retry_delay_secs.clamp(1, 3600))
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs.min(600))
+    }
+
+    /// Workers, at most 64.
+    pub fn worker_count(&self) -> usize {
+        self.workers.min(64) as usize
+    }
+
+    /// Rows per purge batch, between 1 and 100,000.
+    pub fn purge_batch(&self) -> i64 {
+        i64::from(self.purge_batch.clamp(1, 100_000))
+    }
 }
 
 /// Timeouts for talking to proxy-cache upstreams (`[proxy]` in TOML, `BERTH_PROXY__*` in the environment).
@@ -132,6 +196,7 @@ impl Default for Config {
             signin_throttle: ThrottleConfig::default(),
             secret_key: None,
             proxy: ProxyConfig::default(),
+            jobs: JobsConfig::default(),
         }
     }
 }

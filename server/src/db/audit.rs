@@ -101,3 +101,45 @@ impl Db {
         .await
     }
 }
+
+impl Db {
+    /// How many entries of each of `operations` are older than `before`.
+    pub async fn count_audit_before(
+        &self,
+        operations: &[String],
+        before: &str,
+    ) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        let mut counts = Vec::with_capacity(operations.len());
+        for operation in operations {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM audit_log WHERE operation = $1 AND op_time < $2",
+            )
+            .bind(operation)
+            .bind(before)
+            .fetch_one(&self.read)
+            .await?;
+            counts.push((operation.clone(), n));
+        }
+        Ok(counts)
+    }
+
+    /// Deletes at most `limit` of the oldest entries of `operation` older than `before`, in one short
+    /// transaction; returns how many.
+    pub async fn purge_audit_batch(
+        &self,
+        operation: &str,
+        before: &str,
+        limit: i64,
+    ) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query(
+            "DELETE FROM audit_log WHERE id IN (
+                 SELECT id FROM audit_log WHERE operation = $1 AND op_time < $2 ORDER BY op_time LIMIT $3)",
+        )
+        .bind(operation)
+        .bind(before)
+        .bind(limit)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}

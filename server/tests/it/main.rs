@@ -19,6 +19,7 @@ mod compat;
 mod console;
 mod crash;
 mod images;
+mod jobs;
 mod ldap;
 mod oidc;
 mod parsers;

@@ -158,6 +158,11 @@ pub struct BinaryServer {
 impl BinaryServer {
     /// Runs `berth serve` on a free port with `data_dir`, and waits until it answers.
     pub fn start(data_dir: &Path) -> BinaryServer {
+        Self::start_with_env(data_dir, &[])
+    }
+
+    /// [`Self::start`] with more environment variables (e.g. `BERTH_JOBS__LEASE_SECS`).
+    pub fn start_with_env(data_dir: &Path, env: &[(&str, &str)]) -> BinaryServer {
         let port = free_port();
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -170,6 +175,7 @@ impl BinaryServer {
             .env("BERTH_DATA_DIR", data_dir)
             .env("BERTH_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("BERTH_LOG_LEVEL", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

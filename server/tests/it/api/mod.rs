@@ -7,6 +7,7 @@ mod lists;
 mod members;
 mod openapi;
 mod projects;
+mod purgeaudit;
 mod query;
 mod quotas;
 mod registries;

@@ -14,6 +14,8 @@ use crate::support::{TestServer, client};
 const NOT_JSON: &[&str] = &[
     "/ping",
     "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/additions/{addition}",
+    "/system/purgeaudit/{purge_id}/log",
+    "/jobservice/jobs/{job_id}/log",
 ];
 
 async fn document(server: &TestServer) -> Value {

@@ -19,3 +19,136 @@ fn every_endpoint_is_in_harbors_swagger() {
     assert!(missing.is_empty(), "not in Harbor's API: {missing:?}");
     assert!(berth::api::ENDPOINTS.len() >= 18);
 }
+
+fn harbor_swagger() -> serde_yaml::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs/reference/harbor-api-v2.0-swagger.yaml");
+    serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The fields of `value` (recursively, through objects and arrays) that Harbor's `schema` does not declare.
+fn not_in_harbor(
+    swagger: &serde_yaml::Value,
+    schema: &serde_yaml::Value,
+    value: &serde_json::Value,
+    at: &str,
+    found: &mut Vec<String>,
+) {
+    let schema = match schema["$ref"].as_str() {
+        Some(reference) => &swagger["definitions"][reference.trim_start_matches("#/definitions/")],
+        None => schema,
+    };
+    match value {
+        serde_json::Value::Object(fields) => {
+            for (key, field) in fields {
+                let declared = &schema["properties"][key.as_str()];
+                if declared.is_null() {
+                    found.push(format!("{at}.{key}"));
+                } else {
+                    not_in_harbor(swagger, declared, field, &format!("{at}.{key}"), found);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                not_in_harbor(swagger, &schema["items"], item, &format!("{at}[]"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The job service and the audit-log purge answer with the fields of Harbor's definitions (`WorkerPool`,
+/// `Worker`, `JobQueue`, `ScheduleTask`, `SchedulerStatus`, `ExecHistory`, `ScheduleObj`), and their logs as
+/// the `text/plain` Harbor's swagger says they produce.
+#[tokio::test]
+async fn job_service_and_purge_bodies_use_harbors_fields() {
+    use serde_json::json;
+
+    use super::{As, api};
+    use crate::support::{TestServer, client};
+
+    let swagger = harbor_swagger();
+    let server = TestServer::start_with(|c| c.jobs.poll_ms = 100).await;
+    let http = client();
+    let run = crate::jobs::purge_now(
+        &http,
+        &server.url(""),
+        json!({"audit_retention_hour": 1, "include_operations": "pull", "dry_run": true}),
+    )
+    .await;
+    crate::jobs::wait_for(&http, &server.url(""), run, &["Success"]).await;
+    let schedule = json!({"schedule": {"type": "Daily"},
+                          "parameters": {"audit_retention_hour": 24, "include_operations": "pull"}});
+    let response = http
+        .post(api(&server, "/system/purgeaudit/schedule"))
+        .admin()
+        .json(&schedule)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let paths = swagger["paths"].clone();
+    for (route, url) in [
+        ("/system/purgeaudit", "/system/purgeaudit".to_owned()),
+        (
+            "/system/purgeaudit/{purge_id}",
+            format!("/system/purgeaudit/{run}"),
+        ),
+        (
+            "/system/purgeaudit/schedule",
+            "/system/purgeaudit/schedule".to_owned(),
+        ),
+        ("/jobservice/pools", "/jobservice/pools".to_owned()),
+        (
+            "/jobservice/pools/{pool_id}/workers",
+            "/jobservice/pools/all/workers".to_owned(),
+        ),
+        ("/jobservice/queues", "/jobservice/queues".to_owned()),
+        ("/schedules", "/schedules".to_owned()),
+        (
+            "/schedules/{job_type}/paused",
+            "/schedules/all/paused".to_owned(),
+        ),
+    ] {
+        let body: serde_json::Value = super::get_json(&http, api(&server, &url)).await;
+        if body.is_array() {
+            assert!(
+                !body.as_array().unwrap().is_empty(),
+                "GET {url} listed nothing to compare"
+            );
+        }
+        let schema = &paths[route]["get"]["responses"]["200"]["schema"];
+        assert!(!schema.is_null(), "Harbor's GET {route} has no body");
+        let mut found = Vec::new();
+        not_in_harbor(&swagger, schema, &body, "", &mut found);
+        assert!(
+            found.is_empty(),
+            "GET {url}: fields Harbor does not have: {found:?}"
+        );
+    }
+    for (route, url) in [
+        (
+            "/system/purgeaudit/{purge_id}/log",
+            format!("/system/purgeaudit/{run}/log"),
+        ),
+        (
+            "/jobservice/jobs/{job_id}/log",
+            format!("/jobservice/jobs/{run}/log"),
+        ),
+    ] {
+        assert_eq!(
+            paths[route]["get"]["produces"][0].as_str(),
+            Some("text/plain")
+        );
+        let response = http.get(api(&server, &url)).admin().send().await.unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+    }
+    server.stop().await;
+}

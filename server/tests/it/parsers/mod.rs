@@ -6,12 +6,10 @@
 //! Each property runs [`config`]'s case count: a few thousand by default, `PROPTEST_CASES` when set
 //! (`bench/fuzz.sh` runs a million each in a release build). A failing input found here is kept as a
 //! regression case in its file.
-//!
-//! Not here: cron expressions. Berth has no cron parser yet (retention schedules come in a later issue; the
-//! only cron text is the default proxy policy's constant).
 
 mod challenge;
 mod credentials;
+mod crons;
 mod manifests;
 mod names;
 mod patterns;
