@@ -108,7 +108,7 @@ impl Db {
         entity_id: i64,
         role: i64,
     ) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar(
+        let id = sqlx::query_scalar(
             "INSERT INTO project_members (project_id, entity_type, entity_id, role, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
         )
@@ -118,7 +118,9 @@ impl Db {
         .bind(role)
         .bind(super::now())
         .fetch_one(&self.write)
-        .await
+        .await?;
+        self.forget_standings();
+        Ok(id)
     }
 
     /// The role user `user_id` holds in `project_id`: the strongest of their direct role and their groups'
@@ -170,6 +172,7 @@ impl Db {
         .bind(id)
         .execute(&self.write)
         .await?;
+        self.forget_standings();
         Ok(result.rows_affected() > 0)
     }
 
@@ -180,6 +183,7 @@ impl Db {
             .bind(id)
             .execute(&self.write)
             .await?;
+        self.forget_standings();
         Ok(result.rows_affected() > 0)
     }
 }

@@ -68,6 +68,10 @@ pub struct Db {
     read: SqlitePool,
     projects: Arc<ReadCache<String, Project>>,
     tagged_manifests: Arc<ReadCache<(String, String), Manifest>>,
+    /// Users' standing in a project, by `(username, project id)`, read on every `/v2` request with a bearer
+    /// token ([`Db::user_standing`]). Every write to users, project members or group memberships forgets
+    /// all of it ([`Db::forget_standings`]).
+    standings: Arc<ReadCache<(String, i64), Option<access::UserStanding>>>,
 }
 
 /// Whether an error is a unique-constraint violation (a duplicate name, for example).
@@ -102,6 +106,7 @@ impl Db {
             read,
             projects: Arc::new(ReadCache::new(CACHE_TTL, 1024)),
             tagged_manifests: Arc::new(ReadCache::new(CACHE_TTL, 4096)),
+            standings: Arc::new(ReadCache::new(CACHE_TTL, 4096)),
         })
     }
 

@@ -80,6 +80,7 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.forget_standings();
         Ok(id)
     }
 

@@ -140,6 +140,7 @@ impl Db {
         }
         tx.commit().await?;
         self.projects.invalidate(&project.name.to_owned());
+        self.forget_standings();
         Ok(id)
     }
 

@@ -130,6 +130,7 @@ impl Db {
             .rows_affected()
             > 0;
         tx.commit().await?;
+        self.forget_standings();
         Ok(deleted)
     }
 
@@ -155,7 +156,9 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        self.forget_standings();
+        Ok(())
     }
 
     /// Records what a sign-in through LDAP or OIDC learnt about user `user_id`, in one transaction: `groups`
@@ -196,6 +199,7 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.forget_standings();
         Ok(ids)
     }
 

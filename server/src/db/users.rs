@@ -65,7 +65,7 @@ impl Db {
     /// Creates a user and returns its id. A taken username is a unique violation.
     pub async fn create_user(&self, user: &NewUser<'_>) -> Result<i64, sqlx::Error> {
         let now = super::now();
-        sqlx::query_scalar(
+        let id = sqlx::query_scalar(
             "INSERT INTO users (username, email, realname, comment, password_hash, sysadmin, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
         )
@@ -77,7 +77,9 @@ impl Db {
         .bind(user.sysadmin)
         .bind(now)
         .fetch_one(&self.write)
-        .await
+        .await?;
+        self.forget_standings();
+        Ok(id)
     }
 
     pub async fn find_user(&self, username: &str) -> Result<Option<User>, sqlx::Error> {
@@ -109,7 +111,9 @@ impl Db {
             return Ok(id);
         }
         let mut conn = self.write.acquire().await?;
-        insert_external_user(&mut conn, username, email, realname, &super::now()).await
+        let id = insert_external_user(&mut conn, username, email, realname, &super::now()).await?;
+        self.forget_standings();
+        Ok(id)
     }
 }
 
@@ -256,6 +260,7 @@ impl Db {
         .bind(id)
         .execute(&self.write)
         .await?;
+        self.forget_standings();
         Ok(result.rows_affected() > 0)
     }
 
@@ -296,6 +301,7 @@ impl Db {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.forget_standings();
         Ok(Some(username))
     }
 }
