@@ -15,6 +15,7 @@ pub mod db;
 pub mod events;
 pub mod jobs;
 pub mod oci;
+pub mod patterns;
 pub mod proxy;
 pub mod read_only;
 pub mod registry;
