@@ -12,6 +12,7 @@ mod blobs;
 mod cache;
 mod configurations;
 mod cve_allowlists;
+mod immutable;
 mod keys;
 pub mod list;
 mod members;
@@ -45,6 +46,7 @@ pub use audit::{AuditEntry, NewAuditEntry};
 pub use blobs::{LinkedBlob, PendingLink};
 pub use configurations::{ConfigChange, ConfigRow, SaveConfig};
 pub use cve_allowlists::{CveAllowlistRow, NewCveAllowlist};
+pub use immutable::{GuardedError, ImmutableRuleRow, NewImmutableRule, SaveRuleError};
 pub use members::Member;
 pub use oidc_users::{NewOidcUser, OidcUserRow};
 pub use projects::{NewProject, Project, ProjectCounts, ProjectDetail, ProjectUsage};
@@ -67,6 +69,8 @@ pub struct Db {
     read: SqlitePool,
     projects: Arc<ReadCache<String, Project>>,
     tagged_manifests: Arc<ReadCache<(String, String), Manifest>>,
+    /// Immutable tag rules, compiled (see [`crate::immutable`]).
+    immutable_rules: Arc<crate::immutable::RuleCache>,
 }
 
 /// Whether an error is a unique-constraint violation (a duplicate name, for example).
@@ -101,6 +105,7 @@ impl Db {
             read,
             projects: Arc::new(ReadCache::new(CACHE_TTL, 1024)),
             tagged_manifests: Arc::new(ReadCache::new(CACHE_TTL, 4096)),
+            immutable_rules: Arc::default(),
         })
     }
 
