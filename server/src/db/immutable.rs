@@ -4,7 +4,9 @@
 //! (writes are serialised by the single writer connection; on PostgreSQL the same reads run in the writing
 //! transaction).
 
-use sqlx::SqliteConnection;
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteArguments;
+use sqlx::{Row, Sqlite, SqliteConnection};
 
 use super::Db;
 use super::list::{self, ListQuery, ListSql, Scope};
@@ -15,26 +17,18 @@ use crate::immutable::{StoredRule, TagLocked, TagLocks};
 pub struct ImmutableRuleRow {
     pub id: i64,
     pub project_id: i64,
-    pub disabled: bool,
-    pub priority: i64,
-    pub template: String,
-    /// Harbor's `params`, a JSON object.
-    pub params: String,
-    pub repo_decoration: String,
-    pub repo_pattern: String,
-    pub repo_extras: String,
-    pub tag_decoration: String,
-    pub tag_pattern: String,
-    pub tag_extras: String,
+    #[sqlx(flatten)]
+    pub rule: NewImmutableRule,
     pub revision: i64,
 }
 
-/// A rule to store, already validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A rule to store, already validated (and what a stored rule holds).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct NewImmutableRule {
     pub disabled: bool,
     pub priority: i64,
     pub template: String,
+    /// Harbor's `params`, a JSON object.
     pub params: String,
     pub repo_decoration: String,
     pub repo_pattern: String,
@@ -124,28 +118,22 @@ impl Db {
         if count >= max {
             return Err(SaveRuleError::TooMany(max));
         }
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO immutable_rules (project_id, disabled, priority, template, params, repo_decoration,
-                                          repo_pattern, repo_extras, tag_decoration, tag_pattern, tag_extras,
-                                          created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
-             RETURNING id",
+        let row = bind_rule(
+            sqlx::query(
+                "INSERT INTO immutable_rules (disabled, priority, template, params, repo_decoration, repo_pattern,
+                                              repo_extras, tag_decoration, tag_pattern, tag_extras, created_at,
+                                              updated_at, project_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)
+                 RETURNING id",
+            ),
+            rule,
         )
-        .bind(project_id)
-        .bind(rule.disabled)
-        .bind(rule.priority)
-        .bind(&rule.template)
-        .bind(&rule.params)
-        .bind(&rule.repo_decoration)
-        .bind(&rule.repo_pattern)
-        .bind(&rule.repo_extras)
-        .bind(&rule.tag_decoration)
-        .bind(&rule.tag_pattern)
-        .bind(&rule.tag_extras)
         .bind(&now)
+        .bind(project_id)
         .fetch_one(&mut *tx)
         .await
         .map_err(duplicate)?;
+        let id: i64 = row.try_get(0)?;
         tx.commit().await?;
         Ok(id)
     }
@@ -157,22 +145,15 @@ impl Db {
         id: i64,
         rule: &NewImmutableRule,
     ) -> Result<(), SaveRuleError> {
-        let updated = sqlx::query(
-            "UPDATE immutable_rules SET disabled = $1, priority = $2, template = $3, params = $4,
-                    repo_decoration = $5, repo_pattern = $6, repo_extras = $7, tag_decoration = $8,
-                    tag_pattern = $9, tag_extras = $10, revision = revision + 1, updated_at = $11
-             WHERE project_id = $12 AND id = $13",
+        let updated = bind_rule(
+            sqlx::query(
+                "UPDATE immutable_rules SET disabled = $1, priority = $2, template = $3, params = $4,
+                        repo_decoration = $5, repo_pattern = $6, repo_extras = $7, tag_decoration = $8,
+                        tag_pattern = $9, tag_extras = $10, revision = revision + 1, updated_at = $11
+                 WHERE project_id = $12 AND id = $13",
+            ),
+            rule,
         )
-        .bind(rule.disabled)
-        .bind(rule.priority)
-        .bind(&rule.template)
-        .bind(&rule.params)
-        .bind(&rule.repo_decoration)
-        .bind(&rule.repo_pattern)
-        .bind(&rule.repo_extras)
-        .bind(&rule.tag_decoration)
-        .bind(&rule.tag_pattern)
-        .bind(&rule.tag_extras)
         .bind(super::now())
         .bind(project_id)
         .bind(id)
@@ -205,6 +186,24 @@ impl Db {
         let mut conn = self.read.acquire().await?;
         locks_in(&mut conn, self, project_id).await
     }
+}
+
+/// Binds `rule`'s fields as `$1`…`$10`, in the order of [`NewImmutableRule`].
+fn bind_rule<'q>(
+    query: Query<'q, Sqlite, SqliteArguments<'q>>,
+    rule: &'q NewImmutableRule,
+) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    query
+        .bind(rule.disabled)
+        .bind(rule.priority)
+        .bind(&rule.template)
+        .bind(&rule.params)
+        .bind(&rule.repo_decoration)
+        .bind(&rule.repo_pattern)
+        .bind(&rule.repo_extras)
+        .bind(&rule.tag_decoration)
+        .bind(&rule.tag_pattern)
+        .bind(&rule.tag_extras)
 }
 
 fn duplicate(error: sqlx::Error) -> SaveRuleError {

@@ -128,6 +128,7 @@ fn clipped(value: &str) -> String {
 
 /// Harbor's `ImmutableRule` for a stored rule.
 pub fn to_wire(row: ImmutableRuleRow) -> ImmutableRule {
+    let ImmutableRuleRow { id, rule: row, .. } = row;
     let selector = |decoration: String, pattern: String, extras: String| ImmutableSelector {
         kind: DOUBLESTAR.to_owned(),
         decoration,
@@ -135,7 +136,7 @@ pub fn to_wire(row: ImmutableRuleRow) -> ImmutableRule {
         extras,
     };
     ImmutableRule {
-        id: row.id,
+        id,
         priority: row.priority,
         disabled: row.disabled,
         action: ACTION.to_owned(),

@@ -4,13 +4,21 @@
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use super::{add_rule, put_rule, rule};
+use super::{add_rule, put_rule, rule, with_project};
 use crate::api::repositories::push;
-use crate::api::{As, api, create_project, get_json};
+use crate::api::{As, api, get_json};
 use crate::clients::{ClientEnv, admin_creds, skopeo_copy, skopeo_copy_cmd};
 use crate::images::{Image, Layout, run_fails};
 use crate::registry::{OCI_MANIFEST, sha256};
 use crate::support::{BinaryServer, TestServer, client};
+
+/// Two small, different images.
+fn two_images() -> (Image, Image) {
+    (
+        Image::build(1, "amd64", &[1_000]),
+        Image::build(2, "amd64", &[1_000]),
+    )
+}
 
 /// `PUT /v2/<repo>/manifests/<tag>` of `image` (its blobs uploaded first) as admin; returns the response.
 async fn try_push(
@@ -59,9 +67,7 @@ async fn assert_refused(response: reqwest::Response, says: &str) {
 
 #[tokio::test]
 async fn moving_an_immutable_tag_is_refused_and_the_tag_stays() {
-    let server = TestServer::start().await;
-    let http = client();
-    create_project(&server, &http, json!({"project_name": "proj"})).await;
+    let (server, http) = with_project().await;
     let (a, b) = (
         Image::build(1, "amd64", &[2_000]),
         Image::build(2, "amd64", &[2_000]),
@@ -117,9 +123,7 @@ async fn moving_an_immutable_tag_is_refused_and_the_tag_stays() {
 
 #[tokio::test]
 async fn a_disabled_rule_enforces_nothing_and_changes_apply_at_once() {
-    let server = TestServer::start().await;
-    let http = client();
-    create_project(&server, &http, json!({"project_name": "proj"})).await;
+    let (server, http) = with_project().await;
     let images: Vec<Image> = (0..4).map(|i| Image::build(i, "amd64", &[1_000])).collect();
     push(&server, &http, "proj/app", "v1", &images[0]).await;
     let body = rule("repoMatches", "**", "matches", "v1");
@@ -178,13 +182,8 @@ async fn a_disabled_rule_enforces_nothing_and_changes_apply_at_once() {
 
 #[tokio::test]
 async fn excludes_lock_everything_they_do_not_name() {
-    let server = TestServer::start().await;
-    let http = client();
-    create_project(&server, &http, json!({"project_name": "proj"})).await;
-    let (a, b) = (
-        Image::build(1, "amd64", &[1_000]),
-        Image::build(2, "amd64", &[1_000]),
-    );
+    let (server, http) = with_project().await;
+    let (a, b) = two_images();
     // Every tag but dev-*, in every repository but scratch/**.
     add_rule(
         &server,
@@ -212,9 +211,7 @@ async fn excludes_lock_everything_they_do_not_name() {
 
 #[tokio::test]
 async fn deleting_an_immutable_tag_its_artifact_or_repository_is_refused() {
-    let server = TestServer::start().await;
-    let http = client();
-    create_project(&server, &http, json!({"project_name": "proj"})).await;
+    let (server, http) = with_project().await;
     let image = Image::build(1, "amd64", &[1_000]);
     let digest = push(&server, &http, "proj/app", "v1", &image).await;
     push(&server, &http, "proj/app", "latest", &image).await;
@@ -299,13 +296,8 @@ async fn deleting_an_immutable_tag_its_artifact_or_repository_is_refused() {
 
 #[tokio::test]
 async fn copying_or_tagging_onto_an_immutable_tag_is_refused() {
-    let server = TestServer::start().await;
-    let http = client();
-    create_project(&server, &http, json!({"project_name": "proj"})).await;
-    let (a, b) = (
-        Image::build(1, "amd64", &[1_000]),
-        Image::build(2, "amd64", &[1_000]),
-    );
+    let (server, http) = with_project().await;
+    let (a, b) = two_images();
     let a_digest = push(&server, &http, "proj/app", "v1", &a).await;
     let b_digest = push(&server, &http, "proj/src", "v1", &b).await;
     push(&server, &http, "proj/app", "other", &b).await;
@@ -405,9 +397,7 @@ async fn copying_or_tagging_onto_an_immutable_tag_is_refused() {
 
 #[tokio::test]
 async fn tags_show_whether_they_are_immutable_when_asked() {
-    let server = TestServer::start().await;
-    let http = client();
-    create_project(&server, &http, json!({"project_name": "proj"})).await;
+    let (server, http) = with_project().await;
     let image = Image::build(1, "amd64", &[1_000]);
     let digest = push(&server, &http, "proj/app", "v1", &image).await;
     push(&server, &http, "proj/app", "latest", &image).await;

@@ -30,6 +30,14 @@ fn rules_url(server: &TestServer, project: &str) -> String {
     api(server, &format!("/projects/{project}/immutabletagrules"))
 }
 
+/// A server with the private project `proj`, and an admin client.
+pub async fn with_project() -> (TestServer, Client) {
+    let server = TestServer::start().await;
+    let http = client();
+    create_project(&server, &http, json!({"project_name": "proj"})).await;
+    (server, http)
+}
+
 /// Adds a rule to `project` as admin; returns its id (from `Location`).
 pub async fn add_rule(server: &TestServer, http: &Client, project: &str, body: Value) -> i64 {
     let response = http
@@ -191,9 +199,7 @@ async fn rules_are_created_listed_updated_and_deleted() {
 
 #[tokio::test]
 async fn a_project_has_at_most_15_rules_and_no_duplicates() {
-    let server = TestServer::start().await;
-    let http = client();
-    create_project(&server, &http, json!({"project_name": "proj"})).await;
+    let (server, http) = with_project().await;
     for i in 0..15 {
         add_rule(
             &server,
@@ -249,9 +255,7 @@ async fn a_project_has_at_most_15_rules_and_no_duplicates() {
 
 #[tokio::test]
 async fn bad_rules_are_refused_with_the_reason() {
-    let server = TestServer::start().await;
-    let http = client();
-    create_project(&server, &http, json!({"project_name": "proj"})).await;
+    let (server, http) = with_project().await;
     let good = rule("repoMatches", "**", "matches", "v*");
     let mut two_tag_selectors = good.clone();
     two_tag_selectors["tag_selectors"] = json!([
