@@ -223,9 +223,10 @@ pub(super) async fn locks_in(
 ) -> Result<TagLocks, sqlx::Error> {
     let rows: Vec<(i64, i64, String, String, String, String)> = sqlx::query_as(
         "SELECT id, revision, repo_decoration, repo_pattern, tag_decoration, tag_pattern
-         FROM immutable_rules WHERE project_id = $1 AND disabled = 0 ORDER BY id",
+         FROM immutable_rules WHERE project_id = $1 AND disabled = $2 ORDER BY id",
     )
     .bind(project_id)
+    .bind(false)
     .fetch_all(&mut *conn)
     .await?;
     let rules: Vec<StoredRule> = rows
