@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 pub mod artifacts;
 pub mod audit;
 pub mod configurations;
+pub mod immutable;
 pub mod jobs;
 pub mod ldap;
 pub mod members;

@@ -152,6 +152,9 @@ pub struct Tag {
     pub push_time: String,
     #[serde(default)]
     pub pull_time: String,
+    /// Locked by an immutable tag rule (asked for with `with_immutable_status=true`).
+    #[serde(default)]
+    pub immutable: bool,
 }
 
 /// Where the additions the artifact's page shows are served (`addition_links`), when the artifact has them.
@@ -167,6 +170,35 @@ pub struct AdditionLinks {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Link {
     pub href: String,
+}
+
+/// An immutable tag rule, as `GET /projects/{id}/immutabletagrules` lists it (Harbor's `ImmutableRule`): its
+/// id, its switch, and its selectors (the server keeps one of each kind).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ImmutableRule {
+    pub id: i64,
+    #[serde(default)]
+    pub disabled: bool,
+    #[serde(default)]
+    pub tag_selectors: Vec<Selector>,
+    #[serde(default)]
+    pub scope_selectors: Scopes,
+}
+
+/// A rule's `scope_selectors`: only `repository` exists.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Scopes {
+    #[serde(default)]
+    pub repository: Vec<Selector>,
+}
+
+/// One selector of a rule (Harbor's `ImmutableSelector`, whose `kind` is always `doublestar`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Selector {
+    #[serde(default)]
+    pub decoration: String,
+    #[serde(default)]
+    pub pattern: String,
 }
 
 #[cfg(test)]
@@ -290,7 +322,7 @@ mod tests {
                 name: "v1".to_owned(),
                 push_time: "2026-01-01T00:00:00Z".to_owned(),
                 pull_time: "2026-01-03T00:00:00Z".to_owned(),
-                immutable: false,
+                immutable: true,
             }]),
             addition_links: BTreeMap::from([
                 ("build_history".to_owned(), link("/api/v2.0/history")),
@@ -346,6 +378,7 @@ mod tests {
                 name: "v1".to_owned(),
                 push_time: "2026-01-01T00:00:00Z".to_owned(),
                 pull_time: "2026-01-03T00:00:00Z".to_owned(),
+                immutable: true,
             }])
         );
         assert_eq!(
@@ -382,6 +415,44 @@ mod tests {
                 name: "latest".to_owned(),
                 push_time: "t1".to_owned(),
                 pull_time: "t2".to_owned(),
+                immutable: false,
+            }
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn immutable_rules_read_as_the_server_writes_them() -> Checked {
+        use berth_api::immutable as wire_rule;
+        let selector = |decoration: &str, pattern: &str| wire_rule::ImmutableSelector {
+            kind: "doublestar".to_owned(),
+            decoration: decoration.to_owned(),
+            pattern: pattern.to_owned(),
+            extras: "{}".to_owned(),
+        };
+        let sent = wire_rule::ImmutableRule {
+            id: 4,
+            disabled: true,
+            tag_selectors: vec![selector("excludes", "dev-*")],
+            scope_selectors: BTreeMap::from([(
+                "repository".to_owned(),
+                vec![selector("repoMatches", "{a,b}")],
+            )]),
+            ..wire_rule::ImmutableRule::default()
+        };
+        let lean = |decoration: &str, pattern: &str| Selector {
+            decoration: decoration.to_owned(),
+            pattern: pattern.to_owned(),
+        };
+        assert_eq!(
+            read::<ImmutableRule>(&sent)?,
+            ImmutableRule {
+                id: 4,
+                disabled: true,
+                tag_selectors: vec![lean("excludes", "dev-*")],
+                scope_selectors: Scopes {
+                    repository: vec![lean("repoMatches", "{a,b}")],
+                },
             }
         );
         Ok(())

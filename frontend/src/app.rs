@@ -52,6 +52,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("repositories/:repo/artifacts-tab/artifacts/:digest")
                             view=project::artifact::ArtifactPage/>
                         <Route path=path!("members") view=project::members::MembersTab/>
+                        <Route path=path!("tag-strategy") view=project::policy::PolicyTab/>
                         <Route path=path!("robot-account") view=project::robots::RobotsTab/>
                         <Route path=path!("logs") view=project::logs::LogsTab/>
                         <Route path=path!("configs") view=project::config::ConfigTab/>

@@ -103,6 +103,7 @@ pub fn page_of(path: &str) -> Option<String> {
             });
         }
         ["harbor", "projects", _, "members"] => "Members",
+        ["harbor", "projects", _, "tag-strategy"] => "Policy",
         ["harbor", "projects", _, "robot-account"] => "Robot Accounts",
         ["harbor", "projects", _, "logs"] => "Logs",
         ["harbor", "projects", _, "configs"] => "Configuration",
@@ -159,6 +160,7 @@ mod tests {
                 "/harbor/projects/3/repositories/app/artifacts-tab/artifacts/sha256:0123456789abcdef",
                 Some("sha256:0123456789ab - app"),
             ),
+            ("/harbor/projects/3/tag-strategy", Some("Policy")),
             ("/harbor/projects/3/robot-account", Some("Robot Accounts")),
             ("/harbor/projects/3/configs", Some("Configuration")),
             ("/harbor/logs", Some("Audit Log")),

@@ -91,6 +91,7 @@ test('every page works at 1024x768 without sideways scrolling, with its own titl
     // An artifact's page: its tags, overview, build history and layers.
     [`${artifacts}/artifacts/${encodeURIComponent(digest)}`, `${digest.slice(0, 19)} - ${REPO} - ${PROJECT} - Berth`],
     [`${project}/members`, `Members - ${PROJECT} - Berth`],
+    [`${project}/tag-strategy`, `Policy - ${PROJECT} - Berth`],
     [`${project}/robot-account`, `Robot Accounts - ${PROJECT} - Berth`],
     [`${project}/logs`, `Logs - ${PROJECT} - Berth`],
     [`${project}/configs`, `Configuration - ${PROJECT} - Berth`],
@@ -231,6 +232,7 @@ test('text and every kind of button have at least 4.5:1 contrast in both themes'
   await signIn(page);
   const paths = [
     '/harbor/projects', `/harbor/projects/${id}/summary`, `/harbor/projects/${id}/members`,
+    `/harbor/projects/${id}/tag-strategy`,
     `/harbor/projects/${id}/repositories/${encodeURIComponent(REPO)}/artifacts-tab`, '/harbor/users',
     '/harbor/configs/setting',
   ];

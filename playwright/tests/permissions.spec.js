@@ -5,9 +5,11 @@ const { test, expect, signIn, rest, ADMIN_PASSWORD } = require('./fixtures');
 
 const PROJECT = 'perm-e2e';
 const PASSWORD = 'Passw0rdRole';
-const ALL_TABS = ['Summary', 'Repositories', 'Members', 'Robot Accounts', 'Logs', 'Configuration'];
-// Harbor's matrix: only project admins list the project's audit log; every member reads the rest.
+const ALL_TABS = ['Summary', 'Repositories', 'Members', 'Policy', 'Robot Accounts', 'Logs', 'Configuration'];
+// Harbor's matrix: only project admins list the project's audit log, project admins and maintainers the
+// immutable tag rules (the Policy tab); every member reads the rest.
 const MEMBER_TABS = ['Summary', 'Repositories', 'Members', 'Robot Accounts', 'Configuration'];
+const MAINTAINER_TABS = ['Summary', 'Repositories', 'Members', 'Policy', 'Robot Accounts', 'Configuration'];
 const ADMIN_PAGES = [
   '/harbor/users', '/harbor/groups', '/harbor/robot-accounts', '/harbor/registries', '/harbor/logs',
   '/harbor/configs/auth', '/harbor/configs/setting',
@@ -51,7 +53,7 @@ test('each role sees only the tabs and buttons it may use, and a no-permission p
   for (const [username, role] of roles) {
     await signInAs(page, username, PASSWORD);
     await page.goto(`/harbor/projects/${id}/summary`);
-    expect(await tabs(page), username).toEqual(MEMBER_TABS);
+    expect(await tabs(page), username).toEqual(role === 4 ? MAINTAINER_TABS : MEMBER_TABS);
 
     // Configuration: shown read-only, with no Save or Cancel to press.
     await page.getByRole('navigation', { name: 'Project' }).getByRole('link', { name: 'Configuration' }).click();
@@ -73,6 +75,14 @@ test('each role sees only the tabs and buttons it may use, and a no-permission p
     // Repositories: the push commands only for roles that may push (not a Guest).
     await page.getByRole('navigation', { name: 'Project' }).getByRole('link', { name: 'Repositories' }).click();
     await expect(page.getByRole('button', { name: 'Push Command', exact: true })).toHaveCount(role === 3 ? 0 : 1);
+
+    // A direct link to the Policy tab: open to a maintainer, a no-permission page for the others.
+    await page.goto(`/harbor/projects/${id}/tag-strategy`);
+    if (role === 4) {
+      await expect(page.getByRole('button', { name: '+ Add Rule' })).toBeVisible();
+    } else {
+      await expectNoPermission(page);
+    }
 
     // A direct link to the Logs tab: a no-permission page, not the server's refusal.
     await page.goto(`/harbor/projects/${id}/logs`);

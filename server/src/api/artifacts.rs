@@ -20,6 +20,7 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
 use super::icons;
+use super::immutable::{Attempt, refused};
 use super::pagination::Page;
 use super::query::list_query;
 use super::query_bool;
@@ -30,10 +31,11 @@ use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::policy::{Operation, Resource};
 use crate::db::list;
-use crate::db::{ArtifactRow, CopyArtifact, DeleteArtifact, RepositoryRef, TagRow};
+use crate::db::{ArtifactRow, CopyArtifact, CopyError, DeleteArtifact, RepositoryRef, TagRow};
 use crate::events::audit::{self, Audit, ClientIp, Operation as Op};
 use crate::oci::Reference;
 use crate::service::artifacts::{self as service, CopySource, ManifestSummary};
+use crate::service::immutable;
 
 /// `…/artifacts/{reference}` of a path.
 #[derive(Debug, Deserialize)]
@@ -52,9 +54,9 @@ pub struct AdditionPath {
     addition: String,
 }
 
-/// What to include in each artifact (Harbor's `with_*` parameters, booleans). Labels, scan and SBOM
-/// overviews, signatures and immutability are not kept yet: those parameters are read (so a bad value is a
-/// 400) and change nothing.
+/// What to include in each artifact (Harbor's `with_*` parameters, booleans). `with_immutable_status=true`
+/// fills each tag's `immutable`. Labels, scan and SBOM overviews and signatures are not kept yet: those
+/// parameters are read (so a bad value is a 400) and change nothing.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[expect(
     dead_code,
@@ -181,8 +183,27 @@ async fn to_artifacts(
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut tags: HashMap<i64, Vec<Tag>> = HashMap::new();
     if include.with_tag.unwrap_or(true) {
+        let locks = match rows.first() {
+            Some(row) if include.with_immutable_status == Some(true) => {
+                Some(immutable::locks(&state.db, row.project_id).await?)
+            }
+            _ => None,
+        };
+        let repositories: HashMap<i64, &str> = rows
+            .iter()
+            .map(|r| (r.id, r.repository_name.as_str()))
+            .collect();
         for tag in state.db.tags_of(&ids).await? {
-            tags.entry(tag.artifact_id).or_default().push(to_tag(tag));
+            let repository = repositories.get(&tag.artifact_id).copied();
+            let locked = locks
+                .as_ref()
+                .zip(repository)
+                .is_some_and(|(locks, repository)| {
+                    locks.locked_by(repository, &tag.name).is_some()
+                });
+            let mut tag = to_tag(tag);
+            tag.immutable = locked;
+            tags.entry(tag.artifact_id).or_default().push(tag);
         }
     }
     let mut accessories: HashMap<String, Vec<Accessory>> = HashMap::new();
@@ -351,6 +372,7 @@ pub async fn list(
     for (key, value) in [
         ("with_tag", include.with_tag),
         ("with_accessory", include.with_accessory),
+        ("with_immutable_status", include.with_immutable_status),
     ] {
         if let Some(value) = value {
             kept.push((key, value.to_string()));
@@ -417,6 +439,9 @@ pub async fn remove(
             "artifact {} is referenced by index {parent}; delete the index first",
             artifact.digest
         ))),
+        DeleteArtifact::Immutable(locked) => {
+            Err(refused(&state, &locked, Attempt::Delete, &caller, &client).await)
+        }
     }
 }
 
@@ -426,6 +451,7 @@ pub async fn remove(
 pub async fn copy(
     State(state): State<AppState>,
     caller: Caller,
+    client: ClientIp,
     Path(path): Path<RepositoryPath>,
     Query(query): Query<CopyQuery>,
 ) -> Result<Response, ApiError> {
@@ -463,17 +489,22 @@ pub async fn copy(
         .into_iter()
         .map(|t| t.name)
         .collect();
-    service::copy(
-        &state.db,
-        &CopyArtifact {
+    let copied = state
+        .db
+        .copy_artifact(&CopyArtifact {
             source_repository_id: source_repository.id,
             digest: &artifact.digest,
             target_project_id: target_project.id,
             target_repository: target.as_str(),
             tags: &tags,
-        },
-    )
-    .await?;
+        })
+        .await;
+    match copied {
+        Err(CopyError::Immutable(locked)) => {
+            return Err(refused(&state, &locked, Attempt::Move, &caller, &client).await);
+        }
+        other => service::copied(other, target.as_str())?,
+    }
     tracing::info!(from = %from, to = %target, digest = %artifact.digest, by = caller.0.name(), "artifact copied");
     let location = HeaderValue::try_from(artifact_href(target.as_str(), &artifact.digest))
         .map_err(|e| ApiError::internal("location header", e))?;

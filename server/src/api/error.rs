@@ -129,6 +129,7 @@ impl From<crate::service::ServiceError> for ApiError {
             ServiceError::Conflict(m) => ApiError::Conflict(m),
             ServiceError::NotFound(m) => ApiError::NotFound(m),
             ServiceError::Forbidden(m) => ApiError::Forbidden(m),
+            ServiceError::Precondition(m) => ApiError::PreconditionFailed(m),
             ServiceError::Db(e) => e.into(),
             ServiceError::Hash => ApiError::internal("password hashing", "argon2 failed"),
         }

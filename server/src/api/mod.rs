@@ -10,6 +10,7 @@ mod configurations;
 pub mod error;
 pub mod extract;
 mod icons;
+mod immutable;
 mod jobservice;
 mod ldap;
 mod members;
@@ -38,6 +39,7 @@ use axum::routing::{delete, get, head, patch, post, put};
 use berth_api::artifacts::{Artifact, Icon, Tag};
 use berth_api::audit::AuditLog;
 use berth_api::configurations::{Configurations, ConfigurationsResponse};
+use berth_api::immutable::ImmutableRule;
 use berth_api::jobs::{
     ActionRequest, ExecHistory, JobQueue, Schedule, ScheduleTask, SchedulerStatus, Worker,
     WorkerPool,
@@ -125,6 +127,11 @@ api_routes! {
     get "/projects/{project_name_or_id}/metadatas/{meta_name}" => project_metadata::get [.ok::<ProjectMetadata>()],
     put "/projects/{project_name_or_id}/metadatas/{meta_name}" => project_metadata::update [.body::<ProjectMetadata>()],
     delete "/projects/{project_name_or_id}/metadatas/{meta_name}" => project_metadata::remove,
+
+    get "/projects/{project_name_or_id}/immutabletagrules" => immutable::list [.list::<ImmutableRule>()],
+    post "/projects/{project_name_or_id}/immutabletagrules" => immutable::create [.body::<ImmutableRule>().created()],
+    put "/projects/{project_name_or_id}/immutabletagrules/{immutable_rule_id}" => immutable::update [.body::<ImmutableRule>()],
+    delete "/projects/{project_name_or_id}/immutabletagrules/{immutable_rule_id}" => immutable::remove,
 
     get "/projects/{project_name_or_id}/members" => members::list [.list::<ProjectMemberEntity>().query("entityname", Type::String, "Member name part")],
     post "/projects/{project_name_or_id}/members" => members::create [.body::<ProjectMember>().created()],

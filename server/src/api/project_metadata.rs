@@ -20,7 +20,7 @@ use crate::app::AppState;
 use crate::auth::policy::{Operation, ProjectAccess, Resource};
 use crate::db::Project;
 use crate::events::audit::{Audit, ClientIp, Operation as Op};
-use crate::proxy::patterns;
+use crate::patterns;
 
 /// `{project_name_or_id}/metadatas/{meta_name}` of a path.
 #[derive(Debug, Deserialize)]

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
+use super::immutable::{Attempt, refused};
 use super::pagination::Page;
 use super::projects::{require, resolve};
 use super::query::list_query;
@@ -20,7 +21,7 @@ use crate::app::AppState;
 use crate::auth::Subject;
 use crate::auth::policy::{Operation, ProjectAccess, Resource, visible_projects};
 use crate::db::list;
-use crate::db::{Project, RepositoryRef, RepositoryRow};
+use crate::db::{GuardedError, Project, RepositoryRef, RepositoryRow};
 use crate::events::audit::{Audit, ClientIp, Operation as Op};
 use crate::oci::RepositoryName;
 
@@ -265,7 +266,14 @@ pub async fn remove(
         Operation::Delete,
     )
     .await?;
-    if !state.db.delete_repository(repository.id).await? {
+    let deleted = match state.db.delete_repository(repository.id).await {
+        Ok(deleted) => deleted,
+        Err(GuardedError::Locked(locked)) => {
+            return Err(refused(&state, &locked, Attempt::Delete, &caller, &client).await);
+        }
+        Err(GuardedError::Db(e)) => return Err(e.into()),
+    };
+    if !deleted {
         return Err(ApiError::NotFound(format!(
             "repository {} not found",
             repository.name

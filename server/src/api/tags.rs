@@ -1,7 +1,8 @@
 //! Tags of an artifact: `…/artifacts/{reference}/tags[/{tag_name}]`.
 //!
 //! A tag names one artifact in its repository: creating a tag the repository already has is a 409, even on
-//! another artifact (retag by deleting first, or push). Deleting names the tag and the artifact it must be on.
+//! another artifact (retag by deleting first, or push), and a 412 when an immutable tag rule locks it there.
+//! Deleting names the tag and the artifact it must be on; a locked tag is not deleted (412).
 
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -12,6 +13,7 @@ use serde::Deserialize;
 use super::artifacts::{ArtifactPath, locate_artifact, to_tag};
 use super::error::ApiError;
 use super::extract::{Json, Path, Query};
+use super::immutable::{Attempt, refused};
 use super::pagination::Page;
 use super::query::list_query;
 use super::query_bool;
@@ -19,8 +21,9 @@ use super::repositories::encoded_relative_name;
 use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::policy::{Operation, Resource};
-use crate::db::{is_unique_violation, list};
+use crate::db::{GuardedError, is_unique_violation, list};
 use crate::events::audit::{self, Audit, ClientIp, Operation as Op};
+use crate::service::immutable;
 
 /// `…/tags/{tag_name}` of a path.
 #[derive(Debug, Deserialize)]
@@ -31,17 +34,12 @@ pub struct TagPath {
     tag_name: String,
 }
 
-/// Query of the tag list. Harbor's `with_immutable_status` is read (a boolean) and changes nothing: no tag is
-/// immutable yet.
+/// Query of the tag list; `with_immutable_status=true` fills each tag's `immutable`.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     q: Option<String>,
     sort: Option<String>,
     #[serde(default, deserialize_with = "query_bool::optional")]
-    #[expect(
-        dead_code,
-        reason = "read so that a bad value is a 400; immutability comes later"
-    )]
     with_immutable_status: Option<bool>,
 }
 
@@ -61,17 +59,35 @@ pub async fn list(
         .db
         .list_artifact_tags(artifact.id, &filters, page.limit(), page.offset())
         .await?;
-    let body: Vec<Tag> = rows.into_iter().map(to_tag).collect();
+    let locks = match query.with_immutable_status {
+        Some(true) => Some(immutable::locks(&state.db, repository.project_id).await?),
+        _ => None,
+    };
+    let body: Vec<Tag> = rows
+        .into_iter()
+        .map(|row| {
+            let locked = locks
+                .as_ref()
+                .is_some_and(|locks| locks.locked_by(&repository.name, &row.name).is_some());
+            Tag {
+                immutable: locked,
+                ..to_tag(row)
+            }
+        })
+        .collect();
     let link_path = format!(
         "{BASE}/projects/{}/repositories/{}/artifacts/{}/tags",
         path.project_name,
         encoded_relative_name(&repository.name),
         path.reference
     );
-    let kept: Vec<(&str, String)> = [("q", &query.q), ("sort", &query.sort)]
+    let mut kept: Vec<(&str, String)> = [("q", &query.q), ("sort", &query.sort)]
         .into_iter()
         .filter_map(|(key, value)| value.clone().map(|v| (key, v)))
         .collect();
+    if let Some(status) = query.with_immutable_status {
+        kept.push(("with_immutable_status", status.to_string()));
+    }
     Ok((page.headers(total, &link_path, &kept), Json(body)).into_response())
 }
 
@@ -92,17 +108,23 @@ pub async fn create(
             tag.name
         ))
     })?;
-    state
+    match state
         .db
         .add_tag(repository.id, &repository.name, artifact.id, name.as_str())
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                ApiError::Conflict(format!("tag {name} already exists in {}", repository.name))
-            } else {
-                e.into()
-            }
-        })?;
+    {
+        Ok(()) => {}
+        Err(GuardedError::Locked(locked)) => {
+            return Err(refused(&state, &locked, Attempt::Move, &caller, &client).await);
+        }
+        Err(GuardedError::Db(e)) if is_unique_violation(&e) => {
+            return Err(ApiError::Conflict(format!(
+                "tag {name} already exists in {}",
+                repository.name
+            )));
+        }
+        Err(GuardedError::Db(e)) => return Err(e.into()),
+    }
     tracing::info!(repository = %repository.name, tag = %name, digest = %artifact.digest, by = caller.0.name(), "tag created");
     Audit::new(
         Op::Create,
@@ -143,11 +165,18 @@ pub async fn remove(
         Operation::Delete,
     )
     .await?;
-    if !state
+    let deleted = match state
         .db
         .delete_artifact_tag(&repository.name, artifact.id, &path.tag_name)
-        .await?
+        .await
     {
+        Ok(deleted) => deleted,
+        Err(GuardedError::Locked(locked)) => {
+            return Err(refused(&state, &locked, Attempt::Delete, &caller, &client).await);
+        }
+        Err(GuardedError::Db(e)) => return Err(e.into()),
+    };
+    if !deleted {
         return Err(ApiError::NotFound(format!(
             "tag {} not found on artifact {}",
             path.tag_name, artifact.digest

@@ -188,6 +188,8 @@ pub enum Resource {
     Tag,
     /// The project's audit log (Harbor's `log` resource).
     Log,
+    /// Immutable tag rules (Harbor's `immutable-tag` resource).
+    ImmutableTag,
 }
 
 impl Resource {
@@ -203,6 +205,7 @@ impl Resource {
             "artifact" => Some(Resource::Artifact),
             "tag" => Some(Resource::Tag),
             "log" => Some(Resource::Log),
+            "immutable-tag" => Some(Resource::ImmutableTag),
             _ => None,
         }
     }
@@ -219,6 +222,7 @@ impl Resource {
             Resource::Artifact => 6,
             Resource::Tag => 7,
             Resource::Log => 8,
+            Resource::ImmutableTag => 9,
         }
     }
 }
@@ -292,6 +296,10 @@ pub fn role_permits(role: Role, resource: Resource, operation: Operation) -> boo
         (Tag, Guest | LimitedGuest) => operation == List,
         (Log, ProjectAdmin) => operation == List,
         (Log, _) => false,
+        (ImmutableTag, ProjectAdmin | Maintainer) => {
+            matches!(operation, Create | Update | Delete | List)
+        }
+        (ImmutableTag, _) => false,
     }
 }
 
@@ -302,7 +310,7 @@ pub struct ProjectAccess {
     pub public: bool,
     pub role: Option<Role>,
     /// A robot's REST permissions in the project, one bit per `(resource, operation)`: see [`Self::bit`].
-    pub robot_grants: u64,
+    pub robot_grants: u128,
 }
 
 impl ProjectAccess {
@@ -331,8 +339,8 @@ impl ProjectAccess {
         })
     }
 
-    /// The bit of `(resource, operation)` in [`Self::robot_grants`] (9 resources × 7 operations fit in 64).
-    pub fn bit(resource: Resource, operation: Operation) -> u64 {
+    /// The bit of `(resource, operation)` in [`Self::robot_grants`] (10 resources × 7 operations fit in 128).
+    pub fn bit(resource: Resource, operation: Operation) -> u128 {
         1 << (resource.index() * 7 + operation.index())
     }
 
@@ -367,7 +375,11 @@ impl ProjectAccess {
             Resource::Artifact | Resource::Tag => {
                 matches!(operation, Operation::Read | Operation::List)
             }
-            Resource::Member | Resource::Quota | Resource::Robot | Resource::Log => false,
+            Resource::Member
+            | Resource::Quota
+            | Resource::Robot
+            | Resource::Log
+            | Resource::ImmutableTag => false,
         };
         self.public && public_read
     }
@@ -642,7 +654,7 @@ fn role_permits_other(role: Role, resource: &str, action: &str) -> bool {
         "label" => {
             admin_or_maintainer || (role != LimitedGuest && matches!(action, "read" | "list"))
         }
-        "tag-retention" | "immutable-tag" => admin_or_maintainer,
+        "tag-retention" => admin_or_maintainer,
         "notification-policy" => {
             role == ProjectAdmin || (role == Maintainer && matches!(action, "read" | "list"))
         }

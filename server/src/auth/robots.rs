@@ -57,7 +57,7 @@ pub fn rest_permission(access: &Access) -> Option<(Resource, Operation)> {
 
 /// The permissions the robot holds in `project`, as [`ProjectAccess::robot_grants`] bits: REST and registry
 /// alike (`repository:pull` and `repository:push` are role-matrix permissions too).
-pub fn rest_grants(permissions: &[RobotPermission], project: &str) -> u64 {
+pub fn rest_grants(permissions: &[RobotPermission], project: &str) -> u128 {
     accesses_in(permissions, project)
         .filter_map(rest_permission)
         .fold(0, |bits, (resource, operation)| {

@@ -3,9 +3,12 @@
 use bytes::Bytes;
 use sqlx::SqliteConnection;
 
+use crate::immutable::TagLocked;
+
 use super::Db;
 use super::artifact_rows::refresh_listing;
 use super::blobs::ensure_repository;
+use super::immutable::{GuardedError, refuse_locked};
 use super::quota::{self, ChargeError, QuotaExceeded};
 
 /// A manifest to store, already parsed and verified against its digest.
@@ -39,8 +42,20 @@ pub enum PutManifestError {
     MissingManifest(String),
     #[error(transparent)]
     Quota(#[from] QuotaExceeded),
+    /// The tag exists on another digest and an immutable tag rule locks it.
+    #[error(transparent)]
+    Immutable(#[from] TagLocked),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+impl From<GuardedError> for PutManifestError {
+    fn from(error: GuardedError) -> Self {
+        match error {
+            GuardedError::Locked(locked) => PutManifestError::Immutable(locked),
+            GuardedError::Db(e) => PutManifestError::Db(e),
+        }
+    }
 }
 
 /// A stored manifest.
@@ -63,11 +78,26 @@ pub struct Referrer {
 
 impl Db {
     /// Stores a manifest, its references and its tag in one transaction, after checking that every
-    /// referenced blob and child manifest is present in the repository.
+    /// referenced blob and child manifest is present in the repository, and that the tag, if it names another
+    /// digest now, is not locked by an immutable tag rule. Proxy-cache writes follow their upstream and are
+    /// not checked (as in Harbor, whose cache writes bypass its immutability middleware).
     pub async fn put_manifest(&self, a: &NewArtifact<'_>) -> Result<(), PutManifestError> {
         let now = super::now();
         let mut tx = self.write.begin().await?;
         let repository_id = ensure_repository(&mut tx, a.project_id, a.repository).await?;
+        if let (Some(tag), false) = (a.tag, a.proxied) {
+            let current: Option<String> = sqlx::query_scalar(
+                "SELECT a.digest FROM tags t JOIN artifacts a ON a.id = t.artifact_id
+                 WHERE t.repository_id = $1 AND t.name = $2",
+            )
+            .bind(repository_id)
+            .bind(tag)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if current.is_some_and(|digest| digest != a.digest) {
+                refuse_locked(&mut tx, self, a.project_id, a.repository, &[tag.to_owned()]).await?;
+            }
+        }
         let required: &[String] = if a.proxied { &[] } else { a.blobs };
         for digest in required {
             let linked: Option<i64> = sqlx::query_scalar(
@@ -205,13 +235,14 @@ impl Db {
 
     /// Deletes manifest `digest` and every tag on it; returns whether it existed. The blobs it referenced that
     /// no other artifact of the project references are unlinked, and the project's quota gives them back.
+    /// Refused when an immutable tag rule locks one of its tags.
     pub async fn delete_manifest(
         &self,
         repository: &str,
         digest: &str,
-    ) -> Result<bool, sqlx::Error> {
+    ) -> Result<bool, GuardedError> {
         let mut tx = self.write.begin().await?;
-        let deleted = delete_manifest_in(&mut tx, repository, digest).await?;
+        let deleted = delete_manifest_in(&mut tx, self, repository, digest).await?;
         if !deleted {
             return Ok(false);
         }
@@ -221,18 +252,31 @@ impl Db {
         Ok(true)
     }
 
-    /// Deletes tag `tag`, leaving its manifest; returns whether it existed.
-    pub async fn delete_tag(&self, repository: &str, tag: &str) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(
-            "DELETE FROM tags WHERE repository_id = (SELECT id FROM repositories WHERE name = $1) AND name = $2",
+    /// Deletes tag `tag`, leaving its manifest; returns whether it existed. Refused when an immutable tag
+    /// rule locks it.
+    pub async fn delete_tag(&self, repository: &str, tag: &str) -> Result<bool, GuardedError> {
+        let mut tx = self.write.begin().await?;
+        let found: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT r.id, r.project_id FROM tags t JOIN repositories r ON r.id = t.repository_id
+             WHERE r.name = $1 AND t.name = $2",
         )
         .bind(repository)
         .bind(tag)
-        .execute(&self.write)
+        .fetch_optional(&mut *tx)
         .await?;
+        let Some((repository_id, project_id)) = found else {
+            return Ok(false);
+        };
+        refuse_locked(&mut tx, self, project_id, repository, &[tag.to_owned()]).await?;
+        sqlx::query("DELETE FROM tags WHERE repository_id = $1 AND name = $2")
+            .bind(repository_id)
+            .bind(tag)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         self.tagged_manifests
             .invalidate(&(repository.to_owned(), tag.to_owned()));
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 
     /// Up to `limit` tags of `repository` after `last`, in lexical order; `None` if the repository is unknown.
@@ -325,8 +369,20 @@ pub enum CopyError {
     AlreadyThere(String),
     #[error(transparent)]
     Quota(#[from] QuotaExceeded),
+    /// A tag of the target repository would move to the copy, and an immutable tag rule locks it.
+    #[error(transparent)]
+    Immutable(#[from] TagLocked),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+impl From<GuardedError> for CopyError {
+    fn from(error: GuardedError) -> Self {
+        match error {
+            GuardedError::Locked(locked) => CopyError::Immutable(locked),
+            GuardedError::Db(e) => CopyError::Db(e),
+        }
+    }
 }
 
 impl From<ChargeError> for CopyError {
@@ -345,6 +401,8 @@ pub enum DeleteArtifact {
     NotFound,
     /// Refused: an index in the repository still references it (its digest).
     ReferencedBy(String),
+    /// Refused: an immutable tag rule locks a tag of it (or of an accessory deleted with it).
+    Immutable(TagLocked),
 }
 
 /// How many artifacts one copy or delete may touch: a bound on malformed graphs, far above real indexes.
@@ -354,7 +412,8 @@ impl Db {
     /// Copies artifact `c.digest` — its manifest, the links to its blobs, its accessories and, for an index,
     /// its children — into `c.target_repository` (created if needed), charging the target project's quota, in
     /// one transaction, as Harbor does. Refused if the target already holds the artifact; children and
-    /// accessories it already holds are kept as they are. Over the quota nothing is written.
+    /// accessories it already holds are kept as they are. Over the quota nothing is written, nor when a tag
+    /// of the target that names another artifact is locked by an immutable tag rule.
     pub async fn copy_artifact(&self, c: &CopyArtifact<'_>) -> Result<(), CopyError> {
         let now = super::now();
         let mut tx = self.write.begin().await?;
@@ -369,6 +428,29 @@ impl Db {
         if present.is_some() {
             return Err(CopyError::AlreadyThere(c.digest.to_owned()));
         }
+        let mut moving = Vec::new();
+        for tag in c.tags {
+            let elsewhere: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM tags t JOIN artifacts a ON a.id = t.artifact_id
+                 WHERE t.repository_id = $1 AND t.name = $2 AND a.digest <> $3",
+            )
+            .bind(target_id)
+            .bind(tag)
+            .bind(c.digest)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if elsewhere.is_some() {
+                moving.push(tag.clone());
+            }
+        }
+        refuse_locked(
+            &mut tx,
+            self,
+            c.target_project_id,
+            c.target_repository,
+            &moving,
+        )
+        .await?;
         // Children (and accessories) before their parents, so each index finds its children in place.
         let mut order: Vec<(i64, String)> = Vec::new();
         let mut stack: Vec<(String, bool)> = vec![(c.digest.to_owned(), false)];
@@ -495,8 +577,8 @@ impl Db {
 
     /// Deletes artifact `digest` of `repository` as Harbor does, in one transaction: with its accessories
     /// (artifacts whose subject it is) and those of its children that no other index references and no tag
-    /// names. Refused while an index of the repository references it. Quota is released as by
-    /// [`Db::delete_manifest`].
+    /// names. Refused while an index of the repository references it, and when an immutable tag rule locks
+    /// a tag of anything it would delete. Quota is released as by [`Db::delete_manifest`].
     pub async fn delete_artifact(
         &self,
         repository: &str,
@@ -547,7 +629,11 @@ impl Db {
             .bind(&digest)
             .fetch_all(&mut *tx)
             .await?;
-            delete_manifest_in(&mut tx, repository, &digest).await?;
+            match delete_manifest_in(&mut tx, self, repository, &digest).await {
+                Ok(_) => {}
+                Err(GuardedError::Locked(locked)) => return Ok(DeleteArtifact::Immutable(locked)),
+                Err(GuardedError::Db(e)) => return Err(e),
+            }
             work.extend(accessories);
             for child in children {
                 let kept: Option<i64> = sqlx::query_scalar(
@@ -574,14 +660,29 @@ impl Db {
     }
 
     /// Tags artifact `artifact_id` of `repository` (whose id is `repository_id`) as `tag`. A tag of that name
-    /// already in the repository is a unique violation.
+    /// already in the repository is a unique violation ([`GuardedError::Db`]); when it names another artifact
+    /// and an immutable tag rule locks it, the refusal is [`GuardedError::Locked`].
     pub async fn add_tag(
         &self,
         repository_id: i64,
         repository: &str,
         artifact_id: i64,
         tag: &str,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<(), GuardedError> {
+        let mut tx = self.write.begin().await?;
+        let current: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT t.artifact_id, r.project_id FROM tags t JOIN repositories r ON r.id = t.repository_id
+             WHERE t.repository_id = $1 AND t.name = $2",
+        )
+        .bind(repository_id)
+        .bind(tag)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((current, project_id)) = current
+            && current != artifact_id
+        {
+            refuse_locked(&mut tx, self, project_id, repository, &[tag.to_owned()]).await?;
+        }
         sqlx::query(
             "INSERT INTO tags (repository_id, name, artifact_id, push_time) VALUES ($1, $2, $3, $4)",
         )
@@ -589,37 +690,55 @@ impl Db {
         .bind(tag)
         .bind(artifact_id)
         .bind(super::now())
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         self.tagged_manifests
             .invalidate(&(repository.to_owned(), tag.to_owned()));
         Ok(())
     }
 
-    /// Deletes tag `tag` of `repository` if it names artifact `artifact_id`; returns whether it did.
+    /// Deletes tag `tag` of `repository` if it names artifact `artifact_id`; returns whether it did. Refused
+    /// when an immutable tag rule locks it.
     pub async fn delete_artifact_tag(
         &self,
         repository: &str,
         artifact_id: i64,
         tag: &str,
-    ) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM tags WHERE artifact_id = $1 AND name = $2")
+    ) -> Result<bool, GuardedError> {
+        let mut tx = self.write.begin().await?;
+        let project_id: Option<i64> = sqlx::query_scalar(
+            "SELECT r.project_id FROM tags t JOIN repositories r ON r.id = t.repository_id
+             WHERE t.artifact_id = $1 AND t.name = $2",
+        )
+        .bind(artifact_id)
+        .bind(tag)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(project_id) = project_id else {
+            return Ok(false);
+        };
+        refuse_locked(&mut tx, self, project_id, repository, &[tag.to_owned()]).await?;
+        sqlx::query("DELETE FROM tags WHERE artifact_id = $1 AND name = $2")
             .bind(artifact_id)
             .bind(tag)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         self.tagged_manifests
             .invalidate(&(repository.to_owned(), tag.to_owned()));
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 }
 
-/// [`Db::delete_manifest`] inside a transaction.
+/// [`Db::delete_manifest`] inside a transaction: refused, before anything is written, when an immutable tag
+/// rule locks one of the manifest's tags.
 async fn delete_manifest_in(
     conn: &mut SqliteConnection,
+    db: &Db,
     repository: &str,
     digest: &str,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, GuardedError> {
     let found: Option<(i64, i64, i64, String)> = sqlx::query_as(
         "SELECT a.id, a.repository_id, r.project_id, a.push_time
          FROM artifacts a JOIN repositories r ON r.id = a.repository_id
@@ -632,6 +751,11 @@ async fn delete_manifest_in(
     let Some((artifact_id, repository_id, project_id, pushed)) = found else {
         return Ok(false);
     };
+    let tags: Vec<String> = sqlx::query_scalar("SELECT name FROM tags WHERE artifact_id = $1")
+        .bind(artifact_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    refuse_locked(conn, db, project_id, repository, &tags).await?;
     let blobs: Vec<String> =
         sqlx::query_scalar("SELECT digest FROM artifact_blobs WHERE artifact_id = $1")
             .bind(artifact_id)

@@ -815,6 +815,15 @@ pub static ROBOTS: LazyLock<Vec<Field>> = LazyLock::new(|| {
     ]
 });
 
+/// `GET /projects/{p}/immutabletagrules`.
+pub static IMMUTABLE_RULES: LazyLock<Vec<Field>> = LazyLock::new(|| {
+    vec![
+        Field::new("id", "id", Kind::Integer),
+        Field::new("disabled", "disabled", Kind::Bool),
+        Field::new("priority", "priority", Kind::Integer),
+    ]
+});
+
 /// `GET /users`.
 pub static USERS: LazyLock<Vec<Field>> = LazyLock::new(|| {
     vec![

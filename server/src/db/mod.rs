@@ -12,6 +12,7 @@ mod blobs;
 mod cache;
 mod configurations;
 mod cve_allowlists;
+mod immutable;
 pub mod jobs;
 mod keys;
 pub mod list;
@@ -46,6 +47,7 @@ pub use audit::{AuditEntry, NewAuditEntry};
 pub use blobs::{LinkedBlob, PendingLink};
 pub use configurations::{ConfigChange, ConfigRow, SaveConfig};
 pub use cve_allowlists::{CveAllowlistRow, NewCveAllowlist};
+pub use immutable::{GuardedError, ImmutableRuleRow, NewImmutableRule, SaveRuleError};
 pub use members::Member;
 pub use oidc_users::{NewOidcUser, OidcUserRow};
 pub use projects::{NewProject, Project, ProjectCounts, ProjectDetail, ProjectUsage};
@@ -72,6 +74,8 @@ pub struct Db {
     /// token ([`Db::user_standing`]). Every write to users, project members or group memberships forgets
     /// all of it ([`Db::forget_standings`]).
     standings: Arc<ReadCache<(String, i64), Option<access::UserStanding>>>,
+    /// Immutable tag rules, compiled (see [`crate::immutable`]).
+    immutable_rules: Arc<crate::immutable::RuleCache>,
 }
 
 /// Whether an error is a unique-constraint violation (a duplicate name, for example).
@@ -107,6 +111,7 @@ impl Db {
             projects: Arc::new(ReadCache::new(CACHE_TTL, 1024)),
             tagged_manifests: Arc::new(ReadCache::new(CACHE_TTL, 4096)),
             standings: Arc::new(ReadCache::new(CACHE_TTL, 4096)),
+            immutable_rules: Arc::default(),
         })
     }
 

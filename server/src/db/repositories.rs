@@ -1,6 +1,7 @@
 //! Repositories as the REST API lists them, and their deletion.
 
 use super::Db;
+use super::immutable::{GuardedError, refuse_locked_repository};
 use super::list::{self, ListQuery, ListSql, Scope};
 use super::quota;
 
@@ -75,8 +76,9 @@ impl Db {
     }
 
     /// Deletes repository `repository_id` with all its artifacts, tags and blob links, in one transaction.
-    /// The project's quota gives back every digest no other repository of the project still uses.
-    pub async fn delete_repository(&self, repository_id: i64) -> Result<bool, sqlx::Error> {
+    /// The project's quota gives back every digest no other repository of the project still uses. Refused
+    /// when an immutable tag rule locks one of its tags.
+    pub async fn delete_repository(&self, repository_id: i64) -> Result<bool, GuardedError> {
         let mut tx = self.write.begin().await?;
         let found: Option<(i64, String)> =
             sqlx::query_as("SELECT project_id, name FROM repositories WHERE id = $1")
@@ -86,6 +88,7 @@ impl Db {
         let Some((project_id, name)) = found else {
             return Ok(false);
         };
+        refuse_locked_repository(&mut tx, self, project_id, repository_id, &name).await?;
         let digests: Vec<String> = sqlx::query_scalar(
             "SELECT digest FROM repository_blobs WHERE repository_id = $1
              UNION SELECT digest FROM artifacts WHERE repository_id = $1",

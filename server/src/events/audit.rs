@@ -7,7 +7,8 @@
 //! Every other hook is one line in its handler: `Audit::new(..).project(..).by(..).record(&db).await`.
 //!
 //! Harbor's wire names: operations are `create`, `update`, `delete`, `pull`; Berth adds `login` and
-//! `login_failed` (resource type `user`) for Basic sign-ins.
+//! `login_failed` (resource type `user`) for Basic sign-ins, and `refused` (resource type `tag`) for a push or
+//! delete that an immutable tag rule refused.
 //!
 //! Every text an entry holds is cut to a bounded length here ([`MAX_FIELD`]), whoever supplied it, and
 //! [`clip`] does the same for log lines: a caller cannot fill the disk through the audit table or the log.
@@ -79,6 +80,8 @@ pub enum Operation {
     Pull,
     Login,
     LoginFailed,
+    /// A change refused by a policy (an immutable tag rule), recorded with who tried it.
+    Refused,
 }
 
 impl Operation {
@@ -90,6 +93,7 @@ impl Operation {
             Operation::Pull => "pull",
             Operation::Login => "login",
             Operation::LoginFailed => "login_failed",
+            Operation::Refused => "refused",
         }
     }
 }

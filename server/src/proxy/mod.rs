@@ -7,7 +7,6 @@
 mod egress;
 pub mod endpoint;
 mod flight;
-pub mod patterns;
 pub mod pull;
 pub mod upstream;
 
@@ -26,7 +25,7 @@ pub use flight::{BlobFlight, FlightJob, Stage};
 
 use crate::config::ProxyConfig;
 use crate::oci::Digest;
-use patterns::RepositoryFilter;
+use crate::patterns::RepositoryFilter;
 
 /// Why a proxied pull could not be served. Cloneable, so one failed fetch can answer every client waiting on it.
 #[derive(Debug, Clone, thiserror::Error)]

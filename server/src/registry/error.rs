@@ -55,6 +55,10 @@ pub enum RegistryError {
     /// A project's upload sessions or staged bytes are at their cap for now (429 with `Retry-After`).
     #[error("{0}")]
     UploadsBusy(String),
+    /// A push or delete refused by an immutable tag rule: 412 `PRECONDITION`, as Harbor's registry
+    /// middleware answers (`src/server/middleware/immutable`).
+    #[error("{0}")]
+    Immutable(String),
     #[error("{0}")]
     Unsupported(String),
     #[error("the requested range is not satisfiable: the blob has {size} bytes")]
@@ -107,6 +111,7 @@ impl RegistryError {
             Denied(_) | QuotaExceeded(_) => (StatusCode::FORBIDDEN, "DENIED"),
             UploadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "DENIED"),
             UploadsBusy(_) => (StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS"),
+            Immutable(_) => (StatusCode::PRECONDITION_FAILED, "PRECONDITION"),
             Unsupported(_) => (StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED"),
             RangeNotSatisfiable { .. } => (StatusCode::RANGE_NOT_SATISFIABLE, "UNSUPPORTED"),
             NotFound(_) => (StatusCode::NOT_FOUND, "UNSUPPORTED"),

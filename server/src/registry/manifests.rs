@@ -4,6 +4,8 @@
 //! Manifests are stored byte for byte and served with their own media type. A push is refused with
 //! `MANIFEST_BLOB_UNKNOWN` when a referenced blob or child manifest is not in the repository.
 //! Every `GET` (not `HEAD`) counts as a pull of the artifact, its repository and the tag it was asked by.
+//! A push that would move a tag an immutable tag rule locks to another digest is refused with Harbor's
+//! answer, 412 `PRECONDITION` (pushing the same digest again, or a new tag, is fine).
 
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -13,11 +15,12 @@ use super::access::authorize_as;
 use super::{RegistryError, empty};
 use crate::app::AppState;
 use crate::auth::Action;
-use crate::db::{Manifest, NewArtifact, PutManifestError};
+use crate::db::{GuardedError, Manifest, NewArtifact, PutManifestError};
 use crate::events::audit::{self, Audit, ClientIp, Operation};
 use crate::oci::manifest::{self, MAX_MANIFEST_BYTES, ManifestError};
 use crate::oci::{Algorithm, Digest, Reference, RepositoryName};
 use crate::proxy;
+use crate::service::immutable;
 use crate::stats::Pull;
 
 pub async fn get(
@@ -184,29 +187,31 @@ pub async fn put(
         tag,
         proxied: false,
     };
-    state
-        .db
-        .put_manifest(&artifact)
-        .await
-        .map_err(|e| match e {
-            PutManifestError::MissingBlob(digest) => RegistryError::ManifestBlobUnknown {
-                message: format!(
-                    "blob {digest} referenced by the manifest is not in {name}; push it first"
-                ),
-                digest,
-            },
-            PutManifestError::MissingManifest(digest) => RegistryError::ManifestBlobUnknown {
-                message: format!(
-                    "manifest {digest} referenced by the index is not in {name}; push it first"
-                ),
-                digest,
-            },
-            PutManifestError::Quota(q) => {
+    let stored = state.db.put_manifest(&artifact).await;
+    if let Err(PutManifestError::Immutable(locked)) = &stored {
+        immutable::record_refusal(&state.db, locked, "push", caller.username(), client).await;
+        return Err(RegistryError::Immutable(locked.push_message()));
+    }
+    stored.map_err(|e| match e {
+        PutManifestError::MissingBlob(digest) => RegistryError::ManifestBlobUnknown {
+            message: format!(
+                "blob {digest} referenced by the manifest is not in {name}; push it first"
+            ),
+            digest,
+        },
+        PutManifestError::MissingManifest(digest) => RegistryError::ManifestBlobUnknown {
+            message: format!(
+                "manifest {digest} referenced by the index is not in {name}; push it first"
+            ),
+            digest,
+        },
+        PutManifestError::Quota(q) => {
             tracing::warn!(%q, repository = %name, "manifest push refused: project quota exceeded");
             RegistryError::QuotaExceeded(q.to_string())
         }
+        PutManifestError::Immutable(locked) => RegistryError::Immutable(locked.push_message()),
         PutManifestError::Db(e) => RegistryError::internal("storing manifest", e),
-        })?;
+    })?;
     tracing::info!(repository = %name, digest = %digest_text, tag, "manifest pushed");
     Audit::new(
         Operation::Create,
@@ -227,7 +232,8 @@ pub async fn put(
     Ok(empty(StatusCode::CREATED, &response_headers))
 }
 
-/// `DELETE` by digest removes the manifest and its tags; by tag removes only the tag.
+/// `DELETE` by digest removes the manifest and its tags; by tag removes only the tag. Either is refused
+/// (412 `PRECONDITION`) when an immutable tag rule locks a tag it would remove.
 pub async fn delete(
     state: &AppState,
     headers: &HeaderMap,
@@ -244,13 +250,22 @@ pub async fn delete(
         Reference::Digest(_) => "artifact",
     };
     let deleted = match parsed {
-        Reference::Tag(tag) => state.db.delete_tag(name.as_str(), tag.as_str()).await?,
+        Reference::Tag(tag) => state.db.delete_tag(name.as_str(), tag.as_str()).await,
         Reference::Digest(digest) => {
             state
                 .db
                 .delete_manifest(name.as_str(), &digest.to_string())
-                .await?
+                .await
         }
+    };
+    let deleted = match deleted {
+        Ok(deleted) => deleted,
+        Err(GuardedError::Locked(locked)) => {
+            immutable::record_refusal(&state.db, &locked, "delete", caller.username(), client)
+                .await;
+            return Err(RegistryError::Immutable(locked.delete_message()));
+        }
+        Err(GuardedError::Db(e)) => return Err(e.into()),
     };
     if !deleted {
         return Err(unknown());

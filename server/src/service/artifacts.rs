@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::ServiceError;
-use crate::db::{CopyArtifact, CopyError, Db};
+use crate::db::CopyError;
 use crate::oci::Digest;
 use crate::oci::manifest::{DOCKER_MANIFEST_LIST, OCI_INDEX};
 use crate::storage::BlobStore;
@@ -260,20 +260,21 @@ impl std::str::FromStr for CopySource {
     }
 }
 
-/// Copies an artifact (see [`Db::copy_artifact`]); a copy over the target project's quota is refused.
-pub async fn copy(db: &Db, copy: &CopyArtifact<'_>) -> Result<(), ServiceError> {
-    db.copy_artifact(copy).await.map_err(|e| match e {
+/// The outcome of [`crate::db::Db::copy_artifact`] into `target_repository` as the REST API answers it; a copy over the
+/// target project's quota is refused. A refusal by an immutable tag rule is the caller's to record and answer.
+pub fn copied(outcome: Result<(), CopyError>, target_repository: &str) -> Result<(), ServiceError> {
+    outcome.map_err(|e| match e {
         CopyError::SourceGone(digest) => {
             ServiceError::NotFound(format!("artifact {digest} not found in the source repository"))
         }
         CopyError::AlreadyThere(digest) => ServiceError::Conflict(format!(
-            "artifact {digest} is already in {}",
-            copy.target_repository
+            "artifact {digest} is already in {target_repository}"
         )),
         CopyError::Quota(q) => {
-            tracing::warn!(%q, repository = copy.target_repository, "artifact copy refused: project quota exceeded");
+            tracing::warn!(%q, repository = target_repository, "artifact copy refused: project quota exceeded");
             ServiceError::Forbidden(q.to_string())
         }
+        CopyError::Immutable(locked) => ServiceError::Precondition(locked.push_message()),
         CopyError::Db(e) => ServiceError::Db(e),
     })
 }

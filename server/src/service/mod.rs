@@ -2,6 +2,7 @@
 
 pub mod artifacts;
 pub mod configurations;
+pub mod immutable;
 pub mod oidc;
 pub mod projects;
 pub mod registries;
@@ -21,6 +22,9 @@ pub enum ServiceError {
     NotFound(String),
     #[error("{0}")]
     Forbidden(String),
+    /// The state of a resource forbids the change (an immutable tag, for one): 412.
+    #[error("{0}")]
+    Precondition(String),
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     #[error("password hashing failed")]

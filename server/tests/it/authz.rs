@@ -314,6 +314,35 @@ const TABLE: &[Row] = &[
         false,
         &[("member", "delete")],
     ),
+    // Immutable tag rules.
+    row(
+        "get",
+        "/projects/{project_name_or_id}/immutabletagrules",
+        DELETERS,
+        false,
+        &[("immutable-tag", "list")],
+    ),
+    row(
+        "post",
+        "/projects/{project_name_or_id}/immutabletagrules",
+        DELETERS,
+        false,
+        &[("immutable-tag", "create")],
+    ),
+    row(
+        "put",
+        "/projects/{project_name_or_id}/immutabletagrules/{immutable_rule_id}",
+        DELETERS,
+        false,
+        &[("immutable-tag", "update")],
+    ),
+    row(
+        "delete",
+        "/projects/{project_name_or_id}/immutabletagrules/{immutable_rule_id}",
+        DELETERS,
+        false,
+        &[("immutable-tag", "delete")],
+    ),
     // Repositories, artifacts, tags.
     row(
         "get",
@@ -517,6 +546,14 @@ struct Fixture {
     group_id: i64,
     /// A registry endpoint made for the row (`/registries/…` rows): this server itself, as admin.
     registry_id: i64,
+    /// An immutable tag rule of the project (`…/immutabletagrules/{immutable_rule_id}` rows).
+    rule_id: i64,
+}
+
+/// An immutable tag rule selecting tags `pattern` in every repository.
+fn immutable_rule(pattern: &str) -> Value {
+    json!({"tag_selectors": [{"kind": "doublestar", "decoration": "matches", "pattern": pattern}],
+           "scope_selectors": {"repository": [{"kind": "doublestar", "decoration": "repoMatches", "pattern": "**"}]}})
 }
 
 async fn send(
@@ -692,6 +729,17 @@ async fn fixture(
         .await;
         registry_id = location_id(response);
     }
+    let mut rule_id = 0;
+    if row.route.ends_with("{immutable_rule_id}") {
+        let response = send(
+            http,
+            Method::POST,
+            api(&format!("/projects/{project}/immutabletagrules")),
+            Some(immutable_rule("fixture-*")),
+        )
+        .await;
+        rule_id = location_id(response);
+    }
     let caller_robot = match who {
         RobotIn | RobotOut => {
             let unrelated = [("quota", "read"), ("member", "list")]
@@ -733,6 +781,7 @@ async fn fixture(
         user_id,
         group_id,
         registry_id,
+        rule_id,
     }
 }
 
@@ -867,6 +916,24 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
             api(format!("/projects/{p}/members/{}", fx.member_id))
         }
         (_, "/projects/{project_name_or_id}/members") => api(format!("/projects/{p}/members")),
+        ("post", "/projects/{project_name_or_id}/immutabletagrules") => with(
+            format!("/projects/{p}/immutabletagrules"),
+            immutable_rule("new-*"),
+        ),
+        (_, "/projects/{project_name_or_id}/immutabletagrules") => {
+            api(format!("/projects/{p}/immutabletagrules"))
+        }
+        ("put", "/projects/{project_name_or_id}/immutabletagrules/{immutable_rule_id}") => {
+            let mut body = immutable_rule("changed-*");
+            body["id"] = json!(fx.rule_id);
+            with(
+                format!("/projects/{p}/immutabletagrules/{}", fx.rule_id),
+                body,
+            )
+        }
+        (_, "/projects/{project_name_or_id}/immutabletagrules/{immutable_rule_id}") => {
+            api(format!("/projects/{p}/immutabletagrules/{}", fx.rule_id))
+        }
         (_, "/projects/{project_name}/repositories") => api(format!("/projects/{p}/repositories")),
         ("put", "/projects/{project_name}/repositories/{repository_name}") => {
             with(repo, json!({"description": "changed"}))

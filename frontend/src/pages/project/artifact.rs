@@ -15,7 +15,8 @@ use leptos_router::hooks::use_params_map;
 
 use super::artifacts::{
     PullCommand, RepositoryBreadcrumb, artifact_href, artifact_path, browser_host, image_platform,
-    is_zero_time, kind_label, platform_label, pull_command, repository_from_param, short_digest,
+    is_zero_time, kind_label, lock_icon, platform_label, pull_command, repository_from_param,
+    short_digest,
 };
 use super::use_project;
 use crate::answers::{Artifact, Tag};
@@ -187,7 +188,7 @@ fn TagList(
                     <tr data-tag=row_name>
                         <SelectCell selection=selection key=tag.name.clone() label=label/>
                         <td class="tag-name">
-                            <span class="tag-chip">{tag.name}</span>
+                            <span class="tag-chip">{tag.name}{tag.immutable.then(lock_icon)}</span>
                             <PullCommand command=command/>
                         </td>
                         <td class="time">{pull_time}</td>
@@ -496,7 +497,10 @@ pub fn tags_path(base: &str, page: u32, page_size: u32, sort: Option<Sort>) -> S
         &format!("{base}/tags"),
         page,
         page_size,
-        &[("sort", Sort::param(Some(sort)))],
+        &[
+            ("with_immutable_status", "true".to_owned()),
+            ("sort", Sort::param(Some(sort))),
+        ],
     )
 }
 
@@ -545,7 +549,7 @@ mod tests {
         let base = "/projects/p/repositories/a%252Fb/artifacts/sha256%3Aab";
         assert_eq!(
             tags_path(base, 2, 15, None),
-            format!("{base}/tags?page=2&page_size=15&sort=-push_time")
+            format!("{base}/tags?page=2&page_size=15&with_immutable_status=true&sort=-push_time")
         );
         assert_eq!(tag_path(base, "v1.0"), format!("{base}/tags/v1.0"));
         assert_eq!(

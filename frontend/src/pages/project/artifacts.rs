@@ -214,6 +214,13 @@ fn ArtifactRow(
         tag_names.first().map(String::as_str),
         &digest,
     );
+    let locked: Vec<String> = artifact
+        .tags
+        .iter()
+        .flatten()
+        .filter(|t| t.immutable)
+        .map(|t| t.name.clone())
+        .collect();
     let chips = TagChips::of(&tag_names, TAG_CHIPS);
     let kind = kind_label(&artifact);
     let platform = if is_index {
@@ -276,7 +283,10 @@ fn ArtifactRow(
                 {chips
                     .shown
                     .into_iter()
-                    .map(|name| view! { <span class="tag-chip">{name}</span> })
+                    .map(|name| {
+                        let lock = locked.contains(&name).then(lock_icon);
+                        view! { <span class="tag-chip">{name}{lock}</span> }
+                    })
                     .collect_view()}
                 {(chips.hidden > 0)
                     .then(|| {
@@ -448,6 +458,7 @@ pub fn artifacts_path(
         page_size,
         &[
             ("with_tag", "true".to_owned()),
+            ("with_immutable_status", "true".to_owned()),
             ("sort", Sort::param(Some(sort.unwrap_or(DEFAULT_SORT)))),
         ],
     )
@@ -504,6 +515,14 @@ pub fn pull_command(host: &str, full_name: &str, tag: Option<&str>, digest: &str
 pub fn is_zero_time(time: &str) -> bool {
     let time = time.trim();
     time.is_empty() || time.starts_with("0001-01-01")
+}
+
+/// The lock beside a tag an immutable tag rule protects (drawn by the stylesheet, `.tag-lock`).
+pub fn lock_icon() -> impl IntoView {
+    view! {
+        <span class="tag-lock" role="img" aria-label="Immutable"
+            title="Immutable: a tag immutability rule protects this tag"></span>
+    }
 }
 
 /// A row's tags as chips: the first few, and how many (and which) are left for the `…+N` chip.
@@ -663,7 +682,7 @@ mod tests {
     fn api_paths_encode_the_repository_twice_and_default_to_newest_first() {
         assert_eq!(
             artifacts_path("proj", "app", 1, 15, None),
-            "/projects/proj/repositories/app/artifacts?page=1&page_size=15&with_tag=true&sort=-push_time"
+            "/projects/proj/repositories/app/artifacts?page=1&page_size=15&with_tag=true&with_immutable_status=true&sort=-push_time"
         );
         assert_eq!(
             artifacts_path(
@@ -676,7 +695,7 @@ mod tests {
                     descending: false
                 })
             ),
-            "/projects/proj/repositories/a%252Fb/artifacts?page=2&page_size=25&with_tag=true&sort=pull_count"
+            "/projects/proj/repositories/a%252Fb/artifacts?page=2&page_size=25&with_tag=true&with_immutable_status=true&sort=pull_count"
         );
         assert_eq!(
             artifact_path("proj", "a/b", DIGEST),

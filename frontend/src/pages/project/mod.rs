@@ -11,6 +11,7 @@ pub mod artifacts;
 pub mod config;
 pub mod logs;
 pub mod members;
+pub mod policy;
 pub mod repositories;
 pub mod robots;
 pub mod summary;
@@ -50,10 +51,12 @@ const fn tab(
 
 /// The tabs in Harbor's order, each with the permission Harbor's portal checks before showing it
 /// (`project-detail.component.ts`; Berth's matrix names the project configuration `metadata`).
-pub const TABS: [Tab; 6] = [
+/// Policy holds Tag Immutability now (Tag Retention joins it later).
+pub const TABS: [Tab; 7] = [
     tab("summary", "Summary", (".", "read")),
     tab("repositories", "Repositories", ("repository", "list")),
     tab("members", "Members", ("member", "list")),
+    tab("tag-strategy", "Policy", ("immutable-tag", "list")),
     tab("robot-account", "Robot Accounts", ("robot", "list")),
     tab("logs", "Logs", ("log", "list")),
     tab("configs", "Configuration", ("metadata", "read")),

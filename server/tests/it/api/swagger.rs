@@ -152,3 +152,56 @@ async fn job_service_and_purge_bodies_use_harbors_fields() {
     }
     server.stop().await;
 }
+
+/// The properties of definition `name` in Harbor's swagger.
+fn swagger_properties(name: &str) -> Vec<String> {
+    let swagger = harbor_swagger();
+    let mut keys: Vec<String> = swagger["definitions"][name]["properties"]
+        .as_mapping()
+        .unwrap_or_else(|| panic!("no definition {name}"))
+        .keys()
+        .map(|k| k.as_str().unwrap().to_owned())
+        .collect();
+    keys.sort();
+    keys
+}
+
+fn keys(value: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+/// An immutable tag rule as served has exactly the fields of Harbor's `ImmutableRule`, and its selectors
+/// those of `ImmutableSelector`.
+#[tokio::test]
+async fn immutable_rules_have_harbors_shape() {
+    use super::immutable::{add_rule, rule};
+    use super::{create_project, get_json};
+    let server = crate::support::TestServer::start().await;
+    let http = crate::support::client();
+    create_project(&server, &http, serde_json::json!({"project_name": "proj"})).await;
+    add_rule(
+        &server,
+        &http,
+        "proj",
+        rule("repoMatches", "**", "matches", "v*"),
+    )
+    .await;
+    let listed = get_json(
+        &http,
+        super::api(&server, "/projects/proj/immutabletagrules"),
+    )
+    .await;
+    let served = &listed[0];
+    assert_eq!(keys(served), swagger_properties("ImmutableRule"));
+    assert_eq!(
+        keys(&served["tag_selectors"][0]),
+        swagger_properties("ImmutableSelector")
+    );
+    let repository = &served["scope_selectors"]["repository"][0];
+    let mut expected = swagger_properties("ImmutableSelector");
+    expected.retain(|k| k != "extras");
+    assert_eq!(keys(repository), expected, "extras is left out when empty");
+    server.stop().await;
+}

@@ -1,6 +1,6 @@
-//! Doublestar include/exclude patterns of proxy-cache projects (`proxy/patterns.rs`).
+//! Doublestar include/exclude patterns of proxy-cache projects (`patterns.rs`).
 
-use berth::proxy::patterns::{RepositoryFilter, normalize, split};
+use berth::patterns::{RepositoryFilter, normalize, split};
 use proptest::prelude::*;
 
 use super::{budget, config, input, measure};
