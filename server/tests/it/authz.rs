@@ -156,6 +156,35 @@ const TABLE: &[Row] = &[
     row("post", "/ldap/users/import", SYSADMIN, false, &[]),
     row("get", "/ldap/groups/search", SYSADMIN, false, &[]),
     row("post", "/system/oidc/ping", SYSADMIN, false, &[]),
+    // The job service and the audit-log purge (Clean Up → Log Rotation): system admins only (and system
+    // robots given `jobservice-monitor` or `purge-audit`, which `api::purgeaudit` covers).
+    row("get", "/system/purgeaudit", SYSADMIN, false, &[]),
+    row("get", "/system/purgeaudit/schedule", SYSADMIN, false, &[]),
+    row("post", "/system/purgeaudit/schedule", SYSADMIN, false, &[]),
+    row("put", "/system/purgeaudit/schedule", SYSADMIN, false, &[]),
+    row("get", "/system/purgeaudit/{purge_id}", SYSADMIN, false, &[]),
+    row("put", "/system/purgeaudit/{purge_id}", SYSADMIN, false, &[]),
+    row(
+        "get",
+        "/system/purgeaudit/{purge_id}/log",
+        SYSADMIN,
+        false,
+        &[],
+    ),
+    row("get", "/jobservice/pools", SYSADMIN, false, &[]),
+    row(
+        "get",
+        "/jobservice/pools/{pool_id}/workers",
+        SYSADMIN,
+        false,
+        &[],
+    ),
+    row("put", "/jobservice/jobs/{job_id}", SYSADMIN, false, &[]),
+    row("get", "/jobservice/jobs/{job_id}/log", SYSADMIN, false, &[]),
+    row("get", "/jobservice/queues", SYSADMIN, false, &[]),
+    row("put", "/jobservice/queues/{job_type}", SYSADMIN, false, &[]),
+    row("get", "/schedules", SYSADMIN, false, &[]),
+    row("get", "/schedules/{job_type}/paused", SYSADMIN, false, &[]),
     row("get", "/statistics", SIGNED_IN, false, &[]),
     row("get", "/search", &EVERYONE, true, &[]),
     row(
@@ -548,6 +577,8 @@ struct Fixture {
     registry_id: i64,
     /// An immutable tag rule of the project (`…/immutabletagrules/{immutable_rule_id}` rows).
     rule_id: i64,
+    /// A dry-run audit-log purge, run for the row (`{purge_id}` and `{job_id}` rows).
+    job_id: i64,
 }
 
 /// An immutable tag rule selecting tags `pattern` in every repository.
@@ -729,6 +760,18 @@ async fn fixture(
         .await;
         registry_id = location_id(response);
     }
+    let mut job_id = 0;
+    if row.route.contains("{purge_id}") || row.route.contains("{job_id}") {
+        let response = send(
+            http,
+            Method::POST,
+            api("/system/purgeaudit/schedule"),
+            Some(json!({"schedule": {"type": "Manual"},
+                "parameters": {"audit_retention_hour": 1, "include_operations": "pull", "dry_run": true}})),
+        )
+        .await;
+        job_id = location_id(response);
+    }
     let mut rule_id = 0;
     if row.route.ends_with("{immutable_rule_id}") {
         let response = send(
@@ -782,6 +825,7 @@ async fn fixture(
         group_id,
         registry_id,
         rule_id,
+        job_id,
     }
 }
 
@@ -1007,6 +1051,33 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
         }
         (_, "/v2/{name}/blobs/uploads/") => (format!("/v2/{p}/app/blobs/uploads/"), None, None),
         (_, "/v2/_catalog") => ("/v2/_catalog".to_owned(), None, None),
+        ("post" | "put", "/system/purgeaudit/schedule") => with(
+            "/system/purgeaudit/schedule".to_owned(),
+            json!({"schedule": {"type": "Manual"},
+                "parameters": {"audit_retention_hour": 1, "include_operations": "pull", "dry_run": true}}),
+        ),
+        (_, "/system/purgeaudit/{purge_id}") => api(format!("/system/purgeaudit/{}", fx.job_id)),
+        (_, "/system/purgeaudit/{purge_id}/log") => {
+            api(format!("/system/purgeaudit/{}/log", fx.job_id))
+        }
+        (_, "/jobservice/pools/{pool_id}/workers") => {
+            api("/jobservice/pools/all/workers".to_owned())
+        }
+        (_, "/jobservice/jobs/{job_id}") => api(format!("/jobservice/jobs/{}", fx.job_id)),
+        (_, "/jobservice/jobs/{job_id}/log") => api(format!("/jobservice/jobs/{}/log", fx.job_id)),
+        ("put", "/jobservice/queues/{job_type}") => with(
+            "/jobservice/queues/all".to_owned(),
+            json!({"action": "resume"}),
+        ),
+        (_, "/schedules/{job_type}/paused") => api("/schedules/all/paused".to_owned()),
+        (
+            "get",
+            "/system/purgeaudit"
+            | "/system/purgeaudit/schedule"
+            | "/jobservice/pools"
+            | "/jobservice/queues"
+            | "/schedules",
+        ) => api(row.route.to_owned()),
         (method, route) => panic!("the authorization matrix has no request for {method} {route}"),
     }
 }
