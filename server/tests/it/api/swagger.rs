@@ -1,4 +1,5 @@
-//! Every path Berth serves under `/api/v2.0` exists in Harbor's swagger with the same method.
+//! Every path Berth serves under `/api/v2.0` exists in Harbor's swagger with the same method, but for its
+//! documented additions (`berth::api::BERTH_ADDITIONS`).
 
 use std::path::Path;
 
@@ -13,6 +14,7 @@ fn every_endpoint_is_in_harbors_swagger() {
     let paths = &swagger["paths"];
     let missing: Vec<String> = berth::api::ENDPOINTS
         .iter()
+        .filter(|route| !berth::api::BERTH_ADDITIONS.contains(route))
         .filter(|(method, path)| paths[*path][*method].is_null())
         .map(|(method, path)| format!("{} {path}", method.to_uppercase()))
         .collect();
