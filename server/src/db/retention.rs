@@ -12,6 +12,9 @@ use super::Db;
 /// The schedule's vendor type (Harbor's job type of retention).
 pub const VENDOR_TYPE: &str = "RETENTION";
 
+/// Rows per multi-row insert of reasons (8 binds each).
+const REASON_ROWS: usize = 100;
+
 /// A stored policy.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RetentionPolicyRow {
@@ -489,7 +492,8 @@ impl Db {
         .boxed()
     }
 
-    /// Appends `reasons` to task `task_id`, numbered from `first_seq`, in one transaction.
+    /// Appends `reasons` to task `task_id`, numbered from `first_seq`, in one transaction (multi-row inserts
+    /// of [`REASON_ROWS`] rows, well under both databases' bind-parameter limits).
     pub async fn insert_retention_reasons(
         &self,
         task_id: i64,
@@ -497,21 +501,23 @@ impl Db {
         reasons: &[NewReason],
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.write.begin().await?;
-        for (seq, reason) in (first_seq..).zip(reasons) {
-            sqlx::query(
-                "INSERT INTO retention_reasons (task_id, seq, tag, artifact_id, digest, retained, rule, reason)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(task_id)
-            .bind(seq)
-            .bind(&reason.tag)
-            .bind(reason.artifact_id)
-            .bind(&reason.digest)
-            .bind(reason.retained)
-            .bind(reason.rule)
-            .bind(&reason.reason)
-            .execute(&mut *tx)
-            .await?;
+        let mut seq = first_seq;
+        for chunk in reasons.chunks(REASON_ROWS) {
+            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO retention_reasons (task_id, seq, tag, artifact_id, digest, retained, rule, reason) ",
+            );
+            insert.push_values(chunk, |mut row, reason| {
+                row.push_bind(task_id)
+                    .push_bind(seq)
+                    .push_bind(&reason.tag)
+                    .push_bind(reason.artifact_id)
+                    .push_bind(&reason.digest)
+                    .push_bind(reason.retained)
+                    .push_bind(reason.rule)
+                    .push_bind(&reason.reason);
+                seq += 1;
+            });
+            insert.build().execute(&mut *tx).await?;
         }
         tx.commit().await
     }
@@ -528,8 +534,10 @@ impl Db {
              WHERE task_id = $1 AND retained = 0
                AND NOT EXISTS (SELECT 1 FROM retention_reasons k WHERE k.task_id = $1
                                AND k.artifact_id = retention_reasons.artifact_id AND k.retained = 1)
-               AND NOT EXISTS (SELECT 1 FROM artifact_children ch JOIN artifacts p ON p.id = ch.parent_id
-                               WHERE p.repository_id = $2 AND ch.child_digest = retention_reasons.digest)
+               AND NOT EXISTS (SELECT 1 FROM artifact_children ch
+                               WHERE ch.child_digest = retention_reasons.digest
+                                 AND EXISTS (SELECT 1 FROM artifacts p
+                                             WHERE p.id = ch.parent_id AND p.repository_id = $2))
                AND NOT EXISTS (SELECT 1 FROM artifacts a JOIN artifacts s
                                    ON s.repository_id = a.repository_id AND s.digest = a.subject_digest
                                WHERE a.id = retention_reasons.artifact_id)",
