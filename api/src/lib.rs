@@ -17,6 +17,7 @@ pub mod projects;
 pub mod quotas;
 pub mod registries;
 pub mod repositories;
+pub mod retention;
 pub mod robots;
 pub mod search;
 pub mod statistics;

@@ -25,6 +25,7 @@ pub mod query_bool;
 mod quotas;
 mod registries;
 mod repositories;
+mod retentions;
 mod robots;
 mod search;
 mod statistics;
@@ -51,6 +52,10 @@ use berth_api::projects::{Project, ProjectDeletable, ProjectMetadata, ProjectReq
 use berth_api::quotas::{Quota, QuotaUpdateReq};
 use berth_api::registries::{Registry, RegistryInfo, RegistryPing, RegistryUpdate};
 use berth_api::repositories::Repository;
+use berth_api::retention::{
+    RetentionExecution, RetentionExecutionAction, RetentionExecutionTask, RetentionMetadata,
+    RetentionPolicy, RetentionReason, RetentionRun,
+};
 use berth_api::robots::{Robot, RobotCreate, RobotCreated, RobotSec};
 use berth_api::search::Search;
 use berth_api::statistics::Statistic;
@@ -65,6 +70,13 @@ use utoipa::openapi::schema::Type;
 use crate::app::AppState;
 pub use caller::Caller;
 pub use error::ApiError;
+
+/// Endpoints Berth serves beyond Harbor's API (documented as additions in the OpenAPI document); every other
+/// row of the route table is in Harbor's swagger.
+pub const BERTH_ADDITIONS: &[(&str, &str)] = &[(
+    "get",
+    "/retentions/{id}/executions/{eid}/tasks/{tid}/reasons",
+)];
 
 /// Where the REST API is mounted.
 pub const BASE: &str = "/api/v2.0";
@@ -227,6 +239,19 @@ api_routes! {
     get "/system/purgeaudit/{purge_id}" => purgeaudit::get [.ok::<ExecHistory>()],
     put "/system/purgeaudit/{purge_id}" => purgeaudit::stop_run,
     get "/system/purgeaudit/{purge_id}/log" => purgeaudit::log [.text()],
+
+    get "/retentions/metadatas" => retentions::metadatas [.ok::<RetentionMetadata>()],
+    post "/retentions" => retentions::create [.body::<RetentionPolicy>().created()],
+    get "/retentions/{id}" => retentions::get [.ok::<RetentionPolicy>()],
+    put "/retentions/{id}" => retentions::update [.body::<RetentionPolicy>()],
+    delete "/retentions/{id}" => retentions::remove,
+    post "/retentions/{id}/executions" => retentions::trigger [.body::<RetentionRun>().created()],
+    get "/retentions/{id}/executions" => retentions::list_executions [.pages::<RetentionExecution>()],
+    patch "/retentions/{id}/executions/{eid}" => retentions::operate [.body::<RetentionExecutionAction>()],
+    get "/retentions/{id}/executions/{eid}/tasks" => retentions::list_tasks [.pages::<RetentionExecutionTask>()],
+    get "/retentions/{id}/executions/{eid}/tasks/{tid}" => retentions::task_log [.text()],
+    get "/retentions/{id}/executions/{eid}/tasks/{tid}/reasons" => retentions::task_reasons [.pages::<RetentionReason>()
+        .addition("Berth's addition: each tag's (and untagged artifact's) fate in the task, and why")],
 
     get "/jobservice/pools" => jobservice::pools [.items::<WorkerPool>()],
     get "/jobservice/pools/{pool_id}/workers" => jobservice::workers [.items::<Worker>().text_id("pool_id")],

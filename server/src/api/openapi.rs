@@ -41,6 +41,8 @@ pub struct RouteDoc {
     schemas: Vec<(String, RefOr<Schema>)>,
     /// Path parameters that are strings although their names end in `_id` (Harbor's job and pool ids).
     text_ids: Vec<&'static str>,
+    /// What the operation does beyond Harbor's API, for Berth's additions.
+    description: Option<&'static str>,
 }
 
 impl RouteDoc {
@@ -55,7 +57,14 @@ impl RouteDoc {
             query: Vec::new(),
             schemas: Vec::new(),
             text_ids: Vec::new(),
+            description: None,
         }
+    }
+
+    /// Marks the route as Berth's addition to Harbor's API, saying what it does.
+    pub fn addition(mut self, description: &'static str) -> Self {
+        self.description = Some(description);
+        self
     }
 
     /// `200 OK` with a `text/plain` body (a job's log).
@@ -207,11 +216,14 @@ impl RouteDoc {
         let tag = handler.split("::").next().unwrap_or_default().to_owned();
         let mut operation = OperationBuilder::new()
             .tag(tag)
-            .operation_id(Some(handler.replace("::", "_")));
+            .operation_id(Some(handler.replace("::", "_")))
+            .description(self.description);
         for name in path_parameters(self.path) {
             let kind = if self.text_ids.contains(&name) {
                 Type::String
-            } else if name == "id" || (name.ends_with("_id") && !name.contains("name")) {
+            } else if matches!(name, "id" | "eid" | "tid")
+                || (name.ends_with("_id") && !name.contains("name"))
+            {
                 Type::Integer
             } else {
                 Type::String

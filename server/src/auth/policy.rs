@@ -384,6 +384,16 @@ impl ProjectAccess {
         self.public && public_read
     }
 
+    /// Whether the subject holds a project permission of a resource Berth does not model as a [`Resource`]
+    /// (`tag-retention`, for example) by being a system admin or by its role (Harbor's role matrix). A robot's
+    /// own grants of such resources are in its permission list: [`super::robots::holds_in_project`].
+    pub fn permits_named(self, resource: &str, action: &str) -> bool {
+        self.sysadmin
+            || self
+                .role
+                .is_some_and(|role| role_permits_other(role, resource, action))
+    }
+
     /// The registry actions this access allows, each decided by [`Self::permits`].
     pub fn registry_actions(self) -> ActionSet {
         let allowed: Vec<Action> = Action::ALL

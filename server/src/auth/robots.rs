@@ -55,6 +55,17 @@ pub fn rest_permission(access: &Access) -> Option<(Resource, Operation)> {
     Some((resource, operation))
 }
 
+/// Whether the robot's permissions grant `(resource, action)` in `project`, for resources Berth does not
+/// model as a [`Resource`] (such as `tag-retention`).
+pub fn holds_in_project(
+    permissions: &[RobotPermission],
+    project: &str,
+    resource: &str,
+    action: &str,
+) -> bool {
+    accesses_in(permissions, project).any(|a| a.resource == resource && a.action == action)
+}
+
 /// The permissions the robot holds in `project`, as [`ProjectAccess::robot_grants`] bits: REST and registry
 /// alike (`repository:pull` and `repository:push` are role-matrix permissions too).
 pub fn rest_grants(permissions: &[RobotPermission], project: &str) -> u128 {

@@ -23,6 +23,7 @@ mod pulls;
 mod quota;
 mod registries;
 mod repositories;
+pub mod retention;
 mod robots;
 mod text_search;
 mod uploads;

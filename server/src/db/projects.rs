@@ -35,9 +35,9 @@ pub struct NewProject<'a> {
     pub settings: &'a [(&'a str, &'a str)],
     /// The registry endpoint of a proxy-cache project.
     pub registry_id: Option<i64>,
-    /// A retention policy (Harbor's `RetentionPolicy` JSON) to store with the project; its `scope.ref` and
-    /// `id` are filled in, and the project's `retention_id` metadata names it.
-    pub retention_policy: Option<&'a str>,
+    /// A retention policy to store with the project (with its schedule); its `scope.ref` and `id` are filled
+    /// in, and the project's `retention_id` metadata names it.
+    pub retention_policy: Option<&'a super::retention::NewRetentionPolicy<'a>>,
     /// The project's CVE allowlist, if it starts with one.
     pub cve_allowlist: Option<&'a super::NewCveAllowlist>,
 }
@@ -88,28 +88,13 @@ impl Db {
         .fetch_one(&mut *tx)
         .await?;
         if let Some(policy) = project.retention_policy {
-            let retention_id: i64 = sqlx::query_scalar(
-                "INSERT INTO retention_policies (project_id, policy, created_at, updated_at)
-                 VALUES ($1, json_set($2, '$.scope.ref', $1), $3, $3) RETURNING id",
-            )
-            .bind(id)
-            .bind(policy)
-            .bind(&now)
-            .fetch_one(&mut *tx)
-            .await?;
-            sqlx::query(
-                "UPDATE retention_policies SET policy = json_set(policy, '$.id', id) WHERE id = $1",
-            )
-            .bind(retention_id)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO project_metadata (project_id, name, value) VALUES ($1, 'retention_id', $2)",
-            )
-            .bind(id)
-            .bind(retention_id.to_string())
-            .execute(&mut *tx)
-            .await?;
+            super::retention::create_policy_in(&mut tx, id, policy, &now)
+                .await
+                .map_err(|e| match e {
+                    super::retention::CreatePolicyError::Db(e) => e,
+                    // A new project has no policy yet.
+                    other => sqlx::Error::Protocol(other.to_string()),
+                })?;
         }
         sqlx::query(
             "INSERT INTO project_members (project_id, entity_type, entity_id, role, created_at, updated_at)
@@ -307,6 +292,15 @@ impl Db {
         if repositories > 0 {
             return Ok(false);
         }
+        // Its retention policy goes with it (a foreign key); the policy's schedule has none.
+        sqlx::query(
+            "DELETE FROM job_schedules WHERE vendor_type = $1
+             AND vendor_id IN (SELECT id FROM retention_policies WHERE project_id = $2)",
+        )
+        .bind(super::retention::VENDOR_TYPE)
+        .bind(project.id)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM projects WHERE id = $1")
             .bind(project.id)
             .execute(&mut *tx)

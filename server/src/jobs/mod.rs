@@ -79,7 +79,7 @@ impl Kind {
 }
 
 /// Every kind this build runs.
-pub const KINDS: &[Kind] = &[purge_audit::KIND];
+pub const KINDS: &[Kind] = &[purge_audit::KIND, crate::retention::run::KIND];
 
 /// The kind named `name`.
 pub fn kind(name: &str) -> Option<&'static Kind> {

@@ -35,13 +35,10 @@ pub async fn create_with(
     .await
 }
 
-/// Harbor's retention policy for a new proxy-cache project: keep what was pulled in the last 7 days, checked
-/// daily (`policy.WithNDaysSinceLastPull` in Harbor). `scope.ref` and `id` are filled in when it is stored.
-pub const PROXY_RETENTION_POLICY: &str = r#"{"id":0,"algorithm":"or","rules":[{"id":1,"priority":1,"disabled":false,"action":"retain","template":"nDaysSinceLastPull","params":{"nDaysSinceLastPull":7},"tag_selectors":[{"kind":"doublestar","decoration":"matches","pattern":"**"}],"scope_selectors":{"repository":[{"kind":"doublestar","decoration":"repoMatches","pattern":"**"}]}}],"trigger":{"kind":"Schedule","settings":{"cron":"0 0 0 * * *"}},"scope":{"level":"project","ref":0}}"#;
-
 /// Creates a proxy-cache project of registry endpoint `registry_id`, as [`create_with`] does, with Harbor's
-/// default retention policy for proxy projects ([`PROXY_RETENTION_POLICY`]) named by its `retention_id`
-/// metadata, all in one transaction. An unknown endpoint is invalid input.
+/// default retention policy for proxy projects ([`crate::retention::policy::proxy_default`]: keep what was
+/// pulled in the last 7 days, daily) named by its `retention_id` metadata and scheduled, all in one
+/// transaction. An unknown endpoint is invalid input.
 #[expect(
     clippy::too_many_arguments,
     reason = "create_with's arguments and the endpoint"
@@ -103,6 +100,16 @@ async fn create_project(
         .find_user(owner)
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("user {owner:?} does not exist")))?;
+    let mut next_run = String::new();
+    let proxy_policy = match registry_id {
+        Some(_) => Some(crate::retention::to_store(
+            &crate::retention::policy::proxy_default(0),
+            Some(PROXY_RETENTION_CRON),
+            &mut next_run,
+            crate::jobs::SCHEDULE_OPERATOR,
+        )?),
+        None => None,
+    };
     let project = NewProject {
         name,
         owner_id: owner.id,
@@ -110,7 +117,7 @@ async fn create_project(
         storage_limit,
         settings,
         registry_id,
-        retention_policy: registry_id.map(|_| PROXY_RETENTION_POLICY),
+        retention_policy: proxy_policy.as_ref(),
         cve_allowlist,
     };
     db.create_project(&project).await.map_err(|e| {
@@ -124,6 +131,10 @@ async fn create_project(
         }
     })
 }
+
+/// The schedule of the proxy default policy ([`crate::retention::policy::proxy_default`]'s cron): daily at
+/// midnight UTC, as Harbor's.
+const PROXY_RETENTION_CRON: &str = "0 0 0 * * *";
 
 fn is_foreign_key_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_foreign_key_violation())

@@ -71,6 +71,8 @@ const DELETERS: &[Who] = &[Maintainer, ProjectAdmin, SysAdmin, RobotIn];
 const ADMINS: &[Who] = &[ProjectAdmin, SysAdmin, RobotIn];
 const PROJECT_ADMINS_ONLY: &[Who] = &[ProjectAdmin, SysAdmin];
 const SYSADMIN: &[Who] = &[SysAdmin];
+/// Tag retention: project admins and maintainers (Harbor's role matrix).
+const RETENTION: &[Who] = &[Maintainer, ProjectAdmin, SysAdmin];
 const USERS: &[Who] = &[
     Outsider,
     OtherMember,
@@ -185,6 +187,43 @@ const TABLE: &[Row] = &[
     row("put", "/jobservice/queues/{job_type}", SYSADMIN, false, &[]),
     row("get", "/schedules", SYSADMIN, false, &[]),
     row("get", "/schedules/{job_type}/paused", SYSADMIN, false, &[]),
+    // Tag retention: the templates for anyone signed in, a project's policy and its runs for its admins and
+    // maintainers.
+    row("get", "/retentions/metadatas", SIGNED_IN, false, &[]),
+    row("post", "/retentions", RETENTION, false, &[]),
+    row("get", "/retentions/{id}", RETENTION, false, &[]),
+    row("put", "/retentions/{id}", RETENTION, false, &[]),
+    row("delete", "/retentions/{id}", RETENTION, false, &[]),
+    row("post", "/retentions/{id}/executions", RETENTION, false, &[]),
+    row("get", "/retentions/{id}/executions", RETENTION, false, &[]),
+    row(
+        "patch",
+        "/retentions/{id}/executions/{eid}",
+        RETENTION,
+        false,
+        &[],
+    ),
+    row(
+        "get",
+        "/retentions/{id}/executions/{eid}/tasks",
+        RETENTION,
+        false,
+        &[],
+    ),
+    row(
+        "get",
+        "/retentions/{id}/executions/{eid}/tasks/{tid}",
+        RETENTION,
+        false,
+        &[],
+    ),
+    row(
+        "get",
+        "/retentions/{id}/executions/{eid}/tasks/{tid}/reasons",
+        RETENTION,
+        false,
+        &[],
+    ),
     row("get", "/statistics", SIGNED_IN, false, &[]),
     row("get", "/search", &EVERYONE, true, &[]),
     row(
@@ -579,6 +618,9 @@ struct Fixture {
     rule_id: i64,
     /// A dry-run audit-log purge, run for the row (`{purge_id}` and `{job_id}` rows).
     job_id: i64,
+    /// The project's retention policy, its finished dry run and that run's first task (`/retentions/{id}…`
+    /// rows), as `(id, eid, tid)`.
+    retention: (i64, i64, i64),
 }
 
 /// An immutable tag rule selecting tags `pattern` in every repository.
@@ -772,6 +814,32 @@ async fn fixture(
         .await;
         job_id = location_id(response);
     }
+    let mut retention = (0, 0, 0);
+    if row.route.starts_with("/retentions/{id}") {
+        use crate::retention::{everything, policy, run};
+        let id = crate::retention::create_policy(
+            server,
+            http,
+            policy(project_id, vec![everything("always", json!({}))], ""),
+        )
+        .await;
+        if row.route.contains("{eid}") {
+            let eid = run(server, http, id, true).await;
+            let tasks: Value = send(
+                http,
+                Method::GET,
+                api(&format!("/retentions/{id}/executions/{eid}/tasks")),
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+            retention = (id, eid, tasks[0]["id"].as_i64().unwrap_or(0));
+        } else {
+            retention = (id, 0, 0);
+        }
+    }
     let mut rule_id = 0;
     if row.route.ends_with("{immutable_rule_id}") {
         let response = send(
@@ -826,6 +894,7 @@ async fn fixture(
         registry_id,
         rule_id,
         job_id,
+        retention,
     }
 }
 
@@ -1078,6 +1147,53 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
             | "/jobservice/queues"
             | "/schedules",
         ) => api(row.route.to_owned()),
+        (_, "/retentions/metadatas") => api("/retentions/metadatas".to_owned()),
+        ("post", "/retentions") => with(
+            "/retentions".to_owned(),
+            crate::retention::policy(
+                fx.project_id,
+                vec![crate::retention::everything("always", json!({}))],
+                "",
+            ),
+        ),
+        ("put", "/retentions/{id}") => with(
+            format!("/retentions/{}", fx.retention.0),
+            crate::retention::policy(
+                fx.project_id,
+                vec![crate::retention::everything(
+                    "latestPushedK",
+                    json!({"latestPushedK": 3}),
+                )],
+                "",
+            ),
+        ),
+        (_, "/retentions/{id}") => api(format!("/retentions/{}", fx.retention.0)),
+        ("post", "/retentions/{id}/executions") => with(
+            format!("/retentions/{}/executions", fx.retention.0),
+            json!({"dry_run": true}),
+        ),
+        (_, "/retentions/{id}/executions") => {
+            api(format!("/retentions/{}/executions", fx.retention.0))
+        }
+        (_, "/retentions/{id}/executions/{eid}") => with(
+            format!(
+                "/retentions/{}/executions/{}",
+                fx.retention.0, fx.retention.1
+            ),
+            json!({"action": "stop"}),
+        ),
+        (_, "/retentions/{id}/executions/{eid}/tasks") => api(format!(
+            "/retentions/{}/executions/{}/tasks",
+            fx.retention.0, fx.retention.1
+        )),
+        (_, "/retentions/{id}/executions/{eid}/tasks/{tid}") => api(format!(
+            "/retentions/{}/executions/{}/tasks/{}",
+            fx.retention.0, fx.retention.1, fx.retention.2
+        )),
+        (_, "/retentions/{id}/executions/{eid}/tasks/{tid}/reasons") => api(format!(
+            "/retentions/{}/executions/{}/tasks/{}/reasons",
+            fx.retention.0, fx.retention.1, fx.retention.2
+        )),
         (method, route) => panic!("the authorization matrix has no request for {method} {route}"),
     }
 }
@@ -1114,7 +1230,7 @@ fn every_rest_endpoint_has_a_row() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_authorization_matrix_holds() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(|c| c.jobs.poll_ms = 50).await;
     let http = client();
     for name in [
         "outsider",
@@ -1193,7 +1309,10 @@ async fn the_authorization_matrix_holds() {
                 // 412, which is what "allowed" looks like here.
                 let allowed = status.is_success()
                     || (row.route == "/users/{user_id}/cli_secret" && status.as_u16() == 412);
-                let denied = matches!(status.as_u16(), 401 | 403 | 404);
+                // `POST /retentions` names its project in the body: a project the caller may not see is answered
+                // as one that does not exist, with Harbor's 400 "invalid Project id".
+                let denied = matches!(status.as_u16(), 401 | 403 | 404)
+                    || (row.route == "/retentions" && status.as_u16() == 400);
                 let visibility = if public { "public" } else { "private" };
                 if !(allowed || denied) || allowed != expected {
                     failures.push(format!(

@@ -25,4 +25,5 @@ mod oidc;
 mod parsers;
 mod proxy;
 mod registry;
+mod retention;
 mod shutdown;

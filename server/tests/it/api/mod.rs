@@ -3,7 +3,7 @@
 mod artifacts;
 mod audit;
 mod configurations;
-mod immutable;
+pub mod immutable;
 mod lists;
 mod members;
 mod openapi;

@@ -16,6 +16,7 @@ const NOT_JSON: &[&str] = &[
     "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/additions/{addition}",
     "/system/purgeaudit/{purge_id}/log",
     "/jobservice/jobs/{job_id}/log",
+    "/retentions/{id}/executions/{eid}/tasks/{tid}",
 ];
 
 async fn document(server: &TestServer) -> Value {

@@ -1,4 +1,5 @@
-//! Every path Berth serves under `/api/v2.0` exists in Harbor's swagger with the same method.
+//! Every path Berth serves under `/api/v2.0` exists in Harbor's swagger with the same method, but for its
+//! documented additions (`berth::api::BERTH_ADDITIONS`).
 
 use std::path::Path;
 
@@ -13,6 +14,7 @@ fn every_endpoint_is_in_harbors_swagger() {
     let paths = &swagger["paths"];
     let missing: Vec<String> = berth::api::ENDPOINTS
         .iter()
+        .filter(|route| !berth::api::BERTH_ADDITIONS.contains(route))
         .filter(|(method, path)| paths[*path][*method].is_null())
         .map(|(method, path)| format!("{} {path}", method.to_uppercase()))
         .collect();
@@ -40,6 +42,17 @@ fn not_in_harbor(
     };
     match value {
         serde_json::Value::Object(fields) => {
+            // A map (`additionalProperties`) holds any key; a free-form object (no properties) anything.
+            if !schema["additionalProperties"].is_null() {
+                for (key, field) in fields {
+                    let item = &schema["additionalProperties"];
+                    not_in_harbor(swagger, item, field, &format!("{at}.{key}"), found);
+                }
+                return;
+            }
+            if schema["properties"].is_null() && schema["type"].as_str() == Some("object") {
+                return;
+            }
             for (key, field) in fields {
                 let declared = &schema["properties"][key.as_str()];
                 if declared.is_null() {
@@ -203,5 +216,97 @@ async fn immutable_rules_have_harbors_shape() {
     let mut expected = swagger_properties("ImmutableSelector");
     expected.retain(|k| k != "extras");
     assert_eq!(keys(repository), expected, "extras is left out when empty");
+    server.stop().await;
+}
+
+/// Tag retention answers with the fields of Harbor's definitions (`RetentionMetadata`, `RetentionPolicy`,
+/// `RetentionExecution`, `RetentionExecutionTask`), and a task's log as text; Berth's reasons endpoint is
+/// documented as an addition.
+#[tokio::test]
+async fn retention_bodies_use_harbors_fields() {
+    use serde_json::json;
+
+    use super::api;
+    use crate::retention::{everything, policy, project_id, run, start};
+    use crate::support::client;
+
+    let swagger = harbor_swagger();
+    let server = start().await;
+    let http = client();
+    server.create_project("p", false).await;
+    crate::registry::push_image(&server, &http, "p/app", "v1", "swagger").await;
+    let pid = project_id(&server, "p").await;
+    let id = crate::retention::create_policy(
+        &server,
+        &http,
+        policy(
+            pid,
+            vec![everything("latestPushedK", json!({"latestPushedK": 1}))],
+            "0 0 0 * * *",
+        ),
+    )
+    .await;
+    let eid = run(&server, &http, id, true).await;
+    let tasks = super::get_json(
+        &http,
+        api(&server, &format!("/retentions/{id}/executions/{eid}/tasks")),
+    )
+    .await;
+    let tid = tasks[0]["id"].as_i64().unwrap();
+    let paths = swagger["paths"].clone();
+    for (route, url) in [
+        ("/retentions/metadatas", "/retentions/metadatas".to_owned()),
+        ("/retentions/{id}", format!("/retentions/{id}")),
+        (
+            "/retentions/{id}/executions",
+            format!("/retentions/{id}/executions"),
+        ),
+        (
+            "/retentions/{id}/executions/{eid}/tasks",
+            format!("/retentions/{id}/executions/{eid}/tasks"),
+        ),
+    ] {
+        let body: serde_json::Value = super::get_json(&http, api(&server, &url)).await;
+        let schema = &paths[route]["get"]["responses"]["200"]["schema"];
+        assert!(!schema.is_null(), "Harbor's GET {route} has no body");
+        let mut found = Vec::new();
+        not_in_harbor(&swagger, schema, &body, "", &mut found);
+        assert!(
+            found.is_empty(),
+            "GET {url}: fields Harbor does not have: {found:?}"
+        );
+    }
+    assert_eq!(
+        paths["/retentions/{id}/executions/{eid}/tasks/{tid}"]["get"]["produces"][0].as_str(),
+        Some("text/plain")
+    );
+    let document = super::get_json(&http, server.url("/openapi.json")).await;
+    let reasons =
+        &document["paths"]["/retentions/{id}/executions/{eid}/tasks/{tid}/reasons"]["get"];
+    assert!(
+        reasons["description"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Berth's addition"),
+        "{reasons}"
+    );
+    let response = http
+        .get(api(
+            &server,
+            &format!("/retentions/{id}/executions/{eid}/tasks/{tid}"),
+        ))
+        .basic_auth(
+            crate::support::ADMIN_USER,
+            Some(crate::support::ADMIN_PASSWORD),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     server.stop().await;
 }
