@@ -140,6 +140,13 @@ impl Db {
         .await
     }
 
+    /// Records blob `digest` as live, linked to no repository, whose file is already in the store (seeding
+    /// and tests; the request paths use [`Db::begin_record_blob`] or [`Db::begin_link`]).
+    pub async fn record_blob(&self, digest: &str, size: i64) -> Result<(), ChargeError> {
+        self.begin_record_blob(digest, size).await?.commit().await?;
+        Ok(())
+    }
+
     /// Records a verified blob about to be moved into the content store, linked to no repository yet (a
     /// proxy-cache fetch), in a transaction left open: the caller moves the file in only when
     /// [`PendingLink::newly_recorded`], then commits. Refused while garbage collection deletes the blob

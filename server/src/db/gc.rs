@@ -195,7 +195,7 @@ impl Db {
         let sql = format!(
             "UPDATE blobs AS b SET state = $1
              WHERE b.digest IN ({}) AND b.state = 'live' AND b.linked_at < $2 AND {UNREFERENCED}
-             RETURNING b.digest, b.size",
+             RETURNING digest, size",
             placeholders(3, digests.len())
         );
         let mut query = sqlx::query_as(&sql).bind(DELETING).bind(cutoff);
@@ -271,5 +271,15 @@ impl Db {
         .bind(limit)
         .fetch_all(&self.read)
         .await
+    }
+}
+
+impl Db {
+    /// Every blob row as `(digest, state)`, in digest order: for consistency checks (tests, the benchmark).
+    /// Reads the whole table; not for the request path.
+    pub async fn blob_states(&self) -> Result<Vec<(String, String)>, sqlx::Error> {
+        sqlx::query_as("SELECT digest, state FROM blobs ORDER BY digest")
+            .fetch_all(&self.read)
+            .await
     }
 }

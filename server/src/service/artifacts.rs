@@ -279,6 +279,31 @@ pub async fn copy(db: &Db, copy: &CopyArtifact<'_>) -> Result<(), ServiceError> 
     })
 }
 
+/// Deletes artifact `digest` of `repository` (project `project_id`) as the REST API's delete does — with its
+/// tags, its accessories and those of its children nothing else uses, releasing the quota (see
+/// [`Db::delete_artifact`]) — and records the deletion in the audit log as `by` says (a user, or garbage
+/// collection's operator). Garbage collection deletes untagged artifacts through here too.
+pub async fn delete(
+    db: &Db,
+    project_id: i64,
+    repository: &str,
+    digest: &str,
+    by: impl FnOnce(Audit) -> Audit,
+) -> Result<DeleteArtifact, sqlx::Error> {
+    let outcome = db.delete_artifact(repository, digest).await?;
+    if outcome == DeleteArtifact::Deleted {
+        by(Audit::new(
+            Operation::Delete,
+            "artifact",
+            audit::resource(repository, digest),
+        )
+        .project_id(Some(project_id)))
+        .record(db)
+        .await;
+    }
+    Ok(outcome)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,29 +377,4 @@ mod tests {
         let platform = index.manifests.and_then(|m| m.into_iter().next()?.platform);
         assert_eq!(platform.and_then(|p| p.os_version), Some("10".to_owned()));
     }
-}
-
-/// Deletes artifact `digest` of `repository` (project `project_id`) as the REST API's delete does — with its
-/// tags, its accessories and those of its children nothing else uses, releasing the quota (see
-/// [`Db::delete_artifact`]) — and records the deletion in the audit log as `by` says (a user, or garbage
-/// collection's operator). Garbage collection deletes untagged artifacts through here too.
-pub async fn delete(
-    db: &Db,
-    project_id: i64,
-    repository: &str,
-    digest: &str,
-    by: impl FnOnce(Audit) -> Audit,
-) -> Result<DeleteArtifact, sqlx::Error> {
-    let outcome = db.delete_artifact(repository, digest).await?;
-    if outcome == DeleteArtifact::Deleted {
-        by(Audit::new(
-            Operation::Delete,
-            "artifact",
-            audit::resource(repository, digest),
-        )
-        .project_id(Some(project_id)))
-        .record(db)
-        .await;
-    }
-    Ok(outcome)
 }

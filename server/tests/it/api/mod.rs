@@ -3,6 +3,7 @@
 mod artifacts;
 mod audit;
 mod configurations;
+mod gc;
 mod lists;
 mod members;
 mod openapi;
