@@ -99,6 +99,11 @@ impl Db {
     /// (`(repository_id, digest)`), at most `limit`. Unless `dry_run`, each is removed by a statement that
     /// re-checks both conditions (a manifest push touching the link meanwhile keeps it) and its project's
     /// quota is released when the project no longer uses the blob; one transaction per batch.
+    ///
+    /// `+a.repository_id` keeps the planner off the artifacts-by-repository index: the reference check must go
+    /// from the blob's digest (few artifacts) rather than scan the repository's artifacts for each link (with
+    /// 100,000 artifacts in one repository that took 200 s for one batch, and a read that long stops SQLite
+    /// from recycling its write-ahead log).
     pub async fn gc_unlink_stale(
         &self,
         cutoff: &str,
@@ -109,10 +114,10 @@ impl Db {
         let found: Vec<StaleLink> = sqlx::query_as(
             "SELECT rb.repository_id, r.project_id, rb.digest
              FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id
-             WHERE (rb.repository_id > $1 OR (rb.repository_id = $1 AND rb.digest > $2))
+             WHERE (rb.repository_id, rb.digest) > ($1, $2)
                AND rb.created_at < $3
                AND NOT EXISTS (SELECT 1 FROM artifact_blobs ab JOIN artifacts a ON a.id = ab.artifact_id
-                               WHERE a.repository_id = rb.repository_id AND ab.digest = rb.digest)
+                               WHERE ab.digest = rb.digest AND +a.repository_id = rb.repository_id)
              ORDER BY rb.repository_id, rb.digest LIMIT $4",
         )
         .bind(after.0)
@@ -137,7 +142,7 @@ impl Db {
                 "DELETE FROM repository_blobs
                  WHERE repository_id = $1 AND digest = $2 AND created_at < $3
                    AND NOT EXISTS (SELECT 1 FROM artifact_blobs ab JOIN artifacts a ON a.id = ab.artifact_id
-                                   WHERE a.repository_id = $1 AND ab.digest = $2)",
+                                   WHERE ab.digest = $2 AND +a.repository_id = $1)",
             )
             .bind(link.repository_id)
             .bind(&link.digest)

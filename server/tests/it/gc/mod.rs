@@ -9,38 +9,20 @@ mod sweeps;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use reqwest::{Client, StatusCode};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::support::{ADMIN_PASSWORD, ADMIN_USER};
 
 /// Starts a collection now (`POST /system/gc/schedule`, `Manual`) at `base`; returns its id.
 pub async fn gc_now(http: &Client, base: &str, parameters: Value) -> i64 {
-    let response = http
-        .post(format!("{base}/api/v2.0/system/gc/schedule"))
-        .basic_auth(ADMIN_USER, Some(ADMIN_PASSWORD))
-        .json(&json!({"schedule": {"type": "Manual"}, "parameters": parameters}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
-    assert!(location.starts_with("/api/v2.0/system/gc/"), "{location}");
-    location.rsplit('/').next().unwrap().parse().unwrap()
+    crate::jobs::system_job_now(http, base, "/system/gc", parameters).await
 }
 
 /// `GET /system/gc/{id}` as admin.
 pub async fn gc_run(http: &Client, base: &str, id: i64) -> Value {
-    let response = http
-        .get(format!("{base}/api/v2.0/system/gc/{id}"))
-        .basic_auth(ADMIN_USER, Some(ADMIN_PASSWORD))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
+    crate::jobs::system_job_run(http, base, "/system/gc", id).await
 }
 
 /// `GET /system/gc/{id}/log` as admin.
@@ -57,18 +39,7 @@ pub async fn gc_log(http: &Client, base: &str, id: i64) -> String {
 
 /// Waits (polling, up to two minutes) until collection `id` has one of `statuses`; returns it.
 pub async fn gc_wait(http: &Client, base: &str, id: i64, statuses: &[&str]) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let run = gc_run(http, base, id).await;
-        if statuses.contains(&run["job_status"].as_str().unwrap_or_default()) {
-            return run;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "collection {id} never reached {statuses:?}: {run}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::jobs::wait_for_system_job(http, base, "/system/gc", id, statuses).await
 }
 
 /// Runs a collection with `parameters` to success; returns its log.
