@@ -13,6 +13,7 @@ pub mod console;
 pub mod crypto;
 pub mod db;
 pub mod events;
+pub mod gc;
 pub mod immutable;
 pub mod jobs;
 pub mod oci;

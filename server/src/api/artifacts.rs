@@ -32,7 +32,7 @@ use crate::app::AppState;
 use crate::auth::policy::{Operation, Resource};
 use crate::db::list;
 use crate::db::{ArtifactRow, CopyArtifact, CopyError, DeleteArtifact, RepositoryRef, TagRow};
-use crate::events::audit::{self, Audit, ClientIp, Operation as Op};
+use crate::events::audit::ClientIp;
 use crate::oci::Reference;
 use crate::service::artifacts::{self as service, CopySource, ManifestSummary};
 use crate::service::immutable;
@@ -413,22 +413,17 @@ pub async fn remove(
         Operation::Delete,
     )
     .await?;
-    match state
-        .db
-        .delete_artifact(&repository.name, &artifact.digest)
-        .await?
+    match service::delete(
+        &state.db,
+        repository.project_id,
+        &repository.name,
+        &artifact.digest,
+        |audit| audit.by_subject(&caller.0, &client),
+    )
+    .await?
     {
         DeleteArtifact::Deleted => {
             tracing::info!(repository = %repository.name, digest = %artifact.digest, by = caller.0.name(), "artifact deleted");
-            Audit::new(
-                Op::Delete,
-                "artifact",
-                audit::resource(&repository.name, &artifact.digest),
-            )
-            .project_id(Some(repository.project_id))
-            .by_subject(&caller.0, &client)
-            .record(&state.db)
-            .await;
             Ok(())
         }
         DeleteArtifact::NotFound => Err(ApiError::NotFound(format!(

@@ -9,6 +9,7 @@ mod caller;
 mod configurations;
 pub mod error;
 pub mod extract;
+mod gc;
 mod icons;
 mod immutable;
 mod jobservice;
@@ -232,6 +233,13 @@ api_routes! {
     get "/audit-logs" => audit::list [.list::<AuditLog>()],
     get "/projects/{project_name}/logs" => audit::list_project [.list::<AuditLog>()],
 
+    get "/system/gc" => gc::list [.pages::<ExecHistory>()],
+    get "/system/gc/schedule" => gc::get_schedule [.ok::<ExecHistory>()],
+    post "/system/gc/schedule" => gc::create_schedule [.body::<Schedule>().created()],
+    put "/system/gc/schedule" => gc::update_schedule [.body::<Schedule>()],
+    get "/system/gc/{gc_id}" => gc::get [.ok::<ExecHistory>()],
+    put "/system/gc/{gc_id}" => gc::stop_run,
+    get "/system/gc/{gc_id}/log" => gc::log [.text()],
     get "/system/purgeaudit" => purgeaudit::list [.pages::<ExecHistory>()],
     get "/system/purgeaudit/schedule" => purgeaudit::get_schedule [.ok::<ExecHistory>()],
     post "/system/purgeaudit/schedule" => purgeaudit::create_schedule [.body::<Schedule>().created()],

@@ -65,28 +65,47 @@ pub async fn list(
     page: Page,
 ) -> Result<Response, ApiError> {
     caller.system(RESOURCE, "list")?;
+    list_runs(&state, &page, &PURGE).await
+}
+
+/// One page of `job`'s runs, newest first, with Harbor's pagination headers.
+pub(super) async fn list_runs(
+    state: &AppState,
+    page: &Page,
+    job: &SystemJob,
+) -> Result<Response, ApiError> {
     let (rows, total) = state
         .db
-        .list_jobs(NAME, page.limit(), page.offset())
+        .list_jobs(job.name, page.limit(), page.offset())
         .await?;
     let body: Vec<ExecHistory> = rows.into_iter().map(history).collect();
     Ok((
-        page.headers(total, &format!("{BASE}/system/purgeaudit"), &[]),
+        page.headers(total, &format!("{BASE}{}", job.path), &[]),
         Json(body),
     )
         .into_response())
 }
 
 async fn find(state: &AppState, id: &str) -> Result<JobRow, ApiError> {
+    find_run(state, id, &PURGE, "purge_id").await
+}
+
+/// Run `id` (the path parameter named `param`) of `job`.
+pub(super) async fn find_run(
+    state: &AppState,
+    id: &str,
+    job: &SystemJob,
+    param: &str,
+) -> Result<JobRow, ApiError> {
     let id: i64 = id.parse().map_err(|_| {
-        ApiError::BadRequest(format!("purge_id must be an integer, not {:?}", clip(id)))
+        ApiError::BadRequest(format!("{param} must be an integer, not {:?}", clip(id)))
     })?;
     state
         .db
         .job(id)
         .await?
-        .filter(|job| job.kind == NAME)
-        .ok_or_else(|| ApiError::NotFound(format!("no purge job {id}")))
+        .filter(|row| row.kind == job.name)
+        .ok_or_else(|| ApiError::NotFound(format!("no {} job {id}", job.name)))
 }
 
 /// `GET /system/purgeaudit/{purge_id}`.
@@ -130,10 +149,15 @@ pub async fn get_schedule(
     caller: Caller,
 ) -> Result<Json<ExecHistory>, ApiError> {
     caller.system(RESOURCE, "read")?;
-    let Some(row) = state.db.schedule(NAME, 0).await? else {
-        return Ok(Json(ExecHistory {
+    schedule_of(&state, NAME).await.map(Json)
+}
+
+/// The schedule of job kind `name` as Harbor's `ExecHistory`, or one of type `None` when there is none.
+pub(super) async fn schedule_of(state: &AppState, name: &str) -> Result<ExecHistory, ApiError> {
+    let Some(row) = state.db.schedule(name, 0).await? else {
+        return Ok(ExecHistory {
             id: 0,
-            job_name: NAME.to_owned(),
+            job_name: name.to_owned(),
             job_kind: String::new(),
             job_parameters: "{}".to_owned(),
             schedule: Some(ScheduleObj {
@@ -145,11 +169,11 @@ pub async fn get_schedule(
             deleted: false,
             creation_time: String::new(),
             update_time: String::new(),
-        }));
+        });
     };
-    Ok(Json(ExecHistory {
+    Ok(ExecHistory {
         id: row.id,
-        job_name: NAME.to_owned(),
+        job_name: name.to_owned(),
         job_kind: row.cron.clone(),
         job_parameters: row.parameters,
         schedule: Some(ScheduleObj {
@@ -161,7 +185,7 @@ pub async fn get_schedule(
         deleted: false,
         creation_time: row.created_at,
         update_time: row.updated_at,
-    }))
+    })
 }
 
 /// `POST /system/purgeaudit/schedule`: runs a purge now (`Manual`: 201 with the run's `Location`) or sets
@@ -173,7 +197,7 @@ pub async fn create_schedule(
     Json(body): Json<Schedule>,
 ) -> Result<Response, ApiError> {
     let subject = caller.system(RESOURCE, "create")?;
-    apply(&state, subject, &client, body, StatusCode::CREATED).await
+    apply(&state, subject, &client, body, StatusCode::CREATED, &PURGE).await
 }
 
 /// `PUT /system/purgeaudit/schedule`: as `POST`, answering 200.
@@ -184,52 +208,68 @@ pub async fn update_schedule(
     Json(body): Json<Schedule>,
 ) -> Result<Response, ApiError> {
     let subject = caller.system(RESOURCE, "update")?;
-    apply(&state, subject, &client, body, StatusCode::OK).await
+    apply(&state, subject, &client, body, StatusCode::OK, &PURGE).await
 }
 
-async fn apply(
+/// A system job run through a Harbor `…/schedule` endpoint: its kind, where its runs are, and how its
+/// parameters are checked (into what the job is enqueued with).
+pub(super) struct SystemJob {
+    pub name: &'static str,
+    /// The runs' path under the API, e.g. `/system/purgeaudit`.
+    pub path: &'static str,
+    pub parameters:
+        fn(&serde_json::Map<String, serde_json::Value>) -> Result<serde_json::Value, String>,
+}
+
+const PURGE: SystemJob = SystemJob {
+    name: NAME,
+    path: "/system/purgeaudit",
+    parameters: |p| purge_audit::parse(p).map(|p| p.to_json()),
+};
+
+/// `POST`/`PUT …/schedule` of a system job: `Manual` runs it now (answering `status` with the run's
+/// `Location`), `None` removes the schedule, the others set it.
+pub(super) async fn apply(
     state: &AppState,
     subject: &Subject,
     client: &ClientIp,
     body: Schedule,
     status: StatusCode,
+    job: &SystemJob,
 ) -> Result<Response, ApiError> {
+    let name = job.name;
     let Some(object) = body.schedule else {
         return Err(ApiError::BadRequest("schedule is required".to_owned()));
     };
     let request = schedule::parse_request(&object.kind, object.cron.as_deref())
         .map_err(ApiError::BadRequest)?;
     if request == ScheduleRequest::None {
-        state.db.delete_schedule(NAME, 0).await?;
-        Audit::new(Op::Delete, "schedule", NAME)
+        state.db.delete_schedule(name, 0).await?;
+        Audit::new(Op::Delete, "schedule", name)
             .by_subject(subject, client)
             .record(&state.db)
             .await;
         return Ok(status.into_response());
     }
-    let parameters = purge_audit::parse(&body.parameters).map_err(ApiError::BadRequest)?;
+    let parameters = (job.parameters)(&body.parameters).map_err(ApiError::BadRequest)?;
     match request {
         ScheduleRequest::Manual => {
             let id = state
                 .jobs
-                .enqueue(
-                    &state.db,
-                    NAME,
-                    &parameters.to_json(),
-                    MANUAL,
-                    subject.name(),
-                )
+                .enqueue(&state.db, name, &parameters, MANUAL, subject.name())
                 .await
                 .map_err(|e| match e {
                     EnqueueError::QueueFull(_) => ApiError::Conflict(e.to_string()),
                     EnqueueError::Db(e) => e.into(),
-                    EnqueueError::UnknownKind(_) => ApiError::internal("enqueueing a purge", e),
+                    EnqueueError::UnknownKind(_) => {
+                        ApiError::internal("enqueueing a system job", e)
+                    }
                 })?;
-            Audit::new(Op::Create, "job", format!("{NAME} {id}"))
+            Audit::new(Op::Create, "job", format!("{name} {id}"))
                 .by_subject(subject, client)
                 .record(&state.db)
                 .await;
-            let location = HeaderValue::try_from(format!("{BASE}/system/purgeaudit/{id}"))
+            let location = HeaderValue::try_from(format!("{BASE}{}/{id}", job.path))
                 .map_err(|e| ApiError::internal("location header", e))?;
             Ok((status, [(header::LOCATION, location)]).into_response())
         }
@@ -237,11 +277,11 @@ async fn apply(
             let next = schedule::next_of(&cron, Utc::now()).ok_or_else(|| {
                 ApiError::BadRequest("the cron expression never fires".to_owned())
             })?;
-            let parameters = parameters.to_json().to_string();
+            let parameters = parameters.to_string();
             state
                 .db
                 .put_schedule(&NewSchedule {
-                    vendor_type: NAME,
+                    vendor_type: name,
                     vendor_id: 0,
                     schedule_type: kind,
                     cron: &cron,
@@ -250,7 +290,7 @@ async fn apply(
                     next_run: &timestamp(next),
                 })
                 .await?;
-            Audit::new(Op::Update, "schedule", format!("{NAME} {kind} {cron}"))
+            Audit::new(Op::Update, "schedule", format!("{name} {kind} {cron}"))
                 .by_subject(subject, client)
                 .record(&state.db)
                 .await;

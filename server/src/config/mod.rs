@@ -73,6 +73,40 @@ pub struct Config {
     pub proxy: ProxyConfig,
     /// The background job system (`[jobs]`, `BERTH_JOBS__*`).
     pub jobs: JobsConfig,
+    /// Garbage collection (`[gc]`, `BERTH_GC__*`).
+    pub gc: GcConfig,
+}
+
+/// Garbage collection (`[gc]` in TOML, `BERTH_GC__*` in the environment).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GcConfig {
+    /// Blobs linked, and files written, less than this many seconds ago are never collected (Harbor's
+    /// two-hour time window): an upload whose manifest is still coming keeps its blobs.
+    pub blob_grace_secs: u64,
+    /// Blobs (and links, and artifacts) one batch handles; each batch is a short transaction, and a stop
+    /// request is seen between batches.
+    pub batch: u32,
+}
+
+impl Default for GcConfig {
+    fn default() -> Self {
+        GcConfig {
+            blob_grace_secs: 2 * 60 * 60,
+            batch: 1000,
+        }
+    }
+}
+
+impl GcConfig {
+    pub fn grace(&self) -> Duration {
+        Duration::from_secs(self.blob_grace_secs)
+    }
+
+    /// The batch size, within 1..=10,000.
+    pub fn batch(&self) -> i64 {
+        i64::from(self.batch.clamp(1, 10_000))
+    }
 }
 
 /// The job system of this node (`[jobs]` in TOML, `BERTH_JOBS__*` in the environment).
@@ -197,6 +231,7 @@ impl Default for Config {
             secret_key: None,
             proxy: ProxyConfig::default(),
             jobs: JobsConfig::default(),
+            gc: GcConfig::default(),
         }
     }
 }

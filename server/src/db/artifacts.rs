@@ -100,14 +100,25 @@ impl Db {
         }
         let required: &[String] = if a.proxied { &[] } else { a.blobs };
         for digest in required {
-            let linked: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM repository_blobs WHERE repository_id = $1 AND digest = $2",
+            // Touching the link and the blob (rather than reading them) takes their row locks on PostgreSQL:
+            // garbage collection's conditional unlink and claim then wait for this push and see it, and a blob
+            // garbage collection already claimed is missing here (the client uploads it again).
+            let linked = sqlx::query(
+                "UPDATE repository_blobs SET created_at = $3 WHERE repository_id = $1 AND digest = $2
+                   AND EXISTS (SELECT 1 FROM blobs b WHERE b.digest = $2 AND b.state = 'live')",
             )
             .bind(repository_id)
             .bind(digest)
-            .fetch_optional(&mut *tx)
+            .bind(&now)
+            .execute(&mut *tx)
             .await?;
-            if linked.is_none() {
+            let live =
+                sqlx::query("UPDATE blobs SET linked_at = $2 WHERE digest = $1 AND state = 'live'")
+                    .bind(digest)
+                    .bind(&now)
+                    .execute(&mut *tx)
+                    .await?;
+            if linked.rows_affected() == 0 || live.rows_affected() == 0 {
                 return Err(PutManifestError::MissingBlob(digest.clone()));
             }
         }
@@ -128,6 +139,7 @@ impl Db {
             .await
             .map_err(|e| match e {
                 ChargeError::Quota(q) => PutManifestError::Quota(q),
+                ChargeError::BlobDeleting(d) => PutManifestError::MissingBlob(d),
                 ChargeError::Db(e) => PutManifestError::Db(e),
             })?;
         let artifact_id: i64 = sqlx::query_scalar(
@@ -389,6 +401,7 @@ impl From<ChargeError> for CopyError {
     fn from(error: ChargeError) -> Self {
         match error {
             ChargeError::Quota(q) => CopyError::Quota(q),
+            ChargeError::BlobDeleting(d) => CopyError::SourceGone(d),
             ChargeError::Db(e) => CopyError::Db(e),
         }
     }

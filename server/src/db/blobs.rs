@@ -32,6 +32,51 @@ impl PendingLink {
     }
 }
 
+/// Makes blob `digest` (of `size` bytes) live and freshly linked before a link is written in `conn`'s
+/// transaction: touches its row if it is live (on PostgreSQL this takes the row lock, so a garbage-collection
+/// claim waits for the link and then sees it), else records it. Returns whether the row is new (the blob's
+/// file must be moved into the store before the commit). A row being deleted by garbage collection is
+/// refused: nothing may link a blob whose file is going away.
+pub(super) async fn claim_for_link(
+    conn: &mut SqliteConnection,
+    digest: &str,
+    size: i64,
+    now: &str,
+) -> Result<bool, ChargeError> {
+    for _ in 0..2 {
+        let touched =
+            sqlx::query("UPDATE blobs SET linked_at = $2 WHERE digest = $1 AND state = 'live'")
+                .bind(digest)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+        if touched.rows_affected() > 0 {
+            return Ok(false);
+        }
+        let recorded = sqlx::query(
+            "INSERT INTO blobs (digest, size, created_at, linked_at, state) VALUES ($1, $2, $3, $3, 'live')
+             ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(digest)
+        .bind(size)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        if recorded.rows_affected() > 0 {
+            return Ok(true);
+        }
+        let state: Option<String> = sqlx::query_scalar("SELECT state FROM blobs WHERE digest = $1")
+            .bind(digest)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if state.as_deref() == Some(super::gc::DELETING) {
+            return Err(ChargeError::BlobDeleting(digest.to_owned()));
+        }
+        // Recorded (or removed) by someone else between the two statements: look again.
+    }
+    Err(ChargeError::BlobDeleting(digest.to_owned()))
+}
+
 /// Returns the id of repository `name` in `project_id`, creating it if needed.
 pub(super) async fn ensure_repository(
     conn: &mut SqliteConnection,
@@ -95,17 +140,26 @@ impl Db {
         .await
     }
 
-    /// Records a verified blob now in the content store, linked to no repository yet.
-    pub async fn record_blob(&self, digest: &str, size: i64) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING",
-        )
-        .bind(digest)
-        .bind(size)
-        .bind(super::now())
-        .execute(&self.write)
-        .await?;
+    /// Records blob `digest` as live, linked to no repository, whose file is already in the store (seeding
+    /// and tests; the request paths use [`Db::begin_record_blob`] or [`Db::begin_link`]).
+    pub async fn record_blob(&self, digest: &str, size: i64) -> Result<(), ChargeError> {
+        self.begin_record_blob(digest, size).await?.commit().await?;
         Ok(())
+    }
+
+    /// Records a verified blob about to be moved into the content store, linked to no repository yet (a
+    /// proxy-cache fetch), in a transaction left open: the caller moves the file in only when
+    /// [`PendingLink::newly_recorded`], then commits. Refused while garbage collection deletes the blob
+    /// ([`ChargeError::BlobDeleting`]): the caller waits and tries again, so a sweep that claimed the old row
+    /// never deletes the new file.
+    pub async fn begin_record_blob(
+        &self,
+        digest: &str,
+        size: i64,
+    ) -> Result<PendingLink, ChargeError> {
+        let mut tx = self.write.begin().await?;
+        let newly_recorded = claim_for_link(&mut tx, digest, size, &super::now()).await?;
+        Ok(PendingLink { tx, newly_recorded })
     }
 
     /// Records a verified blob and links it to `repository`, charging the project's quota for it and ending
@@ -139,12 +193,7 @@ impl Db {
     ) -> Result<PendingLink, ChargeError> {
         let now = super::now();
         let mut tx = self.write.begin().await?;
-        let recorded = sqlx::query("INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING")
-            .bind(digest)
-            .bind(size)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
+        let newly_recorded = claim_for_link(&mut tx, digest, size, &now).await?;
         quota::charge(&mut tx, project_id, digest, size).await?;
         let repository_id = ensure_repository(&mut tx, project_id, repository).await?;
         // A new upload or mount refreshes the link's time: deleting an older artifact keeps it (see
@@ -164,39 +213,28 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
         }
-        Ok(PendingLink {
-            tx,
-            newly_recorded: recorded.rows_affected() > 0,
-        })
+        Ok(PendingLink { tx, newly_recorded })
     }
 
     /// Unlinks blobs uploaded to a repository before `cutoff` that no artifact there references: uploads whose
-    /// manifest never came. Releases their quota; returns how many links were removed.
+    /// manifest never came. Releases their quota; returns how many links were removed. Each link is removed
+    /// by a statement that re-checks both conditions, so a manifest push that touched the link meanwhile
+    /// keeps it (see [`Db::gc_unlink_stale`]).
     pub async fn purge_unreferenced_links(
         &self,
         cutoff: chrono::DateTime<chrono::Utc>,
     ) -> Result<usize, sqlx::Error> {
-        let mut tx = self.write.begin().await?;
-        let removed: Vec<(i64, i64, String)> = sqlx::query_as(
-            "SELECT rb.repository_id, r.project_id, rb.digest
-             FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id
-             WHERE rb.created_at < $1
-               AND NOT EXISTS (SELECT 1 FROM artifact_blobs ab JOIN artifacts a ON a.id = ab.artifact_id
-                               WHERE a.repository_id = rb.repository_id AND ab.digest = rb.digest)",
-        )
-        .bind(super::timestamp(cutoff))
-        .fetch_all(&mut *tx)
-        .await?;
-        for (repository_id, project_id, digest) in &removed {
-            sqlx::query("DELETE FROM repository_blobs WHERE repository_id = $1 AND digest = $2")
-                .bind(repository_id)
-                .bind(digest)
-                .execute(&mut *tx)
-                .await?;
-            quota::release_if_unused(&mut tx, *project_id, digest).await?;
+        let cutoff = super::timestamp(cutoff);
+        let mut removed = 0;
+        let mut after = (0, String::new());
+        loop {
+            let batch = self.gc_unlink_stale(&cutoff, &after, 500, false).await?;
+            removed += batch.unlinked.len();
+            match batch.next {
+                Some(next) => after = next,
+                None => return Ok(removed),
+            }
         }
-        tx.commit().await?;
-        Ok(removed.len())
     }
 
     /// Removes blob `digest` from `repository`, releasing its quota if the project no longer uses it;

@@ -187,6 +187,22 @@ async fn insert_job(
     .await
 }
 
+/// Whether pending job `j` may be claimed: its queue is not paused, and it is not of an exclusive kind
+/// ([`crate::jobs::EXCLUSIVE_KINDS`]) while a job of that kind runs. The kinds are compile-time names, quoted
+/// here: no caller input reaches this SQL.
+fn claimable() -> String {
+    let exclusive = crate::jobs::EXCLUSIVE_KINDS
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "NOT EXISTS (SELECT 1 FROM job_queues q WHERE q.kind = j.kind AND q.paused = 1)
+         AND NOT (j.kind IN ({exclusive})
+                  AND EXISTS (SELECT 1 FROM jobs r WHERE r.kind = j.kind AND r.state = 'running'))"
+    )
+}
+
 impl Db {
     /// Adds a pending job unless `cap` jobs of its kind are pending already; returns its id.
     pub async fn enqueue_job(
@@ -231,10 +247,11 @@ impl Db {
 
     /// Whether a job could be claimed now: a cheap read before the claim's write.
     pub async fn claimable_job_exists(&self, now: &str) -> Result<bool, sqlx::Error> {
-        sqlx::query_scalar(
+        sqlx::query_scalar(&format!(
             "SELECT EXISTS (SELECT 1 FROM jobs j WHERE j.state = 'pending' AND j.run_after <= $1
-                 AND NOT EXISTS (SELECT 1 FROM job_queues q WHERE q.kind = j.kind AND q.paused = 1))",
-        )
+                 AND {})",
+            claimable()
+        ))
         .bind(now)
         .fetch_one(&self.read)
         .await
@@ -250,11 +267,12 @@ impl Db {
         now: &str,
         lease_until: &str,
     ) -> Result<Option<JobRow>, sqlx::Error> {
+        let claimable = claimable();
         sqlx::query_as(&format!(
             "UPDATE jobs SET state = 'running', node = $1, worker = $2, lease_until = $4,
                  attempts = attempts + 1, started_at = $3, updated_at = $3
              WHERE id = (SELECT j.id FROM jobs j WHERE j.state = 'pending' AND j.run_after <= $3
-                             AND NOT EXISTS (SELECT 1 FROM job_queues q WHERE q.kind = j.kind AND q.paused = 1)
+                             AND {claimable}
                          ORDER BY j.run_after, j.id LIMIT 1)
                AND state = 'pending'
              RETURNING {JOB_COLUMNS}"

@@ -12,6 +12,7 @@ mod blobs;
 mod cache;
 mod configurations;
 mod cve_allowlists;
+pub mod gc;
 mod immutable;
 pub mod jobs;
 mod keys;

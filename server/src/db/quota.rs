@@ -119,6 +119,10 @@ pub(super) async fn release_if_unused(
 pub enum ChargeError {
     #[error(transparent)]
     Quota(#[from] QuotaExceeded),
+    /// Garbage collection is deleting the blob (its digest): it cannot be linked until it is gone, after
+    /// which it can be uploaded again.
+    #[error("blob {0} is being deleted by garbage collection; upload it again")]
+    BlobDeleting(String),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }

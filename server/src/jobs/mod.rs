@@ -79,7 +79,15 @@ impl Kind {
 }
 
 /// Every kind this build runs.
-pub const KINDS: &[Kind] = &[purge_audit::KIND, crate::retention::run::KIND];
+pub const KINDS: &[Kind] = &[
+    purge_audit::KIND,
+    crate::retention::run::KIND,
+    crate::gc::KIND,
+];
+
+/// Kinds of which at most one job runs at a time across all nodes: a pending one waits while another
+/// runs (Harbor's GC queue has one worker). Names only; the claim query spells them out.
+pub const EXCLUSIVE_KINDS: &[&str] = &[crate::gc::NAME];
 
 /// The kind named `name`.
 pub fn kind(name: &str) -> Option<&'static Kind> {

@@ -262,13 +262,21 @@ async fn download(
         )));
     }
     drop(file);
-    job.blobs
-        .import(&job.staging, &job.digest)
-        .await
-        .map_err(|e| ProxyError::internal("moving a proxied blob into the blob store", e))?;
+    // Row first (waiting out a garbage collection deleting an old copy), then the file, then the commit: a
+    // sweep can never delete the file moved in here, and a crash leaves at most an orphan file.
     let size_i64 = i64::try_from(written).unwrap_or(i64::MAX);
-    job.db
-        .record_blob(&job.digest.to_string(), size_i64)
+    let digest_text = job.digest.to_string();
+    let record = crate::gc::after_deletion(|| job.db.begin_record_blob(&digest_text, size_i64))
+        .await
+        .map_err(|e| ProxyError::internal("recording a proxied blob", e))?;
+    if record.newly_recorded() {
+        job.blobs
+            .import(&job.staging, &job.digest)
+            .await
+            .map_err(|e| ProxyError::internal("moving a proxied blob into the blob store", e))?;
+    }
+    record
+        .commit()
         .await
         .map_err(|e| ProxyError::internal("recording a proxied blob", e))?;
     Ok(written)

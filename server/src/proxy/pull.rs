@@ -552,6 +552,9 @@ async fn link(state: &AppState, project: &Project, name: &RepositoryName, digest
         Err(crate::db::ChargeError::Quota(q)) => {
             tracing::warn!(repository = %name, digest, %q, "proxy: quota full; serving the blob without caching it for the project");
         }
+        Err(crate::db::ChargeError::BlobDeleting(_)) => {
+            tracing::info!(repository = %name, digest, "proxy: a cached blob is being garbage collected; it is fetched again next time");
+        }
         Err(crate::db::ChargeError::Db(e)) => {
             tracing::error!(repository = %name, digest, error = %e, "proxy: could not link a cached blob");
         }

@@ -201,6 +201,10 @@ impl From<crate::db::ChargeError> for RegistryError {
                 tracing::warn!(%q, "push refused: project quota exceeded");
                 RegistryError::QuotaExceeded(q.to_string())
             }
+            crate::db::ChargeError::BlobDeleting(digest) => {
+                tracing::info!(%digest, "blob link refused: garbage collection is deleting it; the client uploads it again");
+                RegistryError::BlobUnknown
+            }
             crate::db::ChargeError::Db(e) => e.into(),
         }
     }

@@ -76,12 +76,22 @@ pub async fn start(
         let digest = parse_digest(mount)?;
         let from = params.get("from").map(String::as_str);
         if let Some(size) = mountable(state, headers, &caller, &project, from, &digest).await? {
-            state
+            match state
                 .db
                 .link_blob(project.id, name.as_str(), &digest.to_string(), size, None)
-                .await?;
-            tracing::debug!(repository = %name, %digest, from, "blob mounted");
-            return Ok(blob_created(name, &digest));
+                .await
+            {
+                Ok(()) => {
+                    tracing::debug!(repository = %name, %digest, from, "blob mounted");
+                    return Ok(blob_created(name, &digest));
+                }
+                // Garbage collection is deleting it: the client uploads it instead, through the session
+                // opened below (the spec's answer to a mount that cannot be made).
+                Err(ChargeError::BlobDeleting(_)) => {
+                    tracing::info!(repository = %name, %digest, "mount refused: garbage collection is deleting the blob; opening an upload instead");
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
     }
     let monolithic = params.get("digest").map(|d| parse_digest(d)).transpose()?;
@@ -376,18 +386,25 @@ async fn store_upload(
     let size = i64::try_from(size).map_err(|e| RegistryError::internal("blob size", e))?;
     let digest_text = digest.to_string();
     // The quota is decided here, before a byte reaches the store; the rows stay invisible until the commit.
-    let link = state
-        .db
-        .begin_link(project.id, name.as_str(), &digest_text, size, Some(id))
-        .await
-        .map_err(|e| match e {
-            ChargeError::Quota(q) => {
-                tracing::warn!(project = %project.name, repository = %name, upload = id, %digest, %q,
+    // An old copy being deleted by garbage collection is waited for: its file goes first, then its row, and
+    // only then is this one recorded and moved in.
+    let link = crate::gc::after_deletion(|| {
+        state
+            .db
+            .begin_link(project.id, name.as_str(), &digest_text, size, Some(id))
+    })
+    .await
+    .map_err(|e| match e {
+        ChargeError::Quota(q) => {
+            tracing::warn!(project = %project.name, repository = %name, upload = id, %digest, %q,
                     "upload refused: project quota exceeded; its staged bytes are removed");
-                RegistryError::QuotaExceeded(q.to_string())
-            }
-            ChargeError::Db(e) => e.into(),
-        })?;
+            RegistryError::QuotaExceeded(q.to_string())
+        }
+        ChargeError::BlobDeleting(_) => RegistryError::Unavailable(format!(
+            "blob {digest} is being deleted by garbage collection; retry the upload"
+        )),
+        ChargeError::Db(e) => e.into(),
+    })?;
     if link.newly_recorded() {
         // Dropping `link` on failure rolls the rows back.
         state

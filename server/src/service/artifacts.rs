@@ -11,7 +11,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::ServiceError;
-use crate::db::CopyError;
+use crate::db::{CopyError, Db, DeleteArtifact};
+use crate::events::audit::{self, Audit, Operation};
 use crate::oci::Digest;
 use crate::oci::manifest::{DOCKER_MANIFEST_LIST, OCI_INDEX};
 use crate::storage::BlobStore;
@@ -277,6 +278,31 @@ pub fn copied(outcome: Result<(), CopyError>, target_repository: &str) -> Result
         CopyError::Immutable(locked) => ServiceError::Precondition(locked.push_message()),
         CopyError::Db(e) => ServiceError::Db(e),
     })
+}
+
+/// Deletes artifact `digest` of `repository` (project `project_id`) as the REST API's delete does — with its
+/// tags, its accessories and those of its children nothing else uses, releasing the quota (see
+/// [`Db::delete_artifact`]) — and records the deletion in the audit log as `by` says (a user, or garbage
+/// collection's operator). Garbage collection deletes untagged artifacts through here too.
+pub async fn delete(
+    db: &Db,
+    project_id: i64,
+    repository: &str,
+    digest: &str,
+    by: impl FnOnce(Audit) -> Audit,
+) -> Result<DeleteArtifact, sqlx::Error> {
+    let outcome = db.delete_artifact(repository, digest).await?;
+    if outcome == DeleteArtifact::Deleted {
+        by(Audit::new(
+            Operation::Delete,
+            "artifact",
+            audit::resource(repository, digest),
+        )
+        .project_id(Some(project_id)))
+        .record(db)
+        .await;
+    }
+    Ok(outcome)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use bytes::Bytes;
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt as _, TryStreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt as _, WriteMultipart};
@@ -118,6 +118,58 @@ impl BlobStore {
         }
         writer.finish().await.map_err(std::io::Error::other)?;
         tokio::fs::remove_file(staged).await
+    }
+}
+
+/// A file found in the blob store by [`BlobStore::list`].
+#[derive(Debug, Clone)]
+pub struct StoredBlob {
+    pub digest: Digest,
+    pub size: u64,
+    pub modified: chrono::DateTime<chrono::Utc>,
+}
+
+impl BlobStore {
+    /// Deletes the file of `digest`; one already gone is not an error.
+    pub async fn delete(&self, digest: &Digest) -> std::io::Result<()> {
+        match self.store.delete(&Self::location(digest)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+
+    /// Every blob file in the store, in no particular order. Files whose name is not a digest are skipped
+    /// (and logged).
+    pub fn list(
+        &self,
+    ) -> impl futures_util::Stream<Item = std::io::Result<StoredBlob>> + Send + use<> {
+        let prefix = Path::from("blobs");
+        self.store.list(Some(&prefix)).filter_map(|meta| async move {
+            match meta {
+                Ok(meta) => {
+                    let parts: Vec<_> = meta.location.parts().collect();
+                    let digest = match parts.as_slice() {
+                        [_, algorithm, _, hex] => {
+                            format!("{}:{}", algorithm.as_ref(), hex.as_ref()).parse::<Digest>().ok()
+                        }
+                        _ => None,
+                    };
+                    match digest {
+                        Some(digest) => Some(Ok(StoredBlob {
+                            digest,
+                            size: meta.size,
+                            modified: meta.last_modified,
+                        })),
+                        None => {
+                            tracing::warn!(location = %meta.location, "garbage collection: a file in the blob store is not named by a digest; left alone");
+                            None
+                        }
+                    }
+                }
+                Err(object_store::Error::NotFound { .. }) => None,
+                Err(e) => Some(Err(std::io::Error::other(e))),
+            }
+        })
     }
 }
 

@@ -7,5 +7,5 @@
 mod blob_store;
 mod uploads;
 
-pub use blob_store::{BlobBody, BlobStore};
+pub use blob_store::{BlobBody, BlobStore, StoredBlob};
 pub use uploads::{AppendError, AppendLimits, FinishError, QuotaRoom, UploadLimits, UploadStaging};

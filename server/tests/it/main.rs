@@ -18,6 +18,7 @@ mod clients;
 mod compat;
 mod console;
 mod crash;
+mod gc;
 mod images;
 mod jobs;
 mod ldap;

@@ -3,6 +3,7 @@
 mod artifacts;
 mod audit;
 mod configurations;
+mod gc;
 pub mod immutable;
 mod lists;
 mod members;

@@ -15,6 +15,7 @@ const NOT_JSON: &[&str] = &[
     "/ping",
     "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/additions/{addition}",
     "/system/purgeaudit/{purge_id}/log",
+    "/system/gc/{gc_id}/log",
     "/jobservice/jobs/{job_id}/log",
     "/retentions/{id}/executions/{eid}/tasks/{tid}",
 ];

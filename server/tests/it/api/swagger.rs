@@ -91,6 +91,8 @@ async fn job_service_and_purge_bodies_use_harbors_fields() {
     )
     .await;
     crate::jobs::wait_for(&http, &server.url(""), run, &["Success"]).await;
+    let gc = crate::gc::gc_now(&http, &server.url(""), json!({"dry_run": true})).await;
+    crate::gc::gc_wait(&http, &server.url(""), gc, &["Success"]).await;
     let schedule = json!({"schedule": {"type": "Daily"},
                           "parameters": {"audit_retention_hour": 24, "include_operations": "pull"}});
     let response = http
@@ -112,6 +114,9 @@ async fn job_service_and_purge_bodies_use_harbors_fields() {
             "/system/purgeaudit/schedule",
             "/system/purgeaudit/schedule".to_owned(),
         ),
+        ("/system/gc", "/system/gc".to_owned()),
+        ("/system/gc/{gc_id}", format!("/system/gc/{gc}")),
+        ("/system/gc/schedule", "/system/gc/schedule".to_owned()),
         ("/jobservice/pools", "/jobservice/pools".to_owned()),
         (
             "/jobservice/pools/{pool_id}/workers",
@@ -145,6 +150,7 @@ async fn job_service_and_purge_bodies_use_harbors_fields() {
             "/system/purgeaudit/{purge_id}/log",
             format!("/system/purgeaudit/{run}/log"),
         ),
+        ("/system/gc/{gc_id}/log", format!("/system/gc/{gc}/log")),
         (
             "/jobservice/jobs/{job_id}/log",
             format!("/jobservice/jobs/{run}/log"),

@@ -38,8 +38,14 @@ pub async fn seed_audit(db: &Db, n: usize, operation: &'static str, age_hours: i
 /// Starts a purge now through Harbor's API (`POST /system/purgeaudit/schedule` with a `Manual` schedule) at
 /// `base` (`http://host:port`); returns its id.
 pub async fn purge_now(http: &Client, base: &str, parameters: Value) -> i64 {
+    system_job_now(http, base, "/system/purgeaudit", parameters).await
+}
+
+/// Starts the system job whose runs are at `path` (e.g. `/system/gc`) now, through `POST {path}/schedule` with a
+/// `Manual` schedule; returns its id (from the `Location` header, which must name the run under `path`).
+pub async fn system_job_now(http: &Client, base: &str, path: &str, parameters: Value) -> i64 {
     let response = http
-        .post(format!("{base}/api/v2.0/system/purgeaudit/schedule"))
+        .post(format!("{base}/api/v2.0{path}/schedule"))
         .basic_auth(ADMIN_USER, Some(ADMIN_PASSWORD))
         .json(&json!({"schedule": {"type": "Manual"}, "parameters": parameters}))
         .send()
@@ -47,13 +53,22 @@ pub async fn purge_now(http: &Client, base: &str, parameters: Value) -> i64 {
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with(&format!("/api/v2.0{path}/")),
+        "{location}"
+    );
     location.rsplit('/').next().unwrap().parse().unwrap()
 }
 
 /// `GET /system/purgeaudit/{id}` as admin.
 pub async fn purge_run(http: &Client, base: &str, id: i64) -> Value {
+    system_job_run(http, base, "/system/purgeaudit", id).await
+}
+
+/// `GET {path}/{id}` as admin.
+pub async fn system_job_run(http: &Client, base: &str, path: &str, id: i64) -> Value {
     let response = http
-        .get(format!("{base}/api/v2.0/system/purgeaudit/{id}"))
+        .get(format!("{base}/api/v2.0{path}/{id}"))
         .basic_auth(ADMIN_USER, Some(ADMIN_PASSWORD))
         .send()
         .await
@@ -62,11 +77,22 @@ pub async fn purge_run(http: &Client, base: &str, id: i64) -> Value {
     response.json().await.unwrap()
 }
 
-/// Waits (polling, up to a minute) until run `id` has one of `statuses`; returns it.
+/// Waits (polling, up to a minute) until purge `id` has one of `statuses`; returns it.
 pub async fn wait_for(http: &Client, base: &str, id: i64, statuses: &[&str]) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    wait_for_system_job(http, base, "/system/purgeaudit", id, statuses).await
+}
+
+/// Waits (polling, up to two minutes) until run `id` of the system job at `path` has one of `statuses`.
+pub async fn wait_for_system_job(
+    http: &Client,
+    base: &str,
+    path: &str,
+    id: i64,
+    statuses: &[&str],
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let run = purge_run(http, base, id).await;
+        let run = system_job_run(http, base, path, id).await;
         if statuses.contains(&run["job_status"].as_str().unwrap_or_default()) {
             return run;
         }
