@@ -187,6 +187,15 @@ const TABLE: &[Row] = &[
     row("put", "/jobservice/queues/{job_type}", SYSADMIN, false, &[]),
     row("get", "/schedules", SYSADMIN, false, &[]),
     row("get", "/schedules/{job_type}/paused", SYSADMIN, false, &[]),
+    // Garbage collection (Clean Up → Garbage Collection): system admins only (system robots given
+    // `garbage-collection`: `api::gc`).
+    row("get", "/system/gc", SYSADMIN, false, &[]),
+    row("get", "/system/gc/schedule", SYSADMIN, false, &[]),
+    row("post", "/system/gc/schedule", SYSADMIN, false, &[]),
+    row("put", "/system/gc/schedule", SYSADMIN, false, &[]),
+    row("get", "/system/gc/{gc_id}", SYSADMIN, false, &[]),
+    row("put", "/system/gc/{gc_id}", SYSADMIN, false, &[]),
+    row("get", "/system/gc/{gc_id}/log", SYSADMIN, false, &[]),
     // Tag retention: the templates for anyone signed in, a project's policy and its runs for its admins and
     // maintainers.
     row("get", "/retentions/metadatas", SIGNED_IN, false, &[]),
@@ -616,7 +625,8 @@ struct Fixture {
     registry_id: i64,
     /// An immutable tag rule of the project (`…/immutabletagrules/{immutable_rule_id}` rows).
     rule_id: i64,
-    /// A dry-run audit-log purge, run for the row (`{purge_id}` and `{job_id}` rows).
+    /// A dry-run audit-log purge (`{purge_id}` and `{job_id}` rows) or garbage collection (`{gc_id}` rows),
+    /// run for the row.
     job_id: i64,
     /// The project's retention policy, its finished dry run and that run's first task (`/retentions/{id}…`
     /// rows), as `(id, eid, tid)`.
@@ -803,6 +813,16 @@ async fn fixture(
         registry_id = location_id(response);
     }
     let mut job_id = 0;
+    if row.route.contains("{gc_id}") {
+        let response = send(
+            http,
+            Method::POST,
+            api("/system/gc/schedule"),
+            Some(json!({"schedule": {"type": "Manual"}, "parameters": {"dry_run": true}})),
+        )
+        .await;
+        job_id = location_id(response);
+    }
     if row.route.contains("{purge_id}") || row.route.contains("{job_id}") {
         let response = send(
             http,
@@ -1125,6 +1145,13 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
             json!({"schedule": {"type": "Manual"},
                 "parameters": {"audit_retention_hour": 1, "include_operations": "pull", "dry_run": true}}),
         ),
+        ("post" | "put", "/system/gc/schedule") => with(
+            "/system/gc/schedule".to_owned(),
+            json!({"schedule": {"type": "Manual"}, "parameters": {"dry_run": true}}),
+        ),
+        (_, "/system/gc/{gc_id}") => api(format!("/system/gc/{}", fx.job_id)),
+        (_, "/system/gc/{gc_id}/log") => api(format!("/system/gc/{}/log", fx.job_id)),
+        ("get", "/system/gc" | "/system/gc/schedule") => api(row.route.to_owned()),
         (_, "/system/purgeaudit/{purge_id}") => api(format!("/system/purgeaudit/{}", fx.job_id)),
         (_, "/system/purgeaudit/{purge_id}/log") => {
             api(format!("/system/purgeaudit/{}/log", fx.job_id))
