@@ -19,16 +19,14 @@ use berth_api::retention::{
     RetentionMetadata, RetentionPolicy, RetentionRule, RetentionRuleMetadata,
     RetentionRuleParamMetadata, RetentionSelector, RetentionSelectorMetadata,
 };
-use globset::{GlobBuilder, GlobMatcher};
 
 use crate::events::audit::clip;
+use crate::patterns::Doublestar;
 
 /// The most rules a policy holds (Harbor's limit).
 pub const MAX_RULES: usize = 15;
 /// The most tag selectors, and repository selectors, of one rule.
 pub const MAX_SELECTORS: usize = 8;
-/// The longest pattern, in bytes.
-pub const MAX_PATTERN_BYTES: usize = 1024;
 /// The longest `extras`, in bytes.
 pub const MAX_EXTRAS_BYTES: usize = 256;
 /// `latestPushedK` and `latestPulledN` take fewer than this (Harbor: below `math.MaxInt16`).
@@ -58,79 +56,10 @@ pub enum Template {
     Always,
 }
 
-/// One compiled doublestar pattern.
-#[derive(Debug, Clone)]
-pub struct Pattern {
-    text: String,
-    matcher: GlobMatcher,
-}
-
-impl Pattern {
-    /// Compiles `text`; the error says what is wrong with it.
-    pub fn new(text: &str) -> Result<Pattern, String> {
-        if text.is_empty() {
-            return Err("the pattern is empty; use ** to match everything".to_owned());
-        }
-        if text.len() > MAX_PATTERN_BYTES {
-            return Err(format!(
-                "the pattern is {} bytes long; at most {MAX_PATTERN_BYTES} are allowed",
-                text.len()
-            ));
-        }
-        let matcher = GlobBuilder::new(&whole_segment_stars(text))
-            .literal_separator(true)
-            .backslash_escape(true)
-            .build()
-            .map_err(|e| format!("invalid pattern {:?}: {}", clip(text), e.kind()))?
-            .compile_matcher();
-        Ok(Pattern {
-            text: text.to_owned(),
-            matcher,
-        })
-    }
-
-    pub fn is_match(&self, value: &str) -> bool {
-        self.matcher.is_match(value)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-}
-
-/// doublestar reads `**` as "across segments" only as a whole segment; inside one (`v**`) it is a plain `*`,
-/// which the glob crate would refuse.
-fn whole_segment_stars(pattern: &str) -> String {
-    let chars: Vec<char> = pattern.chars().collect();
-    let mut out = String::with_capacity(pattern.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i] == '\\' && i + 1 < chars.len() {
-            out.push(chars[i]);
-            out.push(chars[i + 1]);
-            i += 2;
-            continue;
-        }
-        if chars[i] != '*' {
-            out.push(chars[i]);
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < chars.len() && chars[i] == '*' {
-            i += 1;
-        }
-        let whole =
-            (start == 0 || chars[start - 1] == '/') && (i == chars.len() || chars[i] == '/');
-        out.push_str(if i - start >= 2 && whole { "**" } else { "*" });
-    }
-    out
-}
-
 /// A selector: a pattern, whether it excludes, and (tags) whether untagged artifacts count as matching.
 #[derive(Debug, Clone)]
 pub struct Selector {
-    pub pattern: Pattern,
+    pub pattern: Doublestar,
     pub excludes: bool,
     pub untagged: bool,
 }
@@ -460,7 +389,7 @@ fn selector(s: &RetentionSelector, matches: &str, excludes: &str) -> Result<Sele
             clip(&s.decoration)
         ));
     };
-    let pattern = Pattern::new(&s.pattern)?;
+    let pattern = Doublestar::new(&s.pattern)?;
     if s.extras.len() > MAX_EXTRAS_BYTES {
         return Err(format!("extras is longer than {MAX_EXTRAS_BYTES} bytes"));
     }
@@ -554,6 +483,7 @@ pub fn proxy_default(project_id: i64) -> RetentionPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::patterns::MAX_PATTERN_BYTES;
 
     fn rule(template: &str, params: serde_json::Value) -> serde_json::Value {
         serde_json::json!({"action": "retain", "template": template, "params": params,
@@ -612,13 +542,13 @@ mod tests {
 
     #[test]
     fn doublestar_and_untagged() {
-        let p = |s: &str| Pattern::new(s).map(|p| p.matcher);
+        let p = |s: &str| Doublestar::new(s);
         assert!(p("app/**").is_ok_and(|m| m.is_match("app/a/b") && !m.is_match("web")));
         assert!(p("*").is_ok_and(|m| m.is_match("web") && !m.is_match("app/web")));
         assert!(p("v**").is_ok_and(|m| m.is_match("v1.2") && !m.is_match("x")));
         assert!(p("{v1,latest}").is_ok_and(|m| m.is_match("latest") && !m.is_match("v2")));
-        assert!(Pattern::new("").is_err());
-        assert!(Pattern::new(&"a".repeat(MAX_PATTERN_BYTES + 1)).is_err());
+        assert!(Doublestar::new("").is_err());
+        assert!(Doublestar::new(&"a".repeat(MAX_PATTERN_BYTES + 1)).is_err());
         let tag = |decoration: &str, extras: &str| {
             selector(
                 &RetentionSelector {
