@@ -260,6 +260,7 @@ async fn append(
     body: Body,
 ) -> Result<u64, RegistryError> {
     let limits = append_limits(state, project, headers).await?;
+    let declared = limits.declared;
     let mut stream = body.into_data_stream();
     let result = state
         .uploads
@@ -271,7 +272,7 @@ async fn append(
             tracing::warn!(project = %project.name, repository = %name, upload = id, reason = %e,
                 "upload refused and ended: it would pass a limit");
             discard(state, id).await;
-            drain_refused(&mut stream).await;
+            drain_refused(&mut stream, declared).await;
             Err(append_error(name, id)(e))
         }
         Err(e) => Err(append_error(name, id)(e)),
@@ -279,22 +280,28 @@ async fn append(
 }
 
 /// Bytes of a refused body still read, and thrown away, after an upload is refused: a client still sending
-/// (docker, skopeo) then reads the refusal and its reason instead of a broken connection. Past this (or after
-/// [`DRAIN_REFUSED_FOR`]) the connection is cut; nothing read here is stored.
-const DRAIN_REFUSED_BYTES: usize = 32 * 1024 * 1024;
+/// (docker, skopeo) then reads the refusal and its reason instead of a broken connection. A body that
+/// declared its length is read to its end, up to [`DRAIN_DECLARED_BYTES`]; one that did not, up to
+/// [`DRAIN_UNDECLARED_BYTES`]. Past that (or after [`DRAIN_REFUSED_FOR`]) the connection is cut; nothing
+/// read here is stored, so draining costs time and bandwidth, never memory or disk.
+const DRAIN_UNDECLARED_BYTES: u64 = 32 * 1024 * 1024;
+const DRAIN_DECLARED_BYTES: u64 = 1024 * 1024 * 1024;
 const DRAIN_REFUSED_FOR: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Reads what is left of a refused request body, within [`DRAIN_REFUSED_BYTES`] and [`DRAIN_REFUSED_FOR`].
-async fn drain_refused<S, E>(body: &mut S)
+/// Reads what is left of a refused request body of `declared` length, within the limits above.
+async fn drain_refused<S, E>(body: &mut S, declared: Option<u64>)
 where
     S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
 {
     use futures_util::StreamExt as _;
+    let limit = declared.map_or(DRAIN_UNDECLARED_BYTES, |d| {
+        d.clamp(DRAIN_UNDECLARED_BYTES, DRAIN_DECLARED_BYTES)
+    });
     let drain = async {
-        let mut read = 0usize;
-        while read <= DRAIN_REFUSED_BYTES {
+        let mut read = 0u64;
+        while read <= limit {
             match body.next().await {
-                Some(Ok(chunk)) => read += chunk.len(),
+                Some(Ok(chunk)) => read += chunk.len() as u64,
                 Some(Err(_)) | None => break,
             }
         }
