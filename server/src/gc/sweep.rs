@@ -217,6 +217,13 @@ async fn phases(
             }
         }
         phase.end("untagged artifacts").await;
+        if dry_run {
+            // As Harbor's dry run: the artifacts are named, but their blobs are still referenced now, so
+            // the figures below leave out what deleting them would free; the real run frees that too.
+            ctx.log
+                .info("dry run: the blobs and links only these untagged artifacts use are not counted below; a real run deletes them as well")
+                .await;
+        }
     }
 
     // 3. Links older than the grace that nothing in their repository references.
