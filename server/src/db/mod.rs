@@ -1,7 +1,9 @@
 //! The data layer: every SQL query Berth runs lives under this module, and nothing here calls a service.
 //!
 //! SQLite runs in WAL mode with foreign keys on. Writes go through a pool of one connection, so writers queue
-//! in-process instead of failing with "database is locked"; reads use a separate read-only pool.
+//! in-process instead of failing with "database is locked"; reads use a separate read-only pool. The write-ahead
+//! log grows while a long read holds an old snapshot; once a checkpoint catches up, it is cut back to
+//! [`WAL_SIZE_LIMIT`] instead of keeping its largest size on disk for good.
 //! Queries use `$N` placeholders, which SQLite and PostgreSQL both accept.
 
 mod access;
@@ -85,6 +87,10 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
 }
 
+/// The size the write-ahead log is cut back to after a checkpoint has caught up (SQLite's
+/// `journal_size_limit`; without it the file keeps the largest size it ever reached).
+pub const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
+
 impl Db {
     /// Opens (creating if needed) the database at `url` and applies the migrations.
     pub async fn open(url: &str) -> Result<Db, sqlx::Error> {
@@ -93,7 +99,8 @@ impl Db {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
+            .busy_timeout(Duration::from_secs(30))
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string());
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(60))
@@ -147,5 +154,47 @@ impl Db {
             .execute(&self.read)
             .await
             .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod wal_tests {
+    use super::*;
+
+    /// A long read lets the log grow past the limit; after it ends and writing goes on, the file is cut back.
+    #[tokio::test]
+    async fn the_write_ahead_log_is_cut_back_after_a_long_read()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("berth.db");
+        let db = Db::open(&format!("sqlite://{}", path.display())).await?;
+        let wal = || std::fs::metadata(dir.path().join("berth.db-wal")).map_or(0, |m| m.len());
+        sqlx::query("CREATE TABLE filler (data BLOB)")
+            .execute(&db.write)
+            .await?;
+        let mut reader = db.read.begin().await?;
+        sqlx::query("SELECT count(*) FROM filler")
+            .fetch_one(&mut *reader)
+            .await?;
+        let chunk = vec![7u8; 1024 * 1024];
+        for _ in 0..(WAL_SIZE_LIMIT / (1024 * 1024) + 16) {
+            sqlx::query("INSERT INTO filler (data) VALUES ($1)")
+                .bind(&chunk)
+                .execute(&db.write)
+                .await?;
+        }
+        assert!(
+            wal() > WAL_SIZE_LIMIT,
+            "the long read kept the log growing: {}",
+            wal()
+        );
+        reader.rollback().await?;
+        for _ in 0..8 {
+            sqlx::query("DELETE FROM filler WHERE rowid IN (SELECT rowid FROM filler LIMIT 4)")
+                .execute(&db.write)
+                .await?;
+        }
+        assert!(wal() <= WAL_SIZE_LIMIT, "the log was cut back: {}", wal());
+        Ok(())
     }
 }
