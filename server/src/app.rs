@@ -30,9 +30,22 @@ use crate::stats::PullStats;
 use crate::storage::{BlobStore, UploadStaging};
 use crate::{api, console, read_only, registry};
 
-/// Everything a request handler may use. Cheap to clone.
+/// Everything a request handler may use: one `Arc`, so a clone (several per request: the router, each
+/// middleware with state, the handler's extractor) is one reference count, not one per service.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+#[derive(Debug)]
+pub struct AppStateInner {
     pub config: Arc<Config>,
     pub db: Db,
     pub blobs: BlobStore,
@@ -101,7 +114,7 @@ impl AppState {
             secrets.clone(),
         ));
         let jobs = Arc::new(Jobs::new(&config.jobs));
-        Ok(AppState {
+        Ok(AppState(Arc::new(AppStateInner {
             config: Arc::new(config),
             db,
             blobs,
@@ -115,7 +128,7 @@ impl AppState {
             system_config,
             sign_ups: Arc::new(SignUpLimit::default()),
             jobs,
-        })
+        })))
     }
 }
 
