@@ -189,14 +189,11 @@ async fn no_sniff(mut response: Response) -> Response {
 /// which holds secrets on some paths (the OIDC callback's `code` and `state`), and never more than a bounded
 /// part of the path, which the caller chooses.
 fn request_span(request: &Request) -> tracing::Span {
-    let client = ClientAddress::of(request.extensions())
-        .0
-        .map(|ip| ip.to_string())
-        .unwrap_or_default();
+    // The fields are only evaluated when the span is enabled (`log_level` at info or below).
     tracing::info_span!(
         "request",
         method = %request.method(),
         path = %clip(request.uri().path()),
-        client = %client,
+        client = %ClientAddress::of(request.extensions()),
     )
 }

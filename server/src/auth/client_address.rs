@@ -25,6 +25,16 @@ tokio::task_local! {
     static CURRENT: ClientAddress;
 }
 
+/// The address, or nothing when there is none (as the request span shows it).
+impl std::fmt::Display for ClientAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(ip) => ip.fmt(f),
+            None => Ok(()),
+        }
+    }
+}
+
 impl ClientAddress {
     /// The client address of the request this task serves (set by [`middleware`]); `None` outside one.
     pub fn current() -> ClientAddress {
