@@ -17,13 +17,15 @@ use crate::components::table::{ListControls, ListTable, PagedList, Sort, SortHea
 use crate::format;
 
 /// The operations Berth records, as the API spells them, with their labels.
-pub const OPERATIONS: [(&str, &str); 6] = [
+pub const OPERATIONS: [(&str, &str); 7] = [
     ("create", "Create"),
     ("update", "Update"),
     ("delete", "Delete"),
     ("pull", "Pull"),
     ("login", "Login"),
     ("login_failed", "Login failed"),
+    // A push or delete an immutable tag rule refused (resource type `tag`), written by the server.
+    ("refused", "Refused (immutable tag)"),
 ];
 
 /// The text filters: `(q key, label)`.
@@ -444,6 +446,7 @@ mod tests {
     fn operations_read_as_words() {
         assert_eq!(operation_label("login_failed"), "Login failed");
         assert_eq!(operation_label("create"), "Create");
+        assert_eq!(operation_label("refused"), "Refused (immutable tag)");
         assert_eq!(operation_label("push"), "push");
         assert_eq!(operations_summary(&[]), "All");
         assert_eq!(operations_summary(&["pull".to_owned()]), "Pull");
