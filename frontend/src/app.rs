@@ -16,6 +16,7 @@ use crate::api;
 use crate::auth::{self, CurrentUser, SIGN_IN_PATH};
 use crate::components::dialog::{Dialog, FormDialog, FormStatus};
 use crate::components::toast::{self, ErrorBanner, ToastArea, loading_note};
+use crate::components::when::When;
 use crate::pages::not_found::NoPermission;
 use crate::pages::profile::UserProfileDialog;
 use crate::pages::{admin, not_found, project, projects, sign_in};
@@ -104,9 +105,9 @@ fn DocumentTitle() -> impl IntoView {
 fn AdminOnly(children: ChildrenFn) -> impl IntoView {
     let user = auth::use_current_user();
     view! {
-        <Show when=move || user.is_sysadmin() fallback=|| view! { <NoPermission/> }>
+        <When when=move || user.is_sysadmin() fallback=|| view! { <NoPermission/> }>
             {children()}
-        </Show>
+        </When>
     }
 }
 
@@ -138,12 +139,12 @@ fn Shell() -> impl IntoView {
         }
     });
     view! {
-        <Show
+        <When
             when=move || user.0.with(|u| u.is_some())
             fallback=move || view! {
                 <div class="boot">
                     <ErrorBanner error=failure/>
-                    <Show when=move || failure.with(|f| f.is_none())>{loading_note()}</Show>
+                    <When when=move || failure.with(|f| f.is_none())>{loading_note()}</When>
                 </div>
             }
         >
@@ -153,17 +154,17 @@ fn Shell() -> impl IntoView {
                 <div class="shell-body">
                     <SideNav user=user info=info/>
                     <main class="content" id="main" tabindex="-1">
-                        <Show when=move || info.read_only()>
+                        <When when=move || info.read_only()>
                             <div class="banner banner-warning read-only-banner" role="status"
                                 data-testid="read-only-banner">
                                 {READ_ONLY_NOTICE}
                             </div>
-                        </Show>
+                        </When>
                         <Outlet/>
                     </main>
                 </div>
             </div>
-        </Show>
+        </When>
     }
 }
 
@@ -173,17 +174,17 @@ fn SideNav(user: CurrentUser, info: SystemInfo) -> impl IntoView {
     view! {
         <nav class="sidenav" aria-label="Main">
             <A href="/harbor/projects">"Projects"</A>
-            <Show when=move || user.is_sysadmin()>
+            <When when=move || user.is_sysadmin()>
                 <div class="nav-group" role="group" aria-labelledby="nav-admin">
                     <h2 id="nav-admin" class="nav-group-title">"Administration"</h2>
                     <A href="/harbor/users">"Users"</A>
-                    <Show when=groups><A href="/harbor/groups">"Groups"</A></Show>
+                    <When when=groups><A href="/harbor/groups">"Groups"</A></When>
                     <A href="/harbor/robot-accounts">"Robot Accounts"</A>
                     <A href="/harbor/registries">"Registries"</A>
                     <A href="/harbor/logs">"Audit Log"</A>
                     <A href="/harbor/configs">"Configuration"</A>
                 </div>
-            </Show>
+            </When>
         </nav>
     }
 }
@@ -231,7 +232,7 @@ fn TopBar(user: CurrentUser, info: SystemInfo) -> impl IntoView {
                         on:click=move |_| menu_open.update(|o| *o = !*o)>
                         {username} " ▾"
                     </button>
-                    <Show when=move || menu_open.get()>
+                    <When when=move || menu_open.get()>
                         // A click anywhere outside the menu closes it.
                         <div class="menu-backdrop" on:click=move |_| menu_open.set(false)></div>
                         <div class="menu" role="menu">
@@ -239,19 +240,19 @@ fn TopBar(user: CurrentUser, info: SystemInfo) -> impl IntoView {
                                 on:click=move |_| { menu_open.set(false); profile_open.set(true) }>
                                 "User Profile"
                             </button>
-                            <Show when=has_password>
+                            <When when=has_password>
                                 <button type="button" role="menuitem"
                                     on:click=move |_| { menu_open.set(false); password_open.set(true) }>
                                     "Change Password"
                                 </button>
-                            </Show>
+                            </When>
                             <button type="button" role="menuitem"
                                 on:click=move |_| { menu_open.set(false); about_open.set(true) }>
                                 "About"
                             </button>
                             <button type="button" role="menuitem" on:click=sign_out.clone()>"Log Out"</button>
                         </div>
-                    </Show>
+                    </When>
                 </div>
             </div>
         </header>

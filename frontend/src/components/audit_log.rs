@@ -14,6 +14,7 @@ use leptos::prelude::*;
 use crate::components::copy_button::CopyButton;
 use crate::components::dialog::next_id;
 use crate::components::table::{ListControls, ListTable, PagedList, Sort, SortHeader, page_path};
+use crate::components::when::When;
 use crate::format;
 
 /// The operations Berth records, as the API spells them, with their labels.
@@ -314,7 +315,7 @@ fn OperationsFilter(chosen: RwSignal<Vec<String>>, page: RwSignal<u32>) -> impl 
                 on:click=move |_| open.update(|o| *o = !*o)>
                 "Operations: " {move || operations_summary(&chosen.get())} <span aria-hidden="true">" ▾"</span>
             </button>
-            <Show when=move || open.get()>
+            <When when=move || open.get()>
                 <div class="menu-backdrop" on:click=move |_| open.set(false)></div>
                 <fieldset class="menu operations-menu">
                     <legend class="visually-hidden">"Operations"</legend>
@@ -334,7 +335,7 @@ fn OperationsFilter(chosen: RwSignal<Vec<String>>, page: RwSignal<u32>) -> impl 
                         page.set(1);
                     }>"All"</button>
                 </fieldset>
-            </Show>
+            </When>
         </div>
     }
 }

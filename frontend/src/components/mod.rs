@@ -13,3 +13,4 @@ pub mod robot_form;
 pub mod select_table;
 pub mod table;
 pub mod toast;
+pub mod when;
