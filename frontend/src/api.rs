@@ -202,6 +202,11 @@ impl Answer {
             .map_err(|e| unreadable(self.status, e))
     }
 
+    /// The body as text (a job's log).
+    pub fn text(&self) -> &str {
+        &self.body
+    }
+
     /// The body as one page of a list, with `X-Total-Count`.
     pub fn page<T: DeserializeOwned>(&self) -> Result<Paged<T>, ApiError> {
         let items: Vec<T> = self.json()?;

@@ -6,6 +6,8 @@ pub mod audit_log;
 pub mod copy_button;
 pub mod dialog;
 pub mod fetch;
+pub mod job_log;
+pub mod json_table;
 pub mod pulls_chart;
 pub mod push_commands;
 pub mod quota_bar;
