@@ -271,8 +271,14 @@ fn JobTab(job: &'static SystemJob) -> impl IntoView {
     let fields = Fields::new();
     let error = RwSignal::new(None::<String>);
     let schedule = Fetch::<Value>::new(move || Some(format!("{}/schedule", job.base)));
+    // The form starts from the server's schedule once; later answers (after a run or a save) only refresh the
+    // next run, never what the user is typing.
+    let loaded = StoredValue::new(false);
     Effect::new(move |_| {
-        if let Some(current) = schedule.ok() {
+        if let Some(current) = schedule.ok()
+            && !loaded.get_value()
+        {
+            loaded.set_value(true);
             fields.set(form_of(&current));
         }
     });
