@@ -52,11 +52,13 @@ pub fn LogDialog(log: LogView) -> impl IntoView {
         let path = log.path.get().unwrap_or_default();
         format!("Log of {}", log_subject(&path))
     });
+    // Closed: nothing (not "Loading…", which would say the page is still loading).
     let body = move || match fetch.with(|a| {
         a.as_ref()
             .map(|a| a.text().to_owned())
             .map_err(Clone::clone)
     }) {
+        _ if log.path.with(Option::is_none) => ().into_any(),
         _ if fetch.loading() => loading_note(),
         None => loading_note(),
         Some(Err(e)) => error_banner(e.message),

@@ -14,5 +14,6 @@ pub mod quota_bar;
 pub mod robot_form;
 pub mod select_table;
 pub mod table;
+pub mod tabs;
 pub mod toast;
 pub mod when;

@@ -9,7 +9,6 @@
 //! cron) is shown as its message. While a run is pending or running the history refreshes itself.
 
 use leptos::prelude::*;
-use leptos_router::components::{A, Outlet};
 use serde_json::{Map, Value, json};
 
 use crate::components::audit_log::OPERATIONS;
@@ -17,6 +16,7 @@ use crate::components::fetch::{Fetch, RawFetch};
 use crate::components::job_log::{LogDialog, LogView, send_action};
 use crate::components::json_table::{Cell, Col, JsonTable, col};
 use crate::components::table::{ListControls, Pagination, page_path};
+use crate::components::tabs::tabbed_page;
 use crate::components::toast::error_banner;
 
 /// A system job Harbor runs through a `…/schedule` endpoint.
@@ -196,18 +196,13 @@ pub fn has_active_run(history: &Value) -> bool {
 
 #[component]
 pub fn CleanUpPage() -> impl IntoView {
-    view! {
-        <section class="page">
-            <h1>"Clean Up"</h1>
-            <nav class="tabs" aria-label="Clean Up">
-                <A href="/harbor/clean-up/gc">"Garbage Collection"</A>
-                <A href="/harbor/clean-up/log-rotation">"Log Rotation"</A>
-            </nav>
-            <div class="tab-panel">
-                <Outlet/>
-            </div>
-        </section>
-    }
+    tabbed_page(
+        "Clean Up",
+        &[
+            ("/harbor/clean-up/gc", "Garbage Collection"),
+            ("/harbor/clean-up/log-rotation", "Log Rotation"),
+        ],
+    )
 }
 
 #[component]
