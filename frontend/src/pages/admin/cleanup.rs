@@ -357,8 +357,10 @@ fn JobTab(job: &'static SystemJob) -> impl IntoView {
         }
         .into_any()
     } else {
+        // The operations the server's purge takes (it does not rotate immutability refusals).
         let operations = OPERATIONS
             .iter()
+            .filter(|(op, _)| *op != "refused")
             .map(|&(op, label)| {
                 view! {
                     <label class="checkbox">
