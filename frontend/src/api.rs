@@ -192,8 +192,19 @@ pub struct Answer {
 
 impl Answer {
     /// The body as JSON.
+    ///
+    /// Parsed in two steps: the text into a `serde_json::Value` (one parser for every answer), then the `Value`
+    /// into `T`. Each answer type's deserializer then reads a `Value`, which needs far less code per type than
+    /// reading JSON text (no lexing, positions or whitespace in every copy): docs/benchmarks.md, "Console".
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        serde_json::from_str(&self.body).map_err(|e| unreadable(self.status, e))
+        parse_value(&self.body)
+            .and_then(T::deserialize)
+            .map_err(|e| unreadable(self.status, e))
+    }
+
+    /// The body as text (a job's log).
+    pub fn text(&self) -> &str {
+        &self.body
     }
 
     /// The body as one page of a list, with `X-Total-Count`.
@@ -211,6 +222,11 @@ impl Answer {
                 .map_or(0, |items| items.len() as u64),
         }
     }
+}
+
+/// JSON text as a `Value` (not generic: one copy of the text parser).
+fn parse_value(body: &str) -> Result<serde_json::Value, serde_json::Error> {
+    serde_json::from_str(body)
 }
 
 /// Serialises a request body, as gloo's `RequestBuilder::json` does.

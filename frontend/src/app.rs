@@ -16,6 +16,7 @@ use crate::api;
 use crate::auth::{self, CurrentUser, SIGN_IN_PATH};
 use crate::components::dialog::{Dialog, FormDialog, FormStatus};
 use crate::components::toast::{self, ErrorBanner, ToastArea, loading_note};
+use crate::components::when::When;
 use crate::pages::not_found::NoPermission;
 use crate::pages::profile::UserProfileDialog;
 use crate::pages::{admin, not_found, project, projects, sign_in};
@@ -37,44 +38,60 @@ pub fn App() -> impl IntoView {
         <Router>
             <DocumentTitle/>
             <Routes fallback=|| view! { <not_found::NotFound/> }>
-                <Route path=path!("/") view=|| view! { <Redirect path=auth::HOME_PATH/> }/>
-                <Route path=path!("/account/sign-in") view=sign_in::SignIn/>
-                <Route path=path!("/harbor/sign-in") view=sign_in::SignIn/>
-                <Route path=path!("/oidc-onboard") view=sign_in::OidcOnboard/>
-                <ParentRoute path=path!("/harbor") view=Shell>
-                    <Route path=path!("") view=|| view! { <Redirect path=auth::HOME_PATH/> }/>
-                    <Route path=path!("projects") view=projects::ProjectsPage/>
-                    <ParentRoute path=path!("projects/:id") view=project::ProjectPage>
-                        <Route path=path!("") view=project::ToSummary/>
-                        <Route path=path!("summary") view=project::summary::SummaryTab/>
-                        <Route path=path!("repositories") view=project::repositories::RepositoriesTab/>
-                        <Route path=path!("repositories/:repo/artifacts-tab") view=project::artifacts::ArtifactsPage/>
+                <Route path=path!("/") view=page(|| view! { <Redirect path=auth::HOME_PATH/> }.into_any())/>
+                <Route path=path!("/account/sign-in") view=page(|| view! { <sign_in::SignIn/> }.into_any())/>
+                <Route path=path!("/harbor/sign-in") view=page(|| view! { <sign_in::SignIn/> }.into_any())/>
+                <Route path=path!("/oidc-onboard") view=page(|| view! { <sign_in::OidcOnboard/> }.into_any())/>
+                <ParentRoute path=path!("/harbor") view=page(|| view! { <Shell/> }.into_any())>
+                    <Route path=path!("") view=page(|| view! { <Redirect path=auth::HOME_PATH/> }.into_any())/>
+                    <Route path=path!("projects") view=page(|| view! { <projects::ProjectsPage/> }.into_any())/>
+                    <ParentRoute path=path!("projects/:id")
+                        view=page(|| view! { <project::ProjectPage/> }.into_any())>
+                        <Route path=path!("") view=page(|| view! { <project::ToSummary/> }.into_any())/>
+                        <Route path=path!("summary") view=page(|| view! { <project::summary::SummaryTab/> }.into_any())/>
+                        <Route path=path!("repositories")
+                            view=page(|| view! { <project::repositories::RepositoriesTab/> }.into_any())/>
+                        <Route path=path!("repositories/:repo/artifacts-tab")
+                            view=page(|| view! { <project::artifacts::ArtifactsPage/> }.into_any())/>
                         <Route path=path!("repositories/:repo/artifacts-tab/artifacts/:digest")
-                            view=project::artifact::ArtifactPage/>
-                        <Route path=path!("members") view=project::members::MembersTab/>
-                        <Route path=path!("tag-strategy") view=project::policy::PolicyTab/>
-                        <Route path=path!("robot-account") view=project::robots::RobotsTab/>
-                        <Route path=path!("logs") view=project::logs::LogsTab/>
-                        <Route path=path!("configs") view=project::config::ConfigTab/>
+                            view=page(|| view! { <project::artifact::ArtifactPage/> }.into_any())/>
+                        <Route path=path!("members") view=page(|| view! { <project::members::MembersTab/> }.into_any())/>
+                        <Route path=path!("tag-strategy")
+                            view=page(|| view! { <project::policy::PolicyTab/> }.into_any())/>
+                        <Route path=path!("robot-account")
+                            view=page(|| view! { <project::robots::RobotsTab/> }.into_any())/>
+                        <Route path=path!("logs") view=page(|| view! { <project::logs::LogsTab/> }.into_any())/>
+                        <Route path=path!("configs") view=page(|| view! { <project::config::ConfigTab/> }.into_any())/>
                     </ParentRoute>
-                    <Route path=path!("users") view=|| view! { <AdminOnly><admin::users::UsersPage/></AdminOnly> }/>
-                    <Route path=path!("groups") view=|| view! { <AdminOnly><admin::groups::GroupsPage/></AdminOnly> }/>
+                    <Route path=path!("users") view=page(|| view! { <AdminOnly><admin::users::UsersPage/></AdminOnly> }.into_any())/>
+                    <Route path=path!("groups") view=page(|| view! { <AdminOnly><admin::groups::GroupsPage/></AdminOnly> }.into_any())/>
                     <Route path=path!("robot-accounts")
-                        view=|| view! { <AdminOnly><admin::robots::RobotsPage/></AdminOnly> }/>
+                        view=page(|| view! { <AdminOnly><admin::robots::RobotsPage/></AdminOnly> }.into_any())/>
                     <Route path=path!("registries")
-                        view=|| view! { <AdminOnly><admin::registries::RegistriesPage/></AdminOnly> }/>
-                    <Route path=path!("logs") view=|| view! { <AdminOnly><admin::logs::AuditLogPage/></AdminOnly> }/>
+                        view=page(|| view! { <AdminOnly><admin::registries::RegistriesPage/></AdminOnly> }.into_any())/>
+                    <Route path=path!("logs") view=page(|| view! { <AdminOnly><admin::logs::AuditLogPage/></AdminOnly> }.into_any())/>
                     <ParentRoute path=path!("configs")
-                        view=|| view! { <AdminOnly><admin::config::ConfigPage/></AdminOnly> }>
-                        <Route path=path!("") view=|| view! { <Redirect path="/harbor/configs/auth"/> }/>
-                        <Route path=path!("auth") view=admin::auth_config::AuthConfigTab/>
-                        <Route path=path!("setting") view=admin::system::SystemPage/>
+                        view=page(|| view! { <AdminOnly><admin::config::ConfigPage/></AdminOnly> }.into_any())>
+                        <Route path=path!("")
+                            view=page(|| view! { <Redirect path="/harbor/configs/auth"/> }.into_any())/>
+                        <Route path=path!("auth") view=page(|| view! { <admin::auth_config::AuthConfigTab/> }.into_any())/>
+                        <Route path=path!("setting") view=page(|| view! { <admin::system::SystemPage/> }.into_any())/>
                     </ParentRoute>
                 </ParentRoute>
             </Routes>
             <ToastArea/>
         </Router>
     }
+}
+
+/// A route's view. Every route's view has this one type (a plain function returning an erased view), so the
+/// router's per-route code (choosing and matching, its futures) is instantiated once for all routes instead of
+/// once per page (docs/benchmarks.md, "Console").
+type PageFn = fn() -> AnyView;
+
+/// A route's view as a [`PageFn`].
+fn page(view: PageFn) -> PageFn {
+    view
 }
 
 /// Keeps the document's title in step with the page (see [`title`]).
@@ -88,9 +105,9 @@ fn DocumentTitle() -> impl IntoView {
 fn AdminOnly(children: ChildrenFn) -> impl IntoView {
     let user = auth::use_current_user();
     view! {
-        <Show when=move || user.is_sysadmin() fallback=|| view! { <NoPermission/> }>
+        <When when=move || user.is_sysadmin() fallback=|| view! { <NoPermission/> }>
             {children()}
-        </Show>
+        </When>
     }
 }
 
@@ -122,12 +139,12 @@ fn Shell() -> impl IntoView {
         }
     });
     view! {
-        <Show
+        <When
             when=move || user.0.with(|u| u.is_some())
             fallback=move || view! {
                 <div class="boot">
                     <ErrorBanner error=failure/>
-                    <Show when=move || failure.with(|f| f.is_none())>{loading_note()}</Show>
+                    <When when=move || failure.with(|f| f.is_none())>{loading_note()}</When>
                 </div>
             }
         >
@@ -137,17 +154,17 @@ fn Shell() -> impl IntoView {
                 <div class="shell-body">
                     <SideNav user=user info=info/>
                     <main class="content" id="main" tabindex="-1">
-                        <Show when=move || info.read_only()>
+                        <When when=move || info.read_only()>
                             <div class="banner banner-warning read-only-banner" role="status"
                                 data-testid="read-only-banner">
                                 {READ_ONLY_NOTICE}
                             </div>
-                        </Show>
+                        </When>
                         <Outlet/>
                     </main>
                 </div>
             </div>
-        </Show>
+        </When>
     }
 }
 
@@ -157,17 +174,17 @@ fn SideNav(user: CurrentUser, info: SystemInfo) -> impl IntoView {
     view! {
         <nav class="sidenav" aria-label="Main">
             <A href="/harbor/projects">"Projects"</A>
-            <Show when=move || user.is_sysadmin()>
+            <When when=move || user.is_sysadmin()>
                 <div class="nav-group" role="group" aria-labelledby="nav-admin">
                     <h2 id="nav-admin" class="nav-group-title">"Administration"</h2>
                     <A href="/harbor/users">"Users"</A>
-                    <Show when=groups><A href="/harbor/groups">"Groups"</A></Show>
+                    <When when=groups><A href="/harbor/groups">"Groups"</A></When>
                     <A href="/harbor/robot-accounts">"Robot Accounts"</A>
                     <A href="/harbor/registries">"Registries"</A>
                     <A href="/harbor/logs">"Audit Log"</A>
                     <A href="/harbor/configs">"Configuration"</A>
                 </div>
-            </Show>
+            </When>
         </nav>
     }
 }
@@ -215,7 +232,7 @@ fn TopBar(user: CurrentUser, info: SystemInfo) -> impl IntoView {
                         on:click=move |_| menu_open.update(|o| *o = !*o)>
                         {username} " ▾"
                     </button>
-                    <Show when=move || menu_open.get()>
+                    <When when=move || menu_open.get()>
                         // A click anywhere outside the menu closes it.
                         <div class="menu-backdrop" on:click=move |_| menu_open.set(false)></div>
                         <div class="menu" role="menu">
@@ -223,19 +240,19 @@ fn TopBar(user: CurrentUser, info: SystemInfo) -> impl IntoView {
                                 on:click=move |_| { menu_open.set(false); profile_open.set(true) }>
                                 "User Profile"
                             </button>
-                            <Show when=has_password>
+                            <When when=has_password>
                                 <button type="button" role="menuitem"
                                     on:click=move |_| { menu_open.set(false); password_open.set(true) }>
                                     "Change Password"
                                 </button>
-                            </Show>
+                            </When>
                             <button type="button" role="menuitem"
                                 on:click=move |_| { menu_open.set(false); about_open.set(true) }>
                                 "About"
                             </button>
                             <button type="button" role="menuitem" on:click=sign_out.clone()>"Log Out"</button>
                         </div>
-                    </Show>
+                    </When>
                 </div>
             </div>
         </header>

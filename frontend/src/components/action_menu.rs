@@ -7,6 +7,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::when::When;
+
 use super::select_table::Selection;
 
 /// The "Action ▾" button and its menu over the rows `selection` holds (their number is shown beside it);
@@ -29,13 +31,13 @@ pub fn ActionMenu(
                 on:click=move |_| open.update(|o| *o = !*o)>
                 "Action" <span aria-hidden="true">" ▾"</span>
             </button>
-            <Show when=move || open.get()>
+            <When when=move || open.get()>
                 <div class="menu-backdrop" on:click=move |_| open.set(false)></div>
                 <div class="menu action-menu-items" role="menu" aria-label="Action"
                     on:click=move |_| open.set(false)>
                     {children.with_value(|c| c())}
                 </div>
-            </Show>
+            </When>
             <span class="selection-count muted" aria-live="polite">
                 {move || selection_label(selection.count())}
             </span>

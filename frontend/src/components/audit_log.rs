@@ -14,16 +14,19 @@ use leptos::prelude::*;
 use crate::components::copy_button::CopyButton;
 use crate::components::dialog::next_id;
 use crate::components::table::{ListControls, ListTable, PagedList, Sort, SortHeader, page_path};
+use crate::components::when::When;
 use crate::format;
 
 /// The operations Berth records, as the API spells them, with their labels.
-pub const OPERATIONS: [(&str, &str); 6] = [
+pub const OPERATIONS: [(&str, &str); 7] = [
     ("create", "Create"),
     ("update", "Update"),
     ("delete", "Delete"),
     ("pull", "Pull"),
     ("login", "Login"),
     ("login_failed", "Login failed"),
+    // A push or delete an immutable tag rule refused (resource type `tag`), written by the server.
+    ("refused", "Refused (immutable tag)"),
 ];
 
 /// The text filters: `(q key, label)`.
@@ -312,7 +315,7 @@ fn OperationsFilter(chosen: RwSignal<Vec<String>>, page: RwSignal<u32>) -> impl 
                 on:click=move |_| open.update(|o| *o = !*o)>
                 "Operations: " {move || operations_summary(&chosen.get())} <span aria-hidden="true">" ▾"</span>
             </button>
-            <Show when=move || open.get()>
+            <When when=move || open.get()>
                 <div class="menu-backdrop" on:click=move |_| open.set(false)></div>
                 <fieldset class="menu operations-menu">
                     <legend class="visually-hidden">"Operations"</legend>
@@ -332,7 +335,7 @@ fn OperationsFilter(chosen: RwSignal<Vec<String>>, page: RwSignal<u32>) -> impl 
                         page.set(1);
                     }>"All"</button>
                 </fieldset>
-            </Show>
+            </When>
         </div>
     }
 }
@@ -444,6 +447,7 @@ mod tests {
     fn operations_read_as_words() {
         assert_eq!(operation_label("login_failed"), "Login failed");
         assert_eq!(operation_label("create"), "Create");
+        assert_eq!(operation_label("refused"), "Refused (immutable tag)");
         assert_eq!(operation_label("push"), "push");
         assert_eq!(operations_summary(&[]), "All");
         assert_eq!(operations_summary(&["pull".to_owned()]), "Pull");

@@ -27,6 +27,7 @@ use crate::components::table::{
     ListControls, ListTable, ListToolbar, PagedList, Sort, SortHeader, fuzzy, page_path,
 };
 use crate::components::toast::use_toasts;
+use crate::components::when::When;
 use crate::format;
 
 /// Every robot's name starts with this (Harbor's `robot$`).
@@ -586,12 +587,12 @@ pub fn RobotList(
     view! {
         <div class="robots">
             <ListToolbar list=list fetch=robots.fetch() filter="Filter robot accounts by name">
-                <Show when=move || can_create.get()>
+                <When when=move || can_create.get()>
                     <button type="button" on:click=move |_| {
                         editing.set(None);
                         dialog_open.set(true);
                     }>"+ New Robot Account"</button>
-                </Show>
+                </When>
                 <ActionMenu selection=selection
                     shown=Signal::derive(move || can_update.get() || can_delete.get())>
                     <MenuItem label="Edit" selection=selection needs=Needs::One allowed=may_update
@@ -882,12 +883,12 @@ fn PermissionMatrix(granted: RwSignal<BTreeSet<Grant>>, labelled_by: String) -> 
                         .collect_view()}
                 </tbody>
             </table>
-            <Show when=move || { others() > 0 }>
+            <When when=move || { others() > 0 }>
                 <p class="hint">{move || format!(
                     "Also keeps {} set through the API.",
                     plural(others(), "other permission", "other permissions")
                 )}</p>
-            </Show>
+            </When>
         </div>
     }
 }
@@ -956,7 +957,7 @@ fn ProjectPicker(all: RwSignal<bool>, selected: RwSignal<Vec<String>>) -> impl I
                 <input id=all_id type="checkbox" bind:checked=all/>
                 "All projects (also those created later)"
             </label>
-            <Show when=move || !all.get()>
+            <When when=move || !all.get()>
                 <input type="search" class="search" placeholder="Filter projects by name"
                     aria-label="Filter projects by name"
                     prop:value=move || filter.get()
@@ -967,7 +968,7 @@ fn ProjectPicker(all: RwSignal<bool>, selected: RwSignal<Vec<String>>) -> impl I
                 } else {
                     format!("Chosen: {}", s.join(", "))
                 })}</p>
-            </Show>
+            </When>
         </div>
     }
 }

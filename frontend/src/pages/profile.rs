@@ -15,6 +15,7 @@ use crate::auth::CurrentUser;
 use crate::components::copy_button::CopyButton;
 use crate::components::dialog::{FormDialog, FormStatus};
 use crate::components::toast::{ErrorBanner, use_toasts};
+use crate::components::when::When;
 use crate::format;
 
 /// The length of a generated CLI secret.
@@ -143,9 +144,9 @@ pub fn UserProfileDialog(open: RwSignal<bool>, user: CurrentUser) -> impl IntoVi
                 <span class="form-label">"Created"</span>
                 <span>{field(|u| format::time(&u.creation_time))}</span>
             </div>
-            <Show when=has_secret>
+            <When when=has_secret>
                 <CliSecret user=user/>
-            </Show>
+            </When>
         </FormDialog>
     }
 }
@@ -206,7 +207,7 @@ fn CliSecret(user: CurrentUser) -> impl IntoView {
                     "Regenerate"
                 </button>
             </div>
-            <Show when=move || confirming.get()>
+            <When when=move || confirming.get()>
                 <div class="banner" role="alert">
                     <p>"The current secret stops working at once. Generate a new one?"</p>
                     <div class="inline">
@@ -219,7 +220,7 @@ fn CliSecret(user: CurrentUser) -> impl IntoView {
                         </button>
                     </div>
                 </div>
-            </Show>
+            </When>
             <ErrorBanner error=status.error/>
         </section>
     }

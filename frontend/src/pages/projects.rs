@@ -22,6 +22,7 @@ use crate::components::table::{
     ListControls, ListTable, ListToolbar, PagedList, Sort, SortHeader, fuzzy, page_path,
 };
 use crate::components::toast::use_toasts;
+use crate::components::when::When;
 use crate::format;
 use crate::pages::project::members::role_label;
 use crate::pages::project::summary::{access_level, project_type};
@@ -84,11 +85,11 @@ pub fn ProjectsPage() -> impl IntoView {
             <h1>"Projects"</h1>
             <ListToolbar list=list fetch=projects.fetch() filter="Filter projects by name">
                 // Harbor hides it from non-administrators when only administrators may create projects.
-                <Show when=may_create>
+                <When when=may_create>
                     <button type="button" data-testid="new-project" on:click=move |_| create_open.set(true)>
                         "+ New Project"
                     </button>
-                </Show>
+                </When>
                 <ActionMenu selection=selection>
                     <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some allowed=may_delete
                         hint="Choose projects you administer" on_select=ask_delete/>

@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 use super::config_form::ConfigForm;
 use crate::api;
 use crate::components::toast::{ErrorBanner, loading_note};
+use crate::components::when::When;
 
 /// One `ConfigurationsResponse` item: its value (text, boolean or integer) and whether it may change now.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -508,9 +509,9 @@ pub fn AuthConfigTab() -> impl IntoView {
                             })
                             .collect_view()}
                     </select>
-                    <Show when=move || settings.with(Option::is_some) && !mode_editable()>
+                    <When when=move || settings.with(Option::is_some) && !mode_editable()>
                         <p class="hint" data-testid="auth-mode-locked">{AUTH_MODE_LOCKED}</p>
-                    </Show>
+                    </When>
                 </div>
                 {fields}
             </div>
@@ -522,17 +523,17 @@ pub fn AuthConfigTab() -> impl IntoView {
             <div class="auth-actions">
                 <button type="submit" disabled=move || form.busy.get() || unchanged()>"SAVE"</button>
                 <button type="button" class="secondary" on:click=cancel disabled=unchanged>"CANCEL"</button>
-                <Show when=move || mode.get() == LDAP_AUTH>
+                <When when=move || mode.get() == LDAP_AUTH>
                     <button type="button" class="secondary" on:click=test_server disabled=move || testing.get()>
                         "TEST LDAP SERVER"
                     </button>
-                </Show>
-                <Show when=move || mode.get() == OIDC_AUTH>
+                </When>
+                <When when=move || mode.get() == OIDC_AUTH>
                     <button type="button" class="secondary" on:click=test_server disabled=move || testing.get()>
                         "TEST OIDC SERVER"
                     </button>
-                </Show>
-                <Show when=move || testing.get()><span class="muted">"Testing…"</span></Show>
+                </When>
+                <When when=move || testing.get()><span class="muted">"Testing…"</span></When>
             </div>
         </form>
     }

@@ -3,20 +3,16 @@
 //! (`/harbor/configs/setting`).
 
 use leptos::prelude::*;
-use leptos_router::components::{A, Outlet};
+
+use crate::components::tabs::tabbed_page;
 
 #[component]
 pub fn ConfigPage() -> impl IntoView {
-    view! {
-        <section class="page">
-            <h1>"Configuration"</h1>
-            <nav class="tabs" aria-label="Configuration">
-                <A href="/harbor/configs/auth">"Authentication"</A>
-                <A href="/harbor/configs/setting">"System"</A>
-            </nav>
-            <div class="tab-panel">
-                <Outlet/>
-            </div>
-        </section>
-    }
+    tabbed_page(
+        "Configuration",
+        &[
+            ("/harbor/configs/auth", "Authentication"),
+            ("/harbor/configs/setting", "System"),
+        ],
+    )
 }

@@ -17,6 +17,7 @@ use crate::components::fetch::Fetch;
 use crate::components::select_table::{SelectCell, Selection};
 use crate::components::table::{ListControls, ListTable, ListToolbar, PagedList, page_path};
 use crate::components::toast::{error_banner, use_toasts};
+use crate::components::when::When;
 
 /// The group types, as `(group_type, label)`, in Harbor's order.
 pub const GROUP_TYPES: [(i64, &str); 3] = [
@@ -164,7 +165,7 @@ pub fn GroupsPage() -> impl IntoView {
         <section class="page">
             <h1>"Groups"</h1>
             <ListToolbar list=list fetch=groups.fetch() filter="Filter groups by name">
-                <Show when=move || current.is_sysadmin()>
+                <When when=move || current.is_sysadmin()>
                     <button type="button" data-testid="new-group" on:click=move |_| create_open.set(true)>
                         "+ New Group"
                     </button>
@@ -174,7 +175,7 @@ pub fn GroupsPage() -> impl IntoView {
                         <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
                             on_select=on_delete/>
                     </ActionMenu>
-                </Show>
+                </When>
             </ListToolbar>
             <ListTable list=list fetch=groups.fetch() selection=selection rows=rows>
                 <th scope="col">"Name"</th>
@@ -340,7 +341,7 @@ fn NewGroupDialog(open: RwSignal<bool>, on_saved: Callback<String>) -> impl Into
                     })
                     .collect_view()}
             </select>
-            <Show when=move || group_type.get() == LDAP_GROUP && mode.get() == "ldap_auth">
+            <When when=move || group_type.get() == LDAP_GROUP && mode.get() == "ldap_auth">
                 <label for="ldap-group-search">"Search LDAP"</label>
                 <div class="ldap-search">
                     <input id="ldap-group-search" type="search" autocomplete="off"
@@ -355,12 +356,12 @@ fn NewGroupDialog(open: RwSignal<bool>, on_saved: Callback<String>) -> impl Into
                         on:click=move |_| search()>"SEARCH"</button>
                 </div>
                 <div class="form-wide">{hit_list}</div>
-            </Show>
-            <Show when=move || group_type.get() == LDAP_GROUP>
+            </When>
+            <When when=move || group_type.get() == LDAP_GROUP>
                 <label for="new-group-dn">"LDAP Group DN"</label>
                 <input id="new-group-dn" type="text" required autocomplete="off"
                     placeholder="cn=developers,ou=groups,dc=example,dc=com" bind:value=dn/>
-            </Show>
+            </When>
         </FormDialog>
     }
 }

@@ -1,10 +1,13 @@
 //! Administration (system administrators only; the server refuses everyone else anyway): users, groups,
-//! system robot accounts, registry endpoints, the audit log and system information.
+//! system robot accounts, registry endpoints, the audit log, Clean Up (garbage collection and log rotation), the
+//! job service dashboard and system information.
 
 pub mod auth_config;
+pub mod cleanup;
 pub mod config;
 pub mod config_form;
 pub mod groups;
+pub mod jobs;
 pub mod logs;
 pub mod registries;
 pub mod robots;

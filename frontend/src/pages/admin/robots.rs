@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::auth::use_current_user;
 use crate::components::robot_form::{RobotList, RobotScope};
+use crate::components::when::When;
 
 #[component]
 pub fn RobotsPage() -> impl IntoView {
@@ -16,10 +17,10 @@ pub fn RobotsPage() -> impl IntoView {
             <p class="hint">
                 "System robot accounts hold project permissions in the projects they cover, or in all projects."
             </p>
-            <Show when=move || admin.get()
+            <When when=move || admin.get()
                 fallback=|| view! { <p class="empty">"Only system administrators manage system robot accounts."</p> }>
                 <RobotList scope=RobotScope::System can_create=admin can_update=admin can_delete=admin/>
-            </Show>
+            </When>
         </section>
     }
 }

@@ -21,6 +21,7 @@ use crate::components::table::{
     ListControls, ListTable, ListToolbar, PagedList, Sort, SortHeader, fuzzy, page_path,
 };
 use crate::components::toast::use_toasts;
+use crate::components::when::When;
 use crate::format;
 
 /// The built-in administrator, whom the server never deletes.
@@ -201,7 +202,7 @@ pub fn UsersPage() -> impl IntoView {
         <section class="page">
             <h1>"Users"</h1>
             <ListToolbar list=list fetch=users.fetch() filter="Filter users by username">
-                <Show when=move || current.is_sysadmin()>
+                <When when=move || current.is_sysadmin()>
                     <button type="button" data-testid="new-user" on:click=move |_| create_open.set(true)>
                         "+ New User"
                     </button>
@@ -214,7 +215,7 @@ pub fn UsersPage() -> impl IntoView {
                         <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some allowed=may_delete
                             hint="Choose users other than yourself and admin" on_select=on_delete/>
                     </ActionMenu>
-                </Show>
+                </When>
             </ListToolbar>
             <ListTable list=list fetch=users.fetch() selection=selection rows=rows>
                 <SortHeader label="Name" key="username" list=list/>

@@ -19,6 +19,7 @@ use crate::answers::Project;
 use crate::api;
 use crate::auth::use_current_user;
 use crate::components::toast::{ErrorBanner, use_toasts};
+use crate::components::when::When;
 use crate::permissions::Permissions;
 
 /// The pattern fields' descriptions: what the patterns are, and (for those who may not change them) who does.
@@ -199,7 +200,7 @@ pub fn ConfigTab() -> impl IntoView {
             })}
             <ErrorBanner error=error/>
             // Only who may change the configuration gets Save and Cancel (Harbor's matrix: project admins).
-            <Show when=move || allowed.get()>
+            <When when=move || allowed.get()>
                 <div class="config-actions">
                     <button type="submit" disabled=move || busy.get() || !changed()>
                         {move || if busy.get() { "Saving…" } else { "Save" }}
@@ -207,7 +208,7 @@ pub fn ConfigTab() -> impl IntoView {
                     <button type="button" class="secondary" disabled=move || busy.get() || !changed()
                         on:click=cancel>"Cancel"</button>
                 </div>
-            </Show>
+            </When>
         </form>
     }
 }

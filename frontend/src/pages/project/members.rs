@@ -17,6 +17,7 @@ use crate::components::fetch::Fetch;
 use crate::components::select_table::{SelectCell, Selection};
 use crate::components::table::{ListControls, ListTable, ListToolbar, PagedList, page_path};
 use crate::components::toast::{loading_note, use_toasts};
+use crate::components::when::When;
 
 /// Harbor's project roles as `(role_id, label)`, strongest first (the order of Harbor's dialogs).
 pub const ROLES: [(i64, &str); 5] = [
@@ -175,10 +176,10 @@ fn MemberList(project_id: i64) -> impl IntoView {
     view! {
         <div class="members">
             <ListToolbar list=list fetch=members.fetch() filter="Filter members by name">
-                <Show when=can_create>
+                <When when=can_create>
                     <button type="button" on:click=move |_| user_open.set(true)>"+ User"</button>
                     <button type="button" on:click=move |_| group_open.set(true)>"+ Group"</button>
-                </Show>
+                </When>
                 <ActionMenu selection=selection
                     shown=Signal::derive(move || can_update.get() || can_delete.get())>
                     <MenuItem label="Change Role" selection=selection needs=Needs::One allowed=can_update
