@@ -85,6 +85,17 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// Every operation, in the order the audit purge lists them.
+    pub const ALL: [Operation; 7] = [
+        Operation::Create,
+        Operation::Update,
+        Operation::Delete,
+        Operation::Pull,
+        Operation::Login,
+        Operation::LoginFailed,
+        Operation::Refused,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Operation::Create => "create",

@@ -21,16 +21,6 @@ pub const KIND: Kind = Kind {
     handler: run,
 };
 
-/// The operations an audit entry can have (see [`crate::events::audit::Operation`]).
-pub const OPERATIONS: &[&str] = &[
-    "create",
-    "update",
-    "delete",
-    "pull",
-    "login",
-    "login_failed",
-];
-
 /// The longest retention accepted: a hundred years.
 pub const MAX_RETENTION_HOURS: i64 = 100 * 366 * 24;
 
@@ -95,11 +85,12 @@ pub fn parse(parameters: &Map<String, Value>) -> Result<PurgeParameters, String>
         .filter(|op| !op.is_empty())
     {
         let op = op.to_ascii_lowercase();
-        if !OPERATIONS.contains(&op.as_str()) {
+        if !Operation::ALL.iter().any(|o| o.as_str() == op) {
+            let all: Vec<&str> = Operation::ALL.iter().map(|o| o.as_str()).collect();
             return Err(format!(
                 "include_operations: {:?} is not an operation; they are {}",
                 crate::events::audit::clip(&op),
-                OPERATIONS.join(", ")
+                all.join(", ")
             ));
         }
         if !chosen.contains(&op) {
@@ -245,6 +236,15 @@ mod tests {
                 .is_err()
         );
         assert!(params(serde_json::json!({"include_operations": "pull"})).is_err());
+        // Every operation the audit log records can be purged, immutability refusals included.
+        for op in Operation::ALL {
+            assert!(
+                params(serde_json::json!({"audit_retention_hour": 1, "include_operations": op.as_str()}))
+                    .is_ok(),
+                "{}",
+                op.as_str()
+            );
+        }
         assert!(
             params(
                 serde_json::json!({"audit_retention_hour": 1, "include_operations": "pull", "x": 1})

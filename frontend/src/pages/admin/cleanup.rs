@@ -357,10 +357,9 @@ fn JobTab(job: &'static SystemJob) -> impl IntoView {
         }
         .into_any()
     } else {
-        // The operations the server's purge takes (it does not rotate immutability refusals).
+        // Every operation the audit log records; the server's purge takes each of them.
         let operations = OPERATIONS
             .iter()
-            .filter(|(op, _)| *op != "refused")
             .map(|&(op, label)| {
                 view! {
                     <label class="checkbox">
