@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::{A, Outlet, ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::path;
+use leptos_router::{Lazy, LazyRoute, lazy_route, path};
 
 use crate::api;
 use crate::auth::{self, CurrentUser, SIGN_IN_PATH};
@@ -61,8 +61,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("groups") view=|| view! { <AdminOnly><admin::groups::GroupsPage/></AdminOnly> }/>
                     <Route path=path!("robot-accounts")
                         view=|| view! { <AdminOnly><admin::robots::RobotsPage/></AdminOnly> }/>
-                    <Route path=path!("registries")
-                        view=|| view! { <AdminOnly><admin::registries::RegistriesPage/></AdminOnly> }/>
+                    <Route path=path!("registries") view={Lazy::<RegistriesRoute>::new()}/>
                     <Route path=path!("logs") view=|| view! { <AdminOnly><admin::logs::AuditLogPage/></AdminOnly> }/>
                     <ParentRoute path=path!("configs")
                         view=|| view! { <AdminOnly><admin::config::ConfigPage/></AdminOnly> }>
@@ -74,6 +73,21 @@ pub fn App() -> impl IntoView {
             </Routes>
             <ToastArea/>
         </Router>
+    }
+}
+
+/// The Registries page, loaded lazily: its code is a WASM module of its own (scripts/build-console.sh splits
+/// it off), which the browser fetches the first time the route is visited.
+struct RegistriesRoute;
+
+#[lazy_route]
+impl LazyRoute for RegistriesRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <AdminOnly><admin::registries::RegistriesPage/></AdminOnly> }.into_any()
     }
 }
 
