@@ -2,8 +2,10 @@
 # Builds the admin console (frontend/, Leptos compiled to wasm32) into target/console/, which the `berth`
 # binary embeds when it is built next (server/build.rs). Installs what is missing into a tool cache outside
 # the clone (~/.cache/berth-tools, or $BERTH_TOOLS): the wasm32 target, wasm-bindgen-cli at exactly the
-# version of the `wasm-bindgen` crate in Cargo.lock, and the `wasm-opt` crate's binary (binaryen 116;
-# Debian's older binaryen produces modules Chromium rejects). Safe to run repeatedly.
+# version of the `wasm-bindgen` crate in Cargo.lock, the `wasm-opt` crate's binary (binaryen 116;
+# Debian's older binaryen produces modules Chromium rejects) and wasm_split_cli_support's `wasm-split-cli`
+# (splits the lazily loaded pages, Leptos's `LazyRoute`/`#[lazy]`, into modules of their own). Safe to run
+# repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +28,15 @@ if [ "$("$tools/bin/wasm-bindgen" --version 2>/dev/null | awk '{ print $2 }')" !
   # Without --locked: the CLI's own lock file pins a webpki-roots the registry no longer serves.
   cargo install wasm-bindgen-cli --version "$bindgen_version" --root "$tools"
 fi
+# The splitter for Leptos's lazy routes (`#[lazy_route]`, `#[lazy]`): the version that reads what
+# wasm_split_helpers 0.2.3 (Leptos 0.8.23's) writes; cargo-leptos runs the same library for `--split`.
+split_version=0.2.4
+# (The CLI has no --version: the installed version is noted beside it.)
+if [ ! -x "$tools/bin/wasm-split-cli" ] || [ "$(cat "$tools/wasm-split-cli.version" 2>/dev/null)" != "$split_version" ]; then
+  echo "build-console: installing wasm_split_cli_support $split_version (a few minutes, once)" >&2
+  cargo install wasm_split_cli_support --version "$split_version" --locked --features build-binary --root "$tools"
+  echo "$split_version" >"$tools/wasm-split-cli.version"
+fi
 if ! "$tools/bin/wasm-opt" --version 2>/dev/null | grep -q 'version 116'; then
   echo "build-console: installing the wasm-opt crate (binaryen 116; about 8 minutes, once)" >&2
   cargo install wasm-opt --version 0.116.1 --locked --root "$tools"
@@ -39,28 +50,49 @@ remap=()
 for src in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
   [ -d "$src" ] && remap+=("\"--remap-path-prefix=$src=\"")
 done
+# --emit-relocs: the splitter reads the linker's relocations to tell which code each lazy page needs.
+remap+=('"-Clink-args=--emit-relocs"')
 rustflags=$(IFS=,; echo "${remap[*]:-}")
 cargo build --locked -p berth-console --target wasm32-unknown-unknown --profile console-wasm \
   --config "target.wasm32-unknown-unknown.rustflags=[$rustflags]"
 
 stage=$(mktemp -d target/console-build.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
-"$tools/bin/wasm-bindgen" --target web --no-typescript --out-dir "$stage/bindgen" --out-name app \
-  target/wasm32-unknown-unknown/console-wasm/berth_console.wasm
+# Split first (it needs rustc's relocations, which wasm-bindgen drops): the main module app.wasm (the shell and
+# every page not lazy), one split_<name>.wasm per lazy route or function, chunk_<n>.wasm for code several of
+# them share, and __wasm_split.js, the loader the main module imports (it imports initSync from ./app.js).
+# --keep-lld-exports: the loader hands the lazy modules the main module's function table, which wasm-bindgen
+# (0.2.130) would otherwise stop exporting.
+RUST_LOG=warn "$tools/bin/wasm-split-cli" --target web --out-name app \
+  target/wasm32-unknown-unknown/console-wasm/berth_console.wasm "$stage/split"
+"$tools/bin/wasm-bindgen" --target web --no-typescript --keep-lld-exports --out-dir "$stage/bindgen" --out-name app \
+  "$stage/split/app.wasm"
 # --low-memory-unused: Rust's wasm32 layout puts the stack first and never hands out addresses below 1024, so
 # binaryen may fold pointer arithmetic into load/store offsets (11 KB). --converge: repeat -Oz until it stops
-# shrinking (2 KB). Measured with twiggy and kept in docs/benchmarks.md ("Console").
-"$tools/bin/wasm-opt" -Oz --converge --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int \
-  "$stage/bindgen/app_bg.wasm" -o "$stage/bindgen/app_bg.opt.wasm"
+# shrinking (2 KB). Measured with twiggy and kept in docs/benchmarks.md ("Console"). The lazy modules import
+# the main module's memory, table and globals by name; wasm-opt keeps imports and exports as they are.
+opt() { # IN OUT
+  "$tools/bin/wasm-opt" -Oz --converge --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int \
+    "$1" -o "$2"
+}
+opt "$stage/bindgen/app_bg.wasm" "$stage/bindgen/app_bg.opt.wasm"
+lazy_modules=()
+for module in "$stage"/split/split_*.wasm "$stage"/split/chunk_*.wasm; do
+  [ -e "$module" ] || continue
+  opt "$module" "$stage/bindgen/$(basename "$module")"
+  lazy_modules+=("$(basename "$module" .wasm)")
+done
 
-# The size budget (DESIGN.md: the release WASM at most 1.5 MB before compression), kept by every build so CI
-# fails the change that breaks it. BERTH_WASM_BUDGET only exists to try this check with a smaller number.
+# The size budget (DESIGN.md: at most 1.5 MB before compression) is for the first load: it applies to the main
+# module, which every visit loads; the lazy modules load when their page is first visited. Kept by every build
+# so CI fails the change that breaks it. BERTH_WASM_BUDGET only exists to try this check with a smaller number.
 budget="${BERTH_WASM_BUDGET:-1500000}"
 wasm_size=$(stat -c %s "$stage/bindgen/app_bg.opt.wasm")
 if [ "$wasm_size" -gt "$budget" ]; then
-  echo "build-console: the console's WASM is $wasm_size bytes, over its budget of $budget bytes" \
-    "($((wasm_size - budget)) too many; DESIGN.md allows 1.5 MB before compression). Find what grew with" \
-    "twiggy ($tools/bin/twiggy) and make room as docs/benchmarks.md (\"Console\") describes." >&2
+  echo "build-console: the console's main WASM module (the first load) is $wasm_size bytes, over its budget of" \
+    "$budget bytes ($((wasm_size - budget)) too many; DESIGN.md allows 1.5 MB before compression). Find what grew" \
+    "with twiggy ($tools/bin/twiggy), make room as docs/benchmarks.md (\"Console\") describes, or load an" \
+    "administration page lazily (Leptos's LazyRoute, as the Registries page is)." >&2
   exit 1
 fi
 
@@ -72,7 +104,25 @@ fingerprint() { # SOURCE STEM EXT → prints the URL path of the copy
   cp "$1" "$stage/dist/assets/$2.$hash.$3"
   echo "/assets/$2.$hash.$3"
 }
+# The lazy modules first, then the loader that names them. The loader and app.js name each other, so the
+# loader's name hashes what decides its final text: its own text with the modules' names, and app.js before
+# the loader's name is put in.
+split_js="$stage/split/__wasm_split.js"
+for module in "${lazy_modules[@]}"; do
+  path=$(fingerprint "$stage/bindgen/$module.wasm" "$module" wasm)
+  sed -i "s|\"\./$module\.wasm\"|\"./${path#/assets/}\"|g" "$split_js"
+done
+split_hash=$(cat "$split_js" "$stage/bindgen/app.js" | sha256sum | cut -c1-16)
+split_name="wasm_split.$split_hash.js"
+# Only the import statement: the imports object keeps the module name the main module's imports carry.
+sed -i "s|^\(import .* from \"\)\./__wasm_split\.js\"|\1./$split_name\"|" "$stage/bindgen/app.js"
 app_js=$(fingerprint "$stage/bindgen/app.js" app js)
+sed "s|\"\./app\.js\"|\"./${app_js#/assets/}\"|g" "$split_js" >"$stage/dist/assets/$split_name"
+if grep -q '"\./app\.js"\|from "\./__wasm_split\.js"\|\./split_[a-z0-9_]*\.wasm"\|\./chunk_[0-9]*\.wasm"' \
+  "$stage/bindgen/app.js" "$stage/dist/assets/$split_name"; then
+  echo "build-console: a module name in app.js or the split loader was left unfingerprinted" >&2
+  exit 1
+fi
 app_wasm=$(fingerprint "$stage/bindgen/app_bg.opt.wasm" app_bg wasm)
 # One stylesheet: the base (assets/console.css) then each area's own file (assets/css/*.css, in name order).
 cat assets/console.css assets/css/*.css >"$stage/console.css" 2>/dev/null || cat assets/console.css >"$stage/console.css"
@@ -101,4 +151,10 @@ mv "$stage/dist" "$dist"
 rm -rf "$dist.old"
 
 wasm="$dist$app_wasm"
-echo "build-console: $dist ready; wasm $(stat -c %s "$wasm") bytes, gzip $(stat -c %s "$wasm.gz") bytes" >&2
+lazy_sizes=""
+for module in "${lazy_modules[@]}"; do
+  for f in "$dist"/assets/"$module".*.wasm; do
+    lazy_sizes+="; lazy $module $(stat -c %s "$f") bytes, gzip $(stat -c %s "$f.gz") bytes"
+  done
+done
+echo "build-console: $dist ready; main wasm $(stat -c %s "$wasm") bytes, gzip $(stat -c %s "$wasm.gz") bytes$lazy_sizes" >&2

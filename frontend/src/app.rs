@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::{A, Outlet, ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_navigate};
-use leptos_router::path;
+use leptos_router::{Lazy, LazyRoute, lazy_route, path};
 
 use crate::api;
 use crate::auth::{self, CurrentUser, SIGN_IN_PATH};
@@ -67,8 +67,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("groups") view=page(|| view! { <AdminOnly><admin::groups::GroupsPage/></AdminOnly> }.into_any())/>
                     <Route path=path!("robot-accounts")
                         view=page(|| view! { <AdminOnly><admin::robots::RobotsPage/></AdminOnly> }.into_any())/>
-                    <Route path=path!("registries")
-                        view=page(|| view! { <AdminOnly><admin::registries::RegistriesPage/></AdminOnly> }.into_any())/>
+                    <Route path=path!("registries") view={Lazy::<RegistriesRoute>::new()}/>
                     <Route path=path!("logs") view=page(|| view! { <AdminOnly><admin::logs::AuditLogPage/></AdminOnly> }.into_any())/>
                     <ParentRoute path=path!("configs")
                         view=page(|| view! { <AdminOnly><admin::config::ConfigPage/></AdminOnly> }.into_any())>
@@ -92,6 +91,21 @@ type PageFn = fn() -> AnyView;
 /// A route's view as a [`PageFn`].
 fn page(view: PageFn) -> PageFn {
     view
+}
+
+/// The Registries page, loaded lazily: its code is a WASM module of its own (scripts/build-console.sh splits
+/// it off), which the browser fetches the first time the route is visited.
+struct RegistriesRoute;
+
+#[lazy_route]
+impl LazyRoute for RegistriesRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <AdminOnly><admin::registries::RegistriesPage/></AdminOnly> }.into_any()
+    }
 }
 
 /// Keeps the document's title in step with the page (see [`title`]).

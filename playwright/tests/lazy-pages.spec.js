@@ -1,0 +1,35 @@
+// Lazily loaded pages (Leptos's LazyRoute, split off by scripts/build-console.sh): the first load fetches only the
+// main module; a lazy page's module comes from the server the first time its route is visited, once, as a
+// fingerprinted, cacheable application/wasm file, and the page then works as any other.
+const { test, expect, signIn } = require('./fixtures');
+
+test('the Registries page is a module of its own, fetched once when the route is first visited', async ({ page }) => {
+  const lazy = [];
+  page.on('response', (response) => {
+    if (/\/assets\/split_[^/]*\.wasm$/.test(new URL(response.url()).pathname)) lazy.push(response);
+  });
+
+  await signIn(page);
+  await expect(page.getByRole('heading', { name: 'Projects' })).toBeVisible();
+  expect(lazy, 'the first load fetches no lazy module').toEqual([]);
+
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await nav.getByRole('link', { name: 'Registries' }).click();
+  await expect(page.getByRole('heading', { name: 'Registries' })).toBeVisible();
+  await expect(page.getByRole('button', { name: '+ New Endpoint' })).toBeVisible();
+  expect(lazy.map((r) => new URL(r.url()).pathname)).toEqual([
+    expect.stringMatching(/^\/assets\/split___registries_route_view_\d+\.[0-9a-f]{16}\.wasm$/),
+  ]);
+  const [response] = lazy;
+  expect(response.status()).toBe(200);
+  const headers = response.headers();
+  expect(headers['content-type']).toBe('application/wasm');
+  expect(headers['cache-control']).toContain('immutable');
+
+  // Away and back: the module is instantiated once per visit of the console, not per navigation.
+  await nav.getByRole('link', { name: 'Projects' }).click();
+  await expect(page.getByRole('heading', { name: 'Projects' })).toBeVisible();
+  await nav.getByRole('link', { name: 'Registries' }).click();
+  await expect(page.getByRole('heading', { name: 'Registries' })).toBeVisible();
+  expect(lazy).toHaveLength(1);
+});
