@@ -69,6 +69,21 @@ pub fn App() -> impl IntoView {
                         view=page(|| view! { <AdminOnly><admin::robots::RobotsPage/></AdminOnly> }.into_any())/>
                     <Route path=path!("registries") view={Lazy::<RegistriesRoute>::new()}/>
                     <Route path=path!("logs") view=page(|| view! { <AdminOnly><admin::logs::AuditLogPage/></AdminOnly> }.into_any())/>
+                    <ParentRoute path=path!("clean-up")
+                        view=page(|| view! { <AdminOnly><admin::cleanup::CleanUpPage/></AdminOnly> }.into_any())>
+                        <Route path=path!("") view=page(|| view! { <Redirect path="/harbor/clean-up/gc"/> }.into_any())/>
+                        <Route path=path!("gc") view=page(|| view! { <admin::cleanup::GcTab/> }.into_any())/>
+                        <Route path=path!("log-rotation")
+                            view=page(|| view! { <admin::cleanup::LogRotationTab/> }.into_any())/>
+                    </ParentRoute>
+                    <ParentRoute path=path!("job-service-dashboard")
+                        view=page(|| view! { <AdminOnly><admin::jobs::JobServicePage/></AdminOnly> }.into_any())>
+                        <Route path=path!("")
+                            view=page(|| view! { <Redirect path="/harbor/job-service-dashboard/pending-jobs"/> }.into_any())/>
+                        <Route path=path!("pending-jobs") view=page(|| view! { <admin::jobs::QueuesTab/> }.into_any())/>
+                        <Route path=path!("schedules") view=page(|| view! { <admin::jobs::SchedulesTab/> }.into_any())/>
+                        <Route path=path!("workers") view=page(|| view! { <admin::jobs::WorkersTab/> }.into_any())/>
+                    </ParentRoute>
                     <ParentRoute path=path!("configs")
                         view=page(|| view! { <AdminOnly><admin::config::ConfigPage/></AdminOnly> }.into_any())>
                         <Route path=path!("")
@@ -196,6 +211,8 @@ fn SideNav(user: CurrentUser, info: SystemInfo) -> impl IntoView {
                     <A href="/harbor/robot-accounts">"Robot Accounts"</A>
                     <A href="/harbor/registries">"Registries"</A>
                     <A href="/harbor/logs">"Audit Log"</A>
+                    <A href="/harbor/clean-up">"Clean Up"</A>
+                    <A href="/harbor/job-service-dashboard">"Job Service Dashboard"</A>
                     <A href="/harbor/configs">"Configuration"</A>
                 </div>
             </When>
