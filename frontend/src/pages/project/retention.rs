@@ -446,20 +446,22 @@ fn RuleDialog(
     let status = FormStatus::new();
     Effect::new(move |_| {
         if open.get() {
-            let first =
-                metadata.with_untracked(|m| text(&m["templates"][0], "rule_template").to_owned());
-            let form = editing
-                .get_untracked()
-                .and_then(|i| store.rules().get(i).map(RuleForm::of))
-                .unwrap_or_else(|| RuleForm::new(&first));
-            repo_excluded.set(form.repo_excluded);
-            repositories.set(form.repositories);
-            template.set(form.template);
-            param.set(form.param);
-            tag_excluded.set(form.tag_excluded);
-            tags.set(form.tags);
-            untagged.set(form.untagged);
-            status.error.set(None);
+            untrack(|| {
+                let first = metadata
+                    .with_untracked(|m| text(&m["templates"][0], "rule_template").to_owned());
+                let form = editing
+                    .get_untracked()
+                    .and_then(|i| store.rules().get(i).map(RuleForm::of))
+                    .unwrap_or_else(|| RuleForm::new(&first));
+                repo_excluded.set(form.repo_excluded);
+                repositories.set(form.repositories);
+                template.set(form.template);
+                param.set(form.param);
+                tag_excluded.set(form.tag_excluded);
+                tags.set(form.tags);
+                untagged.set(form.untagged);
+                status.error.set(None);
+            });
         }
     });
     let unit = move || template.with(|t| metadata.with(|m| template_unit(m, t)));
@@ -820,11 +822,11 @@ fn Tasks(
 /// What one task decided for each tag and untagged artifact, and why (`…/tasks/{tid}/reasons`).
 #[component]
 fn ReasonsDialog(target: RwSignal<Option<(String, String)>>) -> impl IntoView {
+    // Opened by each `Some` set into `target`; closing leaves the last target (and its page) in place.
     let open = RwSignal::new(false);
-    Effect::new(move |_| open.set(target.with(Option::is_some)));
     Effect::new(move |_| {
-        if !open.get() {
-            target.set(None);
+        if target.with(Option::is_some) {
+            open.set(true);
         }
     });
     let list = ListControls::new();
