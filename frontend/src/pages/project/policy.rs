@@ -89,12 +89,12 @@ pub fn PolicyTab() -> impl IntoView {
     move || match project_id.get() {
         None => loading_note(),
         Some(id) => view! {
-            <Show when=move || ctx.can("tag-retention", "read")>
+            {ctx.can("tag-retention", "read").then(|| view! {
                 <section class="policy-section" aria-labelledby="tag-retention">
                     <h2 id="tag-retention">"Tag Retention"</h2>
                     <RetentionSection project_id=id/>
                 </section>
-            </Show>
+            })}
             <section class="policy-section" aria-labelledby="tag-immutability">
                 <h2 id="tag-immutability">"Tag Immutability"</h2>
                 <ImmutabilityRules project_id=id/>

@@ -24,7 +24,7 @@ use crate::components::fetch::Fetch;
 use crate::components::table::{
     ListControls, ListStatus, ListTable, ListToolbar, PagedList, page_path, scroll_box, status_row,
 };
-use crate::components::toast::use_toasts;
+use crate::components::toast::{ErrorBanner, use_toasts};
 use crate::format;
 
 const RESOURCE: &str = "tag-retention";
@@ -287,14 +287,11 @@ pub fn RetentionSection(project_id: i64) -> impl IntoView {
     };
     let metadata = Fetch::<Value>::at("/retentions/metadatas");
     let meta = Signal::derive(move || metadata.ok().unwrap_or_default());
-    let can_write =
-        move || ctx.can(RESOURCE, "update") || (id.get().is_none() && ctx.can(RESOURCE, "create"));
+    // Known before the tab shows (the project page waits for them), so read once.
+    let can_write = ctx.can(RESOURCE, "update") || ctx.can(RESOURCE, "create");
     let count = move || store.rules().len();
     let editing = RwSignal::new(None::<usize>);
     let open = RwSignal::new(false);
-    let removing = RwSignal::new(None::<usize>);
-    let remove_open = RwSignal::new(false);
-    let remove_status = FormStatus::new();
 
     let act = move |request: Request<()>, done: &'static str| {
         spawn_local(async move {
@@ -340,7 +337,7 @@ pub fn RetentionSection(project_id: i64) -> impl IntoView {
                             <td>{i + 1}</td>
                             <td class="rule-text">{line}</td>
                             <td class="rule-status">{if disabled { "Disabled" } else { "Enabled" }}</td>
-                            <td class="actions" hidden=move || !can_write()>
+                            <td class="actions" hidden=!can_write>
                                 <button type="button" class="secondary" on:click=move |_| {
                                     editing.set(Some(i));
                                     open.set(true);
@@ -349,9 +346,11 @@ pub fn RetentionSection(project_id: i64) -> impl IntoView {
                                     {if disabled { "Enable" } else { "Disable" }}
                                 </button>
                                 <button type="button" class="secondary danger" on:click=move |_| {
-                                    removing.set(Some(i));
-                                    remove_status.error.set(None);
-                                    remove_open.set(true);
+                                    let mut rules = store.rules();
+                                    if i < rules.len() {
+                                        rules.remove(i);
+                                    }
+                                    act(store.save_rules(rules), "Rule deleted");
                                 }>"Delete"</button>
                             </td>
                         </tr>
@@ -362,22 +361,6 @@ pub fn RetentionSection(project_id: i64) -> impl IntoView {
                 .into_any(),
         }
     };
-    let confirm_remove = Callback::new(move |()| {
-        let Some(i) = removing.get_untracked() else {
-            return;
-        };
-        let mut rules = store.rules();
-        if i < rules.len() {
-            rules.remove(i);
-        }
-        remove_status.send(
-            store.save_rules(rules),
-            Box::new(move |()| {
-                remove_open.set(false);
-                toasts.success(format!("Deleted retention rule {}", i + 1));
-            }),
-        );
-    });
     let full = move || count() >= MAX_RULES;
     let table = view! {
         <table class="list retention-rules">
@@ -385,7 +368,7 @@ pub fn RetentionSection(project_id: i64) -> impl IntoView {
                 <th scope="col">"#"</th>
                 <th scope="col">"Rule"</th>
                 <th scope="col">"Status"</th>
-                <th scope="col" hidden=move || !can_write()>"Actions"</th>
+                <th scope="col" hidden=!can_write>"Actions"</th>
             </tr></thead>
             <tbody>{rows}</tbody>
         </table>
@@ -399,8 +382,7 @@ pub fn RetentionSection(project_id: i64) -> impl IntoView {
             <div class="toolbar-start">
                 <strong>"Retention rules"</strong>
                 <span class="badge rule-count">{move || format!("{}/{MAX_RULES}", count())}</span>
-                <button type="button" hidden=move || !can_write() disabled=full
-                    title=move || if full() { "A policy has at most 15 rules" } else { "" }
+                <button type="button" hidden=!can_write disabled=full
                     on:click=move |_| {
                         editing.set(None);
                         open.set(true);
@@ -408,7 +390,7 @@ pub fn RetentionSection(project_id: i64) -> impl IntoView {
             </div>
         </div>
         {scroll_box(table.into_any())}
-        <ScheduleForm store=store can_write=Signal::derive(can_write)/>
+        <ScheduleForm store=store can_write=can_write/>
         <h3>"Retention runs"</h3>
         {move || match id.get() {
             Some(policy_id) => view! {
@@ -418,12 +400,7 @@ pub fn RetentionSection(project_id: i64) -> impl IntoView {
             None => view! { <p class="empty">"Add a rule to run retention."</p> }.into_any(),
         }}
         <RuleDialog open=open editing=editing store=store metadata=meta/>
-        <ConfirmDialog open=remove_open title="Delete Retention Rule"
-            message=Signal::derive(move || {
-                format!("Delete retention rule {}? Tags only it retains are removed at the next run.",
-                    removing.get().map_or(0, |i| i + 1))
-            })
-            confirm_label="Delete" busy=remove_status.busy error=remove_status.error on_confirm=confirm_remove/>
+
     }
 }
 
@@ -520,10 +497,7 @@ fn RuleDialog(
                 .map(|t| {
                     let name = text(&t, "rule_template").to_owned();
                     let shown = format!("retain {}", text(&t, "display_text"));
-                    let value = name.clone();
-                    view! {
-                        <option value=value selected=move || template.with(|c| *c == name)>{shown}</option>
-                    }
+                    view! { <option value=name>{shown}</option> }
                 })
                 .collect_view()
         })
@@ -533,7 +507,7 @@ fn RuleDialog(
             <SelectorField label="For the repositories" excluded=repo_excluded value=repositories
                 placeholder="Enter multiple comma separated repos, repo*, or **"/>
             <label for="retention-template">"By artifact count or number of days"</label>
-            <select id="retention-template" on:change=move |ev| {
+            <select id="retention-template" prop:value=template on:change=move |ev| {
                 template.set(event_target_value(&ev));
                 param.set(String::new());
             }>{templates}</select>
@@ -557,7 +531,7 @@ fn RuleDialog(
 
 /// The schedule: None, Hourly, Daily, Weekly, or a custom six-field cron; saved into the policy's trigger.
 #[component]
-fn ScheduleForm(store: Store, can_write: Signal<bool>) -> impl IntoView {
+fn ScheduleForm(store: Store, can_write: bool) -> impl IntoView {
     let toasts = use_toasts();
     let cron = RwSignal::new(String::new());
     let custom = RwSignal::new(false);
@@ -587,11 +561,13 @@ fn ScheduleForm(store: Store, can_write: Signal<bool>) -> impl IntoView {
             Box::new(move |()| toasts.success("Schedule saved".to_owned())),
         );
     };
-    let disabled = move || !can_write.get() || store.id.get().is_none();
+    let disabled = move || !can_write || store.id.get().is_none();
     view! {
         <form class="retention-schedule toolbar" on:submit=save novalidate>
             <label for="retention-schedule">"Schedule"</label>
-            <select id="retention-schedule" disabled=disabled on:change=move |ev| {
+            <select id="retention-schedule" disabled=disabled
+                prop:value=move || if custom.get() { "Custom" } else { cron.with(|c| schedule_of(c)) }
+                on:change=move |ev| {
                 let choice = event_target_value(&ev);
                 custom.set(choice == "Custom");
                 if let Some((_, c)) = SCHEDULES.iter().find(|(name, _)| *name == choice) {
@@ -602,16 +578,13 @@ fn ScheduleForm(store: Store, can_write: Signal<bool>) -> impl IntoView {
                     .iter()
                     .map(|(name, _)| *name)
                     .chain(["Custom"])
-                    .map(|name| view! {
-                        <option value=name selected=move || cron.with(|c| schedule_of(c) == name && !custom.get()
-                            || name == "Custom" && custom.get())>{name}</option>
-                    })
+                    .map(|name| view! { <option value=name>{name}</option> })
                     .collect_view()}
             </select>
             <input type="text" aria-label="Cron" placeholder="0 0 0 * * *" bind:value=cron
                 readonly=move || !custom.get() disabled=disabled/>
             <button type="submit" class="secondary" disabled=move || disabled() || status.busy.get()>"Save"</button>
-            {move || status.error.get().map(crate::components::toast::error_banner)}
+            <ErrorBanner error=status.error/>
         </form>
     }
 }
@@ -621,7 +594,7 @@ fn ScheduleForm(store: Store, can_write: Signal<bool>) -> impl IntoView {
 fn Executions(policy_id: i64, has_rules: Signal<bool>) -> impl IntoView {
     let ctx = use_project();
     let toasts = use_toasts();
-    let can_run = move || ctx.can(RESOURCE, "update");
+    let can_run = ctx.can(RESOURCE, "update");
     let base = format!("/retentions/{policy_id}/executions");
     let list = ListControls::new();
     let list_base = base.clone();
@@ -720,7 +693,7 @@ fn Executions(policy_id: i64, has_rules: Signal<bool>) -> impl IntoView {
                     <td>{duration(text(&run, "start_time"), text(&run, "end_time"))}</td>
                     <td>
                         <button type="button" class="secondary" on:click=stop
-                            hidden=!running(&status) || !can_run()>"Stop"</button>
+                            hidden=!running(&status) || !can_run>"Stop"</button>
                     </td>
                 </tr>
                 {move || open().then(|| view! {
@@ -734,9 +707,9 @@ fn Executions(policy_id: i64, has_rules: Signal<bool>) -> impl IntoView {
     };
     view! {
         <ListToolbar list=list fetch=runs.fetch()>
-            <button type="button" class="secondary" hidden=move || !can_run() disabled=move || !has_rules.get()
+            <button type="button" class="secondary" hidden=!can_run disabled=move || !has_rules.get()
                 on:click=dry_run>"Dry Run"</button>
-            <button type="button" hidden=move || !can_run() disabled=move || !has_rules.get()
+            <button type="button" hidden=!can_run disabled=move || !has_rules.get()
                 on:click=move |_| {
                     run_status.error.set(None);
                     confirm_open.set(true);
