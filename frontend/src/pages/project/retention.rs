@@ -217,6 +217,17 @@ fn duration(start: &str, end: &str) -> String {
     String::new()
 }
 
+/// The list at the fixed path `base`, a page at a time, its items read as JSON.
+fn values_at(base: String, list: ListControls) -> PagedList<Value> {
+    PagedList::new(
+        move || {
+            let (page, size, _, _) = list.get();
+            Some(page_path(&base, page, size, &[]))
+        },
+        list,
+    )
+}
+
 /// Whether a run (or a task) has not ended yet.
 fn running(status: &str) -> bool {
     matches!(status, "Pending" | "Running" | "InProgress")
@@ -597,14 +608,7 @@ fn Executions(policy_id: i64, has_rules: Signal<bool>) -> impl IntoView {
     let can_run = ctx.can(RESOURCE, "update");
     let base = format!("/retentions/{policy_id}/executions");
     let list = ListControls::new();
-    let list_base = base.clone();
-    let runs = PagedList::<Value>::new(
-        move || {
-            let (page, size, _, _) = list.get();
-            Some(page_path(&list_base, page, size, &[]))
-        },
-        list,
-    );
+    let runs = values_at(base.clone(), list);
     // While a run has not ended, ask again every 2 s (one timer at a time); open task lists follow `tick`.
     let tick = RwSignal::new(0_u32);
     let waiting = StoredValue::new(false);
@@ -655,7 +659,10 @@ fn Executions(policy_id: i64, has_rules: Signal<bool>) -> impl IntoView {
         );
     });
     let expanded = RwSignal::new(None::<i64>);
-    let reasons = RwSignal::new(None::<(String, String)>);
+    let reasons = Reasons {
+        task: RwSignal::new(None),
+        open: RwSignal::new(false),
+    };
     let row_base = base.clone();
     let rows = move || {
         let base = row_base.clone();
@@ -734,20 +741,9 @@ fn Executions(policy_id: i64, has_rules: Signal<bool>) -> impl IntoView {
 
 /// The tasks of one run: a repository each, with what it kept of how many, and its reasons and log.
 #[component]
-fn Tasks(
-    base: String,
-    tick: RwSignal<u32>,
-    reasons: RwSignal<Option<(String, String)>>,
-) -> impl IntoView {
+fn Tasks(base: String, tick: RwSignal<u32>, reasons: Reasons) -> impl IntoView {
     let list = ListControls::new();
-    let list_base = base.clone();
-    let tasks = PagedList::<Value>::new(
-        move || {
-            let (page, size, _, _) = list.get();
-            Some(page_path(&list_base, page, size, &[]))
-        },
-        list,
-    );
+    let tasks = values_at(base.clone(), list);
     Effect::new(move |first: Option<()>| {
         tick.track();
         if first.is_some() {
@@ -762,7 +758,10 @@ fn Tasks(
             let log = format!("{}{path}", api::BASE);
             let shown = path.clone();
             let name = repository.clone();
-            let (total, retained) = (task["total"].as_i64().unwrap_or(0), task["retained"].as_i64().unwrap_or(0));
+            let (total, retained) = (
+                task["total"].as_i64().unwrap_or(0),
+                task["retained"].as_i64().unwrap_or(0),
+            );
             view! {
                 <tr data-repository=repository.clone()>
                     <td>{repository.clone()}</td>
@@ -772,7 +771,10 @@ fn Tasks(
                     <td>{duration(text(&task, "start_time"), text(&task, "end_time"))}</td>
                     <td class="actions">
                         <button type="button" class="secondary"
-                            on:click=move |_| reasons.set(Some((shown.clone(), name.clone())))>"Reasons"</button>
+                            on:click=move |_| {
+                                reasons.task.set(Some((shown.clone(), name.clone())));
+                                reasons.open.set(true);
+                            }>"Reasons"</button>
                         <a href=log target="_blank" rel="noopener">"Log"</a>
                     </td>
                 </tr>
@@ -792,16 +794,18 @@ fn Tasks(
     }
 }
 
+/// The task whose reasons the dialog shows (its API path and repository), and whether the dialog is open
+/// (closing it leaves the last task, and its page, in place).
+#[derive(Clone, Copy)]
+struct Reasons {
+    task: RwSignal<Option<(String, String)>>,
+    open: RwSignal<bool>,
+}
+
 /// What one task decided for each tag and untagged artifact, and why (`…/tasks/{tid}/reasons`).
 #[component]
-fn ReasonsDialog(target: RwSignal<Option<(String, String)>>) -> impl IntoView {
-    // Opened by each `Some` set into `target`; closing leaves the last target (and its page) in place.
-    let open = RwSignal::new(false);
-    Effect::new(move |_| {
-        if target.with(Option::is_some) {
-            open.set(true);
-        }
-    });
+fn ReasonsDialog(target: Reasons) -> impl IntoView {
+    let Reasons { task: target, open } = target;
     let list = ListControls::new();
     let reasons = PagedList::<Value>::new(
         move || {
