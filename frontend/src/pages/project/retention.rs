@@ -24,7 +24,7 @@ use crate::components::fetch::Fetch;
 use crate::components::table::{
     ListControls, ListStatus, ListTable, ListToolbar, PagedList, page_path, scroll_box, status_row,
 };
-use crate::components::toast::{ErrorBanner, use_toasts};
+use crate::components::toast::{ErrorBanner, Toasts, use_toasts};
 use crate::format;
 
 const RESOURCE: &str = "tag-retention";
@@ -233,6 +233,16 @@ fn running(status: &str) -> bool {
     matches!(status, "Pending" | "Running" | "InProgress")
 }
 
+/// Sends `request`, then says `done`, or why it failed (one copy for every button that acts at once).
+fn report(toasts: Toasts, request: Request<()>, done: String) {
+    spawn_local(async move {
+        match request.await {
+            Ok(()) => toasts.success(done),
+            Err(e) => toasts.error(e.message),
+        }
+    });
+}
+
 /// The project's policy as the section reads and writes it.
 #[derive(Clone, Copy)]
 struct Store {
@@ -304,14 +314,8 @@ pub fn RetentionSection(project_id: i64) -> impl IntoView {
     let editing = RwSignal::new(None::<usize>);
     let open = RwSignal::new(false);
 
-    let act = move |request: Request<()>, done: &'static str| {
-        spawn_local(async move {
-            match request.await {
-                Ok(()) => toasts.success(done.to_owned()),
-                Err(e) => toasts.error(e.message),
-            }
-        })
-    };
+    let act =
+        move |request: Request<()>, done: &'static str| report(toasts, request, done.to_owned());
     let rows = move || {
         let loaded = match id.get() {
             None => Some(Ok(Vec::new())),
@@ -638,15 +642,7 @@ fn Executions(policy_id: i64, has_rules: Signal<bool>) -> impl IntoView {
         }
     };
     let dry = start.clone();
-    let dry_run = move |_| {
-        let request = dry(true);
-        spawn_local(async move {
-            match request.await {
-                Ok(()) => toasts.success("Dry run started".to_owned()),
-                Err(e) => toasts.error(e.message),
-            }
-        });
-    };
+    let dry_run = move |_| report(toasts, dry(true), "Dry run started".to_owned());
     let confirm_open = RwSignal::new(false);
     let run_status = FormStatus::new();
     let run_now = Callback::new(move |()| {
@@ -672,15 +668,12 @@ fn Executions(policy_id: i64, has_rules: Signal<bool>) -> impl IntoView {
             let stop_path = format!("{base}/{id}");
             let stop = move |_| {
                 let path = stop_path.clone();
-                spawn_local(async move {
-                    match api::patch(&path, &json!({"action": "stop"})).await {
-                        Ok(()) => {
-                            toasts.success(format!("Stopping run {id}"));
-                            runs.refresh();
-                        }
-                        Err(e) => toasts.error(e.message),
-                    }
+                let request: Request<()> = Box::pin(async move {
+                    api::patch(&path, &json!({"action": "stop"})).await?;
+                    runs.refresh();
+                    Ok(())
                 });
+                report(toasts, request, format!("Stopping run {id}"));
             };
             let open = move || expanded.get() == Some(id);
             let tasks_base = format!("{base}/{id}/tasks");
