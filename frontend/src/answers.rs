@@ -58,6 +58,9 @@ pub struct ProjectMetadata {
     pub proxy_include: Option<String>,
     #[serde(default)]
     pub proxy_exclude: Option<String>,
+    /// The project's tag retention policy (its id, as a string), once it has one.
+    #[serde(default)]
+    pub retention_id: Option<String>,
 }
 
 /// An artifact, as the artifacts list and an artifact's page read it (Harbor's `Artifact`, with Berth's
@@ -238,6 +241,7 @@ mod tests {
                 auto_scan: Some("false".to_owned()),
                 proxy_include: Some("library/**".to_owned()),
                 proxy_exclude: Some("library/old".to_owned()),
+                retention_id: Some("4".to_owned()),
                 ..wire::ProjectMetadata::default()
             },
             cve_allowlist: Some(wire::CveAllowlist::default()),
@@ -261,6 +265,7 @@ mod tests {
                     public: Some("true".to_owned()),
                     proxy_include: Some("library/**".to_owned()),
                     proxy_exclude: Some("library/old".to_owned()),
+                    retention_id: Some("4".to_owned()),
                 },
                 quota: sent.quota,
             }

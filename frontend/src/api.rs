@@ -98,6 +98,14 @@ pub async fn put<B: Serialize>(path: &str, body: &B) -> Result<(), ApiError> {
         .map(drop)
 }
 
+/// `PATCH {BASE}{path}` with a JSON body; the response body is ignored (e.g. stopping a retention run).
+pub async fn patch<B: Serialize>(path: &str, body: &B) -> Result<(), ApiError> {
+    let body = json_body(body)?;
+    send(Request::patch(&api_url(path)), Some(body))
+        .await
+        .map(drop)
+}
+
 /// `DELETE {BASE}{path}`.
 pub async fn delete(path: &str) -> Result<(), ApiError> {
     send(Request::delete(&api_url(path)), None).await.map(drop)

@@ -13,6 +13,7 @@ pub mod logs;
 pub mod members;
 pub mod policy;
 pub mod repositories;
+pub mod retention;
 pub mod robots;
 pub mod summary;
 
@@ -51,7 +52,7 @@ const fn tab(
 
 /// The tabs in Harbor's order, each with the permission Harbor's portal checks before showing it
 /// (`project-detail.component.ts`; Berth's matrix names the project configuration `metadata`).
-/// Policy holds Tag Immutability now (Tag Retention joins it later).
+/// Policy holds Tag Retention and Tag Immutability (the same roles may see both).
 pub const TABS: [Tab; 7] = [
     tab("summary", "Summary", (".", "read")),
     tab("repositories", "Repositories", ("repository", "list")),

@@ -1,7 +1,8 @@
 //! The project's Policy tab (`/harbor/projects/{id}/tag-strategy`, Harbor's path): one tab, one section per
 //! policy. Tag Immutability lists the project's rules (`GET /projects/{id}/immutabletagrules`), adds and edits
 //! them in Harbor's dialog (repositories matching or excluding, tags matching or excluding), enables, disables
-//! and deletes them, as the role's `immutable-tag` permissions allow. Tag Retention will be the next section.
+//! and deletes them, as the role's `immutable-tag` permissions allow. Tag Retention comes first, as in Harbor's
+//! portal ([`super::retention`]), for roles with `tag-retention` `read`.
 //!
 //! As in Harbor's portal, a comma-separated list typed in the dialog is stored as one doublestar pattern with
 //! alternatives (`app,web` → `{app,web}`) and shown back as the list.
@@ -10,6 +11,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::{Value, json};
 
+use super::retention::RetentionSection;
 use super::use_project;
 use crate::answers::ImmutableRule;
 use crate::api;
@@ -72,7 +74,7 @@ fn selectors(rule: &ImmutableRule) -> (String, String, String, String) {
 }
 
 /// `matching` or `excluding`, as the dialog and the list say it.
-fn verb(decoration: &str) -> &'static str {
+pub fn verb(decoration: &str) -> &'static str {
     if decoration.ends_with("xcludes") {
         "excluding"
     } else {
@@ -87,6 +89,12 @@ pub fn PolicyTab() -> impl IntoView {
     move || match project_id.get() {
         None => loading_note(),
         Some(id) => view! {
+            {ctx.can("tag-retention", "read").then(|| view! {
+                <section class="policy-section" aria-labelledby="tag-retention">
+                    <h2 id="tag-retention">"Tag Retention"</h2>
+                    <RetentionSection project_id=id/>
+                </section>
+            })}
             <section class="policy-section" aria-labelledby="tag-immutability">
                 <h2 id="tag-immutability">"Tag Immutability"</h2>
                 <ImmutabilityRules project_id=id/>
@@ -210,7 +218,7 @@ fn shown(rule: &ImmutableRule) -> ((&'static str, String), (&'static str, String
 
 /// One selector of the dialog: its label, a `matching`/`excluding` choice and the comma-separated list.
 #[component]
-fn SelectorField(
+pub fn SelectorField(
     label: &'static str,
     placeholder: &'static str,
     excluded: RwSignal<bool>,
