@@ -57,7 +57,7 @@ pub fn App() -> impl IntoView {
                             view=page(|| view! { <project::artifact::ArtifactPage/> }.into_any())/>
                         <Route path=path!("members") view=page(|| view! { <project::members::MembersTab/> }.into_any())/>
                         <Route path=path!("tag-strategy")
-                            view=page(|| view! { <project::policy::PolicyTab/> }.into_any())/>
+                            view={Lazy::<PolicyRoute>::new()}/>
                         <Route path=path!("robot-account")
                             view=page(|| view! { <project::robots::RobotsTab/> }.into_any())/>
                         <Route path=path!("logs") view=page(|| view! { <project::logs::LogsTab/> }.into_any())/>
@@ -72,17 +72,17 @@ pub fn App() -> impl IntoView {
                     <ParentRoute path=path!("clean-up")
                         view=page(|| view! { <AdminOnly><admin::cleanup::CleanUpPage/></AdminOnly> }.into_any())>
                         <Route path=path!("") view=page(|| view! { <Redirect path="/harbor/clean-up/gc"/> }.into_any())/>
-                        <Route path=path!("gc") view=page(|| view! { <admin::cleanup::GcTab/> }.into_any())/>
+                        <Route path=path!("gc") view={Lazy::<GcRoute>::new()}/>
                         <Route path=path!("log-rotation")
-                            view=page(|| view! { <admin::cleanup::LogRotationTab/> }.into_any())/>
+                            view={Lazy::<LogRotationRoute>::new()}/>
                     </ParentRoute>
                     <ParentRoute path=path!("job-service-dashboard")
                         view=page(|| view! { <AdminOnly><admin::jobs::JobServicePage/></AdminOnly> }.into_any())>
                         <Route path=path!("")
                             view=page(|| view! { <Redirect path="/harbor/job-service-dashboard/pending-jobs"/> }.into_any())/>
-                        <Route path=path!("pending-jobs") view=page(|| view! { <admin::jobs::QueuesTab/> }.into_any())/>
-                        <Route path=path!("schedules") view=page(|| view! { <admin::jobs::SchedulesTab/> }.into_any())/>
-                        <Route path=path!("workers") view=page(|| view! { <admin::jobs::WorkersTab/> }.into_any())/>
+                        <Route path=path!("pending-jobs") view={Lazy::<JobQueuesRoute>::new()}/>
+                        <Route path=path!("schedules") view={Lazy::<SchedulesRoute>::new()}/>
+                        <Route path=path!("workers") view={Lazy::<WorkersRoute>::new()}/>
                     </ParentRoute>
                     <ParentRoute path=path!("configs")
                         view=page(|| view! { <AdminOnly><admin::config::ConfigPage/></AdminOnly> }.into_any())>
@@ -108,20 +108,55 @@ fn page(view: PageFn) -> PageFn {
     view
 }
 
-/// The Registries page, loaded lazily: its code is a WASM module of its own (scripts/build-console.sh splits
-/// it off), which the browser fetches the first time the route is visited.
-struct RegistriesRoute;
+/// Defines a lazily loaded route: its page's code is a WASM module of its own (scripts/build-console.sh splits
+/// it off), which the browser fetches the first time the route is visited, so the first load stays within the
+/// size budget (docs/benchmarks.md, "Console").
+macro_rules! lazy_page {
+    ($(#[$doc:meta])* $route:ident => $view:expr) => {
+        $(#[$doc])*
+        struct $route;
 
-#[lazy_route]
-impl LazyRoute for RegistriesRoute {
-    fn data() -> Self {
-        Self
-    }
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
 
-    fn view(_this: Self) -> AnyView {
-        view! { <AdminOnly><admin::registries::RegistriesPage/></AdminOnly> }.into_any()
-    }
+            fn view(_this: Self) -> AnyView {
+                $view
+            }
+        }
+    };
 }
+
+lazy_page!(
+    /// Administration → Registries.
+    RegistriesRoute => view! { <AdminOnly><admin::registries::RegistriesPage/></AdminOnly> }.into_any()
+);
+lazy_page!(
+    /// Administration → Clean Up → Garbage Collection (the parent route checks the caller is an admin).
+    GcRoute => view! { <admin::cleanup::GcTab/> }.into_any()
+);
+lazy_page!(
+    /// Administration → Clean Up → Log Rotation.
+    LogRotationRoute => view! { <admin::cleanup::LogRotationTab/> }.into_any()
+);
+lazy_page!(
+    /// Administration → Job Service Dashboard → Job Queues.
+    JobQueuesRoute => view! { <admin::jobs::QueuesTab/> }.into_any()
+);
+lazy_page!(
+    /// Administration → Job Service Dashboard → Schedules.
+    SchedulesRoute => view! { <admin::jobs::SchedulesTab/> }.into_any()
+);
+lazy_page!(
+    /// Administration → Job Service Dashboard → Workers.
+    WorkersRoute => view! { <admin::jobs::WorkersTab/> }.into_any()
+);
+lazy_page!(
+    /// A project's Policy tab: Tag Retention and Tag Immutability.
+    PolicyRoute => view! { <project::policy::PolicyTab/> }.into_any()
+);
 
 /// Keeps the document's title in step with the page (see [`title`]).
 #[component]
