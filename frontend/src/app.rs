@@ -57,17 +57,17 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("logs") view=project::logs::LogsTab/>
                         <Route path=path!("configs") view=project::config::ConfigTab/>
                     </ParentRoute>
-                    <Route path=path!("users") view=|| view! { <AdminOnly><admin::users::UsersPage/></AdminOnly> }/>
-                    <Route path=path!("groups") view=|| view! { <AdminOnly><admin::groups::GroupsPage/></AdminOnly> }/>
+                    <Route path=path!("users") view={Lazy::<UsersRoute>::new()}/>
+                    <Route path=path!("groups") view={Lazy::<GroupsRoute>::new()}/>
                     <Route path=path!("robot-accounts")
-                        view=|| view! { <AdminOnly><admin::robots::RobotsPage/></AdminOnly> }/>
+                        view={Lazy::<RobotsRoute>::new()}/>
                     <Route path=path!("registries") view={Lazy::<RegistriesRoute>::new()}/>
-                    <Route path=path!("logs") view=|| view! { <AdminOnly><admin::logs::AuditLogPage/></AdminOnly> }/>
+                    <Route path=path!("logs") view={Lazy::<LogsRoute>::new()}/>
                     <ParentRoute path=path!("configs")
-                        view=|| view! { <AdminOnly><admin::config::ConfigPage/></AdminOnly> }>
+                        view={Lazy::<ConfigRoute>::new()}>
                         <Route path=path!("") view=|| view! { <Redirect path="/harbor/configs/auth"/> }/>
-                        <Route path=path!("auth") view=admin::auth_config::AuthConfigTab/>
-                        <Route path=path!("setting") view=admin::system::SystemPage/>
+                        <Route path=path!("auth") view={Lazy::<AuthConfigRoute>::new()}/>
+                        <Route path=path!("setting") view={Lazy::<SystemRoute>::new()}/>
                     </ParentRoute>
                 </ParentRoute>
             </Routes>
@@ -76,20 +76,34 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The Registries page, loaded lazily: its code is a WASM module of its own (scripts/build-console.sh splits
-/// it off), which the browser fetches the first time the route is visited.
-struct RegistriesRoute;
+/// Administration pages load lazily: each page's own code is a WASM module of its own (scripts/build-console.sh
+/// splits it off), which the browser fetches the first time one of its routes is visited, so the first load
+/// (the module under the size budget) does not carry them. `lazy_page!(Route, page)` makes `Route` the
+/// `LazyRoute` that shows `page` to system administrators, as [`AdminOnly`] does.
+macro_rules! lazy_page {
+    ($name:ident, $page:expr) => {
+        struct $name;
 
-#[lazy_route]
-impl LazyRoute for RegistriesRoute {
-    fn data() -> Self {
-        Self
-    }
+        #[lazy_route]
+        impl LazyRoute for $name {
+            fn data() -> Self {
+                Self
+            }
 
-    fn view(_this: Self) -> AnyView {
-        view! { <AdminOnly><admin::registries::RegistriesPage/></AdminOnly> }.into_any()
-    }
+            fn view(_this: Self) -> AnyView {
+                view! { <AdminOnly>{$page()}</AdminOnly> }.into_any()
+            }
+        }
+    };
 }
+lazy_page!(UsersRoute, admin::users::UsersPage);
+lazy_page!(GroupsRoute, admin::groups::GroupsPage);
+lazy_page!(RobotsRoute, admin::robots::RobotsPage);
+lazy_page!(RegistriesRoute, admin::registries::RegistriesPage);
+lazy_page!(LogsRoute, admin::logs::AuditLogPage);
+lazy_page!(ConfigRoute, admin::config::ConfigPage);
+lazy_page!(AuthConfigRoute, admin::auth_config::AuthConfigTab);
+lazy_page!(SystemRoute, admin::system::SystemPage);
 
 /// Keeps the document's title in step with the page (see [`title`]).
 #[component]
