@@ -91,8 +91,8 @@ wasm_size=$(stat -c %s "$stage/bindgen/app_bg.opt.wasm")
 if [ "$wasm_size" -gt "$budget" ]; then
   echo "build-console: the console's main WASM module (the first load) is $wasm_size bytes, over its budget of" \
     "$budget bytes ($((wasm_size - budget)) too many; DESIGN.md allows 1.5 MB before compression). Find what grew" \
-    "with twiggy ($tools/bin/twiggy), make room as docs/benchmarks.md (\"Console\") describes, or load an" \
-    "administration page lazily (Leptos's LazyRoute, as the Registries page is)." >&2
+    "with twiggy ($tools/bin/twiggy), make room as docs/benchmarks.md (\"Console\") describes, or load a" \
+    "page lazily (lazy_page! in frontend/src/app.rs, as the administration pages are)." >&2
   exit 1
 fi
 

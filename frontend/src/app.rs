@@ -63,12 +63,12 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("logs") view=page(|| view! { <project::logs::LogsTab/> }.into_any())/>
                         <Route path=path!("configs") view=page(|| view! { <project::config::ConfigTab/> }.into_any())/>
                     </ParentRoute>
-                    <Route path=path!("users") view=page(|| view! { <AdminOnly><admin::users::UsersPage/></AdminOnly> }.into_any())/>
-                    <Route path=path!("groups") view=page(|| view! { <AdminOnly><admin::groups::GroupsPage/></AdminOnly> }.into_any())/>
+                    <Route path=path!("users") view={Lazy::<UsersRoute>::new()}/>
+                    <Route path=path!("groups") view={Lazy::<GroupsRoute>::new()}/>
                     <Route path=path!("robot-accounts")
-                        view=page(|| view! { <AdminOnly><admin::robots::RobotsPage/></AdminOnly> }.into_any())/>
+                        view={Lazy::<RobotsRoute>::new()}/>
                     <Route path=path!("registries") view={Lazy::<RegistriesRoute>::new()}/>
-                    <Route path=path!("logs") view=page(|| view! { <AdminOnly><admin::logs::AuditLogPage/></AdminOnly> }.into_any())/>
+                    <Route path=path!("logs") view={Lazy::<AuditLogRoute>::new()}/>
                     <ParentRoute path=path!("clean-up")
                         view=page(|| view! { <AdminOnly><admin::cleanup::CleanUpPage/></AdminOnly> }.into_any())>
                         <Route path=path!("") view=page(|| view! { <Redirect path="/harbor/clean-up/gc"/> }.into_any())/>
@@ -85,11 +85,11 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("workers") view={Lazy::<WorkersRoute>::new()}/>
                     </ParentRoute>
                     <ParentRoute path=path!("configs")
-                        view=page(|| view! { <AdminOnly><admin::config::ConfigPage/></AdminOnly> }.into_any())>
+                        view={Lazy::<ConfigRoute>::new()}>
                         <Route path=path!("")
                             view=page(|| view! { <Redirect path="/harbor/configs/auth"/> }.into_any())/>
-                        <Route path=path!("auth") view=page(|| view! { <admin::auth_config::AuthConfigTab/> }.into_any())/>
-                        <Route path=path!("setting") view=page(|| view! { <admin::system::SystemPage/> }.into_any())/>
+                        <Route path=path!("auth") view={Lazy::<AuthConfigRoute>::new()}/>
+                        <Route path=path!("setting") view={Lazy::<SystemRoute>::new()}/>
                     </ParentRoute>
                 </ParentRoute>
             </Routes>
@@ -129,6 +129,34 @@ macro_rules! lazy_page {
     };
 }
 
+lazy_page!(
+    /// Administration → Users.
+    UsersRoute => view! { <AdminOnly><admin::users::UsersPage/></AdminOnly> }.into_any()
+);
+lazy_page!(
+    /// Administration → Groups.
+    GroupsRoute => view! { <AdminOnly><admin::groups::GroupsPage/></AdminOnly> }.into_any()
+);
+lazy_page!(
+    /// Administration → Robot Accounts.
+    RobotsRoute => view! { <AdminOnly><admin::robots::RobotsPage/></AdminOnly> }.into_any()
+);
+lazy_page!(
+    /// Administration → Audit Log.
+    AuditLogRoute => view! { <AdminOnly><admin::logs::AuditLogPage/></AdminOnly> }.into_any()
+);
+lazy_page!(
+    /// Administration → Configuration (its tabs are lazy routes of their own).
+    ConfigRoute => view! { <AdminOnly><admin::config::ConfigPage/></AdminOnly> }.into_any()
+);
+lazy_page!(
+    /// Administration → Configuration → Authentication.
+    AuthConfigRoute => view! { <admin::auth_config::AuthConfigTab/> }.into_any()
+);
+lazy_page!(
+    /// Administration → Configuration → System Settings.
+    SystemRoute => view! { <admin::system::SystemPage/> }.into_any()
+);
 lazy_page!(
     /// Administration → Registries.
     RegistriesRoute => view! { <AdminOnly><admin::registries::RegistriesPage/></AdminOnly> }.into_any()
