@@ -91,7 +91,9 @@ const test = base.extend({
       });
     });
     await use(page);
-    expect(errors, `uncaught errors in the page of "${testInfo.title}"`).toEqual([]);
+    // A test that provokes an error on purpose names it in `page.allowedErrors` (a list of regular expressions).
+    const unexpected = errors.filter((e) => !(page.allowedErrors || []).some((r) => r.test(String(e))));
+    expect(unexpected, `uncaught errors in the page of "${testInfo.title}"`).toEqual([]);
     expect(violations, `Content-Security-Policy violations in "${testInfo.title}"`).toEqual([]);
   },
 

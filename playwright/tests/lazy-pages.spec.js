@@ -37,3 +37,30 @@ test('the Registries page is a module of its own, fetched once when the route is
   await expect(page.getByRole('heading', { name: 'Registries' })).toBeVisible();
   expect(lazy).toHaveLength(count);
 });
+
+test('a lazy module that cannot be fetched (a tab left open across an upgrade) reloads the console once', async ({ page }) => {
+  // The failed load panics (the console logs it and its module stops: a RuntimeError); the page then reloads.
+  page.allowedErrors = [/RuntimeError: unreachable/];
+  await signIn(page);
+  await expect(page.getByRole('heading', { name: 'Projects' })).toBeVisible();
+  // The first request for the Registries module fails, as a module an upgrade removed would; later ones pass.
+  let refused = 0;
+  await page.route(/\/assets\/split___registries_route_view_[^/]*\.wasm$/, async (route) => {
+    if (refused === 0) {
+      refused += 1;
+      await route.fulfill({ status: 404, body: 'not found' });
+    } else {
+      await route.continue();
+    }
+  });
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  const reloaded = page.waitForEvent('load');
+  await nav.getByRole('link', { name: 'Registries' }).click();
+  await reloaded;
+  expect(refused).toBe(1);
+  // The reloaded console works: the page that was open is back, and Registries now loads.
+  await expect(page.getByRole('heading', { name: 'Projects' })).toBeVisible();
+  await nav.getByRole('link', { name: 'Registries' }).click();
+  await expect(page.getByRole('heading', { name: 'Registries' })).toBeVisible();
+  await expect(page.getByRole('button', { name: '+ New Endpoint' })).toBeVisible();
+});
