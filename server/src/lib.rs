@@ -3,7 +3,7 @@
 //! Layout: [`config`] (settings), [`app`] (state and router), [`console`] (the embedded admin console),
 //! [`registry`] (OCI `/v2`), [`api`] (Harbor REST API v2.0), [`auth`]
 //! (credentials, policy, tokens), [`storage`] (blob store and upload staging), [`db`] (every SQL query),
-//! [`service`] (domain rules), [`jobs`] (background work), [`retention`] (tag retention), [`events`] (audit log), [`stats`] (pull counting), [`oci`] (spec types).
+//! [`service`] (domain rules), [`jobs`] (background work), [`retention`] (tag retention), [`scan`] (vulnerability scanning), [`events`] (audit log), [`stats`] (pull counting), [`oci`] (spec types).
 
 pub mod api;
 pub mod app;
@@ -22,6 +22,7 @@ pub mod proxy;
 pub mod read_only;
 pub mod registry;
 pub mod retention;
+pub mod scan;
 pub mod secret;
 pub mod serve;
 pub mod service;
