@@ -24,6 +24,7 @@ pub mod statistics;
 pub mod system;
 pub mod usergroups;
 pub mod users;
+pub mod vulnerabilities;
 
 /// The error envelope used by both the OCI `/v2` API and Harbor's REST API:
 /// `{"errors":[{"code":"...","message":"..."}]}`.

@@ -12,5 +12,6 @@
 pub mod inventory;
 pub mod matcher;
 pub mod model;
+pub mod report;
 pub mod version;
 pub mod vulndb;
