@@ -13,5 +13,6 @@ pub mod inventory;
 pub mod matcher;
 pub mod model;
 pub mod report;
+pub mod sbom;
 pub mod version;
 pub mod vulndb;
