@@ -54,6 +54,13 @@ pub struct Artifact {
     /// Present when the request said `with_accessory=true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accessories: Option<Vec<Accessory>>,
+    /// With `with_scan_overview=true`: the latest report's summary per report MIME type (Harbor's
+    /// `ScanOverview`, keyed by [`crate::vulnerabilities::NATIVE_REPORT_MIME`]); empty when never scanned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_overview: Option<BTreeMap<String, crate::vulnerabilities::NativeReportSummary>>,
+    /// With `with_sbom_overview=true`: the latest SBOM generation (Harbor's `SBOMOverview`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sbom_overview: Option<crate::vulnerabilities::SbomOverview>,
 }
 
 /// Harbor's `Tag`. Also the body of `POST …/artifacts/{reference}/tags`, where only `name` counts.

@@ -115,3 +115,21 @@ pub struct NativeReportSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scanner: Option<ScannerIdentity>,
 }
+
+/// The latest SBOM generation of an artifact (`SBOMOverview`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
+pub struct SbomOverview {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    pub scan_status: String,
+    /// The digest of the SBOM accessory, once generated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sbom_digest: Option<String>,
+    pub report_id: String,
+    /// Seconds.
+    pub duration: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scanner: Option<ScannerIdentity>,
+}

@@ -339,6 +339,8 @@ mod tests {
             ]),
             labels: vec![serde_json::json!({"name": "x"})],
             accessories: Some(Vec::new()),
+            scan_overview: None,
+            sbom_overview: None,
         };
         let artifact: Artifact = read(&sent)?;
         assert_eq!(artifact.kind, "IMAGE");

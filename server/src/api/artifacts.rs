@@ -329,6 +329,8 @@ async fn to_artifacts(
                 .with_accessory
                 .unwrap_or(false)
                 .then(|| accessories.remove(&row.digest).unwrap_or_default()),
+            scan_overview: None,
+            sbom_overview: None,
             digest: row.digest,
         });
     }
