@@ -10,6 +10,7 @@
 //! - [`model`] is the vocabulary they share.
 
 pub mod inventory;
+pub mod layers;
 pub mod matcher;
 pub mod model;
 pub mod report;
