@@ -259,7 +259,7 @@ pub(super) async fn apply(
                 .enqueue(&state.db, name, &parameters, MANUAL, subject.name())
                 .await
                 .map_err(|e| match e {
-                    EnqueueError::QueueFull(_) => ApiError::Conflict(e.to_string()),
+                    EnqueueError::QueueFull(..) => ApiError::Conflict(e.to_string()),
                     EnqueueError::Db(e) => e.into(),
                     EnqueueError::UnknownKind(_) => {
                         ApiError::internal("enqueueing a system job", e)

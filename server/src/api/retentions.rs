@@ -278,7 +278,7 @@ pub async fn trigger(
         )
         .await
         .map_err(|e| match e {
-            EnqueueError::QueueFull(_) => ApiError::Conflict(e.to_string()),
+            EnqueueError::QueueFull(..) => ApiError::Conflict(e.to_string()),
             EnqueueError::Db(e) => e.into(),
             EnqueueError::UnknownKind(_) => ApiError::internal("enqueueing a retention run", e),
         })?;

@@ -41,7 +41,8 @@ pub const EVENT: &str = "EVENT";
 /// The operator of scheduled jobs.
 pub const SCHEDULE_OPERATOR: &str = "schedule";
 
-/// The most pending jobs one kind may hold from manual or event triggers (a schedule holds at most one).
+/// The most pending jobs one kind may hold from manual or event triggers (a schedule holds at most one),
+/// unless the kind says otherwise ([`Kind::max_pending`]).
 pub const MAX_PENDING_PER_KIND: i64 = 16;
 
 /// What a kind's handler returns.
@@ -56,6 +57,9 @@ pub struct Kind {
     pub idempotent: bool,
     /// Attempts in all, for an idempotent kind.
     pub max_attempts: i64,
+    /// The most jobs of this kind that may wait at once: [`MAX_PENDING_PER_KIND`] for operator-started kinds;
+    /// more for per-artifact kinds that pushes enqueue (a scan on push per artifact).
+    pub max_pending: i64,
     pub handler: fn(JobContext) -> JobFuture,
 }
 
@@ -120,8 +124,8 @@ pub struct Jobs {
 pub enum EnqueueError {
     #[error("no job kind {0}")]
     UnknownKind(String),
-    #[error("{MAX_PENDING_PER_KIND} {0} jobs are already waiting; stop some or wait for them")]
-    QueueFull(String),
+    #[error("{1} {0} jobs are already waiting; stop some or wait for them")]
+    QueueFull(String, i64),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -159,9 +163,9 @@ impl Jobs {
             run_after: &now,
         };
         let id = db
-            .enqueue_job(&job, MAX_PENDING_PER_KIND)
+            .enqueue_job(&job, known.max_pending)
             .await?
-            .ok_or_else(|| EnqueueError::QueueFull(known.name.to_owned()))?;
+            .ok_or_else(|| EnqueueError::QueueFull(known.name.to_owned(), known.max_pending))?;
         tracing::info!(job = id, kind = known.name, operator, "job enqueued");
         self.wake.notify_one();
         Ok(id)

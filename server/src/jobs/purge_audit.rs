@@ -18,6 +18,7 @@ pub const KIND: Kind = Kind {
     name: NAME,
     idempotent: true,
     max_attempts: 3,
+    max_pending: super::MAX_PENDING_PER_KIND,
     handler: run,
 };
 
