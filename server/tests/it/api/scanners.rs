@@ -94,32 +94,23 @@ pub(super) async fn adapters() -> SocketAddr {
     addr
 }
 
-async fn post(
+/// `method path` as admin with `body` as JSON.
+async fn send(
     server: &TestServer,
     http: &reqwest::Client,
-    path: &str,
-    body: Value,
+    method: reqwest::Method,
+    (path, body): (&str, Value),
 ) -> reqwest::Response {
-    http.post(api(server, path))
-        .admin()
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    let request = http.request(method, api(server, path)).admin();
+    request.json(&body).send().await.unwrap()
 }
 
-async fn put(
-    server: &TestServer,
-    http: &reqwest::Client,
-    path: &str,
-    body: Value,
-) -> reqwest::Response {
-    http.put(api(server, path))
-        .admin()
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+async fn post(s: &TestServer, h: &reqwest::Client, path: &str, body: Value) -> reqwest::Response {
+    send(s, h, reqwest::Method::POST, (path, body)).await
+}
+
+async fn put(s: &TestServer, h: &reqwest::Client, path: &str, body: Value) -> reqwest::Response {
+    send(s, h, reqwest::Method::PUT, (path, body)).await
 }
 
 /// Registers the adapter at `url` as `name`; returns its uuid.
@@ -189,19 +180,19 @@ async fn the_built_in_scanner_is_registered_default_and_protected() {
     assert!(consumes.as_array().unwrap().iter().any(|m| m == DOCKER));
 
     // Only system administrators: 401 anonymous, 403 for a user.
-    server.create_user("plain", "Plain12345", false).await;
+    server.create_user("plain", "Pass12345", false).await;
     let anonymous = http.get(api(&server, "/scanners")).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     let user = http
         .get(api(&server, "/scanners"))
-        .user("plain", "Plain12345")
+        .user("plain", "Pass12345")
         .send()
         .await
         .unwrap();
     assert_eq!(user.status(), StatusCode::FORBIDDEN);
     let user = http
         .post(api(&server, "/scanners/ping"))
-        .user("plain", "Plain12345")
+        .user("plain", "Pass12345")
         .json(&json!({"name": "x", "url": "http://127.0.0.1:9"}))
         .send()
         .await
@@ -499,106 +490,94 @@ async fn ping_applies_harbors_rules_and_never_echoes_the_adapter() {
     server.stop().await;
 }
 
+/// `method path` as `user` (password `Pass12345`), with `body` as JSON if given.
+async fn as_user(
+    server: &TestServer,
+    http: &reqwest::Client,
+    (method, path): (reqwest::Method, &str),
+    user: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = http
+        .request(method, api(server, path))
+        .user(user, "Pass12345");
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
+}
+
 #[tokio::test]
 async fn a_project_chooses_its_scanner_among_the_candidates() {
+    use reqwest::Method;
+
     let adapters = adapters().await;
     let server = TestServer::start().await;
     let http = client();
     server.create_project("scanned", false).await;
     for (name, role) in [("padmin", 1), ("dev", 2)] {
         server.create_user(name, "Pass12345", false).await;
-        let response = post(
-            &server,
-            &http,
-            "/projects/scanned/members",
-            json!({"role_id": role, "member_user": {"username": name}}),
-        )
-        .await;
+        let member = json!({"role_id": role, "member_user": {"username": name}});
+        let response = post(&server, &http, "/projects/scanned/members", member).await;
         assert_eq!(response.status(), StatusCode::CREATED);
     }
     server.create_user("outsider", "Pass12345", false).await;
     let other = register(&server, &http, "Other", &format!("http://{adapters}/good")).await;
-    let as_user = |method: reqwest::Method, path: &str, user: &str| {
-        http.request(method, api(&server, path))
-            .user(user, "Pass12345")
+    let scanner = (Method::GET, "/projects/scanned/scanner");
+    let set = (Method::PUT, "/projects/scanned/scanner");
+    let candidates = (
+        Method::GET,
+        "/projects/scanned/scanner/candidates?page_size=1",
+    );
+    let current = |user: &'static str| {
+        let (server, http) = (&server, &http);
+        async move {
+            let response = as_user(
+                server,
+                http,
+                (Method::GET, "/projects/scanned/scanner"),
+                user,
+                None,
+            )
+            .await;
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }
     };
 
-    let current: Value = as_user(reqwest::Method::GET, "/projects/scanned/scanner", "dev")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     assert_eq!(
-        current["name"], "Berth",
+        current("dev").await["name"],
+        "Berth",
         "the default until the project chooses"
     );
-    let response = as_user(
-        reqwest::Method::GET,
-        "/projects/scanned/scanner",
-        "outsider",
-    )
-    .send()
-    .await
-    .unwrap();
+    let response = as_user(&server, &http, scanner.clone(), "outsider", None).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    let response = http
-        .get(api(&server, "/projects/scanned/scanner"))
-        .send()
-        .await
-        .unwrap();
+    let response = http.get(api(&server, scanner.1)).send().await.unwrap();
     assert!(matches!(
         response.status(),
         StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND
     ));
 
     let choose = json!({"uuid": other});
-    let response = as_user(reqwest::Method::PUT, "/projects/scanned/scanner", "dev")
-        .json(&choose)
-        .send()
-        .await
-        .unwrap();
+    let response = as_user(&server, &http, set.clone(), "dev", Some(choose.clone())).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    let response = as_user(
-        reqwest::Method::GET,
-        "/projects/scanned/scanner/candidates",
-        "dev",
-    )
-    .send()
-    .await
-    .unwrap();
+    let response = as_user(&server, &http, candidates.clone(), "dev", None).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    let response = as_user(
-        reqwest::Method::GET,
-        "/projects/scanned/scanner/candidates?page_size=1",
-        "padmin",
-    )
-    .send()
-    .await
-    .unwrap();
+    let response = as_user(&server, &http, candidates, "padmin", None).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["x-total-count"], "2");
-    let response = as_user(reqwest::Method::PUT, "/projects/scanned/scanner", "padmin")
-        .json(&json!({"uuid": "no-such"}))
-        .send()
-        .await
-        .unwrap();
+    let response = as_user(
+        &server,
+        &http,
+        set.clone(),
+        "padmin",
+        Some(json!({"uuid": "no-such"})),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let response = as_user(reqwest::Method::PUT, "/projects/scanned/scanner", "padmin")
-        .json(&choose)
-        .send()
-        .await
-        .unwrap();
+    let response = as_user(&server, &http, set, "padmin", Some(choose)).await;
     assert_eq!(response.status(), StatusCode::OK);
-    let current: Value = as_user(reqwest::Method::GET, "/projects/scanned/scanner", "dev")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(current["uuid"], other.as_str());
+    assert_eq!(current("dev").await["uuid"], other.as_str());
 
     // Deleting the registration drops the project's choice: it uses the default again.
     let response = http
@@ -608,61 +587,46 @@ async fn a_project_chooses_its_scanner_among_the_candidates() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let current: Value = as_user(reqwest::Method::GET, "/projects/scanned/scanner", "dev")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(current["name"], "Berth");
+    assert_eq!(current("dev").await["name"], "Berth");
     server.stop().await;
 }
 
 #[tokio::test]
 async fn the_system_allowlist_is_read_by_all_and_written_by_admins() {
+    use reqwest::Method;
+
     let server = TestServer::start().await;
     let http = client();
-    server.create_user("plain", "Plain12345", false).await;
-    let response = http
-        .get(api(&server, "/system/CVEAllowlist"))
-        .send()
-        .await
-        .unwrap();
+    server.create_user("plain", "Pass12345", false).await;
+    let path = "/system/CVEAllowlist";
+    let response = http.get(api(&server, path)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let empty: Value = http
-        .get(api(&server, "/system/CVEAllowlist"))
-        .user("plain", "Plain12345")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let read = || {
+        let (server, http) = (&server, &http);
+        async move {
+            let response = as_user(server, http, (Method::GET, path), "plain", None).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let empty = read().await;
     assert_eq!(empty["items"], json!([]));
     assert_eq!(empty["project_id"], 0);
     assert!(empty["expires_at"].is_null());
 
     let list = json!({"items": [{"cve_id": "CVE-2024-2"}, {"cve_id": "CVE-2024-1"}], "expires_at": 4_102_444_800_i64});
-    let response = http
-        .put(api(&server, "/system/CVEAllowlist"))
-        .user("plain", "Plain12345")
-        .json(&list)
-        .send()
-        .await
-        .unwrap();
+    let response = as_user(
+        &server,
+        &http,
+        (Method::PUT, path),
+        "plain",
+        Some(list.clone()),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    let response = put(&server, &http, "/system/CVEAllowlist", list).await;
+    let response = put(&server, &http, path, list).await;
     assert_eq!(response.status(), StatusCode::OK);
-    let stored: Value = http
-        .get(api(&server, "/system/CVEAllowlist"))
-        .user("plain", "Plain12345")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stored = read().await;
     assert_eq!(
         stored["items"],
         json!([{"cve_id": "CVE-2024-1"}, {"cve_id": "CVE-2024-2"}])
@@ -675,18 +639,18 @@ async fn the_system_allowlist_is_read_by_all_and_written_by_admins() {
         json!({"items": [{"cve_id": " "}]}),
         json!({"items": [], "expires_at": -1}),
     ] {
-        let response = put(&server, &http, "/system/CVEAllowlist", bad.clone()).await;
+        let response = put(&server, &http, path, bad.clone()).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
     }
     let response = put(
         &server,
         &http,
-        "/system/CVEAllowlist",
+        path,
         json!({"items": [{"cve_id": "CVE-9"}]}),
     )
     .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let stored = get_json(&http, api(&server, "/system/CVEAllowlist")).await;
+    let stored = get_json(&http, api(&server, path)).await;
     assert_eq!(stored["items"], json!([{"cve_id": "CVE-9"}]));
     assert!(
         stored["expires_at"].is_null(),
