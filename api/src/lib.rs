@@ -19,6 +19,7 @@ pub mod registries;
 pub mod repositories;
 pub mod retention;
 pub mod robots;
+pub mod scanners;
 pub mod search;
 pub mod statistics;
 pub mod system;

@@ -28,6 +28,7 @@ mod registries;
 mod repositories;
 mod retentions;
 mod robots;
+mod scanners;
 mod search;
 mod statistics;
 mod system;
@@ -49,7 +50,9 @@ use berth_api::jobs::{
 use berth_api::ldap::{LdapConf, LdapImportUsers, LdapPingResult, LdapUser};
 use berth_api::members::{ProjectMember, ProjectMemberEntity, RoleRequest, UserGroup};
 use berth_api::oidc::{OidcCliSecretReq, OidcPingReq};
-use berth_api::projects::{Project, ProjectDeletable, ProjectMetadata, ProjectReq, ProjectSummary};
+use berth_api::projects::{
+    CveAllowlist, Project, ProjectDeletable, ProjectMetadata, ProjectReq, ProjectSummary,
+};
 use berth_api::quotas::{Quota, QuotaUpdateReq};
 use berth_api::registries::{Registry, RegistryInfo, RegistryPing, RegistryUpdate};
 use berth_api::repositories::Repository;
@@ -58,6 +61,10 @@ use berth_api::retention::{
     RetentionPolicy, RetentionReason, RetentionRun,
 };
 use berth_api::robots::{Robot, RobotCreate, RobotCreated, RobotSec};
+use berth_api::scanners::{
+    IsDefault, ProjectScanner, ScannerAdapterMetadata, ScannerRegistration, ScannerRegistrationReq,
+    ScannerRegistrationSettings,
+};
 use berth_api::search::Search;
 use berth_api::statistics::Statistic;
 use berth_api::system::{GeneralInfo, OverallHealthStatus};
@@ -199,6 +206,23 @@ api_routes! {
     delete "/registries/{id}" => registries::remove,
     get "/registries/{id}/info" => registries::info [.ok::<RegistryInfo>()],
     get "/replication/adapters" => registries::adapters [.items::<String>()],
+
+    get "/scanners" => scanners::list [.list::<ScannerRegistration>()
+        .query("name", Type::String, "Deprecated: a part of the name; use q")
+        .query("description", Type::String, "Deprecated: a part of the description; use q")
+        .query("url", Type::String, "Deprecated: a part of the URL; use q")],
+    post "/scanners" => scanners::create [.body::<ScannerRegistrationReq>().created()],
+    post "/scanners/ping" => scanners::ping [.body::<ScannerRegistrationSettings>()],
+    get "/scanners/{registration_id}" => scanners::get [.ok::<ScannerRegistration>().text_id("registration_id")],
+    put "/scanners/{registration_id}" => scanners::update [.body::<ScannerRegistrationReq>().text_id("registration_id")],
+    delete "/scanners/{registration_id}" => scanners::remove [.ok::<ScannerRegistration>().text_id("registration_id")],
+    patch "/scanners/{registration_id}" => scanners::set_default [.body::<IsDefault>().text_id("registration_id")],
+    get "/scanners/{registration_id}/metadata" => scanners::metadata [.ok::<ScannerAdapterMetadata>().text_id("registration_id")],
+    get "/projects/{project_name_or_id}/scanner" => scanners::project_scanner [.ok::<ScannerRegistration>()],
+    put "/projects/{project_name_or_id}/scanner" => scanners::set_project_scanner [.body::<ProjectScanner>()],
+    get "/projects/{project_name_or_id}/scanner/candidates" => scanners::candidates [.list::<ScannerRegistration>()],
+    get "/system/CVEAllowlist" => scanners::system_allowlist [.ok::<CveAllowlist>()],
+    put "/system/CVEAllowlist" => scanners::put_system_allowlist [.body::<CveAllowlist>()],
 
     get "/robots" => robots::list [.list::<Robot>()],
     post "/robots" => robots::create [.body::<RobotCreate>().created_with::<RobotCreated>()],

@@ -387,7 +387,10 @@ fn settings_of(
 }
 
 /// A request's CVE allowlist, checked (for project `project_id` when it exists already).
-fn allowlist_of(list: &CveAllowlist, project_id: Option<i64>) -> Result<NewCveAllowlist, ApiError> {
+pub(super) fn allowlist_of(
+    list: &CveAllowlist,
+    project_id: Option<i64>,
+) -> Result<NewCveAllowlist, ApiError> {
     let ids: Vec<&str> = list.items.iter().map(|i| i.cve_id.as_str()).collect();
     Ok(service::projects::check_cve_allowlist(
         list.project_id,
@@ -398,7 +401,10 @@ fn allowlist_of(list: &CveAllowlist, project_id: Option<i64>) -> Result<NewCveAl
 }
 
 /// Harbor's `CVEAllowlist` for project `project_id` from its stored one; without one, Harbor's empty list.
-fn allowlist_response(project_id: i64, stored: Option<&CveAllowlistRow>) -> CveAllowlist {
+pub(super) fn allowlist_response(
+    project_id: i64,
+    stored: Option<&CveAllowlistRow>,
+) -> CveAllowlist {
     match stored {
         Some(row) => CveAllowlist {
             id: row.id,

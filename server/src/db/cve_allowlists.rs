@@ -1,5 +1,8 @@
 //! CVE allowlists (`cve_allowlists`, `cve_allowlist_items`): a project's list of CVE ids that scans ignore,
 //! with an optional expiry. Written with the project's other settings (see [`Db::update_project_with`]).
+//!
+//! The system allowlist is the one row with no project (at most one: a unique index of migration 0022); it is
+//! read and written on its own ([`Db::system_cve_allowlist`], [`Db::put_system_cve_allowlist`]).
 
 use super::Db;
 
@@ -82,6 +85,89 @@ impl Db {
             .collect())
     }
 
+    /// The system allowlist (`project_id` 0), if it was ever written.
+    pub async fn system_cve_allowlist(&self) -> Result<Option<CveAllowlistRow>, sqlx::Error> {
+        let list: Option<(i64, Option<i64>, String, String)> = sqlx::query_as(
+            "SELECT id, expires_at, created_at, updated_at FROM cve_allowlists WHERE project_id IS NULL",
+        )
+        .fetch_optional(&self.read)
+        .await?;
+        let Some((id, expires_at, created_at, updated_at)) = list else {
+            return Ok(None);
+        };
+        let items = sqlx::query_scalar(
+            "SELECT cve_id FROM cve_allowlist_items WHERE allowlist_id = $1 ORDER BY cve_id",
+        )
+        .bind(id)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(Some(CveAllowlistRow {
+            id,
+            project_id: 0,
+            expires_at,
+            items,
+            created_at,
+            updated_at,
+        }))
+    }
+
+    /// Replaces the system allowlist with `allowlist`, in one transaction.
+    pub async fn put_system_cve_allowlist(
+        &self,
+        allowlist: &NewCveAllowlist,
+    ) -> Result<(), sqlx::Error> {
+        let now = super::now();
+        let mut tx = self.write.begin().await?;
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM cve_allowlists WHERE project_id IS NULL")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let id: i64 =
+            match existing {
+                Some(id) => {
+                    sqlx::query(
+                        "UPDATE cve_allowlists SET expires_at = $1, updated_at = $2 WHERE id = $3",
+                    )
+                    .bind(allowlist.expires_at)
+                    .bind(&now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    id
+                }
+                None => sqlx::query_scalar(
+                    "INSERT INTO cve_allowlists (project_id, expires_at, created_at, updated_at)
+                     VALUES (NULL, $1, $2, $2) RETURNING id",
+                )
+                .bind(allowlist.expires_at)
+                .bind(&now)
+                .fetch_one(&mut *tx)
+                .await?,
+            };
+        Self::replace_items(&mut tx, id, &allowlist.items).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn replace_items(
+        tx: &mut sqlx::SqliteConnection,
+        id: i64,
+        items: &[String],
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM cve_allowlist_items WHERE allowlist_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        for cve in items {
+            sqlx::query("INSERT INTO cve_allowlist_items (allowlist_id, cve_id) VALUES ($1, $2)")
+                .bind(id)
+                .bind(cve)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Replaces project `project_id`'s allowlist with `allowlist`, inside `tx`.
     pub(super) async fn replace_cve_allowlist(
         tx: &mut sqlx::SqliteConnection,
@@ -99,24 +185,39 @@ impl Db {
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM cve_allowlist_items WHERE allowlist_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        for cve in &allowlist.items {
-            sqlx::query("INSERT INTO cve_allowlist_items (allowlist_id, cve_id) VALUES ($1, $2)")
-                .bind(id)
-                .bind(cve)
-                .execute(&mut *tx)
-                .await?;
-        }
-        Ok(())
+        Self::replace_items(tx, id, &allowlist.items).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_system_allowlist_is_one_row_replaced_whole()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let db = Db::open(&format!("sqlite://{}", dir.path().join("b.db").display())).await?;
+        assert_eq!(db.system_cve_allowlist().await?, None);
+        let first = NewCveAllowlist {
+            expires_at: Some(5),
+            items: vec!["CVE-1".to_owned(), "CVE-2".to_owned()],
+        };
+        db.put_system_cve_allowlist(&first).await?;
+        let second = NewCveAllowlist {
+            expires_at: None,
+            items: vec!["CVE-3".to_owned()],
+        };
+        db.put_system_cve_allowlist(&second).await?;
+        let stored = db.system_cve_allowlist().await?.ok_or("missing")?;
+        assert_eq!((stored.project_id, stored.expires_at), (0, None));
+        assert_eq!(stored.items, vec!["CVE-3"]);
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cve_allowlists")
+            .fetch_one(&db.read)
+            .await?;
+        assert_eq!(rows, 1);
+        Ok(())
+    }
 
     #[test]
     fn placeholders_count_from_the_first() {

@@ -28,6 +28,8 @@ mod registries;
 mod repositories;
 pub mod retention;
 mod robots;
+mod scan_reports;
+mod scanners;
 mod text_search;
 mod uploads;
 mod usergroups;
@@ -60,6 +62,8 @@ pub use quota::{ChargeError, Drift, Quota, QuotaExceeded};
 pub use registries::{DeleteRegistry, NewRegistry, REGISTRIES, RegistryRow};
 pub use repositories::{RepositoryRef, RepositoryRow, SearchRepositoryRow};
 pub use robots::{NewRobot, RobotRow};
+pub use scan_reports::{NewScanReport, ReportCve, ScanReportRow};
+pub use scanners::{BUILT_IN_UUID, DeleteScanner, NewScanner, SCANNERS, ScannerRow, SetDefault};
 pub use uploads::UploadSession;
 pub use usergroups::{NewUserGroup, UserGroupFilter, UserGroupRow};
 pub use users::{NewUser, User, UserDetail};
@@ -114,14 +118,16 @@ impl Db {
             .max_connections(readers as u32)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Db {
+        let db = Db {
             write,
             read,
             projects: Arc::new(ReadCache::new(CACHE_TTL, 1024)),
             tagged_manifests: Arc::new(ReadCache::new(CACHE_TTL, 4096)),
             standings: Arc::new(ReadCache::new(CACHE_TTL, 4096)),
             immutable_rules: Arc::default(),
-        })
+        };
+        db.ensure_built_in_scanner().await?;
+        Ok(db)
     }
 
     /// The write pool, for the browser-session store (`tower-sessions-sqlx-store`), which runs its own SQL

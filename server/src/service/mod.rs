@@ -7,6 +7,7 @@ pub mod oidc;
 pub mod projects;
 pub mod registries;
 pub mod robots;
+pub mod scanners;
 pub mod setup;
 pub mod sign_up;
 pub mod users;

@@ -15,6 +15,7 @@ mod quotas;
 mod registries;
 pub mod repositories;
 pub mod robots;
+mod scanners;
 mod search;
 mod session;
 mod statistics;

@@ -316,3 +316,77 @@ async fn retention_bodies_use_harbors_fields() {
     );
     server.stop().await;
 }
+
+/// Scanner registrations, their metadata, a project's scanner and its candidates, and the system CVE
+/// allowlist answer with the fields of Harbor's `ScannerRegistration`, `ScannerAdapterMetadata` and
+/// `CVEAllowlist`.
+#[tokio::test]
+async fn scanner_bodies_use_harbors_fields() {
+    use serde_json::json;
+
+    use super::{As, api};
+    use crate::support::{TestServer, client};
+
+    let swagger = harbor_swagger();
+    let adapters = super::scanners::adapters().await;
+    let server = TestServer::start().await;
+    let http = client();
+    server.create_project("p", false).await;
+    let uuid =
+        super::scanners::register(&server, &http, "Trivy", &format!("http://{adapters}/good"))
+            .await;
+    let response = http
+        .put(api(&server, "/projects/p/scanner"))
+        .admin()
+        .json(&json!({"uuid": uuid}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let response = http
+        .put(api(&server, "/system/CVEAllowlist"))
+        .admin()
+        .json(&json!({"items": [{"cve_id": "CVE-2024-1"}], "expires_at": 4_102_444_800_i64}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let built_in = berth::db::BUILT_IN_UUID;
+    let paths = swagger["paths"].clone();
+    for (route, url) in [
+        ("/scanners", "/scanners".to_owned()),
+        ("/scanners/{registration_id}", format!("/scanners/{uuid}")),
+        (
+            "/scanners/{registration_id}",
+            format!("/scanners/{built_in}"),
+        ),
+        (
+            "/scanners/{registration_id}/metadata",
+            format!("/scanners/{built_in}/metadata"),
+        ),
+        (
+            "/scanners/{registration_id}/metadata",
+            format!("/scanners/{uuid}/metadata"),
+        ),
+        (
+            "/projects/{project_name_or_id}/scanner",
+            "/projects/p/scanner".to_owned(),
+        ),
+        (
+            "/projects/{project_name_or_id}/scanner/candidates",
+            "/projects/p/scanner/candidates".to_owned(),
+        ),
+        ("/system/CVEAllowlist", "/system/CVEAllowlist".to_owned()),
+    ] {
+        let body: serde_json::Value = super::get_json(&http, api(&server, &url)).await;
+        let schema = &paths[route]["get"]["responses"]["200"]["schema"];
+        assert!(!schema.is_null(), "Harbor's GET {route} has no body");
+        let mut found = Vec::new();
+        not_in_harbor(&swagger, schema, &body, "", &mut found);
+        assert!(
+            found.is_empty(),
+            "GET {url}: fields Harbor does not have: {found:?}"
+        );
+    }
+    server.stop().await;
+}
