@@ -161,6 +161,18 @@ impl Db {
         Ok(true)
     }
 
+    /// Records the job that runs report `uuid` (queued after the report row, so that the job never starts
+    /// without its row). `Ok(false)` if the report is gone.
+    pub async fn set_scan_report_job(&self, uuid: &str, job_id: i64) -> Result<bool, sqlx::Error> {
+        let updated = sqlx::query("UPDATE scan_reports SET job_id = $1 WHERE uuid = $2")
+            .bind(job_id)
+            .bind(uuid)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        Ok(updated > 0)
+    }
+
     /// Report `uuid`.
     pub async fn scan_report(&self, uuid: &str) -> Result<Option<ScanReportRow>, sqlx::Error> {
         sqlx::query_as(&format!("{SELECT} WHERE uuid = $1"))
