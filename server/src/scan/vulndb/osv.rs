@@ -132,10 +132,12 @@ pub fn convert(bytes: &[u8]) -> Result<Record, String> {
         push_alias(a, "upstream");
     }
     // A Debian DSA/DLA names its CVEs in `related`, not `aliases` (google/osv.dev#1381); elsewhere `related`
-    // means "see also", not "the same vulnerability".
+    // means "see also", not "the same vulnerability", and so do a DLA's other DLAs (regression updates).
     if ["DSA-", "DLA-", "DTSA-"].iter().any(|p| id.starts_with(p)) {
         for a in raw.related.iter().flatten() {
-            push_alias(a, "related");
+            if a.trim().starts_with("CVE-") {
+                push_alias(a, "related");
+            }
         }
     }
 
