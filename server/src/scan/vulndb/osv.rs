@@ -398,14 +398,32 @@ pub fn read_path(path: &Path, sink: &mut Sink<'_>) -> anyhow::Result<()> {
         emit(&bytes, path.display().to_string(), sink);
         return Ok(());
     }
+    walk_json_files(path, |child| {
+        let at = child.display().to_string();
+        match File::open(child)
+            .map_err(anyhow::Error::from)
+            .and_then(|f| read_capped(f, &at))
+        {
+            Ok(bytes) => emit(&bytes, at, sink),
+            Err(e) => sink(Item::Malformed {
+                at,
+                reason: format!("{e:#}"),
+            }),
+        }
+    })
+}
+
+/// Visits the `*.json` files under `root` in name order (recursive to [`MAX_DIR_DEPTH`], at most
+/// [`MAX_DIR_FILES`], symlinks not followed) until `visit` says `false`.
+pub fn walk_json_files(root: &Path, mut visit: impl FnMut(&Path) -> bool) -> anyhow::Result<()> {
     let mut files = 0usize;
-    let mut stack = vec![(path.to_path_buf(), 0usize)];
+    let mut stack = vec![(root.to_path_buf(), 0usize)];
     while let Some((dir, depth)) = stack.pop() {
         let mut entries = std::fs::read_dir(&dir)
             .with_context(|| format!("reading directory {}", dir.display()))?
             .collect::<Result<Vec<_>, _>>()
             .with_context(|| format!("reading directory {}", dir.display()))?;
-        // A stable order, so the same directory always imports the same way.
+        // Reversed, so popping the stack visits directories in name order.
         entries.sort_by_key(|e| std::cmp::Reverse(e.file_name()));
         for entry in entries {
             let file_type = entry.file_type()?;
@@ -421,20 +439,9 @@ pub fn read_path(path: &Path, sink: &mut Sink<'_>) -> anyhow::Result<()> {
             }
             files += 1;
             if files > MAX_DIR_FILES {
-                anyhow::bail!("{} holds more than {MAX_DIR_FILES} files", path.display());
+                anyhow::bail!("{} holds more than {MAX_DIR_FILES} files", root.display());
             }
-            let at = child.display().to_string();
-            let keep_going = match File::open(&child)
-                .map_err(anyhow::Error::from)
-                .and_then(|f| read_capped(f, &at))
-            {
-                Ok(bytes) => emit(&bytes, at, sink),
-                Err(e) => sink(Item::Malformed {
-                    at,
-                    reason: format!("{e:#}"),
-                }),
-            };
-            if !keep_going {
+            if !visit(&child) {
                 return Ok(());
             }
         }

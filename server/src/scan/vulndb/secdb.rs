@@ -176,33 +176,14 @@ fn convert(source: &str, ecosystem: &str, name: &str, secfixes: &Value) -> Item 
     )))
 }
 
-/// Reads every `*.json` file of a directory of per-package secdb files (the vuln-list layout), recursively.
+/// Reads every `*.json` file of a directory of per-package secdb files (the vuln-list layout), recursively; a
+/// file that is not secdb is counted as malformed.
 pub fn read_dir(path: &Path, sink: &mut Sink<'_>) -> anyhow::Result<()> {
-    let mut stack = vec![(path.to_path_buf(), 0usize)];
-    let mut files = 0usize;
-    while let Some((dir, depth)) = stack.pop() {
-        let mut entries = std::fs::read_dir(&dir)
-            .with_context(|| format!("reading directory {}", dir.display()))?
-            .collect::<Result<Vec<_>, _>>()?;
-        entries.sort_by_key(|e| e.file_name());
-        for entry in entries {
-            let file_type = entry.file_type()?;
-            let child = entry.path();
-            if file_type.is_dir() && depth + 1 < super::osv::MAX_DIR_DEPTH {
-                stack.push((child, depth + 1));
-            } else if file_type.is_file() && child.extension().is_some_and(|e| e == "json") {
-                files += 1;
-                if files > super::osv::MAX_DIR_FILES {
-                    anyhow::bail!("{} holds too many files", path.display());
-                }
-                if let Err(e) = read_file(&child, sink) {
-                    sink(Item::Malformed {
-                        at: child.display().to_string(),
-                        reason: format!("{e:#}"),
-                    });
-                }
-            }
-        }
-    }
-    Ok(())
+    super::osv::walk_json_files(path, |child| match read_file(child, sink) {
+        Ok(()) => true,
+        Err(e) => sink(Item::Malformed {
+            at: child.display().to_string(),
+            reason: format!("{e:#}"),
+        }),
+    })
 }

@@ -481,6 +481,41 @@ async fn concurrent_imports_take_turns_and_lose_nothing() {
 }
 
 #[tokio::test]
+async fn withdrawn_records_never_match_and_severity_is_borrowed_through_aliases() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = dir.path().join("records");
+    std::fs::create_dir(&records).unwrap();
+    let mut withdrawn: serde_json::Value =
+        serde_json::from_str(&osv_record("GHSA-gone-gone-gone", "openssl", "1.0")).unwrap();
+    withdrawn["withdrawn"] = "2026-02-01T00:00:00Z".into();
+    std::fs::write(records.join("withdrawn.json"), withdrawn.to_string()).unwrap();
+    // A DSA names its CVE in `related`; the CVE's own record has a CVSS vector, the DSA none.
+    let mut dsa: serde_json::Value =
+        serde_json::from_str(&osv_record("DSA-9-1", "curl", "2.0")).unwrap();
+    dsa["related"] = serde_json::json!(["CVE-2099-1", "DLA-9-2"]);
+    std::fs::write(records.join("dsa.json"), dsa.to_string()).unwrap();
+    let cve = serde_json::json!({"id": "CVE-2099-1", "modified": "2026-01-01T00:00:00Z",
+        "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"}]});
+    std::fs::write(records.join("cve.json"), cve.to_string()).unwrap();
+    import_paths(dir.path(), std::slice::from_ref(&records))
+        .await
+        .unwrap();
+    let db = VulnDb::open(dir.path()).await.unwrap();
+
+    assert!(entries(&db, "Debian:12", "openssl").await.is_empty());
+    let found = db.advisories(&["DSA-9-1".to_owned()]).await.unwrap();
+    assert_eq!(found["DSA-9-1"].aliases, ["CVE-2099-1"]);
+    assert_eq!(found["CVE-2099-1"].aliases, ["DSA-9-1"]);
+    assert_eq!(found["CVE-2099-1"].severity, Severity::High);
+    assert_eq!(found["CVE-2099-1"].cvss3_score, Some(7.5));
+    assert_eq!(
+        found["DSA-9-1"].severity,
+        Severity::High,
+        "borrowed from its CVE"
+    );
+}
+
+#[tokio::test]
 async fn no_database_yet_answers_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = VulnDb::open(dir.path()).await.unwrap();
