@@ -76,6 +76,7 @@ impl Drop for Open {
 /// A reader of the generation in force.
 pub struct VulnDb {
     dir: PathBuf,
+    check_every: Duration,
     current: RwLock<Option<Arc<Open>>>,
     last_check: tokio::sync::Mutex<Option<Instant>>,
 }
@@ -86,11 +87,18 @@ impl VulnDb {
     pub async fn open(data_dir: &Path) -> anyhow::Result<VulnDb> {
         let db = VulnDb {
             dir: generation::dir(data_dir),
+            check_every: CHECK_EVERY,
             current: RwLock::new(None),
             last_check: tokio::sync::Mutex::new(None),
         };
         db.refresh().await?;
         Ok(db)
+    }
+
+    /// Looks at the pointer at most every `interval` instead of [`CHECK_EVERY`] (tests use zero: every lookup).
+    pub fn with_check_interval(mut self, interval: Duration) -> VulnDb {
+        self.check_every = interval;
+        self
     }
 
     /// Switches to the generation `current` names if it is not the one open; `true` when it switched.
@@ -121,7 +129,7 @@ impl VulnDb {
     /// (a generation deleted under us, a bad pointer) is logged and the open generation kept.
     async fn snapshot(&self) -> Option<Arc<Open>> {
         let due = match self.last_check.try_lock() {
-            Ok(last) => last.is_none_or(|t| t.elapsed() >= CHECK_EVERY),
+            Ok(last) => last.is_none_or(|t| t.elapsed() >= self.check_every),
             // Another lookup is switching generations right now; use the one open.
             Err(_) => false,
         };

@@ -349,9 +349,19 @@ pub fn read_zip(path: &Path, sink: &mut Sink<'_>) -> anyhow::Result<()> {
         );
     }
     for index in 0..archive.len() {
-        let entry = archive
-            .by_index(index)
-            .with_context(|| format!("reading entry {index} of {}", path.display()))?;
+        // An entry this build cannot read (encrypted, another compression method) is one malformed record.
+        let entry = match archive.by_index(index) {
+            Ok(entry) => entry,
+            Err(e) => {
+                if !sink(Item::Malformed {
+                    at: format!("entry {index}"),
+                    reason: e.to_string(),
+                }) {
+                    break;
+                }
+                continue;
+            }
+        };
         let name = match entry.name() {
             Ok(name) => name.into_owned(),
             Err(e) => {
