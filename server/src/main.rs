@@ -65,8 +65,8 @@ enum VulndbAction {
         /// The inputs' format (detected from each input when not given).
         #[arg(long, value_enum)]
         format: Option<berth::scan::vulndb::Format>,
-        /// Only add and update records; by default each input is a full dump of its sources, and their records
-        /// missing from it are removed.
+        /// Only add and update records; by default each input (but a single OSV record file) is a full dump of
+        /// its sources, and their records missing from it are removed.
         #[arg(long)]
         partial: bool,
     },

@@ -92,8 +92,8 @@ impl Reader {
 pub struct ImportOptions {
     /// The inputs' format; detected per input when `None`.
     pub format: Option<Format>,
-    /// Add and update records only. By default each input is a full dump of its sources, and their records it
-    /// does not contain are removed.
+    /// Add and update records only. By default each input (but a single OSV record file) is a full dump of its
+    /// sources, and their records it does not contain are removed.
     pub partial: bool,
 }
 
@@ -312,7 +312,9 @@ async fn fill(
     let mut all_sources = BTreeSet::new();
     for (path, reader) in inputs {
         let mut summary = read_input(pool, next, path, *reader).await?;
-        if !options.partial && !summary.sources.is_empty() {
+        // One OSV record file is an update, never a full dump of its ecosystem.
+        let single_record = *reader == Reader::OsvPath && path.is_file();
+        if !options.partial && !single_record && !summary.sources.is_empty() {
             let mut tx = pool.begin().await?;
             for source in &summary.sources {
                 summary.removed += store::delete_unseen(&mut tx, next, source).await?;

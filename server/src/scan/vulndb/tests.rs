@@ -443,6 +443,21 @@ async fn a_full_dump_removes_what_it_no_longer_has_and_a_partial_one_does_not() 
             .unwrap(),
         [q("Debian:12", "curl")]
     );
+    // One record file is an update: the rest of its source stays.
+    std::fs::write(records.join("b.json"), osv_record("DSA-2-1", "curl", "2.0")).unwrap();
+    import_paths(dir.path(), std::slice::from_ref(&records))
+        .await
+        .unwrap();
+    let single = dir.path().join("DSA-1-1.json");
+    std::fs::write(&single, osv_record("DSA-1-1", "openssl", "1.1")).unwrap();
+    let update = import_paths(dir.path(), &[single]).await.unwrap();
+    assert_eq!((update.inputs[0].changed, update.inputs[0].removed), (1, 0));
+    assert!(db.refresh().await.unwrap());
+    assert_eq!(entries(&db, "Debian:12", "curl").await.len(), 1);
+    assert_eq!(
+        entries(&db, "Debian:12", "openssl").await[0].ranges,
+        introduced_fixed("1.1")
+    );
     // A history that does not reach back says so.
     assert_eq!(db.changed_packages(-100).await.unwrap(), None);
 }
