@@ -60,6 +60,8 @@ enum VulndbAction {
     /// Import OSV dumps (`all.zip`), directories of OSV records, Alpine secdb JSON or the Debian security tracker
     /// JSON into a new generation of the database.
     Import {
+        /// OSV `all.zip` files, directories of OSV `*.json` records (or of secdb files with `--format secdb`),
+        /// OSV record files, secdb JSON files, Debian tracker JSON files.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// The inputs' format (detected from each input when not given).
