@@ -1,5 +1,5 @@
 //! The `berth` command: `serve`, plus `user create`, `project create` and `config set-auth-mode` for setting up
-//! without the console.
+//! without the console, and `vulndb import`/`vulndb status` for the vulnerability database.
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -48,6 +48,32 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// The local vulnerability database (works while the server runs; it uses the new data without a restart).
+    Vulndb {
+        #[command(subcommand)]
+        action: VulndbAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum VulndbAction {
+    /// Import OSV dumps (`all.zip`), directories of OSV records, Alpine secdb JSON or the Debian security tracker
+    /// JSON into a new generation of the database.
+    Import {
+        /// OSV `all.zip` files, directories of OSV `*.json` records (or of secdb files with `--format secdb`),
+        /// OSV record files, secdb JSON files, Debian tracker JSON files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The inputs' format (detected from each input when not given).
+        #[arg(long, value_enum)]
+        format: Option<berth::scan::vulndb::Format>,
+        /// Only add and update records; by default each input (but a single OSV record file) is a full dump of
+        /// its sources, and their records missing from it are removed.
+        #[arg(long)]
+        partial: bool,
+    },
+    /// Show the generation in force, its age, its sources and their counts.
+    Status,
 }
 
 #[derive(Subcommand)]
@@ -204,6 +230,17 @@ async fn main() -> anyhow::Result<()> {
         Command::Config {
             action: ConfigAction::SetAuthMode { mode, force },
         } => set_auth_mode(&config, &mode, force).await,
+        Command::Vulndb {
+            action:
+                VulndbAction::Import {
+                    paths,
+                    format,
+                    partial,
+                },
+        } => berth::scan::vulndb::cli::run_import(&config.data_dir, &paths, format, partial).await,
+        Command::Vulndb {
+            action: VulndbAction::Status,
+        } => berth::scan::vulndb::cli::run_status(&config.data_dir).await,
     }
 }
 

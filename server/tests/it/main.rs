@@ -28,3 +28,4 @@ mod proxy;
 mod registry;
 mod retention;
 mod shutdown;
+mod vulndb;
