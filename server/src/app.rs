@@ -27,6 +27,7 @@ use crate::proxy::Proxy;
 use crate::service::configurations::LiveConfig;
 use crate::service::sign_up::SignUpLimit;
 use crate::stats::PullStats;
+use crate::scan::vulndb::VulnDb;
 use crate::storage::{BlobStore, UploadStaging};
 use crate::{api, console, read_only, registry};
 
@@ -67,6 +68,9 @@ pub struct AppStateInner {
     pub sign_ups: Arc<SignUpLimit>,
     /// This node's part of the job system (its id, the jobs it runs).
     pub jobs: Arc<Jobs>,
+    /// The local vulnerability database (its own SQLite file under `<data_dir>/vulndb`), following the
+    /// generation `berth vulndb import` last published.
+    pub vulndb: Arc<VulnDb>,
 }
 
 impl AppState {
@@ -114,6 +118,11 @@ impl AppState {
             secrets.clone(),
         ));
         let jobs = Arc::new(Jobs::new(&config.jobs));
+        let vulndb = Arc::new(
+            VulnDb::open(&config.data_dir)
+                .await
+                .context("opening the vulnerability database")?,
+        );
         Ok(AppState(Arc::new(AppStateInner {
             config: Arc::new(config),
             db,
@@ -128,6 +137,7 @@ impl AppState {
             system_config,
             sign_ups: Arc::new(SignUpLimit::default()),
             jobs,
+            vulndb,
         })))
     }
 }

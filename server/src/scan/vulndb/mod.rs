@@ -81,6 +81,15 @@ pub struct VulnDb {
     last_check: tokio::sync::Mutex<Option<Instant>>,
 }
 
+impl std::fmt::Debug for VulnDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VulnDb")
+            .field("dir", &self.dir)
+            .field("generation", &self.generation())
+            .finish_non_exhaustive()
+    }
+}
+
 impl VulnDb {
     /// Opens the generation `current` points at under `data_dir`. No database yet is not an error: lookups
     /// answer nothing and [`Self::status`] says `None` until the first import.
