@@ -7,8 +7,9 @@
 //! varint-length-prefixed strings, so reading the block needs only the bytes after the magic, never the whole
 //! file. Older binaries (pointers into the data segment) are noted and skipped.
 //!
-//! cargo-auditable's `.dep-v0` section is not read yet: it lies inside a loaded segment, and only the section
-//! table at the end of the file says where, so a streaming reader would have to keep the binary.
+//! cargo-auditable's `.dep-v0` section lies inside a loaded segment, and only the section table at the end of
+//! the file says where, so a binary without Go build information is kept in memory while it streams when it is
+//! at most [`Limits::max_auditable_binary`], then handed to [`super::auditable`].
 
 use std::io::Read;
 
@@ -44,10 +45,15 @@ pub(super) fn analyze<R: Read>(
     let mut chunk = vec![0u8; CHUNK];
     let mut reader = reader.take(size);
     let mut first = true;
+    let mut kept = (size <= limits.max_auditable_binary)
+        .then(|| Vec::with_capacity(usize::try_from(size).unwrap_or(0)));
     loop {
         let n = fill(&mut reader, &mut chunk)?;
         if n == 0 {
-            return Ok(found);
+            break;
+        }
+        if let Some(kept) = kept.as_mut() {
+            kept.extend_from_slice(&chunk[..n]);
         }
         if first {
             first = false;
@@ -79,9 +85,20 @@ pub(super) fn analyze<R: Read>(
             at += GO_ALIGN;
         }
         if n < chunk.len() {
-            return Ok(found);
+            break;
         }
     }
+    if let Some(binary) = kept {
+        match super::auditable::read(&binary, origin, limits, max_packages) {
+            Ok(Some((packages, truncated))) => {
+                found.packages = packages;
+                found.truncated = truncated;
+            }
+            Ok(None) => {}
+            Err(note) => found.notes.push(note),
+        }
+    }
+    Ok(found)
 }
 
 /// Reads until `buf` is full or the stream ends, so chunk starts stay 16-byte aligned in the file.

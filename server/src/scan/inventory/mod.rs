@@ -11,6 +11,7 @@
 //! hostile input gives an [`InventoryError`] or a note in [`LayerInventory::notes`], never a panic.
 
 mod apk;
+mod auditable;
 mod cargo;
 mod dpkg;
 mod elf;
@@ -49,8 +50,9 @@ pub struct Limits {
     pub max_metadata_file: u64,
     /// The largest executable whose content is looked at (Go build information, cargo-auditable data).
     pub max_binary: u64,
-    /// The largest non-loaded tail of an executable kept to find its cargo-auditable section.
-    pub max_binary_tail: u64,
+    /// The largest executable kept in memory (one at a time) to read its cargo-auditable section, which only
+    /// the section table at the end of the file locates; larger ones are only searched for Go build information.
+    pub max_auditable_binary: u64,
     /// The largest Go build information block read.
     pub max_buildinfo: u64,
     /// The largest `rpmdb.sqlite` copied to a temporary file.
@@ -72,7 +74,7 @@ impl Default for Limits {
             max_dpkg_status: 32 * MIB,
             max_metadata_file: MIB,
             max_binary: 256 * MIB,
-            max_binary_tail: 16 * MIB,
+            max_auditable_binary: 32 * MIB,
             max_buildinfo: MIB,
             max_rpmdb: 256 * MIB,
             max_packages: 200_000,

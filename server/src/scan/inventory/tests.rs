@@ -295,6 +295,10 @@ fn language_packages_are_found_anywhere_in_a_layer() {
             data("cargo-osv-scanner-deprecated-vuln/Cargo.lock"),
         ),
         Item::Exec("usr/local/bin/app", binary.clone()),
+        Item::Exec(
+            "usr/local/bin/rust-app",
+            auditable::tests::auditable_elf(auditable::tests::AUDIT_JSON),
+        ),
         // The same bytes without an execute bit are not looked at.
         Item::File("usr/share/app.bin", binary),
     ]);
@@ -313,6 +317,28 @@ fn language_packages_are_found_anywhere_in_a_layer() {
         .map(|p| p.path.as_str())
         .collect();
     assert!(go_paths.iter().all(|p| *p == "usr/local/bin/app"));
+    let audited = layer
+        .packages()
+        .find(|p| p.name == "smallvec")
+        .map(|p| (p.kind, p.path.as_str()));
+    assert_eq!(
+        audited,
+        Some((PackageKind::Cargo, "usr/local/bin/rust-app"))
+    );
+}
+
+#[test]
+fn executables_over_the_auditable_cap_are_only_searched_for_go() {
+    let layer = tar(vec![Item::Exec(
+        "usr/local/bin/rust-app",
+        auditable::tests::auditable_elf(auditable::tests::AUDIT_JSON),
+    )]);
+    let limits = Limits {
+        max_auditable_binary: 64,
+        ..Limits::default()
+    };
+    let layer = analyze_with(&layer, OCI_TAR, "sha256:x", &limits);
+    assert_eq!(layer.packages().count(), 0);
 }
 
 #[test]
@@ -595,4 +621,52 @@ proptest! {
         blob.extend([0u8; 1024]);
         let _ = analyze_layer(blob.as_slice(), OCI_TAR, "sha256:p", &Limits::default());
     }
+}
+
+#[tokio::test]
+async fn a_stored_blob_is_analysed_from_the_blob_store_stream() {
+    let dir = tempfile::tempdir();
+    let Ok(dir) = dir else {
+        return;
+    };
+    let store = crate::storage::BlobStore::local(&dir.path().join("store"));
+    assert!(store.is_ok());
+    let Ok(store) = store else {
+        return;
+    };
+    // Larger than one memory-mapped window of the local store, so the body arrives in several chunks.
+    let mut items = vec![Item::File(
+        "etc/os-release",
+        data("debian12-derived-12.0/etc/os-release"),
+    )];
+    items.push(Item::File(
+        "opt/filler",
+        (0..3_000_000u64).map(|i| (i * 7919 % 251) as u8).collect(),
+    ));
+    items.push(Item::File(
+        "var/lib/dpkg/status",
+        data("debian12-derived-12.0/var/lib/dpkg/status"),
+    ));
+    let blob = gzip(&tar(items));
+    let digest = crate::oci::Digest::sha256_of(&blob);
+    let staged = dir.path().join("staged");
+    assert!(std::fs::write(&staged, &blob).is_ok());
+    assert!(store.import(&staged, &digest).await.is_ok());
+    let inventory = analyze_blob(&store, &digest, OCI_GZIP, &Limits::default()).await;
+    let inventory = inventory.map_err(|e| e.to_string());
+    assert_eq!(inventory.as_ref().map(|i| i.packages().count()), Ok(86));
+    let digest_text = digest.to_string();
+    assert!(
+        inventory
+            .iter()
+            .flat_map(|i| i.packages())
+            .all(|p| p.layer == digest_text)
+    );
+    // A blob that is not there is an error, not an empty inventory.
+    let missing = crate::oci::Digest::sha256_of(b"missing");
+    assert!(
+        analyze_blob(&store, &missing, OCI_GZIP, &Limits::default())
+            .await
+            .is_err()
+    );
 }
