@@ -37,14 +37,22 @@ impl LayerAnalysis {
                 path: &path,
                 layer: &layer,
             };
-            let (packages, truncated) = rpm::read_rpmdb(file.path(), &origin, max_packages).await?;
-            if truncated {
-                inventory.note(format!(
-                    "{path}: more than {max_packages} packages, the rest dropped"
-                ));
-            }
+            let content = match rpm::read_rpmdb(file.path(), &origin, max_packages).await {
+                Ok((packages, truncated)) => {
+                    if truncated {
+                        inventory.note(format!(
+                            "{path}: more than {max_packages} packages, the rest dropped"
+                        ));
+                    }
+                    FileContent::Packages(packages)
+                }
+                Err(reason) => {
+                    inventory.note(format!("{path} not read: {reason}"));
+                    FileContent::Skipped { reason }
+                }
+            };
             if let Some(entry) = inventory.files.iter_mut().find(|f| f.path == path) {
-                entry.content = FileContent::Packages(packages);
+                entry.content = content;
             }
         }
         Ok(inventory)

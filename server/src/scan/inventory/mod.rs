@@ -96,9 +96,6 @@ pub enum InventoryError {
     /// More uncompressed bytes than [`Limits::max_layer_bytes`].
     #[error("the layer is larger than {0} bytes uncompressed")]
     TooLarge(u64),
-    /// The rpm database could not be read.
-    #[error("reading the rpm database {path} failed: {reason}")]
-    Rpmdb { path: String, reason: String },
     /// The blocking analysis task failed.
     #[error("the layer analysis task failed: {0}")]
     Task(String),
