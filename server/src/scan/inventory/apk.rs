@@ -70,11 +70,7 @@ mod tests {
     };
 
     fn installed(folder: &str) -> String {
-        let path = format!(
-            "{}/tests/data/vulndata/packages/{folder}/lib/apk/db/installed",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read_to_string(path).unwrap_or_default()
+        crate::scan::inventory::test_data(&format!("{folder}/lib/apk/db/installed"))
     }
 
     #[test]

@@ -52,15 +52,11 @@ pub(super) fn read(
     }
     let info: VersionInfo = serde_json::from_slice(&json)
         .map_err(|e| format!("cargo-auditable data is not valid: {e}"))?;
-    let truncated = info.packages.len() > max;
-    let packages = info
+    let pairs = info
         .packages
         .iter()
-        .filter(|p| !p.name.is_empty() && !p.version.is_empty())
-        .take(max)
-        .map(|p| origin.package(PackageKind::Cargo, &p.name, &p.version))
-        .collect();
-    Ok(Some((packages, truncated)))
+        .map(|p| (p.name.as_str(), p.version.as_str()));
+    Ok(Some(origin.packages(PackageKind::Cargo, pairs, max)))
 }
 
 #[cfg(test)]

@@ -24,15 +24,11 @@ pub(super) fn parse_lock(text: &str, origin: &Origin<'_>, max: usize) -> (Vec<Pa
     let Ok(lock) = toml::from_str::<Lock>(text) else {
         return (Vec::new(), false);
     };
-    let truncated = lock.package.len() > max;
-    let packages = lock
+    let pairs = lock
         .package
         .iter()
-        .filter(|p| !p.name.is_empty() && !p.version.is_empty())
-        .take(max)
-        .map(|p| origin.package(PackageKind::Cargo, &p.name, &p.version))
-        .collect();
-    (packages, truncated)
+        .map(|p| (p.name.as_str(), p.version.as_str()));
+    origin.packages(PackageKind::Cargo, pairs, max)
 }
 
 #[cfg(test)]
@@ -45,11 +41,7 @@ mod tests {
     };
 
     fn lock(folder: &str) -> String {
-        let path = format!(
-            "{}/tests/data/vulndata/packages/{folder}/Cargo.lock",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read_to_string(path).unwrap_or_default()
+        crate::scan::inventory::test_data(&format!("{folder}/Cargo.lock"))
     }
 
     #[test]

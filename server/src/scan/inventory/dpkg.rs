@@ -110,11 +110,7 @@ mod tests {
     };
 
     fn status(folder: &str) -> String {
-        let path = format!(
-            "{}/tests/data/vulndata/packages/{folder}/var/lib/dpkg/status",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read_to_string(path).unwrap_or_default()
+        crate::scan::inventory::test_data(&format!("{folder}/var/lib/dpkg/status"))
     }
 
     #[test]

@@ -208,18 +208,10 @@ impl GoBuildInfo {
                 .strip_prefix("go")
                 .unwrap_or(&self.go_version)
         );
-        let all: Vec<(&str, &str)> = std::iter::once(("stdlib", stdlib.as_str()))
+        let pairs = std::iter::once(("stdlib", stdlib.as_str()))
             .chain(self.main.iter().map(|(p, v)| (p.as_str(), v.as_str())))
-            .chain(self.deps.iter().map(|(p, v)| (p.as_str(), v.as_str())))
-            .filter(|(p, v)| !p.is_empty() && !v.is_empty())
-            .collect();
-        let truncated = all.len() > max;
-        let packages = all
-            .into_iter()
-            .take(max)
-            .map(|(path, version)| origin.package(PackageKind::Go, path, version))
-            .collect();
-        (packages, truncated)
+            .chain(self.deps.iter().map(|(p, v)| (p.as_str(), v.as_str())));
+        origin.packages(PackageKind::Go, pairs, max)
     }
 }
 

@@ -189,6 +189,35 @@ impl Origin<'_> {
             layer: self.layer.to_owned(),
         }
     }
+
+    /// Packages of one kind from `(name, version)` pairs, those with an empty name or version dropped, at most
+    /// `max`; the flag is true when more were listed.
+    fn packages<'n>(
+        &self,
+        kind: PackageKind,
+        pairs: impl IntoIterator<Item = (&'n str, &'n str)>,
+        max: usize,
+    ) -> (Vec<Package>, bool) {
+        let mut packages = Vec::new();
+        for (name, version) in pairs {
+            if name.is_empty() || version.is_empty() {
+                continue;
+            }
+            if packages.len() >= max {
+                return (packages, true);
+            }
+            packages.push(self.package(kind, name, version));
+        }
+        (packages, false)
+    }
+}
+
+/// A file of the real package databases in `tests/data/vulndata/packages/` (empty when missing, so the
+/// test's assertions fail).
+#[cfg(test)]
+fn test_data(path: &str) -> String {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/vulndata/packages/");
+    std::fs::read_to_string(format!("{root}{path}")).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -129,10 +129,7 @@ fn redhat_release(text: &str) -> Option<OsIdentity> {
 mod tests {
     use super::*;
 
-    fn data(path: &str) -> String {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/vulndata/packages/");
-        std::fs::read_to_string(format!("{root}{path}")).unwrap_or_default()
-    }
+    use crate::scan::inventory::test_data as data;
 
     #[test]
     fn reads_debian_os_release() {

@@ -606,6 +606,34 @@ proptest! {
     }
 
     #[test]
+    fn random_rpm_headers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..1024)) {
+        let _ = rpm::parse_header(&bytes);
+        // A valid header with random bytes written over part of it.
+        let mut header = rpm::tests::openssl_libs();
+        for (i, b) in bytes.iter().enumerate().take(header.len()) {
+            if i % 3 == 0 {
+                header[i] = *b;
+            }
+        }
+        let _ = rpm::parse_header(&header);
+    }
+
+    #[test]
+    fn random_elf_sections_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let mut binary = auditable::tests::auditable_elf(auditable::tests::AUDIT_JSON);
+        let at = 64 + bytes.len() % 64;
+        for (i, b) in bytes.iter().enumerate() {
+            let len = binary.len().max(1);
+            if let Some(slot) = binary.get_mut((at + i * 7) % len) {
+                *slot = *b;
+            }
+        }
+        let origin = Origin { path: "p", layer: "l" };
+        let _ = auditable::read(&binary, &origin, &Limits::default(), 100);
+        let _ = auditable::read(&bytes, &origin, &Limits::default(), 100);
+    }
+
+    #[test]
     fn random_go_blocks_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let mut block = b"\xff Go buildinf:\x08\x02".to_vec();
         block.extend(bytes);
@@ -805,5 +833,89 @@ async fn an_rpmdb_that_is_not_sqlite_is_skipped_with_a_note() {
             .any(|n| n.starts_with("var/lib/rpm/rpmdb.sqlite not read")),
         "{:?}",
         layer.notes
+    );
+}
+
+/// A real `rpmdb.sqlite` written by rpm itself: a tiny package built with `rpmbuild` and recorded with
+/// `rpm -i --justdb` into a fresh database. Skipped (with a message) where `rpm`/`rpmbuild` are not installed
+/// (`apt-get install rpm` on Debian).
+#[tokio::test]
+async fn a_real_rpmdb_written_by_rpm_is_read() {
+    use std::process::Command;
+    let have = |tool: &str| {
+        Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !have("rpm") || !have("rpmbuild") {
+        eprintln!("skipped: rpm and rpmbuild are not installed");
+        return;
+    }
+    let dir = tempfile::tempdir();
+    assert!(dir.is_ok());
+    let Ok(dir) = dir else {
+        return;
+    };
+    let spec = "Name: berth-tiny\nVersion: 1.2.3\nRelease: 4.el9\nEpoch: 2\nSummary: tiny\nLicense: MIT\n\
+        BuildArch: noarch\n%description\ntiny\n%files\n";
+    let spec_path = dir.path().join("tiny.spec");
+    assert!(std::fs::write(&spec_path, spec).is_ok());
+    let top = dir.path().join("top");
+    let built = Command::new("rpmbuild")
+        .arg("--define")
+        .arg(format!("_topdir {}", top.display()))
+        .arg("-bb")
+        .arg(&spec_path)
+        .output();
+    assert!(
+        built.as_ref().is_ok_and(|o| o.status.success()),
+        "{built:?}"
+    );
+    let package = top.join("RPMS/noarch/berth-tiny-1.2.3-4.el9.noarch.rpm");
+    let db = dir.path().join("db");
+    let dbpath = db.display().to_string();
+    let init = Command::new("rpm")
+        .args(["--dbpath", &dbpath, "--initdb"])
+        .output();
+    assert!(init.as_ref().is_ok_and(|o| o.status.success()), "{init:?}");
+    let install = Command::new("rpm")
+        .args([
+            "--dbpath",
+            &dbpath,
+            "-i",
+            "--justdb",
+            "--nodeps",
+            "--ignorearch",
+            "--ignoreos",
+        ])
+        .arg(&package)
+        .output();
+    assert!(
+        install.as_ref().is_ok_and(|o| o.status.success()),
+        "{install:?}"
+    );
+    let rpmdb = std::fs::read(db.join("rpmdb.sqlite")).unwrap_or_default();
+    let blob = tar(vec![Item::File("var/lib/rpm/rpmdb.sqlite", rpmdb)]);
+    let analysis = analyze_layer(blob.as_slice(), OCI_TAR, "sha256:rpm", &Limits::default());
+    assert!(analysis.is_ok());
+    let Ok(analysis) = analysis else {
+        return;
+    };
+    let layer = analysis.finish().await.map_err(|e| e.to_string());
+    let packages: Vec<String> = layer
+        .iter()
+        .flat_map(|l| l.packages())
+        .map(|p| {
+            format!(
+                "{} {} {:?} {:?} {:?}",
+                p.name, p.version, p.arch, p.license, p.source_name
+            )
+        })
+        .collect();
+    assert_eq!(
+        packages,
+        [r#"berth-tiny 2:1.2.3-4.el9 Some("noarch") Some("MIT") None"#],
+        "{layer:?}"
     );
 }
