@@ -72,25 +72,32 @@ enum Compression {
     Zstd,
 }
 
-/// The OCI and Docker layer media types that hold a filesystem changeset (the compression they name is only a
-/// hint: the magic bytes decide). `None` for everything else: a Helm chart, an in-toto statement, a config.
+/// The OCI and Docker layer media types that hold a filesystem changeset, plain, `+gzip` or `+zstd` (the
+/// compression they name is only a hint: the magic bytes decide). False for everything else: a Helm chart, an
+/// in-toto statement, a config, an encrypted layer (`+encrypted`).
 fn is_filesystem_layer(media_type: &str) -> bool {
     let media_type = media_type.trim().to_ascii_lowercase();
-    let base = media_type
+    let (base, suffix) = media_type
         .split_once('+')
-        .map_or(media_type.as_str(), |(base, _)| base);
-    matches!(
+        .unwrap_or((media_type.as_str(), ""));
+    let oci = matches!(
         base,
         "application/vnd.oci.image.layer.v1.tar"
             | "application/vnd.oci.image.layer.nondistributable.v1.tar"
-            | "application/vnd.docker.image.rootfs.diff.tar"
-            | "application/vnd.docker.image.rootfs.diff.tar.gzip"
-            | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
-    )
+    ) && matches!(suffix, "" | "gzip" | "zstd");
+    let docker = suffix.is_empty()
+        && matches!(
+            base,
+            "application/vnd.docker.image.rootfs.diff.tar"
+                | "application/vnd.docker.image.rootfs.diff.tar.gzip"
+                | "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+        );
+    oci || docker
 }
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+const ZSTD_WINDOW_LOG_MAX: u32 = 27;
 
 fn sniff(head: &[u8]) -> Compression {
     if head.starts_with(&GZIP_MAGIC) {
@@ -164,7 +171,13 @@ fn walk(
     let decompressed: Box<dyn Read + '_> = match compression {
         Compression::None => Box::new(buffered),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
+        Compression::Zstd => {
+            let mut decoder = zstd::stream::read::Decoder::with_buffer(buffered)?;
+            // A frame may ask for a window of up to 2^31 bytes; zstd's default decoding limit, 2^27 (128 MiB),
+            // made explicit: a frame that wants more is an error, not an allocation.
+            decoder.window_log_max(ZSTD_WINDOW_LOG_MAX)?;
+            Box::new(decoder)
+        }
     };
     let capped = Capped {
         inner: decompressed,

@@ -2,6 +2,10 @@
 //! written by a later layer replaces the earlier one (dpkg `status`, apk `installed` and `rpmdb.sqlite` are whole
 //! files, so the last writer wins), a whiteout deletes a path and everything under it from the lower layers, and
 //! an opaque directory hides all their files under it.
+//!
+//! Known gap: a layer records only the files it read (and links or skipped files at the paths analyzers read),
+//! so a Go or cargo-auditable binary replaced in a later layer by a file that yields no packages (a script, a
+//! stripped rebuild) still shows its lower layer's packages; a whiteout or a new binary at that path is honoured.
 
 use std::collections::BTreeMap;
 

@@ -358,6 +358,9 @@ fn a_layer_that_is_not_a_filesystem_is_an_empty_inventory() {
     assert_eq!(layer.notes.len(), 1);
     let layer = analyze(b"{}", "application/vnd.in-toto+json", "sha256:i");
     assert!(layer.files.is_empty());
+    let encrypted = "application/vnd.oci.image.layer.v1.tar+gzip+encrypted";
+    let layer = analyze(b"\x1f\x8bciphertext", encrypted, "sha256:e");
+    assert!(layer.files.is_empty() && layer.notes.len() == 1);
 }
 
 #[test]
