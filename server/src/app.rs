@@ -24,10 +24,10 @@ use crate::db::Db;
 use crate::events::audit::clip;
 use crate::jobs::Jobs;
 use crate::proxy::Proxy;
+use crate::scan::vulndb::VulnDb;
 use crate::service::configurations::LiveConfig;
 use crate::service::sign_up::SignUpLimit;
 use crate::stats::PullStats;
-use crate::scan::vulndb::VulnDb;
 use crate::storage::{BlobStore, UploadStaging};
 use crate::{api, console, read_only, registry};
 

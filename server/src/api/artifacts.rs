@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use berth_api::artifacts::{
     Accessory, AdditionLink, Artifact, Platform, Reference as ReferenceResp, Tag, ZERO_TIME,
 };
+use berth_api::vulnerabilities::NATIVE_REPORT_MIME;
 use serde::Deserialize;
 
 use super::error::ApiError;
@@ -55,8 +56,9 @@ pub struct AdditionPath {
 }
 
 /// What to include in each artifact (Harbor's `with_*` parameters, booleans). `with_immutable_status=true`
-/// fills each tag's `immutable`. Labels, scan and SBOM overviews and signatures are not kept yet: those
-/// parameters are read (so a bad value is a 400) and change nothing.
+/// fills each tag's `immutable`; `with_scan_overview=true` fills `scan_overview` (empty for an artifact never
+/// scanned). Labels, SBOM overviews and signatures are not kept yet: those parameters are read (so a bad
+/// value is a 400) and change nothing.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[expect(
     dead_code,
@@ -231,6 +233,13 @@ async fn to_artifacts(
             accessories.entry(subject).or_default().push(entry);
         }
     }
+    let mut overviews = match (include.with_scan_overview, rows.first()) {
+        (Some(true), Some(first)) => {
+            let digests: Vec<String> = rows.iter().map(|r| r.digest.clone()).collect();
+            Some(crate::scan::service::overviews(state, first.project_id, &digests).await?)
+        }
+        _ => None,
+    };
     let summaries: Vec<ManifestSummary> = rows
         .iter()
         .map(|r| ManifestSummary::of(&r.content))
@@ -329,7 +338,11 @@ async fn to_artifacts(
                 .with_accessory
                 .unwrap_or(false)
                 .then(|| accessories.remove(&row.digest).unwrap_or_default()),
-            scan_overview: None,
+            scan_overview: overviews.as_mut().map(|o| {
+                o.remove(&row.digest)
+                    .map(|summary| BTreeMap::from([(NATIVE_REPORT_MIME.to_owned(), summary)]))
+                    .unwrap_or_default()
+            }),
             sbom_overview: None,
             digest: row.digest,
         });
@@ -523,14 +536,15 @@ const ADDITIONS: [&str; 9] = [
 ];
 
 /// `GET …/artifacts/{reference}/additions/{addition}`: `build_history`, the image config's history, for an
-/// artifact with an image config, and Berth's `layers`, the manifest's layers (an index answers 400). Another
-/// addition Harbor names is a 404 when the artifact has none:
-/// `vulnerabilities` with Harbor's answer when no scanner is configured (Berth has none yet), the chart,
-/// SBOM and model additions because Berth does not extract them yet. A name Harbor does not have is a 400.
+/// artifact with an image config, Berth's `layers`, the manifest's layers (an index answers 400), and
+/// `vulnerabilities`, the latest scan report ([`super::scan::vulnerabilities`]). Another addition Harbor names
+/// (the chart, SBOM and model additions, which Berth does not extract yet) is a 404. A name Harbor does not
+/// have is a 400.
 pub async fn addition(
     State(state): State<AppState>,
     caller: Caller,
     Path(path): Path<AdditionPath>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     let artifact_path = ArtifactPath {
         project_name: path.project_name,
@@ -562,11 +576,10 @@ pub async fn addition(
             let layers = service::layers(&artifact.media_type, &artifact.content)?;
             Ok(Json(layers).into_response())
         }
-        // Harbor's answer while no scanner is registered (`GetReport` in `src/controller/scan`).
-        "vulnerabilities" => Err(ApiError::NotFound(format!(
-            "no scanner registration configured for project: {}",
-            repository.project_id
-        ))),
+        "vulnerabilities" => {
+            super::scan::vulnerabilities(&state, repository.project_id, &artifact.digest, &headers)
+                .await
+        }
         addition => Err(ApiError::NotFound(format!(
             "the addition {addition} of artifact {}@{} not found",
             repository.name, artifact.digest

@@ -22,6 +22,10 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     PreconditionFailed(String),
+    /// The request is well formed but names something the operation does not apply to (an artifact that is
+    /// not a container image, for a scan): 422, as Harbor's swagger says.
+    #[error("{0}")]
+    Unprocessable(String),
     /// The request body is larger than the REST API accepts.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -54,6 +58,9 @@ impl ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
             ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "PRECONDITION"),
+            ApiError::Unprocessable(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "UNPROCESSABLE_ENTITY")
+            }
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
             ApiError::TooManyRequests { .. } => {

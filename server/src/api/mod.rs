@@ -28,6 +28,7 @@ mod registries;
 mod repositories;
 mod retentions;
 mod robots;
+mod scan;
 mod scanners;
 mod search;
 mod statistics;
@@ -185,6 +186,9 @@ api_routes! {
         .query("with_immutable_status", Type::Boolean, "Include tags' immutable status")],
     delete "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}" => artifacts::remove,
     get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/additions/{addition}" => artifacts::addition,
+    post "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan" => scan::scan [.accepted()],
+    post "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan/stop" => scan::stop [.accepted()],
+    get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan/{report_id}/log" => scan::log [.text().text_id("report_id")],
     get "/icons/{digest}" => icons::get [.ok::<Icon>()],
 
     get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags" => tags::list [.list::<Tag>()

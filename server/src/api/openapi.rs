@@ -151,6 +151,13 @@ impl RouteDoc {
         self
     }
 
+    /// `202 Accepted`: the work was queued (a scan).
+    pub fn accepted(mut self) -> Self {
+        let response = ResponseBuilder::new().description("Accepted").build();
+        self.success.push(("202", response));
+        self
+    }
+
     /// `201 Created`, with a `Location` header naming the new resource.
     pub fn created(mut self) -> Self {
         let response = ResponseBuilder::new()

@@ -173,6 +173,31 @@ impl Db {
         Ok(updated > 0)
     }
 
+    /// The reports of `digests` by registration `registration` of MIME type `mime_type` (at most one each),
+    /// for the scan overviews of an artifact page.
+    pub async fn scan_reports_of(
+        &self,
+        digests: &[String],
+        registration: &str,
+        mime_type: &str,
+    ) -> Result<Vec<ScanReportRow>, sqlx::Error> {
+        if digests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = (3..3 + digests.len())
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "{SELECT} WHERE registration_uuid = $1 AND mime_type = $2 AND artifact_digest IN ({list})"
+        );
+        let mut query = sqlx::query_as(&sql).bind(registration).bind(mime_type);
+        for digest in digests {
+            query = query.bind(digest);
+        }
+        query.fetch_all(&self.read).await
+    }
+
     /// Report `uuid`.
     pub async fn scan_report(&self, uuid: &str) -> Result<Option<ScanReportRow>, sqlx::Error> {
         sqlx::query_as(&format!("{SELECT} WHERE uuid = $1"))

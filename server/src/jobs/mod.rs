@@ -87,6 +87,7 @@ pub const KINDS: &[Kind] = &[
     purge_audit::KIND,
     crate::retention::run::KIND,
     crate::gc::KIND,
+    crate::scan::run::KIND,
 ];
 
 /// Kinds of which at most one job runs at a time across all nodes: a pending one waits while another

@@ -14,6 +14,8 @@ pub mod layers;
 pub mod matcher;
 pub mod model;
 pub mod report;
+pub mod run;
 pub mod sbom;
+pub mod service;
 pub mod version;
 pub mod vulndb;

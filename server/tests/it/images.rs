@@ -104,6 +104,37 @@ impl Image {
         }
     }
 
+    /// An image whose layers hold exactly the given files (`(path, content)`, lowest layer first), with
+    /// the directories they need, as gzip'd tar layers.
+    pub fn from_files(architecture: &str, layers: &[Vec<(String, Vec<u8>)>]) -> Image {
+        let tars: Vec<Vec<u8>> = layers.iter().map(|files| files_tar(files)).collect();
+        let diff_ids: Vec<String> = tars.iter().map(|t| sha256_digest(t)).collect();
+        let layers: Vec<Blob> = tars
+            .iter()
+            .map(|t| Blob::new(OCI_LAYER_GZIP, gzip_stored(t)))
+            .collect();
+        let config = json!({
+            "created": CREATED,
+            "architecture": architecture,
+            "os": "linux",
+            "config": {"Cmd": ["/bin/sh"]},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        });
+        let config = Blob::new(OCI_CONFIG, to_bytes(&config));
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": config.descriptor(),
+            "layers": layers.iter().map(Blob::descriptor).collect::<Vec<_>>(),
+        });
+        Image {
+            manifest: Blob::new(OCI_MANIFEST, to_bytes(&manifest)),
+            config,
+            layers,
+            architecture: architecture.to_owned(),
+        }
+    }
+
     /// Config and layers: every blob the manifest references.
     pub fn referenced_blobs(&self) -> Vec<&Blob> {
         std::iter::once(&self.config).chain(&self.layers).collect()
@@ -287,6 +318,32 @@ fn layer_tar(seed: u64, architecture: &str, index: usize, size: usize) -> Vec<u8
         0o644,
         &seeded_bytes(mix, size),
     );
+    tar.extend_from_slice(&[0u8; 1024]);
+    tar
+}
+
+/// A tar of `files`, each preceded by the directories on its path that came before.
+fn files_tar(files: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut tar = Vec::new();
+    let mut dirs = std::collections::BTreeSet::new();
+    for (path, content) in files {
+        let mut prefix = String::new();
+        for part in path
+            .split('/')
+            .collect::<Vec<_>>()
+            .iter()
+            .rev()
+            .skip(1)
+            .rev()
+        {
+            prefix.push_str(part);
+            prefix.push('/');
+            if dirs.insert(prefix.clone()) {
+                tar_entry(&mut tar, &prefix, b'5', 0o755, &[]);
+            }
+        }
+        tar_entry(&mut tar, path, b'0', 0o644, content);
+    }
     tar.extend_from_slice(&[0u8; 1024]);
     tar
 }

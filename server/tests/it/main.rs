@@ -27,5 +27,6 @@ mod parsers;
 mod proxy;
 mod registry;
 mod retention;
+mod scan;
 mod shutdown;
 mod vulndb;

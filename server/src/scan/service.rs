@@ -1,0 +1,321 @@
+//! The scanner's rules as the API and the pull path use them: which scanner a project uses, queueing and
+//! stopping a scan, reading the latest report with the project's CVE allowlist applied, and the
+//! "prevent vulnerable images" verdict.
+
+use std::collections::HashMap;
+
+use berth_api::vulnerabilities::{
+    NATIVE_REPORT_MIME, NativeReportSummary, ScannerIdentity, VulnerabilityReport,
+    VulnerabilitySummary,
+};
+use chrono::Utc;
+use serde_json::Value;
+
+use super::model::{Finding, PackageKind, Severity};
+use super::report::{Allowlist, Refusal, prevent_verdict};
+use super::run::{self, ScanJob};
+use crate::app::AppState;
+use crate::db::{BUILT_IN_UUID, ScanReportRow, ScannerRow};
+use crate::service::ServiceError;
+
+/// What `queue_scan` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Queued {
+    /// A job was queued for the report with this id.
+    Queued(String),
+    /// A scan of the artifact is already pending or running.
+    AlreadyRunning,
+}
+
+/// The registration project `project_id` scans with: its own choice, else the default.
+pub async fn registration_for(
+    state: &AppState,
+    project_id: i64,
+) -> Result<ScannerRow, ServiceError> {
+    if let Some(row) = state.db.project_scanner(project_id).await? {
+        return Ok(row);
+    }
+    state
+        .db
+        .default_scanner()
+        .await?
+        .ok_or_else(|| ServiceError::Invalid("no scanner is registered as the default".to_owned()))
+}
+
+/// Queues a vulnerability scan of `digest` (seen through `repository`) with the project's scanner.
+pub async fn queue_scan(
+    state: &AppState,
+    project_id: i64,
+    repository: &str,
+    digest: &str,
+    tag: Option<String>,
+    operator: &str,
+) -> Result<Queued, ServiceError> {
+    let registration = registration_for(state, project_id).await?;
+    if registration.disabled {
+        return Err(ServiceError::Invalid(format!(
+            "the project's scanner {} is disabled",
+            registration.name
+        )));
+    }
+    if registration.uuid != BUILT_IN_UUID {
+        return Err(ServiceError::Invalid(format!(
+            "the project's scanner {} is an external adapter; scanning through external adapters is not \
+             available yet: choose the built-in scanner Berth for this project",
+            registration.name
+        )));
+    }
+    let existing = state
+        .db
+        .artifact_scan_reports(digest, &registration.uuid)
+        .await?;
+    if existing.iter().any(|r| {
+        r.mime_type == NATIVE_REPORT_MIME && matches!(r.status.as_str(), "Pending" | "Running")
+    }) {
+        return Ok(Queued::AlreadyRunning);
+    }
+    let uuid = state
+        .db
+        .start_scan_report(
+            &uuid::Uuid::new_v4().to_string(),
+            digest,
+            &registration.uuid,
+            NATIVE_REPORT_MIME,
+            None,
+        )
+        .await?;
+    let job = ScanJob {
+        report_uuid: uuid.clone(),
+        repository: repository.to_owned(),
+        digest: digest.to_owned(),
+        tag,
+    };
+    let parameters = serde_json::to_value(&job).unwrap_or(Value::Null);
+    let id = state
+        .jobs
+        .enqueue(
+            &state.db,
+            run::NAME,
+            &parameters,
+            crate::jobs::MANUAL,
+            operator,
+        )
+        .await
+        .map_err(|e| match e {
+            crate::jobs::EnqueueError::Db(e) => ServiceError::Db(e),
+            other => ServiceError::Conflict(other.to_string()),
+        })?;
+    state.db.set_scan_report_job(&uuid, id).await?;
+    Ok(Queued::Queued(uuid))
+}
+
+/// Stops the pending or running scan of `digest` by the project's scanner; `false` when there is none.
+pub async fn stop_scan(
+    state: &AppState,
+    project_id: i64,
+    digest: &str,
+) -> Result<bool, ServiceError> {
+    let registration = registration_for(state, project_id).await?;
+    let reports = state
+        .db
+        .artifact_scan_reports(digest, &registration.uuid)
+        .await?;
+    let mut stopped = false;
+    for report in reports
+        .iter()
+        .filter(|r| matches!(r.status.as_str(), "Pending" | "Running"))
+    {
+        if let Some(job) = report.job_id {
+            state.jobs.stop(&state.db, job).await?;
+            stopped = true;
+        }
+    }
+    Ok(stopped)
+}
+
+/// A project's effective CVE allowlist: the system's when it reuses it, else its own.
+pub async fn effective_allowlist(
+    state: &AppState,
+    project_id: i64,
+) -> Result<Allowlist, ServiceError> {
+    let settings = state.db.project_settings(&[project_id]).await?;
+    let reuse = settings
+        .iter()
+        .any(|(_, name, value)| name == "reuse_sys_cve_allowlist" && value == "true");
+    let row = if reuse {
+        state.db.system_cve_allowlist().await?
+    } else {
+        state
+            .db
+            .project_cve_allowlists(&[project_id])
+            .await?
+            .into_iter()
+            .next()
+    };
+    Ok(row.map_or_else(Allowlist::default, |r| {
+        Allowlist::new(&r.items, r.expires_at)
+    }))
+}
+
+/// Reads a stored report body.
+fn decode_report(bytes: &[u8], codec: &str) -> Option<VulnerabilityReport> {
+    let json = match codec {
+        "zstd" => zstd::decode_all(bytes).ok()?,
+        _ => return None,
+    };
+    serde_json::from_slice(&json).ok()
+}
+
+/// The latest successful report of `digest` by the project's scanner, with the findings the effective
+/// allowlist exempts marked `allowlisted`.
+pub async fn latest_report(
+    state: &AppState,
+    project_id: i64,
+    digest: &str,
+) -> Result<Option<VulnerabilityReport>, ServiceError> {
+    let registration = registration_for(state, project_id).await?;
+    let Some(row) = state
+        .db
+        .artifact_scan_reports(digest, &registration.uuid)
+        .await?
+        .into_iter()
+        .find(|r| r.mime_type == NATIVE_REPORT_MIME)
+    else {
+        return Ok(None);
+    };
+    let Some((bytes, codec)) = state.db.scan_report_bytes(&row.uuid).await? else {
+        return Ok(None);
+    };
+    let Some(mut report) = decode_report(&bytes, &codec) else {
+        tracing::warn!(report = %row.uuid, "a stored scan report does not decode; scan the artifact again");
+        return Ok(None);
+    };
+    let allowlist = effective_allowlist(state, project_id).await?;
+    let now = Utc::now().timestamp();
+    for item in &mut report.vulnerabilities {
+        let finding = finding_of(item);
+        if allowlist.exempts(&finding, now) {
+            item.vendor_attributes
+                .insert("allowlisted".to_owned(), Value::Bool(true));
+        } else {
+            item.vendor_attributes.remove("allowlisted");
+        }
+    }
+    Ok(Some(report))
+}
+
+/// Enough of a finding, read back from a report item, for the allowlist and the verdict.
+fn finding_of(item: &berth_api::vulnerabilities::VulnerabilityItem) -> Finding {
+    let aliases = item
+        .vendor_attributes
+        .get("aliases")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    Finding {
+        id: item.id.clone(),
+        aliases,
+        package: item.package.clone(),
+        version: item.version.clone(),
+        kind: PackageKind::Dpkg,
+        source_package: None,
+        ecosystem: String::new(),
+        fix_version: (!item.fix_version.is_empty()).then(|| item.fix_version.clone()),
+        severity: Severity::parse(&item.severity).unwrap_or_default(),
+        status: None,
+        description: None,
+        links: Vec::new(),
+        cvss3_vector: None,
+        cvss3_score: None,
+        cwe_ids: Vec::new(),
+        layer: String::new(),
+    }
+}
+
+/// Whether a pull of `digest` from a project that prevents images of `threshold` or higher is refused, and
+/// why: with no successful report, Harbor's refusal of an unscanned image; else [`prevent_verdict`].
+pub async fn pull_refusal(
+    state: &AppState,
+    project_id: i64,
+    digest: &str,
+    threshold: Severity,
+) -> Result<Option<String>, ServiceError> {
+    let Some(report) = latest_report(state, project_id, digest).await? else {
+        return Ok(Some(format!(
+            "current image without vulnerability scanning cannot be pulled due to configured policy in \
+             'Prevent images with vulnerability severity of \"{}\" or higher from running.' To continue with \
+             pull, please contact your project administrator for help.",
+            threshold.as_str()
+        )));
+    };
+    let findings: Vec<Finding> = report.vulnerabilities.iter().map(finding_of).collect();
+    let allowlist = effective_allowlist(state, project_id).await?;
+    Ok(
+        prevent_verdict(&findings, threshold, &allowlist, Utc::now().timestamp())
+            .as_ref()
+            .map(Refusal::message),
+    )
+}
+
+/// Harbor's summary of a stored report.
+pub fn overview(row: &ScanReportRow, scanner: &ScannerIdentity) -> NativeReportSummary {
+    let seconds = |t: &Option<String>| {
+        t.as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.timestamp())
+    };
+    let duration = match (seconds(&row.start_time), seconds(&row.end_time)) {
+        (Some(start), Some(end)) if end >= start => end - start,
+        _ => 0,
+    };
+    let summary: Option<VulnerabilitySummary> = row
+        .summary
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok());
+    NativeReportSummary {
+        report_id: row.uuid.clone(),
+        scan_status: row.status.clone(),
+        severity: row.severity.clone().unwrap_or_default(),
+        duration,
+        summary,
+        start_time: row.start_time.clone(),
+        end_time: row.end_time.clone(),
+        complete_percent: if row.status == "Success" { 100 } else { 0 },
+        scanner: Some(scanner.clone()),
+    }
+}
+
+/// The scan overviews (`with_scan_overview`) of `digests` in project `project_id`: each scanned artifact's
+/// latest report summary, keyed by digest, then by report MIME type as Harbor keys `scan_overview`.
+pub async fn overviews(
+    state: &AppState,
+    project_id: i64,
+    digests: &[String],
+) -> Result<HashMap<String, NativeReportSummary>, ServiceError> {
+    let registration = registration_for(state, project_id).await?;
+    let scanner = if registration.uuid == BUILT_IN_UUID {
+        run::scanner_identity()
+    } else {
+        ScannerIdentity {
+            name: registration.name.clone(),
+            vendor: String::new(),
+            version: String::new(),
+        }
+    };
+    let mut out = HashMap::new();
+    for chunk in digests.chunks(500) {
+        for row in state
+            .db
+            .scan_reports_of(chunk, &registration.uuid, NATIVE_REPORT_MIME)
+            .await?
+        {
+            out.insert(row.artifact_digest.clone(), overview(&row, &scanner));
+        }
+    }
+    Ok(out)
+}
