@@ -33,6 +33,25 @@ pub struct Project {
     /// Only for callers who may read it.
     #[serde(default)]
     pub quota: Option<ProjectSummaryQuota>,
+    /// The project's own CVE allowlist (used unless `reuse_sys_cve_allowlist` says the system's).
+    #[serde(default)]
+    pub cve_allowlist: Option<CveAllowlist>,
+}
+
+/// A project's CVE allowlist (Harbor's `CVEAllowlist`): its ids and when it stops counting.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct CveAllowlist {
+    /// Unix seconds; `None`: never.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    #[serde(default)]
+    pub items: Vec<CveAllowlistItem>,
+}
+
+/// One id of an allowlist.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct CveAllowlistItem {
+    pub cve_id: String,
 }
 
 impl Project {
@@ -61,6 +80,18 @@ pub struct ProjectMetadata {
     /// The project's tag retention policy (its id, as a string), once it has one.
     #[serde(default)]
     pub retention_id: Option<String>,
+    /// Vulnerability scanning: scan and generate an SBOM on push, refuse pulls of vulnerable images at or
+    /// above `severity`, and use the system's CVE allowlist rather than the project's.
+    #[serde(default)]
+    pub auto_scan: Option<String>,
+    #[serde(default)]
+    pub auto_sbom_generation: Option<String>,
+    #[serde(default)]
+    pub prevent_vul: Option<String>,
+    #[serde(default)]
+    pub severity: Option<String>,
+    #[serde(default)]
+    pub reuse_sys_cve_allowlist: Option<String>,
 }
 
 /// An artifact, as the artifacts list and an artifact's page read it (Harbor's `Artifact`, with Berth's
@@ -95,6 +126,58 @@ pub struct Artifact {
     pub tags: Option<Vec<Tag>>,
     #[serde(default)]
     pub addition_links: AdditionLinks,
+    /// The latest vulnerability report's summary (asked for with `with_scan_overview=true`).
+    #[serde(default)]
+    pub scan_overview: Option<ScanOverview>,
+    /// The latest SBOM generation (asked for with `with_sbom_overview=true`).
+    #[serde(default)]
+    pub sbom_overview: Option<SbomOverview>,
+}
+
+/// An artifact's `scan_overview`: of its reports (keyed by MIME type), only Harbor's native vulnerability
+/// report, the one the console shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ScanOverview {
+    #[serde(
+        default,
+        rename = "application/vnd.security.vulnerability.report; version=1.1"
+    )]
+    pub native: Option<ScanSummary>,
+}
+
+/// The summary of an artifact's latest scan (Harbor's `NativeReportSummary`), what the list shows of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ScanSummary {
+    /// `Pending`, `Running`, `Success`, `Error` or `Stopped`.
+    #[serde(default)]
+    pub scan_status: String,
+    /// The worst severity found (`None` when nothing was).
+    #[serde(default)]
+    pub severity: String,
+    #[serde(default)]
+    pub summary: Option<VulnerabilityCounts>,
+}
+
+/// How many findings a report has (Harbor's `VulnerabilitySummary`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct VulnerabilityCounts {
+    #[serde(default)]
+    pub total: u64,
+    #[serde(default)]
+    pub fixable: u64,
+    /// Per severity (`{"Critical": 1, "High": 3}`), only those found.
+    #[serde(default)]
+    pub summary: BTreeMap<String, u64>,
+}
+
+/// An artifact's latest SBOM generation (Harbor's `SBOMOverview`), what the console uses of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct SbomOverview {
+    #[serde(default)]
+    pub scan_status: String,
+    /// The SBOM accessory's digest, once generated.
+    #[serde(default)]
+    pub sbom_digest: Option<String>,
 }
 
 /// The image config's attributes an artifact carries (`extra_attrs`), those the console shows. Each is JSON
@@ -242,9 +325,22 @@ mod tests {
                 proxy_include: Some("library/**".to_owned()),
                 proxy_exclude: Some("library/old".to_owned()),
                 retention_id: Some("4".to_owned()),
+                auto_sbom_generation: Some("true".to_owned()),
+                prevent_vul: Some("true".to_owned()),
+                severity: Some("high".to_owned()),
+                reuse_sys_cve_allowlist: Some("false".to_owned()),
                 ..wire::ProjectMetadata::default()
             },
-            cve_allowlist: Some(wire::CveAllowlist::default()),
+            cve_allowlist: Some(wire::CveAllowlist {
+                id: 2,
+                project_id: 3,
+                expires_at: Some(1_900_000_000),
+                items: vec![wire::CveAllowlistItem {
+                    cve_id: "CVE-2024-0001".to_owned(),
+                }],
+                creation_time: "t".to_owned(),
+                update_time: "t".to_owned(),
+            }),
             quota: Some(wire::ProjectSummaryQuota {
                 hard: ResourceList { storage: -1 },
                 used: ResourceList { storage: 5 },
@@ -266,8 +362,19 @@ mod tests {
                     proxy_include: Some("library/**".to_owned()),
                     proxy_exclude: Some("library/old".to_owned()),
                     retention_id: Some("4".to_owned()),
+                    auto_scan: Some("false".to_owned()),
+                    auto_sbom_generation: Some("true".to_owned()),
+                    prevent_vul: Some("true".to_owned()),
+                    severity: Some("high".to_owned()),
+                    reuse_sys_cve_allowlist: Some("false".to_owned()),
                 },
                 quota: sent.quota,
+                cve_allowlist: Some(CveAllowlist {
+                    expires_at: Some(1_900_000_000),
+                    items: vec![CveAllowlistItem {
+                        cve_id: "CVE-2024-0001".to_owned(),
+                    }],
+                }),
             }
         );
         Ok(())
@@ -339,8 +446,38 @@ mod tests {
             ]),
             labels: vec![serde_json::json!({"name": "x"})],
             accessories: Some(Vec::new()),
-            scan_overview: None,
-            sbom_overview: None,
+            scan_overview: Some(BTreeMap::from([
+                (
+                    berth_api::vulnerabilities::NATIVE_REPORT_MIME.to_owned(),
+                    berth_api::vulnerabilities::NativeReportSummary {
+                        report_id: "r1".to_owned(),
+                        scan_status: "Success".to_owned(),
+                        severity: "High".to_owned(),
+                        duration: 3,
+                        summary: Some(berth_api::vulnerabilities::VulnerabilitySummary {
+                            total: 4,
+                            fixable: 2,
+                            summary: BTreeMap::from([
+                                ("High".to_owned(), 1),
+                                ("Low".to_owned(), 3),
+                            ]),
+                        }),
+                        complete_percent: 100,
+                        ..Default::default()
+                    },
+                ),
+                (
+                    // Another scanner's report type is not the console's.
+                    "application/vnd.other.report".to_owned(),
+                    berth_api::vulnerabilities::NativeReportSummary::default(),
+                ),
+            ])),
+            sbom_overview: Some(berth_api::vulnerabilities::SbomOverview {
+                scan_status: "Success".to_owned(),
+                sbom_digest: Some("sha256:sbom".to_owned()),
+                report_id: "r2".to_owned(),
+                ..Default::default()
+            }),
         };
         let artifact: Artifact = read(&sent)?;
         assert_eq!(artifact.kind, "IMAGE");
@@ -395,6 +532,25 @@ mod tests {
         assert_eq!(
             artifact.addition_links.layers.map(|l| l.href),
             Some("/api/v2.0/layers".to_owned())
+        );
+        assert_eq!(
+            artifact.scan_overview.and_then(|o| o.native),
+            Some(ScanSummary {
+                scan_status: "Success".to_owned(),
+                severity: "High".to_owned(),
+                summary: Some(VulnerabilityCounts {
+                    total: 4,
+                    fixable: 2,
+                    summary: BTreeMap::from([("High".to_owned(), 1), ("Low".to_owned(), 3)]),
+                }),
+            })
+        );
+        assert_eq!(
+            artifact.sbom_overview,
+            Some(SbomOverview {
+                scan_status: "Success".to_owned(),
+                sbom_digest: Some("sha256:sbom".to_owned()),
+            })
         );
         Ok(())
     }

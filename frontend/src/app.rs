@@ -61,7 +61,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("robot-account")
                             view=page(|| view! { <project::robots::RobotsTab/> }.into_any())/>
                         <Route path=path!("logs") view=page(|| view! { <project::logs::LogsTab/> }.into_any())/>
-                        <Route path=path!("configs") view=page(|| view! { <project::config::ConfigTab/> }.into_any())/>
+                        <Route path=path!("configs") view={Lazy::<ProjectConfigRoute>::new()}/>
                     </ParentRoute>
                     <Route path=path!("users") view={Lazy::<UsersRoute>::new()}/>
                     <Route path=path!("groups") view={Lazy::<GroupsRoute>::new()}/>
@@ -180,6 +180,10 @@ lazy_page!(
 lazy_page!(
     /// Administration → Job Service Dashboard → Workers.
     WorkersRoute => view! { <admin::jobs::WorkersTab/> }.into_any()
+);
+lazy_page!(
+    /// A project's Configuration tab (with its vulnerability settings and CVE allowlist).
+    ProjectConfigRoute => view! { <project::config::ConfigTab/> }.into_any()
 );
 lazy_page!(
     /// A project's Policy tab: Tag Retention and Tag Immutability.

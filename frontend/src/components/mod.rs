@@ -16,4 +16,5 @@ pub mod select_table;
 pub mod table;
 pub mod tabs;
 pub mod toast;
+pub mod vulnerability_bar;
 pub mod when;

@@ -5,6 +5,8 @@
 //! `build_history` addition) and the layers (Berth's `layers` addition, from the manifest), or an index's
 //! platforms with links to theirs.
 //!
+//! Under the overview, the artifact's vulnerabilities ([`super::vulnerabilities`]).
+//!
 //! Rule: the page reads the artifact once and each part from the link the artifact gives
 //! (`addition_links`), so an artifact without a history or layers asks for none.
 
@@ -19,6 +21,7 @@ use super::artifacts::{
     short_digest,
 };
 use super::use_project;
+use super::vulnerabilities::VulnerabilitiesSection;
 use crate::answers::{Artifact, Tag};
 use crate::api::{self, encode_component};
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
@@ -47,8 +50,11 @@ pub fn ArtifactPage() -> impl IntoView {
             .get()
             .map(|project| artifact_path(&project, &repository.get(), &digest.get()))
     });
-    let artifact =
-        Fetch::<Artifact>::new(move || base.get().map(|path| format!("{path}?with_tag=false")));
+    let artifact = Fetch::<Artifact>::new(move || {
+        base.get()
+            .map(|path| format!("{path}?with_tag=false&with_scan_overview=true"))
+    });
+    let fetched = artifact;
     let loaded = Signal::derive(move || artifact.ok());
 
     let body = move || {
@@ -61,6 +67,11 @@ pub fn ArtifactPage() -> impl IntoView {
                 &ctx.id.get_untracked(),
                 &repository.get_untracked(),
             );
+            let scan_base = base.get_untracked().unwrap_or_default();
+            let vulnerabilities = view! {
+                <VulnerabilitiesSection artifact=artifact.clone() base=scan_base
+                    reload=Callback::new(move |()| fetched.refetch())/>
+            };
             let annotations: Vec<(String, String)> = artifact
                 .annotations
                 .clone()
@@ -73,6 +84,7 @@ pub fn ArtifactPage() -> impl IntoView {
                     {facts(overview(&artifact))}
                     {(!annotations.is_empty()).then(|| view! { <h4>"Annotations"</h4> {facts(annotations)} })}
                 </section>
+                {vulnerabilities}
                 {history.map(|href| view! {
                     <AdditionSection title="Build History" class="build-history" headers=&["Created", "Command"]
                         href=href rows_of=history_rows empty="No build history"/>
@@ -603,6 +615,8 @@ mod tests {
             references: None,
             tags: None,
             addition_links: Default::default(),
+            scan_overview: None,
+            sbom_overview: None,
         };
         let rows = overview(&artifact);
         let get = |label: &str| {

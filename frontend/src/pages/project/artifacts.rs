@@ -25,6 +25,7 @@ use crate::components::table::{
     ListControls, ListStatus, ListTable, ListToolbar, PagedList, Sort, SortHeader, page_path,
     status_row,
 };
+use crate::components::vulnerability_bar::{ScanState, VulnerabilityBar};
 use crate::format;
 
 /// The list's order until the user picks another (Harbor's portal: newest push first).
@@ -35,7 +36,7 @@ pub const DEFAULT_SORT: Sort = Sort {
 /// Tag chips shown in a row before the rest are summed up as `…+N`.
 pub const TAG_CHIPS: usize = 3;
 /// Columns of the table (for the full-width loading, empty and error rows).
-const COLUMNS: &str = "9";
+const COLUMNS: &str = "10";
 
 #[component]
 pub fn ArtifactsPage() -> impl IntoView {
@@ -119,6 +120,7 @@ pub fn ArtifactsPage() -> impl IntoView {
                 <th scope="col">"Artifacts"</th>
                 <th scope="col">"Tags"</th>
                 <th scope="col">"Type"</th>
+                <th scope="col">"Vulnerabilities"</th>
                 <SortHeader label="Size" key="size" list=list class="number"/>
                 <SortHeader label="Push Time" key="push_time" list=list/>
                 <SortHeader label="Pull Time" key="pull_time" list=list/>
@@ -229,6 +231,7 @@ fn ArtifactRow(
         image_platform(&artifact)
     };
     let pull_time = (!is_zero_time(&artifact.pull_time)).then(|| format::time(&artifact.pull_time));
+    let scan = ScanState::of(artifact.scan_overview.as_ref());
     let toggle = is_index.then(|| {
         let label = format!("Show the {} platforms of {}", children.len(), short_digest(&digest));
         view! {
@@ -301,6 +304,7 @@ fn ArtifactRow(
                 <span class="artifact-kind">{kind}</span>
                 {platform.map(|p| view! { <span class="artifact-platform muted">{p}</span> })}
             </td>
+            <td class="artifact-vulnerabilities"><VulnerabilityBar state=scan/></td>
             <td class="number">{format::bytes(artifact.size)}</td>
             <td class="time">{format::time(&artifact.push_time)}</td>
             <td class="time">{pull_time}</td>
@@ -328,7 +332,7 @@ fn ChildRow(
     let href = artifact_href(&project_id, &repository, &digest);
     let short = short_digest(&digest);
     let path = format!(
-        "{}?with_tag=false",
+        "{}?with_tag=false&with_scan_overview=true",
         artifact_path(&project, &repository, &digest)
     );
     let child = Fetch::<Artifact>::new(move || Some(path.clone()));
@@ -351,6 +355,12 @@ fn ChildRow(
         Some(Ok(a)) => a.pull_count.to_string(),
         _ => String::new(),
     };
+    let vulnerabilities = move || match child.get() {
+        Some(Ok(a)) => {
+            view! { <VulnerabilityBar state=ScanState::of(a.scan_overview.as_ref())/> }.into_any()
+        }
+        _ => ().into_any(),
+    };
     view! {
         <tr class="artifact-child" data-child=digest.clone()>
             <td class="select"></td>
@@ -361,6 +371,7 @@ fn ChildRow(
             </td>
             <td></td>
             <td><span class="artifact-platform">{platform}</span></td>
+            <td class="artifact-vulnerabilities">{vulnerabilities}</td>
             <td class="number">{size}</td>
             <td></td>
             <td class="time">{pull_time}</td>
@@ -459,6 +470,7 @@ pub fn artifacts_path(
         &[
             ("with_tag", "true".to_owned()),
             ("with_immutable_status", "true".to_owned()),
+            ("with_scan_overview", "true".to_owned()),
             ("sort", Sort::param(Some(sort.unwrap_or(DEFAULT_SORT)))),
         ],
     )
@@ -626,6 +638,8 @@ mod tests {
             references,
             tags: None,
             addition_links: Default::default(),
+            scan_overview: None,
+            sbom_overview: None,
         }
     }
 
@@ -682,7 +696,7 @@ mod tests {
     fn api_paths_encode_the_repository_twice_and_default_to_newest_first() {
         assert_eq!(
             artifacts_path("proj", "app", 1, 15, None),
-            "/projects/proj/repositories/app/artifacts?page=1&page_size=15&with_tag=true&with_immutable_status=true&sort=-push_time"
+            "/projects/proj/repositories/app/artifacts?page=1&page_size=15&with_tag=true&with_immutable_status=true&with_scan_overview=true&sort=-push_time"
         );
         assert_eq!(
             artifacts_path(
@@ -695,7 +709,7 @@ mod tests {
                     descending: false
                 })
             ),
-            "/projects/proj/repositories/a%252Fb/artifacts?page=2&page_size=25&with_tag=true&with_immutable_status=true&sort=pull_count"
+            "/projects/proj/repositories/a%252Fb/artifacts?page=2&page_size=25&with_tag=true&with_immutable_status=true&with_scan_overview=true&sort=pull_count"
         );
         assert_eq!(
             artifact_path("proj", "a/b", DIGEST),

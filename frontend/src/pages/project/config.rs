@@ -5,6 +5,9 @@
 //! metadata (`metadata`/`update`, what the server checks) can save; everyone else sees the form disabled and
 //! no Save or Cancel.
 //!
+//! Below them, the vulnerability settings and the CVE allowlist ([`super::config_scan`]), saved by the same
+//! request.
+//!
 //! Rule: the patterns decide what the proxy cache pulls from its upstream, so only system administrators set
 //! them (the server refuses anyone else's change with 403). Everyone else sees them read-only, with a note
 //! saying so, and their save sends the public flag alone.
@@ -14,6 +17,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::config_scan::{self, ScanFields, ScanForm, ScanSettings};
 use super::use_project;
 use crate::answers::Project;
 use crate::api;
@@ -55,16 +59,26 @@ pub fn patterns_to_send(
     (sysadmin && proxy).then_some(edited)
 }
 
-/// The body of `PUT /projects/{id}` that sets the public flag and, when given, both patterns of a proxy-cache
-/// project (trimmed; empty clears a pattern).
-pub fn config_request(public: bool, patterns: Option<&(String, String)>) -> ProjectReq {
+/// The body of `PUT /projects/{id}` that sets the public flag, when given both patterns of a proxy-cache
+/// project (trimmed; empty clears a pattern), and when given the vulnerability settings with the project's
+/// CVE allowlist (which replaces the stored one).
+pub fn config_request(
+    public: bool,
+    patterns: Option<&(String, String)>,
+    scan: Option<&ScanSettings>,
+) -> ProjectReq {
+    let mut metadata = ProjectMetadata {
+        public: Some(public.to_string()),
+        proxy_include: patterns.map(|p| p.0.trim().to_owned()),
+        proxy_exclude: patterns.map(|p| p.1.trim().to_owned()),
+        ..ProjectMetadata::default()
+    };
+    if let Some(scan) = scan {
+        scan.fill(&mut metadata);
+    }
     ProjectReq {
-        metadata: Some(ProjectMetadata {
-            public: Some(public.to_string()),
-            proxy_include: patterns.map(|p| p.0.trim().to_owned()),
-            proxy_exclude: patterns.map(|p| p.1.trim().to_owned()),
-            ..ProjectMetadata::default()
-        }),
+        metadata: Some(metadata),
+        cve_allowlist: scan.map(ScanSettings::allowlist),
         ..ProjectReq::default()
     }
 }
@@ -98,10 +112,21 @@ pub fn ConfigTab() -> impl IntoView {
         }
     };
     Effect::new(move |_| reset_patterns(saved.get()));
+    // The vulnerability settings: as saved, and as edited.
+    let scan = ScanForm::new();
+    let saved_scan = Memo::new(move |_| ctx.project.with(|p| p.as_ref().map(ScanSettings::of)));
+    Effect::new(move |_| {
+        if let Some(settings) = saved_scan.get() {
+            scan.set(&settings);
+        }
+    });
     let changed = move || {
         saved_public
             .get()
             .is_some_and(|saved| saved != public.get())
+            || saved_scan.with(|s| s.as_ref().is_some_and(|s| *s != scan.get()))
+            // A date being chosen (not yet a valid one) is a change too, so Save can say what is missing.
+            || !scan.never_expires.get() && scan.expires_on.with(|d| config_scan::date_to_unix(d).is_none())
             || sets_patterns()
                 && saved.with(|s| {
                     s.as_ref()
@@ -122,7 +147,12 @@ pub fn ConfigTab() -> impl IntoView {
             saved.with_untracked(Option::is_some),
             (include.get_untracked(), exclude.get_untracked()),
         );
-        let body = config_request(public.get_untracked(), patterns.as_ref());
+        if let Some(problem) = scan.expiry_error() {
+            error.set(Some(problem.to_owned()));
+            return;
+        }
+        let settings = untrack(|| scan.get());
+        let body = config_request(public.get_untracked(), patterns.as_ref(), Some(&settings));
         busy.set(true);
         error.set(None);
         spawn_local(async move {
@@ -142,6 +172,9 @@ pub fn ConfigTab() -> impl IntoView {
             public.set(flag);
         }
         reset_patterns(saved.get_untracked());
+        if let Some(settings) = saved_scan.get_untracked() {
+            scan.set(&settings);
+        }
         error.set(None);
     };
 
@@ -194,6 +227,7 @@ pub fn ConfigTab() -> impl IntoView {
                     <p class="hint" id="project-config-patterns-note" hidden=sets_patterns>{PATTERNS_NOTE}</p>
                 </div>
             </fieldset>
+            <ScanFields form=scan allowed=allowed/>
             <dl class="summary-facts config-facts">{project_type}</dl>
             {move || (!allowed.get() && ctx.project.with(Option::is_some)).then(|| view! {
                 <p class="hint">"Only project administrators may change the configuration."</p>
@@ -234,7 +268,8 @@ mod tests {
     #[test]
     fn proxy_projects_save_both_patterns_trimmed_and_empty_clears() {
         let patterns = (" library/** ".to_owned(), String::new());
-        let body = serde_json::to_value(config_request(true, Some(&patterns))).unwrap_or_default();
+        let body =
+            serde_json::to_value(config_request(true, Some(&patterns), None)).unwrap_or_default();
         assert_eq!(
             body,
             serde_json::json!({"metadata": {"public": "true", "proxy_include": "library/**", "proxy_exclude": ""}})
@@ -264,7 +299,7 @@ mod tests {
         assert_eq!(patterns_to_send(false, true, edited()), None);
         assert_eq!(patterns_to_send(true, false, edited()), None);
         // A project admin's save of a proxy cache carries the public flag alone, which the server takes.
-        let body = config_request(true, patterns_to_send(false, true, edited()).as_ref());
+        let body = config_request(true, patterns_to_send(false, true, edited()).as_ref(), None);
         assert_eq!(
             serde_json::to_value(body).unwrap_or_default(),
             serde_json::json!({"metadata": {"public": "true"}})
@@ -273,9 +308,9 @@ mod tests {
 
     #[test]
     fn the_request_sets_only_the_public_flag() {
-        let body = serde_json::to_value(config_request(true, None)).unwrap_or_default();
+        let body = serde_json::to_value(config_request(true, None, None)).unwrap_or_default();
         assert_eq!(body, serde_json::json!({"metadata": {"public": "true"}}));
-        let body = serde_json::to_value(config_request(false, None)).unwrap_or_default();
+        let body = serde_json::to_value(config_request(false, None, None)).unwrap_or_default();
         assert_eq!(body, serde_json::json!({"metadata": {"public": "false"}}));
     }
 }

@@ -9,6 +9,7 @@
 pub mod artifact;
 pub mod artifacts;
 pub mod config;
+pub mod config_scan;
 pub mod logs;
 pub mod members;
 pub mod policy;
@@ -16,6 +17,7 @@ pub mod repositories;
 pub mod retention;
 pub mod robots;
 pub mod summary;
+pub mod vulnerabilities;
 
 use berth_api::users::Permission;
 use leptos::prelude::*;

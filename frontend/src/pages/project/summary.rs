@@ -251,6 +251,7 @@ mod tests {
                 ..ProjectMetadata::default()
             },
             quota: None,
+            cve_allowlist: None,
         }
     }
 

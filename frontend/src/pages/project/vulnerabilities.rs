@@ -1,0 +1,525 @@
+//! An artifact's Vulnerabilities view (Harbor's `artifact-vulnerabilities`), on its page: the findings of its
+//! latest report (`GET …/artifacts/{ref}/additions/vulnerabilities`, an object keyed by report MIME type) as a
+//! table — CVE id linked to its first link, severity (coloured), package, current version, fixed-in version
+//! ("no fix", with the vendor's word when it gave one), CVSS v3 score, an "Allowlisted" mark, and the
+//! description on demand — with a text filter (id or package), a severity filter and a sort (severity, worst
+//! first, by default; or id, or package). "Scan" (`POST …/scan`) and "Stop" (`POST …/scan/stop`) are offered
+//! to those whose role may (`scan` `create` / `stop`); a refusal is shown as a toast.
+//!
+//! Not here yet: "Download SBOM". The server has no REST endpoint that serves a blob (the SBOM accessory's
+//! single layer) to the console; the action waits for one.
+//!
+//! Rule: what the table shows is decided by the pure functions below ([`visible`], [`fixed_in`],
+//! [`cvss_text`]), unit-tested without a browser.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Deserialize;
+
+use super::use_project;
+use crate::answers::Artifact;
+use crate::api;
+use crate::components::fetch::Fetch;
+use crate::components::toast::{answered, use_toasts};
+use crate::components::vulnerability_bar::{ScanState, Severity, VulnerabilityBar};
+
+/// The `…/additions/vulnerabilities` answer: of its reports (keyed by MIME type), Harbor's native one.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Reports {
+    #[serde(
+        default,
+        rename = "application/vnd.security.vulnerability.report; version=1.1"
+    )]
+    pub native: Option<Report>,
+}
+
+/// A vulnerability report, what the view shows of it.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Report {
+    #[serde(default)]
+    pub vulnerabilities: Vec<Finding>,
+}
+
+/// One finding (Harbor's `VulnerabilityItem`), what the view shows of it.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Finding {
+    pub id: String,
+    #[serde(default)]
+    pub package: String,
+    #[serde(default)]
+    pub version: String,
+    /// Empty when there is no fix.
+    #[serde(default)]
+    pub fix_version: String,
+    #[serde(default)]
+    pub severity: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub links: Vec<String>,
+    #[serde(default)]
+    pub preferred_cvss: Option<Cvss>,
+    #[serde(default)]
+    pub vendor_attributes: VendorAttributes,
+}
+
+/// A finding's CVSS scores, the v3 one.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Cvss {
+    #[serde(default)]
+    pub score_v3: Option<f64>,
+}
+
+/// The vendor's attributes of a finding that the view shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct VendorAttributes {
+    /// The vendor's word for an unfixed finding (`no-dsa`, `will_not_fix`, …).
+    #[serde(default)]
+    pub status: Option<String>,
+    /// The effective CVE allowlist names it.
+    #[serde(default)]
+    pub allowlisted: bool,
+}
+
+impl Finding {
+    /// Its severity (an unknown word counts as Unknown).
+    pub fn severity(&self) -> Severity {
+        Severity::parse(&self.severity).unwrap_or(Severity::Unknown)
+    }
+}
+
+/// The orders the table offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Worst first, then by id (the default).
+    Severity,
+    Id,
+    Package,
+}
+
+impl Order {
+    pub const ALL: [(Order, &'static str, &'static str); 3] = [
+        (Order::Severity, "severity", "Severity"),
+        (Order::Id, "id", "Vulnerability"),
+        (Order::Package, "package", "Package"),
+    ];
+
+    /// The order a `<select>` value names (the default for anything else).
+    pub fn parse(value: &str) -> Order {
+        Order::ALL
+            .iter()
+            .find(|(_, v, _)| *v == value)
+            .map_or(Order::Severity, |(o, _, _)| *o)
+    }
+}
+
+/// The findings shown: those whose id or package contains `text` (any case) and, when chosen, of `severity`,
+/// in `order`.
+pub fn visible<'a>(
+    findings: &'a [Finding],
+    text: &str,
+    severity: Option<Severity>,
+    order: Order,
+) -> Vec<&'a Finding> {
+    let needle = text.trim().to_lowercase();
+    let mut shown: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| {
+            needle.is_empty()
+                || f.id.to_lowercase().contains(&needle)
+                || f.package.to_lowercase().contains(&needle)
+        })
+        .filter(|f| severity.is_none_or(|s| f.severity() == s))
+        .collect();
+    match order {
+        Order::Severity => shown.sort_by(|a, b| {
+            (a.severity(), &a.id, &a.package).cmp(&(b.severity(), &b.id, &b.package))
+        }),
+        Order::Id => shown.sort_by(|a, b| (&a.id, &a.package).cmp(&(&b.id, &b.package))),
+        Order::Package => shown.sort_by(|a, b| {
+            (&a.package, a.severity(), &a.id).cmp(&(&b.package, b.severity(), &b.id))
+        }),
+    }
+    shown
+}
+
+/// The Fixed-in column: the fixed version, else "no fix" with the vendor's word when there is one.
+pub fn fixed_in(finding: &Finding) -> String {
+    if !finding.fix_version.is_empty() {
+        return finding.fix_version.clone();
+    }
+    match finding
+        .vendor_attributes
+        .status
+        .as_deref()
+        .filter(|s| !s.is_empty())
+    {
+        Some(status) => format!("no fix ({status})"),
+        None => "no fix".to_owned(),
+    }
+}
+
+/// The CVSS v3 column: the score with one decimal, or nothing.
+pub fn cvss_text(finding: &Finding) -> String {
+    finding
+        .preferred_cvss
+        .as_ref()
+        .and_then(|c| c.score_v3)
+        .map(|score| format!("{score:.1}"))
+        .unwrap_or_default()
+}
+
+/// The address a finding's id links to: its first link when that is a web address.
+pub fn link_of(finding: &Finding) -> Option<String> {
+    finding
+        .links
+        .first()
+        .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
+        .cloned()
+}
+
+/// The Vulnerabilities section of an artifact's page. `base` is the artifact's REST path; `reload` is bumped
+/// to read the artifact again (its scan state) after a Scan or Stop.
+#[component]
+pub fn VulnerabilitiesSection(
+    artifact: Artifact,
+    base: String,
+    reload: Callback<()>,
+) -> impl IntoView {
+    let ctx = use_project();
+    let toasts = use_toasts();
+    let state = ScanState::of(artifact.scan_overview.as_ref());
+    let has_report = matches!(state, ScanState::Found(_) | ScanState::Clean);
+    let running = matches!(state, ScanState::Queued | ScanState::Scanning);
+    let busy = RwSignal::new(false);
+    let send = {
+        let base = base.clone();
+        move |suffix: &'static str, done: &'static str| {
+            let path = format!("{base}/scan{suffix}");
+            busy.set(true);
+            spawn_local(async move {
+                let result = if suffix.is_empty() {
+                    api::post(&path, &serde_json::json!({"scan_type": "vulnerability"})).await
+                } else {
+                    api::post(&path, &serde_json::json!({})).await
+                };
+                busy.set(false);
+                match result {
+                    Ok(()) => {
+                        toasts.success(done);
+                        reload.run(());
+                    }
+                    Err(e) => toasts.error(e.message),
+                }
+            });
+        }
+    };
+    let scan = {
+        let send = send.clone();
+        move |_| send("", "Scan requested")
+    };
+    let stop = move |_| send("/stop", "Scan stopped");
+    let may_scan = move || ctx.can("scan", "create");
+    let may_stop = move || running && ctx.can("scan", "stop");
+    let report = has_report.then(|| {
+        let path = format!("{base}/additions/vulnerabilities");
+        Fetch::<Reports>::new(move || Some(path.clone()))
+    });
+    let content = match report {
+        Some(report) => (move || {
+            answered(report.get(), |reports| {
+                let findings = reports
+                    .native
+                    .map(|r| r.vulnerabilities)
+                    .unwrap_or_default();
+                view! { <FindingsTable findings=findings/> }.into_any()
+            })
+        })
+        .into_any(),
+        None => {
+            let note = match state {
+                ScanState::NotScanned => "Not scanned yet",
+                ScanState::Queued => "The scan is queued.",
+                ScanState::Scanning => "Scanning…",
+                ScanState::Error => "The last scan failed. Scan again to retry.",
+                ScanState::Stopped => "The last scan was stopped.",
+                _ => "",
+            };
+            view! { <p class="empty vuln-empty">{note}</p> }.into_any()
+        }
+    };
+    view! {
+        <section class="artifact-section vulnerabilities" aria-label="Vulnerabilities">
+            <h3>"Vulnerabilities"</h3>
+            <div class="vuln-toolbar">
+                <VulnerabilityBar state=state/>
+                <button type="button" hidden=move || !may_scan() disabled=move || busy.get() || running
+                    on:click=scan>"Scan"</button>
+                <button type="button" class="secondary" hidden=move || !may_stop() disabled=move || busy.get()
+                    on:click=stop>"Stop"</button>
+            </div>
+            {content}
+        </section>
+    }
+}
+
+/// The findings, with the filters and the order above them.
+#[component]
+fn FindingsTable(findings: Vec<Finding>) -> impl IntoView {
+    let text = RwSignal::new(String::new());
+    let severity = RwSignal::new(None::<Severity>);
+    let order = RwSignal::new(Order::Severity);
+    let total = findings.len();
+    let findings = StoredValue::new(findings);
+    let severity_options = Severity::ALL
+        .into_iter()
+        .map(|s| view! { <option value=s.label()>{s.label()}</option> })
+        .collect_view();
+    let order_options = Order::ALL
+        .iter()
+        .map(|(_, value, label)| view! { <option value=*value>{*label}</option> })
+        .collect_view();
+    let rows = move || {
+        findings.with_value(|all| {
+            let shown = visible(all, &text.get(), severity.get(), order.get());
+            if shown.is_empty() {
+                let note = if total == 0 {
+                    "No vulnerability"
+                } else {
+                    "No vulnerability matches the filters"
+                };
+                return view! { <tbody><tr><td colspan="7" class="empty">{note}</td></tr></tbody> }
+                    .into_any();
+            }
+            shown
+                .into_iter()
+                .map(|f| view! { <FindingRows finding=f.clone()/> })
+                .collect_view()
+                .into_any()
+        })
+    };
+    view! {
+        <div class="vuln-filters">
+            <input type="search" aria-label="Filter by vulnerability or package" placeholder="Filter by CVE or package"
+                bind:value=text/>
+            <select aria-label="Severity" on:change=move |ev| severity.set(Severity::parse(&event_target_value(&ev)))>
+                <option value="">"All severities"</option>
+                {severity_options}
+            </select>
+            <label>
+                "Sort by "
+                <select on:change=move |ev| order.set(Order::parse(&event_target_value(&ev)))>{order_options}</select>
+            </label>
+        </div>
+        <div class="list-scroll">
+            <table class="list vulnerability-list">
+                <thead>
+                    <tr>
+                        <th scope="col">"Vulnerability"</th>
+                        <th scope="col">"Severity"</th>
+                        <th scope="col">"Package"</th>
+                        <th scope="col">"Current version"</th>
+                        <th scope="col">"Fixed in version"</th>
+                        <th scope="col" class="number">"CVSS3"</th>
+                        <th scope="col"><span class="visually-hidden">"Description"</span></th>
+                    </tr>
+                </thead>
+                {rows}
+            </table>
+        </div>
+    }
+}
+
+/// One finding's row, and its description's row when opened. Each finding is a `<tbody>` of its own, so the
+/// two rows stay together.
+#[component]
+fn FindingRows(finding: Finding) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let severity = finding.severity();
+    let id = match link_of(&finding) {
+        Some(href) => view! { <a href=href target="_blank" rel="noopener noreferrer">{finding.id.clone()}</a> }
+            .into_any(),
+        None => view! { <span>{finding.id.clone()}</span> }.into_any(),
+    };
+    let allowlisted = finding.vendor_attributes.allowlisted.then(|| {
+        view! { <span class="allowlisted-mark" title="In the CVE allowlist">"Allowlisted"</span> }
+    });
+    let description = finding.description.clone();
+    let has_description = !description.is_empty();
+    let toggle_label = format!("Description of {}", finding.id);
+    view! {
+        <tbody class="finding" data-id=finding.id.clone()>
+            <tr>
+                <td class="finding-id">{id}{allowlisted}</td>
+                <td><span class=format!("severity-label {}", severity.class())>{severity.label()}</span></td>
+                <td>{finding.package.clone()}</td>
+                <td><code class="artifact-code">{finding.version.clone()}</code></td>
+                <td>{fixed_in(&finding)}</td>
+                <td class="number">{cvss_text(&finding)}</td>
+                <td class="actions">
+                    {has_description.then(|| view! {
+                        <button type="button" class="icon expand" aria-label=toggle_label
+                            aria-expanded=move || open.get().to_string()
+                            on:click=move |_| open.update(|o| *o = !*o)>
+                            <span class="expand-arrow" class:expand-open=move || open.get() aria-hidden="true">"▸"</span>
+                        </button>
+                    })}
+                </td>
+            </tr>
+            {move || open.get().then(|| view! {
+                <tr class="finding-description"><td colspan="7">{description.clone()}</td></tr>
+            })}
+        </tbody>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use berth_api::vulnerabilities as wire;
+
+    use super::*;
+
+    fn finding(id: &str, package: &str, severity: &str) -> Finding {
+        Finding {
+            id: id.to_owned(),
+            package: package.to_owned(),
+            severity: severity.to_owned(),
+            ..Finding::default()
+        }
+    }
+
+    fn ids(shown: &[&Finding]) -> Vec<String> {
+        shown.iter().map(|f| f.id.clone()).collect()
+    }
+
+    #[test]
+    fn reports_read_as_the_server_writes_them() -> Result<(), serde_json::Error> {
+        let item = wire::VulnerabilityItem {
+            id: "CVE-2024-3094".to_owned(),
+            package: "xz-utils".to_owned(),
+            version: "5.6.0-0.2".to_owned(),
+            fix_version: String::new(),
+            severity: "Critical".to_owned(),
+            description: "backdoor".to_owned(),
+            links: vec!["https://security-tracker.debian.org/tracker/CVE-2024-3094".to_owned()],
+            preferred_cvss: Some(wire::CvssDetails {
+                score_v3: Some(10.0),
+                ..wire::CvssDetails::default()
+            }),
+            cwe_ids: vec!["CWE-506".to_owned()],
+            vendor_attributes:
+                serde_json::json!({"status": "no-dsa", "allowlisted": true, "layer": "x"})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+        };
+        let sent = std::collections::BTreeMap::from([(
+            wire::NATIVE_REPORT_MIME.to_owned(),
+            wire::VulnerabilityReport {
+                vulnerabilities: vec![item],
+                ..wire::VulnerabilityReport::default()
+            },
+        )]);
+        let read: Reports = serde_json::from_value(serde_json::to_value(&sent)?)?;
+        let findings = read.native.map(|r| r.vulnerabilities).unwrap_or_default();
+        assert_eq!(
+            findings,
+            [Finding {
+                id: "CVE-2024-3094".to_owned(),
+                package: "xz-utils".to_owned(),
+                version: "5.6.0-0.2".to_owned(),
+                fix_version: String::new(),
+                severity: "Critical".to_owned(),
+                description: "backdoor".to_owned(),
+                links: vec!["https://security-tracker.debian.org/tracker/CVE-2024-3094".to_owned()],
+                preferred_cvss: Some(Cvss {
+                    score_v3: Some(10.0)
+                }),
+                vendor_attributes: VendorAttributes {
+                    status: Some("no-dsa".to_owned()),
+                    allowlisted: true,
+                },
+            }]
+        );
+        assert_eq!(fixed_in(&findings[0]), "no fix (no-dsa)");
+        assert_eq!(cvss_text(&findings[0]), "10.0");
+        Ok(())
+    }
+
+    #[test]
+    fn fixed_in_says_no_fix_with_the_vendors_word() {
+        let mut f = finding("CVE-1", "p", "High");
+        assert_eq!(fixed_in(&f), "no fix");
+        f.vendor_attributes.status = Some(String::new());
+        assert_eq!(fixed_in(&f), "no fix");
+        f.vendor_attributes.status = Some("will_not_fix".to_owned());
+        assert_eq!(fixed_in(&f), "no fix (will_not_fix)");
+        f.fix_version = "1.2.3".to_owned();
+        assert_eq!(fixed_in(&f), "1.2.3");
+        assert_eq!(cvss_text(&f), "");
+        f.preferred_cvss = Some(Cvss {
+            score_v3: Some(7.45),
+        });
+        assert_eq!(cvss_text(&f), "7.5");
+    }
+
+    #[test]
+    fn only_web_links_are_followed() {
+        let mut f = finding("CVE-1", "p", "High");
+        assert_eq!(link_of(&f), None);
+        f.links = vec!["javascript:alert(1)".to_owned(), "https://x".to_owned()];
+        assert_eq!(link_of(&f), None);
+        f.links = vec!["https://nvd.nist.gov/vuln/detail/CVE-1".to_owned()];
+        assert_eq!(
+            link_of(&f).as_deref(),
+            Some("https://nvd.nist.gov/vuln/detail/CVE-1")
+        );
+    }
+
+    #[test]
+    fn the_default_order_is_worst_first_then_by_id() {
+        let all = [
+            finding("CVE-3", "zlib", "Low"),
+            finding("CVE-2", "openssl", "Critical"),
+            finding("GHSA-1", "lodash", "bogus"),
+            finding("CVE-1", "curl", "Critical"),
+            finding("CVE-4", "bash", "Medium"),
+        ];
+        assert_eq!(
+            ids(&visible(&all, "", None, Order::Severity)),
+            ["CVE-1", "CVE-2", "CVE-4", "CVE-3", "GHSA-1"]
+        );
+        assert_eq!(
+            ids(&visible(&all, "", None, Order::Id)),
+            ["CVE-1", "CVE-2", "CVE-3", "CVE-4", "GHSA-1"]
+        );
+        assert_eq!(
+            ids(&visible(&all, "", None, Order::Package)),
+            ["CVE-4", "CVE-1", "GHSA-1", "CVE-2", "CVE-3"]
+        );
+        assert_eq!(Order::parse("package"), Order::Package);
+        assert_eq!(Order::parse("nonsense"), Order::Severity);
+    }
+
+    #[test]
+    fn filters_match_id_or_package_in_any_case_and_a_severity() {
+        let all = [
+            finding("CVE-2024-3094", "xz-utils", "Critical"),
+            finding("CVE-2023-4863", "libwebp", "High"),
+            finding("GHSA-xxxx", "XZ-java", "Low"),
+        ];
+        assert_eq!(
+            ids(&visible(&all, " xz ", None, Order::Severity)),
+            ["CVE-2024-3094", "GHSA-xxxx"]
+        );
+        assert_eq!(
+            ids(&visible(&all, "cve-2023", None, Order::Severity)),
+            ["CVE-2023-4863"]
+        );
+        assert_eq!(
+            ids(&visible(&all, "xz", Some(Severity::Low), Order::Severity)),
+            ["GHSA-xxxx"]
+        );
+        assert!(visible(&all, "nothing", None, Order::Severity).is_empty());
+    }
+}
