@@ -71,6 +71,8 @@ pub struct AppStateInner {
     /// The local vulnerability database (its own SQLite file under `<data_dir>/vulndb`), following the
     /// generation `berth vulndb import` last published.
     pub vulndb: Arc<VulnDb>,
+    /// Recent "prevent vulnerable images" verdicts (see [`crate::scan::service::pull_refusal`]).
+    pub scan_verdicts: Arc<crate::scan::service::VerdictCache>,
 }
 
 impl AppState {
@@ -138,6 +140,7 @@ impl AppState {
             sign_ups: Arc::new(SignUpLimit::default()),
             jobs,
             vulndb,
+            scan_verdicts: Arc::default(),
         })))
     }
 }

@@ -84,6 +84,9 @@ pub struct Db {
     standings: Arc<ReadCache<(String, i64), Option<access::UserStanding>>>,
     /// Immutable tag rules, compiled (see [`crate::immutable`]).
     immutable_rules: Arc<crate::immutable::RuleCache>,
+    /// Projects' metadata settings by project id, for the pull and push paths (prevent vulnerable images,
+    /// scan on push); forgotten by every write of a project's settings.
+    project_settings: Arc<ReadCache<i64, projects::Settings>>,
 }
 
 /// Whether an error is a unique-constraint violation (a duplicate name, for example).
@@ -124,6 +127,7 @@ impl Db {
             projects: Arc::new(ReadCache::new(CACHE_TTL, 1024)),
             tagged_manifests: Arc::new(ReadCache::new(CACHE_TTL, 4096)),
             standings: Arc::new(ReadCache::new(CACHE_TTL, 4096)),
+            project_settings: Arc::new(ReadCache::new(CACHE_TTL, 1024)),
             immutable_rules: Arc::default(),
         };
         db.ensure_built_in_scanner().await?;

@@ -1,6 +1,11 @@
 //! Projects and their members.
 
+use std::sync::Arc;
+
 use super::Db;
+
+/// A project's metadata settings as `(name, value)` pairs, shared from the cache.
+pub type Settings = Arc<Vec<(String, String)>>;
 use super::list::{self, ListQuery, ListSql, Scope};
 
 /// A project: the tenant. Its name is the first component of its repositories' names.
@@ -233,6 +238,25 @@ impl Db {
         .await
     }
 
+    /// Project `project_id`'s metadata settings (other than `public`) as `(name, value)`, cached for the
+    /// pull and push paths.
+    pub async fn project_settings_cached(&self, project_id: i64) -> Result<Settings, sqlx::Error> {
+        if let Some(settings) = self.project_settings.get(&project_id) {
+            return Ok(settings);
+        }
+        let generation = self.project_settings.generation();
+        let settings: Settings = Arc::new(
+            self.project_settings(&[project_id])
+                .await?
+                .into_iter()
+                .map(|(_, name, value)| (name, value))
+                .collect(),
+        );
+        self.project_settings
+            .insert(project_id, settings.clone(), generation);
+        Ok(settings)
+    }
+
     /// Changes a project's public flag (if given) and metadata settings, in one transaction.
     pub async fn update_project(
         &self,
@@ -278,6 +302,7 @@ impl Db {
         }
         tx.commit().await?;
         self.projects.invalidate(&project.name);
+        self.project_settings.invalidate(&project.id);
         Ok(())
     }
 
@@ -307,6 +332,7 @@ impl Db {
             .await?;
         tx.commit().await?;
         self.projects.invalidate(&project.name);
+        self.project_settings.invalidate(&project.id);
         Ok(true)
     }
 
@@ -391,6 +417,7 @@ impl Db {
             .await?;
         tx.commit().await?;
         self.projects.invalidate(&project.name);
+        self.project_settings.invalidate(&project.id);
         Ok(true)
     }
 
@@ -417,6 +444,7 @@ impl Db {
         }
         tx.commit().await?;
         self.projects.invalidate(&project.name);
+        self.project_settings.invalidate(&project.id);
         Ok(())
     }
 

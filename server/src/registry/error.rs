@@ -59,6 +59,10 @@ pub enum RegistryError {
     /// middleware answers (`src/server/middleware/immutable`).
     #[error("{0}")]
     Immutable(String),
+    /// A pull refused by the project's "prevent vulnerable images" policy: 412 `PROJECTPOLICYVIOLATION`, as
+    /// Harbor's `vulnerable` middleware answers.
+    #[error("{0}")]
+    PolicyViolation(String),
     #[error("{0}")]
     Unsupported(String),
     #[error("the requested range is not satisfiable: the blob has {size} bytes")]
@@ -112,6 +116,7 @@ impl RegistryError {
             UploadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "DENIED"),
             UploadsBusy(_) => (StatusCode::TOO_MANY_REQUESTS, "TOOMANYREQUESTS"),
             Immutable(_) => (StatusCode::PRECONDITION_FAILED, "PRECONDITION"),
+            PolicyViolation(_) => (StatusCode::PRECONDITION_FAILED, "PROJECTPOLICYVIOLATION"),
             Unsupported(_) => (StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED"),
             RangeNotSatisfiable { .. } => (StatusCode::RANGE_NOT_SATISFIABLE, "UNSUPPORTED"),
             NotFound(_) => (StatusCode::NOT_FOUND, "UNSUPPORTED"),

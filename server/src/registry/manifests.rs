@@ -20,6 +20,7 @@ use crate::events::audit::{self, Audit, ClientIp, Operation};
 use crate::oci::manifest::{self, MAX_MANIFEST_BYTES, ManifestError};
 use crate::oci::{Algorithm, Digest, Reference, RepositoryName};
 use crate::proxy;
+use crate::scan;
 use crate::service::immutable;
 use crate::stats::Pull;
 
@@ -69,6 +70,7 @@ pub async fn get(
         )));
     }
     if !head {
+        refuse_if_vulnerable(state, &project, &manifest).await?;
         // Counted off the request path: this only queues the pull.
         state.pulls.record(Pull {
             repository: name.as_str().to_owned(),
@@ -83,6 +85,79 @@ pub async fn get(
         });
     }
     Ok(manifest_response(manifest, head))
+}
+
+/// Harbor's "prevent vulnerable images from running": a GET of an image whose latest report has findings
+/// at or above the project's threshold, that its CVE allowlist does not exempt, is refused with 412
+/// `PROJECTPOLICYVIOLATION`; so is an image never scanned. Indexes and artifacts that are not container
+/// images are not checked (as in Harbor); a `HEAD` is not a pull and is not checked.
+async fn refuse_if_vulnerable(
+    state: &AppState,
+    project: &crate::db::Project,
+    manifest: &Manifest,
+) -> Result<(), RegistryError> {
+    let settings = scan::service::scan_settings(state, project.id)
+        .await
+        .map_err(|e| RegistryError::internal("reading the project's scan settings", e))?;
+    let Some(threshold) = settings.prevent else {
+        return Ok(());
+    };
+    if !matches!(
+        scan::layers::scannable(&manifest.content, &manifest.media_type),
+        scan::layers::Scannable::Image(_)
+    ) {
+        return Ok(());
+    }
+    let refusal = scan::service::pull_refusal(state, project.id, &manifest.digest, threshold)
+        .await
+        .map_err(|e| RegistryError::internal("deciding the vulnerability policy", e))?;
+    match refusal {
+        Some(message) => {
+            tracing::info!(project = %project.name, digest = %manifest.digest, "pull refused by the project's vulnerability policy");
+            Err(RegistryError::PolicyViolation(message))
+        }
+        None => Ok(()),
+    }
+}
+
+/// Harbor's "automatically scan images on push": queues a scan of a pushed container image or index when the
+/// project asks for it. A failure to queue is logged, never a failed push.
+async fn scan_on_push(
+    state: &AppState,
+    project: &crate::db::Project,
+    name: &RepositoryName,
+    digest: &str,
+    tag: Option<&str>,
+    content: &[u8],
+    media_type: &str,
+) {
+    let settings = match scan::service::scan_settings(state, project.id).await {
+        Ok(settings) => settings,
+        Err(e) => {
+            tracing::warn!(project = %project.name, error = %e, "could not read the project's scan settings; no scan on push");
+            return;
+        }
+    };
+    if !settings.auto_scan
+        || matches!(
+            scan::layers::scannable(content, media_type),
+            scan::layers::Scannable::No(_)
+        )
+    {
+        return;
+    }
+    let queued = scan::service::queue_scan(
+        state,
+        project.id,
+        name.as_str(),
+        digest,
+        tag.map(str::to_owned),
+        "auto scan",
+    )
+    .await;
+    if let Err(e) = queued {
+        tracing::warn!(repository = %name, %digest, error = %e, "scan on push could not be queued");
+    }
 }
 
 fn manifest_response(manifest: Manifest, head: bool) -> Response {
@@ -213,6 +288,16 @@ pub async fn put(
         PutManifestError::Db(e) => RegistryError::internal("storing manifest", e),
     })?;
     tracing::info!(repository = %name, digest = %digest_text, tag, "manifest pushed");
+    scan_on_push(
+        state,
+        &project,
+        name,
+        &digest_text,
+        tag,
+        &content,
+        &parsed.media_type,
+    )
+    .await;
     Audit::new(
         Operation::Create,
         "artifact",

@@ -237,15 +237,76 @@ fn finding_of(item: &berth_api::vulnerabilities::VulnerabilityItem) -> Finding {
     }
 }
 
+/// What a project's settings say about scanning (Harbor's project metadata).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScanSettings {
+    /// `auto_scan`: scan each artifact when it is pushed.
+    pub auto_scan: bool,
+    /// `auto_sbom_generation`: generate each artifact's SBOM when it is pushed.
+    pub auto_sbom: bool,
+    /// `prevent_vul` with its `severity`: refuse pulls of artifacts with findings of this severity or higher.
+    pub prevent: Option<Severity>,
+}
+
+/// Project `project_id`'s scan settings (cached with the project's metadata).
+pub async fn scan_settings(
+    state: &AppState,
+    project_id: i64,
+) -> Result<ScanSettings, ServiceError> {
+    let settings = state.db.project_settings_cached(project_id).await?;
+    let value = |name: &str| {
+        settings
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let on = |name: &str| value(name).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    // Harbor's default threshold is `low`; its `none` refuses any finding at all.
+    let threshold = value("severity")
+        .and_then(Severity::parse)
+        .unwrap_or(Severity::Low);
+    Ok(ScanSettings {
+        auto_scan: on("auto_scan"),
+        auto_sbom: on("auto_sbom_generation"),
+        prevent: on("prevent_vul").then_some(threshold),
+    })
+}
+
+/// The verdicts of recent pulls, so a pull decodes a report only when the report, the allowlist or the
+/// threshold changed since the last pull of the same artifact.
+#[derive(Debug, Default)]
+pub struct VerdictCache {
+    entries: dashmap::DashMap<(i64, String), CachedVerdict>,
+}
+
+#[derive(Debug, Clone)]
+struct CachedVerdict {
+    report_updated_at: String,
+    allowlist: Allowlist,
+    threshold: Severity,
+    refusal: Option<String>,
+}
+
+/// The most verdicts kept; past it the cache starts over.
+const MAX_VERDICTS: usize = 10_000;
+
 /// Whether a pull of `digest` from a project that prevents images of `threshold` or higher is refused, and
-/// why: with no successful report, Harbor's refusal of an unscanned image; else [`prevent_verdict`].
+/// why: with no successful report, Harbor's refusal of an unscanned image; else [`prevent_verdict`] with the
+/// project's effective allowlist. The previous successful report decides while a rescan is pending.
 pub async fn pull_refusal(
     state: &AppState,
     project_id: i64,
     digest: &str,
     threshold: Severity,
 ) -> Result<Option<String>, ServiceError> {
-    let Some(report) = latest_report(state, project_id, digest).await? else {
+    let registration = registration_for(state, project_id).await?;
+    let row = state
+        .db
+        .artifact_scan_reports(digest, &registration.uuid)
+        .await?
+        .into_iter()
+        .find(|r| r.mime_type == NATIVE_REPORT_MIME && r.summary.is_some());
+    let Some(row) = row else {
         return Ok(Some(format!(
             "current image without vulnerability scanning cannot be pulled due to configured policy in \
              'Prevent images with vulnerability severity of \"{}\" or higher from running.' To continue with \
@@ -253,13 +314,38 @@ pub async fn pull_refusal(
             threshold.as_str()
         )));
     };
-    let findings: Vec<Finding> = report.vulnerabilities.iter().map(finding_of).collect();
     let allowlist = effective_allowlist(state, project_id).await?;
-    Ok(
-        prevent_verdict(&findings, threshold, &allowlist, Utc::now().timestamp())
-            .as_ref()
-            .map(Refusal::message),
-    )
+    let key = (project_id, digest.to_owned());
+    if let Some(cached) = state.scan_verdicts.entries.get(&key)
+        && cached.report_updated_at == row.updated_at
+        && cached.allowlist == allowlist
+        && cached.threshold == threshold
+        && allowlist.expires_at.is_none()
+    {
+        return Ok(cached.refusal.clone());
+    }
+    let Some(report) = latest_report(state, project_id, digest).await? else {
+        return Ok(Some(
+            "the image's vulnerability report cannot be read; scan it again".to_owned(),
+        ));
+    };
+    let findings: Vec<Finding> = report.vulnerabilities.iter().map(finding_of).collect();
+    let refusal = prevent_verdict(&findings, threshold, &allowlist, Utc::now().timestamp())
+        .as_ref()
+        .map(Refusal::message);
+    if state.scan_verdicts.entries.len() >= MAX_VERDICTS {
+        state.scan_verdicts.entries.clear();
+    }
+    state.scan_verdicts.entries.insert(
+        key,
+        CachedVerdict {
+            report_updated_at: row.updated_at,
+            allowlist,
+            threshold,
+            refusal: refusal.clone(),
+        },
+    );
+    Ok(refusal)
 }
 
 /// Harbor's summary of a stored report.

@@ -3,6 +3,7 @@
 //! scanned through Harbor's API, and their reports compared with the expected matches of
 //! `tests/data/vulndata/README.md` (§5 and §6).
 
+mod policy;
 mod real_data;
 
 use std::collections::BTreeSet;
@@ -107,6 +108,12 @@ pub async fn scan_and_wait(server: &TestServer, name: &str) -> Value {
         "scan of {name}: {:?}",
         response.text().await
     );
+    wait_for_report(server, name).await
+}
+
+/// Waits until `scans/<name>:v1` has a successful report, and returns it.
+pub async fn wait_for_report(server: &TestServer, name: &str) -> Value {
+    let http = client();
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let artifact: Value = http
