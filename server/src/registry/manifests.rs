@@ -70,7 +70,7 @@ pub async fn get(
         )));
     }
     if !head {
-        refuse_if_vulnerable(state, &project, &manifest).await?;
+        refuse_if_vulnerable(state, &project, name, &manifest).await?;
         // Counted off the request path: this only queues the pull.
         state.pulls.record(Pull {
             repository: name.as_str().to_owned(),
@@ -90,10 +90,12 @@ pub async fn get(
 /// Harbor's "prevent vulnerable images from running": a GET of an image whose latest report has findings
 /// at or above the project's threshold, that its CVE allowlist does not exempt, is refused with 412
 /// `PROJECTPOLICYVIOLATION`; so is an image never scanned. Indexes and artifacts that are not container
-/// images are not checked (as in Harbor); a `HEAD` is not a pull and is not checked.
+/// images are not checked (as in Harbor); a `HEAD` is not a pull and is not checked. In a proxy-cache
+/// project, the first pull of an image is scanned before it is answered (Harbor serves it unscanned).
 async fn refuse_if_vulnerable(
     state: &AppState,
     project: &crate::db::Project,
+    name: &RepositoryName,
     manifest: &Manifest,
 ) -> Result<(), RegistryError> {
     let settings = scan::service::scan_settings(state, project.id)
@@ -102,11 +104,34 @@ async fn refuse_if_vulnerable(
     let Some(threshold) = settings.prevent else {
         return Ok(());
     };
-    if !matches!(
-        scan::layers::scannable(&manifest.content, &manifest.media_type),
-        scan::layers::Scannable::Image(_)
-    ) {
+    let scan::layers::Scannable::Image(layers) =
+        scan::layers::scannable(&manifest.content, &manifest.media_type)
+    else {
         return Ok(());
+    };
+    if let Some(registry_id) = project.registry_id {
+        let scanned = scan::service::scan_proxied_before_serving(
+            state,
+            project,
+            registry_id,
+            name,
+            &manifest.digest,
+            layers,
+        )
+        .await
+        .map_err(|e| match e {
+            crate::service::ServiceError::Db(e) => {
+                RegistryError::internal("scanning a proxied image", e)
+            }
+            other => RegistryError::PolicyViolation(other.to_string()),
+        })?;
+        if !scanned {
+            return Err(RegistryError::PolicyViolation(
+                "the image is being fetched and scanned before it is served for the first time, as this \
+                 project prevents vulnerable images; try again in a minute"
+                    .to_owned(),
+            ));
+        }
     }
     let refusal = scan::service::pull_refusal(state, project.id, &manifest.digest, threshold)
         .await

@@ -274,9 +274,174 @@ pub async fn scan_settings(
 
 /// The verdicts of recent pulls, so a pull decodes a report only when the report, the allowlist or the
 /// threshold changed since the last pull of the same artifact.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct VerdictCache {
     entries: dashmap::DashMap<(i64, String), CachedVerdict>,
+    /// Scans of proxied images in progress on this node, by digest: a second pull waits for the first's.
+    proxy_scans: dashmap::DashMap<String, ProxyScan>,
+}
+
+type ProxyScan = futures_util::future::Shared<
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>,
+>;
+
+impl std::fmt::Debug for VerdictCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerdictCache")
+            .field("verdicts", &self.entries.len())
+            .field("proxy_scans", &self.proxy_scans.len())
+            .finish()
+    }
+}
+
+/// How long the first pull of a proxied image waits for its layers to be fetched and scanned before it is
+/// refused with "try again"; the scan goes on and the next pull is decided by its report.
+pub const PROXY_SCAN_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Whether `digest` has a successful report by the project's scanner.
+async fn has_report(state: &AppState, project_id: i64, digest: &str) -> Result<bool, ServiceError> {
+    let registration = registration_for(state, project_id).await?;
+    Ok(state
+        .db
+        .artifact_scan_reports(digest, &registration.uuid)
+        .await?
+        .iter()
+        .any(|r| r.mime_type == NATIVE_REPORT_MIME && r.summary.is_some()))
+}
+
+/// Scan-before-serve for a proxy-cache project that prevents vulnerable images: the first pull of an image
+/// fetches its layers from the upstream into the cache (the proxy's own single-flight fetch), scans it and
+/// writes its report before the pull is decided, so a proxied image is never served unscanned. Waits at most
+/// [`PROXY_SCAN_WAIT`]; `Ok(false)` when the scan is still running then. Concurrent pulls share one scan.
+pub async fn scan_proxied_before_serving(
+    state: &AppState,
+    project: &crate::db::Project,
+    registry_id: i64,
+    name: &crate::oci::RepositoryName,
+    digest: &str,
+    layers: Vec<super::layers::Layer>,
+) -> Result<bool, ServiceError> {
+    if has_report(state, project.id, digest).await? {
+        return Ok(true);
+    }
+    let registration = registration_for(state, project.id).await?;
+    if registration.uuid != BUILT_IN_UUID {
+        return Err(ServiceError::Invalid(format!(
+            "the project's scanner {} is an external adapter, which cannot scan proxied images before serving them",
+            registration.name
+        )));
+    }
+    let scan = state
+        .scan_verdicts
+        .proxy_scans
+        .entry(digest.to_owned())
+        .or_insert_with(|| {
+            let (state, project, name, digest) = (
+                state.clone(),
+                project.clone(),
+                name.clone(),
+                digest.to_owned(),
+            );
+            let task = tokio::spawn(async move {
+                let outcome =
+                    proxy_scan(&state, &project, registry_id, &name, &digest, &layers).await;
+                state.scan_verdicts.proxy_scans.remove(&digest);
+                outcome
+            });
+            let future: std::pin::Pin<
+                Box<dyn std::future::Future<Output = Result<(), String>> + Send>,
+            > = Box::pin(async move { task.await.map_err(|e| e.to_string())? });
+            futures_util::FutureExt::shared(future)
+        })
+        .clone();
+    match tokio::time::timeout(PROXY_SCAN_WAIT, scan).await {
+        Ok(Ok(())) => Ok(true),
+        Ok(Err(e)) => Err(ServiceError::Invalid(format!(
+            "the image could not be scanned before it is served: {e}"
+        ))),
+        Err(_) => Ok(false),
+    }
+}
+
+/// Fetches a proxied image's layers into the cache, scans it and writes its report.
+async fn proxy_scan(
+    state: &AppState,
+    project: &crate::db::Project,
+    registry_id: i64,
+    name: &crate::oci::RepositoryName,
+    digest: &str,
+    layers: &[super::layers::Layer],
+) -> Result<(), String> {
+    let uuid = state
+        .db
+        .start_scan_report(
+            &uuid::Uuid::new_v4().to_string(),
+            digest,
+            BUILT_IN_UUID,
+            NATIVE_REPORT_MIME,
+            None,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    state
+        .db
+        .run_scan_report(&uuid)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut log = run::ScanLog::new(None);
+    log.line(format!(
+        "scanning proxied {name}@{digest} before serving it"
+    ))
+    .await;
+    let outcome: Result<(), String> = async {
+        for layer in layers {
+            // A range request makes the proxy wait for the verified download and link it here.
+            crate::proxy::pull::blob(
+                state,
+                project,
+                registry_id,
+                name,
+                &layer.digest,
+                false,
+                Some("bytes=0-0"),
+            )
+            .await
+            .map_err(|e| format!("fetching layer {} from the upstream: {e}", layer.digest))?;
+        }
+        let (findings, generation) =
+            run::scan_artifact(state, name.as_str(), digest, &|| false, &mut log)
+                .await
+                .map_err(|e| e.to_string())?;
+        let job = ScanJob {
+            report_uuid: uuid.clone(),
+            repository: name.as_str().to_owned(),
+            digest: digest.to_owned(),
+            tag: None,
+        };
+        run::write_report(state, &job, &findings, generation, log.text())
+            .await
+            .map_err(|e| e.to_string())
+    }
+    .await;
+    if let Err(e) = &outcome {
+        tracing::warn!(repository = %name, %digest, error = %e, "scan of a proxied image before serving it failed");
+        let _ = state
+            .db
+            .finish_scan_report(
+                &uuid,
+                &crate::db::NewScanReport {
+                    status: "Error",
+                    vulndb_generation: None,
+                    severity: None,
+                    summary: None,
+                    report: None,
+                    cves: &[],
+                },
+                &format!("{}scan failed: {e}\n", log.text()),
+            )
+            .await;
+    }
+    outcome
 }
 
 #[derive(Debug, Clone)]

@@ -4,6 +4,7 @@
 //! `tests/data/vulndata/README.md` (§5 and §6).
 
 mod policy;
+mod proxy;
 mod real_data;
 
 use std::collections::BTreeSet;
