@@ -133,3 +133,25 @@ pub struct SbomOverview {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scanner: Option<ScannerIdentity>,
 }
+
+/// Harbor's `Stats`: the progress of the latest scan-all (`/scans/all/metrics`, `/scans/schedule/metrics`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
+pub struct Stats {
+    /// The artifacts the scan-all visits (counted when it starts; the number visited once it ends).
+    pub total: i64,
+    /// The artifacts it has finished with.
+    pub completed: i64,
+    /// The finished ones by outcome: `Success` (scanned, re-matched or unchanged since the last report),
+    /// `Error`, `Skipped` (not scannable, already being scanned, or an external scanner's project), and
+    /// while it runs `Pending` (the rest); `Stopped` for the rest of a stopped one.
+    #[serde(default)]
+    pub metrics: BTreeMap<String, i64>,
+    /// Whether it is queued or running.
+    pub ongoing: bool,
+    /// `Manual`, `Schedule` or `Event`; absent before the first scan-all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
+    /// Who asked for it (`schedule` for a scheduled one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester: Option<String>,
+}

@@ -33,6 +33,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let purge = tokio::spawn(jobs::upload_purge::run(state.clone()));
     let job_node = jobs::start(state.clone());
+    let rematch_watch = tokio::spawn(crate::scan::scan_all::watch(state.clone()));
     let session_sweep = tokio::spawn(session::sweep_expired(state.sessions.clone()));
     // Connection info gives handlers the peer address, for the audit log.
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -41,6 +42,7 @@ pub async fn run(
         .await
         .context("serving HTTP");
     purge.abort();
+    rematch_watch.abort();
     session_sweep.abort();
     // Running jobs are asked to stop and go back to the queue (within `[jobs] shutdown_grace_secs`).
     job_node.shutdown().await;

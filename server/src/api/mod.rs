@@ -29,6 +29,7 @@ mod repositories;
 mod retentions;
 mod robots;
 mod scan;
+mod scan_all;
 mod scanners;
 mod search;
 mod statistics;
@@ -74,6 +75,7 @@ use berth_api::users::{
     PasswordReq, Permission, UserCreationReq, UserProfile, UserResp, UserSearchRespItem,
     UserSysAdminFlag,
 };
+use berth_api::vulnerabilities::Stats;
 use utoipa::openapi::schema::Type;
 
 use crate::app::AppState;
@@ -268,6 +270,12 @@ api_routes! {
     get "/system/gc/{gc_id}" => gc::get [.ok::<ExecHistory>()],
     put "/system/gc/{gc_id}" => gc::stop_run,
     get "/system/gc/{gc_id}/log" => gc::log [.text()],
+    get "/system/scanAll/schedule" => scan_all::get_schedule [.ok::<Schedule>()],
+    post "/system/scanAll/schedule" => scan_all::create_schedule [.body::<Schedule>().created()],
+    put "/system/scanAll/schedule" => scan_all::update_schedule [.body::<Schedule>()],
+    post "/system/scanAll/stop" => scan_all::stop [.accepted()],
+    get "/scans/all/metrics" => scan_all::metrics [.ok::<Stats>()],
+    get "/scans/schedule/metrics" => scan_all::schedule_metrics [.ok::<Stats>()],
     get "/system/purgeaudit" => purgeaudit::list [.pages::<ExecHistory>()],
     get "/system/purgeaudit/schedule" => purgeaudit::get_schedule [.ok::<ExecHistory>()],
     post "/system/purgeaudit/schedule" => purgeaudit::create_schedule [.body::<Schedule>().created()],

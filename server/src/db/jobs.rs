@@ -17,7 +17,7 @@ pub const SUCCESS: &str = "success";
 pub const ERROR: &str = "error";
 pub const STOPPED: &str = "stopped";
 
-const JOB_COLUMNS: &str = "id, kind, parameters, state, attempts, max_attempts, triggered_by, operator,
+pub(super) const JOB_COLUMNS: &str = "id, kind, parameters, state, attempts, max_attempts, triggered_by, operator,
     schedule_id, run_after, node, worker, lease_until, stop_requested, created_at, started_at, finished_at,
     updated_at";
 

@@ -88,11 +88,17 @@ pub const KINDS: &[Kind] = &[
     crate::retention::run::KIND,
     crate::gc::KIND,
     crate::scan::run::KIND,
+    crate::scan::scan_all::KIND,
+    crate::scan::scan_all::REMATCH_KIND,
 ];
 
 /// Kinds of which at most one job runs at a time across all nodes: a pending one waits while another
 /// runs (Harbor's GC queue has one worker). Names only; the claim query spells them out.
-pub const EXCLUSIVE_KINDS: &[&str] = &[crate::gc::NAME];
+pub const EXCLUSIVE_KINDS: &[&str] = &[
+    crate::gc::NAME,
+    crate::scan::scan_all::NAME,
+    crate::scan::scan_all::REMATCH,
+];
 
 /// The kind named `name`.
 pub fn kind(name: &str) -> Option<&'static Kind> {

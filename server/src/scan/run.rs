@@ -286,24 +286,34 @@ pub async fn scan_artifact(
                 log.line(format!("child {child}")).await;
                 let (findings, g) = scan_image(state, &child, &layers, stop, log).await?;
                 generation = generation.or(g);
-                for f in findings {
-                    let seen = all
-                        .iter()
-                        .any(|a| a.id == f.id && a.package == f.package && a.version == f.version);
-                    if !seen {
-                        all.push(f);
-                    }
-                }
+                add_child_findings(&mut all, findings);
             }
-            all.sort_by(|a, b| {
-                b.severity
-                    .cmp(&a.severity)
-                    .then_with(|| a.id.cmp(&b.id))
-                    .then_with(|| a.package.cmp(&b.package))
-            });
+            sort_index_findings(&mut all);
             Ok((all, generation))
         }
     }
+}
+
+/// Adds a child's findings to an index's, once per (id, package, version).
+pub fn add_child_findings(all: &mut Vec<Finding>, findings: Vec<Finding>) {
+    for f in findings {
+        let seen = all
+            .iter()
+            .any(|a| a.id == f.id && a.package == f.package && a.version == f.version);
+        if !seen {
+            all.push(f);
+        }
+    }
+}
+
+/// Orders an index's findings: most severe first, then by id and package.
+pub fn sort_index_findings(all: &mut [Finding]) {
+    all.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.id.cmp(&b.id))
+            .then_with(|| a.package.cmp(&b.package))
+    });
 }
 
 /// Writes a successful report for `job` from `findings`.

@@ -6,6 +6,7 @@
 mod policy;
 mod proxy;
 mod real_data;
+mod scan_all;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

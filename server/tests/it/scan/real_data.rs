@@ -4,7 +4,7 @@
 use super::*;
 
 /// The findings with no fix and the negligible ones, the same for both Debian 12 images (README §5).
-const DEBIAN_UNFIXED: [(&str, &str, &str); 15] = [
+pub(super) const DEBIAN_UNFIXED: [(&str, &str, &str); 15] = [
     ("zlib", "CVE-2023-45853", ""),
     ("expat", "CVE-2023-52425", ""),
     ("expat", "CVE-2024-8176", ""),
@@ -23,7 +23,7 @@ const DEBIAN_UNFIXED: [(&str, &str, &str); 15] = [
 ];
 
 /// D1–D11: what Debian fixed in bookworm after 12.0.
-const DEBIAN_FIXED: [(&str, &str, &str); 12] = [
+pub(super) const DEBIAN_FIXED: [(&str, &str, &str); 12] = [
     ("openssl", "CVE-2023-5363", "3.0.11-1~deb12u2"),
     ("openssl", "CVE-2023-5678", "3.0.13-1~deb12u1"),
     ("openssl", "CVE-2024-6119", "3.0.14-1~deb12u2"),
@@ -38,7 +38,7 @@ const DEBIAN_FIXED: [(&str, &str, &str); 12] = [
     ("gnutls28", "CVE-2024-12243", "3.7.9-2+deb12u4"),
 ];
 
-const DEBIAN_FILES: [&str; 2] = ["etc/os-release", "var/lib/dpkg/status"];
+pub(super) const DEBIAN_FILES: [&str; 2] = ["etc/os-release", "var/lib/dpkg/status"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn real_debian_and_alpine_images_have_exactly_the_expected_findings() {
