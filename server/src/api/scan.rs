@@ -80,8 +80,8 @@ async fn authorize(
 }
 
 /// `POST …/artifacts/{reference}/scan`: queues a vulnerability scan of the artifact with the project's
-/// scanner (202). A scan already queued or running for it is a 409; an artifact that is not a container image
-/// is a 400 that says why.
+/// scanner (202). When one is already queued or running for it, that one stands and the answer is 202 too;
+/// an artifact that is not a container image is a 422 that says why.
 pub async fn scan(
     State(state): State<AppState>,
     caller: Caller,
@@ -130,15 +130,18 @@ pub async fn scan(
     )
     .await?
     {
-        service::Queued::Queued(_) => Ok(StatusCode::ACCEPTED.into_response()),
-        service::Queued::AlreadyRunning => Err(ApiError::Conflict(format!(
-            "a scan of {}@{} is already queued or running",
-            repository.name, artifact.digest
-        ))),
+        service::Queued::Queued(report) => {
+            tracing::info!(repository = %repository.name, digest = %artifact.digest, %report, by = caller.0.name(), "scan queued");
+        }
+        service::Queued::AlreadyRunning => {
+            tracing::info!(repository = %repository.name, digest = %artifact.digest, "scan asked while one is queued or running; that one stands");
+        }
     }
+    Ok(StatusCode::ACCEPTED.into_response())
 }
 
-/// `POST …/artifacts/{reference}/scan/stop`: stops the artifact's queued or running scan (202); 404 when none.
+/// `POST …/artifacts/{reference}/scan/stop`: stops the artifact's queued or running scan (202; also when none
+/// is running, as there is nothing left to stop).
 pub async fn stop(
     State(state): State<AppState>,
     caller: Caller,
@@ -146,13 +149,9 @@ pub async fn stop(
 ) -> Result<Response, ApiError> {
     let (project_id, repository, artifact) = authorize(&state, &caller, &path, "stop").await?;
     if service::stop_scan(&state, project_id, &artifact.digest).await? {
-        Ok(StatusCode::ACCEPTED.into_response())
-    } else {
-        Err(ApiError::NotFound(format!(
-            "no scan of {}@{} is queued or running",
-            repository.name, artifact.digest
-        )))
+        tracing::info!(repository = %repository.name, digest = %artifact.digest, by = caller.0.name(), "scan stopped");
     }
+    Ok(StatusCode::ACCEPTED.into_response())
 }
 
 /// `GET …/artifacts/{reference}/scan/{report_id}/log`: the scan's log as text.

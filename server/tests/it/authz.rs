@@ -605,6 +605,105 @@ const TABLE: &[Row] = &[
         DELETE,
     ),
     row("get", "/v2/_catalog", SIGNED_IN, false, &[]),
+    // Scanning (Harbor's `scan` resource: create and stop for maintainers and up, read for every member). A
+    // robot sees a project through the registry or REST permissions Berth models (`pull` here), as for
+    // `tag-retention`.
+    row(
+        "post",
+        "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan",
+        DELETERS,
+        false,
+        &[("repository", "pull"), ("scan", "create")],
+    ),
+    row(
+        "post",
+        "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan/stop",
+        DELETERS,
+        false,
+        &[("repository", "pull"), ("scan", "stop")],
+    ),
+    row(
+        "get",
+        "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan/{report_id}/log",
+        MEMBERS,
+        true,
+        &[("repository", "pull"), ("scan", "read")],
+    ),
+    // Scanner registrations: system administrators (and system robots, which `api::scanners` covers).
+    row("get", "/scanners", SYSADMIN, false, &[]),
+    row("get", "/scanners/{registration_id}", SYSADMIN, false, &[]),
+    row("patch", "/scanners/{registration_id}", SYSADMIN, false, &[]),
+    row(
+        "get",
+        "/scanners/{registration_id}/metadata",
+        SYSADMIN,
+        false,
+        &[],
+    ),
+    // A project's scanner: read by members (and anyone in a public project), set by project admins.
+    row(
+        "get",
+        "/projects/{project_name_or_id}/scanner",
+        MEMBERS,
+        true,
+        &[("repository", "pull"), ("scanner", "read")],
+    ),
+    row(
+        "put",
+        "/projects/{project_name_or_id}/scanner",
+        ADMINS,
+        false,
+        &[("repository", "pull"), ("scanner", "create")],
+    ),
+    row(
+        "get",
+        "/projects/{project_name_or_id}/scanner/candidates",
+        ADMINS,
+        false,
+        &[("repository", "pull"), ("scanner", "create")],
+    ),
+    row("get", "/system/CVEAllowlist", SIGNED_IN, false, &[]),
+    row("put", "/system/CVEAllowlist", SYSADMIN, false, &[]),
+    // Scan-all: system administrators (and system robots holding `scan-all`, which `scan::scan_all` covers).
+    row("get", "/system/scanAll/schedule", SYSADMIN, false, &[]),
+    row("put", "/system/scanAll/schedule", SYSADMIN, false, &[]),
+    row("get", "/scans/all/metrics", SYSADMIN, false, &[]),
+    row("get", "/scans/schedule/metrics", SYSADMIN, false, &[]),
+];
+
+/// Endpoints the matrix cannot drive, each with why and where its authorization is tested instead.
+const NOT_IN_MATRIX: &[(&str, &str, &str)] = &[
+    (
+        "post",
+        "/system/scanAll/schedule",
+        "a manual run is refused (409) while another waits, so its outcome depends on the row before; \
+         scan::scan_all tests 401/403 for non-admins",
+    ),
+    (
+        "post",
+        "/system/scanAll/stop",
+        "answers 400 when no scan-all runs; scan::scan_all tests it and 401/403 for non-admins",
+    ),
+    (
+        "post",
+        "/scanners",
+        "registering needs a live scanner adapter to ping; api::scanners tests 401/403 for non-admins",
+    ),
+    (
+        "post",
+        "/scanners/ping",
+        "needs a live scanner adapter; api::scanners tests 401/403 for non-admins",
+    ),
+    (
+        "put",
+        "/scanners/{registration_id}",
+        "the only registration without an adapter is the built-in one, which nobody may change; api::scanners",
+    ),
+    (
+        "delete",
+        "/scanners/{registration_id}",
+        "the only registration without an adapter is the built-in one, which nobody may delete; api::scanners",
+    ),
 ];
 
 /// What a fixture project holds.
@@ -631,7 +730,12 @@ struct Fixture {
     /// The project's retention policy, its finished dry run and that run's first task (`/retentions/{id}…`
     /// rows), as `(id, eid, tid)`.
     retention: (i64, i64, i64),
+    /// A scan report of the project's image (`…/scan/{report_id}/log` rows).
+    report_id: String,
 }
+
+/// The built-in scanner registration's uuid (migration 0022).
+const BUILT_IN_SCANNER: &str = "00000000-0000-4000-8000-0000be47c0de";
 
 /// An immutable tag rule selecting tags `pattern` in every repository.
 fn immutable_rule(pattern: &str) -> Value {
@@ -900,6 +1004,35 @@ async fn fixture(
         _ => None,
     };
     let digest = sha256(&manifest);
+    let mut report_id = String::new();
+    if row.route.contains("{report_id}") {
+        let artifact = api(&format!(
+            "/projects/{project}/repositories/app/artifacts/v1"
+        ));
+        let response = send(
+            http,
+            Method::POST,
+            format!("{artifact}/scan"),
+            Some(json!({"scan_type": "vulnerability"})),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let found: Value = send(
+            http,
+            Method::GET,
+            format!("{artifact}?with_scan_overview=true"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        report_id = found["scan_overview"]["application/vnd.security.vulnerability.report; version=1.1"]
+            ["report_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no report for the scan: {found}"))
+            .to_owned();
+    }
     Fixture {
         project,
         project_id,
@@ -915,6 +1048,7 @@ async fn fixture(
         rule_id,
         job_id,
         retention,
+        report_id,
     }
 }
 
@@ -1078,6 +1212,53 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
         (_, "/projects/{project_name}/repositories/{repository_name}/artifacts") => {
             api(format!("{repo}/artifacts"))
         }
+        (
+            "post",
+            "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan",
+        ) => with(
+            format!("{artifact}/scan"),
+            json!({"scan_type": "vulnerability"}),
+        ),
+        (
+            "post",
+            "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan/stop",
+        ) => with(
+            format!("{artifact}/scan/stop"),
+            json!({"scan_type": "vulnerability"}),
+        ),
+        (
+            _,
+            "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan/{report_id}/log",
+        ) => api(format!("{artifact}/scan/{}/log", fx.report_id)),
+        ("patch", "/scanners/{registration_id}") => with(
+            format!("/scanners/{BUILT_IN_SCANNER}"),
+            json!({"is_default": true}),
+        ),
+        (_, "/scanners/{registration_id}") => api(format!("/scanners/{BUILT_IN_SCANNER}")),
+        (_, "/scanners/{registration_id}/metadata") => {
+            api(format!("/scanners/{BUILT_IN_SCANNER}/metadata"))
+        }
+        (_, "/scanners") => api("/scanners".to_owned()),
+        ("put", "/projects/{project_name_or_id}/scanner") => with(
+            format!("/projects/{p}/scanner"),
+            json!({"uuid": BUILT_IN_SCANNER}),
+        ),
+        (_, "/projects/{project_name_or_id}/scanner") => api(format!("/projects/{p}/scanner")),
+        (_, "/projects/{project_name_or_id}/scanner/candidates") => {
+            api(format!("/projects/{p}/scanner/candidates"))
+        }
+        ("put", "/system/scanAll/schedule") => with(
+            "/system/scanAll/schedule".to_owned(),
+            json!({"schedule": {"type": "None"}}),
+        ),
+        (_, "/system/scanAll/schedule" | "/scans/all/metrics" | "/scans/schedule/metrics") => {
+            api(row.route.to_owned())
+        }
+        ("put", "/system/CVEAllowlist") => with(
+            "/system/CVEAllowlist".to_owned(),
+            json!({"items": [{"cve_id": "CVE-2024-0001"}]}),
+        ),
+        (_, "/system/CVEAllowlist") => api("/system/CVEAllowlist".to_owned()),
         (_, "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}") => {
             api(artifact)
         }
@@ -1243,7 +1424,12 @@ fn credentials(who: Who, fx: &Fixture) -> Option<(String, String)> {
 
 #[test]
 fn every_rest_endpoint_has_a_row() {
-    let rows: BTreeSet<(&str, &str)> = TABLE.iter().map(|r| (r.method, r.route)).collect();
+    let mut rows: BTreeSet<(&str, &str)> = TABLE.iter().map(|r| (r.method, r.route)).collect();
+    rows.extend(
+        NOT_IN_MATRIX
+            .iter()
+            .map(|(method, route, _)| (*method, *route)),
+    );
     let missing: Vec<String> = berth::api::ENDPOINTS
         .iter()
         .filter(|(method, path)| !rows.contains(&(*method, *path)))

@@ -18,6 +18,7 @@ const NOT_JSON: &[&str] = &[
     "/system/gc/{gc_id}/log",
     "/jobservice/jobs/{job_id}/log",
     "/retentions/{id}/executions/{eid}/tasks/{tid}",
+    "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan/{report_id}/log",
 ];
 
 async fn document(server: &TestServer) -> Value {
