@@ -16,6 +16,7 @@ pub mod model;
 pub mod report;
 pub mod run;
 pub mod sbom;
+pub mod sbom_job;
 pub mod service;
 pub mod version;
 pub mod vulndb;

@@ -4,6 +4,7 @@
 //! `tests/data/vulndata/README.md` (§5 and §6).
 
 mod real_data;
+mod sbom;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
