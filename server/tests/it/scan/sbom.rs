@@ -260,3 +260,93 @@ async fn sbom_requests_are_checked() {
     assert_eq!(ask_sbom(&server, "none", "/scan/stop").await.status(), 404);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_child_of_an_index_gets_its_own_sbom() {
+    crate::images::require_tool("skopeo");
+    let server = TestServer::start().await;
+    server.create_project("scans", false).await;
+    let http = client();
+    let env = ClientEnv::new();
+    let work = tempfile::tempdir().unwrap();
+    let debian = Image::from_files(
+        "amd64",
+        &[package_files(
+            "debian12-derived-12.0",
+            &["etc/os-release", "var/lib/dpkg/status"],
+        )],
+    );
+    let alpine = Image::from_files(
+        "arm64",
+        &[package_files(
+            "alpine3.18-minirootfs-3.18.9",
+            &["etc/os-release", "lib/apk/db/installed"],
+        )],
+    );
+    let manifests: Vec<Value> = [&debian, &alpine]
+        .iter()
+        .map(|child| {
+            let mut d = child.manifest.descriptor();
+            d["platform"] = serde_json::json!({"architecture": child.architecture, "os": "linux"});
+            d
+        })
+        .collect();
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": manifests,
+    });
+    let multi = crate::images::MultiArch {
+        index: crate::images::Blob::new(
+            "application/vnd.oci.image.index.v1+json",
+            serde_json::to_vec(&index).unwrap(),
+        ),
+        children: vec![debian.clone(), alpine.clone()],
+    };
+    let mut layout = Layout::create(&work.path().join("multi"));
+    layout.add_multi_arch("v1", &multi);
+    skopeo_copy(
+        &env,
+        &layout.reference("v1"),
+        &format!("docker://{}/scans/multi:v1", server.host()),
+        Some(&admin_creds()),
+        true,
+    );
+
+    let overview = generate_and_wait(&server, "multi").await;
+    assert!(overview.get("sbom_digest").is_none(), "{overview}");
+    // Nothing is running any more: stopping finds nothing.
+    assert_eq!(ask_sbom(&server, "multi", "/scan/stop").await.status(), 404);
+    for (child, purl) in [(&debian, "pkg:deb/debian/"), (&alpine, "pkg:apk/alpine/")] {
+        let digest = child.manifest.digest.as_str();
+        let artifact = get_json(
+            &http,
+            api(
+                &server,
+                &format!(
+                    "/projects/scans/repositories/multi/artifacts/{digest}?with_sbom_overview=true&with_accessory=true"
+                ),
+            ),
+        )
+        .await;
+        assert_eq!(artifact["sbom_overview"]["scan_status"], "Success");
+        let sbom = artifact["sbom_overview"]["sbom_digest"].as_str().unwrap();
+        assert_eq!(artifact["accessories"][0]["digest"], sbom, "{artifact}");
+        let listed = referrers(&server, "multi", digest).await;
+        assert_eq!(listed.len(), 1);
+        let response = http
+            .get(api(
+                &server,
+                &format!("/projects/scans/repositories/multi/artifacts/{digest}/additions/sbom"),
+            ))
+            .admin()
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let spdx: Value = response.json().await.unwrap();
+        assert_eq!(spdx["packages"][0]["versionInfo"], digest);
+        assert!(spdx.to_string().contains(purl), "{purl} in {spdx}");
+    }
+    server.stop().await;
+}
