@@ -409,8 +409,8 @@ async fn generate(
         Some(CYCLONEDX_MEDIA_TYPE) => CYCLONEDX_MEDIA_TYPE,
         _ => SPDX_MEDIA_TYPE,
     };
-    match scannable(&manifest.content, &manifest.media_type) {
-        Scannable::No(reason) => Err(ScanError::NotScannable(reason).into()),
+    let (summary, document) = match scannable(&manifest.content, &manifest.media_type) {
+        Scannable::No(reason) => return Err(ScanError::NotScannable(reason).into()),
         Scannable::Image(layers) => {
             let subject = Subject {
                 project_id: job.project_id,
@@ -427,16 +427,7 @@ async fn generate(
                 packages,
                 children: Vec::new(),
             };
-            let text = log.text().to_owned();
-            write_report(
-                state,
-                &job.report_uuid,
-                (&job.repository, &job.digest),
-                &summary,
-                Some(document),
-                &text,
-            )
-            .await
+            (summary, Some(document))
         }
         Scannable::Index(children) => {
             let mut summary = SbomSummary {
@@ -526,18 +517,19 @@ async fn generate(
                     }
                 }
             }
-            let text = log.text().to_owned();
-            write_report(
-                state,
-                &job.report_uuid,
-                (&job.repository, &job.digest),
-                &summary,
-                None,
-                &text,
-            )
-            .await
+            (summary, None)
         }
-    }
+    };
+    let text = log.text().to_owned();
+    write_report(
+        state,
+        &job.report_uuid,
+        (&job.repository, &job.digest),
+        &summary,
+        document,
+        &text,
+    )
+    .await
 }
 
 fn run(ctx: JobContext) -> JobFuture {

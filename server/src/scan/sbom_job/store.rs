@@ -215,3 +215,44 @@ pub async fn store_accessory(
         })?;
     Ok(digest)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_accessory_is_harbor_s_sbom_manifest() -> Result<(), Box<dyn std::error::Error>> {
+        let subject = Subject {
+            project_id: 1,
+            repository: "p/r",
+            digest: "sha256:0000000000000000000000000000000000000000000000000000000000000001",
+            media_type: OCI_MANIFEST,
+            size: 500,
+        };
+        let config = Digest::of(Algorithm::Sha256, EMPTY_CONTENT);
+        assert_eq!(
+            config.to_string(),
+            "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+        );
+        let layer = Digest::of(Algorithm::Sha256, b"{\"spdxVersion\":\"SPDX-2.3\"}");
+        let content = accessory_manifest(
+            &subject,
+            &config,
+            &layer,
+            26,
+            crate::scan::sbom::SPDX_MEDIA_TYPE,
+            "2026-12-06T10:00:00Z",
+        );
+        let parsed = manifest::parse(&content, Some(OCI_MANIFEST))?;
+        assert_eq!(parsed.artifact_type.as_deref(), Some(SBOM_ARTIFACT_TYPE));
+        assert_eq!(
+            parsed.subject.map(|d| d.to_string()).as_deref(),
+            Some(subject.digest)
+        );
+        assert_eq!(parsed.blobs, vec![config, layer]);
+        let json: serde_json::Value = serde_json::from_slice(&content)?;
+        assert_eq!(json["layers"][0]["mediaType"], "application/spdx+json");
+        assert_eq!(json["layers"][0]["size"], 26);
+        Ok(())
+    }
+}
