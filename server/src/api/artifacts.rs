@@ -57,7 +57,8 @@ pub struct AdditionPath {
 
 /// What to include in each artifact (Harbor's `with_*` parameters, booleans). `with_immutable_status=true`
 /// fills each tag's `immutable`; `with_scan_overview=true` fills `scan_overview` (empty for an artifact never
-/// scanned). Labels, SBOM overviews and signatures are not kept yet: those parameters are read (so a bad
+/// scanned) and `with_sbom_overview=true` fills `sbom_overview` (absent for an artifact with no SBOM generated).
+/// Labels and signatures are not kept yet: those parameters are read (so a bad
 /// value is a 400) and change nothing.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[expect(
@@ -240,6 +241,13 @@ async fn to_artifacts(
         }
         _ => None,
     };
+    let mut sbom_overviews = match (include.with_sbom_overview, rows.first()) {
+        (Some(true), Some(first)) => {
+            let digests: Vec<String> = rows.iter().map(|r| r.digest.clone()).collect();
+            Some(crate::scan::sbom_job::overviews(state, first.project_id, &digests).await?)
+        }
+        _ => None,
+    };
     let summaries: Vec<ManifestSummary> = rows
         .iter()
         .map(|r| ManifestSummary::of(&r.content))
@@ -343,7 +351,7 @@ async fn to_artifacts(
                     .map(|summary| BTreeMap::from([(NATIVE_REPORT_MIME.to_owned(), summary)]))
                     .unwrap_or_default()
             }),
-            sbom_overview: None,
+            sbom_overview: sbom_overviews.as_mut().and_then(|o| o.remove(&row.digest)),
             digest: row.digest,
         });
     }
@@ -536,10 +544,11 @@ const ADDITIONS: [&str; 9] = [
 ];
 
 /// `GET …/artifacts/{reference}/additions/{addition}`: `build_history`, the image config's history, for an
-/// artifact with an image config, Berth's `layers`, the manifest's layers (an index answers 400), and
-/// `vulnerabilities`, the latest scan report ([`super::scan::vulnerabilities`]). Another addition Harbor names
-/// (the chart, SBOM and model additions, which Berth does not extract yet) is a 404. A name Harbor does not
-/// have is a 400.
+/// artifact with an image config, Berth's `layers`, the manifest's layers (an index answers 400),
+/// `vulnerabilities`, the latest scan report ([`super::scan::vulnerabilities`]), and `sbom`, the document of the
+/// artifact's latest SBOM accessory as a download ([`super::scan::sbom_document`]). Another addition Harbor
+/// names (the chart and model additions, which Berth does not extract yet) is a 404. A name Harbor does not have
+/// is a 400.
 pub async fn addition(
     State(state): State<AppState>,
     caller: Caller,
@@ -580,6 +589,7 @@ pub async fn addition(
             super::scan::vulnerabilities(&state, repository.project_id, &artifact.digest, &headers)
                 .await
         }
+        "sbom" => super::scan::sbom_document(&state, &repository.name, &artifact.digest).await,
         addition => Err(ApiError::NotFound(format!(
             "the addition {addition} of artifact {}@{} not found",
             repository.name, artifact.digest

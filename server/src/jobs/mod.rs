@@ -90,6 +90,7 @@ pub const KINDS: &[Kind] = &[
     crate::scan::run::KIND,
     crate::scan::scan_all::KIND,
     crate::scan::scan_all::REMATCH_KIND,
+    crate::scan::sbom_job::KIND,
 ];
 
 /// Kinds of which at most one job runs at a time across all nodes: a pending one waits while another

@@ -17,6 +17,7 @@ pub mod report;
 pub mod run;
 pub mod sbom;
 pub mod scan_all;
+pub mod sbom_job;
 pub mod service;
 pub mod version;
 pub mod vulndb;

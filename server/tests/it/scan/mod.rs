@@ -7,6 +7,7 @@ mod policy;
 mod proxy;
 mod real_data;
 mod scan_all;
+mod sbom;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
