@@ -88,6 +88,8 @@ pub const KINDS: &[Kind] = &[
     crate::retention::run::KIND,
     crate::gc::KIND,
     crate::scan::run::KIND,
+    crate::scan::adapter::job::KIND,
+    crate::scan::adapter::client::KIND,
 ];
 
 /// Kinds of which at most one job runs at a time across all nodes: a pending one waits while another
