@@ -19,12 +19,11 @@ use reqwest::StatusCode;
 use super::{ErrorResponse, SCAN_REQUEST_MIME, SCAN_RESPONSE_MIME, ScanResponse};
 use crate::app::AppState;
 use crate::auth::token::Grant;
-use crate::db::{NewScanReport, ReportCve};
+use crate::db::NewScanReport;
 use crate::jobs::{JobContext, JobError, JobFuture, Kind};
 use crate::scan::layers::{Scannable, scannable};
 use crate::scan::model::Finding;
-use crate::scan::report::{overall_severity, summarize};
-use crate::scan::run::{ScanJob, ScanLog};
+use crate::scan::run::{ScanJob, ScanLog, store_report};
 use crate::scan::service::finding_of;
 use crate::service::scanners::{Settings, fetch_metadata, stored, with_auth};
 
@@ -385,35 +384,10 @@ async fn store(
     for item in &mut report.vulnerabilities {
         item.vendor_attributes.remove("allowlisted");
     }
-    let body = serde_json::to_vec(&report).map_err(|e| JobError::Failed(e.to_string()))?;
-    let compressed = zstd::encode_all(body.as_slice(), 3)
-        .map_err(|e| JobError::Failed(format!("compressing the report: {e}")))?;
-    let summary = serde_json::to_string(&summarize(&findings)).unwrap_or_else(|_| "{}".to_owned());
-    let severity = overall_severity(&findings);
-    let cves: Vec<ReportCve> = findings
-        .iter()
-        .map(|f| ReportCve {
-            cve_id: f.id.clone(),
-            package: f.package.clone(),
-            version: f.version.clone(),
-            fix_version: f.fix_version.clone().unwrap_or_default(),
-            severity: f.severity.as_str().to_owned(),
+    store_report(state, &job.report_uuid, &report, &findings, None, log)
+        .await
+        .map_err(|e| match e {
+            crate::scan::run::ScanError::Db(e) => JobError::from(e),
+            other => JobError::Failed(other.to_string()),
         })
-        .collect();
-    state
-        .db
-        .finish_scan_report(
-            &job.report_uuid,
-            &NewScanReport {
-                status: "Success",
-                vulndb_generation: None,
-                severity: Some(severity.as_str()),
-                summary: Some(&summary),
-                report: Some((&compressed, "zstd")),
-                cves: &cves,
-            },
-            log,
-        )
-        .await?;
-    Ok(())
 }
