@@ -162,6 +162,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(registry::routes())
         .merge(with_sessions)
+        // Harbor's Pluggable Scanner API (Berth's scanner as an adapter): not part of the REST API v2.0.
+        .merge(crate::scan::adapter::server::routes())
         .route("/service/token", get(token_endpoint::issue))
         // Every path no route claims belongs to the console (its history-mode routes and assets).
         .fallback(console::serve)

@@ -75,6 +75,17 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// Garbage collection (`[gc]`, `BERTH_GC__*`).
     pub gc: GcConfig,
+    /// Vulnerability scanning (`[scan]`, `BERTH_SCAN__*`).
+    pub scan: ScanConfig,
+}
+
+/// Vulnerability scanning (`[scan]` in TOML, `BERTH_SCAN__*` in the environment).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScanConfig {
+    /// The one credential Berth's scanner adapter API (`/api/v1`, Harbor's Pluggable Scanner API) accepts,
+    /// as `Authorization: Bearer <key>` or `X-ScannerAdapter-API-Key: <key>`. Unset, that API is off (404).
+    pub adapter_api_key: Option<Secret>,
 }
 
 /// Garbage collection (`[gc]` in TOML, `BERTH_GC__*` in the environment).
@@ -232,6 +243,7 @@ impl Default for Config {
             proxy: ProxyConfig::default(),
             jobs: JobsConfig::default(),
             gc: GcConfig::default(),
+            scan: ScanConfig::default(),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! Queries use `$N` placeholders, which SQLite and PostgreSQL both accept.
 
 mod access;
+mod adapter_scans;
 mod artifact_rows;
 mod artifacts;
 mod audit;
@@ -46,6 +47,7 @@ use sqlx::sqlite::{
 };
 
 pub use access::UserStanding;
+pub use adapter_scans::AdapterScanRow;
 pub use artifact_rows::{ArtifactRow, TagRow};
 pub use artifacts::{
     CopyArtifact, CopyError, DeleteArtifact, Manifest, NewArtifact, PutManifestError, Referrer,

@@ -91,6 +91,8 @@ pub const KINDS: &[Kind] = &[
     crate::scan::scan_all::KIND,
     crate::scan::scan_all::REMATCH_KIND,
     crate::scan::sbom_job::KIND,
+    crate::scan::adapter::job::KIND,
+    crate::scan::adapter::client::KIND,
 ];
 
 /// Kinds of which at most one job runs at a time across all nodes: a pending one waits while another

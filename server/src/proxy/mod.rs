@@ -4,7 +4,7 @@
 //! `<path>` (on Docker Hub `nginx` is `library/nginx`). The registry handlers call [`pull`] for manifests, blobs
 //! and tag lists of such projects.
 
-mod egress;
+pub mod egress;
 pub mod endpoint;
 mod flight;
 pub mod pull;

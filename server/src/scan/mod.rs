@@ -9,6 +9,7 @@
 //!   answers into findings (pure, synchronous);
 //! - [`model`] is the vocabulary they share.
 
+pub mod adapter;
 pub mod inventory;
 pub mod layers;
 pub mod matcher;

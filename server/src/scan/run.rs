@@ -338,7 +338,20 @@ pub async fn write_report(
         crate::db::timestamp(now),
         now.timestamp(),
     );
-    let body = serde_json::to_vec(&report).map_err(|e| ScanError::VulnDb(e.to_string()))?;
+    store_report(state, &job.report_uuid, &report, findings, generation, log).await
+}
+
+/// Stores `report` (whose items are `findings`) as the successful outcome of report row `report_uuid`: the
+/// compressed body, its summary, worst severity and CVE rows. Shared by every scanner kind.
+pub async fn store_report(
+    state: &AppState,
+    report_uuid: &str,
+    report: &berth_api::vulnerabilities::VulnerabilityReport,
+    findings: &[Finding],
+    generation: Option<i64>,
+    log: &str,
+) -> Result<(), ScanError> {
+    let body = serde_json::to_vec(report).map_err(|e| ScanError::VulnDb(e.to_string()))?;
     let compressed = zstd::encode_all(body.as_slice(), 3)
         .map_err(|e| ScanError::VulnDb(format!("compressing the report: {e}")))?;
     let summary = serde_json::to_string(&summarize(findings)).unwrap_or_else(|_| "{}".to_owned());
@@ -356,7 +369,7 @@ pub async fn write_report(
     state
         .db
         .finish_scan_report(
-            &job.report_uuid,
+            report_uuid,
             &NewScanReport {
                 status: "Success",
                 vulndb_generation: generation,

@@ -58,13 +58,12 @@ pub async fn queue_scan(
             registration.name
         )));
     }
-    if registration.uuid != BUILT_IN_UUID {
-        return Err(ServiceError::Invalid(format!(
-            "the project's scanner {} is an external adapter; scanning through external adapters is not \
-             available yet: choose the built-in scanner Berth for this project",
-            registration.name
-        )));
-    }
+    // The built-in scanner runs in Berth; any other registration is an external adapter, asked by a job.
+    let kind = if registration.uuid == BUILT_IN_UUID {
+        run::NAME
+    } else {
+        super::adapter::client::NAME
+    };
     let existing = state
         .db
         .artifact_scan_reports(digest, &registration.uuid)
@@ -93,13 +92,7 @@ pub async fn queue_scan(
     let parameters = serde_json::to_value(&job).unwrap_or(Value::Null);
     let id = state
         .jobs
-        .enqueue(
-            &state.db,
-            run::NAME,
-            &parameters,
-            crate::jobs::MANUAL,
-            operator,
-        )
+        .enqueue(&state.db, kind, &parameters, crate::jobs::MANUAL, operator)
         .await
         .map_err(|e| match e {
             crate::jobs::EnqueueError::Db(e) => ServiceError::Db(e),
@@ -205,7 +198,7 @@ pub async fn latest_report(
 }
 
 /// Enough of a finding, read back from a report item, for the allowlist and the verdict.
-fn finding_of(item: &berth_api::vulnerabilities::VulnerabilityItem) -> Finding {
+pub(crate) fn finding_of(item: &berth_api::vulnerabilities::VulnerabilityItem) -> Finding {
     let aliases = item
         .vendor_attributes
         .get("aliases")

@@ -322,29 +322,12 @@ pub async fn fetch_metadata(settings: &Settings) -> Result<ScannerAdapterMetadat
         .danger_accept_invalid_certs(settings.skip_cert_verify)
         .build()
         .map_err(|e| failed(format!("no HTTP client: {e}")))?;
-    let mut request = client
-        .get(format!("{}/api/v1/metadata", settings.url))
-        .header(reqwest::header::ACCEPT, METADATA_ACCEPT);
-    let credential = settings
-        .access_credential
-        .as_ref()
-        .map(|c| c.expose().to_owned())
-        .unwrap_or_default();
-    request = match settings.auth.as_str() {
-        "Basic" => request.header(
-            reqwest::header::AUTHORIZATION,
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(credential)
-            ),
-        ),
-        "Bearer" => request.header(
-            reqwest::header::AUTHORIZATION,
-            format!("Bearer {credential}"),
-        ),
-        "X-ScannerAdapter-API-Key" => request.header("X-ScannerAdapter-API-Key", credential),
-        _ => request,
-    };
+    let request = with_auth(
+        client
+            .get(format!("{}/api/v1/metadata", settings.url))
+            .header(reqwest::header::ACCEPT, METADATA_ACCEPT),
+        settings,
+    );
     let response = request.send().await.map_err(|e| {
         let why = if e.is_timeout() {
             "it did not answer in time".to_owned()
@@ -375,6 +358,31 @@ pub async fn fetch_metadata(settings: &Settings) -> Result<ScannerAdapterMetadat
         .map_err(|_| failed("its metadata is not the adapter API's JSON".to_owned()))?;
     validate_metadata(&metadata).map_err(failed)?;
     Ok(metadata)
+}
+
+/// `request` with the registration's credential, as Harbor sends it: `Basic`, `Bearer` or
+/// `X-ScannerAdapter-API-Key`.
+pub fn with_auth(request: reqwest::RequestBuilder, settings: &Settings) -> reqwest::RequestBuilder {
+    let credential = settings
+        .access_credential
+        .as_ref()
+        .map(|c| c.expose().to_owned())
+        .unwrap_or_default();
+    match settings.auth.as_str() {
+        "Basic" => request.header(
+            reqwest::header::AUTHORIZATION,
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(credential)
+            ),
+        ),
+        "Bearer" => request.header(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {credential}"),
+        ),
+        "X-ScannerAdapter-API-Key" => request.header("X-ScannerAdapter-API-Key", credential),
+        _ => request,
+    }
 }
 
 /// Harbor's `ScannerAdapterMetadata.Validate` (`src/pkg/scan/rest/v1/models.go`): a scanner with a name,

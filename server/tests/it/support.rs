@@ -35,22 +35,28 @@ impl TestServer {
 
     /// Starts a server after letting `configure` adjust the default test configuration.
     pub async fn start_with(configure: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_bound(|config, _| configure(config)).await
+    }
+
+    /// [`TestServer::start_with`], where `configure` also gets the address the server will listen on (for
+    /// settings that name it, such as `external_url` or `listen`).
+    pub async fn start_bound(configure: impl FnOnce(&mut Config, SocketAddr)) -> TestServer {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-        let mut config = Config {
-            data_dir: dir.path().join("data"),
-            admin_password: Some(Secret::new(ADMIN_PASSWORD)),
-            ..Config::default()
-        };
-        configure(&mut config);
-        let (state, _) = berth::serve::prepare(config)
-            .await
-            .unwrap_or_else(|e| panic!("prepare: {e:#}"));
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .unwrap_or_else(|e| panic!("bind: {e}"));
         let addr = listener
             .local_addr()
             .unwrap_or_else(|e| panic!("addr: {e}"));
+        let mut config = Config {
+            data_dir: dir.path().join("data"),
+            admin_password: Some(Secret::new(ADMIN_PASSWORD)),
+            ..Config::default()
+        };
+        configure(&mut config, addr);
+        let (state, _) = berth::serve::prepare(config)
+            .await
+            .unwrap_or_else(|e| panic!("prepare: {e:#}"));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(berth::serve::run(state.clone(), listener, async {
             let _ = rx.await;

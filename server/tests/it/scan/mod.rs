@@ -3,6 +3,7 @@
 //! scanned through Harbor's API, and their reports compared with the expected matches of
 //! `tests/data/vulndata/README.md` (§5 and §6).
 
+mod adapter;
 mod policy;
 mod proxy;
 mod real_data;
