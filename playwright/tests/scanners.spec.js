@@ -1,9 +1,10 @@
 // Administration → Interrogation Services → Scanners: the built-in Berth registration (default, protected),
 // a new scanner registered against a small adapter this test runs (valid Harbor adapter metadata, a Bearer
-// token required), its connection tested (and a failing one), set as default, disabled and enabled, deleted.
+// token required), its connection tested (and a failing one), set as default, disabled and enabled, chosen
+// as a project's scanner on its Configuration tab, deleted.
 const http = require('node:http');
 
-const { test, expect, signIn, act, chooseAction, freePort } = require('./fixtures');
+const { test, expect, signIn, rest, act, chooseAction, freePort } = require('./fixtures');
 
 const TOKEN = 'adapter-token-1';
 
@@ -37,7 +38,7 @@ async function startAdapter() {
   return { url: `http://127.0.0.1:${port}`, seen, close: () => new Promise((r) => server.close(r)) };
 }
 
-test('scanners: the built-in one is protected; a new adapter is tested, added, made default, disabled, deleted', async ({ page }) => {
+test('scanners: the built-in one is protected; a new adapter is tested, added, made default, disabled, deleted', async ({ page, berth }) => {
   const adapter = await startAdapter();
   try {
     await signIn(page);
@@ -94,7 +95,21 @@ test('scanners: the built-in one is protected; a new adapter is tested, added, m
     await act(page, [], 'Enable');
     await expect(row.locator('.scanner-enabled')).toHaveText('Yes');
 
+    // A project chooses it on its Configuration tab (Harbor's project Scanner tab).
+    await rest(berth, 'POST', '/projects', { project_name: 'scanned', metadata: { public: 'false' } });
+    const { project_id: id } = await rest(berth, 'GET', '/projects/scanned');
+    await page.goto(`/harbor/projects/${id}/configs`);
+    const section = page.getByRole('region', { name: 'Scanner' });
+    await expect(section.locator('.project-scanner-name')).toHaveText('Berth');
+    await section.getByLabel('Project scanner').selectOption({ label: 'tiny' });
+    await section.getByRole('button', { name: 'Select Scanner' }).click();
+    await expect(page.getByText('Project scanner saved')).toBeVisible();
+    await expect(section.locator('.project-scanner-name')).toHaveText('tiny');
+    expect((await rest(berth, 'GET', '/projects/scanned/scanner')).name).toBe('tiny');
+
     // Delete.
+    await page.goto('/harbor/interrogation-services/scanners');
+    await row.locator('td.select input[type="checkbox"]').check();
     await act(page, [], 'Delete');
     await page.getByRole('dialog', { name: 'Delete Scanner' }).getByRole('button', { name: 'Delete' }).click();
     await expect(row).toHaveCount(0);
