@@ -68,6 +68,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("robot-accounts")
                         view={Lazy::<RobotsRoute>::new()}/>
                     <Route path=path!("registries") view={Lazy::<RegistriesRoute>::new()}/>
+                    <Route path=path!("interrogation-services")
+                        view=page(|| view! { <Redirect path="/harbor/interrogation-services/scanners"/> }.into_any())/>
+                    <Route path=path!("interrogation-services/scanners") view={Lazy::<ScannersRoute>::new()}/>
                     <Route path=path!("logs") view={Lazy::<AuditLogRoute>::new()}/>
                     <ParentRoute path=path!("clean-up")
                         view=page(|| view! { <AdminOnly><admin::cleanup::CleanUpPage/></AdminOnly> }.into_any())>
@@ -160,6 +163,10 @@ lazy_page!(
 lazy_page!(
     /// Administration → Registries.
     RegistriesRoute => view! { <AdminOnly><admin::registries::RegistriesPage/></AdminOnly> }.into_any()
+);
+lazy_page!(
+    /// Administration → Interrogation Services → Scanners.
+    ScannersRoute => view! { <AdminOnly><admin::scanners::ScannersPage/></AdminOnly> }.into_any()
 );
 lazy_page!(
     /// Administration → Clean Up → Garbage Collection (the parent route checks the caller is an admin).
@@ -277,6 +284,7 @@ fn SideNav(user: CurrentUser, info: SystemInfo) -> impl IntoView {
                     <When when=groups><A href="/harbor/groups">"Groups"</A></When>
                     <A href="/harbor/robot-accounts">"Robot Accounts"</A>
                     <A href="/harbor/registries">"Registries"</A>
+                    <A href="/harbor/interrogation-services">"Interrogation Services"</A>
                     <A href="/harbor/logs">"Audit Log"</A>
                     <A href="/harbor/clean-up">"Clean Up"</A>
                     <A href="/harbor/job-service-dashboard">"Job Service Dashboard"</A>

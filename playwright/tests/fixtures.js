@@ -1,7 +1,7 @@
 // Test fixtures: every test gets its own berth (a fresh data directory, a free port on 127.0.0.1), and fails
 // on any uncaught page error (that is how a broken WASM module shows up).
 const { test: base, expect } = require('@playwright/test');
-const { spawn } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -153,11 +153,12 @@ async function screenshot(page, name) {
 
 const sha256Hex = (bytes) => crypto.createHash('sha256').update(bytes).digest('hex');
 
-/// Writes a one-layer OCI image layout to `dir` with `tag` (skopeo's `oci:DIR:TAG` source).
-function writeOciLayout(dir, tag) {
+/// Writes a one-layer OCI image layout to `dir` with `tag` (skopeo's `oci:DIR:TAG` source). With `files`
+/// (`[path in the image, Buffer]`), the layer holds them; else it is empty.
+function writeOciLayout(dir, tag, files) {
   const blobs = path.join(dir, 'blobs', 'sha256');
   fs.mkdirSync(blobs, { recursive: true });
-  const image = tinyImage({ made: 'berth playwright tests' });
+  const image = tinyImage({ made: 'berth playwright tests' }, files ? filesTar(files) : undefined);
   for (const bytes of [image.layer, image.config, image.manifest]) {
     fs.writeFileSync(path.join(blobs, sha256Hex(bytes)), bytes);
   }
@@ -183,10 +184,9 @@ const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const sha256 = (data) => `sha256:${sha256Hex(data)}`;
 const descriptor = (bytes) => ({ digest: sha256(bytes), size: bytes.length });
 
-/// A one-layer linux/amd64 OCI image (the layer an empty tar archive) whose config carries `labels`: the bytes of
-/// its layer, config and manifest.
-function tinyImage(labels) {
-  const tar = Buffer.alloc(1024); // an empty tar archive: two zero blocks
+/// A one-layer linux/amd64 OCI image (the layer `tar`, by default an empty tar archive) whose config carries
+/// `labels`: the bytes of its layer, config and manifest.
+function tinyImage(labels, tar = Buffer.alloc(1024) /* an empty tar archive: two zero blocks */) {
   const layer = zlib.gzipSync(tar);
   const config = Buffer.from(JSON.stringify({
     architecture: 'amd64', os: 'linux', created: '2026-01-01T00:00:00Z', config: { Labels: labels },
@@ -199,6 +199,52 @@ function tinyImage(labels) {
     layers: [{ mediaType: OCI_LAYER, ...descriptor(layer) }],
   }));
   return { layer, config, manifest };
+}
+
+/// A tar archive (ustar) of `files` (`[path, Buffer]`), with the directories they need.
+function filesTar(files) {
+  const parts = [];
+  const dirs = new Set();
+  const entry = (name, kind, mode, content) => {
+    if (Buffer.byteLength(name) >= 100) throw new Error(`tar name too long: ${name}`);
+    const header = Buffer.alloc(512);
+    header.write(name, 0);
+    header.write(`${mode.toString(8).padStart(7, '0')}\0`, 100);
+    header.write('0000000\0', 108);
+    header.write('0000000\0', 116);
+    header.write(`${content.length.toString(8).padStart(11, '0')}\0`, 124);
+    header.write(`${(1704067200).toString(8).padStart(11, '0')}\0`, 136);
+    header.write('        ', 148);
+    header.write(kind, 156);
+    header.write('ustar\0', 257);
+    header.write('00', 263);
+    let sum = 0;
+    for (const byte of header) sum += byte;
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+    parts.push(header, content, Buffer.alloc((512 - (content.length % 512)) % 512));
+  };
+  for (const [file, content] of files) {
+    const segments = file.split('/').slice(0, -1);
+    for (let i = 1; i <= segments.length; i += 1) {
+      const dir = `${segments.slice(0, i).join('/')}/`;
+      if (!dirs.has(dir)) {
+        dirs.add(dir);
+        entry(dir, '5', 0o755, Buffer.alloc(0));
+      }
+    }
+    entry(file, '0', 0o644, content);
+  }
+  parts.push(Buffer.alloc(1024));
+  return Buffer.concat(parts);
+}
+
+/// Runs `berth ARGS` on the data directory of `berth` (the CLI works while the server runs); returns its output.
+function berthCli(berth, args) {
+  return execFileSync(berthBinary(), args, {
+    env: { ...process.env, BERTH_DATA_DIR: path.join(berth.dataDir, 'data'), BERTH_LOG_LEVEL: 'warn' },
+    encoding: 'utf8',
+    stdio: 'pipe',
+  });
 }
 
 /// Uploads a blob: POST a session, then PUT its bytes with the digest.
@@ -264,5 +310,5 @@ async function act(page, rows, action) {
 
 module.exports = {
   test, expect, signIn, screenshot, writeOciLayout, rest, basicAuth, pushTaggedImage, chooseAction, act, pushBlob,
-  pushManifest, pushImage, freePort, OCI_MANIFEST, OCI_INDEX, ADMIN_USER, ADMIN_PASSWORD, ADMIN_AUTH,
+  pushManifest, pushImage, freePort, berthCli, ROOT, OCI_MANIFEST, OCI_INDEX, ADMIN_USER, ADMIN_PASSWORD, ADMIN_AUTH,
 };

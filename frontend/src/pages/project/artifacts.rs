@@ -4,18 +4,21 @@
 //! copy buttons (each digest links to the artifact's page, [`super::artifact`]), tag chips, platform, size,
 //! push and pull times, pull counts (Berth's `pull_count`), a copy button for the pull command, an index's
 //! platforms on demand, and Harbor's row selection with an Action menu whose Delete removes the chosen
-//! artifacts after one confirmation.
+//! artifacts after one confirmation. "Scan" (Harbor's toolbar button, for those whose role may scan) asks for a
+//! vulnerability scan of each chosen artifact; while any artifact on the page is queued or scanning, the page
+//! is read again every two seconds, so its Vulnerabilities column turns into the result by itself.
 //!
 //! Rule: loading the list costs one request whatever the repository holds; an index's children are fetched
 //! only when the user expands it.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use super::use_project;
 use crate::answers::{Artifact, Reference};
-use crate::api::encode_component;
+use crate::api::{self, encode_component};
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::copy_button::CopyButton;
 use crate::components::dialog::{DeleteDialog, DeleteFlow, what};
@@ -25,6 +28,7 @@ use crate::components::table::{
     ListControls, ListStatus, ListTable, ListToolbar, PagedList, Sort, SortHeader, page_path,
     status_row,
 };
+use crate::components::toast::use_toasts;
 use crate::components::vulnerability_bar::{ScanState, VulnerabilityBar};
 use crate::format;
 
@@ -83,6 +87,58 @@ pub fn ArtifactsPage() -> impl IntoView {
         );
     });
 
+    let toasts = use_toasts();
+    let can_scan = move || ctx.can("scan", "create");
+    let requesting = RwSignal::new(false);
+    let scan_chosen = move |_| {
+        let Some(project) = project_name.get_untracked() else {
+            return;
+        };
+        let repository = repository.get_untracked();
+        let paths: Vec<String> = artifacts
+            .chosen(selection, |a| a.digest.clone())
+            .into_iter()
+            .map(|a| format!("{}/scan", artifact_path(&project, &repository, &a.digest)))
+            .collect();
+        requesting.set(true);
+        spawn_local(async move {
+            let asked = paths.len();
+            let mut refused = Vec::new();
+            for path in paths {
+                if let Err(e) =
+                    api::post(&path, &serde_json::json!({"scan_type": "vulnerability"})).await
+                {
+                    refused.push(e.message);
+                }
+            }
+            requesting.set(false);
+            match refused.first() {
+                None => toasts.success(if asked == 1 {
+                    "Scan requested".to_owned()
+                } else {
+                    format!("Scans of {asked} artifacts requested")
+                }),
+                Some(first) => toasts.error(first.clone()),
+            }
+            artifacts.refresh();
+        });
+    };
+    // While a scan is queued or running on this page, read the page again every two seconds.
+    Effect::new(move |_| {
+        let running = artifacts.items().iter().any(|a| {
+            matches!(
+                ScanState::of(a.scan_overview.as_ref()),
+                ScanState::Queued | ScanState::Scanning
+            )
+        });
+        if running {
+            set_timeout(
+                move || artifacts.refresh(),
+                std::time::Duration::from_secs(2),
+            );
+        }
+    });
+
     let rows = move || {
         if query.get().is_none() {
             return status_row(COLUMNS, ListStatus::Loading);
@@ -111,6 +167,9 @@ pub fn ArtifactsPage() -> impl IntoView {
             <RepositoryBreadcrumb project_name=project_name repository=repository/>
             <h2 class="artifacts-title">{move || repository.get()}</h2>
             <ListToolbar list=list fetch=artifacts.fetch()>
+                <button type="button" class="secondary" hidden=move || !can_scan()
+                    disabled=move || requesting.get() || selection.count() == 0
+                    on:click=scan_chosen>"Scan"</button>
                 <ActionMenu selection=selection shown=can_delete>
                     <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
                         on_select=ask_delete/>

@@ -18,6 +18,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::config_scan::{self, ScanFields, ScanForm, ScanSettings};
+use super::config_scanner::ProjectScannerSection;
 use super::use_project;
 use crate::answers::Project;
 use crate::api;
@@ -244,6 +245,7 @@ pub fn ConfigTab() -> impl IntoView {
                 </div>
             </When>
         </form>
+        <ProjectScannerSection/>
     }
 }
 

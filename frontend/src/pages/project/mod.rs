@@ -10,6 +10,7 @@ pub mod artifact;
 pub mod artifacts;
 pub mod config;
 pub mod config_scan;
+pub mod config_scanner;
 pub mod logs;
 pub mod members;
 pub mod policy;

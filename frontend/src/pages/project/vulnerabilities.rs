@@ -4,7 +4,8 @@
 //! ("no fix", with the vendor's word when it gave one), CVSS v3 score, an "Allowlisted" mark, and the
 //! description on demand — with a text filter (id or package), a severity filter and a sort (severity, worst
 //! first, by default; or id, or package). "Scan" (`POST …/scan`) and "Stop" (`POST …/scan/stop`) are offered
-//! to those whose role may (`scan` `create` / `stop`); a refusal is shown as a toast.
+//! to those whose role may (`scan` `create` / `stop`); a refusal is shown as a toast. While a scan is queued
+//! or running, the artifact is read again every two seconds until its report is there.
 //!
 //! Not here yet: "Download SBOM". The server has no REST endpoint that serves a blob (the SBOM accessory's
 //! single layer) to the console; the action waits for one.
@@ -79,12 +80,26 @@ pub struct VendorAttributes {
     /// The effective CVE allowlist names it.
     #[serde(default)]
     pub allowlisted: bool,
+    /// The distro's source package of a binary package (Debian's `openssl` for `libssl3`).
+    #[serde(default)]
+    pub source_package: Option<String>,
+    /// Where the package comes from (`Debian:12`, `npm`, …).
+    #[serde(default)]
+    pub ecosystem: Option<String>,
 }
 
 impl Finding {
     /// Its severity (an unknown word counts as Unknown).
     pub fn severity(&self) -> Severity {
         Severity::parse(&self.severity).unwrap_or(Severity::Unknown)
+    }
+
+    /// Its source package when it differs from the package.
+    pub fn source(&self) -> Option<&str> {
+        self.vendor_attributes
+            .source_package
+            .as_deref()
+            .filter(|s| !s.is_empty() && *s != self.package)
     }
 }
 
@@ -113,8 +128,8 @@ impl Order {
     }
 }
 
-/// The findings shown: those whose id or package contains `text` (any case) and, when chosen, of `severity`,
-/// in `order`.
+/// The findings shown: those whose id, package or source package contains `text` (any case) and, when
+/// chosen, of `severity`, in `order`.
 pub fn visible<'a>(
     findings: &'a [Finding],
     text: &str,
@@ -128,6 +143,8 @@ pub fn visible<'a>(
             needle.is_empty()
                 || f.id.to_lowercase().contains(&needle)
                 || f.package.to_lowercase().contains(&needle)
+                || f.source()
+                    .is_some_and(|s| s.to_lowercase().contains(&needle))
         })
         .filter(|f| severity.is_none_or(|s| f.severity() == s))
         .collect();
@@ -169,13 +186,37 @@ pub fn cvss_text(finding: &Finding) -> String {
         .unwrap_or_default()
 }
 
-/// The address a finding's id links to: its first link when that is a web address.
+/// The address a finding's id links to: its first link when that is a web address; else, for an id that
+/// names a public record (the Debian tracker's data carries no links), that record: a CVE in Debian's
+/// security tracker for a Debian package, else in NVD; a GHSA in GitHub's advisory database.
 pub fn link_of(finding: &Finding) -> Option<String> {
-    finding
+    if let Some(link) = finding
         .links
         .first()
         .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
-        .cloned()
+    {
+        return Some(link.clone());
+    }
+    let id = finding.id.as_str();
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return None;
+    }
+    let debian = finding
+        .vendor_attributes
+        .ecosystem
+        .as_deref()
+        .is_some_and(|e| e.starts_with("Debian"));
+    if id.starts_with("CVE-") {
+        Some(if debian {
+            format!("https://security-tracker.debian.org/tracker/{id}")
+        } else {
+            format!("https://nvd.nist.gov/vuln/detail/{id}")
+        })
+    } else if id.starts_with("GHSA-") {
+        Some(format!("https://github.com/advisories/{id}"))
+    } else {
+        None
+    }
 }
 
 /// The Vulnerabilities section of an artifact's page. `base` is the artifact's REST path; `reload` is bumped
@@ -219,6 +260,16 @@ pub fn VulnerabilitiesSection(
         move |_| send("", "Scan requested")
     };
     let stop = move |_| send("/stop", "Scan stopped");
+    // While the scan is queued or running, read the artifact again every two seconds (this section is made
+    // anew from each answer, so each one sets the next look).
+    if running {
+        set_timeout(
+            move || {
+                reload.try_run(());
+            },
+            std::time::Duration::from_secs(2),
+        );
+    }
     let may_scan = move || ctx.can("scan", "create");
     let may_stop = move || running && ctx.can("scan", "stop");
     let report = has_report.then(|| {
@@ -352,7 +403,10 @@ fn FindingRows(finding: Finding) -> impl IntoView {
             <tr>
                 <td class="finding-id">{id}{allowlisted}</td>
                 <td><span class=format!("severity-label {}", severity.class())>{severity.label()}</span></td>
-                <td>{finding.package.clone()}</td>
+                <td class="finding-package">
+                    {finding.package.clone()}
+                    {finding.source().map(|s| view! { <span class="muted">{format!(" ({s})")}</span> })}
+                </td>
                 <td><code class="artifact-code">{finding.version.clone()}</code></td>
                 <td>{fixed_in(&finding)}</td>
                 <td class="number">{cvss_text(&finding)}</td>
@@ -438,6 +492,7 @@ mod tests {
                 vendor_attributes: VendorAttributes {
                     status: Some("no-dsa".to_owned()),
                     allowlisted: true,
+                    ..VendorAttributes::default()
                 },
             }]
         );
@@ -464,16 +519,53 @@ mod tests {
     }
 
     #[test]
-    fn only_web_links_are_followed() {
-        let mut f = finding("CVE-1", "p", "High");
-        assert_eq!(link_of(&f), None);
-        f.links = vec!["javascript:alert(1)".to_owned(), "https://x".to_owned()];
-        assert_eq!(link_of(&f), None);
-        f.links = vec!["https://nvd.nist.gov/vuln/detail/CVE-1".to_owned()];
+    fn only_web_links_are_followed_else_the_record_the_id_names() {
+        let mut f = finding("CVE-2023-5363", "libssl3", "Unknown");
         assert_eq!(
             link_of(&f).as_deref(),
-            Some("https://nvd.nist.gov/vuln/detail/CVE-1")
+            Some("https://nvd.nist.gov/vuln/detail/CVE-2023-5363")
         );
+        f.vendor_attributes.ecosystem = Some("Debian:12".to_owned());
+        assert_eq!(
+            link_of(&f).as_deref(),
+            Some("https://security-tracker.debian.org/tracker/CVE-2023-5363")
+        );
+        f.links = vec!["javascript:alert(1)".to_owned(), "https://x".to_owned()];
+        assert_eq!(
+            link_of(&f).as_deref(),
+            Some("https://security-tracker.debian.org/tracker/CVE-2023-5363")
+        );
+        f.links = vec!["https://www.openssl.org/news/secadv/20231024.txt".to_owned()];
+        assert_eq!(
+            link_of(&f).as_deref(),
+            Some("https://www.openssl.org/news/secadv/20231024.txt")
+        );
+        assert_eq!(
+            link_of(&finding("GHSA-jfh8-c2jp-5v3q", "log4j", "High")).as_deref(),
+            Some("https://github.com/advisories/GHSA-jfh8-c2jp-5v3q")
+        );
+        // Nothing made up for other ids, nor for an id that is not a plain name.
+        assert_eq!(link_of(&finding("RUSTSEC-2024-0001", "x", "High")), None);
+        assert_eq!(link_of(&finding("CVE-1/../x", "x", "High")), None);
+    }
+
+    #[test]
+    fn the_text_filter_matches_the_source_package_too() {
+        let mut libssl = finding("CVE-2023-5363", "libssl3", "Unknown");
+        libssl.vendor_attributes.source_package = Some("openssl".to_owned());
+        let mut openssl = finding("CVE-2023-5363", "openssl", "Unknown");
+        openssl.vendor_attributes.source_package = Some("openssl".to_owned());
+        let zlib = finding("CVE-2023-45853", "zlib1g", "Unknown");
+        let all = [libssl, openssl, zlib];
+        assert_eq!(
+            visible(&all, "OpenSSL", None, Order::Package)
+                .iter()
+                .map(|f| f.package.as_str())
+                .collect::<Vec<_>>(),
+            ["libssl3", "openssl"]
+        );
+        assert_eq!(all[0].source(), Some("openssl"));
+        assert_eq!(all[1].source(), None);
     }
 
     #[test]
