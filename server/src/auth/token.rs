@@ -33,6 +33,10 @@ pub struct Grant {
     pub actions: Vec<String>,
 }
 
+/// The action Berth adds to the pull grant it hands an external scanner adapter (Harbor's `scanner-pull`).
+/// The token service never grants it: only a token Berth issues itself for a remote scan holds it.
+pub const SCANNER_PULL: &str = "scanner-pull";
+
 /// The claims of a registry token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
@@ -73,6 +77,14 @@ impl Claims {
             g.kind == "repository"
                 && g.name == name
                 && g.actions.iter().any(|a| a == action.as_str() || a == "*")
+        })
+    }
+
+    /// Whether the token is a scanner's pull of repository `name` (Harbor's `scanner-pull`): the project's
+    /// vulnerability policy does not refuse it, since the scan it serves is what the policy waits for.
+    pub fn allows_scanner_pull(&self, name: &str) -> bool {
+        self.access.iter().any(|g| {
+            g.kind == "repository" && g.name == name && g.actions.iter().any(|a| a == SCANNER_PULL)
         })
     }
 

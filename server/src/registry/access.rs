@@ -63,6 +63,11 @@ impl Caller {
         }
     }
 
+    /// Whether this is an external scanner adapter pulling `name` for a scan Berth asked for.
+    pub fn is_scanner_pull(&self, name: &RepositoryName) -> bool {
+        matches!(self, Caller::Token(claims) if claims.allows_scanner_pull(name.as_str()))
+    }
+
     fn is_anonymous(&self) -> bool {
         match self {
             Caller::Anonymous => true,

@@ -70,7 +70,10 @@ pub async fn get(
         )));
     }
     if !head {
-        refuse_if_vulnerable(state, &project, name, &manifest).await?;
+        // The scanner's own pull is what the policy waits for (Harbor's `scanner-pull`).
+        if !caller.is_scanner_pull(name) {
+            refuse_if_vulnerable(state, &project, name, &manifest).await?;
+        }
         // Counted off the request path: this only queues the pull.
         state.pulls.record(Pull {
             repository: name.as_str().to_owned(),
@@ -145,8 +148,10 @@ async fn refuse_if_vulnerable(
     }
 }
 
-/// Harbor's "automatically scan images on push": queues a scan of a pushed container image or index when the
-/// project asks for it. A failure to queue is logged, never a failed push.
+/// Harbor's "automatically scan images on push" and "automatically generate SBOM on push": queues a scan
+/// and an SBOM generation of a pushed container image or index when the project asks for them. A failure to
+/// queue is logged, never a failed push. (An SBOM accessory is not a container image, so storing one queues
+/// nothing.)
 async fn scan_on_push(
     state: &AppState,
     project: &crate::db::Project,
@@ -163,7 +168,7 @@ async fn scan_on_push(
             return;
         }
     };
-    if !settings.auto_scan
+    if !(settings.auto_scan || settings.auto_sbom)
         || matches!(
             scan::layers::scannable(content, media_type),
             scan::layers::Scannable::No(_)
@@ -171,17 +176,26 @@ async fn scan_on_push(
     {
         return;
     }
-    let queued = scan::service::queue_scan(
-        state,
-        project.id,
-        name.as_str(),
-        digest,
-        tag.map(str::to_owned),
-        "auto scan",
-    )
-    .await;
-    if let Err(e) = queued {
-        tracing::warn!(repository = %name, %digest, error = %e, "scan on push could not be queued");
+    if settings.auto_scan {
+        let queued = scan::service::queue_scan(
+            state,
+            project.id,
+            name.as_str(),
+            digest,
+            tag.map(str::to_owned),
+            "auto scan",
+        )
+        .await;
+        if let Err(e) = queued {
+            tracing::warn!(repository = %name, %digest, error = %e, "scan on push could not be queued");
+        }
+    }
+    if settings.auto_sbom {
+        let queued =
+            scan::sbom_job::queue_sbom(state, project.id, name.as_str(), digest, "auto sbom").await;
+        if let Err(e) = queued {
+            tracing::warn!(repository = %name, %digest, error = %e, "SBOM generation on push could not be queued");
+        }
     }
 }
 

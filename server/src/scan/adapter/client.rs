@@ -18,7 +18,7 @@ use reqwest::StatusCode;
 
 use super::{ErrorResponse, SCAN_REQUEST_MIME, SCAN_RESPONSE_MIME, ScanResponse};
 use crate::app::AppState;
-use crate::auth::token::Grant;
+use crate::auth::token::{Grant, SCANNER_PULL};
 use crate::db::NewScanReport;
 use crate::jobs::{JobContext, JobError, JobFuture, Kind};
 use crate::scan::layers::{Scannable, scannable};
@@ -152,7 +152,8 @@ fn registry_url(state: &AppState, settings: &Settings) -> Result<String, String>
 }
 
 /// A registry token that may only pull `repository`, for the first system administrator (whose standing the
-/// registry checks on each use; the grant limits it to pulling this one repository).
+/// registry checks on each use; the grant limits it to pulling this one repository). It is a scanner's pull
+/// (`scanner-pull`), which the project's "prevent vulnerable images" policy lets through.
 async fn pull_token(state: &AppState, repository: &str) -> Result<String, Failure> {
     let admin = state
         .db
@@ -166,7 +167,7 @@ async fn pull_token(state: &AppState, repository: &str) -> Result<String, Failur
     let grant = Grant {
         kind: "repository".to_owned(),
         name: repository.to_owned(),
-        actions: vec!["pull".to_owned()],
+        actions: vec!["pull".to_owned(), SCANNER_PULL.to_owned()],
     };
     let token = state
         .tokens

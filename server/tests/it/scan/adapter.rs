@@ -452,6 +452,26 @@ async fn harbors_client_and_berths_client_get_the_built_in_findings_through_the_
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    // The project refuses vulnerable images; the adapter's pull for the scan is let through all the same.
+    let response = http
+        .put(server.url("/api/v2.0/projects/scans"))
+        .basic_auth(ADMIN_USER, Some(ADMIN_PASSWORD))
+        .json(&json!({"metadata": {"prevent_vul": "true", "severity": "low"}}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    let refused = http
+        .get(server.url("/v2/scans/debian-12.0/manifests/v1"))
+        .basic_auth(ADMIN_USER, Some(ADMIN_PASSWORD))
+        .header(
+            "accept",
+            "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(refused.status(), 412, "an ordinary pull is refused");
     let remote = scan_and_wait(&server, "debian-12.0").await;
     assert_eq!(
         findings(&remote),

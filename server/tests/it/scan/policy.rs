@@ -180,12 +180,16 @@ async fn prevent_vulnerable_images_refuses_pulls_until_the_allowlist_exempts_eve
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn scan_on_push_scans_without_being_asked() {
+async fn scan_and_sbom_on_push_without_being_asked() {
     crate::images::require_tool("skopeo");
     let server = TestServer::start().await;
     import_advisories(&server).await;
     server.create_project("scans", false).await;
-    put_project(&server, json!({"metadata": {"auto_scan": "true"}})).await;
+    put_project(
+        &server,
+        json!({"metadata": {"auto_scan": "true", "auto_sbom_generation": "true"}}),
+    )
+    .await;
     let env = ClientEnv::new();
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     push(
@@ -207,5 +211,36 @@ async fn scan_on_push_scans_without_being_asked() {
         findings(&report),
         expected(&[("musl", "CVE-2025-26519", "1.2.4-r3")])
     );
+    // The SBOM was generated too, and names the image's apk packages.
+    let http = client();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let artifact: Value = http
+            .get(artifact_url(&server, "alpine", "?with_sbom_overview=true"))
+            .basic_auth(ADMIN_USER, Some(ADMIN_PASSWORD))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("artifact: {e}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("artifact json: {e}"));
+        match artifact["sbom_overview"]["scan_status"].as_str() {
+            Some("Success") => break,
+            Some("Error" | "Stopped") => panic!("SBOM on push ended: {artifact}"),
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "no SBOM on push: {artifact}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let document = http
+        .get(artifact_url(&server, "alpine", "/additions/sbom"))
+        .basic_auth(ADMIN_USER, Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("sbom: {e}"))
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("sbom text: {e}"));
+    assert!(document.contains("pkg:apk/alpine/musl@1.2.4-r2"), "{document}");
     server.stop().await;
 }
