@@ -52,6 +52,20 @@ pub struct NewScanReport<'a> {
     pub cves: &'a [ReportCve],
 }
 
+impl<'a> NewScanReport<'a> {
+    /// A scan that ended without a report (`Error` or `Stopped`): the stored findings stay as they were.
+    pub fn ended(status: &'a str) -> Self {
+        NewScanReport {
+            status,
+            vulndb_generation: None,
+            severity: None,
+            summary: None,
+            report: None,
+            cves: &[],
+        }
+    }
+}
+
 const SELECT: &str =
     "SELECT uuid, artifact_digest, registration_uuid, mime_type, status, start_time, end_time,
     vulndb_generation, severity, summary, job_id, created_at, updated_at FROM scan_reports";
@@ -430,14 +444,7 @@ mod tests {
         let row = db.scan_report("r1").await?.ok_or("missing")?;
         assert_eq!((row.status.as_str(), row.job_id), ("Pending", Some(8)));
         assert_eq!(row.severity.as_deref(), Some("High"));
-        let failed = NewScanReport {
-            status: "Error",
-            vulndb_generation: None,
-            severity: None,
-            summary: None,
-            report: None,
-            cves: &[],
-        };
+        let failed = NewScanReport::ended("Error");
         assert!(db.finish_scan_report("r1", &failed, "boom").await?);
         assert_eq!(db.report_cves("r1").await?.len(), 2);
         assert_eq!(

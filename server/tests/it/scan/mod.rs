@@ -7,8 +7,8 @@ mod adapter;
 mod policy;
 mod proxy;
 mod real_data;
-mod scan_all;
 mod sbom;
+mod scan_all;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
