@@ -114,6 +114,30 @@ impl Db {
         Ok(updated > 0)
     }
 
+    /// Ends report `uuid` as `status` (`Stopped` or `Error`) with `log` only if it is still pending or
+    /// running: for a report whose job will never end it. `false` when it had ended meanwhile (its job's own
+    /// outcome stands).
+    pub async fn end_active_scan_report(
+        &self,
+        uuid: &str,
+        status: &str,
+        log: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let now = super::now();
+        let updated = sqlx::query(
+            "UPDATE scan_reports SET status = $1, end_time = $2, updated_at = $2, log = $3
+             WHERE uuid = $4 AND status IN ('Pending', 'Running')",
+        )
+        .bind(status)
+        .bind(&now)
+        .bind(log)
+        .bind(uuid)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        Ok(updated > 0)
+    }
+
     /// Writes the outcome of report `uuid`'s scan with its `log`, in one transaction: a `Success` replaces the
     /// findings, summary and report bytes; another outcome keeps the previous ones. `false` if there is no
     /// such report.
@@ -414,6 +438,40 @@ mod tests {
             fix_version: "1.1".to_owned(),
             severity: "High".to_owned(),
         }
+    }
+
+    #[tokio::test]
+    async fn only_an_active_report_is_ended_from_outside_its_job()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let db = Db::open(&format!("sqlite://{}", dir.path().join("b.db").display())).await?;
+        db.start_scan_report("r1", "sha256:a", BUILT_IN_UUID, MIME, None)
+            .await?;
+        assert!(
+            db.end_active_scan_report("r1", "Stopped", "stopped")
+                .await?
+        );
+        assert_eq!(
+            db.scan_report("r1").await?.ok_or("missing")?.status,
+            "Stopped"
+        );
+        // A report its job has ended keeps the job's outcome.
+        db.start_scan_report("r2", "sha256:b", BUILT_IN_UUID, MIME, None)
+            .await?;
+        let empty: [ReportCve; 0] = [];
+        let ok = NewScanReport {
+            status: "Success",
+            vulndb_generation: Some(1),
+            severity: Some("None"),
+            summary: Some("{}"),
+            report: None,
+            cves: &empty,
+        };
+        assert!(db.finish_scan_report("r2", &ok, "done").await?);
+        assert!(!db.end_active_scan_report("r2", "Stopped", "late").await?);
+        let row = db.scan_report("r2").await?.ok_or("missing")?;
+        assert_eq!(row.status, "Success");
+        Ok(())
     }
 
     #[tokio::test]

@@ -15,6 +15,7 @@ use super::model::{Finding, PackageKind, Severity};
 use super::report::{Allowlist, Refusal, prevent_verdict};
 use super::run::{self, ScanJob};
 use crate::app::AppState;
+use crate::db::jobs::StopOutcome;
 use crate::db::{BUILT_IN_UUID, ScanReportRow, ScannerRow};
 use crate::service::ServiceError;
 
@@ -99,11 +100,16 @@ pub(crate) async fn queue_report_job<P: serde::Serialize>(
         .db
         .artifact_scan_reports(digest, registration_uuid)
         .await?;
-    if existing
+    for report in existing
         .iter()
-        .any(|r| r.mime_type == mime && matches!(r.status.as_str(), "Pending" | "Running"))
+        .filter(|r| r.mime_type == mime && matches!(r.status.as_str(), "Pending" | "Running"))
     {
-        return Ok(Queued::AlreadyRunning);
+        if job_is_active(state, report.job_id).await? {
+            return Ok(Queued::AlreadyRunning);
+        }
+        // Its job ended without ending the report (stopped before it ran, or ended from the job service):
+        // the row no longer stands for anything that runs.
+        end_orphaned_report(state, &report.uuid).await?;
     }
     let uuid = state
         .db
@@ -165,12 +171,44 @@ pub(crate) async fn stop_report_jobs(
         .iter()
         .filter(|r| r.mime_type == mime && matches!(r.status.as_str(), "Pending" | "Running"))
     {
-        if let Some(job) = report.job_id {
-            state.jobs.stop(&state.db, job).await?;
-            stopped = true;
+        let outcome = match report.job_id {
+            Some(job) => state.jobs.stop(&state.db, job).await?,
+            None => StopOutcome::NotFound,
+        };
+        // A running job ends its report itself when it sees the request; any other report has no job left
+        // to end it.
+        if outcome != StopOutcome::Requested {
+            end_orphaned_report(state, &report.uuid).await?;
         }
+        stopped = true;
     }
     Ok(stopped)
+}
+
+/// Whether job `id` is still pending or running.
+async fn job_is_active(state: &AppState, id: Option<i64>) -> Result<bool, sqlx::Error> {
+    let Some(id) = id else {
+        return Ok(false);
+    };
+    Ok(state.db.job(id).await?.is_some_and(|job| {
+        matches!(
+            job.state.as_str(),
+            crate::db::jobs::PENDING | crate::db::jobs::RUNNING
+        )
+    }))
+}
+
+/// Ends report `uuid`, whose job will never run or has ended, as `Stopped` unless it ended meanwhile (its
+/// job's outcome stands); the artifact's previous findings stay.
+async fn end_orphaned_report(state: &AppState, uuid: &str) -> Result<(), sqlx::Error> {
+    let ended = state
+        .db
+        .end_active_scan_report(uuid, "Stopped", "stopped before it ran\n")
+        .await?;
+    if ended {
+        tracing::info!(report = %uuid, "a scan report whose job will not run was ended as Stopped");
+    }
+    Ok(())
 }
 
 /// A project's effective CVE allowlist: the system's when it reuses it, else its own.
