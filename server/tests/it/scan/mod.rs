@@ -4,11 +4,12 @@
 //! `tests/data/vulndata/README.md` (§5 and §6).
 
 mod adapter;
+mod online;
 mod policy;
 mod proxy;
 mod real_data;
-mod scan_all;
 mod sbom;
+mod scan_all;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
