@@ -193,8 +193,8 @@ impl UpdateReport {
 enum Step {
     UpToDate(String),
     Changed {
-        input: Input,
-        state: OnlineState,
+        input: Box<Input>,
+        state: Box<OnlineState>,
         note: String,
     },
 }
@@ -273,8 +273,8 @@ async fn refresh(
                 result: note,
             }),
             Ok(Step::Changed { input, state, note }) => {
-                inputs.push(input);
-                states.push(state);
+                inputs.push(*input);
+                states.push(*state);
                 checks.push(Check {
                     ecosystem: ecosystem.clone(),
                     ok: true,
@@ -393,13 +393,13 @@ async fn refresh_ecosystem(
                 None => {
                     let detail = format!("{} changed record(s)", ids.len());
                     return Ok(Step::Changed {
-                        input: Input::osv_records(work.to_path_buf()),
-                        state: state(
+                        input: Box::new(Input::osv_records(work.to_path_buf())),
+                        state: Box::new(state(
                             "records",
                             detail.clone(),
                             Some(&watermark),
                             previous.and_then(|p| p.etag.clone()),
-                        ),
+                        )),
                         note: format!("{detail} fetched; watermark {}", watermark.time()),
                     });
                 }
@@ -421,8 +421,11 @@ async fn refresh_ecosystem(
         Download::Saved { bytes, etag } => {
             let detail = format!("{bytes} bytes; {reason}");
             Ok(Step::Changed {
-                input: Input::osv_dump(dump, BTreeSet::from([format!("osv:{ecosystem}")])),
-                state: state("all.zip", detail.clone(), watermark.as_ref(), etag),
+                input: Box::new(Input::osv_dump(
+                    dump,
+                    BTreeSet::from([format!("osv:{ecosystem}")]),
+                )),
+                state: Box::new(state("all.zip", detail.clone(), watermark.as_ref(), etag)),
                 note: format!(
                     "all.zip ({detail}) read; watermark {}",
                     watermark
