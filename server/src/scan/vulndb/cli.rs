@@ -96,10 +96,17 @@ pub async fn run_update(
 pub async fn run_status(data_dir: &Path) -> anyhow::Result<()> {
     let db = VulnDb::open(data_dir).await?;
     match db.status().await? {
-        None => println!(
-            "no vulnerability database yet under {}; load one with `berth vulndb import PATH`",
-            super::generation::dir(data_dir).display()
-        ),
+        None => {
+            println!(
+                "no vulnerability database yet under {}; load one with `berth vulndb import PATH` or \
+                 `berth vulndb update`",
+                super::generation::dir(data_dir).display()
+            );
+            // A first online refresh that failed still says why.
+            if let Some(check) = online::last_check(&super::generation::dir(data_dir))? {
+                print!("{}", render_online(&[], Some(&check)));
+            }
+        }
         Some(status) => print!("{}", render(&status, chrono::Utc::now())),
     }
     Ok(())
@@ -139,24 +146,29 @@ fn render(status: &Status, now: chrono::DateTime<chrono::Utc>) -> String {
                 .unwrap_or_default()
         ));
     }
-    if status.online.is_empty() && status.last_check.is_none() {
-        return out;
-    }
-    if let Some(check) = &status.last_check {
+    out.push_str(&render_online(&status.online, status.last_check.as_ref()));
+    out
+}
+
+/// The online refresh's lines of the status: the last check, then per ecosystem what the data holds and how
+/// its last check went.
+fn render_online(online: &[super::OnlineState], last_check: Option<&online::LastCheck>) -> String {
+    let mut out = String::new();
+    if let Some(check) = last_check {
         out.push_str(&format!(
             "online refresh: last checked {} from {}\n",
             check.checked_at, check.url
         ));
     }
-    let mut ecosystems: Vec<&str> = status.online.iter().map(|o| o.ecosystem.as_str()).collect();
-    for check in status.last_check.iter().flat_map(|c| &c.ecosystems) {
+    let mut ecosystems: Vec<&str> = online.iter().map(|o| o.ecosystem.as_str()).collect();
+    for check in last_check.iter().flat_map(|c| &c.ecosystems) {
         if !ecosystems.contains(&check.ecosystem.as_str()) {
             ecosystems.push(&check.ecosystem);
         }
     }
     for ecosystem in ecosystems {
         out.push_str(&format!("online {ecosystem}: "));
-        match status.online.iter().find(|o| o.ecosystem == ecosystem) {
+        match online.iter().find(|o| o.ecosystem == ecosystem) {
             Some(o) => out.push_str(&format!(
                 "refreshed {} from {} by {} ({}), watermark {}",
                 o.refreshed_at,
@@ -167,8 +179,7 @@ fn render(status: &Status, now: chrono::DateTime<chrono::Utc>) -> String {
             )),
             None => out.push_str("never refreshed"),
         }
-        if let Some(check) = status
-            .last_check
+        if let Some(check) = last_check
             .iter()
             .flat_map(|c| &c.ecosystems)
             .find(|c| c.ecosystem == ecosystem)

@@ -154,6 +154,17 @@ impl Mirror {
         );
     }
 
+    /// Replaces one file (a broken dump or record).
+    fn put(&self, path: &str, body: &[u8], etag: Option<&str>) {
+        self.state.lock().unwrap().files.insert(
+            path.to_owned(),
+            File {
+                body: body.to_vec(),
+                etag: etag.map(str::to_owned),
+            },
+        );
+    }
+
     /// The requests since the last call, sorted (records are fetched concurrently).
     fn take_requests(&self) -> Vec<String> {
         let mut requests = std::mem::take(&mut self.state.lock().unwrap().requests);
@@ -265,6 +276,30 @@ async fn update_reads_the_dump_first_then_only_changed_records_and_failures_chan
     assert!(!ok);
     assert!(err.contains("set [scan] vulndb_url"), "{err}");
 
+    // A first refresh whose dump is not a zip archive: nothing is built, and the status says why.
+    mirror.put(
+        &format!("/{ECOSYSTEM}/all.zip"),
+        b"<html>maintenance</html>",
+        Some("\"v0\""),
+    );
+    let (ok, out, _) = cli(&data_dir, &env, &["vulndb", "update"]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "crates.io: FAILED: GET {}crates.io/all.zip: the 24 bytes read: not a zip archive",
+            mirror.url
+        )),
+        "{out}"
+    );
+    mirror.assert_requests(&[csv.clone(), dump.clone()]);
+    let said = status(&data_dir);
+    assert!(
+        said.starts_with("no vulnerability database yet")
+            && said.contains("online crates.io: never refreshed; last check: FAILED: GET"),
+        "{said}"
+    );
+    mirror.publish(&first_records(), "v1");
+
     // First refresh: the feed's head, then the whole dump.
     let (ok, out, err) = cli(&data_dir, &env, &["vulndb", "update"]);
     assert!(ok, "{out}{err}");
@@ -296,6 +331,29 @@ async fn update_reads_the_dump_first_then_only_changed_records_and_failures_chan
         out.contains("crates.io: up to date (watermark 2026-07-17T15:52:38Z)")
             && out.contains("nothing changed; generation 1 stays in force"),
         "{out}"
+    );
+
+    // The mirror lists two changed records but serves an error page for one: nothing is stored, and the
+    // watermark stays where it was, so the next refresh asks for both again.
+    mirror.publish(&second_records(), "v2");
+    mirror.put(
+        &format!("/{ECOSYSTEM}/{NEW}.json"),
+        b"<html>oops</html>",
+        None,
+    );
+    let (ok, out, _) = cli(&data_dir, &env, &["vulndb", "update"]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "crates.io: FAILED: GET {}crates.io/{NEW}.json: not an OSV record",
+            mirror.url
+        )) && out.contains("nothing changed; generation 1 stays in force"),
+        "{out}"
+    );
+    mirror.take_requests();
+    assert!(
+        status(&data_dir).contains("by all.zip ("),
+        "the data still comes from the first dump"
     );
 
     // One record added and one changed: exactly those two are fetched.

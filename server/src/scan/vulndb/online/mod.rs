@@ -419,7 +419,12 @@ async fn refresh_ecosystem(
             "all.zip unchanged since the last refresh (ETag; {reason})"
         ))),
         Download::Saved { bytes, etag } => {
-            let detail = format!("{bytes} bytes; {reason}");
+            // A truncated or wrong file fails this ecosystem here, not the whole refresh's build.
+            let check = dump.clone();
+            let records = tokio::task::spawn_blocking(move || osv::check_zip(&check))
+                .await?
+                .with_context(|| format!("GET {}: the {bytes} bytes read", shown(&dump_url)))?;
+            let detail = format!("{bytes} bytes, {records} records; {reason}");
             Ok(Step::Changed {
                 input: Box::new(Input::osv_dump(
                     dump,
@@ -472,6 +477,17 @@ async fn fetch_record(
         Err(FetchError::NotFound { .. }) => return Ok(Some(id)),
         Err(e) => return Err(e.into()),
     };
+    // A record that does not read (an error page served as 200, another record) fails the ecosystem: its
+    // watermark must not move past a record that was not stored.
+    match osv::convert(&bytes) {
+        Ok(record) if record.record_id == id => {}
+        Ok(record) => anyhow::bail!(
+            "GET {}: the record's id is {}, not {id}",
+            shown(&url),
+            record.record_id
+        ),
+        Err(reason) => anyhow::bail!("GET {}: not an OSV record: {reason}", shown(&url)),
+    }
     let path: PathBuf = work.join(format!("{id}.json"));
     tokio::fs::write(&path, bytes)
         .await
