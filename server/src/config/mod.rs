@@ -81,8 +81,9 @@ pub struct Config {
     pub scan: ScanConfig,
 }
 
-/// Vulnerability scanning (`[scan]` in TOML, `BERTH_SCAN__*` in the environment).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Vulnerability scanning (`[scan]` in TOML, `BERTH_SCAN__*` in the environment). Its `Debug` hides the
+/// API key and any password in `vulndb_url`.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ScanConfig {
     /// The one credential Berth's scanner adapter API (`/api/v1`, Harbor's Pluggable Scanner API) accepts,
@@ -101,6 +102,21 @@ pub struct ScanConfig {
     /// The largest file one online refresh downloads (an ecosystem's `all.zip`; npm's is the largest, a few
     /// hundred MB). Larger ones fail that ecosystem's refresh.
     pub vulndb_max_download_bytes: u64,
+}
+
+impl std::fmt::Debug for ScanConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScanConfig")
+            .field("adapter_api_key", &self.adapter_api_key)
+            .field(
+                "vulndb_url",
+                &self.vulndb_url.as_deref().map(vulndb::without_password),
+            )
+            .field("vulndb_ecosystems", &self.vulndb_ecosystems)
+            .field("vulndb_refresh_interval", &self.vulndb_refresh_interval)
+            .field("vulndb_max_download_bytes", &self.vulndb_max_download_bytes)
+            .finish()
+    }
 }
 
 impl Default for ScanConfig {
@@ -408,6 +424,15 @@ mod tests {
                 Duration::from_secs(7200)
             );
             assert_eq!(config.scan.vulndb_max_download_bytes, 1000);
+            jail.set_env(
+                "BERTH_SCAN__VULNDB_URL",
+                "https://me:s3cret@mirror.example/",
+            );
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert!(
+                !format!("{config:?}").contains("s3cret"),
+                "a password in vulndb_url stays out of Debug"
+            );
             jail.set_env("BERTH_SCAN__VULNDB_REFRESH_INTERVAL", "soon");
             assert!(Config::load(None).is_err());
             Ok(())

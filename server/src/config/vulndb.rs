@@ -25,6 +25,18 @@ pub const DEFAULT_ECOSYSTEMS: &[&str] = &[
     "crates.io",
 ];
 
+/// `url` with its password (if any) replaced by `***`, for `Debug`; text that is not a URL is shown as is.
+pub fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Only URLs that cannot hold credentials refuse a password; this one has one.
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// The ecosystems to refresh: a list in TOML (`["Debian", "PyPI"]`), a list or one comma-separated string in
 /// the environment (`BERTH_SCAN__VULNDB_ECOSYSTEMS="Debian,PyPI"`; names may hold spaces: `Rocky Linux`).
 #[derive(Debug, Clone, PartialEq, Eq)]
