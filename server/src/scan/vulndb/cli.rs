@@ -54,7 +54,7 @@ pub async fn run_update(
             "the online refresh is off: set [scan] vulndb_url (BERTH_SCAN__VULNDB_URL) or pass --url"
         );
     };
-    let report = online::update(data_dir, &settings, full).await?;
+    let report = online::update(data_dir, &settings, full, &|| false).await?;
     println!(
         "refresh from {} at {}",
         report.check.url, report.check.checked_at

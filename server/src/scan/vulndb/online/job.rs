@@ -124,9 +124,12 @@ async fn refresh(ctx: JobContext) -> Result<(), JobError> {
             super::fetch::shown(&settings.url)
         ))
         .await;
-    let report = update(&state.config.data_dir, &settings, false)
-        .await
-        .map_err(|e| JobError::Failed(format!("{e:#}")))?;
+    let stop = || ctx.should_stop();
+    let report = match update(&state.config.data_dir, &settings, false, &stop).await {
+        Ok(report) => report,
+        Err(_) if ctx.should_stop() => return Err(JobError::Stopped),
+        Err(e) => return Err(JobError::Failed(format!("{e:#}"))),
+    };
     for check in &report.check.ecosystems {
         let line = format!("{}: {}", check.ecosystem, check.result);
         if check.ok {

@@ -201,12 +201,14 @@ enum Step {
 
 /// Refreshes the database under `data_dir` from the mirror of `settings`; `full` reads every ecosystem's
 /// `all.zip` (still with `If-None-Match`). Takes the import lock for the whole refresh, so it never interleaves
-/// with an import or another refresh. An error means nothing changed (the new generation could not be built);
-/// an ecosystem that failed is in [`UpdateReport::failures`] and logged.
+/// with an import or another refresh. `stop` is asked before each ecosystem and before the build: when it says
+/// `true` the refresh ends with nothing changed. An error means nothing changed (stopped, or the new
+/// generation could not be built); an ecosystem that failed is in [`UpdateReport::failures`] and logged.
 pub async fn update(
     data_dir: &Path,
     settings: &Settings,
     full: bool,
+    stop: &(dyn Fn() -> bool + Sync),
 ) -> anyhow::Result<UpdateReport> {
     let dir = generation::dir(data_dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -214,7 +216,7 @@ pub async fn update(
     let downloads = dir.join(DOWNLOADS);
     remove_dir_if_present(&downloads)?;
     std::fs::create_dir(&downloads).with_context(|| format!("creating {}", downloads.display()))?;
-    let result = refresh(&dir, &lock, settings, full, &downloads).await;
+    let result = refresh(&dir, &lock, settings, full, stop, &downloads).await;
     if let Err(e) = remove_dir_if_present(&downloads) {
         tracing::warn!(dir = %downloads.display(), error = %format!("{e:#}"), "could not delete the refresh's downloads");
     }
@@ -251,6 +253,7 @@ async fn refresh(
     lock: &generation::ImportLock,
     settings: &Settings,
     full: bool,
+    stop: &(dyn Fn() -> bool + Sync),
     downloads: &Path,
 ) -> anyhow::Result<UpdateReport> {
     let url = shown(&settings.url);
@@ -262,6 +265,9 @@ async fn refresh(
     let mut states = Vec::new();
     let mut checks = Vec::new();
     for (n, ecosystem) in settings.ecosystems.iter().enumerate() {
+        if stop() {
+            anyhow::bail!("stopped before refreshing {ecosystem}; nothing changed");
+        }
         // A watermark taken from another mirror says nothing about this one.
         let previous = stored.get(ecosystem).filter(|s| s.url == url);
         let work = downloads.join(n.to_string());
@@ -303,6 +309,9 @@ async fn refresh(
         generation: in_force,
         ecosystems: checks,
     };
+    if stop() && !inputs.is_empty() {
+        anyhow::bail!("stopped before building the new generation; nothing changed");
+    }
     let built = if inputs.is_empty() {
         None
     } else {
