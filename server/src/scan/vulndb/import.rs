@@ -111,6 +111,9 @@ pub struct InputSummary {
     /// Records of its sources the dump no longer has, removed.
     pub removed: u64,
     pub sources: BTreeSet<String>,
+    /// The sources every record of the input belongs in the full dump of (`None` before the first record):
+    /// for an ecosystem's OSV `all.zip`, that ecosystem.
+    pub dump_of: Option<BTreeSet<String>>,
 }
 
 /// What an import did.
@@ -382,7 +385,18 @@ async fn fill(
         let mut summary = read_input(pool, next, &input.path, input.reader).await?;
         let replaced = match &input.dump {
             Dump::Partial => BTreeSet::new(),
-            Dump::SourcesSeen => summary.sources.clone(),
+            // What the input is a full dump of: the one source all its records have in common (an
+            // ecosystem's all.zip also holds other ecosystems' records that name a package of that ecosystem:
+            // it is not their full dump); none in common (the global all.zip), every source seen; several
+            // (every record names the same ecosystems), it cannot be told, and nothing is removed.
+            Dump::SourcesSeen => match &summary.dump_of {
+                Some(common) if common.len() == 1 => common.clone(),
+                Some(common) if common.len() > 1 => {
+                    tracing::warn!(input = %input.path.display(), sources = ?common, "cannot tell which source this dump is the full dump of; nothing removed");
+                    BTreeSet::new()
+                }
+                _ => summary.sources.clone(),
+            },
             Dump::Sources(sources) => sources.clone(),
         };
         if !replaced.is_empty() {
@@ -485,6 +499,13 @@ async fn write_batch(
         }
         if !summary.sources.contains(&record.source) {
             summary.sources.insert(record.source.clone());
+        }
+        // (An OSV record that names no package says nothing of what the dump is of.)
+        if record.source != "osv" {
+            match &mut summary.dump_of {
+                Some(common) => common.retain(|s| record.dumped_in.contains(s)),
+                None => summary.dump_of = Some(record.dumped_in.clone()),
+            }
         }
     }
     tx.commit().await?;

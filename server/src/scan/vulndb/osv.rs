@@ -6,6 +6,7 @@
 //! is counted and logged, never fatal. Withdrawn records keep their advisory row but get no affected rows, so they
 //! never match.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::Read as _;
 use std::path::Path;
@@ -198,6 +199,7 @@ pub fn convert(bytes: &[u8]) -> Result<Record, String> {
     let withdrawn = raw.withdrawn.filter(|w| !w.trim().is_empty());
     let mut affected = Vec::new();
     let mut source_eco = None;
+    let mut dumped_in = BTreeSet::new();
     for entry in raw.affected.into_iter().flatten().take(MAX_AFFECTED) {
         let Some(package) = entry.package else {
             continue;
@@ -208,6 +210,7 @@ pub fn convert(bytes: &[u8]) -> Result<Record, String> {
         }
         let (base, _) = split_ecosystem(&ecosystem);
         source_eco.get_or_insert_with(|| base.to_owned());
+        dumped_in.insert(format!("osv:{base}"));
         if withdrawn.is_some() {
             continue;
         }
@@ -257,7 +260,8 @@ pub fn convert(bytes: &[u8]) -> Result<Record, String> {
         vulns,
         aliases,
         affected,
-    ))
+    )
+    .also_dumped_in(dumped_in))
 }
 
 fn convert_range(range: OsvRange) -> Option<AffectedRange> {

@@ -2,6 +2,8 @@
 //! one branch, a Debian tracker (package, CVE) entry), already converted to the model's rows. The writer stores
 //! records, and skips a record whose [`Record::content_sha256`] is the one already stored.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
@@ -52,6 +54,9 @@ pub struct Record {
     pub affected: Vec<AffectedEntry>,
     /// SHA-256 of the converted rows: an unchanged record is skipped.
     pub content_sha256: String,
+    /// The sources whose full dump holds this record: its own, and for an OSV record `osv:<ecosystem>` of
+    /// every package it affects (a GHSA advisory on an npm and a PyPI package is in both ecosystems' dumps).
+    pub dumped_in: BTreeSet<String>,
 }
 
 impl Record {
@@ -76,7 +81,9 @@ impl Record {
             hasher.update(part.unwrap_or_default());
             hasher.update([0u8]);
         }
+        let dumped_in = BTreeSet::from([source.clone()]);
         Record {
+            dumped_in,
             source,
             record_id,
             vuln_id,
@@ -86,6 +93,12 @@ impl Record {
             affected,
             content_sha256: hex::encode(hasher.finalize()),
         }
+    }
+
+    /// The record, also held by the full dumps of `sources`.
+    pub fn also_dumped_in(mut self, sources: BTreeSet<String>) -> Record {
+        self.dumped_in.extend(sources);
+        self
     }
 }
 

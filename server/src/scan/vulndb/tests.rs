@@ -463,6 +463,82 @@ async fn a_full_dump_removes_what_it_no_longer_has_and_a_partial_one_does_not() 
 }
 
 #[tokio::test]
+async fn an_ecosystem_s_dump_replaces_that_ecosystem_only() {
+    // A GHSA advisory on a PyPI and an npm package is in both ecosystems' dumps; importing npm's must not
+    // remove the PyPI records npm's dump does not hold.
+    let record = |id: &str, packages: &[(&str, &str)]| {
+        let affected: Vec<_> = packages
+            .iter()
+            .map(|(eco, name)| {
+                serde_json::json!({"package": {"ecosystem": eco, "name": name},
+                    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "9.0"}]}]})
+            })
+            .collect();
+        serde_json::json!({"id": id, "modified": "2026-01-01T00:00:00Z", "affected": affected})
+            .to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let shared = record("GHSA-both", &[("PyPI", "both-py"), ("npm", "both-js")]);
+    let pypi = dir.path().join("pypi.zip");
+    write_zip(
+        &pypi,
+        &[
+            (
+                "PYSEC-1.json",
+                record("PYSEC-1", &[("PyPI", "requests")]).as_bytes(),
+            ),
+            ("GHSA-both.json", shared.as_bytes()),
+        ],
+    );
+    let npm = dir.path().join("npm.zip");
+    write_zip(
+        &npm,
+        &[
+            (
+                "GHSA-js.json",
+                record("GHSA-js", &[("npm", "lodash")]).as_bytes(),
+            ),
+            ("GHSA-both.json", shared.as_bytes()),
+        ],
+    );
+    import_paths(dir.path(), std::slice::from_ref(&pypi))
+        .await
+        .unwrap();
+    let summary = import_paths(dir.path(), std::slice::from_ref(&npm))
+        .await
+        .unwrap();
+    assert_eq!(summary.inputs[0].removed, 0, "{summary:?}");
+    let db = VulnDb::open(dir.path()).await.unwrap();
+    assert_eq!(entries(&db, "PyPI", "requests").await.len(), 1);
+    assert_eq!(entries(&db, "npm", "lodash").await.len(), 1);
+    // A dump whose every record names both ecosystems cannot be told apart: nothing is removed.
+    write_zip(&npm, &[("GHSA-both.json", shared.as_bytes())]);
+    let summary = import_paths(dir.path(), std::slice::from_ref(&npm))
+        .await
+        .unwrap();
+    assert_eq!(summary.inputs[0].removed, 0, "{summary:?}");
+    // npm's next dump without GHSA-js removes it, and only it.
+    write_zip(
+        &npm,
+        &[
+            ("GHSA-both.json", shared.as_bytes()),
+            (
+                "GHSA-js2.json",
+                record("GHSA-js2", &[("npm", "left-pad")]).as_bytes(),
+            ),
+        ],
+    );
+    let summary = import_paths(dir.path(), std::slice::from_ref(&npm))
+        .await
+        .unwrap();
+    assert_eq!(summary.inputs[0].removed, 1, "{summary:?}");
+    assert!(db.refresh().await.unwrap());
+    assert!(entries(&db, "npm", "lodash").await.is_empty());
+    assert_eq!(entries(&db, "PyPI", "requests").await.len(), 1);
+    assert_eq!(entries(&db, "PyPI", "both-py").await.len(), 1);
+}
+
+#[tokio::test]
 async fn concurrent_imports_take_turns_and_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (secdb, tracker, rustsec) = (
