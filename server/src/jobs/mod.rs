@@ -93,6 +93,7 @@ pub const KINDS: &[Kind] = &[
     crate::scan::sbom_job::KIND,
     crate::scan::adapter::job::KIND,
     crate::scan::adapter::client::KIND,
+    crate::scan::export::job::KIND,
 ];
 
 /// Kinds of which at most one job runs at a time across all nodes: a pending one waits while another

@@ -10,6 +10,7 @@
 //! - [`model`] is the vocabulary they share.
 
 pub mod adapter;
+pub mod export;
 pub mod inventory;
 pub mod layers;
 pub mod matcher;
@@ -18,6 +19,7 @@ pub mod report;
 pub mod run;
 pub mod sbom;
 pub mod scan_all;
+pub mod security_hub;
 pub mod sbom_job;
 pub mod service;
 pub mod version;

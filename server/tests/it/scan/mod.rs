@@ -8,6 +8,7 @@ mod policy;
 mod proxy;
 mod real_data;
 mod scan_all;
+mod security_hub;
 mod sbom;
 
 use std::collections::BTreeSet;
