@@ -156,12 +156,14 @@ impl Db {
         .await
     }
 
-    /// How many of user `user_id`'s exports are pending or running.
-    pub async fn active_cve_exports(&self, user_id: i64) -> Result<i64, sqlx::Error> {
+    /// How many of user `user_id`'s unexpired exports are pending or running.
+    pub async fn active_cve_exports(&self, user_id: i64, now: &str) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar(
-            "SELECT COUNT(*) FROM cve_exports WHERE user_id = $1 AND status IN ('Pending', 'Running')",
+            "SELECT COUNT(*) FROM cve_exports
+             WHERE user_id = $1 AND status IN ('Pending', 'Running') AND expires_at > $2",
         )
         .bind(user_id)
+        .bind(now)
         .fetch_one(&self.read)
         .await
     }
@@ -279,7 +281,7 @@ mod tests {
         assert_eq!((row.status.as_str(), row.file_present, row.csv_rows), ("Success", true, Some(1)));
         assert_eq!(db.cve_export_csv(fresh, now).await?.as_deref(), Some(&b"csv"[..]));
         assert_eq!(db.user_cve_exports(user_id, now, 10).await?.len(), 1);
-        assert_eq!(db.active_cve_exports(user_id).await?, 0);
+        assert_eq!(db.active_cve_exports(user_id, now).await?, 0);
         assert_eq!(db.delete_expired_cve_exports(now).await?, 1);
         assert_eq!(db.delete_expired_cve_exports(now).await?, 0);
         assert!(db.set_cve_export_status(fresh, "Error", "boom").await?);

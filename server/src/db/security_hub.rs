@@ -219,7 +219,7 @@ impl Db {
         mime_type: &str,
         limit: i64,
     ) -> Result<Vec<DangerousCveRow>, sqlx::Error> {
-        let mut query = QueryBuilder::new(format!(
+        let mut query = QueryBuilder::<Sqlite>::new(format!(
             "SELECT c.cve_id, c.package, c.version, c.severity, MAX(c.cvss_v3_score) AS cvss_v3_score,
                     MAX(d.description) AS description, {SEVERITY_RANK} AS severity_rank"
         ));
@@ -306,7 +306,7 @@ impl Db {
         filter: &VulnerabilityFilter,
         cap: Option<i64>,
     ) -> Result<i64, sqlx::Error> {
-        let mut query = QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1");
+        let mut query = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM (SELECT 1");
         query
             .push(FINDINGS)
             .push_bind(registration.to_owned())

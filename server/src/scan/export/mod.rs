@@ -142,7 +142,7 @@ pub async fn start(
             )));
         }
     }
-    let [project_id] = request.projects[..] else {
+    let &[project_id] = request.projects.as_slice() else {
         return Err(ServiceError::Invalid(format!(
             "only support export single project, invalid value: {:?}",
             request.projects.iter().take(16).collect::<Vec<_>>()
@@ -191,7 +191,10 @@ pub async fn start(
         .db
         .delete_expired_cve_exports(&timestamp(now))
         .await?;
-    let active = state.db.active_cve_exports(user_id).await?;
+    let active = state
+        .db
+        .active_cve_exports(user_id, &timestamp(now))
+        .await?;
     if active >= MAX_ACTIVE_PER_USER {
         return Err(ServiceError::Conflict(format!(
             "{active} of your CVE exports are pending or running; wait for them to end"
