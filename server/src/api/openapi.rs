@@ -96,7 +96,9 @@ impl RouteDoc {
                 "Content-Disposition",
                 HeaderBuilder::new()
                     .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
-                    .description(Some("attachment; filename=\"scandata_export_{execution_id}.csv\""))
+                    .description(Some(
+                        "attachment; filename=\"scandata_export_{execution_id}.csv\"",
+                    ))
                     .build(),
             )
             .build();

@@ -56,10 +56,11 @@ pub async fn list(
 }
 
 fn execution_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::BadRequest(format!("execution_id must be a positive integer, not {raw:?}")))
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "execution_id must be a positive integer, not {raw:?}"
+        ))
+    })
 }
 
 /// `GET /export/cve/execution/{execution_id}`: one of the caller's exports (403 for another user's).
@@ -85,9 +86,9 @@ pub async fn download(
     let csv = export::download(&state, subject, id).await?;
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv"));
-    if let Ok(value) =
-        HeaderValue::from_str(&format!("attachment; filename=\"scandata_export_{id}.csv\""))
-    {
+    if let Ok(value) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"scandata_export_{id}.csv\""
+    )) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     Ok((headers, csv).into_response())

@@ -8,13 +8,13 @@ use axum::response::{IntoResponse, Response};
 use berth_api::security_hub::SecuritySummary;
 use serde::Deserialize;
 
+use super::BASE;
 use super::Caller;
 use super::error::ApiError;
 use super::extract::{Json, Query};
-use super::BASE;
 use super::pagination::Page;
-use super::query_bool;
 use super::query::{Pattern, parse_terms};
+use super::query_bool;
 use crate::app::AppState;
 use crate::db::VulnerabilityFilter;
 use crate::scan::model::Severity;
@@ -82,7 +82,10 @@ pub async fn list(
     if let Some(q) = &query.q {
         kept.push(("q", q.clone()));
     }
-    for (name, value) in [("tune_count", query.tune_count), ("with_tag", query.with_tag)] {
+    for (name, value) in [
+        ("tune_count", query.tune_count),
+        ("with_tag", query.with_tag),
+    ] {
         if let Some(value) = value {
             kept.push((name, value.to_string()));
         }
@@ -93,7 +96,8 @@ pub async fn list(
 
 /// The `q` keys of `/security/vul`, as Harbor's swagger lists them (`status` is listed there but Harbor's
 /// server refuses it too: findings have no such column).
-const KEYS: &str = "cve_id, cvss_score_v3, severity, repository_name, project_id, package, tag, digest";
+const KEYS: &str =
+    "cve_id, cvss_score_v3, severity, repository_name, project_id, package, tag, digest";
 
 /// Reads `/security/vul`'s `q` into a filter. Every key is an exact match but `cvss_score_v3`, a range
 /// `[min~max]` (either bound may be open); an unknown key, a repeated key or another kind of term is a 400,
@@ -103,7 +107,9 @@ pub fn vulnerability_filter(q: Option<&str>) -> Result<VulnerabilityFilter, ApiE
     let mut seen: Vec<String> = Vec::new();
     for (key, pattern) in parse_terms(q.unwrap_or_default())? {
         if seen.contains(&key) {
-            return Err(ApiError::BadRequest(format!("q names {key} more than once")));
+            return Err(ApiError::BadRequest(format!(
+                "q names {key} more than once"
+            )));
         }
         seen.push(key.clone());
         if key == "cvss_score_v3" {
@@ -205,7 +211,10 @@ mod tests {
         );
         assert_eq!(
             refused("package=~ssl"),
-            Some("q package is matched exactly here: write package=value (no ~, range or list)".to_owned())
+            Some(
+                "q package is matched exactly here: write package=value (no ~, range or list)"
+                    .to_owned()
+            )
         );
         assert_eq!(
             refused("cvss_score_v3=7"),

@@ -131,7 +131,11 @@ impl Db {
     }
 
     /// Export `id`, unless it expired before `now`.
-    pub async fn cve_export(&self, id: i64, now: &str) -> Result<Option<CveExportRow>, sqlx::Error> {
+    pub async fn cve_export(
+        &self,
+        id: i64,
+        now: &str,
+    ) -> Result<Option<CveExportRow>, sqlx::Error> {
         sqlx::query_as(&format!("{SELECT} WHERE id = $1 AND expires_at > $2"))
             .bind(id)
             .bind(now)
@@ -181,11 +185,13 @@ impl Db {
 
     /// Deletes the exports that expired before `now`; returns how many.
     pub async fn delete_expired_cve_exports(&self, now: &str) -> Result<u64, sqlx::Error> {
-        Ok(sqlx::query("DELETE FROM cve_exports WHERE expires_at <= $1")
-            .bind(now)
-            .execute(&self.write)
-            .await?
-            .rows_affected())
+        Ok(
+            sqlx::query("DELETE FROM cve_exports WHERE expires_at <= $1")
+                .bind(now)
+                .execute(&self.write)
+                .await?
+                .rows_affected(),
+        )
     }
 
     /// The artifacts of project `project_id` with a current successful report by `registration` of
@@ -272,14 +278,31 @@ mod tests {
             criteria: "{}",
             expires_at,
         };
-        let old = db.create_cve_export(&new("2020-01-01T00:00:00.000000Z")).await?;
-        let fresh = db.create_cve_export(&new("2999-01-01T00:00:00.000000Z")).await?;
+        let old = db
+            .create_cve_export(&new("2020-01-01T00:00:00.000000Z"))
+            .await?;
+        let fresh = db
+            .create_cve_export(&new("2999-01-01T00:00:00.000000Z"))
+            .await?;
         assert!(db.finish_cve_export(fresh, b"csv", 1, 3).await?);
         let now = "2026-01-01T00:00:00.000000Z";
-        assert_eq!(db.cve_export(old, now).await?, None, "an expired export is gone");
-        let row = db.cve_export(fresh, now).await?.ok_or("fresh export missing")?;
-        assert_eq!((row.status.as_str(), row.file_present, row.csv_rows), ("Success", true, Some(1)));
-        assert_eq!(db.cve_export_csv(fresh, now).await?.as_deref(), Some(&b"csv"[..]));
+        assert_eq!(
+            db.cve_export(old, now).await?,
+            None,
+            "an expired export is gone"
+        );
+        let row = db
+            .cve_export(fresh, now)
+            .await?
+            .ok_or("fresh export missing")?;
+        assert_eq!(
+            (row.status.as_str(), row.file_present, row.csv_rows),
+            ("Success", true, Some(1))
+        );
+        assert_eq!(
+            db.cve_export_csv(fresh, now).await?.as_deref(),
+            Some(&b"csv"[..])
+        );
         assert_eq!(db.user_cve_exports(user_id, now, 10).await?.len(), 1);
         assert_eq!(db.active_cve_exports(user_id, now).await?, 0);
         assert_eq!(db.delete_expired_cve_exports(now).await?, 1);

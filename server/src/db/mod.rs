@@ -70,10 +70,10 @@ pub use repositories::{RepositoryRef, RepositoryRow, SearchRepositoryRow};
 pub use robots::{NewRobot, RobotRow};
 pub use scan_all::{ArtifactHome, ScanAllArtifact};
 pub use scan_reports::{NewScanReport, ReportCve, ScanReportRow};
+pub use scanners::{BUILT_IN_UUID, DeleteScanner, NewScanner, SCANNERS, ScannerRow, SetDefault};
 pub use security_hub::{
     DangerousArtifactRow, DangerousCveRow, SeverityCounts, VulnerabilityFilter, VulnerabilityRow,
 };
-pub use scanners::{BUILT_IN_UUID, DeleteScanner, NewScanner, SCANNERS, ScannerRow, SetDefault};
 pub use uploads::UploadSession;
 pub use usergroups::{NewUserGroup, UserGroupFilter, UserGroupRow};
 pub use users::{NewUser, User, UserDetail};

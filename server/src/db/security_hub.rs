@@ -23,7 +23,8 @@ const FINDINGS: &str = " FROM artifacts a
     JOIN scan_reports s ON s.artifact_digest = a.digest AND s.registration_uuid = ";
 
 /// A severity's rank, highest first (Harbor orders dangerous CVEs by it after the score).
-const SEVERITY_RANK: &str = "CASE c.severity WHEN 'Critical' THEN 6 WHEN 'High' THEN 5 WHEN 'Medium' THEN 4
+const SEVERITY_RANK: &str =
+    "CASE c.severity WHEN 'Critical' THEN 6 WHEN 'High' THEN 5 WHEN 'Medium' THEN 4
     WHEN 'Low' THEN 3 WHEN 'Negligible' THEN 2 WHEN 'None' THEN 1 ELSE 0 END";
 
 /// The system's counts of findings by severity (each artifact's current report once).
@@ -141,7 +142,11 @@ impl VulnerabilityFilter {
 }
 
 /// A query over [`FINDINGS`] of `registration` and `mime_type`, starting with `select`.
-fn findings_query<'a>(select: &str, registration: &str, mime_type: &str) -> QueryBuilder<'a, Sqlite> {
+fn findings_query<'a>(
+    select: &str,
+    registration: &str,
+    mime_type: &str,
+) -> QueryBuilder<'a, Sqlite> {
     let mut query = QueryBuilder::new(select);
     query
         .push(FINDINGS)
@@ -331,11 +336,14 @@ impl Db {
         artifact_ids: &[i64],
         per_artifact: usize,
     ) -> Result<std::collections::HashMap<i64, Vec<String>>, sqlx::Error> {
-        let mut tags: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+        let mut tags: std::collections::HashMap<i64, Vec<String>> =
+            std::collections::HashMap::new();
         if artifact_ids.is_empty() {
             return Ok(tags);
         }
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT artifact_id, name FROM tags WHERE artifact_id IN (");
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "SELECT artifact_id, name FROM tags WHERE artifact_id IN (",
+        );
         let mut list = query.separated(", ");
         for id in artifact_ids {
             list.push_bind(*id);

@@ -381,7 +381,10 @@ pub async fn store_report(
             cvss_v3_score: f.cvss3_score,
             cvss_v3_vector: f.cvss3_vector.clone(),
             cwe_ids: f.cwe_ids.join(","),
-            description: bounded(f.description.as_deref().unwrap_or_default(), DESCRIPTION_MAX_BYTES),
+            description: bounded(
+                f.description.as_deref().unwrap_or_default(),
+                DESCRIPTION_MAX_BYTES,
+            ),
             links: serde_json::to_string(&f.links.iter().take(LINKS_MAX).collect::<Vec<_>>())
                 .unwrap_or_else(|_| "[]".to_owned()),
         })

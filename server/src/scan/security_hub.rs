@@ -109,7 +109,11 @@ pub async fn vulnerabilities(
             .db
             .count_vulnerabilities(&registration, mime, filter, Some(TUNE_COUNT_LIMIT))
             .await?;
-        if counted > TUNE_COUNT_LIMIT { -1 } else { counted }
+        if counted > TUNE_COUNT_LIMIT {
+            -1
+        } else {
+            counted
+        }
     } else {
         state
             .db

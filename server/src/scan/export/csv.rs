@@ -76,7 +76,14 @@ mod tests {
         write_row(&mut out, &HEADER);
         write_row(
             &mut out,
-            &["a,b", "say \"hi\"", "=HYPERLINK(\"x\")", "-1", "plain", " pad"],
+            &[
+                "a,b",
+                "say \"hi\"",
+                "=HYPERLINK(\"x\")",
+                "-1",
+                "plain",
+                " pad",
+            ],
         );
         assert_eq!(
             out,

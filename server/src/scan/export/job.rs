@@ -59,10 +59,14 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
         .delete_expired_cve_exports(&timestamp(Utc::now()))
         .await?;
     if removed > 0 {
-        ctx.log.info(format!("deleted {removed} expired CVE exports")).await;
+        ctx.log
+            .info(format!("deleted {removed} expired CVE exports"))
+            .await;
     }
     if !db.set_cve_export_status(id, "Running", "").await? {
-        ctx.log.warn(format!("export {id} is gone (expired?): nothing to do")).await;
+        ctx.log
+            .warn(format!("export {id} is gone (expired?): nothing to do"))
+            .await;
         return Ok(());
     }
     match write(&ctx, &criteria).await {
@@ -106,7 +110,9 @@ async fn write(ctx: &JobContext, criteria: &Criteria) -> Result<(String, i64), F
     let mut rows = 0i64;
     // The user's standing now, not when they asked.
     let Some(user) = db.user_by_id(criteria.user_id).await? else {
-        return Err(Failure::Refused("the user who asked for it no longer exists".to_owned()));
+        return Err(Failure::Refused(
+            "the user who asked for it no longer exists".to_owned(),
+        ));
     };
     let subject = Subject::from(user);
     let Some(project) = db.find_project_by_id(criteria.project_id).await? else {
@@ -120,12 +126,16 @@ async fn write(ctx: &JobContext, criteria: &Criteria) -> Result<(String, i64), F
     }
     if !criteria.labels.is_empty() {
         ctx.log
-            .info("no artifact carries the labels asked for (Berth has no labels): nothing to export")
+            .info(
+                "no artifact carries the labels asked for (Berth has no labels): nothing to export",
+            )
             .await;
         return Ok((csv, rows));
     }
     let Some(scanner) = db.default_scanner().await? else {
-        ctx.log.info("no scanner is the default: nothing to export").await;
+        ctx.log
+            .info("no scanner is the default: nothing to export")
+            .await;
         return Ok((csv, rows));
     };
     let prefix = format!("{}/", project.name);
@@ -144,8 +154,14 @@ async fn write(ctx: &JobContext, criteria: &Criteria) -> Result<(String, i64), F
         let mut kept: Vec<_> = page
             .into_iter()
             .filter(|a| {
-                let relative = a.repository_name.strip_prefix(&prefix).unwrap_or(&a.repository_name);
-                patterns.repositories.as_ref().is_none_or(|p| p.is_match(relative))
+                let relative = a
+                    .repository_name
+                    .strip_prefix(&prefix)
+                    .unwrap_or(&a.repository_name);
+                patterns
+                    .repositories
+                    .as_ref()
+                    .is_none_or(|p| p.is_match(relative))
             })
             .collect();
         if let Some(tags) = &patterns.tags {
@@ -169,7 +185,11 @@ async fn write(ctx: &JobContext, criteria: &Criteria) -> Result<(String, i64), F
         }
         for artifact in &kept {
             for f in findings.get(&artifact.report_uuid).into_iter().flatten() {
-                if patterns.cve_ids.as_ref().is_some_and(|p| !p.is_match(&f.cve_id)) {
+                if patterns
+                    .cve_ids
+                    .as_ref()
+                    .is_some_and(|p| !p.is_match(&f.cve_id))
+                {
                     continue;
                 }
                 write_row(

@@ -187,10 +187,7 @@ pub async fn start(
     };
     criteria.patterns()?;
     let now = Utc::now();
-    state
-        .db
-        .delete_expired_cve_exports(&timestamp(now))
-        .await?;
+    state.db.delete_expired_cve_exports(&timestamp(now)).await?;
     let active = state
         .db
         .active_cve_exports(user_id, &timestamp(now))
@@ -217,7 +214,13 @@ pub async fn start(
     let parameters = serde_json::to_value(&criteria).unwrap_or_default();
     let job_id = match state
         .jobs
-        .enqueue(&state.db, job::NAME, &parameters, crate::jobs::MANUAL, &username)
+        .enqueue(
+            &state.db,
+            job::NAME,
+            &parameters,
+            crate::jobs::MANUAL,
+            &username,
+        )
         .await
     {
         Ok(job_id) => job_id,
@@ -330,6 +333,8 @@ pub async fn download(
         .ok_or_else(|| ServiceError::NotFound(format!("execution with id: {id} not found")))?;
     zstd::decode_all(compressed.as_slice()).map_err(|e| {
         tracing::error!(export = id, error = %e, "a stored CVE export does not decompress");
-        ServiceError::NotFound(format!("execution {id}'s file cannot be read; export again"))
+        ServiceError::NotFound(format!(
+            "execution {id}'s file cannot be read; export again"
+        ))
     })
 }

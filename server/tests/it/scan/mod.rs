@@ -7,9 +7,9 @@ mod adapter;
 mod policy;
 mod proxy;
 mod real_data;
+mod sbom;
 mod scan_all;
 mod security_hub;
-mod sbom;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
