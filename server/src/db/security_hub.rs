@@ -224,20 +224,17 @@ impl Db {
         mime_type: &str,
         limit: i64,
     ) -> Result<Vec<DangerousCveRow>, sqlx::Error> {
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT c.cve_id, c.package, c.version, c.severity, MAX(c.cvss_v3_score) AS cvss_v3_score,
+        let mut query = findings_query(
+            &format!(
+                "SELECT c.cve_id, c.package, c.version, c.severity, MAX(c.cvss_v3_score) AS cvss_v3_score,
                     MAX(d.description) AS description, {SEVERITY_RANK} AS severity_rank"
-        ));
+            ),
+            registration,
+            mime_type,
+        );
         query
-            .push(FINDINGS)
-            .push_bind(registration.to_owned())
-            .push(" AND s.mime_type = ")
-            .push_bind(mime_type.to_owned())
             .push(
-                " AND s.summary IS NOT NULL
-                  JOIN report_cves c ON c.report_uuid = s.uuid
-                  LEFT JOIN cve_details d ON d.cve_id = c.cve_id
-                  WHERE c.cvss_v3_score IS NOT NULL
+                " AND c.cvss_v3_score IS NOT NULL
                   GROUP BY c.cve_id, c.package, c.version, c.severity
                   ORDER BY cvss_v3_score DESC, severity_rank DESC, c.cve_id, c.package, c.version
                   LIMIT ",
@@ -311,17 +308,7 @@ impl Db {
         filter: &VulnerabilityFilter,
         cap: Option<i64>,
     ) -> Result<i64, sqlx::Error> {
-        let mut query = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM (SELECT 1");
-        query
-            .push(FINDINGS)
-            .push_bind(registration.to_owned())
-            .push(" AND s.mime_type = ")
-            .push_bind(mime_type.to_owned())
-            .push(
-                " AND s.summary IS NOT NULL
-                  JOIN report_cves c ON c.report_uuid = s.uuid
-                  WHERE 1 = 1",
-            );
+        let mut query = findings_query("SELECT COUNT(*) FROM (SELECT 1", registration, mime_type);
         filter.push_where(&mut query);
         if let Some(cap) = cap {
             query.push(" LIMIT ").push_bind(cap.saturating_add(1));
