@@ -53,8 +53,15 @@ pub struct ExportArtifact {
     pub report_uuid: String,
 }
 
-const SELECT: &str = "SELECT id, user_id, username, job_name, project_ids, criteria, job_id, status, status_text,
-    start_time, end_time, csv_rows, csv_bytes, (csv IS NOT NULL) AS file_present, expires_at FROM cve_exports";
+/// An export's status is its own, unless its job ended without saying so (stopped while it waited, or failed
+/// on a node that died): then the job's end is the export's.
+const SELECT: &str = "SELECT e.id, e.user_id, e.username, e.job_name, e.project_ids, e.criteria, e.job_id,
+    CASE WHEN e.status IN ('Pending', 'Running') AND j.state = 'stopped' THEN 'Stopped'
+         WHEN e.status IN ('Pending', 'Running') AND j.state = 'error' THEN 'Error'
+         ELSE e.status END AS status,
+    e.status_text, e.start_time, e.end_time, e.csv_rows, e.csv_bytes, (e.csv IS NOT NULL) AS file_present,
+    e.expires_at
+    FROM cve_exports e LEFT JOIN jobs j ON j.id = e.job_id";
 
 impl Db {
     /// Records a new export, `Pending`; returns its id.
@@ -136,7 +143,7 @@ impl Db {
         id: i64,
         now: &str,
     ) -> Result<Option<CveExportRow>, sqlx::Error> {
-        sqlx::query_as(&format!("{SELECT} WHERE id = $1 AND expires_at > $2"))
+        sqlx::query_as(&format!("{SELECT} WHERE e.id = $1 AND e.expires_at > $2"))
             .bind(id)
             .bind(now)
             .fetch_optional(&self.read)
@@ -151,7 +158,7 @@ impl Db {
         limit: i64,
     ) -> Result<Vec<CveExportRow>, sqlx::Error> {
         sqlx::query_as(&format!(
-            "{SELECT} WHERE user_id = $1 AND expires_at > $2 ORDER BY id DESC LIMIT $3"
+            "{SELECT} WHERE e.user_id = $1 AND e.expires_at > $2 ORDER BY e.id DESC LIMIT $3"
         ))
         .bind(user_id)
         .bind(now)
@@ -160,11 +167,13 @@ impl Db {
         .await
     }
 
-    /// How many of user `user_id`'s unexpired exports are pending or running.
+    /// How many of user `user_id`'s unexpired exports are pending or running (their jobs too: an export
+    /// whose job was stopped before it ran is not waiting for anything).
     pub async fn active_cve_exports(&self, user_id: i64, now: &str) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar(
-            "SELECT COUNT(*) FROM cve_exports
-             WHERE user_id = $1 AND status IN ('Pending', 'Running') AND expires_at > $2",
+            "SELECT COUNT(*) FROM cve_exports e LEFT JOIN jobs j ON j.id = e.job_id
+             WHERE e.user_id = $1 AND e.status IN ('Pending', 'Running') AND e.expires_at > $2
+               AND (j.state IS NULL OR j.state IN ('pending', 'running'))",
         )
         .bind(user_id)
         .bind(now)
@@ -309,6 +318,32 @@ mod tests {
         assert_eq!(db.delete_expired_cve_exports(now).await?, 0);
         assert!(db.set_cve_export_status(fresh, "Error", "boom").await?);
         assert!(!db.set_cve_export_status(old, "Error", "boom").await?);
+
+        // An export whose job is stopped before it runs reads as stopped, and waits for nothing.
+        let waiting = db
+            .create_cve_export(&new("2999-01-01T00:00:00.000000Z"))
+            .await?;
+        let job = db
+            .enqueue_job(
+                &crate::db::jobs::NewJob {
+                    kind: "SCAN_DATA_EXPORT",
+                    parameters: "{}",
+                    max_attempts: 1,
+                    triggered_by: "MANUAL",
+                    operator: "someone",
+                    schedule_id: None,
+                    run_after: now,
+                },
+                16,
+            )
+            .await?
+            .ok_or("not enqueued")?;
+        db.set_cve_export_job(waiting, job).await?;
+        assert_eq!(db.active_cve_exports(user_id, now).await?, 1);
+        db.request_job_stop(job, now).await?;
+        let row = db.cve_export(waiting, now).await?.ok_or("missing")?;
+        assert_eq!(row.status, "Stopped");
+        assert_eq!(db.active_cve_exports(user_id, now).await?, 0);
         Ok(())
     }
 }
