@@ -71,6 +71,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("interrogation-services")
                         view=page(|| view! { <Redirect path="/harbor/interrogation-services/scanners"/> }.into_any())/>
                     <Route path=path!("interrogation-services/scanners") view={Lazy::<ScannersRoute>::new()}/>
+                    <Route path=path!("interrogation-services/security-hub")
+                        view={Lazy::<SecurityHubRoute>::new()}/>
                     <Route path=path!("logs") view={Lazy::<AuditLogRoute>::new()}/>
                     <ParentRoute path=path!("clean-up")
                         view=page(|| view! { <AdminOnly><admin::cleanup::CleanUpPage/></AdminOnly> }.into_any())>
@@ -167,6 +169,10 @@ lazy_page!(
 lazy_page!(
     /// Administration → Interrogation Services → Scanners.
     ScannersRoute => view! { <AdminOnly><admin::scanners::ScannersPage/></AdminOnly> }.into_any()
+);
+lazy_page!(
+    /// Administration → Interrogation Services → Security Hub.
+    SecurityHubRoute => view! { <AdminOnly><admin::security_hub::SecurityHubPage/></AdminOnly> }.into_any()
 );
 lazy_page!(
     /// Administration → Clean Up → Garbage Collection (the parent route checks the caller is an admin).

@@ -1,5 +1,5 @@
 //! The `berth` command: `serve`, plus `user create`, `project create` and `config set-auth-mode` for setting up
-//! without the console, and `vulndb import`/`vulndb status` for the vulnerability database.
+//! without the console, and `vulndb import`/`vulndb update`/`vulndb status` for the vulnerability database.
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -72,7 +72,20 @@ enum VulndbAction {
         #[arg(long)]
         partial: bool,
     },
-    /// Show the generation in force, its age, its sources and their counts.
+    /// Refresh the database from the OSV mirror of `[scan] vulndb_url`: per ecosystem, only the records changed
+    /// since the last refresh (`modified_id.csv`), or its `all.zip` the first time.
+    Update {
+        /// The mirror's base URL, instead of `[scan] vulndb_url`.
+        #[arg(long)]
+        url: Option<String>,
+        /// The ecosystems to refresh, comma-separated, instead of `[scan] vulndb_ecosystems`.
+        #[arg(long, value_delimiter = ',')]
+        ecosystems: Option<Vec<String>>,
+        /// Read every ecosystem's `all.zip` (still skipped when its ETag is unchanged).
+        #[arg(long)]
+        full: bool,
+    },
+    /// Show the generation in force, its age, its sources and their counts, and the online refresh's state.
     Status,
 }
 
@@ -238,6 +251,23 @@ async fn main() -> anyhow::Result<()> {
                     partial,
                 },
         } => berth::scan::vulndb::cli::run_import(&config.data_dir, &paths, format, partial).await,
+        Command::Vulndb {
+            action:
+                VulndbAction::Update {
+                    url,
+                    ecosystems,
+                    full,
+                },
+        } => {
+            berth::scan::vulndb::cli::run_update(
+                &config.data_dir,
+                &config.scan,
+                url,
+                ecosystems,
+                full,
+            )
+            .await
+        }
         Command::Vulndb {
             action: VulndbAction::Status,
         } => berth::scan::vulndb::cli::run_status(&config.data_dir).await,

@@ -18,6 +18,8 @@ use crate::service::setup::{self, FirstStart};
 
 /// Opens the state for `config` and performs the first-start setup.
 pub async fn prepare(config: Config) -> anyhow::Result<(AppState, FirstStart)> {
+    // A wrong online-refresh setting stops the start here rather than failing every refresh later.
+    crate::scan::vulndb::online::Settings::from_config(&config.scan)?;
     let state = AppState::open(config).await?;
     let first = setup::first_start(&state.db, &state.config)
         .await
@@ -34,6 +36,18 @@ pub async fn run(
     let purge = tokio::spawn(jobs::upload_purge::run(state.clone()));
     let job_node = jobs::start(state.clone());
     let rematch_watch = tokio::spawn(crate::scan::scan_all::watch(state.clone()));
+    let vulndb_watch = match crate::scan::vulndb::online::Settings::from_config(&state.config.scan)
+    {
+        Ok(Some(settings)) => Some(tokio::spawn(crate::scan::vulndb::online::job::watch(
+            state.clone(),
+            settings,
+        ))),
+        Ok(None) => None,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "the online refresh of the vulnerability database is off: its settings are wrong");
+            None
+        }
+    };
     let session_sweep = tokio::spawn(session::sweep_expired(state.sessions.clone()));
     // Connection info gives handlers the peer address, for the audit log.
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -43,6 +57,9 @@ pub async fn run(
         .context("serving HTTP");
     purge.abort();
     rematch_watch.abort();
+    if let Some(watch) = vulndb_watch {
+        watch.abort();
+    }
     session_sweep.abort();
     // Running jobs are asked to stop and go back to the queue (within `[jobs] shutdown_grace_secs`).
     job_node.shutdown().await;

@@ -14,7 +14,9 @@ use crate::secret::Secret;
 use crate::storage::UploadLimits;
 
 mod trusted_proxies;
+mod vulndb;
 pub use trusted_proxies::{TrustedProxies, canonical as canonical_address};
+pub use vulndb::{DEFAULT_ECOSYSTEMS, Ecosystems, Interval};
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -79,13 +81,54 @@ pub struct Config {
     pub scan: ScanConfig,
 }
 
-/// Vulnerability scanning (`[scan]` in TOML, `BERTH_SCAN__*` in the environment).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// Vulnerability scanning (`[scan]` in TOML, `BERTH_SCAN__*` in the environment). Its `Debug` hides the
+/// API key and any password in `vulndb_url`.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ScanConfig {
     /// The one credential Berth's scanner adapter API (`/api/v1`, Harbor's Pluggable Scanner API) accepts,
     /// as `Authorization: Bearer <key>` or `X-ScannerAdapter-API-Key: <key>`. Unset, that API is off (404).
     pub adapter_api_key: Option<Secret>,
+    /// The base URL of an OSV mirror in the bucket's layout (`<URL>/<ECOSYSTEM>/all.zip`,
+    /// `…/modified_id.csv`, `…/<ID>.json`), e.g. `https://osv-vulnerabilities.storage.googleapis.com/`.
+    /// Unset (the default), the database is only refreshed by `berth vulndb import`; set, the server refreshes
+    /// it every `vulndb_refresh_interval` and `berth vulndb update` does it on demand. `https://`, or `http://`
+    /// written out.
+    pub vulndb_url: Option<String>,
+    /// The OSV ecosystems refreshed online (default: every ecosystem Berth's inventory produces).
+    pub vulndb_ecosystems: Ecosystems,
+    /// How often the server refreshes the database online (default 24 h, at least 1 h).
+    pub vulndb_refresh_interval: Interval,
+    /// The largest file one online refresh downloads (an ecosystem's `all.zip`; npm's is the largest, a few
+    /// hundred MB). Larger ones fail that ecosystem's refresh.
+    pub vulndb_max_download_bytes: u64,
+}
+
+impl std::fmt::Debug for ScanConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScanConfig")
+            .field("adapter_api_key", &self.adapter_api_key)
+            .field(
+                "vulndb_url",
+                &self.vulndb_url.as_deref().map(vulndb::without_password),
+            )
+            .field("vulndb_ecosystems", &self.vulndb_ecosystems)
+            .field("vulndb_refresh_interval", &self.vulndb_refresh_interval)
+            .field("vulndb_max_download_bytes", &self.vulndb_max_download_bytes)
+            .finish()
+    }
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        ScanConfig {
+            adapter_api_key: None,
+            vulndb_url: None,
+            vulndb_ecosystems: Ecosystems::default(),
+            vulndb_refresh_interval: Interval(Duration::from_secs(24 * 60 * 60)),
+            vulndb_max_download_bytes: 2 * 1024 * 1024 * 1024,
+        }
+    }
 }
 
 /// Garbage collection (`[gc]` in TOML, `BERTH_GC__*` in the environment).
@@ -339,6 +382,59 @@ mod tests {
                 !format!("{config:?}").contains("s3cret"),
                 "secrets stay out of Debug"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment::Jail fixes the closure's error type"
+    )]
+    fn the_online_refresh_reads_toml_and_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.scan.vulndb_url, None);
+            assert_eq!(config.scan.vulndb_ecosystems, Ecosystems::default());
+            assert_eq!(
+                config.scan.vulndb_refresh_interval.0,
+                Duration::from_secs(86_400)
+            );
+            jail.create_file(
+                "scan.toml",
+                "[scan]\nvulndb_url = \"https://mirror.example/osv/\"\nvulndb_ecosystems = [\"Debian\", \"Rocky Linux\"]\nvulndb_refresh_interval = \"6h\"\n",
+            )?;
+            let config = Config::load(Some(Path::new("scan.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.scan.vulndb_url.as_deref(),
+                Some("https://mirror.example/osv/")
+            );
+            assert_eq!(config.scan.vulndb_ecosystems.0, ["Debian", "Rocky Linux"]);
+            assert_eq!(
+                config.scan.vulndb_refresh_interval.0,
+                Duration::from_secs(6 * 3600)
+            );
+            jail.set_env("BERTH_SCAN__VULNDB_ECOSYSTEMS", "PyPI, crates.io");
+            jail.set_env("BERTH_SCAN__VULNDB_REFRESH_INTERVAL", "7200");
+            jail.set_env("BERTH_SCAN__VULNDB_MAX_DOWNLOAD_BYTES", "1000");
+            let config = Config::load(Some(Path::new("scan.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(config.scan.vulndb_ecosystems.0, ["PyPI", "crates.io"]);
+            assert_eq!(
+                config.scan.vulndb_refresh_interval.0,
+                Duration::from_secs(7200)
+            );
+            assert_eq!(config.scan.vulndb_max_download_bytes, 1000);
+            jail.set_env(
+                "BERTH_SCAN__VULNDB_URL",
+                "https://me:s3cret@mirror.example/",
+            );
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert!(
+                !format!("{config:?}").contains("s3cret"),
+                "a password in vulndb_url stays out of Debug"
+            );
+            jail.set_env("BERTH_SCAN__VULNDB_REFRESH_INTERVAL", "soon");
+            assert!(Config::load(None).is_err());
             Ok(())
         });
     }

@@ -62,6 +62,20 @@ pub struct NewScanReport<'a> {
     pub cves: &'a [ReportCve],
 }
 
+impl<'a> NewScanReport<'a> {
+    /// A scan that ended without a report (`Error` or `Stopped`): the stored findings stay as they were.
+    pub fn ended(status: &'a str) -> Self {
+        NewScanReport {
+            status,
+            vulndb_generation: None,
+            severity: None,
+            summary: None,
+            report: None,
+            cves: &[],
+        }
+    }
+}
+
 const SELECT: &str =
     "SELECT uuid, artifact_digest, registration_uuid, mime_type, status, start_time, end_time,
     vulndb_generation, severity, summary, job_id, created_at, updated_at FROM scan_reports";
@@ -103,6 +117,30 @@ impl Db {
              WHERE uuid = $2",
         )
         .bind(&now)
+        .bind(uuid)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        Ok(updated > 0)
+    }
+
+    /// Ends report `uuid` as `status` (`Stopped` or `Error`) with `log` only if it is still pending or
+    /// running: for a report whose job will never end it. `false` when it had ended meanwhile (its job's own
+    /// outcome stands).
+    pub async fn end_active_scan_report(
+        &self,
+        uuid: &str,
+        status: &str,
+        log: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let now = super::now();
+        let updated = sqlx::query(
+            "UPDATE scan_reports SET status = $1, end_time = $2, updated_at = $2, log = $3
+             WHERE uuid = $4 AND status IN ('Pending', 'Running')",
+        )
+        .bind(status)
+        .bind(&now)
+        .bind(log)
         .bind(uuid)
         .execute(&self.write)
         .await?
@@ -438,6 +476,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn only_an_active_report_is_ended_from_outside_its_job()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let db = Db::open(&format!("sqlite://{}", dir.path().join("b.db").display())).await?;
+        db.start_scan_report("r1", "sha256:a", BUILT_IN_UUID, MIME, None)
+            .await?;
+        assert!(
+            db.end_active_scan_report("r1", "Stopped", "stopped")
+                .await?
+        );
+        assert_eq!(
+            db.scan_report("r1").await?.ok_or("missing")?.status,
+            "Stopped"
+        );
+        // A report its job has ended keeps the job's outcome.
+        db.start_scan_report("r2", "sha256:b", BUILT_IN_UUID, MIME, None)
+            .await?;
+        let empty: [ReportCve; 0] = [];
+        let ok = NewScanReport {
+            status: "Success",
+            vulndb_generation: Some(1),
+            severity: Some("None"),
+            summary: Some("{}"),
+            report: None,
+            cves: &empty,
+        };
+        assert!(db.finish_scan_report("r2", &ok, "done").await?);
+        assert!(!db.end_active_scan_report("r2", "Stopped", "late").await?);
+        let row = db.scan_report("r2").await?.ok_or("missing")?;
+        assert_eq!(row.status, "Success");
+        Ok(())
+    }
+
+    #[tokio::test]
     async fn a_rescan_keeps_the_last_good_result_until_it_succeeds()
     -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
@@ -465,14 +537,7 @@ mod tests {
         let row = db.scan_report("r1").await?.ok_or("missing")?;
         assert_eq!((row.status.as_str(), row.job_id), ("Pending", Some(8)));
         assert_eq!(row.severity.as_deref(), Some("High"));
-        let failed = NewScanReport {
-            status: "Error",
-            vulndb_generation: None,
-            severity: None,
-            summary: None,
-            report: None,
-            cves: &[],
-        };
+        let failed = NewScanReport::ended("Error");
         assert!(db.finish_scan_report("r1", &failed, "boom").await?);
         assert_eq!(db.report_cves("r1").await?.len(), 2);
         assert_eq!(

@@ -94,6 +94,7 @@ pub const KINDS: &[Kind] = &[
     crate::scan::adapter::job::KIND,
     crate::scan::adapter::client::KIND,
     crate::scan::export::job::KIND,
+    crate::scan::vulndb::online::job::KIND,
 ];
 
 /// Kinds of which at most one job runs at a time across all nodes: a pending one waits while another
@@ -102,6 +103,7 @@ pub const EXCLUSIVE_KINDS: &[&str] = &[
     crate::gc::NAME,
     crate::scan::scan_all::NAME,
     crate::scan::scan_all::REMATCH,
+    crate::scan::vulndb::online::job::NAME,
 ];
 
 /// The kind named `name`.

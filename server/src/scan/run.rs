@@ -426,14 +426,6 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
         .await;
     let stop = || ctx.should_stop();
     let outcome = scan_artifact(&state, &job.repository, &job.digest, &stop, &mut log).await;
-    let end = |status: &'static str| NewScanReport {
-        status,
-        vulndb_generation: None,
-        severity: None,
-        summary: None,
-        report: None,
-        cves: &[],
-    };
     match outcome {
         Ok((findings, generation)) => {
             write_report(&state, &job, &findings, generation, log.text())
@@ -445,7 +437,11 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
             log.line("stopped").await;
             state
                 .db
-                .finish_scan_report(&job.report_uuid, &end("Stopped"), log.text())
+                .finish_scan_report(
+                    &job.report_uuid,
+                    &NewScanReport::ended("Stopped"),
+                    log.text(),
+                )
                 .await?;
             Err(JobError::Stopped)
         }
@@ -454,7 +450,7 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
             log.line(format!("scan failed: {e}")).await;
             state
                 .db
-                .finish_scan_report(&job.report_uuid, &end("Error"), log.text())
+                .finish_scan_report(&job.report_uuid, &NewScanReport::ended("Error"), log.text())
                 .await?;
             Err(JobError::Failed(e.to_string()))
         }

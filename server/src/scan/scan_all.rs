@@ -373,14 +373,7 @@ pub async fn visit(
                     "Error"
                 };
                 log.line(format!("scan failed: {e}")).await;
-                let end = NewScanReport {
-                    status,
-                    vulndb_generation: None,
-                    severity: None,
-                    summary: None,
-                    report: None,
-                    cves: &[],
-                };
+                let end = NewScanReport::ended(status);
                 state.db.finish_scan_report(&uuid, &end, log.text()).await?;
             }
             Err(e)

@@ -15,6 +15,7 @@ use super::model::{Finding, PackageKind, Severity};
 use super::report::{Allowlist, Refusal, prevent_verdict};
 use super::run::{self, ScanJob};
 use crate::app::AppState;
+use crate::db::jobs::StopOutcome;
 use crate::db::{BUILT_IN_UUID, ScanReportRow, ScannerRow};
 use crate::service::ServiceError;
 
@@ -64,66 +65,150 @@ pub async fn queue_scan(
     } else {
         super::adapter::client::NAME
     };
+    queue_report_job(
+        state,
+        &registration.uuid,
+        digest,
+        NATIVE_REPORT_MIME,
+        kind,
+        operator,
+        |report_uuid| ScanJob {
+            report_uuid,
+            repository: repository.to_owned(),
+            digest: digest.to_owned(),
+            tag,
+        },
+    )
+    .await
+}
+
+/// Starts a report row of type `mime` for `digest` by scanner `registration_uuid` and queues a job of `kind`
+/// for it, with the parameters `job` makes from the new report's id: how a scan and an SBOM generation are
+/// asked for. [`Queued::AlreadyRunning`] when a report of that type is already pending or running. When the
+/// job cannot be queued, the row is ended as `Error` (a `Pending` row with no job would block every later
+/// request).
+pub(crate) async fn queue_report_job<P: serde::Serialize>(
+    state: &AppState,
+    registration_uuid: &str,
+    digest: &str,
+    mime: &str,
+    kind: &str,
+    operator: &str,
+    job: impl FnOnce(String) -> P,
+) -> Result<Queued, ServiceError> {
     let existing = state
         .db
-        .artifact_scan_reports(digest, &registration.uuid)
+        .artifact_scan_reports(digest, registration_uuid)
         .await?;
-    if existing.iter().any(|r| {
-        r.mime_type == NATIVE_REPORT_MIME && matches!(r.status.as_str(), "Pending" | "Running")
-    }) {
-        return Ok(Queued::AlreadyRunning);
+    for report in existing
+        .iter()
+        .filter(|r| r.mime_type == mime && matches!(r.status.as_str(), "Pending" | "Running"))
+    {
+        if job_is_active(state, report.job_id).await? {
+            return Ok(Queued::AlreadyRunning);
+        }
+        // Its job ended without ending the report (stopped before it ran, or ended from the job service):
+        // the row no longer stands for anything that runs.
+        end_orphaned_report(state, &report.uuid).await?;
     }
     let uuid = state
         .db
         .start_scan_report(
             &uuid::Uuid::new_v4().to_string(),
             digest,
-            &registration.uuid,
-            NATIVE_REPORT_MIME,
+            registration_uuid,
+            mime,
             None,
         )
         .await?;
-    let job = ScanJob {
-        report_uuid: uuid.clone(),
-        repository: repository.to_owned(),
-        digest: digest.to_owned(),
-        tag,
-    };
-    let parameters = serde_json::to_value(&job).unwrap_or(Value::Null);
-    let id = state
+    let parameters = serde_json::to_value(job(uuid.clone())).unwrap_or(Value::Null);
+    let id = match state
         .jobs
         .enqueue(&state.db, kind, &parameters, crate::jobs::MANUAL, operator)
         .await
-        .map_err(|e| match e {
-            crate::jobs::EnqueueError::Db(e) => ServiceError::Db(e),
-            other => ServiceError::Conflict(other.to_string()),
-        })?;
+    {
+        Ok(id) => id,
+        Err(e) => {
+            let ended = crate::db::NewScanReport::ended("Error");
+            let note = format!("could not queue the {kind} job: {e}");
+            tracing::warn!(%digest, %kind, error = %e, "a scan job could not be queued");
+            state.db.finish_scan_report(&uuid, &ended, &note).await?;
+            return Err(match e {
+                crate::jobs::EnqueueError::Db(e) => ServiceError::Db(e),
+                other => ServiceError::Conflict(other.to_string()),
+            });
+        }
+    };
     state.db.set_scan_report_job(&uuid, id).await?;
     Ok(Queued::Queued(uuid))
 }
 
-/// Stops the pending or running scan of `digest` by the project's scanner; `false` when there is none.
+/// Stops the pending or running vulnerability scan of `digest` by the project's scanner; `false` when there
+/// is none.
 pub async fn stop_scan(
     state: &AppState,
     project_id: i64,
     digest: &str,
 ) -> Result<bool, ServiceError> {
     let registration = registration_for(state, project_id).await?;
+    stop_report_jobs(state, &registration.uuid, digest, NATIVE_REPORT_MIME).await
+}
+
+/// Stops the jobs of `digest`'s pending or running reports of type `mime` by scanner `registration_uuid`;
+/// `false` when there were none.
+pub(crate) async fn stop_report_jobs(
+    state: &AppState,
+    registration_uuid: &str,
+    digest: &str,
+    mime: &str,
+) -> Result<bool, ServiceError> {
     let reports = state
         .db
-        .artifact_scan_reports(digest, &registration.uuid)
+        .artifact_scan_reports(digest, registration_uuid)
         .await?;
     let mut stopped = false;
     for report in reports
         .iter()
-        .filter(|r| matches!(r.status.as_str(), "Pending" | "Running"))
+        .filter(|r| r.mime_type == mime && matches!(r.status.as_str(), "Pending" | "Running"))
     {
-        if let Some(job) = report.job_id {
-            state.jobs.stop(&state.db, job).await?;
-            stopped = true;
+        let outcome = match report.job_id {
+            Some(job) => state.jobs.stop(&state.db, job).await?,
+            None => StopOutcome::NotFound,
+        };
+        // A running job ends its report itself when it sees the request; any other report has no job left
+        // to end it.
+        if outcome != StopOutcome::Requested {
+            end_orphaned_report(state, &report.uuid).await?;
         }
+        stopped = true;
     }
     Ok(stopped)
+}
+
+/// Whether job `id` is still pending or running.
+async fn job_is_active(state: &AppState, id: Option<i64>) -> Result<bool, sqlx::Error> {
+    let Some(id) = id else {
+        return Ok(false);
+    };
+    Ok(state.db.job(id).await?.is_some_and(|job| {
+        matches!(
+            job.state.as_str(),
+            crate::db::jobs::PENDING | crate::db::jobs::RUNNING
+        )
+    }))
+}
+
+/// Ends report `uuid`, whose job will never run or has ended, as `Stopped` unless it ended meanwhile (its
+/// job's outcome stands); the artifact's previous findings stay.
+async fn end_orphaned_report(state: &AppState, uuid: &str) -> Result<(), sqlx::Error> {
+    let ended = state
+        .db
+        .end_active_scan_report(uuid, "Stopped", "stopped before it ran\n")
+        .await?;
+    if ended {
+        tracing::info!(report = %uuid, "a scan report whose job will not run was ended as Stopped");
+    }
+    Ok(())
 }
 
 /// A project's effective CVE allowlist: the system's when it reuses it, else its own.
@@ -422,14 +507,7 @@ async fn proxy_scan(
             .db
             .finish_scan_report(
                 &uuid,
-                &crate::db::NewScanReport {
-                    status: "Error",
-                    vulndb_generation: None,
-                    severity: None,
-                    summary: None,
-                    report: None,
-                    cves: &[],
-                },
+                &crate::db::NewScanReport::ended("Error"),
                 &format!("{}scan failed: {e}\n", log.text()),
             )
             .await;

@@ -1,5 +1,5 @@
 //! Administration (system administrators only; the server refuses everyone else anyway): users, groups,
-//! system robot accounts, registry endpoints, scanners (Interrogation Services), the audit log, Clean Up (garbage collection and log rotation), the
+//! system robot accounts, registry endpoints, Interrogation Services (scanners and the Security Hub), the audit log, Clean Up (garbage collection and log rotation), the
 //! job service dashboard and system information.
 
 pub mod auth_config;
@@ -12,5 +12,6 @@ pub mod logs;
 pub mod registries;
 pub mod robots;
 pub mod scanners;
+pub mod security_hub;
 pub mod system;
 pub mod users;

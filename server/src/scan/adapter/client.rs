@@ -93,14 +93,6 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
     ))
     .await;
     let stop = || ctx.should_stop();
-    let end = |status: &'static str| NewScanReport {
-        status,
-        vulndb_generation: None,
-        severity: None,
-        summary: None,
-        report: None,
-        cves: &[],
-    };
     match remote_scan(&state, &job, &stop, &mut log).await {
         Ok(report) => {
             store(&state, &job, &report, log.text()).await?;
@@ -110,7 +102,11 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
             log.line("stopped").await;
             state
                 .db
-                .finish_scan_report(&job.report_uuid, &end("Stopped"), log.text())
+                .finish_scan_report(
+                    &job.report_uuid,
+                    &NewScanReport::ended("Stopped"),
+                    log.text(),
+                )
                 .await?;
             Err(JobError::Stopped)
         }
@@ -119,7 +115,7 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
             log.line(format!("scan failed: {reason}")).await;
             state
                 .db
-                .finish_scan_report(&job.report_uuid, &end("Error"), log.text())
+                .finish_scan_report(&job.report_uuid, &NewScanReport::ended("Error"), log.text())
                 .await?;
             Err(JobError::Failed(reason))
         }

@@ -110,52 +110,22 @@ pub async fn queue_sbom(
     operator: &str,
 ) -> Result<Queued, ServiceError> {
     let registration = built_in_registration(state, project_id).await?;
-    let existing = state
-        .db
-        .artifact_scan_reports(digest, &registration.uuid)
-        .await?;
-    if existing.iter().any(|r| {
-        r.mime_type == SBOM_REPORT_MIME && matches!(r.status.as_str(), "Pending" | "Running")
-    }) {
-        return Ok(Queued::AlreadyRunning);
-    }
-    let uuid = state
-        .db
-        .start_scan_report(
-            &uuid::Uuid::new_v4().to_string(),
-            digest,
-            &registration.uuid,
-            SBOM_REPORT_MIME,
-            None,
-        )
-        .await?;
-    let job = SbomJob {
-        report_uuid: uuid.clone(),
-        project_id,
-        repository: repository.to_owned(),
-        digest: digest.to_owned(),
-        media_type: None,
-    };
-    let parameters = serde_json::to_value(&job).unwrap_or(Value::Null);
-    let enqueued = state
-        .jobs
-        .enqueue(&state.db, NAME, &parameters, crate::jobs::MANUAL, operator)
-        .await;
-    let id = match enqueued {
-        Ok(id) => id,
-        Err(e) => {
-            // The row would stay Pending with no job to end it, and block every later request.
-            let end = ended("Error");
-            let note = format!("could not queue the SBOM job: {e}");
-            state.db.finish_scan_report(&uuid, &end, &note).await?;
-            return Err(match e {
-                crate::jobs::EnqueueError::Db(e) => ServiceError::Db(e),
-                other => ServiceError::Conflict(other.to_string()),
-            });
-        }
-    };
-    state.db.set_scan_report_job(&uuid, id).await?;
-    Ok(Queued::Queued(uuid))
+    service::queue_report_job(
+        state,
+        &registration.uuid,
+        digest,
+        SBOM_REPORT_MIME,
+        NAME,
+        operator,
+        |report_uuid| SbomJob {
+            report_uuid,
+            project_id,
+            repository: repository.to_owned(),
+            digest: digest.to_owned(),
+            media_type: None,
+        },
+    )
+    .await
 }
 
 /// Stops the pending or running SBOM generation of `digest`; `false` when there is none.
@@ -165,21 +135,7 @@ pub async fn stop_sbom(
     digest: &str,
 ) -> Result<bool, ServiceError> {
     let registration = service::registration_for(state, project_id).await?;
-    let mut stopped = false;
-    for report in state
-        .db
-        .artifact_scan_reports(digest, &registration.uuid)
-        .await?
-        .iter()
-        .filter(|r| r.mime_type == SBOM_REPORT_MIME)
-        .filter(|r| matches!(r.status.as_str(), "Pending" | "Running"))
-    {
-        if let Some(job) = report.job_id {
-            state.jobs.stop(&state.db, job).await?;
-            stopped = true;
-        }
-    }
-    Ok(stopped)
+    service::stop_report_jobs(state, &registration.uuid, digest, SBOM_REPORT_MIME).await
 }
 
 /// Harbor's `SBOMOverview` of a stored SBOM report.
@@ -255,17 +211,6 @@ pub async fn latest_document(
         let digest: Digest = layer.digest().to_string().parse().ok()?;
         Some((digest, layer.media_type().to_string(), layer.size()))
     }))
-}
-
-fn ended(status: &'static str) -> NewScanReport<'static> {
-    NewScanReport {
-        status,
-        vulndb_generation: None,
-        severity: None,
-        summary: None,
-        report: None,
-        cves: &[],
-    }
 }
 
 /// Why an SBOM was not generated.
@@ -511,7 +456,11 @@ async fn generate(
                         child_log.line(format!("SBOM generation failed: {e}")).await;
                         state
                             .db
-                            .finish_scan_report(&uuid, &ended(status), child_log.text())
+                            .finish_scan_report(
+                                &uuid,
+                                &NewScanReport::ended(status),
+                                child_log.text(),
+                            )
                             .await?;
                         return Err(e);
                     }
@@ -569,7 +518,11 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
             log.line("stopped").await;
             state
                 .db
-                .finish_scan_report(&job.report_uuid, &ended("Stopped"), log.text())
+                .finish_scan_report(
+                    &job.report_uuid,
+                    &NewScanReport::ended("Stopped"),
+                    log.text(),
+                )
                 .await?;
             Err(JobError::Stopped)
         }
@@ -578,7 +531,7 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
             log.line(format!("SBOM generation failed: {e}")).await;
             state
                 .db
-                .finish_scan_report(&job.report_uuid, &ended("Error"), log.text())
+                .finish_scan_report(&job.report_uuid, &NewScanReport::ended("Error"), log.text())
                 .await?;
             Err(JobError::Failed(e.to_string()))
         }

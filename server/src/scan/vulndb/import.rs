@@ -206,6 +206,45 @@ fn detect(path: &Path, format: Option<Format>) -> anyhow::Result<Reader> {
     }
 }
 
+/// One input of a generation build: a file or directory, how it is read, and what it is a full dump of.
+#[derive(Debug, Clone)]
+pub(super) struct Input {
+    path: PathBuf,
+    reader: Reader,
+    dump: Dump,
+}
+
+/// Which stored records an input replaces (records of those sources it does not hold are removed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Dump {
+    /// None: it only adds and updates.
+    Partial,
+    /// Every source its records belong to (`berth vulndb import` without `--partial`).
+    SourcesSeen,
+    /// Exactly these sources (an ecosystem's `all.zip` fetched online: `osv:<ecosystem>`).
+    Sources(BTreeSet<String>),
+}
+
+impl Input {
+    /// An OSV `all.zip` that is the full dump of `sources`.
+    pub(super) fn osv_dump(path: PathBuf, sources: BTreeSet<String>) -> Input {
+        Input {
+            path,
+            reader: Reader::OsvZip,
+            dump: Dump::Sources(sources),
+        }
+    }
+
+    /// A directory of OSV records that only add and update.
+    pub(super) fn osv_records(path: PathBuf) -> Input {
+        Input {
+            path,
+            reader: Reader::OsvPath,
+            dump: Dump::Partial,
+        }
+    }
+}
+
 /// Imports `paths` into a new generation under `data_dir` and puts it in force.
 pub async fn import(
     data_dir: &Path,
@@ -217,19 +256,49 @@ pub async fn import(
     }
     let inputs = paths
         .iter()
-        .map(|p| Ok((p.clone(), detect(p, options.format)?)))
+        .map(|p| {
+            let reader = detect(p, options.format)?;
+            // One OSV record file is an update, never a full dump of its ecosystem.
+            let single_record = reader == Reader::OsvPath && p.is_file();
+            let dump = if options.partial || single_record {
+                Dump::Partial
+            } else {
+                Dump::SourcesSeen
+            };
+            Ok(Input {
+                path: p.clone(),
+                reader,
+                dump,
+            })
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let dir = generation::dir(data_dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let lock_dir = dir.clone();
-    let lock = tokio::task::spawn_blocking(move || generation::lock(&lock_dir)).await??;
+    let lock = lock(&dir).await?;
+    build_generation(&dir, &lock, &inputs, &[]).await
+}
+
+/// Takes the import lock of `dir` (waiting for another import to finish first).
+pub(super) async fn lock(dir: &Path) -> anyhow::Result<generation::ImportLock> {
+    let lock_dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || generation::lock(&lock_dir)).await?
+}
+
+/// Builds the next generation from the one in force plus `inputs` (and `online`, the online refresh's state of
+/// each ecosystem it refreshed), and puts it in force. The caller holds the import lock.
+pub(super) async fn build_generation(
+    dir: &Path,
+    _lock: &generation::ImportLock,
+    inputs: &[Input],
+    online: &[store::OnlineState],
+) -> anyhow::Result<ImportSummary> {
     let started = Instant::now();
-    let previous = generation::read_pointer(&dir)?;
-    let highest = generation::present(&dir)?.last().copied();
+    let previous = generation::read_pointer(dir)?;
+    let highest = generation::present(dir)?.last().copied();
     let next = previous.max(highest).unwrap_or(0) + 1;
     let tmp = dir.join(format!("{}.tmp", generation::file_name(next)));
     remove_if_present(&tmp)?;
-    let built = build(&dir, previous, next, &tmp, &inputs, options).await;
+    let built = build(dir, previous, next, &tmp, inputs, online).await;
     let (inputs, built_at) = match built {
         Ok(done) => done,
         Err(e) => {
@@ -239,10 +308,9 @@ pub async fn import(
             return Err(e);
         }
     };
-    generation::publish(&tmp, &dir, next)?;
-    generation::write_pointer(&dir, next)?;
-    generation::clean(&dir, next)?;
-    drop(lock);
+    generation::publish(&tmp, dir, next)?;
+    generation::write_pointer(dir, next)?;
+    generation::clean(dir, next)?;
     let summary = ImportSummary {
         generation: next,
         previous,
@@ -268,8 +336,8 @@ async fn build(
     previous: Option<i64>,
     next: i64,
     tmp: &Path,
-    inputs: &[(PathBuf, Reader)],
-    options: &ImportOptions,
+    inputs: &[Input],
+    online: &[store::OnlineState],
 ) -> anyhow::Result<(Vec<InputSummary>, String)> {
     let mut fresh = true;
     if let Some(prev) = previous {
@@ -289,7 +357,7 @@ async fn build(
         }
     }
     let pool = generation::open_build(tmp).await?;
-    let result = fill(&pool, fresh, next, inputs, options).await;
+    let result = fill(&pool, fresh, next, inputs, online).await;
     pool.close().await;
     result
 }
@@ -298,8 +366,8 @@ async fn fill(
     pool: &sqlx::SqlitePool,
     fresh: bool,
     next: i64,
-    inputs: &[(PathBuf, Reader)],
-    options: &ImportOptions,
+    inputs: &[Input],
+    online: &[store::OnlineState],
 ) -> anyhow::Result<(Vec<InputSummary>, String)> {
     {
         let mut conn = pool.acquire().await?;
@@ -310,22 +378,29 @@ async fn fill(
     }
     let mut summaries = Vec::new();
     let mut all_sources = BTreeSet::new();
-    for (path, reader) in inputs {
-        let mut summary = read_input(pool, next, path, *reader).await?;
-        // One OSV record file is an update, never a full dump of its ecosystem.
-        let single_record = *reader == Reader::OsvPath && path.is_file();
-        if !options.partial && !single_record && !summary.sources.is_empty() {
+    for input in inputs {
+        let mut summary = read_input(pool, next, &input.path, input.reader).await?;
+        let replaced = match &input.dump {
+            Dump::Partial => BTreeSet::new(),
+            Dump::SourcesSeen => summary.sources.clone(),
+            Dump::Sources(sources) => sources.clone(),
+        };
+        if !replaced.is_empty() {
             let mut tx = pool.begin().await?;
-            for source in &summary.sources {
+            for source in &replaced {
                 summary.removed += store::delete_unseen(&mut tx, next, source).await?;
             }
             tx.commit().await?;
         }
         all_sources.extend(summary.sources.iter().cloned());
+        all_sources.extend(replaced);
         summaries.push(summary);
     }
     let built_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut tx = pool.begin().await?;
+    for state in online {
+        store::put_online_state(&mut tx, state).await?;
+    }
     store::finish(&mut tx, next, &built_at, &all_sources).await?;
     tx.commit().await?;
     sqlx::query("PRAGMA optimize").execute(pool).await?;

@@ -19,11 +19,13 @@
 //!
 //! Schema (design §5.3): `meta`, `source`, `record` (one per importer unit, with its content SHA-256, so unchanged
 //! records are skipped), `vuln`, `alias`, `affected` (indexed on ecosystem base, release and package) and
-//! `changed` (the (ecosystem, package) keys each generation changed, for targeted re-matching).
+//! `changed` (the (ecosystem, package) keys each generation changed, for targeted re-matching), and
+//! `online_state` (the [`online`] refresh's watermark and `ETag` per ecosystem).
 
 pub mod cli;
 mod generation;
 pub mod import;
+pub mod online;
 pub mod osv;
 pub mod record;
 pub mod secdb;
@@ -38,7 +40,7 @@ use std::time::{Duration, Instant};
 use sqlx::SqlitePool;
 
 pub use import::{Format, ImportOptions, ImportSummary, InputSummary, import};
-pub use store::SourceStatus;
+pub use store::{OnlineState, SourceStatus};
 
 use self::record::{normalise_package, split_ecosystem};
 use super::model::{Advisory, AffectedEntry, PackageQuery, Severity};
@@ -56,6 +58,10 @@ pub struct Status {
     pub advisories: i64,
     pub affected: i64,
     pub sources: Vec<SourceStatus>,
+    /// What the online refresh brought, per ecosystem (empty when it never ran).
+    pub online: Vec<OnlineState>,
+    /// The outcome of the last online refresh (changed or not), if one ran.
+    pub last_check: Option<online::LastCheck>,
 }
 
 struct Open {
@@ -273,6 +279,11 @@ impl VulnDb {
             advisories: store::count(pool, "vuln").await?,
             affected: store::count(pool, "affected").await?,
             sources: store::sources(pool).await?,
+            online: store::online_states(pool).await?,
+            last_check: online::last_check(&self.dir).unwrap_or_else(|e| {
+                tracing::warn!(error = %format!("{e:#}"), "could not read the online refresh's last outcome");
+                None
+            }),
         }))
     }
 

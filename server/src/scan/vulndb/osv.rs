@@ -336,6 +336,22 @@ fn emit(bytes: &[u8], at: String, sink: &mut Sink<'_>) -> bool {
     }
 }
 
+/// Opens an OSV `all.zip` far enough to tell it is one (its central directory reads, and it has at least one
+/// `.json` entry), without reading a record; returns how many `.json` entries it has.
+pub fn check_zip(path: &Path) -> anyhow::Result<usize> {
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let archive =
+        zip::ZipArchive::new(std::io::BufReader::new(file)).context("not a zip archive")?;
+    let records = archive
+        .file_names_raw()
+        .filter(|name| name.ends_with(b".json"))
+        .count();
+    if records == 0 {
+        anyhow::bail!("a zip archive with no OSV record (no .json entry)");
+    }
+    Ok(records)
+}
+
 /// Streams the records of an OSV `all.zip`, one entry at a time (never the whole dump in memory).
 pub fn read_zip(path: &Path, sink: &mut Sink<'_>) -> anyhow::Result<()> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;

@@ -42,6 +42,10 @@ const SCHEMA: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS affected_vuln ON affected (vuln_id)",
     "CREATE TABLE IF NOT EXISTS changed (generation BIGINT NOT NULL, ecosystem TEXT NOT NULL, \
      package TEXT NOT NULL, PRIMARY KEY (generation, ecosystem, package))",
+    // The online refresh's state per ecosystem (added without a schema bump: a carried-over file gets it here).
+    "CREATE TABLE IF NOT EXISTS online_state (ecosystem TEXT PRIMARY KEY, url TEXT NOT NULL, \
+     refreshed_at TEXT NOT NULL, method TEXT NOT NULL, detail TEXT NOT NULL, watermark TEXT, \
+     watermark_ids TEXT NOT NULL, etag TEXT)",
 ];
 
 /// Creates the tables of an empty file (or checks a carried-over one has them).
@@ -317,6 +321,87 @@ pub async fn finish(
     set_meta(conn, "generation", &generation.to_string()).await?;
     set_meta(conn, "built_at", built_at).await?;
     Ok(())
+}
+
+/// What the online refresh last brought into the database for one ecosystem (`online_state`), written in the
+/// same generation as the records, so the watermark never runs ahead of the data.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OnlineState {
+    /// The ecosystem's folder on the mirror: `Debian`, `crates.io`.
+    pub ecosystem: String,
+    /// The mirror's base URL it came from (a watermark from another mirror is not used).
+    pub url: String,
+    /// RFC 3339: when this generation brought it.
+    pub refreshed_at: String,
+    /// `all.zip` or `records`.
+    pub method: String,
+    /// What was read, in words: `2 changed record(s)`, or the dump's size and why it was read.
+    pub detail: String,
+    /// The newest `modified` of `modified_id.csv` the data covers (RFC 3339, UTC); `None` when the mirror has
+    /// no `modified_id.csv` (every refresh then asks for `all.zip` with its ETag).
+    pub watermark: Option<String>,
+    /// The ids listed at exactly the watermark's time (so a record of the same second that comes later is
+    /// still fetched).
+    pub watermark_ids: Vec<String>,
+    /// The `ETag` of the last `all.zip` read.
+    pub etag: Option<String>,
+}
+
+pub async fn put_online_state(
+    conn: &mut SqliteConnection,
+    state: &OnlineState,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO online_state (ecosystem, url, refreshed_at, method, detail, watermark, watermark_ids, etag) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (ecosystem) DO UPDATE SET url = excluded.url, refreshed_at = excluded.refreshed_at, \
+         method = excluded.method, detail = excluded.detail, watermark = excluded.watermark, \
+         watermark_ids = excluded.watermark_ids, etag = excluded.etag",
+    )
+    .bind(&state.ecosystem)
+    .bind(&state.url)
+    .bind(&state.refreshed_at)
+    .bind(&state.method)
+    .bind(&state.detail)
+    .bind(&state.watermark)
+    .bind(serde_json::to_string(&state.watermark_ids)?)
+    .bind(&state.etag)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The online refresh's state of every ecosystem, by name; none from a generation that predates the table.
+pub async fn online_states(pool: &SqlitePool) -> anyhow::Result<Vec<OnlineState>> {
+    let exists: Option<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'online_state'",
+    )
+    .fetch_optional(pool)
+    .await?;
+    if exists.is_none() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(
+        "SELECT ecosystem, url, refreshed_at, method, detail, watermark, watermark_ids, etag \
+         FROM online_state ORDER BY ecosystem",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let ids: String = r.try_get(6)?;
+        out.push(OnlineState {
+            ecosystem: r.try_get(0)?,
+            url: r.try_get(1)?,
+            refreshed_at: r.try_get(2)?,
+            method: r.try_get(3)?,
+            detail: r.try_get(4)?,
+            watermark: r.try_get(5)?,
+            watermark_ids: serde_json::from_str(&ids)?,
+            etag: r.try_get(7)?,
+        });
+    }
+    Ok(out)
 }
 
 /// One source's line in [`super::Status`].

@@ -4,6 +4,7 @@
 //! `tests/data/vulndata/README.md` (§5 and §6).
 
 mod adapter;
+mod online;
 mod policy;
 mod proxy;
 mod real_data;

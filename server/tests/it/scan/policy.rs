@@ -241,6 +241,9 @@ async fn scan_and_sbom_on_push_without_being_asked() {
         .text()
         .await
         .unwrap_or_else(|e| panic!("sbom text: {e}"));
-    assert!(document.contains("pkg:apk/alpine/musl@1.2.4-r2"), "{document}");
+    assert!(
+        document.contains("pkg:apk/alpine/musl@1.2.4-r2"),
+        "{document}"
+    );
     server.stop().await;
 }

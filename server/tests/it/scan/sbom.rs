@@ -350,3 +350,117 @@ async fn each_child_of_an_index_gets_its_own_sbom() {
     }
     server.stop().await;
 }
+
+/// `PUT /jobservice/queues/{kind}` with `action`.
+async fn queue(server: &TestServer, kind: &str, action: &str) {
+    let response = client()
+        .put(api(server, &format!("/jobservice/queues/{kind}")))
+        .admin()
+        .json(&serde_json::json!({"action": action}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{action} {kind}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stopping_a_scan_leaves_the_sbom_generation_and_the_reverse() {
+    crate::images::require_tool("skopeo");
+    let server = TestServer::start().await;
+    server.create_project("scans", false).await;
+    let env = ClientEnv::new();
+    let work = tempfile::tempdir().unwrap();
+    push(
+        &server,
+        &env,
+        work.path(),
+        "debian-12.0",
+        &[package_files(
+            "debian12-derived-12.0",
+            &["etc/os-release", "var/lib/dpkg/status"],
+        )],
+    );
+    // Both kinds wait in their queues, so each stop finds its own request pending.
+    queue(&server, "IMAGE_SCAN", "pause").await;
+    queue(&server, "SBOM", "pause").await;
+    let scan = client()
+        .post(artifact_url(&server, "debian-12.0", "/scan"))
+        .admin()
+        .json(&serde_json::json!({"scan_type": "vulnerability"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scan.status(), 202);
+    assert_eq!(
+        ask_sbom(&server, "debian-12.0", "/scan").await.status(),
+        202
+    );
+    let stop = client()
+        .post(artifact_url(&server, "debian-12.0", "/scan/stop"))
+        .admin()
+        .json(&serde_json::json!({"scan_type": "vulnerability"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stop.status(), 202);
+    let statuses = || async {
+        let artifact = get_json(
+            &client(),
+            artifact_url(
+                &server,
+                "debian-12.0",
+                "?with_scan_overview=true&with_sbom_overview=true",
+            ),
+        )
+        .await;
+        (
+            artifact["scan_overview"][REPORT_MIME]["scan_status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            artifact["sbom_overview"]["scan_status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (scan, sbom) = statuses().await;
+        if scan == "Stopped" {
+            assert_eq!(sbom, "Pending", "the SBOM generation was left alone");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the scan did not stop: {scan}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The reverse: a new scan waits while the SBOM generation is stopped.
+    let scan = client()
+        .post(artifact_url(&server, "debian-12.0", "/scan"))
+        .admin()
+        .json(&serde_json::json!({"scan_type": "vulnerability"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scan.status(), 202);
+    assert_eq!(
+        ask_sbom(&server, "debian-12.0", "/scan/stop")
+            .await
+            .status(),
+        202
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (scan, sbom) = statuses().await;
+        if sbom == "Stopped" {
+            assert_eq!(scan, "Pending", "the scan was left alone");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the SBOM did not stop: {sbom}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    queue(&server, "IMAGE_SCAN", "resume").await;
+    // The scan left pending runs once its queue resumes.
+    wait_for_report(&server, "debian-12.0").await;
+    server.stop().await;
+}
