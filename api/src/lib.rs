@@ -21,6 +21,7 @@ pub mod retention;
 pub mod robots;
 pub mod scanners;
 pub mod search;
+pub mod security_hub;
 pub mod statistics;
 pub mod system;
 pub mod usergroups;

@@ -30,8 +30,10 @@ mod retentions;
 mod robots;
 mod scan;
 mod scan_all;
+mod scan_export;
 mod scanners;
 mod search;
+mod security_hub;
 mod statistics;
 mod system;
 mod tags;
@@ -68,6 +70,10 @@ use berth_api::scanners::{
     ScannerRegistrationSettings,
 };
 use berth_api::search::Search;
+use berth_api::security_hub::{
+    HubVulnerabilityItem, ScanDataExportExecution, ScanDataExportExecutionList, ScanDataExportJob,
+    ScanDataExportRequest, SecuritySummary,
+};
 use berth_api::statistics::Statistic;
 use berth_api::system::{GeneralInfo, OverallHealthStatus};
 use berth_api::usergroups::UserGroupSearchItem;
@@ -276,6 +282,17 @@ api_routes! {
     post "/system/scanAll/stop" => scan_all::stop [.accepted()],
     get "/scans/all/metrics" => scan_all::metrics [.ok::<Stats>()],
     get "/scans/schedule/metrics" => scan_all::schedule_metrics [.ok::<Stats>()],
+    get "/security/summary" => security_hub::summary [.ok::<SecuritySummary>()
+        .query("with_dangerous_cve", Type::Boolean, "Include the five most dangerous CVEs")
+        .query("with_dangerous_artifact", Type::Boolean, "Include the five most dangerous artifacts")],
+    get "/security/vul" => security_hub::list [.pages::<HubVulnerabilityItem>()
+        .query("q", Type::String, "Exact cve_id, severity, repository_name, project_id, package, tag, digest; cvss_score_v3=[min~max]")
+        .query("tune_count", Type::Boolean, "X-Total-Count is -1 past 1000 matches")
+        .query("with_tag", Type::Boolean, "Include up to ten tags of each artifact")],
+    post "/export/cve" => scan_export::start [.body::<ScanDataExportRequest>().ok::<ScanDataExportJob>()],
+    get "/export/cve/executions" => scan_export::list [.ok::<ScanDataExportExecutionList>()],
+    get "/export/cve/execution/{execution_id}" => scan_export::get [.ok::<ScanDataExportExecution>()],
+    get "/export/cve/download/{execution_id}" => scan_export::download [.csv()],
     get "/system/purgeaudit" => purgeaudit::list [.pages::<ExecHistory>()],
     get "/system/purgeaudit/schedule" => purgeaudit::get_schedule [.ok::<ExecHistory>()],
     post "/system/purgeaudit/schedule" => purgeaudit::create_schedule [.body::<Schedule>().created()],

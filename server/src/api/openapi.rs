@@ -82,6 +82,30 @@ impl RouteDoc {
         self
     }
 
+    /// `200 OK` with a `text/csv` attachment (a CVE export).
+    pub fn csv(mut self) -> Self {
+        let response = ResponseBuilder::new()
+            .description("A CSV file")
+            .content(
+                "text/csv",
+                ContentBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build(),
+            )
+            .header(
+                "Content-Disposition",
+                HeaderBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .description(Some(
+                        "attachment; filename=\"scandata_export_{execution_id}.csv\"",
+                    ))
+                    .build(),
+            )
+            .build();
+        self.success.push(("200", response));
+        self
+    }
+
     /// The path parameter `name` is a string, although its name ends in `_id`.
     pub fn text_id(mut self, name: &'static str) -> Self {
         self.text_ids.push(name);

@@ -29,14 +29,24 @@ pub struct ScanReportRow {
     pub updated_at: String,
 }
 
-/// One finding of a report, as indexed for search.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+/// One finding of a report, as indexed for search (and for the Security Hub and the CVE export).
+#[derive(Debug, Clone, PartialEq, Default, sqlx::FromRow)]
 pub struct ReportCve {
     pub cve_id: String,
     pub package: String,
     pub version: String,
     pub fix_version: String,
     pub severity: String,
+    pub cvss_v3_score: Option<f64>,
+    pub cvss_v3_vector: Option<String>,
+    /// Comma-separated CWE ids; empty when none.
+    pub cwe_ids: String,
+    /// The vulnerability's description and links (a JSON array of URLs), stored once per id in
+    /// `cve_details` (the last report written wins; empty ones are not stored); not read back here.
+    #[sqlx(default)]
+    pub description: String,
+    #[sqlx(default)]
+    pub links: String,
 }
 
 /// The result of a finished scan.
@@ -182,8 +192,9 @@ impl Db {
                 .await?;
             for cve in result.cves {
                 sqlx::query(
-                    "INSERT INTO report_cves (report_uuid, cve_id, package, version, fix_version, severity)
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                    "INSERT INTO report_cves (report_uuid, cve_id, package, version, fix_version, severity,
+                        cvss_v3_score, cvss_v3_vector, cwe_ids)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
                 )
                 .bind(uuid)
                 .bind(&cve.cve_id)
@@ -191,6 +202,29 @@ impl Db {
                 .bind(&cve.version)
                 .bind(&cve.fix_version)
                 .bind(&cve.severity)
+                .bind(cve.cvss_v3_score)
+                .bind(&cve.cvss_v3_vector)
+                .bind(&cve.cwe_ids)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let mut described = std::collections::HashSet::new();
+            for details in result.cves {
+                if details.description.is_empty() && matches!(details.links.as_str(), "" | "[]")
+                    || !described.insert(details.cve_id.as_str())
+                {
+                    continue;
+                }
+                sqlx::query(
+                    "INSERT INTO cve_details (cve_id, description, links, updated_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (cve_id) DO UPDATE
+                        SET description = excluded.description, links = excluded.links,
+                            updated_at = excluded.updated_at",
+                )
+                .bind(&details.cve_id)
+                .bind(&details.description)
+                .bind(&details.links)
+                .bind(&now)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -283,8 +317,8 @@ impl Db {
     /// The findings of report `uuid`, by CVE and package.
     pub async fn report_cves(&self, uuid: &str) -> Result<Vec<ReportCve>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT cve_id, package, version, fix_version, severity FROM report_cves
-             WHERE report_uuid = $1 ORDER BY cve_id, package, version",
+            "SELECT cve_id, package, version, fix_version, severity, cvss_v3_score, cvss_v3_vector, cwe_ids
+             FROM report_cves WHERE report_uuid = $1 ORDER BY cve_id, package, version",
         )
         .bind(uuid)
         .fetch_all(&self.read)
@@ -437,6 +471,7 @@ mod tests {
             version: "1.0".to_owned(),
             fix_version: "1.1".to_owned(),
             severity: "High".to_owned(),
+            ..ReportCve::default()
         }
     }
 

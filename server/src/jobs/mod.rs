@@ -93,6 +93,7 @@ pub const KINDS: &[Kind] = &[
     crate::scan::sbom_job::KIND,
     crate::scan::adapter::job::KIND,
     crate::scan::adapter::client::KIND,
+    crate::scan::export::job::KIND,
     crate::scan::vulndb::online::job::KIND,
 ];
 

@@ -10,6 +10,7 @@
 //! - [`model`] is the vocabulary they share.
 
 pub mod adapter;
+pub mod export;
 pub mod inventory;
 pub mod layers;
 pub mod matcher;
@@ -19,6 +20,7 @@ pub mod run;
 pub mod sbom;
 pub mod sbom_job;
 pub mod scan_all;
+pub mod security_hub;
 pub mod service;
 pub mod version;
 pub mod vulndb;

@@ -341,6 +341,20 @@ pub async fn write_report(
     store_report(state, &job.report_uuid, &report, findings, generation, log).await
 }
 
+/// The most bytes of a vulnerability's description kept for the Security Hub (`cve_details`).
+const DESCRIPTION_MAX_BYTES: usize = 4096;
+/// The most links of a vulnerability kept for the Security Hub.
+const LINKS_MAX: usize = 16;
+
+/// `text` cut to at most `max` bytes, at a character boundary.
+fn bounded(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
 /// Stores `report` (whose items are `findings`) as the successful outcome of report row `report_uuid`: the
 /// compressed body, its summary, worst severity and CVE rows. Shared by every scanner kind.
 pub async fn store_report(
@@ -364,6 +378,15 @@ pub async fn store_report(
             version: f.version.clone(),
             fix_version: f.fix_version.clone().unwrap_or_default(),
             severity: f.severity.as_str().to_owned(),
+            cvss_v3_score: f.cvss3_score,
+            cvss_v3_vector: f.cvss3_vector.clone(),
+            cwe_ids: f.cwe_ids.join(","),
+            description: bounded(
+                f.description.as_deref().unwrap_or_default(),
+                DESCRIPTION_MAX_BYTES,
+            ),
+            links: serde_json::to_string(&f.links.iter().take(LINKS_MAX).collect::<Vec<_>>())
+                .unwrap_or_else(|_| "[]".to_owned()),
         })
         .collect();
     state

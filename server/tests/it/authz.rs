@@ -669,6 +669,11 @@ const TABLE: &[Row] = &[
     row("put", "/system/scanAll/schedule", SYSADMIN, false, &[]),
     row("get", "/scans/all/metrics", SYSADMIN, false, &[]),
     row("get", "/scans/schedule/metrics", SYSADMIN, false, &[]),
+    // The Security Hub: system administrators (and system robots given `security-hub`). A user's CVE exports:
+    // anyone signed in lists their own (none here).
+    row("get", "/security/summary", SYSADMIN, false, &[]),
+    row("get", "/security/vul", SYSADMIN, false, &[]),
+    row("get", "/export/cve/executions", SIGNED_IN, false, &[]),
 ];
 
 /// Endpoints the matrix cannot drive, each with why and where its authorization is tested instead.
@@ -703,6 +708,22 @@ const NOT_IN_MATRIX: &[(&str, &str, &str)] = &[
         "delete",
         "/scanners/{registration_id}",
         "the only registration without an adapter is the built-in one, which nobody may delete; api::scanners",
+    ),
+    (
+        "post",
+        "/export/cve",
+        "needs the X-Scan-Data-Type header the matrix does not send; scan::security_hub tests 401, 403 for a \
+         guest, 404 for a private project of others, and 200 for a developer and a system administrator",
+    ),
+    (
+        "get",
+        "/export/cve/execution/{execution_id}",
+        "an execution is its own user's only (403 even for a system administrator); scan::security_hub",
+    ),
+    (
+        "get",
+        "/export/cve/download/{execution_id}",
+        "an execution is its own user's only (403 even for a system administrator); scan::security_hub",
     ),
 ];
 
@@ -1252,6 +1273,9 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
             json!({"schedule": {"type": "None"}}),
         ),
         (_, "/system/scanAll/schedule" | "/scans/all/metrics" | "/scans/schedule/metrics") => {
+            api(row.route.to_owned())
+        }
+        (_, "/security/summary" | "/security/vul" | "/export/cve/executions") => {
             api(row.route.to_owned())
         }
         ("put", "/system/CVEAllowlist") => with(

@@ -19,6 +19,7 @@ const NOT_JSON: &[&str] = &[
     "/jobservice/jobs/{job_id}/log",
     "/retentions/{id}/executions/{eid}/tasks/{tid}",
     "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan/{report_id}/log",
+    "/export/cve/download/{execution_id}",
 ];
 
 async fn document(server: &TestServer) -> Value {

@@ -10,6 +10,7 @@ mod proxy;
 mod real_data;
 mod sbom;
 mod scan_all;
+mod security_hub;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
