@@ -5,7 +5,8 @@
 //! `build_history` addition) and the layers (Berth's `layers` addition, from the manifest), or an index's
 //! platforms with links to theirs.
 //!
-//! Under the overview, the artifact's vulnerabilities ([`super::vulnerabilities`]).
+//! Under the overview, the artifact's vulnerabilities ([`super::vulnerabilities`]) and its SBOM
+//! ([`super::sbom`]).
 //!
 //! Rule: the page reads the artifact once and each part from the link the artifact gives
 //! (`addition_links`), so an artifact without a history or layers asks for none.
@@ -21,6 +22,7 @@ use super::artifacts::{
     short_digest,
 };
 use super::use_project;
+use super::sbom::SbomSection;
 use super::vulnerabilities::VulnerabilitiesSection;
 use crate::answers::{Artifact, Tag};
 use crate::api::{self, encode_component};
@@ -52,7 +54,7 @@ pub fn ArtifactPage() -> impl IntoView {
     });
     let artifact = Fetch::<Artifact>::new(move || {
         base.get()
-            .map(|path| format!("{path}?with_tag=false&with_scan_overview=true"))
+            .map(|path| format!("{path}?with_tag=false&with_scan_overview=true&with_sbom_overview=true"))
     });
     let fetched = artifact;
     let loaded = Signal::derive(move || artifact.ok());
@@ -68,9 +70,10 @@ pub fn ArtifactPage() -> impl IntoView {
                 &repository.get_untracked(),
             );
             let scan_base = base.get_untracked().unwrap_or_default();
+            let reload = Callback::new(move |()| fetched.refetch());
             let vulnerabilities = view! {
-                <VulnerabilitiesSection artifact=artifact.clone() base=scan_base
-                    reload=Callback::new(move |()| fetched.refetch())/>
+                <VulnerabilitiesSection artifact=artifact.clone() base=scan_base.clone() reload=reload/>
+                <SbomSection artifact=artifact.clone() base=scan_base reload=reload/>
             };
             let annotations: Vec<(String, String)> = artifact
                 .annotations
