@@ -66,10 +66,10 @@ impl SbomState {
     /// The CSS classes of its badge (the vulnerability bar's colours).
     pub fn class(&self) -> &'static str {
         match self {
-            SbomState::NotGenerated | SbomState::Stopped => "vuln-bar scan-none",
-            SbomState::Queued | SbomState::Generating => "vuln-bar scan-running",
-            SbomState::Error(_) => "vuln-bar scan-error",
-            SbomState::Generated(_) => "vuln-bar scan-clean",
+            SbomState::NotGenerated | SbomState::Stopped => "sbom-state scan-none",
+            SbomState::Queued | SbomState::Generating => "sbom-state scan-running",
+            SbomState::Error(_) => "sbom-state scan-error",
+            SbomState::Generated(_) => "sbom-state scan-clean",
         }
     }
 }

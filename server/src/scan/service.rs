@@ -15,7 +15,8 @@ use super::model::{Finding, PackageKind, Severity};
 use super::report::{Allowlist, Refusal, prevent_verdict};
 use super::run::{self, ScanJob};
 use crate::app::AppState;
-use crate::db::{BUILT_IN_UUID, ScanReportRow, ScannerRow};
+use crate::db::jobs::StopOutcome;
+use crate::db::{BUILT_IN_UUID, NewScanReport, ScanReportRow, ScannerRow};
 use crate::service::ServiceError;
 
 /// What `queue_scan` did.
@@ -118,12 +119,40 @@ pub async fn stop_scan(
         .iter()
         .filter(|r| matches!(r.status.as_str(), "Pending" | "Running"))
     {
-        if let Some(job) = report.job_id {
-            state.jobs.stop(&state.db, job).await?;
-            stopped = true;
-        }
+        stopped |= stop_report_job(state, report).await?;
     }
     Ok(stopped)
+}
+
+/// Stops the job of a pending or running `report`; whether there was one to stop. A running job ends its
+/// report itself; a job stopped before it started never runs, so its report is ended `Stopped` here (else it
+/// would stay `Pending` for good).
+pub async fn stop_report_job(
+    state: &AppState,
+    report: &ScanReportRow,
+) -> Result<bool, ServiceError> {
+    let Some(job) = report.job_id else {
+        return Ok(false);
+    };
+    match state.jobs.stop(&state.db, job).await? {
+        StopOutcome::Stopped => {
+            let ended = NewScanReport {
+                status: "Stopped",
+                vulndb_generation: None,
+                severity: None,
+                summary: None,
+                report: None,
+                cves: &[],
+            };
+            state
+                .db
+                .finish_scan_report(&report.uuid, &ended, "stopped before it started\n")
+                .await?;
+            Ok(true)
+        }
+        StopOutcome::Requested => Ok(true),
+        StopOutcome::AlreadyEnded | StopOutcome::NotFound => Ok(false),
+    }
 }
 
 /// A project's effective CVE allowlist: the system's when it reuses it, else its own.

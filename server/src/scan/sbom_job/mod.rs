@@ -174,10 +174,7 @@ pub async fn stop_sbom(
         .filter(|r| r.mime_type == SBOM_REPORT_MIME)
         .filter(|r| matches!(r.status.as_str(), "Pending" | "Running"))
     {
-        if let Some(job) = report.job_id {
-            state.jobs.stop(&state.db, job).await?;
-            stopped = true;
-        }
+        stopped |= service::stop_report_job(state, report).await?;
     }
     Ok(stopped)
 }

@@ -350,3 +350,90 @@ async fn each_child_of_an_index_gets_its_own_sbom() {
     }
     server.stop().await;
 }
+
+/// `PUT /jobservice/queues/{kind}` with `action`, as the admin.
+async fn queue(server: &TestServer, kind: &str, action: &str) {
+    let response = client()
+        .put(server.url(&format!("/api/v2.0/jobservice/queues/{kind}")))
+        .admin()
+        .json(&serde_json::json!({ "action": action }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{action} {kind}");
+}
+
+/// The `scan_status` of `scans/<name>:v1`'s SBOM and of its vulnerability report.
+async fn statuses(server: &TestServer, name: &str) -> (Value, Value) {
+    let artifact = get_json(
+        &client(),
+        artifact_url(
+            server,
+            name,
+            "?with_sbom_overview=true&with_scan_overview=true",
+        ),
+    )
+    .await;
+    (
+        artifact["sbom_overview"]["scan_status"].clone(),
+        artifact["scan_overview"]["application/vnd.security.vulnerability.report; version=1.1"]
+            ["scan_status"]
+            .clone(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_generation_or_scan_stopped_while_queued_says_stopped() {
+    crate::images::require_tool("skopeo");
+    let server = TestServer::start().await;
+    server.create_project("scans", false).await;
+    let env = ClientEnv::new();
+    let work = tempfile::tempdir().unwrap();
+    let name = "queued";
+    push(
+        &server,
+        &env,
+        work.path(),
+        name,
+        &[package_files(
+            "debian12-derived-12.0",
+            &["etc/os-release", "var/lib/dpkg/status"],
+        )],
+    );
+    // Both queues paused: the SBOM generation and the scan wait, Pending.
+    queue(&server, "SBOM", "pause").await;
+    queue(&server, "IMAGE_SCAN", "pause").await;
+    assert_eq!(ask_sbom(&server, name, "/scan").await.status(), 202);
+    let response = client()
+        .post(artifact_url(&server, name, "/scan"))
+        .admin()
+        .json(&serde_json::json!({"scan_type": "vulnerability"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    assert_eq!(
+        statuses(&server, name).await,
+        (Value::from("Pending"), Value::from("Pending"))
+    );
+    // Stopped before they start: their jobs never run, and the overviews say Stopped at once (Harbor's).
+    assert_eq!(ask_sbom(&server, name, "/scan/stop").await.status(), 202);
+    let response = client()
+        .post(artifact_url(&server, name, "/scan/stop"))
+        .admin()
+        .json(&serde_json::json!({"scan_type": "vulnerability"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    assert_eq!(
+        statuses(&server, name).await,
+        (Value::from("Stopped"), Value::from("Stopped"))
+    );
+    // Resumed, a new generation runs to its end.
+    queue(&server, "SBOM", "resume").await;
+    queue(&server, "IMAGE_SCAN", "resume").await;
+    let overview = generate_and_wait(&server, name).await;
+    assert!(overview["sbom_digest"].is_string(), "{overview}");
+    server.stop().await;
+}
