@@ -34,9 +34,7 @@ impl SbomState {
         match overview.scan_status.as_str() {
             "Pending" => SbomState::Queued,
             "Running" => SbomState::Generating,
-            "Error" => SbomState::Error(
-                Some(overview.report_id.clone()).filter(|r| !r.is_empty()),
-            ),
+            "Error" => SbomState::Error(Some(overview.report_id.clone()).filter(|r| !r.is_empty())),
             "Stopped" => SbomState::Stopped,
             "Success" => match overview.sbom_digest.as_deref() {
                 Some(digest) if !digest.is_empty() => SbomState::Generated(digest.to_owned()),
@@ -103,8 +101,10 @@ pub fn SbomBar(
         SbomState::Generated(digest) => {
             let title = format!("SBOM {digest}");
             let link = match details {
-                Some(href) => view! { <a class="sbom-details" href=href title=title>"SBOM details"</a> }
-                    .into_any(),
+                Some(href) => {
+                    view! { <a class="sbom-details" href=href title=title>"SBOM details"</a> }
+                        .into_any()
+                }
                 None => view! { <span class=class title=title>{label}</span> }.into_any(),
             };
             view! {

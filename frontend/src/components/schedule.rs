@@ -94,8 +94,7 @@ mod tests {
 
     #[test]
     fn the_servers_schedule_is_read_back() {
-        let answer =
-            json!({"schedule": {"type": "Weekly", "cron": "0 0 0 * * 0", "next_scheduled_time": ""}});
+        let answer = json!({"schedule": {"type": "Weekly", "cron": "0 0 0 * * 0", "next_scheduled_time": ""}});
         assert_eq!(
             schedule_of(&answer),
             ("Weekly".to_owned(), "0 0 0 * * 0".to_owned())

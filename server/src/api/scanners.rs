@@ -139,7 +139,8 @@ pub async fn get(
     caller.system("scanner", "read")?;
     let row = find(&state, &uuid).await?;
     let database = service::database_in_force(&state).await;
-    let metadata = match service::metadata(&row, &state.secrets, in_force(database.as_ref())).await {
+    let metadata = match service::metadata(&row, &state.secrets, in_force(database.as_ref())).await
+    {
         Ok(metadata) => Some(metadata),
         Err(e) => {
             tracing::info!(scanner = %row.name, error = %e, "scanner adapter unhealthy");

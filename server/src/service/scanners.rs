@@ -543,11 +543,17 @@ mod tests {
         let metadata = built_in_metadata(Some(database));
         assert_eq!(validate_metadata(&metadata), Ok(()));
         assert_eq!(
-            metadata.properties.get(PROPERTY_DB_UPDATED_AT).map(String::as_str),
+            metadata
+                .properties
+                .get(PROPERTY_DB_UPDATED_AT)
+                .map(String::as_str),
             Some("2026-12-06T12:00:00Z")
         );
         assert_eq!(
-            metadata.properties.get(PROPERTY_DB_GENERATION).map(String::as_str),
+            metadata
+                .properties
+                .get(PROPERTY_DB_GENERATION)
+                .map(String::as_str),
             Some("3")
         );
         assert!(

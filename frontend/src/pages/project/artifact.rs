@@ -21,8 +21,8 @@ use super::artifacts::{
     is_zero_time, kind_label, lock_icon, platform_label, pull_command, repository_from_param,
     short_digest,
 };
-use super::use_project;
 use super::sbom::SbomSection;
+use super::use_project;
 use super::vulnerabilities::VulnerabilitiesSection;
 use crate::answers::{Artifact, Tag};
 use crate::api::{self, encode_component};
@@ -53,8 +53,9 @@ pub fn ArtifactPage() -> impl IntoView {
             .map(|project| artifact_path(&project, &repository.get(), &digest.get()))
     });
     let artifact = Fetch::<Artifact>::new(move || {
-        base.get()
-            .map(|path| format!("{path}?with_tag=false&with_scan_overview=true&with_sbom_overview=true"))
+        base.get().map(|path| {
+            format!("{path}?with_tag=false&with_scan_overview=true&with_sbom_overview=true")
+        })
     });
     let fetched = artifact;
     let loaded = Signal::derive(move || artifact.ok());

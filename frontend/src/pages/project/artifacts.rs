@@ -25,8 +25,8 @@ use crate::api::{self, encode_component};
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::copy_button::CopyButton;
 use crate::components::dialog::{DeleteDialog, DeleteFlow, what};
-use crate::components::sbom_bar::{SbomBar, SbomState};
 use crate::components::fetch::Fetch;
+use crate::components::sbom_bar::{SbomBar, SbomState};
 use crate::components::select_table::{SelectCell, Selection};
 use crate::components::table::{
     ListControls, ListStatus, ListTable, ListToolbar, PagedList, Sort, SortHeader, page_path,
@@ -104,7 +104,12 @@ pub fn ArtifactsPage() -> impl IntoView {
         let paths: Vec<String> = artifacts
             .chosen(selection, |a| a.digest.clone())
             .into_iter()
-            .map(|a| format!("{}/{action}", artifact_path(&project, &repository, &a.digest)))
+            .map(|a| {
+                format!(
+                    "{}/{action}",
+                    artifact_path(&project, &repository, &a.digest)
+                )
+            })
             .collect();
         requesting.set(true);
         spawn_local(async move {
@@ -410,7 +415,8 @@ fn ChildRow(
     let href = artifact_href(&project_id, &repository, &digest);
     let short = short_digest(&digest);
     let rest_path = artifact_path(&project, &repository, &digest);
-    let path = format!("{rest_path}?with_tag=false&with_scan_overview=true&with_sbom_overview=true");
+    let path =
+        format!("{rest_path}?with_tag=false&with_scan_overview=true&with_sbom_overview=true");
     let child = Fetch::<Artifact>::new(move || Some(path.clone()));
     let platform = reference
         .platform

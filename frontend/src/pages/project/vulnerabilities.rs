@@ -255,9 +255,11 @@ impl PullVerdict {
                 },
                 of(threshold)
             ),
-            PullVerdict::Unscanned => "Pulls of this artifact are refused until it is scanned: the project \
+            PullVerdict::Unscanned => {
+                "Pulls of this artifact are refused until it is scanned: the project \
                 prevents vulnerable images from running."
-                .to_owned(),
+                    .to_owned()
+            }
             PullVerdict::Allowed { threshold } => format!(
                 "Pulls are allowed: no vulnerability {} is left that the CVE allowlist does not exempt (the \
                  project prevents vulnerable images from running).",
@@ -400,7 +402,8 @@ pub fn VulnerabilitiesSection(
                 _ => "",
             };
             let verdict = move || prevents().and_then(|t| pull_verdict(t, &verdict_state, &[]));
-            view! { {move || verdict_note(verdict())} <p class="empty vuln-empty">{note}</p> }.into_any()
+            view! { {move || verdict_note(verdict())} <p class="empty vuln-empty">{note}</p> }
+                .into_any()
         }
     };
     view! {
@@ -606,7 +609,9 @@ mod tests {
     }
 
     fn project(metadata: serde_json::Value) -> Result<Project, serde_json::Error> {
-        serde_json::from_value(serde_json::json!({"project_id": 1, "name": "p", "metadata": metadata}))
+        serde_json::from_value(
+            serde_json::json!({"project_id": 1, "name": "p", "metadata": metadata}),
+        )
     }
 
     #[test]
@@ -699,11 +704,9 @@ mod tests {
             count: 1,
             threshold: Some(Severity::High),
         };
-        assert!(
-            refused
-                .sentence()
-                .starts_with("Pulls of this artifact are refused: it has 1 vulnerability of severity High or higher")
-        );
+        assert!(refused.sentence().starts_with(
+            "Pulls of this artifact are refused: it has 1 vulnerability of severity High or higher"
+        ));
         assert!(
             PullVerdict::Allowed { threshold: None }
                 .sentence()

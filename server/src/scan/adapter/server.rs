@@ -159,10 +159,15 @@ fn offered(headers: &HeaderMap) -> Vec<String> {
 
 async fn metadata(State(state): State<AppState>, _: Authenticated) -> Response {
     let database = database_in_force(&state).await;
-    let metadata = built_in_metadata(database.as_ref().map(|(generation, built_at)| DatabaseState {
-        built_at,
-        generation: *generation,
-    }));
+    let metadata =
+        built_in_metadata(
+            database
+                .as_ref()
+                .map(|(generation, built_at)| DatabaseState {
+                    built_at,
+                    generation: *generation,
+                }),
+        );
     with_type(
         StatusCode::OK,
         METADATA_MIME,

@@ -196,7 +196,9 @@ async fn the_built_in_scanner_is_registered_default_and_protected() {
     server.state.vulndb.refresh().await.unwrap();
     let generation = server.state.vulndb.generation().unwrap();
     let meta = get_json(&http, api(&server, &format!("{path}/metadata"))).await;
-    let built_at = meta["properties"][DB_UPDATED_AT].as_str().unwrap_or_default();
+    let built_at = meta["properties"][DB_UPDATED_AT]
+        .as_str()
+        .unwrap_or_default();
     assert!(
         chrono::DateTime::parse_from_rfc3339(built_at).is_ok(),
         "{meta}"
