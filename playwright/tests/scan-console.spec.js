@@ -206,6 +206,8 @@ test('an SBOM generated from the artifact list, stopped while queued, then downl
   const download = cell.getByRole('link', { name: 'Download SBOM' });
   await expect(download).toBeVisible({ timeout: 60_000 });
   await expect(cell.getByRole('link', { name: 'SBOM details' })).toBeVisible();
+  // The SBOM is an accessory of the image: it gets no row of its own (Harbor's list).
+  await expect(page.locator('tr.artifact-row')).toHaveCount(1);
   const overview = (await rest(berth, 'GET',
     `/projects/sboms/repositories/web/artifacts/${digest}?with_sbom_overview=true`)).sbom_overview;
   expect(overview.scan_status).toBe('Success');
