@@ -178,6 +178,9 @@ pub struct SbomOverview {
     /// The SBOM accessory's digest, once generated.
     #[serde(default)]
     pub sbom_digest: Option<String>,
+    /// The generation's report, whose log `…/scan/{report_id}/log` serves.
+    #[serde(default)]
+    pub report_id: String,
 }
 
 /// The image config's attributes an artifact carries (`extra_attrs`), those the console shows. Each is JSON
@@ -550,6 +553,7 @@ mod tests {
             Some(SbomOverview {
                 scan_status: "Success".to_owned(),
                 sbom_digest: Some("sha256:sbom".to_owned()),
+                report_id: "r2".to_owned(),
             })
         );
         Ok(())

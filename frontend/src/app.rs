@@ -68,11 +68,16 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("robot-accounts")
                         view={Lazy::<RobotsRoute>::new()}/>
                     <Route path=path!("registries") view={Lazy::<RegistriesRoute>::new()}/>
-                    <Route path=path!("interrogation-services")
-                        view=page(|| view! { <Redirect path="/harbor/interrogation-services/scanners"/> }.into_any())/>
-                    <Route path=path!("interrogation-services/scanners") view={Lazy::<ScannersRoute>::new()}/>
-                    <Route path=path!("interrogation-services/security-hub")
-                        view={Lazy::<SecurityHubRoute>::new()}/>
+                    <ParentRoute path=path!("interrogation-services")
+                        view=page(|| view! {
+                            <AdminOnly><admin::vulnerability::InterrogationServicesPage/></AdminOnly>
+                        }.into_any())>
+                        <Route path=path!("")
+                            view=page(|| view! { <Redirect path="/harbor/interrogation-services/scanners"/> }.into_any())/>
+                        <Route path=path!("security-hub") view={Lazy::<SecurityHubRoute>::new()}/>
+                        <Route path=path!("scanners") view={Lazy::<ScannersRoute>::new()}/>
+                        <Route path=path!("vulnerability") view={Lazy::<VulnerabilityRoute>::new()}/>
+                    </ParentRoute>
                     <Route path=path!("logs") view={Lazy::<AuditLogRoute>::new()}/>
                     <ParentRoute path=path!("clean-up")
                         view=page(|| view! { <AdminOnly><admin::cleanup::CleanUpPage/></AdminOnly> }.into_any())>
@@ -167,12 +172,16 @@ lazy_page!(
     RegistriesRoute => view! { <AdminOnly><admin::registries::RegistriesPage/></AdminOnly> }.into_any()
 );
 lazy_page!(
-    /// Administration → Interrogation Services → Scanners.
-    ScannersRoute => view! { <AdminOnly><admin::scanners::ScannersPage/></AdminOnly> }.into_any()
+    /// Administration → Interrogation Services → Scanners (the parent route checks the caller is an admin).
+    ScannersRoute => view! { <admin::scanners::ScannersPage/> }.into_any()
 );
 lazy_page!(
-    /// Administration → Interrogation Services → Security Hub.
-    SecurityHubRoute => view! { <AdminOnly><admin::security_hub::SecurityHubPage/></AdminOnly> }.into_any()
+    /// Administration → Interrogation Services → Vulnerability: scan-all and the vulnerability database.
+    VulnerabilityRoute => view! { <admin::vulnerability::VulnerabilityTab/> }.into_any()
+);
+lazy_page!(
+    /// Administration → Interrogation Services → Security Hub (the parent route checks the caller is an admin).
+    SecurityHubRoute => view! { <admin::security_hub::SecurityHubPage/> }.into_any()
 );
 lazy_page!(
     /// Administration → Clean Up → Garbage Collection (the parent route checks the caller is an admin).

@@ -112,6 +112,7 @@ pub fn page_of(path: &str) -> Option<String> {
         ["harbor", "robot-accounts"] => "Robot Accounts",
         ["harbor", "registries"] => "Registries",
         ["harbor", "logs"] => "Audit Log",
+        ["harbor", "interrogation-services", ..] => "Interrogation Services",
         ["harbor", "clean-up", ..] => "Clean Up",
         ["harbor", "job-service-dashboard", ..] => "Job Service Dashboard",
         ["harbor", "configs"] => "Configuration",
@@ -167,6 +168,10 @@ mod tests {
             ("/harbor/projects/3/configs", Some("Configuration")),
             ("/harbor/logs", Some("Audit Log")),
             ("/harbor/clean-up/gc", Some("Clean Up")),
+            (
+                "/harbor/interrogation-services/vulnerability",
+                Some("Interrogation Services"),
+            ),
             (
                 "/harbor/job-service-dashboard/workers",
                 Some("Job Service Dashboard"),

@@ -42,8 +42,11 @@ async function waitUntilUp(url, child, log) {
 }
 
 const test = base.extend({
+  /// Extra environment of the berth a test starts (`test.use({ berthEnv: { BERTH_SCAN__ADAPTER_API_KEY: … } })`).
+  berthEnv: [{}, { option: true }],
+
   /// A running berth: { url, dataDir }.
-  berth: async ({}, use) => {
+  berth: async ({ berthEnv }, use) => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-'));
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
@@ -53,6 +56,7 @@ const test = base.extend({
       cwd: dataDir,
       env: {
         ...process.env,
+        ...berthEnv,
         BERTH_ADMIN_PASSWORD: ADMIN_PASSWORD,
         BERTH_DATA_DIR: path.join(dataDir, 'data'),
         BERTH_LISTEN: `127.0.0.1:${port}`,

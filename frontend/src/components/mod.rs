@@ -12,6 +12,8 @@ pub mod pulls_chart;
 pub mod push_commands;
 pub mod quota_bar;
 pub mod robot_form;
+pub mod sbom_bar;
+pub mod schedule;
 pub mod select_table;
 pub mod table;
 pub mod tabs;

@@ -138,7 +138,9 @@ pub async fn get(
 ) -> Result<Json<ScannerRegistration>, ApiError> {
     caller.system("scanner", "read")?;
     let row = find(&state, &uuid).await?;
-    let metadata = match service::metadata(&row, &state.secrets).await {
+    let database = service::database_in_force(&state).await;
+    let metadata = match service::metadata(&row, &state.secrets, in_force(database.as_ref())).await
+    {
         Ok(metadata) => Some(metadata),
         Err(e) => {
             tracing::info!(scanner = %row.name, error = %e, "scanner adapter unhealthy");
@@ -244,7 +246,18 @@ pub async fn metadata(
 ) -> Result<Json<ScannerAdapterMetadata>, ApiError> {
     caller.system("scanner", "read")?;
     let row = find(&state, &uuid).await?;
-    Ok(Json(service::metadata(&row, &state.secrets).await?))
+    let database = service::database_in_force(&state).await;
+    Ok(Json(
+        service::metadata(&row, &state.secrets, in_force(database.as_ref())).await?,
+    ))
+}
+
+/// The database state of [`service::database_in_force`]'s answer.
+fn in_force(database: Option<&(i64, String)>) -> Option<service::DatabaseState<'_>> {
+    database.map(|(generation, built_at)| service::DatabaseState {
+        built_at,
+        generation: *generation,
+    })
 }
 
 /// The project a path names, after checking the caller holds `scanner:{action}` in it (404 for a project it

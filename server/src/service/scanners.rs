@@ -33,6 +33,18 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// What Harbor's client asks for (`src/pkg/scan/rest/v1/spec.go`).
 const METADATA_ACCEPT: &str = "application/vnd.scanner.adapter.metadata+json; version=1.0";
+/// Harbor's property naming when an adapter's vulnerability database was last updated (RFC 3339).
+pub const PROPERTY_DB_UPDATED_AT: &str = "harbor.scanner-adapter/vulnerability-database-updated-at";
+/// Berth's property naming the generation of its vulnerability database in force (each import makes one).
+pub const PROPERTY_DB_GENERATION: &str = "berth/vulnerability-database-generation";
+
+/// The vulnerability database in force, as the built-in scanner's metadata names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DatabaseState<'a> {
+    /// RFC 3339.
+    pub built_at: &'a str,
+    pub generation: i64,
+}
 
 /// A registration's settings in clear, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -259,15 +271,29 @@ pub fn stored(row: &ScannerRow, secrets: &SecretBox) -> Result<Settings, Service
     })
 }
 
-/// The metadata of registration `row`: Berth's own for the built-in one, else what its adapter answers.
+/// The metadata of registration `row`: Berth's own for the built-in one (naming the vulnerability database in
+/// force, `database`), else what its adapter answers.
 pub async fn metadata(
     row: &ScannerRow,
     secrets: &SecretBox,
+    database: Option<DatabaseState<'_>>,
 ) -> Result<ScannerAdapterMetadata, ServiceError> {
     if row.immutable && row.url == BUILT_IN_URL {
-        return Ok(built_in_metadata(None));
+        return Ok(built_in_metadata(database));
     }
     fetch_metadata(&stored(row, secrets)?).await
+}
+
+/// The vulnerability database in force as `(generation, built_at)`, for the built-in scanner's metadata; `None`
+/// before the first import or when it cannot be read (logged).
+pub async fn database_in_force(state: &crate::app::AppState) -> Option<(i64, String)> {
+    match state.vulndb.in_force().await {
+        Ok(database) => database,
+        Err(e) => {
+            tracing::warn!(error = %e, "scanner metadata: reading the vulnerability database in force");
+            None
+        }
+    }
 }
 
 fn seal(secrets: &SecretBox, settings: &Settings) -> Result<Option<Vec<u8>>, ServiceError> {
@@ -425,7 +451,7 @@ pub fn validate_metadata(metadata: &ScannerAdapterMetadata) -> Result<(), String
 
 /// Berth's own adapter metadata (design §5.6): name and vendor Berth, this binary's version, a
 /// vulnerability and an SBOM capability; `db_updated_at` is when the vulnerability database was built.
-pub fn built_in_metadata(db_updated_at: Option<&str>) -> ScannerAdapterMetadata {
+pub fn built_in_metadata(database: Option<DatabaseState<'_>>) -> ScannerAdapterMetadata {
     let consumes = vec![
         MIME_DOCKER_MANIFEST.to_owned(),
         MIME_OCI_MANIFEST.to_owned(),
@@ -440,10 +466,14 @@ pub fn built_in_metadata(db_updated_at: Option<&str>) -> ScannerAdapterMetadata 
             "Bearer".to_owned(),
         ),
     ]);
-    if let Some(at) = db_updated_at {
+    if let Some(database) = database {
         properties.insert(
-            "harbor.scanner-adapter/vulnerability-database-updated-at".to_owned(),
-            at.to_owned(),
+            PROPERTY_DB_UPDATED_AT.to_owned(),
+            database.built_at.to_owned(),
+        );
+        properties.insert(
+            PROPERTY_DB_GENERATION.to_owned(),
+            database.generation.to_string(),
         );
     }
     ScannerAdapterMetadata {
@@ -506,7 +536,31 @@ mod tests {
 
     #[test]
     fn berths_own_metadata_passes_harbors_checks() {
-        assert_eq!(validate_metadata(&built_in_metadata(Some("t"))), Ok(()));
+        let database = DatabaseState {
+            built_at: "2026-12-06T12:00:00Z",
+            generation: 3,
+        };
+        let metadata = built_in_metadata(Some(database));
+        assert_eq!(validate_metadata(&metadata), Ok(()));
+        assert_eq!(
+            metadata
+                .properties
+                .get(PROPERTY_DB_UPDATED_AT)
+                .map(String::as_str),
+            Some("2026-12-06T12:00:00Z")
+        );
+        assert_eq!(
+            metadata
+                .properties
+                .get(PROPERTY_DB_GENERATION)
+                .map(String::as_str),
+            Some("3")
+        );
+        assert!(
+            !built_in_metadata(None)
+                .properties
+                .contains_key(PROPERTY_DB_GENERATION)
+        );
         let mut bad = built_in_metadata(None);
         bad.capabilities[1].consumes_mime_types = vec![MIME_OCI_MANIFEST.to_owned()];
         assert!(validate_metadata(&bad).is_err());

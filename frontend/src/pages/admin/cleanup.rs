@@ -15,6 +15,7 @@ use crate::components::audit_log::OPERATIONS;
 use crate::components::fetch::{Fetch, RawFetch};
 use crate::components::job_log::{LogDialog, LogView, send_action};
 use crate::components::json_table::{Cell, Col, JsonTable, col};
+use crate::components::schedule::{ScheduleFields, next_run, schedule_object, schedule_of};
 use crate::components::table::{ListControls, Pagination, page_path};
 use crate::components::tabs::tabbed_page;
 use crate::components::toast::error_banner;
@@ -42,9 +43,6 @@ pub const PURGE: SystemJob = SystemJob {
     run_label: "Purge Now",
     gc: false,
 };
-
-/// The schedule types of the form, in Harbor's order.
-pub const SCHEDULE_TYPES: [&str; 5] = ["None", "Hourly", "Daily", "Weekly", "Custom"];
 
 /// The history's columns (the dry-run flag and the parameters come from `job_parameters`, a JSON text).
 const HISTORY: [Col; 7] = [
@@ -119,18 +117,7 @@ pub fn parameters(job: &SystemJob, form: &JobForm, dry_run: bool) -> Result<Valu
 pub fn schedule_body(job: &SystemJob, form: &JobForm, run: Option<bool>) -> Result<Value, String> {
     let schedule = match run {
         Some(_) => json!({"type": "Manual"}),
-        None if form.schedule_type == "Custom" => {
-            let cron = form.cron.trim();
-            if cron.split_whitespace().count() != 6 {
-                return Err(
-                    "A custom schedule is a cron expression of six fields: second minute hour \
-                    day-of-month month day-of-week (e.g. 0 0 3 * * *)."
-                        .to_owned(),
-                );
-            }
-            json!({"type": "Custom", "cron": cron})
-        }
-        None => json!({"type": form.schedule_type}),
+        None => schedule_object(&form.schedule_type, &form.cron)?,
     };
     let parameters = parameters(job, form, run.unwrap_or(false))?;
     Ok(json!({"schedule": schedule, "parameters": parameters}))
@@ -140,20 +127,7 @@ pub fn schedule_body(job: &SystemJob, form: &JobForm, run: Option<bool>) -> Resu
 /// text) sets it.
 pub fn form_of(schedule: &Value) -> JobForm {
     let mut form = JobForm::default();
-    let object = schedule.get("schedule").unwrap_or(&Value::Null);
-    if let Some(kind) = object.get("type").and_then(Value::as_str) {
-        form.schedule_type = if SCHEDULE_TYPES.contains(&kind) {
-            kind
-        } else {
-            "Custom"
-        }
-        .to_owned();
-    }
-    form.cron = object
-        .get("cron")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
+    (form.schedule_type, form.cron) = schedule_of(schedule);
     let parameters: Map<String, Value> = schedule
         .get("job_parameters")
         .and_then(Value::as_str)
@@ -339,13 +313,7 @@ fn JobTab(job: &'static SystemJob) -> impl IntoView {
         }
         .into_any()
     });
-    let next_run = move || {
-        schedule.ok().and_then(|s| {
-            s.pointer("/schedule/next_scheduled_time")
-                .and_then(Value::as_str)
-                .map(|t| format!("Next run: {}", crate::format::time(t)))
-        })
-    };
+    let next = Signal::derive(move || schedule.ok().and_then(|s| next_run(&s)));
     let parameters = if job.gc {
         view! {
             <label class="checkbox form-wide">
@@ -387,19 +355,10 @@ fn JobTab(job: &'static SystemJob) -> impl IntoView {
         }
         .into_any()
     };
-    let types = SCHEDULE_TYPES
-        .iter()
-        .map(|&kind| view! { <option value=kind>{kind}</option> })
-        .collect_view();
     view! {
         <div class="card job-schedule">
             <div class="form-grid">
-                <label for="job-schedule">"Schedule"</label>
-                <select id="job-schedule" bind:value=fields.schedule_type>{types}</select>
-                <label for="job-cron">"Cron"</label>
-                <input id="job-cron" type="text" placeholder="0 0 3 * * *"
-                    disabled=move || fields.schedule_type.with(|t| t != "Custom") bind:value=fields.cron/>
-                <p class="hint">{next_run}</p>
+                <ScheduleFields kind=fields.schedule_type cron=fields.cron next=next/>
                 {parameters}
             </div>
             {move || error.get().map(error_banner)}

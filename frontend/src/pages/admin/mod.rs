@@ -1,5 +1,5 @@
 //! Administration (system administrators only; the server refuses everyone else anyway): users, groups,
-//! system robot accounts, registry endpoints, Interrogation Services (scanners and the Security Hub), the audit log, Clean Up (garbage collection and log rotation), the
+//! system robot accounts, registry endpoints, Interrogation Services (the Security Hub, scanners and scan-all), the audit log, Clean Up (garbage collection and log rotation), the
 //! job service dashboard and system information.
 
 pub mod auth_config;
@@ -15,3 +15,4 @@ pub mod scanners;
 pub mod security_hub;
 pub mod system;
 pub mod users;
+pub mod vulnerability;

@@ -238,9 +238,7 @@ pub fn ScannersPage() -> impl IntoView {
         })
     };
     view! {
-        <section class="page scanners-page">
-            <h1>"Interrogation Services"</h1>
-            <h2>"Scanners"</h2>
+        <section class="scanners-page" aria-label="Scanners">
             <ListToolbar list=list fetch=scanners.fetch()>
                 <button type="button" on:click=on_new>"+ New Scanner"</button>
                 <ActionMenu selection=selection>

@@ -343,7 +343,6 @@ pub fn SecurityHubPage() -> impl IntoView {
     };
     view! {
         <section class="page security-hub-page">
-            <h1>"Interrogation Services"</h1>
             {summary_view}
             <h2>"Vulnerabilities"</h2>
             <form class="toolbar hub-search" on:submit=on_search>

@@ -5,7 +5,8 @@
 //! `build_history` addition) and the layers (Berth's `layers` addition, from the manifest), or an index's
 //! platforms with links to theirs.
 //!
-//! Under the overview, the artifact's vulnerabilities ([`super::vulnerabilities`]).
+//! Under the overview, the artifact's vulnerabilities ([`super::vulnerabilities`]) and its SBOM
+//! ([`super::sbom`]).
 //!
 //! Rule: the page reads the artifact once and each part from the link the artifact gives
 //! (`addition_links`), so an artifact without a history or layers asks for none.
@@ -20,6 +21,7 @@ use super::artifacts::{
     is_zero_time, kind_label, lock_icon, platform_label, pull_command, repository_from_param,
     short_digest,
 };
+use super::sbom::SbomSection;
 use super::use_project;
 use super::vulnerabilities::VulnerabilitiesSection;
 use crate::answers::{Artifact, Tag};
@@ -51,8 +53,9 @@ pub fn ArtifactPage() -> impl IntoView {
             .map(|project| artifact_path(&project, &repository.get(), &digest.get()))
     });
     let artifact = Fetch::<Artifact>::new(move || {
-        base.get()
-            .map(|path| format!("{path}?with_tag=false&with_scan_overview=true"))
+        base.get().map(|path| {
+            format!("{path}?with_tag=false&with_scan_overview=true&with_sbom_overview=true")
+        })
     });
     let fetched = artifact;
     let loaded = Signal::derive(move || artifact.ok());
@@ -68,9 +71,10 @@ pub fn ArtifactPage() -> impl IntoView {
                 &repository.get_untracked(),
             );
             let scan_base = base.get_untracked().unwrap_or_default();
+            let reload = Callback::new(move |()| fetched.refetch());
             let vulnerabilities = view! {
-                <VulnerabilitiesSection artifact=artifact.clone() base=scan_base
-                    reload=Callback::new(move |()| fetched.refetch())/>
+                <VulnerabilitiesSection artifact=artifact.clone() base=scan_base.clone() reload=reload/>
+                <SbomSection artifact=artifact.clone() base=scan_base reload=reload/>
             };
             let annotations: Vec<(String, String)> = artifact
                 .annotations

@@ -5,8 +5,11 @@
 //! push and pull times, pull counts (Berth's `pull_count`), a copy button for the pull command, an index's
 //! platforms on demand, and Harbor's row selection with an Action menu whose Delete removes the chosen
 //! artifacts after one confirmation. "Scan" (Harbor's toolbar button, for those whose role may scan) asks for a
-//! vulnerability scan of each chosen artifact; while any artifact on the page is queued or scanning, the page
-//! is read again every two seconds, so its Vulnerabilities column turns into the result by itself.
+//! vulnerability scan of each chosen artifact, "Generate SBOM" for an SBOM of each (`scan_type: sbom`), and the
+//! Action menu's "Stop Scan" and "Stop SBOM Generation" stop them. The SBOM column (Harbor's) says where each
+//! artifact's SBOM is, with "SBOM details" (its page) and "Download SBOM" once there is one. While any artifact
+//! on the page is queued or being scanned or having its SBOM generated, the page is read again every two
+//! seconds, so its Vulnerabilities and SBOM columns turn into the result by themselves.
 //!
 //! Rule: loading the list costs one request whatever the repository holds; an index's children are fetched
 //! only when the user expands it.
@@ -23,6 +26,7 @@ use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::copy_button::CopyButton;
 use crate::components::dialog::{DeleteDialog, DeleteFlow, what};
 use crate::components::fetch::Fetch;
+use crate::components::sbom_bar::{SbomBar, SbomState};
 use crate::components::select_table::{SelectCell, Selection};
 use crate::components::table::{
     ListControls, ListStatus, ListTable, ListToolbar, PagedList, Sort, SortHeader, page_path,
@@ -40,7 +44,7 @@ pub const DEFAULT_SORT: Sort = Sort {
 /// Tag chips shown in a row before the rest are summed up as `…+N`.
 pub const TAG_CHIPS: usize = 3;
 /// Columns of the table (for the full-width loading, empty and error rows).
-const COLUMNS: &str = "10";
+const COLUMNS: &str = "11";
 
 #[component]
 pub fn ArtifactsPage() -> impl IntoView {
@@ -89,8 +93,10 @@ pub fn ArtifactsPage() -> impl IntoView {
 
     let toasts = use_toasts();
     let can_scan = move || ctx.can("scan", "create");
+    let can_stop = Signal::derive(move || ctx.can("scan", "stop"));
     let requesting = RwSignal::new(false);
-    let scan_chosen = move |_| {
+    // Sends `POST {artifact}/{action}` (`scan` or `scan/stop`) with `{"scan_type": kind}` for each chosen artifact.
+    let send_chosen = move |action: &'static str, kind: Kind| {
         let Some(project) = project_name.get_untracked() else {
             return;
         };
@@ -98,38 +104,44 @@ pub fn ArtifactsPage() -> impl IntoView {
         let paths: Vec<String> = artifacts
             .chosen(selection, |a| a.digest.clone())
             .into_iter()
-            .map(|a| format!("{}/scan", artifact_path(&project, &repository, &a.digest)))
+            .map(|a| {
+                format!(
+                    "{}/{action}",
+                    artifact_path(&project, &repository, &a.digest)
+                )
+            })
             .collect();
         requesting.set(true);
         spawn_local(async move {
             let asked = paths.len();
+            let body = serde_json::json!({ "scan_type": kind.scan_type() });
             let mut refused = Vec::new();
             for path in paths {
-                if let Err(e) =
-                    api::post(&path, &serde_json::json!({"scan_type": "vulnerability"})).await
-                {
+                if let Err(e) = api::post(&path, &body).await {
                     refused.push(e.message);
                 }
             }
             requesting.set(false);
             match refused.first() {
-                None => toasts.success(if asked == 1 {
-                    "Scan requested".to_owned()
-                } else {
-                    format!("Scans of {asked} artifacts requested")
-                }),
+                None => toasts.success(done_message(kind, action.ends_with("stop"), asked)),
                 Some(first) => toasts.error(first.clone()),
             }
             artifacts.refresh();
         });
     };
-    // While a scan is queued or running on this page, read the page again every two seconds.
+    let scan_chosen = move |_| send_chosen("scan", Kind::Scan);
+    let sbom_chosen = move |_| send_chosen("scan", Kind::Sbom);
+    let stop_scan = Callback::new(move |()| send_chosen("scan/stop", Kind::Scan));
+    let stop_sbom = Callback::new(move |()| send_chosen("scan/stop", Kind::Sbom));
+    let menu_shown = Signal::derive(move || can_delete.get() || can_stop.get());
+    // While a scan or an SBOM generation is queued or running on this page, read the page again every two
+    // seconds.
     Effect::new(move |_| {
         let running = artifacts.items().iter().any(|a| {
             matches!(
                 ScanState::of(a.scan_overview.as_ref()),
                 ScanState::Queued | ScanState::Scanning
-            )
+            ) || SbomState::of(a.sbom_overview.as_ref()).running()
         });
         if running {
             set_timeout(
@@ -170,9 +182,16 @@ pub fn ArtifactsPage() -> impl IntoView {
                 <button type="button" class="secondary" hidden=move || !can_scan()
                     disabled=move || requesting.get() || selection.count() == 0
                     on:click=scan_chosen>"Scan"</button>
-                <ActionMenu selection=selection shown=can_delete>
+                <button type="button" class="secondary" hidden=move || !can_scan()
+                    disabled=move || requesting.get() || selection.count() == 0
+                    on:click=sbom_chosen>"Generate SBOM"</button>
+                <ActionMenu selection=selection shown=menu_shown>
+                    <MenuItem label="Stop Scan" selection=selection needs=Needs::Some allowed=can_stop
+                        on_select=stop_scan/>
+                    <MenuItem label="Stop SBOM Generation" selection=selection needs=Needs::Some
+                        allowed=can_stop on_select=stop_sbom/>
                     <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
-                        on_select=ask_delete/>
+                        allowed=can_delete on_select=ask_delete/>
                 </ActionMenu>
             </ListToolbar>
             <ListTable list=list fetch=artifacts.fetch() selection=selection class="artifacts-list" rows=rows>
@@ -180,6 +199,7 @@ pub fn ArtifactsPage() -> impl IntoView {
                 <th scope="col">"Tags"</th>
                 <th scope="col">"Type"</th>
                 <th scope="col">"Vulnerabilities"</th>
+                <th scope="col">"SBOM"</th>
                 <SortHeader label="Size" key="size" list=list class="number"/>
                 <SortHeader label="Push Time" key="push_time" list=list/>
                 <SortHeader label="Pull Time" key="pull_time" list=list/>
@@ -291,6 +311,8 @@ fn ArtifactRow(
     };
     let pull_time = (!is_zero_time(&artifact.pull_time)).then(|| format::time(&artifact.pull_time));
     let scan = ScanState::of(artifact.scan_overview.as_ref());
+    let sbom = SbomState::of(artifact.sbom_overview.as_ref());
+    let rest_path = artifact_path(&project, &repository, &digest);
     let toggle = is_index.then(|| {
         let label = format!("Show the {} platforms of {}", children.len(), short_digest(&digest));
         view! {
@@ -331,6 +353,7 @@ fn ArtifactRow(
     };
     let full_digest = digest.clone();
     let href = artifact_href(&project_id, &repository, &digest);
+    let details = href.clone();
     let short = short_digest(&digest);
     let label = format!("Select artifact {short}");
     view! {
@@ -364,6 +387,7 @@ fn ArtifactRow(
                 {platform.map(|p| view! { <span class="artifact-platform muted">{p}</span> })}
             </td>
             <td class="artifact-vulnerabilities"><VulnerabilityBar state=scan/></td>
+            <td class="artifact-sbom"><SbomBar state=sbom artifact_path=rest_path details=details/></td>
             <td class="number">{format::bytes(artifact.size)}</td>
             <td class="time">{format::time(&artifact.push_time)}</td>
             <td class="time">{pull_time}</td>
@@ -390,10 +414,9 @@ fn ChildRow(
     let digest = reference.child_digest.clone();
     let href = artifact_href(&project_id, &repository, &digest);
     let short = short_digest(&digest);
-    let path = format!(
-        "{}?with_tag=false&with_scan_overview=true",
-        artifact_path(&project, &repository, &digest)
-    );
+    let rest_path = artifact_path(&project, &repository, &digest);
+    let path =
+        format!("{rest_path}?with_tag=false&with_scan_overview=true&with_sbom_overview=true");
     let child = Fetch::<Artifact>::new(move || Some(path.clone()));
     let platform = reference
         .platform
@@ -420,6 +443,13 @@ fn ChildRow(
         }
         _ => ().into_any(),
     };
+    let sbom = move || match child.get() {
+        Some(Ok(a)) => view! {
+            <SbomBar state=SbomState::of(a.sbom_overview.as_ref()) artifact_path=rest_path.clone()/>
+        }
+        .into_any(),
+        _ => ().into_any(),
+    };
     view! {
         <tr class="artifact-child" data-child=digest.clone()>
             <td class="select"></td>
@@ -431,6 +461,7 @@ fn ChildRow(
             <td></td>
             <td><span class="artifact-platform">{platform}</span></td>
             <td class="artifact-vulnerabilities">{vulnerabilities}</td>
+            <td class="artifact-sbom">{sbom}</td>
             <td class="number">{size}</td>
             <td></td>
             <td class="time">{pull_time}</td>
@@ -530,6 +561,7 @@ pub fn artifacts_path(
             ("with_tag", "true".to_owned()),
             ("with_immutable_status", "true".to_owned()),
             ("with_scan_overview", "true".to_owned()),
+            ("with_sbom_overview", "true".to_owned()),
             ("sort", Sort::param(Some(sort.unwrap_or(DEFAULT_SORT)))),
         ],
     )
@@ -555,6 +587,40 @@ pub fn artifact_path(project: &str, repository: &str, reference: &str) -> String
         encode_repository(repository),
         encode_component(reference)
     )
+}
+
+/// What a request of the list's toolbar or Action menu is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A vulnerability scan.
+    Scan,
+    /// An SBOM generation.
+    Sbom,
+}
+
+impl Kind {
+    /// The `scan_type` of the request's body.
+    pub fn scan_type(self) -> &'static str {
+        match self {
+            Kind::Scan => "vulnerability",
+            Kind::Sbom => "sbom",
+        }
+    }
+}
+
+/// The toast once `count` artifacts were asked to start (or `stop`) a scan or SBOM generation.
+pub fn done_message(kind: Kind, stop: bool, count: usize) -> String {
+    let what = match kind {
+        Kind::Scan => "Scan",
+        Kind::Sbom => "SBOM generation",
+    };
+    match (stop, count) {
+        (false, 1) => format!("{what} requested"),
+        (true, 1) => format!("{what} stopped"),
+        (false, _) if kind == Kind::Scan => format!("Scans of {count} artifacts requested"),
+        (false, _) => format!("{what} of {count} artifacts requested"),
+        (true, _) => format!("{what} of {count} artifacts stopped"),
+    }
 }
 
 /// `sha256:0123456789ab…` → `sha256:01234567`: the algorithm and the first 8 hex digits.
@@ -730,6 +796,30 @@ mod tests {
     }
 
     #[test]
+    fn toasts_say_what_was_asked_of_how_many() {
+        assert_eq!(done_message(Kind::Scan, false, 1), "Scan requested");
+        assert_eq!(
+            done_message(Kind::Scan, false, 3),
+            "Scans of 3 artifacts requested"
+        );
+        assert_eq!(
+            done_message(Kind::Sbom, false, 1),
+            "SBOM generation requested"
+        );
+        assert_eq!(
+            done_message(Kind::Sbom, false, 2),
+            "SBOM generation of 2 artifacts requested"
+        );
+        assert_eq!(done_message(Kind::Sbom, true, 1), "SBOM generation stopped");
+        assert_eq!(
+            done_message(Kind::Scan, true, 2),
+            "Scan of 2 artifacts stopped"
+        );
+        assert_eq!(Kind::Sbom.scan_type(), "sbom");
+        assert_eq!(Kind::Scan.scan_type(), "vulnerability");
+    }
+
+    #[test]
     fn zero_times_mean_never() {
         assert!(is_zero_time("0001-01-01T00:00:00Z"));
         assert!(is_zero_time("0001-01-01T00:00:00.000Z"));
@@ -755,7 +845,7 @@ mod tests {
     fn api_paths_encode_the_repository_twice_and_default_to_newest_first() {
         assert_eq!(
             artifacts_path("proj", "app", 1, 15, None),
-            "/projects/proj/repositories/app/artifacts?page=1&page_size=15&with_tag=true&with_immutable_status=true&with_scan_overview=true&sort=-push_time"
+            "/projects/proj/repositories/app/artifacts?page=1&page_size=15&with_tag=true&with_immutable_status=true&with_scan_overview=true&with_sbom_overview=true&sort=-push_time"
         );
         assert_eq!(
             artifacts_path(
@@ -768,7 +858,7 @@ mod tests {
                     descending: false
                 })
             ),
-            "/projects/proj/repositories/a%252Fb/artifacts?page=2&page_size=25&with_tag=true&with_immutable_status=true&with_scan_overview=true&sort=pull_count"
+            "/projects/proj/repositories/a%252Fb/artifacts?page=2&page_size=25&with_tag=true&with_immutable_status=true&with_scan_overview=true&with_sbom_overview=true&sort=pull_count"
         );
         assert_eq!(
             artifact_path("proj", "a/b", DIGEST),

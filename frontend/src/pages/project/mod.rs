@@ -17,6 +17,7 @@ pub mod policy;
 pub mod repositories;
 pub mod retention;
 pub mod robots;
+pub mod sbom;
 pub mod summary;
 pub mod vulnerabilities;
 

@@ -7,18 +7,20 @@
 //! to those whose role may (`scan` `create` / `stop`); a refusal is shown as a toast. While a scan is queued
 //! or running, the artifact is read again every two seconds until its report is there.
 //!
-//! Not here yet: "Download SBOM". The server has no REST endpoint that serves a blob (the SBOM accessory's
-//! single layer) to the console; the action waits for one.
+//! When the project prevents vulnerable images from running (`prevent_vul` at a `severity`), the view says
+//! what that means for this artifact, as a client pulling it would learn: refused while it has findings at or
+//! above the severity that the CVE allowlist does not exempt (how many, and the policy), refused while it was
+//! never scanned, else allowed ([`pull_verdict`]).
 //!
 //! Rule: what the table shows is decided by the pure functions below ([`visible`], [`fixed_in`],
-//! [`cvss_text`]), unit-tested without a browser.
+//! [`cvss_text`], [`pull_verdict`]), unit-tested without a browser.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::Deserialize;
 
 use super::use_project;
-use crate::answers::Artifact;
+use crate::answers::{Artifact, Project};
 use crate::api;
 use crate::components::fetch::Fetch;
 use crate::components::toast::{answered, use_toasts};
@@ -219,6 +221,105 @@ pub fn link_of(finding: &Finding) -> Option<String> {
     }
 }
 
+/// What "Prevent vulnerable images from running" decides for pulls of an artifact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PullVerdict {
+    /// Pulls are refused: `count` findings at or above the threshold (`None`: any severity) that the
+    /// allowlist does not exempt.
+    Refused {
+        count: usize,
+        threshold: Option<Severity>,
+    },
+    /// Pulls are refused until the artifact is scanned.
+    Unscanned,
+    /// Pulls are allowed: no finding at or above the threshold is left unexempted.
+    Allowed { threshold: Option<Severity> },
+}
+
+impl PullVerdict {
+    /// The sentence the view shows.
+    pub fn sentence(&self) -> String {
+        let of = |threshold: &Option<Severity>| match threshold {
+            Some(s) => format!("of severity {} or higher", s.label()),
+            None => "of any severity".to_owned(),
+        };
+        match self {
+            PullVerdict::Refused { count, threshold } => format!(
+                "Pulls of this artifact are refused: it has {count} {} {} that the CVE allowlist does not \
+                 exempt, and the project prevents vulnerable images from running (Configuration → \
+                 Vulnerability scanning). Fix them, or add them to the CVE allowlist.",
+                if *count == 1 {
+                    "vulnerability"
+                } else {
+                    "vulnerabilities"
+                },
+                of(threshold)
+            ),
+            PullVerdict::Unscanned => {
+                "Pulls of this artifact are refused until it is scanned: the project \
+                prevents vulnerable images from running."
+                    .to_owned()
+            }
+            PullVerdict::Allowed { threshold } => format!(
+                "Pulls are allowed: no vulnerability {} is left that the CVE allowlist does not exempt (the \
+                 project prevents vulnerable images from running).",
+                of(threshold)
+            ),
+        }
+    }
+}
+
+/// The severity a project refuses from, when it prevents vulnerable images: `Some(None)` for Harbor's `none`
+/// (any finding), `Some(Some(s))` for a severity (the server's default, Low, for a word it does not know);
+/// `None` when the project does not prevent them.
+pub fn prevention(project: &Project) -> Option<Option<Severity>> {
+    let m = &project.metadata;
+    if m.prevent_vul.as_deref() != Some("true") {
+        return None;
+    }
+    Some(match m.severity.as_deref().unwrap_or("low") {
+        word if word.eq_ignore_ascii_case("none") => None,
+        word => Some(Severity::parse(word).unwrap_or(Severity::Low)),
+    })
+}
+
+/// What a project that refuses from `threshold` (see [`prevention`]) decides for an artifact in scan `state`
+/// with `findings` (its latest report's, each marked when the allowlist exempts it). `None` when the view
+/// cannot tell (a scan under way or failed: the server then goes by the previous report, which the view
+/// does not have).
+pub fn pull_verdict(
+    threshold: Option<Severity>,
+    state: &ScanState,
+    findings: &[Finding],
+) -> Option<PullVerdict> {
+    match state {
+        ScanState::NotScanned => Some(PullVerdict::Unscanned),
+        ScanState::Clean | ScanState::Found(_) => {
+            let count = findings
+                .iter()
+                .filter(|f| !f.vendor_attributes.allowlisted)
+                .filter(|f| threshold.is_none_or(|t| f.severity() <= t))
+                .count();
+            Some(if count == 0 {
+                PullVerdict::Allowed { threshold }
+            } else {
+                PullVerdict::Refused { count, threshold }
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The verdict's note (a warning when pulls are refused).
+fn verdict_note(verdict: Option<PullVerdict>) -> Option<AnyView> {
+    let verdict = verdict?;
+    let (class, id) = match verdict {
+        PullVerdict::Allowed { .. } => ("banner pull-verdict hint", "pull-allowed"),
+        _ => ("banner banner-warning pull-verdict", "pull-refused"),
+    };
+    Some(view! { <p class=class role="status" data-testid=id>{verdict.sentence()}</p> }.into_any())
+}
+
 /// The Vulnerabilities section of an artifact's page. `base` is the artifact's REST path; `reload` is bumped
 /// to read the artifact again (its scan state) after a Scan or Stop.
 #[component]
@@ -271,11 +372,14 @@ pub fn VulnerabilitiesSection(
         );
     }
     let may_scan = move || ctx.can("scan", "create");
+    // The project's "prevent vulnerable images" threshold, once the project is loaded.
+    let prevents = move || ctx.project.with(|p| p.as_ref().and_then(prevention));
     let may_stop = move || running && ctx.can("scan", "stop");
     let report = has_report.then(|| {
         let path = format!("{base}/additions/vulnerabilities");
         Fetch::<Reports>::new(move || Some(path.clone()))
     });
+    let verdict_state = state.clone();
     let content = match report {
         Some(report) => (move || {
             answered(report.get(), |reports| {
@@ -283,12 +387,13 @@ pub fn VulnerabilitiesSection(
                     .native
                     .map(|r| r.vulnerabilities)
                     .unwrap_or_default();
-                view! { <FindingsTable findings=findings/> }.into_any()
+                let verdict = prevents().and_then(|t| pull_verdict(t, &verdict_state, &findings));
+                view! { {verdict_note(verdict)} <FindingsTable findings=findings/> }.into_any()
             })
         })
         .into_any(),
         None => {
-            let note = match state {
+            let note = match &state {
                 ScanState::NotScanned => "Not scanned yet",
                 ScanState::Queued => "The scan is queued.",
                 ScanState::Scanning => "Scanning…",
@@ -296,7 +401,9 @@ pub fn VulnerabilitiesSection(
                 ScanState::Stopped => "The last scan was stopped.",
                 _ => "",
             };
-            view! { <p class="empty vuln-empty">{note}</p> }.into_any()
+            let verdict = move || prevents().and_then(|t| pull_verdict(t, &verdict_state, &[]));
+            view! { {move || verdict_note(verdict())} <p class="empty vuln-empty">{note}</p> }
+                .into_any()
         }
     };
     view! {
@@ -499,6 +606,112 @@ mod tests {
         assert_eq!(fixed_in(&findings[0]), "no fix (no-dsa)");
         assert_eq!(cvss_text(&findings[0]), "10.0");
         Ok(())
+    }
+
+    fn project(metadata: serde_json::Value) -> Result<Project, serde_json::Error> {
+        serde_json::from_value(
+            serde_json::json!({"project_id": 1, "name": "p", "metadata": metadata}),
+        )
+    }
+
+    #[test]
+    fn the_threshold_is_the_projects_severity_when_it_prevents() -> Result<(), serde_json::Error> {
+        assert_eq!(prevention(&project(serde_json::json!({}))?), None);
+        assert_eq!(
+            prevention(&project(
+                serde_json::json!({"prevent_vul": "false", "severity": "high"})
+            )?),
+            None
+        );
+        assert_eq!(
+            prevention(&project(
+                serde_json::json!({"prevent_vul": "true", "severity": "high"})
+            )?),
+            Some(Some(Severity::High))
+        );
+        assert_eq!(
+            prevention(&project(
+                serde_json::json!({"prevent_vul": "true", "severity": "none"})
+            )?),
+            Some(None)
+        );
+        // Harbor's default severity, and the server's reading of a word it does not know.
+        assert_eq!(
+            prevention(&project(serde_json::json!({"prevent_vul": "true"}))?),
+            Some(Some(Severity::Low))
+        );
+        assert_eq!(
+            prevention(&project(
+                serde_json::json!({"prevent_vul": "true", "severity": "odd"})
+            )?),
+            Some(Some(Severity::Low))
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn pulls_are_refused_for_findings_at_or_above_the_threshold_not_allowlisted() {
+        let mut exempt = finding("CVE-3", "c", "Critical");
+        exempt.vendor_attributes.allowlisted = true;
+        let all = [
+            finding("CVE-1", "a", "High"),
+            finding("CVE-2", "b", "Medium"),
+            exempt,
+            finding("CVE-4", "d", "Negligible"),
+        ];
+        let found = ScanState::Found(crate::components::vulnerability_bar::Findings {
+            total: 4,
+            fixable: 0,
+            worst: Severity::Critical,
+            counts: Vec::new(),
+        });
+        assert_eq!(
+            pull_verdict(Some(Severity::Medium), &found, &all),
+            Some(PullVerdict::Refused {
+                count: 2,
+                threshold: Some(Severity::Medium)
+            })
+        );
+        assert_eq!(
+            pull_verdict(Some(Severity::Critical), &found, &all),
+            Some(PullVerdict::Allowed {
+                threshold: Some(Severity::Critical)
+            })
+        );
+        // Harbor's `none`: any finding counts (the allowlisted one still does not).
+        assert_eq!(
+            pull_verdict(None, &found, &all),
+            Some(PullVerdict::Refused {
+                count: 3,
+                threshold: None
+            })
+        );
+        assert_eq!(
+            pull_verdict(Some(Severity::Low), &ScanState::Clean, &[]),
+            Some(PullVerdict::Allowed {
+                threshold: Some(Severity::Low)
+            })
+        );
+        assert_eq!(
+            pull_verdict(Some(Severity::Low), &ScanState::NotScanned, &[]),
+            Some(PullVerdict::Unscanned)
+        );
+        assert_eq!(
+            pull_verdict(Some(Severity::Low), &ScanState::Scanning, &[]),
+            None
+        );
+        let refused = PullVerdict::Refused {
+            count: 1,
+            threshold: Some(Severity::High),
+        };
+        assert!(refused.sentence().starts_with(
+            "Pulls of this artifact are refused: it has 1 vulnerability of severity High or higher"
+        ));
+        assert!(
+            PullVerdict::Allowed { threshold: None }
+                .sentence()
+                .contains("of any severity")
+        );
     }
 
     #[test]

@@ -32,7 +32,7 @@ use crate::jobs::EnqueueError;
 use crate::scan::report::{Allowlist, vulnerability_report};
 use crate::scan::run::scanner_identity;
 use crate::scan::sbom::{self, CYCLONEDX_MEDIA_TYPE, SPDX_MEDIA_TYPE};
-use crate::service::scanners::built_in_metadata;
+use crate::service::scanners::{DatabaseState, built_in_metadata, database_in_force};
 
 /// The largest scan request body read.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
@@ -158,14 +158,16 @@ fn offered(headers: &HeaderMap) -> Vec<String> {
 }
 
 async fn metadata(State(state): State<AppState>, _: Authenticated) -> Response {
-    let built_at = match state.vulndb.status().await {
-        Ok(status) => status.map(|s| s.built_at),
-        Err(e) => {
-            tracing::warn!(error = %e, "scanner adapter metadata: the vulnerability database status");
-            None
-        }
-    };
-    let metadata = built_in_metadata(built_at.as_deref());
+    let database = database_in_force(&state).await;
+    let metadata =
+        built_in_metadata(
+            database
+                .as_ref()
+                .map(|(generation, built_at)| DatabaseState {
+                    built_at,
+                    generation: *generation,
+                }),
+        );
     with_type(
         StatusCode::OK,
         METADATA_MIME,

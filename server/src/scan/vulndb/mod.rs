@@ -266,6 +266,18 @@ impl VulnDb {
         Ok(out)
     }
 
+    /// The generation in force and when it was built (RFC 3339), without counting its records (what a
+    /// scanner's metadata names); `None` before the first import.
+    pub async fn in_force(&self) -> anyhow::Result<Option<(i64, String)>> {
+        let Some(open) = self.snapshot().await else {
+            return Ok(None);
+        };
+        let built_at = store::meta(&open.pool, "built_at")
+            .await?
+            .unwrap_or_default();
+        Ok(Some((open.generation, built_at)))
+    }
+
     /// The generation in force and its sources; `None` before the first import.
     pub async fn status(&self) -> anyhow::Result<Option<Status>> {
         let Some(open) = self.snapshot().await else {

@@ -11,13 +11,15 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::{As, api, error_code, get_json};
-use crate::support::{TestServer, client};
+use crate::support::{TestServer, berth_cli, client};
 
 const DOCKER: &str = "application/vnd.docker.distribution.manifest.v2+json";
 const NATIVE: &str = "application/vnd.scanner.adapter.vuln.report.harbor+json; version=1.0";
 /// What the adapter that fails answers, which must never reach Berth's caller.
 const UPSTREAM_SECRET: &str = "UPSTREAM-INTERNAL-DETAIL-7f3a";
 const API_KEY: &str = "k-123";
+const DB_UPDATED_AT: &str = "harbor.scanner-adapter/vulnerability-database-updated-at";
+const DB_GENERATION: &str = "berth/vulnerability-database-generation";
 
 fn metadata(name: &str, vendor: &str, consumes: &str, produces: &str) -> Value {
     json!({
@@ -178,6 +180,30 @@ async fn the_built_in_scanner_is_registered_default_and_protected() {
     assert_eq!(meta["scanner"]["version"], env!("CARGO_PKG_VERSION"));
     let consumes = &meta["capabilities"][0]["consumes_mime_types"];
     assert!(consumes.as_array().unwrap().iter().any(|m| m == DOCKER));
+    // No vulnerability database yet: the metadata names none.
+    assert!(meta["properties"].get(DB_UPDATED_AT).is_none(), "{meta}");
+    assert!(meta["properties"].get(DB_GENERATION).is_none(), "{meta}");
+
+    // Once one is imported, the built-in scanner's metadata names its build time and generation (what
+    // Interrogation Services → Vulnerability shows).
+    let data_dir = server.dir.path().join("data");
+    let tracker = crate::scan::vulndata("debian/tracker-bookworm.json");
+    let out = berth_cli(
+        &data_dir,
+        &["vulndb", "import", &tracker.display().to_string()],
+    );
+    assert!(out.status.success(), "{out:?}");
+    server.state.vulndb.refresh().await.unwrap();
+    let generation = server.state.vulndb.generation().unwrap();
+    let meta = get_json(&http, api(&server, &format!("{path}/metadata"))).await;
+    let built_at = meta["properties"][DB_UPDATED_AT]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(built_at).is_ok(),
+        "{meta}"
+    );
+    assert_eq!(meta["properties"][DB_GENERATION], generation.to_string());
 
     // Only system administrators: 401 anonymous, 403 for a user.
     server.create_user("plain", "Pass12345", false).await;
