@@ -100,6 +100,7 @@ test('every page works at 1024x768 without sideways scrolling, with its own titl
     ['/harbor/robot-accounts', 'Robot Accounts - Berth'],
     ['/harbor/registries', 'Registries - Berth'],
     ['/harbor/logs', 'Audit Log - Berth'],
+    ['/harbor/interrogation-services/security-hub', 'Interrogation Services - Berth'],
     ['/harbor/interrogation-services/scanners', 'Interrogation Services - Berth'],
     ['/harbor/interrogation-services/vulnerability', 'Interrogation Services - Berth'],
     ['/harbor/clean-up/gc', 'Clean Up - Berth'],

@@ -369,3 +369,53 @@ test('scan-all from Interrogation Services → Vulnerability: the database, the 
       .toBe('Success');
   }
 });
+
+test('Security Hub: the summary of the latest reports, the most dangerous artifacts and CVEs, and a search', async ({ page, berth }) => {
+  test.setTimeout(120_000);
+  await importNpmAdvisories(berth);
+  const id = await newProject(berth, 'hub');
+  const digest = pushNpmImage(berth, 'hub/web', '1.0');
+  await scanned(berth, 'hub', 'web', '1.0');
+  // Scanned twice: the hub counts the latest report only.
+  await scanned(berth, 'hub', 'web', '1.0');
+  const api = await rest(berth, 'GET', '/security/summary?with_dangerous_cve=true&with_dangerous_artifact=true');
+  expect(api.total_vuls).toBe(3);
+  expect([api.high_cnt, api.medium_cnt]).toEqual([1, 2]);
+
+  await signIn(page);
+  await page.goto('/harbor/interrogation-services/security-hub');
+  await expect(page.getByRole('link', { name: 'Security Hub' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: `${api.total_artifact} artifacts, 1 scanned` })).toBeVisible();
+  const total = page.getByRole('region', { name: 'Total Vulnerabilities' });
+  await expect(total).toContainText(`3 total with ${api.fixable_cnt} fixable`);
+  const artifacts = page.getByRole('region', { name: 'Top 5 Most Dangerous Artifacts' });
+  await expect(artifacts.locator('tbody tr')).toHaveCount(api.dangerous_artifacts.length);
+  await expect(artifacts.locator('tbody tr').first()).toContainText('hub/web');
+  await expect(artifacts.locator('tbody tr').first()).toContainText('0 / 1 / 2');
+  const cves = page.getByRole('region', { name: 'Top 5 Most Dangerous CVEs' });
+  await expect(cves.locator('tbody tr')).toHaveCount(api.dangerous_cves.length);
+
+  // Every finding is listed; a search by CVE id narrows the list to its one row.
+  const rows = page.locator('.security-hub-page > .list-scroll table.list tbody tr');
+  await expect(rows).toHaveCount(3);
+  await page.getByLabel('Search by').selectOption({ label: 'CVE ID' });
+  await page.getByLabel('Search value').fill('CVE-2021-23424');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toContainText('ansi-html');
+  await expect(rows.first()).toContainText('High');
+  // A severity search, and a range Harbor cannot read is explained before anything is asked.
+  await page.getByLabel('Search by').selectOption({ label: 'Severity' });
+  await page.getByLabel('Search value').fill('medium');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(rows).toHaveCount(2);
+  await page.getByLabel('Search by').selectOption({ label: 'CVSS3' });
+  await page.getByLabel('Search value').fill('10-7');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page.getByText('Type a CVSS3 range from 0 to 10, such as 7-10.')).toBeVisible();
+  // The dangerous artifact's repository searches the list for it; its digest opens the artifact's page.
+  await artifacts.getByRole('button', { name: 'hub/web' }).click();
+  await expect(rows).toHaveCount(3);
+  await artifacts.locator('tbody tr').first().getByRole('link').click();
+  await expect(page).toHaveURL(new RegExp(`/harbor/projects/${id}/repositories/web/artifacts-tab/artifacts/${digest.replace(':', '%3A')}$`));
+});

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::super::project::artifacts::{artifact_href, short_digest};
 use crate::components::fetch::Fetch;
-use crate::components::table::{ListControls, ListTable, PagedList, page_path};
+use crate::components::table::{ListControls, ListTable, PagedList, page_path, scroll_box};
 use crate::components::toast::error_banner;
 use crate::components::vulnerability_bar::Severity;
 
@@ -285,56 +285,60 @@ pub fn SecurityHubPage() -> impl IntoView {
                     </section>
                     <section class="card hub-artifacts" aria-label="Top 5 Most Dangerous Artifacts">
                         <h3>"Top 5 Most Dangerous Artifacts"</h3>
-                        <table class="list compact">
-                            <thead><tr>
-                                <th scope="col">"Repository"</th>
-                                <th scope="col">"Digest"</th>
-                                <th scope="col">"Critical / High / Medium"</th>
-                            </tr></thead>
-                            <tbody>
-                                {artifacts.into_iter().map(|a| {
-                                    let href = artifact_link(a.project_id, &a.repository_name, &a.digest);
-                                    let repository = a.repository_name.clone();
-                                    view! {
-                                        <tr>
-                                            <td><button type="button" class="link"
-                                                on:click=move |_| search_for("repository_name", repository.clone())>
-                                                {a.repository_name.clone()}
-                                            </button></td>
-                                            <td><a href=href title=a.digest.clone()>{short_digest(&a.digest)}</a></td>
-                                            <td>{format!("{} / {} / {}", a.critical_cnt, a.high_cnt, a.medium_cnt)}</td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
+                        {scroll_box(view! {
+                            <table class="list compact">
+                                <thead><tr>
+                                    <th scope="col">"Repository"</th>
+                                    <th scope="col">"Digest"</th>
+                                    <th scope="col">"Critical / High / Medium"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {artifacts.into_iter().map(|a| {
+                                        let href = artifact_link(a.project_id, &a.repository_name, &a.digest);
+                                        let repository = a.repository_name.clone();
+                                        view! {
+                                            <tr>
+                                                <td><button type="button" class="link"
+                                                    on:click=move |_| search_for("repository_name", repository.clone())>
+                                                    {a.repository_name.clone()}
+                                                </button></td>
+                                                <td><a href=href title=a.digest.clone()>{short_digest(&a.digest)}</a></td>
+                                                <td>{format!("{} / {} / {}", a.critical_cnt, a.high_cnt, a.medium_cnt)}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any())}
                     </section>
                     <section class="card hub-cves" aria-label="Top 5 Most Dangerous CVEs">
                         <h3>"Top 5 Most Dangerous CVEs"</h3>
-                        <table class="list compact">
-                            <thead><tr>
-                                <th scope="col">"CVE ID"</th>
-                                <th scope="col">"Severity"</th>
-                                <th scope="col">"CVSS3"</th>
-                                <th scope="col">"Package"</th>
-                            </tr></thead>
-                            <tbody>
-                                {cves.into_iter().map(|c| {
-                                    let id = c.cve_id.clone();
-                                    view! {
-                                        <tr>
-                                            <td><button type="button" class="link"
-                                                on:click=move |_| search_for("cve_id", id.clone())>
-                                                {c.cve_id.clone()}
-                                            </button></td>
-                                            <td>{severity_label(&c.severity)}</td>
-                                            <td class="number">{cvss(c.cvss_score_v3)}</td>
-                                            <td>{format!("{}@{}", c.package, c.version)}</td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
+                        {scroll_box(view! {
+                            <table class="list compact">
+                                <thead><tr>
+                                    <th scope="col">"CVE ID"</th>
+                                    <th scope="col">"Severity"</th>
+                                    <th scope="col">"CVSS3"</th>
+                                    <th scope="col">"Package"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {cves.into_iter().map(|c| {
+                                        let id = c.cve_id.clone();
+                                        view! {
+                                            <tr>
+                                                <td><button type="button" class="link"
+                                                    on:click=move |_| search_for("cve_id", id.clone())>
+                                                    {c.cve_id.clone()}
+                                                </button></td>
+                                                <td>{severity_label(&c.severity)}</td>
+                                                <td class="number">{cvss(c.cvss_score_v3)}</td>
+                                                <td>{format!("{}@{}", c.package, c.version)}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any())}
                     </section>
                 </div>
             }
