@@ -219,7 +219,9 @@ impl Db {
                     "INSERT INTO cve_details (cve_id, description, links, updated_at) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (cve_id) DO UPDATE
                         SET description = excluded.description, links = excluded.links,
-                            updated_at = excluded.updated_at",
+                            updated_at = excluded.updated_at
+                        WHERE cve_details.description <> excluded.description
+                           OR cve_details.links <> excluded.links",
                 )
                 .bind(&details.cve_id)
                 .bind(&details.description)
