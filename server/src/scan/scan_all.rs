@@ -178,14 +178,14 @@ async fn all_stored(state: &AppState, images: &[String]) -> Result<bool, ScanErr
 async fn rematch_stored(
     state: &AppState,
     images: &[String],
+    memo: &mut MatchMemo,
 ) -> Result<Option<(Vec<Finding>, Option<i64>)>, ScanError> {
     let mut all = Vec::new();
     let mut generation = None;
     for image in images {
-        let Some(inventory) = stored_inventory(state, image).await? else {
+        let Some((findings, g)) = memo.matched(state, image).await? else {
             return Ok(None);
         };
-        let (findings, g) = run::match_inventory(&state.vulndb, &inventory).await?;
         generation = generation.or(g);
         if images.len() == 1 {
             all = findings;
@@ -200,6 +200,50 @@ async fn rematch_stored(
         all,
         generation.or_else(|| state.vulndb.generation()),
     )))
+}
+
+/// The findings of stored inventories already matched in one run, by the image's layer list: images built on
+/// the same layers (thousands of tags of one build over one base) read and match their packages once. Only
+/// for the generation it was filled under; bounded in entries.
+#[derive(Default)]
+pub struct MatchMemo {
+    generation: Option<i64>,
+    entries: HashMap<String, (Vec<Finding>, Option<i64>)>,
+}
+
+/// Layer lists a [`MatchMemo`] holds at most (then it starts again).
+const MEMO_ENTRIES: usize = 256;
+
+impl MatchMemo {
+    /// `image`'s findings from its stored inventory, matched now or earlier in this run; `None` when its
+    /// inventory is not stored (or not readable).
+    async fn matched(
+        &mut self,
+        state: &AppState,
+        image: &str,
+    ) -> Result<Option<(Vec<Finding>, Option<i64>)>, ScanError> {
+        let version = i64::from(ANALYZER_VERSION);
+        let Some((layers, _)) = state.db.artifact_inventory(image, version).await? else {
+            return Ok(None);
+        };
+        let current = state.vulndb.generation();
+        if self.generation != current || self.entries.len() >= MEMO_ENTRIES {
+            self.entries.clear();
+            self.generation = current;
+        }
+        if let Some(known) = self.entries.get(&layers) {
+            return Ok(Some(known.clone()));
+        }
+        let Some(inventory) = stored_inventory(state, image).await? else {
+            return Ok(None);
+        };
+        let matched = run::match_inventory(&state.vulndb, &inventory).await?;
+        // Kept only when the database did not move under the match.
+        if matched.1 == current {
+            self.entries.insert(layers, matched.clone());
+        }
+        Ok(Some(matched))
+    }
 }
 
 /// The built-in scanner's vulnerability report row of `digest`, if any.
@@ -280,6 +324,7 @@ pub async fn visit(
     state: &AppState,
     artifact: &ScanAllArtifact,
     scanners: &mut HashMap<i64, Result<(), String>>,
+    memo: &mut MatchMemo,
     stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<Outcome, ScanError> {
     let usable = match scanners.get(&artifact.project_id) {
@@ -316,7 +361,7 @@ pub async fn visit(
         return Ok(Outcome::Unchanged);
     }
     let mut log = ScanLog::new(None);
-    if stored && let Some(result) = rematch_stored(state, &images).await? {
+    if stored && let Some(result) = rematch_stored(state, &images, memo).await? {
         log.line(format!(
             "re-matched {}@{} from its stored inventory: {} findings (vulnerability database generation {})",
             artifact.repository,
@@ -418,6 +463,7 @@ async fn scan_all(ctx: JobContext) -> Result<(), JobError> {
     let mut last_progress = Instant::now();
     let mut details = 0u64;
     let mut scanners = HashMap::new();
+    let mut memo = MatchMemo::default();
     let stop = || ctx.should_stop();
     let mut after = 0;
     loop {
@@ -431,7 +477,7 @@ async fn scan_all(ctx: JobContext) -> Result<(), JobError> {
                 write_progress(&ctx, &progress).await;
                 return Err(JobError::Stopped);
             }
-            let detail = match visit(&state, &artifact, &mut scanners, &stop).await {
+            let detail = match visit(&state, &artifact, &mut scanners, &mut memo, &stop).await {
                 Ok(Outcome::Unchanged) => {
                     progress.unchanged += 1;
                     progress.success += 1;
@@ -618,7 +664,12 @@ pub async fn watch(state: AppState) {
 
 /// Re-matches the report of `digest` from its stored inventory when it is a successful report older than
 /// `current`; `true` when it wrote one.
-async fn rematch_one(state: &AppState, digest: &str, current: i64) -> Result<bool, ScanError> {
+async fn rematch_one(
+    state: &AppState,
+    digest: &str,
+    current: i64,
+    memo: &mut MatchMemo,
+) -> Result<bool, ScanError> {
     let Some(report) = report_of(state, digest).await? else {
         return Ok(false);
     };
@@ -632,7 +683,7 @@ async fn rematch_one(state: &AppState, digest: &str, current: i64) -> Result<boo
     let Ok(images) = images_of(state, &home.repository, digest).await? else {
         return Ok(false);
     };
-    let Some(result) = rematch_stored(state, &images).await? else {
+    let Some(result) = rematch_stored(state, &images, memo).await? else {
         return Ok(false);
     };
     let mut log = ScanLog::new(None);
@@ -652,10 +703,11 @@ async fn rematch_with_parents(
     state: &AppState,
     digest: &str,
     current: i64,
+    memo: &mut MatchMemo,
 ) -> Result<u64, ScanError> {
-    let mut written = u64::from(rematch_one(state, digest, current).await?);
+    let mut written = u64::from(rematch_one(state, digest, current, memo).await?);
     for parent in state.db.indexes_holding(digest, MAX_PARENTS).await? {
-        written += u64::from(rematch_one(state, &parent.digest, current).await?);
+        written += u64::from(rematch_one(state, &parent.digest, current, memo).await?);
     }
     Ok(written)
 }
@@ -681,16 +733,18 @@ async fn rematch(ctx: JobContext) -> Result<(), JobError> {
         .await
         .map_err(|e| JobError::Failed(format!("vulnerability database: {e:#}")))?;
     let (mut written, mut failed) = (0u64, 0u64);
-    let mut visit = async |digest: &str| match rematch_with_parents(&state, digest, current).await {
-        Ok(n) => written += n,
-        Err(e) => {
-            failed += 1;
-            tracing::warn!(digest, error = %e, "re-match failed");
-            if failed <= MAX_DETAIL_LINES {
-                ctx.log.warn(format!("{digest}: {e}")).await;
+    let mut memo = MatchMemo::default();
+    let mut visit =
+        async |digest: &str| match rematch_with_parents(&state, digest, current, &mut memo).await {
+            Ok(n) => written += n,
+            Err(e) => {
+                failed += 1;
+                tracing::warn!(digest, error = %e, "re-match failed");
+                if failed <= MAX_DETAIL_LINES {
+                    ctx.log.warn(format!("{digest}: {e}")).await;
+                }
             }
-        }
-    };
+        };
     match changed {
         Some(keys) => {
             ctx.log
