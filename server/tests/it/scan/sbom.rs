@@ -11,15 +11,20 @@ use crate::clients::{admin_creds, skopeo_raw};
 
 const SBOM_ARTIFACT_TYPE: &str = "application/vnd.goharbor.harbor.sbom.v1";
 
-/// `POST …/scan` with `scan_type: sbom` for `scans/<name>:v1`; the response.
-async fn ask_sbom(server: &TestServer, name: &str, rest: &str) -> reqwest::Response {
+/// `POST …<rest>` (`/scan` or `/scan/stop`) with `scan_type` for `scans/<name>:v1`; the response.
+async fn ask(server: &TestServer, name: &str, rest: &str, scan_type: &str) -> reqwest::Response {
     client()
         .post(artifact_url(server, name, rest))
         .admin()
-        .json(&serde_json::json!({"scan_type": "sbom"}))
+        .json(&serde_json::json!({"scan_type": scan_type}))
         .send()
         .await
         .unwrap()
+}
+
+/// [`ask`] with `scan_type: sbom`.
+async fn ask_sbom(server: &TestServer, name: &str, rest: &str) -> reqwest::Response {
+    ask(server, name, rest, "sbom").await
 }
 
 /// Generates the SBOM of `scans/<name>:v1` and waits for it; returns the artifact's `sbom_overview`.
@@ -248,13 +253,7 @@ async fn sbom_requests_are_checked() {
     let server = TestServer::start().await;
     server.create_project("scans", false).await;
     // An unknown scan type is a 400, before anything else; a missing artifact is a 404.
-    let response = client()
-        .post(artifact_url(&server, "none", "/scan"))
-        .admin()
-        .json(&serde_json::json!({"scan_type": "sboms"}))
-        .send()
-        .await
-        .unwrap();
+    let response = ask(&server, "none", "/scan", "sboms").await;
     assert_eq!(response.status(), 400);
     assert_eq!(ask_sbom(&server, "none", "/scan").await.status(), 404);
     assert_eq!(ask_sbom(&server, "none", "/scan/stop").await.status(), 404);
@@ -383,25 +382,13 @@ async fn stopping_a_scan_leaves_the_sbom_generation_and_the_reverse() {
     // Both kinds wait in their queues, so each stop finds its own request pending.
     queue(&server, "IMAGE_SCAN", "pause").await;
     queue(&server, "SBOM", "pause").await;
-    let scan = client()
-        .post(artifact_url(&server, "debian-12.0", "/scan"))
-        .admin()
-        .json(&serde_json::json!({"scan_type": "vulnerability"}))
-        .send()
-        .await
-        .unwrap();
+    let scan = ask(&server, "debian-12.0", "/scan", "vulnerability").await;
     assert_eq!(scan.status(), 202);
     assert_eq!(
         ask_sbom(&server, "debian-12.0", "/scan").await.status(),
         202
     );
-    let stop = client()
-        .post(artifact_url(&server, "debian-12.0", "/scan/stop"))
-        .admin()
-        .json(&serde_json::json!({"scan_type": "vulnerability"}))
-        .send()
-        .await
-        .unwrap();
+    let stop = ask(&server, "debian-12.0", "/scan/stop", "vulnerability").await;
     assert_eq!(stop.status(), 202);
     let statuses = || async {
         let artifact = get_json(
@@ -435,13 +422,7 @@ async fn stopping_a_scan_leaves_the_sbom_generation_and_the_reverse() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // The reverse: a new scan waits while the SBOM generation is stopped.
-    let scan = client()
-        .post(artifact_url(&server, "debian-12.0", "/scan"))
-        .admin()
-        .json(&serde_json::json!({"scan_type": "vulnerability"}))
-        .send()
-        .await
-        .unwrap();
+    let scan = ask(&server, "debian-12.0", "/scan", "vulnerability").await;
     assert_eq!(scan.status(), 202);
     assert_eq!(
         ask_sbom(&server, "debian-12.0", "/scan/stop")
