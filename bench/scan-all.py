@@ -15,40 +15,26 @@ Knobs (environment): SCAN_ALL_ARTIFACTS, SCAN_ALL_REPOS, BERTH_BIN, SCAN_ALL_WOR
 temporary one). Only the standard library is used; every request goes to 127.0.0.1.
 """
 
-import base64
 import gzip
-import hashlib
 import io
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tarfile
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from helper import OCI_CONFIG, OCI_LAYER_GZIP, Registry  # noqa: E402
+from scanbench import DATA, api, digest, log, start_berth, vulndb_import  # noqa: E402
+from helper import OCI_CONFIG, OCI_LAYER_GZIP  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 N = int(os.environ.get("SCAN_ALL_ARTIFACTS", "10000"))
 REPOS = max(1, int(os.environ.get("SCAN_ALL_REPOS", "100")))
 BIN = os.environ.get("BERTH_BIN", os.path.join(ROOT, "target", "release", "berth"))
-DATA = os.path.join(ROOT, "server", "tests", "data", "vulndata")
 PASSWORD = "Bench-Scan-All-1"
-
-
-def log(message):
-    print(f"# {message}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def layer():
@@ -64,22 +50,6 @@ def layer():
     return gzip.compress(out.getvalue(), mtime=0)
 
 
-def digest(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def vulndb_import(data_dir, *inputs):
-    env = dict(os.environ, BERTH_DATA_DIR=data_dir)
-    subprocess.run([BIN, "vulndb", "import", *inputs], check=True, env=env, stdout=subprocess.DEVNULL)
-
-
-def api(reg, method, path, body=None, expect=(200,)):
-    headers = {"Content-Type": "application/json"} if body is not None else {}
-    payload = json.dumps(body).encode() if body is not None else None
-    _, data = reg.request(method, "/api/v2.0" + path, body=payload, headers=headers, expect=expect)
-    return json.loads(data) if data else None
-
-
 def scan_all(reg):
     t0 = time.monotonic()
     api(reg, "POST", "/system/scanAll/schedule", {"schedule": {"type": "Manual"}}, expect=(201,))
@@ -91,33 +61,10 @@ def scan_all(reg):
 
 
 def main():
-    if not os.access(BIN, os.X_OK):
-        sys.exit(f"scan-all.py: {BIN} is not an executable (cargo build --release -p berth, or set BERTH_BIN)")
     work = os.environ.get("SCAN_ALL_WORK") or tempfile.mkdtemp(prefix="berth-scan-all.")
+    server, reg, port = start_berth("scan-all.py", BIN, work, PASSWORD)
     data_dir = os.path.join(work, "data")
-    shutil.rmtree(data_dir, ignore_errors=True)
-    os.makedirs(data_dir)
-    log(f"importing the test advisories into {data_dir}")
-    vulndb_import(data_dir, os.path.join(DATA, "debian", "tracker-bookworm.json"),
-                  os.path.join(DATA, "alpine", "secdb-v3.18-main.json"), os.path.join(DATA, "osv"))
-    port = free_port()
-    env = dict(os.environ, BERTH_LISTEN=f"127.0.0.1:{port}", BERTH_DATA_DIR=data_dir,
-               BERTH_ADMIN_PASSWORD=PASSWORD, BERTH_LOG_LEVEL="warn")
-    server_log = open(os.path.join(work, "berth.log"), "ab")
-    server = subprocess.Popen([BIN, "serve"], env=env, stdout=server_log, stderr=server_log,
-                              stdin=subprocess.DEVNULL)
     try:
-        auth = "Basic " + base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
-        reg = Registry(f"http://127.0.0.1:{port}", auth)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                api(reg, "GET", "/systeminfo")
-                break
-            except (OSError, SystemExit):
-                if time.monotonic() > deadline or server.poll() is not None:
-                    sys.exit("scan-all.py: Berth did not start; see " + os.path.join(work, "berth.log"))
-                time.sleep(0.1)
         shared = layer()
         shared_digest = digest(shared)
         log(f"pushing {N} images over {REPOS} repositories (one shared layer, a config each)")
@@ -153,7 +100,7 @@ def main():
         path = os.path.join(work, "BERTH-BENCH-0001.json")
         with open(path, "w") as f:
             json.dump(record, f)
-        vulndb_import(data_dir, path)
+        vulndb_import(BIN, data_dir, path)
         second, stats = scan_all(reg)
         ok = stats["completed"] == N and stats["metrics"].get("Success") == N
         target = "under 60 s" if second < 60 else "OVER 60 s"

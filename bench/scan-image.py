@@ -21,17 +21,13 @@ Knobs (environment): SCAN_IMAGE_MB, SCAN_IMAGE_LAYERS, SCAN_PULLS, BERTH_BIN, SC
 default a temporary one). Only the standard library is used; every request goes to 127.0.0.1.
 """
 
-import base64
-import hashlib
 import http.client
 import io
 import json
 import os
 import random
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -39,7 +35,8 @@ import time
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from helper import OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, Registry  # noqa: E402
+from scanbench import DATA, api, digest, log, start_berth  # noqa: E402
+from helper import OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -47,24 +44,9 @@ MB = int(os.environ.get("SCAN_IMAGE_MB", "200"))
 LAYERS = max(1, int(os.environ.get("SCAN_IMAGE_LAYERS", "5")))
 PULLS = max(100, int(os.environ.get("SCAN_PULLS", "2000")))
 BIN = os.environ.get("BERTH_BIN", os.path.join(ROOT, "target", "release", "berth"))
-DATA = os.path.join(ROOT, "server", "tests", "data", "vulndata")
 PASSWORD = "Bench-Scan-Image-1"
 REPORT_MIME = "application/vnd.security.vulnerability.report; version=1.1"
 MiB = 1024 * 1024
-
-
-def log(message):
-    print(f"# {message}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def digest(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def add(tar, name, body):
@@ -108,13 +90,6 @@ def layer(index, size):
     return comp.compress(raw) + comp.flush(), digest(raw), len(raw)
 
 
-def api(reg, method, path, body=None, expect=(200,)):
-    headers = {"Content-Type": "application/json"} if body is not None else {}
-    payload = json.dumps(body).encode() if body is not None else None
-    _, data = reg.request(method, "/api/v2.0" + path, body=payload, headers=headers, expect=expect)
-    return json.loads(data) if data else None
-
-
 def rss_kib(pid, field):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -141,35 +116,9 @@ def pull_p50s(port, token, path, rounds):
 
 
 def main():
-    if not os.access(BIN, os.X_OK):
-        sys.exit(f"scan-image.py: {BIN} is not an executable (cargo build --release -p berth, or set BERTH_BIN)")
     work = os.environ.get("SCAN_IMAGE_WORK") or tempfile.mkdtemp(prefix="berth-scan-image.")
-    data_dir = os.path.join(work, "data")
-    shutil.rmtree(data_dir, ignore_errors=True)
-    os.makedirs(data_dir)
-    log(f"importing the test advisories into {data_dir}")
-    env = dict(os.environ, BERTH_DATA_DIR=data_dir)
-    subprocess.run([BIN, "vulndb", "import", os.path.join(DATA, "debian", "tracker-bookworm.json"),
-                    os.path.join(DATA, "alpine", "secdb-v3.18-main.json"), os.path.join(DATA, "osv")],
-                   check=True, env=env, stdout=subprocess.DEVNULL)
-    port = free_port()
-    env = dict(os.environ, BERTH_LISTEN=f"127.0.0.1:{port}", BERTH_DATA_DIR=data_dir,
-               BERTH_ADMIN_PASSWORD=PASSWORD, BERTH_LOG_LEVEL="warn")
-    server_log = open(os.path.join(work, "berth.log"), "ab")
-    server = subprocess.Popen([BIN, "serve"], env=env, stdout=server_log, stderr=server_log,
-                              stdin=subprocess.DEVNULL)
+    server, reg, port = start_berth("scan-image.py", BIN, work, PASSWORD)
     try:
-        auth = "Basic " + base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
-        reg = Registry(f"http://127.0.0.1:{port}", auth)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                api(reg, "GET", "/systeminfo")
-                break
-            except (OSError, SystemExit):
-                if time.monotonic() > deadline or server.poll() is not None:
-                    sys.exit("scan-image.py: Berth did not start; see " + os.path.join(work, "berth.log"))
-                time.sleep(0.1)
         api(reg, "POST", "/projects", {"project_name": "bench", "metadata": {"public": "false"}}, expect=(201,))
         log(f"building and pushing a {MB} MB image of {LAYERS} layers")
         layers, diff_ids, unpacked = [], [], 0
