@@ -132,10 +132,10 @@ CREATE FUNCTION blobs_insert_storage() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock(1111838292, k)
     FROM (SELECT DISTINCT hashtext(digest) AS k FROM new_rows ORDER BY 1) AS keys;
-    UPDATE storage_totals SET bytes = bytes + added.bytes
-    FROM (SELECT SUM(n.size) AS bytes FROM new_rows n
+    UPDATE storage_totals SET bytes = storage_totals.bytes + added.total
+    FROM (SELECT SUM(n.size) AS total FROM new_rows n
           WHERE NOT EXISTS (SELECT 1 FROM artifacts WHERE digest = n.digest AND size = n.size)) AS added
-    WHERE id = 1 AND added.bytes IS NOT NULL;
+    WHERE id = 1 AND added.total IS NOT NULL;
     RETURN NULL;
 END;
 $$;
@@ -146,10 +146,10 @@ CREATE FUNCTION blobs_delete_storage() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock(1111838292, k)
     FROM (SELECT DISTINCT hashtext(digest) AS k FROM old_rows ORDER BY 1) AS keys;
-    UPDATE storage_totals SET bytes = bytes - removed.bytes
-    FROM (SELECT SUM(o.size) AS bytes FROM old_rows o
+    UPDATE storage_totals SET bytes = storage_totals.bytes - removed.total
+    FROM (SELECT SUM(o.size) AS total FROM old_rows o
           WHERE NOT EXISTS (SELECT 1 FROM artifacts WHERE digest = o.digest AND size = o.size)) AS removed
-    WHERE id = 1 AND removed.bytes IS NOT NULL;
+    WHERE id = 1 AND removed.total IS NOT NULL;
     RETURN NULL;
 END;
 $$;
@@ -160,12 +160,12 @@ CREATE FUNCTION artifacts_insert_storage() RETURNS trigger LANGUAGE plpgsql AS $
 BEGIN
     PERFORM pg_advisory_xact_lock(1111838292, k)
     FROM (SELECT DISTINCT hashtext(digest) AS k FROM new_rows ORDER BY 1) AS keys;
-    UPDATE storage_totals SET bytes = bytes + added.bytes
-    FROM (SELECT SUM(n.size) AS bytes FROM (SELECT DISTINCT digest, size FROM new_rows) AS n
+    UPDATE storage_totals SET bytes = storage_totals.bytes + added.total
+    FROM (SELECT SUM(n.size) AS total FROM (SELECT DISTINCT digest, size FROM new_rows) AS n
           WHERE NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.digest = n.digest AND a.size = n.size
                                                        AND a.id NOT IN (SELECT id FROM new_rows))
             AND NOT EXISTS (SELECT 1 FROM blobs WHERE digest = n.digest AND size = n.size)) AS added
-    WHERE id = 1 AND added.bytes IS NOT NULL;
+    WHERE id = 1 AND added.total IS NOT NULL;
     RETURN NULL;
 END;
 $$;
@@ -176,11 +176,11 @@ CREATE FUNCTION artifacts_delete_storage() RETURNS trigger LANGUAGE plpgsql AS $
 BEGIN
     PERFORM pg_advisory_xact_lock(1111838292, k)
     FROM (SELECT DISTINCT hashtext(digest) AS k FROM old_rows ORDER BY 1) AS keys;
-    UPDATE storage_totals SET bytes = bytes - removed.bytes
-    FROM (SELECT SUM(o.size) AS bytes FROM (SELECT DISTINCT digest, size FROM old_rows) AS o
+    UPDATE storage_totals SET bytes = storage_totals.bytes - removed.total
+    FROM (SELECT SUM(o.size) AS total FROM (SELECT DISTINCT digest, size FROM old_rows) AS o
           WHERE NOT EXISTS (SELECT 1 FROM artifacts WHERE digest = o.digest AND size = o.size)
             AND NOT EXISTS (SELECT 1 FROM blobs WHERE digest = o.digest AND size = o.size)) AS removed
-    WHERE id = 1 AND removed.bytes IS NOT NULL;
+    WHERE id = 1 AND removed.total IS NOT NULL;
     RETURN NULL;
 END;
 $$;
