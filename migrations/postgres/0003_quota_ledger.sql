@@ -4,9 +4,9 @@
 
 CREATE TABLE project_blobs (
     project_id BIGINT  NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
-    digest     TEXT    NOT NULL,
+    digest     TEXT COLLATE "C" NOT NULL,
     size       BIGINT  NOT NULL,
-    created_at TEXT    NOT NULL,
+    created_at TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (project_id, digest)
 );
 

@@ -2,15 +2,15 @@
 -- pull_time is NULL until the first pull; the REST API shows Harbor's zero time for it then.
 
 ALTER TABLE artifacts ADD COLUMN pull_count BIGINT NOT NULL DEFAULT 0;
-ALTER TABLE artifacts ADD COLUMN pull_time TEXT;
+ALTER TABLE artifacts ADD COLUMN pull_time TEXT COLLATE "C";
 ALTER TABLE repositories ADD COLUMN pull_count BIGINT NOT NULL DEFAULT 0;
-ALTER TABLE tags ADD COLUMN pull_time TEXT;
+ALTER TABLE tags ADD COLUMN pull_time TEXT COLLATE "C";
 
 -- Manifest pulls per repository and UTC day ('YYYY-MM-DD'), for usage graphs.
 CREATE TABLE pull_stats (
     project_id    BIGINT  NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     repository_id BIGINT  NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
-    day           TEXT    NOT NULL,
+    day           TEXT COLLATE "C" NOT NULL,
     count         BIGINT  NOT NULL DEFAULT 0,
     PRIMARY KEY (repository_id, day)
 );

@@ -7,20 +7,20 @@ CREATE TABLE immutable_rules (
     project_id      BIGINT  NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
     disabled        BOOLEAN NOT NULL DEFAULT FALSE,
     priority        BIGINT  NOT NULL DEFAULT 0,
-    template        TEXT    NOT NULL,
+    template        TEXT COLLATE "C" NOT NULL,
     -- Harbor's `params`, a JSON object kept as given.
-    params          TEXT    NOT NULL DEFAULT '{}',
+    params          TEXT COLLATE "C" NOT NULL DEFAULT '{}',
     -- 'repoMatches' or 'repoExcludes'
-    repo_decoration TEXT    NOT NULL,
-    repo_pattern    TEXT    NOT NULL,
-    repo_extras     TEXT    NOT NULL DEFAULT '',
+    repo_decoration TEXT COLLATE "C" NOT NULL,
+    repo_pattern    TEXT COLLATE "C" NOT NULL,
+    repo_extras     TEXT COLLATE "C" NOT NULL DEFAULT '',
     -- 'matches' or 'excludes'
-    tag_decoration  TEXT    NOT NULL,
-    tag_pattern     TEXT    NOT NULL,
-    tag_extras      TEXT    NOT NULL DEFAULT '',
+    tag_decoration  TEXT COLLATE "C" NOT NULL,
+    tag_pattern     TEXT COLLATE "C" NOT NULL,
+    tag_extras      TEXT COLLATE "C" NOT NULL DEFAULT '',
     revision        BIGINT  NOT NULL DEFAULT 1,
-    created_at      TEXT    NOT NULL,
-    updated_at      TEXT    NOT NULL
+    created_at      TEXT COLLATE "C" NOT NULL,
+    updated_at      TEXT COLLATE "C" NOT NULL
 );
 -- The same selectors twice in one project is a conflict, as in Harbor.
 CREATE UNIQUE INDEX immutable_rules_selectors

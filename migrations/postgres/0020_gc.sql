@@ -7,9 +7,9 @@
 -- exclude each other: a link never lands on a blob being deleted (it is refused, and the client uploads
 -- again), and a claim never takes a blob linked since its cutoff. A crash leaves `deleting` rows, which the
 -- next collection finishes first.
-ALTER TABLE blobs ADD COLUMN state TEXT NOT NULL DEFAULT 'live';
+ALTER TABLE blobs ADD COLUMN state TEXT COLLATE "C" NOT NULL DEFAULT 'live';
 -- When a repository, manifest or proxy-cache fetch last linked the blob (its creation at first).
-ALTER TABLE blobs ADD COLUMN linked_at TEXT NOT NULL DEFAULT '';
+ALTER TABLE blobs ADD COLUMN linked_at TEXT COLLATE "C" NOT NULL DEFAULT '';
 UPDATE blobs SET linked_at = created_at;
 CREATE INDEX blobs_deleting ON blobs (state, digest);
 -- The sweep's "no repository links it" check, by digest.

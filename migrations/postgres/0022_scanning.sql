@@ -9,23 +9,23 @@
 -- on a fresh installation) is inserted at start-up by `Db::open`, idempotently (`ON CONFLICT DO NOTHING` on
 -- its fixed uuid), so several nodes starting at once insert it once.
 CREATE TABLE scanner_registrations (
-    uuid              TEXT    PRIMARY KEY,
-    name              TEXT    NOT NULL UNIQUE,
-    description       TEXT    NOT NULL DEFAULT '',
+    uuid              TEXT COLLATE "C" PRIMARY KEY,
+    name              TEXT COLLATE "C" NOT NULL UNIQUE,
+    description       TEXT COLLATE "C" NOT NULL DEFAULT '',
     -- The adapter's base URL (http or https); the built-in one's is berth://built-in.
-    url               TEXT    NOT NULL UNIQUE,
+    url               TEXT COLLATE "C" NOT NULL UNIQUE,
     disabled          BOOLEAN NOT NULL DEFAULT FALSE,
     is_default        BOOLEAN NOT NULL DEFAULT FALSE,
     -- The built-in registration: not deletable, not editable.
     immutable         BOOLEAN NOT NULL DEFAULT FALSE,
     -- '', 'Basic', 'Bearer' or 'X-ScannerAdapter-API-Key'
-    auth              TEXT    NOT NULL DEFAULT '',
+    auth              TEXT COLLATE "C" NOT NULL DEFAULT '',
     -- Sealed with the configuration key (server/src/crypto.rs); never returned by the API. NULL without auth.
     access_credential BYTEA,
     skip_cert_verify  BOOLEAN NOT NULL DEFAULT FALSE,
     use_internal_addr BOOLEAN NOT NULL DEFAULT FALSE,
-    created_at        TEXT    NOT NULL,
-    updated_at        TEXT    NOT NULL
+    created_at        TEXT COLLATE "C" NOT NULL,
+    updated_at        TEXT COLLATE "C" NOT NULL
 );
 -- At most one default: switching clears the old one first, in the same transaction.
 CREATE UNIQUE INDEX scanner_registrations_one_default ON scanner_registrations (is_default) WHERE is_default;
@@ -34,7 +34,7 @@ CREATE UNIQUE INDEX scanner_registrations_one_default ON scanner_registrations (
 -- project uses the default registration. Deleting the registration drops the choice.
 CREATE TABLE project_scanners (
     project_id        BIGINT  PRIMARY KEY REFERENCES projects (id) ON DELETE CASCADE,
-    registration_uuid TEXT    NOT NULL REFERENCES scanner_registrations (uuid) ON DELETE CASCADE
+    registration_uuid TEXT COLLATE "C" NOT NULL REFERENCES scanner_registrations (uuid) ON DELETE CASCADE
 );
 CREATE INDEX project_scanners_registration ON project_scanners (registration_uuid);
 
@@ -43,31 +43,31 @@ CREATE INDEX project_scanners_registration ON project_scanners (registration_uui
 -- so one scan serves both (Harbor's `scan_report.digest`); who may read it is decided by the artifact's
 -- project when it is asked for. Deleting the registration deletes its reports.
 CREATE TABLE scan_reports (
-    uuid              TEXT    PRIMARY KEY,
-    artifact_digest   TEXT    NOT NULL,
-    registration_uuid TEXT    NOT NULL REFERENCES scanner_registrations (uuid) ON DELETE CASCADE,
+    uuid              TEXT COLLATE "C" PRIMARY KEY,
+    artifact_digest   TEXT COLLATE "C" NOT NULL,
+    registration_uuid TEXT COLLATE "C" NOT NULL REFERENCES scanner_registrations (uuid) ON DELETE CASCADE,
     -- e.g. application/vnd.security.vulnerability.report; version=1.1
-    mime_type         TEXT    NOT NULL,
+    mime_type         TEXT COLLATE "C" NOT NULL,
     -- Pending, Running, Success, Error, Stopped
-    status            TEXT    NOT NULL,
-    start_time        TEXT,
-    end_time          TEXT,
+    status            TEXT COLLATE "C" NOT NULL,
+    start_time        TEXT COLLATE "C",
+    end_time          TEXT COLLATE "C",
     -- The vulnerability database generation the findings were matched against (NULL for external scanners).
     vulndb_generation BIGINT,
     -- The worst severity found (Harbor's names: Critical, High, Medium, Low, Negligible, Unknown, None).
-    severity          TEXT,
+    severity          TEXT COLLATE "C",
     -- Harbor's VulnerabilitySummary as JSON: {"total","fixable","summary":{"Critical":n,...}}.
-    summary           TEXT,
+    summary           TEXT COLLATE "C",
     -- The full report, compressed (see `compression`); NULL until the scan ends well.
     report            BYTEA,
     -- 'zstd' or 'gzip': the codec of `report`.
-    compression       TEXT,
+    compression       TEXT COLLATE "C",
     -- The scan's log (bounded by the writer).
-    log               TEXT    NOT NULL DEFAULT '',
+    log               TEXT COLLATE "C" NOT NULL DEFAULT '',
     -- The job that ran it (no foreign key: the report outlives the job's row).
     job_id            BIGINT,
-    created_at        TEXT    NOT NULL,
-    updated_at        TEXT    NOT NULL,
+    created_at        TEXT COLLATE "C" NOT NULL,
+    updated_at        TEXT COLLATE "C" NOT NULL,
     UNIQUE (artifact_digest, registration_uuid, mime_type)
 );
 CREATE INDEX scan_reports_registration ON scan_reports (registration_uuid);
@@ -75,12 +75,12 @@ CREATE INDEX scan_reports_status ON scan_reports (status);
 
 -- One row per finding of a report, for search by CVE and package and Security Hub; deleted with the report.
 CREATE TABLE report_cves (
-    report_uuid TEXT    NOT NULL REFERENCES scan_reports (uuid) ON DELETE CASCADE,
-    cve_id      TEXT    NOT NULL,
-    package     TEXT    NOT NULL,
-    version     TEXT    NOT NULL,
-    fix_version TEXT    NOT NULL DEFAULT '',
-    severity    TEXT    NOT NULL,
+    report_uuid TEXT COLLATE "C" NOT NULL REFERENCES scan_reports (uuid) ON DELETE CASCADE,
+    cve_id      TEXT COLLATE "C" NOT NULL,
+    package     TEXT COLLATE "C" NOT NULL,
+    version     TEXT COLLATE "C" NOT NULL,
+    fix_version TEXT COLLATE "C" NOT NULL DEFAULT '',
+    severity    TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (report_uuid, cve_id, package, version)
 );
 CREATE INDEX report_cves_cve ON report_cves (cve_id);
@@ -88,32 +88,32 @@ CREATE INDEX report_cves_package ON report_cves (package);
 
 -- What one layer installs, read once per layer digest by one analyzer version (a newer analyzer reads it again).
 CREATE TABLE layer_inventories (
-    layer_digest     TEXT    NOT NULL,
+    layer_digest     TEXT COLLATE "C" NOT NULL,
     analyzer_version BIGINT  NOT NULL,
     -- The layer's inventory, serialised and compressed (the writer names the format in its module).
     inventory        BYTEA   NOT NULL,
-    created_at       TEXT    NOT NULL,
+    created_at       TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (layer_digest, analyzer_version)
 );
 
 -- An artifact's inventory: its layers in order (a JSON array of digests) and the OS they make up, so a re-match
 -- reads only stored layer inventories, never a blob.
 CREATE TABLE artifact_inventories (
-    artifact_digest  TEXT    NOT NULL,
+    artifact_digest  TEXT COLLATE "C" NOT NULL,
     analyzer_version BIGINT  NOT NULL,
-    layer_digests    TEXT    NOT NULL,
+    layer_digests    TEXT COLLATE "C" NOT NULL,
     -- The OS identity as JSON (family, version), NULL if none was found.
-    os               TEXT,
-    created_at       TEXT    NOT NULL,
+    os               TEXT COLLATE "C",
+    created_at       TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (artifact_digest, analyzer_version)
 );
 
 -- Which artifacts hold a package, for targeted re-matches when a new vulnerability database generation changes
 -- the records of (ecosystem, package).
 CREATE TABLE inventory_packages (
-    ecosystem       TEXT NOT NULL,
-    package         TEXT NOT NULL,
-    artifact_digest TEXT NOT NULL,
+    ecosystem       TEXT COLLATE "C" NOT NULL,
+    package         TEXT COLLATE "C" NOT NULL,
+    artifact_digest TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (ecosystem, package, artifact_digest)
 );
 CREATE INDEX inventory_packages_artifact ON inventory_packages (artifact_digest);

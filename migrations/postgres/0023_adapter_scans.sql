@@ -8,18 +8,18 @@
 --
 -- PostgreSQL twin of migrations/sqlite/0023_adapter_scans.sql; timestamps are fixed-width RFC 3339 UTC text.
 CREATE TABLE adapter_scans (
-    id         TEXT    PRIMARY KEY,
+    id         TEXT COLLATE "C" PRIMARY KEY,
     -- Pending, Running, Success, Error
-    status     TEXT    NOT NULL,
+    status     TEXT COLLATE "C" NOT NULL,
     -- The request's artifact as JSON: {"repository","digest","tag","mime_type"}.
-    artifact   TEXT    NOT NULL,
+    artifact   TEXT COLLATE "C" NOT NULL,
     -- zstd-compressed JSON {"inventory","findings"}; NULL until the scan succeeds.
     result     BYTEA,
     -- Why the scan failed (shown to the caller: never an internal detail).
-    error      TEXT,
+    error      TEXT COLLATE "C",
     job_id     BIGINT,
-    expires_at TEXT    NOT NULL,
-    created_at TEXT    NOT NULL,
-    updated_at TEXT    NOT NULL
+    expires_at TEXT COLLATE "C" NOT NULL,
+    created_at TEXT COLLATE "C" NOT NULL,
+    updated_at TEXT COLLATE "C" NOT NULL
 );
 CREATE INDEX adapter_scans_expires ON adapter_scans (expires_at);
