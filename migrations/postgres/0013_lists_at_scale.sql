@@ -40,13 +40,15 @@ UPDATE artifacts AS a SET
 
 -- Orders of the artifact list: each key with the id ascending and descending, so that `key ASC, id DESC`
 -- (the tie-breaker is always the newest id first) and its reverse (far pages are read from the end) are
--- both read from an index. The list's own condition (its repository, listed) leads.
+-- both read from an index. The list's own condition (its repository, listed) leads. pull_time is NULL until
+-- the first pull: SQLite sorts NULLs first in ascending order, PostgreSQL last unless told, so its indexes
+-- hold them first (serving `ASC NULLS FIRST` and, backwards, `DESC NULLS LAST`, SQLite's orders).
 DROP INDEX artifacts_repository_push;
 DROP INDEX artifacts_repository_pulls;
 CREATE INDEX artifacts_list_push_time ON artifacts (repository_id, listed, push_time, id);
 CREATE INDEX artifacts_list_push_time_id_desc ON artifacts (repository_id, listed, push_time, id DESC);
-CREATE INDEX artifacts_list_pull_time ON artifacts (repository_id, listed, pull_time, id);
-CREATE INDEX artifacts_list_pull_time_id_desc ON artifacts (repository_id, listed, pull_time, id DESC);
+CREATE INDEX artifacts_list_pull_time ON artifacts (repository_id, listed, pull_time NULLS FIRST, id);
+CREATE INDEX artifacts_list_pull_time_id_desc ON artifacts (repository_id, listed, pull_time NULLS FIRST, id DESC);
 CREATE INDEX artifacts_list_pull_count ON artifacts (repository_id, listed, pull_count, id);
 CREATE INDEX artifacts_list_pull_count_id_desc ON artifacts (repository_id, listed, pull_count, id DESC);
 CREATE INDEX artifacts_list_size ON artifacts (repository_id, listed, total_size, id);
