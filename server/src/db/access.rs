@@ -14,6 +14,7 @@ pub struct UserStanding {
     pub id: i64,
     pub username: String,
     /// By the `sysadmin` flag, or by the directory at the last sign-in.
+    #[sqlx(try_from = "super::Flag")]
     pub sysadmin: bool,
     /// The strongest role the user holds in the project, directly or through a group.
     pub role: Option<i64>,

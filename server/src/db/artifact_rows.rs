@@ -5,7 +5,7 @@
 //! kept by [`refresh_listing`] in every transaction that stores or deletes manifests, so lists read it from
 //! indexes instead of computing it for every artifact.
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::Db;
 use super::list::{self, ListQuery, ListSql, Scope, StoredTotal};
@@ -77,7 +77,7 @@ fn total_size_sql() -> String {
 /// while no index lists them; name a deleted index's children in `digests`, its links are gone). Called in
 /// the transaction that made the change, after it.
 pub(super) async fn refresh_listing(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     repository_id: i64,
     digests: &[String],
 ) -> Result<(), sqlx::Error> {

@@ -1,7 +1,7 @@
 //! Artifacts (manifests), tags, referrers and the catalog.
 
 use bytes::Bytes;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::immutable::TagLocked;
 
@@ -747,7 +747,7 @@ impl Db {
 /// [`Db::delete_manifest`] inside a transaction: refused, before anything is written, when an immutable tag
 /// rule locks one of the manifest's tags.
 async fn delete_manifest_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     db: &Db,
     repository: &str,
     digest: &str,

@@ -60,11 +60,12 @@ impl Db {
     ) -> Result<SaveConfig, sqlx::Error> {
         let mut tx = self.write.begin().await?;
         if only_without_users {
-            let exist: bool = sqlx::query_scalar(
+            let exist: bool = sqlx::query_scalar::<_, super::Flag>(
                 "SELECT EXISTS (SELECT 1 FROM users WHERE deleted = 0 AND username <> 'admin')",
             )
             .fetch_one(&mut *tx)
-            .await?;
+            .await?
+            .0;
             if exist {
                 return Ok(SaveConfig::UsersExist);
             }

@@ -4,7 +4,7 @@
 //! An export row holds its CSV compressed (the writer bounds it) and expires a day after the request; expired
 //! rows are deleted by [`Db::delete_expired_cve_exports`] and never read as present before that.
 
-use sqlx::sqlite::Sqlite;
+use sqlx::Any;
 use sqlx::{FromRow, QueryBuilder};
 
 use super::Db;
@@ -28,6 +28,7 @@ pub struct CveExportRow {
     pub csv_rows: Option<i64>,
     pub csv_bytes: Option<i64>,
     /// Whether the CSV is stored.
+    #[sqlx(try_from = "super::Flag")]
     pub file_present: bool,
     pub expires_at: String,
 }
@@ -240,7 +241,7 @@ impl Db {
         if report_uuids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = QueryBuilder::<Sqlite>::new(
+        let mut query = QueryBuilder::<Any>::new(
             "SELECT c.report_uuid, c.cve_id, c.package, c.version, c.fix_version, c.severity, c.cvss_v3_score,
                 c.cvss_v3_vector, c.cwe_ids FROM report_cves c WHERE c.report_uuid IN (",
         );

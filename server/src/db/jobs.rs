@@ -6,7 +6,7 @@
 //! Under SQLite the writer lock serializes these statements; under PostgreSQL (READ COMMITTED) the loser's
 //! UPDATE re-reads the row after the winner commits, finds its condition false and changes nothing.
 
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Any, Transaction};
 
 use super::Db;
 
@@ -39,6 +39,7 @@ pub struct JobRow {
     pub node: Option<String>,
     pub worker: Option<String>,
     pub lease_until: Option<String>,
+    #[sqlx(try_from = "super::Flag")]
     pub stop_requested: bool,
     pub created_at: String,
     pub started_at: Option<String>,
@@ -104,6 +105,7 @@ pub struct ExpiredJob {
     pub node: Option<String>,
     pub attempts: i64,
     pub max_attempts: i64,
+    #[sqlx(try_from = "super::Flag")]
     pub stop_requested: bool,
 }
 
@@ -161,7 +163,7 @@ const SCHEDULE_COLUMNS: &str =
 /// Inserts `job` unless its queue already holds `cap` pending jobs of its kind (of its schedule, for a
 /// scheduled job); one statement, so concurrent enqueues cannot pass the cap.
 async fn insert_job(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     job: &NewJob<'_>,
     cap: i64,
     now: &str,
@@ -424,10 +426,13 @@ impl Db {
         if requested.rows_affected() > 0 {
             return Ok(StopOutcome::Requested);
         }
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM jobs WHERE id = $1)")
-            .bind(id)
-            .fetch_one(&self.write)
-            .await?;
+        let exists: bool = sqlx::query_scalar::<_, super::Flag>(
+            "SELECT EXISTS (SELECT 1 FROM jobs WHERE id = $1)",
+        )
+        .bind(id)
+        .fetch_one(&self.write)
+        .await?
+        .0;
         Ok(if exists {
             StopOutcome::AlreadyEnded
         } else {

@@ -16,7 +16,8 @@
 
 use std::sync::LazyLock;
 
-use sqlx::sqlite::{Sqlite, SqlitePool, SqliteRow};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyPool};
 use sqlx::{FromRow, QueryBuilder};
 
 pub use super::text_search::Substrings;
@@ -189,7 +190,7 @@ pub(super) enum Scope<'a> {
 
 /// One page of the rows of `sql` within `scope` that match `query`, in its order, and how many match in all.
 pub(super) async fn fetch_page<T>(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     sql: &ListSql<'_>,
     scope: &[Scope<'_>],
     query: &ListQuery,
@@ -197,7 +198,7 @@ pub(super) async fn fetch_page<T>(
     offset: i64,
 ) -> Result<(Vec<T>, i64), sqlx::Error>
 where
-    T: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
+    T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
 {
     fetch_page_of(pool, sql, scope, query, (limit, offset), None).await
 }
@@ -208,7 +209,7 @@ where
 /// is read in the reverse order from the end: with an index for the order, no page steps over more than
 /// half the rows (SQLite's `OFFSET` steps over each).
 pub(super) async fn fetch_page_of<T>(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     sql: &ListSql<'_>,
     scope: &[Scope<'_>],
     query: &ListQuery,
@@ -216,7 +217,7 @@ pub(super) async fn fetch_page_of<T>(
     stored: Option<StoredTotal<'_>>,
 ) -> Result<(Vec<T>, i64), sqlx::Error>
 where
-    T: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
+    T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
 {
     let mut tx = pool.begin().await?;
     if let (Some(key), Some(_)) = (sql.key_first, query.driver()) {
@@ -232,7 +233,7 @@ where
                 .await?
         }
         _ => {
-            let mut count = QueryBuilder::<Sqlite>::new("");
+            let mut count = QueryBuilder::<Any>::new("");
             push_count(&mut count, sql, scope, query);
             count.build_query_scalar().fetch_one(&mut *tx).await?
         }
@@ -242,7 +243,7 @@ where
         return Ok((Vec::new(), total));
     }
     let window = Window::of(total, limit, offset);
-    let mut select = QueryBuilder::<Sqlite>::new(sql.select);
+    let mut select = QueryBuilder::<Any>::new(sql.select);
     match sql.key_first {
         Some(key) => {
             select.push(format!(" WHERE {key} IN ("));
@@ -268,7 +269,7 @@ where
 /// whatever the page, so one pass over them chooses the page's keys and counts them all (a window count);
 /// the rows are then read by key.
 async fn fetch_driven_page<T>(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     key: &str,
     sql: &ListSql<'_>,
     scope: &[Scope<'_>],
@@ -276,9 +277,9 @@ async fn fetch_driven_page<T>(
     (limit, offset): (i64, i64),
 ) -> Result<(Vec<T>, i64), sqlx::Error>
 where
-    T: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
+    T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
 {
-    let mut keys = QueryBuilder::<Sqlite>::new("");
+    let mut keys = QueryBuilder::<Any>::new("");
     let window = Window {
         limit,
         offset,
@@ -289,14 +290,14 @@ where
     let total = match found.first() {
         Some((_, total)) => *total,
         None => {
-            let mut count = QueryBuilder::<Sqlite>::new("");
+            let mut count = QueryBuilder::<Any>::new("");
             push_count(&mut count, sql, scope, query);
             let total: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
             return Ok((Vec::new(), total));
         }
     };
     let keys: Vec<i64> = found.into_iter().map(|(key, _)| key).collect();
-    let mut select = QueryBuilder::<Sqlite>::new(sql.select);
+    let mut select = QueryBuilder::<Any>::new(sql.select);
     select
         .push(format!(" WHERE {key} IN (SELECT value FROM json_each("))
         .push_bind(serde_json::Value::from(keys).to_string())
@@ -308,7 +309,7 @@ where
 
 /// `SELECT COUNT(*) …` of the rows of `sql` within `scope` that match `query`.
 fn push_count(
-    qb: &mut QueryBuilder<'_, Sqlite>,
+    qb: &mut QueryBuilder<'_, Any>,
     sql: &ListSql<'_>,
     scope: &[Scope<'_>],
     query: &ListQuery,
@@ -322,7 +323,7 @@ fn push_count(
 /// `SELECT key …` of a page of a [`ListSql::key_first`] list: the keys of the rows in `window`, chosen from
 /// `count`'s tables alone; with `counted`, each with the number of rows that match in all.
 fn push_keys(
-    qb: &mut QueryBuilder<'_, Sqlite>,
+    qb: &mut QueryBuilder<'_, Any>,
     key: &str,
     sql: &ListSql<'_>,
     scope: &[Scope<'_>],
@@ -345,22 +346,22 @@ fn push_keys(
 /// out of `total` (`EXPLAIN QUERY PLAN`, one line per step), for tests that lists read indexes.
 #[cfg(test)]
 pub(super) async fn plans(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     sql: &ListSql<'_>,
     scope: &[Scope<'_>],
     query: &ListQuery,
     (limit, offset, total): (i64, i64, i64),
 ) -> Result<(Vec<String>, Vec<String>), sqlx::Error> {
     async fn plan(
-        pool: &SqlitePool,
-        mut qb: QueryBuilder<'_, Sqlite>,
+        pool: &AnyPool,
+        mut qb: QueryBuilder<'_, Any>,
     ) -> Result<Vec<String>, sqlx::Error> {
         let rows: Vec<(i64, i64, i64, String)> = qb.build_query_as().fetch_all(pool).await?;
         Ok(rows.into_iter().map(|(.., detail)| detail).collect())
     }
-    let mut count = QueryBuilder::<Sqlite>::new("EXPLAIN QUERY PLAN ");
+    let mut count = QueryBuilder::<Any>::new("EXPLAIN QUERY PLAN ");
     push_count(&mut count, sql, scope, query);
-    let mut keys = QueryBuilder::<Sqlite>::new("EXPLAIN QUERY PLAN ");
+    let mut keys = QueryBuilder::<Any>::new("EXPLAIN QUERY PLAN ");
     let key = sql.key_first.unwrap_or("rowid");
     push_keys(
         &mut keys,
@@ -404,7 +405,7 @@ impl Window {
     }
 }
 
-fn push_page(qb: &mut QueryBuilder<'_, Sqlite>, window: Window) {
+fn push_page(qb: &mut QueryBuilder<'_, Any>, window: Window) {
     qb.push(" LIMIT ")
         .push_bind(window.limit)
         .push(" OFFSET ")
@@ -434,7 +435,7 @@ impl ListQuery {
 /// index come first: ` FROM (keys) matched CROSS JOIN …`, which SQLite joins in that order (PostgreSQL
 /// chooses the order itself).
 fn push_from(
-    qb: &mut QueryBuilder<'_, Sqlite>,
+    qb: &mut QueryBuilder<'_, Any>,
     count: &str,
     scope: &[Scope<'_>],
     query: &ListQuery,
@@ -464,13 +465,13 @@ fn push_from(
 }
 
 fn push_where(
-    qb: &mut QueryBuilder<'_, Sqlite>,
+    qb: &mut QueryBuilder<'_, Any>,
     scope: &[Scope<'_>],
     query: &ListQuery,
     driver: Option<usize>,
 ) {
     let mut first = true;
-    let mut next = |qb: &mut QueryBuilder<'_, Sqlite>| {
+    let mut next = |qb: &mut QueryBuilder<'_, Any>| {
         qb.push(if first { " WHERE " } else { " AND " });
         first = false;
     };
@@ -559,7 +560,7 @@ fn parse_order(order: &str) -> Vec<(String, bool)> {
 }
 
 /// ` ORDER BY` the `terms`, each turned the other way if `reversed`.
-fn push_order(qb: &mut QueryBuilder<'_, Sqlite>, terms: &[(String, bool)], reversed: bool) {
+fn push_order(qb: &mut QueryBuilder<'_, Any>, terms: &[(String, bool)], reversed: bool) {
     let keys: Vec<String> = terms
         .iter()
         .map(|(expr, descending)| {
@@ -574,12 +575,12 @@ fn push_order(qb: &mut QueryBuilder<'_, Sqlite>, terms: &[(String, bool)], rever
     qb.push(" ORDER BY ").push(keys.join(", "));
 }
 
-fn push_condition(qb: &mut QueryBuilder<'_, Sqlite>, column: &Column, condition: &Condition) {
+fn push_condition(qb: &mut QueryBuilder<'_, Any>, column: &Column, condition: &Condition) {
     let (from, related) = match column {
         Column::Expr(expr) => return push_match(qb, expr, condition),
         Column::Related { from, column, .. } => (*from, *column),
     };
-    let exists = |qb: &mut QueryBuilder<'_, Sqlite>, condition: &Condition| {
+    let exists = |qb: &mut QueryBuilder<'_, Any>, condition: &Condition| {
         qb.push("EXISTS (SELECT 1 FROM ").push(from).push(" AND ");
         push_match(qb, related, condition);
         qb.push(")");
@@ -606,7 +607,7 @@ fn push_condition(qb: &mut QueryBuilder<'_, Sqlite>, column: &Column, condition:
 }
 
 /// `expr` meets `condition`.
-fn push_match(qb: &mut QueryBuilder<'_, Sqlite>, expr: &str, condition: &Condition) {
+fn push_match(qb: &mut QueryBuilder<'_, Any>, expr: &str, condition: &Condition) {
     match condition {
         Condition::Exact(value) => push_equals(qb, expr, value),
         Condition::Fuzzy(part) => {
@@ -660,7 +661,7 @@ fn push_match(qb: &mut QueryBuilder<'_, Sqlite>, expr: &str, condition: &Conditi
     }
 }
 
-fn push_equals(qb: &mut QueryBuilder<'_, Sqlite>, expr: &str, value: &Value) {
+fn push_equals(qb: &mut QueryBuilder<'_, Any>, expr: &str, value: &Value) {
     match value {
         Value::Time { from, until } => {
             qb.push("(")
@@ -680,9 +681,9 @@ fn push_equals(qb: &mut QueryBuilder<'_, Sqlite>, expr: &str, value: &Value) {
 }
 
 fn push_value<'q, 'args>(
-    qb: &'q mut QueryBuilder<'args, Sqlite>,
+    qb: &'q mut QueryBuilder<'args, Any>,
     value: &Value,
-) -> &'q mut QueryBuilder<'args, Sqlite> {
+) -> &'q mut QueryBuilder<'args, Any> {
     match value {
         Value::Text(text) => qb.push_bind(text.clone()),
         Value::Integer(n) => qb.push_bind(*n),
@@ -887,7 +888,7 @@ mod tests {
                 ("id".to_owned(), true)
             ]
         );
-        let mut qb = QueryBuilder::<Sqlite>::new("");
+        let mut qb = QueryBuilder::<Any>::new("");
         push_order(&mut qb, &parse_order("a.push_time DESC, a.id"), true);
         assert_eq!(qb.sql(), " ORDER BY a.push_time ASC, a.id DESC");
     }

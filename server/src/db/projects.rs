@@ -13,6 +13,7 @@ use super::list::{self, ListQuery, ListSql, Scope};
 pub struct Project {
     pub id: i64,
     pub name: String,
+    #[sqlx(try_from = "super::Flag")]
     pub public: bool,
     pub owner_id: i64,
     /// RFC 3339 UTC.
@@ -52,6 +53,7 @@ pub struct NewProject<'a> {
 pub struct ProjectDetail {
     pub id: i64,
     pub name: String,
+    #[sqlx(try_from = "super::Flag")]
     pub public: bool,
     pub owner_id: i64,
     pub owner_name: String,

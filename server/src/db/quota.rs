@@ -2,7 +2,7 @@
 //! manifests. Writes go through the single writer connection, so concurrent pushes are serialized and
 //! can never overshoot a limit.
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::Db;
 
@@ -36,7 +36,7 @@ pub struct Drift {
 /// Charges `project_id` for `digest` unless it already pays for it. Fails, writing nothing, if that would
 /// exceed the project's limit.
 pub(super) async fn charge(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     project_id: i64,
     digest: &str,
     size: i64,
@@ -78,7 +78,7 @@ pub(super) async fn charge(
 /// Stops charging `project_id` for `digest` if none of its repositories links it and none of its
 /// artifacts is it.
 pub(super) async fn release_if_unused(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     project_id: i64,
     digest: &str,
 ) -> Result<(), sqlx::Error> {

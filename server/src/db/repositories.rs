@@ -120,6 +120,7 @@ impl Db {
 pub struct SearchRepositoryRow {
     pub project_id: i64,
     pub project_name: String,
+    #[sqlx(try_from = "super::Flag")]
     pub project_public: bool,
     /// The full name, `project/repo`.
     pub name: String,

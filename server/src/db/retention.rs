@@ -5,7 +5,7 @@
 //! Reasons are written in batches and read back by keyset (`seq`), so neither side holds a whole repository.
 
 use futures_util::stream::{BoxStream, StreamExt};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::Db;
 
@@ -53,6 +53,7 @@ pub enum CreatePolicyError {
 pub struct RetentionExecutionRow {
     pub id: i64,
     pub policy_id: i64,
+    #[sqlx(try_from = "super::Flag")]
     pub dry_run: bool,
     pub triggered_by: String,
     /// The job's state: pending, running, success, error, stopped.
@@ -105,9 +106,11 @@ pub struct ReasonRow {
     pub tag: Option<String>,
     pub artifact_id: i64,
     pub digest: String,
+    #[sqlx(try_from = "super::Flag")]
     pub retained: bool,
     pub rule: Option<i64>,
     pub reason: String,
+    #[sqlx(try_from = "super::Flag")]
     pub artifact_deleted: bool,
 }
 
@@ -124,7 +127,7 @@ const REASON_COLUMNS: &str =
 
 /// Writes the schedule of policy `id` (or removes it with `None`).
 async fn set_schedule(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     schedule: Option<&RetentionSchedule<'_>>,
     now: &str,
@@ -167,7 +170,7 @@ fn stored_json(mut policy: serde_json::Value, id: i64, project_id: i64) -> Strin
 /// Creates `policy` for `project_id` inside `conn`'s transaction: the row, the project's `retention_id` and
 /// the schedule. Fails if the project already has a policy.
 pub(super) async fn create_policy_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     project_id: i64,
     policy: &NewRetentionPolicy<'_>,
     now: &str,
@@ -503,7 +506,7 @@ impl Db {
         let mut tx = self.write.begin().await?;
         let mut seq = first_seq;
         for chunk in reasons.chunks(REASON_ROWS) {
-            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            let mut insert = sqlx::QueryBuilder::<sqlx::Any>::new(
                 "INSERT INTO retention_reasons (task_id, seq, tag, artifact_id, digest, retained, rule, reason) ",
             );
             insert.push_values(chunk, |mut row, reason| {

@@ -22,14 +22,19 @@ pub struct ScannerRow {
     pub name: String,
     pub description: String,
     pub url: String,
+    #[sqlx(try_from = "super::Flag")]
     pub disabled: bool,
+    #[sqlx(try_from = "super::Flag")]
     pub is_default: bool,
+    #[sqlx(try_from = "super::Flag")]
     pub immutable: bool,
     /// `""`, `Basic`, `Bearer` or `X-ScannerAdapter-API-Key`.
     pub auth: String,
     /// Sealed by [`crate::crypto::SecretBox`].
     pub access_credential: Option<Vec<u8>>,
+    #[sqlx(try_from = "super::Flag")]
     pub skip_cert_verify: bool,
+    #[sqlx(try_from = "super::Flag")]
     pub use_internal_addr: bool,
     pub created_at: String,
     pub updated_at: String,

@@ -11,7 +11,7 @@
 //! Portable SQL: `$N` placeholders through [`QueryBuilder`], no SQLite-only functions; `(x IS NULL)` orders
 //! missing scores last on both backends.
 
-use sqlx::sqlite::Sqlite;
+use sqlx::Any;
 use sqlx::{FromRow, QueryBuilder};
 
 use super::Db;
@@ -107,7 +107,7 @@ pub struct VulnerabilityFilter {
 }
 
 impl VulnerabilityFilter {
-    fn push_where(&self, query: &mut QueryBuilder<'_, Sqlite>) {
+    fn push_where(&self, query: &mut QueryBuilder<'_, Any>) {
         if let Some(v) = &self.cve_id {
             query.push(" AND c.cve_id = ").push_bind(v.clone());
         }
@@ -142,11 +142,7 @@ impl VulnerabilityFilter {
 }
 
 /// A query over [`FINDINGS`] of `registration` and `mime_type`, starting with `select`.
-fn findings_query<'a>(
-    select: &str,
-    registration: &str,
-    mime_type: &str,
-) -> QueryBuilder<'a, Sqlite> {
+fn findings_query<'a>(select: &str, registration: &str, mime_type: &str) -> QueryBuilder<'a, Any> {
     let mut query = QueryBuilder::new(select);
     query
         .push(FINDINGS)
@@ -328,9 +324,8 @@ impl Db {
         if artifact_ids.is_empty() {
             return Ok(tags);
         }
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT artifact_id, name FROM tags WHERE artifact_id IN (",
-        );
+        let mut query =
+            QueryBuilder::<Any>::new("SELECT artifact_id, name FROM tags WHERE artifact_id IN (");
         let mut list = query.separated(", ");
         for id in artifact_ids {
             list.push_bind(*id);

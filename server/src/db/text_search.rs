@@ -13,8 +13,8 @@
 //!   gin_trgm_ops)`, answers `t.name LIKE '%' || $1 || '%' ESCAPE '\'` with `\`, `%` and `_` escaped in
 //!   `$1`, for parts of any length; this function will write that instead.
 
+use sqlx::Any;
 use sqlx::QueryBuilder;
-use sqlx::sqlite::Sqlite;
 
 /// The related values that have a substring index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +31,7 @@ fn tag_character(c: char) -> bool {
 impl Substrings {
     /// Appends a query of one column, `listed_key`: the key of each listed row with a related value
     /// containing `part`, each once; only related rows of repository `within` when given.
-    pub fn push_keys(self, qb: &mut QueryBuilder<'_, Sqlite>, part: &str, within: Option<i64>) {
+    pub fn push_keys(self, qb: &mut QueryBuilder<'_, Any>, part: &str, within: Option<i64>) {
         match self {
             Substrings::TagNames => {
                 qb.push("SELECT DISTINCT t.artifact_id AS listed_key FROM ");

@@ -13,6 +13,7 @@ pub struct User {
     pub username: String,
     pub password_hash: Option<String>,
     /// A system admin: by the `sysadmin` flag, or by the directory at the last sign-in (`admin_in_auth`).
+    #[sqlx(try_from = "super::Flag")]
     pub sysadmin: bool,
 }
 
@@ -46,8 +47,10 @@ pub struct UserDetail {
     pub email: Option<String>,
     pub realname: String,
     pub comment: String,
+    #[sqlx(try_from = "super::Flag")]
     pub sysadmin: bool,
     /// System admin by the directory's say at the last sign-in (Harbor's `admin_role_in_auth`).
+    #[sqlx(try_from = "super::Flag")]
     pub admin_in_auth: bool,
     pub created_at: String,
     pub updated_at: String,
@@ -120,7 +123,7 @@ impl Db {
 /// Inserts a user without a local password, as LDAP and OIDC sign-ins create them, and returns its id. The
 /// email is kept only while no other user has it (emails are unique, and a directory may repeat one).
 pub(super) async fn insert_external_user(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     username: &str,
     email: Option<&str>,
     realname: &str,
