@@ -35,7 +35,7 @@ impl Db {
         let standing: Option<UserStanding> = sqlx::query_as(&format!(
             "WITH member AS (
                  SELECT id, username, (sysadmin OR admin_in_auth) AS sysadmin
-                 FROM users WHERE username = $1 AND deleted = 0),
+                 FROM users WHERE username = $1 AND deleted = FALSE),
              {}
              SELECT member.id, member.username, member.sysadmin,
                     (SELECT role FROM memberships WHERE project_id = $2 ORDER BY rank LIMIT 1) AS role

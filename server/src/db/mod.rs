@@ -39,6 +39,7 @@ mod scan_reports;
 mod scanners;
 mod security_hub;
 mod sessions;
+mod sql_builder;
 mod text_search;
 mod uploads;
 mod usergroups;
@@ -103,6 +104,14 @@ impl Backend {
             Err(sqlx::Error::Configuration(
                 "database_url must start with sqlite:// or postgres://".into(),
             ))
+        }
+    }
+
+    /// The backend a pool was opened on.
+    pub(crate) fn of_pool(pool: &AnyPool) -> Backend {
+        match pool.connect_options().database_url.scheme() {
+            "postgres" | "postgresql" => Backend::Postgres,
+            _ => Backend::Sqlite,
         }
     }
 }
