@@ -162,6 +162,8 @@ pub fn router(state: AppState) -> Router {
         // Harbor's Pluggable Scanner API (Berth's scanner as an adapter): not part of the REST API v2.0.
         .merge(crate::scan::adapter::server::routes())
         .route("/service/token", get(token_endpoint::issue))
+        // Readiness for load balancers: 503 while this node cannot reach its database or blob store.
+        .route("/readyz", get(crate::api::system::ready))
         // Every path no route claims belongs to the console (its history-mode routes and assets).
         .fallback(console::serve)
         // Harbor's read-only mode, before any handler.
