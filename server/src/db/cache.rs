@@ -3,19 +3,26 @@
 //! Rule: every write that changes a cached row invalidates it in the same `Db` method that writes it.
 //! A generation counter keeps a read that raced with a write from leaving a stale entry behind: a reader
 //! inserts, then re-checks the generation and removes its entry if a write happened meanwhile. Entries
-//! also expire after a short TTL, which bounds staleness should another process write the database.
+//! also expire after a short TTL, which bounds staleness should another process write the database; on
+//! PostgreSQL the other nodes are also told at once ([`super::peers`]).
 
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use dashmap::DashMap;
+
+use super::peers::{CacheName, Outbox};
 
 pub(super) struct ReadCache<K, V> {
     entries: DashMap<K, (V, Instant)>,
     generation: AtomicU64,
     ttl: Duration,
     max_entries: usize,
+    /// On several nodes: where invalidations are posted for the other nodes (see [`super::peers`]).
+    announce: Option<(Arc<Outbox>, CacheName)>,
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> ReadCache<K, V> {
@@ -25,7 +32,26 @@ impl<K: Eq + Hash + Clone, V: Clone> ReadCache<K, V> {
             generation: AtomicU64::new(0),
             ttl,
             max_entries,
+            announce: None,
         }
+    }
+
+    /// This cache, telling the other nodes (through `outbox`, when there is one) whenever it is invalidated.
+    pub(super) fn announced(mut self, outbox: Option<&Arc<Outbox>>, name: CacheName) -> Self {
+        self.announce = outbox.map(|o| (o.clone(), name));
+        self
+    }
+
+    fn tell_peers(&self) {
+        if let Some((outbox, name)) = &self.announce {
+            outbox.mark(*name);
+        }
+    }
+
+    /// Forgets everything, as another node asked: a write there made some entry stale.
+    pub(super) fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.entries.clear();
     }
 
     /// A fresh cached value.
@@ -57,12 +83,14 @@ impl<K: Eq + Hash + Clone, V: Clone> ReadCache<K, V> {
     pub(super) fn invalidate(&self, key: &K) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.remove(key);
+        self.tell_peers();
     }
 
     /// Forgets every key matching `stale`.
     pub(super) fn invalidate_where(&self, stale: impl Fn(&K) -> bool) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.retain(|k, _| !stale(k));
+        self.tell_peers();
     }
 }
 

@@ -27,6 +27,7 @@ mod keys;
 pub mod list;
 mod members;
 mod oidc_users;
+mod peers;
 mod projects;
 mod pulls;
 mod quota;
@@ -198,16 +199,32 @@ impl Db {
                 (pool.clone(), pool)
             }
         };
+        // On PostgreSQL other nodes share the database: each write tells them which cache it made stale.
+        let outbox = (backend == Backend::Postgres).then(|| Arc::new(peers::Outbox::default()));
+        let outbox = outbox.as_ref();
         let db = Db {
             backend,
             write,
             read,
-            projects: Arc::new(ReadCache::new(CACHE_TTL, 1024)),
-            tagged_manifests: Arc::new(ReadCache::new(CACHE_TTL, 4096)),
-            standings: Arc::new(ReadCache::new(CACHE_TTL, 4096)),
-            project_settings: Arc::new(ReadCache::new(CACHE_TTL, 1024)),
+            projects: Arc::new(
+                ReadCache::new(CACHE_TTL, 1024).announced(outbox, peers::CacheName::Projects),
+            ),
+            tagged_manifests: Arc::new(
+                ReadCache::new(CACHE_TTL, 4096)
+                    .announced(outbox, peers::CacheName::TaggedManifests),
+            ),
+            standings: Arc::new(
+                ReadCache::new(CACHE_TTL, 4096).announced(outbox, peers::CacheName::Standings),
+            ),
+            project_settings: Arc::new(
+                ReadCache::new(CACHE_TTL, 1024)
+                    .announced(outbox, peers::CacheName::ProjectSettings),
+            ),
             immutable_rules: Arc::default(),
         };
+        if let Some(outbox) = outbox {
+            db.keep_peers_informed(url, outbox);
+        }
         db.ensure_built_in_scanner().await?;
         Ok(db)
     }
@@ -216,6 +233,28 @@ impl Db {
     #[doc(hidden)]
     pub fn raw_write_pool(&self) -> AnyPool {
         self.write.clone()
+    }
+
+    /// Starts this node's two cache-invalidation tasks (see [`peers`]); both end with the database handle.
+    fn keep_peers_informed(&self, url: &str, outbox: &Arc<peers::Outbox>) {
+        tokio::spawn(peers::send(Arc::downgrade(outbox), self.write.clone()));
+        let pool = self.write.clone();
+        let projects = Arc::downgrade(&self.projects);
+        let alive = move || !pool.is_closed() && projects.strong_count() > 0;
+        let caches = (
+            Arc::downgrade(&self.projects),
+            Arc::downgrade(&self.tagged_manifests),
+            Arc::downgrade(&self.standings),
+            Arc::downgrade(&self.project_settings),
+        );
+        let clear = move |cache: peers::CacheName| match cache {
+            peers::CacheName::Projects => caches.0.upgrade().map(|c| c.clear()),
+            peers::CacheName::TaggedManifests => caches.1.upgrade().map(|c| c.clear()),
+            peers::CacheName::Standings => caches.2.upgrade().map(|c| c.clear()),
+            peers::CacheName::ProjectSettings => caches.3.upgrade().map(|c| c.clear()),
+        }
+        .unwrap_or(());
+        tokio::spawn(peers::listen(url.to_owned(), alive, clear));
     }
 
     /// The engine this database runs on.
