@@ -2,10 +2,10 @@
 # Builds the admin console (frontend/, Leptos compiled to wasm32) into target/console/, which the `berth`
 # binary embeds when it is built next (server/build.rs). Installs what is missing into a tool cache outside
 # the clone (~/.cache/berth-tools, or $BERTH_TOOLS): the wasm32 target, wasm-bindgen-cli at exactly the
-# version of the `wasm-bindgen` crate in Cargo.lock, the `wasm-opt` crate's binary (binaryen 116;
-# Debian's older binaryen produces modules Chromium rejects) and wasm_split_cli_support's `wasm-split-cli`
-# (splits the lazily loaded pages, Leptos's `LazyRoute`/`#[lazy]`, into modules of their own). Safe to run
-# repeatedly.
+# version of the `wasm-bindgen` crate in Cargo.lock, binaryen's `wasm-opt` from the npm package `binaryen`
+# (a Node program: installs in seconds where compiling the `wasm-opt` crate took about 8 minutes; Debian's older
+# binaryen produces modules Chromium rejects) and wasm_split_cli_support's `wasm-split-cli` (splits the lazily
+# loaded pages, Leptos's `LazyRoute`/`#[lazy]`, into modules of their own). Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,9 +37,22 @@ if [ ! -x "$tools/bin/wasm-split-cli" ] || [ "$(cat "$tools/wasm-split-cli.versi
   cargo install wasm_split_cli_support --version "$split_version" --locked --features build-binary --root "$tools"
   echo "$split_version" >"$tools/wasm-split-cli.version"
 fi
-if ! "$tools/bin/wasm-opt" --version 2>/dev/null | grep -q 'version 116'; then
-  echo "build-console: installing the wasm-opt crate (binaryen 116; about 8 minutes, once)" >&2
-  cargo install wasm-opt --version 0.116.1 --locked --root "$tools"
+# wasm-opt: binaryen's npm build (Emscripten-compiled, run by Node), pinned; one directory per version, so a
+# change of version installs beside the old one. Its output was checked in Chromium (the console starts with no
+# page error); Debian's binaryen 108 fails there with `WebAssembly.Table.set()`.
+binaryen_version=132.0.0
+binaryen_dir="$tools/binaryen-$binaryen_version"
+wasm_opt="$binaryen_dir/node_modules/binaryen/bin/wasm-opt"
+if ! "$wasm_opt" --version 2>/dev/null | grep -q "version ${binaryen_version%%.*} "; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "build-console: wasm-opt comes from npm; install Node.js and npm first (Debian: apt-get install npm)" >&2
+    exit 1
+  fi
+  echo "build-console: installing binaryen $binaryen_version's wasm-opt from npm (seconds, once)" >&2
+  rm -rf "$binaryen_dir.tmp" && mkdir -p "$binaryen_dir.tmp"
+  npm install --prefix "$binaryen_dir.tmp" --no-audit --no-fund --no-update-notifier --loglevel=error \
+    "binaryen@$binaryen_version" >&2
+  rm -rf "$binaryen_dir" && mv "$binaryen_dir.tmp" "$binaryen_dir"
 fi
 
 # Panic locations name their source files: without the crate registry's absolute path (~/.cargo/registry/src/
@@ -57,7 +70,7 @@ cargo build --locked -p berth-console --target wasm32-unknown-unknown --profile 
   --config "target.wasm32-unknown-unknown.rustflags=[$rustflags]"
 
 stage=$(mktemp -d target/console-build.XXXXXX)
-trap 'rm -rf "$stage"' EXIT
+trap '[ -z "${main_opt:-}" ] || kill "$main_opt" 2>/dev/null; rm -rf "$stage"' EXIT
 # Split first (it needs rustc's relocations, which wasm-bindgen drops): the main module app.wasm (the shell and
 # every page not lazy), one split_<name>.wasm per lazy route or function, chunk_<n>.wasm for code several of
 # them share, and __wasm_split.js, the loader the main module imports (it imports initSync from ./app.js).
@@ -71,17 +84,60 @@ RUST_LOG=warn "$tools/bin/wasm-split-cli" --target web --out-name app \
 # binaryen may fold pointer arithmetic into load/store offsets (11 KB). --converge: repeat -Oz until it stops
 # shrinking (2 KB). Measured with twiggy and kept in docs/benchmarks.md ("Console"). The lazy modules import
 # the main module's memory, table and globals by name; wasm-opt keeps imports and exports as they are.
-opt() { # IN OUT
-  "$tools/bin/wasm-opt" -Oz --converge --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int \
-    "$1" -o "$2"
+# The main module goes through the `wasm-opt` command. The ~70 lazy modules go through binaryen's JS API in one
+# Node process, with the same settings (optimize level 2 and shrink level 2 are -Oz; the loop is --converge):
+# 70 `wasm-opt` runs, each starting Node and compiling binaryen afresh, took 124 s of CPU here, one process 21 s.
+# (The main module through the API came out 2.9 KB larger and no faster, so it keeps the command.)
+opt_js='
+import fs from "node:fs";
+const [binaryenJs, ...files] = process.argv.slice(1);
+const binaryen = (await import(binaryenJs)).default;
+const F = binaryen.Features;
+binaryen.setOptimizeLevel(2);
+binaryen.setShrinkLevel(2);
+binaryen.setLowMemoryUnused(true);
+binaryen.setDebugInfo(false);
+for (let i = 0; i + 1 < files.length; i += 2) {
+  const module = binaryen.readBinary(fs.readFileSync(files[i]));
+  module.setFeatures(module.getFeatures() | F.MutableGlobals | F.SignExt | F.BulkMemory | F.NontrappingFPToInt);
+  let best = module.emitBinary();
+  for (;;) {
+    module.optimize();
+    const next = module.emitBinary();
+    if (next.length >= best.length) break;
+    best = next;
+  }
+  if (!module.validate()) {
+    console.error(`build-console: binaryen produced an invalid module from ${files[i]}`);
+    process.exit(1);
+  }
+  fs.writeFileSync(files[i + 1], best);
+  module.dispose();
 }
-opt "$stage/bindgen/app_bg.wasm" "$stage/bindgen/app_bg.opt.wasm"
+'
+# The main module is most of the work (about a minute): it runs beside the lazy modules, so both cores are busy.
+"$wasm_opt" -Oz --converge --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int \
+  "$stage/bindgen/app_bg.wasm" -o "$stage/bindgen/app_bg.opt.wasm" &
+main_opt=$!
 lazy_modules=()
+lazy_files=()
 for module in "$stage"/split/split_*.wasm "$stage"/split/chunk_*.wasm; do
   [ -e "$module" ] || continue
-  opt "$module" "$stage/bindgen/$(basename "$module")"
+  lazy_files+=("$module" "$stage/bindgen/$(basename "$module")")
   lazy_modules+=("$(basename "$module" .wasm)")
 done
+if [ ${#lazy_files[@]} -gt 0 ]; then
+  # (binaryen warns about the name section's newer subsections, which it drops anyway.)
+  node --input-type=module -e "$opt_js" "$binaryen_dir/node_modules/binaryen/index.js" "${lazy_files[@]}" \
+    2> >(grep -v '^warning: unknown name subsection' >&2)
+fi
+main_status=0
+wait "$main_opt" || main_status=$?
+main_opt=
+if [ "$main_status" -ne 0 ]; then
+  echo "build-console: optimising the main module failed (exit status $main_status)" >&2
+  exit 1
+fi
 
 # The size budget (DESIGN.md: at most 1.5 MB before compression) is for the first load: it applies to the main
 # module, which every visit loads; the lazy modules load when their page is first visited. Kept by every build

@@ -6,9 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v cc >/dev/null 2>&1; then
-  echo "installing a C compiler (needed to build the bundled SQLite)" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential
+# A C compiler (the bundled SQLite) and npm (binaryen's wasm-opt for the console comes from the npm registry).
+packages=()
+command -v cc >/dev/null 2>&1 || packages+=(build-essential)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "installing: ${packages[*]}" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}"
 fi
 scripts/build-console.sh
 cargo build --release --locked -p berth
