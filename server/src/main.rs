@@ -53,6 +53,13 @@ enum Command {
         #[command(subcommand)]
         action: VulndbAction,
     },
+    /// Ask a running Berth whether it answers (for a container's HEALTHCHECK, where no shell or curl exists):
+    /// exits 0 on a 2xx answer within 5 s, 1 otherwise.
+    Healthcheck {
+        /// What to ask; by default `/api/v2.0/ping` on this node's `listen` port over loopback.
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -164,6 +171,12 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref()).context("reading configuration")?;
     init_logging(&config);
     match cli.command {
+        Command::Healthcheck { url } => {
+            let url = url.unwrap_or_else(|| {
+                format!("http://127.0.0.1:{}/api/v2.0/ping", config.listen.port())
+            });
+            healthcheck(&url).await
+        }
         Command::Serve => {
             let listen = config.listen;
             let (state, first) = serve::prepare(config).await?;
@@ -336,4 +349,20 @@ async fn open_db(config: &Config) -> anyhow::Result<db::Db> {
     db::Db::open(&config.database_url())
         .await
         .with_context(|| format!("opening database {}", config.database_url()))
+}
+
+/// `berth healthcheck`: one GET of `url`, which must answer 2xx within 5 s.
+async fn healthcheck(url: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .with_context(|| format!("{url} does not answer"))?;
+    let status = response.status();
+    anyhow::ensure!(status.is_success(), "{url} answered {status}");
+    Ok(())
 }

@@ -84,6 +84,7 @@ impl Db {
     pub async fn put_manifest(&self, a: &NewArtifact<'_>) -> Result<(), PutManifestError> {
         let now = super::now();
         let mut tx = self.write.begin().await?;
+        quota::lock_project(&mut tx, a.project_id).await?;
         let repository_id = ensure_repository(&mut tx, a.project_id, a.repository).await?;
         if let (Some(tag), false) = (a.tag, a.proxied) {
             let current: Option<String> = sqlx::query_scalar(
@@ -430,6 +431,7 @@ impl Db {
     pub async fn copy_artifact(&self, c: &CopyArtifact<'_>) -> Result<(), CopyError> {
         let now = super::now();
         let mut tx = self.write.begin().await?;
+        quota::lock_project(&mut tx, c.target_project_id).await?;
         let target_id =
             ensure_repository(&mut tx, c.target_project_id, c.target_repository).await?;
         let present: Option<i64> =

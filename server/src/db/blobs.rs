@@ -193,6 +193,7 @@ impl Db {
     ) -> Result<PendingLink, ChargeError> {
         let now = super::now();
         let mut tx = self.write.begin().await?;
+        quota::lock_project(&mut tx, project_id).await?;
         let newly_recorded = claim_for_link(&mut tx, digest, size, &now).await?;
         quota::charge(&mut tx, project_id, digest, size).await?;
         let repository_id = ensure_repository(&mut tx, project_id, repository).await?;

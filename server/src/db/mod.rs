@@ -247,13 +247,15 @@ impl Db {
             Arc::downgrade(&self.standings),
             Arc::downgrade(&self.project_settings),
         );
-        let clear = move |cache: peers::CacheName| match cache {
-            peers::CacheName::Projects => caches.0.upgrade().map(|c| c.clear()),
-            peers::CacheName::TaggedManifests => caches.1.upgrade().map(|c| c.clear()),
-            peers::CacheName::Standings => caches.2.upgrade().map(|c| c.clear()),
-            peers::CacheName::ProjectSettings => caches.3.upgrade().map(|c| c.clear()),
-        }
-        .unwrap_or(());
+        let clear = move |cache: peers::CacheName| {
+            match cache {
+                peers::CacheName::Projects => caches.0.upgrade().map(|c| c.clear()),
+                peers::CacheName::TaggedManifests => caches.1.upgrade().map(|c| c.clear()),
+                peers::CacheName::Standings => caches.2.upgrade().map(|c| c.clear()),
+                peers::CacheName::ProjectSettings => caches.3.upgrade().map(|c| c.clear()),
+            }
+            .unwrap_or(())
+        };
         tokio::spawn(peers::listen(url.to_owned(), alive, clear));
     }
 

@@ -110,7 +110,9 @@ pub(super) async fn listen(
                 } else {
                     CacheName::ALL.into_iter().for_each(&clear);
                     loop {
-                        match tokio::time::timeout(Duration::from_secs(5), listener.try_recv()).await {
+                        match tokio::time::timeout(Duration::from_secs(5), listener.try_recv())
+                            .await
+                        {
                             Ok(Ok(Some(message))) => {
                                 if let Some(cache) = CacheName::parse(message.payload()) {
                                     clear(cache);

@@ -33,6 +33,20 @@ pub struct Drift {
     pub actual: i64,
 }
 
+/// Takes project `project_id`'s row lock (on PostgreSQL; SQLite's single writer serializes anyway). Pushes
+/// take it first, before any blob or repository row, so two pushes into one project queue here instead of
+/// deadlocking on each other's rows, and the quota check that follows reads the other's committed charge.
+pub(super) async fn lock_project(
+    conn: &mut AnyConnection,
+    project_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE projects SET storage_used = storage_used WHERE id = $1")
+        .bind(project_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Charges `project_id` for `digest` unless it already pays for it. Fails, writing nothing, if that would
 /// exceed the project's limit.
 pub(super) async fn charge(

@@ -73,7 +73,12 @@ async fn a_generated_key_is_shared_and_a_different_configured_one_refused() {
 }
 
 /// The digest node `server` answers for `repo:tag` (a HEAD, served from its read cache when it has it).
-async fn tagged_digest(server: &TestServer, http: &reqwest::Client, repo: &str, tag: &str) -> String {
+async fn tagged_digest(
+    server: &TestServer,
+    http: &reqwest::Client,
+    repo: &str,
+    tag: &str,
+) -> String {
     let response = http
         .head(server.url(&format!("/v2/{repo}/manifests/{tag}")))
         .admin()
@@ -81,7 +86,11 @@ async fn tagged_digest(server: &TestServer, http: &reqwest::Client, repo: &str, 
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), reqwest::StatusCode::OK, "HEAD {repo}:{tag}");
+    assert_eq!(
+        response.status(),
+        reqwest::StatusCode::OK,
+        "HEAD {repo}:{tag}"
+    );
     crate::registry::header(&response, "docker-content-digest")
 }
 
@@ -91,14 +100,19 @@ async fn tagged_digest(server: &TestServer, http: &reqwest::Client, repo: &str, 
 async fn a_tag_moved_on_one_node_is_read_on_the_other_at_once() {
     let first = TestServer::start().await;
     if first.state.db.backend() != Backend::Postgres {
-        eprintln!("cluster: skipped, nodes share caches' invalidations only on PostgreSQL (BERTH_TEST_DATABASE=postgres)");
+        eprintln!(
+            "cluster: skipped, nodes share caches' invalidations only on PostgreSQL (BERTH_TEST_DATABASE=postgres)"
+        );
         return;
     }
     let url = first.state.config.database_url.clone();
     let second = TestServer::start_with(|config| config.database_url = url).await;
     let http = client();
     let (_, old) = push_image(&first, &http, "library/app", "v1", "old").await;
-    assert_eq!(tagged_digest(&second, &http, "library/app", "v1").await, old);
+    assert_eq!(
+        tagged_digest(&second, &http, "library/app", "v1").await,
+        old
+    );
 
     let (_, new) = push_image(&first, &http, "library/app", "v1", "new").await;
     assert_ne!(old, new);

@@ -110,3 +110,20 @@ async fn readiness_fails_while_the_database_cannot_be_reached() {
     assert_eq!(health["components"][0]["status"], "unhealthy");
     assert_eq!(health["components"][1]["status"], "healthy");
 }
+
+/// `berth healthcheck` (the container image's HEALTHCHECK, which has no shell or curl) exits 0 while the node
+/// answers, and non-zero with the reason when nothing answers at the URL.
+#[tokio::test]
+async fn the_healthcheck_command_succeeds_only_against_a_live_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = crate::support::BinaryServer::start(&dir.path().join("data"));
+    let live = server.cli(&["healthcheck", "--url", &server.url("/readyz")]);
+    assert!(live.status.success(), "{live:?}");
+    let closed = format!("http://127.0.0.1:{}/readyz", crate::support::free_port());
+    let dead = server.cli(&["healthcheck", "--url", &closed]);
+    assert!(!dead.status.success());
+    assert!(
+        String::from_utf8_lossy(&dead.stderr).contains("does not answer"),
+        "{dead:?}"
+    );
+}
