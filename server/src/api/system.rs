@@ -24,10 +24,10 @@ pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
             ComponentHealthStatus::unhealthy("database", "the database does not answer")
         }
     };
-    let storage = match tokio::fs::metadata(state.config.data_dir.join("storage")).await {
-        Ok(m) if m.is_dir() => ComponentHealthStatus::healthy("storage"),
-        _ => {
-            tracing::error!("health check: blob store directory missing");
+    let storage = match state.blobs.check().await {
+        Ok(()) => ComponentHealthStatus::healthy("storage"),
+        Err(e) => {
+            tracing::error!(error = %e, backend = state.blobs.backend(), "health check: blob store unavailable");
             ComponentHealthStatus::unhealthy("storage", "the blob store is not available")
         }
     };

@@ -1,7 +1,13 @@
-//! The blob store: blobs at `blobs/<algorithm>/<first two hex>/<hex>` in an object store.
+//! The blob store: blobs at `[<prefix>/]blobs/<algorithm>/<first two hex>/<hex>` in an object store.
 //!
-//! On the local filesystem, reads stream straight from the file with large buffers and uploads are
-//! committed with a rename; other backends (S3, later) go through the generic `ObjectStore` calls.
+//! Two backends: the local filesystem, where reads stream straight from the file (memory maps) and uploads
+//! are committed with a rename; and S3 ([`super::s3`]), where reads are streamed ranged GETs (or presigned
+//! URLs handed to the client) and a verified upload is copied in with a single PUT when it is small, or a
+//! multipart upload of bounded parts otherwise.
+//!
+//! Rule: memory stays bounded whatever the blob's size. An S3 import holds at most
+//! [`PARTS_IN_FLIGHT`] + 1 parts of 8 MiB (larger only for blobs past 80 GiB, which need bigger
+//! parts to fit S3's 10,000 parts), and at most [`CONCURRENT_IMPORTS`] imports run at once per node.
 
 use std::ops::Range;
 use std::os::unix::fs::FileExt as _;
@@ -11,17 +17,35 @@ use std::sync::Arc;
 use axum::body::Body;
 use bytes::Bytes;
 use futures_util::{StreamExt as _, TryStreamExt};
+use object_store::aws::AmazonS3;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt as _, WriteMultipart};
+use object_store::signer::Signer as _;
+use object_store::{
+    GetOptions, GetRange, ObjectStore, ObjectStoreExt as _, PutPayload, WriteMultipart,
+};
 use tokio::io::AsyncReadExt;
 
+use crate::config::S3Settings;
 use crate::oci::Digest;
 
 /// Local blobs at least this large are served from memory maps; smaller ones are read into memory.
 const MMAP_THRESHOLD: u64 = 256 * 1024;
 /// Size of each memory-mapped window of a large blob read. A response holds one or two at a time.
 const MAP_WINDOW: u64 = 2 * 1024 * 1024;
+
+/// The smallest part of a multipart import (S3's minimum is 5 MiB for every part but the last).
+const MIN_PART: u64 = 8 * 1024 * 1024;
+/// S3's limit on the parts of one multipart upload.
+const MAX_PARTS: u64 = 10_000;
+/// Parts of one import being sent at once.
+pub const PARTS_IN_FLIGHT: usize = 2;
+/// Imports into S3 running at once on this node; more wait their turn.
+pub const CONCURRENT_IMPORTS: usize = 8;
+/// Bytes read from a staged file at a time.
+const READ_CHUNK: usize = 1024 * 1024;
+/// How long a presigned download URL stays valid.
+const REDIRECT_TTL: std::time::Duration = std::time::Duration::from_secs(20 * 60);
 
 /// A blob body ready to send.
 pub type BlobBody = Body;
@@ -32,6 +56,21 @@ pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
     /// Set when `store` is the local filesystem, for the direct read and rename fast paths.
     local: Option<Arc<LocalFileSystem>>,
+    /// The local store's directory.
+    local_root: Option<std::path::PathBuf>,
+    /// Set when `store` is S3.
+    s3: Option<S3Backend>,
+    /// Prepended to every key (`""`, or a prefix ending in `/`).
+    root: String,
+}
+
+#[derive(Clone, Debug)]
+struct S3Backend {
+    store: Arc<AmazonS3>,
+    /// Downloads are redirected to presigned URLs.
+    redirect: bool,
+    /// Bounds the imports in progress (and so the part buffers held).
+    imports: Arc<tokio::sync::Semaphore>,
 }
 
 impl BlobStore {
@@ -43,17 +82,98 @@ impl BlobStore {
         Ok(BlobStore {
             store: fs.clone(),
             local: Some(fs),
+            local_root: Some(root.to_owned()),
+            s3: None,
+            root: String::new(),
         })
     }
 
-    fn location(digest: &Digest) -> Path {
+    /// A store in the S3 bucket `settings` name, under its prefix. Nothing is sent until the first request.
+    pub fn s3(settings: &S3Settings) -> std::io::Result<BlobStore> {
+        let store = Arc::new(super::s3::open(settings).map_err(std::io::Error::other)?);
+        Ok(BlobStore {
+            store: store.clone(),
+            local: None,
+            local_root: None,
+            s3: Some(S3Backend {
+                store,
+                redirect: settings.redirect,
+                imports: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_IMPORTS)),
+            }),
+            root: if settings.prefix.is_empty() {
+                String::new()
+            } else {
+                format!("{}/", settings.prefix)
+            },
+        })
+    }
+
+    /// Which backend holds the blobs, for logs: `filesystem` or `s3`.
+    pub fn backend(&self) -> &'static str {
+        if self.s3.is_some() {
+            "s3"
+        } else {
+            "filesystem"
+        }
+    }
+
+    fn location(&self, digest: &Digest) -> Path {
         let hex = digest.hex();
         Path::from(format!(
-            "blobs/{}/{}/{}",
+            "{}blobs/{}/{}/{}",
+            self.root,
             digest.algorithm().as_str(),
             &hex[..2],
             hex
         ))
+    }
+
+    /// Whether the store answers: its directory exists, or the bucket answers a `HEAD` (a missing object is
+    /// an answer).
+    pub async fn check(&self) -> std::io::Result<()> {
+        if let Some(root) = &self.local_root {
+            let meta = tokio::fs::metadata(root).await?;
+            return if meta.is_dir() {
+                Ok(())
+            } else {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::NotADirectory,
+                    format!("{} is not a directory", root.display()),
+                ))
+            };
+        }
+        let probe = Path::from(format!("{}health-check", self.root));
+        match self.store.head(&probe).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(io_error(e)),
+        }
+    }
+
+    /// The size of the stored blob `digest`, `None` if the store has no such object.
+    pub async fn size(&self, digest: &Digest) -> std::io::Result<Option<u64>> {
+        match self.store.head(&self.location(digest)).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(io_error(e)),
+        }
+    }
+
+    /// A presigned URL that downloads `digest` straight from the store, when the store is S3 with
+    /// `storage.s3.redirect` on; `None` otherwise (the blob is then served through Berth). The caller must
+    /// have authorized the download: whoever holds the URL can fetch the blob until it expires.
+    pub async fn download_url(&self, digest: &Digest) -> std::io::Result<Option<url::Url>> {
+        let Some(s3) = self.s3.as_ref().filter(|s3| s3.redirect) else {
+            return Ok(None);
+        };
+        s3.store
+            .signed_url(
+                axum::http::Method::GET,
+                &self.location(digest),
+                REDIRECT_TTL,
+            )
+            .await
+            .map(Some)
+            .map_err(io_error)
     }
 
     /// Streams the bytes of `digest` in `range` (the whole blob when `None`).
@@ -62,7 +182,7 @@ impl BlobStore {
         digest: &Digest,
         range: Option<Range<u64>>,
     ) -> std::io::Result<BlobBody> {
-        let location = Self::location(digest);
+        let location = self.location(digest);
         if let Some(fs) = &self.local {
             let path = fs
                 .path_to_filesystem(&location)
@@ -79,7 +199,7 @@ impl BlobStore {
             .store
             .get_opts(&location, options)
             .await
-            .map_err(std::io::Error::other)?;
+            .map_err(io_error)?;
         Ok(Body::from_stream(
             result.into_stream().map_err(std::io::Error::other),
         ))
@@ -87,7 +207,7 @@ impl BlobStore {
 
     /// Moves the verified file `staged` into the store as `digest`. The file is consumed.
     pub async fn import(&self, staged: &FsPath, digest: &Digest) -> std::io::Result<()> {
-        let location = Self::location(digest);
+        let location = self.location(digest);
         if let Some(fs) = &self.local {
             let target = fs
                 .path_to_filesystem(&location)
@@ -97,27 +217,90 @@ impl BlobStore {
             }
             return tokio::fs::rename(staged, target).await;
         }
-        let upload = self
-            .store
-            .put_multipart(&location)
-            .await
-            .map_err(std::io::Error::other)?;
-        let mut writer = WriteMultipart::new(upload);
+        let _turn = match &self.s3 {
+            Some(s3) => Some(
+                s3.imports
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(std::io::Error::other)?,
+            ),
+            None => None,
+        };
         let mut file = tokio::fs::File::open(staged).await?;
-        let mut buffer = vec![0u8; 8 * 1024 * 1024];
-        loop {
-            let n = file.read(&mut buffer).await?;
-            if n == 0 {
+        let size = file.metadata().await?.len();
+        let part = part_size(size);
+        if size <= part {
+            // One part's worth or less: a single PUT (at most 8 MiB in memory).
+            let mut buffer =
+                Vec::with_capacity(usize::try_from(size).map_err(std::io::Error::other)?);
+            file.read_to_end(&mut buffer).await?;
+            self.store
+                .put(&location, PutPayload::from(buffer))
+                .await
+                .map_err(io_error)?;
+        } else {
+            let upload = self
+                .store
+                .put_multipart(&location)
+                .await
+                .map_err(io_error)?;
+            let mut writer = WriteMultipart::new_with_chunk_size(
+                upload,
+                usize::try_from(part).map_err(std::io::Error::other)?,
+            );
+            if let Err(e) = send_parts(&mut file, &mut writer).await {
+                if let Err(abort) = writer.abort().await {
+                    tracing::warn!(%digest, error = %abort, "could not abort a failed multipart import; the store's lifecycle rules must clean it up");
+                }
+                return Err(e);
+            }
+            // `finish` aborts the upload itself when completing it fails.
+            writer.finish().await.map_err(io_error)?;
+        }
+        tracing::debug!(%digest, size, backend = self.backend(), "blob imported into the store");
+        tokio::fs::remove_file(staged).await
+    }
+}
+
+/// The part size of a multipart import of `size` bytes: 8 MiB, or more (whole MiB) when 10,000 parts of
+/// 8 MiB would not hold the blob.
+fn part_size(size: u64) -> u64 {
+    const MIB: u64 = 1024 * 1024;
+    let needed = size.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB;
+    needed.max(MIN_PART)
+}
+
+/// Streams `file` into `writer` in whole parts, with at most [`PARTS_IN_FLIGHT`] parts being sent at once.
+async fn send_parts(
+    file: &mut tokio::fs::File,
+    writer: &mut WriteMultipart,
+) -> std::io::Result<()> {
+    loop {
+        let mut chunk = bytes::BytesMut::with_capacity(READ_CHUNK);
+        while chunk.len() < READ_CHUNK {
+            if file.read_buf(&mut chunk).await? == 0 {
                 break;
             }
-            writer
-                .wait_for_capacity(4)
-                .await
-                .map_err(std::io::Error::other)?;
-            writer.write(&buffer[..n]);
         }
-        writer.finish().await.map_err(std::io::Error::other)?;
-        tokio::fs::remove_file(staged).await
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        writer
+            .wait_for_capacity(PARTS_IN_FLIGHT)
+            .await
+            .map_err(io_error)?;
+        writer.put(chunk.freeze());
+    }
+}
+
+/// An `object_store` error as an I/O error; a missing object stays `NotFound`, so callers can tell it apart.
+fn io_error(e: object_store::Error) -> std::io::Error {
+    match e {
+        object_store::Error::NotFound { .. } => {
+            std::io::Error::new(std::io::ErrorKind::NotFound, e)
+        }
+        e => std::io::Error::other(e),
     }
 }
 
@@ -132,9 +315,9 @@ pub struct StoredBlob {
 impl BlobStore {
     /// Deletes the file of `digest`; one already gone is not an error.
     pub async fn delete(&self, digest: &Digest) -> std::io::Result<()> {
-        match self.store.delete(&Self::location(digest)).await {
+        match self.store.delete(&self.location(digest)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(std::io::Error::other(e)),
+            Err(e) => Err(io_error(e)),
         }
     }
 
@@ -143,11 +326,13 @@ impl BlobStore {
     pub fn list(
         &self,
     ) -> impl futures_util::Stream<Item = std::io::Result<StoredBlob>> + Send + use<> {
-        let prefix = Path::from("blobs");
-        self.store.list(Some(&prefix)).filter_map(|meta| async move {
+        let prefix = Path::from(format!("{}blobs", self.root));
+        // The parts of the prefix before `blobs`, skipped in each location.
+        let depth = prefix.parts().count() - 1;
+        self.store.list(Some(&prefix)).filter_map(move |meta| async move {
             match meta {
                 Ok(meta) => {
-                    let parts: Vec<_> = meta.location.parts().collect();
+                    let parts: Vec<_> = meta.location.parts().skip(depth).collect();
                     let digest = match parts.as_slice() {
                         [_, algorithm, _, hex] => {
                             format!("{}:{}", algorithm.as_ref(), hex.as_ref()).parse::<Digest>().ok()
@@ -167,7 +352,7 @@ impl BlobStore {
                     }
                 }
                 Err(object_store::Error::NotFound { .. }) => None,
-                Err(e) => Some(Err(std::io::Error::other(e))),
+                Err(e) => Some(Err(io_error(e))),
             }
         })
     }

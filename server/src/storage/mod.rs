@@ -5,7 +5,8 @@
 //! (a rename on the local filesystem, a completed multipart upload elsewhere).
 
 mod blob_store;
+mod s3;
 mod uploads;
 
-pub use blob_store::{BlobBody, BlobStore, StoredBlob};
+pub use blob_store::{BlobBody, BlobStore, CONCURRENT_IMPORTS, PARTS_IN_FLIGHT, StoredBlob};
 pub use uploads::{AppendError, AppendLimits, FinishError, QuotaRoom, UploadLimits, UploadStaging};
