@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use berth::app::AppState;
-use berth::config::Config;
+use berth::config::{Config, S3Config, StorageKind};
 use berth::secret::Secret;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
@@ -53,6 +53,13 @@ impl TestServer {
             admin_password: Some(Secret::new(ADMIN_PASSWORD)),
             ..Config::default()
         };
+        if std::env::var("BERTH_TEST_STORAGE").as_deref() == Ok("s3") {
+            assert!(
+                use_test_s3(&mut config),
+                "BERTH_TEST_STORAGE=s3 needs BERTH_TEST_S3_ENDPOINT and the other BERTH_TEST_S3_* variables \
+                 (eval \"$(scripts/s3-test-server.sh up)\")"
+            );
+        }
         configure(&mut config, addr);
         let (state, _) = berth::serve::prepare(config)
             .await
@@ -114,6 +121,48 @@ impl TestServer {
             let _ = task.await;
         }
     }
+}
+
+/// Points `config` at the test S3 server named by `BERTH_TEST_S3_ENDPOINT`, `BERTH_TEST_S3_BUCKET`,
+/// `BERTH_TEST_S3_ACCESS_KEY` and `BERTH_TEST_S3_SECRET_KEY` (what `scripts/s3-test-server.sh up` prints), under
+/// a fresh random prefix, so each server has its own namespace in the one bucket. Returns false when
+/// `BERTH_TEST_S3_ENDPOINT` is unset. `BERTH_TEST_STORAGE=s3` makes every [`TestServer`] do this.
+pub fn use_test_s3(config: &mut Config) -> bool {
+    let Ok(endpoint) = std::env::var("BERTH_TEST_S3_ENDPOINT") else {
+        return false;
+    };
+    let var =
+        |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    config.storage.kind = StorageKind::S3;
+    config.storage.s3 = S3Config {
+        allow_http: endpoint.starts_with("http://"),
+        endpoint: Some(endpoint),
+        bucket: Some(var("BERTH_TEST_S3_BUCKET", "berth")),
+        access_key: Some(var("BERTH_TEST_S3_ACCESS_KEY", "berthtest")),
+        secret_key: Some(Secret::new(var(
+            "BERTH_TEST_S3_SECRET_KEY",
+            "berthtestsecret",
+        ))),
+        path_style: Some(true),
+        prefix: format!("test-{}", uuid::Uuid::new_v4().simple()),
+        ..S3Config::default()
+    };
+    true
+}
+
+/// Whether a test S3 server is configured (`BERTH_TEST_S3_ENDPOINT`). Without one, prints a loud line saying
+/// that `test` did not run (even when the harness captures the test's output).
+pub fn s3_available(test: &str) -> bool {
+    if std::env::var_os("BERTH_TEST_S3_ENDPOINT").is_some() {
+        return true;
+    }
+    let line = format!(
+        "SKIPPED {test}: no S3 server (BERTH_TEST_S3_ENDPOINT is unset; scripts/test.sh starts one, or run \
+         eval \"$(scripts/s3-test-server.sh up)\")"
+    );
+    // Straight to the process's stderr, past the test harness's capture, so the skip shows in every run.
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("{line}\n").as_bytes());
+    false
 }
 
 /// `sha256:<hex>` of `data`: the digest tests expect the registry to compute.
