@@ -108,6 +108,14 @@ impl BlobStore {
         })
     }
 
+    /// The driver of S3-native uploads in this store's bucket and prefix (parts of 8 MiB), `None` on the
+    /// filesystem.
+    pub fn s3_uploads(&self) -> Option<super::S3Uploads> {
+        self.s3
+            .as_ref()
+            .map(|s3| super::S3Uploads::new(s3.store.clone(), self.root.clone(), MIN_PART))
+    }
+
     /// Which backend holds the blobs, for logs: `filesystem` or `s3`.
     pub fn backend(&self) -> &'static str {
         if self.s3.is_some() {
@@ -182,10 +190,19 @@ impl BlobStore {
         digest: &Digest,
         range: Option<Range<u64>>,
     ) -> std::io::Result<BlobBody> {
-        let location = self.location(digest);
+        self.read_key(&self.location(digest), range).await
+    }
+
+    /// Streams the bytes of the object at `location` (a full key, prefix included, such as
+    /// [`super::Completed::key`]) in `range`.
+    pub async fn read_key(
+        &self,
+        location: &Path,
+        range: Option<Range<u64>>,
+    ) -> std::io::Result<BlobBody> {
         if let Some(fs) = &self.local {
             let path = fs
-                .path_to_filesystem(&location)
+                .path_to_filesystem(location)
                 .map_err(std::io::Error::other)?;
             return tokio::task::spawn_blocking(move || read_local(&path, range))
                 .await
@@ -197,7 +214,7 @@ impl BlobStore {
         };
         let result = self
             .store
-            .get_opts(&location, options)
+            .get_opts(location, options)
             .await
             .map_err(io_error)?;
         Ok(Body::from_stream(

@@ -349,3 +349,110 @@ async fn garbage_collection_deletes_from_the_bucket_and_finds_orphans_under_the_
     server.assert_quota_ledger_agrees().await;
     server.stop().await;
 }
+
+/// Two blob stores on the same bucket and prefix: two nodes.
+fn two_nodes() -> (berth::storage::BlobStore, berth::storage::BlobStore) {
+    let mut config = berth::config::Config::default();
+    assert!(use_test_s3(&mut config));
+    let settings = config.storage.validate().unwrap().unwrap();
+    (
+        berth::storage::BlobStore::s3(&settings).unwrap(),
+        berth::storage::BlobStore::s3(&settings).unwrap(),
+    )
+}
+
+fn chunks(
+    data: &[u8],
+    size: usize,
+) -> impl futures_util::Stream<Item = Result<bytes::Bytes, String>> + Unpin {
+    let frames: Vec<_> = data
+        .chunks(size)
+        .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
+        .collect();
+    futures_util::stream::iter(frames)
+}
+
+/// The state as the database would keep it: saved and read back.
+fn saved(state: &berth::storage::UploadState) -> berth::storage::UploadState {
+    serde_json::from_slice(&serde_json::to_vec(state).unwrap()).unwrap()
+}
+
+async fn read_object(store: &berth::storage::BlobStore, key: &object_store::path::Path) -> Vec<u8> {
+    let body = store.read_key(key, None).await.unwrap();
+    axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap()
+        .to_vec()
+}
+
+#[tokio::test]
+async fn native_uploads_continue_on_another_node_from_the_saved_state() {
+    if !s3_available("storage::s3::native_uploads_continue_on_another_node_from_the_saved_state") {
+        return;
+    }
+    let (store, other) = two_nodes();
+    let (a, b) = (store.s3_uploads().unwrap(), other.s3_uploads().unwrap());
+    let data = pseudo_random(21 * MIB + 5, 5);
+    // Chunks under 5 MiB (tails only), then one that fills parts, alternating nodes, each state saved and
+    // read back in between; SeaweedFS refuses a middle part under 5 MiB, so a wrong split would fail here.
+    let mut state = a.start("u1");
+    let mut offset = 0;
+    for (i, len) in [3 * MIB, 3 * MIB, 7 * MIB, 1, 4 * MIB, 4 * MIB + 4]
+        .into_iter()
+        .enumerate()
+    {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let appended = node
+            .append(
+                &saved(&state),
+                chunks(&data[offset..offset + len], 64 * 1024),
+            )
+            .await
+            .unwrap();
+        offset += len;
+        assert_eq!(appended.state.offset, offset as u64);
+        node.remove(&appended.stale).await;
+        for key in &appended.stale {
+            let gone = store.read_key(key, None).await.err().map(|e| e.kind());
+            assert_eq!(gone, Some(std::io::ErrorKind::NotFound), "{key} is removed");
+        }
+        state = appended.state;
+    }
+    assert_eq!(offset, data.len());
+    assert_eq!(state.parts.len(), 2, "{state:?}");
+    assert_eq!(state.tail_len, (data.len() - 16 * MIB) as u64);
+    // A chunk whose body fails part-way changes nothing the saved state refers to.
+    let failing = futures_util::stream::iter(vec![
+        Ok(bytes::Bytes::from(vec![7u8; 9 * MIB])),
+        Err("connection reset".to_owned()),
+    ]);
+    assert!(b.append(&saved(&state), failing).await.is_err());
+    let completed = b.complete(&saved(&state)).await.unwrap();
+    assert_eq!(completed.size, data.len() as u64);
+    assert_eq!(
+        format!("sha256:{}", hex::encode(completed.sha256)),
+        sha256(&data)
+    );
+    let stored = read_object(&store, &completed.key).await;
+    assert_eq!(stored.len(), data.len());
+    assert_eq!(sha256(&stored), sha256(&data));
+
+    // An upload that never fills a part is completed by a copy of its tail; an empty one is an empty object.
+    let small = a.start("u2");
+    let appended = a.append(&small, chunks(b"small blob", 4)).await.unwrap();
+    let completed = b.complete(&saved(&appended.state)).await.unwrap();
+    assert_eq!(read_object(&store, &completed.key).await, b"small blob");
+    let empty = b.complete(&a.start("u3")).await.unwrap();
+    assert_eq!(format!("sha256:{}", hex::encode(empty.sha256)), sha256(b""));
+    // A cancelled upload leaves nothing.
+    let cancelled = a
+        .append(&a.start("u4"), chunks(&data[..9 * MIB], MIB))
+        .await
+        .unwrap()
+        .state;
+    a.abort(&cancelled).await.unwrap();
+    assert!(
+        b.complete(&cancelled).await.is_err(),
+        "the multipart upload is gone"
+    );
+}
