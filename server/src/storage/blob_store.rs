@@ -3,7 +3,9 @@
 //! Two backends: the local filesystem, where reads stream straight from the file (memory maps) and uploads
 //! are committed with a rename; and S3 ([`super::s3`]), where reads are streamed ranged GETs (or presigned
 //! URLs handed to the client) and a verified upload is copied in with a single PUT when it is small, or a
-//! multipart upload of bounded parts otherwise.
+//! multipart upload of bounded parts otherwise. An import has two halves, so that a caller recording the blob
+//! in a database transaction holds it only for a short step: [`BlobStore::prepare_import`] sends the parts
+//! before the transaction, [`BlobStore::finish_import`] completes the upload (or renames the file) inside it.
 //!
 //! Rule: memory stays bounded whatever the blob's size. An S3 import holds at most
 //! [`PARTS_IN_FLIGHT`] + 1 parts of 8 MiB (larger only for blobs past 80 GiB, which need bigger
@@ -19,11 +21,10 @@ use bytes::Bytes;
 use futures_util::{StreamExt as _, TryStreamExt};
 use object_store::aws::AmazonS3;
 use object_store::local::LocalFileSystem;
+use object_store::multipart::{MultipartStore as _, PartId};
 use object_store::path::Path;
 use object_store::signer::Signer as _;
-use object_store::{
-    GetOptions, GetRange, ObjectStore, ObjectStoreExt as _, PutPayload, WriteMultipart,
-};
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt as _, PutPayload};
 use tokio::io::AsyncReadExt;
 
 use crate::config::S3Settings;
@@ -42,8 +43,6 @@ const MAX_PARTS: u64 = 10_000;
 pub const PARTS_IN_FLIGHT: usize = 2;
 /// Imports into S3 running at once on this node; more wait their turn.
 pub const CONCURRENT_IMPORTS: usize = 8;
-/// Bytes read from a staged file at a time.
-const READ_CHUNK: usize = 1024 * 1024;
 /// How long a presigned download URL stays valid.
 const REDIRECT_TTL: std::time::Duration = std::time::Duration::from_secs(20 * 60);
 
@@ -224,7 +223,72 @@ impl BlobStore {
 
     /// Moves the verified file `staged` into the store as `digest`. The file is consumed.
     pub async fn import(&self, staged: &FsPath, digest: &Digest) -> std::io::Result<()> {
+        let prepared = self.prepare_import(staged, digest).await?;
+        self.finish_import(prepared).await
+    }
+
+    /// The slow half of [`BlobStore::import`], to run before any transaction: on S3, a blob larger than a
+    /// part is sent as a multipart upload that is not completed, so nothing is visible at its key yet. The
+    /// rest is [`BlobStore::finish_import`] (a rename, a PUT of at most one part, or the completion of the
+    /// multipart upload: one short request), or [`BlobStore::abandon_import`] when the blob is not to be
+    /// stored after all. The staged file stays until the import is finished.
+    pub async fn prepare_import(
+        &self,
+        staged: &FsPath,
+        digest: &Digest,
+    ) -> std::io::Result<PreparedImport> {
+        let at_finish = PreparedImport {
+            staged: staged.to_owned(),
+            digest: digest.clone(),
+            multipart: None,
+        };
+        let Some(s3) = &self.s3 else {
+            return Ok(at_finish);
+        };
+        let _turn = s3
+            .imports
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(std::io::Error::other)?;
+        let file = tokio::fs::File::open(staged).await?;
+        let size = file.metadata().await?.len();
+        let part = part_size(size);
+        // One part or less is a single PUT at finish. A blob already in the store is not sent again: if it is
+        // being deleted by garbage collection and must come back after all, finish sends it whole.
+        if size <= part || self.size(digest).await?.is_some() {
+            return Ok(at_finish);
+        }
         let location = self.location(digest);
+        let id = s3
+            .store
+            .create_multipart(&location)
+            .await
+            .map_err(io_error)?;
+        match send_parts(&s3.store, &location, &id, file, part).await {
+            Ok(parts) => Ok(PreparedImport {
+                multipart: Some(PreparedParts {
+                    location,
+                    id,
+                    parts,
+                }),
+                ..at_finish
+            }),
+            Err(e) => {
+                abort_multipart(&s3.store, &location, &id, digest).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Makes a prepared import visible as its digest and removes the staged file.
+    pub async fn finish_import(&self, prepared: PreparedImport) -> std::io::Result<()> {
+        let PreparedImport {
+            staged,
+            digest,
+            multipart,
+        } = prepared;
+        let location = self.location(&digest);
         if let Some(fs) = &self.local {
             let target = fs
                 .path_to_filesystem(&location)
@@ -234,50 +298,134 @@ impl BlobStore {
             }
             return tokio::fs::rename(staged, target).await;
         }
-        let _turn = match &self.s3 {
-            Some(s3) => Some(
-                s3.imports
+        let Some(s3) = &self.s3 else {
+            return Err(std::io::Error::other("the blob store has no backend"));
+        };
+        match multipart {
+            Some(PreparedParts {
+                location,
+                id,
+                parts,
+            }) => {
+                if let Err(e) = s3.store.complete_multipart(&location, &id, parts).await {
+                    abort_multipart(&s3.store, &location, &id, &digest).await;
+                    return Err(io_error(e));
+                }
+            }
+            None => {
+                let _turn = s3
+                    .imports
                     .clone()
                     .acquire_owned()
                     .await
-                    .map_err(std::io::Error::other)?,
-            ),
-            None => None,
-        };
-        let mut file = tokio::fs::File::open(staged).await?;
-        let size = file.metadata().await?.len();
-        let part = part_size(size);
-        if size <= part {
-            // One part's worth or less: a single PUT (at most 8 MiB in memory).
-            let mut buffer =
-                Vec::with_capacity(usize::try_from(size).map_err(std::io::Error::other)?);
-            file.read_to_end(&mut buffer).await?;
-            self.store
-                .put(&location, PutPayload::from(buffer))
-                .await
-                .map_err(io_error)?;
-        } else {
-            let upload = self
-                .store
-                .put_multipart(&location)
-                .await
-                .map_err(io_error)?;
-            let mut writer = WriteMultipart::new_with_chunk_size(
-                upload,
-                usize::try_from(part).map_err(std::io::Error::other)?,
-            );
-            if let Err(e) = send_parts(&mut file, &mut writer).await {
-                if let Err(abort) = writer.abort().await {
-                    tracing::warn!(%digest, error = %abort, "could not abort a failed multipart import; the store's lifecycle rules must clean it up");
+                    .map_err(std::io::Error::other)?;
+                let file = tokio::fs::File::open(&staged).await?;
+                let size = file.metadata().await?.len();
+                let part = part_size(size);
+                if size <= part {
+                    // One part's worth or less: a single PUT (at most 8 MiB in memory).
+                    let mut buffer =
+                        Vec::with_capacity(usize::try_from(size).map_err(std::io::Error::other)?);
+                    let mut file = file;
+                    file.read_to_end(&mut buffer).await?;
+                    self.store
+                        .put(&location, PutPayload::from(buffer))
+                        .await
+                        .map_err(io_error)?;
+                } else {
+                    let id = s3
+                        .store
+                        .create_multipart(&location)
+                        .await
+                        .map_err(io_error)?;
+                    let completed = match send_parts(&s3.store, &location, &id, file, part).await {
+                        Ok(parts) => s3
+                            .store
+                            .complete_multipart(&location, &id, parts)
+                            .await
+                            .map_err(io_error),
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = completed {
+                        abort_multipart(&s3.store, &location, &id, &digest).await;
+                        return Err(e);
+                    }
                 }
-                return Err(e);
             }
-            // `finish` aborts the upload itself when completing it fails.
-            writer.finish().await.map_err(io_error)?;
         }
-        tracing::debug!(%digest, size, backend = self.backend(), "blob imported into the store");
+        tracing::debug!(%digest, backend = self.backend(), "blob imported into the store");
         tokio::fs::remove_file(staged).await
     }
+
+    /// Gives up a prepared import: a multipart upload is aborted (its parts deleted). The staged file is left
+    /// to the caller, as after a failed import.
+    pub async fn abandon_import(&self, prepared: PreparedImport) {
+        if let (Some(s3), Some(parts)) = (&self.s3, prepared.multipart) {
+            abort_multipart(&s3.store, &parts.location, &parts.id, &prepared.digest).await;
+        }
+    }
+}
+
+/// A verified staged file on its way into the store ([`BlobStore::prepare_import`]). Finish or abandon it: a
+/// dropped one leaves an incomplete multipart upload for the bucket's lifecycle rules to remove.
+#[must_use = "finish or abandon a prepared import"]
+#[derive(Debug)]
+pub struct PreparedImport {
+    staged: std::path::PathBuf,
+    digest: Digest,
+    /// S3: the parts sent, waiting for the completion.
+    multipart: Option<PreparedParts>,
+}
+
+#[derive(Debug)]
+struct PreparedParts {
+    location: Path,
+    id: object_store::MultipartId,
+    parts: Vec<PartId>,
+}
+
+async fn abort_multipart(store: &AmazonS3, location: &Path, id: &str, digest: &Digest) {
+    if let Err(e) = store.abort_multipart(location, &id.to_owned()).await {
+        tracing::warn!(%digest, error = %e, "could not abort a multipart import; the bucket's lifecycle rules must remove it");
+    }
+}
+
+/// Sends `file` as the parts of multipart upload `id` at `location`, `part` bytes each (the last shorter), at
+/// most [`PARTS_IN_FLIGHT`] at once, in order; returns their ids for the completion.
+async fn send_parts(
+    store: &AmazonS3,
+    location: &Path,
+    id: &object_store::MultipartId,
+    file: tokio::fs::File,
+    part: u64,
+) -> std::io::Result<Vec<PartId>> {
+    let part = usize::try_from(part).map_err(std::io::Error::other)?;
+    let reads = futures_util::stream::unfold(Some((file, 0usize)), move |state| async move {
+        let (mut file, index) = state?;
+        let mut buffer = bytes::BytesMut::with_capacity(part);
+        while buffer.len() < part {
+            match file.read_buf(&mut buffer).await {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => return Some((Err(e), None)),
+            }
+        }
+        if buffer.is_empty() {
+            return None;
+        }
+        Some((Ok((index, buffer.freeze())), Some((file, index + 1))))
+    });
+    reads
+        .map(|read| async move {
+            let (index, bytes) = read?;
+            store
+                .put_part(location, id, index, PutPayload::from(bytes))
+                .await
+                .map_err(io_error)
+        })
+        .buffered(PARTS_IN_FLIGHT)
+        .try_collect()
+        .await
 }
 
 /// The part size of a multipart import of `size` bytes: 8 MiB, or more (whole MiB) when 10,000 parts of
@@ -286,29 +434,6 @@ fn part_size(size: u64) -> u64 {
     const MIB: u64 = 1024 * 1024;
     let needed = size.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB;
     needed.max(MIN_PART)
-}
-
-/// Streams `file` into `writer` in whole parts, with at most [`PARTS_IN_FLIGHT`] parts being sent at once.
-async fn send_parts(
-    file: &mut tokio::fs::File,
-    writer: &mut WriteMultipart,
-) -> std::io::Result<()> {
-    loop {
-        let mut chunk = bytes::BytesMut::with_capacity(READ_CHUNK);
-        while chunk.len() < READ_CHUNK {
-            if file.read_buf(&mut chunk).await? == 0 {
-                break;
-            }
-        }
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        writer
-            .wait_for_capacity(PARTS_IN_FLIGHT)
-            .await
-            .map_err(io_error)?;
-        writer.put(chunk.freeze());
-    }
 }
 
 /// An `object_store` error as an I/O error; a missing object stays `NotFound`, so callers can tell it apart.

@@ -10,7 +10,9 @@ mod s3;
 mod s3_upload;
 mod uploads;
 
-pub use blob_store::{BlobBody, BlobStore, CONCURRENT_IMPORTS, PARTS_IN_FLIGHT, StoredBlob};
+pub use blob_store::{
+    BlobBody, BlobStore, CONCURRENT_IMPORTS, PARTS_IN_FLIGHT, PreparedImport, StoredBlob,
+};
 pub use resumable_sha256::{ResumableSha256, StateError};
 pub use s3_upload::{Appended, Completed, S3UploadError, S3Uploads, UploadState, UploadedPart};
 pub use uploads::{AppendError, AppendLimits, FinishError, QuotaRoom, UploadLimits, UploadStaging};

@@ -456,3 +456,62 @@ async fn native_uploads_continue_on_another_node_from_the_saved_state() {
         "the multipart upload is gone"
     );
 }
+
+#[tokio::test]
+async fn concurrent_pushes_of_one_blob_and_a_refused_push_leave_one_object_and_none() {
+    if !s3_available(
+        "storage::s3::concurrent_pushes_of_one_blob_and_a_refused_push_leave_one_object_and_none",
+    ) {
+        return;
+    }
+    let server = s3_server(false).await;
+    let http = client();
+    // Four pushes of the same 10 MiB blob at once (each prepares its own multipart upload; one completes).
+    let data = pseudo_random(10 * MIB, 6);
+    let pushes = (0..4).map(|i| {
+        let (server, http, data) = (&server, &http, &data);
+        async move {
+            if i % 2 == 0 {
+                upload_blob(server, http, "library/same", data).await
+            } else {
+                push_chunked(server, http, "library/same", data, 6 * MIB).await
+            }
+        }
+    });
+    let digests = futures_util::future::join_all(pushes).await;
+    assert!(digests.iter().all(|d| *d == sha256(&data)));
+    let response = get_blob(&server, &http, "library/same", &digests[0], None).await;
+    assert_eq!(sha256(&response.bytes().await.unwrap()), digests[0]);
+    let listed: Vec<_> =
+        futures_util::TryStreamExt::try_collect::<Vec<_>>(server.state.blobs.list())
+            .await
+            .unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+
+    // A blob past the project's quota is refused, and nothing of it becomes visible in the bucket.
+    let response = http
+        .post(server.url("/api/v2.0/projects"))
+        .admin()
+        .json(&json!({"project_name": "small", "storage_limit": 5 * MIB}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let big = pseudo_random(9 * MIB, 7);
+    let response = http
+        .post(server.url(&format!(
+            "/v2/small/app/blobs/uploads/?digest={}",
+            sha256(&big)
+        )))
+        .admin()
+        .header("content-type", "application/octet-stream")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let parsed: berth::oci::Digest = sha256(&big).parse().unwrap();
+    assert_eq!(server.state.blobs.size(&parsed).await.unwrap(), None);
+    server.assert_quota_ledger_agrees().await;
+    server.stop().await;
+}
