@@ -150,6 +150,47 @@ pub fn use_test_s3(config: &mut Config) -> bool {
     true
 }
 
+/// With `BERTH_TEST_STORAGE=s3`, the `BERTH_STORAGE__*` variables that put a `berth` process of data directory
+/// `data_dir` on the test S3 server, under a prefix derived from `data_dir` (so a restart, or a CLI command on
+/// the same data, finds the same blobs). Empty otherwise.
+pub fn binary_s3_env(data_dir: &Path) -> Vec<(String, String)> {
+    if std::env::var("BERTH_TEST_STORAGE").as_deref() != Ok("s3") {
+        return Vec::new();
+    }
+    s3_env(data_dir).unwrap_or_default()
+}
+
+/// The `BERTH_STORAGE__*` variables of [`binary_s3_env`], whatever `BERTH_TEST_STORAGE` says; `None` without a
+/// test S3 server.
+pub fn s3_env(data_dir: &Path) -> Option<Vec<(String, String)>> {
+    let mut config = Config::default();
+    if !use_test_s3(&mut config) {
+        return None;
+    }
+    let s3 = config.storage.s3;
+    let prefix = sha256(data_dir.to_string_lossy().as_bytes());
+    let mut env = vec![
+        ("BERTH_STORAGE__KIND", "s3".to_owned()),
+        ("BERTH_STORAGE__S3__BUCKET", s3.bucket.unwrap_or_default()),
+        (
+            "BERTH_STORAGE__S3__ACCESS_KEY",
+            s3.access_key.unwrap_or_default(),
+        ),
+        ("BERTH_STORAGE__S3__ALLOW_HTTP", s3.allow_http.to_string()),
+        ("BERTH_STORAGE__S3__PATH_STYLE", "true".to_owned()),
+        (
+            "BERTH_STORAGE__S3__PREFIX",
+            format!("test-bin-{}", &prefix[7..39]),
+        ),
+    ];
+    env.extend(s3.endpoint.map(|e| ("BERTH_STORAGE__S3__ENDPOINT", e)));
+    env.extend(
+        s3.secret_key
+            .map(|k| ("BERTH_STORAGE__S3__SECRET_KEY", k.expose().to_owned())),
+    );
+    Some(env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
 /// Whether a test S3 server is configured (`BERTH_TEST_S3_ENDPOINT`). Without one, prints a loud line saying
 /// that `test` did not run (even when the harness captures the test's output).
 pub fn s3_available(test: &str) -> bool {
@@ -230,6 +271,7 @@ impl BinaryServer {
             .env("BERTH_DATA_DIR", data_dir)
             .env("BERTH_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("BERTH_LOG_LEVEL", "info")
+            .envs(binary_s3_env(data_dir))
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
@@ -301,6 +343,7 @@ pub fn berth_cli(data_dir: &Path, args: &[&str]) -> std::process::Output {
         .args(args)
         .env("BERTH_DATA_DIR", data_dir)
         .env("BERTH_LOG_LEVEL", "warn")
+        .envs(binary_s3_env(data_dir))
         .output()
         .unwrap_or_else(|e| panic!("berth {args:?}: {e}"))
 }

@@ -515,3 +515,47 @@ async fn concurrent_pushes_of_one_blob_and_a_refused_push_leave_one_object_and_n
     server.assert_quota_ledger_agrees().await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_berth_binary_runs_on_s3_from_its_environment_and_finds_its_blobs_after_a_restart() {
+    if !s3_available(
+        "storage::s3::the_berth_binary_runs_on_s3_from_its_environment_and_finds_its_blobs_after_a_restart",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let env = crate::support::s3_env(&data_dir).unwrap();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let data = pseudo_random(9 * MIB + 7, 8);
+    let digest = sha256(&data);
+    let http = client();
+    let pull = |server: &crate::support::BinaryServer| {
+        let request = http
+            .get(server.url(&format!("/v2/library/app/blobs/{digest}")))
+            .admin();
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            sha256(&response.bytes().await.unwrap())
+        }
+    };
+    let mut server = crate::support::BinaryServer::start_with_env(&data_dir, &env);
+    let response = http
+        .post(server.url(&format!("/v2/library/app/blobs/uploads/?digest={digest}")))
+        .admin()
+        .header("content-type", "application/octet-stream")
+        .body(data.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(pull(&server).await, digest);
+    assert!(server.signal_and_wait("TERM").success());
+    assert!(
+        !data_dir.join("storage/blobs").exists(),
+        "no blob is kept on the local disk"
+    );
+    let server = crate::support::BinaryServer::start_with_env(&data_dir, &env);
+    assert_eq!(pull(&server).await, digest);
+}
