@@ -554,3 +554,74 @@ fn map_window(file: &std::fs::File, offset: u64, len: u64) -> std::io::Result<By
     };
     Ok(Bytes::from_owner(map))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    fn settings(prefix: &str) -> S3Settings {
+        S3Settings {
+            endpoint: Some("https://s3.example.com".to_owned()),
+            bucket: "berth".to_owned(),
+            region: "us-east-1".to_owned(),
+            credentials: Some(("AKEXAMPLE".to_owned(), Secret::new("topsecret"))),
+            path_style: true,
+            allow_http: false,
+            redirect: true,
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    #[test]
+    fn keys_sit_under_the_prefix_and_the_secret_stays_out_of_debug()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let digest: Digest =
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".parse()?;
+        let store = BlobStore::s3(&settings("team/a"))?;
+        assert_eq!(
+            store.location(&digest).as_ref(),
+            "team/a/blobs/sha256/e3/e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        let bare = BlobStore::s3(&settings(""))?;
+        assert!(
+            bare.location(&digest)
+                .as_ref()
+                .starts_with("blobs/sha256/e3/")
+        );
+        assert_eq!(store.backend(), "s3");
+        assert!(!format!("{store:?}").contains("topsecret"));
+        Ok(())
+    }
+
+    #[test]
+    fn parts_are_8_mib_until_10000_of_them_would_not_hold_the_blob() {
+        const MIB: u64 = 1024 * 1024;
+        assert_eq!(part_size(0), 8 * MIB);
+        assert_eq!(part_size(80_000 * MIB), 8 * MIB);
+        assert_eq!(part_size(80_000 * MIB + 1), 9 * MIB);
+        let huge = 5 * 1024 * 1024 * MIB;
+        assert!(huge.div_ceil(part_size(huge)) <= MAX_PARTS);
+    }
+
+    #[tokio::test]
+    async fn presigned_urls_are_signed_for_twenty_minutes() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let digest: Digest =
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".parse()?;
+        let url = BlobStore::s3(&settings("p"))?
+            .download_url(&digest)
+            .await?
+            .ok_or("no URL")?;
+        assert!(
+            url.as_str()
+                .starts_with("https://s3.example.com/berth/p/blobs/sha256/e3/"),
+            "{url}"
+        );
+        assert!(url.as_str().contains("X-Amz-Expires=1200"), "{url}");
+        let mut off = settings("p");
+        off.redirect = false;
+        assert!(BlobStore::s3(&off)?.download_url(&digest).await?.is_none());
+        Ok(())
+    }
+}
