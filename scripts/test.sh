@@ -64,3 +64,9 @@ BERTH_REQUIRE_CONSOLE=1 cargo test --locked --workspace
 # End-to-end: each test starts its own berth (this debug build) and drives it in headless Chromium.
 cargo build --locked -p berth
 (cd playwright && BERTH_BIN="$PWD/../target/debug/berth" npx playwright test)
+
+# The integration suite again on PostgreSQL, the scale-out metadata database: a throwaway cluster on a free
+# loopback port (scripts/pg-test-server.sh), one database per test server, stopped when this script ends.
+eval "$(scripts/pg-test-server.sh up)"
+trap 'scripts/pg-test-server.sh down "$BERTH_TEST_POSTGRES_DIR"' EXIT
+BERTH_TEST_DATABASE=postgres cargo test --locked -p berth --test integration

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 use tracing::Level;
 
 use crate::auth::client_address::{self, ClientAddress};
@@ -53,8 +52,8 @@ pub struct AppStateInner {
     pub uploads: Arc<UploadStaging>,
     pub tokens: Arc<TokenService>,
     pub passwords: Arc<PasswordChecker>,
-    /// Browser sessions (the `tower_sessions` table).
-    pub sessions: SqliteStore,
+    /// Browser sessions (the `sessions` table).
+    pub sessions: session::DbSessionStore,
     /// Pull counting, written in the background.
     pub pulls: PullStats,
     /// Proxy-cache upstream clients and fetches in flight.
@@ -107,9 +106,7 @@ impl AppState {
             TokenService::load_or_create(&db, &config.token_service, config.token_lifetime())
                 .await
                 .context("loading the token signing key")?;
-        let sessions = session::open_store(&db)
-            .await
-            .context("creating the session table")?;
+        let sessions = session::DbSessionStore::new(&db);
         let pulls = PullStats::start(db.clone(), config.pull_stats_interval());
         let proxy = Arc::new(
             Proxy::new(config.proxy.clone(), config.data_dir.join("proxy-staging"))
@@ -176,6 +173,8 @@ pub fn router(state: AppState) -> Router {
         // Harbor's Pluggable Scanner API (Berth's scanner as an adapter): not part of the REST API v2.0.
         .merge(crate::scan::adapter::server::routes())
         .route("/service/token", get(token_endpoint::issue))
+        // Readiness for load balancers: 503 while this node cannot reach its database or blob store.
+        .route("/readyz", get(crate::api::system::ready))
         // Every path no route claims belongs to the console (its history-mode routes and assets).
         .fallback(console::serve)
         // Harbor's read-only mode, before any handler.

@@ -30,6 +30,11 @@ pub enum KeyError {
     Malformed,
     #[error("the stored secret key is damaged: it is not 64 hexadecimal digits")]
     StoredMalformed,
+    #[error(
+        "secret_key is not the key this installation's secrets were sealed with (another node, or an earlier \
+         start, uses a different one): every node must be given the same secret_key; this node refuses to start"
+    )]
+    Mismatch,
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
 }
@@ -77,19 +82,39 @@ impl SecretBox {
         db: &Db,
         configured: Option<&Secret>,
     ) -> Result<SecretBox, KeyError> {
-        if let Some(configured) = configured {
-            return SecretBox::from_hex(configured.expose().trim());
-        }
-        let stored = match db.secret_key().await? {
-            Some(stored) => stored,
+        let secrets = match configured {
+            Some(configured) => SecretBox::from_hex(configured.expose().trim())?,
             None => {
-                let fresh: [u8; KEY_LEN] = rand::random();
-                db.insert_secret_key(&hex::encode(fresh)).await?
+                let stored = match db.secret_key().await? {
+                    Some(stored) => stored,
+                    None => {
+                        let fresh: [u8; KEY_LEN] = rand::random();
+                        db.insert_secret_key(&hex::encode(fresh)).await?
+                    }
+                };
+                parse_key(&stored)
+                    .map(SecretBox::new)
+                    .ok_or(KeyError::StoredMalformed)?
             }
         };
-        parse_key(&stored)
-            .map(SecretBox::new)
-            .ok_or(KeyError::StoredMalformed)
+        secrets.check_shared(db).await?;
+        Ok(secrets)
+    }
+
+    /// Checks that this key is the installation's: the first start seals a known text and stores it, and
+    /// every later start, on any node, must open it. A node given another `secret_key` would seal secrets
+    /// the others cannot open, so it is stopped here.
+    async fn check_shared(&self, db: &Db) -> Result<(), KeyError> {
+        const KNOWN: &str = "berth: the key that seals this installation's secrets";
+        let mine = self.seal(KNOWN).map_err(|_| KeyError::Mismatch)?;
+        let stored = db.insert_secret_key_check(&hex::encode(mine)).await?;
+        let opened = hex::decode(stored)
+            .ok()
+            .and_then(|sealed| self.open(&sealed).ok());
+        match opened {
+            Some(text) if text.expose() == KNOWN => Ok(()),
+            _ => Err(KeyError::Mismatch),
+        }
     }
 
     /// Seals `plaintext`: a fresh random nonce followed by the ciphertext and its tag.

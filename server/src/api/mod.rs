@@ -35,7 +35,7 @@ mod scanners;
 mod search;
 mod security_hub;
 mod statistics;
-mod system;
+pub(crate) mod system;
 mod tags;
 mod usergroups;
 mod users;

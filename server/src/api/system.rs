@@ -1,7 +1,7 @@
 //! `ping`, `health` and `systeminfo`.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use berth_api::system::{ComponentHealthStatus, GeneralInfo, OverallHealthStatus};
 
@@ -14,30 +14,66 @@ pub async fn ping() -> &'static str {
     "Pong"
 }
 
-/// `GET /health`: the database and the blob store, each healthy or not. The answer is always 200, the status
-/// in the body, as in Harbor (`src/server/v2.0/handler/health.go`): monitors read the body.
-pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    let database = match state.db.ping().await {
-        Ok(()) => ComponentHealthStatus::healthy("database"),
-        Err(e) => {
+/// How long a health or readiness check waits for the database or the blob store.
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// This node's view of the database and the blob store, each healthy or not (with a log line saying why not).
+async fn components(state: &AppState) -> Vec<ComponentHealthStatus> {
+    let database = match tokio::time::timeout(CHECK_TIMEOUT, state.db.ping()).await {
+        Ok(Ok(())) => ComponentHealthStatus::healthy("database"),
+        Ok(Err(e)) => {
             tracing::error!(error = %e, "health check: database unreachable");
             ComponentHealthStatus::unhealthy("database", "the database does not answer")
         }
+        Err(_) => {
+            tracing::error!(timeout = ?CHECK_TIMEOUT, "health check: database did not answer in time");
+            ComponentHealthStatus::unhealthy("database", "the database does not answer")
+        }
     };
-    let storage = match state.blobs.check().await {
-        Ok(()) => ComponentHealthStatus::healthy("storage"),
-        Err(e) => {
+    let storage = match tokio::time::timeout(CHECK_TIMEOUT, state.blobs.check()).await {
+        Ok(Ok(())) => ComponentHealthStatus::healthy("storage"),
+        Ok(Err(e)) => {
             tracing::error!(error = %e, backend = state.blobs.backend(), "health check: blob store unavailable");
             ComponentHealthStatus::unhealthy("storage", "the blob store is not available")
         }
+        Err(_) => {
+            tracing::error!(timeout = ?CHECK_TIMEOUT, backend = state.blobs.backend(), "health check: blob store did not answer in time");
+            ComponentHealthStatus::unhealthy("storage", "the blob store is not available")
+        }
     };
-    let components = vec![database, storage];
+    vec![database, storage]
+}
+
+/// `GET /health`: the database and the blob store, each healthy or not. The answer is always 200, the status
+/// in the body, as in Harbor (`src/server/v2.0/handler/health.go`): monitors read the body.
+pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    let components = components(&state).await;
     let healthy = components.iter().all(|c| c.status == "healthy");
     let status = if healthy { "healthy" } else { "unhealthy" };
     axum::Json(OverallHealthStatus {
         status: status.to_owned(),
         components,
     })
+}
+
+/// `GET /readyz` (outside the API, for load balancers and Kubernetes): 200 while this node reaches its
+/// database and blob store, 503 naming what it cannot reach otherwise, so the node is taken out of rotation.
+pub async fn ready(State(state): State<AppState>) -> axum::response::Response {
+    let down: Vec<String> = components(&state)
+        .await
+        .into_iter()
+        .filter(|c| c.status != "healthy")
+        .map(|c| c.name)
+        .collect();
+    if down.is_empty() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {} unreachable\n", down.join(", ")),
+        )
+            .into_response()
+    }
 }
 
 /// `GET /systeminfo`: what the console and clients need to know about this installation, the auth mode

@@ -26,8 +26,9 @@ use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session::Expiry;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store;
 use tower_sessions::{Session, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::config::Config;
 use crate::db::{Db, User};
@@ -49,16 +50,79 @@ const CREDENTIAL: &str = "credential";
 
 pub use tower_sessions::session::Error as SessionError;
 
-/// Opens the session store on `db`'s write pool and creates its table if missing.
-pub async fn open_store(db: &Db) -> Result<SqliteStore, sqlx::Error> {
-    let store = SqliteStore::new(db.session_pool());
-    store.migrate().await?;
-    Ok(store)
+/// The console's session store: Berth's own `sessions` table, on whichever backend the database runs, so
+/// every node behind a load balancer sees every session.
+#[derive(Clone, Debug)]
+pub struct DbSessionStore {
+    db: Db,
+}
+
+impl DbSessionStore {
+    pub fn new(db: &Db) -> DbSessionStore {
+        DbSessionStore { db: db.clone() }
+    }
+}
+
+fn backend_error(e: sqlx::Error) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+fn encode(record: &Record) -> session_store::Result<String> {
+    serde_json::to_string(record).map_err(|e| session_store::Error::Encode(e.to_string()))
+}
+
+#[async_trait::async_trait]
+impl session_store::SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let data = encode(record)?;
+        let expires = record.expiry_date.unix_timestamp();
+        while !self
+            .db
+            .create_session(&record.id.to_string(), &data, expires)
+            .await
+            .map_err(backend_error)?
+        {
+            record.id = Id::default();
+        }
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let data = encode(record)?;
+        self.db
+            .save_session(
+                &record.id.to_string(),
+                &data,
+                record.expiry_date.unix_timestamp(),
+            )
+            .await
+            .map_err(backend_error)
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let Some(data) = self
+            .db
+            .session(&id.to_string(), unix_now())
+            .await
+            .map_err(backend_error)?
+        else {
+            return Ok(None);
+        };
+        // A record this build cannot read (an older format) is no session: the user signs in again.
+        Ok(serde_json::from_str(&data).ok())
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.db
+            .delete_session(&id.to_string())
+            .await
+            .map_err(backend_error)
+    }
 }
 
 /// The layer that loads and saves sessions: cookie `sid`, HttpOnly, SameSite=Lax, `Secure` when Berth is
 /// reached over https, ending after the configured idle time.
-pub fn layer(store: SqliteStore, config: &Config) -> SessionManagerLayer<SqliteStore> {
+pub fn layer(store: DbSessionStore, config: &Config) -> SessionManagerLayer<DbSessionStore> {
     let secure = config
         .external_url()
         .is_some_and(|url| url.starts_with("https://"));
@@ -73,11 +137,15 @@ pub fn layer(store: SqliteStore, config: &Config) -> SessionManagerLayer<SqliteS
         .with_expiry(Expiry::OnInactivity(idle))
 }
 
-/// Deletes expired sessions every few minutes, until the task is aborted.
-pub async fn sweep_expired(store: SqliteStore) {
-    use tower_sessions::ExpiredDeletion as _;
-    if let Err(e) = store.continuously_delete_expired(SWEEP_EVERY).await {
-        tracing::error!(error = %e, "deleting expired sessions stopped");
+/// Deletes expired sessions every few minutes, until the task is aborted. Every node may run it: the
+/// delete is idempotent.
+pub async fn sweep_expired(store: DbSessionStore) {
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        every.tick().await;
+        if let Err(e) = store.db.delete_expired_sessions(unix_now()).await {
+            tracing::warn!(error = %e, "deleting expired sessions failed; retrying later");
+        }
     }
 }
 

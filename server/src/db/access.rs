@@ -14,6 +14,7 @@ pub struct UserStanding {
     pub id: i64,
     pub username: String,
     /// By the `sysadmin` flag, or by the directory at the last sign-in.
+    #[sqlx(try_from = "super::Flag")]
     pub sysadmin: bool,
     /// The strongest role the user holds in the project, directly or through a group.
     pub role: Option<i64>,
@@ -34,7 +35,7 @@ impl Db {
         let standing: Option<UserStanding> = sqlx::query_as(&format!(
             "WITH member AS (
                  SELECT id, username, (sysadmin OR admin_in_auth) AS sysadmin
-                 FROM users WHERE username = $1 AND deleted = 0),
+                 FROM users WHERE username = $1 AND deleted = FALSE),
              {}
              SELECT member.id, member.username, member.sysadmin,
                     (SELECT role FROM memberships WHERE project_id = $2 ORDER BY rank LIMIT 1) AS role

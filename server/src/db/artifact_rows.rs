@@ -5,7 +5,7 @@
 //! kept by [`refresh_listing`] in every transaction that stores or deletes manifests, so lists read it from
 //! indexes instead of computing it for every artifact.
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::Db;
 use super::list::{self, ListQuery, ListSql, Scope, StoredTotal};
@@ -46,10 +46,11 @@ pub struct TagRow {
 
 /// SQL condition: artifact `a` is listed on its own — not a child of an index in its repository, nor an
 /// accessory whose subject is in its repository (Harbor lists those under their parent or subject).
-/// `CROSS JOIN` fixes the join order: children are found by digest (indexed) and then their parent by id.
+/// `CROSS JOIN` fixes SQLite's join order: children are found by digest (indexed) and then their parent by id.
+/// (A `CROSS JOIN` takes no `ON` on PostgreSQL, so the join condition is in the `WHERE`.)
 const LISTED_ON_ITS_OWN: &str =
-    "NOT EXISTS (SELECT 1 FROM artifact_children ch CROSS JOIN artifacts p ON p.id = ch.parent_id
-                  WHERE ch.child_digest = a.digest AND p.repository_id = a.repository_id)
+    "NOT EXISTS (SELECT 1 FROM artifact_children ch CROSS JOIN artifacts p
+                  WHERE p.id = ch.parent_id AND ch.child_digest = a.digest AND p.repository_id = a.repository_id)
      AND NOT (a.subject_digest IS NOT NULL AND EXISTS (SELECT 1 FROM artifacts s
                   WHERE s.repository_id = a.repository_id AND s.digest = a.subject_digest))";
 
@@ -77,7 +78,7 @@ fn total_size_sql() -> String {
 /// while no index lists them; name a deleted index's children in `digests`, its links are gone). Called in
 /// the transaction that made the change, after it.
 pub(super) async fn refresh_listing(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     repository_id: i64,
     digests: &[String],
 ) -> Result<(), sqlx::Error> {
@@ -98,7 +99,7 @@ pub(super) async fn refresh_listing(
 fn refresh_listing_sql() -> String {
     format!(
         "UPDATE artifacts AS a
-         SET listed = CASE WHEN {LISTED_ON_ITS_OWN} THEN 1 ELSE 0 END, total_size = {}
+         SET listed = CASE WHEN {LISTED_ON_ITS_OWN} THEN TRUE ELSE FALSE END, total_size = {}
          WHERE a.id IN (
              SELECT x.id FROM artifacts x
              WHERE x.repository_id = $1 AND x.digest IN (SELECT value FROM json_each($2))
@@ -134,7 +135,7 @@ fn artifact_list(repository_id: i64) -> (ListSql<'static>, [Scope<'static>; 2]) 
     };
     let scope = [
         Scope::Is("a.repository_id", repository_id),
-        Scope::Sql("a.listed = 1"),
+        Scope::Sql("a.listed = TRUE"),
     ];
     (sql, scope)
 }
@@ -233,7 +234,7 @@ impl Db {
     /// The tags of the artifacts `artifact_ids`, newest first.
     pub async fn tags_of(&self, artifact_ids: &[i64]) -> Result<Vec<TagRow>, sqlx::Error> {
         sqlx::query_as(&format!(
-            "{TAG_SELECT} WHERE t.artifact_id IN (SELECT value FROM json_each($1))
+            "{TAG_SELECT} WHERE t.artifact_id IN (SELECT CAST(value AS BIGINT) FROM json_each($1))
              ORDER BY t.push_time DESC, t.name"
         ))
         .bind(serde_json::Value::from(artifact_ids.to_vec()).to_string())

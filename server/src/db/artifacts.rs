@@ -1,7 +1,7 @@
 //! Artifacts (manifests), tags, referrers and the catalog.
 
 use bytes::Bytes;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::immutable::TagLocked;
 
@@ -350,7 +350,7 @@ impl Db {
             "SELECT r.name FROM repositories r
              WHERE r.name > $1
                AND EXISTS (SELECT 1 FROM artifacts a WHERE a.repository_id = r.id)
-               AND ($2 IS NULL OR r.project_id IN (SELECT value FROM json_each($2)))
+               AND ($2 IS NULL OR r.project_id IN (SELECT CAST(value AS BIGINT) FROM json_each($2)))
              ORDER BY r.name LIMIT $3",
         )
         .bind(last.unwrap_or(""))
@@ -610,8 +610,8 @@ impl Db {
             return Ok(DeleteArtifact::NotFound);
         };
         let parent: Option<String> = sqlx::query_scalar(
-            "SELECT p.digest FROM artifact_children ch CROSS JOIN artifacts p ON p.id = ch.parent_id
-             WHERE p.repository_id = $1 AND ch.child_digest = $2 LIMIT 1",
+            "SELECT p.digest FROM artifact_children ch CROSS JOIN artifacts p
+             WHERE p.id = ch.parent_id AND p.repository_id = $1 AND ch.child_digest = $2 LIMIT 1",
         )
         .bind(repository_id)
         .bind(digest)
@@ -650,8 +650,8 @@ impl Db {
             work.extend(accessories);
             for child in children {
                 let kept: Option<i64> = sqlx::query_scalar(
-                    "SELECT 1 FROM artifact_children ch CROSS JOIN artifacts p ON p.id = ch.parent_id
-                     WHERE p.repository_id = $1 AND ch.child_digest = $2
+                    "SELECT 1 FROM artifact_children ch CROSS JOIN artifacts p
+                     WHERE p.id = ch.parent_id AND p.repository_id = $1 AND ch.child_digest = $2
                      UNION ALL
                      SELECT 1 FROM tags t JOIN artifacts a ON a.id = t.artifact_id
                      WHERE a.repository_id = $1 AND a.digest = $2
@@ -747,7 +747,7 @@ impl Db {
 /// [`Db::delete_manifest`] inside a transaction: refused, before anything is written, when an immutable tag
 /// rule locks one of the manifest's tags.
 async fn delete_manifest_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     db: &Db,
     repository: &str,
     digest: &str,

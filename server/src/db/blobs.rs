@@ -1,6 +1,6 @@
 //! Blobs and their links to repositories.
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::Db;
 use super::quota::{self, ChargeError};
@@ -15,7 +15,7 @@ pub struct LinkedBlob {
 /// [`PendingLink::commit`], it is rolled back.
 #[derive(Debug)]
 pub struct PendingLink {
-    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: sqlx::Transaction<'static, sqlx::Any>,
     newly_recorded: bool,
 }
 
@@ -38,7 +38,7 @@ impl PendingLink {
 /// file must be moved into the store before the commit). A row being deleted by garbage collection is
 /// refused: nothing may link a blob whose file is going away.
 pub(super) async fn claim_for_link(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     digest: &str,
     size: i64,
     now: &str,
@@ -79,7 +79,7 @@ pub(super) async fn claim_for_link(
 
 /// Returns the id of repository `name` in `project_id`, creating it if needed.
 pub(super) async fn ensure_repository(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     project_id: i64,
     name: &str,
 ) -> Result<i64, sqlx::Error> {

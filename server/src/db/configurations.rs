@@ -44,11 +44,12 @@ impl Db {
     /// Whether a user other than the built-in `admin` exists (deleted users and robots do not count), which
     /// is when Harbor stops letting the authentication mode change.
     pub async fn users_besides_admin(&self) -> Result<bool, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM users WHERE deleted = 0 AND username <> 'admin')",
+        sqlx::query_scalar::<_, super::Flag>(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE deleted = FALSE AND username <> 'admin')",
         )
         .fetch_one(&self.read)
         .await
+        .map(bool::from)
     }
 
     /// Applies `changes` in one transaction: all of them or none. With `only_without_users`, checks inside the
@@ -60,11 +61,12 @@ impl Db {
     ) -> Result<SaveConfig, sqlx::Error> {
         let mut tx = self.write.begin().await?;
         if only_without_users {
-            let exist: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM users WHERE deleted = 0 AND username <> 'admin')",
+            let exist: bool = sqlx::query_scalar::<_, super::Flag>(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE deleted = FALSE AND username <> 'admin')",
             )
             .fetch_one(&mut *tx)
-            .await?;
+            .await?
+            .0;
             if exist {
                 return Ok(SaveConfig::UsersExist);
             }

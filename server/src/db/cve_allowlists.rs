@@ -150,7 +150,7 @@ impl Db {
     }
 
     async fn replace_items(
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut sqlx::AnyConnection,
         id: i64,
         items: &[String],
     ) -> Result<(), sqlx::Error> {
@@ -170,7 +170,7 @@ impl Db {
 
     /// Replaces project `project_id`'s allowlist with `allowlist`, inside `tx`.
     pub(super) async fn replace_cve_allowlist(
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut sqlx::AnyConnection,
         project_id: i64,
         allowlist: &NewCveAllowlist,
         now: &str,

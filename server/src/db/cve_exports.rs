@@ -4,8 +4,8 @@
 //! An export row holds its CSV compressed (the writer bounds it) and expires a day after the request; expired
 //! rows are deleted by [`Db::delete_expired_cve_exports`] and never read as present before that.
 
-use sqlx::sqlite::Sqlite;
-use sqlx::{FromRow, QueryBuilder};
+use super::sql_builder::SqlBuilder;
+use sqlx::FromRow;
 
 use super::Db;
 
@@ -28,6 +28,7 @@ pub struct CveExportRow {
     pub csv_rows: Option<i64>,
     pub csv_bytes: Option<i64>,
     /// Whether the CSV is stored.
+    #[sqlx(try_from = "super::Flag")]
     pub file_present: bool,
     pub expires_at: String,
 }
@@ -240,7 +241,7 @@ impl Db {
         if report_uuids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = QueryBuilder::<Sqlite>::new(
+        let mut query = SqlBuilder::new(
             "SELECT c.report_uuid, c.cve_id, c.package, c.version, c.fix_version, c.severity, c.cvss_v3_score,
                 c.cvss_v3_vector, c.cwe_ids FROM report_cves c WHERE c.report_uuid IN (",
         );
@@ -249,7 +250,7 @@ impl Db {
             list.push_bind(uuid.clone());
         }
         query.push(") ORDER BY c.report_uuid, c.cve_id, c.package, c.version");
-        let rows: Vec<ReportFinding> = query.build_query_as().fetch_all(&self.read).await?;
+        let rows: Vec<ReportFinding> = query.build_query_as()?.fetch_all(&self.read).await?;
         Ok(rows.into_iter().map(|r| (r.report_uuid, r.cve)).collect())
     }
 }

@@ -4,9 +4,9 @@
 //! (writes are serialised by the single writer connection; on PostgreSQL the same reads run in the writing
 //! transaction).
 
+use sqlx::any::AnyArguments;
 use sqlx::query::Query;
-use sqlx::sqlite::SqliteArguments;
-use sqlx::{Row, Sqlite, SqliteConnection};
+use sqlx::{Any, AnyConnection, Row};
 
 use super::Db;
 use super::list::{self, ListQuery, ListSql, Scope};
@@ -25,6 +25,7 @@ pub struct ImmutableRuleRow {
 /// A rule to store, already validated (and what a stored rule holds).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct NewImmutableRule {
+    #[sqlx(try_from = "super::Flag")]
     pub disabled: bool,
     pub priority: i64,
     pub template: String,
@@ -190,9 +191,9 @@ impl Db {
 
 /// Binds `rule`'s fields as `$1`…`$10`, in the order of [`NewImmutableRule`].
 fn bind_rule<'q>(
-    query: Query<'q, Sqlite, SqliteArguments<'q>>,
+    query: Query<'q, Any, AnyArguments<'q>>,
     rule: &'q NewImmutableRule,
-) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+) -> Query<'q, Any, AnyArguments<'q>> {
     query
         .bind(rule.disabled)
         .bind(rule.priority)
@@ -217,7 +218,7 @@ fn duplicate(error: sqlx::Error) -> SaveRuleError {
 /// The enabled rules of `project_id`, read on `conn` (inside the caller's transaction), compiled through
 /// the cache.
 pub(super) async fn locks_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     db: &Db,
     project_id: i64,
 ) -> Result<TagLocks, sqlx::Error> {
@@ -249,7 +250,7 @@ pub(super) async fn locks_in(
 
 /// Refuses (with the first locked tag) if any of `tags` of `repository` is locked in `project_id`.
 pub(super) async fn refuse_locked(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     db: &Db,
     project_id: i64,
     repository: &str,
@@ -265,7 +266,7 @@ pub(super) async fn refuse_locked(
 /// Refuses (with the first locked tag, by name) if any tag of repository `repository_id` (named `repository`)
 /// is locked in `project_id`. The tags are read only when some rule is enabled.
 pub(super) async fn refuse_locked_repository(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     db: &Db,
     project_id: i64,
     repository_id: i64,

@@ -6,7 +6,7 @@
 //! Under SQLite the writer lock serializes these statements; under PostgreSQL (READ COMMITTED) the loser's
 //! UPDATE re-reads the row after the winner commits, finds its condition false and changes nothing.
 
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Any, Transaction};
 
 use super::Db;
 
@@ -39,6 +39,7 @@ pub struct JobRow {
     pub node: Option<String>,
     pub worker: Option<String>,
     pub lease_until: Option<String>,
+    #[sqlx(try_from = "super::Flag")]
     pub stop_requested: bool,
     pub created_at: String,
     pub started_at: Option<String>,
@@ -104,6 +105,7 @@ pub struct ExpiredJob {
     pub node: Option<String>,
     pub attempts: i64,
     pub max_attempts: i64,
+    #[sqlx(try_from = "super::Flag")]
     pub stop_requested: bool,
 }
 
@@ -161,7 +163,7 @@ const SCHEDULE_COLUMNS: &str =
 /// Inserts `job` unless its queue already holds `cap` pending jobs of its kind (of its schedule, for a
 /// scheduled job); one statement, so concurrent enqueues cannot pass the cap.
 async fn insert_job(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     job: &NewJob<'_>,
     cap: i64,
     now: &str,
@@ -197,7 +199,7 @@ fn claimable() -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "NOT EXISTS (SELECT 1 FROM job_queues q WHERE q.kind = j.kind AND q.paused = 1)
+        "NOT EXISTS (SELECT 1 FROM job_queues q WHERE q.kind = j.kind AND q.paused = TRUE)
          AND NOT (j.kind IN ({exclusive})
                   AND EXISTS (SELECT 1 FROM jobs r WHERE r.kind = j.kind AND r.state = 'running'))"
     )
@@ -247,7 +249,7 @@ impl Db {
 
     /// Whether a job could be claimed now: a cheap read before the claim's write.
     pub async fn claimable_job_exists(&self, now: &str) -> Result<bool, sqlx::Error> {
-        sqlx::query_scalar(&format!(
+        sqlx::query_scalar::<_, super::Flag>(&format!(
             "SELECT EXISTS (SELECT 1 FROM jobs j WHERE j.state = 'pending' AND j.run_after <= $1
                  AND {})",
             claimable()
@@ -255,6 +257,7 @@ impl Db {
         .bind(now)
         .fetch_one(&self.read)
         .await
+        .map(bool::from)
     }
 
     /// Claims the oldest due pending job of a queue that is not paused for `node`'s `worker`, with a lease
@@ -294,7 +297,7 @@ impl Db {
         now: &str,
         lease_until: &str,
     ) -> Result<Option<bool>, sqlx::Error> {
-        sqlx::query_scalar(
+        sqlx::query_scalar::<_, super::Flag>(
             "UPDATE jobs SET lease_until = $3, updated_at = $4
              WHERE id = $1 AND node = $2 AND state = 'running' RETURNING stop_requested",
         )
@@ -304,6 +307,7 @@ impl Db {
         .bind(now)
         .fetch_optional(&self.write)
         .await
+        .map(|flag| flag.map(bool::from))
     }
 
     /// Ends `node`'s run of job `id` in `state` (success, error or stopped); false if the job was no longer
@@ -404,7 +408,7 @@ impl Db {
     /// Stops job `id`: a pending job at once, a running one by setting its `stop_requested`.
     pub async fn request_job_stop(&self, id: i64, now: &str) -> Result<StopOutcome, sqlx::Error> {
         let stopped = sqlx::query(
-            "UPDATE jobs SET state = 'stopped', stop_requested = 1, finished_at = $2, updated_at = $2
+            "UPDATE jobs SET state = 'stopped', stop_requested = TRUE, finished_at = $2, updated_at = $2
              WHERE id = $1 AND state = 'pending'",
         )
         .bind(id)
@@ -415,7 +419,7 @@ impl Db {
             return Ok(StopOutcome::Stopped);
         }
         let requested = sqlx::query(
-            "UPDATE jobs SET stop_requested = 1, updated_at = $2 WHERE id = $1 AND state = 'running'",
+            "UPDATE jobs SET stop_requested = TRUE, updated_at = $2 WHERE id = $1 AND state = 'running'",
         )
         .bind(id)
         .bind(now)
@@ -424,10 +428,13 @@ impl Db {
         if requested.rows_affected() > 0 {
             return Ok(StopOutcome::Requested);
         }
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM jobs WHERE id = $1)")
-            .bind(id)
-            .fetch_one(&self.write)
-            .await?;
+        let exists: bool = sqlx::query_scalar::<_, super::Flag>(
+            "SELECT EXISTS (SELECT 1 FROM jobs WHERE id = $1)",
+        )
+        .bind(id)
+        .fetch_one(&self.write)
+        .await?
+        .0;
         Ok(if exists {
             StopOutcome::AlreadyEnded
         } else {
@@ -442,7 +449,7 @@ impl Db {
         let mut running = Vec::new();
         for kind in kinds {
             sqlx::query(
-                "UPDATE jobs SET state = 'stopped', stop_requested = 1, finished_at = $2, updated_at = $2
+                "UPDATE jobs SET state = 'stopped', stop_requested = TRUE, finished_at = $2, updated_at = $2
                  WHERE kind = $1 AND state = 'pending'",
             )
             .bind(kind)
@@ -450,7 +457,7 @@ impl Db {
             .execute(&mut *tx)
             .await?;
             let ids: Vec<i64> = sqlx::query_scalar(
-                "UPDATE jobs SET stop_requested = 1, updated_at = $2
+                "UPDATE jobs SET stop_requested = TRUE, updated_at = $2
                  WHERE kind = $1 AND state = 'running' RETURNING id",
             )
             .bind(kind)
@@ -465,11 +472,11 @@ impl Db {
 
     /// Whether job `id` has been asked to stop.
     pub async fn job_stop_requested(&self, id: i64) -> Result<bool, sqlx::Error> {
-        sqlx::query_scalar("SELECT stop_requested FROM jobs WHERE id = $1")
+        sqlx::query_scalar::<_, super::Flag>("SELECT stop_requested FROM jobs WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.read)
             .await
-            .map(|v| v.unwrap_or(true))
+            .map(|v| v.is_none_or(bool::from))
     }
 
     /// Appends `line` to job `id`'s log unless that would pass `cap`; at the cap, writes one final
@@ -487,7 +494,7 @@ impl Db {
         let mut tx = self.write.begin().await?;
         let counted = sqlx::query(
             "UPDATE jobs SET log_lines = log_lines + 1, log_bytes = log_bytes + $2
-             WHERE id = $1 AND log_truncated = 0 AND log_lines < $3 AND log_bytes + $2 <= $4",
+             WHERE id = $1 AND log_truncated = FALSE AND log_lines < $3 AND log_bytes + $2 <= $4",
         )
         .bind(id)
         .bind(len)
@@ -499,8 +506,8 @@ impl Db {
             (LogAppend::Written, level, line)
         } else {
             let truncated = sqlx::query(
-                "UPDATE jobs SET log_truncated = 1, log_lines = log_lines + 1
-                 WHERE id = $1 AND log_truncated = 0",
+                "UPDATE jobs SET log_truncated = TRUE, log_lines = log_lines + 1
+                 WHERE id = $1 AND log_truncated = FALSE",
             )
             .bind(id)
             .execute(&mut *tx)
@@ -545,7 +552,7 @@ impl Db {
 
     /// The kinds whose queue is paused.
     pub async fn paused_queues(&self) -> Result<Vec<String>, sqlx::Error> {
-        sqlx::query_scalar("SELECT kind FROM job_queues WHERE paused = 1 ORDER BY kind")
+        sqlx::query_scalar("SELECT kind FROM job_queues WHERE paused = TRUE ORDER BY kind")
             .fetch_all(&self.read)
             .await
     }

@@ -3,8 +3,8 @@
 //! `api::query` — into `WHERE` and `ORDER BY` with bound parameters.
 //!
 //! Rule: only the expressions written in the whitelists below (and the fixed [`Scope`]s of the list functions)
-//! reach the SQL text; every value a client sends is a bound parameter. The builder uses sqlx's
-//! [`QueryBuilder`], which writes each backend's own placeholders.
+//! reach the SQL text; every value a client sends is a bound parameter. The builder is
+//! [`SqlBuilder`], which numbers its placeholders `$N` for both backends.
 //!
 //! Timestamps are compared as the fixed-width text [`super::timestamp`] stores, so a time value is a span
 //! `[from, until)` of that text: a time given to the second covers the whole second, a date the whole day.
@@ -16,8 +16,12 @@
 
 use std::sync::LazyLock;
 
-use sqlx::sqlite::{Sqlite, SqlitePool, SqliteRow};
-use sqlx::{FromRow, QueryBuilder};
+use sqlx::AnyPool;
+use sqlx::any::AnyRow;
+
+use super::Backend;
+use super::sql_builder::SqlBuilder;
+use sqlx::FromRow;
 
 pub use super::text_search::Substrings;
 
@@ -189,7 +193,7 @@ pub(super) enum Scope<'a> {
 
 /// One page of the rows of `sql` within `scope` that match `query`, in its order, and how many match in all.
 pub(super) async fn fetch_page<T>(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     sql: &ListSql<'_>,
     scope: &[Scope<'_>],
     query: &ListQuery,
@@ -197,7 +201,7 @@ pub(super) async fn fetch_page<T>(
     offset: i64,
 ) -> Result<(Vec<T>, i64), sqlx::Error>
 where
-    T: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
+    T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
 {
     fetch_page_of(pool, sql, scope, query, (limit, offset), None).await
 }
@@ -208,7 +212,7 @@ where
 /// is read in the reverse order from the end: with an index for the order, no page steps over more than
 /// half the rows (SQLite's `OFFSET` steps over each).
 pub(super) async fn fetch_page_of<T>(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     sql: &ListSql<'_>,
     scope: &[Scope<'_>],
     query: &ListQuery,
@@ -216,11 +220,13 @@ pub(super) async fn fetch_page_of<T>(
     stored: Option<StoredTotal<'_>>,
 ) -> Result<(Vec<T>, i64), sqlx::Error>
 where
-    T: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
+    T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
 {
+    let backend = Backend::of_pool(pool);
     let mut tx = pool.begin().await?;
     if let (Some(key), Some(_)) = (sql.key_first, query.driver()) {
-        let rows = fetch_driven_page(&mut tx, key, sql, scope, query, (limit, offset)).await?;
+        let rows =
+            fetch_driven_page(&mut tx, backend, key, sql, scope, query, (limit, offset)).await?;
         tx.commit().await?;
         return Ok(rows);
     }
@@ -232,9 +238,9 @@ where
                 .await?
         }
         _ => {
-            let mut count = QueryBuilder::<Sqlite>::new("");
-            push_count(&mut count, sql, scope, query);
-            count.build_query_scalar().fetch_one(&mut *tx).await?
+            let mut count = SqlBuilder::new("");
+            push_count(&mut count, backend, sql, scope, query);
+            count.build_query_scalar()?.fetch_one(&mut *tx).await?
         }
     };
     if offset >= total {
@@ -242,11 +248,19 @@ where
         return Ok((Vec::new(), total));
     }
     let window = Window::of(total, limit, offset);
-    let mut select = QueryBuilder::<Sqlite>::new(sql.select);
+    let mut select = SqlBuilder::new(sql.select);
     match sql.key_first {
         Some(key) => {
             select.push(format!(" WHERE {key} IN ("));
-            push_keys(&mut select, key, sql, scope, query, window, false);
+            push_keys(
+                &mut select,
+                backend,
+                key,
+                sql,
+                scope,
+                query,
+                (window, false),
+            );
             select.push(")");
             push_order(&mut select, &order_terms(sql, query), false);
         }
@@ -256,7 +270,7 @@ where
             push_page(&mut select, window);
         }
     }
-    let mut rows = select.build_query_as::<T>().fetch_all(&mut *tx).await?;
+    let mut rows = select.build_query_as::<T>()?.fetch_all(&mut *tx).await?;
     tx.commit().await?;
     if window.reversed && sql.key_first.is_none() {
         rows.reverse();
@@ -268,7 +282,8 @@ where
 /// whatever the page, so one pass over them chooses the page's keys and counts them all (a window count);
 /// the rows are then read by key.
 async fn fetch_driven_page<T>(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
+    backend: Backend,
     key: &str,
     sql: &ListSql<'_>,
     scope: &[Scope<'_>],
@@ -276,66 +291,69 @@ async fn fetch_driven_page<T>(
     (limit, offset): (i64, i64),
 ) -> Result<(Vec<T>, i64), sqlx::Error>
 where
-    T: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
+    T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
 {
-    let mut keys = QueryBuilder::<Sqlite>::new("");
+    let mut keys = SqlBuilder::new("");
     let window = Window {
         limit,
         offset,
         reversed: false,
     };
-    push_keys(&mut keys, key, sql, scope, query, window, true);
-    let found: Vec<(i64, i64)> = keys.build_query_as().fetch_all(&mut *tx).await?;
+    push_keys(&mut keys, backend, key, sql, scope, query, (window, true));
+    let found: Vec<(i64, i64)> = keys.build_query_as()?.fetch_all(&mut *tx).await?;
     let total = match found.first() {
         Some((_, total)) => *total,
         None => {
-            let mut count = QueryBuilder::<Sqlite>::new("");
-            push_count(&mut count, sql, scope, query);
-            let total: i64 = count.build_query_scalar().fetch_one(&mut *tx).await?;
+            let mut count = SqlBuilder::new("");
+            push_count(&mut count, backend, sql, scope, query);
+            let total: i64 = count.build_query_scalar()?.fetch_one(&mut *tx).await?;
             return Ok((Vec::new(), total));
         }
     };
     let keys: Vec<i64> = found.into_iter().map(|(key, _)| key).collect();
-    let mut select = QueryBuilder::<Sqlite>::new(sql.select);
+    let mut select = SqlBuilder::new(sql.select);
     select
-        .push(format!(" WHERE {key} IN (SELECT value FROM json_each("))
+        .push(format!(
+            " WHERE {key} IN (SELECT CAST(value AS BIGINT) FROM json_each("
+        ))
         .push_bind(serde_json::Value::from(keys).to_string())
         .push("))");
     push_order(&mut select, &order_terms(sql, query), false);
-    let rows = select.build_query_as::<T>().fetch_all(&mut *tx).await?;
+    let rows = select.build_query_as::<T>()?.fetch_all(&mut *tx).await?;
     Ok((rows, total))
 }
 
 /// `SELECT COUNT(*) …` of the rows of `sql` within `scope` that match `query`.
 fn push_count(
-    qb: &mut QueryBuilder<'_, Sqlite>,
+    qb: &mut SqlBuilder<'_>,
+    backend: Backend,
     sql: &ListSql<'_>,
     scope: &[Scope<'_>],
     query: &ListQuery,
 ) {
     let driver = sql.key_first.and_then(|_| query.driver());
     qb.push("SELECT COUNT(*)");
-    push_from(qb, sql.count, scope, query, driver);
+    push_from(qb, backend, sql.count, scope, query, driver);
     push_where(qb, scope, query, driver);
 }
 
 /// `SELECT key …` of a page of a [`ListSql::key_first`] list: the keys of the rows in `window`, chosen from
 /// `count`'s tables alone; with `counted`, each with the number of rows that match in all.
 fn push_keys(
-    qb: &mut QueryBuilder<'_, Sqlite>,
+    qb: &mut SqlBuilder<'_>,
+    backend: Backend,
     key: &str,
     sql: &ListSql<'_>,
     scope: &[Scope<'_>],
     query: &ListQuery,
-    window: Window,
-    counted: bool,
+    (window, counted): (Window, bool),
 ) {
     let driver = sql.key_first.and_then(|_| query.driver());
     qb.push(format!("SELECT {key}"));
     if counted {
         qb.push(", COUNT(*) OVER ()");
     }
-    push_from(qb, sql.count, scope, query, driver);
+    push_from(qb, backend, sql.count, scope, query, driver);
     push_where(qb, scope, query, driver);
     push_order(qb, &order_terms(sql, query), window.reversed);
     push_page(qb, window);
@@ -345,31 +363,28 @@ fn push_keys(
 /// out of `total` (`EXPLAIN QUERY PLAN`, one line per step), for tests that lists read indexes.
 #[cfg(test)]
 pub(super) async fn plans(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     sql: &ListSql<'_>,
     scope: &[Scope<'_>],
     query: &ListQuery,
     (limit, offset, total): (i64, i64, i64),
 ) -> Result<(Vec<String>, Vec<String>), sqlx::Error> {
-    async fn plan(
-        pool: &SqlitePool,
-        mut qb: QueryBuilder<'_, Sqlite>,
-    ) -> Result<Vec<String>, sqlx::Error> {
-        let rows: Vec<(i64, i64, i64, String)> = qb.build_query_as().fetch_all(pool).await?;
+    async fn plan(pool: &AnyPool, mut qb: SqlBuilder<'_>) -> Result<Vec<String>, sqlx::Error> {
+        let rows: Vec<(i64, i64, i64, String)> = qb.build_query_as()?.fetch_all(pool).await?;
         Ok(rows.into_iter().map(|(.., detail)| detail).collect())
     }
-    let mut count = QueryBuilder::<Sqlite>::new("EXPLAIN QUERY PLAN ");
-    push_count(&mut count, sql, scope, query);
-    let mut keys = QueryBuilder::<Sqlite>::new("EXPLAIN QUERY PLAN ");
+    let mut count = SqlBuilder::new("EXPLAIN QUERY PLAN ");
+    push_count(&mut count, Backend::Sqlite, sql, scope, query);
+    let mut keys = SqlBuilder::new("EXPLAIN QUERY PLAN ");
     let key = sql.key_first.unwrap_or("rowid");
     push_keys(
         &mut keys,
+        Backend::Sqlite,
         key,
         sql,
         scope,
         query,
-        Window::of(total, limit, offset),
-        query.driver().is_some(),
+        (Window::of(total, limit, offset), query.driver().is_some()),
     );
     Ok((plan(pool, count).await?, plan(pool, keys).await?))
 }
@@ -404,7 +419,7 @@ impl Window {
     }
 }
 
-fn push_page(qb: &mut QueryBuilder<'_, Sqlite>, window: Window) {
+fn push_page(qb: &mut SqlBuilder<'_>, window: Window) {
     qb.push(" LIMIT ")
         .push_bind(window.limit)
         .push(" OFFSET ")
@@ -434,7 +449,8 @@ impl ListQuery {
 /// index come first: ` FROM (keys) matched CROSS JOIN …`, which SQLite joins in that order (PostgreSQL
 /// chooses the order itself).
 fn push_from(
-    qb: &mut QueryBuilder<'_, Sqlite>,
+    qb: &mut SqlBuilder<'_>,
+    backend: Backend,
     count: &str,
     scope: &[Scope<'_>],
     query: &ListQuery,
@@ -458,19 +474,19 @@ fn push_from(
         _ => None,
     });
     qb.push(" FROM (");
-    index.substrings.push_keys(qb, part, within);
+    index.substrings.push_keys(qb, backend, part, within);
     qb.push(") matched CROSS JOIN ")
         .push(from.trim_start().trim_start_matches("FROM"));
 }
 
 fn push_where(
-    qb: &mut QueryBuilder<'_, Sqlite>,
+    qb: &mut SqlBuilder<'_>,
     scope: &[Scope<'_>],
     query: &ListQuery,
     driver: Option<usize>,
 ) {
     let mut first = true;
-    let mut next = |qb: &mut QueryBuilder<'_, Sqlite>| {
+    let mut next = |qb: &mut SqlBuilder<'_>| {
         qb.push(if first { " WHERE " } else { " AND " });
         first = false;
     };
@@ -484,12 +500,12 @@ fn push_where(
                 qb.push(*column).push(" = ").push_bind(*value);
             }
             Scope::OneOf(_, []) => {
-                qb.push("0");
+                qb.push("1 = 0");
             }
             Scope::OneOf(column, ids) => {
                 let ids = serde_json::Value::from(ids.to_vec()).to_string();
                 qb.push(*column)
-                    .push(" IN (SELECT value FROM json_each(")
+                    .push(" IN (SELECT CAST(value AS BIGINT) FROM json_each(")
                     .push_bind(ids)
                     .push("))");
             }
@@ -559,14 +575,15 @@ fn parse_order(order: &str) -> Vec<(String, bool)> {
 }
 
 /// ` ORDER BY` the `terms`, each turned the other way if `reversed`.
-fn push_order(qb: &mut QueryBuilder<'_, Sqlite>, terms: &[(String, bool)], reversed: bool) {
+fn push_order(qb: &mut SqlBuilder<'_>, terms: &[(String, bool)], reversed: bool) {
     let keys: Vec<String> = terms
         .iter()
         .map(|(expr, descending)| {
+            // SQLite's NULL order, spelled out so PostgreSQL (whose default is the reverse) agrees.
             let direction = if *descending != reversed {
-                "DESC"
+                "DESC NULLS LAST"
             } else {
-                "ASC"
+                "ASC NULLS FIRST"
             };
             format!("{expr} {direction}")
         })
@@ -574,12 +591,12 @@ fn push_order(qb: &mut QueryBuilder<'_, Sqlite>, terms: &[(String, bool)], rever
     qb.push(" ORDER BY ").push(keys.join(", "));
 }
 
-fn push_condition(qb: &mut QueryBuilder<'_, Sqlite>, column: &Column, condition: &Condition) {
+fn push_condition(qb: &mut SqlBuilder<'_>, column: &Column, condition: &Condition) {
     let (from, related) = match column {
         Column::Expr(expr) => return push_match(qb, expr, condition),
         Column::Related { from, column, .. } => (*from, *column),
     };
-    let exists = |qb: &mut QueryBuilder<'_, Sqlite>, condition: &Condition| {
+    let exists = |qb: &mut SqlBuilder<'_>, condition: &Condition| {
         qb.push("EXISTS (SELECT 1 FROM ").push(from).push(" AND ");
         push_match(qb, related, condition);
         qb.push(")");
@@ -606,7 +623,7 @@ fn push_condition(qb: &mut QueryBuilder<'_, Sqlite>, column: &Column, condition:
 }
 
 /// `expr` meets `condition`.
-fn push_match(qb: &mut QueryBuilder<'_, Sqlite>, expr: &str, condition: &Condition) {
+fn push_match(qb: &mut SqlBuilder<'_>, expr: &str, condition: &Condition) {
     match condition {
         Condition::Exact(value) => push_equals(qb, expr, value),
         Condition::Fuzzy(part) => {
@@ -635,7 +652,7 @@ fn push_match(qb: &mut QueryBuilder<'_, Sqlite>, expr: &str, condition: &Conditi
                 };
             }
             if min.is_none() && max.is_none() {
-                qb.push("1");
+                qb.push("1 = 1");
             }
             qb.push(")");
         }
@@ -653,14 +670,14 @@ fn push_match(qb: &mut QueryBuilder<'_, Sqlite>, expr: &str, condition: &Conditi
                 push_equals(qb, expr, value);
             }
             if values.is_empty() {
-                qb.push("0");
+                qb.push("1 = 0");
             }
             qb.push(")");
         }
     }
 }
 
-fn push_equals(qb: &mut QueryBuilder<'_, Sqlite>, expr: &str, value: &Value) {
+fn push_equals(qb: &mut SqlBuilder<'_>, expr: &str, value: &Value) {
     match value {
         Value::Time { from, until } => {
             qb.push("(")
@@ -680,9 +697,9 @@ fn push_equals(qb: &mut QueryBuilder<'_, Sqlite>, expr: &str, value: &Value) {
 }
 
 fn push_value<'q, 'args>(
-    qb: &'q mut QueryBuilder<'args, Sqlite>,
+    qb: &'q mut SqlBuilder<'args>,
     value: &Value,
-) -> &'q mut QueryBuilder<'args, Sqlite> {
+) -> &'q mut SqlBuilder<'args> {
     match value {
         Value::Text(text) => qb.push_bind(text.clone()),
         Value::Integer(n) => qb.push_bind(*n),
@@ -887,7 +904,7 @@ mod tests {
                 ("id".to_owned(), true)
             ]
         );
-        let mut qb = QueryBuilder::<Sqlite>::new("");
+        let mut qb = SqlBuilder::new("");
         push_order(&mut qb, &parse_order("a.push_time DESC, a.id"), true);
         assert_eq!(qb.sql(), " ORDER BY a.push_time ASC, a.id DESC");
     }

@@ -147,7 +147,7 @@ impl Db {
             "WITH {} SELECT project_id, role FROM (
                  SELECT project_id, role,
                         ROW_NUMBER() OVER (PARTITION BY project_id ORDER BY rank) AS n
-                 FROM memberships)
+                 FROM memberships) AS ranked
              WHERE n = 1 ORDER BY project_id",
             memberships("$1")
         ))

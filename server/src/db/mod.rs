@@ -1,5 +1,9 @@
 //! The data layer: every SQL query Berth runs lives under this module, and nothing here calls a service.
 //!
+//! Two backends run the same code through sqlx's `Any` driver: SQLite (the default, one file under the data
+//! directory) and PostgreSQL (`database_url = "postgres://…"`, for several nodes). Where their SQL must differ,
+//! a query asks [`Db::backend`] and carries both texts side by side.
+//!
 //! SQLite runs in WAL mode with foreign keys on. Writes go through a pool of one connection, so writers queue
 //! in-process instead of failing with "database is locked"; reads use a separate read-only pool. The write-ahead
 //! log grows while a long read holds an old snapshot; once a checkpoint catches up, it is cut back to
@@ -34,19 +38,19 @@ mod scan_all;
 mod scan_reports;
 mod scanners;
 mod security_hub;
+mod sessions;
+mod sql_builder;
 mod text_search;
 mod uploads;
 mod usergroups;
 mod users;
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use cache::ReadCache;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
 
 pub use access::UserStanding;
 pub use adapter_scans::AdapterScanRow;
@@ -81,11 +85,46 @@ pub use users::{NewUser, User, UserDetail};
 /// How long cached rows may be served without re-reading the database.
 const CACHE_TTL: Duration = Duration::from_secs(5);
 
+/// Which database engine a [`Db`] runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a `database_url` names: `postgres://` or `postgresql://` selects PostgreSQL, `sqlite:`
+    /// SQLite; anything else is refused.
+    pub fn of_url(url: &str) -> Result<Backend, sqlx::Error> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else {
+            Err(sqlx::Error::Configuration(
+                "database_url must start with sqlite:// or postgres://".into(),
+            ))
+        }
+    }
+
+    /// The backend a pool was opened on.
+    pub(crate) fn of_pool(pool: &AnyPool) -> Backend {
+        match pool.connect_options().database_url.scheme() {
+            "postgres" | "postgresql" => Backend::Postgres,
+            _ => Backend::Sqlite,
+        }
+    }
+}
+
+/// How many connections a node keeps to PostgreSQL (every node has its own pool).
+const POSTGRES_CONNECTIONS: u32 = 16;
+
 /// Handle to the metadata database.
 #[derive(Clone, Debug)]
 pub struct Db {
-    write: SqlitePool,
-    read: SqlitePool,
+    backend: Backend,
+    write: AnyPool,
+    read: AnyPool,
     projects: Arc<ReadCache<String, Project>>,
     tagged_manifests: Arc<ReadCache<(String, String), Manifest>>,
     /// Users' standing in a project, by `(username, project id)`, read on every `/v2` request with a bearer
@@ -97,6 +136,40 @@ pub struct Db {
     /// Projects' metadata settings by project id, for the pull and push paths (prevent vulnerable images,
     /// scan on push); forgotten by every write of a project's settings.
     project_settings: Arc<ReadCache<i64, projects::Settings>>,
+}
+
+/// A flag column as read back: SQLite stores flags as 0/1 integers and PostgreSQL as booleans, and sqlx's `Any`
+/// driver hands over whichever the engine had, so rows decode flags through this type
+/// (`#[sqlx(try_from = "Flag")]` on a `bool` field, or `.0` of a scalar). Binding a plain `bool` works on both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flag(pub bool);
+
+impl From<Flag> for bool {
+    fn from(flag: Flag) -> bool {
+        flag.0
+    }
+}
+
+impl sqlx::Type<sqlx::Any> for Flag {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <bool as sqlx::Type<sqlx::Any>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <bool as sqlx::Type<sqlx::Any>>::compatible(ty)
+            || <i64 as sqlx::Type<sqlx::Any>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Any> for Flag {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Flag, sqlx::error::BoxDynError> {
+        use sqlx::Value as _;
+        let value = sqlx::ValueRef::to_owned(&value);
+        match value.try_decode::<bool>() {
+            Ok(flag) => Ok(Flag(flag)),
+            Err(_) => Ok(Flag(value.try_decode::<i64>()? != 0)),
+        }
+    }
 }
 
 /// Whether an error is a unique-constraint violation (a duplicate name, for example).
@@ -111,27 +184,22 @@ pub const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 impl Db {
     /// Opens (creating if needed) the database at `url` and applies the migrations.
     pub async fn open(url: &str) -> Result<Db, sqlx::Error> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30))
-            .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string());
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(60))
-            .connect_with(options.clone())
-            .await?;
-        sqlx::migrate!("../migrations/sqlite").run(&write).await?;
-        let readers = std::thread::available_parallelism()
-            .map_or(4, |n| n.get() * 2)
-            .max(4);
-        let read = SqlitePoolOptions::new()
-            .max_connections(readers as u32)
-            .connect_with(options.read_only(true))
-            .await?;
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url)?;
+        let (write, read) = match backend {
+            Backend::Sqlite => open_sqlite(url).await?,
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(POSTGRES_CONNECTIONS)
+                    .acquire_timeout(Duration::from_secs(60))
+                    .connect(url)
+                    .await?;
+                sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+                (pool.clone(), pool)
+            }
+        };
         let db = Db {
+            backend,
             write,
             read,
             projects: Arc::new(ReadCache::new(CACHE_TTL, 1024)),
@@ -144,11 +212,15 @@ impl Db {
         Ok(db)
     }
 
-    /// The write pool, for the browser-session store (`tower-sessions-sqlx-store`), which runs its own SQL
-    /// against its own `tower_sessions` table. This is the one exception to "all SQL lives here": the store is
-    /// a library, and sharing the single writer keeps its writes queued with everyone else's.
-    pub fn session_pool(&self) -> SqlitePool {
+    /// The write pool, for integration tests that age rows with raw SQL; Berth's own code never uses it.
+    #[doc(hidden)]
+    pub fn raw_write_pool(&self) -> AnyPool {
         self.write.clone()
+    }
+
+    /// The engine this database runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Closes both pools, waiting for running queries.
@@ -156,6 +228,44 @@ impl Db {
         self.write.close().await;
         self.read.close().await;
     }
+}
+
+/// The writer connection's settings: WAL, foreign keys, a 30 s wait for the file lock, and the log cut back to
+/// [`WAL_SIZE_LIMIT`] (checked by a test).
+const SQLITE_WRITER_SETTINGS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+    PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA journal_size_limit = 67108864;";
+const SQLITE_READER_SETTINGS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000;";
+
+/// SQLite's pools: one writer, so writers queue in-process instead of failing with "database is locked", and
+/// read-only readers. `Any` takes only the URL, so the file's settings are applied per connection.
+async fn open_sqlite(url: &str) -> Result<(AnyPool, AnyPool), sqlx::Error> {
+    let (path, _) = url.split_once('?').unwrap_or((url, ""));
+    let write = AnyPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(60))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::Executor::execute(conn, SQLITE_WRITER_SETTINGS).await?;
+                Ok(())
+            })
+        })
+        .connect(&format!("{path}?mode=rwc"))
+        .await?;
+    sqlx::migrate!("../migrations/sqlite").run(&write).await?;
+    let readers = std::thread::available_parallelism()
+        .map_or(4, |n| n.get() * 2)
+        .max(4);
+    let read = AnyPoolOptions::new()
+        .max_connections(readers as u32)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::Executor::execute(conn, SQLITE_READER_SETTINGS).await?;
+                Ok(())
+            })
+        })
+        .connect(&format!("{path}?mode=ro"))
+        .await?;
+    Ok((write, read))
 }
 
 /// Timestamps are stored as fixed-width RFC 3339 UTC text, so they compare correctly as strings.

@@ -49,7 +49,7 @@ impl Db {
         sqlx::query_as(
             "SELECT u.id, u.username, u.password_hash, (u.sysadmin OR u.admin_in_auth) AS sysadmin
              FROM oidc_users o JOIN users u ON u.id = o.user_id
-             WHERE o.subiss = $1 AND u.deleted = 0",
+             WHERE o.subiss = $1 AND u.deleted = FALSE",
         )
         .bind(subiss)
         .fetch_optional(&self.write)
@@ -101,7 +101,7 @@ impl Db {
             "SELECT u.id, u.username, u.password_hash, (u.sysadmin OR u.admin_in_auth) AS sysadmin,
                     o.secret_sealed
              FROM users u JOIN oidc_users o ON o.user_id = u.id
-             WHERE u.username = $1 AND u.deleted = 0",
+             WHERE u.username = $1 AND u.deleted = FALSE",
         )
         .bind(username)
         .fetch_optional(&self.read)

@@ -13,6 +13,7 @@ use super::list::{self, ListQuery, ListSql, Scope};
 pub struct Project {
     pub id: i64,
     pub name: String,
+    #[sqlx(try_from = "super::Flag")]
     pub public: bool,
     pub owner_id: i64,
     /// RFC 3339 UTC.
@@ -52,6 +53,7 @@ pub struct NewProject<'a> {
 pub struct ProjectDetail {
     pub id: i64,
     pub name: String,
+    #[sqlx(try_from = "super::Flag")]
     pub public: bool,
     pub owner_id: i64,
     pub owner_name: String,
@@ -170,7 +172,7 @@ impl Db {
 
     /// Ids of the public projects.
     pub async fn public_project_ids(&self) -> Result<Vec<i64>, sqlx::Error> {
-        sqlx::query_scalar("SELECT id FROM projects WHERE public = 1")
+        sqlx::query_scalar("SELECT id FROM projects WHERE public = TRUE")
             .fetch_all(&self.read)
             .await
     }
@@ -231,7 +233,7 @@ impl Db {
     ) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
         sqlx::query_as(
             "SELECT project_id, name, value FROM project_metadata
-             WHERE project_id IN (SELECT value FROM json_each($1)) ORDER BY project_id, name",
+             WHERE project_id IN (SELECT CAST(value AS BIGINT) FROM json_each($1)) ORDER BY project_id, name",
         )
         .bind(serde_json::Value::from(ids.to_vec()).to_string())
         .fetch_all(&self.read)
@@ -379,8 +381,8 @@ impl Db {
     /// Repositories, artifacts and pulls of `project_id`.
     pub async fn project_usage(&self, project_id: i64) -> Result<ProjectUsage, sqlx::Error> {
         sqlx::query_as(
-            "SELECT COUNT(*) AS repo_count, COALESCE(SUM(r.pull_count), 0) AS pull_count,
-                COALESCE(SUM(r.artifact_count), 0) AS artifact_count
+            "SELECT COUNT(*) AS repo_count, CAST(COALESCE(SUM(r.pull_count), 0) AS BIGINT) AS pull_count,
+                CAST(COALESCE(SUM(r.artifact_count), 0) AS BIGINT) AS artifact_count
              FROM repositories r WHERE r.project_id = $1",
         )
         .bind(project_id)
@@ -456,14 +458,16 @@ impl Db {
         let visible = visible.map(|ids| serde_json::Value::from(ids.to_vec()).to_string());
         sqlx::query_as(
             "SELECT
-                COALESCE(SUM(p.public = 1), 0) AS public_projects,
-                COALESCE(SUM(CASE WHEN p.public = 1 THEN p.repos ELSE 0 END), 0) AS public_repositories,
-                COALESCE(SUM(p.public = 0), 0) AS private_projects,
-                COALESCE(SUM(CASE WHEN p.public = 0 THEN p.repos ELSE 0 END), 0) AS private_repositories
+                CAST(COALESCE(SUM(CASE WHEN p.public = TRUE THEN 1 ELSE 0 END), 0) AS BIGINT) AS public_projects,
+                CAST(COALESCE(SUM(CASE WHEN p.public = TRUE THEN p.repos ELSE 0 END), 0) AS BIGINT)
+                    AS public_repositories,
+                CAST(COALESCE(SUM(CASE WHEN p.public = FALSE THEN 1 ELSE 0 END), 0) AS BIGINT) AS private_projects,
+                CAST(COALESCE(SUM(CASE WHEN p.public = FALSE THEN p.repos ELSE 0 END), 0) AS BIGINT)
+                    AS private_repositories
              FROM (SELECT p.id, p.public,
                      (SELECT COUNT(*) FROM repositories r WHERE r.project_id = p.id) AS repos
                    FROM projects p
-                   WHERE $1 IS NULL OR p.id IN (SELECT value FROM json_each($1))) p",
+                   WHERE $1 IS NULL OR p.id IN (SELECT CAST(value AS BIGINT) FROM json_each($1))) p",
         )
         .bind(visible)
         .fetch_one(&self.read)
@@ -487,7 +491,7 @@ impl Db {
         let visible = visible.map(|ids| serde_json::Value::from(ids.to_vec()).to_string());
         sqlx::query_as(&format!(
             "{PROJECT_DETAIL} WHERE instr(p.name, $1) > 0
-                AND ($2 IS NULL OR p.id IN (SELECT value FROM json_each($2)))
+                AND ($2 IS NULL OR p.id IN (SELECT CAST(value AS BIGINT) FROM json_each($2)))
              ORDER BY p.name"
         ))
         .bind(term)

@@ -32,7 +32,7 @@ impl Db {
         let mut tx = self.write.begin().await?;
         for (repository, digest, count, time) in &batch.artifacts {
             sqlx::query(
-                "UPDATE artifacts SET pull_count = pull_count + $1, pull_time = max(COALESCE(pull_time, ''), $2)
+                "UPDATE artifacts SET pull_count = pull_count + $1, pull_time = CASE WHEN pull_time IS NULL OR pull_time < $2 THEN $2 ELSE pull_time END
                  WHERE repository_id = (SELECT id FROM repositories WHERE name = $3) AND digest = $4",
             )
             .bind(count)
@@ -51,7 +51,7 @@ impl Db {
         }
         for (repository, tag, time) in &batch.tags {
             sqlx::query(
-                "UPDATE tags SET pull_time = max(COALESCE(pull_time, ''), $1)
+                "UPDATE tags SET pull_time = CASE WHEN pull_time IS NULL OR pull_time < $1 THEN $1 ELSE pull_time END
                  WHERE repository_id = (SELECT id FROM repositories WHERE name = $2) AND name = $3",
             )
             .bind(time)
@@ -64,7 +64,7 @@ impl Db {
             sqlx::query(
                 "INSERT INTO pull_stats (project_id, repository_id, day, count)
                  SELECT project_id, id, $1, $2 FROM repositories WHERE name = $3
-                 ON CONFLICT (repository_id, day) DO UPDATE SET count = count + excluded.count",
+                 ON CONFLICT (repository_id, day) DO UPDATE SET count = pull_stats.count + excluded.count",
             )
             .bind(day)
             .bind(count)
@@ -96,7 +96,7 @@ impl Db {
         since: &str,
     ) -> Result<Vec<(String, i64)>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT day, SUM(count) FROM pull_stats WHERE project_id = $1 AND day >= $2
+            "SELECT day, CAST(SUM(count) AS BIGINT) FROM pull_stats WHERE project_id = $1 AND day >= $2
              GROUP BY day ORDER BY day",
         )
         .bind(project_id)

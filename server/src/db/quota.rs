@@ -2,7 +2,7 @@
 //! manifests. Writes go through the single writer connection, so concurrent pushes are serialized and
 //! can never overshoot a limit.
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::Db;
 
@@ -36,7 +36,7 @@ pub struct Drift {
 /// Charges `project_id` for `digest` unless it already pays for it. Fails, writing nothing, if that would
 /// exceed the project's limit.
 pub(super) async fn charge(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     project_id: i64,
     digest: &str,
     size: i64,
@@ -78,7 +78,7 @@ pub(super) async fn charge(
 /// Stops charging `project_id` for `digest` if none of its repositories links it and none of its
 /// artifacts is it.
 pub(super) async fn release_if_unused(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     project_id: i64,
     digest: &str,
 ) -> Result<(), sqlx::Error> {
@@ -128,13 +128,13 @@ pub enum ChargeError {
 }
 
 /// What a project's usage should be, from its references: linked blobs and manifests, each digest once.
-const ACTUAL_USAGE: &str = "SELECT COALESCE(SUM(size), 0) FROM (
+const ACTUAL_USAGE: &str = "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM (
         SELECT rb.digest, b.size FROM repository_blobs rb
         JOIN repositories r ON r.id = rb.repository_id JOIN blobs b ON b.digest = rb.digest
         WHERE r.project_id = $1
         UNION
         SELECT a.digest, a.size FROM artifacts a JOIN repositories r ON r.id = a.repository_id
-        WHERE r.project_id = $1)";
+        WHERE r.project_id = $1) AS usage";
 
 impl Db {
     /// The quota of project `project_id`.
@@ -172,7 +172,7 @@ impl Db {
                 .fetch_one(&mut *tx)
                 .await?;
             let ledger: i64 = sqlx::query_scalar(
-                "SELECT COALESCE(SUM(size), 0) FROM project_blobs WHERE project_id = $1",
+                "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM project_blobs WHERE project_id = $1",
             )
             .bind(id)
             .fetch_one(&mut *tx)
@@ -191,14 +191,16 @@ impl Db {
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query(
-                    "INSERT OR IGNORE INTO project_blobs (project_id, digest, size, created_at)
+                    "INSERT INTO project_blobs (project_id, digest, size, created_at)
                      SELECT $1, digest, size, $2 FROM (
                         SELECT rb.digest, b.size FROM repository_blobs rb
                         JOIN repositories r ON r.id = rb.repository_id JOIN blobs b ON b.digest = rb.digest
                         WHERE r.project_id = $1
                         UNION
                         SELECT a.digest, a.size FROM artifacts a JOIN repositories r ON r.id = a.repository_id
-                        WHERE r.project_id = $1)",
+                        WHERE r.project_id = $1) AS usage
+                     WHERE 1 = 1
+                     ON CONFLICT DO NOTHING",
                 )
                 .bind(id)
                 .bind(super::now())

@@ -15,6 +15,7 @@ pub struct RegistryRow {
     pub kind: String,
     pub url: String,
     pub description: String,
+    #[sqlx(try_from = "super::Flag")]
     pub insecure: bool,
     /// `basic`, or `None` for anonymous access.
     pub credential_type: Option<String>,

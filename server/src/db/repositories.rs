@@ -120,6 +120,7 @@ impl Db {
 pub struct SearchRepositoryRow {
     pub project_id: i64,
     pub project_name: String,
+    #[sqlx(try_from = "super::Flag")]
     pub project_public: bool,
     /// The full name, `project/repo`.
     pub name: String,
@@ -155,7 +156,7 @@ impl Db {
                 r.artifact_count
              FROM repositories r JOIN projects p ON p.id = r.project_id
              WHERE instr(r.name, $1) > 0
-               AND ($2 IS NULL OR r.project_id IN (SELECT value FROM json_each($2)))
+               AND ($2 IS NULL OR r.project_id IN (SELECT CAST(value AS BIGINT) FROM json_each($2)))
              ORDER BY r.name",
         )
         .bind(term)

@@ -5,7 +5,7 @@
 //! Reasons are written in batches and read back by keyset (`seq`), so neither side holds a whole repository.
 
 use futures_util::stream::{BoxStream, StreamExt};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::Db;
 
@@ -53,6 +53,7 @@ pub enum CreatePolicyError {
 pub struct RetentionExecutionRow {
     pub id: i64,
     pub policy_id: i64,
+    #[sqlx(try_from = "super::Flag")]
     pub dry_run: bool,
     pub triggered_by: String,
     /// The job's state: pending, running, success, error, stopped.
@@ -105,9 +106,11 @@ pub struct ReasonRow {
     pub tag: Option<String>,
     pub artifact_id: i64,
     pub digest: String,
+    #[sqlx(try_from = "super::Flag")]
     pub retained: bool,
     pub rule: Option<i64>,
     pub reason: String,
+    #[sqlx(try_from = "super::Flag")]
     pub artifact_deleted: bool,
 }
 
@@ -124,7 +127,7 @@ const REASON_COLUMNS: &str =
 
 /// Writes the schedule of policy `id` (or removes it with `None`).
 async fn set_schedule(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: i64,
     schedule: Option<&RetentionSchedule<'_>>,
     now: &str,
@@ -167,7 +170,7 @@ fn stored_json(mut policy: serde_json::Value, id: i64, project_id: i64) -> Strin
 /// Creates `policy` for `project_id` inside `conn`'s transaction: the row, the project's `retention_id` and
 /// the schedule. Fails if the project already has a policy.
 pub(super) async fn create_policy_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     project_id: i64,
     policy: &NewRetentionPolicy<'_>,
     now: &str,
@@ -483,7 +486,7 @@ impl Db {
              SELECT NULL AS tag, a.id AS artifact_id, a.digest, a.push_time AS pushed,
                     NULL AS tag_pulled, a.pull_time AS artifact_pulled
              FROM artifacts a
-             WHERE a.repository_id = $1 AND a.listed = 1
+             WHERE a.repository_id = $1 AND a.listed = TRUE
                AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.artifact_id = a.id)
              ORDER BY pushed DESC, artifact_id DESC, tag",
         )
@@ -503,11 +506,15 @@ impl Db {
         let mut tx = self.write.begin().await?;
         let mut seq = first_seq;
         for chunk in reasons.chunks(REASON_ROWS) {
-            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            let mut insert = super::sql_builder::SqlBuilder::new(
                 "INSERT INTO retention_reasons (task_id, seq, tag, artifact_id, digest, retained, rule, reason) ",
             );
-            insert.push_values(chunk, |mut row, reason| {
-                row.push_bind(task_id)
+            insert.push("VALUES ");
+            for (i, reason) in chunk.iter().enumerate() {
+                insert.push(if i == 0 { "(" } else { ", (" });
+                insert
+                    .separated(", ")
+                    .push_bind(task_id)
                     .push_bind(seq)
                     .push_bind(&reason.tag)
                     .push_bind(reason.artifact_id)
@@ -515,9 +522,10 @@ impl Db {
                     .push_bind(reason.retained)
                     .push_bind(reason.rule)
                     .push_bind(&reason.reason);
+                insert.push(")");
                 seq += 1;
-            });
-            insert.build().execute(&mut *tx).await?;
+            }
+            insert.build()?.execute(&mut *tx).await?;
         }
         tx.commit().await
     }
@@ -530,10 +538,10 @@ impl Db {
         repository_id: i64,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "UPDATE retention_reasons SET artifact_deleted = 1
-             WHERE task_id = $1 AND retained = 0
+            "UPDATE retention_reasons SET artifact_deleted = TRUE
+             WHERE task_id = $1 AND retained = FALSE
                AND NOT EXISTS (SELECT 1 FROM retention_reasons k WHERE k.task_id = $1
-                               AND k.artifact_id = retention_reasons.artifact_id AND k.retained = 1)
+                               AND k.artifact_id = retention_reasons.artifact_id AND k.retained = TRUE)
                AND NOT EXISTS (SELECT 1 FROM artifact_children ch
                                WHERE ch.child_digest = retention_reasons.digest
                                  AND EXISTS (SELECT 1 FROM artifacts p
@@ -558,7 +566,7 @@ impl Db {
     ) -> Result<Vec<ReasonRow>, sqlx::Error> {
         sqlx::query_as(&format!(
             "SELECT {REASON_COLUMNS} FROM retention_reasons
-             WHERE task_id = $1 AND retained = 0 AND seq > $2 ORDER BY seq LIMIT $3"
+             WHERE task_id = $1 AND retained = FALSE AND seq > $2 ORDER BY seq LIMIT $3"
         ))
         .bind(task_id)
         .bind(after_seq)

@@ -13,6 +13,7 @@ pub struct RobotRow {
     pub level: String,
     pub project_id: Option<i64>,
     pub secret_hash: String,
+    #[sqlx(try_from = "super::Flag")]
     pub disabled: bool,
     pub duration: i64,
     pub expires_at: i64,

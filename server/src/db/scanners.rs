@@ -22,14 +22,19 @@ pub struct ScannerRow {
     pub name: String,
     pub description: String,
     pub url: String,
+    #[sqlx(try_from = "super::Flag")]
     pub disabled: bool,
+    #[sqlx(try_from = "super::Flag")]
     pub is_default: bool,
+    #[sqlx(try_from = "super::Flag")]
     pub immutable: bool,
     /// `""`, `Basic`, `Bearer` or `X-ScannerAdapter-API-Key`.
     pub auth: String,
     /// Sealed by [`crate::crypto::SecretBox`].
     pub access_credential: Option<Vec<u8>>,
+    #[sqlx(try_from = "super::Flag")]
     pub skip_cert_verify: bool,
+    #[sqlx(try_from = "super::Flag")]
     pub use_internal_addr: bool,
     pub created_at: String,
     pub updated_at: String,
@@ -101,9 +106,9 @@ impl Db {
         sqlx::query(
             "INSERT INTO scanner_registrations (uuid, name, description, url, disabled, is_default, immutable,
                 auth, skip_cert_verify, use_internal_addr, created_at, updated_at)
-             SELECT $1, $2, $3, $4, 0,
-                    CASE WHEN EXISTS (SELECT 1 FROM scanner_registrations WHERE is_default = 1) THEN 0 ELSE 1 END,
-                    1, '', 0, 0, $5, $5
+             SELECT $1, $2, $3, $4, FALSE,
+                    CASE WHEN EXISTS (SELECT 1 FROM scanner_registrations WHERE is_default = TRUE) THEN FALSE ELSE TRUE END,
+                    TRUE, '', FALSE, FALSE, $5, $5
              WHERE 1 = 1
              ON CONFLICT DO NOTHING",
         )
@@ -128,8 +133,8 @@ impl Db {
             "INSERT INTO scanner_registrations (uuid, name, description, url, disabled, is_default, immutable,
                 auth, access_credential, skip_cert_verify, use_internal_addr, created_at, updated_at)
              SELECT $1, $2, $3, $4, $5,
-                    CASE WHEN EXISTS (SELECT 1 FROM scanner_registrations) THEN 0 ELSE 1 END,
-                    0, $6, $7, $8, $9, $10, $10",
+                    CASE WHEN EXISTS (SELECT 1 FROM scanner_registrations) THEN FALSE ELSE TRUE END,
+                    FALSE, $6, $7, $8, $9, $10, $10",
         )
         .bind(uuid)
         .bind(scanner.name)
@@ -156,7 +161,7 @@ impl Db {
 
     /// The default registration, if there is one.
     pub async fn default_scanner(&self) -> Result<Option<ScannerRow>, sqlx::Error> {
-        sqlx::query_as(&format!("{SELECT} WHERE is_default = 1"))
+        sqlx::query_as(&format!("{SELECT} WHERE is_default = TRUE"))
             .fetch_optional(&self.read)
             .await
     }
@@ -189,7 +194,7 @@ impl Db {
         let updated = sqlx::query(
             "UPDATE scanner_registrations SET name = $1, description = $2, url = $3, disabled = $4, auth = $5,
                 access_credential = $6, skip_cert_verify = $7, use_internal_addr = $8, updated_at = $9
-             WHERE uuid = $10 AND immutable = 0",
+             WHERE uuid = $10 AND immutable = FALSE",
         )
         .bind(scanner.name)
         .bind(scanner.description)
@@ -210,11 +215,13 @@ impl Db {
     /// Makes registration `uuid` the only default, in one transaction (nothing changes unless it can be).
     pub async fn set_default_scanner(&self, uuid: &str) -> Result<SetDefault, sqlx::Error> {
         let mut tx = self.write.begin().await?;
-        let disabled: Option<bool> =
-            sqlx::query_scalar("SELECT disabled FROM scanner_registrations WHERE uuid = $1")
-                .bind(uuid)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let disabled: Option<bool> = sqlx::query_scalar::<_, super::Flag>(
+            "SELECT disabled FROM scanner_registrations WHERE uuid = $1",
+        )
+        .bind(uuid)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(bool::from);
         match disabled {
             None => return Ok(SetDefault::NotFound),
             Some(true) => return Ok(SetDefault::Disabled),
@@ -222,14 +229,14 @@ impl Db {
         }
         let now = super::now();
         sqlx::query(
-            "UPDATE scanner_registrations SET is_default = 0, updated_at = $1 WHERE is_default = 1 AND uuid <> $2",
+            "UPDATE scanner_registrations SET is_default = FALSE, updated_at = $1 WHERE is_default = TRUE AND uuid <> $2",
         )
         .bind(&now)
         .bind(uuid)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "UPDATE scanner_registrations SET is_default = 1, updated_at = $1 WHERE uuid = $2 AND is_default = 0",
+            "UPDATE scanner_registrations SET is_default = TRUE, updated_at = $1 WHERE uuid = $2 AND is_default = FALSE",
         )
         .bind(&now)
         .bind(uuid)
@@ -259,7 +266,7 @@ impl Db {
             .await?;
         if row.is_default {
             sqlx::query(
-                "UPDATE scanner_registrations SET is_default = 1, disabled = 0, updated_at = $1 WHERE uuid = $2",
+                "UPDATE scanner_registrations SET is_default = TRUE, disabled = FALSE, updated_at = $1 WHERE uuid = $2",
             )
             .bind(super::now())
             .bind(BUILT_IN_UUID)

@@ -8,11 +8,11 @@
 //! Harbor) and one report MIME type, and counts per artifact row, as Harbor does: the same digest in two
 //! repositories is two artifacts.
 //!
-//! Portable SQL: `$N` placeholders through [`QueryBuilder`], no SQLite-only functions; `(x IS NULL)` orders
+//! Portable SQL: `$N` placeholders through [`SqlBuilder`], no SQLite-only functions; `(x IS NULL)` orders
 //! missing scores last on both backends.
 
-use sqlx::sqlite::Sqlite;
-use sqlx::{FromRow, QueryBuilder};
+use super::sql_builder::SqlBuilder;
+use sqlx::FromRow;
 
 use super::Db;
 
@@ -107,7 +107,7 @@ pub struct VulnerabilityFilter {
 }
 
 impl VulnerabilityFilter {
-    fn push_where(&self, query: &mut QueryBuilder<'_, Sqlite>) {
+    fn push_where(&self, query: &mut SqlBuilder<'_>) {
         if let Some(v) = &self.cve_id {
             query.push(" AND c.cve_id = ").push_bind(v.clone());
         }
@@ -142,12 +142,8 @@ impl VulnerabilityFilter {
 }
 
 /// A query over [`FINDINGS`] of `registration` and `mime_type`, starting with `select`.
-fn findings_query<'a>(
-    select: &str,
-    registration: &str,
-    mime_type: &str,
-) -> QueryBuilder<'a, Sqlite> {
-    let mut query = QueryBuilder::new(select);
+fn findings_query<'a>(select: &str, registration: &str, mime_type: &str) -> SqlBuilder<'a> {
+    let mut query = SqlBuilder::new(select);
     query
         .push(FINDINGS)
         .push_bind(registration.to_owned())
@@ -175,7 +171,7 @@ impl Db {
             mime_type,
         );
         query.push(" GROUP BY c.severity");
-        let rows: Vec<(String, i64, i64)> = query.build_query_as().fetch_all(&self.read).await?;
+        let rows: Vec<(String, i64, i64)> = query.build_query_as()?.fetch_all(&self.read).await?;
         let mut counts = SeverityCounts::default();
         for (severity, count, fixable) in rows {
             let slot = match severity.as_str() {
@@ -240,7 +236,7 @@ impl Db {
                   LIMIT ",
             )
             .push_bind(limit);
-        query.build_query_as().fetch_all(&self.read).await
+        query.build_query_as()?.fetch_all(&self.read).await
     }
 
     /// The `limit` artifacts with the most Critical findings, then High, Medium and Low (Harbor's order;
@@ -269,7 +265,7 @@ impl Db {
                   LIMIT ",
             )
             .push_bind(limit);
-        query.build_query_as().fetch_all(&self.read).await
+        query.build_query_as()?.fetch_all(&self.read).await
     }
 
     /// One page of the findings matching `filter`, highest CVSS v3 score first (those without one last).
@@ -296,7 +292,7 @@ impl Db {
             .push_bind(limit)
             .push(" OFFSET ")
             .push_bind(offset);
-        query.build_query_as().fetch_all(&self.read).await
+        query.build_query_as()?.fetch_all(&self.read).await
     }
 
     /// How many findings match `filter`; with `cap`, counts at most `cap + 1` (so a caller can say "more
@@ -314,7 +310,7 @@ impl Db {
             query.push(" LIMIT ").push_bind(cap.saturating_add(1));
         }
         query.push(") AS matching");
-        query.build_query_scalar().fetch_one(&self.read).await
+        query.build_query_scalar()?.fetch_one(&self.read).await
     }
 
     /// The tag names of each of `artifact_ids`, at most `per_artifact` each, by name.
@@ -328,15 +324,14 @@ impl Db {
         if artifact_ids.is_empty() {
             return Ok(tags);
         }
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "SELECT artifact_id, name FROM tags WHERE artifact_id IN (",
-        );
+        let mut query =
+            SqlBuilder::new("SELECT artifact_id, name FROM tags WHERE artifact_id IN (");
         let mut list = query.separated(", ");
         for id in artifact_ids {
             list.push_bind(*id);
         }
         query.push(") ORDER BY artifact_id, name");
-        let rows: Vec<(i64, String)> = query.build_query_as().fetch_all(&self.read).await?;
+        let rows: Vec<(i64, String)> = query.build_query_as()?.fetch_all(&self.read).await?;
         for (id, name) in rows {
             let names = tags.entry(id).or_default();
             if names.len() < per_artifact {

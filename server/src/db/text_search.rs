@@ -9,12 +9,12 @@
 //!   is then checked with `instr`, so the index only narrows. A shorter part (trigrams cannot index it), or
 //!   one with a character no tag name can hold (and that FTS5's query syntax might read), is found by
 //!   reading the tag names: every tag, never every artifact.
-//! - PostgreSQL (a later issue): a `pg_trgm` GIN index, `CREATE INDEX … ON tags USING gin (name
-//!   gin_trgm_ops)`, answers `t.name LIKE '%' || $1 || '%' ESCAPE '\'` with `\`, `%` and `_` escaped in
-//!   `$1`, for parts of any length; this function will write that instead.
+//! - PostgreSQL: a `pg_trgm` GIN index (`tags_name_trgm`, migration 0013) answers
+//!   `t.name LIKE '%part%' ESCAPE '\'`, with `\`, `%` and `_` escaped in the part, for parts of any length.
 
-use sqlx::QueryBuilder;
-use sqlx::sqlite::Sqlite;
+use super::sql_builder::SqlBuilder;
+
+use super::Backend;
 
 /// The related values that have a substring index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,8 +31,29 @@ fn tag_character(c: char) -> bool {
 impl Substrings {
     /// Appends a query of one column, `listed_key`: the key of each listed row with a related value
     /// containing `part`, each once; only related rows of repository `within` when given.
-    pub fn push_keys(self, qb: &mut QueryBuilder<'_, Sqlite>, part: &str, within: Option<i64>) {
+    pub fn push_keys(
+        self,
+        qb: &mut SqlBuilder<'_>,
+        backend: Backend,
+        part: &str,
+        within: Option<i64>,
+    ) {
         match self {
+            Substrings::TagNames if backend == Backend::Postgres => {
+                qb.push("SELECT DISTINCT t.artifact_id AS listed_key FROM tags t WHERE ");
+                if let Some(repository_id) = within {
+                    qb.push("t.repository_id = ")
+                        .push_bind(repository_id)
+                        .push(" AND ");
+                }
+                let escaped = part
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                qb.push("t.name LIKE ")
+                    .push_bind(format!("%{escaped}%"))
+                    .push(" ESCAPE '\\'");
+            }
             Substrings::TagNames => {
                 qb.push("SELECT DISTINCT t.artifact_id AS listed_key FROM ");
                 if part.chars().count() >= 3 && part.chars().all(tag_character) {

@@ -230,7 +230,7 @@ impl Db {
 /// Finds or creates a group for [`Db::sync_external_groups`] and [`Db::ensure_external_group`]: LDAP groups by
 /// DN, case-insensitively, others by name; a new LDAP group whose name is taken is named by its DN.
 async fn ensure_group(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     group_type: i64,
     group: &NewUserGroup<'_>,
     now: &str,
@@ -252,13 +252,14 @@ async fn ensure_group(
     if let Some(id) = existing {
         return Ok(id);
     }
-    let name_taken: bool = sqlx::query_scalar(
+    let name_taken: bool = sqlx::query_scalar::<_, super::Flag>(
         "SELECT EXISTS (SELECT 1 FROM user_groups WHERE group_type = $1 AND group_name = $2)",
     )
     .bind(group_type)
     .bind(group.group_name)
     .fetch_one(&mut *tx)
-    .await?;
+    .await?
+    .0;
     let name = if name_taken && group_type == LDAP {
         group.ldap_group_dn
     } else {

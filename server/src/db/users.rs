@@ -13,6 +13,7 @@ pub struct User {
     pub username: String,
     pub password_hash: Option<String>,
     /// A system admin: by the `sysadmin` flag, or by the directory at the last sign-in (`admin_in_auth`).
+    #[sqlx(try_from = "super::Flag")]
     pub sysadmin: bool,
 }
 
@@ -46,8 +47,10 @@ pub struct UserDetail {
     pub email: Option<String>,
     pub realname: String,
     pub comment: String,
+    #[sqlx(try_from = "super::Flag")]
     pub sysadmin: bool,
     /// System admin by the directory's say at the last sign-in (Harbor's `admin_role_in_auth`).
+    #[sqlx(try_from = "super::Flag")]
     pub admin_in_auth: bool,
     pub created_at: String,
     pub updated_at: String,
@@ -84,7 +87,7 @@ impl Db {
 
     pub async fn find_user(&self, username: &str) -> Result<Option<User>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT id, username, password_hash, (sysadmin OR admin_in_auth) AS sysadmin FROM users WHERE username = $1 AND deleted = 0",
+            "SELECT id, username, password_hash, (sysadmin OR admin_in_auth) AS sysadmin FROM users WHERE username = $1 AND deleted = FALSE",
         )
         .bind(username)
         .fetch_optional(&self.read)
@@ -103,7 +106,7 @@ impl Db {
         realname: &str,
     ) -> Result<i64, sqlx::Error> {
         if let Some(id) =
-            sqlx::query_scalar("SELECT id FROM users WHERE username = $1 AND deleted = 0")
+            sqlx::query_scalar("SELECT id FROM users WHERE username = $1 AND deleted = FALSE")
                 .bind(username)
                 .fetch_optional(&self.write)
                 .await?
@@ -120,7 +123,7 @@ impl Db {
 /// Inserts a user without a local password, as LDAP and OIDC sign-ins create them, and returns its id. The
 /// email is kept only while no other user has it (emails are unique, and a directory may repeat one).
 pub(super) async fn insert_external_user(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     username: &str,
     email: Option<&str>,
     realname: &str,
@@ -128,7 +131,7 @@ pub(super) async fn insert_external_user(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO users (username, email, realname, comment, password_hash, sysadmin, created_at, updated_at)
-         VALUES ($1, CASE WHEN EXISTS (SELECT 1 FROM users WHERE email = $2) THEN NULL ELSE $2 END, $3, '', NULL, 0, $4, $4)
+         VALUES ($1, CASE WHEN EXISTS (SELECT 1 FROM users WHERE email = $2) THEN NULL ELSE $2 END, $3, '', NULL, FALSE, $4, $4)
          RETURNING id",
     )
     .bind(username)
@@ -142,7 +145,7 @@ pub(super) async fn insert_external_user(
 impl Db {
     /// The user numbered `id`, without its password hash.
     pub async fn user_detail(&self, id: i64) -> Result<Option<UserDetail>, sqlx::Error> {
-        sqlx::query_as(&format!("{USER_DETAIL} WHERE id = $1 AND deleted = 0"))
+        sqlx::query_as(&format!("{USER_DETAIL} WHERE id = $1 AND deleted = FALSE"))
             .bind(id)
             .fetch_optional(&self.read)
             .await
@@ -154,7 +157,7 @@ impl Db {
         username: &str,
     ) -> Result<Option<UserDetail>, sqlx::Error> {
         sqlx::query_as(&format!(
-            "{USER_DETAIL} WHERE username = $1 AND deleted = 0"
+            "{USER_DETAIL} WHERE username = $1 AND deleted = FALSE"
         ))
         .bind(username)
         .fetch_optional(&self.read)
@@ -176,17 +179,18 @@ impl Db {
             tie_breaker: "id",
             key_first: None,
         };
-        let scope = [Scope::Sql("deleted = 0")];
+        let scope = [Scope::Sql("deleted = FALSE")];
         list::fetch_page(&self.read, &sql, &scope, query, limit, offset).await
     }
 
     /// Whether some user already has the email address `email`. (The schema does not make emails unique,
     /// so this check is what keeps them so.)
     pub async fn email_taken(&self, email: &str) -> Result<bool, sqlx::Error> {
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
+        sqlx::query_scalar::<_, super::Flag>("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
             .bind(email)
             .fetch_one(&self.read)
             .await
+            .map(bool::from)
     }
 }
 
@@ -194,7 +198,7 @@ impl Db {
     /// The user numbered `id` with its password hash, unless deleted.
     pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT id, username, password_hash, (sysadmin OR admin_in_auth) AS sysadmin FROM users WHERE id = $1 AND deleted = 0",
+            "SELECT id, username, password_hash, (sysadmin OR admin_in_auth) AS sysadmin FROM users WHERE id = $1 AND deleted = FALSE",
         )
         .bind(id)
         .fetch_optional(&self.read)
@@ -203,11 +207,14 @@ impl Db {
 
     /// Whether a user other than `id` has the email address `email`.
     pub async fn email_taken_by_other(&self, email: &str, id: i64) -> Result<bool, sqlx::Error> {
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1 AND id <> $2)")
-            .bind(email)
-            .bind(id)
-            .fetch_one(&self.read)
-            .await
+        sqlx::query_scalar::<_, super::Flag>(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE email = $1 AND id <> $2)",
+        )
+        .bind(email)
+        .bind(id)
+        .fetch_one(&self.read)
+        .await
+        .map(bool::from)
     }
 
     /// Sets the profile of user `id` (Harbor's `UserProfile`). Returns `false` if there is no such user; an
@@ -221,7 +228,7 @@ impl Db {
     ) -> Result<bool, sqlx::Error> {
         let result = sqlx::query(
             "UPDATE users SET email = $1, realname = $2, comment = $3, updated_at = $4
-             WHERE id = $5 AND deleted = 0",
+             WHERE id = $5 AND deleted = FALSE",
         )
         .bind(email)
         .bind(realname)
@@ -240,7 +247,7 @@ impl Db {
         password_hash: &str,
     ) -> Result<bool, sqlx::Error> {
         let result = sqlx::query(
-            "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3 AND deleted = 0",
+            "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3 AND deleted = FALSE",
         )
         .bind(password_hash)
         .bind(super::now())
@@ -253,7 +260,7 @@ impl Db {
     /// Makes user `id` a system administrator or not. Returns `false` if there is no such user.
     pub async fn set_user_sysadmin(&self, id: i64, sysadmin: bool) -> Result<bool, sqlx::Error> {
         let result = sqlx::query(
-            "UPDATE users SET sysadmin = $1, updated_at = $2 WHERE id = $3 AND deleted = 0",
+            "UPDATE users SET sysadmin = $1, updated_at = $2 WHERE id = $3 AND deleted = FALSE",
         )
         .bind(sysadmin)
         .bind(super::now())
@@ -270,7 +277,7 @@ impl Db {
     pub async fn delete_user(&self, id: i64) -> Result<Option<String>, sqlx::Error> {
         let mut tx = self.write.begin().await?;
         let username: Option<String> =
-            sqlx::query_scalar("SELECT username FROM users WHERE id = $1 AND deleted = 0")
+            sqlx::query_scalar("SELECT username FROM users WHERE id = $1 AND deleted = FALSE")
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -278,9 +285,9 @@ impl Db {
             return Ok(None);
         };
         sqlx::query(
-            "UPDATE users SET deleted = 1, username = username || '#' || id,
+            "UPDATE users SET deleted = TRUE, username = username || '#' || id,
                  email = CASE WHEN email IS NULL OR email = '' THEN email ELSE email || '#' || id END,
-                 password_hash = NULL, sysadmin = 0, admin_in_auth = 0, updated_at = $1
+                 password_hash = NULL, sysadmin = FALSE, admin_in_auth = FALSE, updated_at = $1
              WHERE id = $2",
         )
         .bind(super::now())

@@ -15,6 +15,7 @@ mod support;
 mod api;
 mod authz;
 mod clients;
+mod cluster;
 mod compat;
 mod console;
 mod crash;

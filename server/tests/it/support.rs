@@ -41,6 +41,14 @@ impl TestServer {
     /// [`TestServer::start_with`], where `configure` also gets the address the server will listen on (for
     /// settings that name it, such as `external_url` or `listen`).
     pub async fn start_bound(configure: impl FnOnce(&mut Config, SocketAddr)) -> TestServer {
+        // `BERTH_TEST_LOG=warn` (a tracing filter, e.g. `warn,sqlx=debug`) shows the servers' logs with the
+        // failing test's output.
+        if let Ok(filter) = std::env::var("BERTH_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init();
+        }
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -61,6 +69,9 @@ impl TestServer {
             );
         }
         configure(&mut config, addr);
+        if config.database_url.is_none() {
+            config.database_url = database_url_for(&config.data_dir);
+        }
         let (state, _) = berth::serve::prepare(config)
             .await
             .unwrap_or_else(|e| panic!("prepare: {e:#}"));
@@ -207,6 +218,92 @@ pub fn s3_available(test: &str) -> bool {
 }
 
 /// `sha256:<hex>` of `data`: the digest tests expect the registry to compute.
+/// The metadata database of a server whose data directory is `data_dir`: `None` (SQLite under the directory,
+/// Berth's default) unless `BERTH_TEST_DATABASE=postgres`, when it is a database of its own, named after the
+/// directory, on the PostgreSQL at `BERTH_TEST_POSTGRES_URL` (`scripts/pg-test-server.sh`); a server restarted
+/// on the same directory finds its database again.
+pub fn database_url_for(data_dir: &Path) -> Option<String> {
+    if std::env::var("BERTH_TEST_DATABASE").ok()? != "postgres" {
+        return None;
+    }
+    let admin = std::env::var("BERTH_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| panic!("BERTH_TEST_DATABASE=postgres needs BERTH_TEST_POSTGRES_URL"));
+    let name = format!(
+        "berth_{}",
+        &sha256(data_dir.to_string_lossy().as_bytes())["sha256:".len()..][..20]
+    );
+    let psql = |sql: &str| {
+        let out = Command::new("psql")
+            .args([
+                "-X",
+                "-q",
+                "-t",
+                "-A",
+                "-v",
+                "ON_ERROR_STOP=1",
+                &admin,
+                "-c",
+                sql,
+            ])
+            .output()
+            .unwrap_or_else(|e| panic!("psql: {e}"));
+        assert!(
+            out.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    if psql(&format!(
+        "SELECT 1 FROM pg_database WHERE datname = '{name}'"
+    ))
+    .is_empty()
+    {
+        psql(&format!("CREATE DATABASE {name}"));
+    }
+    let (base, _) = admin.rsplit_once('/').unwrap_or((&admin, ""));
+    Some(format!("{base}/{name}"))
+}
+
+/// The `database_url` of a server on `data_dir` (see [`database_url_for`]; SQLite's default otherwise).
+pub fn database_url(data_dir: &Path) -> String {
+    database_url_for(data_dir)
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("berth.db").display()))
+}
+
+/// Everything the server's database holds, as bytes: SQLite's files, or a `pg_dump` of its PostgreSQL
+/// database. For tests that a secret is never stored in clear.
+pub fn database_bytes(config: &Config) -> Vec<u8> {
+    if let Some(url) = config
+        .database_url
+        .as_deref()
+        .filter(|u| u.starts_with("postgres"))
+    {
+        let out = Command::new("pg_dump")
+            .args(["--data-only", url])
+            .output()
+            .unwrap_or_else(|e| panic!("pg_dump: {e}"));
+        assert!(
+            out.status.success(),
+            "pg_dump: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return out.stdout;
+    }
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(&config.data_dir).unwrap_or_else(|e| panic!("data dir: {e}")) {
+        let path = entry.unwrap_or_else(|e| panic!("data dir: {e}")).path();
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("berth.db"))
+        {
+            bytes
+                .extend(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
+        }
+    }
+    bytes
+}
+
 pub fn sha256(data: &[u8]) -> String {
     use sha2::Digest as _;
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(data)))
@@ -265,7 +362,11 @@ impl BinaryServer {
             .append(true)
             .open(data_dir.with_extension("log"))
             .unwrap_or_else(|e| panic!("log file: {e}"));
-        let child = Command::new(berth_binary())
+        let mut command = Command::new(berth_binary());
+        if let Some(url) = database_url_for(data_dir) {
+            command.env("BERTH_DATABASE_URL", url);
+        }
+        let child = command
             .arg("serve")
             .env("BERTH_LISTEN", format!("127.0.0.1:{port}"))
             .env("BERTH_DATA_DIR", data_dir)
@@ -339,7 +440,11 @@ impl Drop for BinaryServer {
 
 /// Runs a `berth` CLI command with `BERTH_DATA_DIR=data_dir`.
 pub fn berth_cli(data_dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(berth_binary())
+    let mut command = Command::new(berth_binary());
+    if let Some(url) = database_url_for(data_dir) {
+        command.env("BERTH_DATABASE_URL", url);
+    }
+    command
         .args(args)
         .env("BERTH_DATA_DIR", data_dir)
         .env("BERTH_LOG_LEVEL", "warn")

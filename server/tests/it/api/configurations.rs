@@ -8,7 +8,9 @@ use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::{As, api, error_code};
-use crate::support::{ADMIN_PASSWORD, ADMIN_USER, TestServer, berth_binary, browser, client};
+use crate::support::{
+    ADMIN_PASSWORD, ADMIN_USER, TestServer, berth_binary, browser, client, database_bytes,
+};
 
 const PASSWORD: &str = "Password1";
 
@@ -42,18 +44,6 @@ async fn message(response: reqwest::Response) -> String {
 }
 
 /// Every byte of the database files under `data_dir` (the WAL included).
-fn database_bytes(data_dir: &Path) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for entry in std::fs::read_dir(data_dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with("berth.db") {
-            bytes.extend(std::fs::read(&path).unwrap());
-        }
-    }
-    bytes
-}
-
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
@@ -162,7 +152,7 @@ async fn defaults_then_a_round_trip_that_never_returns_secrets() {
             .map(|s| s.expose().to_owned()),
         Some(oidc_secret.to_owned())
     );
-    let db = database_bytes(&server.state.config.data_dir);
+    let db = database_bytes(&server.state.config);
     assert!(
         contains(&db, "ldaps://ldap.example.com:636"),
         "sanity: the DB files are read"
@@ -386,6 +376,7 @@ fn set_auth_mode(data_dir: &Path, mode: &str, force: bool) -> std::process::Outp
     command
         .args(["config", "set-auth-mode", mode])
         .env("BERTH_DATA_DIR", data_dir)
+        .env("BERTH_DATABASE_URL", crate::support::database_url(data_dir))
         .env_remove("BERTH_CONFIG")
         .current_dir(data_dir.parent().unwrap());
     if force {

@@ -262,16 +262,11 @@ async fn reconcile_finds_and_fixes_drift() {
     );
     server.assert_quota_ledger_agrees().await;
     // Corrupt the ledger behind Berth's back, as a bug or a manual edit would.
-    let url = format!(
-        "sqlite://{}",
-        server.state.config.data_dir.join("berth.db").display()
-    );
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let pool = server.state.db.raw_write_pool();
     sqlx::query("UPDATE projects SET storage_used = 7 WHERE name = 'library'")
         .execute(&pool)
         .await
         .unwrap();
-    pool.close().await;
     let drift = server.state.db.reconcile_quotas(false).await.unwrap();
     assert_eq!(drift.len(), 1);
     assert_eq!(

@@ -526,17 +526,12 @@ async fn an_expired_robot_cannot_sign_in() {
         &project_robot("library", "old", &[("repository", "push")]),
     )
     .await;
-    let url = format!(
-        "sqlite://{}",
-        server.state.config.data_dir.join("berth.db").display()
-    );
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let pool = server.state.db.raw_write_pool();
     sqlx::query("UPDATE robots SET expires_at = 1 WHERE name = $1")
         .bind(&name)
         .execute(&pool)
         .await
         .unwrap();
-    pool.close().await;
     let response = http
         .get(server.url("/service/token?service=berth-registry"))
         .basic_auth(&name, Some(&secret))

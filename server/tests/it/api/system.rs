@@ -83,3 +83,30 @@ async fn health_answers_200_with_the_status_in_the_body_when_a_component_fails()
     std::fs::rename(&moved, &storage).unwrap();
     server.stop().await;
 }
+
+/// `/readyz` answers 200 while the node reaches its database and blob store; once the database is gone it
+/// answers 503 naming it (a load balancer then takes the node out), and `/health` says the same in its body.
+#[tokio::test]
+async fn readiness_fails_while_the_database_cannot_be_reached() {
+    let server = TestServer::start().await;
+    let http = client();
+    let ready = http.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+
+    // The node loses its database (its pools closed, as when the server behind them goes away).
+    server.state.db.close().await;
+    let ready = http.get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(ready.text().await.unwrap().contains("database"));
+    let health: Value = http
+        .get(api(&server, "/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "unhealthy");
+    assert_eq!(health["components"][0]["status"], "unhealthy");
+    assert_eq!(health["components"][1]["status"], "healthy");
+}

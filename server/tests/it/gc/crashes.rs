@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::{assert_store_consistent, gc_log, gc_now, gc_run, gc_wait, stored_files};
-use crate::support::{BinaryServer, TestServer, client, sha256};
+use crate::support::{BinaryServer, TestServer, client, database_url, sha256};
 
 const SEEDED: usize = 3000;
 
@@ -65,9 +65,7 @@ async fn a_collection_killed_mid_sweep_is_finished_by_the_next_run() {
     server.signal_and_wait("KILL");
 
     // Mid-sweep: some files are gone, and every row still live has its file.
-    let db = berth::db::Db::open(&format!("sqlite://{}", data.join("berth.db").display()))
-        .await
-        .unwrap();
+    let db = berth::db::Db::open(&database_url(&data)).await.unwrap();
     let files = stored_files(&data);
     let rows = db.blob_states().await.unwrap();
     assert!(files.len() < SEEDED, "the kill came after some deletions");
@@ -91,9 +89,7 @@ async fn a_collection_killed_mid_sweep_is_finished_by_the_next_run() {
         gc_log(&http, &base, id).await
     );
     assert_eq!(gc_run(&http, &base, id).await["id"], id);
-    let db = berth::db::Db::open(&format!("sqlite://{}", data.join("berth.db").display()))
-        .await
-        .unwrap();
+    let db = berth::db::Db::open(&database_url(&data)).await.unwrap();
     assert_store_consistent(&db, &data).await;
     assert!(stored_files(&data).is_empty());
     let reconcile = server.cli(&["quota", "reconcile"]);

@@ -8,10 +8,10 @@ use berth::db::jobs::NewJob;
 use berth::db::timestamp;
 
 use super::job_log;
-use crate::support::{BinaryServer, client};
+use crate::support::{BinaryServer, client, database_url};
 
 fn database(dir: &std::path::Path) -> String {
-    format!("sqlite://{}", dir.join("berth.db").display())
+    database_url(dir)
 }
 
 fn job<'a>(kind: &'a str, parameters: &'a str, now: &'a str) -> NewJob<'a> {

@@ -8,7 +8,7 @@ use berth::db::timestamp;
 use serde_json::json;
 
 use super::{audit_count, job_log, purge_now, seed_audit, wait_for};
-use crate::support::{BinaryServer, TestServer, client};
+use crate::support::{BinaryServer, TestServer, client, database_url};
 
 #[tokio::test]
 async fn a_pending_job_runs_after_a_restart() {
@@ -59,7 +59,7 @@ const SEEDED: i64 = 40_000;
 /// the job's id, and a handle on its database.
 async fn long_purge(data: &std::path::Path) -> (BinaryServer, i64, Db) {
     std::fs::create_dir_all(data).unwrap();
-    let url = format!("sqlite://{}", data.join("berth.db").display());
+    let url = database_url(data);
     let db = Db::open(&url).await.unwrap();
     seed_audit(&db, usize::try_from(SEEDED).unwrap(), "pull", 48).await;
     let server = BinaryServer::start_with_env(data, &ENV);

@@ -255,7 +255,7 @@ pub async fn has_manifest(
 
 /// Runs `sql` (with `args` bound in order) against the server's database: how tests age pushes and pulls.
 pub async fn sql(server: &TestServer, sql: &str, args: &[&str]) {
-    let pool = server.state.db.session_pool();
+    let pool = server.state.db.raw_write_pool();
     let mut query = sqlx::query(sql);
     for a in args {
         query = query.bind(*a);

@@ -230,6 +230,7 @@ fn cli(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (bool, String, S
     let out = Command::new(berth_binary())
         .args(args)
         .env("BERTH_DATA_DIR", data_dir)
+        .env("BERTH_DATABASE_URL", crate::support::database_url(data_dir))
         .env("BERTH_LOG_LEVEL", "warn")
         .envs(env.iter().copied())
         .output()
