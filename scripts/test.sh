@@ -68,5 +68,6 @@ cargo build --locked -p berth
 # The integration suite again on PostgreSQL, the scale-out metadata database: a throwaway cluster on a free
 # loopback port (scripts/pg-test-server.sh), one database per test server, stopped when this script ends.
 eval "$(scripts/pg-test-server.sh up)"
-trap 'scripts/pg-test-server.sh down "$BERTH_TEST_POSTGRES_DIR"' EXIT
+# (One EXIT trap for both servers: a second `trap ... EXIT` would replace the S3 server's.)
+trap 'scripts/pg-test-server.sh down "$BERTH_TEST_POSTGRES_DIR"; scripts/s3-test-server.sh down' EXIT
 BERTH_TEST_DATABASE=postgres cargo test --locked -p berth --test integration
