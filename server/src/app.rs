@@ -78,13 +78,24 @@ impl AppState {
     /// Opens the database (applying migrations), the blob store and the upload staging area under the
     /// configured data directory, and loads (or creates) the token signing key.
     pub async fn open(config: Config) -> anyhow::Result<AppState> {
+        // A storage setting that cannot work stops the start before anything is opened.
+        let s3 = config
+            .storage
+            .validate()
+            .context("the storage configuration ([storage], BERTH_STORAGE__*)")?;
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
         let db = Db::open(&config.database_url())
             .await
             .with_context(|| format!("opening database {}", config.database_url()))?;
-        let blobs =
-            BlobStore::local(&config.data_dir.join("storage")).context("opening the blob store")?;
+        let blobs = match &s3 {
+            None => BlobStore::local(&config.data_dir.join("storage"))
+                .context("opening the blob store")?,
+            Some(settings) => BlobStore::s3(settings).with_context(|| {
+                format!("opening the S3 blob store (bucket {})", settings.bucket)
+            })?,
+        };
+        tracing::info!(backend = blobs.backend(), "blob store opened");
         let uploads = UploadStaging::new(config.data_dir.join("uploads"))
             .context("opening the upload staging area")?;
         uploads

@@ -30,15 +30,14 @@ async fn components(state: &AppState) -> Vec<ComponentHealthStatus> {
             ComponentHealthStatus::unhealthy("database", "the database does not answer")
         }
     };
-    let storage = match tokio::time::timeout(
-        CHECK_TIMEOUT,
-        tokio::fs::metadata(state.config.data_dir.join("storage")),
-    )
-    .await
-    {
-        Ok(Ok(m)) if m.is_dir() => ComponentHealthStatus::healthy("storage"),
-        _ => {
-            tracing::error!("health check: blob store directory missing");
+    let storage = match tokio::time::timeout(CHECK_TIMEOUT, state.blobs.check()).await {
+        Ok(Ok(())) => ComponentHealthStatus::healthy("storage"),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, backend = state.blobs.backend(), "health check: blob store unavailable");
+            ComponentHealthStatus::unhealthy("storage", "the blob store is not available")
+        }
+        Err(_) => {
+            tracing::error!(timeout = ?CHECK_TIMEOUT, backend = state.blobs.backend(), "health check: blob store did not answer in time");
             ComponentHealthStatus::unhealthy("storage", "the blob store is not available")
         }
     };

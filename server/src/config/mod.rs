@@ -13,8 +13,10 @@ use crate::auth::throttle::ThrottleConfig;
 use crate::secret::Secret;
 use crate::storage::UploadLimits;
 
+mod storage;
 mod trusted_proxies;
 mod vulndb;
+pub use storage::{S3Config, S3Settings, StorageConfig, StorageConfigError, StorageKind};
 pub use trusted_proxies::{TrustedProxies, canonical as canonical_address};
 pub use vulndb::{DEFAULT_ECOSYSTEMS, Ecosystems, Interval};
 
@@ -79,6 +81,8 @@ pub struct Config {
     pub gc: GcConfig,
     /// Vulnerability scanning (`[scan]`, `BERTH_SCAN__*`).
     pub scan: ScanConfig,
+    /// Where blobs live: the filesystem under `data_dir` or S3 (`[storage]`, `BERTH_STORAGE__*`).
+    pub storage: StorageConfig,
 }
 
 /// Vulnerability scanning (`[scan]` in TOML, `BERTH_SCAN__*` in the environment). Its `Debug` hides the
@@ -287,6 +291,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             gc: GcConfig::default(),
             scan: ScanConfig::default(),
+            storage: StorageConfig::default(),
         }
     }
 }

@@ -266,14 +266,30 @@ async fn download(
     // sweep can never delete the file moved in here, and a crash leaves at most an orphan file.
     let size_i64 = i64::try_from(written).unwrap_or(i64::MAX);
     let digest_text = job.digest.to_string();
-    let record = crate::gc::after_deletion(|| job.db.begin_record_blob(&digest_text, size_i64))
+    // On S3 the bytes are sent before the transaction, which then holds the writer only for the completion.
+    let prepared = job
+        .blobs
+        .prepare_import(&job.staging, &job.digest)
         .await
-        .map_err(|e| ProxyError::internal("recording a proxied blob", e))?;
+        .map_err(|e| ProxyError::internal("sending a proxied blob to the blob store", e))?;
+    let record = match crate::gc::after_deletion(|| {
+        job.db.begin_record_blob(&digest_text, size_i64)
+    })
+    .await
+    {
+        Ok(record) => record,
+        Err(e) => {
+            job.blobs.abandon_import(prepared).await;
+            return Err(ProxyError::internal("recording a proxied blob", e));
+        }
+    };
     if record.newly_recorded() {
         job.blobs
-            .import(&job.staging, &job.digest)
+            .finish_import(prepared)
             .await
             .map_err(|e| ProxyError::internal("moving a proxied blob into the blob store", e))?;
+    } else {
+        job.blobs.abandon_import(prepared).await;
     }
     record
         .commit()

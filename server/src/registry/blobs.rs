@@ -2,7 +2,10 @@
 //!
 //! <https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pulling-blobs>
 //! A blob is served from a repository only if it was uploaded or mounted there. `Range` requests
-//! (a single range, RFC 9110 §14) are answered with `206`.
+//! (a single range, RFC 9110 §14) are answered with `206`. With an S3 store and `storage.s3.redirect` on, a
+//! `GET` that passed every check is answered with a `307` to a short-lived presigned URL of the object
+//! instead, as the CNCF distribution registry's `redirect` option does (the client then sends its `Range`
+//! to the store); `HEAD` is always answered here.
 
 use std::ops::Range;
 
@@ -41,6 +44,23 @@ pub async fn get(
             }
         }
     };
+    if !head
+        && let Some(url) = state
+            .blobs
+            .download_url(digest)
+            .await
+            .map_err(|e| RegistryError::internal("presigning a blob download URL", e))?
+    {
+        tracing::debug!(repository = %name, %digest, "blob download redirected to the object store");
+        return Ok(empty(
+            StatusCode::TEMPORARY_REDIRECT,
+            &[
+                ("location", url.to_string()),
+                ("docker-content-digest", digest.to_string()),
+                ("cache-control", "no-store".to_owned()),
+            ],
+        ));
+    }
     let size = u64::try_from(blob.size).unwrap_or(0);
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         Some(value) if !head => parse_range(value, size)?,

@@ -392,35 +392,46 @@ async fn store_upload(
         })?;
     let size = i64::try_from(size).map_err(|e| RegistryError::internal("blob size", e))?;
     let digest_text = digest.to_string();
-    // The quota is decided here, before a byte reaches the store; the rows stay invisible until the commit.
-    // An old copy being deleted by garbage collection is waited for: its file goes first, then its row, and
-    // only then is this one recorded and moved in.
+    // The bytes are sent to the store first (on S3, a multipart upload left uncompleted, so nothing is visible
+    // yet), so that the transaction below holds the writer only for the short last step.
+    let prepared = state
+        .blobs
+        .prepare_import(&state.uploads.path(id), digest)
+        .await
+        .map_err(|e| RegistryError::internal("sending a verified upload to the blob store", e))?;
+    // The quota is decided here, before a byte becomes visible in the store; the rows stay invisible until the
+    // commit. An old copy being deleted by garbage collection is waited for: its file goes first, then its row,
+    // and only then is this one recorded and moved in.
     let link = crate::gc::after_deletion(|| {
         state
             .db
             .begin_link(project.id, name.as_str(), &digest_text, size, Some(id))
     })
-    .await
-    .map_err(|e| match e {
-        ChargeError::Quota(q) => {
-            tracing::warn!(project = %project.name, repository = %name, upload = id, %digest, %q,
-                    "upload refused: project quota exceeded; its staged bytes are removed");
-            RegistryError::QuotaExceeded(q.to_string())
+    .await;
+    let link = match link {
+        Ok(link) => link,
+        Err(e) => {
+            state.blobs.abandon_import(prepared).await;
+            return Err(match e {
+                ChargeError::Quota(q) => {
+                    tracing::warn!(project = %project.name, repository = %name, upload = id, %digest, %q,
+                            "upload refused: project quota exceeded; its staged bytes are removed");
+                    RegistryError::QuotaExceeded(q.to_string())
+                }
+                ChargeError::BlobDeleting(_) => RegistryError::Unavailable(format!(
+                    "blob {digest} is being deleted by garbage collection; retry the upload"
+                )),
+                ChargeError::Db(e) => e.into(),
+            });
         }
-        ChargeError::BlobDeleting(_) => RegistryError::Unavailable(format!(
-            "blob {digest} is being deleted by garbage collection; retry the upload"
-        )),
-        ChargeError::Db(e) => e.into(),
-    })?;
+    };
     if link.newly_recorded() {
         // Dropping `link` on failure rolls the rows back.
-        state
-            .blobs
-            .import(&state.uploads.path(id), digest)
-            .await
-            .map_err(|e| {
-                RegistryError::internal("moving verified upload into the blob store", e)
-            })?;
+        state.blobs.finish_import(prepared).await.map_err(|e| {
+            RegistryError::internal("moving verified upload into the blob store", e)
+        })?;
+    } else {
+        state.blobs.abandon_import(prepared).await;
     }
     link.commit().await.map_err(|e| {
         RegistryError::internal(

@@ -5,7 +5,14 @@
 //! (a rename on the local filesystem, a completed multipart upload elsewhere).
 
 mod blob_store;
+mod resumable_sha256;
+mod s3;
+mod s3_upload;
 mod uploads;
 
-pub use blob_store::{BlobBody, BlobStore, StoredBlob};
+pub use blob_store::{
+    BlobBody, BlobStore, CONCURRENT_IMPORTS, PARTS_IN_FLIGHT, PreparedImport, StoredBlob,
+};
+pub use resumable_sha256::{ResumableSha256, StateError};
+pub use s3_upload::{Appended, Completed, S3UploadError, S3Uploads, UploadState, UploadedPart};
 pub use uploads::{AppendError, AppendLimits, FinishError, QuotaRoom, UploadLimits, UploadStaging};

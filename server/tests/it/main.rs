@@ -30,4 +30,5 @@ mod registry;
 mod retention;
 mod scan;
 mod shutdown;
+mod storage;
 mod vulndb;

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use berth::app::AppState;
-use berth::config::Config;
+use berth::config::{Config, S3Config, StorageKind};
 use berth::secret::Secret;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
@@ -61,6 +61,13 @@ impl TestServer {
             admin_password: Some(Secret::new(ADMIN_PASSWORD)),
             ..Config::default()
         };
+        if std::env::var("BERTH_TEST_STORAGE").as_deref() == Ok("s3") {
+            assert!(
+                use_test_s3(&mut config),
+                "BERTH_TEST_STORAGE=s3 needs BERTH_TEST_S3_ENDPOINT and the other BERTH_TEST_S3_* variables \
+                 (eval \"$(scripts/s3-test-server.sh up)\")"
+            );
+        }
         configure(&mut config, addr);
         if config.database_url.is_none() {
             config.database_url = database_url_for(&config.data_dir);
@@ -125,6 +132,89 @@ impl TestServer {
             let _ = task.await;
         }
     }
+}
+
+/// Points `config` at the test S3 server named by `BERTH_TEST_S3_ENDPOINT`, `BERTH_TEST_S3_BUCKET`,
+/// `BERTH_TEST_S3_ACCESS_KEY` and `BERTH_TEST_S3_SECRET_KEY` (what `scripts/s3-test-server.sh up` prints), under
+/// a fresh random prefix, so each server has its own namespace in the one bucket. Returns false when
+/// `BERTH_TEST_S3_ENDPOINT` is unset. `BERTH_TEST_STORAGE=s3` makes every [`TestServer`] do this.
+pub fn use_test_s3(config: &mut Config) -> bool {
+    let Ok(endpoint) = std::env::var("BERTH_TEST_S3_ENDPOINT") else {
+        return false;
+    };
+    let var =
+        |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    config.storage.kind = StorageKind::S3;
+    config.storage.s3 = S3Config {
+        allow_http: endpoint.starts_with("http://"),
+        endpoint: Some(endpoint),
+        bucket: Some(var("BERTH_TEST_S3_BUCKET", "berth")),
+        access_key: Some(var("BERTH_TEST_S3_ACCESS_KEY", "berthtest")),
+        secret_key: Some(Secret::new(var(
+            "BERTH_TEST_S3_SECRET_KEY",
+            "berthtestsecret",
+        ))),
+        path_style: Some(true),
+        prefix: format!("test-{}", uuid::Uuid::new_v4().simple()),
+        ..S3Config::default()
+    };
+    true
+}
+
+/// With `BERTH_TEST_STORAGE=s3`, the `BERTH_STORAGE__*` variables that put a `berth` process of data directory
+/// `data_dir` on the test S3 server, under a prefix derived from `data_dir` (so a restart, or a CLI command on
+/// the same data, finds the same blobs). Empty otherwise.
+pub fn binary_s3_env(data_dir: &Path) -> Vec<(String, String)> {
+    if std::env::var("BERTH_TEST_STORAGE").as_deref() != Ok("s3") {
+        return Vec::new();
+    }
+    s3_env(data_dir).unwrap_or_default()
+}
+
+/// The `BERTH_STORAGE__*` variables of [`binary_s3_env`], whatever `BERTH_TEST_STORAGE` says; `None` without a
+/// test S3 server.
+pub fn s3_env(data_dir: &Path) -> Option<Vec<(String, String)>> {
+    let mut config = Config::default();
+    if !use_test_s3(&mut config) {
+        return None;
+    }
+    let s3 = config.storage.s3;
+    let prefix = sha256(data_dir.to_string_lossy().as_bytes());
+    let mut env = vec![
+        ("BERTH_STORAGE__KIND", "s3".to_owned()),
+        ("BERTH_STORAGE__S3__BUCKET", s3.bucket.unwrap_or_default()),
+        (
+            "BERTH_STORAGE__S3__ACCESS_KEY",
+            s3.access_key.unwrap_or_default(),
+        ),
+        ("BERTH_STORAGE__S3__ALLOW_HTTP", s3.allow_http.to_string()),
+        ("BERTH_STORAGE__S3__PATH_STYLE", "true".to_owned()),
+        (
+            "BERTH_STORAGE__S3__PREFIX",
+            format!("test-bin-{}", &prefix[7..39]),
+        ),
+    ];
+    env.extend(s3.endpoint.map(|e| ("BERTH_STORAGE__S3__ENDPOINT", e)));
+    env.extend(
+        s3.secret_key
+            .map(|k| ("BERTH_STORAGE__S3__SECRET_KEY", k.expose().to_owned())),
+    );
+    Some(env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
+/// Whether a test S3 server is configured (`BERTH_TEST_S3_ENDPOINT`). Without one, prints a loud line saying
+/// that `test` did not run (even when the harness captures the test's output).
+pub fn s3_available(test: &str) -> bool {
+    if std::env::var_os("BERTH_TEST_S3_ENDPOINT").is_some() {
+        return true;
+    }
+    let line = format!(
+        "SKIPPED {test}: no S3 server (BERTH_TEST_S3_ENDPOINT is unset; scripts/test.sh starts one, or run \
+         eval \"$(scripts/s3-test-server.sh up)\")"
+    );
+    // Straight to the process's stderr, past the test harness's capture, so the skip shows in every run.
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("{line}\n").as_bytes());
+    false
 }
 
 /// `sha256:<hex>` of `data`: the digest tests expect the registry to compute.
@@ -282,6 +372,7 @@ impl BinaryServer {
             .env("BERTH_DATA_DIR", data_dir)
             .env("BERTH_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("BERTH_LOG_LEVEL", "info")
+            .envs(binary_s3_env(data_dir))
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
@@ -357,6 +448,7 @@ pub fn berth_cli(data_dir: &Path, args: &[&str]) -> std::process::Output {
         .args(args)
         .env("BERTH_DATA_DIR", data_dir)
         .env("BERTH_LOG_LEVEL", "warn")
+        .envs(binary_s3_env(data_dir))
         .output()
         .unwrap_or_else(|e| panic!("berth {args:?}: {e}"))
 }

@@ -1,0 +1,330 @@
+//! S3-native blob uploads (scale-out.md 5.2): the bytes of an upload go straight into an S3 multipart upload,
+//! and everything needed to continue it is in an [`UploadState`] that the caller keeps (the upload's database
+//! row), so any node can take the next chunk and nothing is ever learned from S3 listings.
+//!
+//! Keys, under the store's prefix: the upload's object `uploads/<id>/data` (the multipart upload's target, and
+//! where the blob is once completed), and at most one tail object `uploads/<id>/tail-<offset>` holding the
+//! bytes past the last whole part (fewer than a part: S3 refuses a part under 5 MiB unless it is the last), so
+//! no middle part is ever too small. A chunk reads the tail back, prepends it, sends whole parts, and leaves the
+//! rest as a new tail under a new name: the old tail stays valid until the caller has saved the new state, and
+//! is deleted only then ([`S3Uploads::remove`]).
+//!
+//! Rule: memory per append is one part buffer (parts are sent one at a time, which also slows the client to
+//! the store's pace), and a failed append changes nothing the saved state refers to: parts sent past the saved
+//! list are overwritten by the next attempt or left out of the completion.
+//!
+//! Not wired yet: the registry's upload handlers still stage on the local disk (storage/uploads.rs). This is
+//! the storage half; the database half (the state's columns, the conditional update, a lease) is the data
+//! layer's.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt as _};
+use object_store::aws::AmazonS3;
+use object_store::multipart::{MultipartStore as _, PartId};
+use object_store::path::Path;
+use object_store::{ObjectStoreExt as _, PutPayload};
+use serde::{Deserialize, Serialize};
+
+use super::resumable_sha256::{ResumableSha256, StateError};
+
+/// S3's limit on the parts of one multipart upload.
+const MAX_PARTS: usize = 10_000;
+/// S3's smallest part but the last.
+const MIN_PART: u64 = 5 * 1024 * 1024;
+
+/// One upload's progress: what the caller saves after each append and hands to the next, on any node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadState {
+    /// The upload's id (a UUID made by Berth): its keys are under `uploads/<id>/`.
+    pub id: String,
+    /// Bytes per part, fixed for the upload's life (so a configuration change does not disturb it).
+    pub part_size: u64,
+    /// The S3 multipart upload, created with the first whole part; `None` while everything fits the tail.
+    pub multipart_id: Option<String>,
+    /// The parts sent, in order (part number = index + 1), each `part_size` bytes.
+    pub parts: Vec<UploadedPart>,
+    /// Bytes received: the parts plus the tail.
+    pub offset: u64,
+    /// Bytes in the tail object `uploads/<id>/tail-<offset>`; 0: no tail object.
+    pub tail_len: u64,
+    /// The SHA-256 of the bytes received so far ([`ResumableSha256::to_bytes`]).
+    pub sha256: Vec<u8>,
+}
+
+/// A part of the multipart upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadedPart {
+    /// The ETag S3 gave the part, which completing the upload must name.
+    pub etag: String,
+}
+
+/// What an append leaves: the state to save, and the objects to delete once it is saved.
+#[derive(Debug)]
+pub struct Appended {
+    pub state: UploadState,
+    /// The tail the new state no longer refers to. Delete it (with [`S3Uploads::remove`]) only after the new
+    /// state is saved: until then it is what the saved state names.
+    pub stale: Vec<Path>,
+}
+
+/// A completed upload: the object holding the blob and what it hashes to.
+#[derive(Debug)]
+pub struct Completed {
+    /// Where the blob is: `uploads/<id>/data` under the prefix. Record it with the blob.
+    pub key: Path,
+    pub size: u64,
+    pub sha256: [u8; 32],
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum S3UploadError {
+    #[error("the request body failed: {0}")]
+    Body(String),
+    #[error("the upload would pass S3's 10,000 parts of {part_size} bytes")]
+    TooManyParts { part_size: u64 },
+    #[error("the upload's saved state is inconsistent: {0}")]
+    State(String),
+    #[error(transparent)]
+    Hash(#[from] StateError),
+    #[error("the object store failed: {0}")]
+    Store(#[from] object_store::Error),
+}
+
+/// The S3 upload driver of one bucket and prefix.
+#[derive(Debug, Clone)]
+pub struct S3Uploads {
+    store: Arc<AmazonS3>,
+    /// `""` or a prefix ending in `/`.
+    root: String,
+    part_size: u64,
+}
+
+impl S3Uploads {
+    pub(super) fn new(store: Arc<AmazonS3>, root: String, part_size: u64) -> S3Uploads {
+        S3Uploads {
+            store,
+            root,
+            part_size: part_size.max(MIN_PART),
+        }
+    }
+
+    fn data_key(&self, id: &str) -> Path {
+        Path::from(format!("{}uploads/{id}/data", self.root))
+    }
+
+    fn tail_key(&self, state: &UploadState) -> Path {
+        // Named by the offset it ends at: every append that adds bytes writes a new name, so the tail the
+        // saved state names is never overwritten.
+        Path::from(format!(
+            "{}uploads/{}/tail-{}",
+            self.root, state.id, state.offset
+        ))
+    }
+
+    /// The state of a new, empty upload `id`. Nothing is sent to S3 until bytes arrive.
+    pub fn start(&self, id: &str) -> UploadState {
+        UploadState {
+            id: id.to_owned(),
+            part_size: self.part_size,
+            multipart_id: None,
+            parts: Vec::new(),
+            offset: 0,
+            tail_len: 0,
+            sha256: ResumableSha256::new().to_bytes(),
+        }
+    }
+
+    /// Appends `body` to the upload `state` describes. On success the caller saves the returned state (only if
+    /// its saved offset is still `state.offset`) and then removes the stale objects. On failure nothing the
+    /// saved state refers to has changed.
+    pub async fn append<S, E>(
+        &self,
+        state: &UploadState,
+        mut body: S,
+    ) -> Result<Appended, S3UploadError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let mut next = state.clone();
+        let mut hasher = ResumableSha256::from_bytes(&state.sha256)?;
+        if hasher.len() != state.offset
+            || state.parts.len() as u64 * state.part_size + state.tail_len != state.offset
+            || state.tail_len >= state.part_size
+        {
+            return Err(S3UploadError::State(format!(
+                "offset {} does not match {} parts of {} bytes, a tail of {} and {} bytes hashed",
+                state.offset,
+                state.parts.len(),
+                state.part_size,
+                state.tail_len,
+                hasher.len()
+            )));
+        }
+        let part_size = usize::try_from(state.part_size)
+            .map_err(|_| S3UploadError::State("part size".to_owned()))?;
+        let mut buffer = BytesMut::with_capacity(part_size);
+        if state.tail_len > 0 {
+            let tail = self.store.get(&self.tail_key(state)).await?.bytes().await?;
+            if tail.len() as u64 != state.tail_len {
+                return Err(S3UploadError::State(format!(
+                    "the tail object holds {} bytes, the state says {}",
+                    tail.len(),
+                    state.tail_len
+                )));
+            }
+            buffer.extend_from_slice(&tail);
+        }
+        let created_here = state.multipart_id.is_none();
+        let result = async {
+            while let Some(frame) = body.next().await {
+                let mut frame = frame.map_err(|e| S3UploadError::Body(e.to_string()))?;
+                hasher.update(&frame);
+                next.offset += frame.len() as u64;
+                while !frame.is_empty() {
+                    let take = (part_size - buffer.len()).min(frame.len());
+                    buffer.extend_from_slice(&frame.split_to(take));
+                    if buffer.len() == part_size {
+                        let part =
+                            std::mem::replace(&mut buffer, BytesMut::with_capacity(part_size));
+                        self.send_part(&mut next, part.freeze()).await?;
+                    }
+                }
+            }
+            Ok::<(), S3UploadError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            // A multipart upload this append created is not in any saved state: abort it.
+            if created_here
+                && let Some(id) = &next.multipart_id
+                && let Err(abort) = self
+                    .store
+                    .abort_multipart(&self.data_key(&next.id), id)
+                    .await
+            {
+                tracing::warn!(upload = %next.id, error = %abort, "could not abort an unsaved multipart upload");
+            }
+            return Err(e);
+        }
+        next.sha256 = hasher.to_bytes();
+        next.tail_len = buffer.len() as u64;
+        let mut stale = Vec::new();
+        let old_tail = (state.tail_len > 0).then(|| self.tail_key(state));
+        let new_tail = (next.tail_len > 0).then(|| self.tail_key(&next));
+        if old_tail != new_tail {
+            if let Some(key) = &new_tail {
+                self.store
+                    .put(key, PutPayload::from(buffer.freeze()))
+                    .await?;
+            }
+            stale.extend(old_tail);
+        }
+        Ok(Appended { state: next, stale })
+    }
+
+    async fn send_part(&self, state: &mut UploadState, part: Bytes) -> Result<(), S3UploadError> {
+        if state.parts.len() >= MAX_PARTS - 1 {
+            return Err(S3UploadError::TooManyParts {
+                part_size: state.part_size,
+            });
+        }
+        let key = self.data_key(&state.id);
+        let id = match &state.multipart_id {
+            Some(id) => id.clone(),
+            None => {
+                let id = self.store.create_multipart(&key).await?;
+                state.multipart_id = Some(id.clone());
+                id
+            }
+        };
+        let PartId { content_id } = self
+            .store
+            .put_part(&key, &id, state.parts.len(), PutPayload::from(part))
+            .await?;
+        state.parts.push(UploadedPart { etag: content_id });
+        Ok(())
+    }
+
+    /// Completes the upload: the tail becomes the last part (or, for an upload that never filled a part, the
+    /// object itself, by a copy of at most one part). The caller checks the digest, records the blob at
+    /// `key` and forgets the upload; the tail is deleted here.
+    pub async fn complete(&self, state: &UploadState) -> Result<Completed, S3UploadError> {
+        let sha256 = ResumableSha256::from_bytes(&state.sha256)?;
+        if sha256.len() != state.offset {
+            return Err(S3UploadError::State(format!(
+                "{} bytes hashed for an offset of {}",
+                sha256.len(),
+                state.offset
+            )));
+        }
+        let key = self.data_key(&state.id);
+        let tail = (state.tail_len > 0).then(|| self.tail_key(state));
+        match (&state.multipart_id, &tail) {
+            (Some(id), _) => {
+                let mut parts: Vec<PartId> = state
+                    .parts
+                    .iter()
+                    .map(|p| PartId {
+                        content_id: p.etag.clone(),
+                    })
+                    .collect();
+                if let Some(tail) = &tail {
+                    let bytes = self.store.get(tail).await?.bytes().await?;
+                    parts.push(
+                        self.store
+                            .put_part(&key, id, parts.len(), PutPayload::from(bytes))
+                            .await?,
+                    );
+                }
+                self.store.complete_multipart(&key, id, parts).await?;
+            }
+            (None, Some(tail)) => {
+                self.store.copy(tail, &key).await?;
+            }
+            (None, None) => {
+                self.store.put(&key, PutPayload::default()).await?;
+            }
+        }
+        if let Some(tail) = tail {
+            self.remove(&[tail]).await;
+        }
+        Ok(Completed {
+            key,
+            size: state.offset,
+            sha256: sha256.finish(),
+        })
+    }
+
+    /// Cancels the upload: aborts its multipart upload and deletes its objects.
+    pub async fn abort(&self, state: &UploadState) -> Result<(), S3UploadError> {
+        let key = self.data_key(&state.id);
+        if let Some(id) = &state.multipart_id {
+            match self.store.abort_multipart(&key, id).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut keys = vec![key];
+        if state.tail_len > 0 {
+            keys.push(self.tail_key(state));
+        }
+        self.remove(&keys).await;
+        Ok(())
+    }
+
+    /// Deletes `keys`, logging (not failing on) what cannot be deleted: a leftover tail costs storage, never
+    /// correctness, and the purge of abandoned uploads removes the rest.
+    pub async fn remove(&self, keys: &[Path]) {
+        for key in keys {
+            match self.store.delete(key).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => {
+                    tracing::warn!(%key, error = %e, "could not delete an upload's leftover object")
+                }
+            }
+        }
+    }
+}
