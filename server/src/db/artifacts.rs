@@ -82,6 +82,26 @@ impl Db {
     /// digest now, is not locked by an immutable tag rule. Proxy-cache writes follow their upstream and are
     /// not checked (as in Harbor, whose cache writes bypass its immutability middleware).
     pub async fn put_manifest(&self, a: &NewArtifact<'_>) -> Result<(), PutManifestError> {
+        let mut attempt = 1;
+        loop {
+            match self.put_manifest_once(a).await {
+                Err(PutManifestError::Db(e))
+                    if super::is_transient_conflict(&e) && attempt < super::CONFLICT_ATTEMPTS =>
+                {
+                    tracing::info!(
+                        repository = a.repository,
+                        digest = a.digest,
+                        attempt,
+                        "storing a manifest ran into another write; trying again"
+                    );
+                    attempt += 1;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    async fn put_manifest_once(&self, a: &NewArtifact<'_>) -> Result<(), PutManifestError> {
         let now = super::now();
         let mut tx = self.write.begin().await?;
         quota::lock_project(&mut tx, a.project_id).await?;
@@ -255,6 +275,7 @@ impl Db {
         digest: &str,
     ) -> Result<bool, GuardedError> {
         let mut tx = self.write.begin().await?;
+        quota::lock_project_of(&mut tx, repository).await?;
         let deleted = delete_manifest_in(&mut tx, self, repository, digest).await?;
         if !deleted {
             return Ok(false);
@@ -599,7 +620,32 @@ impl Db {
         repository: &str,
         digest: &str,
     ) -> Result<DeleteArtifact, sqlx::Error> {
+        let mut attempt = 1;
+        loop {
+            match self.delete_artifact_once(repository, digest).await {
+                Err(e)
+                    if super::is_transient_conflict(&e) && attempt < super::CONFLICT_ATTEMPTS =>
+                {
+                    tracing::info!(
+                        repository,
+                        digest,
+                        attempt,
+                        "deleting an artifact ran into another write; trying again"
+                    );
+                    attempt += 1;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    async fn delete_artifact_once(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<DeleteArtifact, sqlx::Error> {
         let mut tx = self.write.begin().await?;
+        quota::lock_project_of(&mut tx, repository).await?;
         let repository_id: Option<i64> = sqlx::query_scalar(
             "SELECT repository_id FROM artifacts a JOIN repositories r ON r.id = a.repository_id
              WHERE r.name = $1 AND a.digest = $2",

@@ -191,6 +191,36 @@ impl Db {
         size: i64,
         upload_id: Option<&str>,
     ) -> Result<PendingLink, ChargeError> {
+        let mut attempt = 1;
+        loop {
+            match self
+                .begin_link_once(project_id, repository, digest, size, upload_id)
+                .await
+            {
+                Err(ChargeError::Db(e))
+                    if super::is_transient_conflict(&e) && attempt < super::CONFLICT_ATTEMPTS =>
+                {
+                    tracing::info!(
+                        repository,
+                        digest,
+                        attempt,
+                        "recording a blob ran into another write; trying again"
+                    );
+                    attempt += 1;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    async fn begin_link_once(
+        &self,
+        project_id: i64,
+        repository: &str,
+        digest: &str,
+        size: i64,
+        upload_id: Option<&str>,
+    ) -> Result<PendingLink, ChargeError> {
         let now = super::now();
         let mut tx = self.write.begin().await?;
         quota::lock_project(&mut tx, project_id).await?;

@@ -135,8 +135,37 @@ impl Db {
                 next,
             });
         }
+        let mut attempt = 1;
+        loop {
+            match self.gc_unlink(cutoff, &found).await {
+                Err(e)
+                    if super::is_transient_conflict(&e) && attempt < super::CONFLICT_ATTEMPTS =>
+                {
+                    tracing::info!(
+                        attempt,
+                        "unlinking stale blobs ran into a push; trying again"
+                    );
+                    attempt += 1;
+                }
+                done => return done.map(|unlinked| UnlinkBatch { unlinked, next }),
+            }
+        }
+    }
+
+    /// Deletes the links of `found` that are still stale, releasing their projects' charges, in one
+    /// transaction. The projects' rows are locked first, in order, as pushes lock their project first.
+    async fn gc_unlink(
+        &self,
+        cutoff: &str,
+        found: &[StaleLink],
+    ) -> Result<Vec<StaleLink>, sqlx::Error> {
         let mut unlinked = Vec::with_capacity(found.len());
         let mut tx = self.write.begin().await?;
+        let projects: std::collections::BTreeSet<i64> =
+            found.iter().map(|l| l.project_id).collect();
+        for project_id in projects {
+            quota::lock_project(&mut tx, project_id).await?;
+        }
         for link in found {
             let done = sqlx::query(
                 "DELETE FROM repository_blobs
@@ -151,11 +180,11 @@ impl Db {
             .await?;
             if done.rows_affected() > 0 {
                 quota::release_if_unused(&mut tx, link.project_id, &link.digest).await?;
-                unlinked.push(link);
+                unlinked.push(link.clone());
             }
         }
         tx.commit().await?;
-        Ok(UnlinkBatch { unlinked, next })
+        Ok(unlinked)
     }
 
     /// Live blobs after digest `after` (at most `limit`) that nothing links or references and nothing linked
@@ -203,11 +232,22 @@ impl Db {
              RETURNING digest, size",
             placeholders(3, digests.len())
         );
-        let mut query = sqlx::query_as(&sql).bind(DELETING).bind(cutoff);
-        for d in digests {
-            query = query.bind(d);
+        let mut attempt = 1;
+        loop {
+            let mut query = sqlx::query_as(&sql).bind(DELETING).bind(cutoff);
+            for d in digests {
+                query = query.bind(d);
+            }
+            match query.fetch_all(&self.write).await {
+                Err(e)
+                    if super::is_transient_conflict(&e) && attempt < super::CONFLICT_ATTEMPTS =>
+                {
+                    tracing::info!(attempt, "claiming blobs ran into a push; trying again");
+                    attempt += 1;
+                }
+                done => return done,
+            }
         }
-        query.fetch_all(&self.write).await
     }
 
     /// Which of `digests` have a blob row, in any state.

@@ -906,6 +906,9 @@ mod tests {
         );
         let mut qb = SqlBuilder::new("");
         push_order(&mut qb, &parse_order("a.push_time DESC, a.id"), true);
-        assert_eq!(qb.sql(), " ORDER BY a.push_time ASC, a.id DESC");
+        assert_eq!(
+            qb.sql(),
+            " ORDER BY a.push_time ASC NULLS FIRST, a.id DESC NULLS LAST"
+        );
     }
 }

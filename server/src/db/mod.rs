@@ -173,6 +173,16 @@ impl<'r> sqlx::Decode<'r, sqlx::Any> for Flag {
     }
 }
 
+/// Whether an error is PostgreSQL giving up a transaction that ran into another (a deadlock, or a
+/// serialization failure): nothing of it was written, and running it again normally succeeds.
+pub fn is_transient_conflict(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e)
+        if matches!(e.code().as_deref(), Some("40P01") | Some("40001")))
+}
+
+/// How often a write that ran into another node's is tried in all.
+const CONFLICT_ATTEMPTS: usize = 4;
+
 /// Whether an error is a unique-constraint violation (a duplicate name, for example).
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())

@@ -47,6 +47,21 @@ pub(super) async fn lock_project(
     Ok(())
 }
 
+/// [`lock_project`] of the project that holds repository `repository` (none when there is no such repository).
+pub(super) async fn lock_project_of(
+    conn: &mut AnyConnection,
+    repository: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE projects SET storage_used = storage_used
+         WHERE id = (SELECT project_id FROM repositories WHERE name = $1)",
+    )
+    .bind(repository)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Charges `project_id` for `digest` unless it already pays for it. Fails, writing nothing, if that would
 /// exceed the project's limit.
 pub(super) async fn charge(

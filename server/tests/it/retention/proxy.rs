@@ -121,7 +121,11 @@ async fn the_migration_schedules_existing_proxy_policies() {
         &[],
     )
     .await;
-    let migration = include_str!("../../../../migrations/sqlite/0021_retention.sql");
+    let migration = if server.state.db.backend() == berth::db::Backend::Postgres {
+        include_str!("../../../../migrations/postgres/0021_retention.sql")
+    } else {
+        include_str!("../../../../migrations/sqlite/0021_retention.sql")
+    };
     let statement = &migration[migration
         .find("INSERT INTO job_schedules")
         .expect("the migration schedules proxy policies")..];
