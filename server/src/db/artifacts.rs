@@ -76,29 +76,19 @@ pub struct Referrer {
     pub annotations: Option<String>,
 }
 
+impl super::TransientConflict for PutManifestError {
+    fn is_transient_conflict(&self) -> bool {
+        matches!(self, PutManifestError::Db(e) if super::is_transient_conflict(e))
+    }
+}
+
 impl Db {
     /// Stores a manifest, its references and its tag in one transaction, after checking that every
     /// referenced blob and child manifest is present in the repository, and that the tag, if it names another
     /// digest now, is not locked by an immutable tag rule. Proxy-cache writes follow their upstream and are
     /// not checked (as in Harbor, whose cache writes bypass its immutability middleware).
     pub async fn put_manifest(&self, a: &NewArtifact<'_>) -> Result<(), PutManifestError> {
-        let mut attempt = 1;
-        loop {
-            match self.put_manifest_once(a).await {
-                Err(PutManifestError::Db(e))
-                    if super::is_transient_conflict(&e) && attempt < super::CONFLICT_ATTEMPTS =>
-                {
-                    tracing::info!(
-                        repository = a.repository,
-                        digest = a.digest,
-                        attempt,
-                        "storing a manifest ran into another write; trying again"
-                    );
-                    attempt += 1;
-                }
-                done => return done,
-            }
-        }
+        super::retrying_conflicts("storing a manifest", || self.put_manifest_once(a)).await
     }
 
     async fn put_manifest_once(&self, a: &NewArtifact<'_>) -> Result<(), PutManifestError> {
@@ -620,23 +610,10 @@ impl Db {
         repository: &str,
         digest: &str,
     ) -> Result<DeleteArtifact, sqlx::Error> {
-        let mut attempt = 1;
-        loop {
-            match self.delete_artifact_once(repository, digest).await {
-                Err(e)
-                    if super::is_transient_conflict(&e) && attempt < super::CONFLICT_ATTEMPTS =>
-                {
-                    tracing::info!(
-                        repository,
-                        digest,
-                        attempt,
-                        "deleting an artifact ran into another write; trying again"
-                    );
-                    attempt += 1;
-                }
-                done => return done,
-            }
-        }
+        super::retrying_conflicts("deleting an artifact", || {
+            self.delete_artifact_once(repository, digest)
+        })
+        .await
     }
 
     async fn delete_artifact_once(

@@ -191,26 +191,10 @@ impl Db {
         size: i64,
         upload_id: Option<&str>,
     ) -> Result<PendingLink, ChargeError> {
-        let mut attempt = 1;
-        loop {
-            match self
-                .begin_link_once(project_id, repository, digest, size, upload_id)
-                .await
-            {
-                Err(ChargeError::Db(e))
-                    if super::is_transient_conflict(&e) && attempt < super::CONFLICT_ATTEMPTS =>
-                {
-                    tracing::info!(
-                        repository,
-                        digest,
-                        attempt,
-                        "recording a blob ran into another write; trying again"
-                    );
-                    attempt += 1;
-                }
-                done => return done,
-            }
-        }
+        super::retrying_conflicts("recording a blob", || {
+            self.begin_link_once(project_id, repository, digest, size, upload_id)
+        })
+        .await
     }
 
     async fn begin_link_once(

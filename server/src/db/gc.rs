@@ -135,21 +135,10 @@ impl Db {
                 next,
             });
         }
-        let mut attempt = 1;
-        loop {
-            match self.gc_unlink(cutoff, &found).await {
-                Err(e)
-                    if super::is_transient_conflict(&e) && attempt < super::CONFLICT_ATTEMPTS =>
-                {
-                    tracing::info!(
-                        attempt,
-                        "unlinking stale blobs ran into a push; trying again"
-                    );
-                    attempt += 1;
-                }
-                done => return done.map(|unlinked| UnlinkBatch { unlinked, next }),
-            }
-        }
+        let unlinked =
+            super::retrying_conflicts("unlinking stale blobs", || self.gc_unlink(cutoff, &found))
+                .await?;
+        Ok(UnlinkBatch { unlinked, next })
     }
 
     /// Deletes the links of `found` that are still stale, releasing their projects' charges, in one
@@ -232,22 +221,14 @@ impl Db {
              RETURNING digest, size",
             placeholders(3, digests.len())
         );
-        let mut attempt = 1;
-        loop {
+        super::retrying_conflicts("claiming blobs for deletion", || {
             let mut query = sqlx::query_as(&sql).bind(DELETING).bind(cutoff);
             for d in digests {
                 query = query.bind(d);
             }
-            match query.fetch_all(&self.write).await {
-                Err(e)
-                    if super::is_transient_conflict(&e) && attempt < super::CONFLICT_ATTEMPTS =>
-                {
-                    tracing::info!(attempt, "claiming blobs ran into a push; trying again");
-                    attempt += 1;
-                }
-                done => return done,
-            }
-        }
+            query.fetch_all(&self.write)
+        })
+        .await
     }
 
     /// Which of `digests` have a blob row, in any state.

@@ -183,6 +183,37 @@ pub fn is_transient_conflict(error: &sqlx::Error) -> bool {
 /// How often a write that ran into another node's is tried in all.
 const CONFLICT_ATTEMPTS: usize = 4;
 
+/// Errors that may be a [transient conflict](is_transient_conflict).
+trait TransientConflict {
+    fn is_transient_conflict(&self) -> bool;
+}
+
+impl TransientConflict for sqlx::Error {
+    fn is_transient_conflict(&self) -> bool {
+        is_transient_conflict(self)
+    }
+}
+
+/// Runs `write` (one transaction) again when PostgreSQL gave it up as a deadlock or a serialization failure,
+/// up to [`CONFLICT_ATTEMPTS`] times in all, logging each retry as `what`. Writers lock their project's row
+/// first, so such conflicts are rare; SQLite's single writer never has them.
+async fn retrying_conflicts<T, E, Fut>(what: &str, mut write: impl FnMut() -> Fut) -> Result<T, E>
+where
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: TransientConflict,
+{
+    let mut attempt = 1;
+    loop {
+        match write().await {
+            Err(e) if e.is_transient_conflict() && attempt < CONFLICT_ATTEMPTS => {
+                tracing::info!(attempt, "{what} ran into another write; trying again");
+                attempt += 1;
+            }
+            done => return done,
+        }
+    }
+}
+
 /// Whether an error is a unique-constraint violation (a duplicate name, for example).
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())

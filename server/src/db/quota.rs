@@ -33,6 +33,12 @@ pub struct Drift {
     pub actual: i64,
 }
 
+impl super::TransientConflict for ChargeError {
+    fn is_transient_conflict(&self) -> bool {
+        matches!(self, ChargeError::Db(e) if super::is_transient_conflict(e))
+    }
+}
+
 /// Takes project `project_id`'s row lock (on PostgreSQL; SQLite's single writer serializes anyway). Pushes
 /// take it first, before any blob or repository row, so two pushes into one project queue here instead of
 /// deadlocking on each other's rows, and the quota check that follows reads the other's committed charge.
