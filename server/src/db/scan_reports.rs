@@ -194,7 +194,8 @@ impl Db {
                 sqlx::query(
                     "INSERT INTO report_cves (report_uuid, cve_id, package, version, fix_version, severity,
                         cvss_v3_score, cvss_v3_vector, cwe_ids)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                     VALUES ($1, $2, $3, $4, $5, $6, CAST($7 AS DOUBLE PRECISION), $8, $9)
+                     ON CONFLICT DO NOTHING",
                 )
                 .bind(uuid)
                 .bind(&cve.cve_id)
@@ -202,7 +203,9 @@ impl Db {
                 .bind(&cve.version)
                 .bind(&cve.fix_version)
                 .bind(&cve.severity)
-                .bind(cve.cvss_v3_score)
+                // As text: sqlx 0.8's `Any` sends a missing f64 as a float4 NULL, and PostgreSQL's cached
+                // statement then refuses the next, present score's eight bytes.
+                .bind(cve.cvss_v3_score.map(|score| score.to_string()))
                 .bind(&cve.cvss_v3_vector)
                 .bind(&cve.cwe_ids)
                 .execute(&mut *tx)
