@@ -117,6 +117,13 @@ async fn a_running_and_a_pending_job_stop_when_asked() {
     )
     .await;
     wait_for(&http, &base, running, &["Running"]).await;
+    // Stop it once it has deleted something (on PostgreSQL its first batch may come later than "Running").
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while audit_count(&server.state.db, "pull").await == 20_000
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     assert_eq!(
         put(&server, &format!("/system/purgeaudit/{running}"), json!({})).await,
         StatusCode::OK
