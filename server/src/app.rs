@@ -91,9 +91,9 @@ impl AppState {
         let blobs = match &s3 {
             None => BlobStore::local(&config.data_dir.join("storage"))
                 .context("opening the blob store")?,
-            Some(settings) => BlobStore::s3(settings).with_context(|| {
-                format!("opening the S3 blob store (bucket {})", settings.bucket)
-            })?,
+            Some(settings) => BlobStore::s3(settings)
+                .with_context(|| format!("opening the S3 blob store (bucket {})", settings.bucket))?
+                .with_object_keys(Arc::new(db.clone())),
         };
         tracing::info!(backend = blobs.backend(), "blob store opened");
         let uploads = UploadStaging::new(config.data_dir.join("uploads"))

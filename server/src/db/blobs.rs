@@ -5,6 +5,14 @@ use sqlx::AnyConnection;
 use super::Db;
 use super::quota::{self, ChargeError};
 
+/// The upload a link ends ([`Db::begin_link`]), and where its bytes stay when they are not moved to the
+/// digest's key (an S3-native upload's object).
+#[derive(Debug, Clone, Copy)]
+pub struct FromUpload<'a> {
+    pub id: &'a str,
+    pub object_key: Option<&'a str>,
+}
+
 /// A blob as seen from one repository.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LinkedBlob {
@@ -17,6 +25,7 @@ pub struct LinkedBlob {
 pub struct PendingLink {
     tx: sqlx::Transaction<'static, sqlx::Any>,
     newly_recorded: bool,
+    upload_ended: bool,
 }
 
 impl PendingLink {
@@ -24,6 +33,13 @@ impl PendingLink {
     /// [`PendingLink::commit`].
     pub fn newly_recorded(&self) -> bool {
         self.newly_recorded
+    }
+
+    /// Whether the link ended its upload session: false when the session was cancelled or purged meanwhile.
+    /// An S3-native upload's object is removed by whoever ended its session, so a link that would name it
+    /// must then be dropped.
+    pub fn upload_ended(&self) -> bool {
+        self.upload_ended
     }
 
     /// Makes the link visible.
@@ -42,6 +58,7 @@ pub(super) async fn claim_for_link(
     digest: &str,
     size: i64,
     now: &str,
+    object_key: Option<&str>,
 ) -> Result<bool, ChargeError> {
     for _ in 0..2 {
         let touched =
@@ -54,12 +71,14 @@ pub(super) async fn claim_for_link(
             return Ok(false);
         }
         let recorded = sqlx::query(
-            "INSERT INTO blobs (digest, size, created_at, linked_at, state) VALUES ($1, $2, $3, $3, 'live')
+            "INSERT INTO blobs (digest, size, created_at, linked_at, state, object_key)
+             VALUES ($1, $2, $3, $3, 'live', $4)
              ON CONFLICT (digest) DO NOTHING",
         )
         .bind(digest)
         .bind(size)
         .bind(now)
+        .bind(object_key)
         .execute(&mut *conn)
         .await?;
         if recorded.rows_affected() > 0 {
@@ -94,7 +113,30 @@ pub(super) async fn ensure_repository(
     .await
 }
 
+/// Blobs kept at an S3-native upload's object are found through their row.
+#[async_trait::async_trait]
+impl crate::storage::ObjectKeys for Db {
+    async fn object_key(&self, digest: &str) -> std::io::Result<Option<String>> {
+        let key: Option<Option<String>> =
+            sqlx::query_scalar("SELECT object_key FROM blobs WHERE digest = $1")
+                .bind(digest)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(std::io::Error::other)?;
+        Ok(key.flatten())
+    }
+}
+
 impl Db {
+    /// Whether a blob's row names `object_key` as where its bytes are.
+    pub async fn object_key_in_use(&self, object_key: &str) -> Result<bool, sqlx::Error> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM blobs WHERE object_key = $1")
+            .bind(object_key)
+            .fetch_optional(&self.write)
+            .await?;
+        Ok(found.is_some())
+    }
+
     /// The blob `digest` if repository `repository` may serve it.
     pub async fn repository_blob(
         &self,
@@ -158,8 +200,12 @@ impl Db {
         size: i64,
     ) -> Result<PendingLink, ChargeError> {
         let mut tx = self.write.begin().await?;
-        let newly_recorded = claim_for_link(&mut tx, digest, size, &super::now()).await?;
-        Ok(PendingLink { tx, newly_recorded })
+        let newly_recorded = claim_for_link(&mut tx, digest, size, &super::now(), None).await?;
+        Ok(PendingLink {
+            tx,
+            newly_recorded,
+            upload_ended: false,
+        })
     }
 
     /// Records a verified blob and links it to `repository`, charging the project's quota for it and ending
@@ -172,7 +218,11 @@ impl Db {
         size: i64,
         upload_id: Option<&str>,
     ) -> Result<(), ChargeError> {
-        self.begin_link(project_id, repository, digest, size, upload_id)
+        let upload = upload_id.map(|id| FromUpload {
+            id,
+            object_key: None,
+        });
+        self.begin_link(project_id, repository, digest, size, upload)
             .await?
             .commit()
             .await?;
@@ -189,10 +239,10 @@ impl Db {
         repository: &str,
         digest: &str,
         size: i64,
-        upload_id: Option<&str>,
+        upload: Option<FromUpload<'_>>,
     ) -> Result<PendingLink, ChargeError> {
         super::retrying_conflicts("recording a blob", || {
-            self.begin_link_once(project_id, repository, digest, size, upload_id)
+            self.begin_link_once(project_id, repository, digest, size, upload)
         })
         .await
     }
@@ -203,12 +253,13 @@ impl Db {
         repository: &str,
         digest: &str,
         size: i64,
-        upload_id: Option<&str>,
+        upload: Option<FromUpload<'_>>,
     ) -> Result<PendingLink, ChargeError> {
         let now = super::now();
         let mut tx = self.write.begin().await?;
         quota::lock_project(&mut tx, project_id).await?;
-        let newly_recorded = claim_for_link(&mut tx, digest, size, &now).await?;
+        let object_key = upload.and_then(|u| u.object_key);
+        let newly_recorded = claim_for_link(&mut tx, digest, size, &now, object_key).await?;
         quota::charge(&mut tx, project_id, digest, size).await?;
         let repository_id = ensure_repository(&mut tx, project_id, repository).await?;
         // A new upload or mount refreshes the link's time: deleting an older artifact keeps it (see
@@ -222,13 +273,19 @@ impl Db {
         .bind(&now)
         .execute(&mut *tx)
         .await?;
-        if let Some(id) = upload_id {
-            sqlx::query("DELETE FROM upload_sessions WHERE id = $1")
-                .bind(id)
+        let mut upload_ended = false;
+        if let Some(upload) = upload {
+            let ended = sqlx::query("DELETE FROM upload_sessions WHERE id = $1")
+                .bind(upload.id)
                 .execute(&mut *tx)
                 .await?;
+            upload_ended = ended.rows_affected() > 0;
         }
-        Ok(PendingLink { tx, newly_recorded })
+        Ok(PendingLink {
+            tx,
+            newly_recorded,
+            upload_ended,
+        })
     }
 
     /// Unlinks blobs uploaded to a repository before `cutoff` that no artifact there references: uploads whose

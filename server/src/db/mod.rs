@@ -60,7 +60,7 @@ pub use artifacts::{
     CopyArtifact, CopyError, DeleteArtifact, Manifest, NewArtifact, PutManifestError, Referrer,
 };
 pub use audit::{AuditEntry, NewAuditEntry};
-pub use blobs::{LinkedBlob, PendingLink};
+pub use blobs::{FromUpload, LinkedBlob, PendingLink};
 pub use configurations::{ConfigChange, ConfigRow, SaveConfig};
 pub use cve_allowlists::{CveAllowlistRow, NewCveAllowlist};
 pub use cve_exports::{CveExportRow, ExportArtifact, NewCveExport};
@@ -80,6 +80,7 @@ pub use security_hub::{
     DangerousArtifactRow, DangerousCveRow, SeverityCounts, VulnerabilityFilter, VulnerabilityRow,
 };
 pub use uploads::UploadSession;
+pub use uploads::{Lease, Reserve};
 pub use usergroups::{NewUserGroup, UserGroupFilter, UserGroupRow};
 pub use users::{NewUser, User, UserDetail};
 

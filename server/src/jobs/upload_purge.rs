@@ -1,5 +1,6 @@
-//! Purges upload sessions idle for longer than the configured TTL, staged files with no session, and blob
-//! links older than the TTL that no manifest references (uploads whose manifest never came).
+//! Purges upload sessions idle for longer than the configured TTL (with an S3-native session's parts in the
+//! bucket), staged files with no session, and blob links older than the TTL that no manifest references
+//! (uploads whose manifest never came).
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -16,7 +17,11 @@ pub async fn purge_once(state: &AppState) -> Result<usize, sqlx::Error> {
     let idle = state.db.idle_uploads(chrono::Utc::now() - ttl).await?;
     let mut removed = 0;
     for id in &idle {
-        state.db.delete_upload(id).await?;
+        // A session some request is appending to right now (its lease runs) is left for the next pass; an
+        // S3-native one takes its parts and tail in the bucket with it.
+        if !crate::registry::s3_uploads::end(state, id, Some(chrono::Utc::now())).await? {
+            continue;
+        }
         if let Err(e) = state.uploads.discard(id).await {
             tracing::warn!(upload = %id, error = %e, "could not remove staged file of idle upload");
         }

@@ -10,6 +10,7 @@ mod catalog;
 pub mod error;
 mod manifests;
 mod referrers;
+pub(crate) mod s3_uploads;
 mod tags;
 mod uploads;
 

@@ -10,6 +10,10 @@
 //! while other uploads hold the room), and no session grows past the project's remaining quota (403). The
 //! quota is decided before a blob's bytes are moved into the store. An upload refused by a limit, the
 //! quota or its digest is ended: its staged file and session row are removed, and nothing reaches the store.
+//!
+//! Where the bytes wait: on the filesystem, in a file on the disk of the node that took the `POST`
+//! ([`crate::storage::UploadStaging`]); on S3, in an S3 multipart upload that any node can continue
+//! ([`super::s3_uploads`]).
 
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -19,10 +23,10 @@ use super::access::{
     Caller, authenticate, authorize, authorize_caller, authorize_with_scopes, scope_for,
 };
 use super::error::upload_range;
-use super::{Params, RegistryError, empty, parse_digest};
+use super::{Params, RegistryError, empty, parse_digest, s3_uploads};
 use crate::app::AppState;
 use crate::auth::Action;
-use crate::db::{ChargeError, Project, UploadSession};
+use crate::db::{ChargeError, FromUpload, Project, UploadSession};
 use crate::oci::{Digest, RepositoryName};
 use crate::storage::{AppendError, AppendLimits, FinishError, QuotaRoom};
 
@@ -97,9 +101,10 @@ pub async fn start(
     let monolithic = params.get("digest").map(|d| parse_digest(d)).transpose()?;
     let id = uuid::Uuid::new_v4().to_string();
     let cap = state.config.uploads.max_sessions_per_project;
+    let native = s3_uploads::start(state, &id);
     if !state
         .db
-        .create_upload(&id, project.id, name.as_str(), cap)
+        .create_upload(&id, project.id, name.as_str(), cap, native.as_ref())
         .await?
     {
         tracing::warn!(project = %project.name, repository = %name, cap,
@@ -109,16 +114,22 @@ pub async fn start(
             project.name
         )));
     }
-    if let Err(e) = state.uploads.create(&id, project.id).await {
+    if native.is_none()
+        && let Err(e) = state.uploads.create(&id, project.id).await
+    {
         discard(state, &id).await;
         return Err(RegistryError::internal("creating upload staging file", e));
     }
     let Some(digest) = monolithic else {
         return Ok(upload_state(StatusCode::ACCEPTED, name, &id, 0));
     };
+    let open = Open {
+        id: &id,
+        native: native.is_some(),
+    };
     let result = async {
-        append(state, &project, name, &id, None, headers, body).await?;
-        commit(state, &project, name, &id, &digest).await
+        append(state, &project, name, open, None, headers, body).await?;
+        commit(state, &project, name, open, &digest).await
     }
     .await;
     if result.is_err() {
@@ -159,6 +170,23 @@ async fn mountable(
     }
 }
 
+/// An open upload session, and where its bytes wait.
+#[derive(Debug, Clone, Copy)]
+struct Open<'a> {
+    id: &'a str,
+    /// In an S3 multipart upload ([`super::s3_uploads`]), rather than a file staged on this node.
+    native: bool,
+}
+
+impl<'a> Open<'a> {
+    fn of(session: &'a UploadSession) -> Open<'a> {
+        Open {
+            id: &session.id,
+            native: session.native.0,
+        }
+    }
+}
+
 /// Finds upload `id` of repository `name` after checking the caller may push there.
 async fn session(
     state: &AppState,
@@ -183,12 +211,13 @@ pub async fn status(
     name: &RepositoryName,
     id: &str,
 ) -> Result<Response, RegistryError> {
-    session(state, headers, name, id).await?;
-    let offset = state
-        .uploads
-        .offset(id)
-        .await
-        .map_err(append_error(name, id))?;
+    let (_, session) = session(state, headers, name, id).await?;
+    let offset = if session.native.0 {
+        s3_uploads::offset(state, id).await
+    } else {
+        state.uploads.offset(id).await
+    }
+    .map_err(append_error(name, id))?;
     Ok(upload_state(StatusCode::NO_CONTENT, name, id, offset))
 }
 
@@ -200,10 +229,14 @@ pub async fn patch(
     id: &str,
     body: Body,
 ) -> Result<Response, RegistryError> {
-    let (project, _) = session(state, headers, name, id).await?;
+    let (project, session) = session(state, headers, name, id).await?;
     let start = content_range_start(headers)?;
-    let offset = append(state, &project, name, id, start, headers, body).await?;
-    state.db.touch_upload(id).await?;
+    let open = Open::of(&session);
+    let offset = append(state, &project, name, open, start, headers, body).await?;
+    if !open.native {
+        // (An S3-native session's save already marked it active.)
+        state.db.touch_upload(id).await?;
+    }
     Ok(upload_state(StatusCode::ACCEPTED, name, id, offset))
 }
 
@@ -216,7 +249,8 @@ pub async fn finish(
     params: &Params,
     body: Body,
 ) -> Result<Response, RegistryError> {
-    let (project, _) = session(state, headers, name, id).await?;
+    let (project, session) = session(state, headers, name, id).await?;
+    let open = Open::of(&session);
     let digest = params
         .get("digest")
         .ok_or_else(|| {
@@ -224,8 +258,8 @@ pub async fn finish(
         })
         .and_then(|d| parse_digest(d))?;
     let start = content_range_start(headers)?;
-    append(state, &project, name, id, start, headers, body).await?;
-    commit(state, &project, name, id, &digest).await
+    append(state, &project, name, open, start, headers, body).await?;
+    commit(state, &project, name, open, &digest).await
 }
 
 /// `DELETE …/uploads/<id>`: cancels the upload.
@@ -240,8 +274,9 @@ pub async fn cancel(
     Ok(empty(StatusCode::NO_CONTENT, &[]))
 }
 
+/// Ends upload `id`: its row, its staged file or its parts in the bucket.
 async fn discard(state: &AppState, id: &str) {
-    if let Err(e) = state.db.delete_upload(id).await {
+    if let Err(e) = s3_uploads::end(state, id, None).await {
         tracing::warn!(upload = id, error = %e, "could not delete upload session; the purge job will retry");
     }
     if let Err(e) = state.uploads.discard(id).await {
@@ -254,18 +289,23 @@ async fn append(
     state: &AppState,
     project: &Project,
     name: &RepositoryName,
-    id: &str,
+    open: Open<'_>,
     start: Option<u64>,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<u64, RegistryError> {
+    let id = open.id;
     let limits = append_limits(state, project, headers).await?;
     let declared = limits.declared;
     let mut stream = body.into_data_stream();
-    let result = state
-        .uploads
-        .append(id, project.id, start, limits, &mut stream)
-        .await;
+    let result = if open.native {
+        s3_uploads::append(state, project, id, start, limits, &mut stream).await
+    } else {
+        state
+            .uploads
+            .append(id, project.id, start, limits, &mut stream)
+            .await
+    };
     match result {
         Ok(offset) => Ok(offset),
         Err(e) if e.is_limit() => {
@@ -337,7 +377,10 @@ async fn append_limits(
     })
 }
 
-fn append_error(name: &RepositoryName, id: &str) -> impl FnOnce(AppendError) -> RegistryError {
+pub(super) fn append_error(
+    name: &RepositoryName,
+    id: &str,
+) -> impl FnOnce(AppendError) -> RegistryError {
     let location = upload_location(name, id);
     move |e| match e {
         AppendError::OutOfOrder { current, .. } => RegistryError::UploadOutOfOrder {
@@ -351,7 +394,9 @@ fn append_error(name: &RepositoryName, id: &str) -> impl FnOnce(AppendError) -> 
         }
         AppendError::OverQuota { .. } => RegistryError::QuotaExceeded(e.to_string()),
         AppendError::TooLarge { .. } => RegistryError::UploadTooLarge(e.to_string()),
-        AppendError::StagingFull { .. } => RegistryError::UploadsBusy(e.to_string()),
+        AppendError::StagingFull { .. } | AppendError::Busy => {
+            RegistryError::UploadsBusy(e.to_string())
+        }
         AppendError::Io(e) => RegistryError::internal("writing upload staging file", e),
     }
 }
@@ -362,10 +407,15 @@ async fn commit(
     state: &AppState,
     project: &Project,
     name: &RepositoryName,
-    id: &str,
+    open: Open<'_>,
     digest: &Digest,
 ) -> Result<Response, RegistryError> {
-    let result = store_upload(state, project, name, id, digest).await;
+    let id = open.id;
+    let result = if open.native {
+        s3_uploads::commit(state, project, name, id, digest).await
+    } else {
+        store_upload(state, project, name, id, digest).await
+    };
     if result.is_err() {
         discard(state, id).await;
     }
@@ -403,9 +453,16 @@ async fn store_upload(
     // commit. An old copy being deleted by garbage collection is waited for: its file goes first, then its row,
     // and only then is this one recorded and moved in.
     let link = crate::gc::after_deletion(|| {
-        state
-            .db
-            .begin_link(project.id, name.as_str(), &digest_text, size, Some(id))
+        state.db.begin_link(
+            project.id,
+            name.as_str(),
+            &digest_text,
+            size,
+            Some(FromUpload {
+                id,
+                object_key: None,
+            }),
+        )
     })
     .await;
     let link = match link {

@@ -1,4 +1,6 @@
-//! The blob store: blobs at `[<prefix>/]blobs/<algorithm>/<first two hex>/<hex>` in an object store.
+//! The blob store: blobs at `[<prefix>/]blobs/<algorithm>/<first two hex>/<hex>` in an object store, except
+//! those pushed by S3-native uploads, which stay at `[<prefix>/]uploads/<id>/data` as their rows record
+//! ([`ObjectKeys`]).
 //!
 //! Two backends: the local filesystem, where reads stream straight from the file (memory maps) and uploads
 //! are committed with a rename; and S3 ([`super::s3`]), where reads are streamed ranged GETs (or presigned
@@ -61,6 +63,17 @@ pub struct BlobStore {
     s3: Option<S3Backend>,
     /// Prepended to every key (`""`, or a prefix ending in `/`).
     root: String,
+    /// Where blobs not at their digest's key are (S3-native uploads): the database.
+    keys: Option<Arc<dyn ObjectKeys>>,
+}
+
+/// Finds where a blob's bytes are when they are not at its digest's key: an S3-native upload's object, which
+/// stays where the upload wrote it (`uploads/<id>/data`) rather than being copied at commit. The database
+/// answers, from the blob's row.
+#[async_trait::async_trait]
+pub trait ObjectKeys: Send + Sync + std::fmt::Debug {
+    /// The key of blob `digest` under the store's prefix, `None` when it is at its digest's key (or unknown).
+    async fn object_key(&self, digest: &str) -> std::io::Result<Option<String>>;
 }
 
 #[derive(Clone, Debug)]
@@ -84,6 +97,7 @@ impl BlobStore {
             local_root: Some(root.to_owned()),
             s3: None,
             root: String::new(),
+            keys: None,
         })
     }
 
@@ -104,7 +118,16 @@ impl BlobStore {
             } else {
                 format!("{}/", settings.prefix)
             },
+            keys: None,
         })
+    }
+
+    /// Looks up blobs that are not at their digest's key in `keys` (on S3; the filesystem has none).
+    pub fn with_object_keys(mut self, keys: Arc<dyn ObjectKeys>) -> BlobStore {
+        if self.s3.is_some() {
+            self.keys = Some(keys);
+        }
+        self
     }
 
     /// The driver of S3-native uploads in this store's bucket and prefix (parts of 8 MiB), `None` on the
@@ -135,6 +158,16 @@ impl BlobStore {
         ))
     }
 
+    /// Where the bytes of blob `digest` are: its recorded object key, or its digest's key.
+    async fn resolve(&self, digest: &Digest) -> std::io::Result<Path> {
+        if let Some(keys) = &self.keys
+            && let Some(key) = keys.object_key(&digest.to_string()).await?
+        {
+            return Ok(Path::from(format!("{}{key}", self.root)));
+        }
+        Ok(self.location(digest))
+    }
+
     /// Whether the store answers: its directory exists, or the bucket answers a `HEAD` (a missing object is
     /// an answer).
     pub async fn check(&self) -> std::io::Result<()> {
@@ -158,7 +191,7 @@ impl BlobStore {
 
     /// The size of the stored blob `digest`, `None` if the store has no such object.
     pub async fn size(&self, digest: &Digest) -> std::io::Result<Option<u64>> {
-        match self.store.head(&self.location(digest)).await {
+        match self.store.head(&self.resolve(digest).await?).await {
             Ok(meta) => Ok(Some(meta.size)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(io_error(e)),
@@ -175,7 +208,7 @@ impl BlobStore {
         s3.store
             .signed_url(
                 axum::http::Method::GET,
-                &self.location(digest),
+                &self.resolve(digest).await?,
                 REDIRECT_TTL,
             )
             .await
@@ -189,7 +222,7 @@ impl BlobStore {
         digest: &Digest,
         range: Option<Range<u64>>,
     ) -> std::io::Result<BlobBody> {
-        self.read_key(&self.location(digest), range).await
+        self.read_key(&self.resolve(digest).await?, range).await
     }
 
     /// Streams the bytes of the object at `location` (a full key, prefix included, such as
@@ -455,16 +488,18 @@ pub struct StoredBlob {
 }
 
 impl BlobStore {
-    /// Deletes the file of `digest`; one already gone is not an error.
+    /// Deletes the file of `digest` (where its row says it is, while the row is there); one already gone is
+    /// not an error.
     pub async fn delete(&self, digest: &Digest) -> std::io::Result<()> {
-        match self.store.delete(&self.location(digest)).await {
+        match self.store.delete(&self.resolve(digest).await?).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(io_error(e)),
         }
     }
 
-    /// Every blob file in the store, in no particular order. Files whose name is not a digest are skipped
-    /// (and logged).
+    /// Every blob file at its digest's key, in no particular order; files whose name is not a digest are
+    /// skipped (and logged). The objects of S3-native uploads are under `uploads/`, accounted for by their
+    /// blob rows and upload sessions, and not listed.
     pub fn list(
         &self,
     ) -> impl futures_util::Stream<Item = std::io::Result<StoredBlob>> + Send + use<> {
@@ -497,6 +532,27 @@ impl BlobStore {
                 Err(e) => Some(Err(io_error(e))),
             }
         })
+    }
+}
+
+impl BlobStore {
+    /// Every object under the store's prefix, as its key without the prefix and its size: for audits and tests
+    /// of what the bucket or directory holds. (The parts of multipart uploads in progress are not objects yet.)
+    pub fn list_objects(
+        &self,
+    ) -> impl futures_util::Stream<Item = std::io::Result<(String, u64)>> + Send + use<> {
+        let root = self.root.clone();
+        let prefix = (!root.is_empty()).then(|| Path::from(root.trim_end_matches('/')));
+        self.store
+            .list(prefix.as_ref())
+            .map_ok(move |meta| {
+                let key = meta.location.as_ref();
+                (
+                    key.strip_prefix(root.as_str()).unwrap_or(key).to_owned(),
+                    meta.size,
+                )
+            })
+            .map_err(io_error)
     }
 }
 

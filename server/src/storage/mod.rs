@@ -11,8 +11,12 @@ mod s3_upload;
 mod uploads;
 
 pub use blob_store::{
-    BlobBody, BlobStore, CONCURRENT_IMPORTS, PARTS_IN_FLIGHT, PreparedImport, StoredBlob,
+    BlobBody, BlobStore, CONCURRENT_IMPORTS, ObjectKeys, PARTS_IN_FLIGHT, PreparedImport,
+    StoredBlob,
 };
 pub use resumable_sha256::{ResumableSha256, StateError};
-pub use s3_upload::{Appended, Completed, S3UploadError, S3Uploads, UploadState, UploadedPart};
+pub use s3_upload::{
+    AppendGuard, Appended, Completed, S3UploadError, S3Uploads, UPLOAD_LEASE, UploadState,
+    UploadedPart, object_key,
+};
 pub use uploads::{AppendError, AppendLimits, FinishError, QuotaRoom, UploadLimits, UploadStaging};

@@ -13,9 +13,8 @@
 //! the store's pace), and a failed append changes nothing the saved state refers to: parts sent past the saved
 //! list are overwritten by the next attempt or left out of the completion.
 //!
-//! Not wired yet: the registry's upload handlers still stage on the local disk (storage/uploads.rs). This is
-//! the storage half; the database half (the state's columns, the conditional update, a lease) is the data
-//! layer's.
+//! This is the storage half. The database half (the state's columns, the conditional save, the lease that
+//! keeps one writer per upload) is `db/uploads.rs`, and `registry/s3_uploads.rs` puts them together.
 
 use std::sync::Arc;
 
@@ -28,6 +27,11 @@ use object_store::{ObjectStoreExt as _, PutPayload};
 use serde::{Deserialize, Serialize};
 
 use super::resumable_sha256::{ResumableSha256, StateError};
+use super::uploads::AppendError;
+
+/// How long a request that appends to an upload holds it without renewing: another request (on any node) may
+/// continue the upload this long after its node stopped answering.
+pub const UPLOAD_LEASE: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// S3's limit on the parts of one multipart upload.
 const MAX_PARTS: usize = 10_000;
@@ -69,11 +73,32 @@ pub struct Appended {
     pub stale: Vec<Path>,
 }
 
+/// What an append must keep, asked as it goes: the caller's limits (quota, staging caps) and its lease.
+pub trait AppendGuard {
+    /// The upload would grow to `len` bytes: an error stops the append before the bytes are used.
+    fn check(&mut self, len: u64) -> Result<(), AppendError>;
+    /// The upload is about to hold up to `len` bytes in the store (a part or the tail is written next).
+    fn reserve(&mut self, len: u64) -> impl Future<Output = Result<(), AppendError>> + Send;
+}
+
+/// No limits (tests, and tools that have checked them already).
+impl AppendGuard for () {
+    fn check(&mut self, _len: u64) -> Result<(), AppendError> {
+        Ok(())
+    }
+
+    async fn reserve(&mut self, _len: u64) -> Result<(), AppendError> {
+        Ok(())
+    }
+}
+
 /// A completed upload: the object holding the blob and what it hashes to.
 #[derive(Debug)]
 pub struct Completed {
-    /// Where the blob is: `uploads/<id>/data` under the prefix. Record it with the blob.
+    /// Where the blob is: `uploads/<id>/data` under the prefix.
     pub key: Path,
+    /// The same key without the prefix: what the blob's row records as its `object_key`.
+    pub object_key: String,
     pub size: u64,
     pub sha256: [u8; 32],
 }
@@ -84,12 +109,20 @@ pub enum S3UploadError {
     Body(String),
     #[error("the upload would pass S3's 10,000 parts of {part_size} bytes")]
     TooManyParts { part_size: u64 },
+    /// The guard refused the bytes (a limit, or the lease was lost).
+    #[error(transparent)]
+    Refused(AppendError),
     #[error("the upload's saved state is inconsistent: {0}")]
     State(String),
     #[error(transparent)]
     Hash(#[from] StateError),
     #[error("the object store failed: {0}")]
     Store(#[from] object_store::Error),
+}
+
+/// The key, under the store's prefix, of upload `id`'s object: where its blob stays once completed.
+pub fn object_key(id: &str) -> String {
+    format!("uploads/{id}/data")
 }
 
 /// The S3 upload driver of one bucket and prefix.
@@ -111,7 +144,7 @@ impl S3Uploads {
     }
 
     fn data_key(&self, id: &str) -> Path {
-        Path::from(format!("{}uploads/{id}/data", self.root))
+        Path::from(format!("{}{}", self.root, object_key(id)))
     }
 
     fn tail_key(&self, state: &UploadState) -> Path {
@@ -139,14 +172,16 @@ impl S3Uploads {
     /// Appends `body` to the upload `state` describes. On success the caller saves the returned state (only if
     /// its saved offset is still `state.offset`) and then removes the stale objects. On failure nothing the
     /// saved state refers to has changed.
-    pub async fn append<S, E>(
+    pub async fn append<S, E, G>(
         &self,
         state: &UploadState,
         mut body: S,
+        guard: &mut G,
     ) -> Result<Appended, S3UploadError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
+        G: AppendGuard,
     {
         let mut next = state.clone();
         let mut hasher = ResumableSha256::from_bytes(&state.sha256)?;
@@ -165,7 +200,9 @@ impl S3Uploads {
         }
         let part_size = usize::try_from(state.part_size)
             .map_err(|_| S3UploadError::State("part size".to_owned()))?;
-        let mut buffer = BytesMut::with_capacity(part_size);
+        // Grown as bytes arrive (to at most about twice a part), so a slow client holds what it sent, not a
+        // whole part.
+        let mut buffer = BytesMut::new();
         if state.tail_len > 0 {
             let tail = self.store.get(&self.tail_key(state)).await?.bytes().await?;
             if tail.len() as u64 != state.tail_len {
@@ -181,17 +218,28 @@ impl S3Uploads {
         let result = async {
             while let Some(frame) = body.next().await {
                 let mut frame = frame.map_err(|e| S3UploadError::Body(e.to_string()))?;
+                let len = next.offset + frame.len() as u64;
+                guard.check(len).map_err(S3UploadError::Refused)?;
                 hasher.update(&frame);
-                next.offset += frame.len() as u64;
+                next.offset = len;
                 while !frame.is_empty() {
                     let take = (part_size - buffer.len()).min(frame.len());
                     buffer.extend_from_slice(&frame.split_to(take));
                     if buffer.len() == part_size {
-                        let part =
-                            std::mem::replace(&mut buffer, BytesMut::with_capacity(part_size));
+                        guard
+                            .reserve(next.offset)
+                            .await
+                            .map_err(S3UploadError::Refused)?;
+                        let part = std::mem::take(&mut buffer);
                         self.send_part(&mut next, part.freeze()).await?;
                     }
                 }
+            }
+            if !buffer.is_empty() && next.offset != state.offset {
+                guard
+                    .reserve(next.offset)
+                    .await
+                    .map_err(S3UploadError::Refused)?;
             }
             Ok::<(), S3UploadError>(())
         }
@@ -293,13 +341,15 @@ impl S3Uploads {
         }
         Ok(Completed {
             key,
+            object_key: object_key(&state.id),
             size: state.offset,
             sha256: sha256.finish(),
         })
     }
 
-    /// Cancels the upload: aborts its multipart upload and deletes its objects.
-    pub async fn abort(&self, state: &UploadState) -> Result<(), S3UploadError> {
+    /// Cancels the upload: aborts its multipart upload and deletes its tail, and its object too unless
+    /// `keep_object` (it was completed and a blob's row names it).
+    pub async fn abort(&self, state: &UploadState, keep_object: bool) -> Result<(), S3UploadError> {
         let key = self.data_key(&state.id);
         if let Some(id) = &state.multipart_id {
             match self.store.abort_multipart(&key, id).await {
@@ -307,7 +357,10 @@ impl S3Uploads {
                 Err(e) => return Err(e.into()),
             }
         }
-        let mut keys = vec![key];
+        let mut keys = Vec::new();
+        if !keep_object {
+            keys.push(key);
+        }
         if state.tail_len > 0 {
             keys.push(self.tail_key(state));
         }

@@ -108,6 +108,12 @@ pub enum AppendError {
         "the project's open uploads already hold {staged} of the {cap} bytes a project may stage at once; finish or cancel them, or retry later"
     )]
     StagingFull { staged: u64, cap: u64 },
+    /// Another request is appending to the upload (on any node), or took it over from this one.
+    #[error(
+        "another request is appending to this upload; retry when it is done (a stalled one gives the upload up within {} seconds)",
+        crate::storage::UPLOAD_LEASE.as_secs()
+    )]
+    Busy,
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }

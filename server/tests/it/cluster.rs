@@ -126,3 +126,332 @@ async fn a_tag_moved_on_one_node_is_read_on_the_other_at_once() {
     second.stop().await;
     first.stop().await;
 }
+
+const MIB: usize = 1024 * 1024;
+
+/// Bytes that do not repeat within a part, so a part sent twice or out of place changes the digest.
+fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.extend_from_slice(&state.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Whether PostgreSQL and an S3 server are there for a pair of nodes; says why not otherwise.
+fn pair_possible(test: &str) -> bool {
+    if crate::support::database_url_for(std::path::Path::new("/probe")).is_none() {
+        eprintln!(
+            "{test}: skipped, nodes share uploads only on PostgreSQL (BERTH_TEST_DATABASE=postgres)"
+        );
+        return false;
+    }
+    crate::support::s3_available(test)
+}
+
+/// The first of two nodes: PostgreSQL and the test S3 server under a fresh prefix.
+async fn first_node() -> TestServer {
+    TestServer::start_with(|config| {
+        assert!(crate::support::use_test_s3(config));
+    })
+    .await
+}
+
+/// A second node beside `first`: the same database and bucket prefix, its own data directory.
+async fn second_node(first: &TestServer) -> TestServer {
+    let (url, storage) = (
+        first.state.config.database_url.clone(),
+        first.state.config.storage.clone(),
+    );
+    TestServer::start_with(|config| {
+        config.database_url = url;
+        config.storage = storage;
+    })
+    .await
+}
+
+/// Sends `data` as the chunk at `offset` of upload `location` through `server`.
+async fn patch_at(
+    server: &TestServer,
+    http: &reqwest::Client,
+    location: &str,
+    offset: usize,
+    data: &[u8],
+) -> reqwest::Response {
+    http.patch(server.url(location))
+        .admin()
+        .header("content-type", "application/octet-stream")
+        .header(
+            "content-range",
+            format!("{offset}-{}", offset + data.len() - 1),
+        )
+        .body(data.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn get_blob(
+    server: &TestServer,
+    http: &reqwest::Client,
+    repo: &str,
+    digest: &str,
+) -> Vec<u8> {
+    let response = http
+        .get(server.url(&format!("/v2/{repo}/blobs/{digest}")))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK, "GET {digest}");
+    response.bytes().await.unwrap().to_vec()
+}
+
+/// A push whose requests alternate between two nodes (POST on one, PATCHes on both, PUT on the first) lands
+/// whole, as does the same blob pushed through both at once; a chunk sent while another request on the other
+/// node is still appending to the upload is refused with 429, not interleaved.
+#[tokio::test]
+async fn a_push_alternating_between_two_nodes_lands_whole() {
+    if !pair_possible("cluster::a_push_alternating_between_two_nodes_lands_whole") {
+        return;
+    }
+    let a = first_node().await;
+    let b = second_node(&a).await;
+    let http = client();
+    let data = pseudo_random(13 * MIB + 7, 11);
+    let digest = crate::support::sha256(&data);
+
+    let response = http
+        .post(a.url("/v2/library/app/blobs/uploads/"))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED);
+    let location = crate::registry::header(&response, "location");
+    // Under a part, across a part boundary, up to the end but the last 7 bytes: B, A, B.
+    let cuts = [0, 3 * MIB, 9 * MIB, 13 * MIB];
+    for (i, window) in cuts.windows(2).enumerate() {
+        let node = if i % 2 == 0 { &b } else { &a };
+        let response = patch_at(
+            node,
+            &http,
+            &location,
+            window[0],
+            &data[window[0]..window[1]],
+        )
+        .await;
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::ACCEPTED,
+            "chunk {i}"
+        );
+        assert_eq!(
+            crate::registry::header(&response, "range"),
+            format!("0-{}", window[1] - 1)
+        );
+    }
+    // A chunk that is still streaming into A holds the upload: B refuses one meanwhile.
+    let (release, held) = tokio::sync::oneshot::channel::<()>();
+    let first_half = bytes::Bytes::copy_from_slice(&data[13 * MIB..13 * MIB + 3]);
+    let second_half = bytes::Bytes::copy_from_slice(&data[13 * MIB + 3..]);
+    let slow_body = futures_util::StreamExt::chain(
+        futures_util::stream::iter([Ok::<_, std::io::Error>(first_half)]),
+        futures_util::stream::once(async move {
+            let _ = held.await;
+            Ok(second_half)
+        }),
+    );
+    let slow = tokio::spawn({
+        let (http, url) = (http.clone(), a.url(&location));
+        async move {
+            http.patch(url)
+                .admin()
+                .header("content-type", "application/octet-stream")
+                .body(reqwest::Body::wrap_stream(slow_body))
+                .send()
+                .await
+                .unwrap()
+        }
+    });
+    // (Its first bytes reach A at once, and A takes the upload's lease before reading them.)
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let refused = patch_at(&b, &http, &location, 13 * MIB, b"x").await;
+    assert_eq!(refused.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
+    let _ = release.send(());
+    let response = slow.await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED);
+    assert_eq!(
+        crate::registry::header(&response, "range"),
+        format!("0-{}", data.len() - 1)
+    );
+    let response = http
+        .put(a.url(&format!("{location}?digest={digest}")))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+    for node in [&a, &b] {
+        assert_eq!(
+            crate::support::sha256(&get_blob(node, &http, "library/app", &digest).await),
+            digest
+        );
+    }
+
+    // The same blob through both nodes at once: both succeed, and the bucket keeps one copy.
+    let twin = pseudo_random(9 * MIB, 12);
+    let twin_digest = crate::support::sha256(&twin);
+    let (one, other) = tokio::join!(
+        crate::registry::upload_blob(&a, &http, "library/twin", &twin),
+        crate::registry::upload_blob(&b, &http, "library/twin", &twin),
+    );
+    assert_eq!(
+        (one.as_str(), other.as_str()),
+        (twin_digest.as_str(), twin_digest.as_str())
+    );
+    let stored = crate::support::stored(&a).await;
+    assert_eq!(stored.blobs.len(), 2, "{stored:?}");
+    assert!(stored.staged.is_empty(), "{stored:?}");
+
+    // A manifest pushed through B over a config pushed through B and the alternating blob pulls back through A.
+    let config = br#"{"architecture":"amd64","os":"linux"}"#;
+    let config_digest = crate::registry::upload_blob(&b, &http, "library/app", config).await;
+    let manifest = crate::registry::image_manifest(
+        (&config_digest, config.len()),
+        &[(&digest, data.len())],
+        serde_json::json!({}),
+    );
+    let manifest_digest = crate::registry::put_manifest(
+        &b,
+        &http,
+        "library/app",
+        "v1",
+        crate::registry::OCI_MANIFEST,
+        &manifest,
+    )
+    .await;
+    assert_eq!(
+        tagged_digest(&a, &http, "library/app", "v1").await,
+        manifest_digest
+    );
+    a.assert_quota_ledger_agrees().await;
+    b.stop().await;
+    a.stop().await;
+}
+
+/// A node killed with SIGKILL while a chunk streams into it leaves the upload at its last saved offset; the
+/// other node takes it over once the dead node's lease runs out and finishes it, and the blob is whole.
+#[tokio::test]
+async fn an_upload_whose_node_is_killed_mid_chunk_is_finished_on_the_other() {
+    if !pair_possible("cluster::an_upload_whose_node_is_killed_mid_chunk_is_finished_on_the_other")
+    {
+        return;
+    }
+    let survivor = first_node().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("victim");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let database_url = survivor.state.config.database_url.clone().unwrap();
+    let mut env: Vec<(String, String)> = crate::support::s3_env(&data_dir).unwrap();
+    env.retain(|(key, _)| key != "BERTH_STORAGE__S3__PREFIX");
+    env.push((
+        "BERTH_STORAGE__S3__PREFIX".to_owned(),
+        survivor.state.config.storage.s3.prefix.clone(),
+    ));
+    env.push(("BERTH_DATABASE_URL".to_owned(), database_url));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut victim = crate::support::BinaryServer::start_with_env(&data_dir, &env);
+
+    let http = client();
+    let data = pseudo_random(20 * MIB + 3, 21);
+    let digest = crate::support::sha256(&data);
+    let response = http
+        .post(victim.url("/v2/library/app/blobs/uploads/"))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED);
+    let location = crate::registry::header(&response, "location");
+    let response = http
+        .patch(victim.url(&location))
+        .admin()
+        .header("content-range", format!("0-{}", 9 * MIB - 1))
+        .body(data[..9 * MIB].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED);
+    // The next chunk sends 9 MiB (another whole part goes to S3, unsaved) and then stalls; the node dies.
+    let sent = bytes::Bytes::copy_from_slice(&data[9 * MIB..18 * MIB]);
+    let stalled = futures_util::StreamExt::chain(
+        futures_util::stream::iter([Ok::<_, std::io::Error>(sent)]),
+        futures_util::stream::pending(),
+    );
+    let request = tokio::spawn({
+        let (http, url) = (http.clone(), victim.url(&location));
+        async move {
+            http.patch(url)
+                .admin()
+                .body(reqwest::Body::wrap_stream(stalled))
+                .send()
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    victim.signal_and_wait("KILL");
+    assert!(
+        request.await.unwrap().is_err(),
+        "the connection died with the node"
+    );
+
+    let response = http
+        .get(survivor.url(&location))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::NO_CONTENT);
+    assert_eq!(
+        crate::registry::header(&response, "range"),
+        format!("0-{}", 9 * MIB - 1),
+        "the last saved offset"
+    );
+    // Refused while the dead node's lease runs, then taken over.
+    let deadline = Instant::now() + berth::storage::UPLOAD_LEASE + Duration::from_secs(10);
+    let rest = &data[9 * MIB..];
+    let mut refusals = 0;
+    loop {
+        let response = patch_at(&survivor, &http, &location, 9 * MIB, rest).await;
+        if response.status() == reqwest::StatusCode::ACCEPTED {
+            break;
+        }
+        assert_eq!(response.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
+        refusals += 1;
+        assert!(Instant::now() < deadline, "the upload was never taken over");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert!(
+        refusals > 0,
+        "the dead node's lease held the upload for a while"
+    );
+    let response = http
+        .put(survivor.url(&format!("{location}?digest={digest}")))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+    assert_eq!(
+        crate::support::sha256(&get_blob(&survivor, &http, "library/app", &digest).await),
+        digest
+    );
+    survivor.assert_quota_ledger_agrees().await;
+    survivor.stop().await;
+}

@@ -2,6 +2,7 @@
 
 #![allow(dead_code, reason = "not every test module uses every helper")]
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -61,14 +62,18 @@ impl TestServer {
             admin_password: Some(Secret::new(ADMIN_PASSWORD)),
             ..Config::default()
         };
-        if std::env::var("BERTH_TEST_STORAGE").as_deref() == Ok("s3") {
+        configure(&mut config, addr);
+        if std::env::var("BERTH_TEST_STORAGE").as_deref() == Ok("s3")
+            && config.storage.kind == StorageKind::Filesystem
+        {
             assert!(
                 use_test_s3(&mut config),
                 "BERTH_TEST_STORAGE=s3 needs BERTH_TEST_S3_ENDPOINT and the other BERTH_TEST_S3_* variables \
                  (eval \"$(scripts/s3-test-server.sh up)\")"
             );
+            // Named after the data directory, so a server restarted on it finds its blobs again.
+            config.storage.s3.prefix = s3_prefix_for(&config.data_dir);
         }
-        configure(&mut config, addr);
         if config.database_url.is_none() {
             config.database_url = database_url_for(&config.data_dir);
         }
@@ -179,7 +184,6 @@ pub fn s3_env(data_dir: &Path) -> Option<Vec<(String, String)>> {
         return None;
     }
     let s3 = config.storage.s3;
-    let prefix = sha256(data_dir.to_string_lossy().as_bytes());
     let mut env = vec![
         ("BERTH_STORAGE__KIND", "s3".to_owned()),
         ("BERTH_STORAGE__S3__BUCKET", s3.bucket.unwrap_or_default()),
@@ -189,10 +193,7 @@ pub fn s3_env(data_dir: &Path) -> Option<Vec<(String, String)>> {
         ),
         ("BERTH_STORAGE__S3__ALLOW_HTTP", s3.allow_http.to_string()),
         ("BERTH_STORAGE__S3__PATH_STYLE", "true".to_owned()),
-        (
-            "BERTH_STORAGE__S3__PREFIX",
-            format!("test-bin-{}", &prefix[7..39]),
-        ),
+        ("BERTH_STORAGE__S3__PREFIX", s3_prefix_for(data_dir)),
     ];
     env.extend(s3.endpoint.map(|e| ("BERTH_STORAGE__S3__ENDPOINT", e)));
     env.extend(
@@ -200,6 +201,72 @@ pub fn s3_env(data_dir: &Path) -> Option<Vec<(String, String)>> {
             .map(|k| ("BERTH_STORAGE__S3__SECRET_KEY", k.expose().to_owned())),
     );
     Some(env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
+/// The S3 prefix of the server or `berth` process whose data directory is `data_dir`.
+fn s3_prefix_for(data_dir: &Path) -> String {
+    let hash = sha256(data_dir.to_string_lossy().as_bytes());
+    format!("test-dir-{}", &hash["sha256:".len()..][..32])
+}
+
+/// What a server's blob store holds, whichever the backend, as `(key, size)`: the stored blobs (files under
+/// `<data>/storage`, or objects at blob or completed-upload keys on S3) and the bytes of open uploads (files
+/// under `<data>/uploads`, or uploads' tail objects on S3; parts of S3 multipart uploads in progress are not
+/// objects and not listed).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Stored {
+    pub blobs: BTreeSet<(String, u64)>,
+    pub staged: BTreeSet<(String, u64)>,
+}
+
+pub async fn stored(server: &TestServer) -> Stored {
+    let mut stored = Stored::default();
+    if server.state.blobs.backend() == "s3" {
+        let objects: Vec<(String, u64)> =
+            futures_util::TryStreamExt::try_collect(server.state.blobs.list_objects())
+                .await
+                .unwrap();
+        for (key, size) in objects {
+            if key.contains("/tail-") {
+                stored.staged.insert((key, size));
+            } else {
+                stored.blobs.insert((key, size));
+            }
+        }
+        return stored;
+    }
+    fn walk(dir: &Path, root: &Path, out: &mut BTreeSet<(String, u64)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, root, out);
+            } else {
+                let name = path.strip_prefix(root).unwrap().display().to_string();
+                out.insert((name, std::fs::metadata(&path).unwrap().len()));
+            }
+        }
+    }
+    let data = &server.state.config.data_dir;
+    walk(&data.join("storage"), data, &mut stored.blobs);
+    walk(&data.join("uploads"), data, &mut stored.staged);
+    stored
+}
+
+/// Bytes the open uploads of project `project_id` hold against its staging cap, whichever the backend.
+pub async fn staged_bytes(server: &TestServer, project_id: i64) -> u64 {
+    if server.state.blobs.backend() == "s3" {
+        server
+            .state
+            .db
+            .staged_upload_bytes(project_id)
+            .await
+            .unwrap()
+    } else {
+        server.state.uploads.staged_bytes(project_id)
+    }
 }
 
 /// Whether a test S3 server is configured (`BERTH_TEST_S3_ENDPOINT`). Without one, prints a loud line saying

@@ -1,8 +1,6 @@
 //! Upload limits (issue 13, attack 9): the quota applies to uploads before a blob reaches the store, staged
 //! bytes and open sessions are capped per project, and a refused upload leaves nothing on disk.
 
-use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,34 +9,10 @@ use serde_json::{Value, json};
 
 use super::{AsAdmin, error_code, header, sha256, upload_blob};
 use crate::api::create_project;
-use crate::support::{TestServer, client};
+use crate::support::{Stored, TestServer, client, staged_bytes, stored};
 
 const MIB: usize = 1024 * 1024;
 const MAINTAINER: (&str, &str) = ("maint", "Maintainer1");
-
-/// Every file under the blob store and the staging area, with its size.
-fn files_on_disk(server: &TestServer) -> BTreeSet<(String, u64)> {
-    fn walk(dir: &Path, root: &Path, out: &mut BTreeSet<(String, u64)>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, root, out);
-            } else {
-                let name = path.strip_prefix(root).unwrap().display().to_string();
-                out.insert((name, std::fs::metadata(&path).unwrap().len()));
-            }
-        }
-    }
-    let data = &server.state.config.data_dir;
-    let mut files = BTreeSet::new();
-    for area in ["storage", "uploads"] {
-        walk(&data.join(area), data, &mut files);
-    }
-    files
-}
 
 /// A project with a storage limit, and a Maintainer of it; returns the project id.
 async fn project_with_maintainer(
@@ -156,7 +130,7 @@ async fn staging_past_the_quota_is_refused_and_a_refused_put_leaves_nothing() {
     let server = TestServer::start().await;
     let http = client();
     let project = project_with_maintainer(&server, &http, "small", MIB as i64).await;
-    let before = files_on_disk(&server);
+    let before = stored(&server).await;
 
     // 86 MB streamed in one PATCH (no Content-Length): cut off once the session passes 1 MiB.
     let location = open(&server, &http, "small/app").await;
@@ -187,8 +161,8 @@ async fn staging_past_the_quota_is_refused_and_a_refused_put_leaves_nothing() {
         status_of(&server, &http, &location).await,
         "BLOB_UPLOAD_UNKNOWN"
     );
-    assert_eq!(files_on_disk(&server), before, "nothing staged is left");
-    assert_eq!(server.state.uploads.staged_bytes(project), 0);
+    assert_eq!(stored(&server).await, before, "nothing staged is left");
+    assert_eq!(staged_bytes(&server, project).await, 0);
 
     // 86 MB declared by Content-Length: refused before a byte is read.
     let location = open(&server, &http, "small/app").await;
@@ -199,7 +173,7 @@ async fn staging_past_the_quota_is_refused_and_a_refused_put_leaves_nothing() {
         status_of(&server, &http, &location).await,
         "BLOB_UPLOAD_UNKNOWN"
     );
-    assert_eq!(files_on_disk(&server), before);
+    assert_eq!(stored(&server).await, before);
 
     // Two sessions of 600 KiB each fit the quota while staged; the second PUT does not, and is refused by
     // the quota before its blob reaches the store.
@@ -216,17 +190,21 @@ async fn staging_past_the_quota_is_refused_and_a_refused_put_leaves_nothing() {
         put(&server, &http, &location_a, &a).await.status(),
         StatusCode::CREATED
     );
-    let stored: BTreeSet<_> = files_on_disk(&server)
-        .into_iter()
-        .filter(|(name, _)| name.starts_with("storage"))
-        .collect();
-    assert_eq!(stored.len(), before.len() + 1, "blob a is stored");
+    let blob_a = Stored {
+        blobs: stored(&server).await.blobs,
+        staged: before.staged.clone(),
+    };
+    assert_eq!(
+        blob_a.blobs.len(),
+        before.blobs.len() + 1,
+        "blob a is stored"
+    );
     let (status, code, message) = oci_error(put(&server, &http, &location_b, &b).await).await;
     assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "DENIED"));
     assert!(message.contains("exceed"), "{message}");
     assert_eq!(
-        files_on_disk(&server),
-        stored,
+        stored(&server).await,
+        blob_a,
         "the store holds blob a only, and the staging area is empty"
     );
     assert_eq!(
@@ -238,7 +216,7 @@ async fn staging_past_the_quota_is_refused_and_a_refused_put_leaves_nothing() {
         StatusCode::NOT_FOUND
     );
     assert_eq!(server.state.db.open_uploads(project).await.unwrap(), 0);
-    assert_eq!(server.state.uploads.staged_bytes(project), 0);
+    assert_eq!(staged_bytes(&server, project).await, 0);
 
     // A monolithic upload over the quota: refused, nothing left.
     let response = http
@@ -252,7 +230,7 @@ async fn staging_past_the_quota_is_refused_and_a_refused_put_leaves_nothing() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert_eq!(files_on_disk(&server), stored);
+    assert_eq!(stored(&server).await, blob_a);
     assert_eq!(server.state.db.open_uploads(project).await.unwrap(), 0);
 
     // A mount of a blob from another project that does not fit: refused before anything is linked.
@@ -348,7 +326,7 @@ async fn staged_bytes_per_project_are_capped() {
     let server = TestServer::start_with(|c| c.uploads.max_staged_bytes_per_project = 1000).await;
     let http = client();
     let project = project_with_maintainer(&server, &http, "staged", -1).await;
-    let before = files_on_disk(&server);
+    let before = stored(&server).await;
     let (a, b, c) = (
         open(&server, &http, "staged/app").await,
         open(&server, &http, "staged/app").await,
@@ -389,7 +367,7 @@ async fn staged_bytes_per_project_are_capped() {
         (status, code.as_str()),
         (StatusCode::PAYLOAD_TOO_LARGE, "DENIED")
     );
-    assert_eq!(server.state.uploads.staged_bytes(project), 600);
+    assert_eq!(staged_bytes(&server, project).await, 600);
     // a may grow to the cap, and finishing it gives the room back.
     assert_eq!(
         patch(&server, &http, &a, vec![1; 400]).await.status(),
@@ -400,19 +378,19 @@ async fn staged_bytes_per_project_are_capped() {
         put(&server, &http, &a, &[1; 1000]).await.status(),
         StatusCode::CREATED
     );
-    assert_eq!(server.state.uploads.staged_bytes(project), 0);
+    assert_eq!(staged_bytes(&server, project).await, 0);
     let b = open(&server, &http, "staged/app").await;
     assert_eq!(
         patch(&server, &http, &b, vec![2; 600]).await.status(),
         StatusCode::ACCEPTED
     );
-    // Only blob a reached the store; only b's staged file is left.
-    let after = files_on_disk(&server);
-    assert_eq!(after.len(), before.len() + 2, "{after:?}");
+    // Only blob a reached the store; only b's staged bytes are left.
+    let after = stored(&server).await;
+    assert_eq!(after.blobs.len(), before.blobs.len() + 1, "{after:?}");
+    assert_eq!(after.staged.len(), 1, "{after:?}");
     assert!(
-        after
-            .iter()
-            .any(|(name, size)| name.starts_with("uploads") && *size == 600)
+        after.staged.iter().all(|(_, size)| *size == 600),
+        "{after:?}"
     );
     server.stop().await;
 }
@@ -436,7 +414,7 @@ async fn staged_bytes_still_count_after_a_restart() {
     server.stop().await;
 
     let server = TestServer::start_with(configure).await;
-    assert_eq!(server.state.uploads.staged_bytes(project), 600);
+    assert_eq!(staged_bytes(&server, project).await, 600);
     let b = open(&server, &http, "restart/app").await;
     assert_eq!(
         patch(&server, &http, &b, vec![2; 600]).await.status(),
@@ -450,7 +428,7 @@ async fn staged_bytes_still_count_after_a_restart() {
         put(&server, &http, &a, &[1; 1000]).await.status(),
         StatusCode::CREATED
     );
-    assert_eq!(server.state.uploads.staged_bytes(project), 0);
+    assert_eq!(staged_bytes(&server, project).await, 0);
     server.stop().await;
 }
 
@@ -465,7 +443,7 @@ async fn a_body_just_over_the_quota_gets_the_refusal_not_a_reset_connection() {
     let server = TestServer::start().await;
     let http = client();
     project_with_maintainer(&server, &http, "tight", MIB as i64).await;
-    let before = files_on_disk(&server);
+    let before = stored(&server).await;
     let location = open(&server, &http, "tight/app").await;
     let path = location.trim_start_matches(&server.url(""));
     let len = 12 * MIB;
@@ -494,6 +472,6 @@ async fn a_body_just_over_the_quota_gets_the_refusal_not_a_reset_connection() {
     assert!(read.is_ok(), "no answer arrived");
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
-    assert_eq!(files_on_disk(&server), before, "nothing staged is left");
+    assert_eq!(stored(&server).await, before, "nothing staged is left");
     server.stop().await;
 }
