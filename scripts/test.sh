@@ -65,9 +65,10 @@ BERTH_REQUIRE_CONSOLE=1 cargo test --locked --workspace
 cargo build --locked -p berth
 (cd playwright && BERTH_BIN="$PWD/../target/debug/berth" npx playwright test)
 
-# The integration suite again on PostgreSQL, the scale-out metadata database: a throwaway cluster on a free
-# loopback port (scripts/pg-test-server.sh), one database per test server, stopped when this script ends.
+# The integration suite again on the scale-out backends: PostgreSQL for metadata (a throwaway cluster on a free
+# loopback port, scripts/pg-test-server.sh, one database per test server) and the S3 server for blobs (a prefix
+# per test server), stopped when this script ends. The two-node tests (cluster::) run only here.
 eval "$(scripts/pg-test-server.sh up)"
 # (One EXIT trap for both servers: a second `trap ... EXIT` would replace the S3 server's.)
 trap 'scripts/pg-test-server.sh down "$BERTH_TEST_POSTGRES_DIR"; scripts/s3-test-server.sh down' EXIT
-BERTH_TEST_DATABASE=postgres cargo test --locked -p berth --test integration
+BERTH_TEST_DATABASE=postgres BERTH_TEST_STORAGE=s3 cargo test --locked -p berth --test integration

@@ -96,6 +96,18 @@ impl AppState {
                 .with_object_keys(Arc::new(db.clone())),
         };
         tracing::info!(backend = blobs.backend(), "blob store opened");
+        if db.backend() == crate::db::Backend::Sqlite {
+            let freed = db
+                .release_all_upload_leases()
+                .await
+                .context("freeing the upload leases of the previous run")?;
+            if freed > 0 {
+                tracing::info!(
+                    freed,
+                    "uploads cut off by the last stop can be resumed at once"
+                );
+            }
+        }
         let uploads = UploadStaging::new(config.data_dir.join("uploads"))
             .context("opening the upload staging area")?;
         uploads

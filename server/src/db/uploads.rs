@@ -313,6 +313,18 @@ impl Db {
         Ok(())
     }
 
+    /// Frees every session's lease: at the start of a node that is the only one (SQLite), whose leases can
+    /// only be those of its previous run, so an upload cut off by a crash resumes at once.
+    pub async fn release_all_upload_leases(&self) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE upload_sessions SET lease_owner = NULL, lease_until = NULL, staged = received
+             WHERE lease_owner IS NOT NULL",
+        )
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Deletes session `id` (with its parts) unless a lease on it runs past `busy_after` (`None`: whatever
     /// its lease). `None` when no row was deleted; else the deleted session's state when it was an S3-native
     /// one, so the caller (only the one who deleted the row) can remove its objects.

@@ -315,6 +315,12 @@ async fn append(
             drain_refused(&mut stream, declared).await;
             Err(append_error(name, id)(e))
         }
+        Err(AppendError::Busy) => {
+            // Refused before a byte was read: the client reads the 429 rather than a broken pipe.
+            tracing::info!(repository = %name, upload = id, "chunk refused: another request holds the upload");
+            drain_refused(&mut stream, declared).await;
+            Err(append_error(name, id)(AppendError::Busy))
+        }
         Err(e) => Err(append_error(name, id)(e)),
     }
 }

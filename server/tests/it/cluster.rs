@@ -129,20 +129,6 @@ async fn a_tag_moved_on_one_node_is_read_on_the_other_at_once() {
 
 const MIB: usize = 1024 * 1024;
 
-/// Bytes that do not repeat within a part, so a part sent twice or out of place changes the digest.
-fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        out.extend_from_slice(&state.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
 /// Whether PostgreSQL and an S3 server are there for a pair of nodes; says why not otherwise.
 fn pair_possible(test: &str) -> bool {
     if crate::support::database_url_for(std::path::Path::new("/probe")).is_none() {
@@ -223,7 +209,7 @@ async fn a_push_alternating_between_two_nodes_lands_whole() {
     let a = first_node().await;
     let b = second_node(&a).await;
     let http = client();
-    let data = pseudo_random(13 * MIB + 7, 11);
+    let data = crate::support::pseudo_random(13 * MIB + 7, 11);
     let digest = crate::support::sha256(&data);
 
     let response = http
@@ -305,7 +291,7 @@ async fn a_push_alternating_between_two_nodes_lands_whole() {
     }
 
     // The same blob through both nodes at once: both succeed, and the bucket keeps one copy.
-    let twin = pseudo_random(9 * MIB, 12);
+    let twin = crate::support::pseudo_random(9 * MIB, 12);
     let twin_digest = crate::support::sha256(&twin);
     let (one, other) = tokio::join!(
         crate::registry::upload_blob(&a, &http, "library/twin", &twin),
@@ -369,7 +355,7 @@ async fn an_upload_whose_node_is_killed_mid_chunk_is_finished_on_the_other() {
     let mut victim = crate::support::BinaryServer::start_with_env(&data_dir, &env);
 
     let http = client();
-    let data = pseudo_random(20 * MIB + 3, 21);
+    let data = crate::support::pseudo_random(20 * MIB + 3, 21);
     let digest = crate::support::sha256(&data);
     let response = http
         .post(victim.url("/v2/library/app/blobs/uploads/"))

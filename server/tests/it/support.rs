@@ -209,6 +209,19 @@ fn s3_prefix_for(data_dir: &Path) -> String {
     format!("test-dir-{}", &hash["sha256:".len()..][..32])
 }
 
+/// With `BERTH_TEST_STORAGE=s3`, the S3 blob store of the server or `berth` process on data directory `data`
+/// (its prefix is named after the directory); `None` on the filesystem.
+pub fn s3_store_of(data: &Path) -> Option<berth::storage::BlobStore> {
+    if std::env::var("BERTH_TEST_STORAGE").as_deref() != Ok("s3") {
+        return None;
+    }
+    let mut config = Config::default();
+    assert!(use_test_s3(&mut config));
+    config.storage.s3.prefix = s3_prefix_for(data);
+    let settings = config.storage.validate().unwrap().unwrap();
+    Some(berth::storage::BlobStore::s3(&settings).unwrap())
+}
+
 /// What a server's blob store holds, whichever the backend, as `(key, size)`: the stored blobs (files under
 /// `<data>/storage`, or objects at blob or completed-upload keys on S3) and the bytes of open uploads (files
 /// under `<data>/uploads`, or uploads' tail objects on S3; parts of S3 multipart uploads in progress are not
@@ -282,6 +295,23 @@ pub fn s3_available(test: &str) -> bool {
     // Straight to the process's stderr, past the test harness's capture, so the skip shows in every run.
     let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("{line}\n").as_bytes());
     false
+}
+
+/// `len` bytes that do not repeat within an S3 part (xorshift from `seed`), so a part sent twice or out of place
+/// changes the digest.
+pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.extend_from_slice(&state.to_le_bytes());
+    }
+    out.truncate(len);
+    out
 }
 
 /// `sha256:<hex>` of `data`: the digest tests expect the registry to compute.

@@ -40,7 +40,7 @@ async fn a_collection_killed_mid_sweep_is_finished_by_the_next_run() {
         record.commit().await.unwrap();
     }
     seeder.stop().await;
-    assert_eq!(stored_files(&data).len(), SEEDED);
+    assert_eq!(stored_files(&data).await.len(), SEEDED);
 
     let env = [
         ("BERTH_GC__BLOB_GRACE_SECS", "0"),
@@ -66,7 +66,7 @@ async fn a_collection_killed_mid_sweep_is_finished_by_the_next_run() {
 
     // Mid-sweep: some files are gone, and every row still live has its file.
     let db = berth::db::Db::open(&database_url(&data)).await.unwrap();
-    let files = stored_files(&data);
+    let files = stored_files(&data).await;
     let rows = db.blob_states().await.unwrap();
     assert!(files.len() < SEEDED, "the kill came after some deletions");
     assert!(!rows.is_empty(), "the kill came before the end");
@@ -91,7 +91,7 @@ async fn a_collection_killed_mid_sweep_is_finished_by_the_next_run() {
     assert_eq!(gc_run(&http, &base, id).await["id"], id);
     let db = berth::db::Db::open(&database_url(&data)).await.unwrap();
     assert_store_consistent(&db, &data).await;
-    assert!(stored_files(&data).is_empty());
+    assert!(stored_files(&data).await.is_empty());
     let reconcile = server.cli(&["quota", "reconcile"]);
     assert!(reconcile.status.success(), "{reconcile:?}");
     db.close().await;

@@ -71,32 +71,66 @@ pub fn deletions(log: &str) -> BTreeSet<(String, String)> {
     found
 }
 
-/// The digests of the blob files under data directory `data`.
-pub fn stored_files(data: &Path) -> BTreeSet<String> {
+/// The digests whose bytes are in the blob store of data directory `data`: files named by their digest, and
+/// (on S3) uploads' objects, by the blob row that names each (`unrecorded <key>` for one no row names).
+pub async fn stored_files(data: &Path) -> BTreeSet<String> {
     let mut files = BTreeSet::new();
-    let root = data.join("storage/blobs");
-    let Ok(algorithms) = std::fs::read_dir(&root) else {
-        return files;
-    };
-    for algorithm in algorithms.flatten() {
-        let name = algorithm.file_name().to_string_lossy().into_owned();
-        for prefix in std::fs::read_dir(algorithm.path()).unwrap().flatten() {
-            for file in std::fs::read_dir(prefix.path()).unwrap().flatten() {
-                files.insert(format!("{name}:{}", file.file_name().to_string_lossy()));
+    let Some(store) = crate::support::s3_store_of(data) else {
+        let root = data.join("storage/blobs");
+        let Ok(algorithms) = std::fs::read_dir(&root) else {
+            return files;
+        };
+        for algorithm in algorithms.flatten() {
+            let name = algorithm.file_name().to_string_lossy().into_owned();
+            for prefix in std::fs::read_dir(algorithm.path()).unwrap().flatten() {
+                for file in std::fs::read_dir(prefix.path()).unwrap().flatten() {
+                    files.insert(format!("{name}:{}", file.file_name().to_string_lossy()));
+                }
             }
         }
+        return files;
+    };
+    let objects: Vec<(String, u64)> = futures_util::TryStreamExt::try_collect(store.list_objects())
+        .await
+        .unwrap();
+    let db = berth::db::Db::open(&crate::support::database_url(data))
+        .await
+        .unwrap();
+    for (key, _) in objects {
+        match key.split('/').collect::<Vec<_>>().as_slice() {
+            ["blobs", algorithm, _, hex] => {
+                files.insert(format!("{algorithm}:{hex}"));
+            }
+            ["uploads", _, "data"] => {
+                let digest: Option<String> =
+                    sqlx::query_scalar("SELECT digest FROM blobs WHERE object_key = $1")
+                        .bind(&key)
+                        .fetch_optional(&db.raw_write_pool())
+                        .await
+                        .unwrap();
+                files.insert(digest.unwrap_or_else(|| format!("unrecorded {key}")));
+            }
+            _ => {}
+        }
     }
+    db.close().await;
     files
 }
 
-/// Writes `data` into the blob store of data directory `data` as a file with no row, as a crash between the
-/// file's move and its row's commit leaves it; returns its digest.
-pub fn plant_orphan(data: &Path, bytes: &[u8]) -> String {
+/// Writes `bytes` into the blob store of data directory `data` at their digest's key, with no row, as a crash
+/// between the file's move and its row's commit leaves it; returns its digest.
+pub async fn plant_orphan(data: &Path, bytes: &[u8]) -> String {
     let digest = crate::support::sha256(bytes);
-    let hex = digest.trim_start_matches("sha256:");
-    let dir = data.join(format!("storage/blobs/sha256/{}", &hex[..2]));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(hex), bytes).unwrap();
+    let store = match crate::support::s3_store_of(data) {
+        Some(store) => store,
+        None => berth::storage::BlobStore::local(&data.join("storage")).unwrap(),
+    };
+    let staged = data.join(format!("orphan-{}", &digest[7..19]));
+    std::fs::write(&staged, bytes).unwrap();
+    store
+        .import(&staged, &digest.parse().unwrap())
+        .await
+        .unwrap();
     digest
 }
 
@@ -104,7 +138,7 @@ pub fn plant_orphan(data: &Path, bytes: &[u8]) -> String {
 /// without a row.
 pub async fn assert_store_consistent(db: &berth::db::Db, data: &Path) {
     let rows = db.blob_states().await.unwrap();
-    let files = stored_files(data);
+    let files = stored_files(data).await;
     let deleting: Vec<_> = rows.iter().filter(|(_, s)| s != "live").collect();
     assert!(deleting.is_empty(), "rows left deleting: {deleting:?}");
     let recorded: BTreeSet<String> = rows.into_iter().map(|(d, _)| d).collect();

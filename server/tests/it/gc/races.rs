@@ -40,7 +40,7 @@ async fn a_push_linking_a_blob_being_deleted_gets_blob_unknown_and_uploads_it_ag
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
-    assert!(stored_files(&data).contains(&digest));
+    assert!(stored_files(&data).await.contains(&digest));
 
     // A manifest naming it is refused; a mount of it opens an upload instead; it is not served.
     let manifest = image_manifest(
@@ -104,7 +104,7 @@ async fn a_push_linking_a_blob_being_deleted_gets_blob_unknown_and_uploads_it_ag
     );
     assert_eq!(upload.await.unwrap(), StatusCode::CREATED);
     // The new file is in place, and the push goes through.
-    assert!(stored_files(&data).contains(&digest));
+    assert!(stored_files(&data).await.contains(&digest));
     crate::registry::upload_blob(&server, &http, "library/app", &config).await;
     crate::registry::put_manifest(&server, &http, "library/app", "v1", OCI_MANIFEST, &manifest)
         .await;
@@ -306,7 +306,7 @@ async fn collections_in_a_loop_while_eight_clients_push_and_pull() {
         .map(|(d, _)| d)
         .collect();
     assert_eq!(rows.len(), 24 * 2 + 1, "{rows:?}");
-    assert_eq!(stored_files(&data), rows);
+    assert_eq!(stored_files(&data).await, rows);
     assert_store_consistent(&server.state.db, &data).await;
     server.assert_quota_ledger_agrees().await;
 }

@@ -54,18 +54,22 @@ async fn the_dry_run_names_what_the_real_run_deletes() {
     let (_, gone) = push_image(&server, &http, "library/app", "v2", "gone").await;
     delete_artifact(&server, &http, "app", &gone).await;
     let unreferenced = upload_blob(&server, &http, "library/app", b"never referenced").await;
-    let orphan = plant_orphan(&data, b"left by a crash");
-    let before = stored_files(&data);
+    let orphan = plant_orphan(&data, b"left by a crash").await;
+    let before = stored_files(&data).await;
 
     let dry = deletions(&collect(&http, &base, json!({"dry_run": true})).await);
-    assert_eq!(stored_files(&data), before, "a dry run deletes nothing");
+    assert_eq!(
+        stored_files(&data).await,
+        before,
+        "a dry run deletes nothing"
+    );
     let real = deletions(&collect(&http, &base, json!({})).await);
     assert_eq!(dry, real);
     // The deleted image's config and layer, the unreferenced upload and the orphan: named with their sizes.
     assert_eq!(real.len(), 4, "{real:?}");
     assert!(real.contains(&("blob".to_owned(), format!("{unreferenced} (16 bytes)"))));
     assert!(real.contains(&("orphan file".to_owned(), format!("{orphan} (15 bytes)"))));
-    let after = stored_files(&data);
+    let after = stored_files(&data).await;
     assert_eq!(before.len() - after.len(), 4);
     assert_store_consistent(&server.state.db, &data).await;
     // What is still used is untouched and pullable.
@@ -95,11 +99,11 @@ async fn a_blob_not_yet_referenced_survives_the_grace_window_and_goes_after_it()
     })
     .await;
     let digest = upload_blob(&server, &http, "library/app", b"manifest still coming").await;
-    let orphan = plant_orphan(&data, b"a file being committed");
+    let orphan = plant_orphan(&data, b"a file being committed").await;
     let log = collect(&http, &server.url(""), json!({})).await;
     assert!(deletions(&log).is_empty(), "{log}");
-    assert!(stored_files(&data).contains(&digest));
-    assert!(stored_files(&data).contains(&orphan));
+    assert!(stored_files(&data).await.contains(&digest));
+    assert!(stored_files(&data).await.contains(&orphan));
     let response = http
         .head(server.url(&format!("/v2/library/app/blobs/{digest}")))
         .admin()
@@ -119,8 +123,8 @@ async fn a_blob_not_yet_referenced_survives_the_grace_window_and_goes_after_it()
     let log = collect(&http, &server.url(""), json!({})).await;
     let deleted = deletions(&log);
     assert_eq!(deleted.len(), 2, "{log}");
-    assert!(!stored_files(&data).contains(&digest));
-    assert!(!stored_files(&data).contains(&orphan));
+    assert!(!stored_files(&data).await.contains(&digest));
+    assert!(!stored_files(&data).await.contains(&orphan));
     assert_store_consistent(&server.state.db, &data).await;
     server.assert_quota_ledger_agrees().await;
     server.stop().await;
@@ -204,7 +208,7 @@ async fn delete_untagged_removes_what_nothing_needs_and_keeps_children_of_tagged
         artifacts
     );
     // Its own layer and config went; the shared layer stayed.
-    let files = stored_files(&data);
+    let files = stored_files(&data).await;
     assert!(!files.contains(&own));
     assert!(!files.contains(&config));
     assert!(files.contains(&shared));

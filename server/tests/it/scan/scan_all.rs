@@ -129,20 +129,30 @@ async fn report_generation(server: &TestServer, name: &str) -> Option<i64> {
 }
 
 /// Removes every blob file from the store: whatever reads a layer after this fails.
-fn delete_blob_files(server: &TestServer) -> usize {
+async fn delete_blob_files(server: &TestServer) -> usize {
+    let objects: Vec<(String, u64)> =
+        futures_util::TryStreamExt::try_collect(server.state.blobs.list_objects())
+            .await
+            .unwrap();
     let mut removed = 0;
-    let mut dirs = vec![server.dir.path().join("data/storage/blobs")];
-    while let Some(dir) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
+    for (key, _) in objects {
+        // A blob's key names its digest, or (S3-native uploads) its row names the key.
+        let digest = match key.split('/').collect::<Vec<_>>().as_slice() {
+            ["blobs", algorithm, _, hex] => Some(format!("{algorithm}:{hex}")),
+            _ => sqlx::query_scalar("SELECT digest FROM blobs WHERE object_key = $1")
+                .bind(&key)
+                .fetch_optional(&server.state.db.raw_write_pool())
+                .await
+                .unwrap(),
         };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if std::fs::remove_file(&path).is_ok() {
-                removed += 1;
-            }
+        if let Some(digest) = digest {
+            server
+                .state
+                .blobs
+                .delete(&digest.parse().unwrap())
+                .await
+                .unwrap();
+            removed += 1;
         }
     }
     removed
@@ -245,7 +255,7 @@ async fn scan_all_rematches_stored_inventories_and_a_new_generation_rematches_af
     let generation = report_generation(&server, "debian-12.0").await;
 
     // Every blob file gone: nothing below may read a layer.
-    assert!(delete_blob_files(&server) >= 4);
+    assert!(delete_blob_files(&server).await >= 4);
 
     // A second scan-all on the same generation leaves both reports as they are (#22276).
     let second = scan_all_and_wait(&server).await;

@@ -10,22 +10,6 @@ use crate::gc::{collect, deletions};
 use crate::registry::{AsAdmin, OCI_MANIFEST, header, image_manifest, put_manifest, upload_blob};
 use crate::support::{TestServer, client, s3_available, sha256, use_test_s3};
 
-/// Bytes that do not repeat with any short period (so a misplaced part or range shows), `len` long.
-fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        out.extend_from_slice(&state.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
 const MIB: usize = 1024 * 1024;
 
 async fn s3_server(redirect: bool) -> TestServer {
@@ -111,7 +95,7 @@ async fn blobs_larger_than_a_part_push_and_pull_back_whole_and_by_range() {
     assert_eq!(server.state.blobs.backend(), "s3");
     let http = client();
     // 20 MiB + 3 bytes: two full 8 MiB parts and a short last one.
-    let monolithic = pseudo_random(20 * MIB + 3, 1);
+    let monolithic = crate::support::pseudo_random(20 * MIB + 3, 1);
     let digest = upload_blob(&server, &http, "library/big", &monolithic).await;
     let parsed: berth::oci::Digest = digest.parse().unwrap();
     assert_eq!(
@@ -175,7 +159,7 @@ async fn blobs_larger_than_a_part_push_and_pull_back_whole_and_by_range() {
     );
 
     // A chunked push (PATCHes of 5 MiB, not aligned with the parts) and a small blob (a single PUT).
-    let chunked = pseudo_random(17 * MIB + 11, 2);
+    let chunked = crate::support::pseudo_random(17 * MIB + 11, 2);
     let chunked_digest = push_chunked(&server, &http, "library/big", &chunked, 5 * MIB).await;
     let response = get_blob(&server, &http, "library/big", &chunked_digest, None).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -209,7 +193,7 @@ async fn downloads_redirect_to_presigned_urls_only_after_authorization() {
     let server = s3_server(true).await;
     server.create_project("private", false).await;
     let http = client();
-    let data = pseudo_random(9 * MIB + 1, 3);
+    let data = crate::support::pseudo_random(9 * MIB + 1, 3);
     let digest = upload_blob(&server, &http, "private/app", &data).await;
 
     let response = get_blob(&server, &http, "private/app", &digest, None).await;
@@ -275,7 +259,7 @@ async fn garbage_collection_deletes_from_the_bucket_and_finds_orphans_under_the_
     let http = client();
     let base = server.url("");
     let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
-    let layer = pseudo_random(9 * MIB, 4);
+    let layer = crate::support::pseudo_random(9 * MIB, 4);
     let config_digest = upload_blob(&server, &http, "library/app", &config).await;
     let layer_digest = upload_blob(&server, &http, "library/app", &layer).await;
     let manifest = image_manifest(
@@ -398,7 +382,7 @@ async fn native_uploads_continue_on_another_node_from_the_saved_state() {
     }
     let (store, other) = two_nodes();
     let (a, b) = (store.s3_uploads().unwrap(), other.s3_uploads().unwrap());
-    let data = pseudo_random(21 * MIB + 5, 5);
+    let data = crate::support::pseudo_random(21 * MIB + 5, 5);
     // Chunks under 5 MiB (tails only), then one that fills parts, alternating nodes, each state saved and
     // read back in between; SeaweedFS refuses a middle part under 5 MiB, so a wrong split would fail here.
     let mut state = a.start("u1");
@@ -477,7 +461,7 @@ async fn concurrent_pushes_of_one_blob_and_a_refused_push_leave_one_object_and_n
     let server = s3_server(false).await;
     let http = client();
     // Four pushes of the same 10 MiB blob at once (each prepares its own multipart upload; one completes).
-    let data = pseudo_random(10 * MIB, 6);
+    let data = crate::support::pseudo_random(10 * MIB, 6);
     let pushes = (0..4).map(|i| {
         let (server, http, data) = (&server, &http, &data);
         async move {
@@ -505,7 +489,7 @@ async fn concurrent_pushes_of_one_blob_and_a_refused_push_leave_one_object_and_n
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
-    let big = pseudo_random(9 * MIB, 7);
+    let big = crate::support::pseudo_random(9 * MIB, 7);
     let response = http
         .post(server.url(&format!(
             "/v2/small/app/blobs/uploads/?digest={}",
@@ -540,7 +524,7 @@ async fn the_berth_binary_runs_on_s3_from_its_environment_and_finds_its_blobs_af
     let data_dir = dir.path().join("data");
     let env = crate::support::s3_env(&data_dir).unwrap();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let data = pseudo_random(9 * MIB + 7, 8);
+    let data = crate::support::pseudo_random(9 * MIB + 7, 8);
     let digest = sha256(&data);
     let http = client();
     let pull = |server: &crate::support::BinaryServer| {
