@@ -49,6 +49,8 @@ pub async fn run(
         }
     };
     let session_sweep = tokio::spawn(session::sweep_expired(state.sessions.clone()));
+    let signin_sweep = (state.db.backend() == crate::db::Backend::Postgres)
+        .then(|| tokio::spawn(crate::auth::throttle::sweep_shared(state.db.clone())));
     // Connection info gives handlers the peer address, for the audit log.
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
@@ -61,6 +63,9 @@ pub async fn run(
         watch.abort();
     }
     session_sweep.abort();
+    if let Some(sweep) = signin_sweep {
+        sweep.abort();
+    }
     // Running jobs are asked to stop and go back to the queue (within `[jobs] shutdown_grace_secs`).
     job_node.shutdown().await;
     state.pulls.flush().await;

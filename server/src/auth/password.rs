@@ -34,10 +34,10 @@ use super::admission::{Admission, Busy};
 use super::credentials::username_fits;
 use super::directory::Directory;
 use super::ldap::{LdapError, LdapSettings};
-use super::throttle::{Gate, SignInThrottle, ThrottleConfig};
+use super::throttle::{Gate, SharedGate, SignInThrottle, ThrottleConfig};
 use super::{Subject, robots};
 use crate::crypto::SecretBox;
-use crate::db::Db;
+use crate::db::{Backend, Db};
 use crate::events::audit::clip;
 use crate::service::configurations::{AuthMode, LiveConfig};
 
@@ -215,13 +215,52 @@ impl PasswordChecker {
                 return Ok(None);
             }
         };
+        // With several nodes on one database, the attempt is counted where all of them see it too.
+        let shared = if db.backend() == Backend::Postgres {
+            match self
+                .throttle
+                .reserve_shared(db, username, address, robot)
+                .await
+            {
+                Ok(SharedGate::Open(shared)) => Some(shared),
+                Ok(SharedGate::Locked) => {
+                    reservation.cancel();
+                    tracing::info!(username = %clip(username), address = ?address, "sign-in refused: temporarily locked after repeated failures (counted across nodes)");
+                    return Ok(None);
+                }
+                Err(e) => {
+                    reservation.cancel();
+                    return Err(e.into());
+                }
+            }
+        } else {
+            None
+        };
+        let delay = reservation
+            .delay()
+            .max(shared.as_ref().map_or(Duration::ZERO, |s| s.delay()));
         let outcome = self
-            .verify_account(db, username, password, address, reservation.delay(), key)
+            .verify_account(db, username, password, address, delay, key)
             .await;
         match &outcome {
-            Ok(Some(_)) => reservation.succeeded(),
-            Ok(None) => reservation.failed(),
-            Err(_) => reservation.cancel(),
+            Ok(Some(_)) => {
+                reservation.succeeded();
+                if let Some(shared) = shared {
+                    shared.succeeded(db).await;
+                }
+            }
+            Ok(None) => {
+                reservation.failed();
+                if let Some(shared) = shared {
+                    shared.failed();
+                }
+            }
+            Err(_) => {
+                reservation.cancel();
+                if let Some(shared) = shared {
+                    shared.cancel(db).await;
+                }
+            }
         }
         outcome
     }

@@ -19,7 +19,10 @@
 //! before the first failure is recorded: with `lock_after` at 10, at most 10 passwords are ever checked for
 //! one name from one address per lock period. A success clears the name-and-address and address counts (the
 //! name-wide count only loses its own attempt, so a distributed guesser is not reset by the real user).
-//! Counts live in memory only (a restart forgets them).
+//!
+//! Counts live in memory (a restart forgets them). With several nodes (PostgreSQL) each attempt is also
+//! reserved under the same keys in the database ([`SignInThrottle::reserve_shared`]), with the same thresholds,
+//! so attempts spread over the nodes are counted together; the memory count still bounds each node alone.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -27,6 +30,7 @@ use std::time::{Duration, Instant};
 use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::db::Db;
 use crate::events::audit::clip;
 
 /// Consecutive failures after which each further attempt waits [`DEFAULT_DELAY`] before being checked.
@@ -224,16 +228,22 @@ impl SignInThrottle {
         }
     }
 
-    /// Reserves an attempt for `username` from `address`: refused while a lock holds, else counted at once (see
-    /// the module comment). `robot`: the name is a robot's, which is slowed down but never locked.
-    pub fn reserve(&self, username: &str, address: Option<IpAddr>, robot: bool) -> Gate<'_> {
-        let now = Instant::now();
+    /// The keys an attempt of `username` from `address` is counted under.
+    fn keys(username: &str, address: Option<IpAddr>, robot: bool) -> Vec<Key> {
         let name = normalize_name(username);
         let address = address.map(address_key);
         let mut keys = vec![Key::NameAt(name.clone(), address), Key::Name(name)];
         if !robot {
             keys.extend(address.map(Key::Address));
         }
+        keys
+    }
+
+    /// Reserves an attempt for `username` from `address`: refused while a lock holds, else counted at once (see
+    /// the module comment). `robot`: the name is a robot's, which is slowed down but never locked.
+    pub fn reserve(&self, username: &str, address: Option<IpAddr>, robot: bool) -> Gate<'_> {
+        let now = Instant::now();
+        let keys = Self::keys(username, address, robot);
         let mut reservation = Reservation {
             throttle: self,
             keys: Vec::with_capacity(keys.len()),
@@ -328,6 +338,53 @@ impl SignInThrottle {
         }
     }
 
+    /// [`SignInThrottle::reserve`] on the counts every node shares (the database): refused while a lock holds
+    /// there, else counted at once, with the same thresholds. Run it beside the memory reservation when nodes
+    /// share the database, and settle both.
+    pub async fn reserve_shared(
+        &self,
+        db: &Db,
+        username: &str,
+        address: Option<IpAddr>,
+        robot: bool,
+    ) -> Result<SharedGate, sqlx::Error> {
+        let now = chrono::Utc::now();
+        let forget_before = now - chrono::Duration::from_std(FORGET_AFTER).unwrap_or_default();
+        let mut reservation = SharedReservation {
+            keys: Vec::new(),
+            delay: Duration::ZERO,
+        };
+        for key in Self::keys(username, address, robot) {
+            let text = key.text();
+            let counted = match db.count_signin_failure(&text, now, forget_before).await {
+                Ok(counted) => counted,
+                Err(e) => {
+                    reservation.cancel(db).await;
+                    return Err(e);
+                }
+            };
+            let Some(failures) = counted else {
+                reservation.cancel(db).await;
+                return Ok(SharedGate::Locked);
+            };
+            let prior = failures.saturating_sub(1);
+            reservation.delay = reservation.delay.max(self.delay_for(&key, prior));
+            let locks = self
+                .lock_threshold(&key, robot)
+                .is_some_and(|at| failures >= at);
+            if locks {
+                let until = now + chrono::Duration::seconds(self.config.lock_secs as i64);
+                if let Err(e) = db.lock_signin(&text, until).await {
+                    tracing::warn!(error = %e, "could not record a sign-in lock in the database; this node's own count still applies");
+                } else {
+                    self.log_lock(&key, failures);
+                }
+            }
+            reservation.keys.push((key, locks));
+        }
+        Ok(SharedGate::Open(reservation))
+    }
+
     /// Makes room for one more entry; false if every entry is a live lock.
     fn make_room(&self, now: Instant) -> bool {
         if self.entries.len() < MAX_ENTRIES {
@@ -345,6 +402,82 @@ impl SignInThrottle {
             );
         }
         room
+    }
+}
+
+impl Key {
+    /// The key's row in the shared counts.
+    fn text(&self) -> String {
+        match self {
+            Key::NameAt(name, Some(address)) => format!("name-at {name} {address}"),
+            Key::NameAt(name, None) => format!("name-at {name} unknown"),
+            Key::Name(name) => format!("name {name}"),
+            Key::Address(address) => format!("address {address}"),
+        }
+    }
+}
+
+/// What a sign-in attempt may do, by the counts every node shares.
+#[derive(Debug)]
+pub enum SharedGate {
+    Open(SharedReservation),
+    Locked,
+}
+
+/// An attempt on record in the shared counts; settle it with the same outcome as the memory reservation.
+/// Dropping it leaves the failure.
+#[derive(Debug)]
+#[must_use = "a shared reservation is settled by succeeded(), failed() or cancel()"]
+pub struct SharedReservation {
+    /// Each key counted, and whether this attempt started its lock.
+    keys: Vec<(Key, bool)>,
+    delay: Duration,
+}
+
+impl SharedReservation {
+    /// How long the attempt must wait before its password is checked, by the shared counts.
+    pub fn delay(&self) -> Duration {
+        self.delay
+    }
+
+    /// The password was right: as [`Reservation::succeeded`]. A failure to record it is logged: the counts
+    /// are then forgotten after their time.
+    pub async fn succeeded(self, db: &Db) {
+        for (key, _) in self.keys {
+            let done = match key {
+                Key::Name(_) => db.take_back_signin_failure(&key.text(), false).await,
+                Key::NameAt(..) | Key::Address(_) => db.clear_signin_failures(&key.text()).await,
+            };
+            if let Err(e) = done {
+                tracing::warn!(error = %e, "could not clear a sign-in failure count in the database");
+            }
+        }
+    }
+
+    /// The password was wrong: the failures stay on record.
+    pub fn failed(self) {}
+
+    /// The password could not be checked: as if the attempt had not been made.
+    pub async fn cancel(self, db: &Db) {
+        for (key, locked_it) in self.keys {
+            if let Err(e) = db.take_back_signin_failure(&key.text(), locked_it).await {
+                tracing::warn!(error = %e, "could not take back a sign-in failure count in the database");
+            }
+        }
+    }
+}
+
+/// Forgets shared failure counts that have run their time, every few minutes, until the task is aborted.
+/// Every node may run it: the delete is idempotent.
+pub async fn sweep_shared(db: Db) {
+    let mut every = tokio::time::interval(Duration::from_secs(5 * 60));
+    loop {
+        every.tick().await;
+        let now = chrono::Utc::now();
+        let before = now - chrono::Duration::from_std(FORGET_AFTER).unwrap_or_default();
+        if let Err(e) = db.forget_signin_failures(before, now).await {
+            tracing::warn!(error = %e, "forgetting old sign-in failure counts failed; retrying later");
+        }
     }
 }
 

@@ -40,6 +40,7 @@ mod scan_reports;
 mod scanners;
 mod security_hub;
 mod sessions;
+mod signin_failures;
 mod sql_builder;
 mod text_search;
 mod uploads;

@@ -441,3 +441,65 @@ async fn an_upload_whose_node_is_killed_mid_chunk_is_finished_on_the_other() {
     survivor.assert_quota_ledger_agrees().await;
     survivor.stop().await;
 }
+
+/// Password failures spread over two nodes count together: ten wrong passwords for one name from one address,
+/// alternating between the nodes, lock that name there on both (each node alone saw five, half its lock).
+#[tokio::test]
+async fn sign_in_failures_spread_over_two_nodes_lock_the_name_on_both() {
+    let quick = |config: &mut Config| {
+        config.signin_throttle.delay_ms = 10;
+        config.signin_throttle.max_delay_ms = 10;
+    };
+    let first = TestServer::start_with(quick).await;
+    if first.state.db.backend() != Backend::Postgres {
+        eprintln!(
+            "cluster: skipped, nodes share sign-in counts only on PostgreSQL (BERTH_TEST_DATABASE=postgres)"
+        );
+        return;
+    }
+    let url = first.state.config.database_url.clone();
+    let second = TestServer::start_with(|config| {
+        quick(config);
+        config.database_url = url;
+    })
+    .await;
+    first.create_user("alice", "Alice12345", false).await;
+    first.create_user("bob", "Bob123456", false).await;
+    let http = client();
+    let sign_in = |node: &TestServer, user: &str, password: &str| {
+        http.get(node.url("/v2/"))
+            .basic_auth(user, Some(password))
+            .send()
+    };
+    assert_eq!(
+        sign_in(&second, "alice", "Alice12345")
+            .await
+            .unwrap()
+            .status(),
+        reqwest::StatusCode::OK
+    );
+    for i in 0..10 {
+        let node = if i % 2 == 0 { &first } else { &second };
+        let response = sign_in(node, "alice", "wrong password").await.unwrap();
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::UNAUTHORIZED,
+            "attempt {i}"
+        );
+    }
+    for node in [&first, &second] {
+        let response = sign_in(node, "alice", "Alice12345").await.unwrap();
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::UNAUTHORIZED,
+            "locked on every node: even the right password"
+        );
+    }
+    // Another name from the same address is not locked.
+    assert_eq!(
+        sign_in(&first, "bob", "Bob123456").await.unwrap().status(),
+        reqwest::StatusCode::OK
+    );
+    second.stop().await;
+    first.stop().await;
+}
