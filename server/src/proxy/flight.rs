@@ -7,6 +7,10 @@
 //! only then is the file moved into the blob store, and only then may a client see the end of its response. A
 //! truncated body, a wrong digest, a stall or a reset ends every response early (the client sees a short body,
 //! never a complete wrong one) and leaves nothing in the cache.
+//!
+//! The flight is per node: with several nodes a cold blob is fetched at most once per node (clients stream
+//! from the local staging file as it grows, which a lock across nodes would forbid), and once any node has
+//! stored it, every node serves it from the shared store.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt as _;

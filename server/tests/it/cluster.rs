@@ -503,3 +503,80 @@ async fn sign_in_failures_spread_over_two_nodes_lock_the_name_on_both() {
     second.stop().await;
     first.stop().await;
 }
+
+/// Schedules have no leader: every node may fire a due one, and a compare-and-set on its next run lets one
+/// firing through. With a schedule firing every second on two nodes, killing one (SIGKILL) leaves the other
+/// firing it and running the jobs, and no firing ran twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schedule_keeps_firing_once_per_tick_after_a_node_is_killed() {
+    let survivor = TestServer::start_with(|c| c.jobs.poll_ms = 100).await;
+    if survivor.state.db.backend() != Backend::Postgres {
+        eprintln!(
+            "cluster: skipped, nodes share schedules only on PostgreSQL (BERTH_TEST_DATABASE=postgres)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("victim");
+    std::fs::create_dir_all(&data).unwrap();
+    let url = survivor.state.config.database_url.clone().unwrap();
+    let mut victim = crate::support::BinaryServer::start_with_env(
+        &data,
+        &[
+            ("BERTH_DATABASE_URL", url.as_str()),
+            ("BERTH_JOBS__POLL_MS", "100"),
+        ],
+    );
+    let http = client();
+    let runs = || async {
+        let response = http
+            .get(survivor.url("/api/v2.0/system/purgeaudit?page_size=100"))
+            .admin()
+            .send()
+            .await
+            .unwrap();
+        response.json::<Vec<serde_json::Value>>().await.unwrap()
+    };
+    // Set through the node that is killed next: the schedule is a row, not that node's.
+    let response = http
+        .put(victim.url("/api/v2.0/system/purgeaudit/schedule"))
+        .admin()
+        .json(&serde_json::json!({
+            "schedule": {"type": "Custom", "cron": "* * * * * *"},
+            "parameters": {"audit_retention_hour": 1, "include_operations": "pull", "dry_run": true}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let scheduled = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while runs().await.len() < 3 {
+        assert!(Instant::now() < deadline, "the schedule never fired");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    victim.signal_and_wait("KILL");
+    let at_kill = runs().await.len();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while runs().await.len() < at_kill + 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the schedule stopped firing with the node"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let newest = runs().await[0].clone();
+    let id = newest["id"].as_i64().unwrap();
+    let run = crate::jobs::wait_for(&http, &survivor.url(""), id, &["Success", "Error"]).await;
+    assert_eq!(run["job_status"], "Success", "{run}");
+    let log = crate::jobs::job_log(&http, &survivor.url(""), id).await;
+    assert!(log.contains(&survivor.state.jobs.node), "{log}");
+    // One firing per tick, though two nodes were watching the schedule: at most one run per second.
+    let fired = runs().await.len() as u64;
+    let ticks = scheduled.elapsed().as_secs() + 2;
+    assert!(
+        fired <= ticks,
+        "{fired} runs in {ticks} ticks: a tick fired twice"
+    );
+    survivor.stop().await;
+}

@@ -556,3 +556,198 @@ async fn the_berth_binary_runs_on_s3_from_its_environment_and_finds_its_blobs_af
     let server = crate::support::BinaryServer::start_with_env(&data_dir, &env);
     assert_eq!(pull(&server).await, digest);
 }
+
+/// A SeaweedFS of this test's own (the shared one serves other tests), restartable on its data and port.
+struct OwnS3 {
+    state: tempfile::TempDir,
+    endpoint: String,
+}
+
+impl OwnS3 {
+    fn script() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/s3-test-server.sh")
+    }
+
+    /// Starts it (on `port` when given) and returns its endpoint.
+    fn up(state: &std::path::Path, port: Option<u16>) -> String {
+        let mut command = std::process::Command::new(Self::script());
+        command
+            .arg("up")
+            .env("BERTH_TEST_S3_STATE", state)
+            // `up` remembers its state directory in $TMPDIR; keep the suite's server's pointer intact.
+            .env("TMPDIR", state);
+        if let Some(port) = port {
+            command.env("BERTH_TEST_S3_PORT", port.to_string());
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("export BERTH_TEST_S3_ENDPOINT="))
+            .unwrap()
+            .to_owned()
+    }
+
+    fn start() -> OwnS3 {
+        let state = tempfile::tempdir().unwrap();
+        let endpoint = Self::up(state.path(), None);
+        OwnS3 { state, endpoint }
+    }
+
+    fn kill(&self) {
+        let pid = std::fs::read_to_string(self.state.path().join("weed.pid")).unwrap();
+        let status = std::process::Command::new("kill")
+            .args(["-KILL", pid.trim()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let port: u16 = self.endpoint.rsplit(':').next().unwrap().parse().unwrap();
+        // Until its ports are free again.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            assert!(std::time::Instant::now() < deadline, "weed did not die");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    fn restart(&self) {
+        let port = self.endpoint.rsplit(':').next().unwrap().parse().unwrap();
+        assert_eq!(Self::up(self.state.path(), Some(port)), self.endpoint);
+    }
+}
+
+impl Drop for OwnS3 {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(Self::script())
+            .arg("down")
+            .env("BERTH_TEST_S3_STATE", self.state.path())
+            .env("TMPDIR", self.state.path())
+            .status();
+    }
+}
+
+/// The S3 server killed and restarted in the middle of a push: the chunk in flight when it died either goes
+/// through (the store client retries) or fails and is sent again from the offset the upload reports; the
+/// upload then finishes, and the blob acknowledged before the crash and the one pushed across it both pull
+/// back whole.
+#[tokio::test]
+async fn a_push_across_an_s3_restart_finishes_and_loses_nothing() {
+    if !s3_available("storage::s3::a_push_across_an_s3_restart_finishes_and_loses_nothing") {
+        return;
+    }
+    let s3 = OwnS3::start();
+    let endpoint = s3.endpoint.clone();
+    let server = TestServer::start_with(|c| {
+        assert!(use_test_s3(c));
+        c.storage.s3.endpoint = Some(endpoint);
+    })
+    .await;
+    let http = client();
+    let before = crate::support::pseudo_random(6 * MIB, 31);
+    let before_digest = push_chunked(&server, &http, "library/app", &before, 4 * MIB).await;
+
+    let data = crate::support::pseudo_random(25 * MIB + 9, 32);
+    let response = http
+        .post(server.url("/v2/library/app/blobs/uploads/"))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    let location = header(&response, "location");
+    let response = http
+        .patch(server.url(&location))
+        .admin()
+        .header("content-range", format!("0-{}", 9 * MIB - 1))
+        .body(data[..9 * MIB].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    // The next chunk streams a part's worth, then the store dies and comes back while the rest is on its way.
+    let (resume, resumed) = tokio::sync::oneshot::channel::<()>();
+    let first = bytes::Bytes::copy_from_slice(&data[9 * MIB..18 * MIB]);
+    let rest = bytes::Bytes::copy_from_slice(&data[18 * MIB..]);
+    let body = futures_util::StreamExt::chain(
+        futures_util::stream::iter([Ok::<_, std::io::Error>(first)]),
+        futures_util::stream::once(async move {
+            let _ = resumed.await;
+            Ok(rest)
+        }),
+    );
+    let chunk = tokio::spawn({
+        let (http, url) = (http.clone(), server.url(&location));
+        async move {
+            http.patch(url)
+                .admin()
+                .body(reqwest::Body::wrap_stream(body))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    s3.kill();
+    // Meanwhile reads fail cleanly, with an error rather than a hang or a wrong body.
+    let response = tokio::time::timeout(
+        std::time::Duration::from_secs(90),
+        get_blob(&server, &http, "library/app", &before_digest, None),
+    )
+    .await
+    .expect("a read while the store is down answers");
+    assert!(response.status().is_server_error(), "{}", response.status());
+    s3.restart();
+    let _ = resume.send(());
+    let status = chunk.await.unwrap();
+    // Whatever the chunk's fate, the upload reports where it stands and continues from there.
+    let response = http
+        .get(server.url(&location))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let offset: usize = header(&response, "range")
+        .rsplit('-')
+        .next()
+        .unwrap()
+        .parse::<usize>()
+        .unwrap()
+        + 1;
+    if status == StatusCode::ACCEPTED {
+        assert_eq!(offset, data.len());
+    } else {
+        assert!(status.is_server_error(), "{status}");
+        assert_eq!(
+            offset,
+            9 * MIB,
+            "a failed chunk leaves the last saved offset"
+        );
+        let response = http
+            .patch(server.url(&location))
+            .admin()
+            .header("content-range", format!("{offset}-{}", data.len() - 1))
+            .body(data[offset..].to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+    let digest = sha256(&data);
+    let response = http
+        .put(server.url(&format!("{location}?digest={digest}")))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    for (digest, len) in [(&before_digest, before.len()), (&digest, data.len())] {
+        let response = get_blob(&server, &http, "library/app", digest, None).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = response.bytes().await.unwrap();
+        assert_eq!((body.len(), sha256(&body)), (len, digest.clone()));
+    }
+    server.assert_quota_ledger_agrees().await;
+    server.stop().await;
+}
