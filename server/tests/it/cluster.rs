@@ -82,7 +82,14 @@ async fn tagged_digest(
     let response = http
         .head(server.url(&format!("/v2/{repo}/manifests/{tag}")))
         .admin()
-        .header("accept", crate::registry::OCI_MANIFEST)
+        .header(
+            "accept",
+            format!(
+                "{}, {}",
+                crate::registry::OCI_MANIFEST,
+                crate::registry::OCI_INDEX
+            ),
+        )
         .send()
         .await
         .unwrap();
@@ -579,4 +586,146 @@ async fn a_schedule_keeps_firing_once_per_tick_after_a_node_is_killed() {
         "{fired} runs in {ticks} ticks: a tick fired twice"
     );
     survivor.stop().await;
+}
+
+/// The registry's workflows through a load balancer that sends each request to the next of two nodes, as one
+/// without sticky sessions does (PostgreSQL + S3). Push: skopeo pushes an image (with a layer of more than a
+/// part) and a multi-arch index; pull: it pulls them back whole. Content discovery: tags list, and a referrer
+/// pushed through the pair is listed. Content management: a cross-repository mount, and a deleted manifest
+/// and tag are gone from both nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_workflows_through_a_round_robin_pair() {
+    use crate::clients::{ClientEnv, admin_creds, assert_layout_has_image, skopeo_copy};
+    use crate::images::{Image, Layout, MultiArch};
+    use crate::registry::{OCI_MANIFEST, header, image_manifest, put_manifest, upload_blob};
+    use crate::support::sha256;
+
+    if !pair_possible("cluster::registry_workflows_through_a_round_robin_pair") {
+        return;
+    }
+    let mut a = first_node().await;
+    let b = second_node(&a).await;
+    let front = crate::support::RoundRobin::start(vec![a.addr, b.addr]).await;
+    a.front = Some(front.addr);
+    let http = client();
+
+    // Push and pull with a real client.
+    let tmp = tempfile::tempdir().unwrap();
+    let image = Image::build(51, "amd64", &[300_000, 9 * MIB + 17, 20_000]);
+    let multi = MultiArch::build(52, &[200_000, 50_000]);
+    let mut src = Layout::create(&tmp.path().join("src"));
+    src.add_image("v1", &image);
+    src.add_multi_arch("multi", &multi);
+    let (host, out) = (a.host(), tmp.path().join("out"));
+    let pulled = image.clone();
+    let index_digest = multi.index.digest.clone();
+    tokio::task::spawn_blocking(move || {
+        let (env, creds) = (ClientEnv::new(), admin_creds());
+        let remote = |tag: &str| format!("docker://{host}/library/app:{tag}");
+        skopeo_copy(
+            &env,
+            &src.reference("v1"),
+            &remote("v1"),
+            Some(&creds),
+            false,
+        );
+        skopeo_copy(
+            &env,
+            &src.reference("multi"),
+            &remote("multi"),
+            Some(&creds),
+            true,
+        );
+        skopeo_copy(
+            &env,
+            &remote("v1"),
+            &format!("oci:{}:v1", out.display()),
+            Some(&creds),
+            false,
+        );
+        assert_layout_has_image(&out, "v1", &pulled);
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        tagged_digest(&b, &http, "library/app", "multi").await,
+        index_digest
+    );
+    assert_eq!(
+        tagged_digest(&a, &http, "library/app", "v1").await,
+        image.manifest.digest
+    );
+
+    // Tags list, and a referrer of v1 pushed through the pair and listed through it.
+    let response = http
+        .get(a.url("/v2/library/app/tags/list"))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    let tags: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(tags["tags"], serde_json::json!(["multi", "v1"]));
+    let empty = upload_blob(&a, &http, "library/app", b"{}").await;
+    let subject = serde_json::json!({"mediaType": OCI_MANIFEST, "digest": image.manifest.digest,
+                                     "size": image.manifest.bytes.len()});
+    let signature = image_manifest(
+        (&empty, 2),
+        &[],
+        serde_json::json!({"artifactType": "application/vnd.example.sig", "subject": subject}),
+    );
+    let signature_digest = put_manifest(
+        &a,
+        &http,
+        "library/app",
+        &sha256(&signature),
+        OCI_MANIFEST,
+        &signature,
+    )
+    .await;
+    for _ in 0..2 {
+        let response = http
+            .get(a.url(&format!(
+                "/v2/library/app/referrers/{}",
+                image.manifest.digest
+            )))
+            .admin()
+            .send()
+            .await
+            .unwrap();
+        let index: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(index["manifests"][0]["digest"], signature_digest.as_str());
+    }
+
+    // A blob of v1 mounted into another repository, then the manifest and tag deleted: gone on both nodes.
+    let layer = &image.referenced_blobs()[1].digest;
+    let response = http
+        .post(a.url(&format!(
+            "/v2/library/copy/blobs/uploads/?mount={layer}&from=library/app"
+        )))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+    assert_eq!(header(&response, "docker-content-digest"), *layer);
+    let response = http
+        .delete(a.url(&format!("/v2/library/app/manifests/{index_digest}")))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED);
+    for node in [&b, &a] {
+        let url = format!("http://{}/v2/library/app/manifests/multi", node.addr);
+        let response = http.head(url).admin().send().await.unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::NOT_FOUND);
+    }
+    let counts = front.counts();
+    assert!(
+        counts.iter().all(|n| *n > 10),
+        "both nodes served: {counts:?}"
+    );
+    a.assert_quota_ledger_agrees().await;
+    b.stop().await;
+    a.stop().await;
 }

@@ -6,8 +6,11 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use axum::response::IntoResponse as _;
 use berth::app::AppState;
 use berth::config::{Config, S3Config, StorageKind};
 use berth::secret::Secret;
@@ -23,6 +26,9 @@ pub const ADMIN_PASSWORD: &str = "Admin12345";
 /// A Berth running inside the test process on an ephemeral port, with a fresh data directory.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// Where clients reach it when not at `addr` (a load balancer in front of several nodes, [`RoundRobin`]):
+    /// [`TestServer::url`] and [`TestServer::host`] name this instead.
+    pub front: Option<SocketAddr>,
     pub state: AppState,
     pub dir: TempDir,
     shutdown: Option<oneshot::Sender<()>>,
@@ -86,6 +92,7 @@ impl TestServer {
         }));
         TestServer {
             addr,
+            front: None,
             state,
             dir,
             shutdown: Some(tx),
@@ -94,12 +101,12 @@ impl TestServer {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("http://{}{path}", self.front.unwrap_or(self.addr))
     }
 
     /// `host:port`, as registry clients name the registry.
     pub fn host(&self) -> String {
-        self.addr.to_string()
+        self.front.unwrap_or(self.addr).to_string()
     }
 
     pub async fn create_project(&self, name: &str, public: bool) {
@@ -136,6 +143,80 @@ impl TestServer {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+}
+
+/// A load balancer without sticky sessions in front of several servers: each request (not each connection)
+/// goes to the next server in turn, streamed both ways, with its `Host` header kept.
+pub struct RoundRobin {
+    pub addr: SocketAddr,
+    /// Requests sent to each backend, in the order given.
+    pub sent: Arc<Vec<AtomicUsize>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RoundRobin {
+    pub async fn start(backends: Vec<SocketAddr>) -> RoundRobin {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let sent: Arc<Vec<AtomicUsize>> =
+            Arc::new(backends.iter().map(|_| AtomicUsize::new(0)).collect());
+        let next = Arc::new(AtomicUsize::new(0));
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .build()
+            .unwrap();
+        let counts = sent.clone();
+        let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+            let (http, backends, next, counts) =
+                (http.clone(), backends.clone(), next.clone(), counts.clone());
+            async move {
+                let i = next.fetch_add(1, Ordering::Relaxed) % backends.len();
+                counts[i].fetch_add(1, Ordering::Relaxed);
+                let (parts, body) = request.into_parts();
+                let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+                let mut headers = parts.headers;
+                headers.remove(axum::http::header::CONNECTION);
+                let forwarded = http
+                    .request(parts.method, format!("http://{}{path}", backends[i]))
+                    .headers(headers)
+                    .body(reqwest::Body::wrap_stream(body.into_data_stream()))
+                    .send()
+                    .await;
+                let Ok(response) = forwarded else {
+                    return axum::http::StatusCode::BAD_GATEWAY.into_response();
+                };
+                let mut out = axum::http::Response::builder().status(response.status());
+                for (name, value) in response.headers() {
+                    if name != axum::http::header::TRANSFER_ENCODING
+                        && name != axum::http::header::CONNECTION
+                    {
+                        out = out.header(name, value);
+                    }
+                }
+                out.body(axum::body::Body::from_stream(response.bytes_stream()))
+                    .unwrap()
+            }
+        });
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        RoundRobin { addr, sent, task }
+    }
+
+    /// Requests each backend got.
+    pub fn counts(&self) -> Vec<usize> {
+        self.sent
+            .iter()
+            .map(|n| n.load(Ordering::Relaxed))
+            .collect()
+    }
+}
+
+impl Drop for RoundRobin {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 
