@@ -53,6 +53,18 @@ enum Command {
         #[command(subcommand)]
         action: VulndbAction,
     },
+    /// Move a single-node installation (SQLite and blob files under a data directory) onto the backends this
+    /// configuration names: PostgreSQL (database_url) and S3 ([storage]). Safe to run while the old node
+    /// serves, and to run again: blobs already sent are skipped, and the database copy replaces the last one.
+    /// Every blob's digest is checked on the way.
+    MigrateStorage {
+        /// The old node's data directory (holding berth.db and storage/).
+        #[arg(long)]
+        from: PathBuf,
+        /// Overwrite a target database that already holds users or artifacts (a second run does).
+        #[arg(long)]
+        replace: bool,
+    },
     /// Ask a running Berth whether it answers (for a container's HEALTHCHECK, where no shell or curl exists):
     /// exits 0 on a 2xx answer within 5 s, 1 otherwise.
     Healthcheck {
@@ -176,6 +188,18 @@ async fn main() -> anyhow::Result<()> {
                 format!("http://127.0.0.1:{}/api/v2.0/ping", config.listen.port())
             });
             healthcheck(&url).await
+        }
+        Command::MigrateStorage { from, replace } => {
+            let report = berth::migrate::migrate_storage(&config, &from, replace).await?;
+            println!(
+                "sent {} blobs ({} bytes); {} were there already; {} being deleted were left to the collector",
+                report.sent, report.sent_bytes, report.present, report.gone
+            );
+            println!(
+                "copied {} tables ({} rows) into the target database",
+                report.tables, report.rows
+            );
+            Ok(())
         }
         Command::Serve => {
             let listen = config.listen;

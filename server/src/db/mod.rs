@@ -18,6 +18,7 @@ mod audit;
 mod blobs;
 mod cache;
 mod configurations;
+pub mod copy;
 mod cve_allowlists;
 mod cve_exports;
 pub mod gc;

@@ -158,6 +158,14 @@ impl BlobStore {
         ))
     }
 
+    /// The file of blob `digest` in a store on the local filesystem; `None` on S3.
+    pub fn local_path(&self, digest: &Digest) -> Option<std::path::PathBuf> {
+        self.local
+            .as_ref()?
+            .path_to_filesystem(&self.location(digest))
+            .ok()
+    }
+
     /// Where the bytes of blob `digest` are: its recorded object key, or its digest's key.
     async fn resolve(&self, digest: &Digest) -> std::io::Result<Path> {
         if let Some(keys) = &self.keys

@@ -19,4 +19,6 @@ pub use s3_upload::{
     AppendGuard, Appended, Completed, S3UploadError, S3Uploads, UPLOAD_LEASE, UploadState,
     UploadedPart, object_key,
 };
-pub use uploads::{AppendError, AppendLimits, FinishError, QuotaRoom, UploadLimits, UploadStaging};
+pub use uploads::{
+    AppendError, AppendLimits, FinishError, QuotaRoom, UploadLimits, UploadStaging, hash_file,
+};

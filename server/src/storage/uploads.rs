@@ -495,7 +495,10 @@ async fn truncate(path: &Path, len: u64) -> std::io::Result<()> {
 }
 
 /// Hashes a whole file off the async executor; returns its length and hash state.
-async fn hash_file(path: PathBuf, algorithm: Algorithm) -> std::io::Result<(u64, DigestHasher)> {
+pub async fn hash_file(
+    path: PathBuf,
+    algorithm: Algorithm,
+) -> std::io::Result<(u64, DigestHasher)> {
     tokio::task::spawn_blocking(move || {
         let mut file = std::fs::File::open(path)?;
         let mut hasher = DigestHasher::new(algorithm);

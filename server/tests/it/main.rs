@@ -23,6 +23,7 @@ mod gc;
 mod images;
 mod jobs;
 mod ldap;
+mod migrate;
 mod oidc;
 mod parsers;
 mod proxy;

@@ -48,6 +48,29 @@ impl TestServer {
     /// [`TestServer::start_with`], where `configure` also gets the address the server will listen on (for
     /// settings that name it, such as `external_url` or `listen`).
     pub async fn start_bound(configure: impl FnOnce(&mut Config, SocketAddr)) -> TestServer {
+        Self::start_inner(configure, true).await
+    }
+
+    /// A server on SQLite and the filesystem under its data directory, Berth's defaults, whatever
+    /// `BERTH_TEST_DATABASE` and `BERTH_TEST_STORAGE` say (a single node to migrate from, say).
+    pub async fn start_local(configure: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_inner(
+            |config, _| {
+                configure(config);
+                config.database_url = Some(format!(
+                    "sqlite://{}",
+                    config.data_dir.join("berth.db").display()
+                ));
+            },
+            false,
+        )
+        .await
+    }
+
+    async fn start_inner(
+        configure: impl FnOnce(&mut Config, SocketAddr),
+        env_backends: bool,
+    ) -> TestServer {
         // `BERTH_TEST_LOG=warn` (a tracing filter, e.g. `warn,sqlx=debug`) shows the servers' logs with the
         // failing test's output.
         if let Ok(filter) = std::env::var("BERTH_TEST_LOG") {
@@ -69,7 +92,8 @@ impl TestServer {
             ..Config::default()
         };
         configure(&mut config, addr);
-        if std::env::var("BERTH_TEST_STORAGE").as_deref() == Ok("s3")
+        if env_backends
+            && std::env::var("BERTH_TEST_STORAGE").as_deref() == Ok("s3")
             && config.storage.kind == StorageKind::Filesystem
         {
             assert!(
