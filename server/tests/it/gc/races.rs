@@ -247,6 +247,10 @@ async fn collections_in_a_loop_while_eight_clients_push_and_pull() {
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
                 collect(&http, &base, json!({"workers": 3})).await;
                 runs += 1;
+                // With no grace, a run that starts between a client's uploads and its manifest takes the
+                // uploads away (the manifest then gets MANIFEST_BLOB_UNKNOWN and the client pushes again). Back
+                // to back, runs can start inside every push on a slow store; a pause leaves pushes a way through.
+                tokio::time::sleep(std::time::Duration::from_millis(700)).await;
             }
             runs
         })
