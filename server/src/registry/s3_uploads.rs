@@ -18,7 +18,7 @@ use futures_util::Stream;
 
 use super::RegistryError;
 use crate::app::AppState;
-use crate::db::{ChargeError, FromUpload, Lease, Project, Reserve};
+use crate::db::{Lease, Project, Reserve};
 use crate::oci::{Algorithm, Digest, DigestHasher, RepositoryName};
 use crate::storage::{
     AppendError, AppendGuard, AppendLimits, QuotaRoom, ResumableSha256, S3UploadError, S3Uploads,
@@ -172,7 +172,8 @@ pub(super) fn start(state: &AppState, id: &str) -> Option<UploadState> {
 }
 
 /// Appends `body` to S3-native session `id` of `project`, starting at `start` when given; returns the new
-/// offset. On any failure the session keeps its last saved state.
+/// offset. `last`: the request ends the upload (see [`S3Uploads::append`]). On any failure the session keeps
+/// its last saved state.
 pub(super) async fn append<S, E>(
     state: &AppState,
     project: &Project,
@@ -180,6 +181,7 @@ pub(super) async fn append<S, E>(
     start: Option<u64>,
     limits: AppendLimits,
     body: S,
+    last: bool,
 ) -> Result<u64, AppendError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -210,7 +212,7 @@ where
             guard.reserve(len).await?;
         }
         let appended = uploads
-            .append(&leased.saved, body, &mut guard)
+            .append(&leased.saved, body, &mut guard, last)
             .await
             .map_err(append_error)?;
         let saved = state
@@ -298,35 +300,10 @@ pub(super) async fn commit(
         completed = Some(done);
     }
     let size = i64::try_from(saved.offset).map_err(|e| RegistryError::internal("blob size", e))?;
-    let digest_text = digest.to_string();
     let object_key = crate::storage::object_key(id);
-    let link = crate::gc::after_deletion(|| {
-        state.db.begin_link(
-            project.id,
-            name.as_str(),
-            &digest_text,
-            size,
-            Some(FromUpload {
-                id,
-                object_key: Some(&object_key),
-            }),
-        )
-    })
-    .await;
-    let link = match link {
-        Ok(link) => link,
-        Err(ChargeError::Quota(q)) => {
-            tracing::warn!(project = %project.name, repository = %name, upload = id, %digest, %q,
-                "upload refused: project quota exceeded; its parts are removed from the bucket");
-            return Err(RegistryError::QuotaExceeded(q.to_string()));
-        }
-        Err(ChargeError::BlobDeleting(_)) => {
-            return Err(RegistryError::Unavailable(format!(
-                "blob {digest} is being deleted by garbage collection; retry the upload"
-            )));
-        }
-        Err(ChargeError::Db(e)) => return Err(e.into()),
-    };
+    let link =
+        super::uploads::link_upload(state, project, name, digest, size, id, Some(&object_key))
+            .await?;
     if !link.upload_ended() {
         // Cancelled or purged meanwhile: whoever ended it removes its objects, so nothing may name them.
         return Err(RegistryError::BlobUploadUnknown);

@@ -26,7 +26,7 @@ use super::error::upload_range;
 use super::{Params, RegistryError, empty, parse_digest, s3_uploads};
 use crate::app::AppState;
 use crate::auth::Action;
-use crate::db::{ChargeError, FromUpload, Project, UploadSession};
+use crate::db::{ChargeError, FromUpload, PendingLink, Project, UploadSession};
 use crate::oci::{Digest, RepositoryName};
 use crate::storage::{AppendError, AppendLimits, FinishError, QuotaRoom};
 
@@ -128,7 +128,11 @@ pub async fn start(
         native: native.is_some(),
     };
     let result = async {
-        append(state, &project, name, open, None, headers, body).await?;
+        let whole = Chunk {
+            start: None,
+            last: true,
+        };
+        append(state, &project, name, open, whole, headers, body).await?;
         commit(state, &project, name, open, &digest).await
     }
     .await;
@@ -187,6 +191,15 @@ impl<'a> Open<'a> {
     }
 }
 
+/// Where a request's bytes go in an upload.
+#[derive(Debug, Clone, Copy)]
+struct Chunk {
+    /// Where the chunk must begin (`Content-Range`), if the client said.
+    start: Option<u64>,
+    /// The request ends the upload (`PUT`, or a monolithic `POST`): no chunk follows.
+    last: bool,
+}
+
 /// Finds upload `id` of repository `name` after checking the caller may push there.
 async fn session(
     state: &AppState,
@@ -232,7 +245,8 @@ pub async fn patch(
     let (project, session) = session(state, headers, name, id).await?;
     let start = content_range_start(headers)?;
     let open = Open::of(&session);
-    let offset = append(state, &project, name, open, start, headers, body).await?;
+    let chunk = Chunk { start, last: false };
+    let offset = append(state, &project, name, open, chunk, headers, body).await?;
     if !open.native {
         // (An S3-native session's save already marked it active.)
         state.db.touch_upload(id).await?;
@@ -258,7 +272,8 @@ pub async fn finish(
         })
         .and_then(|d| parse_digest(d))?;
     let start = content_range_start(headers)?;
-    append(state, &project, name, open, start, headers, body).await?;
+    let chunk = Chunk { start, last: true };
+    append(state, &project, name, open, chunk, headers, body).await?;
     commit(state, &project, name, open, &digest).await
 }
 
@@ -290,16 +305,16 @@ async fn append(
     project: &Project,
     name: &RepositoryName,
     open: Open<'_>,
-    start: Option<u64>,
+    chunk: Chunk,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<u64, RegistryError> {
-    let id = open.id;
+    let (id, Chunk { start, last }) = (open.id, chunk);
     let limits = append_limits(state, project, headers).await?;
     let declared = limits.declared;
     let mut stream = body.into_data_stream();
     let result = if open.native {
-        s3_uploads::append(state, project, id, start, limits, &mut stream).await
+        s3_uploads::append(state, project, id, start, limits, &mut stream, last).await
     } else {
         state
             .uploads
@@ -447,7 +462,6 @@ async fn store_upload(
             FinishError::Io(e) => RegistryError::internal("verifying upload", e),
         })?;
     let size = i64::try_from(size).map_err(|e| RegistryError::internal("blob size", e))?;
-    let digest_text = digest.to_string();
     // The bytes are sent to the store first (on S3, a multipart upload left uncompleted, so nothing is visible
     // yet), so that the transaction below holds the writer only for the short last step.
     let prepared = state
@@ -456,36 +470,12 @@ async fn store_upload(
         .await
         .map_err(|e| RegistryError::internal("sending a verified upload to the blob store", e))?;
     // The quota is decided here, before a byte becomes visible in the store; the rows stay invisible until the
-    // commit. An old copy being deleted by garbage collection is waited for: its file goes first, then its row,
-    // and only then is this one recorded and moved in.
-    let link = crate::gc::after_deletion(|| {
-        state.db.begin_link(
-            project.id,
-            name.as_str(),
-            &digest_text,
-            size,
-            Some(FromUpload {
-                id,
-                object_key: None,
-            }),
-        )
-    })
-    .await;
-    let link = match link {
+    // commit.
+    let link = match link_upload(state, project, name, digest, size, id, None).await {
         Ok(link) => link,
         Err(e) => {
             state.blobs.abandon_import(prepared).await;
-            return Err(match e {
-                ChargeError::Quota(q) => {
-                    tracing::warn!(project = %project.name, repository = %name, upload = id, %digest, %q,
-                            "upload refused: project quota exceeded; its staged bytes are removed");
-                    RegistryError::QuotaExceeded(q.to_string())
-                }
-                ChargeError::BlobDeleting(_) => RegistryError::Unavailable(format!(
-                    "blob {digest} is being deleted by garbage collection; retry the upload"
-                )),
-                ChargeError::Db(e) => e.into(),
-            });
+            return Err(e);
         }
     };
     if link.newly_recorded() {
@@ -508,6 +498,44 @@ async fn store_upload(
     }
     tracing::debug!(repository = %name, %digest, size, "blob committed");
     Ok(())
+}
+
+/// Records verified upload `id` as blob `digest` of `size` bytes linked to repository `name`, ending the
+/// session, in a transaction left open for the caller to move the bytes in and commit. The project's quota is
+/// decided here (over it, nothing is written); a blob being deleted by garbage collection is waited for (its
+/// file goes first, then its row, and only then is this one recorded). `object_key`: where an S3-native
+/// upload's bytes stay.
+pub(super) async fn link_upload(
+    state: &AppState,
+    project: &Project,
+    name: &RepositoryName,
+    digest: &Digest,
+    size: i64,
+    id: &str,
+    object_key: Option<&str>,
+) -> Result<PendingLink, RegistryError> {
+    let digest_text = digest.to_string();
+    let link = crate::gc::after_deletion(|| {
+        state.db.begin_link(
+            project.id,
+            name.as_str(),
+            &digest_text,
+            size,
+            Some(FromUpload { id, object_key }),
+        )
+    })
+    .await;
+    link.map_err(|e| match e {
+        ChargeError::Quota(q) => {
+            tracing::warn!(project = %project.name, repository = %name, upload = id, %digest, %q,
+                "upload refused: project quota exceeded; its bytes are removed");
+            RegistryError::QuotaExceeded(q.to_string())
+        }
+        ChargeError::BlobDeleting(_) => RegistryError::Unavailable(format!(
+            "blob {digest} is being deleted by garbage collection; retry the upload"
+        )),
+        ChargeError::Db(e) => e.into(),
+    })
 }
 
 /// The start offset of a `Content-Range: <start>-<end>` header, checked against `Content-Length`.

@@ -171,12 +171,14 @@ impl S3Uploads {
 
     /// Appends `body` to the upload `state` describes. On success the caller saves the returned state (only if
     /// its saved offset is still `state.offset`) and then removes the stale objects. On failure nothing the
-    /// saved state refers to has changed.
+    /// saved state refers to has changed. `last`: no chunk follows (the request that ends the upload), so what
+    /// does not fill a part is sent as the last part, or as the whole object, rather than kept as a tail.
     pub async fn append<S, E, G>(
         &self,
         state: &UploadState,
         mut body: S,
         guard: &mut G,
+        last: bool,
     ) -> Result<Appended, S3UploadError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -241,6 +243,20 @@ impl S3Uploads {
                     .await
                     .map_err(S3UploadError::Refused)?;
             }
+            if last {
+                // No tail to keep: what is left is the last part, or (an upload that never filled a part)
+                // the object itself, written once instead of a tail now and a copy at completion.
+                let rest = std::mem::take(&mut buffer).freeze();
+                if next.multipart_id.is_some() {
+                    if !rest.is_empty() {
+                        self.send_part(&mut next, rest).await?;
+                    }
+                } else {
+                    self.store
+                        .put(&self.data_key(&next.id), PutPayload::from(rest))
+                        .await?;
+                }
+            }
             Ok::<(), S3UploadError>(())
         }
         .await;
@@ -296,8 +312,9 @@ impl S3Uploads {
         Ok(())
     }
 
-    /// Completes the upload: the tail becomes the last part (or, for an upload that never filled a part, the
-    /// object itself, by a copy of at most one part). The caller checks the digest, records the blob at
+    /// Completes the upload: the tail, if any, becomes the last part (or, for an upload that never filled a
+    /// part, the object itself, by a copy of at most one part); after a `last` append the parts or the object
+    /// are already whole. The caller checks the digest, records the blob at
     /// `key` and forgets the upload; the tail is deleted here.
     pub async fn complete(&self, state: &UploadState) -> Result<Completed, S3UploadError> {
         let sha256 = ResumableSha256::from_bytes(&state.sha256)?;
@@ -332,6 +349,8 @@ impl S3Uploads {
             (None, Some(tail)) => {
                 self.store.copy(tail, &key).await?;
             }
+            // The last append wrote the object whole.
+            (None, None) if state.offset > 0 => {}
             (None, None) => {
                 self.store.put(&key, PutPayload::default()).await?;
             }

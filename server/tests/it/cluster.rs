@@ -250,23 +250,15 @@ async fn a_push_alternating_between_two_nodes_lands_whole() {
         );
     }
     // A chunk that is still streaming into A holds the upload: B refuses one meanwhile.
-    let (release, held) = tokio::sync::oneshot::channel::<()>();
-    let first_half = bytes::Bytes::copy_from_slice(&data[13 * MIB..13 * MIB + 3]);
-    let second_half = bytes::Bytes::copy_from_slice(&data[13 * MIB + 3..]);
-    let slow_body = futures_util::StreamExt::chain(
-        futures_util::stream::iter([Ok::<_, std::io::Error>(first_half)]),
-        futures_util::stream::once(async move {
-            let _ = held.await;
-            Ok(second_half)
-        }),
-    );
+    let (slow_body, release) =
+        crate::support::held_body(&data[13 * MIB..13 * MIB + 3], &data[13 * MIB + 3..]);
     let slow = tokio::spawn({
         let (http, url) = (http.clone(), a.url(&location));
         async move {
             http.patch(url)
                 .admin()
                 .header("content-type", "application/octet-stream")
-                .body(reqwest::Body::wrap_stream(slow_body))
+                .body(slow_body)
                 .send()
                 .await
                 .unwrap()
@@ -382,20 +374,10 @@ async fn an_upload_whose_node_is_killed_mid_chunk_is_finished_on_the_other() {
         .unwrap();
     assert_eq!(response.status(), reqwest::StatusCode::ACCEPTED);
     // The next chunk sends 9 MiB (another whole part goes to S3, unsaved) and then stalls; the node dies.
-    let sent = bytes::Bytes::copy_from_slice(&data[9 * MIB..18 * MIB]);
-    let stalled = futures_util::StreamExt::chain(
-        futures_util::stream::iter([Ok::<_, std::io::Error>(sent)]),
-        futures_util::stream::pending(),
-    );
+    let (stalled, _never) = crate::support::held_body(&data[9 * MIB..18 * MIB], &[]);
     let request = tokio::spawn({
         let (http, url) = (http.clone(), victim.url(&location));
-        async move {
-            http.patch(url)
-                .admin()
-                .body(reqwest::Body::wrap_stream(stalled))
-                .send()
-                .await
-        }
+        async move { http.patch(url).admin().body(stalled).send().await }
     });
     tokio::time::sleep(Duration::from_secs(2)).await;
     victim.signal_and_wait("KILL");

@@ -402,6 +402,26 @@ pub fn s3_available(test: &str) -> bool {
     false
 }
 
+/// A request body that sends `first` at once and `rest` only once the returned sender fires, as a client that
+/// stalls mid-body; dropped, the sender leaves it stalled for good.
+pub fn held_body(first: &[u8], rest: &[u8]) -> (reqwest::Body, tokio::sync::oneshot::Sender<()>) {
+    let (release, held) = tokio::sync::oneshot::channel::<()>();
+    let (first, rest) = (
+        bytes::Bytes::copy_from_slice(first),
+        bytes::Bytes::copy_from_slice(rest),
+    );
+    let body = futures_util::StreamExt::chain(
+        futures_util::stream::iter([Ok::<_, std::io::Error>(first)]),
+        futures_util::stream::once(async move {
+            if held.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            Ok(rest)
+        }),
+    );
+    (reqwest::Body::wrap_stream(body), release)
+}
+
 /// `len` bytes that do not repeat within an S3 part (xorshift from `seed`), so a part sent twice or out of place
 /// changes the digest.
 pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {

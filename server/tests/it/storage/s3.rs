@@ -397,6 +397,7 @@ async fn native_uploads_continue_on_another_node_from_the_saved_state() {
                 &saved(&state),
                 chunks(&data[offset..offset + len], 64 * 1024),
                 &mut (),
+                false,
             )
             .await
             .unwrap();
@@ -417,7 +418,11 @@ async fn native_uploads_continue_on_another_node_from_the_saved_state() {
         Ok(bytes::Bytes::from(vec![7u8; 9 * MIB])),
         Err("connection reset".to_owned()),
     ]);
-    assert!(b.append(&saved(&state), failing, &mut ()).await.is_err());
+    assert!(
+        b.append(&saved(&state), failing, &mut (), false)
+            .await
+            .is_err()
+    );
     let completed = b.complete(&saved(&state)).await.unwrap();
     assert_eq!(completed.size, data.len() as u64);
     assert_eq!(
@@ -431,16 +436,48 @@ async fn native_uploads_continue_on_another_node_from_the_saved_state() {
     // An upload that never fills a part is completed by a copy of its tail; an empty one is an empty object.
     let small = a.start("u2");
     let appended = a
-        .append(&small, chunks(b"small blob", 4), &mut ())
+        .append(&small, chunks(b"small blob", 4), &mut (), false)
         .await
         .unwrap();
     let completed = b.complete(&saved(&appended.state)).await.unwrap();
     assert_eq!(read_object(&store, &completed.key).await, b"small blob");
     let empty = b.complete(&a.start("u3")).await.unwrap();
     assert_eq!(format!("sha256:{}", hex::encode(empty.sha256)), sha256(b""));
+    // A last chunk leaves no tail: what does not fill a part is the last part, or the object itself.
+    let appended = a
+        .append(
+            &a.start("u5"),
+            chunks(&data[..9 * MIB + 3], MIB),
+            &mut (),
+            true,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (appended.state.parts.len(), appended.state.tail_len),
+        (2, 0)
+    );
+    let completed = b.complete(&saved(&appended.state)).await.unwrap();
+    assert_eq!(
+        sha256(&read_object(&store, &completed.key).await),
+        sha256(&data[..9 * MIB + 3])
+    );
+    let appended = a
+        .append(&a.start("u6"), chunks(b"one request", 4), &mut (), true)
+        .await
+        .unwrap();
+    assert_eq!(appended.state.tail_len, 0);
+    assert!(appended.state.multipart_id.is_none());
+    let completed = b.complete(&saved(&appended.state)).await.unwrap();
+    assert_eq!(read_object(&store, &completed.key).await, b"one request");
     // A cancelled upload leaves nothing.
     let cancelled = a
-        .append(&a.start("u4"), chunks(&data[..9 * MIB], MIB), &mut ())
+        .append(
+            &a.start("u4"),
+            chunks(&data[..9 * MIB], MIB),
+            &mut (),
+            false,
+        )
         .await
         .unwrap()
         .state;
@@ -665,22 +702,13 @@ async fn a_push_across_an_s3_restart_finishes_and_loses_nothing() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     // The next chunk streams a part's worth, then the store dies and comes back while the rest is on its way.
-    let (resume, resumed) = tokio::sync::oneshot::channel::<()>();
-    let first = bytes::Bytes::copy_from_slice(&data[9 * MIB..18 * MIB]);
-    let rest = bytes::Bytes::copy_from_slice(&data[18 * MIB..]);
-    let body = futures_util::StreamExt::chain(
-        futures_util::stream::iter([Ok::<_, std::io::Error>(first)]),
-        futures_util::stream::once(async move {
-            let _ = resumed.await;
-            Ok(rest)
-        }),
-    );
+    let (body, resume) = crate::support::held_body(&data[9 * MIB..18 * MIB], &data[18 * MIB..]);
     let chunk = tokio::spawn({
         let (http, url) = (http.clone(), server.url(&location));
         async move {
             http.patch(url)
                 .admin()
-                .body(reqwest::Body::wrap_stream(body))
+                .body(body)
                 .send()
                 .await
                 .unwrap()
