@@ -32,7 +32,9 @@ install() {
   fi
 }
 
-# A base port P with P..P+4 free and below 55536 (weed also opens each port + 10000 for gRPC).
+# A base port P with P..P+4 and their gRPC twins P+10000.. free, all below the kernel's ephemeral range
+# (ip_local_port_range, 32768 up here): the tests pick their servers' ports from that range by binding port 0,
+# and a weed started meanwhile must not take one a test has picked and is about to (re)bind.
 free_base_port() {
   python3 - <<'PY'
 import random, socket
@@ -44,8 +46,13 @@ def free(p):
         return False
     finally:
         s.close()
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except OSError:
+    low = 32768
+top = low - 10005 if low - 10005 > 12000 else 45000
 for _ in range(200):
-    p = random.randrange(20000, 45000)
+    p = random.randrange(10000, top)
     if all(free(p + i) and free(p + i + 10000) for i in range(5)):
         print(p); break
 else:
