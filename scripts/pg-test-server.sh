@@ -24,9 +24,12 @@ up)
     as_owner=(runuser -u postgres --)
   fi
   "${as_owner[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 -N >"$dir/initdb.log"
-  # Durability is not what the tests measure: fsync off keeps the suite quick.
+  # Durability is not what the tests measure: fsync off keeps the suite quick. PG_DURABLE=1 keeps PostgreSQL's
+  # defaults (the benchmarks compare it with SQLite, which syncs its commits).
+  fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${PG_DURABLE:-}" = 1 ] && fast=
   "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500" >/dev/null
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir $fast -c max_connections=500" >/dev/null
   echo "export BERTH_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$port/postgres"
   echo "export BERTH_TEST_POSTGRES_DIR=$dir"
   ;;
