@@ -22,18 +22,8 @@ pub struct UploadSession {
     /// Bytes saved, for an S3-native session (0 for a staged one, whose file says).
     pub received: i64,
     /// Whether the bytes are in an S3 multipart upload rather than staged on a node's disk.
-    #[sqlx(try_from = "i64")]
-    pub native: Bool,
-}
-
-/// An integer flag read back as a bool (the `CASE` above gives an integer on both databases).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Bool(pub bool);
-
-impl From<i64> for Bool {
-    fn from(n: i64) -> Bool {
-        Bool(n != 0)
-    }
+    #[sqlx(try_from = "super::Flag")]
+    pub native: bool,
 }
 
 /// The outcome of asking for a session's lease.

@@ -186,7 +186,7 @@ impl<'a> Open<'a> {
     fn of(session: &'a UploadSession) -> Open<'a> {
         Open {
             id: &session.id,
-            native: session.native.0,
+            native: session.native,
         }
     }
 }
@@ -225,7 +225,7 @@ pub async fn status(
     id: &str,
 ) -> Result<Response, RegistryError> {
     let (_, session) = session(state, headers, name, id).await?;
-    let offset = if session.native.0 {
+    let offset = if session.native {
         s3_uploads::offset(state, id).await
     } else {
         state.uploads.offset(id).await
