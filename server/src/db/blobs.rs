@@ -13,10 +13,13 @@ pub struct FromUpload<'a> {
     pub object_key: Option<&'a str>,
 }
 
-/// A blob as seen from one repository.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A stored blob, as a read needs it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct LinkedBlob {
     pub size: i64,
+    /// Where its bytes are when not at its digest's key (an S3-native upload's object), for
+    /// [`crate::storage::BlobStore::located`].
+    pub object_key: Option<String>,
 }
 
 /// A blob link written in an open transaction: see [`Db::begin_link`]. Dropped without
@@ -143,8 +146,8 @@ impl Db {
         repository: &str,
         digest: &str,
     ) -> Result<Option<LinkedBlob>, sqlx::Error> {
-        let size: Option<i64> = sqlx::query_scalar(
-            "SELECT b.size FROM repository_blobs rb
+        sqlx::query_as(
+            "SELECT b.size, b.object_key FROM repository_blobs rb
              JOIN repositories r ON r.id = rb.repository_id
              JOIN blobs b ON b.digest = rb.digest
              WHERE r.name = $1 AND rb.digest = $2",
@@ -152,26 +155,25 @@ impl Db {
         .bind(repository)
         .bind(digest)
         .fetch_optional(&self.read)
-        .await?;
-        Ok(size.map(|size| LinkedBlob { size }))
+        .await
     }
 
-    /// The size of blob `digest` if the content store holds it (in any repository).
-    pub async fn blob_size(&self, digest: &str) -> Result<Option<i64>, sqlx::Error> {
-        sqlx::query_scalar("SELECT size FROM blobs WHERE digest = $1")
+    /// Blob `digest` if the content store holds it (in any repository, or none).
+    pub async fn stored_blob(&self, digest: &str) -> Result<Option<LinkedBlob>, sqlx::Error> {
+        sqlx::query_as("SELECT size, object_key FROM blobs WHERE digest = $1")
             .bind(digest)
             .fetch_optional(&self.read)
             .await
     }
 
-    /// The size of blob `digest` if any repository of project `project_id` holds it.
-    pub async fn project_blob_size(
+    /// Blob `digest` if any repository of project `project_id` holds it.
+    pub async fn project_blob(
         &self,
         project_id: i64,
         digest: &str,
-    ) -> Result<Option<i64>, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT b.size FROM repository_blobs rb
+    ) -> Result<Option<LinkedBlob>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT b.size, b.object_key FROM repository_blobs rb
              JOIN repositories r ON r.id = rb.repository_id
              JOIN blobs b ON b.digest = rb.digest
              WHERE r.project_id = $1 AND rb.digest = $2 LIMIT 1",

@@ -419,9 +419,9 @@ pub async fn blob(
     // The repository must be one the project's patterns let through, cached or not.
     let target = target(state, project, registry_id, name).await?;
     // Linked to another repository of this project: it came from this project's upstream, verified.
-    if let Some(size) = state.db.project_blob_size(project.id, &digest_text).await? {
-        link(state, project, name, &digest_text, size).await;
-        return Ok(BlobSource::Linked(LinkedBlob { size }));
+    if let Some(blob) = state.db.project_blob(project.id, &digest_text).await? {
+        link(state, project, name, &digest_text, blob.size).await;
+        return Ok(BlobSource::Linked(blob));
     }
     // Anything else, even a blob the store holds for another project, is fetched from the upstream and
     // verified: an upstream saying it has a digest (a HEAD, a manifest listing it) proves nothing.
@@ -460,7 +460,16 @@ pub async fn blob(
             Stage::Verified { size } => {
                 let size = i64::try_from(size).unwrap_or(i64::MAX);
                 link(state, project, name, &digest_text, size).await;
-                Ok(BlobSource::Linked(LinkedBlob { size }))
+                // The row says where the bytes are (the verified download may have found them stored).
+                let blob = state
+                    .db
+                    .stored_blob(&digest_text)
+                    .await?
+                    .unwrap_or(LinkedBlob {
+                        size,
+                        object_key: None,
+                    });
+                Ok(BlobSource::Linked(blob))
             }
             Stage::Failed(e) => Err(blob_error(e)),
             Stage::Connecting | Stage::Receiving { .. } => Err(RegistryError::Internal(

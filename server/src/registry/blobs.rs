@@ -44,10 +44,11 @@ pub async fn get(
             }
         }
     };
+    let location = state.blobs.located(digest, blob.object_key.as_deref());
     if !head
         && let Some(url) = state
             .blobs
-            .download_url(digest)
+            .download_url(&location)
             .await
             .map_err(|e| RegistryError::internal("presigning a blob download URL", e))?
     {
@@ -89,7 +90,7 @@ pub async fn get(
         None => (StatusCode::OK, size),
     };
     response_headers.push(("content-length", length.to_string()));
-    let body = state.blobs.read(digest, range).await.map_err(|e| {
+    let body = state.blobs.read_key(&location, range).await.map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             tracing::error!(%digest, "blob is in the database but missing from the blob store");
             RegistryError::BlobUnknown

@@ -245,17 +245,6 @@ fn append_error(e: S3UploadError) -> AppendError {
     }
 }
 
-/// The saved offset of S3-native session `id`.
-pub(super) async fn offset(state: &AppState, id: &str) -> Result<u64, AppendError> {
-    let session = state
-        .db
-        .find_upload(id)
-        .await
-        .map_err(std::io::Error::other)?
-        .ok_or(AppendError::Missing)?;
-    Ok(u64::try_from(session.received).unwrap_or(0))
-}
-
 /// Commits S3-native session `id` as blob `digest` of repository `name`: checks the digest, decides the quota,
 /// completes the multipart upload and records the blob at the upload's object, in one transaction. A refused
 /// commit leaves the session for the caller to end.

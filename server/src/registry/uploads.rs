@@ -154,7 +154,11 @@ async fn mountable(
 ) -> Result<Option<i64>, RegistryError> {
     let digest = digest.to_string();
     match from {
-        None => Ok(state.db.project_blob_size(project.id, &digest).await?),
+        None => Ok(state
+            .db
+            .project_blob(project.id, &digest)
+            .await?
+            .map(|b| b.size)),
         Some(from) => {
             let Ok(from) = from.parse::<RepositoryName>() else {
                 return Ok(None);
@@ -225,12 +229,16 @@ pub async fn status(
     id: &str,
 ) -> Result<Response, RegistryError> {
     let (_, session) = session(state, headers, name, id).await?;
+    // An S3-native session's row, just read, has its saved offset.
     let offset = if session.native {
-        s3_uploads::offset(state, id).await
+        u64::try_from(session.received).unwrap_or(0)
     } else {
-        state.uploads.offset(id).await
-    }
-    .map_err(append_error(name, id))?;
+        state
+            .uploads
+            .offset(id)
+            .await
+            .map_err(append_error(name, id))?
+    };
     Ok(upload_state(StatusCode::NO_CONTENT, name, id, offset))
 }
 

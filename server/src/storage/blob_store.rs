@@ -166,14 +166,22 @@ impl BlobStore {
             .ok()
     }
 
+    /// Where the bytes of blob `digest` are, given the `object_key` its row records (a caller that has just
+    /// read the row saves [`BlobStore::resolve`]'s query).
+    pub fn located(&self, digest: &Digest, object_key: Option<&str>) -> Path {
+        match object_key {
+            Some(key) => Path::from(format!("{}{key}", self.root)),
+            None => self.location(digest),
+        }
+    }
+
     /// Where the bytes of blob `digest` are: its recorded object key, or its digest's key.
     async fn resolve(&self, digest: &Digest) -> std::io::Result<Path> {
-        if let Some(keys) = &self.keys
-            && let Some(key) = keys.object_key(&digest.to_string()).await?
-        {
-            return Ok(Path::from(format!("{}{key}", self.root)));
-        }
-        Ok(self.location(digest))
+        let key = match &self.keys {
+            Some(keys) => keys.object_key(&digest.to_string()).await?,
+            None => None,
+        };
+        Ok(self.located(digest, key.as_deref()))
     }
 
     /// Whether the store answers: its directory exists, or the bucket answers a `HEAD` (a missing object is
@@ -206,19 +214,16 @@ impl BlobStore {
         }
     }
 
-    /// A presigned URL that downloads `digest` straight from the store, when the store is S3 with
-    /// `storage.s3.redirect` on; `None` otherwise (the blob is then served through Berth). The caller must
-    /// have authorized the download: whoever holds the URL can fetch the blob until it expires.
-    pub async fn download_url(&self, digest: &Digest) -> std::io::Result<Option<url::Url>> {
+    /// A presigned URL that downloads the blob at `location` ([`BlobStore::located`]) straight from the
+    /// store, when the store is S3 with `storage.s3.redirect` on; `None` otherwise (the blob is then served
+    /// through Berth). The caller must have authorized the download: whoever holds the URL can fetch the blob
+    /// until it expires.
+    pub async fn download_url(&self, location: &Path) -> std::io::Result<Option<url::Url>> {
         let Some(s3) = self.s3.as_ref().filter(|s3| s3.redirect) else {
             return Ok(None);
         };
         s3.store
-            .signed_url(
-                axum::http::Method::GET,
-                &self.resolve(digest).await?,
-                REDIRECT_TTL,
-            )
+            .signed_url(axum::http::Method::GET, location, REDIRECT_TTL)
             .await
             .map(Some)
             .map_err(io_error)
@@ -234,7 +239,7 @@ impl BlobStore {
     }
 
     /// Streams the bytes of the object at `location` (a full key, prefix included, such as
-    /// [`super::Completed::key`]) in `range`.
+    /// [`BlobStore::located`] or [`super::Completed::key`]) in `range`.
     pub async fn read_key(
         &self,
         location: &Path,
@@ -673,8 +678,9 @@ mod tests {
     {
         let digest: Digest =
             "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".parse()?;
-        let url = BlobStore::s3(&settings("p"))?
-            .download_url(&digest)
+        let store = BlobStore::s3(&settings("p"))?;
+        let url = store
+            .download_url(&store.located(&digest, None))
             .await?
             .ok_or("no URL")?;
         assert!(
@@ -683,9 +689,24 @@ mod tests {
             "{url}"
         );
         assert!(url.as_str().contains("X-Amz-Expires=1200"), "{url}");
+        // A blob pushed by an S3-native upload is where its row says, under the prefix.
+        let url = store
+            .download_url(&store.located(&digest, Some("uploads/u1/data")))
+            .await?
+            .ok_or("no URL")?;
+        assert!(
+            url.as_str()
+                .starts_with("https://s3.example.com/berth/p/uploads/u1/data?"),
+            "{url}"
+        );
         let mut off = settings("p");
         off.redirect = false;
-        assert!(BlobStore::s3(&off)?.download_url(&digest).await?.is_none());
+        let off = BlobStore::s3(&off)?;
+        assert!(
+            off.download_url(&off.located(&digest, None))
+                .await?
+                .is_none()
+        );
         Ok(())
     }
 }
