@@ -83,6 +83,8 @@ struct S3Backend {
     redirect: bool,
     /// Bounds the imports in progress (and so the part buffers held).
     imports: Arc<tokio::sync::Semaphore>,
+    /// The node's pool of [`super::s3_upload::EXTRA_PARTS`] for S3-native appends.
+    extra_parts: Arc<tokio::sync::Semaphore>,
 }
 
 impl BlobStore {
@@ -112,6 +114,7 @@ impl BlobStore {
                 store,
                 redirect: settings.redirect,
                 imports: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_IMPORTS)),
+                extra_parts: Arc::new(tokio::sync::Semaphore::new(super::s3_upload::EXTRA_PARTS)),
             }),
             root: if settings.prefix.is_empty() {
                 String::new()
@@ -133,9 +136,14 @@ impl BlobStore {
     /// The driver of S3-native uploads in this store's bucket and prefix (parts of 8 MiB), `None` on the
     /// filesystem.
     pub fn s3_uploads(&self) -> Option<super::S3Uploads> {
-        self.s3
-            .as_ref()
-            .map(|s3| super::S3Uploads::new(s3.store.clone(), self.root.clone(), MIN_PART))
+        self.s3.as_ref().map(|s3| {
+            super::S3Uploads::new(
+                s3.store.clone(),
+                self.root.clone(),
+                MIN_PART,
+                s3.extra_parts.clone(),
+            )
+        })
     }
 
     /// Which backend holds the blobs, for logs: `filesystem` or `s3`.

@@ -9,23 +9,29 @@
 //! rest as a new tail under a new name: the old tail stays valid until the caller has saved the new state, and
 //! is deleted only then ([`S3Uploads::remove`]).
 //!
-//! Rule: memory per append is one part buffer (parts are sent one at a time, which also slows the client to
-//! the store's pace), and a failed append changes nothing the saved state refers to: parts sent past the saved
-//! list are overwritten by the next attempt or left out of the completion.
+//! Rule: memory per append is one part being filled plus the parts on their way to S3: one always, and up
+//! to [`PARTS_IN_FLIGHT`] while the node's pool of extra parts ([`EXTRA_PARTS`]) has room, so a client is
+//! slowed to the store's pace and a node's part buffers stay bounded however many uploads run. The bytes are
+//! held as the request delivered them (no copy into a growing buffer). A failed append changes nothing the
+//! saved state refers to: parts sent past the saved list are overwritten by the next attempt or left out of
+//! the completion.
 //!
 //! This is the storage half. The database half (the state's columns, the conditional save, the lease that
 //! keeps one writer per upload) is `db/uploads.rs`, and `registry/s3_uploads.rs` puts them together.
 
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::{Stream, StreamExt as _};
 use object_store::aws::AmazonS3;
 use object_store::multipart::{MultipartStore as _, PartId};
 use object_store::path::Path;
 use object_store::{ObjectStoreExt as _, PutPayload};
 use serde::{Deserialize, Serialize};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
 
+use super::PARTS_IN_FLIGHT;
 use super::resumable_sha256::{ResumableSha256, StateError};
 use super::uploads::AppendError;
 
@@ -37,6 +43,9 @@ pub const UPLOAD_LEASE: std::time::Duration = std::time::Duration::from_secs(20)
 const MAX_PARTS: usize = 10_000;
 /// S3's smallest part but the last.
 const MIN_PART: u64 = 5 * 1024 * 1024;
+/// Parts that appends on this node may have on their way to S3 beyond their first: the pool that lets a
+/// few uploads send [`PARTS_IN_FLIGHT`] at once without letting many hold that much memory.
+pub const EXTRA_PARTS: usize = 8;
 
 /// One upload's progress: what the caller saves after each append and hands to the next, on any node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +127,8 @@ pub enum S3UploadError {
     Hash(#[from] StateError),
     #[error("the object store failed: {0}")]
     Store(#[from] object_store::Error),
+    #[error("sending a part stopped: {0}")]
+    Task(String),
 }
 
 /// The key, under the store's prefix, of upload `id`'s object: where its blob stays once completed.
@@ -132,14 +143,22 @@ pub struct S3Uploads {
     /// `""` or a prefix ending in `/`.
     root: String,
     part_size: u64,
+    /// The node's [`EXTRA_PARTS`].
+    extra_parts: Arc<Semaphore>,
 }
 
 impl S3Uploads {
-    pub(super) fn new(store: Arc<AmazonS3>, root: String, part_size: u64) -> S3Uploads {
+    pub(super) fn new(
+        store: Arc<AmazonS3>,
+        root: String,
+        part_size: u64,
+        extra_parts: Arc<Semaphore>,
+    ) -> S3Uploads {
         S3Uploads {
             store,
             root,
             part_size: part_size.max(MIN_PART),
+            extra_parts,
         }
     }
 
@@ -202,9 +221,8 @@ impl S3Uploads {
         }
         let part_size = usize::try_from(state.part_size)
             .map_err(|_| S3UploadError::State("part size".to_owned()))?;
-        // Grown as bytes arrive (to at most about twice a part), so a slow client holds what it sent, not a
-        // whole part.
-        let mut buffer = BytesMut::new();
+        // The bytes past the last part sent, as they arrived: a slow client holds what it sent, not a part.
+        let mut pending = Pending::default();
         if state.tail_len > 0 {
             let tail = self.store.get(&self.tail_key(state)).await?.bytes().await?;
             if tail.len() as u64 != state.tail_len {
@@ -214,10 +232,12 @@ impl S3Uploads {
                     state.tail_len
                 )));
             }
-            buffer.extend_from_slice(&tail);
+            pending.push(tail);
         }
         let created_here = state.multipart_id.is_none();
         let result = async {
+            // Dropped with this block: an append that fails stops its parts still being sent.
+            let mut sending = Sending::new(next.parts.len());
             while let Some(frame) = body.next().await {
                 let mut frame = frame.map_err(|e| S3UploadError::Body(e.to_string()))?;
                 let len = next.offset + frame.len() as u64;
@@ -225,19 +245,19 @@ impl S3Uploads {
                 hasher.update(&frame);
                 next.offset = len;
                 while !frame.is_empty() {
-                    let take = (part_size - buffer.len()).min(frame.len());
-                    buffer.extend_from_slice(&frame.split_to(take));
-                    if buffer.len() == part_size {
+                    let take = (part_size - pending.len).min(frame.len());
+                    pending.push(frame.split_to(take));
+                    if pending.len == part_size {
                         guard
                             .reserve(next.offset)
                             .await
                             .map_err(S3UploadError::Refused)?;
-                        let part = std::mem::take(&mut buffer);
-                        self.send_part(&mut next, part.freeze()).await?;
+                        self.send_part(&mut next, &mut sending, pending.take())
+                            .await?;
                     }
                 }
             }
-            if !buffer.is_empty() && next.offset != state.offset {
+            if pending.len > 0 && next.offset != state.offset {
                 guard
                     .reserve(next.offset)
                     .await
@@ -246,18 +266,16 @@ impl S3Uploads {
             if last {
                 // No tail to keep: what is left is the last part, or (an upload that never filled a part)
                 // the object itself, written once instead of a tail now and a copy at completion.
-                let rest = std::mem::take(&mut buffer).freeze();
+                let rest = pending.take();
                 if next.multipart_id.is_some() {
-                    if !rest.is_empty() {
-                        self.send_part(&mut next, rest).await?;
+                    if rest.content_length() > 0 {
+                        self.send_part(&mut next, &mut sending, rest).await?;
                     }
                 } else {
-                    self.store
-                        .put(&self.data_key(&next.id), PutPayload::from(rest))
-                        .await?;
+                    self.store.put(&self.data_key(&next.id), rest).await?;
                 }
             }
-            Ok::<(), S3UploadError>(())
+            sending.finish(&mut next.parts).await
         }
         .await;
         if let Err(e) = result {
@@ -274,23 +292,29 @@ impl S3Uploads {
             return Err(e);
         }
         next.sha256 = hasher.to_bytes();
-        next.tail_len = buffer.len() as u64;
+        next.tail_len = pending.len as u64;
         let mut stale = Vec::new();
         let old_tail = (state.tail_len > 0).then(|| self.tail_key(state));
         let new_tail = (next.tail_len > 0).then(|| self.tail_key(&next));
         if old_tail != new_tail {
             if let Some(key) = &new_tail {
-                self.store
-                    .put(key, PutPayload::from(buffer.freeze()))
-                    .await?;
+                self.store.put(key, pending.take()).await?;
             }
             stale.extend(old_tail);
         }
         Ok(Appended { state: next, stale })
     }
 
-    async fn send_part(&self, state: &mut UploadState, part: Bytes) -> Result<(), S3UploadError> {
-        if state.parts.len() >= MAX_PARTS - 1 {
+    /// Starts sending `part` as the next part of the upload, creating its multipart upload with the first.
+    /// Waits while the append has as many parts on their way as it may.
+    async fn send_part(
+        &self,
+        state: &mut UploadState,
+        sending: &mut Sending,
+        part: PutPayload,
+    ) -> Result<(), S3UploadError> {
+        let index = sending.next_index();
+        if index >= MAX_PARTS - 1 {
             return Err(S3UploadError::TooManyParts {
                 part_size: state.part_size,
             });
@@ -304,11 +328,23 @@ impl S3Uploads {
                 id
             }
         };
-        let PartId { content_id } = self
-            .store
-            .put_part(&key, &id, state.parts.len(), PutPayload::from(part))
-            .await?;
-        state.parts.push(UploadedPart { etag: content_id });
+        // The first part on its way needs nothing; more need a place in the node's pool.
+        let permit = loop {
+            if sending.tasks.is_empty() {
+                break None;
+            }
+            if sending.tasks.len() < PARTS_IN_FLIGHT
+                && let Ok(permit) = self.extra_parts.clone().try_acquire_owned()
+            {
+                break Some(permit);
+            }
+            sending.collect_one().await?;
+        };
+        let store = self.store.clone();
+        sending.start(index, async move {
+            let _permit: Option<OwnedSemaphorePermit> = permit;
+            store.put_part(&key, &id, index, part).await
+        });
         Ok(())
     }
 
@@ -398,5 +434,84 @@ impl S3Uploads {
                 }
             }
         }
+    }
+}
+
+/// Bytes received and not yet sent, kept as the request delivered them.
+#[derive(Default)]
+struct Pending {
+    chunks: Vec<Bytes>,
+    len: usize,
+}
+
+impl Pending {
+    fn push(&mut self, chunk: Bytes) {
+        self.len += chunk.len();
+        self.chunks.push(chunk);
+    }
+
+    /// Everything held, as one payload, leaving nothing.
+    fn take(&mut self) -> PutPayload {
+        self.len = 0;
+        std::mem::take(&mut self.chunks).into_iter().collect()
+    }
+}
+
+/// The parts of one append on their way to S3, and the ETags of those that arrived.
+struct Sending {
+    tasks: JoinSet<(usize, Result<PartId, object_store::Error>)>,
+    /// The index of the append's first part.
+    first: usize,
+    /// The ETag of part `first + i` at `i`, once S3 has it.
+    etags: Vec<Option<String>>,
+}
+
+impl Sending {
+    fn new(first: usize) -> Sending {
+        Sending {
+            tasks: JoinSet::new(),
+            first,
+            etags: Vec::new(),
+        }
+    }
+
+    fn next_index(&self) -> usize {
+        self.first + self.etags.len()
+    }
+
+    fn start(
+        &mut self,
+        index: usize,
+        send: impl Future<Output = Result<PartId, object_store::Error>> + Send + 'static,
+    ) {
+        self.etags.push(None);
+        self.tasks.spawn(async move { (index, send.await) });
+    }
+
+    /// Waits for one part to arrive (or fail).
+    async fn collect_one(&mut self) -> Result<(), S3UploadError> {
+        match self.tasks.join_next().await {
+            None => Ok(()),
+            Some(Ok((index, Ok(PartId { content_id })))) => {
+                if let Some(slot) = self.etags.get_mut(index - self.first) {
+                    *slot = Some(content_id);
+                }
+                Ok(())
+            }
+            Some(Ok((_, Err(e)))) => Err(e.into()),
+            Some(Err(e)) => Err(S3UploadError::Task(e.to_string())),
+        }
+    }
+
+    /// Waits for every part, then adds them to `parts` in order.
+    async fn finish(mut self, parts: &mut Vec<UploadedPart>) -> Result<(), S3UploadError> {
+        while !self.tasks.is_empty() {
+            self.collect_one().await?;
+        }
+        for etag in self.etags {
+            let etag = etag.ok_or_else(|| S3UploadError::Task("a part has no ETag".to_owned()))?;
+            parts.push(UploadedPart { etag });
+        }
+        Ok(())
     }
 }

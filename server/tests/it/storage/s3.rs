@@ -462,6 +462,21 @@ async fn native_uploads_continue_on_another_node_from_the_saved_state() {
         sha256(&read_object(&store, &completed.key).await),
         sha256(&data[..9 * MIB + 3])
     );
+    // A request of several parts sends them at once, and the completion still names them in order.
+    let big = crate::support::pseudo_random(5 * 8 * MIB + 3, 9);
+    let appended = a
+        .append(&a.start("u7"), chunks(&big, 256 * 1024), &mut (), true)
+        .await
+        .unwrap();
+    assert_eq!(
+        (appended.state.parts.len(), appended.state.tail_len),
+        (6, 0)
+    );
+    let completed = b.complete(&saved(&appended.state)).await.unwrap();
+    assert_eq!(
+        sha256(&read_object(&store, &completed.key).await),
+        sha256(&big)
+    );
     let appended = a
         .append(&a.start("u6"), chunks(b"one request", 4), &mut (), true)
         .await
