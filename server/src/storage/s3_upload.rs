@@ -11,8 +11,9 @@
 //!
 //! Rule: memory per append is one part being filled plus the parts on their way to S3: one always, and up
 //! to [`PARTS_IN_FLIGHT`] while the node's pool of extra parts ([`EXTRA_PARTS`]) has room, so a client is
-//! slowed to the store's pace and a node's part buffers stay bounded however many uploads run. The bytes are
-//! held as the request delivered them (no copy into a growing buffer). A failed append changes nothing the
+//! slowed to the store's pace and a node's part buffers stay bounded however many uploads run. A part is
+//! filled in blocks of 1 MiB, so it holds what arrived plus at most one block, whatever the client's framing
+//! (a body of one-byte chunks costs no more than one large frame). A failed append changes nothing the
 //! saved state refers to: parts sent past the saved list are overwritten by the next attempt or left out of
 //! the completion.
 //!
@@ -21,7 +22,7 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt as _};
 use object_store::aws::AmazonS3;
 use object_store::multipart::{MultipartStore as _, PartId};
@@ -43,6 +44,8 @@ pub const UPLOAD_LEASE: std::time::Duration = std::time::Duration::from_secs(20)
 const MAX_PARTS: usize = 10_000;
 /// S3's smallest part but the last.
 const MIN_PART: u64 = 5 * 1024 * 1024;
+/// The blocks a part is filled in.
+const BLOCK: usize = 1024 * 1024;
 /// Parts that appends on this node may have on their way to S3 beyond their first: the pool that lets a
 /// few uploads send [`PARTS_IN_FLIGHT`] at once without letting many hold that much memory.
 pub const EXTRA_PARTS: usize = 8;
@@ -221,7 +224,7 @@ impl S3Uploads {
         }
         let part_size = usize::try_from(state.part_size)
             .map_err(|_| S3UploadError::State("part size".to_owned()))?;
-        // The bytes past the last part sent, as they arrived: a slow client holds what it sent, not a part.
+        // The bytes past the last part sent: a slow client holds what it sent, not a part.
         let mut pending = Pending::default();
         if state.tail_len > 0 {
             let tail = self.store.get(&self.tail_key(state)).await?.bytes().await?;
@@ -232,21 +235,23 @@ impl S3Uploads {
                     state.tail_len
                 )));
             }
-            pending.push(tail);
+            pending.push(&tail);
         }
         let created_here = state.multipart_id.is_none();
         let result = async {
             // Dropped with this block: an append that fails stops its parts still being sent.
             let mut sending = Sending::new(next.parts.len());
             while let Some(frame) = body.next().await {
-                let mut frame = frame.map_err(|e| S3UploadError::Body(e.to_string()))?;
+                let frame = frame.map_err(|e| S3UploadError::Body(e.to_string()))?;
                 let len = next.offset + frame.len() as u64;
                 guard.check(len).map_err(S3UploadError::Refused)?;
                 hasher.update(&frame);
                 next.offset = len;
-                while !frame.is_empty() {
-                    let take = (part_size - pending.len).min(frame.len());
-                    pending.push(frame.split_to(take));
+                let mut rest: &[u8] = &frame;
+                while !rest.is_empty() {
+                    let take = (part_size - pending.len).min(rest.len());
+                    pending.push(&rest[..take]);
+                    rest = &rest[take..];
                     if pending.len == part_size {
                         guard
                             .reserve(next.offset)
@@ -437,23 +442,39 @@ impl S3Uploads {
     }
 }
 
-/// Bytes received and not yet sent, kept as the request delivered them.
+/// Bytes received and not yet sent, in blocks of [`BLOCK`] bytes.
 #[derive(Default)]
 struct Pending {
-    chunks: Vec<Bytes>,
+    full: Vec<Bytes>,
+    /// The block being filled (no allocation until bytes come).
+    block: BytesMut,
     len: usize,
 }
 
 impl Pending {
-    fn push(&mut self, chunk: Bytes) {
-        self.len += chunk.len();
-        self.chunks.push(chunk);
+    fn push(&mut self, mut data: &[u8]) {
+        self.len += data.len();
+        while !data.is_empty() {
+            if self.block.len() == self.block.capacity() {
+                if !self.block.is_empty() {
+                    self.full.push(self.block.split().freeze());
+                }
+                self.block = BytesMut::with_capacity(BLOCK);
+            }
+            let n = (self.block.capacity() - self.block.len()).min(data.len());
+            self.block.extend_from_slice(&data[..n]);
+            data = &data[n..];
+        }
     }
 
     /// Everything held, as one payload, leaving nothing.
     fn take(&mut self) -> PutPayload {
+        if !self.block.is_empty() {
+            self.full.push(self.block.split().freeze());
+        }
+        self.block = BytesMut::new();
         self.len = 0;
-        std::mem::take(&mut self.chunks).into_iter().collect()
+        std::mem::take(&mut self.full).into_iter().collect()
     }
 }
 
@@ -513,5 +534,40 @@ impl Sending {
             parts.push(UploadedPart { etag });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_bytes_are_held_in_whole_blocks_whatever_the_framing() {
+        let mut pending = Pending::default();
+        // A body of one-byte frames, then one large frame.
+        for i in 0..(BLOCK + 10) {
+            pending.push(&[i as u8]);
+        }
+        pending.push(&vec![7u8; 3 * BLOCK]);
+        assert_eq!(pending.len, 4 * BLOCK + 10);
+        assert_eq!(
+            pending.full.len(),
+            4,
+            "four full blocks, not a chunk per frame"
+        );
+        assert!(pending.full.iter().all(|b| b.len() == BLOCK));
+        assert_eq!(pending.block.capacity(), BLOCK);
+        let payload = pending.take();
+        assert_eq!(payload.content_length(), 4 * BLOCK + 10);
+        let bytes: Vec<u8> = payload.iter().flat_map(|b| b.iter().copied()).collect();
+        assert_eq!(
+            bytes[..BLOCK + 10],
+            (0..BLOCK + 10).map(|i| i as u8).collect::<Vec<_>>()[..]
+        );
+        assert!(bytes[BLOCK + 10..].iter().all(|&b| b == 7));
+        assert_eq!(
+            (pending.len, pending.full.len(), pending.block.capacity()),
+            (0, 0, 0)
+        );
     }
 }
