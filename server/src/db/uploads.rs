@@ -40,11 +40,10 @@ pub enum Lease {
 /// Why bytes could not be reserved against the project's staging cap.
 #[derive(Debug)]
 pub enum Reserve {
-    Reserved,
+    /// The session now counts this many bytes (at least those needed).
+    Reserved(u64),
     /// The project's other sessions hold `staged` bytes: with this one's, more than the cap.
-    Full {
-        staged: u64,
-    },
+    Full { staged: u64 },
     /// The lease ran out and another request took the session.
     LeaseLost,
 }
@@ -203,14 +202,17 @@ impl Db {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Counts `staged` bytes as session `id`'s (held by `token`) if the sessions of project `project_id`
-    /// together stay within `cap`. The project's row lock makes the sum and the update one step on PostgreSQL.
+    /// Counts `needed` bytes as session `id`'s (held by `token`) if the sessions of project `project_id`
+    /// together stay within `cap`, or more, up to `ahead`, as far as the cap leaves room: an append reserves
+    /// ahead so that it need not come back for every part. The project's row lock makes the sum and the update
+    /// one step on PostgreSQL.
     pub async fn reserve_upload_bytes(
         &self,
         id: &str,
         token: &str,
         project_id: i64,
-        staged: u64,
+        needed: u64,
+        ahead: u64,
         cap: u64,
     ) -> Result<Reserve, sqlx::Error> {
         let mut tx = self.write.begin().await?;
@@ -224,9 +226,10 @@ impl Db {
         .fetch_one(&mut *tx)
         .await?;
         let others = to_u64(others);
-        if others.saturating_add(staged) > cap {
+        if others.saturating_add(needed) > cap {
             return Ok(Reserve::Full { staged: others });
         }
+        let staged = ahead.min(cap - others).max(needed);
         let done = sqlx::query(
             "UPDATE upload_sessions SET staged = $3 WHERE id = $1 AND lease_owner = $2",
         )
@@ -237,7 +240,7 @@ impl Db {
         .await?;
         tx.commit().await?;
         Ok(if done.rows_affected() > 0 {
-            Reserve::Reserved
+            Reserve::Reserved(staged)
         } else {
             Reserve::LeaseLost
         })

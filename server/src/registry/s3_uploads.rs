@@ -27,6 +27,9 @@ use crate::storage::{
 
 /// How often a request holding a session's lease renews it.
 const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+/// How far past the bytes it needs an append reserves against the staging cap, when the cap leaves room: one
+/// database transaction per 64 MiB rather than per part. Saving the append counts exactly what it holds.
+const RESERVE_AHEAD: u64 = 64 * 1024 * 1024;
 
 /// A session's lease, held by one request: renewed in the background until dropped.
 struct Leased<'a> {
@@ -147,12 +150,19 @@ impl AppendGuard for Guard<'_> {
         match leased
             .state
             .db
-            .reserve_upload_bytes(&leased.id, &leased.token, self.project_id, len, cap)
+            .reserve_upload_bytes(
+                &leased.id,
+                &leased.token,
+                self.project_id,
+                len,
+                len.saturating_add(RESERVE_AHEAD),
+                cap,
+            )
             .await
             .map_err(std::io::Error::other)?
         {
-            Reserve::Reserved => {
-                self.reserved = len;
+            Reserve::Reserved(reserved) => {
+                self.reserved = reserved;
                 Ok(())
             }
             Reserve::Full { staged } => Err(AppendError::StagingFull { staged, cap }),
