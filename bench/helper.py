@@ -269,6 +269,8 @@ def cmd_report(args):
         ("    start-up to first HTTP 200", "s", start, "{:.3f}"),
     ]
     w = 44
+    if args.nodes > 1:
+        print(f"Berth: {args.nodes} nodes behind nginx (CPU and RSS figures: all nodes; RSS: the largest node)")
     print(f"{'measurement':<{w}} {'unit':<6} {'Berth':>10} {'distribution':>13} {'Berth/dist':>11}")
     print("-" * (w + 44))
     for label, unit, v, fmt in rows:
@@ -286,6 +288,13 @@ def cmd_report(args):
     print(f"  skopeo runs (s): push Berth [{r['push_berth_all']}] dist [{r['push_dist_all']}]; "
           f"pull Berth [{r['pull_berth_all']}] dist [{r['pull_dist_all']}]")
     print()
+    if num("push_berth_statements") > 0:
+        print("database statements Berth sent (pg_stat_statements; BEGIN and COMMIT count):")
+        for label, key in [("blob GET, 1", "blob1_berth_statements"), ("blob GET, 8", "blob_berth_statements"), ("manifest GET", "man_berth_statements")]:
+            print(f"  {label:<14} {num(key):.2f} per request")
+        print(f"  skopeo push    {num('push_berth_statements'):.0f} per 5-layer image (median)")
+        print(f"  skopeo pull    {num('pull_berth_statements'):.0f} per 5-layer image (median)")
+        print()
     big_rss = num("big_rss_berth") / 1024
     print(f"(e) Berth alone, one 2 GiB blob streamed with curl: push {num('big_push_s'):.2f} s, "
           f"pull {num('big_pull_s'):.2f} s, peak RSS during both {big_rss:.1f} MiB")
@@ -358,6 +367,7 @@ def main():
     s.add_argument("--results", required=True)
     s.add_argument("--duration", type=int, required=True)
     s.add_argument("--reps", type=int, required=True)
+    s.add_argument("--nodes", type=int, default=1)
     s.set_defaults(func=cmd_report)
 
     args = p.parse_args()

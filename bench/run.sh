@@ -6,12 +6,19 @@
 #   BENCH_DURATION  seconds per wrk run (default 15)
 #   BENCH_REPS      skopeo push+pull repetitions per registry, median reported (default 5)
 #   BERTH_BIN       Berth binary to test as is (default target/release/berth, built if missing or stale)
+#   BENCH_NODES     Berth nodes behind an nginx round-robin load balancer (default 1: no balancer). More than
+#                   one needs shared backends (BERTH_DATABASE_URL, BERTH_STORAGE__*) and BERTH_SECRET_KEY:
+#                   bench/scale-out.sh sets them
+#   BENCH_PG_URL    a PostgreSQL with pg_stat_statements loaded, which Berth uses: the statements Berth sends
+#                   per request are counted (bench/scale-out.sh sets it)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 DURATION=${BENCH_DURATION:-15}
 REPS=${BENCH_REPS:-5}
+NODES=${BENCH_NODES:-1}
+PG_URL=${BENCH_PG_URL:-}
 BERTH_BIN_GIVEN=${BERTH_BIN:-}
 BERTH_BIN=${BERTH_BIN:-$ROOT/target/release/berth}
 PASSWORD=Bench12345
@@ -25,7 +32,10 @@ fail() { printf 'bench: FAILED: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------------------------------------- tools
 missing=()
-for tool in wrk:wrk skopeo:skopeo docker-registry:docker-registry curl:curl /usr/bin/time:time; do
+tools=(wrk:wrk skopeo:skopeo docker-registry:docker-registry curl:curl /usr/bin/time:time)
+((NODES == 1)) || tools+=(nginx:nginx-light)
+[[ -z $PG_URL ]] || tools+=(psql:postgresql-client)
+for tool in "${tools[@]}"; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
 done
 if ((${#missing[@]})); then
@@ -63,8 +73,15 @@ put() { echo "$1=$2" >>"$RESULTS"; }
 free_port() {
     $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-cpu_ticks() { # utime + stime of a PID, in clock ticks
-    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+cpu_ticks() { # utime + stime of the PIDs given, in clock ticks
+    local pid total=0
+    for pid in "$@"; do
+        total=$((total + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat")))
+    done
+    echo "$total"
+}
+statements() { # statements PostgreSQL has run (pg_stat_statements; BEGIN and COMMIT count), 0 without BENCH_PG_URL
+    if [[ -n $PG_URL ]]; then psql "$PG_URL" -Atqc 'SELECT COALESCE(sum(calls), 0) FROM pg_stat_statements'; else echo 0; fi
 }
 machine_busy_ticks() { awk 'NR == 1 { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; } # user nice system irq softirq steal
 status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
@@ -103,6 +120,58 @@ read -r BPID BSTART < <(env BERTH_LISTEN=127.0.0.1:$BPORT BERTH_DATA_DIR="$T/ber
     --url "$B/service/token?service=berth-registry" -- "$BERTH_BIN" serve) || fail "Berth did not start (log: $(cat "$T/berth.log"))"
 PIDS+=("$BPID")
 put startup_berth "$BSTART"
+BPIDS=$BPID # every Berth node, for CPU and memory figures
+if ((NODES > 1)); then
+    [[ -n ${BERTH_SECRET_KEY:-} ]] || fail "BENCH_NODES=$NODES needs BERTH_SECRET_KEY (the nodes share it)"
+    upstreams="    server 127.0.0.1:$BPORT;"
+    for n in $(seq 2 "$NODES"); do
+        port=$(free_port)
+        mkdir -p "$T/berth$n"
+        log "starting Berth node $n on 127.0.0.1:$port"
+        read -r pid _ < <(env BERTH_LISTEN=127.0.0.1:$port BERTH_DATA_DIR="$T/berth$n" BERTH_LOG_LEVEL=warn \
+            $HELPER launch --log "$T/berth$n.log" --ok 200 --url "http://127.0.0.1:$port/service/token?service=berth-registry" \
+            -- "$BERTH_BIN" serve) || fail "Berth node $n did not start (log: $(cat "$T/berth$n.log"))"
+        PIDS+=("$pid")
+        BPIDS+=" $pid"
+        upstreams+=$'\n'"    server 127.0.0.1:$port;"
+    done
+    # The balancer of docker/nginx.conf: round robin per request, bodies streamed both ways.
+    LBPORT=$(free_port)
+    cat >"$T/nginx.conf" <<EOF
+worker_processes 1;
+pid $T/nginx.pid;
+error_log $T/nginx.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $T/nginx-body;
+  proxy_temp_path $T/nginx-proxy;
+  upstream berth {
+$upstreams
+    keepalive 64;
+  }
+  server {
+    listen 127.0.0.1:$LBPORT;
+    client_max_body_size 0;
+    proxy_request_buffering off;
+    proxy_buffering off;
+    proxy_read_timeout 900s;
+    proxy_send_timeout 900s;
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header Host \$http_host;
+    location / { proxy_pass http://berth; }
+  }
+}
+EOF
+    log "starting nginx on 127.0.0.1:$LBPORT in front of $NODES nodes"
+    read -r LBPID _ < <($HELPER launch --log "$T/nginx.out" --ok 200 \
+        --url "http://127.0.0.1:$LBPORT/service/token?service=berth-registry" \
+        -- nginx -e "$T/nginx.log" -c "$T/nginx.conf" -g 'daemon off;') || fail "nginx did not start ($(cat "$T/nginx.log"))"
+    PIDS+=("$LBPID")
+    BPORT=$LBPORT
+    B=http://127.0.0.1:$BPORT
+fi
 sleep 1
 put idle_rss_berth "$(status_kib "$BPID" VmRSS)"
 
@@ -136,13 +205,15 @@ wrk_run() {
     local name=$1 url=$2 pid=$3
     shift 3
     local c0 c1 m0 m1 line
-    c0=$(cpu_ticks "$pid")
+    c0=$(cpu_ticks $pid)
+    s0=$(statements)
     m0=$(machine_busy_ticks)
     timeout $((DURATION + 60)) /usr/bin/time -f '%U %S' -o "$T/time-$name" \
         wrk -d"${DURATION}s" -s "$HERE/report.lua" "$@" "$url" >"$T/wrk-$name.txt" 2>&1 ||
         fail "wrk $name: $(cat "$T/wrk-$name.txt")"
-    c1=$(cpu_ticks "$pid")
+    c1=$(cpu_ticks $pid)
     m1=$(machine_busy_ticks)
+    s1=$(statements)
     line=$(grep '^BENCH ' "$T/wrk-$name.txt") || fail "wrk $name printed no summary: $(cat "$T/wrk-$name.txt")"
     local requests bytes duration_us connect read write status timeout p50_us p90_us p99_us max_us
     eval "${line#BENCH }"
@@ -155,6 +226,7 @@ wrk_run() {
     put "${name}_p50_us" "$p50_us"
     put "${name}_p99_us" "$p99_us"
     put "${name}_read_errors" "$read"
+    put "${name}_statements" "$(awk -v s=$((s1 - s0 - 1)) -v r="$requests" 'BEGIN { printf "%.2f", s / r }')"
     put "${name}_cpu" "$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" -v d="$duration_us" 'BEGIN { printf "%.2f", t / hz / (d / 1e6) }')"
     # CPU used by anything other than this server and wrk (the other server idles meanwhile): should be ~0.
     put "${name}_other" "$(awk -v m=$((m1 - m0)) -v c=$((c1 - c0)) -v hz="$CLK_TCK" -v d="$duration_us" \
@@ -177,10 +249,10 @@ done
 BLOB_URL=/v2/library/bench/blobs/$BLOB_DIGEST
 log "(a) blob GET, 1 connection, ${DURATION}s each"
 wrk_run blob1_dist "$D$BLOB_URL" "$DPID" -t1 -c1 --timeout 30s
-wrk_run blob1_berth "$B$BLOB_URL" "$BPID" -t1 -c1 --timeout 30s -H "Authorization: Bearer $TOK"
+wrk_run blob1_berth "$B$BLOB_URL" "$BPIDS" -t1 -c1 --timeout 30s -H "Authorization: Bearer $TOK"
 log "(a) blob GET, 8 connections, ${DURATION}s each"
 wrk_run blob_dist "$D$BLOB_URL" "$DPID" -t2 -c8 --timeout 30s
-wrk_run blob_berth "$B$BLOB_URL" "$BPID" -t2 -c8 --timeout 30s -H "Authorization: Bearer $TOK"
+wrk_run blob_berth "$B$BLOB_URL" "$BPIDS" -t2 -c8 --timeout 30s -H "Authorization: Bearer $TOK"
 
 # ------------------------------------------------------------------------------ (b) manifest GET by tag
 log "(b) pushing a small image"
@@ -199,7 +271,7 @@ done
 MSIZE=$(stat -c %s "$T/mb-berth")
 log "(b) manifest GET by tag, 50 connections, ${DURATION}s each"
 wrk_run man_dist "$D$MURL" "$DPID" -t2 -c50 --latency -H "Accept: $OCI_MANIFEST"
-wrk_run man_berth "$B$MURL" "$BPID" -t2 -c50 --latency -H "Accept: $OCI_MANIFEST" -H "Authorization: Bearer $TOK"
+wrk_run man_berth "$B$MURL" "$BPIDS" -t2 -c50 --latency -H "Accept: $OCI_MANIFEST" -H "Authorization: Bearer $TOK"
 for side in dist berth; do
     # Every response must have carried the manifest: a 3xx or an empty 200 would show up here.
     r=$(awk -F= -v k="man_${side}_requests" '$1 == k { print $2 }' "$RESULTS")
@@ -236,25 +308,29 @@ skopeo_timed() { # label, then skopeo copy args; prints seconds
 }
 order=(dist berth)
 : >"$T/skopeo-cpu"
-SK_M0=$(machine_busy_ticks) SK_B0=$(cpu_ticks "$BPID") SK_D0=$(cpu_ticks "$DPID") SK_T0=$EPOCHREALTIME
+SK_M0=$(machine_busy_ticks) SK_B0=$(cpu_ticks $BPIDS) SK_D0=$(cpu_ticks "$DPID") SK_T0=$EPOCHREALTIME
 for rep in $(seq "$REPS"); do
     for side in "${order[@]}"; do
         repo=library/big-$RUN_ID-$rep
         if [[ $side == berth ]]; then
-            host=127.0.0.1:$BPORT dcreds=(--dest-creds "admin:$PASSWORD") screds=(--src-creds "admin:$PASSWORD") pid=$BPID
+            host=127.0.0.1:$BPORT dcreds=(--dest-creds "admin:$PASSWORD") screds=(--src-creds "admin:$PASSWORD") pid=$BPIDS
         else
             host=127.0.0.1:$DPORT dcreds=() screds=() pid=$DPID
         fi
-        c0=$(cpu_ticks "$pid")
+        c0=$(cpu_ticks $pid) s0=$(statements)
         push=$(skopeo_timed "push to $side" --dest-tls-verify=false "${dcreds[@]}" "oci:$T/layout:bench" "docker://$host/$repo:bench")
-        c1=$(cpu_ticks "$pid")
+        c1=$(cpu_ticks $pid) s1=$(statements)
         out=$T/skopeo/pull-$side-$rep
         pull=$(skopeo_timed "pull from $side" --src-tls-verify=false "${screds[@]}" "docker://$host/$repo:bench" "oci:$out:bench")
-        c2=$(cpu_ticks "$pid")
+        c2=$(cpu_ticks $pid) s2=$(statements)
         for f in "$T"/layout/blobs/sha256/*; do
             [[ -f $out/blobs/sha256/$(basename "$f") ]] || fail "pull from $side is missing blob $(basename "$f")"
         done
         rm -rf "$out"
+        if [[ $side == berth ]]; then
+            echo $((s1 - s0 - 1)) >>"$T/pushsql-$side"
+            echo $((s2 - s1 - 1)) >>"$T/pullsql-$side"
+        fi
         echo "$push" >>"$T/push-$side"
         echo "$pull" >>"$T/pull-$side"
         awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" -v d="$push" 'BEGIN { printf "%.2f\n", t / hz / d }' >>"$T/pushcpu-$side"
@@ -265,7 +341,7 @@ for rep in $(seq "$REPS"); do
     done
     order=("${order[1]}" "${order[0]}") # alternate who goes first
 done
-SK_M1=$(machine_busy_ticks) SK_B1=$(cpu_ticks "$BPID") SK_D1=$(cpu_ticks "$DPID") SK_T1=$EPOCHREALTIME
+SK_M1=$(machine_busy_ticks) SK_B1=$(cpu_ticks $BPIDS) SK_D1=$(cpu_ticks "$DPID") SK_T1=$EPOCHREALTIME
 # CPU used by anything but the two servers and skopeo during (c) (includes this script's own cleanup: ~0.05).
 put skopeo_other "$(awk -v m=$((SK_M1 - SK_M0)) -v s=$((SK_B1 - SK_B0 + SK_D1 - SK_D0)) -v hz="$CLK_TCK" \
     -v t0="$SK_T0" -v t1="$SK_T1" '{ c += $1 + $2 } END { o = (m - s) / hz - c; if (o < 0) o = 0; printf "%.2f", o / (t1 - t0) }' "$T/skopeo-cpu")"
@@ -279,11 +355,19 @@ for side in berth dist; do
     put "pull_${side}_cpu" "$(median "$T/pullcpu-$side")"
     put "pull_${side}_cpu_per_gib" "$(median "$T/pullgib-$side")"
 done
+put push_berth_statements "$(median "$T/pushsql-berth")"
+put pull_berth_statements "$(median "$T/pullsql-berth")"
+max_kib() { # the largest of a status field over the PIDs given
+    local key=$1 pid max=0 v
+    shift
+    for pid in "$@"; do v=$(status_kib "$pid" "$key"); ((v > max)) && max=$v; done
+    echo "$max"
+}
 
 # ----------------------------------------------------------------------------------------- (d) memory
-put peak_rss_berth "$(status_kib "$BPID" VmHWM)"
+put peak_rss_berth "$(max_kib VmHWM $BPIDS)"
 put peak_rss_dist "$(status_kib "$DPID" VmHWM)"
-kill -0 "$BPID" && kill -0 "$DPID" || fail "a server died during the run"
+for pid in "${PIDS[@]}"; do kill -0 "$pid" || fail "a server died during the run"; done
 
 # ------------------------------------------------------------------------- (e) a 2 GiB layer, streamed
 # The issue's bound: pushing or pulling a 2 GB layer keeps Berth's RSS under 100 MB. Reset Berth's peak
@@ -292,7 +376,7 @@ log "(e) pushing and pulling a 2 GiB blob through Berth"
 head -c $((2048 * 1024 * 1024)) /dev/zero >"$T/big.bin"
 BIG_DIGEST=sha256:$(sha256sum "$T/big.bin" | cut -d' ' -f1)
 BIG_TOK=$(token "repository:library/big:pull,push")
-echo 5 >"/proc/$BPID/clear_refs"
+for pid in $BPIDS; do echo 5 >"/proc/$pid/clear_refs"; done
 big_start=$(date +%s.%N)
 curl -sS -f -X POST -T "$T/big.bin" -H "Authorization: Bearer $BIG_TOK" -H "Content-Type: application/octet-stream" \
     "$B/v2/library/big/blobs/uploads?digest=$BIG_DIGEST" -o /dev/null || fail "the 2 GiB push failed"
@@ -301,7 +385,7 @@ got=$(curl -sS -f -H "Authorization: Bearer $BIG_TOK" "$B/v2/library/big/blobs/$
 big_end=$(date +%s.%N)
 [[ sha256:$got == "$BIG_DIGEST" ]] || fail "Berth served the wrong bytes for the 2 GiB blob"
 rm -f "$T/big.bin"
-put big_rss_berth "$(status_kib "$BPID" VmHWM)"
+put big_rss_berth "$(max_kib VmHWM $BPIDS)"
 put big_push_s "$(awk -v a="$big_start" -v b="$big_mid" 'BEGIN { printf "%.2f", b - a }')"
 put big_pull_s "$(awk -v a="$big_mid" -v b="$big_end" 'BEGIN { printf "%.2f", b - a }')"
 
@@ -310,4 +394,4 @@ echo
 echo "load:     ${BUSY_END}% of the CPU busy after the run with both servers idle (it was ${BUSY}% before)"
 ((BUSY_END <= 10)) || echo "WARNING:  other processes were using the CPU during the run; the figures are skewed by them"
 echo
-$HELPER report --results "$RESULTS" --duration "$DURATION" --reps "$REPS"
+$HELPER report --results "$RESULTS" --duration "$DURATION" --reps "$REPS" --nodes "$NODES"

@@ -28,8 +28,9 @@ up)
   # defaults (the benchmarks compare it with SQLite, which syncs its commits).
   fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   [ "${PG_DURABLE:-}" = 1 ] && fast=
+  # PG_OPTIONS: more server settings (the scale-out benchmark loads pg_stat_statements to count statements).
   "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir $fast -c max_connections=500" >/dev/null
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir $fast -c max_connections=500 ${PG_OPTIONS:-}" >/dev/null
   echo "export BERTH_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$port/postgres"
   echo "export BERTH_TEST_POSTGRES_DIR=$dir"
   ;;
