@@ -176,13 +176,33 @@ sleep 1
 put idle_rss_berth "$(status_kib "$BPID" VmRSS)"
 
 # The distribution registry as Debian packages it (in-memory blob descriptor cache), without auth (its
-# fastest setting) and with the access log off so it does not pay for logging that Berth (at warn) skips.
+# fastest setting) and with the access log off so it does not pay for logging that Berth (at warn) skips. When
+# Berth stores its blobs in S3 (bench/scale-out.sh), distribution does too, in the same bucket under
+# distribution-…/, so the two columns compare registries on the same store; distribution streams blobs itself,
+# as Berth does without storage.s3.redirect (its default would redirect clients to the store).
+if [[ ${BERTH_STORAGE__KIND:-filesystem} == s3 ]]; then
+    DIST_STORE="storage (distribution): S3 at $BERTH_STORAGE__S3__ENDPOINT, like Berth"
+    dist_storage="  s3:
+    accesskey: $BERTH_STORAGE__S3__ACCESS_KEY
+    secretkey: $BERTH_STORAGE__S3__SECRET_KEY
+    region: ${BERTH_STORAGE__S3__REGION:-us-east-1}
+    regionendpoint: $BERTH_STORAGE__S3__ENDPOINT
+    bucket: $BERTH_STORAGE__S3__BUCKET
+    rootdirectory: /distribution-$(basename "$T")
+    secure: $([[ $BERTH_STORAGE__S3__ENDPOINT == https:* ]] && echo true || echo false)
+    forcepathstyle: true
+  redirect: {disable: true}"
+else
+    DIST_STORE="storage (distribution): the filesystem"
+    dist_storage="  filesystem: {rootdirectory: $T/dist/data}"
+fi
+echo "$DIST_STORE"
 cat >"$T/dist/config.yml" <<EOF
 version: 0.1
 log: {level: warn, accesslog: {disabled: true}}
 storage:
   cache: {blobdescriptor: inmemory}
-  filesystem: {rootdirectory: $T/dist/data}
+$dist_storage
   delete: {enabled: true}
 http: {addr: 127.0.0.1:$DPORT}
 EOF
