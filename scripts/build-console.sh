@@ -23,16 +23,10 @@ if [ -z "$bindgen_version" ]; then
   echo "build-console: no wasm-bindgen in Cargo.lock" >&2
   exit 1
 fi
-# The two CLIs are compiled at the same time, and quicker than `cargo install`'s release profile would (opt-level
-# 1, 16 codegen units, no LTO): each turns a console build around in seconds either way, and compiling them is
-# minutes of a fresh machine's first run.
-quick=(env CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_LTO=false)
-installs=()
 if [ "$("$tools/bin/wasm-bindgen" --version 2>/dev/null | awk '{ print $2 }')" != "$bindgen_version" ]; then
   echo "build-console: installing wasm-bindgen-cli $bindgen_version (a few minutes, once)" >&2
   # Without --locked: the CLI's own lock file pins a webpki-roots the registry no longer serves.
-  "${quick[@]}" cargo install wasm-bindgen-cli --version "$bindgen_version" --root "$tools" &
-  installs+=($!)
+  cargo install wasm-bindgen-cli --version "$bindgen_version" --root "$tools"
 fi
 # The splitter for Leptos's lazy routes (`#[lazy_route]`, `#[lazy]`): the version that reads what
 # wasm_split_helpers 0.2.3 (Leptos 0.8.23's) writes; cargo-leptos runs the same library for `--split`.
@@ -40,15 +34,9 @@ split_version=0.2.4
 # (The CLI has no --version: the installed version is noted beside it.)
 if [ ! -x "$tools/bin/wasm-split-cli" ] || [ "$(cat "$tools/wasm-split-cli.version" 2>/dev/null)" != "$split_version" ]; then
   echo "build-console: installing wasm_split_cli_support $split_version (a few minutes, once)" >&2
-  {
-    "${quick[@]}" cargo install wasm_split_cli_support --version "$split_version" --locked --features build-binary \
-      --root "$tools" && echo "$split_version" >"$tools/wasm-split-cli.version"
-  } &
-  installs+=($!)
+  cargo install wasm_split_cli_support --version "$split_version" --locked --features build-binary --root "$tools"
+  echo "$split_version" >"$tools/wasm-split-cli.version"
 fi
-for install in "${installs[@]}"; do
-  wait "$install"
-done
 # wasm-opt: binaryen's npm build (Emscripten-compiled, run by Node), pinned; one directory per version, so a
 # change of version installs beside the old one. Its output was checked in Chromium (the console starts with no
 # page error); Debian's binaryen 108 fails there with `WebAssembly.Table.set()`.
