@@ -25,8 +25,10 @@ if [ -z "$bindgen_version" ]; then
 fi
 if [ "$("$tools/bin/wasm-bindgen" --version 2>/dev/null | awk '{ print $2 }')" != "$bindgen_version" ]; then
   echo "build-console: installing wasm-bindgen-cli $bindgen_version (a few minutes, once)" >&2
-  # Without --locked: the CLI's own lock file pins a webpki-roots the registry no longer serves.
-  cargo install wasm-bindgen-cli --version "$bindgen_version" --root "$tools"
+  # Without --locked: the CLI's own lock file pins a webpki-roots the registry no longer serves. Without default
+  # features: they are a TLS stack (rustls, ring) for the test runner's webdriver downloads, which the console's
+  # build never uses; leaving it out saves compiling it on a fresh machine.
+  cargo install wasm-bindgen-cli --version "$bindgen_version" --root "$tools" --no-default-features
 fi
 # The splitter for Leptos's lazy routes (`#[lazy_route]`, `#[lazy]`): the version that reads what
 # wasm_split_helpers 0.2.3 (Leptos 0.8.23's) writes; cargo-leptos runs the same library for `--split`.
