@@ -4,7 +4,8 @@
 //! Each request that touches a session takes its lease first ([`crate::db::Lease`]), renews it every few
 //! seconds while the body streams, and saves its progress only while it holds it. A session held by another
 //! request answers 429; one whose node died is free again [`UPLOAD_LEASE`] later. The per-project staging cap
-//! counts what every session holds in the bucket (`upload_sessions.staged`), so it holds across nodes.
+//! counts what every session holds in the bucket (`upload_sessions.staged`), so it holds across nodes; a chunk
+//! being received also counts up to [`RESERVE_AHEAD`] more, as far as the cap leaves room, until it is saved.
 //!
 //! A commit checks the digest from the saved SHA-256 state (no second read), decides the quota, and completes
 //! the multipart upload inside the transaction that records the blob with the upload's object as its key:
