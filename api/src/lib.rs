@@ -27,6 +27,7 @@ pub mod system;
 pub mod usergroups;
 pub mod users;
 pub mod vulnerabilities;
+pub mod webhooks;
 
 /// The error envelope used by both the OCI `/v2` API and Harbor's REST API:
 /// `{"errors":[{"code":"...","message":"..."}]}`.

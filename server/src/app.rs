@@ -28,6 +28,7 @@ use crate::service::configurations::LiveConfig;
 use crate::service::sign_up::SignUpLimit;
 use crate::stats::PullStats;
 use crate::storage::{BlobStore, UploadStaging};
+use crate::webhooks::Notifier;
 use crate::{api, console, read_only, registry};
 
 /// Everything a request handler may use: one `Arc`, so a clone (several per request: the router, each
@@ -72,6 +73,8 @@ pub struct AppStateInner {
     pub vulndb: Arc<VulnDb>,
     /// Recent "prevent vulnerable images" verdicts (see [`crate::scan::service::pull_refusal`]).
     pub scan_verdicts: Arc<crate::scan::service::VerdictCache>,
+    /// Sends projects' events to their webhook policies (see [`crate::webhooks`]).
+    pub webhooks: Arc<Notifier>,
 }
 
 impl AppState {
@@ -119,7 +122,17 @@ impl AppState {
                 .await
                 .context("loading the token signing key")?;
         let sessions = session::DbSessionStore::new(&db);
-        let pulls = PullStats::start(db.clone(), config.pull_stats_interval());
+        let jobs = Arc::new(Jobs::new(&config.jobs));
+        let webhooks = Arc::new(Notifier::new(
+            db.clone(),
+            jobs.clone(),
+            crate::webhooks::registry_host(config.external_url(), config.listen),
+        ));
+        let pulls = PullStats::start(
+            db.clone(),
+            config.pull_stats_interval(),
+            Some(webhooks.clone()),
+        );
         let proxy = Arc::new(
             Proxy::new(config.proxy.clone(), config.data_dir.join("proxy-staging"))
                 .context("creating the proxy staging area")?,
@@ -139,7 +152,6 @@ impl AppState {
             system_config.clone(),
             secrets.clone(),
         ));
-        let jobs = Arc::new(Jobs::new(&config.jobs));
         let vulndb = Arc::new(
             VulnDb::open(&config.data_dir)
                 .await
@@ -161,6 +173,7 @@ impl AppState {
             jobs,
             vulndb,
             scan_verdicts: Arc::default(),
+            webhooks,
         })))
     }
 }

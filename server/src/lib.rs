@@ -29,3 +29,4 @@ pub mod serve;
 pub mod service;
 pub mod stats;
 pub mod storage;
+pub mod webhooks;

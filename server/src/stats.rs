@@ -7,7 +7,8 @@
 //! graceful shutdown, after the last request and before closing the database.
 //!
 //! Each batch also writes one audit log entry per pull (see [`crate::events::audit`]), so pulls are audited
-//! off the request path too.
+//! off the request path too, and hands each pull to the project's webhook policies (`PULL_ARTIFACT`, see
+//! [`crate::webhooks`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use tokio::time::Instant;
 
 use crate::db::{Db, NewAuditEntry, PullBatch};
 use crate::events::audit;
+use crate::webhooks::{EventType, Notifier};
 
 /// How many pulls may wait to be written before new ones are dropped.
 const QUEUE: usize = 10_000;
@@ -67,10 +69,15 @@ impl std::fmt::Debug for Command {
 impl PullStats {
     /// Starts the background writer on the current Tokio runtime. Pulls are written at most `interval`
     /// after they were recorded.
-    pub fn start(db: Db, interval: Duration) -> PullStats {
+    pub fn start(db: Db, interval: Duration, webhooks: Option<Arc<Notifier>>) -> PullStats {
         let (queue, commands) = mpsc::channel(QUEUE);
         let dropped = Arc::new(AtomicU64::new(0));
-        tokio::spawn(write_batches(db, commands, interval, dropped.clone()));
+        let writer = Writer {
+            db,
+            webhooks,
+            dropped: dropped.clone(),
+        };
+        tokio::spawn(write_batches(writer, commands, interval));
         PullStats { queue, dropped }
     }
 
@@ -96,14 +103,16 @@ impl PullStats {
     }
 }
 
+/// What the background writer writes to.
+struct Writer {
+    db: Db,
+    webhooks: Option<Arc<Notifier>>,
+    dropped: Arc<AtomicU64>,
+}
+
 /// The background writer: collects pulls until the interval since the first pending one is up, the batch is
 /// full, or a flush is asked for, then writes them in one transaction.
-async fn write_batches(
-    db: Db,
-    mut commands: mpsc::Receiver<Command>,
-    interval: Duration,
-    dropped: Arc<AtomicU64>,
-) {
+async fn write_batches(writer: Writer, mut commands: mpsc::Receiver<Command>, interval: Duration) {
     let mut pending: Vec<Pull> = Vec::new();
     let mut deadline: Option<Instant> = None;
     loop {
@@ -111,7 +120,7 @@ async fn write_batches(
             Some(at) => match tokio::time::timeout_at(at, commands.recv()).await {
                 Ok(command) => command,
                 Err(_elapsed) => {
-                    write(&db, &mut pending, &dropped).await;
+                    writer.write(&mut pending).await;
                     deadline = None;
                     continue;
                 }
@@ -125,48 +134,71 @@ async fn write_batches(
                 }
                 pending.push(pull);
                 if pending.len() >= BATCH {
-                    write(&db, &mut pending, &dropped).await;
+                    writer.write(&mut pending).await;
                     deadline = None;
                 }
             }
             Some(Command::Flush(done)) => {
-                write(&db, &mut pending, &dropped).await;
+                writer.write(&mut pending).await;
                 deadline = None;
                 let _ = done.send(());
             }
             None => {
-                write(&db, &mut pending, &dropped).await;
+                writer.write(&mut pending).await;
                 return;
             }
         }
     }
 }
 
-/// Writes and clears `pending`. A failed batch is logged and dropped: statistics are not worth retrying
-/// without bound.
-async fn write(db: &Db, pending: &mut Vec<Pull>, dropped: &AtomicU64) {
-    let lost = dropped.swap(0, Ordering::Relaxed);
-    if lost > 0 {
-        tracing::warn!(
-            lost,
-            "pull statistics queue was full; these pulls are not counted"
-        );
-    }
-    if pending.is_empty() {
-        return;
-    }
-    let batch = summarize(pending);
-    let audit: Vec<NewAuditEntry> = pending.iter().map(audit_entry).collect();
-    let pulls = pending.len();
-    pending.clear();
-    match db.record_pulls(&batch).await {
-        Ok(()) => tracing::debug!(pulls, "pull statistics written"),
-        Err(e) => {
-            tracing::error!(error = %e, pulls, "writing pull statistics failed; these pulls are lost")
+impl Writer {
+    /// Writes and clears `pending`. A failed batch is logged and dropped: statistics are not worth retrying
+    /// without bound.
+    async fn write(&self, pending: &mut Vec<Pull>) {
+        let db = &self.db;
+        let lost = self.dropped.swap(0, Ordering::Relaxed);
+        if lost > 0 {
+            tracing::warn!(
+                lost,
+                "pull statistics queue was full; these pulls are not counted"
+            );
+        }
+        if pending.is_empty() {
+            return;
+        }
+        let batch = summarize(pending);
+        let audit: Vec<NewAuditEntry> = pending.iter().map(audit_entry).collect();
+        let pulls = pending.len();
+        let notified = std::mem::take(pending);
+        match db.record_pulls(&batch).await {
+            Ok(()) => tracing::debug!(pulls, "pull statistics written"),
+            Err(e) => {
+                tracing::error!(error = %e, pulls, "writing pull statistics failed; these pulls are lost")
+            }
+        }
+        if let Err(e) = db.record_audit_batch(&audit).await {
+            tracing::error!(error = %e, pulls, "writing pull audit entries failed; these are lost");
+        }
+        if let Some(webhooks) = &self.webhooks {
+            for pull in &notified {
+                self.notify(webhooks, pull).await;
+            }
         }
     }
-    if let Err(e) = db.record_audit_batch(&audit).await {
-        tracing::error!(error = %e, pulls, "writing pull audit entries failed; these are lost");
+
+    /// Sends `pull` to its project's webhook policies that want pulls.
+    async fn notify(&self, webhooks: &Notifier, pull: &Pull) {
+        let at = pull.at.timestamp();
+        webhooks
+            .notify_artifact(
+                EventType::PullArtifact,
+                &pull.repository,
+                &pull.digest,
+                pull.tag.as_deref(),
+                &pull.username,
+                |event| event.payload.occur_at = at,
+            )
+            .await;
     }
 }
 

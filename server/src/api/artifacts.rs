@@ -447,6 +447,16 @@ pub async fn remove(
     {
         DeleteArtifact::Deleted => {
             tracing::info!(repository = %repository.name, digest = %artifact.digest, by = caller.0.name(), "artifact deleted");
+            if let Some(project) = state.db.find_project_by_id(repository.project_id).await? {
+                state.webhooks.notify_soon(state.webhooks.artifact_event(
+                    crate::webhooks::EventType::DeleteArtifact,
+                    &project,
+                    &repository.name,
+                    &artifact.digest,
+                    None,
+                    caller.0.name(),
+                ));
+            }
             Ok(())
         }
         DeleteArtifact::NotFound => Err(ApiError::NotFound(format!(

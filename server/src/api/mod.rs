@@ -39,6 +39,7 @@ pub(crate) mod system;
 mod tags;
 mod usergroups;
 mod users;
+mod webhooks;
 
 use axum::Router;
 use axum::routing::{delete, get, head, patch, post, put};
@@ -82,6 +83,10 @@ use berth_api::users::{
     UserSysAdminFlag,
 };
 use berth_api::vulnerabilities::Stats;
+use berth_api::webhooks::{
+    Execution as WebhookExecution, SupportedWebhookEventTypes, Task as WebhookTask,
+    WebhookLastTrigger, WebhookPolicy,
+};
 use utoipa::openapi::schema::Type;
 
 use crate::app::AppState;
@@ -203,6 +208,17 @@ api_routes! {
         .query("with_immutable_status", Type::Boolean, "Include the immutable status")],
     post "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags" => tags::create [.body::<Tag>().created()],
     delete "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags/{tag_name}" => tags::remove,
+
+    get "/projects/{project_name_or_id}/webhook/policies" => webhooks::list [.pages::<WebhookPolicy>()],
+    post "/projects/{project_name_or_id}/webhook/policies" => webhooks::create [.body::<WebhookPolicy>().created()],
+    get "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}" => webhooks::get [.ok::<WebhookPolicy>()],
+    put "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}" => webhooks::update [.body::<WebhookPolicy>()],
+    delete "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}" => webhooks::remove,
+    get "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}/executions" => webhooks::list_executions [.pages::<WebhookExecution>()],
+    get "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}/executions/{execution_id}/tasks" => webhooks::list_tasks [.pages::<WebhookTask>()],
+    get "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}/executions/{execution_id}/tasks/{task_id}/log" => webhooks::task_log [.text()],
+    get "/projects/{project_name_or_id}/webhook/lasttrigger" => webhooks::last_trigger [.ok::<Vec<WebhookLastTrigger>>()],
+    get "/projects/{project_name_or_id}/webhook/events" => webhooks::events [.ok::<SupportedWebhookEventTypes>()],
 
     get "/quotas" => quotas::list [.list::<Quota>()
         .query("reference", Type::String, "project")

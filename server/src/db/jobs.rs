@@ -162,7 +162,7 @@ const SCHEDULE_COLUMNS: &str =
 
 /// Inserts `job` unless its queue already holds `cap` pending jobs of its kind (of its schedule, for a
 /// scheduled job); one statement, so concurrent enqueues cannot pass the cap.
-async fn insert_job(
+pub(super) async fn insert_job(
     tx: &mut Transaction<'_, Any>,
     job: &NewJob<'_>,
     cap: i64,

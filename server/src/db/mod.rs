@@ -47,6 +47,7 @@ mod text_search;
 mod uploads;
 mod usergroups;
 mod users;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -140,6 +141,9 @@ pub struct Db {
     /// Projects' metadata settings by project id, for the pull and push paths (prevent vulnerable images,
     /// scan on push); forgotten by every write of a project's settings.
     project_settings: Arc<ReadCache<i64, projects::Settings>>,
+    /// Projects' enabled webhook policies by project id, consulted by every event
+    /// ([`Db::active_webhook_policies`]); forgotten by every write of a project's policies.
+    webhook_policies: Arc<ReadCache<i64, Arc<Vec<webhooks::ActiveWebhookPolicy>>>>,
 }
 
 /// A flag column as read back: SQLite stores flags as 0/1 integers and PostgreSQL as booleans, and sqlx's `Any`
@@ -264,6 +268,10 @@ impl Db {
                 ReadCache::new(CACHE_TTL, 1024)
                     .announced(outbox, peers::CacheName::ProjectSettings),
             ),
+            webhook_policies: Arc::new(
+                ReadCache::new(CACHE_TTL, 1024)
+                    .announced(outbox, peers::CacheName::WebhookPolicies),
+            ),
             immutable_rules: Arc::default(),
         };
         if let Some(outbox) = outbox {
@@ -290,6 +298,7 @@ impl Db {
             Arc::downgrade(&self.tagged_manifests),
             Arc::downgrade(&self.standings),
             Arc::downgrade(&self.project_settings),
+            Arc::downgrade(&self.webhook_policies),
         );
         let clear = move |cache: peers::CacheName| {
             match cache {
@@ -297,6 +306,7 @@ impl Db {
                 peers::CacheName::TaggedManifests => caches.1.upgrade().map(|c| c.clear()),
                 peers::CacheName::Standings => caches.2.upgrade().map(|c| c.clear()),
                 peers::CacheName::ProjectSettings => caches.3.upgrade().map(|c| c.clear()),
+                peers::CacheName::WebhookPolicies => caches.4.upgrade().map(|c| c.clear()),
             }
             .unwrap_or(())
         };

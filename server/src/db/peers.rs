@@ -22,14 +22,16 @@ pub(super) enum CacheName {
     TaggedManifests,
     Standings,
     ProjectSettings,
+    WebhookPolicies,
 }
 
 impl CacheName {
-    pub(super) const ALL: [CacheName; 4] = [
+    pub(super) const ALL: [CacheName; 5] = [
         CacheName::Projects,
         CacheName::TaggedManifests,
         CacheName::Standings,
         CacheName::ProjectSettings,
+        CacheName::WebhookPolicies,
     ];
 
     fn as_str(self) -> &'static str {
@@ -38,6 +40,7 @@ impl CacheName {
             CacheName::TaggedManifests => "tagged_manifests",
             CacheName::Standings => "standings",
             CacheName::ProjectSettings => "project_settings",
+            CacheName::WebhookPolicies => "webhook_policies",
         }
     }
 
@@ -49,7 +52,7 @@ impl CacheName {
 /// Caches this node made stale and has not told the others about yet.
 #[derive(Debug, Default)]
 pub(super) struct Outbox {
-    stale: [AtomicBool; 4],
+    stale: [AtomicBool; 5],
     wake: Notify,
 }
 

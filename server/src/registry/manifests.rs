@@ -23,6 +23,7 @@ use crate::proxy;
 use crate::scan;
 use crate::service::immutable;
 use crate::stats::Pull;
+use crate::webhooks::EventType;
 
 pub async fn get(
     state: &AppState,
@@ -321,6 +322,20 @@ pub async fn put(
         },
         PutManifestError::Quota(q) => {
             tracing::warn!(%q, repository = %name, "manifest push refused: project quota exceeded");
+            let mut event = state.webhooks.artifact_event(
+                EventType::QuotaExceed,
+                &project,
+                name.as_str(),
+                &digest_text,
+                tag,
+                caller.username(),
+            );
+            event
+                .payload
+                .event_data
+                .custom
+                .insert("Details".to_owned(), q.to_string());
+            state.webhooks.notify_soon(event);
             RegistryError::QuotaExceeded(q.to_string())
         }
         PutManifestError::Immutable(locked) => RegistryError::Immutable(locked.push_message()),
@@ -346,6 +361,14 @@ pub async fn put(
     .by(caller.username(), client)
     .record(&state.db)
     .await;
+    state.webhooks.notify_soon(state.webhooks.artifact_event(
+        EventType::PushArtifact,
+        &project,
+        name.as_str(),
+        &digest_text,
+        tag,
+        caller.username(),
+    ));
     let mut response_headers = vec![
         ("location", format!("/v2/{name}/manifests/{digest_text}")),
         ("docker-content-digest", digest_text),
@@ -372,6 +395,10 @@ pub async fn delete(
     let resource_type = match parsed {
         Reference::Tag(_) => "tag",
         Reference::Digest(_) => "artifact",
+    };
+    let deleted_digest = match &parsed {
+        Reference::Digest(digest) => Some(digest.to_string()),
+        Reference::Tag(_) => None,
     };
     let deleted = match parsed {
         Reference::Tag(tag) => state.db.delete_tag(name.as_str(), tag.as_str()).await,
@@ -404,5 +431,15 @@ pub async fn delete(
     .by(caller.username(), client)
     .record(&state.db)
     .await;
+    if let Some(digest) = deleted_digest {
+        state.webhooks.notify_soon(state.webhooks.artifact_event(
+            EventType::DeleteArtifact,
+            &project,
+            name.as_str(),
+            &digest,
+            None,
+            caller.username(),
+        ));
+    }
     Ok(empty(StatusCode::ACCEPTED, &[]))
 }

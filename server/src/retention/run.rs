@@ -10,6 +10,7 @@
 //!
 //! Re-running after a crash decides again from what is left, so the kind is idempotent.
 
+use berth_api::webhooks::{EventData, EventRetention, Payload};
 use chrono::Utc;
 use futures_util::StreamExt;
 
@@ -17,9 +18,10 @@ use super::evaluate::{Candidate, Evaluator};
 use super::policy::{Policy, parse_stored};
 use super::{ImmutableGuard, immutable_guard, relative_name};
 use crate::db::retention::NewReason;
-use crate::db::{DeleteArtifact, GuardedError};
+use crate::db::{DeleteArtifact, GuardedError, Project};
 use crate::events::audit::{self, Audit, ClientIp, Operation};
 use crate::jobs::{JobContext, JobError, JobFuture, Kind, SCHEDULE_OPERATOR};
+use crate::webhooks::{Event, EventType};
 
 /// Harbor's job type and schedule vendor type.
 pub const NAME: &str = crate::db::retention::VENDOR_TYPE;
@@ -174,7 +176,37 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
             all.total - all.retained
         ))
         .await;
+    notify_finished(&ctx, &project, policy_id, &all).await;
     Ok(())
+}
+
+/// Sends the run's outcome to the project's webhook policies that want `TAG_RETENTION`.
+async fn notify_finished(ctx: &JobContext, project: &Project, policy_id: i64, all: &Counts) {
+    let webhooks = &ctx.state.webhooks;
+    let payload = Payload {
+        event_type: EventType::TagRetention.as_str().to_owned(),
+        occur_at: Utc::now().timestamp(),
+        operator: ctx.operator.clone(),
+        event_data: EventData {
+            retention: Some(EventRetention {
+                total: all.total,
+                retained: all.retained,
+                harbor_hostname: webhooks.registry_host().to_owned(),
+                project_name: project.name.clone(),
+                retention_policy_id: policy_id,
+                status: "SUCCESS".to_owned(),
+                deleted_artifact: Vec::new(),
+            }),
+            ..EventData::default()
+        },
+    };
+    webhooks
+        .notify(Event {
+            project_id: project.id,
+            event_type: EventType::TagRetention,
+            payload,
+        })
+        .await;
 }
 
 /// One repository of an execution.

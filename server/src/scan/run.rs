@@ -14,6 +14,7 @@ use std::fmt::Write as _;
 use berth_api::vulnerabilities::{NATIVE_REPORT_MIME, ReportArtifact, ScannerIdentity};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::inventory::{ANALYZER_VERSION, LayerInventory, Limits, analyze_blob, merge};
 use super::layers::{Layer, Scannable, scannable};
@@ -23,6 +24,7 @@ use super::{matcher, vulndb::VulnDb};
 use crate::app::AppState;
 use crate::db::{NewScanReport, ReportCve};
 use crate::jobs::{JobContext, JobError, JobFuture, Kind};
+use crate::webhooks::EventType;
 
 /// Harbor's job type.
 pub const NAME: &str = "IMAGE_SCAN";
@@ -431,6 +433,13 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
             write_report(&state, &job, &findings, generation, log.text())
                 .await
                 .map_err(|e| JobError::Failed(e.to_string()))?;
+            let overview = json!({
+                "report_id": job.report_uuid,
+                "scan_status": "Success",
+                "severity": overall_severity(&findings).as_str(),
+                "summary": summarize(&findings),
+            });
+            notify(&ctx, &job, EventType::ScanningCompleted, overview).await;
             Ok(())
         }
         Err(ScanError::Stopped) => {
@@ -443,6 +452,8 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
                     log.text(),
                 )
                 .await?;
+            let overview = json!({"report_id": job.report_uuid, "scan_status": "Stopped"});
+            notify(&ctx, &job, EventType::ScanningStopped, overview).await;
             Err(JobError::Stopped)
         }
         Err(e) => {
@@ -452,9 +463,37 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
                 .db
                 .finish_scan_report(&job.report_uuid, &NewScanReport::ended("Error"), log.text())
                 .await?;
+            let overview = json!({"report_id": job.report_uuid, "scan_status": "Error"});
+            notify(&ctx, &job, EventType::ScanningFailed, overview).await;
             Err(JobError::Failed(e.to_string()))
         }
     }
+}
+
+/// Sends a scan's end to the project's webhook policies, with the scan overview under the report's MIME type.
+async fn notify(
+    ctx: &JobContext,
+    job: &ScanJob,
+    event_type: EventType,
+    overview: serde_json::Value,
+) {
+    ctx.state
+        .webhooks
+        .notify_artifact(
+            event_type,
+            &job.repository,
+            &job.digest,
+            job.tag.as_deref(),
+            &ctx.operator,
+            |event| {
+                if let Some(resource) = event.payload.event_data.resources.first_mut() {
+                    let mut by_mime = serde_json::Map::new();
+                    by_mime.insert(REPORT_MIME.to_owned(), overview);
+                    resource.scan_overview = Some(by_mime.into());
+                }
+            },
+        )
+        .await;
 }
 
 /// The report MIME type the built-in scanner writes.

@@ -420,6 +420,78 @@ const TABLE: &[Row] = &[
         false,
         &[("immutable-tag", "delete")],
     ),
+    // Webhook policies (Harbor's `notification-policy`: project admins write, maintainers read). A robot sees
+    // the project through `pull`, as for `tag-retention`.
+    row(
+        "get",
+        "/projects/{project_name_or_id}/webhook/policies",
+        DELETERS,
+        false,
+        &[("repository", "pull"), ("notification-policy", "list")],
+    ),
+    row(
+        "post",
+        "/projects/{project_name_or_id}/webhook/policies",
+        ADMINS,
+        false,
+        &[("repository", "pull"), ("notification-policy", "create")],
+    ),
+    row(
+        "get",
+        "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}",
+        DELETERS,
+        false,
+        &[("repository", "pull"), ("notification-policy", "read")],
+    ),
+    row(
+        "put",
+        "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}",
+        ADMINS,
+        false,
+        &[("repository", "pull"), ("notification-policy", "update")],
+    ),
+    row(
+        "delete",
+        "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}",
+        ADMINS,
+        false,
+        &[("repository", "pull"), ("notification-policy", "delete")],
+    ),
+    row(
+        "get",
+        "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}/executions",
+        DELETERS,
+        false,
+        &[("repository", "pull"), ("notification-policy", "list")],
+    ),
+    row(
+        "get",
+        "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}/executions/{execution_id}/tasks",
+        DELETERS,
+        false,
+        &[("repository", "pull"), ("notification-policy", "read")],
+    ),
+    row(
+        "get",
+        "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}/executions/{execution_id}/tasks/{task_id}/log",
+        DELETERS,
+        false,
+        &[("repository", "pull"), ("notification-policy", "read")],
+    ),
+    row(
+        "get",
+        "/projects/{project_name_or_id}/webhook/lasttrigger",
+        DELETERS,
+        false,
+        &[("repository", "pull"), ("notification-policy", "read")],
+    ),
+    row(
+        "get",
+        "/projects/{project_name_or_id}/webhook/events",
+        DELETERS,
+        false,
+        &[("repository", "pull"), ("notification-policy", "read")],
+    ),
     // Repositories, artifacts, tags.
     row(
         "get",
@@ -751,12 +823,20 @@ struct Fixture {
     /// The project's retention policy, its finished dry run and that run's first task (`/retentions/{id}…`
     /// rows), as `(id, eid, tid)`.
     retention: (i64, i64, i64),
+    /// A webhook policy of the project and an execution of it (`…/webhook/policies/{webhook_policy_id}…` rows).
+    webhook: (i64, i64),
     /// A scan report of the project's image (`…/scan/{report_id}/log` rows).
     report_id: String,
 }
 
 /// The built-in scanner registration's uuid (migration 0022).
 const BUILT_IN_SCANNER: &str = "00000000-0000-4000-8000-0000be47c0de";
+
+/// A webhook policy named `name` sending pushes to a port nothing listens on.
+fn webhook_policy(name: &str) -> Value {
+    json!({"name": name, "enabled": true, "event_types": ["PUSH_ARTIFACT"],
+           "targets": [{"type": "http", "address": "http://127.0.0.1:9/hook"}]})
+}
 
 /// An immutable tag rule selecting tags `pattern` in every repository.
 fn immutable_rule(pattern: &str) -> Value {
@@ -985,6 +1065,50 @@ async fn fixture(
             retention = (id, 0, 0);
         }
     }
+    let mut webhook = (0, 0);
+    if row.route.contains("{webhook_policy_id}") {
+        let response = send(
+            http,
+            Method::POST,
+            api(&format!("/projects/{project}/webhook/policies")),
+            Some(webhook_policy("fixture")),
+        )
+        .await;
+        webhook.0 = location_id(response);
+        if row.route.contains("{execution_id}") {
+            let notifier = &server.state.webhooks;
+            let found = server
+                .state
+                .db
+                .find_project(&project)
+                .await
+                .unwrap()
+                .unwrap();
+            let event = notifier.artifact_event(
+                berth::webhooks::EventType::PushArtifact,
+                &found,
+                &format!("{project}/app"),
+                "sha256:0048162a053eef4d4ce3fe7518615bef084403614f8bca43b40ae2e762e11e06",
+                Some("v1"),
+                ADMIN_USER,
+            );
+            notifier.notify(event).await;
+            let executions: Value = send(
+                http,
+                Method::GET,
+                api(&format!(
+                    "/projects/{project}/webhook/policies/{}/executions",
+                    webhook.0
+                )),
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+            webhook.1 = executions[0]["id"].as_i64().unwrap();
+        }
+    }
     let mut rule_id = 0;
     if row.route.ends_with("{immutable_rule_id}") {
         let response = send(
@@ -1069,6 +1193,7 @@ async fn fixture(
         rule_id,
         job_id,
         retention,
+        webhook,
         report_id,
     }
 }
@@ -1426,6 +1551,46 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
             "/retentions/{}/executions/{}/tasks/{}/reasons",
             fx.retention.0, fx.retention.1, fx.retention.2
         )),
+        ("post", "/projects/{project_name_or_id}/webhook/policies") => with(
+            format!("/projects/{p}/webhook/policies"),
+            webhook_policy("new"),
+        ),
+        (_, "/projects/{project_name_or_id}/webhook/policies") => {
+            api(format!("/projects/{p}/webhook/policies"))
+        }
+        ("put", "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}") => with(
+            format!("/projects/{p}/webhook/policies/{}", fx.webhook.0),
+            webhook_policy("changed"),
+        ),
+        (_, "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}") => {
+            api(format!("/projects/{p}/webhook/policies/{}", fx.webhook.0))
+        }
+        (_, "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}/executions") => {
+            api(format!(
+                "/projects/{p}/webhook/policies/{}/executions",
+                fx.webhook.0
+            ))
+        }
+        (
+            _,
+            "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}/executions/{execution_id}/tasks",
+        ) => api(format!(
+            "/projects/{p}/webhook/policies/{}/executions/{}/tasks",
+            fx.webhook.0, fx.webhook.1
+        )),
+        (
+            _,
+            "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}/executions/{execution_id}/tasks/{task_id}/log",
+        ) => api(format!(
+            "/projects/{p}/webhook/policies/{}/executions/{}/tasks/{}/log",
+            fx.webhook.0, fx.webhook.1, fx.webhook.1
+        )),
+        (_, "/projects/{project_name_or_id}/webhook/lasttrigger") => {
+            api(format!("/projects/{p}/webhook/lasttrigger"))
+        }
+        (_, "/projects/{project_name_or_id}/webhook/events") => {
+            api(format!("/projects/{p}/webhook/events"))
+        }
         (method, route) => panic!("the authorization matrix has no request for {method} {route}"),
     }
 }

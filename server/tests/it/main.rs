@@ -33,3 +33,4 @@ mod scan;
 mod shutdown;
 mod storage;
 mod vulndb;
+mod webhooks;
