@@ -60,6 +60,7 @@ pub fn App() -> impl IntoView {
                             view={Lazy::<PolicyRoute>::new()}/>
                         <Route path=path!("robot-account")
                             view=page(|| view! { <project::robots::RobotsTab/> }.into_any())/>
+                        <Route path=path!("webhook") view={Lazy::<WebhooksRoute>::new()}/>
                         <Route path=path!("logs") view=page(|| view! { <project::logs::LogsTab/> }.into_any())/>
                         <Route path=path!("configs") view={Lazy::<ProjectConfigRoute>::new()}/>
                     </ParentRoute>
@@ -206,6 +207,10 @@ lazy_page!(
 lazy_page!(
     /// A project's Configuration tab (with its vulnerability settings and CVE allowlist).
     ProjectConfigRoute => view! { <project::config::ConfigTab/> }.into_any()
+);
+lazy_page!(
+    /// A project's Webhooks tab.
+    WebhooksRoute => view! { <project::webhooks::WebhooksTab/> }.into_any()
 );
 lazy_page!(
     /// A project's Policy tab: Tag Retention and Tag Immutability.

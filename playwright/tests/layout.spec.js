@@ -93,6 +93,7 @@ test('every page works at 1024x768 without sideways scrolling, with its own titl
     [`${project}/members`, `Members - ${PROJECT} - Berth`],
     [`${project}/tag-strategy`, `Policy - ${PROJECT} - Berth`],
     [`${project}/robot-account`, `Robot Accounts - ${PROJECT} - Berth`],
+    [`${project}/webhook`, `Webhooks - ${PROJECT} - Berth`],
     [`${project}/logs`, `Logs - ${PROJECT} - Berth`],
     [`${project}/configs`, `Configuration - ${PROJECT} - Berth`],
     ['/harbor/users', 'Users - Berth'],

@@ -20,6 +20,7 @@ pub mod robots;
 pub mod sbom;
 pub mod summary;
 pub mod vulnerabilities;
+pub mod webhooks;
 
 use berth_api::users::Permission;
 use leptos::prelude::*;
@@ -57,12 +58,13 @@ const fn tab(
 /// The tabs in Harbor's order, each with the permission Harbor's portal checks before showing it
 /// (`project-detail.component.ts`; Berth's matrix names the project configuration `metadata`).
 /// Policy holds Tag Retention and Tag Immutability (the same roles may see both).
-pub const TABS: [Tab; 7] = [
+pub const TABS: [Tab; 8] = [
     tab("summary", "Summary", (".", "read")),
     tab("repositories", "Repositories", ("repository", "list")),
     tab("members", "Members", ("member", "list")),
     tab("tag-strategy", "Policy", ("immutable-tag", "list")),
     tab("robot-account", "Robot Accounts", ("robot", "list")),
+    tab("webhook", "Webhooks", ("notification-policy", "list")),
     tab("logs", "Logs", ("log", "list")),
     tab("configs", "Configuration", ("metadata", "read")),
 ];
