@@ -23,6 +23,9 @@ async function startReceiver() {
   return { got, url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
 }
 
+// The receiver listens on the loopback, which webhooks may target only when the operator allows it.
+test.use({ berthEnv: { BERTH_WEBHOOKS__ALLOW_LOCAL_TARGETS: 'true' } });
+
 test('a webhook is created in the console and its delivery shows in its executions', async ({ page, berth }) => {
   const receiver = await startReceiver();
   try {

@@ -123,11 +123,15 @@ impl AppState {
                 .context("loading the token signing key")?;
         let sessions = session::DbSessionStore::new(&db);
         let jobs = Arc::new(Jobs::new(&config.jobs));
-        let webhooks = Arc::new(Notifier::new(
-            db.clone(),
-            jobs.clone(),
-            crate::webhooks::registry_host(config.external_url(), config.listen),
-        ));
+        let webhooks = Arc::new(
+            Notifier::new(
+                db.clone(),
+                jobs.clone(),
+                crate::webhooks::registry_host(config.external_url(), config.listen),
+                &config.webhooks,
+            )
+            .context("creating the webhook HTTP clients")?,
+        );
         let pulls = PullStats::start(
             db.clone(),
             config.pull_stats_interval(),

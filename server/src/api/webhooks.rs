@@ -180,7 +180,13 @@ pub async fn create(
     Json(body): Json<WebhookPolicy>,
 ) -> Result<Response, ApiError> {
     let (project, subject) = project(&state, &caller, &headers, &ids, "create").await?;
-    let checked = policy::check(&body, &[], &state.secrets).map_err(ApiError::BadRequest)?;
+    let checked = policy::check(
+        &body,
+        &[],
+        &state.secrets,
+        state.config.webhooks.allow_local_targets,
+    )
+    .map_err(ApiError::BadRequest)?;
     let new = NewWebhookPolicy {
         name: &checked.name,
         description: &checked.description,
@@ -243,7 +249,13 @@ pub async fn update(
         .into_iter()
         .filter(|t| t.policy_id == id)
         .collect();
-    let checked = policy::check(&body, &stored, &state.secrets).map_err(ApiError::BadRequest)?;
+    let checked = policy::check(
+        &body,
+        &stored,
+        &state.secrets,
+        state.config.webhooks.allow_local_targets,
+    )
+    .map_err(ApiError::BadRequest)?;
     let new = NewWebhookPolicy {
         name: &checked.name,
         description: &checked.description,

@@ -83,6 +83,19 @@ pub struct Config {
     pub scan: ScanConfig,
     /// Where blobs live: the filesystem under `data_dir` or S3 (`[storage]`, `BERTH_STORAGE__*`).
     pub storage: StorageConfig,
+    /// Webhook deliveries (`[webhooks]`, `BERTH_WEBHOOKS__*`).
+    pub webhooks: WebhooksConfig,
+}
+
+/// Webhook deliveries (`[webhooks]` in TOML, `BERTH_WEBHOOKS__*` in the environment).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WebhooksConfig {
+    /// Whether webhook targets may be on this machine or its link: loopback, link-local (such as the cloud
+    /// metadata service 169.254.169.254), unspecified or multicast addresses, and `localhost`. Off by default,
+    /// so a project admin cannot point Berth at services only the server can reach; private networks are
+    /// always allowed.
+    pub allow_local_targets: bool,
 }
 
 /// Vulnerability scanning (`[scan]` in TOML, `BERTH_SCAN__*` in the environment). Its `Debug` hides the
@@ -292,6 +305,7 @@ impl Default for Config {
             gc: GcConfig::default(),
             scan: ScanConfig::default(),
             storage: StorageConfig::default(),
+            webhooks: WebhooksConfig::default(),
         }
     }
 }

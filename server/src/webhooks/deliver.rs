@@ -3,9 +3,6 @@
 //! attempt's outcome is a line of the job's log (the task log of Harbor's API) and the receiver's last status
 //! code is kept with the execution.
 
-use std::sync::OnceLock;
-use std::time::Duration;
-
 use berth_api::webhooks::Payload;
 use serde::{Deserialize, Serialize};
 
@@ -26,10 +23,6 @@ pub const KIND: Kind = Kind {
 /// The executions each policy keeps (older finished ones are forgotten, with their logs).
 pub const KEEP_EXECUTIONS: i64 = 100;
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// A receiver that takes longer than this fails the attempt (Harbor's default client timeout is 3 s).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// The job's parameters: which policy and target, and what to send.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Parameters {
@@ -44,29 +37,6 @@ pub struct Parameters {
 
 fn run(ctx: JobContext) -> JobFuture {
     Box::pin(deliver(ctx))
-}
-
-/// HTTP clients that never follow redirects: one checking certificates, one not (`skip_cert_verify`).
-fn client(skip_cert_verify: bool) -> Result<&'static reqwest::Client, JobError> {
-    static VERIFYING: OnceLock<reqwest::Client> = OnceLock::new();
-    static TRUSTING: OnceLock<reqwest::Client> = OnceLock::new();
-    let cell = if skip_cert_verify {
-        &TRUSTING
-    } else {
-        &VERIFYING
-    };
-    if let Some(client) = cell.get() {
-        return Ok(client);
-    }
-    let built = reqwest::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .danger_accept_invalid_certs(skip_cert_verify)
-        .user_agent(concat!("Berth-Webhook/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| JobError::Failed(format!("no HTTP client: {e}")))?;
-    Ok(cell.get_or_init(|| built))
 }
 
 async fn deliver(ctx: JobContext) -> Result<(), JobError> {
@@ -104,8 +74,16 @@ async fn deliver(ctx: JobContext) -> Result<(), JobError> {
         params.policy_id,
     )
     .map_err(|e| JobError::Failed(format!("encoding the payload: {e}")))?;
-    let mut request = client(target.skip_cert_verify)?
-        .post(&target.address)
+    let url = url::Url::parse(&target.address)
+        .map_err(|_| JobError::Failed(format!("{} is not a URL", target.address)))?;
+    let clients = &state.webhooks.clients;
+    if let Some(why) = super::egress::refusal(&url, clients.allow_local) {
+        ctx.log.error(format!("refused: {why}")).await;
+        return Err(JobError::Failed(why));
+    }
+    let mut request = clients
+        .get(target.skip_cert_verify)
+        .post(url)
         .header(reqwest::header::CONTENT_TYPE, body.content_type)
         .body(body.bytes);
     if let Some(sealed) = &target.auth_header {

@@ -11,6 +11,7 @@
 //! a project admin, and its answer must not become a way to read what the server can reach.
 
 pub mod deliver;
+pub mod egress;
 pub mod payload;
 pub mod policy;
 
@@ -18,6 +19,7 @@ use std::sync::Arc;
 
 use berth_api::webhooks::{EventData, EventRepository, EventResource, Payload};
 
+use crate::config::WebhooksConfig;
 use crate::db::Db;
 use crate::db::jobs::NewJob;
 use crate::db::webhooks::ActiveWebhookPolicy;
@@ -102,15 +104,23 @@ pub struct Notifier {
     jobs: Arc<Jobs>,
     /// `host[:port]` of the registry as clients name it, for `resource_url`.
     registry_host: String,
+    /// What deliveries post with, and whether they may go to local addresses.
+    pub clients: egress::Clients,
 }
 
 impl Notifier {
-    pub fn new(db: Db, jobs: Arc<Jobs>, registry_host: String) -> Notifier {
-        Notifier {
+    pub fn new(
+        db: Db,
+        jobs: Arc<Jobs>,
+        registry_host: String,
+        config: &WebhooksConfig,
+    ) -> Result<Notifier, reqwest::Error> {
+        Ok(Notifier {
             db,
             jobs,
             registry_host,
-        }
+            clients: egress::Clients::new(config.allow_local_targets)?,
+        })
     }
 
     /// The registry's `host[:port]` as resource URLs name it.

@@ -40,6 +40,7 @@ pub fn check(
     policy: &WebhookPolicy,
     stored: &[WebhookTargetRow],
     secrets: &SecretBox,
+    allow_local: bool,
 ) -> Result<Checked, String> {
     let name = policy.name.trim();
     if name.is_empty() {
@@ -80,7 +81,7 @@ pub fn check(
     }
     let mut targets: Vec<WebhookTargetRow> = Vec::with_capacity(policy.targets.len());
     for target in &policy.targets {
-        let row = check_target(target, stored, secrets)?;
+        let row = check_target(target, stored, secrets, allow_local)?;
         if targets.iter().any(|t| t.address == row.address) {
             return Err(format!(
                 "the address {} is given twice; each target needs its own",
@@ -102,6 +103,7 @@ fn check_target(
     target: &WebhookTarget,
     stored: &[WebhookTargetRow],
     secrets: &SecretBox,
+    allow_local: bool,
 ) -> Result<WebhookTargetRow, String> {
     let notify_type = target.notify_type.as_str();
     if notify_type != NOTIFY_HTTP && notify_type != NOTIFY_SLACK {
@@ -122,7 +124,7 @@ fn check_target(
             ));
         }
     };
-    let address = check_address(&target.address)?;
+    let address = check_address(&target.address, allow_local)?;
     let auth_header = match target.auth_header.as_deref().map(str::trim) {
         Some(header) if !header.is_empty() => {
             if header.len() > MAX_AUTH_HEADER
@@ -156,8 +158,9 @@ fn check_target(
     })
 }
 
-/// An `http://` or `https://` URL with a host and no credentials, without its fragment.
-fn check_address(address: &str) -> Result<String, String> {
+/// An `http://` or `https://` URL with a host and no credentials, without its fragment, not on this machine
+/// unless `allow_local` (see [`super::egress`]).
+fn check_address(address: &str, allow_local: bool) -> Result<String, String> {
     let address = address.trim();
     if address.len() > MAX_ADDRESS {
         return Err(format!("a target address is at most {MAX_ADDRESS} bytes"));
@@ -176,6 +179,9 @@ fn check_address(address: &str) -> Result<String, String> {
         return Err(
             "a target address may not hold credentials; send them as auth_header".to_owned(),
         );
+    }
+    if let Some(why) = super::egress::refusal(&url, allow_local) {
+        return Err(why);
     }
     url.set_fragment(None);
     Ok(url.to_string())
@@ -243,6 +249,7 @@ mod tests {
             )]),
             &[],
             &secrets(),
+            false,
         )?;
         assert_eq!(checked.event_types, r#"["PUSH_ARTIFACT"]"#);
         let target = &checked.targets[0];
@@ -262,17 +269,20 @@ mod tests {
             &policy(vec![http("http://ci.example/hook", Some("Bearer t"))]),
             &[],
             &secrets(),
+            false,
         )?;
         let same = check(
             &policy(vec![http("http://ci.example/hook", None)]),
             &first.targets,
             &secrets(),
+            false,
         )?;
         assert_eq!(same.targets[0].auth_header, first.targets[0].auth_header);
         let moved = check(
             &policy(vec![http("http://elsewhere.example/hook", None)]),
             &first.targets,
             &secrets(),
+            false,
         )?;
         assert_eq!(moved.targets[0].auth_header, None);
         Ok(())
@@ -327,7 +337,7 @@ mod tests {
         ];
         let mut wrong = Vec::new();
         for (policy, reason) in cases {
-            match check(&policy, &[], &secrets()) {
+            match check(&policy, &[], &secrets(), false) {
                 Err(e) if e.contains(reason) => {}
                 other => wrong.push(format!("expected {reason:?}, got {other:?}")),
             }

@@ -113,11 +113,13 @@ impl Receiver {
     }
 }
 
-/// A Berth (its external URL its own address) whose jobs are polled every 50 ms, whose pulls are written (and notified) within 50 ms, and whose
+/// A Berth (its external URL its own address; webhooks may target the loopback, where the receivers are) whose
+/// jobs are polled every 50 ms, whose pulls are written (and notified) within 50 ms, and whose
 /// failed jobs are retried after 1 s, then 2 s, …
 async fn start() -> TestServer {
     TestServer::start_bound(|c, addr| {
         c.external_url = Some(format!("http://{addr}"));
+        c.webhooks.allow_local_targets = true;
         c.jobs.poll_ms = 50;
         c.jobs.retry_delay_secs = 1;
         c.pull_stats_interval_ms = 50;
@@ -622,5 +624,72 @@ async fn the_policy_api_checks_input_and_roles() {
     let response = http.delete(&one).admin().send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK.as_u16());
     assert_eq!(status(http.get(&one).admin().send().await.unwrap()), 404);
+    server.stop().await;
+}
+
+/// By default a project's webhooks may not target this machine: loopback and link-local addresses (the cloud
+/// metadata service) and `localhost` are refused when the policy is saved, and a name that resolves to the
+/// loopback is refused when the delivery connects, so nothing reaches a local receiver.
+#[tokio::test]
+async fn local_targets_are_refused_unless_the_operator_allows_them() {
+    let server = TestServer::start_with(|c| {
+        c.jobs.poll_ms = 50;
+        c.jobs.retry_delay_secs = 1;
+    })
+    .await;
+    let http = client();
+    let (receiver, base) = start_receiver(Vec::new()).await;
+    server.create_project("guarded", true).await;
+    let url = api(&server, "/projects/guarded/webhook/policies");
+    let port = base.rsplit(':').next().unwrap().to_owned();
+    for address in [
+        format!("{base}/hook"),
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+        format!("http://localhost:{port}/hook"),
+        format!("http://[::1]:{port}/hook"),
+    ] {
+        let body = json!({"name": "local", "enabled": true, "event_types": ["PUSH_ARTIFACT"],
+                          "targets": [http_target(&address, "", None)]});
+        let response = http.post(&url).admin().json(&body).send().await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::BAD_REQUEST.as_u16(),
+            "{address}"
+        );
+        let error: Value = response.json().await.unwrap();
+        let message = error["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("webhooks.allow_local_targets"),
+            "{message}"
+        );
+    }
+    // `vm` is this machine's own name in /etc/hosts (127.0.0.1): saved, but refused when connecting.
+    let id = create_policy(
+        &server,
+        &http,
+        "guarded",
+        json!({"name": "by-name", "enabled": true, "event_types": ["PUSH_ARTIFACT"],
+               "targets": [http_target(&format!("http://vm:{port}/hook"), "", None)]}),
+    )
+    .await;
+    push_image(&server, &http, "guarded/app", "v1", "guarded").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let executions = ended_executions(&server, &http, "guarded", id).await;
+        if executions[0]["status"] == "Error" {
+            let eid = executions[0]["id"].as_i64().unwrap();
+            let (task, log) = task_of(&server, &http, "guarded", id, eid).await;
+            assert!(task["extra_attrs"].get("status_code").is_none(), "{task}");
+            assert!(log.contains("could not be reached"), "{log}");
+            break;
+        }
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        receiver.count("/hook"),
+        0,
+        "a delivery reached a local receiver"
+    );
     server.stop().await;
 }
