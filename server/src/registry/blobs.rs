@@ -33,7 +33,14 @@ pub async fn get(
         .repository_blob(name.as_str(), &digest.to_string())
         .await?;
     let blob = match (linked, project.registry_id) {
-        (Some(blob), _) => blob,
+        (Some(blob), registry_id) => {
+            if registry_id.is_some() {
+                state
+                    .metrics
+                    .proxy_request("blob", crate::metrics::ProxyResult::Hit);
+            }
+            blob
+        }
         (None, None) => return Err(RegistryError::BlobUnknown),
         (None, Some(registry_id)) => {
             let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());

@@ -44,7 +44,7 @@ async fn scrape(url: &str) -> String {
 
 /// The value of sample `name` whose labels include all of `labels` (0 when there is none; the sum when
 /// several match).
-fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     text.lines()
         .filter(|line| !line.starts_with('#'))
         .filter_map(|line| {
