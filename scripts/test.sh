@@ -23,6 +23,8 @@ command -v npm >/dev/null 2>&1 || packages+=(npm)
 # The S3 test server's venv (scripts/s3-test-server.sh) and its readiness probe.
 python3 -c 'import ensurepip' >/dev/null 2>&1 || packages+=(python3-venv)
 command -v curl >/dev/null 2>&1 || packages+=(curl)
+# `promtool check metrics` on a real scrape (tests/it/metrics.rs): Debian's Prometheus package has promtool.
+command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "installing: ${packages[*]}" >&2
   apt-get update -qq

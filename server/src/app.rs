@@ -75,6 +75,8 @@ pub struct AppStateInner {
     pub scan_verdicts: Arc<crate::scan::service::VerdictCache>,
     /// Sends projects' events to their webhook policies (see [`crate::webhooks`]).
     pub webhooks: Arc<Notifier>,
+    /// This node's Prometheus metrics (served on `[metrics] listen`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -161,6 +163,7 @@ impl AppState {
                 .await
                 .context("opening the vulnerability database")?,
         );
+        let metrics = Arc::new(crate::metrics::Metrics::new(db.clone()));
         Ok(AppState(Arc::new(AppStateInner {
             config: Arc::new(config),
             db,
@@ -178,6 +181,7 @@ impl AppState {
             vulndb,
             scan_verdicts: Arc::default(),
             webhooks,
+            metrics,
         })))
     }
 }
@@ -226,6 +230,11 @@ pub fn router(state: AppState) -> Router {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
         }))
         .layer(axum::middleware::map_response(no_sniff))
+        // Outermost, so the latency covers every layer and a panic's 500 is counted.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::http::track,
+        ))
         .with_state(state)
 }
 

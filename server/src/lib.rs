@@ -16,6 +16,7 @@ pub mod events;
 pub mod gc;
 pub mod immutable;
 pub mod jobs;
+pub mod metrics;
 pub mod migrate;
 pub mod oci;
 pub mod patterns;

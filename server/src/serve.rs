@@ -33,6 +33,14 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Bound first: a metrics address that is taken stops the start before anything runs.
+    let metrics_listener = crate::metrics::listener::bind(&state).await?;
+    let (metrics_stop, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics_server = metrics_listener.map(|listener| {
+        crate::metrics::listener::serve(state.clone(), listener, async {
+            let _ = metrics_stopped.await;
+        })
+    });
     let purge = tokio::spawn(jobs::upload_purge::run(state.clone()));
     let job_node = jobs::start(state.clone());
     let rematch_watch = tokio::spawn(crate::scan::scan_all::watch(state.clone()));
@@ -57,6 +65,11 @@ pub async fn run(
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP");
+    // Scrapes are answered until the main port has drained.
+    let _ = metrics_stop.send(());
+    if let Some(server) = metrics_server {
+        let _ = server.await;
+    }
     purge.abort();
     rematch_watch.abort();
     if let Some(watch) = vulndb_watch {

@@ -83,6 +83,8 @@ pub struct Config {
     pub scan: ScanConfig,
     /// Where blobs live: the filesystem under `data_dir` or S3 (`[storage]`, `BERTH_STORAGE__*`).
     pub storage: StorageConfig,
+    /// Prometheus metrics on a listener of their own (`[metrics]`, `BERTH_METRICS__*`); off by default.
+    pub metrics: MetricsConfig,
     /// Webhook deliveries (`[webhooks]`, `BERTH_WEBHOOKS__*`).
     pub webhooks: WebhooksConfig,
 }
@@ -96,6 +98,48 @@ pub struct WebhooksConfig {
     /// so a project admin cannot point Berth at services only the server can reach; private networks are
     /// always allowed.
     pub allow_local_targets: bool,
+}
+
+/// Prometheus metrics (`[metrics]` in TOML, `BERTH_METRICS__*` in the environment), Harbor's `metric`
+/// section. See docs/monitoring.md.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetricsConfig {
+    /// Address of the metrics listener, e.g. `127.0.0.1:9090`. Unset (the default), no metrics are served.
+    /// Never the main port's address: the metrics are not served there.
+    pub listen: Option<SocketAddr>,
+    /// The path of the scrape (default `/metrics`).
+    pub path: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            listen: None,
+            path: "/metrics".to_owned(),
+        }
+    }
+}
+
+impl MetricsConfig {
+    /// The scrape path: `path` with a leading `/`, `/metrics` when empty.
+    pub fn path(&self) -> &str {
+        match self.path.as_str() {
+            "" => "/metrics",
+            p => p,
+        }
+    }
+
+    /// A path that would not route (no leading `/`, a `{` of a route parameter) is refused at start-up.
+    pub fn validate(&self) -> Result<(), String> {
+        let path = self.path();
+        if !path.starts_with('/') || path.contains(['{', '}', '*', '?', '#']) {
+            return Err(format!(
+                "[metrics] path {path:?} must start with / and be a plain path"
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Vulnerability scanning (`[scan]` in TOML, `BERTH_SCAN__*` in the environment). Its `Debug` hides the
@@ -305,6 +349,7 @@ impl Default for Config {
             gc: GcConfig::default(),
             scan: ScanConfig::default(),
             storage: StorageConfig::default(),
+            metrics: MetricsConfig::default(),
             webhooks: WebhooksConfig::default(),
         }
     }
@@ -454,6 +499,44 @@ mod tests {
             );
             jail.set_env("BERTH_SCAN__VULNDB_REFRESH_INTERVAL", "soon");
             assert!(Config::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment::Jail fixes the closure's error type"
+    )]
+    fn metrics_are_off_until_a_listener_is_named() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.metrics.listen, None);
+            assert_eq!(config.metrics.path(), "/metrics");
+            jail.create_file(
+                "berth.toml",
+                "[metrics]\nlisten = \"127.0.0.1:9090\"\npath = \"/prom\"\n",
+            )?;
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.metrics.listen,
+                Some(SocketAddr::from(([127, 0, 0, 1], 9090)))
+            );
+            assert_eq!(config.metrics.path(), "/prom");
+            jail.set_env("BERTH_METRICS__LISTEN", "0.0.0.0:9100");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(
+                config.metrics.listen,
+                Some(SocketAddr::from(([0, 0, 0, 0], 9100)))
+            );
+            assert!(config.metrics.validate().is_ok());
+            for bad in ["metrics", "/{x}", "/m?x"] {
+                let metrics = MetricsConfig {
+                    path: bad.to_owned(),
+                    ..MetricsConfig::default()
+                };
+                assert!(metrics.validate().is_err(), "{bad}");
+            }
             Ok(())
         });
     }

@@ -27,6 +27,7 @@ pub mod jobs;
 mod keys;
 pub mod list;
 mod members;
+pub mod metrics;
 mod oidc_users;
 mod peers;
 mod projects;

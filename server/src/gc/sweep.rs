@@ -134,6 +134,14 @@ pub(super) async fn collect(ctx: JobContext) -> Result<(), JobError> {
         }
     );
     ctx.log.info(&summary).await;
+    ctx.state.metrics.gc_finished(
+        match (&outcome, parameters.dry_run) {
+            (Err(_), _) => "error",
+            (Ok(()), true) => "dry_run",
+            (Ok(()), false) => "success",
+        },
+        if parameters.dry_run { 0 } else { tally.bytes },
+    );
     tracing::info!(
         job = ctx.id,
         dry_run = parameters.dry_run,

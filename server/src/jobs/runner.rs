@@ -390,12 +390,22 @@ async fn run_job(state: AppState, row: JobRow, flags: Arc<RunFlags>) {
     };
     // The handler runs in a task of its own, so a panic in it ends the job, not this bookkeeping; the guard
     // aborts it when this task is cut off at shutdown.
+    let started = Instant::now();
     let handler = AbortOnDrop(tokio::spawn((kind.handler)(ctx)));
     let result = match handler.await {
         Ok(result) => result,
         Err(e) if e.is_panic() => Err(JobError::Failed("the job's handler panicked".to_owned())),
         Err(_) => Err(JobError::Stopped),
     };
+    state.metrics.job_finished(
+        kind.name,
+        match &result {
+            Ok(()) => SUCCESS,
+            Err(JobError::Stopped) => STOPPED,
+            Err(JobError::Failed(_)) => ERROR,
+        },
+        started.elapsed(),
+    );
     if flags.lost.load(Ordering::Relaxed) {
         tracing::warn!(
             job = id,

@@ -25,6 +25,7 @@ use super::upstream::{MANIFEST_ACCEPT, Upstream};
 use super::{Endpoint, Fetched, FlightJob, ProxyError, Stage};
 use crate::app::AppState;
 use crate::db::{LinkedBlob, Manifest, NewArtifact, Project, PutManifestError};
+use crate::metrics::ProxyResult;
 use crate::oci::manifest::{self, MAX_MANIFEST_BYTES};
 use crate::oci::{Algorithm, Digest, Reference, RepositoryName};
 use crate::registry::RegistryError;
@@ -143,9 +144,13 @@ pub async fn manifest(
                 .manifest_by_digest(name.as_str(), &digest_text)
                 .await?
             {
+                state.metrics.proxy_request(MANIFEST, ProxyResult::Hit);
                 return Ok(cached);
             }
-            let fetched = fetch_manifest(state, target, digest_text, Some(digest.clone())).await?;
+            let fetched = fetch_manifest(state, target, digest_text, Some(digest.clone()))
+                .await
+                .inspect_err(|e| upstream_failed(state, MANIFEST, e))?;
+            state.metrics.proxy_request(MANIFEST, ProxyResult::Miss);
             return Ok(store(state, project, name, fetched, None).await);
         }
         Reference::Tag(tag) => tag.as_str(),
@@ -155,6 +160,7 @@ pub async fn manifest(
         Ok(Some(current)) => {
             let current_text = current.to_string();
             if let Some(cached) = cached.filter(|m| m.digest == current_text) {
+                state.metrics.proxy_request(MANIFEST, ProxyResult::Hit);
                 return Ok(cached);
             }
             // The tag moved, or is new here: fetch by digest, unless that digest is cached already.
@@ -168,25 +174,45 @@ pub async fn manifest(
                     media_type: known.media_type,
                     content: known.content,
                 },
-                None => fetch_manifest(state, target, current_text, Some(current)).await?,
+                None => fetch_manifest(state, target, current_text, Some(current))
+                    .await
+                    .inspect_err(|e| upstream_failed(state, MANIFEST, e))?,
             };
+            state.metrics.proxy_request(MANIFEST, ProxyResult::Miss);
             Ok(store(state, project, name, fetched, Some(tag)).await)
         }
         // The upstream's HEAD gave no digest: fetch by tag.
         Ok(None) => {
-            let fetched = fetch_manifest(state, target, tag.to_owned(), None).await?;
+            let fetched = fetch_manifest(state, target, tag.to_owned(), None)
+                .await
+                .inspect_err(|e| upstream_failed(state, MANIFEST, e))?;
+            state.metrics.proxy_request(MANIFEST, ProxyResult::Miss);
             Ok(store(state, project, name, fetched, Some(tag)).await)
         }
         Err(e) if e.upstream_down() && cached.is_some() => {
+            upstream_failed(state, MANIFEST, &e);
+            state.metrics.proxy_request(MANIFEST, ProxyResult::Stale);
             tracing::warn!(repository = %name, tag, reason = %e, "proxy: upstream unavailable; serving the cached manifest");
             cached.ok_or_else(|| RegistryError::Internal("cached manifest vanished".to_owned()))
         }
         Err(e) => {
+            upstream_failed(state, MANIFEST, &e);
             if matches!(e, ProxyError::NotFound(_)) && cached.is_some() {
                 tracing::info!(repository = %name, tag, "proxy: tag removed upstream; refusing the cached copy");
             }
             Err(e.into())
         }
+    }
+}
+
+const MANIFEST: &str = "manifest";
+const BLOB: &str = "blob";
+
+/// Counts `error` of a request of `kind` to the upstream, unless it is the upstream's "not found" (an
+/// answer, not a failure).
+fn upstream_failed(state: &AppState, kind: &'static str, error: &ProxyError) {
+    if !matches!(error, ProxyError::NotFound(_)) {
+        state.metrics.proxy_upstream_error(kind);
     }
 }
 
@@ -421,6 +447,7 @@ pub async fn blob(
     // Linked to another repository of this project: it came from this project's upstream, verified.
     if let Some(blob) = state.db.project_blob(project.id, &digest_text).await? {
         link(state, project, name, &digest_text, blob.size).await;
+        state.metrics.proxy_request(BLOB, ProxyResult::Hit);
         return Ok(BlobSource::Linked(blob));
     }
     // Anything else, even a blob the store holds for another project, is fetched from the upstream and
@@ -430,6 +457,7 @@ pub async fn blob(
             .await
             .map(BlobSource::Response);
     }
+    state.metrics.proxy_request(BLOB, ProxyResult::Miss);
     let upstream = target.upstream.clone();
     let flight = state
         .proxy
@@ -448,9 +476,13 @@ pub async fn blob(
         let (state, project, name, flight) =
             (state.clone(), project.clone(), name.clone(), flight.clone());
         tokio::spawn(async move {
-            if let Stage::Verified { size } = flight.finished().await {
-                let size = i64::try_from(size).unwrap_or(i64::MAX);
-                link(&state, &project, &name, &flight.digest.to_string(), size).await;
+            match flight.finished().await {
+                Stage::Verified { size } => {
+                    let size = i64::try_from(size).unwrap_or(i64::MAX);
+                    link(&state, &project, &name, &flight.digest.to_string(), size).await;
+                }
+                Stage::Failed(e) => upstream_failed(&state, BLOB, &e),
+                _ => {}
             }
         });
     }

@@ -33,14 +33,26 @@ pub async fn get(
         .repository_blob(name.as_str(), &digest.to_string())
         .await?;
     let blob = match (linked, project.registry_id) {
-        (Some(blob), _) => blob,
+        (Some(blob), registry_id) => {
+            if registry_id.is_some() {
+                state
+                    .metrics
+                    .proxy_request("blob", crate::metrics::ProxyResult::Hit);
+            }
+            blob
+        }
         (None, None) => return Err(RegistryError::BlobUnknown),
         (None, Some(registry_id)) => {
             let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
             match proxy::pull::blob(state, &project, registry_id, name, digest, head, range).await?
             {
                 BlobSource::Linked(blob) => blob,
-                BlobSource::Response(response) => return Ok(response),
+                BlobSource::Response(response) => {
+                    if !head {
+                        state.metrics.blob_downloaded(content_length(&response));
+                    }
+                    return Ok(response);
+                }
             }
         }
     };
@@ -98,9 +110,22 @@ pub async fn get(
             RegistryError::internal("reading blob from the store", e)
         }
     })?;
+    if !head {
+        state.metrics.blob_downloaded(length);
+    }
     let mut response = empty(status, &response_headers);
     *response.body_mut() = body;
     Ok(response)
+}
+
+/// The `Content-Length` of `response`, 0 when it has none (a streamed body).
+fn content_length(response: &Response) -> u64 {
+    response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 /// `DELETE`: removes the blob from this repository. The bytes stay until garbage collection.

@@ -75,6 +75,7 @@ pub async fn get(
         if !caller.is_scanner_pull(name) {
             refuse_if_vulnerable(state, &project, name, &manifest).await?;
         }
+        state.metrics.pulls.inc(&project.name);
         // Counted off the request path: this only queues the pull.
         state.pulls.record(Pull {
             repository: name.as_str().to_owned(),
@@ -376,6 +377,7 @@ pub async fn put(
     if let Some(subject) = subject {
         response_headers.push(("oci-subject", subject));
     }
+    state.metrics.pushes.inc(&project.name);
     Ok(empty(StatusCode::CREATED, &response_headers))
 }
 

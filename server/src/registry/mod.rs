@@ -180,11 +180,35 @@ async fn dispatch(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let result = match parse_route(&path) {
-        Err(e) => Err(e),
-        Ok(route) => route_request(&state, method, route, &params, &headers, &client, body).await,
+    let (result, template) = match parse_route(&path) {
+        Err(e) => (Err(e), None),
+        Ok(route) => {
+            let template = route.template();
+            let result =
+                route_request(&state, method, route, &params, &headers, &client, body).await;
+            (result, Some(template))
+        }
     };
-    result.unwrap_or_else(IntoResponse::into_response)
+    let mut response = result.unwrap_or_else(IntoResponse::into_response);
+    // The metrics name the route's template, never the repository (see `crate::metrics::http`).
+    if let Some(template) = template {
+        response.extensions_mut().insert(template);
+    }
+    response
+}
+
+impl Route {
+    /// The route's template, as the OCI distribution spec writes its endpoints.
+    pub fn template(&self) -> crate::metrics::RouteTemplate {
+        crate::metrics::RouteTemplate(match self {
+            Route::Manifest(..) => "/v2/{name}/manifests/{reference}",
+            Route::Blob(..) => "/v2/{name}/blobs/{digest}",
+            Route::UploadStart(..) => "/v2/{name}/blobs/uploads/",
+            Route::Upload(..) => "/v2/{name}/blobs/uploads/{reference}",
+            Route::Tags(..) => "/v2/{name}/tags/list",
+            Route::Referrers(..) => "/v2/{name}/referrers/{digest}",
+        })
+    }
 }
 
 async fn route_request(

@@ -320,7 +320,13 @@ async fn append(
     let (id, Chunk { start, last }) = (open.id, chunk);
     let limits = append_limits(state, project, headers).await?;
     let declared = limits.declared;
-    let mut stream = body.into_data_stream();
+    // Every byte received counts as blob upload traffic, a refused chunk's too.
+    let metrics = &state.metrics;
+    let mut stream = futures_util::StreamExt::inspect(body.into_data_stream(), |chunk| {
+        if let Ok(chunk) = chunk {
+            metrics.blob_uploaded(chunk.len() as u64);
+        }
+    });
     let result = if open.native {
         s3_uploads::append(state, project, id, start, limits, &mut stream, last).await
     } else {

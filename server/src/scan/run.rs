@@ -428,6 +428,11 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
         .await;
     let stop = || ctx.should_stop();
     let outcome = scan_artifact(&state, &job.repository, &job.digest, &stop, &mut log).await;
+    state.metrics.scan_finished(match &outcome {
+        Ok(_) => "success",
+        Err(ScanError::Stopped) => "stopped",
+        Err(_) => "error",
+    });
     match outcome {
         Ok((findings, generation)) => {
             write_report(&state, &job, &findings, generation, log.text())

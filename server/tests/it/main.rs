@@ -23,6 +23,7 @@ mod gc;
 mod images;
 mod jobs;
 mod ldap;
+mod metrics;
 mod migrate;
 mod oidc;
 mod parsers;

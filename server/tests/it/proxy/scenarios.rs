@@ -13,6 +13,7 @@ use super::{
     http_client, oci_error, proxy_project, start_berth,
 };
 use crate::images::{Image, MultiArch};
+use crate::metrics::sample;
 use crate::support::{ADMIN_PASSWORD, ADMIN_USER, TestServer, sha256};
 
 const REPO: &str = "library/app";
@@ -111,6 +112,17 @@ async fn cached_is_served_when_the_upstream_is_stopped() {
     let (mut registry, _forwarder, server) = setup(&image).await;
     let client = RegistryClient::anonymous(&server);
     client.pull(PROXIED, "v1", &image).await;
+    let metrics = server.state.metrics.scrape().await.unwrap();
+    let proxied = |text: &str, kind, result| {
+        sample(
+            text,
+            "berth_proxy_cache_requests_total",
+            &[("kind", kind), ("result", result)],
+        )
+    };
+    assert_eq!(proxied(&metrics, "manifest", "miss"), 1.0, "{metrics}");
+    assert!(proxied(&metrics, "blob", "miss") >= 1.0, "{metrics}");
+    assert_eq!(proxied(&metrics, "manifest", "stale"), 0.0);
     registry.stop();
     let started = Instant::now();
     client.pull(PROXIED, "v1", &image).await;
@@ -124,6 +136,18 @@ async fn cached_is_served_when_the_upstream_is_stopped() {
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "an unreachable upstream must not stall cached pulls"
+    );
+    // Served from the cache: stale by tag (the upstream was asked and failed), a hit by digest.
+    let metrics = server.state.metrics.scrape().await.unwrap();
+    assert!(proxied(&metrics, "manifest", "stale") >= 2.0, "{metrics}");
+    assert!(proxied(&metrics, "manifest", "hit") >= 1.0, "{metrics}");
+    assert!(
+        sample(
+            &metrics,
+            "berth_proxy_upstream_errors_total",
+            &[("kind", "manifest")]
+        ) >= 2.0,
+        "{metrics}"
     );
 
     // Back up: the tag is checked again and still served.
