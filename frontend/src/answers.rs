@@ -447,7 +447,10 @@ mod tests {
                     link("/api/v2.0/vulnerabilities"),
                 ),
             ]),
-            labels: vec![serde_json::json!({"name": "x"})],
+            labels: vec![berth_api::labels::Label {
+                name: "x".to_owned(),
+                ..Default::default()
+            }],
             accessories: Some(Vec::new()),
             scan_overview: Some(BTreeMap::from([
                 (
