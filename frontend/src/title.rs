@@ -103,6 +103,7 @@ pub fn page_of(path: &str) -> Option<String> {
             });
         }
         ["harbor", "projects", _, "members"] => "Members",
+        ["harbor", "projects", _, "labels"] => "Labels",
         ["harbor", "projects", _, "tag-strategy"] => "Policy",
         ["harbor", "projects", _, "robot-account"] => "Robot Accounts",
         ["harbor", "projects", _, "logs"] => "Logs",
@@ -111,6 +112,7 @@ pub fn page_of(path: &str) -> Option<String> {
         ["harbor", "groups"] => "Groups",
         ["harbor", "robot-accounts"] => "Robot Accounts",
         ["harbor", "registries"] => "Registries",
+        ["harbor", "labels"] => "Labels",
         ["harbor", "logs"] => "Audit Log",
         ["harbor", "interrogation-services", ..] => "Interrogation Services",
         ["harbor", "clean-up", ..] => "Clean Up",

@@ -5,13 +5,13 @@ const { test, expect, signIn, rest, ADMIN_PASSWORD } = require('./fixtures');
 
 const PROJECT = 'perm-e2e';
 const PASSWORD = 'Passw0rdRole';
-const ALL_TABS = ['Summary', 'Repositories', 'Members', 'Policy', 'Robot Accounts', 'Logs', 'Configuration'];
+const ALL_TABS = ['Summary', 'Repositories', 'Members', 'Labels', 'Policy', 'Robot Accounts', 'Logs', 'Configuration'];
 // Harbor's matrix: only project admins list the project's audit log, project admins and maintainers the
-// immutable tag rules (the Policy tab); every member reads the rest.
-const MEMBER_TABS = ['Summary', 'Repositories', 'Members', 'Robot Accounts', 'Configuration'];
-const MAINTAINER_TABS = ['Summary', 'Repositories', 'Members', 'Policy', 'Robot Accounts', 'Configuration'];
+// immutable tag rules (the Policy tab); every member reads the rest (labels too: guests and up).
+const MEMBER_TABS = ['Summary', 'Repositories', 'Members', 'Labels', 'Robot Accounts', 'Configuration'];
+const MAINTAINER_TABS = ['Summary', 'Repositories', 'Members', 'Labels', 'Policy', 'Robot Accounts', 'Configuration'];
 const ADMIN_PAGES = [
-  '/harbor/users', '/harbor/groups', '/harbor/robot-accounts', '/harbor/registries', '/harbor/logs',
+  '/harbor/users', '/harbor/groups', '/harbor/robot-accounts', '/harbor/registries', '/harbor/labels', '/harbor/logs',
   '/harbor/configs/auth', '/harbor/configs/setting',
 ];
 
