@@ -167,6 +167,8 @@ mod tests {
             ),
             ("/harbor/projects/3/tag-strategy", Some("Policy")),
             ("/harbor/projects/3/robot-account", Some("Robot Accounts")),
+            ("/harbor/projects/3/labels", Some("Labels")),
+            ("/harbor/labels", Some("Labels")),
             ("/harbor/projects/3/configs", Some("Configuration")),
             ("/harbor/logs", Some("Audit Log")),
             ("/harbor/clean-up/gc", Some("Clean Up")),

@@ -69,28 +69,32 @@ pub fn label_request(
     })
 }
 
-/// The text colour that reads on a chip of `color` (`#rgb` or `#rrggbb`): black on light colours, white on
-/// dark ones; the theme's own colour when there is none.
+/// The text colour that reads best on a chip of `color` (`#rgb` or `#rrggbb`): black or white, whichever
+/// contrasts more by WCAG 2's relative luminance (one of them always reaches 4.5:1); `None` (the theme's own
+/// colours) when there is no valid colour.
 pub fn chip_text_color(color: &str) -> Option<&'static str> {
     let hex = color.strip_prefix('#')?;
-    let channel = |i: usize, width: usize| -> Option<f64> {
-        let part = hex.get(i * width..(i + 1) * width)?;
-        let value = u8::from_str_radix(part, 16).ok()?;
-        Some(if width == 1 {
-            f64::from(value * 17)
-        } else {
-            f64::from(value)
-        })
-    };
     let width = match hex.len() {
         3 => 1,
         6 => 2,
         _ => return None,
     };
-    let (r, g, b) = (channel(0, width)?, channel(1, width)?, channel(2, width)?);
-    // Perceived brightness (ITU-R BT.601 weights).
-    let brightness = 0.299 * r + 0.587 * g + 0.114 * b;
-    Some(if brightness > 150.0 {
+    let channel = |i: usize| -> Option<f64> {
+        let part = hex.get(i * width..(i + 1) * width)?;
+        let value = u8::from_str_radix(part, 16).ok()?;
+        let value = if width == 1 { value * 17 } else { value };
+        // sRGB to linear light (WCAG 2.x, "relative luminance").
+        let c = f64::from(value) / 255.0;
+        Some(if c <= 0.040_45 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        })
+    };
+    let luminance = 0.2126 * channel(0)? + 0.7152 * channel(1)? + 0.0722 * channel(2)?;
+    let on_white = 1.05 / (luminance + 0.05);
+    let on_black = (luminance + 0.05) / 0.05;
+    Some(if on_black >= on_white {
         "#000000"
     } else {
         "#ffffff"
@@ -337,7 +341,9 @@ mod tests {
     fn chip_text_reads_on_its_colour() {
         assert_eq!(chip_text_color("#ffffff"), Some("#000000"));
         assert_eq!(chip_text_color("#FF0"), Some("#000000"));
-        assert_eq!(chip_text_color("#0095D3"), Some("#ffffff"));
+        // Harbor's default blue: black reads at 6.3:1, white only at 3.3:1.
+        assert_eq!(chip_text_color("#0095D3"), Some("#000000"));
+        assert_eq!(chip_text_color("#005f88"), Some("#ffffff"));
         assert_eq!(chip_text_color("#000"), Some("#ffffff"));
         assert_eq!(chip_text_color(""), None);
         assert_eq!(chip_text_color("#12"), None);
