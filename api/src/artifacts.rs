@@ -49,8 +49,9 @@ pub struct Artifact {
     pub tags: Option<Vec<Tag>>,
     #[serde(default)]
     pub addition_links: BTreeMap<String, AdditionLink>,
+    /// With `with_label=true`: the labels the artifact carries (otherwise empty, as in Harbor).
     #[serde(default)]
-    pub labels: Vec<serde_json::Value>,
+    pub labels: Vec<crate::labels::Label>,
     /// Present when the request said `with_accessory=true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accessories: Option<Vec<Accessory>>,

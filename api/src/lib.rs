@@ -10,6 +10,7 @@ pub mod audit;
 pub mod configurations;
 pub mod immutable;
 pub mod jobs;
+pub mod labels;
 pub mod ldap;
 pub mod members;
 pub mod oidc;

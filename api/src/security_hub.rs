@@ -87,8 +87,7 @@ pub struct ScanDataExportRequest {
     /// Exactly one project id (as in Harbor).
     #[serde(default)]
     pub projects: Vec<i64>,
-    /// Label ids: an artifact must carry one of them (Berth has no labels yet, so a non-empty list exports
-    /// nothing, as Harbor does when no artifact carries them).
+    /// Label ids: when given, an artifact must carry one of them.
     #[serde(default)]
     pub labels: Vec<i64>,
     #[serde(default)]

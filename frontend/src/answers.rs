@@ -132,6 +132,20 @@ pub struct Artifact {
     /// The latest SBOM generation (asked for with `with_sbom_overview=true`).
     #[serde(default)]
     pub sbom_overview: Option<SbomOverview>,
+    /// The labels it carries (asked for with `with_label=true`).
+    #[serde(default)]
+    pub labels: Vec<ArtifactLabel>,
+}
+
+/// A label an artifact carries: what its chip shows, and its id to take it off.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ArtifactLabel {
+    pub id: i64,
+    pub name: String,
+    #[serde(default)]
+    pub color: String,
+    #[serde(default)]
+    pub description: String,
 }
 
 /// An artifact's `scan_overview`: of its reports (keyed by MIME type), only Harbor's native vulnerability
@@ -447,7 +461,13 @@ mod tests {
                     link("/api/v2.0/vulnerabilities"),
                 ),
             ]),
-            labels: vec![serde_json::json!({"name": "x"})],
+            labels: vec![berth_api::labels::Label {
+                id: 4,
+                name: "x".to_owned(),
+                color: "#0095D3".to_owned(),
+                scope: "g".to_owned(),
+                ..Default::default()
+            }],
             accessories: Some(Vec::new()),
             scan_overview: Some(BTreeMap::from([
                 (
@@ -547,6 +567,15 @@ mod tests {
                     summary: BTreeMap::from([("High".to_owned(), 1), ("Low".to_owned(), 3)]),
                 }),
             })
+        );
+        assert_eq!(
+            artifact.labels,
+            [ArtifactLabel {
+                id: 4,
+                name: "x".to_owned(),
+                color: "#0095D3".to_owned(),
+                description: String::new(),
+            }]
         );
         assert_eq!(
             artifact.sbom_overview,

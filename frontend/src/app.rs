@@ -56,6 +56,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("repositories/:repo/artifacts-tab/artifacts/:digest")
                             view=page(|| view! { <project::artifact::ArtifactPage/> }.into_any())/>
                         <Route path=path!("members") view=page(|| view! { <project::members::MembersTab/> }.into_any())/>
+                        <Route path=path!("labels") view={Lazy::<ProjectLabelsRoute>::new()}/>
                         <Route path=path!("tag-strategy")
                             view={Lazy::<PolicyRoute>::new()}/>
                         <Route path=path!("robot-account")
@@ -69,6 +70,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("robot-accounts")
                         view={Lazy::<RobotsRoute>::new()}/>
                     <Route path=path!("registries") view={Lazy::<RegistriesRoute>::new()}/>
+                    <Route path=path!("labels") view={Lazy::<LabelsRoute>::new()}/>
                     <ParentRoute path=path!("interrogation-services")
                         view=page(|| view! {
                             <AdminOnly><admin::vulnerability::InterrogationServicesPage/></AdminOnly>
@@ -213,6 +215,14 @@ lazy_page!(
     WebhooksRoute => view! { <project::webhooks::WebhooksTab/> }.into_any()
 );
 lazy_page!(
+    /// Administration → Labels (the global labels).
+    LabelsRoute => view! { <AdminOnly><admin::labels::LabelsPage/></AdminOnly> }.into_any()
+);
+lazy_page!(
+    /// A project's Labels tab.
+    ProjectLabelsRoute => view! { <project::labels::LabelsTab/> }.into_any()
+);
+lazy_page!(
     /// A project's Policy tab: Tag Retention and Tag Immutability.
     PolicyRoute => view! { <project::policy::PolicyTab/> }.into_any()
 );
@@ -304,6 +314,7 @@ fn SideNav(user: CurrentUser, info: SystemInfo) -> impl IntoView {
                     <When when=groups><A href="/harbor/groups">"Groups"</A></When>
                     <A href="/harbor/robot-accounts">"Robot Accounts"</A>
                     <A href="/harbor/registries">"Registries"</A>
+                    <A href="/harbor/labels">"Labels"</A>
                     <A href="/harbor/interrogation-services">"Interrogation Services"</A>
                     <A href="/harbor/logs">"Audit Log"</A>
                     <A href="/harbor/clean-up">"Clean Up"</A>

@@ -103,6 +103,7 @@ pub fn page_of(path: &str) -> Option<String> {
             });
         }
         ["harbor", "projects", _, "members"] => "Members",
+        ["harbor", "projects", _, "labels"] => "Labels",
         ["harbor", "projects", _, "tag-strategy"] => "Policy",
         ["harbor", "projects", _, "robot-account"] => "Robot Accounts",
         ["harbor", "projects", _, "webhook"] => "Webhooks",
@@ -112,6 +113,7 @@ pub fn page_of(path: &str) -> Option<String> {
         ["harbor", "groups"] => "Groups",
         ["harbor", "robot-accounts"] => "Robot Accounts",
         ["harbor", "registries"] => "Registries",
+        ["harbor", "labels"] => "Labels",
         ["harbor", "logs"] => "Audit Log",
         ["harbor", "interrogation-services", ..] => "Interrogation Services",
         ["harbor", "clean-up", ..] => "Clean Up",
@@ -167,6 +169,8 @@ mod tests {
             ("/harbor/projects/3/tag-strategy", Some("Policy")),
             ("/harbor/projects/3/robot-account", Some("Robot Accounts")),
             ("/harbor/projects/3/webhook", Some("Webhooks")),
+            ("/harbor/projects/3/labels", Some("Labels")),
+            ("/harbor/labels", Some("Labels")),
             ("/harbor/projects/3/configs", Some("Configuration")),
             ("/harbor/logs", Some("Audit Log")),
             ("/harbor/clean-up/gc", Some("Clean Up")),

@@ -46,7 +46,7 @@ test('a repository lists its artifacts, expands an index, counts pulls and delet
   await expect(singleRow).toContainText(short(single.digest));
   await expect(singleRow.locator('.tag-chip')).toHaveText(['latest', 'v1']);
   await expect(singleRow).toContainText('linux/amd64');
-  await expect(singleRow.locator('td').nth(6)).toHaveText(/\d+(\.\d\d)? (B|KiB)/);
+  await expect(singleRow.locator('td').nth(7)).toHaveText(/\d+(\.\d\d)? (B|KiB)/);
   await expect(singleRow.locator('.artifact-pulls')).toHaveText('0');
   await expect(indexRow).toContainText(short(indexDigest));
   await expect(indexRow.locator('.tag-chip')).toHaveText(['multi']);
@@ -79,7 +79,7 @@ test('a repository lists its artifacts, expands an index, counts pulls and delet
   await expect(amd64Row).toContainText(short(amd64.digest));
   await expect(arm64Row).toContainText('linux/arm64');
   await expect(arm64Row).toContainText(short(arm64.digest));
-  await expect(arm64Row.locator('td').nth(6)).toHaveText(/\d+(\.\d\d)? (B|KiB)/);
+  await expect(arm64Row.locator('td').nth(7)).toHaveText(/\d+(\.\d\d)? (B|KiB)/);
   await expect(arm64Row.locator('.pull-command'))
     .toHaveAttribute('data-pull-command', `docker pull ${host}/${repo}@${arm64.digest}`);
   await screenshot(page, 'artifacts-index-expanded');
@@ -94,8 +94,8 @@ test('a repository lists its artifacts, expands an index, counts pulls and delet
     await expect(singleRow.locator('.artifact-pulls')).toHaveText('1', { timeout: 1_000 });
   }).toPass({ timeout: 10_000 });
   await expect(indexRow.locator('.artifact-pulls')).toHaveText('0');
-  await expect(singleRow.locator('td').nth(8)).not.toBeEmpty();
-  await expect(indexRow.locator('td').nth(8)).toBeEmpty();
+  await expect(singleRow.locator('td').nth(9)).not.toBeEmpty();
+  await expect(indexRow.locator('td').nth(9)).toBeEmpty();
 
   // Sorting by pulls, most first, puts the pulled one on top.
   await page.getByRole('button', { name: 'Pulls' }).click();

@@ -91,6 +91,7 @@ test('every page works at 1024x768 without sideways scrolling, with its own titl
     // An artifact's page: its tags, overview, build history and layers.
     [`${artifacts}/artifacts/${encodeURIComponent(digest)}`, `${digest.slice(0, 19)} - ${REPO} - ${PROJECT} - Berth`],
     [`${project}/members`, `Members - ${PROJECT} - Berth`],
+    [`${project}/labels`, `Labels - ${PROJECT} - Berth`],
     [`${project}/tag-strategy`, `Policy - ${PROJECT} - Berth`],
     [`${project}/robot-account`, `Robot Accounts - ${PROJECT} - Berth`],
     [`${project}/webhook`, `Webhooks - ${PROJECT} - Berth`],
@@ -100,6 +101,7 @@ test('every page works at 1024x768 without sideways scrolling, with its own titl
     ['/harbor/groups', 'Groups - Berth'],
     ['/harbor/robot-accounts', 'Robot Accounts - Berth'],
     ['/harbor/registries', 'Registries - Berth'],
+    ['/harbor/labels', 'Labels - Berth'],
     ['/harbor/logs', 'Audit Log - Berth'],
     ['/harbor/interrogation-services/security-hub', 'Interrogation Services - Berth'],
     ['/harbor/interrogation-services/scanners', 'Interrogation Services - Berth'],

@@ -5,13 +5,14 @@ const { test, expect, signIn, rest, ADMIN_PASSWORD } = require('./fixtures');
 
 const PROJECT = 'perm-e2e';
 const PASSWORD = 'Passw0rdRole';
-const ALL_TABS = ['Summary', 'Repositories', 'Members', 'Policy', 'Robot Accounts', 'Webhooks', 'Logs', 'Configuration'];
+const ALL_TABS = ['Summary', 'Repositories', 'Members', 'Labels', 'Policy', 'Robot Accounts', 'Webhooks', 'Logs', 'Configuration'];
 // Harbor's matrix: only project admins list the project's audit log, project admins and maintainers the
-// immutable tag rules (the Policy tab) and the webhook policies; every member reads the rest.
-const MEMBER_TABS = ['Summary', 'Repositories', 'Members', 'Robot Accounts', 'Configuration'];
-const MAINTAINER_TABS = ['Summary', 'Repositories', 'Members', 'Policy', 'Robot Accounts', 'Webhooks', 'Configuration'];
+// immutable tag rules (the Policy tab) and the webhook policies; every member reads the rest (labels too: guests
+// and up).
+const MEMBER_TABS = ['Summary', 'Repositories', 'Members', 'Labels', 'Robot Accounts', 'Configuration'];
+const MAINTAINER_TABS = ['Summary', 'Repositories', 'Members', 'Labels', 'Policy', 'Robot Accounts', 'Webhooks', 'Configuration'];
 const ADMIN_PAGES = [
-  '/harbor/users', '/harbor/groups', '/harbor/robot-accounts', '/harbor/registries', '/harbor/logs',
+  '/harbor/users', '/harbor/groups', '/harbor/robot-accounts', '/harbor/registries', '/harbor/labels', '/harbor/logs',
   '/harbor/configs/auth', '/harbor/configs/setting',
 ];
 

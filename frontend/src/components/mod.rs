@@ -8,6 +8,7 @@ pub mod dialog;
 pub mod fetch;
 pub mod job_log;
 pub mod json_table;
+pub mod labels;
 pub mod pulls_chart;
 pub mod push_commands;
 pub mod quota_bar;

@@ -3,9 +3,9 @@
 //!
 //! A reference is a tag or a digest. Lists show the artifacts that stand on their own: an index's children
 //! appear in its `references`, and accessories (artifacts whose subject is in the repository) under their
-//! subject with `with_accessory=true`, as in Harbor. Labels and scan overviews are not kept yet: `labels`
-//! is always empty and `with_label`/`with_scan_overview` change nothing. Berth adds each artifact's
-//! `pull_count` (sortable and filterable as `pull_count`).
+//! subject with `with_accessory=true`, as in Harbor. `with_label=true` fills `labels` (otherwise empty, as in
+//! Harbor), and `q=labels=(1 2)` lists the artifacts carrying every label named (`labels=1` one label).
+//! Berth adds each artifact's `pull_count` (sortable and filterable as `pull_count`).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use berth_api::artifacts::{
     Accessory, AdditionLink, Artifact, Platform, Reference as ReferenceResp, Tag, ZERO_TIME,
 };
+use berth_api::labels::Label;
 use berth_api::vulnerabilities::NATIVE_REPORT_MIME;
 use serde::Deserialize;
 
@@ -57,9 +58,9 @@ pub struct AdditionPath {
 
 /// What to include in each artifact (Harbor's `with_*` parameters, booleans). `with_immutable_status=true`
 /// fills each tag's `immutable`; `with_scan_overview=true` fills `scan_overview` (empty for an artifact never
-/// scanned) and `with_sbom_overview=true` fills `sbom_overview` (absent for an artifact with no SBOM generated).
-/// Labels and signatures are not kept yet: those parameters are read (so a bad
-/// value is a 400) and change nothing.
+/// scanned), `with_sbom_overview=true` fills `sbom_overview` (absent for an artifact with no SBOM generated) and
+/// `with_label=true` fills `labels`. Signatures are not kept yet: `with_signature` is read (so a bad value is
+/// a 400) and changes nothing.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[expect(
     dead_code,
@@ -209,6 +210,15 @@ async fn to_artifacts(
             tags.entry(tag.artifact_id).or_default().push(tag);
         }
     }
+    let mut labels: HashMap<i64, Vec<Label>> = HashMap::new();
+    if include.with_label == Some(true) {
+        for (artifact_id, label) in state.db.labels_of(&ids).await? {
+            labels
+                .entry(artifact_id)
+                .or_default()
+                .push(crate::service::labels::to_wire(label));
+        }
+    }
     let mut accessories: HashMap<String, Vec<Accessory>> = HashMap::new();
     if include.with_accessory.unwrap_or(false) {
         let digests: Vec<String> = rows.iter().map(|r| r.digest.clone()).collect();
@@ -341,7 +351,7 @@ async fn to_artifacts(
                 .unwrap_or(true)
                 .then(|| tags.remove(&row.id).unwrap_or_default()),
             addition_links,
-            labels: Vec::new(),
+            labels: labels.remove(&row.id).unwrap_or_default(),
             accessories: include
                 .with_accessory
                 .unwrap_or(false)
@@ -359,7 +369,8 @@ async fn to_artifacts(
 }
 
 /// `GET …/artifacts`: one page of the repository's artifacts, newest first unless `sort`. `q` and `sort` take
-/// the keys of [`list::ARTIFACTS`]: `tags=*` lists the tagged artifacts, `tags=nil` the untagged ones.
+/// the keys of [`list::ARTIFACTS`]: `tags=*` lists the tagged artifacts, `tags=nil` the untagged ones,
+/// `labels=(1 2)` those carrying labels 1 and 2.
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -396,6 +407,7 @@ pub async fn list(
         ("with_tag", include.with_tag),
         ("with_accessory", include.with_accessory),
         ("with_immutable_status", include.with_immutable_status),
+        ("with_label", include.with_label),
     ] {
         if let Some(value) = value {
             kept.push((key, value.to_string()));

@@ -13,6 +13,7 @@ mod gc;
 mod icons;
 mod immutable;
 mod jobservice;
+mod labels;
 mod ldap;
 mod members;
 mod oidc;
@@ -52,6 +53,7 @@ use berth_api::jobs::{
     ActionRequest, ExecHistory, JobQueue, Schedule, ScheduleTask, SchedulerStatus, Worker,
     WorkerPool,
 };
+use berth_api::labels::Label;
 use berth_api::ldap::{LdapConf, LdapImportUsers, LdapPingResult, LdapUser};
 use berth_api::members::{ProjectMember, ProjectMemberEntity, RoleRequest, UserGroup};
 use berth_api::oidc::{OidcCliSecretReq, OidcPingReq};
@@ -202,6 +204,8 @@ api_routes! {
     post "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan" => scan::scan [.accepted()],
     post "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan/stop" => scan::stop [.accepted()],
     get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan/{report_id}/log" => scan::log [.text().text_id("report_id")],
+    post "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/labels" => labels::attach [.body::<Label>()],
+    delete "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/labels/{label_id}" => labels::detach,
     get "/icons/{digest}" => icons::get [.ok::<Icon>()],
 
     get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags" => tags::list [.list::<Tag>()
@@ -219,6 +223,15 @@ api_routes! {
     get "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}/executions/{execution_id}/tasks/{task_id}/log" => webhooks::task_log [.text()],
     get "/projects/{project_name_or_id}/webhook/lasttrigger" => webhooks::last_trigger [.ok::<Vec<WebhookLastTrigger>>()],
     get "/projects/{project_name_or_id}/webhook/events" => webhooks::events [.ok::<SupportedWebhookEventTypes>()],
+
+    get "/labels" => labels::list [.list::<Label>()
+        .query("scope", Type::String, "g (global labels) or p (a project's labels, with project_id)")
+        .query("project_id", Type::Integer, "The project of scope=p")
+        .query("name", Type::String, "Name part")],
+    post "/labels" => labels::create [.body::<Label>().created()],
+    get "/labels/{label_id}" => labels::get [.ok::<Label>()],
+    put "/labels/{label_id}" => labels::update [.body::<Label>()],
+    delete "/labels/{label_id}" => labels::remove,
 
     get "/quotas" => quotas::list [.list::<Quota>()
         .query("reference", Type::String, "project")

@@ -190,6 +190,10 @@ pub enum Resource {
     Log,
     /// Immutable tag rules (Harbor's `immutable-tag` resource).
     ImmutableTag,
+    /// The project's labels (Harbor's `label` resource).
+    Label,
+    /// Labels put on artifacts (Harbor's `artifact-label` resource).
+    ArtifactLabel,
 }
 
 impl Resource {
@@ -206,6 +210,8 @@ impl Resource {
             "tag" => Some(Resource::Tag),
             "log" => Some(Resource::Log),
             "immutable-tag" => Some(Resource::ImmutableTag),
+            "label" => Some(Resource::Label),
+            "artifact-label" => Some(Resource::ArtifactLabel),
             _ => None,
         }
     }
@@ -223,6 +229,8 @@ impl Resource {
             Resource::Tag => 7,
             Resource::Log => 8,
             Resource::ImmutableTag => 9,
+            Resource::Label => 10,
+            Resource::ArtifactLabel => 11,
         }
     }
 }
@@ -300,6 +308,15 @@ pub fn role_permits(role: Role, resource: Resource, operation: Operation) -> boo
             matches!(operation, Create | Update | Delete | List)
         }
         (ImmutableTag, _) => false,
+        (Label, ProjectAdmin | Maintainer) => {
+            matches!(operation, Create | Read | Update | Delete | List)
+        }
+        (Label, Developer | Guest) => matches!(operation, Read | List),
+        (Label, LimitedGuest) => false,
+        (ArtifactLabel, ProjectAdmin | Maintainer | Developer) => {
+            matches!(operation, Create | Delete)
+        }
+        (ArtifactLabel, _) => false,
     }
 }
 
@@ -339,7 +356,7 @@ impl ProjectAccess {
         })
     }
 
-    /// The bit of `(resource, operation)` in [`Self::robot_grants`] (10 resources × 7 operations fit in 128).
+    /// The bit of `(resource, operation)` in [`Self::robot_grants`] (12 resources × 7 operations fit in 128).
     pub fn bit(resource: Resource, operation: Operation) -> u128 {
         1 << (resource.index() * 7 + operation.index())
     }
@@ -350,8 +367,8 @@ impl ProjectAccess {
     }
 
     /// Whether the subject may perform `operation` on `resource` in this project. Anyone who can see a
-    /// public project may read it and its metadata, and read and list its repositories, artifacts and tags;
-    /// its members, quota and robots are for its members only.
+    /// public project may read it and its metadata, and read and list its repositories, artifacts, tags and
+    /// labels; its members, quota and robots are for its members only.
     pub fn permits(self, resource: Resource, operation: Operation) -> bool {
         if self.sysadmin {
             return true;
@@ -372,10 +389,11 @@ impl ProjectAccess {
                     Operation::Read | Operation::List | Operation::Pull
                 )
             }
-            Resource::Artifact | Resource::Tag => {
+            Resource::Artifact | Resource::Tag | Resource::Label => {
                 matches!(operation, Operation::Read | Operation::List)
             }
-            Resource::Member
+            Resource::ArtifactLabel
+            | Resource::Member
             | Resource::Quota
             | Resource::Robot
             | Resource::Log
@@ -661,9 +679,6 @@ fn role_permits_other(role: Role, resource: &str, action: &str) -> bool {
     use Role::*;
     let admin_or_maintainer = matches!(role, ProjectAdmin | Maintainer);
     match resource {
-        "label" => {
-            admin_or_maintainer || (role != LimitedGuest && matches!(action, "read" | "list"))
-        }
         "tag-retention" => admin_or_maintainer,
         "notification-policy" => {
             role == ProjectAdmin || (role == Maintainer && matches!(action, "read" | "list"))
@@ -671,7 +686,6 @@ fn role_permits_other(role: Role, resource: &str, action: &str) -> bool {
         "scan" => admin_or_maintainer || action == "read",
         "scanner" => role == ProjectAdmin || action == "read",
         "accessory" => true,
-        "artifact-label" => matches!(role, ProjectAdmin | Maintainer | Developer),
         "export-cve" => matches!(role, ProjectAdmin | Maintainer | Developer),
         _ => false,
     }
@@ -681,7 +695,7 @@ fn role_permits_other(role: Role, resource: &str, action: &str) -> bool {
 fn public_permits_other(resource: &str, action: &str) -> bool {
     matches!(
         (resource, action),
-        ("label", "read" | "list") | ("scan", "read") | ("scanner", "read") | ("accessory", "list")
+        ("scan", "read") | ("scanner", "read") | ("accessory", "list")
     )
 }
 
@@ -811,6 +825,45 @@ mod tests {
         assert!(public.permits(Resource::Project, Read));
         assert!(!public.permits(Resource::Member, List));
         assert_eq!(Role::from_id(4).map(Role::name), Some("maintainer"));
+    }
+
+    #[test]
+    fn labels_follow_harbors_rows() {
+        use Operation::*;
+        // `labels`: C R U D L for project admins and maintainers, R L for developers and guests.
+        for role in [Role::ProjectAdmin, Role::Maintainer] {
+            for op in [Create, Read, Update, Delete, List] {
+                assert!(role_permits(role, Resource::Label, op), "{role:?} {op:?}");
+            }
+        }
+        for role in [Role::Developer, Role::Guest] {
+            assert!(role_permits(role, Resource::Label, Read));
+            assert!(role_permits(role, Resource::Label, List));
+            assert!(!role_permits(role, Resource::Label, Create));
+            assert!(!role_permits(role, Resource::Label, Update));
+        }
+        assert!(!role_permits(Role::LimitedGuest, Resource::Label, List));
+        // `artifact labels`: C D for developers and up.
+        for role in [Role::ProjectAdmin, Role::Maintainer, Role::Developer] {
+            assert!(role_permits(role, Resource::ArtifactLabel, Create));
+            assert!(role_permits(role, Resource::ArtifactLabel, Delete));
+        }
+        assert!(!role_permits(Role::Guest, Resource::ArtifactLabel, Create));
+        // A public project's labels are read by anyone; nobody outside labels its artifacts.
+        let public = ProjectAccess {
+            sysadmin: false,
+            public: true,
+            role: None,
+            robot_grants: 0,
+        };
+        assert!(public.permits(Resource::Label, List));
+        assert!(!public.permits(Resource::Label, Create));
+        assert!(!public.permits(Resource::ArtifactLabel, Create));
+        assert_eq!(Resource::from_name("label"), Some(Resource::Label));
+        assert_eq!(
+            Resource::from_name("artifact-label"),
+            Some(Resource::ArtifactLabel)
+        );
     }
 
     #[test]

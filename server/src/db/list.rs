@@ -787,6 +787,15 @@ pub static ARTIFACTS: LazyLock<Vec<Field>> = LazyLock::new(|| {
                ELSE 'UNKNOWN' END",
             Kind::Text,
         ),
+        Field {
+            key: "labels",
+            column: Column::Related {
+                from: "artifact_labels al WHERE al.artifact_id = a.id",
+                column: "al.label_id",
+                substring_index: None,
+            },
+            kind: Kind::Integer,
+        },
         Field::new("manifest_media_type", "a.media_type", Kind::Text),
         Field::new("artifact_type", "a.artifact_type", Kind::Text),
         Field::new("size", "a.total_size", Kind::Integer),
@@ -838,6 +847,18 @@ pub static IMMUTABLE_RULES: LazyLock<Vec<Field>> = LazyLock::new(|| {
         Field::new("id", "id", Kind::Integer),
         Field::new("disabled", "disabled", Kind::Bool),
         Field::new("priority", "priority", Kind::Integer),
+    ]
+});
+
+/// `GET /labels`.
+pub static LABELS: LazyLock<Vec<Field>> = LazyLock::new(|| {
+    vec![
+        Field::new("id", "id", Kind::Integer),
+        Field::new("name", "name", Kind::Text),
+        Field::new("description", "description", Kind::Text),
+        Field::new("color", "color", Kind::Text),
+        Field::new("creation_time", "created_at", Kind::Time),
+        Field::new("update_time", "updated_at", Kind::Time),
     ]
 });
 

@@ -3,6 +3,7 @@
 pub mod artifacts;
 pub mod configurations;
 pub mod immutable;
+pub mod labels;
 pub mod oidc;
 pub mod projects;
 pub mod registries;

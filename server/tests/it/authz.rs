@@ -391,6 +391,46 @@ const TABLE: &[Row] = &[
         false,
         &[("member", "delete")],
     ),
+    // Labels: the rows use a project label of the fixture project (`label`: admins and maintainers write,
+    // developers and guests read, anyone reads a public project's). Global labels: `api::labels`.
+    row("get", "/labels", NO_LIMITED, true, &[("label", "list")]),
+    row("post", "/labels", DELETERS, false, &[("label", "create")]),
+    row(
+        "get",
+        "/labels/{label_id}",
+        NO_LIMITED,
+        true,
+        &[("label", "read")],
+    ),
+    row(
+        "put",
+        "/labels/{label_id}",
+        DELETERS,
+        false,
+        &[("label", "update")],
+    ),
+    row(
+        "delete",
+        "/labels/{label_id}",
+        DELETERS,
+        false,
+        &[("label", "delete")],
+    ),
+    // Putting a label on an artifact and taking it off (`artifact-label`): developers and up.
+    row(
+        "post",
+        "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/labels",
+        WRITERS,
+        false,
+        &[("artifact-label", "create")],
+    ),
+    row(
+        "delete",
+        "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/labels/{label_id}",
+        WRITERS,
+        false,
+        &[("artifact-label", "delete")],
+    ),
     // Immutable tag rules.
     row(
         "get",
@@ -817,6 +857,9 @@ struct Fixture {
     registry_id: i64,
     /// An immutable tag rule of the project (`…/immutabletagrules/{immutable_rule_id}` rows).
     rule_id: i64,
+    /// A label of the project (`/labels/{label_id}` and artifact label rows), on the image for the
+    /// `DELETE …/labels/{label_id}` row.
+    label_id: i64,
     /// A dry-run audit-log purge (`{purge_id}` and `{job_id}` rows) or garbage collection (`{gc_id}` rows),
     /// run for the row.
     job_id: i64,
@@ -1120,6 +1163,29 @@ async fn fixture(
         .await;
         rule_id = location_id(response);
     }
+    let mut label_id = 0;
+    if row.route.contains("{label_id}") || row.route.ends_with("/labels") {
+        let response = send(
+            http,
+            Method::POST,
+            api("/labels"),
+            Some(json!({"name": "fixture", "scope": "p", "project_id": project_id})),
+        )
+        .await;
+        label_id = location_id(response);
+    }
+    if row.route.ends_with("/labels/{label_id}") && row.route.starts_with("/projects/") {
+        let response = send(
+            http,
+            Method::POST,
+            api(&format!(
+                "/projects/{project}/repositories/app/artifacts/v1/labels"
+            )),
+            Some(json!({"id": label_id})),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
     let caller_robot = match who {
         RobotIn | RobotOut => {
             let unrelated = [("quota", "read"), ("member", "list")]
@@ -1191,6 +1257,7 @@ async fn fixture(
         group_id,
         registry_id,
         rule_id,
+        label_id,
         job_id,
         retention,
         webhook,
@@ -1347,6 +1414,24 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
         (_, "/projects/{project_name_or_id}/immutabletagrules/{immutable_rule_id}") => {
             api(format!("/projects/{p}/immutabletagrules/{}", fx.rule_id))
         }
+        ("get", "/labels") => api(format!("/labels?scope=p&project_id={}", fx.project_id)),
+        ("post", "/labels") => with(
+            "/labels".to_owned(),
+            json!({"name": "new", "scope": "p", "project_id": fx.project_id}),
+        ),
+        ("put", "/labels/{label_id}") => with(
+            format!("/labels/{}", fx.label_id),
+            json!({"name": "renamed", "color": "#123456"}),
+        ),
+        (_, "/labels/{label_id}") => api(format!("/labels/{}", fx.label_id)),
+        (
+            "post",
+            "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/labels",
+        ) => with(format!("{artifact}/labels"), json!({"id": fx.label_id})),
+        (
+            _,
+            "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/labels/{label_id}",
+        ) => api(format!("{artifact}/labels/{}", fx.label_id)),
         (_, "/projects/{project_name}/repositories") => api(format!("/projects/{p}/repositories")),
         ("put", "/projects/{project_name}/repositories/{repository_name}") => {
             with(repo, json!({"description": "changed"}))

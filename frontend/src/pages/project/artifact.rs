@@ -621,6 +621,7 @@ mod tests {
             addition_links: Default::default(),
             scan_overview: None,
             sbom_overview: None,
+            labels: Vec::new(),
         };
         let rows = overview(&artifact);
         let get = |label: &str| {

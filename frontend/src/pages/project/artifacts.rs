@@ -9,7 +9,10 @@
 //! Action menu's "Stop Scan" and "Stop SBOM Generation" stop them. The SBOM column (Harbor's) says where each
 //! artifact's SBOM is, with "SBOM details" (its page) and "Download SBOM" once there is one. While any artifact
 //! on the page is queued or being scanned or having its SBOM generated, the page is read again every two
-//! seconds, so its Vulnerabilities and SBOM columns turn into the result by themselves.
+//! seconds, so its Vulnerabilities and SBOM columns turn into the result by themselves. Each artifact's labels
+//! show as chips (`with_label=true`); the toolbar's label filter lists only the artifacts carrying the chosen
+//! label (`q=labels=(id)`), and the Action menu's "Labels" puts the project's and the global labels on the
+//! chosen artifact or takes them off (for roles with `artifact-label`).
 //!
 //! Rule: loading the list costs one request whatever the repository holds; an index's children are fetched
 //! only when the user expands it.
@@ -20,12 +23,16 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use super::use_project;
-use crate::answers::{Artifact, Reference};
+use berth_api::labels::Label;
+
+use crate::answers::{Artifact, ArtifactLabel, Reference};
 use crate::api::{self, encode_component};
 use crate::components::action_menu::{ActionMenu, MenuItem, Needs};
 use crate::components::copy_button::CopyButton;
+use crate::components::dialog::Dialog;
 use crate::components::dialog::{DeleteDialog, DeleteFlow, what};
 use crate::components::fetch::Fetch;
+use crate::components::labels::LabelChip;
 use crate::components::sbom_bar::{SbomBar, SbomState};
 use crate::components::select_table::{SelectCell, Selection};
 use crate::components::table::{
@@ -44,7 +51,9 @@ pub const DEFAULT_SORT: Sort = Sort {
 /// Tag chips shown in a row before the rest are summed up as `…+N`.
 pub const TAG_CHIPS: usize = 3;
 /// Columns of the table (for the full-width loading, empty and error rows).
-const COLUMNS: &str = "11";
+const COLUMNS: &str = "12";
+/// The most labels of each scope the filter and the Labels dialog offer (one page of the server's largest).
+pub const LABELS_OFFERED: u32 = 100;
 
 #[component]
 pub fn ArtifactsPage() -> impl IntoView {
@@ -67,10 +76,36 @@ pub fn ArtifactsPage() -> impl IntoView {
         current
     });
 
+    // The labels this project's artifacts may carry: the global ones and the project's own.
+    let project_id = Memo::new(move |_| ctx.project.with(|p| p.as_ref().map(|p| p.project_id)));
+    let global_labels = Fetch::<Vec<Label>>::new(move || {
+        Some(format!(
+            "/labels?scope=g&page_size={LABELS_OFFERED}&sort=name"
+        ))
+    });
+    let project_labels = Fetch::<Vec<Label>>::new(move || {
+        project_id.get().map(|id| {
+            format!("/labels?scope=p&project_id={id}&page_size={LABELS_OFFERED}&sort=name")
+        })
+    });
+    let offered = Signal::derive(move || {
+        let mut all = global_labels.ok().unwrap_or_default();
+        all.extend(project_labels.ok().unwrap_or_default());
+        all
+    });
+    let label_filter = RwSignal::new(None::<i64>);
+
     let query = Memo::new(move |_| {
         project_name.get().map(|project| {
             let (page, size, _, sort) = list.get();
-            artifacts_path(&project, &repository.get(), page, size, sort)
+            artifacts_path(
+                &project,
+                &repository.get(),
+                page,
+                size,
+                sort,
+                label_filter.get(),
+            )
         })
     });
     let artifacts = PagedList::<Artifact>::new(move || query.get(), list);
@@ -133,7 +168,20 @@ pub fn ArtifactsPage() -> impl IntoView {
     let sbom_chosen = move |_| send_chosen("scan", Kind::Sbom);
     let stop_scan = Callback::new(move |()| send_chosen("scan/stop", Kind::Scan));
     let stop_sbom = Callback::new(move |()| send_chosen("scan/stop", Kind::Sbom));
-    let menu_shown = Signal::derive(move || can_delete.get() || can_stop.get());
+    let can_label = Signal::derive(move || ctx.can("artifact-label", "create"));
+    let labelling = RwSignal::new(None::<(String, Vec<ArtifactLabel>)>);
+    let labels_open = RwSignal::new(false);
+    let edit_labels = Callback::new(move |()| {
+        let Some(project) = project_name.get_untracked() else {
+            return;
+        };
+        if let [artifact] = artifacts.chosen(selection, |a| a.digest.clone()).as_slice() {
+            let path = artifact_path(&project, &repository.get_untracked(), &artifact.digest);
+            labelling.set(Some((path, artifact.labels.clone())));
+            labels_open.set(true);
+        }
+    });
+    let menu_shown = Signal::derive(move || can_delete.get() || can_stop.get() || can_label.get());
     // While a scan or an SBOM generation is queued or running on this page, read the page again every two
     // seconds.
     Effect::new(move |_| {
@@ -186,6 +234,8 @@ pub fn ArtifactsPage() -> impl IntoView {
                     disabled=move || requesting.get() || selection.count() == 0
                     on:click=sbom_chosen>"Generate SBOM"</button>
                 <ActionMenu selection=selection shown=menu_shown>
+                    <MenuItem label="Labels" selection=selection needs=Needs::One hint="Choose one artifact"
+                        allowed=can_label on_select=edit_labels/>
                     <MenuItem label="Stop Scan" selection=selection needs=Needs::Some allowed=can_stop
                         on_select=stop_scan/>
                     <MenuItem label="Stop SBOM Generation" selection=selection needs=Needs::Some
@@ -193,10 +243,31 @@ pub fn ArtifactsPage() -> impl IntoView {
                     <MenuItem label="Delete" danger=true selection=selection needs=Needs::Some
                         allowed=can_delete on_select=ask_delete/>
                 </ActionMenu>
+                <select class="label-filter" aria-label="Filter by label"
+                    on:change=move |ev| {
+                        label_filter.set(event_target_value(&ev).parse().ok());
+                        list.page.set(1);
+                    }>
+                    <option value="" selected=move || label_filter.get().is_none()>"All labels"</option>
+                    {move || {
+                        offered
+                            .get()
+                            .into_iter()
+                            .map(|label| {
+                                let id = label.id;
+                                view! {
+                                    <option value=id.to_string()
+                                        selected=move || label_filter.get() == Some(id)>{label.name}</option>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </select>
             </ListToolbar>
             <ListTable list=list fetch=artifacts.fetch() selection=selection class="artifacts-list" rows=rows>
                 <th scope="col">"Artifacts"</th>
                 <th scope="col">"Tags"</th>
+                <th scope="col">"Labels"</th>
                 <th scope="col">"Type"</th>
                 <th scope="col">"Vulnerabilities"</th>
                 <th scope="col">"SBOM"</th>
@@ -220,6 +291,114 @@ pub fn ArtifactsPage() -> impl IntoView {
                 format!("Deleted {n} artifacts")
             }
             on_deleted=Callback::new(move |()| artifacts.refresh())/>
+        <ArtifactLabelsDialog open=labels_open artifact=labelling offered=offered
+            on_changed=Callback::new(move |()| artifacts.refresh())/>
+    }
+}
+
+/// The Action menu's Labels: every label the artifact may carry, each a switch that puts it on
+/// (`POST …/labels`) or takes it off (`DELETE …/labels/{id}`) at once.
+#[component]
+fn ArtifactLabelsDialog(
+    open: RwSignal<bool>,
+    /// The artifact's REST path and the labels it carries.
+    artifact: RwSignal<Option<(String, Vec<ArtifactLabel>)>>,
+    offered: Signal<Vec<Label>>,
+    on_changed: Callback<()>,
+) -> impl IntoView {
+    let carried = RwSignal::new(Vec::<i64>::new());
+    let busy = RwSignal::new(false);
+    let toasts = use_toasts();
+    Effect::new(move |_| {
+        if open.get() {
+            carried.set(
+                artifact
+                    .get_untracked()
+                    .map(|(_, labels)| labels.iter().map(|l| l.id).collect())
+                    .unwrap_or_default(),
+            );
+        }
+    });
+    let toggle = move |label: Label| {
+        let Some((path, _)) = artifact.get_untracked() else {
+            return;
+        };
+        let on = carried.with_untracked(|c| c.contains(&label.id));
+        busy.set(true);
+        spawn_local(async move {
+            let done = if on {
+                api::delete(&format!("{path}/labels/{}", label.id)).await
+            } else {
+                api::post(
+                    &format!("{path}/labels"),
+                    &serde_json::json!({ "id": label.id }),
+                )
+                .await
+            };
+            busy.set(false);
+            match done {
+                Ok(()) => {
+                    carried.update(|c| {
+                        if on {
+                            c.retain(|id| *id != label.id);
+                        } else {
+                            c.push(label.id);
+                        }
+                    });
+                    toasts.success(if on {
+                        format!("Removed label {}", label.name)
+                    } else {
+                        format!("Added label {}", label.name)
+                    });
+                    on_changed.run(());
+                }
+                Err(e) => toasts.error(e.message),
+            }
+        });
+    };
+    let items = move || {
+        let labels = offered.get();
+        if labels.is_empty() {
+            return view! {
+                <p class="empty">"No labels yet: create them under Administration → Labels or in the project's Labels tab."</p>
+            }
+            .into_any();
+        }
+        view! {
+            <ul class="label-picker" aria-label="Labels">
+                {labels
+                    .into_iter()
+                    .map(|label| {
+                        let id = label.id;
+                        let name = label.name.clone();
+                        let check = format!("Label {name}");
+                        let chip = view! { <LabelChip name=name.clone() color=label.color.clone()/> };
+                        let scope = if label.scope == "g" { "global" } else { "project" };
+                        view! {
+                            <li>
+                                <label>
+                                    <input type="checkbox" aria-label=check
+                                        prop:checked=move || carried.with(|c| c.contains(&id))
+                                        disabled=move || busy.get()
+                                        on:change=move |_| toggle(label.clone())/>
+                                    {chip}
+                                    <span class="muted">{scope}</span>
+                                </label>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        }
+        .into_any()
+    };
+    view! {
+        <Dialog open=open title="Labels">
+            <div class="dialog-body">{items}</div>
+            <footer class="dialog-footer">
+                <button type="button" on:click=move |_| open.set(false)>"Done"</button>
+            </footer>
+        </Dialog>
     }
 }
 
@@ -303,6 +482,7 @@ fn ArtifactRow(
         .map(|t| t.name.clone())
         .collect();
     let chips = TagChips::of(&tag_names, TAG_CHIPS);
+    let labels = artifact.labels.clone();
     let kind = kind_label(&artifact);
     let platform = if is_index {
         Some(platforms_summary(children.len()))
@@ -382,6 +562,12 @@ fn ArtifactRow(
                         }
                     })}
             </td>
+            <td class="artifact-labels">
+                {labels
+                    .into_iter()
+                    .map(|l| view! { <LabelChip name=l.name color=l.color description=l.description/> })
+                    .collect_view()}
+            </td>
             <td>
                 <span class="artifact-kind">{kind}</span>
                 {platform.map(|p| view! { <span class="artifact-platform muted">{p}</span> })}
@@ -458,6 +644,7 @@ fn ChildRow(
                 <A href=href attr:title=digest.clone()><code>{short}</code></A>
                 <CopyButton text=digest.clone() label="Copy digest"/>
             </td>
+            <td></td>
             <td></td>
             <td><span class="artifact-platform">{platform}</span></td>
             <td class="artifact-vulnerabilities">{vulnerabilities}</td>
@@ -540,14 +727,15 @@ pub fn encode_repository(relative: &str) -> String {
         .join("%252F")
 }
 
-/// `/projects/{project}/repositories/{repository}/artifacts` with tags, one page, in `sort` order
-/// ([`DEFAULT_SORT`] when none is chosen).
+/// `/projects/{project}/repositories/{repository}/artifacts` with tags and labels, one page, in `sort` order
+/// ([`DEFAULT_SORT`] when none is chosen), only those carrying `label` when given.
 pub fn artifacts_path(
     project: &str,
     repository: &str,
     page: u32,
     page_size: u32,
     sort: Option<Sort>,
+    label: Option<i64>,
 ) -> String {
     page_path(
         &format!(
@@ -562,7 +750,12 @@ pub fn artifacts_path(
             ("with_immutable_status", "true".to_owned()),
             ("with_scan_overview", "true".to_owned()),
             ("with_sbom_overview", "true".to_owned()),
+            ("with_label", "true".to_owned()),
             ("sort", Sort::param(Some(sort.unwrap_or(DEFAULT_SORT)))),
+            (
+                "q",
+                label.map(|id| format!("labels=({id})")).unwrap_or_default(),
+            ),
         ],
     )
 }
@@ -765,6 +958,7 @@ mod tests {
             addition_links: Default::default(),
             scan_overview: None,
             sbom_overview: None,
+            labels: Vec::new(),
         }
     }
 
@@ -844,8 +1038,12 @@ mod tests {
     #[test]
     fn api_paths_encode_the_repository_twice_and_default_to_newest_first() {
         assert_eq!(
-            artifacts_path("proj", "app", 1, 15, None),
-            "/projects/proj/repositories/app/artifacts?page=1&page_size=15&with_tag=true&with_immutable_status=true&with_scan_overview=true&with_sbom_overview=true&sort=-push_time"
+            artifacts_path("proj", "app", 1, 15, None, None),
+            "/projects/proj/repositories/app/artifacts?page=1&page_size=15&with_tag=true&with_immutable_status=true&with_scan_overview=true&with_sbom_overview=true&with_label=true&sort=-push_time"
+        );
+        assert_eq!(
+            artifacts_path("proj", "app", 1, 15, None, Some(7)),
+            "/projects/proj/repositories/app/artifacts?page=1&page_size=15&with_tag=true&with_immutable_status=true&with_scan_overview=true&with_sbom_overview=true&with_label=true&sort=-push_time&q=labels%3D%287%29"
         );
         assert_eq!(
             artifacts_path(
@@ -856,9 +1054,10 @@ mod tests {
                 Some(Sort {
                     key: "pull_count",
                     descending: false
-                })
+                }),
+                None
             ),
-            "/projects/proj/repositories/a%252Fb/artifacts?page=2&page_size=25&with_tag=true&with_immutable_status=true&with_scan_overview=true&with_sbom_overview=true&sort=pull_count"
+            "/projects/proj/repositories/a%252Fb/artifacts?page=2&page_size=25&with_tag=true&with_immutable_status=true&with_scan_overview=true&with_sbom_overview=true&with_label=true&sort=pull_count"
         );
         assert_eq!(
             artifact_path("proj", "a/b", DIGEST),

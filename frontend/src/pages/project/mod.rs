@@ -11,6 +11,7 @@ pub mod artifacts;
 pub mod config;
 pub mod config_scan;
 pub mod config_scanner;
+pub mod labels;
 pub mod logs;
 pub mod members;
 pub mod policy;
@@ -58,10 +59,11 @@ const fn tab(
 /// The tabs in Harbor's order, each with the permission Harbor's portal checks before showing it
 /// (`project-detail.component.ts`; Berth's matrix names the project configuration `metadata`).
 /// Policy holds Tag Retention and Tag Immutability (the same roles may see both).
-pub const TABS: [Tab; 8] = [
+pub const TABS: [Tab; 9] = [
     tab("summary", "Summary", (".", "read")),
     tab("repositories", "Repositories", ("repository", "list")),
     tab("members", "Members", ("member", "list")),
+    tab("labels", "Labels", ("label", "list")),
     tab("tag-strategy", "Policy", ("immutable-tag", "list")),
     tab("robot-account", "Robot Accounts", ("robot", "list")),
     tab("webhook", "Webhooks", ("notification-policy", "list")),

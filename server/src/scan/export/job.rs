@@ -124,14 +124,6 @@ async fn write(ctx: &JobContext, criteria: &Criteria) -> Result<(String, i64), F
     if let Err(e) = may_export(state, &subject, &project, "create").await {
         return Err(Failure::Refused(e.to_string()));
     }
-    if !criteria.labels.is_empty() {
-        ctx.log
-            .info(
-                "no artifact carries the labels asked for (Berth has no labels): nothing to export",
-            )
-            .await;
-        return Ok((csv, rows));
-    }
     let Some(scanner) = db.default_scanner().await? else {
         ctx.log
             .info("no scanner is the default: nothing to export")
@@ -172,6 +164,11 @@ async fn write(ctx: &JobContext, criteria: &Criteria) -> Result<(String, i64), F
                     .get(&a.artifact_id)
                     .is_some_and(|n| n.iter().any(|t| tags.is_match(t)))
             });
+        }
+        if !criteria.labels.is_empty() {
+            let ids: Vec<i64> = kept.iter().map(|a| a.artifact_id).collect();
+            let labelled = db.carrying_any_label(&ids, &criteria.labels).await?;
+            kept.retain(|a| labelled.contains(&a.artifact_id));
         }
         let uuids: Vec<String> = kept
             .iter()

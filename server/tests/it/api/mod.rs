@@ -5,6 +5,7 @@ mod audit;
 mod configurations;
 mod gc;
 pub mod immutable;
+mod labels;
 mod lists;
 mod members;
 mod openapi;

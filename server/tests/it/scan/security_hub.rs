@@ -668,8 +668,50 @@ async fn a_cve_export_holds_one_allowed_project_for_the_user_who_asked_only() {
     assert!(narrow.iter().all(|l| l.starts_with("scans/debian-12.0,")));
     let (_, none) = export_csv(&server, dev, json!({"projects": [scans], "tags": "v9"})).await;
     assert_eq!(none, format!("{HEADER}\r\n"));
-    let (_, labelled) = export_csv(&server, dev, json!({"projects": [scans], "labels": [1]})).await;
+    let (_, labelled) =
+        export_csv(&server, dev, json!({"projects": [scans], "labels": [999]})).await;
     assert_eq!(labelled, format!("{HEADER}\r\n"));
+    // Labels: only the artifacts carrying one of the labels asked for.
+    let http = client();
+    let created = http
+        .post(server.url("/api/v2.0/labels"))
+        .basic_auth(ADMIN.0, Some(ADMIN.1))
+        .json(&json!({"name": "exported", "scope": "g"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let label: i64 = created.headers()["location"]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let attached = http
+        .post(server.url(&format!(
+            "/api/v2.0/projects/scans/repositories/debian-12.0/artifacts/{digest}/labels"
+        )))
+        .basic_auth(ADMIN.0, Some(ADMIN.1))
+        .json(&json!({"id": label}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attached.status(), 200);
+    let (_, labelled) = export_csv(
+        &server,
+        dev,
+        json!({"projects": [scans], "labels": [999, label]}),
+    )
+    .await;
+    let labelled: Vec<&str> = labelled
+        .split("\r\n")
+        .filter(|l| !l.is_empty())
+        .skip(1)
+        .collect();
+    assert_eq!(labelled.len(), debian_rows.len(), "{labelled:?}");
+    assert!(labelled.iter().all(|l| l.starts_with("scans/debian-12.0,")));
 
     // The administrator may export any project.
     let (_, theirs) = export_csv(&server, ADMIN, json!({"projects": [other]})).await;
