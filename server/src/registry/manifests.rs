@@ -323,20 +323,13 @@ pub async fn put(
         },
         PutManifestError::Quota(q) => {
             tracing::warn!(%q, repository = %name, "manifest push refused: project quota exceeded");
-            let mut event = state.webhooks.artifact_event(
-                EventType::QuotaExceed,
+            state.webhooks.quota_exceeded(
                 &project,
                 name.as_str(),
-                &digest_text,
-                tag,
+                Some(&digest_text),
                 caller.username(),
+                q.to_string(),
             );
-            event
-                .payload
-                .event_data
-                .custom
-                .insert("Details".to_owned(), q.to_string());
-            state.webhooks.notify_soon(event);
             RegistryError::QuotaExceeded(q.to_string())
         }
         PutManifestError::Immutable(locked) => RegistryError::Immutable(locked.push_message()),

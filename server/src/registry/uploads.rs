@@ -340,6 +340,11 @@ async fn append(
         Err(e) if e.is_limit() => {
             tracing::warn!(project = %project.name, repository = %name, upload = id, reason = %e,
                 "upload refused and ended: it would pass a limit");
+            if matches!(e, AppendError::OverQuota { .. }) {
+                state
+                    .webhooks
+                    .quota_exceeded(project, name.as_str(), None, "", e.to_string());
+            }
             discard(state, id).await;
             drain_refused(&mut stream, declared).await;
             Err(append_error(name, id)(e))
@@ -543,6 +548,14 @@ pub(super) async fn link_upload(
         ChargeError::Quota(q) => {
             tracing::warn!(project = %project.name, repository = %name, upload = id, %digest, %q,
                 "upload refused: project quota exceeded; its bytes are removed");
+            // Who pushed is not known this deep; the event names the blob and the repository.
+            state.webhooks.quota_exceeded(
+                project,
+                name.as_str(),
+                Some(&digest_text),
+                "",
+                q.to_string(),
+            );
             RegistryError::QuotaExceeded(q.to_string())
         }
         ChargeError::BlobDeleting(_) => RegistryError::Unavailable(format!(

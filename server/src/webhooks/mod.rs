@@ -273,6 +273,35 @@ impl Notifier {
         self.notify(event).await;
     }
 
+    /// Sends `QUOTA_EXCEED` for a push into `repository` that the project's quota refused, on a task of its
+    /// own: the blob or manifest when known, and Harbor's `custom_attributes.Details` saying why.
+    pub fn quota_exceeded(
+        self: &Arc<Self>,
+        project: &Project,
+        repository: &str,
+        digest: Option<&str>,
+        operator: &str,
+        details: String,
+    ) {
+        let mut event = self.artifact_event(
+            EventType::QuotaExceed,
+            project,
+            repository,
+            digest.unwrap_or_default(),
+            None,
+            operator,
+        );
+        if digest.is_none() {
+            event.payload.event_data.resources.clear();
+        }
+        event
+            .payload
+            .event_data
+            .custom
+            .insert("Details".to_owned(), details);
+        self.notify_soon(event);
+    }
+
     /// [`Self::notify`] on a task of its own, so the caller (a push, a delete) never waits for it.
     pub fn notify_soon(self: &Arc<Self>, event: Event) {
         let notifier = self.clone();

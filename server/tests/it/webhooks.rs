@@ -693,3 +693,51 @@ async fn local_targets_are_refused_unless_the_operator_allows_them() {
     );
     server.stop().await;
 }
+
+/// An upload refused because the project's quota is full sends `QUOTA_EXCEED` with the repository and
+/// Harbor's `custom_attributes.Details`.
+#[tokio::test]
+async fn a_refused_upload_sends_quota_exceed() {
+    let server = start().await;
+    let http = client();
+    let (receiver, base) = start_receiver(Vec::new()).await;
+    let response = http
+        .post(api(&server, "/projects"))
+        .admin()
+        .json(&json!({"project_name": "small", "metadata": {"public": "false"}, "storage_limit": 1000}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED.as_u16());
+    create_policy(
+        &server,
+        &http,
+        "small",
+        json!({"name": "quota", "enabled": true, "event_types": ["QUOTA_EXCEED"],
+               "targets": [http_target(&format!("{base}/quota"), "", None)]}),
+    )
+    .await;
+    let blob = vec![7u8; 5000];
+    let digest = crate::support::sha256(&blob);
+    let refused = http
+        .post(server.url(&format!("/v2/small/app/blobs/uploads/?digest={digest}")))
+        .admin()
+        .header("content-type", "application/octet-stream")
+        .body(blob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN.as_u16());
+    // Refused while staging (before its digest was checked): the event names the repository.
+    let event = receiver.wait_for("/quota", "QUOTA_EXCEED").await;
+    assert_eq!(event.body["operator"], "");
+    assert_eq!(
+        event.body["event_data"]["repository"]["repo_full_name"],
+        "small/app"
+    );
+    let details = event.body["event_data"]["custom_attributes"]["Details"]
+        .as_str()
+        .unwrap();
+    assert!(details.contains("upper limit of 1000 bytes"), "{details}");
+    server.stop().await;
+}
