@@ -5,7 +5,9 @@ use utoipa::ToSchema;
 
 use crate::projects::Project;
 
-/// Harbor's `Search`: the projects and repositories whose names contain the search term.
+/// Harbor's `Search`: the projects and repositories whose names contain the search term; for a digest
+/// (`sha256:` and at least 12 hex digits) the repositories holding an artifact of that digest, and for a label
+/// name the repositories with artifacts carrying that label.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Search {
     pub project: Vec<Project>,
@@ -21,4 +23,16 @@ pub struct SearchRepository {
     pub repository_name: String,
     pub pull_count: i64,
     pub artifact_count: i64,
+    /// Berth's addition: the artifacts of the repository that matched a digest search or carry the label
+    /// searched for (absent when the repository matched by name only). Harbor clients ignore it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<SearchArtifact>,
+}
+
+/// Berth's addition: an artifact found by `GET /search`, by digest or by label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SearchArtifact {
+    pub digest: String,
+    /// Its tags, by name.
+    pub tags: Vec<String>,
 }

@@ -134,7 +134,7 @@ api_routes! {
     get "/health" => system::health [.ok::<OverallHealthStatus>()],
     get "/systeminfo" => system::info [.ok::<GeneralInfo>()],
     get "/statistics" => statistics::get [.ok::<Statistic>()],
-    get "/search" => search::search [.ok::<Search>().query("q", Type::String, "Project or repository name part")],
+    get "/search" => search::search [.ok::<Search>().query("q", Type::String, "Project or repository name part, label name, or digest (sha256: and at least 12 hex digits)")],
 
     get "/configurations" => configurations::get [.ok::<ConfigurationsResponse>()],
     put "/configurations" => configurations::update [.body::<Configurations>()],

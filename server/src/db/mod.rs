@@ -41,6 +41,7 @@ mod robots;
 mod scan_all;
 mod scan_reports;
 mod scanners;
+mod search;
 mod security_hub;
 mod sessions;
 mod signin_failures;
@@ -82,6 +83,7 @@ pub use robots::{NewRobot, RobotRow};
 pub use scan_all::{ArtifactHome, ScanAllArtifact};
 pub use scan_reports::{NewScanReport, ReportCve, ScanReportRow};
 pub use scanners::{BUILT_IN_UUID, DeleteScanner, NewScanner, SCANNERS, ScannerRow, SetDefault};
+pub use search::SearchArtifactRow;
 pub use security_hub::{
     DangerousArtifactRow, DangerousCveRow, SeverityCounts, VulnerabilityFilter, VulnerabilityRow,
 };

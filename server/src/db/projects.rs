@@ -482,20 +482,23 @@ impl Db {
             .await
     }
 
-    /// The projects among `visible` (`None`: all) whose names contain `term`, by name.
+    /// The projects among `visible` (`None`: all) whose names contain `term`, by name, at most `limit`.
     pub async fn search_projects(
         &self,
         term: &str,
         visible: Option<&[i64]>,
+        limit: i64,
     ) -> Result<Vec<ProjectDetail>, sqlx::Error> {
         let visible = visible.map(|ids| serde_json::Value::from(ids.to_vec()).to_string());
         sqlx::query_as(&format!(
             "{PROJECT_DETAIL} WHERE instr(p.name, $1) > 0
                 AND ($2 IS NULL OR p.id IN (SELECT CAST(value AS BIGINT) FROM json_each($2)))
-             ORDER BY p.name"
+             ORDER BY p.name
+             LIMIT $3"
         ))
         .bind(term)
         .bind(visible)
+        .bind(limit)
         .fetch_all(&self.read)
         .await
     }

@@ -144,11 +144,12 @@ impl Db {
         Ok(updated > 0)
     }
 
-    /// The repositories of the projects `visible` (`None`: all) whose full names contain `term`, by name.
+    /// The repositories of the projects `visible` (`None`: all) whose full names contain `term`, by name, at most `limit`.
     pub async fn search_repositories(
         &self,
         term: &str,
         visible: Option<&[i64]>,
+        limit: i64,
     ) -> Result<Vec<SearchRepositoryRow>, sqlx::Error> {
         let visible = visible.map(|ids| serde_json::Value::from(ids.to_vec()).to_string());
         sqlx::query_as(
@@ -157,10 +158,12 @@ impl Db {
              FROM repositories r JOIN projects p ON p.id = r.project_id
              WHERE instr(r.name, $1) > 0
                AND ($2 IS NULL OR r.project_id IN (SELECT CAST(value AS BIGINT) FROM json_each($2)))
-             ORDER BY r.name",
+             ORDER BY r.name
+             LIMIT $3",
         )
         .bind(term)
         .bind(visible)
+        .bind(limit)
         .fetch_all(&self.read)
         .await
     }

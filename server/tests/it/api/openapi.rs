@@ -170,7 +170,19 @@ async fn real_responses_use_only_documented_fields() {
     let doc = document(&server).await;
 
     let artifacts = "/projects/docs/repositories/app/artifacts";
+    let artifact = http
+        .get(api(&server, &format!("{artifacts}/v1")))
+        .admin()
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let digest = artifact["digest"].as_str().unwrap().to_owned();
     for (route, url) in [
+        ("/search", "/search?q=docs".to_owned()),
+        ("/search", format!("/search?q={digest}")),
         ("/systeminfo", "/systeminfo".to_owned()),
         ("/health", "/health".to_owned()),
         ("/projects", "/projects".to_owned()),
