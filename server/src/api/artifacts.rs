@@ -33,7 +33,9 @@ use super::{BASE, Caller};
 use crate::app::AppState;
 use crate::auth::policy::{Operation, Resource};
 use crate::db::list;
-use crate::db::{ArtifactRow, CopyArtifact, CopyError, DeleteArtifact, RepositoryRef, TagRow};
+use crate::db::{
+    ArtifactRow, ArtifactScope, CopyArtifact, CopyError, DeleteArtifact, RepositoryRef, TagRow,
+};
 use crate::events::audit::ClientIp;
 use crate::oci::Reference;
 use crate::service::artifacts::{self as service, CopySource, ManifestSummary};
@@ -176,11 +178,39 @@ fn artifact_href(repository: &str, digest: &str) -> String {
     )
 }
 
-/// Builds Harbor's `Artifact` for each row (all of one repository): tags, references, accessories,
-/// `extra_attrs` from the image config and addition links.
+/// Harbor's `Accessory` for an accessory row whose subject is artifact `subject_id`.
+fn to_accessory(accessory: ArtifactRow, subject_id: i64) -> Accessory {
+    let kind = service::accessory_kind(accessory.artifact_type.as_deref());
+    Accessory {
+        id: accessory.id,
+        artifact_id: accessory.id,
+        subject_artifact_id: subject_id,
+        subject_artifact_digest: accessory.subject_digest.unwrap_or_default(),
+        subject_artifact_repo: accessory.repository_name,
+        size: accessory.total_size,
+        digest: accessory.digest,
+        kind: kind.to_owned(),
+        icon: icons::accessory_icon(kind).to_owned(),
+        creation_time: accessory.push_time,
+    }
+}
+
+/// The digests of `rows` by repository id (a page of a project's list spans repositories).
+fn digests_by_repository(rows: &[ArtifactRow]) -> BTreeMap<i64, Vec<String>> {
+    let mut by_repository: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for row in rows {
+        by_repository
+            .entry(row.repository_id)
+            .or_default()
+            .push(row.digest.clone());
+    }
+    by_repository
+}
+
+/// Builds Harbor's `Artifact` for each row (all of one project, of one or more repositories): tags,
+/// references, accessories, `extra_attrs` from the image config and addition links.
 async fn to_artifacts(
     state: &AppState,
-    repository_id: i64,
     rows: Vec<ArtifactRow>,
     include: Include,
 ) -> Result<Vec<Artifact>, ApiError> {
@@ -219,29 +249,28 @@ async fn to_artifacts(
                 .push(crate::service::labels::to_wire(label));
         }
     }
-    let mut accessories: HashMap<String, Vec<Accessory>> = HashMap::new();
+    let by_repository = digests_by_repository(&rows);
+    // Keyed by (repository id, subject digest): one digest may stand in several repositories of a project.
+    let mut accessories: HashMap<(i64, String), Vec<Accessory>> = HashMap::new();
     if include.with_accessory.unwrap_or(false) {
-        let digests: Vec<String> = rows.iter().map(|r| r.digest.clone()).collect();
-        let by_digest: HashMap<&str, i64> =
-            rows.iter().map(|r| (r.digest.as_str(), r.id)).collect();
-        for accessory in state.db.accessories(repository_id, &digests).await? {
-            let subject = accessory.subject_digest.clone().unwrap_or_default();
-            let entry = Accessory {
-                id: accessory.id,
-                artifact_id: accessory.id,
-                subject_artifact_id: by_digest.get(subject.as_str()).copied().unwrap_or_default(),
-                subject_artifact_digest: subject.clone(),
-                subject_artifact_repo: accessory.repository_name,
-                size: accessory.total_size,
-                digest: accessory.digest,
-                kind: service::accessory_kind(accessory.artifact_type.as_deref()).to_owned(),
-                icon: icons::accessory_icon(service::accessory_kind(
-                    accessory.artifact_type.as_deref(),
-                ))
-                .to_owned(),
-                creation_time: accessory.push_time,
-            };
-            accessories.entry(subject).or_default().push(entry);
+        let ids_by_digest: HashMap<(i64, &str), i64> = rows
+            .iter()
+            .map(|r| ((r.repository_id, r.digest.as_str()), r.id))
+            .collect();
+        for (repository_id, digests) in &by_repository {
+            for accessory in state.db.accessories(*repository_id, digests).await? {
+                let subject_id = accessory
+                    .subject_digest
+                    .as_deref()
+                    .and_then(|subject| ids_by_digest.get(&(*repository_id, subject)))
+                    .copied()
+                    .unwrap_or_default();
+                let entry = to_accessory(accessory, subject_id);
+                accessories
+                    .entry((*repository_id, entry.subject_artifact_digest.clone()))
+                    .or_default()
+                    .push(entry);
+            }
         }
     }
     let mut overviews = match (include.with_scan_overview, rows.first()) {
@@ -268,16 +297,18 @@ async fn to_artifacts(
         .flatten()
         .map(|d| d.digest.clone())
         .collect();
-    let child_ids: HashMap<String, i64> = if child_digests.is_empty() {
-        HashMap::new()
-    } else {
-        state
-            .db
-            .artifact_ids(repository_id, &child_digests)
-            .await?
-            .into_iter()
-            .collect()
-    };
+    let mut child_ids: HashMap<(i64, String), i64> = HashMap::new();
+    if !child_digests.is_empty() {
+        for repository_id in by_repository.keys() {
+            for (digest, id) in state
+                .db
+                .artifact_ids(*repository_id, &child_digests)
+                .await?
+            {
+                child_ids.insert((*repository_id, digest), id);
+            }
+        }
+    }
     let mut artifacts = Vec::with_capacity(rows.len());
     for (row, summary) in rows.into_iter().zip(summaries) {
         let config = service::image_config(&state.blobs, &summary).await;
@@ -307,7 +338,9 @@ async fn to_artifacts(
                 .flatten()
                 .map(|child| ReferenceResp {
                     parent_id: row.id,
-                    child_id: child_ids.get(&child.digest).copied(),
+                    child_id: child_ids
+                        .get(&(row.repository_id, child.digest.clone()))
+                        .copied(),
                     child_digest: child.digest.clone(),
                     platform: child.platform.clone().map(|p| Platform {
                         architecture: p.architecture,
@@ -352,10 +385,11 @@ async fn to_artifacts(
                 .then(|| tags.remove(&row.id).unwrap_or_default()),
             addition_links,
             labels: labels.remove(&row.id).unwrap_or_default(),
-            accessories: include
-                .with_accessory
-                .unwrap_or(false)
-                .then(|| accessories.remove(&row.digest).unwrap_or_default()),
+            accessories: include.with_accessory.unwrap_or(false).then(|| {
+                accessories
+                    .remove(&(row.repository_id, row.digest.clone()))
+                    .unwrap_or_default()
+            }),
             scan_overview: overviews.as_mut().map(|o| {
                 o.remove(&row.digest)
                     .map(|summary| BTreeMap::from([(NATIVE_REPORT_MIME.to_owned(), summary)]))
@@ -388,17 +422,48 @@ pub async fn list(
         Operation::List,
     )
     .await?;
-    let filters = list_query(query.q.as_deref(), query.sort.as_deref(), &list::ARTIFACTS)?;
-    let (rows, total) = state
-        .db
-        .list_artifacts(repository.id, &filters, page.limit(), page.offset())
-        .await?;
-    let body = to_artifacts(&state, repository.id, rows, include).await?;
     let link_path = format!(
         "{BASE}/projects/{}/repositories/{}/artifacts",
         project.name,
         encoded_relative_name(&repository.name)
     );
+    let scope = ArtifactScope::Repository(repository.id);
+    list_page(&state, scope, &link_path, &query, include, page).await
+}
+
+/// `GET /projects/{project_name}/artifacts`: one page of the artifacts of every repository of the project,
+/// with the query of the repository's list ([`list`]).
+pub async fn list_of_project(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(project_name): Path<String>,
+    Query(query): Query<ListQuery>,
+    Query(include): Query<Include>,
+    page: Page,
+) -> Result<Response, ApiError> {
+    let (project, access) = project(&state, &caller, &project_name).await?;
+    authorize(&caller, access, Resource::Artifact, Operation::List)?;
+    let link_path = format!("{BASE}/projects/{}/artifacts", project.name);
+    let scope = ArtifactScope::Project(project.id);
+    list_page(&state, scope, &link_path, &query, include, page).await
+}
+
+/// The page of the artifacts of `scope` that `query` asks for, with Harbor's paging headers linking to
+/// `link_path`.
+async fn list_page(
+    state: &AppState,
+    scope: ArtifactScope,
+    link_path: &str,
+    query: &ListQuery,
+    include: Include,
+    page: Page,
+) -> Result<Response, ApiError> {
+    let filters = list_query(query.q.as_deref(), query.sort.as_deref(), &list::ARTIFACTS)?;
+    let (rows, total) = state
+        .db
+        .list_artifacts(scope, &filters, page.limit(), page.offset())
+        .await?;
+    let body = to_artifacts(state, rows, include).await?;
     let mut kept: Vec<(&str, String)> = [("q", &query.q), ("sort", &query.sort)]
         .into_iter()
         .filter_map(|(key, value)| value.clone().map(|v| (key, v)))
@@ -413,7 +478,7 @@ pub async fn list(
             kept.push((key, value.to_string()));
         }
     }
-    Ok((page.headers(total, &link_path, &kept), Json(body)).into_response())
+    Ok((page.headers(total, link_path, &kept), Json(body)).into_response())
 }
 
 /// `GET …/artifacts/{reference}`.
@@ -423,9 +488,9 @@ pub async fn get(
     Path(path): Path<ArtifactPath>,
     Query(include): Query<Include>,
 ) -> Result<Json<Artifact>, ApiError> {
-    let (repository, artifact) =
+    let (_, artifact) =
         locate_artifact(&state, &caller, &path, Resource::Artifact, Operation::Read).await?;
-    let mut artifacts = to_artifacts(&state, repository.id, vec![artifact], include).await?;
+    let mut artifacts = to_artifacts(&state, vec![artifact], include).await?;
     artifacts
         .pop()
         .map(Json)

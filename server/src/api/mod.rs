@@ -97,10 +97,14 @@ pub use error::ApiError;
 
 /// Endpoints Berth serves beyond Harbor's API (documented as additions in the OpenAPI document); every other
 /// row of the route table is in Harbor's swagger.
-pub const BERTH_ADDITIONS: &[(&str, &str)] = &[(
-    "get",
-    "/retentions/{id}/executions/{eid}/tasks/{tid}/reasons",
-)];
+pub const BERTH_ADDITIONS: &[(&str, &str)] = &[
+    (
+        "get",
+        "/retentions/{id}/executions/{eid}/tasks/{tid}/reasons",
+    ),
+    // Harbor 2.12's project-wide artifact list, newer than the 2.0 swagger.
+    ("get", "/projects/{project_name}/artifacts"),
+];
 
 /// Where the REST API is mounted.
 pub const BASE: &str = "/api/v2.0";
@@ -181,6 +185,15 @@ api_routes! {
     put "/projects/{project_name}/repositories/{repository_name}" => repositories::update [.body::<Repository>()],
     delete "/projects/{project_name}/repositories/{repository_name}" => repositories::remove,
 
+    get "/projects/{project_name}/artifacts" => artifacts::list_of_project [.list::<Artifact>()
+        .query("with_tag", Type::Boolean, "Include tags (default true)")
+        .query("with_label", Type::Boolean, "Include labels")
+        .query("with_scan_overview", Type::Boolean, "Include the scan overview")
+        .query("with_sbom_overview", Type::Boolean, "Include the SBOM overview")
+        .query("with_immutable_status", Type::Boolean, "Include tags' immutable status")
+        .query("with_accessory", Type::Boolean, "Include accessories")
+        .query("with_inherited_accessory", Type::Boolean, "Include accessories of accessories")
+        .addition("Harbor 2.12's list of the artifacts of every repository of the project")],
     get "/projects/{project_name}/repositories/{repository_name}/artifacts" => artifacts::list [.list::<Artifact>()
         .query("with_tag", Type::Boolean, "Include tags (default true)")
         .query("with_label", Type::Boolean, "Include labels")

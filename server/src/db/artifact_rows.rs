@@ -124,49 +124,59 @@ const ARTIFACT_SELECT: &str =
         a.total_size
      FROM artifacts a JOIN repositories r ON r.id = a.repository_id";
 
-/// The artifact list of repository `repository_id`: the artifacts listed on their own, newest first.
-fn artifact_list(repository_id: i64) -> (ListSql<'static>, [Scope<'static>; 2]) {
+/// Whose artifacts a list reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArtifactScope {
+    /// The artifacts of one repository (by id).
+    Repository(i64),
+    /// The artifacts of every repository of one project (by id).
+    Project(i64),
+}
+
+/// The artifact list of `scope`: the artifacts listed on their own, newest first.
+fn artifact_list(scope: ArtifactScope) -> (ListSql<'static>, [Scope<'static>; 2]) {
+    let (count, within) = match scope {
+        ArtifactScope::Repository(id) => (
+            "SELECT COUNT(*) FROM artifacts a",
+            Scope::Is("a.repository_id", id),
+        ),
+        ArtifactScope::Project(id) => (
+            "SELECT COUNT(*) FROM artifacts a JOIN repositories r ON r.id = a.repository_id",
+            Scope::Is("r.project_id", id),
+        ),
+    };
     let sql = ListSql {
         select: ARTIFACT_SELECT,
-        count: "SELECT COUNT(*) FROM artifacts a",
+        count,
         default_order: "a.push_time DESC",
         tie_breaker: "a.id DESC",
         key_first: Some("a.id"),
     };
-    let scope = [
-        Scope::Is("a.repository_id", repository_id),
-        Scope::Sql("a.listed = TRUE"),
-    ];
-    (sql, scope)
+    (sql, [within, Scope::Sql("a.listed = TRUE")])
 }
 
 const TAG_SELECT: &str = "SELECT t.rowid AS id, t.repository_id, t.artifact_id, t.name, t.push_time, t.pull_time FROM tags t";
 
 impl Db {
-    /// One page of the artifacts of repository `repository_id` that are listed on their own (not an
-    /// index's children, not accessories) and match `query` (keys of [`list::ARTIFACTS`]), newest first
-    /// unless sorted, and how many match in all.
+    /// One page of the artifacts of `scope` that are listed on their own (not an index's children, not
+    /// accessories) and match `query` (keys of [`list::ARTIFACTS`]), newest first unless sorted, and how many
+    /// match in all.
     pub async fn list_artifacts(
         &self,
-        repository_id: i64,
+        scope: ArtifactScope,
         query: &ListQuery,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<ArtifactRow>, i64), sqlx::Error> {
-        let (sql, scope) = artifact_list(repository_id);
-        let stored = StoredTotal {
-            sql: "SELECT artifact_count FROM repositories WHERE id = $1",
-            key: repository_id,
+        let stored = match scope {
+            ArtifactScope::Repository(repository_id) => Some(StoredTotal {
+                sql: "SELECT artifact_count FROM repositories WHERE id = $1",
+                key: repository_id,
+            }),
+            ArtifactScope::Project(_) => None,
         };
-        list::fetch_page_of(
-            &self.read,
-            &sql,
-            &scope,
-            query,
-            (limit, offset),
-            Some(stored),
-        )
-        .await
+        let (sql, scope) = artifact_list(scope);
+        list::fetch_page_of(&self.read, &sql, &scope, query, (limit, offset), stored).await
     }
 
     /// The artifact `digest` of repository `repository_id`.
@@ -288,7 +298,7 @@ mod tests {
             dir.path().join("berth.db").display()
         ))
         .await?;
-        let (sql, scope) = artifact_list(1);
+        let (sql, scope) = artifact_list(ArtifactScope::Repository(1));
         let fields = list::ARTIFACTS.as_slice();
         let total = 1_000_000;
         let mut sorts: Vec<Option<(&str, bool)>> = vec![None];

@@ -61,7 +61,7 @@ use sqlx::any::AnyPoolOptions;
 
 pub use access::UserStanding;
 pub use adapter_scans::AdapterScanRow;
-pub use artifact_rows::{ArtifactRow, TagRow};
+pub use artifact_rows::{ArtifactRow, ArtifactScope, TagRow};
 pub use artifacts::{
     CopyArtifact, CopyError, DeleteArtifact, Manifest, NewArtifact, PutManifestError, Referrer,
 };

@@ -563,6 +563,13 @@ const TABLE: &[Row] = &[
     ),
     row(
         "get",
+        "/projects/{project_name}/artifacts",
+        MEMBERS,
+        true,
+        &[("artifact", "list")],
+    ),
+    row(
+        "get",
         "/projects/{project_name}/repositories/{repository_name}/artifacts",
         MEMBERS,
         true,
@@ -1440,6 +1447,7 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
         ("post", "/projects/{project_name}/repositories/{repository_name}/artifacts") => api(
             format!("/projects/{p}/repositories/copy/artifacts?from={p}/app:v1"),
         ),
+        (_, "/projects/{project_name}/artifacts") => api(format!("/projects/{p}/artifacts")),
         (_, "/projects/{project_name}/repositories/{repository_name}/artifacts") => {
             api(format!("{repo}/artifacts"))
         }

@@ -9,6 +9,7 @@ mod labels;
 mod lists;
 mod members;
 mod openapi;
+mod project_artifacts;
 mod projects;
 mod purgeaudit;
 mod query;

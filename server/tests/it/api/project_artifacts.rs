@@ -1,0 +1,185 @@
+//! `/projects/{project_name}/artifacts`: the artifacts of every repository of a project, and
+//! `…/artifacts/{reference}/accessories`.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::get_json;
+use super::repositories::{PASSWORD, member, push};
+use super::{As, api, create_project};
+use crate::images::Image;
+use crate::registry::{OCI_MANIFEST, image_manifest, put_manifest, sha256, upload_blob};
+use crate::support::{TestServer, client};
+
+/// The digests of a list, in order.
+fn digests_of(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .map(|items| items.iter().filter_map(|a| a["digest"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+/// Pushes a notation signature of `subject` (pushed from `image`) to `repository`; returns its digest.
+async fn sign(
+    server: &TestServer,
+    http: &reqwest::Client,
+    repository: &str,
+    subject: &str,
+    image: &Image,
+) -> String {
+    let empty = upload_blob(server, http, repository, b"{}").await;
+    let signature = image_manifest(
+        (&empty, 2),
+        &[],
+        json!({
+            "artifactType": "application/vnd.cncf.notary.signature",
+            "subject": {"mediaType": OCI_MANIFEST, "digest": subject, "size": image.manifest.size()},
+        }),
+    );
+    put_manifest(
+        server,
+        http,
+        repository,
+        &sha256(&signature),
+        OCI_MANIFEST,
+        &signature,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_projects_artifacts_span_its_repositories_and_no_other_project() {
+    let server = TestServer::start().await;
+    let http = client();
+    create_project(&server, &http, json!({"project_name": "proj"})).await;
+    create_project(&server, &http, json!({"project_name": "other"})).await;
+    let small = Image::build(1, "amd64", &[1000]);
+    let big = Image::build(2, "amd64", &[50_000]);
+    let nested = Image::build(3, "arm64", &[5000]);
+    let first = push(&server, &http, "proj/app", "v1", &small).await;
+    let second = push(&server, &http, "proj/app", "v2", &big).await;
+    let third = push(&server, &http, "proj/lib/tool", "t1", &nested).await;
+    let foreign = push(
+        &server,
+        &http,
+        "other/app",
+        "v1",
+        &Image::build(4, "amd64", &[10]),
+    )
+    .await;
+    // The same image in two repositories of the project is two artifacts.
+    let again = push(&server, &http, "proj/copy", "v1", &small).await;
+    assert_eq!(again, first);
+    sign(&server, &http, "proj/lib/tool", &third, &nested).await;
+
+    let response = http
+        .get(api(&server, "/projects/proj/artifacts?page=1&page_size=3"))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["x-total-count"],
+        "4",
+        "the signature is an accessory"
+    );
+    let link = response.headers()["link"].to_str().unwrap().to_owned();
+    assert!(
+        link.contains("/api/v2.0/projects/proj/artifacts?page=2&page_size=3>; rel=\"next\""),
+        "{link}"
+    );
+    let page: Value = response.json().await.unwrap();
+    assert_eq!(
+        digests_of(&page),
+        [first.as_str(), third.as_str(), second.as_str()],
+        "newest first"
+    );
+    assert_eq!(page[0]["repository_name"], "proj/copy");
+    assert_eq!(page[1]["repository_name"], "proj/lib/tool");
+    assert_eq!(page[1]["tags"][0]["name"], "t1");
+    let rest = get_json(
+        &http,
+        api(&server, "/projects/proj/artifacts?page=2&page_size=3"),
+    )
+    .await;
+    assert_eq!(digests_of(&rest), [first.as_str()]);
+    assert_eq!(rest[0]["repository_name"], "proj/app");
+    let all = get_json(&http, api(&server, "/projects/proj/artifacts")).await;
+    assert!(!digests_of(&all).contains(&foreign.as_str()));
+
+    // The repository list's query: filters (the tag index too), sorting and the with_* parameters.
+    let named = get_json(&http, api(&server, "/projects/proj/artifacts?q=tags%3D~t")).await;
+    assert_eq!(digests_of(&named), [third.as_str()]);
+    let named = get_json(&http, api(&server, "/projects/proj/artifacts?q=tags%3Dv1")).await;
+    assert_eq!(digests_of(&named), [first.as_str(), first.as_str()]);
+    let sorted = get_json(&http, api(&server, "/projects/proj/artifacts?sort=-size")).await;
+    assert_eq!(digests_of(&sorted)[0], second.as_str());
+    let bare = get_json(
+        &http,
+        api(&server, "/projects/proj/artifacts?with_tag=false"),
+    )
+    .await;
+    assert!(bare[0].get("tags").is_none(), "{bare}");
+    let signed = get_json(
+        &http,
+        api(
+            &server,
+            "/projects/proj/artifacts?with_accessory=true&q=tags%3Dt1",
+        ),
+    )
+    .await;
+    let accessories = signed[0]["accessories"].as_array().unwrap();
+    assert_eq!(accessories.len(), 1);
+    assert_eq!(accessories[0]["subject_artifact_id"], signed[0]["id"]);
+    assert_eq!(accessories[0]["subject_artifact_repo"], "proj/lib/tool");
+    let response = http
+        .get(api(&server, "/projects/proj/artifacts?q=bogus%3D1"))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let response = http
+        .get(api(&server, "/projects/proj/artifacts?page_size=101"))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    // A private project's artifacts are its members' only.
+    server.create_user("stranger", PASSWORD, false).await;
+    member(&server, &http, "proj", "guest", 3).await;
+    let response = http
+        .get(api(&server, "/projects/proj/artifacts"))
+        .user("stranger", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::NOT_FOUND,
+        "a private project is not shown to a stranger"
+    );
+    let response = http
+        .get(api(&server, "/projects/proj/artifacts"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND, "nor to anyone");
+    let response = http
+        .get(api(&server, "/projects/proj/artifacts"))
+        .user("guest", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = http
+        .get(api(&server, "/projects/nope/artifacts"))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    server.stop().await;
+}
