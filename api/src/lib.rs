@@ -17,6 +17,7 @@ pub mod oidc;
 pub mod projects;
 pub mod quotas;
 pub mod registries;
+pub mod replication;
 pub mod repositories;
 pub mod retention;
 pub mod robots;

@@ -23,6 +23,7 @@ pub mod patterns;
 pub mod proxy;
 pub mod read_only;
 pub mod registry;
+pub mod replication;
 pub mod retention;
 pub mod scan;
 pub mod secret;

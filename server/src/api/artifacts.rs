@@ -524,6 +524,7 @@ pub async fn remove(
     {
         DeleteArtifact::Deleted => {
             tracing::info!(repository = %repository.name, digest = %artifact.digest, by = caller.0.name(), "artifact deleted");
+            crate::replication::on_delete(&state, &repository.name, &artifact.digest);
             if let Some(project) = state.db.find_project_by_id(repository.project_id).await? {
                 state.webhooks.notify_soon(state.webhooks.artifact_event(
                     crate::webhooks::EventType::DeleteArtifact,

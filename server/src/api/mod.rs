@@ -26,6 +26,7 @@ pub mod query;
 pub mod query_bool;
 mod quotas;
 mod registries;
+mod replication;
 mod repositories;
 mod retentions;
 mod robots;
@@ -62,6 +63,10 @@ use berth_api::projects::{
 };
 use berth_api::quotas::{Quota, QuotaUpdateReq};
 use berth_api::registries::{Registry, RegistryInfo, RegistryPing, RegistryUpdate};
+use berth_api::replication::{
+    AdapterInfos, ReplicationExecution, ReplicationPolicy, ReplicationTask,
+    StartReplicationExecution,
+};
 use berth_api::repositories::Repository;
 use berth_api::retention::{
     RetentionExecution, RetentionExecutionAction, RetentionExecutionTask, RetentionMetadata,
@@ -260,6 +265,22 @@ api_routes! {
     delete "/registries/{id}" => registries::remove,
     get "/registries/{id}/info" => registries::info [.ok::<RegistryInfo>()],
     get "/replication/adapters" => registries::adapters [.items::<String>()],
+    get "/replication/adapterinfos" => replication::adapter_infos [.ok::<AdapterInfos>()],
+    get "/replication/policies" => replication::list [.list::<ReplicationPolicy>().query("name", Type::String, "A part of the name")],
+    post "/replication/policies" => replication::create [.body::<ReplicationPolicy>().created()],
+    get "/replication/policies/{id}" => replication::get [.ok::<ReplicationPolicy>()],
+    put "/replication/policies/{id}" => replication::update [.body::<ReplicationPolicy>()],
+    delete "/replication/policies/{id}" => replication::remove,
+    get "/replication/executions" => replication::list_executions [.pages::<ReplicationExecution>()
+        .query("policy_id", Type::Integer, "The policy's executions only")
+        .query("trigger", Type::String, "manual, scheduled or event_based")],
+    post "/replication/executions" => replication::start [.body::<StartReplicationExecution>().created()],
+    get "/replication/executions/{id}" => replication::get_execution [.ok::<ReplicationExecution>()],
+    put "/replication/executions/{id}" => replication::stop,
+    get "/replication/executions/{id}/tasks" => replication::list_tasks [.pages::<ReplicationTask>()
+        .query("status", Type::String, "Pending, InProgress, Succeed, Failed or Stopped")
+        .query("resource_type", Type::String, "artifact")],
+    get "/replication/executions/{id}/tasks/{task_id}/log" => replication::task_log [.text()],
 
     get "/scanners" => scanners::list [.list::<ScannerRegistration>()
         .query("name", Type::String, "Deprecated: a part of the name; use q")

@@ -161,6 +161,14 @@ pub async fn remove(
 ) -> Result<StatusCode, ApiError> {
     let subject = caller.system("registry", "delete")?;
     let row = find(&state, &id).await?;
+    let policies = state.db.replication_policies_using(row.id).await?;
+    if !policies.is_empty() {
+        return Err(ApiError::PreconditionFailed(format!(
+            "can not delete the registry {}: it is used by the replication policy(ies) {}",
+            row.name,
+            policies.join(", ")
+        )));
+    }
     match state.db.delete_registry(row.id).await? {
         DeleteRegistry::Deleted => {}
         DeleteRegistry::NotFound => return Err(not_found(row.id)),
@@ -235,8 +243,7 @@ pub async fn ping(
     }
 }
 
-/// `GET /registries/{id}/info`: what the endpoint's type supports. Berth does not replicate, so no resource
-/// filters and only manual triggers.
+/// `GET /registries/{id}/info`: what the endpoint's type supports as a replication policy's other side.
 pub async fn info(
     State(state): State<AppState>,
     caller: Caller,
@@ -256,7 +263,7 @@ pub async fn info(
         registry_type: row.kind,
         description: description.to_owned(),
         supported_resource_filters: Vec::new(),
-        supported_triggers: vec!["manual".to_owned()],
+        supported_triggers: super::replication::supported_triggers(),
         supported_copy_by_chunk: None,
     }))
 }

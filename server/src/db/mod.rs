@@ -35,6 +35,7 @@ mod projects;
 mod pulls;
 mod quota;
 mod registries;
+pub mod replication;
 mod repositories;
 pub mod retention;
 mod robots;

@@ -96,6 +96,7 @@ pub const KINDS: &[Kind] = &[
     crate::scan::export::job::KIND,
     crate::scan::vulndb::online::job::KIND,
     crate::webhooks::deliver::KIND,
+    crate::replication::run::KIND,
 ];
 
 /// Kinds of which at most one job runs at a time across all nodes: a pending one waits while another

@@ -47,6 +47,26 @@ pub enum UpstreamError {
     Invalid(String),
 }
 
+/// The body of a request to the upstream.
+pub enum RequestBody {
+    Empty,
+    /// Bytes, sent again after an auth challenge.
+    Bytes(bytes::Bytes),
+    /// A stream, sent once.
+    Stream(reqwest::Body),
+}
+
+impl RequestBody {
+    /// The body of the first attempt and of the one after a challenge (none for a stream).
+    fn split(self) -> (Option<reqwest::Body>, Option<reqwest::Body>) {
+        match self {
+            RequestBody::Empty => (None, None),
+            RequestBody::Bytes(bytes) => (Some(bytes.clone().into()), Some(bytes.into())),
+            RequestBody::Stream(body) => (Some(body), None),
+        }
+    }
+}
+
 /// How the last successful request was authorised.
 #[derive(Debug, Default)]
 struct AuthState {
@@ -190,6 +210,49 @@ impl Upstream {
         self.send(method, path, &scope, accept).await
     }
 
+    /// Sends `method` to `path` with `headers` and `body`, authorised for `actions` (e.g. `pull,push`) on
+    /// `repository` (`None`: the registry's catalog). A [`RequestBody::Stream`] is sent once, with the auth an
+    /// earlier request of the same scope earned: a challenge then is an error, since the body is gone.
+    pub async fn exchange(
+        &self,
+        method: Method,
+        repository: Option<&str>,
+        actions: &str,
+        path: &str,
+        headers: HeaderMap,
+        body: RequestBody,
+    ) -> Result<Response, UpstreamError> {
+        let scope = match repository {
+            Some(repository) => format!("repository:{repository}:{actions}"),
+            None => "registry:catalog:*".to_owned(),
+        };
+        self.send_full(method, path, &scope, headers, body).await
+    }
+
+    /// Sends a request to the registry's own REST API (Harbor's `/api/v2.0`) with the endpoint's credential
+    /// up front (Basic), as Harbor's API expects; a JSON `body` if given.
+    pub async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Response, UpstreamError> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header(header::ACCEPT, "application/json");
+        if let Some(basic) = self.basic_header() {
+            request = request.header(header::AUTHORIZATION, basic);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        tokio::time::timeout(self.request_timeout, request.send())
+            .await
+            .map_err(|_| UpstreamError::Unreachable("no answer in time".to_owned()))?
+            .map_err(|e| unreachable(&e))
+    }
+
     async fn send(
         &self,
         method: Method,
@@ -197,10 +260,33 @@ impl Upstream {
         scope: &str,
         accept: Option<&str>,
     ) -> Result<Response, UpstreamError> {
+        let mut headers = HeaderMap::new();
+        if let Some(accept) = accept.and_then(|a| HeaderValue::from_str(a).ok()) {
+            headers.insert(header::ACCEPT, accept);
+        }
+        self.send_full(method, path, scope, headers, RequestBody::Empty)
+            .await
+    }
+
+    async fn send_full(
+        &self,
+        method: Method,
+        path: &str,
+        scope: &str,
+        headers: HeaderMap,
+        body: RequestBody,
+    ) -> Result<Response, UpstreamError> {
+        let streamed = matches!(body, RequestBody::Stream(_));
+        let (first, again) = body.split();
         let exchange = async {
             let response = self
-                .send_once(&method, path, accept, self.saved_auth(scope))
+                .send_once(&method, path, &headers, first, self.saved_auth(scope))
                 .await?;
+            if response.status() == StatusCode::UNAUTHORIZED && streamed {
+                return Err(UpstreamError::Unauthorized(
+                    "the upstream asked for credentials during a streamed upload".to_owned(),
+                ));
+            }
             if response.status() != StatusCode::UNAUTHORIZED {
                 return Ok(response);
             }
@@ -232,7 +318,9 @@ impl Upstream {
                 }
                 Challenge::Other => return Ok(response),
             };
-            let response = self.send_once(&method, path, accept, Some(auth)).await?;
+            let response = self
+                .send_once(&method, path, &headers, again, Some(auth))
+                .await?;
             if response.status() == StatusCode::UNAUTHORIZED {
                 // A token that stopped working (revoked, or the credential changed upstream): forget it.
                 lock(&self.auth).tokens.remove(scope);
@@ -259,14 +347,16 @@ impl Upstream {
         &self,
         method: &Method,
         path: &str,
-        accept: Option<&str>,
+        headers: &HeaderMap,
+        body: Option<reqwest::Body>,
         auth: Option<HeaderValue>,
     ) -> Result<Response, UpstreamError> {
         let mut request = self
             .http
-            .request(method.clone(), format!("{}{path}", self.base));
-        if let Some(accept) = accept {
-            request = request.header(header::ACCEPT, accept);
+            .request(method.clone(), format!("{}{path}", self.base))
+            .headers(headers.clone());
+        if let Some(body) = body {
+            request = request.body(body);
         }
         if let Some(auth) = auth {
             request = request.header(header::AUTHORIZATION, auth);

@@ -363,6 +363,7 @@ pub async fn put(
         tag,
         caller.username(),
     ));
+    crate::replication::on_push(state, name.as_str(), &digest_text, tag);
     let mut response_headers = vec![
         ("location", format!("/v2/{name}/manifests/{digest_text}")),
         ("docker-content-digest", digest_text),
@@ -427,6 +428,7 @@ pub async fn delete(
     .record(&state.db)
     .await;
     if let Some(digest) = deleted_digest {
+        crate::replication::on_delete(state, name.as_str(), &digest);
         state.webhooks.notify_soon(state.webhooks.artifact_event(
             EventType::DeleteArtifact,
             &project,

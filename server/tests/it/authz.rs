@@ -282,6 +282,30 @@ const TABLE: &[Row] = &[
     row("delete", "/registries/{id}", SYSADMIN, false, &[]),
     row("get", "/registries/{id}/info", SYSADMIN, false, &[]),
     row("get", "/replication/adapters", SYSADMIN, false, &[]),
+    row("get", "/replication/adapterinfos", SYSADMIN, false, &[]),
+    row("get", "/replication/policies", SYSADMIN, false, &[]),
+    row("post", "/replication/policies", SYSADMIN, false, &[]),
+    row("get", "/replication/policies/{id}", SYSADMIN, false, &[]),
+    row("put", "/replication/policies/{id}", SYSADMIN, false, &[]),
+    row("delete", "/replication/policies/{id}", SYSADMIN, false, &[]),
+    row("get", "/replication/executions", SYSADMIN, false, &[]),
+    row("post", "/replication/executions", SYSADMIN, false, &[]),
+    row("get", "/replication/executions/{id}", SYSADMIN, false, &[]),
+    row("put", "/replication/executions/{id}", SYSADMIN, false, &[]),
+    row(
+        "get",
+        "/replication/executions/{id}/tasks",
+        SYSADMIN,
+        false,
+        &[],
+    ),
+    row(
+        "get",
+        "/replication/executions/{id}/tasks/{task_id}/log",
+        SYSADMIN,
+        false,
+        &[],
+    ),
     // The project.
     row("head", "/projects", SEES_PROJECT, true, &[]),
     row(
@@ -877,6 +901,9 @@ struct Fixture {
     webhook: (i64, i64),
     /// A scan report of the project's image (`…/scan/{report_id}/log` rows).
     report_id: String,
+    /// A replication policy copying the project onto itself through this server, its finished execution
+    /// and that execution's task (`/replication/…/{id}…` rows), as `(policy, execution, task)`.
+    replication: (i64, i64, i64),
 }
 
 /// The built-in scanner registration's uuid (migration 0022).
@@ -1055,7 +1082,7 @@ async fn fixture(
         group_id = location_id(response);
     }
     let mut registry_id = 0;
-    if row.route.starts_with("/registries/") {
+    if row.route.starts_with("/registries/") || row.route.starts_with("/replication/") {
         let response = send(
             http,
             Method::POST,
@@ -1158,6 +1185,61 @@ async fn fixture(
             .unwrap();
             webhook.1 = executions[0]["id"].as_i64().unwrap();
         }
+    }
+    let mut replication = (0, 0, 0);
+    if row.route.starts_with("/replication/policies")
+        || row.route.starts_with("/replication/executions")
+    {
+        let response = send(
+            http,
+            Method::POST,
+            api("/replication/policies"),
+            Some(json!({"name": format!("{project}-repl"), "enabled": true,
+                "dest_registry": {"id": registry_id}, "dest_namespace": project,
+                "filters": [{"type": "name", "value": format!("{project}/**")}]})),
+        )
+        .await;
+        replication.0 = location_id(response);
+        let response = send(
+            http,
+            Method::POST,
+            api("/replication/executions"),
+            Some(json!({"policy_id": replication.0})),
+        )
+        .await;
+        replication.1 = location_id(response);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let execution: Value = send(
+                http,
+                Method::GET,
+                api(&format!("/replication/executions/{}", replication.1)),
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+            if execution["status"] != "InProgress" {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the fixture's replication did not finish"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let tasks: Value = send(
+            http,
+            Method::GET,
+            api(&format!("/replication/executions/{}/tasks", replication.1)),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        replication.2 = tasks[0]["id"].as_i64().unwrap_or(0);
     }
     let mut rule_id = 0;
     if row.route.ends_with("{immutable_rule_id}") {
@@ -1269,6 +1351,7 @@ async fn fixture(
         retention,
         webhook,
         report_id,
+        replication,
     }
 }
 
@@ -1362,6 +1445,35 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
         (_, "/registries/{id}") => api(format!("/registries/{}", fx.registry_id)),
         (_, "/registries/{id}/info") => api(format!("/registries/{}/info", fx.registry_id)),
         (_, "/replication/adapters") => api("/replication/adapters".to_owned()),
+        (_, "/replication/adapterinfos") => api("/replication/adapterinfos".to_owned()),
+        ("post", "/replication/policies") => with(
+            "/replication/policies".to_owned(),
+            json!({"name": format!("{p}-new"), "dest_registry": {"id": fx.registry_id}}),
+        ),
+        (_, "/replication/policies") => api("/replication/policies".to_owned()),
+        ("put", "/replication/policies/{id}") => with(
+            format!("/replication/policies/{}", fx.replication.0),
+            json!({"name": format!("{p}-repl"), "dest_registry": {"id": fx.registry_id}, "description": "matrix"}),
+        ),
+        (_, "/replication/policies/{id}") => {
+            api(format!("/replication/policies/{}", fx.replication.0))
+        }
+        ("post", "/replication/executions") => with(
+            "/replication/executions".to_owned(),
+            json!({"policy_id": fx.replication.0}),
+        ),
+        (_, "/replication/executions") => api("/replication/executions".to_owned()),
+        (_, "/replication/executions/{id}") => {
+            api(format!("/replication/executions/{}", fx.replication.1))
+        }
+        (_, "/replication/executions/{id}/tasks") => api(format!(
+            "/replication/executions/{}/tasks",
+            fx.replication.1
+        )),
+        (_, "/replication/executions/{id}/tasks/{task_id}/log") => api(format!(
+            "/replication/executions/{}/tasks/{}/log",
+            fx.replication.1, fx.replication.2
+        )),
         ("head", "/projects") => api(format!("/projects?project_name={p}")),
         ("put", "/projects/{project_name_or_id}") => with(
             format!("/projects/{p}"),

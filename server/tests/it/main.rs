@@ -29,6 +29,7 @@ mod oidc;
 mod parsers;
 mod proxy;
 mod registry;
+mod replication;
 mod retention;
 mod scan;
 mod shutdown;

@@ -21,6 +21,7 @@ const NOT_JSON: &[&str] = &[
     "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan/{report_id}/log",
     "/export/cve/download/{execution_id}",
     "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}/executions/{execution_id}/tasks/{task_id}/log",
+    "/replication/executions/{id}/tasks/{task_id}/log",
 ];
 
 async fn document(server: &TestServer) -> Value {
