@@ -160,6 +160,8 @@ pub struct EventData {
     pub repository: Option<EventRepository>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<EventRetention>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication: Option<EventReplication>,
     #[serde(
         default,
         rename = "custom_attributes",
@@ -198,6 +200,48 @@ pub struct EventRepository {
     pub repo_full_name: String,
     /// `public` or `private`.
     pub repo_type: String,
+}
+
+/// One side of a replication (`REPLICATION`): a registry, and the namespace (project) there.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventReplicationResource {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub registry_name: String,
+    pub registry_type: String,
+    pub endpoint: String,
+    pub namespace: String,
+}
+
+/// One artifact (a repository and its tags) a replication task copied or failed to copy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventReplicatedArtifact {
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `Success` or `Failed`.
+    pub status: String,
+    /// `repository:[tag,…]`.
+    pub name_tag: String,
+}
+
+/// A replication task's outcome (`REPLICATION`), as Harbor sends it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventReplication {
+    pub harbor_hostname: String,
+    /// `Success` or `Failed`.
+    pub job_status: String,
+    pub artifact_type: String,
+    pub authentication_type: String,
+    pub override_mode: bool,
+    /// `MANUAL`, `SCHEDULE` or `EVENT`.
+    pub trigger_type: String,
+    pub policy_creator: String,
+    pub execution_timestamp: i64,
+    pub src_resource: EventReplicationResource,
+    pub dest_resource: EventReplicationResource,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub successful_artifact: Vec<EventReplicatedArtifact>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_artifact: Vec<EventReplicatedArtifact>,
 }
 
 /// A retention run's outcome (`TAG_RETENTION`).

@@ -11,6 +11,10 @@ use std::collections::BTreeMap;
 
 use axum::http::{HeaderMap, Method, StatusCode};
 use berth_api::replication::{TRIGGER_EVENT, TRIGGER_MANUAL, TRIGGER_SCHEDULED};
+use berth_api::webhooks::{
+    EventData, EventReplicatedArtifact, EventReplication, EventReplicationResource,
+    Payload as EventPayload,
+};
 use serde::{Deserialize, Serialize};
 
 use super::copy::Copier;
@@ -18,6 +22,7 @@ use super::policy::{Selection, Settings, destination};
 use super::registry::{Local, Payload, Remote, Side};
 use crate::db::replication::NewReplicationTask;
 use crate::jobs::{JobContext, JobError, JobFuture, Kind, SCHEDULE_OPERATOR};
+use crate::webhooks::{Event, EventType};
 
 pub const NAME: &str = crate::db::replication::VENDOR_TYPE;
 
@@ -164,6 +169,18 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
         };
         db.set_replication_task(task.id, status, Some(clip_log(&log)))
             .await?;
+        if status != "Stopped" {
+            notify(
+                &ctx,
+                &row,
+                &settings,
+                trigger,
+                (&source, &target),
+                planned,
+                status,
+            )
+            .await;
+        }
         if status == "Stopped" {
             db.end_open_replication_tasks(ctx.id, "Stopped").await?;
             return Err(JobError::Stopped);
@@ -177,6 +194,97 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
     }
     ctx.log.info("done").await;
     Ok(())
+}
+
+/// Sends a task's outcome as Harbor's `REPLICATION` event to the webhook policies of Berth's project in it
+/// (the source project of a push, the destination project of a pull).
+async fn notify(
+    ctx: &JobContext,
+    row: &crate::db::replication::ReplicationPolicyRow,
+    settings: &Settings,
+    trigger: &str,
+    (source, target): (&Side, &Side),
+    planned: &Planned,
+    status: &str,
+) {
+    let local = if matches!(source, Side::Local(_)) {
+        &planned.task.repository
+    } else {
+        &planned.destination
+    };
+    let Some((project_name, _)) = local.split_once('/') else {
+        return;
+    };
+    let project = match ctx.state.db.find_project(project_name).await {
+        Ok(Some(project)) => project,
+        _ => return,
+    };
+    let webhooks = &ctx.state.webhooks;
+    let side = |side: &Side, repository: &str| EventReplicationResource {
+        registry_name: match side {
+            Side::Local(_) => "Local".to_owned(),
+            Side::Remote(_) => String::new(),
+        },
+        registry_type: match side {
+            Side::Local(_) => "harbor".to_owned(),
+            Side::Remote(remote) => remote.endpoint.kind.as_str().to_owned(),
+        },
+        endpoint: match side {
+            Side::Local(_) => webhooks.registry_host().to_owned(),
+            Side::Remote(remote) => remote.endpoint.url.clone(),
+        },
+        namespace: repository
+            .split_once('/')
+            .map_or("", |(ns, _)| ns)
+            .to_owned(),
+    };
+    let succeeded = status == "Succeed";
+    let artifact = EventReplicatedArtifact {
+        kind: "image".to_owned(),
+        status: if succeeded { "Success" } else { "Failed" }.to_owned(),
+        name_tag: planned.task.src_resource.clone(),
+    };
+    let replication = EventReplication {
+        harbor_hostname: webhooks.registry_host().to_owned(),
+        job_status: artifact.status.clone(),
+        artifact_type: "image".to_owned(),
+        authentication_type: "basic".to_owned(),
+        override_mode: settings.r#override,
+        trigger_type: match trigger {
+            TRIGGER_SCHEDULED => "SCHEDULE",
+            TRIGGER_EVENT => "EVENT",
+            _ => "MANUAL",
+        }
+        .to_owned(),
+        policy_creator: row.creator.clone(),
+        execution_timestamp: chrono::Utc::now().timestamp(),
+        src_resource: side(source, &planned.task.repository),
+        dest_resource: side(target, &planned.destination),
+        successful_artifact: if succeeded {
+            vec![artifact.clone()]
+        } else {
+            Vec::new()
+        },
+        failed_artifact: if succeeded {
+            Vec::new()
+        } else {
+            vec![artifact]
+        },
+    };
+    let event = Event {
+        project_id: project.id,
+        event_type: EventType::Replication,
+        payload: EventPayload {
+            event_type: EventType::Replication.as_str().to_owned(),
+            occur_at: chrono::Utc::now().timestamp(),
+            operator: ctx.operator.clone(),
+            event_data: EventData {
+                replication: Some(replication),
+                ..EventData::default()
+            },
+        },
+    };
+    webhooks.notify(event).await;
 }
 
 /// Runs one task: its log text, or the log so far and why it ended.

@@ -39,10 +39,11 @@ pub enum EventType {
     ScanningStopped,
     QuotaExceed,
     TagRetention,
+    Replication,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 9] = [
         EventType::PushArtifact,
         EventType::PullArtifact,
         EventType::DeleteArtifact,
@@ -51,6 +52,7 @@ impl EventType {
         EventType::ScanningStopped,
         EventType::QuotaExceed,
         EventType::TagRetention,
+        EventType::Replication,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +65,7 @@ impl EventType {
             EventType::ScanningStopped => "SCANNING_STOPPED",
             EventType::QuotaExceed => "QUOTA_EXCEED",
             EventType::TagRetention => "TAG_RETENTION",
+            EventType::Replication => "REPLICATION",
         }
     }
 
@@ -81,6 +84,7 @@ impl EventType {
             EventType::ScanningStopped => "harbor.scan.stopped",
             EventType::QuotaExceed => "harbor.quota.exceeded",
             EventType::TagRetention => "harbor.tag_retention.finished",
+            EventType::Replication => "harbor.replication.status.changed",
         }
     }
 }

@@ -40,7 +40,7 @@ fn signature(subject: &Blob, seed: u8) -> (Blob, Blob, Blob) {
 }
 
 /// A Berth under test, in process or as a child process.
-trait Base {
+pub trait Base {
     fn api(&self, path: &str) -> String;
 }
 
@@ -57,7 +57,7 @@ impl Base for BinaryServer {
 }
 
 /// `POST /replication/policies` as admin; the new policy's id.
-async fn create_policy(server: &impl Base, body: Value) -> i64 {
+pub async fn create_policy(server: &impl Base, body: Value) -> i64 {
     let response = client()
         .post(server.api("/replication/policies"))
         .admin()
@@ -77,7 +77,7 @@ async fn create_policy(server: &impl Base, body: Value) -> i64 {
 }
 
 /// Starts policy `id` and waits for its execution to end; the execution.
-async fn run_policy(server: &impl Base, id: i64) -> Value {
+pub async fn run_policy(server: &impl Base, id: i64) -> Value {
     let execution = start_policy(server, id).await;
     finished(server, execution).await
 }

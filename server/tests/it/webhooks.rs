@@ -741,3 +741,57 @@ async fn a_refused_upload_sends_quota_exceed() {
     assert!(details.contains("upper limit of 1000 bytes"), "{details}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_replication_sends_its_outcome() {
+    let server = start().await;
+    let http = client();
+    let (receiver, base) = start_receiver(Vec::new()).await;
+    let registry = crate::proxy::upstreams::Distribution::start(None).await;
+    let response = http
+        .post(api(&server, "/projects"))
+        .admin()
+        .json(&json!({"project_name": "rep"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED.as_u16());
+    let image = crate::images::Image::build(9401, "amd64", &[1000]);
+    crate::proxy::push_image(
+        &server.url(""),
+        Some((crate::support::ADMIN_USER, crate::support::ADMIN_PASSWORD)),
+        "rep/app",
+        "v1",
+        &image,
+    )
+    .await;
+    create_policy(
+        &server,
+        &http,
+        "rep",
+        json!({"name": "repl", "enabled": true, "event_types": ["REPLICATION"],
+               "targets": [http_target(&format!("{base}/repl"), "", None)]}),
+    )
+    .await;
+    let endpoint =
+        crate::proxy::create_endpoint(&server, "plain", "docker-registry", &registry.base(), None)
+            .await;
+    let policy = crate::replication::create_policy(
+        &server,
+        json!({"name": "out", "enabled": true, "dest_registry": {"id": endpoint},
+               "filters": [{"type": "name", "value": "rep/**"}]}),
+    )
+    .await;
+    let execution = crate::replication::run_policy(&server, policy).await;
+    assert_eq!(execution["status"], "Succeed", "{execution}");
+    let event = receiver.wait_for("/repl", "REPLICATION").await;
+    let data = &event.body["event_data"]["replication"];
+    assert_eq!(data["job_status"], "Success", "{data}");
+    assert_eq!(data["trigger_type"], "MANUAL");
+    assert_eq!(data["policy_creator"], "admin");
+    assert_eq!(data["src_resource"]["namespace"], "rep");
+    assert_eq!(data["dest_resource"]["registry_type"], "docker-registry");
+    assert_eq!(data["dest_resource"]["endpoint"], registry.base());
+    assert_eq!(data["successful_artifact"][0]["name_tag"], "rep/app:[v1]");
+    server.stop().await;
+}
