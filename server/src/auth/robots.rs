@@ -152,7 +152,7 @@ mod tests {
         assert!(may_grant(developer, &access("repository", "push")));
         assert!(!may_grant(developer, &access("artifact", "delete")));
         assert!(!may_grant(developer, &access("member", "create")));
-        assert!(!may_grant(developer, &access("artifact-label", "create")));
+        assert!(!may_grant(developer, &access("immutable-tag", "create")));
         let admin = ProjectAccess {
             role: Some(Role::ProjectAdmin),
             ..developer

@@ -342,7 +342,7 @@ mod tests {
         for event in EventType::ALL {
             assert_eq!(EventType::parse(event.as_str()), Some(event));
         }
-        assert_eq!(EventType::parse("REPLICATION"), None);
+        assert_eq!(EventType::parse("QUOTA_WARNING"), None);
         assert_eq!(EventType::parse("push_artifact"), None);
     }
 
