@@ -45,7 +45,7 @@ mod webhooks;
 use axum::Router;
 use axum::routing::{delete, get, head, patch, post, put};
 
-use berth_api::artifacts::{Artifact, Icon, Tag};
+use berth_api::artifacts::{Accessory, Artifact, Icon, Tag};
 use berth_api::audit::AuditLog;
 use berth_api::configurations::{Configurations, ConfigurationsResponse};
 use berth_api::immutable::ImmutableRule;
@@ -213,6 +213,7 @@ api_routes! {
         .query("with_signature", Type::Boolean, "Include the signature status")
         .query("with_immutable_status", Type::Boolean, "Include tags' immutable status")],
     delete "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}" => artifacts::remove,
+    get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/accessories" => artifacts::list_accessories [.list::<Accessory>()],
     get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/additions/{addition}" => artifacts::addition,
     post "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan" => scan::scan [.accepted()],
     post "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan/stop" => scan::stop [.accepted()],

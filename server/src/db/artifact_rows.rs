@@ -225,6 +225,35 @@ impl Db {
         .await
     }
 
+    /// One page of the accessories of artifact `subject_id` (artifacts of its repository whose subject it is)
+    /// that match `query` (keys of [`list::ACCESSORIES`]), newest first unless sorted, and how many match in
+    /// all.
+    pub async fn list_accessories(
+        &self,
+        repository_id: i64,
+        subject_id: i64,
+        query: &ListQuery,
+        (limit, offset): (i64, i64),
+    ) -> Result<(Vec<ArtifactRow>, i64), sqlx::Error> {
+        let sql = ListSql {
+            select: ARTIFACT_SELECT,
+            count: "SELECT COUNT(*) FROM artifacts a",
+            default_order: "a.push_time DESC",
+            tie_breaker: "a.id DESC",
+            key_first: None,
+        };
+        let scope = [
+            Scope::Is("a.repository_id", repository_id),
+            Scope::Sql("a.subject_digest IS NOT NULL"),
+            Scope::Is(
+                "(SELECT s.id FROM artifacts s
+                  WHERE s.repository_id = a.repository_id AND s.digest = a.subject_digest)",
+                subject_id,
+            ),
+        ];
+        list::fetch_page(&self.read, &sql, &scope, query, limit, offset).await
+    }
+
     /// Ids of the artifacts `digests` of repository `repository_id`, as `(digest, id)`.
     pub async fn artifact_ids(
         &self,

@@ -568,6 +568,14 @@ const TABLE: &[Row] = &[
         true,
         &[("artifact", "list")],
     ),
+    // Harbor's `accessory:list`: every role, anyone on a public project.
+    row(
+        "get",
+        "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/accessories",
+        MEMBERS,
+        true,
+        &[("accessory", "list")],
+    ),
     row(
         "get",
         "/projects/{project_name}/repositories/{repository_name}/artifacts",
@@ -1448,6 +1456,10 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
             format!("/projects/{p}/repositories/copy/artifacts?from={p}/app:v1"),
         ),
         (_, "/projects/{project_name}/artifacts") => api(format!("/projects/{p}/artifacts")),
+        (
+            _,
+            "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/accessories",
+        ) => api(format!("{artifact}/accessories")),
         (_, "/projects/{project_name}/repositories/{repository_name}/artifacts") => {
             api(format!("{repo}/artifacts"))
         }
