@@ -78,7 +78,7 @@ use berth_api::security_hub::{
     ScanDataExportRequest, SecuritySummary,
 };
 use berth_api::statistics::Statistic;
-use berth_api::system::{GeneralInfo, OverallHealthStatus};
+use berth_api::system::{GeneralInfo, OverallHealthStatus, SystemInfo};
 use berth_api::usergroups::UserGroupSearchItem;
 use berth_api::users::{
     PasswordReq, Permission, UserCreationReq, UserProfile, UserResp, UserSearchRespItem,
@@ -137,6 +137,8 @@ api_routes! {
     get "/ping" => system::ping,
     get "/health" => system::health [.ok::<OverallHealthStatus>()],
     get "/systeminfo" => system::info [.ok::<GeneralInfo>()],
+    get "/systeminfo/volumes" => system::volumes [.ok::<SystemInfo>()],
+    get "/systeminfo/getcert" => system::get_cert,
     get "/statistics" => statistics::get [.ok::<Statistic>()],
     get "/search" => search::search [.ok::<Search>().query("q", Type::String, "Project or repository name part, label name, or digest (sha256: and at least 12 hex digits)")],
 

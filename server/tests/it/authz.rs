@@ -141,6 +141,10 @@ const TABLE: &[Row] = &[
     row("get", "/ping", &EVERYONE, true, &[]),
     row("get", "/health", &EVERYONE, true, &[]),
     row("get", "/systeminfo", &EVERYONE, true, &[]),
+    // The data volume's size: system admins (and system robots given `system-volumes:read`: `api::system`).
+    row("get", "/systeminfo/volumes", SYSADMIN, false, &[]),
+    // No root CA to download: everyone gets the same 404, which the matrix counts as a refusal.
+    row("get", "/systeminfo/getcert", &[], false, &[]),
     // Built-in artifact icons, as in Harbor: no sign-in.
     row("get", "/icons/{digest}", &EVERYONE, true, &[]),
     row("get", "/projects", &EVERYONE, true, &[]),
@@ -1290,8 +1294,17 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
     match (row.method, row.route) {
         (
             _,
-            "/ping" | "/health" | "/systeminfo" | "/projects" | "/repositories" | "/quotas"
-            | "/robots" | "/users" | "/users/current",
+            "/ping"
+            | "/health"
+            | "/systeminfo"
+            | "/systeminfo/volumes"
+            | "/systeminfo/getcert"
+            | "/projects"
+            | "/repositories"
+            | "/quotas"
+            | "/robots"
+            | "/users"
+            | "/users/current",
         ) if row.method != "post" && row.method != "head" => api(row.route.to_owned()),
         ("get", "/configurations") => api("/configurations".to_owned()),
         (_, "/icons/{digest}") => api(format!(
