@@ -19,6 +19,7 @@ mod members;
 mod oidc;
 mod openapi;
 mod pagination;
+mod permissions;
 mod project_metadata;
 mod projects;
 mod purgeaudit;
@@ -81,8 +82,8 @@ use berth_api::statistics::Statistic;
 use berth_api::system::{GeneralInfo, OverallHealthStatus, SystemInfo};
 use berth_api::usergroups::UserGroupSearchItem;
 use berth_api::users::{
-    PasswordReq, Permission, UserCreationReq, UserProfile, UserResp, UserSearchRespItem,
-    UserSysAdminFlag,
+    PasswordReq, Permission, Permissions, UserCreationReq, UserProfile, UserResp,
+    UserSearchRespItem, UserSysAdminFlag,
 };
 use berth_api::vulnerabilities::Stats;
 use berth_api::webhooks::{
@@ -294,6 +295,7 @@ api_routes! {
     get "/users/current/permissions" => users::permissions [.items::<Permission>()
         .query("scope", Type::String, "/system or /project/{id}")
         .query("relative", Type::Boolean, "Resources relative to the scope")],
+    get "/permissions" => permissions::list [.ok::<Permissions>()],
     get "/users/search" => users::search [.list::<UserSearchRespItem>().query("username", Type::String, "Name part")],
     get "/users/{user_id}" => users::get [.ok::<UserResp>()],
     put "/users/{user_id}" => users::update [.body::<UserProfile>()],

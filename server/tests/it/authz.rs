@@ -258,6 +258,14 @@ const TABLE: &[Row] = &[
         &[],
     ),
     row("get", "/users/current/permissions", SIGNED_IN, false, &[]),
+    // The permissions a robot may be given: system admins, and users who are project admin somewhere.
+    row(
+        "get",
+        "/permissions",
+        &[OtherMember, ProjectAdmin, SysAdmin],
+        false,
+        &[],
+    ),
     // PUT /users/{id} targets the project admin's own profile; the others a user made for the row.
     row(
         "put",
