@@ -47,7 +47,7 @@ use axum::Router;
 use axum::routing::{delete, get, head, patch, post, put};
 
 use berth_api::artifacts::{Accessory, Artifact, Icon, Tag};
-use berth_api::audit::AuditLog;
+use berth_api::audit::{AuditLog, AuditLogEventType, AuditLogExt};
 use berth_api::configurations::{Configurations, ConfigurationsResponse};
 use berth_api::immutable::ImmutableRule;
 use berth_api::jobs::{
@@ -315,6 +315,9 @@ api_routes! {
 
     get "/audit-logs" => audit::list [.list::<AuditLog>()],
     get "/projects/{project_name}/logs" => audit::list_project [.list::<AuditLog>()],
+    get "/auditlog-exts" => audit::list_ext [.list::<AuditLogExt>()],
+    get "/auditlog-exts/events" => audit::event_types [.items::<AuditLogEventType>()],
+    get "/projects/{project_name}/auditlog-exts" => audit::list_project_ext [.list::<AuditLogExt>()],
 
     get "/system/gc" => gc::list [.pages::<ExecHistory>()],
     get "/system/gc/schedule" => gc::get_schedule [.ok::<ExecHistory>()],

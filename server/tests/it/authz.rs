@@ -154,6 +154,9 @@ const TABLE: &[Row] = &[
     row("get", "/robots", SYSADMIN, false, &[]),
     row("get", "/users", SYSADMIN, false, &[]),
     row("get", "/audit-logs", SYSADMIN, false, &[]),
+    // Harbor 2.13's extended audit log: as `/audit-logs` (its project list as `/projects/{p}/logs`, below).
+    row("get", "/auditlog-exts", SYSADMIN, false, &[]),
+    row("get", "/auditlog-exts/events", SYSADMIN, false, &[]),
     // The system configuration: system admins only.
     row("get", "/configurations", SYSADMIN, false, &[]),
     row("put", "/configurations", SYSADMIN, false, &[]),
@@ -242,6 +245,13 @@ const TABLE: &[Row] = &[
     row(
         "get",
         "/projects/{project_name}/logs",
+        ADMINS,
+        false,
+        &[("log", "list")],
+    ),
+    row(
+        "get",
+        "/projects/{project_name}/auditlog-exts",
         ADMINS,
         false,
         &[("log", "list")],
@@ -1307,6 +1317,9 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
             | "/systeminfo"
             | "/systeminfo/volumes"
             | "/systeminfo/getcert"
+            | "/permissions"
+            | "/auditlog-exts"
+            | "/auditlog-exts/events"
             | "/projects"
             | "/repositories"
             | "/quotas"
@@ -1555,6 +1568,9 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
         ) => api(format!("{artifact}/tags/v1")),
         (_, "/audit-logs") => api("/audit-logs".to_owned()),
         (_, "/projects/{project_name}/logs") => api(format!("/projects/{p}/logs")),
+        (_, "/projects/{project_name}/auditlog-exts") => {
+            api(format!("/projects/{p}/auditlog-exts"))
+        }
         ("put", "/quotas/{id}") => with(
             format!("/quotas/{}", fx.project_id),
             json!({"hard": {"storage": 1_000_000}}),
