@@ -20,6 +20,7 @@ mod oidc;
 mod openapi;
 mod pagination;
 mod permissions;
+mod preheat;
 mod project_metadata;
 mod projects;
 mod purgeaudit;
@@ -58,6 +59,7 @@ use berth_api::labels::Label;
 use berth_api::ldap::{LdapConf, LdapImportUsers, LdapPingResult, LdapUser};
 use berth_api::members::{ProjectMember, ProjectMemberEntity, RoleRequest, UserGroup};
 use berth_api::oidc::{OidcCliSecretReq, OidcPingReq};
+use berth_api::preheat::{Instance, PreheatPolicy, ProviderMetadata};
 use berth_api::projects::{
     CveAllowlist, Project, ProjectDeletable, ProjectMetadata, ProjectReq, ProjectSummary,
 };
@@ -318,6 +320,12 @@ api_routes! {
     get "/auditlog-exts" => audit::list_ext [.list::<AuditLogExt>()],
     get "/auditlog-exts/events" => audit::event_types [.items::<AuditLogEventType>()],
     get "/projects/{project_name}/auditlog-exts" => audit::list_project_ext [.list::<AuditLogExt>()],
+
+    get "/p2p/preheat/providers" => preheat::providers [.items::<ProviderMetadata>()],
+    get "/p2p/preheat/instances" => preheat::instances [.list::<Instance>()],
+    post "/p2p/preheat/instances" => preheat::create_instance [.body::<Instance>().created()],
+    get "/projects/{project_name}/preheat/policies" => preheat::policies [.list::<PreheatPolicy>()],
+    post "/projects/{project_name}/preheat/policies" => preheat::create_policy [.body::<PreheatPolicy>().created()],
 
     get "/system/gc" => gc::list [.pages::<ExecHistory>()],
     get "/system/gc/schedule" => gc::get_schedule [.ok::<ExecHistory>()],

@@ -749,6 +749,7 @@ fn role_permits_other(role: Role, resource: &str, action: &str) -> bool {
         "scan" => admin_or_maintainer || action == "read",
         "scanner" => role == ProjectAdmin || action == "read",
         "accessory" => true,
+        "preheat-policy" => role == ProjectAdmin,
         "export-cve" => matches!(role, ProjectAdmin | Maintainer | Developer),
         _ => false,
     }

@@ -9,6 +9,7 @@ mod labels;
 mod lists;
 mod members;
 mod openapi;
+mod preheat;
 mod project_artifacts;
 mod projects;
 mod purgeaudit;
