@@ -3,6 +3,7 @@
 mod artifacts;
 mod audit;
 mod configurations;
+mod content_trust;
 mod gc;
 pub mod immutable;
 mod labels;
