@@ -14,6 +14,7 @@ pub mod labels;
 pub mod ldap;
 pub mod members;
 pub mod oidc;
+pub mod preheat;
 pub mod projects;
 pub mod quotas;
 pub mod registries;

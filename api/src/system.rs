@@ -56,3 +56,16 @@ pub struct GeneralInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oidc_provider_name: Option<String>,
 }
+
+/// Harbor's `SystemInfo` (`GET /systeminfo/volumes`): the storage volumes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SystemInfo {
+    pub storage: Vec<Storage>,
+}
+
+/// Harbor's `Storage`: one volume's size and free space, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Storage {
+    pub total: u64,
+    pub free: u64,
+}

@@ -80,3 +80,11 @@ pub struct Permission {
     pub resource: String,
     pub action: String,
 }
+
+/// Harbor's `Permissions` (`GET /permissions`): the system-level and project-level permissions a robot may be
+/// given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Permissions {
+    pub system: Vec<Permission>,
+    pub project: Vec<Permission>,
+}

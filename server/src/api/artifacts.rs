@@ -31,6 +31,7 @@ use super::repositories::{
 };
 use super::{BASE, Caller};
 use crate::app::AppState;
+use crate::auth::Subject;
 use crate::auth::policy::{Operation, Resource};
 use crate::db::list;
 use crate::db::{
@@ -479,6 +480,69 @@ async fn list_page(
         }
     }
     Ok((page.headers(total, link_path, &kept), Json(body)).into_response())
+}
+
+/// `GET …/artifacts/{reference}/accessories`: one page of the artifact's accessories (signatures, SBOMs,
+/// other artifacts whose subject it is), newest first unless `sort`; `q` and `sort` take the keys of
+/// [`list::ACCESSORIES`]. Harbor's `accessory:list`, which every role, a public project's visitors and robots
+/// given it hold.
+pub async fn list_accessories(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<ArtifactPath>,
+    Query(query): Query<ListQuery>,
+    page: Page,
+) -> Result<Response, ApiError> {
+    let (project, access) = project(&state, &caller, &path.project_name).await?;
+    let robot_holds = match &caller.0 {
+        Subject::Robot { permissions, .. } => {
+            crate::auth::robots::holds_in_project(permissions, &project.name, "accessory", "list")
+        }
+        _ => false,
+    };
+    if !(access.permits_named("accessory", "list") || robot_holds || project.public) {
+        return Err(match caller.0 {
+            Subject::Anonymous => ApiError::Unauthorized("sign in to list accessories".to_owned()),
+            _ => ApiError::Forbidden(format!(
+                "accessory:list in project {} is for its members",
+                project.name
+            )),
+        });
+    }
+    let name = full_name(&project.name, &path.repository_name)?;
+    let repository = state
+        .db
+        .repository_ref(name.as_str())
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("repository {name} not found")))?;
+    let subject = find(&state, &repository, &path.reference).await?;
+    let filters = list_query(
+        query.q.as_deref(),
+        query.sort.as_deref(),
+        &list::ACCESSORIES,
+    )?;
+    let (rows, total) = state
+        .db
+        .list_accessories(
+            repository.id,
+            subject.id,
+            &filters,
+            (page.limit(), page.offset()),
+        )
+        .await?;
+    let body: Vec<Accessory> = rows
+        .into_iter()
+        .map(|row| to_accessory(row, subject.id))
+        .collect();
+    let link_path = format!(
+        "{}/accessories",
+        artifact_href(&repository.name, &path.reference)
+    );
+    let kept: Vec<(&str, String)> = [("q", &query.q), ("sort", &query.sort)]
+        .into_iter()
+        .filter_map(|(key, value)| value.clone().map(|v| (key, v)))
+        .collect();
+    Ok((page.headers(total, &link_path, &kept), Json(body)).into_response())
 }
 
 /// `GET …/artifacts/{reference}`.

@@ -19,6 +19,8 @@ mod members;
 mod oidc;
 mod openapi;
 mod pagination;
+mod permissions;
+mod preheat;
 mod project_metadata;
 mod projects;
 mod purgeaudit;
@@ -46,8 +48,8 @@ mod webhooks;
 use axum::Router;
 use axum::routing::{delete, get, head, patch, post, put};
 
-use berth_api::artifacts::{Artifact, Icon, Tag};
-use berth_api::audit::AuditLog;
+use berth_api::artifacts::{Accessory, Artifact, Icon, Tag};
+use berth_api::audit::{AuditLog, AuditLogEventType, AuditLogExt};
 use berth_api::configurations::{Configurations, ConfigurationsResponse};
 use berth_api::immutable::ImmutableRule;
 use berth_api::jobs::{
@@ -58,6 +60,7 @@ use berth_api::labels::Label;
 use berth_api::ldap::{LdapConf, LdapImportUsers, LdapPingResult, LdapUser};
 use berth_api::members::{ProjectMember, ProjectMemberEntity, RoleRequest, UserGroup};
 use berth_api::oidc::{OidcCliSecretReq, OidcPingReq};
+use berth_api::preheat::{Instance, PreheatPolicy, ProviderMetadata};
 use berth_api::projects::{
     CveAllowlist, Project, ProjectDeletable, ProjectMetadata, ProjectReq, ProjectSummary,
 };
@@ -83,11 +86,11 @@ use berth_api::security_hub::{
     ScanDataExportRequest, SecuritySummary,
 };
 use berth_api::statistics::Statistic;
-use berth_api::system::{GeneralInfo, OverallHealthStatus};
+use berth_api::system::{GeneralInfo, OverallHealthStatus, SystemInfo};
 use berth_api::usergroups::UserGroupSearchItem;
 use berth_api::users::{
-    PasswordReq, Permission, UserCreationReq, UserProfile, UserResp, UserSearchRespItem,
-    UserSysAdminFlag,
+    PasswordReq, Permission, Permissions, UserCreationReq, UserProfile, UserResp,
+    UserSearchRespItem, UserSysAdminFlag,
 };
 use berth_api::vulnerabilities::Stats;
 use berth_api::webhooks::{
@@ -142,6 +145,8 @@ api_routes! {
     get "/ping" => system::ping,
     get "/health" => system::health [.ok::<OverallHealthStatus>()],
     get "/systeminfo" => system::info [.ok::<GeneralInfo>()],
+    get "/systeminfo/volumes" => system::volumes [.ok::<SystemInfo>()],
+    get "/systeminfo/getcert" => system::get_cert,
     get "/statistics" => statistics::get [.ok::<Statistic>()],
     get "/search" => search::search [.ok::<Search>().query("q", Type::String, "Project or repository name part, label name, or digest (sha256: and at least 12 hex digits)")],
 
@@ -218,6 +223,7 @@ api_routes! {
         .query("with_signature", Type::Boolean, "Include the signature status")
         .query("with_immutable_status", Type::Boolean, "Include tags' immutable status")],
     delete "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}" => artifacts::remove,
+    get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/accessories" => artifacts::list_accessories [.list::<Accessory>()],
     get "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/additions/{addition}" => artifacts::addition,
     post "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan" => scan::scan [.accepted()],
     post "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan/stop" => scan::stop [.accepted()],
@@ -312,6 +318,7 @@ api_routes! {
     get "/users/current/permissions" => users::permissions [.items::<Permission>()
         .query("scope", Type::String, "/system or /project/{id}")
         .query("relative", Type::Boolean, "Resources relative to the scope")],
+    get "/permissions" => permissions::list [.ok::<Permissions>()],
     get "/users/search" => users::search [.list::<UserSearchRespItem>().query("username", Type::String, "Name part")],
     get "/users/{user_id}" => users::get [.ok::<UserResp>()],
     put "/users/{user_id}" => users::update [.body::<UserProfile>()],
@@ -331,6 +338,15 @@ api_routes! {
 
     get "/audit-logs" => audit::list [.list::<AuditLog>()],
     get "/projects/{project_name}/logs" => audit::list_project [.list::<AuditLog>()],
+    get "/auditlog-exts" => audit::list_ext [.list::<AuditLogExt>()],
+    get "/auditlog-exts/events" => audit::event_types [.items::<AuditLogEventType>()],
+    get "/projects/{project_name}/auditlog-exts" => audit::list_project_ext [.list::<AuditLogExt>()],
+
+    get "/p2p/preheat/providers" => preheat::providers [.items::<ProviderMetadata>()],
+    get "/p2p/preheat/instances" => preheat::instances [.list::<Instance>()],
+    post "/p2p/preheat/instances" => preheat::create_instance [.body::<Instance>().created()],
+    get "/projects/{project_name}/preheat/policies" => preheat::policies [.list::<PreheatPolicy>()],
+    post "/projects/{project_name}/preheat/policies" => preheat::create_policy [.body::<PreheatPolicy>().created()],
 
     get "/system/gc" => gc::list [.pages::<ExecHistory>()],
     get "/system/gc/schedule" => gc::get_schedule [.ok::<ExecHistory>()],

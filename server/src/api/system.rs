@@ -1,9 +1,13 @@
-//! `ping`, `health` and `systeminfo`.
+//! `ping`, `health` and `systeminfo` (with its `volumes` and `getcert`).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use berth_api::system::{ComponentHealthStatus, GeneralInfo, OverallHealthStatus};
+use berth_api::system::{
+    ComponentHealthStatus, GeneralInfo, OverallHealthStatus, Storage, SystemInfo,
+};
+
+use super::{ApiError, Caller};
 
 use crate::app::AppState;
 use crate::registry::access::base_url;
@@ -102,4 +106,39 @@ pub async fn info(State(state): State<AppState>, headers: HeaderMap) -> axum::Js
         notification_enable: false,
         oidc_provider_name,
     })
+}
+
+/// `GET /systeminfo/volumes`: the size and free space of the disk holding the blobs (system admins, and
+/// robots given `system-volumes:read`). As Harbor's, the answer reflects the local disk only: on S3 it is the
+/// disk of the data directory (the database, upload staging), not the bucket, which has no size to report.
+pub async fn volumes(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<axum::Json<SystemInfo>, ApiError> {
+    caller.system("system-volumes", "read")?;
+    let path = state
+        .blobs
+        .local_root()
+        .unwrap_or(&state.config.data_dir)
+        .to_owned();
+    let found = tokio::task::spawn_blocking(move || crate::storage::capacity(&path))
+        .await
+        .map_err(|e| ApiError::internal("reading the size of the data volume", e))?
+        .map_err(|e| ApiError::internal("reading the size of the data volume", e))?;
+    Ok(axum::Json(SystemInfo {
+        storage: vec![Storage {
+            total: found.total,
+            free: found.free,
+        }],
+    }))
+}
+
+/// `GET /systeminfo/getcert`: Harbor's download of the registry's root CA certificate. Berth generates no CA
+/// (`has_ca_root` is false in `/systeminfo`): its TLS certificate is the operator's, so the answer is
+/// Harbor's 404 for a missing certificate.
+pub async fn get_cert() -> ApiError {
+    ApiError::NotFound(
+        "no default root certificate: Berth does not issue one, its TLS certificate is the operator's"
+            .to_owned(),
+    )
 }

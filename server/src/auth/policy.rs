@@ -607,6 +607,69 @@ pub const ROBOT_SYSTEM_POLICIES: &[(&str, &str)] = &[
     ("quota", "list"),
 ];
 
+/// Harbor's project-level permissions a robot may be given (`kind: project`), as `(resource, action)`:
+/// `PoliciesMap["Project"]` of Harbor's `src/common/rbac/const.go`, in its order. `GET /permissions` lists them
+/// for the console's robot form; [`super::robots::rest_permission`] maps those Berth models onto the role
+/// matrix, the others are kept and checked by the handlers of their resources.
+pub const ROBOT_PROJECT_POLICIES: &[(&str, &str)] = &[
+    ("log", "list"),
+    ("project", "read"),
+    ("project", "delete"),
+    ("project", "update"),
+    ("metadata", "read"),
+    ("metadata", "create"),
+    ("metadata", "delete"),
+    ("metadata", "list"),
+    ("metadata", "update"),
+    ("repository", "read"),
+    ("repository", "update"),
+    ("repository", "delete"),
+    ("repository", "list"),
+    ("repository", "pull"),
+    ("repository", "push"),
+    ("artifact", "read"),
+    ("artifact", "create"),
+    ("artifact", "list"),
+    ("artifact", "delete"),
+    ("scan", "create"),
+    ("scan", "read"),
+    ("scan", "stop"),
+    ("tag", "create"),
+    ("tag", "list"),
+    ("tag", "delete"),
+    ("accessory", "list"),
+    ("artifact-addition", "read"),
+    ("artifact-label", "create"),
+    ("artifact-label", "delete"),
+    ("scanner", "create"),
+    ("scanner", "read"),
+    ("preheat-policy", "read"),
+    ("preheat-policy", "create"),
+    ("preheat-policy", "delete"),
+    ("preheat-policy", "list"),
+    ("preheat-policy", "update"),
+    ("immutable-tag", "create"),
+    ("immutable-tag", "delete"),
+    ("immutable-tag", "list"),
+    ("immutable-tag", "update"),
+    ("notification-policy", "read"),
+    ("notification-policy", "create"),
+    ("notification-policy", "delete"),
+    ("notification-policy", "list"),
+    ("notification-policy", "update"),
+    ("tag-retention", "read"),
+    ("tag-retention", "create"),
+    ("tag-retention", "delete"),
+    ("tag-retention", "list"),
+    ("tag-retention", "update"),
+    ("label", "read"),
+    ("label", "create"),
+    ("label", "delete"),
+    ("label", "list"),
+    ("label", "update"),
+    ("quota", "read"),
+];
+
 /// Whether `subject` holds the system-level permission `(resource, action)`: every one for a system
 /// administrator; for a robot, what its `kind: system` permissions grant (see [`ROBOT_SYSTEM_POLICIES`]);
 /// none for anyone else.
@@ -686,6 +749,7 @@ fn role_permits_other(role: Role, resource: &str, action: &str) -> bool {
         "scan" => admin_or_maintainer || action == "read",
         "scanner" => role == ProjectAdmin || action == "read",
         "accessory" => true,
+        "preheat-policy" => role == ProjectAdmin,
         "export-cve" => matches!(role, ProjectAdmin | Maintainer | Developer),
         _ => false,
     }

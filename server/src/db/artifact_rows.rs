@@ -225,6 +225,65 @@ impl Db {
         .await
     }
 
+    /// One page of the accessories of artifact `subject_id` (artifacts of its repository whose subject it is)
+    /// that match `query` (keys of [`list::ACCESSORIES`]), newest first unless sorted, and how many match in
+    /// all.
+    pub async fn list_accessories(
+        &self,
+        repository_id: i64,
+        subject_id: i64,
+        query: &ListQuery,
+        (limit, offset): (i64, i64),
+    ) -> Result<(Vec<ArtifactRow>, i64), sqlx::Error> {
+        let sql = ListSql {
+            select: ARTIFACT_SELECT,
+            count: "SELECT COUNT(*) FROM artifacts a",
+            default_order: "a.push_time DESC",
+            tie_breaker: "a.id DESC",
+            key_first: None,
+        };
+        let scope = [
+            Scope::Is("a.repository_id", repository_id),
+            Scope::Sql("a.subject_digest IS NOT NULL"),
+            Scope::Is(
+                "(SELECT s.id FROM artifacts s
+                  WHERE s.repository_id = a.repository_id AND s.digest = a.subject_digest)",
+                subject_id,
+            ),
+        ];
+        list::fetch_page(&self.read, &sql, &scope, query, limit, offset).await
+    }
+
+    /// Whether artifact `digest` of repository `repository_id` is signed with cosign: it has a cosign
+    /// signature accessory (an artifact whose subject it is, of a `application/vnd.dev.cosign…` artifact type),
+    /// or cosign's tag `sha256-<hex>.sig` names it; or an index of the repository listing it is, so the images of
+    /// a signed multi-platform index pull.
+    pub async fn cosign_signed(
+        &self,
+        repository_id: i64,
+        digest: &str,
+    ) -> Result<bool, sqlx::Error> {
+        sqlx::query_scalar::<_, super::Flag>(
+            "WITH d(digest) AS (
+                 SELECT CAST($2 AS TEXT)
+                 UNION
+                 SELECT p.digest FROM artifact_children ch JOIN artifacts p ON p.id = ch.parent_id
+                 WHERE ch.child_digest = $2 AND p.repository_id = $1)
+             SELECT EXISTS (SELECT 1 FROM artifacts s
+                            WHERE s.repository_id = $1 AND s.artifact_type LIKE 'application/vnd.dev.cosign%'
+                              AND s.subject_digest IN (SELECT digest FROM d))
+                 OR EXISTS (SELECT 1 FROM tags t
+                            WHERE t.repository_id = $1
+                              AND t.name IN (SELECT 'sha256-' || SUBSTR(digest, 8) || '.sig' FROM d
+                                             WHERE digest LIKE 'sha256:%'))",
+        )
+        .bind(repository_id)
+        .bind(digest)
+        .fetch_one(&self.read)
+        .await
+        .map(bool::from)
+    }
+
     /// Ids of the artifacts `digests` of repository `repository_id`, as `(digest, id)`.
     pub async fn artifact_ids(
         &self,

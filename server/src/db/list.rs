@@ -805,6 +805,27 @@ pub static ARTIFACTS: LazyLock<Vec<Field>> = LazyLock::new(|| {
     ]
 });
 
+/// `GET …/artifacts/{reference}/accessories` (`a` artifacts). `type` mirrors
+/// `service::artifacts::accessory_kind`; `creation_time` is the push time, as in Harbor's `Accessory`.
+pub static ACCESSORIES: LazyLock<Vec<Field>> = LazyLock::new(|| {
+    vec![
+        Field::new("id", "a.id", Kind::Integer),
+        Field::new("artifact_id", "a.id", Kind::Integer),
+        Field::new("digest", "a.digest", Kind::Text),
+        Field::new(
+            "type",
+            "CASE
+               WHEN a.artifact_type = 'application/vnd.cncf.notary.signature' THEN 'signature.notation'
+               WHEN a.artifact_type LIKE 'application/vnd.dev.cosign%' THEN 'signature.cosign'
+               WHEN a.artifact_type = 'application/vnd.goharbor.harbor.sbom.v1' THEN 'harbor.sbom'
+               ELSE 'subject.accessory' END",
+            Kind::Text,
+        ),
+        Field::new("size", "a.total_size", Kind::Integer),
+        Field::new("creation_time", "a.push_time", Kind::Time),
+    ]
+});
+
 /// `GET …/artifacts/{reference}/tags` (`t` tags).
 pub static TAGS: LazyLock<Vec<Field>> = LazyLock::new(|| {
     vec![

@@ -109,6 +109,70 @@ impl Operation {
     }
 }
 
+/// Every `(operation, resource type)` pair Berth records, in operation order: the event types of Harbor
+/// 2.13's extended audit log (`GET /auditlog-exts/events`, each as `operation_resourcetype`). A new
+/// [`Audit::new`] call site with a new pair adds it here.
+pub const EVENT_TYPES: &[(Operation, &str)] = &[
+    (Operation::Create, "artifact"),
+    (Operation::Create, "artifact_label"),
+    (Operation::Create, "export-cve"),
+    (Operation::Create, "immutable_rule"),
+    (Operation::Create, "job"),
+    (Operation::Create, "label"),
+    (Operation::Create, "member"),
+    (Operation::Create, "project"),
+    (Operation::Create, "registry"),
+    (Operation::Create, "retention"),
+    (Operation::Create, "robot"),
+    (Operation::Create, "scanner"),
+    (Operation::Create, "tag"),
+    (Operation::Create, "user"),
+    (Operation::Create, "webhook_policy"),
+    (Operation::Update, "configuration"),
+    (Operation::Update, "immutable_rule"),
+    (Operation::Update, "job"),
+    (Operation::Update, "job_queue"),
+    (Operation::Update, "label"),
+    (Operation::Update, "member"),
+    (Operation::Update, "project"),
+    (Operation::Update, "project_scanner"),
+    (Operation::Update, "registry"),
+    (Operation::Update, "repository"),
+    (Operation::Update, "retention"),
+    (Operation::Update, "robot"),
+    (Operation::Update, "scanner"),
+    (Operation::Update, "schedule"),
+    (Operation::Update, "system_cve_allowlist"),
+    (Operation::Update, "user"),
+    (Operation::Update, "webhook_policy"),
+    (Operation::Delete, "artifact"),
+    (Operation::Delete, "artifact_label"),
+    (Operation::Delete, "audit_log"),
+    (Operation::Delete, "blob"),
+    (Operation::Delete, "immutable_rule"),
+    (Operation::Delete, "label"),
+    (Operation::Delete, "member"),
+    (Operation::Delete, "project"),
+    (Operation::Delete, "registry"),
+    (Operation::Delete, "repository"),
+    (Operation::Delete, "retention"),
+    (Operation::Delete, "robot"),
+    (Operation::Delete, "scanner"),
+    (Operation::Delete, "schedule"),
+    (Operation::Delete, "tag"),
+    (Operation::Delete, "user"),
+    (Operation::Delete, "webhook_policy"),
+    (Operation::Pull, "artifact"),
+    (Operation::Login, "user"),
+    (Operation::LoginFailed, "user"),
+    (Operation::Refused, "tag"),
+];
+
+/// Whether an entry of `operation` records a success: false for a failed sign-in and a refused change.
+pub fn succeeded(operation: &str) -> bool {
+    operation != Operation::LoginFailed.as_str() && operation != Operation::Refused.as_str()
+}
+
 /// The address a request came from, as text: the TCP peer, or the client a trusted proxy names in
 /// `X-Forwarded-For` (see [`crate::auth::client_address`]). Empty when unknown (a router driven without a
 /// listener).

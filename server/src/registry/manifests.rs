@@ -73,6 +73,7 @@ pub async fn get(
     if !head {
         // The scanner's own pull is what the policy waits for (Harbor's `scanner-pull`).
         if !caller.is_scanner_pull(name) {
+            refuse_if_unsigned(state, headers, &project, name, &manifest).await?;
             refuse_if_vulnerable(state, &project, name, &manifest).await?;
         }
         state.metrics.pulls.inc(&project.name);
@@ -90,6 +91,63 @@ pub async fn get(
         });
     }
     Ok(manifest_response(manifest, head))
+}
+
+/// Harbor's cosign content trust (`enable_content_trust_cosign`): a GET of an artifact with no cosign
+/// signature ([`crate::db::Db::cosign_signed`]) is refused with 412 `PROJECTPOLICYVIOLATION`, as Harbor
+/// refuses it. As in Harbor, a `HEAD` is not checked, nor the scanner's pull, nor cosign's own requests (its
+/// `User-Agent` names it: `cosign verify` reads the image it verifies); a cosign signature or attestation
+/// itself (its artifact type is cosign's) needs no signature.
+async fn refuse_if_unsigned(
+    state: &AppState,
+    headers: &HeaderMap,
+    project: &crate::db::Project,
+    name: &RepositoryName,
+    manifest: &Manifest,
+) -> Result<(), RegistryError> {
+    let settings = state
+        .db
+        .project_settings_cached(project.id)
+        .await
+        .map_err(|e| RegistryError::internal("reading the project's settings", e))?;
+    let enforced = settings.iter().any(|(key, value)| {
+        key == "enable_content_trust_cosign" && value.eq_ignore_ascii_case("true")
+    });
+    if !enforced {
+        return Ok(());
+    }
+    let by_cosign = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|agent| agent.to_str().ok())
+        .is_some_and(|agent| agent.to_ascii_lowercase().contains("cosign"));
+    let is_cosign_artifact = manifest::parse(&manifest.content, Some(&manifest.media_type))
+        .ok()
+        .and_then(|parsed| parsed.artifact_type)
+        .is_some_and(|t| t.starts_with("application/vnd.dev.cosign"));
+    if by_cosign || is_cosign_artifact {
+        return Ok(());
+    }
+    let repository = state
+        .db
+        .repository_ref(name.as_str())
+        .await
+        .map_err(|e| RegistryError::internal("reading the repository", e))?;
+    let signed = match repository {
+        Some(repository) => state
+            .db
+            .cosign_signed(repository.id, &manifest.digest)
+            .await
+            .map_err(|e| RegistryError::internal("looking for a cosign signature", e))?,
+        None => false,
+    };
+    if signed {
+        return Ok(());
+    }
+    tracing::info!(project = %project.name, repository = %name, digest = %manifest.digest,
+        "pull refused: the project requires cosign signatures");
+    Err(RegistryError::PolicyViolation(
+        "The image is not signed in Cosign.".to_owned(),
+    ))
 }
 
 /// Harbor's "prevent vulnerable images from running": a GET of an image whose latest report has findings

@@ -146,6 +146,11 @@ impl BlobStore {
         })
     }
 
+    /// The directory of a store on the local filesystem; `None` on S3.
+    pub fn local_root(&self) -> Option<&FsPath> {
+        self.local_root.as_deref()
+    }
+
     /// Which backend holds the blobs, for logs: `filesystem` or `s3`.
     pub fn backend(&self) -> &'static str {
         if self.s3.is_some() {

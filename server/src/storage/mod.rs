@@ -5,6 +5,7 @@
 //! (a rename on the local filesystem, a completed multipart upload elsewhere).
 
 mod blob_store;
+mod capacity;
 mod resumable_sha256;
 mod s3;
 mod s3_upload;
@@ -14,6 +15,7 @@ pub use blob_store::{
     BlobBody, BlobStore, CONCURRENT_IMPORTS, ObjectKeys, PARTS_IN_FLIGHT, PreparedImport,
     StoredBlob,
 };
+pub use capacity::{Capacity, capacity};
 pub use resumable_sha256::{ResumableSha256, StateError};
 pub use s3_upload::{
     AppendGuard, Appended, Completed, S3UploadError, S3Uploads, UPLOAD_LEASE, UploadState,

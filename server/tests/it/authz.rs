@@ -141,6 +141,10 @@ const TABLE: &[Row] = &[
     row("get", "/ping", &EVERYONE, true, &[]),
     row("get", "/health", &EVERYONE, true, &[]),
     row("get", "/systeminfo", &EVERYONE, true, &[]),
+    // The data volume's size: system admins (and system robots given `system-volumes:read`: `api::system`).
+    row("get", "/systeminfo/volumes", SYSADMIN, false, &[]),
+    // No root CA to download: everyone gets the same 404, which the matrix counts as a refusal.
+    row("get", "/systeminfo/getcert", &[], false, &[]),
     // Built-in artifact icons, as in Harbor: no sign-in.
     row("get", "/icons/{digest}", &EVERYONE, true, &[]),
     row("get", "/projects", &EVERYONE, true, &[]),
@@ -150,6 +154,14 @@ const TABLE: &[Row] = &[
     row("get", "/robots", SYSADMIN, false, &[]),
     row("get", "/users", SYSADMIN, false, &[]),
     row("get", "/audit-logs", SYSADMIN, false, &[]),
+    // P2P preheat: a system permission (`preheat-instance`). With no provider, creating is a 400 past
+    // authorization.
+    row("get", "/p2p/preheat/providers", SYSADMIN, false, &[]),
+    row("get", "/p2p/preheat/instances", SYSADMIN, false, &[]),
+    row("post", "/p2p/preheat/instances", SYSADMIN, false, &[]),
+    // Harbor 2.13's extended audit log: as `/audit-logs` (its project list as `/projects/{p}/logs`, below).
+    row("get", "/auditlog-exts", SYSADMIN, false, &[]),
+    row("get", "/auditlog-exts/events", SYSADMIN, false, &[]),
     // The system configuration: system admins only.
     row("get", "/configurations", SYSADMIN, false, &[]),
     row("put", "/configurations", SYSADMIN, false, &[]),
@@ -242,6 +254,28 @@ const TABLE: &[Row] = &[
         false,
         &[("log", "list")],
     ),
+    // Preheat policies: project admins (Harbor's `preheat-policy`); a robot sees the project through `pull`.
+    row(
+        "get",
+        "/projects/{project_name}/preheat/policies",
+        ADMINS,
+        false,
+        &[("repository", "pull"), ("preheat-policy", "list")],
+    ),
+    row(
+        "post",
+        "/projects/{project_name}/preheat/policies",
+        ADMINS,
+        false,
+        &[("repository", "pull"), ("preheat-policy", "create")],
+    ),
+    row(
+        "get",
+        "/projects/{project_name}/auditlog-exts",
+        ADMINS,
+        false,
+        &[("log", "list")],
+    ),
     row("post", "/users", SYSADMIN, false, &[]),
     row("get", "/users/current", USERS, false, &[]),
     row("get", "/users/search", USERS, false, &[]),
@@ -254,6 +288,10 @@ const TABLE: &[Row] = &[
         &[],
     ),
     row("get", "/users/current/permissions", SIGNED_IN, false, &[]),
+    // The permissions a robot may be given: system admins, and users who are project admin somewhere — which
+    // every user of the matrix is by now, having created a project in the `POST /projects` row (a developer's
+    // 403 is in `api::robots`).
+    row("get", "/permissions", USERS, false, &[]),
     // PUT /users/{id} targets the project admin's own profile; the others a user made for the row.
     row(
         "put",
@@ -591,6 +629,15 @@ const TABLE: &[Row] = &[
         MEMBERS,
         true,
         &[("artifact", "list")],
+    ),
+    // Harbor's `accessory:list`: every role, anyone on a public project. A robot sees the project through
+    // `pull`, as for `notification-policy`.
+    row(
+        "get",
+        "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/accessories",
+        MEMBERS,
+        true,
+        &[("repository", "pull"), ("accessory", "list")],
     ),
     row(
         "get",
@@ -1365,8 +1412,22 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
     match (row.method, row.route) {
         (
             _,
-            "/ping" | "/health" | "/systeminfo" | "/projects" | "/repositories" | "/quotas"
-            | "/robots" | "/users" | "/users/current",
+            "/ping"
+            | "/health"
+            | "/systeminfo"
+            | "/systeminfo/volumes"
+            | "/systeminfo/getcert"
+            | "/permissions"
+            | "/auditlog-exts"
+            | "/auditlog-exts/events"
+            | "/p2p/preheat/providers"
+            | "/p2p/preheat/instances"
+            | "/projects"
+            | "/repositories"
+            | "/quotas"
+            | "/robots"
+            | "/users"
+            | "/users/current",
         ) if row.method != "post" && row.method != "head" => api(row.route.to_owned()),
         ("get", "/configurations") => api("/configurations".to_owned()),
         (_, "/icons/{digest}") => api(format!(
@@ -1560,6 +1621,10 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
             format!("/projects/{p}/repositories/copy/artifacts?from={p}/app:v1"),
         ),
         (_, "/projects/{project_name}/artifacts") => api(format!("/projects/{p}/artifacts")),
+        (
+            _,
+            "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/accessories",
+        ) => api(format!("{artifact}/accessories")),
         (_, "/projects/{project_name}/repositories/{repository_name}/artifacts") => {
             api(format!("{repo}/artifacts"))
         }
@@ -1634,6 +1699,20 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
         ) => api(format!("{artifact}/tags/v1")),
         (_, "/audit-logs") => api("/audit-logs".to_owned()),
         (_, "/projects/{project_name}/logs") => api(format!("/projects/{p}/logs")),
+        ("post", "/p2p/preheat/instances") => with(
+            "/p2p/preheat/instances".to_owned(),
+            json!({"name": "d7y", "vendor": "dragonfly", "endpoint": "http://d7y.example"}),
+        ),
+        ("post", "/projects/{project_name}/preheat/policies") => with(
+            format!("/projects/{p}/preheat/policies"),
+            json!({"name": "warm", "provider_id": 1}),
+        ),
+        (_, "/projects/{project_name}/preheat/policies") => {
+            api(format!("/projects/{p}/preheat/policies"))
+        }
+        (_, "/projects/{project_name}/auditlog-exts") => {
+            api(format!("/projects/{p}/auditlog-exts"))
+        }
         ("put", "/quotas/{id}") => with(
             format!("/quotas/{}", fx.project_id),
             json!({"hard": {"storage": 1_000_000}}),
@@ -1919,8 +1998,13 @@ async fn the_authorization_matrix_holds() {
                 let expected = row.private.contains(&who) || (public && row.public_read);
                 // CLI secrets exist only in oidc_auth: past authorization, the matrix's db_auth server answers
                 // 412, which is what "allowed" looks like here.
+                // Berth has no P2P provider: past authorization, creating an instance or a preheat policy is
+                // a 400.
                 let allowed = status.is_success()
-                    || (row.route == "/users/{user_id}/cli_secret" && status.as_u16() == 412);
+                    || (row.route == "/users/{user_id}/cli_secret" && status.as_u16() == 412)
+                    || (row.method == "post"
+                        && row.route.contains("preheat")
+                        && status.as_u16() == 400);
                 // `POST /retentions` names its project in the body: a project the caller may not see is answered
                 // as one that does not exist, with Harbor's 400 "invalid Project id".
                 let denied = matches!(status.as_u16(), 401 | 403 | 404)

@@ -670,3 +670,117 @@ async fn both_logs_take_harbors_time_range_and_operation_list() {
     }
     server.stop().await;
 }
+
+/// Harbor 2.13's extended audit log: the same entries as `AuditLogExt` (with a description and the result),
+/// the whole log for system admins and a project's for its admins, and the event types.
+#[tokio::test]
+async fn the_extended_audit_log_describes_each_entry_and_its_result() {
+    let server = TestServer::start().await;
+    let http = client();
+    create_project(&server, &http, json!({"project_name": "team"})).await;
+    create_project(&server, &http, json!({"project_name": "other"})).await;
+    member(&server, &http, "team", "boss", 1).await;
+    let response = http
+        .get(server.url("/v2/"))
+        .user("boss", "wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    let response = http
+        .get(api(
+            &server,
+            "/auditlog-exts?q=resource_type%3Dproject&sort=op_time",
+        ))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-total-count"], "2");
+    let projects: Vec<Value> = response.json().await.unwrap();
+    assert_eq!(projects[0]["resource"], "team");
+    assert_eq!(projects[0]["operation"], "create");
+    assert_eq!(projects[0]["operation_description"], "create project: team");
+    assert_eq!(projects[0]["operation_result"], true);
+    assert_eq!(projects[0]["username"], ADMIN_USER);
+    assert!(projects[0]["op_time"].as_str().unwrap() > "2000");
+    assert!(projects[0].get("client_ip").is_none(), "not in AuditLogExt");
+    assert_eq!(projects[1]["resource"], "other");
+    let failed: Vec<Value> = http
+        .get(api(&server, "/auditlog-exts?q=operation%3Dlogin_failed"))
+        .admin()
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["operation_result"], false);
+    assert_eq!(failed[0]["resource"], "boss");
+
+    // A project's log: its entries only, for its admins.
+    let url = api(&server, "/projects/team/auditlog-exts");
+    let response = http.get(&url).user("boss", PASSWORD).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let own: Vec<Value> = response.json().await.unwrap();
+    assert!(!own.is_empty());
+    assert!(own.iter().all(|e| e["resource"] != "other"), "{own:?}");
+    assert!(
+        own.iter()
+            .any(|e| e["operation_description"] == "create project: team")
+    );
+    let response = http
+        .get(api(&server, "/projects/other/auditlog-exts"))
+        .user("boss", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = http
+        .get(api(&server, "/auditlog-exts"))
+        .user("boss", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = http
+        .get(api(&server, "/auditlog-exts?q=bogus%3D1"))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    // The event types.
+    let response = http
+        .get(api(&server, "/auditlog-exts/events"))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let events: Vec<Value> = response.json().await.unwrap();
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "create_project",
+        "delete_artifact",
+        "pull_artifact",
+        "login_failed_user",
+    ] {
+        assert!(names.contains(&expected), "{expected}: {names:?}");
+    }
+    let response = http
+        .get(api(&server, "/auditlog-exts/events"))
+        .user("boss", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    server.stop().await;
+}

@@ -3,12 +3,14 @@
 mod artifacts;
 mod audit;
 mod configurations;
+mod content_trust;
 mod gc;
 pub mod immutable;
 mod labels;
 mod lists;
 mod members;
 mod openapi;
+mod preheat;
 mod project_artifacts;
 mod projects;
 mod purgeaudit;

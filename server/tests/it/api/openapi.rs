@@ -20,6 +20,8 @@ const NOT_JSON: &[&str] = &[
     "/retentions/{id}/executions/{eid}/tasks/{tid}",
     "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan/{report_id}/log",
     "/export/cve/download/{execution_id}",
+    // Harbor's answer would be a certificate file (application/octet-stream); Berth's is always a 404.
+    "/systeminfo/getcert",
     "/projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}/executions/{execution_id}/tasks/{task_id}/log",
     "/replication/executions/{id}/tasks/{task_id}/log",
 ];

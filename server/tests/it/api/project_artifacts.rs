@@ -18,6 +18,9 @@ fn digests_of(list: &Value) -> Vec<&str> {
         .unwrap_or_default()
 }
 
+/// The artifact type of cosign's signatures pushed with a subject (OCI 1.1 referrers mode).
+pub const COSIGN_SIGNATURE: &str = "application/vnd.dev.cosign.artifact.sig.v1+json";
+
 /// Pushes a notation signature of `subject` (pushed from `image`) to `repository`; returns its digest.
 async fn sign(
     server: &TestServer,
@@ -26,12 +29,33 @@ async fn sign(
     subject: &str,
     image: &Image,
 ) -> String {
+    attach(
+        server,
+        http,
+        repository,
+        subject,
+        image,
+        "application/vnd.cncf.notary.signature",
+    )
+    .await
+}
+
+/// Pushes an accessory of type `artifact_type` of `subject` (pushed from `image`) to `repository`; returns
+/// its digest.
+pub async fn attach(
+    server: &TestServer,
+    http: &reqwest::Client,
+    repository: &str,
+    subject: &str,
+    image: &Image,
+    artifact_type: &str,
+) -> String {
     let empty = upload_blob(server, http, repository, b"{}").await;
     let signature = image_manifest(
         (&empty, 2),
         &[],
         json!({
-            "artifactType": "application/vnd.cncf.notary.signature",
+            "artifactType": artifact_type,
             "subject": {"mediaType": OCI_MANIFEST, "digest": subject, "size": image.manifest.size()},
         }),
     );
@@ -181,5 +205,153 @@ async fn a_projects_artifacts_span_its_repositories_and_no_other_project() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_artifacts_accessories_are_listed_by_page_type_and_order() {
+    let server = TestServer::start().await;
+    let http = client();
+    create_project(&server, &http, json!({"project_name": "proj"})).await;
+    let image = Image::build(1, "amd64", &[1000]);
+    let other = Image::build(2, "amd64", &[2000]);
+    let subject = push(&server, &http, "proj/app", "v1", &image).await;
+    let unsigned = push(&server, &http, "proj/app", "v2", &other).await;
+    let notation = sign(&server, &http, "proj/app", &subject, &image).await;
+    let cosign = attach(
+        &server,
+        &http,
+        "proj/app",
+        &subject,
+        &image,
+        COSIGN_SIGNATURE,
+    )
+    .await;
+    // The same subject in another repository has its own accessories.
+    push(&server, &http, "proj/copy", "v1", &image).await;
+    attach(
+        &server,
+        &http,
+        "proj/copy",
+        &subject,
+        &image,
+        COSIGN_SIGNATURE,
+    )
+    .await;
+    let base = "/projects/proj/repositories/app/artifacts";
+
+    let response = http
+        .get(api(&server, &format!("{base}/v1/accessories")))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-total-count"], "2");
+    let list: Value = response.json().await.unwrap();
+    assert_eq!(
+        digests_of(&list),
+        [cosign.as_str(), notation.as_str()],
+        "newest first"
+    );
+    let artifact = get_json(&http, api(&server, &format!("{base}/v1"))).await;
+    assert_eq!(list[0]["type"], "signature.cosign");
+    assert_eq!(list[0]["subject_artifact_id"], artifact["id"]);
+    assert_eq!(list[0]["subject_artifact_digest"], subject.as_str());
+    assert_eq!(list[0]["subject_artifact_repo"], "proj/app");
+    assert_eq!(list[0]["artifact_id"], list[0]["id"]);
+    assert!(list[0]["size"].as_i64().unwrap() > 0, "{list}");
+    assert!(
+        list[0]["icon"].as_str().unwrap().starts_with("sha256:"),
+        "{list}"
+    );
+    assert_eq!(list[1]["type"], "signature.notation");
+    let by_digest = get_json(
+        &http,
+        api(&server, &format!("{base}/{subject}/accessories")),
+    )
+    .await;
+    assert_eq!(by_digest, list);
+
+    let cosigned = get_json(
+        &http,
+        api(
+            &server,
+            &format!("{base}/v1/accessories?q=type%3Dsignature.cosign"),
+        ),
+    )
+    .await;
+    assert_eq!(digests_of(&cosigned), [cosign.as_str()]);
+    let oldest = get_json(
+        &http,
+        api(
+            &server,
+            &format!("{base}/v1/accessories?sort=creation_time&page_size=1"),
+        ),
+    )
+    .await;
+    assert_eq!(digests_of(&oldest), [notation.as_str()]);
+    let response = http
+        .get(api(
+            &server,
+            &format!("{base}/v1/accessories?page=1&page_size=1"),
+        ))
+        .admin()
+        .send()
+        .await
+        .unwrap();
+    let link = response.headers()["link"].to_str().unwrap().to_owned();
+    assert!(
+        link.contains("/artifacts/v1/accessories?page=2&page_size=1>; rel=\"next\""),
+        "{link}"
+    );
+    let none = get_json(&http, api(&server, &format!("{base}/v2/accessories"))).await;
+    assert_eq!(none, json!([]), "{unsigned} has none");
+    for (url, status) in [
+        (
+            format!("{base}/v1/accessories?q=bogus%3D1"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("{base}/v1/accessories?sort=tags"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (format!("{base}/v9/accessories"), StatusCode::NOT_FOUND),
+        (
+            "/projects/proj/repositories/nope/artifacts/v1/accessories".to_owned(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/projects/nope/repositories/app/artifacts/v1/accessories".to_owned(),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let response = http.get(api(&server, &url)).admin().send().await.unwrap();
+        assert_eq!(response.status(), status, "{url}");
+    }
+
+    // Members of the private project only; anyone on a public one.
+    server.create_user("stranger", PASSWORD, false).await;
+    member(&server, &http, "proj", "guest", 3).await;
+    let url = api(&server, &format!("{base}/v1/accessories"));
+    let response = http
+        .get(&url)
+        .user("stranger", PASSWORD)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = http.get(&url).user("guest", PASSWORD).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = http
+        .put(api(&server, "/projects/proj"))
+        .admin()
+        .json(&json!({"metadata": {"public": "true"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = http.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
     server.stop().await;
 }

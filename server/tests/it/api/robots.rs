@@ -908,3 +908,70 @@ async fn new_robots_take_the_configured_prefix_and_duration_and_old_ones_still_s
     assert_eq!(response.status(), StatusCode::CONFLICT);
     server.stop().await;
 }
+
+/// `GET /permissions`: the lists the console's robot form offers — the system-level and project-level
+/// permissions for a system admin, the project-level ones for a project admin, nothing for anyone else.
+#[tokio::test]
+async fn the_grantable_permissions_are_for_admins() {
+    use super::repositories::{PASSWORD, member};
+
+    let server = TestServer::start().await;
+    let http = client();
+    create_project(&server, &http, json!({"project_name": "team"})).await;
+    member(&server, &http, "team", "boss", 1).await;
+    member(&server, &http, "team", "dev", 2).await;
+    let url = api(&server, "/permissions");
+    let pairs = |list: &Value| -> Vec<(String, String)> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["resource"].as_str().unwrap().to_owned(),
+                    p["action"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let has = |list: &[(String, String)], resource: &str, action: &str| {
+        list.iter().any(|(r, a)| r == resource && a == action)
+    };
+
+    let all = get_json(&http, url.clone()).await;
+    let system = pairs(&all["system"]);
+    let project = pairs(&all["project"]);
+    assert!(has(&system, "system-volumes", "read"), "{all}");
+    assert!(has(&system, "registry", "create"), "{all}");
+    assert!(!has(&system, "user", "create"), "not a robot permission");
+    assert!(has(&project, "repository", "push"), "{all}");
+    assert!(has(&project, "accessory", "list"), "{all}");
+    assert!(has(&project, "preheat-policy", "list"), "{all}");
+    assert!(!has(&project, "member", "create"), "not a robot permission");
+    let unique: std::collections::BTreeSet<_> = project.iter().collect();
+    assert_eq!(unique.len(), project.len(), "no pair twice");
+
+    let response = http.get(&url).user("boss", PASSWORD).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mine: Value = response.json().await.unwrap();
+    assert_eq!(
+        mine["system"],
+        json!([]),
+        "a project admin grants no system permission"
+    );
+    assert_eq!(mine["project"], all["project"]);
+
+    let response = http.get(&url).user("dev", PASSWORD).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_code(response).await, "FORBIDDEN");
+    let response = http.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let (_, name, secret) = create_robot(
+        &http,
+        &api(&server, "/robots"),
+        &project_robot("team", "bot", &[("repository", "pull")]),
+    )
+    .await;
+    let response = http.get(&url).user(&name, &secret).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    server.stop().await;
+}

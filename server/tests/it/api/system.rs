@@ -140,3 +140,79 @@ async fn the_healthcheck_command_succeeds_only_against_a_live_node() {
         "{dead:?}"
     );
 }
+
+/// `GET /systeminfo/volumes`: the size and free space of the data volume, for system admins and robots given
+/// `system-volumes:read`, as Harbor's `SystemInfo`.
+#[tokio::test]
+async fn volumes_report_the_data_disk_to_system_admins() {
+    use super::As;
+    use super::robots::create_robot;
+    use serde_json::json;
+
+    let server = TestServer::start().await;
+    let http = client();
+    let url = api(&server, "/systeminfo/volumes");
+    let response = http.get(&url).admin().send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let info: Value = response.json().await.unwrap();
+    let storage = info["storage"].as_array().unwrap();
+    assert_eq!(storage.len(), 1, "{info}");
+    let total = storage[0]["total"].as_u64().unwrap();
+    let free = storage[0]["free"].as_u64().unwrap();
+    assert!(total > 0 && free <= total, "{info}");
+    let expected = berth::storage::capacity(&server.state.config.data_dir).unwrap();
+    assert_eq!(total, expected.total, "the disk of the data directory");
+
+    let response = http.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    server.create_user("alice", "Password1", false).await;
+    let response = http
+        .get(&url)
+        .user("alice", "Password1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let (_, name, secret) = create_robot(
+        &http,
+        &api(&server, "/robots"),
+        &json!({"name": "disks", "level": "system", "duration": -1, "permissions": [
+            {"kind": "system", "namespace": "/", "access": [
+                {"resource": "system-volumes", "action": "read"}]}]}),
+    )
+    .await;
+    let response = http.get(&url).user(&name, &secret).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    server.stop().await;
+}
+
+/// `GET /systeminfo/getcert`: Berth has no root CA of its own, so anyone gets Harbor's 404 error.
+#[tokio::test]
+async fn there_is_no_root_certificate_to_download() {
+    let server = TestServer::start().await;
+    let response = client()
+        .get(api(&server, "/systeminfo/getcert"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], "NOT_FOUND");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("root certificate"),
+        "{body}"
+    );
+    let info: Value = client()
+        .get(api(&server, "/systeminfo"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["has_ca_root"], false);
+    server.stop().await;
+}
