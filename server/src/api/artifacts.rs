@@ -437,12 +437,14 @@ pub async fn list(
 pub async fn list_of_project(
     State(state): State<AppState>,
     caller: Caller,
-    Path(project_name): Path<String>,
+    headers: axum::http::HeaderMap,
+    Path(project_name_or_id): Path<String>,
     Query(query): Query<ListQuery>,
     Query(include): Query<Include>,
     page: Page,
 ) -> Result<Response, ApiError> {
-    let (project, access) = project(&state, &caller, &project_name).await?;
+    let (project, access) =
+        super::projects::resolve(&state, &caller, &headers, &project_name_or_id).await?;
     authorize(&caller, access, Resource::Artifact, Operation::List)?;
     let link_path = format!("{BASE}/projects/{}/artifacts", project.name);
     let scope = ArtifactScope::Project(project.id);

@@ -105,13 +105,99 @@ pub use error::ApiError;
 
 /// Endpoints Berth serves beyond Harbor's API (documented as additions in the OpenAPI document); every other
 /// row of the route table is in Harbor's swagger.
-pub const BERTH_ADDITIONS: &[(&str, &str)] = &[
+pub const BERTH_ADDITIONS: &[(&str, &str)] = &[(
+    "get",
+    "/retentions/{id}/executions/{eid}/tasks/{tid}/reasons",
+)];
+
+/// The endpoints of Harbor's API v2.0 swagger that Berth does not serve, each with the reason; every other
+/// path of the swagger is in the route table (`api::swagger` checks both).
+pub const LEFT_OUT: &[(&str, &str, &str)] = &[
     (
         "get",
-        "/retentions/{id}/executions/{eid}/tasks/{tid}/reasons",
+        "/internalconfig",
+        "Harbor's internal configuration, read by its own components (core, jobservice); Berth is one process",
     ),
-    // Harbor 2.12's project-wide artifact list, newer than the 2.0 swagger.
-    ("get", "/projects/{project_name}/artifacts"),
+    (
+        "get",
+        "/projects/{project_name_or_id}/webhook/jobs",
+        "deprecated since Harbor 2.2 in favour of …/webhook/policies/{id}/executions, which Berth serves",
+    ),
+    (
+        "get",
+        "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/additions/vulnerabilities",
+        "served by the general …/additions/{addition} route",
+    ),
+    (
+        "get",
+        "/projects/{project_name}/preheat/providers",
+        "P2P preheat: a project can use no provider (GET /p2p/preheat/providers answers the empty list)",
+    ),
+    (
+        "post",
+        "/p2p/preheat/instances/ping",
+        "P2P preheat needs Dragonfly or Kraken, which Berth does not ship; the instance and policy lists answer empty",
+    ),
+    (
+        "get",
+        "/p2p/preheat/instances/{preheat_instance_name}",
+        "P2P preheat: no instance can exist",
+    ),
+    (
+        "put",
+        "/p2p/preheat/instances/{preheat_instance_name}",
+        "P2P preheat: no instance can exist",
+    ),
+    (
+        "delete",
+        "/p2p/preheat/instances/{preheat_instance_name}",
+        "P2P preheat: no instance can exist",
+    ),
+    (
+        "get",
+        "/projects/{project_name}/preheat/policies/{preheat_policy_name}",
+        "P2P preheat: no policy can exist",
+    ),
+    (
+        "put",
+        "/projects/{project_name}/preheat/policies/{preheat_policy_name}",
+        "P2P preheat: no policy can exist",
+    ),
+    (
+        "delete",
+        "/projects/{project_name}/preheat/policies/{preheat_policy_name}",
+        "P2P preheat: no policy can exist",
+    ),
+    (
+        "post",
+        "/projects/{project_name}/preheat/policies/{preheat_policy_name}",
+        "P2P preheat: no policy can exist",
+    ),
+    (
+        "get",
+        "/projects/{project_name}/preheat/policies/{preheat_policy_name}/executions",
+        "P2P preheat: no policy can exist",
+    ),
+    (
+        "patch",
+        "/projects/{project_name}/preheat/policies/{preheat_policy_name}/executions/{execution_id}",
+        "P2P preheat: no policy can exist",
+    ),
+    (
+        "get",
+        "/projects/{project_name}/preheat/policies/{preheat_policy_name}/executions/{execution_id}",
+        "P2P preheat: no policy can exist",
+    ),
+    (
+        "get",
+        "/projects/{project_name}/preheat/policies/{preheat_policy_name}/executions/{execution_id}/tasks",
+        "P2P preheat: no policy can exist",
+    ),
+    (
+        "get",
+        "/projects/{project_name}/preheat/policies/{preheat_policy_name}/executions/{execution_id}/tasks/{task_id}/logs",
+        "P2P preheat: no policy can exist",
+    ),
 ];
 
 /// Where the REST API is mounted.
@@ -195,15 +281,14 @@ api_routes! {
     put "/projects/{project_name}/repositories/{repository_name}" => repositories::update [.body::<Repository>()],
     delete "/projects/{project_name}/repositories/{repository_name}" => repositories::remove,
 
-    get "/projects/{project_name}/artifacts" => artifacts::list_of_project [.list::<Artifact>()
+    get "/projects/{project_name_or_id}/artifacts" => artifacts::list_of_project [.list::<Artifact>()
         .query("with_tag", Type::Boolean, "Include tags (default true)")
         .query("with_label", Type::Boolean, "Include labels")
         .query("with_scan_overview", Type::Boolean, "Include the scan overview")
         .query("with_sbom_overview", Type::Boolean, "Include the SBOM overview")
         .query("with_immutable_status", Type::Boolean, "Include tags' immutable status")
         .query("with_accessory", Type::Boolean, "Include accessories")
-        .query("with_inherited_accessory", Type::Boolean, "Include accessories of accessories")
-        .addition("Harbor 2.12's list of the artifacts of every repository of the project")],
+        .query("with_inherited_accessory", Type::Boolean, "Include accessories of accessories")],
     get "/projects/{project_name}/repositories/{repository_name}/artifacts" => artifacts::list [.list::<Artifact>()
         .query("with_tag", Type::Boolean, "Include tags (default true)")
         .query("with_label", Type::Boolean, "Include labels")

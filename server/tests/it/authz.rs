@@ -625,7 +625,7 @@ const TABLE: &[Row] = &[
     ),
     row(
         "get",
-        "/projects/{project_name}/artifacts",
+        "/projects/{project_name_or_id}/artifacts",
         MEMBERS,
         true,
         &[("artifact", "list")],
@@ -1620,7 +1620,7 @@ fn request(row: &Row, fx: &Fixture, padmin_id: i64) -> (String, Option<Value>, O
         ("post", "/projects/{project_name}/repositories/{repository_name}/artifacts") => api(
             format!("/projects/{p}/repositories/copy/artifacts?from={p}/app:v1"),
         ),
-        (_, "/projects/{project_name}/artifacts") => api(format!("/projects/{p}/artifacts")),
+        (_, "/projects/{project_name_or_id}/artifacts") => api(format!("/projects/{p}/artifacts")),
         (
             _,
             "/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/accessories",

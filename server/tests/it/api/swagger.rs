@@ -22,6 +22,45 @@ fn every_endpoint_is_in_harbors_swagger() {
     assert!(berth::api::ENDPOINTS.len() >= 18);
 }
 
+/// The other direction: every path of Harbor's swagger is served, or left out on purpose with a reason
+/// (`berth::api::LEFT_OUT`), and nothing is both.
+#[test]
+fn every_harbor_endpoint_is_served_or_left_out_with_a_reason() {
+    let swagger = harbor_swagger();
+    let mut unserved = Vec::new();
+    for (path, item) in swagger["paths"].as_mapping().unwrap() {
+        let path = path.as_str().unwrap();
+        for method in ["get", "post", "put", "patch", "delete", "head"] {
+            if item[method].is_null() {
+                continue;
+            }
+            let served = berth::api::ENDPOINTS.contains(&(method, path));
+            let left_out = berth::api::LEFT_OUT
+                .iter()
+                .find(|(m, p, _)| *m == method && *p == path);
+            match (served, left_out) {
+                (true, Some(_)) => unserved.push(format!(
+                    "{} {path} is served and listed as left out",
+                    method.to_uppercase()
+                )),
+                (false, None) => unserved.push(format!(
+                    "{} {path} is neither served nor left out with a reason",
+                    method.to_uppercase()
+                )),
+                (false, Some((_, _, reason))) => assert!(reason.len() > 20, "{path}: say why"),
+                (true, None) => {}
+            }
+        }
+    }
+    assert!(unserved.is_empty(), "{unserved:#?}");
+    for (method, path, _) in berth::api::LEFT_OUT {
+        assert!(
+            !swagger["paths"][*path][*method].is_null(),
+            "{method} {path} is not in Harbor's swagger"
+        );
+    }
+}
+
 fn harbor_swagger() -> serde_yaml::Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../docs/reference/harbor-api-v2.0-swagger.yaml");
