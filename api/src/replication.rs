@@ -124,8 +124,9 @@ pub struct ReplicationExecution {
     /// `manual`, `scheduled` or `event_based`.
     pub trigger: String,
     pub start_time: String,
-    #[serde(default)]
-    pub end_time: String,
+    /// Absent while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
     pub total: i64,
     pub failed: i64,
     pub succeed: i64,
@@ -150,10 +151,12 @@ pub struct ReplicationTask {
     pub src_resource: String,
     /// `repository:[tag,…]` at the destination.
     pub dst_resource: String,
-    #[serde(default)]
-    pub start_time: String,
-    #[serde(default)]
-    pub end_time: String,
+    /// Absent before it starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    /// Absent until it ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
 }
 
 /// Harbor's `RegistryEndpoint`.

@@ -80,9 +80,14 @@ fn local_registry(state: &AppState) -> Registry {
         url: state.config.external_url().unwrap_or_default().to_owned(),
         registry_type: "harbor".to_owned(),
         status: "healthy".to_owned(),
+        creation_time: ZERO_TIME.to_owned(),
+        update_time: ZERO_TIME.to_owned(),
         ..Registry::default()
     }
 }
+
+/// The times Harbor gives its own `Local` registry (Go's zero time): clients parse them as dates.
+const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 async fn registry_of(state: &AppState, id: Option<i64>) -> Result<Registry, ApiError> {
     match id {
@@ -92,6 +97,8 @@ async fn registry_of(state: &AppState, id: Option<i64>) -> Result<Registry, ApiE
             None => Ok(Registry {
                 id,
                 name: format!("(deleted registry {id})"),
+                creation_time: ZERO_TIME.to_owned(),
+                update_time: ZERO_TIME.to_owned(),
                 ..Registry::default()
             }),
         },
@@ -378,7 +385,7 @@ fn execution(row: ReplicationExecutionRow) -> ReplicationExecution {
         status_text,
         trigger: row.trigger_type,
         start_time: row.started_at.unwrap_or(row.created_at),
-        end_time: row.finished_at.unwrap_or_default(),
+        end_time: row.finished_at,
         total: row.total,
         failed: row.failed,
         succeed: row.succeed,
@@ -544,8 +551,8 @@ pub async fn list_tasks(
             resource_type: row.resource_type,
             src_resource: row.src_resource,
             dst_resource: row.dst_resource,
-            start_time: row.start_time.unwrap_or_default(),
-            end_time: row.end_time.unwrap_or_default(),
+            start_time: row.start_time,
+            end_time: row.end_time,
         })
         .collect();
     let path = format!("{BASE}/replication/executions/{}/tasks", execution.id);

@@ -26,9 +26,17 @@ try:
         ProjectMetadata,
         ProjectReq,
         RobotCreate,
+        Label,
+        Registry,
+        RegistryCredential,
+        ReplicationFilter,
+        ReplicationPolicy,
+        ReplicationTrigger,
         RobotPermission,
         Tag,
         UserCreationReq,
+        WebhookPolicy,
+        WebhookTargetObject,
     )
 except ImportError as e:
     sys.exit(f"harborapi is not installed ({e}); run scripts/test.sh, which installs it")
@@ -274,6 +282,84 @@ async def main(base_url, user, password, image):
         check(info.read_only is False, f"read_only: {info.read_only}")
         health = await client.health_check()
         check(health.status == "healthy", f"health: {health}")
+
+        step = "labels"
+        print(f"[{step}] a global label on the image, then the image listed with it")
+        location = await client.create_label(Label(name=f"release-{suffix}", color="#48960C", scope="g"))
+        label_id = int(location.rsplit("/", 1)[1])
+        await client.add_artifact_label(image_project, repo_name, tag_name, Label(id=label_id))
+        labelled = await client.get_artifacts(image_project, repo_name, with_label=True)
+        names = [label.name for a in labelled for label in (a.labels or [])]
+        check(f"release-{suffix}" in names, f"labels: {names}")
+
+        step = "webhooks"
+        print(f"[{step}] a webhook policy on {project_name} and the supported events")
+        await client.create_webhook_policy(
+            project_name,
+            WebhookPolicy(
+                name="ci",
+                enabled=True,
+                event_types=["PUSH_ARTIFACT", "REPLICATION"],
+                targets=[WebhookTargetObject(type="http", address="http://192.0.2.10/hook")],
+            ),
+        )
+        policies = await client.get_webhook_policies(project_name)
+        check([p.name for p in policies] == ["ci"], f"webhook policies: {policies}")
+        events = await client.get_webhook_supported_events(project_name)
+        kinds = [e.root for e in events.event_type or []]
+        check("REPLICATION" in kinds, f"events: {kinds}")
+
+        step = "replication"
+        print(f"[{step}] a push-based policy to this server, run, its task and log")
+        location = await client.create_registry(
+            Registry(
+                name=f"self-{suffix}",
+                type="docker-registry",
+                url=base_url,
+                credential=RegistryCredential(type="basic", access_key=user, access_secret=password),
+            )
+        )
+        registry_id = int(location.rsplit("/", 1)[1])
+        location = await client.create_replication_policy(
+            ReplicationPolicy(
+                name=f"loop-{suffix}",
+                dest_registry=Registry(id=registry_id),
+                dest_namespace=image_project,
+                dest_namespace_replace_count=-1,
+                filters=[ReplicationFilter(type="name", value=f"{image_project}/**")],
+                trigger=ReplicationTrigger(type="manual"),
+                enabled=True,
+            )
+        )
+        policy_id = int(location.rsplit("/", 1)[1])
+        policies = await client.get_replication_policies(name=f"loop-{suffix}")
+        check([p.id for p in policies] == [policy_id], f"replication policies: {policies}")
+        location = await client.start_replication(policy_id)
+        execution_id = int(location.rsplit("/", 1)[1])
+        for _ in range(300):
+            execution = await client.get_replication(execution_id)
+            if execution.status != "InProgress":
+                break
+            await asyncio.sleep(0.2)
+        check(execution.status == "Succeed", f"execution: {execution}")
+        tasks = await client.get_replication_tasks(execution_id)
+        check(len(tasks) == 1 and tasks[0].status == "Succeed", f"tasks: {tasks}")
+        log = await client.get_replication_task_log(execution_id, tasks[0].id)
+        check("manifest(s) put" in log, f"task log: {log!r}")
+        executions = await client.get_replications(policy_id=policy_id)
+        check([e.id for e in executions] == [execution_id], f"executions: {executions}")
+
+        step = "search, accessories, volumes, permissions"
+        print(f"[{step}] the image by its digest, and the rest of the API")
+        found = await client.search(artifact.digest[:19])
+        repos = [r.repository_name for r in found.repository or []]
+        check(f"{image_project}/{repo_name}" in repos, f"search: {found}")
+        accessories = await client.get_artifact_accessories(image_project, repo_name, tag_name)
+        check(accessories == [], f"accessories: {accessories}")
+        volumes = await client.get_system_volume_info()
+        check(volumes.storage and volumes.storage[0].total > 0, f"volumes: {volumes}")
+        permissions = await client.get_permissions()
+        check(permissions.project, f"permissions: {permissions}")
     except Exception as e:
         traceback.print_exc()
         sys.exit(f"FAILED at step {step!r}: {type(e).__name__}: {e}")
