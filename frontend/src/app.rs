@@ -70,6 +70,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("robot-accounts")
                         view={Lazy::<RobotsRoute>::new()}/>
                     <Route path=path!("registries") view={Lazy::<RegistriesRoute>::new()}/>
+                    <Route path=path!("replications") view={Lazy::<ReplicationsRoute>::new()}/>
                     <Route path=path!("labels") view={Lazy::<LabelsRoute>::new()}/>
                     <ParentRoute path=path!("interrogation-services")
                         view=page(|| view! {
@@ -173,6 +174,10 @@ lazy_page!(
 lazy_page!(
     /// Administration → Registries.
     RegistriesRoute => view! { <AdminOnly><admin::registries::RegistriesPage/></AdminOnly> }.into_any()
+);
+lazy_page!(
+    /// Administration → Replications.
+    ReplicationsRoute => view! { <AdminOnly><admin::replications::ReplicationsPage/></AdminOnly> }.into_any()
 );
 lazy_page!(
     /// Administration → Interrogation Services → Scanners (the parent route checks the caller is an admin).
@@ -314,6 +319,7 @@ fn SideNav(user: CurrentUser, info: SystemInfo) -> impl IntoView {
                     <When when=groups><A href="/harbor/groups">"Groups"</A></When>
                     <A href="/harbor/robot-accounts">"Robot Accounts"</A>
                     <A href="/harbor/registries">"Registries"</A>
+                    <A href="/harbor/replications">"Replications"</A>
                     <A href="/harbor/labels">"Labels"</A>
                     <A href="/harbor/interrogation-services">"Interrogation Services"</A>
                     <A href="/harbor/logs">"Audit Log"</A>

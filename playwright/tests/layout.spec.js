@@ -101,6 +101,7 @@ test('every page works at 1024x768 without sideways scrolling, with its own titl
     ['/harbor/groups', 'Groups - Berth'],
     ['/harbor/robot-accounts', 'Robot Accounts - Berth'],
     ['/harbor/registries', 'Registries - Berth'],
+    ['/harbor/replications', 'Replications - Berth'],
     ['/harbor/labels', 'Labels - Berth'],
     ['/harbor/logs', 'Audit Log - Berth'],
     ['/harbor/interrogation-services/security-hub', 'Interrogation Services - Berth'],

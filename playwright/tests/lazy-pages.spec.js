@@ -64,3 +64,15 @@ test('a lazy module that cannot be fetched (a tab left open across an upgrade) r
   await expect(page.getByRole('heading', { name: 'Registries' })).toBeVisible();
   await expect(page.getByRole('button', { name: '+ New Endpoint' })).toBeVisible();
 });
+
+test('the Replications page is a module of its own too', async ({ page }) => {
+  const lazy = [];
+  page.on('response', (response) => {
+    if (/\/assets\/split_[^/]*\.wasm$/.test(new URL(response.url()).pathname)) lazy.push(new URL(response.url()).pathname);
+  });
+  await signIn(page);
+  await expect(page.getByRole('heading', { name: 'Projects' })).toBeVisible();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Replications' }).click();
+  await expect(page.getByRole('button', { name: '+ New Replication Rule' })).toBeVisible();
+  expect(lazy).toEqual([expect.stringMatching(/^\/assets\/split___replications_route_view_\d+\.[0-9a-f]{16}\.wasm$/)]);
+});

@@ -12,8 +12,8 @@ const ALL_TABS = ['Summary', 'Repositories', 'Members', 'Labels', 'Policy', 'Rob
 const MEMBER_TABS = ['Summary', 'Repositories', 'Members', 'Labels', 'Robot Accounts', 'Configuration'];
 const MAINTAINER_TABS = ['Summary', 'Repositories', 'Members', 'Labels', 'Policy', 'Robot Accounts', 'Webhooks', 'Configuration'];
 const ADMIN_PAGES = [
-  '/harbor/users', '/harbor/groups', '/harbor/robot-accounts', '/harbor/registries', '/harbor/labels', '/harbor/logs',
-  '/harbor/configs/auth', '/harbor/configs/setting',
+  '/harbor/users', '/harbor/groups', '/harbor/robot-accounts', '/harbor/registries', '/harbor/replications', '/harbor/labels',
+  '/harbor/logs', '/harbor/configs/auth', '/harbor/configs/setting',
 ];
 
 async function signInAs(page, user, password) {
