@@ -612,7 +612,10 @@ fn ExecutionRow(
         "Failed" => "status-dot status-bad",
         _ => "status-dot",
     };
-    let duration = duration_text(seconds_between(&execution.start_time, &execution.end_time));
+    let duration = duration_text(seconds_between(
+        &execution.start_time,
+        execution.end_time.as_deref().unwrap_or_default(),
+    ));
     let rate = success_rate(&execution);
     let status_text = execution.status_text.clone();
     view! {
@@ -668,7 +671,7 @@ fn Tasks(execution: i64, reload: RwSignal<u32>) -> impl IntoView {
                     <td class="task-resource">{task.dst_resource}</td>
                     <td>{task.operation}</td>
                     <td class="task-status">{task.status}</td>
-                    <td>{time(&task.start_time)}</td>
+                    <td>{time(task.start_time.as_deref().unwrap_or_default())}</td>
                     <td><a href=log target="_blank" rel="noopener">"Logs"</a></td>
                 </tr>
             }
