@@ -441,14 +441,26 @@ pub async fn list_of_project(
     Path(project_name_or_id): Path<String>,
     Query(query): Query<ListQuery>,
     Query(include): Query<Include>,
+    Query(latest): Query<LatestQuery>,
     page: Page,
 ) -> Result<Response, ApiError> {
     let (project, access) =
         super::projects::resolve(&state, &caller, &headers, &project_name_or_id).await?;
     authorize(&caller, access, Resource::Artifact, Operation::List)?;
     let link_path = format!("{BASE}/projects/{}/artifacts", project.name);
-    let scope = ArtifactScope::Project(project.id);
+    let scope = if latest.latest_in_repository.unwrap_or(false) {
+        ArtifactScope::LatestOfProject(project.id)
+    } else {
+        ArtifactScope::Project(project.id)
+    };
     list_page(&state, scope, &link_path, &query, include, page).await
+}
+
+/// `latest_in_repository` of the project-wide list: only the newest artifact of each repository.
+#[derive(Debug, Deserialize)]
+pub struct LatestQuery {
+    #[serde(default, deserialize_with = "query_bool::optional")]
+    latest_in_repository: Option<bool>,
 }
 
 /// The page of the artifacts of `scope` that `query` asks for, with Harbor's paging headers linking to

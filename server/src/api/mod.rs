@@ -282,6 +282,7 @@ api_routes! {
     delete "/projects/{project_name}/repositories/{repository_name}" => repositories::remove,
 
     get "/projects/{project_name_or_id}/artifacts" => artifacts::list_of_project [.list::<Artifact>()
+        .query("latest_in_repository", Type::Boolean, "Only the newest artifact of each repository")
         .query("with_tag", Type::Boolean, "Include tags (default true)")
         .query("with_label", Type::Boolean, "Include labels")
         .query("with_scan_overview", Type::Boolean, "Include the scan overview")

@@ -131,6 +131,8 @@ pub enum ArtifactScope {
     Repository(i64),
     /// The artifacts of every repository of one project (by id).
     Project(i64),
+    /// The newest artifact of each repository of one project (by id): Harbor's `latest_in_repository`.
+    LatestOfProject(i64),
 }
 
 /// The artifact list of `scope`: the artifacts listed on their own, newest first.
@@ -140,10 +142,17 @@ fn artifact_list(scope: ArtifactScope) -> (ListSql<'static>, [Scope<'static>; 2]
             "SELECT COUNT(*) FROM artifacts a",
             Scope::Is("a.repository_id", id),
         ),
-        ArtifactScope::Project(id) => (
+        ArtifactScope::Project(id) | ArtifactScope::LatestOfProject(id) => (
             "SELECT COUNT(*) FROM artifacts a JOIN repositories r ON r.id = a.repository_id",
             Scope::Is("r.project_id", id),
         ),
+    };
+    let listed = match scope {
+        ArtifactScope::LatestOfProject(_) => Scope::Sql(
+            "a.listed = TRUE AND a.id = (SELECT l.id FROM artifacts l WHERE l.repository_id = a.repository_id
+                AND l.listed = TRUE ORDER BY l.push_time DESC, l.id DESC LIMIT 1)",
+        ),
+        _ => Scope::Sql("a.listed = TRUE"),
     };
     let sql = ListSql {
         select: ARTIFACT_SELECT,
@@ -152,7 +161,7 @@ fn artifact_list(scope: ArtifactScope) -> (ListSql<'static>, [Scope<'static>; 2]
         tie_breaker: "a.id DESC",
         key_first: Some("a.id"),
     };
-    (sql, [within, Scope::Sql("a.listed = TRUE")])
+    (sql, [within, listed])
 }
 
 const TAG_SELECT: &str = "SELECT t.rowid AS id, t.repository_id, t.artifact_id, t.name, t.push_time, t.pull_time FROM tags t";
@@ -173,7 +182,7 @@ impl Db {
                 sql: "SELECT artifact_count FROM repositories WHERE id = $1",
                 key: repository_id,
             }),
-            ArtifactScope::Project(_) => None,
+            ArtifactScope::Project(_) | ArtifactScope::LatestOfProject(_) => None,
         };
         let (sql, scope) = artifact_list(scope);
         list::fetch_page_of(&self.read, &sql, &scope, query, (limit, offset), stored).await

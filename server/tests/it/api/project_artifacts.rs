@@ -130,6 +130,19 @@ async fn a_projects_artifacts_span_its_repositories_and_no_other_project() {
     assert_eq!(rest[0]["repository_name"], "proj/app");
     let all = get_json(&http, api(&server, "/projects/proj/artifacts")).await;
     assert!(!digests_of(&all).contains(&foreign.as_str()));
+    // Harbor's latest_in_repository: the newest artifact of each repository (proj/app's v2, not v1).
+    let latest = get_json(
+        &http,
+        api(
+            &server,
+            "/projects/proj/artifacts?latest_in_repository=true",
+        ),
+    )
+    .await;
+    assert_eq!(
+        digests_of(&latest),
+        [first.as_str(), third.as_str(), second.as_str()]
+    );
 
     // The repository list's query: filters (the tag index too), sorting and the with_* parameters.
     let named = get_json(&http, api(&server, "/projects/proj/artifacts?q=tags%3D~t")).await;

@@ -648,6 +648,7 @@ async fn every_boolean_query_parameter_takes_harbor_client_spellings() {
 
         let url = path
             .replace("{project_name}", "library")
+            .replace("{project_name_or_id}", "library")
             .replace("{repository_name}", "app")
             .replace("{reference}", "v1");
         for value in TRUE_FORMS.iter().chain(&FALSE_FORMS) {

@@ -534,7 +534,10 @@ async fn info_and_adapters_describe_the_types() {
     let info = get_json(&http, api(&server, &format!("/registries/{id}/info"))).await;
     assert_eq!(info["type"], "github-ghcr");
     assert_eq!(info["supported_resource_filters"], json!([]));
-    assert_eq!(info["supported_triggers"], json!(["manual"]));
+    assert_eq!(
+        info["supported_triggers"],
+        json!(["manual", "scheduled", "event_based"])
+    );
     let adapters = get_json(&http, api(&server, "/replication/adapters")).await;
     assert_eq!(
         adapters,
