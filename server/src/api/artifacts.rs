@@ -434,6 +434,10 @@ pub async fn list(
 
 /// `GET /projects/{project_name}/artifacts`: one page of the artifacts of every repository of the project,
 /// with the query of the repository's list ([`list`]).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "an axum handler: one extractor per part of the request"
+)]
 pub async fn list_of_project(
     State(state): State<AppState>,
     caller: Caller,
