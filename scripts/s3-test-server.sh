@@ -68,9 +68,12 @@ up() {
   # state directory at the address its clients know.
   local port; port=${BERTH_TEST_S3_PORT:-$(free_base_port)}
   printf '%s\n' "{\"identities\":[{\"name\":\"berth\",\"credentials\":[{\"accessKey\":\"$ACCESS_KEY\",\"secretKey\":\"$SECRET_KEY\"}],\"actions\":[\"Admin\",\"Read\",\"List\",\"Tagging\",\"Write\"]}]}" >"$state/s3.json"
+  # -volume.max: weed otherwise sizes its volume count from the disk's free space when it starts (free space /
+  # 128 MiB), and a CI machine short of space then refuses uploads with 500s halfway through the run. Volumes are
+  # not preallocated, so 200 costs nothing up front.
   "$VENV/bin/weed" mini -dir="$state/weed" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
     -master.port=$((port + 1)) -volume.port=$((port + 2)) -filer.port=$((port + 3)) -s3.port="$port" \
-    -admin.ui=false -admin.port=$((port + 4)) -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 \
+    -volume.max=200 -admin.ui=false -admin.port=$((port + 4)) -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 \
     -s3.config="$state/s3.json" -bucket="$BUCKET" >"$state/weed.log" 2>&1 &
   echo $! >"$state/weed.pid"
   echo "$state" >"$POINTER"
