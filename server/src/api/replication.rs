@@ -161,11 +161,41 @@ async fn side_id(
     }
 }
 
-/// Checks a body into what is stored; `now` for the first firing of a schedule.
-async fn checked(
-    state: &AppState,
-    body: &ReplicationPolicy,
-) -> Result<(Option<i64>, Option<i64>, policy::Checked), ApiError> {
+/// A checked body, ready to store: its registries, settings JSON, trigger and schedule.
+struct Prepared {
+    src: Option<i64>,
+    dest: Option<i64>,
+    settings: String,
+    trigger_type: String,
+    /// `(cron, first firing)` of a scheduled policy.
+    schedule: Option<(String, String)>,
+}
+
+impl Prepared {
+    fn row<'a>(
+        &'a self,
+        body: &'a ReplicationPolicy,
+        creator: &'a str,
+    ) -> NewReplicationPolicy<'a> {
+        NewReplicationPolicy {
+            name: body.name.trim(),
+            description: &body.description,
+            src_registry_id: self.src,
+            dest_registry_id: self.dest,
+            settings: &self.settings,
+            trigger_type: &self.trigger_type,
+            enabled: body.enabled,
+            creator,
+            schedule: self
+                .schedule
+                .as_ref()
+                .map(|(c, n)| (c.as_str(), n.as_str())),
+        }
+    }
+}
+
+/// Checks the body of `POST` or `PUT /replication/policies` into what is stored.
+async fn prepare(state: &AppState, body: &ReplicationPolicy) -> Result<Prepared, ApiError> {
     let src = side_id(state, body.src_registry.as_ref(), "src_registry").await?;
     let dest = side_id(state, body.dest_registry.as_ref(), "dest_registry").await?;
     match (src, dest) {
@@ -182,14 +212,25 @@ async fn checked(
         _ => {}
     }
     let checked = policy::validate(body, src.is_none()).map_err(ApiError::BadRequest)?;
-    Ok((src, dest, checked))
-}
-
-fn next_run(cron: Option<&str>) -> Result<Option<String>, ApiError> {
-    let Some(cron) = cron else { return Ok(None) };
-    let next = crate::jobs::schedule::next_of(cron, chrono::Utc::now())
-        .ok_or_else(|| ApiError::BadRequest(format!("the cron expression {cron:?} never fires")))?;
-    Ok(Some(crate::db::timestamp(next)))
+    let settings = serde_json::to_string(&checked.settings)
+        .map_err(|e| ApiError::internal("storing a replication policy", e))?;
+    let schedule = match checked.cron {
+        Some(cron) => {
+            let next =
+                crate::jobs::schedule::next_of(&cron, chrono::Utc::now()).ok_or_else(|| {
+                    ApiError::BadRequest(format!("the cron expression {cron:?} never fires"))
+                })?;
+            Some((cron, crate::db::timestamp(next)))
+        }
+        None => None,
+    };
+    Ok(Prepared {
+        src,
+        dest,
+        settings,
+        trigger_type: checked.settings.trigger.trigger_type,
+        schedule,
+    })
 }
 
 /// `GET /replication/policies`: by name, filtered by `name` (or `q=name=~…`).
@@ -231,21 +272,8 @@ pub async fn create(
     Json(body): Json<ReplicationPolicy>,
 ) -> Result<Response, ApiError> {
     let subject = caller.system("replication-policy", "create")?;
-    let (src, dest, checked) = checked(&state, &body).await?;
-    let settings = serde_json::to_string(&checked.settings)
-        .map_err(|e| ApiError::internal("storing a replication policy", e))?;
-    let next = next_run(checked.cron.as_deref())?;
-    let new = NewReplicationPolicy {
-        name: body.name.trim(),
-        description: &body.description,
-        src_registry_id: src,
-        dest_registry_id: dest,
-        settings: &settings,
-        trigger_type: &checked.settings.trigger.trigger_type,
-        enabled: body.enabled,
-        creator: subject.name(),
-        schedule: checked.cron.as_deref().zip(next.as_deref()),
-    };
+    let prepared = prepare(&state, &body).await?;
+    let new = prepared.row(&body, subject.name());
     let id = state
         .db
         .create_replication_policy(&new, MAX_POLICIES)
@@ -296,21 +324,8 @@ pub async fn update(
 ) -> Result<(), ApiError> {
     let subject = caller.system("replication-policy", "update")?;
     let row = find_policy(&state, &ids.id).await?;
-    let (src, dest, checked) = checked(&state, &body).await?;
-    let settings = serde_json::to_string(&checked.settings)
-        .map_err(|e| ApiError::internal("storing a replication policy", e))?;
-    let next = next_run(checked.cron.as_deref())?;
-    let new = NewReplicationPolicy {
-        name: body.name.trim(),
-        description: &body.description,
-        src_registry_id: src,
-        dest_registry_id: dest,
-        settings: &settings,
-        trigger_type: &checked.settings.trigger.trigger_type,
-        enabled: body.enabled,
-        creator: &row.creator,
-        schedule: checked.cron.as_deref().zip(next.as_deref()),
-    };
+    let prepared = prepare(&state, &body).await?;
+    let new = prepared.row(&body, &row.creator);
     if !state
         .db
         .update_replication_policy(row.id, &new)

@@ -205,6 +205,44 @@ fn claimable() -> String {
     )
 }
 
+/// Writes (or with `None` removes) the `Custom` schedule of `(vendor_type, vendor_id)` inside `conn`'s
+/// transaction: `(cron, first firing, operator)`, enqueuing a job of kind `vendor_type` with `parameters`.
+/// A policy and its schedule change together this way (retention, replication).
+pub(super) async fn set_vendor_schedule(
+    conn: &mut sqlx::AnyConnection,
+    vendor_type: &str,
+    vendor_id: i64,
+    schedule: Option<(&str, &str, &str)>,
+    parameters: &str,
+    now: &str,
+) -> Result<(), sqlx::Error> {
+    let Some((cron, next_run, operator)) = schedule else {
+        sqlx::query("DELETE FROM job_schedules WHERE vendor_type = $1 AND vendor_id = $2")
+            .bind(vendor_type)
+            .bind(vendor_id)
+            .execute(&mut *conn)
+            .await?;
+        return Ok(());
+    };
+    sqlx::query(
+        "INSERT INTO job_schedules (vendor_type, vendor_id, schedule_type, cron, parameters, operator, next_run,
+                                    created_at, updated_at)
+         VALUES ($1, $2, 'Custom', $3, $4, $5, $6, $7, $7)
+         ON CONFLICT (vendor_type, vendor_id) DO UPDATE SET cron = $3, parameters = $4, operator = $5,
+             next_run = $6, updated_at = $7",
+    )
+    .bind(vendor_type)
+    .bind(vendor_id)
+    .bind(cron)
+    .bind(parameters)
+    .bind(operator)
+    .bind(next_run)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 impl Db {
     /// Adds a pending job unless `cap` jobs of its kind are pending already; returns its id.
     pub async fn enqueue_job(

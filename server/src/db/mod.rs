@@ -150,6 +150,9 @@ pub struct Db {
     /// Projects' enabled webhook policies by project id, consulted by every event
     /// ([`Db::active_webhook_policies`]); forgotten by every write of a project's policies.
     webhook_policies: Arc<ReadCache<i64, Arc<Vec<webhooks::ActiveWebhookPolicy>>>>,
+    /// The enabled event-based replication policies whose source is Berth, consulted after every push and
+    /// delete ([`Db::event_replication_policies`]); forgotten by every write of a replication policy.
+    replication_triggers: Arc<ReadCache<(), Arc<Vec<replication::ReplicationPolicyRow>>>>,
 }
 
 /// A flag column as read back: SQLite stores flags as 0/1 integers and PostgreSQL as booleans, and sqlx's `Any`
@@ -278,6 +281,10 @@ impl Db {
                 ReadCache::new(CACHE_TTL, 1024)
                     .announced(outbox, peers::CacheName::WebhookPolicies),
             ),
+            replication_triggers: Arc::new(
+                ReadCache::new(CACHE_TTL, 1)
+                    .announced(outbox, peers::CacheName::ReplicationTriggers),
+            ),
             immutable_rules: Arc::default(),
         };
         if let Some(outbox) = outbox {
@@ -305,6 +312,7 @@ impl Db {
             Arc::downgrade(&self.standings),
             Arc::downgrade(&self.project_settings),
             Arc::downgrade(&self.webhook_policies),
+            Arc::downgrade(&self.replication_triggers),
         );
         let clear = move |cache: peers::CacheName| {
             match cache {
@@ -313,6 +321,7 @@ impl Db {
                 peers::CacheName::Standings => caches.2.upgrade().map(|c| c.clear()),
                 peers::CacheName::ProjectSettings => caches.3.upgrade().map(|c| c.clear()),
                 peers::CacheName::WebhookPolicies => caches.4.upgrade().map(|c| c.clear()),
+                peers::CacheName::ReplicationTriggers => caches.5.upgrade().map(|c| c.clear()),
             }
             .unwrap_or(())
         };

@@ -23,15 +23,17 @@ pub(super) enum CacheName {
     Standings,
     ProjectSettings,
     WebhookPolicies,
+    ReplicationTriggers,
 }
 
 impl CacheName {
-    pub(super) const ALL: [CacheName; 5] = [
+    pub(super) const ALL: [CacheName; 6] = [
         CacheName::Projects,
         CacheName::TaggedManifests,
         CacheName::Standings,
         CacheName::ProjectSettings,
         CacheName::WebhookPolicies,
+        CacheName::ReplicationTriggers,
     ];
 
     fn as_str(self) -> &'static str {
@@ -41,6 +43,7 @@ impl CacheName {
             CacheName::Standings => "standings",
             CacheName::ProjectSettings => "project_settings",
             CacheName::WebhookPolicies => "webhook_policies",
+            CacheName::ReplicationTriggers => "replication_triggers",
         }
     }
 
@@ -52,7 +55,7 @@ impl CacheName {
 /// Caches this node made stale and has not told the others about yet.
 #[derive(Debug, Default)]
 pub(super) struct Outbox {
-    stale: [AtomicBool; 5],
+    stale: [AtomicBool; 6],
     wake: Notify,
 }
 

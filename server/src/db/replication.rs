@@ -3,6 +3,8 @@
 //! Rule: a policy and its schedule change together, in one transaction. An execution's id is its REPLICATION
 //! job's: the job holds the state, times and log; the execution row says which policy and trigger.
 
+use std::sync::Arc;
+
 use sqlx::AnyConnection;
 
 use super::Db;
@@ -133,40 +135,16 @@ async fn set_schedule(
     operator: &str,
     now: &str,
 ) -> Result<(), sqlx::Error> {
-    let Some((cron, next_run)) = schedule else {
-        sqlx::query("DELETE FROM job_schedules WHERE vendor_type = $1 AND vendor_id = $2")
-            .bind(VENDOR_TYPE)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-        return Ok(());
-    };
     let parameters = serde_json::json!({"policy_id": id}).to_string();
-    sqlx::query(
-        "INSERT INTO job_schedules (vendor_type, vendor_id, schedule_type, cron, parameters, operator, next_run,
-                                    created_at, updated_at)
-         VALUES ($1, $2, 'Custom', $3, $4, $5, $6, $7, $7)
-         ON CONFLICT (vendor_type, vendor_id) DO UPDATE SET cron = $3, parameters = $4, operator = $5,
-             next_run = $6, updated_at = $7",
-    )
-    .bind(VENDOR_TYPE)
-    .bind(id)
-    .bind(cron)
-    .bind(&parameters)
-    .bind(operator)
-    .bind(next_run)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    let schedule = schedule.map(|(cron, next_run)| (cron, next_run, operator));
+    super::jobs::set_vendor_schedule(conn, VENDOR_TYPE, id, schedule, &parameters, now).await
 }
 
 fn name_taken(error: sqlx::Error, name: &str) -> SaveReplicationError {
-    match &error {
-        sqlx::Error::Database(e) if e.is_unique_violation() => {
-            SaveReplicationError::NameTaken(name.to_owned())
-        }
-        _ => SaveReplicationError::Db(error),
+    if super::is_unique_violation(&error) {
+        SaveReplicationError::NameTaken(name.to_owned())
+    } else {
+        SaveReplicationError::Db(error)
     }
 }
 
@@ -204,6 +182,7 @@ impl Db {
         .map_err(|e| name_taken(e, policy.name))?;
         set_schedule(&mut tx, id, policy.schedule, policy.creator, &now).await?;
         tx.commit().await?;
+        self.replication_triggers.invalidate(&());
         Ok(id)
     }
 
@@ -238,6 +217,7 @@ impl Db {
         }
         set_schedule(&mut tx, id, policy.schedule, policy.creator, &now).await?;
         tx.commit().await?;
+        self.replication_triggers.invalidate(&());
         Ok(true)
     }
 
@@ -252,6 +232,7 @@ impl Db {
             .await?
             .rows_affected();
         tx.commit().await?;
+        self.replication_triggers.invalidate(&());
         Ok(deleted > 0)
     }
 
@@ -293,16 +274,25 @@ impl Db {
         Ok((rows, total))
     }
 
-    /// The enabled event-based policies whose source is Berth (what a push or delete here may trigger).
+    /// The enabled event-based policies whose source is Berth (what a push or delete here may trigger),
+    /// cached: a push reads the database only after a policy was written.
     pub async fn event_replication_policies(
         &self,
-    ) -> Result<Vec<ReplicationPolicyRow>, sqlx::Error> {
-        sqlx::query_as(&format!(
+    ) -> Result<Arc<Vec<ReplicationPolicyRow>>, sqlx::Error> {
+        if let Some(cached) = self.replication_triggers.get(&()) {
+            return Ok(cached);
+        }
+        let generation = self.replication_triggers.generation();
+        let rows: Vec<ReplicationPolicyRow> = sqlx::query_as(&format!(
             "SELECT {POLICY_COLUMNS} FROM replication_policies
              WHERE trigger_type = 'event_based' AND enabled = TRUE AND src_registry_id IS NULL ORDER BY id"
         ))
         .fetch_all(&self.read)
-        .await
+        .await?;
+        let rows = Arc::new(rows);
+        self.replication_triggers
+            .insert((), rows.clone(), generation);
+        Ok(rows)
     }
 
     /// The names of the policies that use registry `registry_id`, as source or destination.

@@ -132,32 +132,9 @@ async fn set_schedule(
     schedule: Option<&RetentionSchedule<'_>>,
     now: &str,
 ) -> Result<(), sqlx::Error> {
-    let Some(schedule) = schedule else {
-        sqlx::query("DELETE FROM job_schedules WHERE vendor_type = $1 AND vendor_id = $2")
-            .bind(VENDOR_TYPE)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-        return Ok(());
-    };
     let parameters = serde_json::json!({"policy_id": id, "dry_run": false}).to_string();
-    sqlx::query(
-        "INSERT INTO job_schedules (vendor_type, vendor_id, schedule_type, cron, parameters, operator, next_run,
-                                    created_at, updated_at)
-         VALUES ($1, $2, 'Custom', $3, $4, $5, $6, $7, $7)
-         ON CONFLICT (vendor_type, vendor_id) DO UPDATE SET cron = $3, parameters = $4, operator = $5,
-             next_run = $6, updated_at = $7",
-    )
-    .bind(VENDOR_TYPE)
-    .bind(id)
-    .bind(schedule.cron)
-    .bind(&parameters)
-    .bind(schedule.operator)
-    .bind(schedule.next_run)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    let schedule = schedule.map(|s| (s.cron, s.next_run, s.operator));
+    super::jobs::set_vendor_schedule(conn, VENDOR_TYPE, id, schedule, &parameters, now).await
 }
 
 /// The policy JSON as stored: `id` and `scope.ref` set.

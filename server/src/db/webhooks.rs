@@ -131,11 +131,10 @@ async fn write_targets(
 }
 
 fn name_taken(error: sqlx::Error, name: &str) -> SaveWebhookError {
-    match &error {
-        sqlx::Error::Database(e) if e.is_unique_violation() => {
-            SaveWebhookError::NameTaken(name.to_owned())
-        }
-        _ => SaveWebhookError::Db(error),
+    if super::is_unique_violation(&error) {
+        SaveWebhookError::NameTaken(name.to_owned())
+    } else {
+        SaveWebhookError::Db(error)
     }
 }
 

@@ -193,17 +193,7 @@ impl<'a> Copier<'a> {
                 .collect());
         }
         let path = format!("/v2/{from}/referrers/{subject}");
-        let reply = self
-            .source
-            .call(
-                Method::GET,
-                from,
-                &path,
-                HeaderMap::new(),
-                Payload::Empty,
-                false,
-            )
-            .await?;
+        let reply = self.source.bare(Method::GET, from, &path, false).await?;
         if reply.status != StatusCode::OK {
             // No referrers API there: referrers stored under the tag schema are ordinary tags, copied as such.
             return Ok(Vec::new());
@@ -408,17 +398,7 @@ impl<'a> Copier<'a> {
     /// Makes sure the destination repository holds blob `digest`.
     async fn blob(&mut self, from: &str, to: &str, digest: &Digest) -> Result<(), String> {
         let path = format!("/v2/{to}/blobs/{digest}");
-        let reply = self
-            .destination
-            .call(
-                Method::HEAD,
-                to,
-                &path,
-                HeaderMap::new(),
-                Payload::Empty,
-                true,
-            )
-            .await?;
+        let reply = self.destination.bare(Method::HEAD, to, &path, true).await?;
         if reply.status == StatusCode::OK {
             self.counts.blobs_present += 1;
             return Ok(());
@@ -432,17 +412,7 @@ impl<'a> Copier<'a> {
                 .cloned()
         {
             let path = format!("/v2/{to}/blobs/uploads/?mount={digest_text}&from={holder}");
-            let reply = self
-                .destination
-                .call(
-                    Method::POST,
-                    to,
-                    &path,
-                    HeaderMap::new(),
-                    Payload::Empty,
-                    true,
-                )
-                .await?;
+            let reply = self.destination.bare(Method::POST, to, &path, true).await?;
             if reply.status == StatusCode::CREATED {
                 self.counts.blobs_mounted += 1;
                 return Ok(());
@@ -467,14 +437,7 @@ impl<'a> Copier<'a> {
         let start = format!("/v2/{to}/blobs/uploads/");
         let reply = self
             .destination
-            .call(
-                Method::POST,
-                to,
-                &start,
-                HeaderMap::new(),
-                Payload::Empty,
-                true,
-            )
+            .bare(Method::POST, to, &start, true)
             .await?;
         if reply.status != StatusCode::ACCEPTED {
             let status = reply.status;
@@ -532,17 +495,7 @@ impl<'a> Copier<'a> {
                 offset += want;
             }
             let path = with_digest(&location, digest);
-            let reply = self
-                .destination
-                .call(
-                    Method::PUT,
-                    to,
-                    &path,
-                    HeaderMap::new(),
-                    Payload::Empty,
-                    true,
-                )
-                .await?;
+            let reply = self.destination.bare(Method::PUT, to, &path, true).await?;
             return finished(reply, to, digest).await;
         }
         let mut headers = HeaderMap::new();

@@ -55,7 +55,7 @@ async fn trigger(state: &AppState, event: &EventResource, deletion: bool) {
             return;
         }
     };
-    for row in policies {
+    for row in policies.iter() {
         let Ok(settings) = serde_json::from_str::<Settings>(&row.settings) else {
             continue;
         };

@@ -64,7 +64,45 @@ pub struct Local {
     router: axum::Router,
     /// Who the writes are made as: the policy's creator.
     operator: String,
+    /// The token of each repository written, with when to sign a new one: one per repository, not one per
+    /// request (each verified token takes room in the token service's cache).
+    tokens: std::sync::Mutex<std::collections::HashMap<String, (String, std::time::Instant)>>,
+    /// Projects this side created for pulled repositories (see [`MAX_PROJECTS_CREATED`]).
+    projects_created: Budget,
 }
+
+/// A count of things one execution may still do, shared by its tasks.
+#[derive(Debug)]
+pub struct Budget {
+    used: std::sync::atomic::AtomicUsize,
+    limit: usize,
+}
+
+impl Budget {
+    pub fn new(limit: usize) -> Budget {
+        Budget {
+            used: std::sync::atomic::AtomicUsize::new(0),
+            limit,
+        }
+    }
+
+    /// Takes one; false when none is left.
+    pub fn take(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.limit).then_some(n + 1)
+            })
+            .is_ok()
+    }
+}
+
+/// The most projects one execution creates in Berth: a pull source names the repositories, so a hostile one
+/// could otherwise have Berth create a project per repository it lists.
+pub const MAX_PROJECTS_CREATED: usize = 100;
+
+/// The most repositories whose tokens one side keeps (a run writes one at a time; this only bounds memory).
+const MAX_TOKENS: usize = 64;
 
 /// A registry endpoint.
 pub struct Remote {
@@ -84,12 +122,48 @@ impl Local {
             router: crate::app::router(state.clone()),
             state: state.clone(),
             operator: operator.to_owned(),
+            tokens: std::sync::Mutex::default(),
+            projects_created: Budget::new(MAX_PROJECTS_CREATED),
         }
     }
 
     /// Who writes are made as.
     pub fn operator(&self) -> &str {
         &self.operator
+    }
+
+    /// Takes one of this execution's [`MAX_PROJECTS_CREATED`] project creations; false when none is left.
+    pub fn may_create_project(&self) -> bool {
+        self.projects_created.take()
+    }
+
+    /// A token for writing `repository` as the operator, reused until half its lifetime is gone.
+    fn token(&self, repository: &str) -> Result<String, String> {
+        let mut tokens = self
+            .tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((token, renew)) = tokens.get(repository)
+            && std::time::Instant::now() < *renew
+        {
+            return Ok(token.clone());
+        }
+        let grant = Grant {
+            kind: "repository".to_owned(),
+            name: repository.to_owned(),
+            actions: vec!["pull".to_owned(), "push".to_owned(), "delete".to_owned()],
+        };
+        let issued = self
+            .state
+            .tokens
+            .issue(&self.operator, vec![grant])
+            .map_err(|e| format!("could not sign a token for the local write: {e}"))?;
+        if tokens.len() >= MAX_TOKENS {
+            tokens.clear();
+        }
+        let renew = std::time::Instant::now() + issued.expires_in / 2;
+        tokens.insert(repository.to_owned(), (issued.token.clone(), renew));
+        Ok(issued.token)
     }
 
     async fn call(
@@ -100,16 +174,7 @@ impl Local {
         headers: HeaderMap,
         body: Payload,
     ) -> Result<Reply, String> {
-        let grant = Grant {
-            kind: "repository".to_owned(),
-            name: repository.to_owned(),
-            actions: vec!["pull".to_owned(), "push".to_owned(), "delete".to_owned()],
-        };
-        let token = self
-            .state
-            .tokens
-            .issue(&self.operator, vec![grant])
-            .map_err(|e| format!("could not sign a token for the local write: {e}"))?;
+        let token = self.token(repository)?;
         let body = match body {
             Payload::Empty => Body::empty(),
             Payload::Bytes(bytes) => Body::from(bytes),
@@ -122,7 +187,7 @@ impl Local {
             .map_err(|e| format!("bad local request {path}: {e}"))?;
         *request.headers_mut() = headers;
         let bearer =
-            HeaderValue::from_str(&format!("Bearer {}", token.token)).map_err(|e| e.to_string())?;
+            HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| e.to_string())?;
         request.headers_mut().insert(header::AUTHORIZATION, bearer);
         let response = self
             .router
@@ -183,6 +248,25 @@ impl Side {
         }
     }
 
+    /// [`Side::call`] without headers or body.
+    pub async fn bare(
+        &self,
+        method: Method,
+        repository: &str,
+        path: &str,
+        write: bool,
+    ) -> Result<Reply, String> {
+        self.call(
+            method,
+            repository,
+            path,
+            HeaderMap::new(),
+            Payload::Empty,
+            write,
+        )
+        .await
+    }
+
     /// Reads a blob of a source repository: its size and bytes.
     pub async fn blob(
         &self,
@@ -211,16 +295,7 @@ impl Side {
             }
             Side::Remote(_) => {
                 let path = format!("/v2/{repository}/blobs/{digest}");
-                let reply = self
-                    .call(
-                        Method::GET,
-                        repository,
-                        &path,
-                        HeaderMap::new(),
-                        Payload::Empty,
-                        false,
-                    )
-                    .await?;
+                let reply = self.bare(Method::GET, repository, &path, false).await?;
                 if reply.status != StatusCode::OK {
                     return Err(format!(
                         "GET blob {digest} of {repository} answered {}",
@@ -269,5 +344,36 @@ impl Side {
             Side::Local(_) => None,
             Side::Remote(remote) => Some(remote.endpoint.api_base()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_budget_runs_out_and_stays_out() {
+        let budget = Budget::new(2);
+        assert!(budget.take());
+        assert!(budget.take());
+        assert!(!budget.take());
+        assert!(!budget.take());
+    }
+
+    #[test]
+    fn upload_locations_stay_on_the_registrys_origin() -> Result<(), String> {
+        let base = Some("http://127.0.0.1:5000");
+        assert_eq!(
+            location_path("/v2/a/blobs/uploads/1?x=y", base)?,
+            "/v2/a/blobs/uploads/1?x=y"
+        );
+        assert_eq!(
+            location_path("http://127.0.0.1:5000/v2/a/blobs/uploads/1?s=2", base)?,
+            "/v2/a/blobs/uploads/1?s=2"
+        );
+        assert!(location_path("http://169.254.169.254/v2/a", base).is_err());
+        assert!(location_path("http://127.0.0.1:5001/v2/a", base).is_err());
+        assert!(location_path("v2/a", base).is_err());
+        Ok(())
     }
 }

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::copy::Copier;
 use super::policy::{Selection, Settings, destination};
-use super::registry::{Local, Payload, Remote, Side};
+use super::registry::{Local, Remote, Side};
 use crate::db::replication::NewReplicationTask;
 use crate::jobs::{JobContext, JobError, JobFuture, Kind, SCHEDULE_OPERATOR};
 use crate::webhooks::{Event, EventType};
@@ -40,6 +40,9 @@ pub const KEEP_EXECUTIONS: i64 = 100;
 pub const MAX_REPOSITORIES: usize = 10_000;
 /// The most tags listed per repository.
 pub const MAX_TAGS: usize = 10_000;
+/// The most tags one pull-based execution selects at the source (listing stops past it), so a source with
+/// many repositories of many tags costs bounded memory.
+pub const MAX_REMOTE_REFERENCES: usize = 100_000;
 /// The most artifacts of Berth one push-based execution looks at.
 pub const MAX_LOCAL_ROWS: i64 = 200_000;
 /// The longest task log kept, in bytes.
@@ -371,16 +374,7 @@ fn clip_log(log: &str) -> &str {
 /// Removes `reference` (a digest) at the destination, if it is there.
 async fn delete(target: &Side, repository: &str, reference: &str) -> Result<String, String> {
     let path = format!("/v2/{repository}/manifests/{reference}");
-    let reply = target
-        .call(
-            Method::DELETE,
-            repository,
-            &path,
-            HeaderMap::new(),
-            Payload::Empty,
-            true,
-        )
-        .await?;
+    let reply = target.bare(Method::DELETE, repository, &path, true).await?;
     match reply.status {
         StatusCode::ACCEPTED | StatusCode::OK => Ok(format!(
             "{repository}@{reference} deleted at the destination"
@@ -415,6 +409,12 @@ async fn ensure_namespace(ctx: &JobContext, target: &Side, repository: &str) -> 
                 .map_err(|e| e.to_string())?
                 .is_none()
             {
+                if !local.may_create_project() {
+                    return Err(format!(
+                        "project {project} does not exist and this execution already created {} projects; create it by hand or narrow the name filter",
+                        super::registry::MAX_PROJECTS_CREATED
+                    ));
+                }
                 let owner = local.operator();
                 crate::service::projects::create(&local.state.db, project, owner, false)
                     .await
@@ -579,9 +579,18 @@ async fn plan(
         }
         Side::Remote(remote) => {
             let repositories = remote_repositories(ctx, remote, selection).await?;
+            let mut planned_references = 0usize;
             for repository in repositories {
                 if !selection.repository(&repository) {
                     continue;
+                }
+                if planned_references >= MAX_REMOTE_REFERENCES {
+                    ctx.log
+                        .warn(format!(
+                            "more than {MAX_REMOTE_REFERENCES} tags selected; only the first are replicated: narrow the name or tag filter"
+                        ))
+                        .await;
+                    break;
                 }
                 let tags = remote_tags(remote, &repository)
                     .await
@@ -592,6 +601,7 @@ async fn plan(
                     .map(|t| (t.clone(), Some(t)))
                     .collect();
                 if !selected.is_empty() {
+                    planned_references += selected.len();
                     by_repository.insert(repository, selected);
                 }
             }
