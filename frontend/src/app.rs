@@ -19,7 +19,7 @@ use crate::components::toast::{self, ErrorBanner, ToastArea, loading_note};
 use crate::components::when::When;
 use crate::pages::not_found::NoPermission;
 use crate::pages::profile::UserProfileDialog;
-use crate::pages::{admin, not_found, project, projects, sign_in};
+use crate::pages::{admin, not_found, project, projects, search, sign_in};
 use crate::system_info::{self, SystemInfo};
 use crate::theme::{self, Theme};
 use crate::title;
@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("logs") view=page(|| view! { <project::logs::LogsTab/> }.into_any())/>
                         <Route path=path!("configs") view={Lazy::<ProjectConfigRoute>::new()}/>
                     </ParentRoute>
+                    <Route path=path!("search") view={Lazy::<SearchRoute>::new()}/>
                     <Route path=path!("users") view={Lazy::<UsersRoute>::new()}/>
                     <Route path=path!("groups") view={Lazy::<GroupsRoute>::new()}/>
                     <Route path=path!("robot-accounts")
@@ -143,6 +144,10 @@ macro_rules! lazy_page {
     };
 }
 
+lazy_page!(
+    /// The results of the top bar's search box.
+    SearchRoute => view! { <search::SearchPage/> }.into_any()
+);
 lazy_page!(
     /// Administration → Users.
     UsersRoute => view! { <AdminOnly><admin::users::UsersPage/></AdminOnly> }.into_any()
@@ -363,6 +368,7 @@ fn TopBar(user: CurrentUser, info: SystemInfo) -> impl IntoView {
                 <span class="brand-mark" aria-hidden="true">"⚓"</span>
                 " Berth"
             </A>
+            <SearchBox/>
             <div class="topbar-actions">
                 <button type="button" class="topbar-button" data-testid="theme-toggle"
                     aria-label=move || format!("Switch to {} theme", theme.get().other().as_str())
@@ -410,6 +416,29 @@ fn TopBar(user: CurrentUser, info: SystemInfo) -> impl IntoView {
                 <button type="button" on:click=move |_| about_open.set(false)>"Close"</button>
             </footer>
         </Dialog>
+    }
+}
+
+/// Harbor's global search box: projects, repositories, digests and labels; Enter shows the results page.
+#[component]
+fn SearchBox() -> impl IntoView {
+    let term = RwSignal::new(String::new());
+    let navigate = use_navigate();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let typed = term.get_untracked();
+        if !typed.trim().is_empty() {
+            navigate(&search::results_href(&typed), Default::default());
+        }
+    };
+    view! {
+        <form class="topbar-search" role="search" on:submit=submit>
+            <input type="search" aria-label="Search Berth" data-testid="global-search"
+                placeholder="Search projects, repositories, digests, labels"
+                maxlength=search::MAX_TERM.to_string()
+                prop:value=move || term.get()
+                on:input=move |ev| term.set(event_target_value(&ev))/>
+        </form>
     }
 }
 

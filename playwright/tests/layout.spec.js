@@ -97,6 +97,7 @@ test('every page works at 1024x768 without sideways scrolling, with its own titl
     [`${project}/webhook`, `Webhooks - ${PROJECT} - Berth`],
     [`${project}/logs`, `Logs - ${PROJECT} - Berth`],
     [`${project}/configs`, `Configuration - ${PROJECT} - Berth`],
+    [`/harbor/search?q=${encodeURIComponent(digest)}`, 'Search - Berth'],
     ['/harbor/users', 'Users - Berth'],
     ['/harbor/groups', 'Groups - Berth'],
     ['/harbor/robot-accounts', 'Robot Accounts - Berth'],

@@ -6,4 +6,5 @@ pub mod placeholder;
 pub mod profile;
 pub mod project;
 pub mod projects;
+pub mod search;
 pub mod sign_in;

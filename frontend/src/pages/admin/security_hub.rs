@@ -12,7 +12,7 @@
 use leptos::prelude::*;
 use serde::Deserialize;
 
-use super::super::project::artifacts::{artifact_href, short_digest};
+use super::super::project::artifacts::{artifact_link, short_digest};
 use crate::components::fetch::Fetch;
 use crate::components::table::{ListControls, ListTable, PagedList, page_path, scroll_box};
 use crate::components::toast::error_banner;
@@ -155,14 +155,6 @@ pub fn search_query(key: &str, value: &str) -> Result<Option<String>, String> {
         }
         _ => Ok(Some(format!("{key}={value}"))),
     }
-}
-
-/// The console's page of the artifact `digest` of `repository` (its full name, `project/repo`).
-pub fn artifact_link(project_id: i64, repository: &str, digest: &str) -> String {
-    let inside = repository
-        .split_once('/')
-        .map_or(repository, |(_, rest)| rest);
-    artifact_href(&project_id.to_string(), inside, digest)
 }
 
 /// A severity as Harbor's coloured label (`None` coloured as `Negligible`).

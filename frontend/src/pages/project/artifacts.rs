@@ -772,6 +772,14 @@ pub fn artifact_href(project_id: &str, repository: &str, digest: &str) -> String
     )
 }
 
+/// The console's page of the artifact `digest` of `repository` (its full name, `project/repo`).
+pub fn artifact_link(project_id: i64, repository: &str, digest: &str) -> String {
+    let inside = repository
+        .split_once('/')
+        .map_or(repository, |(_, rest)| rest);
+    artifact_href(&project_id.to_string(), inside, digest)
+}
+
 /// `/projects/{project}/repositories/{repository}/artifacts/{reference}` (a digest or a tag).
 pub fn artifact_path(project: &str, repository: &str, reference: &str) -> String {
     format!(
