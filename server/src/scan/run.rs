@@ -438,13 +438,7 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
             write_report(&state, &job, &findings, generation, log.text())
                 .await
                 .map_err(|e| JobError::Failed(e.to_string()))?;
-            let overview = json!({
-                "report_id": job.report_uuid,
-                "scan_status": "Success",
-                "severity": overall_severity(&findings).as_str(),
-                "summary": summarize(&findings),
-            });
-            notify(&ctx, &job, EventType::ScanningCompleted, overview).await;
+            notify_end(&ctx, &job, ScanEnd::Completed(&findings)).await;
             Ok(())
         }
         Err(ScanError::Stopped) => {
@@ -457,8 +451,7 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
                     log.text(),
                 )
                 .await?;
-            let overview = json!({"report_id": job.report_uuid, "scan_status": "Stopped"});
-            notify(&ctx, &job, EventType::ScanningStopped, overview).await;
+            notify_end(&ctx, &job, ScanEnd::Stopped).await;
             Err(JobError::Stopped)
         }
         Err(e) => {
@@ -468,20 +461,41 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
                 .db
                 .finish_scan_report(&job.report_uuid, &NewScanReport::ended("Error"), log.text())
                 .await?;
-            let overview = json!({"report_id": job.report_uuid, "scan_status": "Error"});
-            notify(&ctx, &job, EventType::ScanningFailed, overview).await;
+            notify_end(&ctx, &job, ScanEnd::Failed).await;
             Err(JobError::Failed(e.to_string()))
         }
     }
 }
 
-/// Sends a scan's end to the project's webhook policies, with the scan overview under the report's MIME type.
-async fn notify(
-    ctx: &JobContext,
-    job: &ScanJob,
-    event_type: EventType,
-    overview: serde_json::Value,
-) {
+/// How a vulnerability scan ended, for its webhook event.
+pub(crate) enum ScanEnd<'a> {
+    Completed(&'a [Finding]),
+    Stopped,
+    Failed,
+}
+
+/// Sends a scan's end (built-in or through an adapter) to the project's webhook policies: SCANNING_COMPLETED,
+/// SCANNING_STOPPED or SCANNING_FAILED, with Harbor's scan overview under the report's MIME type.
+pub(crate) async fn notify_end(ctx: &JobContext, job: &ScanJob, end: ScanEnd<'_>) {
+    let (event_type, overview) = match end {
+        ScanEnd::Completed(findings) => (
+            EventType::ScanningCompleted,
+            json!({
+                "report_id": job.report_uuid,
+                "scan_status": "Success",
+                "severity": overall_severity(findings).as_str(),
+                "summary": summarize(findings),
+            }),
+        ),
+        ScanEnd::Stopped => (
+            EventType::ScanningStopped,
+            json!({"report_id": job.report_uuid, "scan_status": "Stopped"}),
+        ),
+        ScanEnd::Failed => (
+            EventType::ScanningFailed,
+            json!({"report_id": job.report_uuid, "scan_status": "Error"}),
+        ),
+    };
     ctx.state
         .webhooks
         .notify_artifact(

@@ -20,17 +20,17 @@ use crate::support::{TestServer, client};
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
-    path: String,
-    content_type: String,
-    authorization: Option<String>,
-    body: Value,
+pub struct Received {
+    pub path: String,
+    pub content_type: String,
+    pub authorization: Option<String>,
+    pub body: Value,
 }
 
 /// What the receiver answers: the statuses to give, in order, then 200.
 #[derive(Default)]
-struct Receiver {
-    got: Mutex<Vec<Received>>,
+pub struct Receiver {
+    pub got: Mutex<Vec<Received>>,
     answers: Mutex<Vec<StatusCode>>,
 }
 
@@ -61,7 +61,7 @@ async fn receive(
 }
 
 /// Starts a receiver on a free loopback port; returns it and its base URL.
-async fn start_receiver(answers: Vec<StatusCode>) -> (Arc<Receiver>, String) {
+pub async fn start_receiver(answers: Vec<StatusCode>) -> (Arc<Receiver>, String) {
     let receiver = Arc::new(Receiver {
         got: Mutex::default(),
         answers: Mutex::new(answers),
@@ -77,7 +77,7 @@ async fn start_receiver(answers: Vec<StatusCode>) -> (Arc<Receiver>, String) {
 
 impl Receiver {
     /// Waits (up to 15 s) for a request whose payload (or CloudEvents `type`) says `event`, at `path`.
-    async fn wait_for(&self, path: &str, event: &str) -> Received {
+    pub async fn wait_for(&self, path: &str, event: &str) -> Received {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let found = self
@@ -103,7 +103,7 @@ impl Receiver {
         }
     }
 
-    fn count(&self, path: &str) -> usize {
+    pub fn count(&self, path: &str) -> usize {
         self.got
             .lock()
             .unwrap()
@@ -127,7 +127,7 @@ async fn start() -> TestServer {
     .await
 }
 
-fn http_target(address: &str, format: &str, auth: Option<&str>) -> Value {
+pub fn http_target(address: &str, format: &str, auth: Option<&str>) -> Value {
     let mut target = json!({"type": "http", "address": address, "skip_cert_verify": false});
     if !format.is_empty() {
         target["payload_format"] = json!(format);
@@ -139,7 +139,7 @@ fn http_target(address: &str, format: &str, auth: Option<&str>) -> Value {
 }
 
 /// `POST …/webhook/policies` as admin, asserting 201; returns the new policy's id.
-async fn create_policy(server: &TestServer, http: &Client, project: &str, body: Value) -> i64 {
+pub async fn create_policy(server: &TestServer, http: &Client, project: &str, body: Value) -> i64 {
     let response = http
         .post(api(
             server,

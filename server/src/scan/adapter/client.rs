@@ -23,7 +23,7 @@ use crate::db::NewScanReport;
 use crate::jobs::{JobContext, JobError, JobFuture, Kind};
 use crate::scan::layers::{Scannable, scannable};
 use crate::scan::model::Finding;
-use crate::scan::run::{ScanJob, ScanLog, store_report};
+use crate::scan::run::{ScanEnd, ScanJob, ScanLog, notify_end, store_report};
 use crate::scan::service::finding_of;
 use crate::service::scanners::{Settings, fetch_metadata, stored, with_auth};
 
@@ -95,7 +95,8 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
     let stop = || ctx.should_stop();
     match remote_scan(&state, &job, &stop, &mut log).await {
         Ok(report) => {
-            store(&state, &job, &report, log.text()).await?;
+            let findings = store(&state, &job, &report, log.text()).await?;
+            notify_end(&ctx, &job, ScanEnd::Completed(&findings)).await;
             Ok(())
         }
         Err(Failure::Stopped) => {
@@ -108,6 +109,7 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
                     log.text(),
                 )
                 .await?;
+            notify_end(&ctx, &job, ScanEnd::Stopped).await;
             Err(JobError::Stopped)
         }
         Err(Failure::Failed(reason)) => {
@@ -117,6 +119,7 @@ async fn execute(ctx: JobContext) -> Result<(), JobError> {
                 .db
                 .finish_scan_report(&job.report_uuid, &NewScanReport::ended("Error"), log.text())
                 .await?;
+            notify_end(&ctx, &job, ScanEnd::Failed).await;
             Err(JobError::Failed(reason))
         }
     }
@@ -375,7 +378,7 @@ async fn store(
     job: &ScanJob,
     report: &VulnerabilityReport,
     log: &str,
-) -> Result<(), JobError> {
+) -> Result<Vec<Finding>, JobError> {
     let findings: Vec<Finding> = report.vulnerabilities.iter().map(finding_of).collect();
     let mut report = report.clone();
     for item in &mut report.vulnerabilities {
@@ -386,5 +389,6 @@ async fn store(
         .map_err(|e| match e {
             crate::scan::run::ScanError::Db(e) => JobError::from(e),
             other => JobError::Failed(other.to_string()),
-        })
+        })?;
+    Ok(findings)
 }

@@ -23,6 +23,8 @@ async fn start_adapter(workers: Option<u32>) -> TestServer {
     TestServer::start_bound(|config, addr| {
         config.scan.adapter_api_key = Some(berth::secret::Secret::new(KEY));
         config.external_url = Some(format!("http://{addr}"));
+        // The scan webhooks go to a receiver on the loopback.
+        config.webhooks.allow_local_targets = true;
         if let Some(n) = workers {
             config.jobs.workers = n;
         }
@@ -343,6 +345,20 @@ async fn harbors_client_and_berths_client_get_the_built_in_findings_through_the_
     let server = start_adapter(None).await;
     import_advisories(&server).await;
     server.create_project("scans", false).await;
+    // Each scan's end reaches the project's webhook receiver, the built-in scanner's and the adapter's alike.
+    let (receiver, receiver_url) = crate::webhooks::start_receiver(vec![]).await;
+    crate::webhooks::create_policy(
+        &server,
+        &client(),
+        "scans",
+        json!({
+            "name": "scans",
+            "enabled": true,
+            "event_types": ["SCANNING_COMPLETED", "SCANNING_FAILED"],
+            "targets": [crate::webhooks::http_target(&format!("{receiver_url}/scans"), "", None)]
+        }),
+    )
+    .await;
     let env = ClientEnv::new();
     let work = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     push(
@@ -366,6 +382,8 @@ async fn harbors_client_and_berths_client_get_the_built_in_findings_through_the_
     );
     let digest = digest_of(&server, "debian-12.0").await;
     let built_in_overview = overview_of(&server, "debian-12.0").await;
+    let event = receiver.wait_for("/scans", "SCANNING_COMPLETED").await;
+    assert_scan_event(&event.body, &digest, &built_in_overview);
 
     // The metadata names the database's build time once one is imported.
     let metadata: Value = adapter_get(&server, "/api/v1/metadata")
@@ -482,7 +500,36 @@ async fn harbors_client_and_berths_client_get_the_built_in_findings_through_the_
     assert_eq!(overview["scanner"]["name"], "berth-adapter", "{overview}");
     assert_eq!(overview["severity"], built_in_overview["severity"]);
     assert_eq!(overview["summary"], built_in_overview["summary"]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while receiver.count("/scans") < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no second scan event: {:#?}",
+            receiver.got.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let events = receiver.got.lock().unwrap().clone();
+    assert_eq!(events.len(), 2, "{events:#?}");
+    assert_eq!(events[1].body["type"], "SCANNING_COMPLETED", "{events:#?}");
+    assert_scan_event(&events[1].body, &digest, &overview);
     server.stop().await;
+}
+
+/// A SCANNING_COMPLETED payload in Harbor's shape for `scans/debian-12.0@digest`, its overview the artifact's.
+fn assert_scan_event(event: &Value, digest: &str, overview: &Value) {
+    assert_eq!(event["type"], "SCANNING_COMPLETED", "{event}");
+    let data = &event["event_data"];
+    assert_eq!(
+        data["repository"]["repo_full_name"], "scans/debian-12.0",
+        "{event}"
+    );
+    let resource = &data["resources"][0];
+    assert_eq!(resource["digest"], digest, "{event}");
+    let sent = &resource["scan_overview"][REPORT_MIME];
+    assert_eq!(sent["scan_status"], "Success", "{event}");
+    assert_eq!(sent["severity"], overview["severity"], "{event}");
+    assert_eq!(sent["summary"], overview["summary"], "{event}");
 }
 
 /// The scan overview of `scans/<name>:v1`.
