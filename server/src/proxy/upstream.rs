@@ -40,7 +40,7 @@ pub enum UpstreamError {
     #[error("upstream unreachable: {0}")]
     Unreachable(String),
     /// The upstream refused the credential (or anonymous access).
-    #[error("upstream refused the credentials: {0}")]
+    #[error("upstream authentication failed: {0}")]
     Unauthorized(String),
     /// The endpoint is misconfigured (a bad URL).
     #[error("invalid upstream endpoint: {0}")]

@@ -1,5 +1,5 @@
-//! Replication against real registries: Debian's `docker-registry` (with Basic auth) as a push destination
-//! and a pull source, and a second Berth (as a Harbor endpoint) with an event-based policy.
+//! Replication against real registries: Debian's `docker-registry` (open, and with Basic auth) as a push
+//! destination and a pull source, and a second Berth (as a Harbor endpoint) with an event-based policy.
 
 use std::time::{Duration, Instant};
 
@@ -332,6 +332,102 @@ async fn push_to_and_pull_from_a_registry_with_basic_auth_keep_every_digest() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+}
+
+#[tokio::test]
+async fn an_open_registry_is_pushed_to_and_pulled_from_and_wrong_credentials_fail_the_execution() {
+    let open = Distribution::start(None).await;
+    let closed = Distribution::start(Some(("mirror", "s3cret"))).await;
+    let server = start_berth().await;
+    let http = client();
+    create_project(&server, &http, json!({"project_name": "app"})).await;
+    let berth = RegistryClient::admin(&server);
+    let v1 = Image::build(9201, "amd64", &[2000]);
+    let v2 = Image::build(9202, "amd64", &[1000]);
+    crate::proxy::push_image(berth.base(), ADMIN, "app/api", "v1", &v1).await;
+    crate::proxy::push_image(berth.base(), ADMIN, "app/api", "v2", &v2).await;
+
+    // Push-based to the open registry, no credentials: only v1, under `open/` with the project kept.
+    let endpoint = create_endpoint(&server, "open", "docker-registry", &open.base(), None).await;
+    let push = create_policy(
+        &server,
+        json!({
+            "name": "to-open",
+            "dest_registry": {"id": endpoint},
+            "dest_namespace": "open",
+            "dest_namespace_replace_count": 0,
+            "trigger": {"type": "manual"},
+            "filters": [{"type": "name", "value": "app/**"}, {"type": "tag", "value": "v1"}],
+            "enabled": true
+        }),
+    )
+    .await;
+    let execution = run_policy(&server, push).await;
+    assert_eq!(execution["status"], "Succeed", "{execution}");
+    let remote = open.client();
+    assert_eq!(
+        digest_at(&remote, "open/app/api", "v1").await,
+        Some(v1.manifest.digest.clone())
+    );
+    assert_eq!(digest_at(&remote, "open/app/api", "v2").await, None);
+    for blob in v1.referenced_blobs() {
+        remote.assert_blob("open/app/api", blob).await;
+    }
+
+    // Pull-based from it through its `_catalog`, into Berth with the path flattened to the last component.
+    let pull = create_policy(
+        &server,
+        json!({
+            "name": "from-open",
+            "src_registry": {"id": endpoint},
+            "dest_namespace": "copies",
+            "dest_namespace_replace_count": -1,
+            "trigger": {"type": "manual"},
+            "filters": [{"type": "name", "value": "open/**"}],
+            "enabled": true
+        }),
+    )
+    .await;
+    let execution = run_policy(&server, pull).await;
+    assert_eq!(execution["status"], "Succeed", "{execution}");
+    berth.pull("copies/api", "v1", &v1).await;
+
+    // Wrong credentials at a registry that wants them: the execution fails, and the task's log says why.
+    let wrong = create_endpoint(
+        &server,
+        "closed",
+        "docker-registry",
+        &closed.base(),
+        Some(("mirror", "not-the-password")),
+    )
+    .await;
+    let refused = create_policy(
+        &server,
+        json!({
+            "name": "to-closed",
+            "dest_registry": {"id": wrong},
+            "trigger": {"type": "manual"},
+            "filters": [{"type": "name", "value": "app/api"}],
+            "enabled": true
+        }),
+    )
+    .await;
+    let execution = run_policy(&server, refused).await;
+    assert_eq!(execution["status"], "Failed", "{execution}");
+    let id = execution["id"].as_i64().unwrap();
+    let task = &tasks(&server, id).await[0];
+    assert_eq!(task["status"], "Failed", "{task}");
+    let log = task_log(&server, id, task["id"].as_i64().unwrap()).await;
+    assert!(
+        log.contains("authentication failed: the upstream refused the endpoint's credential"),
+        "{log}"
+    );
+    assert!(!log.contains("not-the-password"), "{log}");
+    assert_eq!(
+        digest_at(&closed.client(), "app/api", "v1").await,
+        None,
+        "nothing was written"
+    );
 }
 
 #[tokio::test]
