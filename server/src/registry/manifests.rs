@@ -421,6 +421,9 @@ pub async fn put(
         tag,
         caller.username(),
     ));
+    state
+        .webhooks
+        .quota_warning_soon(&project, name.as_str(), &digest_text, caller.username());
     crate::replication::on_push(state, name.as_str(), &digest_text, tag);
     let mut response_headers = vec![
         ("location", format!("/v2/{name}/manifests/{digest_text}")),

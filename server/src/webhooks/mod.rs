@@ -27,8 +27,7 @@ use crate::db::{Project, timestamp};
 use crate::events::audit::truncate;
 use crate::jobs::Jobs;
 
-/// The event types Berth sends (Harbor's names). Harbor's `REPLICATION` is not among them: Berth does not
-/// replicate yet.
+/// The event types Berth sends (Harbor's names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventType {
     PushArtifact,
@@ -38,12 +37,13 @@ pub enum EventType {
     ScanningFailed,
     ScanningStopped,
     QuotaExceed,
+    QuotaWarning,
     TagRetention,
     Replication,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 9] = [
+    pub const ALL: [EventType; 10] = [
         EventType::PushArtifact,
         EventType::PullArtifact,
         EventType::DeleteArtifact,
@@ -51,6 +51,7 @@ impl EventType {
         EventType::ScanningFailed,
         EventType::ScanningStopped,
         EventType::QuotaExceed,
+        EventType::QuotaWarning,
         EventType::TagRetention,
         EventType::Replication,
     ];
@@ -64,6 +65,7 @@ impl EventType {
             EventType::ScanningFailed => "SCANNING_FAILED",
             EventType::ScanningStopped => "SCANNING_STOPPED",
             EventType::QuotaExceed => "QUOTA_EXCEED",
+            EventType::QuotaWarning => "QUOTA_WARNING",
             EventType::TagRetention => "TAG_RETENTION",
             EventType::Replication => "REPLICATION",
         }
@@ -83,6 +85,7 @@ impl EventType {
             EventType::ScanningFailed => "harbor.scan.failed",
             EventType::ScanningStopped => "harbor.scan.stopped",
             EventType::QuotaExceed => "harbor.quota.exceeded",
+            EventType::QuotaWarning => "harbor.quota.warned",
             EventType::TagRetention => "harbor.tag_retention.finished",
             EventType::Replication => "harbor.replication.status.changed",
         }
@@ -306,11 +309,93 @@ impl Notifier {
         self.notify_soon(event);
     }
 
+    /// Sends `QUOTA_WARNING` after a push of `digest` into `repository` that left its project at or above
+    /// [`QUOTA_WARNING_PERCENT`] of its storage limit, with Harbor's `custom_attributes.Details` ("quota usage
+    /// reach 85%: …"), as Harbor does on every such push. On a task of its own; the project's usage is read
+    /// only when one of its policies wants the event (the policies are cached).
+    pub fn quota_warning_soon(
+        self: &Arc<Self>,
+        project: &Project,
+        repository: &str,
+        digest: &str,
+        operator: &str,
+    ) {
+        let mut event = self.artifact_event(
+            EventType::QuotaWarning,
+            project,
+            repository,
+            digest,
+            None,
+            operator,
+        );
+        let notifier = self.clone();
+        tokio::spawn(async move {
+            let wanted = match notifier.db.active_webhook_policies(event.project_id).await {
+                Ok(policies) => policies
+                    .iter()
+                    .any(|p| p.event_types.iter().any(|t| t == event.event_type.as_str())),
+                Err(_) => false,
+            };
+            if !wanted {
+                return;
+            }
+            let quota = match notifier.db.quota(event.project_id).await {
+                Ok(Some(quota)) => quota,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(project = event.project_id, error = %e,
+                        "could not read the project's quota; QUOTA_WARNING is not sent");
+                    return;
+                }
+            };
+            let Some(details) = quota_warning(quota.used, quota.limit) else {
+                return;
+            };
+            event
+                .payload
+                .event_data
+                .custom
+                .insert("Details".to_owned(), details);
+            notifier.notify(event).await;
+        });
+    }
+
     /// [`Self::notify`] on a task of its own, so the caller (a push, a delete) never waits for it.
     pub fn notify_soon(self: &Arc<Self>, event: Event) {
         let notifier = self.clone();
         tokio::spawn(async move { notifier.notify(event).await });
     }
+}
+
+/// The share of its storage limit a project may use before a push into it sends `QUOTA_WARNING` (Harbor's).
+pub const QUOTA_WARNING_PERCENT: i64 = 85;
+
+/// Harbor's `Details` of a `QUOTA_WARNING` when `used` bytes of `limit` (-1: none) reach
+/// [`QUOTA_WARNING_PERCENT`]; `None` below it or without a limit.
+fn quota_warning(used: i64, limit: i64) -> Option<String> {
+    (limit > 0 && i128::from(used) * 100 >= i128::from(limit) * i128::from(QUOTA_WARNING_PERCENT))
+        .then(|| {
+            format!(
+                "quota usage reach {QUOTA_WARNING_PERCENT}%: resource storage used {} of {}",
+                size_text(used),
+                size_text(limit)
+            )
+        })
+}
+
+/// A size in binary units with one decimal, as Harbor's messages give them: `512 B`, `12.6 MiB`.
+fn size_text(bytes: i64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// `host[:port]` of `external_url`, else of the listen address (`localhost` for an unspecified one).
@@ -342,8 +427,25 @@ mod tests {
         for event in EventType::ALL {
             assert_eq!(EventType::parse(event.as_str()), Some(event));
         }
-        assert_eq!(EventType::parse("QUOTA_WARNING"), None);
+        assert_eq!(EventType::parse("quota_warning"), None);
         assert_eq!(EventType::parse("push_artifact"), None);
+    }
+
+    #[test]
+    fn a_quota_warning_starts_at_85_percent_of_a_limit() {
+        assert_eq!(quota_warning(84, 100), None);
+        assert_eq!(quota_warning(10, -1), None, "no limit");
+        assert_eq!(quota_warning(0, 0), None);
+        assert_eq!(
+            quota_warning(85, 100).as_deref(),
+            Some("quota usage reach 85%: resource storage used 85 B of 100 B")
+        );
+        assert_eq!(
+            quota_warning(13_212_057, 14_680_064).as_deref(),
+            Some("quota usage reach 85%: resource storage used 12.6 MiB of 14.0 MiB")
+        );
+        assert!(quota_warning(i64::MAX, i64::MAX).is_some(), "no overflow");
+        assert_eq!(size_text(3 * 1024 * 1024 * 1024), "3.0 GiB");
     }
 
     #[test]

@@ -313,7 +313,7 @@ mod tests {
             ),
             (
                 WebhookPolicy {
-                    event_types: vec!["QUOTA_WARNING".to_owned()],
+                    event_types: vec!["DOWNLOAD_CHART".to_owned()],
                     ..policy(vec![http("http://x.example/", None)])
                 },
                 "unsupported event type",

@@ -697,7 +697,7 @@ async fn local_targets_are_refused_unless_the_operator_allows_them() {
 /// An upload refused because the project's quota is full sends `QUOTA_EXCEED` with the repository and
 /// Harbor's `custom_attributes.Details`.
 #[tokio::test]
-async fn a_refused_upload_sends_quota_exceed() {
+async fn a_refused_upload_sends_quota_exceed_and_a_push_near_the_limit_quota_warning() {
     let server = start().await;
     let http = client();
     let (receiver, base) = start_receiver(Vec::new()).await;
@@ -739,6 +739,54 @@ async fn a_refused_upload_sends_quota_exceed() {
         .as_str()
         .unwrap();
     assert!(details.contains("upper limit of 1000 bytes"), "{details}");
+
+    // A push that leaves a project at 85 % of its limit or more sends QUOTA_WARNING; one below it does not.
+    const LIMIT: i64 = 6000;
+    let response = http
+        .post(api(&server, "/projects"))
+        .admin()
+        .json(&json!({"project_name": "near", "metadata": {"public": "false"}, "storage_limit": LIMIT}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED.as_u16());
+    create_policy(
+        &server,
+        &http,
+        "near",
+        json!({"name": "warn", "enabled": true, "event_types": ["QUOTA_WARNING"],
+               "targets": [http_target(&format!("{base}/warn"), "CloudEvents", None)]}),
+    )
+    .await;
+    let used = |summary: Value| summary["quota"]["used"]["storage"].as_i64().unwrap();
+    push_image(&server, &http, "near/app", "v1", "first").await;
+    let first = used(get_json(&http, api(&server, "/projects/near/summary")).await);
+    assert!(first * 100 < LIMIT * 85, "{first} is below the threshold");
+    let (_, second) = push_image(&server, &http, "near/app", "v2", "second").await;
+    let now = used(get_json(&http, api(&server, "/projects/near/summary")).await);
+    assert!(
+        now * 100 >= LIMIT * 85 && now <= LIMIT,
+        "{now} is past the threshold"
+    );
+    let event = receiver.wait_for("/warn", "harbor.quota.warned").await;
+    assert_eq!(
+        event.body["data"]["resources"][0]["digest"],
+        second.as_str()
+    );
+    assert_eq!(
+        event.body["data"]["repository"]["repo_full_name"],
+        "near/app"
+    );
+    let details = event.body["data"]["custom_attributes"]["Details"]
+        .as_str()
+        .unwrap();
+    assert!(
+        details.starts_with("quota usage reach 85%: resource storage used "),
+        "{details}"
+    );
+    assert!(details.ends_with(" of 5.9 KiB"), "{details}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.count("/warn"), 1, "only the second push warned");
     server.stop().await;
 }
 
