@@ -454,15 +454,27 @@ impl Upstream {
             }
         }
         let mut request = self.http.get(url);
+        let sent_credential = credential.is_some();
         if let Some(basic) = credential {
             request = request.header(header::AUTHORIZATION, basic);
         }
         let response = request.send().await.map_err(|e| unreachable(&e))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(UpstreamError::Unauthorized(format!(
-                "the token service at {service_origin} answered {status}"
-            )));
+            let refused = matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
+            return Err(UpstreamError::Unauthorized(
+                match (refused, sent_credential) {
+                    (true, true) => format!(
+                        "the token service at {service_origin} refused the endpoint's credential ({status})"
+                    ),
+                    (true, false) => format!(
+                        "the token service at {service_origin} answered {status}: the endpoint has no credential"
+                    ),
+                    (false, _) => {
+                        format!("the token service at {service_origin} answered {status}")
+                    }
+                },
+            ));
         }
         let body = read_token_response(response).await?;
         let token = body
