@@ -311,7 +311,7 @@ impl Notifier {
 
     /// Sends `QUOTA_WARNING` after a push of `digest` into `repository` that left its project at or above
     /// [`QUOTA_WARNING_PERCENT`] of its storage limit, with Harbor's `custom_attributes.Details` ("quota usage
-    /// reach 85%: …"), as Harbor does on every such push. On a task of its own; the project's usage is read
+    /// reach 85%: …"), on every such push. On a task of its own; the project's usage is read
     /// only when one of its policies wants the event (the policies are cached).
     pub fn quota_warning_soon(
         self: &Arc<Self>,
