@@ -14,7 +14,7 @@ use reqwest::Client;
 use serde_json::{Value, json};
 
 use crate::api::repositories::{PASSWORD, member};
-use crate::api::{As, api, get_json};
+use crate::api::{As, api, create_project, get_json};
 use crate::registry::push_image;
 use crate::support::{TestServer, client};
 
@@ -701,14 +701,12 @@ async fn a_refused_upload_sends_quota_exceed_and_a_push_near_the_limit_quota_war
     let server = start().await;
     let http = client();
     let (receiver, base) = start_receiver(Vec::new()).await;
-    let response = http
-        .post(api(&server, "/projects"))
-        .admin()
-        .json(&json!({"project_name": "small", "metadata": {"public": "false"}, "storage_limit": 1000}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED.as_u16());
+    create_project(
+        &server,
+        &http,
+        json!({"project_name": "small", "metadata": {"public": "false"}, "storage_limit": 1000}),
+    )
+    .await;
     create_policy(
         &server,
         &http,
@@ -742,14 +740,12 @@ async fn a_refused_upload_sends_quota_exceed_and_a_push_near_the_limit_quota_war
 
     // A push that leaves a project at 85 % of its limit or more sends QUOTA_WARNING; one below it does not.
     const LIMIT: i64 = 6000;
-    let response = http
-        .post(api(&server, "/projects"))
-        .admin()
-        .json(&json!({"project_name": "near", "metadata": {"public": "false"}, "storage_limit": LIMIT}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED.as_u16());
+    create_project(
+        &server,
+        &http,
+        json!({"project_name": "near", "metadata": {"public": "false"}, "storage_limit": LIMIT}),
+    )
+    .await;
     create_policy(
         &server,
         &http,
@@ -796,14 +792,7 @@ async fn a_replication_sends_its_outcome() {
     let http = client();
     let (receiver, base) = start_receiver(Vec::new()).await;
     let registry = crate::proxy::upstreams::Distribution::start(None).await;
-    let response = http
-        .post(api(&server, "/projects"))
-        .admin()
-        .json(&json!({"project_name": "rep"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED.as_u16());
+    create_project(&server, &http, json!({"project_name": "rep"})).await;
     let image = crate::images::Image::build(9401, "amd64", &[1000]);
     crate::proxy::push_image(
         &server.url(""),
