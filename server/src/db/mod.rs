@@ -75,7 +75,9 @@ pub use immutable::{GuardedError, ImmutableRuleRow, NewImmutableRule, SaveRuleEr
 pub use labels::{AttachLabelError, LabelRow, LabelScope, NewLabel, SaveLabelError};
 pub use members::Member;
 pub use oidc_users::{NewOidcUser, OidcUserRow};
-pub use projects::{NewProject, Project, ProjectCounts, ProjectDetail, ProjectUsage};
+pub use projects::{
+    NewProject, Project, ProjectCounts, ProjectDetail, ProjectUsage, setting, setting_on,
+};
 pub use pulls::PullBatch;
 pub use quota::{ChargeError, Drift, Quota, QuotaExceeded};
 pub use registries::{DeleteRegistry, NewRegistry, REGISTRIES, RegistryRow};

@@ -6,6 +6,19 @@ use super::Db;
 
 /// A project's metadata settings as `(name, value)` pairs, shared from the cache.
 pub type Settings = Arc<Vec<(String, String)>>;
+
+/// The value of setting `name` among a project's `settings`.
+pub fn setting<'a>(settings: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    settings
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Whether setting `name` is on (Harbor's metadata booleans are the strings `true` and `false`).
+pub fn setting_on(settings: &[(String, String)], name: &str) -> bool {
+    setting(settings, name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
 use super::list::{self, ListQuery, ListSql, Scope};
 
 /// A project: the tenant. Its name is the first component of its repositories' names.

@@ -73,8 +73,13 @@ pub async fn get(
     if !head {
         // The scanner's own pull is what the policy waits for (Harbor's `scanner-pull`).
         if !caller.is_scanner_pull(name) {
-            refuse_if_unsigned(state, headers, &project, name, &manifest).await?;
-            refuse_if_vulnerable(state, &project, name, &manifest).await?;
+            let settings = state
+                .db
+                .project_settings_cached(project.id)
+                .await
+                .map_err(|e| RegistryError::internal("reading the project's settings", e))?;
+            refuse_if_unsigned(state, headers, &project, &settings, name, &manifest).await?;
+            refuse_if_vulnerable(state, &project, &settings, name, &manifest).await?;
         }
         state.metrics.pulls.inc(&project.name);
         // Counted off the request path: this only queues the pull.
@@ -102,18 +107,11 @@ async fn refuse_if_unsigned(
     state: &AppState,
     headers: &HeaderMap,
     project: &crate::db::Project,
+    settings: &[(String, String)],
     name: &RepositoryName,
     manifest: &Manifest,
 ) -> Result<(), RegistryError> {
-    let settings = state
-        .db
-        .project_settings_cached(project.id)
-        .await
-        .map_err(|e| RegistryError::internal("reading the project's settings", e))?;
-    let enforced = settings.iter().any(|(key, value)| {
-        key == "enable_content_trust_cosign" && value.eq_ignore_ascii_case("true")
-    });
-    if !enforced {
+    if !crate::db::setting_on(settings, "enable_content_trust_cosign") {
         return Ok(());
     }
     let by_cosign = headers
@@ -158,13 +156,11 @@ async fn refuse_if_unsigned(
 async fn refuse_if_vulnerable(
     state: &AppState,
     project: &crate::db::Project,
+    settings: &[(String, String)],
     name: &RepositoryName,
     manifest: &Manifest,
 ) -> Result<(), RegistryError> {
-    let settings = scan::service::scan_settings(state, project.id)
-        .await
-        .map_err(|e| RegistryError::internal("reading the project's scan settings", e))?;
-    let Some(threshold) = settings.prevent else {
+    let Some(threshold) = scan::service::ScanSettings::of(settings).prevent else {
         return Ok(());
     };
     let scan::layers::Scannable::Image(layers) =

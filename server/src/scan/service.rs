@@ -16,7 +16,7 @@ use super::report::{Allowlist, Refusal, prevent_verdict};
 use super::run::{self, ScanJob};
 use crate::app::AppState;
 use crate::db::jobs::StopOutcome;
-use crate::db::{BUILT_IN_UUID, ScanReportRow, ScannerRow};
+use crate::db::{BUILT_IN_UUID, ScanReportRow, ScannerRow, setting, setting_on};
 use crate::service::ServiceError;
 
 /// What `queue_scan` did.
@@ -332,22 +332,22 @@ pub async fn scan_settings(
     project_id: i64,
 ) -> Result<ScanSettings, ServiceError> {
     let settings = state.db.project_settings_cached(project_id).await?;
-    let value = |name: &str| {
-        settings
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let on = |name: &str| value(name).is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    // Harbor's default threshold is `low`; its `none` refuses any finding at all.
-    let threshold = value("severity")
-        .and_then(Severity::parse)
-        .unwrap_or(Severity::Low);
-    Ok(ScanSettings {
-        auto_scan: on("auto_scan"),
-        auto_sbom: on("auto_sbom_generation"),
-        prevent: on("prevent_vul").then_some(threshold),
-    })
+    Ok(ScanSettings::of(&settings))
+}
+
+impl ScanSettings {
+    /// What a project's metadata `settings` say about scanning.
+    pub fn of(settings: &[(String, String)]) -> ScanSettings {
+        // Harbor's default threshold is `low`; its `none` refuses any finding at all.
+        let threshold = setting(settings, "severity")
+            .and_then(Severity::parse)
+            .unwrap_or(Severity::Low);
+        ScanSettings {
+            auto_scan: setting_on(settings, "auto_scan"),
+            auto_sbom: setting_on(settings, "auto_sbom_generation"),
+            prevent: setting_on(settings, "prevent_vul").then_some(threshold),
+        }
+    }
 }
 
 /// The verdicts of recent pulls, so a pull decodes a report only when the report, the allowlist or the
