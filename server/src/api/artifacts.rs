@@ -512,13 +512,7 @@ pub async fn list_accessories(
     page: Page,
 ) -> Result<Response, ApiError> {
     let (project, access) = project(&state, &caller, &path.project_name).await?;
-    let robot_holds = match &caller.0 {
-        Subject::Robot { permissions, .. } => {
-            crate::auth::robots::holds_in_project(permissions, &project.name, "accessory", "list")
-        }
-        _ => false,
-    };
-    if !(access.permits_named("accessory", "list") || robot_holds || project.public) {
+    if !(caller.holds_in_project(access, &project.name, "accessory", "list") || project.public) {
         return Err(match caller.0 {
             Subject::Anonymous => ApiError::Unauthorized("sign in to list accessories".to_owned()),
             _ => ApiError::Forbidden(format!(

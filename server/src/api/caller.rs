@@ -41,6 +41,25 @@ impl Caller {
         }
     }
 
+    /// Whether the caller holds the project permission `resource:{action}` (a resource outside the role
+    /// matrix's models, such as `tag-retention`) in `project`: by its role there
+    /// ([`policy::ProjectAccess::permits_named`]), or, for a robot, by its own grants.
+    pub fn holds_in_project(
+        &self,
+        access: policy::ProjectAccess,
+        project: &str,
+        resource: &str,
+        action: &str,
+    ) -> bool {
+        access.permits_named(resource, action)
+            || match &self.0 {
+                Subject::Robot { permissions, .. } => {
+                    crate::auth::robots::holds_in_project(permissions, project, resource, action)
+                }
+                _ => false,
+            }
+    }
+
     /// The caller if a system administrator; 401 if anonymous, 403 otherwise.
     pub fn sysadmin(&self) -> Result<&Subject, ApiError> {
         let subject = self.signed_in()?;

@@ -13,7 +13,6 @@ use super::pagination::Page;
 use super::repositories::project;
 use super::{ApiError, BASE, Caller};
 use crate::app::AppState;
-use crate::auth::Subject;
 
 /// Why nothing can be preheated.
 const NO_PROVIDER: &str = "P2P preheat needs a Dragonfly or Kraken provider instance, and Berth supports \
@@ -26,18 +25,9 @@ async fn authorize(
     project_name: &str,
     action: &str,
 ) -> Result<String, ApiError> {
-    let subject = caller.signed_in()?;
+    caller.signed_in()?;
     let (project, access) = project(state, caller, project_name).await?;
-    let robot_holds = match subject {
-        Subject::Robot { permissions, .. } => crate::auth::robots::holds_in_project(
-            permissions,
-            &project.name,
-            "preheat-policy",
-            action,
-        ),
-        _ => false,
-    };
-    if access.permits_named("preheat-policy", action) || robot_holds {
+    if caller.holds_in_project(access, &project.name, "preheat-policy", action) {
         Ok(project.name)
     } else {
         Err(ApiError::Forbidden(format!(

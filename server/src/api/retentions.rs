@@ -76,13 +76,7 @@ async fn authorize<'a>(
             "project {project_id} not found"
         )));
     }
-    let robot_holds = match subject {
-        Subject::Robot { permissions, .. } => {
-            crate::auth::robots::holds_in_project(permissions, &project.name, RESOURCE, action)
-        }
-        _ => false,
-    };
-    if access.permits_named(RESOURCE, action) || robot_holds {
+    if caller.holds_in_project(access, &project.name, RESOURCE, action) {
         Ok(subject)
     } else {
         Err(ApiError::Forbidden(format!(

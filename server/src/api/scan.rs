@@ -87,14 +87,8 @@ async fn authorize(
     action: &str,
 ) -> Result<(i64, RepositoryRef, ArtifactRow), ApiError> {
     let (project, access) = project(state, caller, &path.project_name).await?;
-    let robot_holds = match &caller.0 {
-        Subject::Robot { permissions, .. } => {
-            crate::auth::robots::holds_in_project(permissions, &project.name, RESOURCE, action)
-        }
-        _ => false,
-    };
     let public_read = project.public && action == "read";
-    if !(access.permits_named(RESOURCE, action) || robot_holds || public_read) {
+    if !(caller.holds_in_project(access, &project.name, RESOURCE, action) || public_read) {
         return Err(if matches!(caller.0, Subject::Anonymous) {
             ApiError::Unauthorized("sign in to scan artifacts".to_owned())
         } else {

@@ -287,15 +287,8 @@ async fn project_for(
 /// Harbor's `scanner` project permission: read for members and in public projects, create (set) for
 /// project admins; a robot by its own grants.
 fn holds_scanner(caller: &Caller, project: &Project, access: ProjectAccess, action: &str) -> bool {
-    if access.permits_named("scanner", action) || (access.public && action == "read") {
-        return true;
-    }
-    match &caller.0 {
-        Subject::Robot { permissions, .. } => {
-            crate::auth::robots::holds_in_project(permissions, &project.name, "scanner", action)
-        }
-        _ => false,
-    }
+    caller.holds_in_project(access, &project.name, "scanner", action)
+        || (access.public && action == "read")
 }
 
 /// `GET /projects/{project_name_or_id}/scanner`: the project's own scanner, else the system default.

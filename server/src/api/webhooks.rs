@@ -68,13 +68,7 @@ async fn project<'a>(
 ) -> Result<(Project, &'a Subject), ApiError> {
     let subject = caller.signed_in()?;
     let (project, access) = resolve(state, caller, headers, &ids.project_name_or_id).await?;
-    let robot_holds = match subject {
-        Subject::Robot { permissions, .. } => {
-            crate::auth::robots::holds_in_project(permissions, &project.name, RESOURCE, action)
-        }
-        _ => false,
-    };
-    if access.permits_named(RESOURCE, action) || robot_holds {
+    if caller.holds_in_project(access, &project.name, RESOURCE, action) {
         Ok((project, subject))
     } else {
         Err(ApiError::Forbidden(format!(
