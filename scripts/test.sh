@@ -55,6 +55,9 @@ if git grep -nE '\.\./shared|shared/reference' -- . ':!scripts/test.sh'; then
 fi
 cargo clippy --locked --all-targets -- -D warnings
 cargo clippy --locked -p berth-console --target wasm32-unknown-unknown -- -D warnings
+# A failing integration test prints its servers' warnings and errors with its own output (passing tests print
+# nothing), so a failure seen only in CI says what the server saw.
+export BERTH_TEST_LOG=warn
 # The S3 server for the storage tests (BERTH_TEST_S3_*), on free loopback ports, stopped on exit.
 export BERTH_TEST_S3_STATE
 BERTH_TEST_S3_STATE=$(mktemp -d -t berth-s3.XXXXXX)

@@ -76,6 +76,7 @@ impl TestServer {
         if let Ok(filter) = std::env::var("BERTH_TEST_LOG") {
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(filter)
+                .with_ansi(false)
                 .with_test_writer()
                 .try_init();
         }
