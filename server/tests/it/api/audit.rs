@@ -112,6 +112,71 @@ async fn registry_push_pull_and_deletes_are_audited() {
     server.stop().await;
 }
 
+/// The pulls of one batch (written in multi-row statements of 32, 16, … 1 rows) each get their own entry,
+/// in the right project, and the per-project totals kept by the database count every one.
+#[tokio::test]
+async fn a_batch_of_pulls_is_audited_one_entry_per_pull() {
+    let server = TestServer::start().await;
+    let http = client();
+    server.create_project("alpha", false).await;
+    server.create_project("beta", false).await;
+    let image = Image::build(71, "amd64", &[100]);
+    push(&server, &http, "alpha/app", "v1", &image).await;
+    let digest = push(&server, &http, "beta/app", "v2", &image).await;
+    server.state.pulls.flush().await;
+    let total = |project: &'static str| {
+        let (server, http) = (&server, &http);
+        async move {
+            let response = http
+                .get(api(
+                    server,
+                    &format!("/projects/{project}/logs?page_size=1"),
+                ))
+                .admin()
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.headers()["x-total-count"]
+                .to_str()
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+        }
+    };
+    let (alpha_before, beta_before) = (total("alpha").await, total("beta").await);
+    // 71 pulls, alternating projects: one batch of 32 + 32 + 4 + 2 + 1 rows.
+    for i in 0..71 {
+        let (repo, reference) = if i % 2 == 0 {
+            ("alpha/app", "v1")
+        } else {
+            ("beta/app", digest.as_str())
+        };
+        assert_eq!(pull(&server, &http, repo, reference).await, StatusCode::OK);
+    }
+    server.state.pulls.flush().await;
+    let alpha = logs(&server, &http, "operation=pull,resource=alpha/app:v1").await;
+    let beta = logs(
+        &server,
+        &http,
+        &format!("operation=pull,resource=beta/app@{digest}"),
+    )
+    .await;
+    assert_eq!((alpha.len(), beta.len()), (36, 35));
+    assert!(
+        alpha
+            .iter()
+            .chain(&beta)
+            .all(|p| p["username"] == ADMIN_USER
+                && p["client_ip"] == "127.0.0.1"
+                && p["resource_type"] == "artifact"),
+        "{alpha:?} {beta:?}"
+    );
+    assert_eq!(total("alpha").await, alpha_before + 36);
+    assert_eq!(total("beta").await, beta_before + 35);
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn project_create_update_and_delete_are_audited() {
     let server = TestServer::start().await;
