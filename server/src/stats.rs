@@ -218,6 +218,8 @@ fn summarize(pulls: &[Pull]) -> PullBatch {
     let mut days: BTreeMap<(&str, String), i64> = BTreeMap::new();
     for pull in pulls {
         let time = crate::db::timestamp(pull.at);
+        // The UTC day is the timestamp's date part.
+        let day = time.get(..10).unwrap_or_default().to_owned();
         let artifact = artifacts
             .entry((&pull.repository, &pull.digest))
             .or_insert((0, String::new()));
@@ -232,7 +234,6 @@ fn summarize(pulls: &[Pull]) -> PullBatch {
                 *latest = time;
             }
         }
-        let day = pull.at.format("%Y-%m-%d").to_string();
         *days.entry((&pull.repository, day)).or_insert(0) += 1;
     }
     PullBatch {

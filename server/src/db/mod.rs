@@ -382,7 +382,14 @@ async fn open_sqlite(url: &str) -> Result<(AnyPool, AnyPool), sqlx::Error> {
 
 /// Timestamps are stored as fixed-width RFC 3339 UTC text, so they compare correctly as strings.
 pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    // Parsed once: every pull formats a few of these, and parsing the format string was most of the cost.
+    static ITEMS: std::sync::LazyLock<Vec<chrono::format::Item<'static>>> =
+        std::sync::LazyLock::new(|| {
+            chrono::format::StrftimeItems::new("%Y-%m-%dT%H:%M:%S%.6fZ")
+                .parse_to_owned()
+                .unwrap_or_default()
+        });
+    t.format_with_items(ITEMS.iter()).to_string()
 }
 
 fn now() -> String {
@@ -402,6 +409,19 @@ impl Db {
 #[cfg(test)]
 mod wal_tests {
     use super::*;
+
+    #[test]
+    fn timestamps_are_fixed_width_utc_with_microseconds() {
+        use chrono::TimeZone as _;
+        let at = chrono::Utc
+            .with_ymd_and_hms(2026, 1, 2, 3, 4, 5)
+            .single()
+            .map(|t| t + chrono::Duration::microseconds(60));
+        assert_eq!(
+            at.map(timestamp).as_deref(),
+            Some("2026-01-02T03:04:05.000060Z")
+        );
+    }
 
     /// A long read lets the log grow past the limit; after it ends and writing goes on, the file is cut back.
     #[tokio::test]
