@@ -37,7 +37,8 @@ pub struct AuditEntry {
 /// round trips and only six statement texts are ever prepared.
 const INSERT_ROWS: [usize; 6] = [32, 16, 8, 4, 2, 1];
 
-/// The `INSERT` of `rows` entries; row r binds its values as $8r+1 … $8r+8, in the order `record_audit_batch` binds them.
+/// The `INSERT` of `rows` entries: row r takes placeholders $8r+1 … $8r+8, in the order
+/// `record_audit_batch` binds an entry's values.
 fn insert_sql(rows: usize) -> String {
     let values: Vec<String> = (0..rows)
         .map(|row| {

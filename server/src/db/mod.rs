@@ -407,8 +407,8 @@ impl Db {
 }
 
 #[cfg(test)]
-mod wal_tests {
-    use super::*;
+mod timestamp_tests {
+    use super::timestamp;
 
     #[test]
     fn timestamps_are_fixed_width_utc_with_microseconds() {
@@ -422,6 +422,11 @@ mod wal_tests {
             Some("2026-01-02T03:04:05.000060Z")
         );
     }
+}
+
+#[cfg(test)]
+mod wal_tests {
+    use super::*;
 
     /// A long read lets the log grow past the limit; after it ends and writing goes on, the file is cut back.
     #[tokio::test]
