@@ -210,37 +210,35 @@ fn audit_entry(pull: &Pull) -> NewAuditEntry {
     entry
 }
 
-/// Sums pulls per artifact, repository, tag and day, keeping the latest time of each.
+/// Sums pulls per artifact, repository, tag and day, keeping the latest time of each. Times are compared as
+/// they are and formatted once per row written, not once per pull.
 fn summarize(pulls: &[Pull]) -> PullBatch {
-    let mut artifacts: BTreeMap<(&str, &str), (i64, String)> = BTreeMap::new();
+    type Time = chrono::DateTime<chrono::Utc>;
+    let mut artifacts: BTreeMap<(&str, &str), (i64, Time)> = BTreeMap::new();
     let mut repositories: BTreeMap<&str, i64> = BTreeMap::new();
-    let mut tags: BTreeMap<(&str, &str), String> = BTreeMap::new();
-    let mut days: BTreeMap<(&str, String), i64> = BTreeMap::new();
+    let mut tags: BTreeMap<(&str, &str), Time> = BTreeMap::new();
+    let mut days: BTreeMap<(&str, chrono::NaiveDate), i64> = BTreeMap::new();
     for pull in pulls {
-        let time = crate::db::timestamp(pull.at);
-        // The UTC day is the timestamp's date part.
-        let day = time.get(..10).unwrap_or_default().to_owned();
         let artifact = artifacts
             .entry((&pull.repository, &pull.digest))
-            .or_insert((0, String::new()));
+            .or_insert((0, pull.at));
         artifact.0 += 1;
-        if time > artifact.1 {
-            artifact.1.clone_from(&time);
-        }
+        artifact.1 = artifact.1.max(pull.at);
         *repositories.entry(&pull.repository).or_insert(0) += 1;
         if let Some(tag) = &pull.tag {
-            let latest = tags.entry((&pull.repository, tag)).or_default();
-            if time > *latest {
-                *latest = time;
-            }
+            let latest = tags.entry((&pull.repository, tag)).or_insert(pull.at);
+            *latest = (*latest).max(pull.at);
         }
-        *days.entry((&pull.repository, day)).or_insert(0) += 1;
+        *days
+            .entry((&pull.repository, pull.at.date_naive()))
+            .or_insert(0) += 1;
     }
+    let time = crate::db::timestamp;
     PullBatch {
         artifacts: artifacts
             .into_iter()
-            .map(|((repo, digest), (count, time))| {
-                (repo.to_owned(), digest.to_owned(), count, time)
+            .map(|((repo, digest), (count, at))| {
+                (repo.to_owned(), digest.to_owned(), count, time(at))
             })
             .collect(),
         repositories: repositories
@@ -249,11 +247,11 @@ fn summarize(pulls: &[Pull]) -> PullBatch {
             .collect(),
         tags: tags
             .into_iter()
-            .map(|((repo, tag), time)| (repo.to_owned(), tag.to_owned(), time))
+            .map(|((repo, tag), at)| (repo.to_owned(), tag.to_owned(), time(at)))
             .collect(),
         days: days
             .into_iter()
-            .map(|((repo, day), count)| (repo.to_owned(), day, count))
+            .map(|((repo, day), count)| (repo.to_owned(), day.to_string(), count))
             .collect(),
     }
 }

@@ -60,6 +60,13 @@ pub struct ActiveWebhookPolicy {
     pub targets: Vec<WebhookTargetRow>,
 }
 
+impl ActiveWebhookPolicy {
+    /// Whether the policy asks for events of type `event_type` (Harbor's name, e.g. `PULL_ARTIFACT`).
+    pub fn wants(&self, event_type: &str) -> bool {
+        self.event_types.iter().any(|t| t == event_type)
+    }
+}
+
 /// Why a policy could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum SaveWebhookError {

@@ -193,7 +193,7 @@ impl Notifier {
         };
         let wanted: Vec<&ActiveWebhookPolicy> = policies
             .iter()
-            .filter(|p| p.event_types.iter().any(|t| t == event.event_type.as_str()))
+            .filter(|p| p.wants(event.event_type.as_str()))
             .collect();
         if wanted.is_empty() {
             return;
@@ -274,6 +274,12 @@ impl Notifier {
                 return;
             }
         };
+        // Most projects have no policy for most events (every pull comes here): build nothing for them.
+        if let Ok(policies) = self.db.active_webhook_policies(project.id).await
+            && !policies.iter().any(|p| p.wants(event_type.as_str()))
+        {
+            return;
+        }
         let mut event =
             self.artifact_event(event_type, &project, repository, digest, tag, operator);
         adjust(&mut event);
@@ -331,9 +337,7 @@ impl Notifier {
         let notifier = self.clone();
         tokio::spawn(async move {
             let wanted = match notifier.db.active_webhook_policies(event.project_id).await {
-                Ok(policies) => policies
-                    .iter()
-                    .any(|p| p.event_types.iter().any(|t| t == event.event_type.as_str())),
+                Ok(policies) => policies.iter().any(|p| p.wants(event.event_type.as_str())),
                 Err(_) => false,
             };
             if !wanted {
