@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::Db;
+use super::list::{self, ListQuery, ListSql, Scope};
 
 /// A project's metadata settings as `(name, value)` pairs, shared from the cache.
 pub type Settings = Arc<Vec<(String, String)>>;
@@ -19,7 +20,6 @@ pub fn setting<'a>(settings: &'a [(String, String)], name: &str) -> Option<&'a s
 pub fn setting_on(settings: &[(String, String)], name: &str) -> bool {
     setting(settings, name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
-use super::list::{self, ListQuery, ListSql, Scope};
 
 /// A project: the tenant. Its name is the first component of its repositories' names.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]

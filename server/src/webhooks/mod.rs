@@ -251,6 +251,15 @@ impl Notifier {
         self.jobs.wake();
     }
 
+    /// Whether an enabled policy of project `project_id` wants `event_type` (the policies are cached). A
+    /// failed read answers yes: [`Notifier::notify`] then meets the failure and logs it.
+    async fn wanted(&self, project_id: i64, event_type: &str) -> bool {
+        match self.db.active_webhook_policies(project_id).await {
+            Ok(policies) => policies.iter().any(|p| p.wants(event_type)),
+            Err(_) => true,
+        }
+    }
+
     /// Sends an event about one artifact of `repository` (`project/name`), after `adjust` has added what the
     /// event type carries (a scan overview, for example); nothing when the project is gone.
     pub async fn notify_artifact(
@@ -275,9 +284,7 @@ impl Notifier {
             }
         };
         // Most projects have no policy for most events (every pull comes here): build nothing for them.
-        if let Ok(policies) = self.db.active_webhook_policies(project.id).await
-            && !policies.iter().any(|p| p.wants(event_type.as_str()))
-        {
+        if !self.wanted(project.id, event_type.as_str()).await {
             return;
         }
         let mut event =
@@ -336,11 +343,10 @@ impl Notifier {
         );
         let notifier = self.clone();
         tokio::spawn(async move {
-            let wanted = match notifier.db.active_webhook_policies(event.project_id).await {
-                Ok(policies) => policies.iter().any(|p| p.wants(event.event_type.as_str())),
-                Err(_) => false,
-            };
-            if !wanted {
+            if !notifier
+                .wanted(event.project_id, event.event_type.as_str())
+                .await
+            {
                 return;
             }
             let quota = match notifier.db.quota(event.project_id).await {
