@@ -27,6 +27,7 @@ mod metrics;
 mod migrate;
 mod oidc;
 mod parsers;
+mod process;
 mod proxy;
 mod registry;
 mod replication;
