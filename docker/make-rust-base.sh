@@ -18,7 +18,7 @@ for tool in debootstrap podman; do
   command -v "$tool" >/dev/null || { echo "make-rust-base: $tool is needed (apt-get install $tool)" >&2; exit 1; }
 done
 ROOT=$(mktemp -d /tmp/rust-base.XXXXXX)
-trap 'umount "$ROOT/proc" 2>/dev/null || true; rm -rf "$ROOT"' EXIT
+trap 'umount "$ROOT/proc" 2>/dev/null || true; rm -rf --one-file-system "$ROOT"' EXIT
 
 debootstrap --variant=minbase --include=ca-certificates,curl,gcc,libc6-dev,make,git trixie "$ROOT" "$MIRROR"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"

@@ -185,8 +185,8 @@ fn init_logging(config: &Config) {
 
 /// Transparent huge pages off for this process. mimalloc asks for them on its arenas (`madvise`), and then a
 /// few touched bytes keep a whole 2 MiB page resident: an idle server held 17-19 MiB of anonymous memory with
-/// them and 6 MiB without, at the same manifest-GET throughput (docs/benchmarks.md). Best effort: a kernel
-/// without the flag keeps them.
+/// them and 9 MiB without, at the same manifest-GET throughput (docs/benchmarks.md). Set first thing, so only
+/// what was allocated before `main` may sit in a huge page. Best effort: a kernel without the flag keeps them.
 fn disable_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
     if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
