@@ -23,6 +23,32 @@ async fn logs(server: &TestServer, http: &Client, q: &str) -> Vec<Value> {
     response.json().await.unwrap()
 }
 
+/// The audit log's stored totals (kept by triggers, `audit_log_counts`) equal the entries counted row by row:
+/// of all projects (kept under 0) and of each project.
+pub async fn assert_audit_totals_are_exact(server: &TestServer) {
+    let pool = server.state.db.raw_write_pool();
+    let counted: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT CAST(0 AS BIGINT), COUNT(*) FROM audit_log
+         UNION ALL
+         SELECT project_id, COUNT(*) FROM audit_log WHERE project_id IS NOT NULL GROUP BY project_id
+         ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let stored: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT project_id, entries FROM audit_log_counts WHERE project_id = 0 OR entries <> 0
+         ORDER BY project_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        stored, counted,
+        "(project id, entries): stored against counted"
+    );
+}
+
 /// The one entry of `operation` on `resource`; checks its type, who and the address.
 async fn entry(
     server: &TestServer,
@@ -174,6 +200,7 @@ async fn a_batch_of_pulls_is_audited_one_entry_per_pull() {
     );
     assert_eq!(total("alpha").await, alpha_before + 36);
     assert_eq!(total("beta").await, beta_before + 35);
+    assert_audit_totals_are_exact(&server).await;
     server.stop().await;
 }
 

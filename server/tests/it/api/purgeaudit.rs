@@ -6,6 +6,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use super::audit::assert_audit_totals_are_exact;
 use super::robots::create_robot;
 use super::{As, api, error_code, get_json};
 use crate::jobs::{audit_count, job_log, purge_now, seed_audit, wait_for};
@@ -81,6 +82,7 @@ async fn dry_run_reports_and_the_real_run_deletes_exactly_the_old_entries_of_the
         "{log}"
     );
     assert!(log.contains("deleted 50 audit log entries in all"), "{log}");
+    assert_audit_totals_are_exact(&server).await;
     // Its own audit entry, by its operator.
     let entries = get_json(&http, api(&server, "/audit-logs?q=resource_type=audit_log")).await;
     assert_eq!(entries.as_array().unwrap().len(), 1, "{entries}");
