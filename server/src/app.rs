@@ -6,9 +6,11 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -197,9 +199,12 @@ pub fn router(state: AppState) -> Router {
         .route("/c/oidc/login", get(oidc_endpoint::login))
         .route("/c/oidc/callback", get(oidc_endpoint::callback))
         .route("/c/oidc/onboard", post(oidc_endpoint::onboard))
-        .layer(axum::middleware::from_fn(session::expose_csrf_token))
-        .layer(axum::middleware::from_fn(console::quiet_browser_challenge))
-        .layer(session::layer(state.sessions.clone(), &state.config));
+        .layer(
+            ServiceBuilder::new()
+                .layer(session::layer(state.sessions.clone(), &state.config))
+                .layer(axum::middleware::from_fn(console::quiet_browser_challenge))
+                .layer(axum::middleware::from_fn(session::expose_csrf_token)),
+        );
     Router::new()
         .merge(registry::routes())
         .merge(with_sessions)
@@ -210,42 +215,43 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(crate::api::system::ready))
         // Every path no route claims belongs to the console (its history-mode routes and assets).
         .fallback(console::serve)
-        // Harbor's read-only mode, before any handler.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            read_only::refuse_changes,
-        ))
+        // One `layer` call for the whole stack: each call wraps every route in another boxed service that is
+        // cloned on every request, so six calls cost six allocations per request. Listed outermost first.
         .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(request_span)
-                .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+            ServiceBuilder::new()
+                // Outermost, so the latency covers every layer and a panic's 500 is counted.
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    crate::metrics::http::track,
+                ))
+                // `X-Content-Type-Options: nosniff` on every response (`/v2`, `/api`, the token service, the
+                // console and even a panic's 500): a browser renders what Berth serves only as the type Berth
+                // says it is.
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(CatchPanicLayer::custom(|_| {
+                    tracing::error!("request handler panicked");
+                    (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
+                }))
+                // Outside the trace layer, so the span can name the client.
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    client_address::middleware,
+                ))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+                )
+                // Harbor's read-only mode, before any handler.
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    read_only::refuse_changes,
+                )),
         )
-        // Outside the trace layer, so the span can name the client.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            client_address::middleware,
-        ))
-        .layer(CatchPanicLayer::custom(|_| {
-            tracing::error!("request handler panicked");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
-        }))
-        .layer(axum::middleware::map_response(no_sniff))
-        // Outermost, so the latency covers every layer and a panic's 500 is counted.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::metrics::http::track,
-        ))
         .with_state(state)
-}
-
-/// `X-Content-Type-Options: nosniff` on every response (`/v2`, `/api`, the token service, the console and even
-/// a panic's 500): a browser renders what Berth serves only as the type Berth says it is.
-async fn no_sniff(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .entry(header::X_CONTENT_TYPE_OPTIONS)
-        .or_insert(HeaderValue::from_static("nosniff"));
-    response
 }
 
 /// The span every log line of a request carries: method, path and client address. Never the query string,
