@@ -13,23 +13,55 @@ use crate::registry::{AsAdmin, OCI_MANIFEST, push_image};
 use crate::support::{BinaryServer, TestServer, client, free_port};
 
 /// A Berth with its metrics listener on a free port; returns the server and the scrape URL.
+///
+/// The port is free when picked, but another test's socket may take it before the server binds it; the
+/// server then stops at once (a taken metrics address stops the start), and a new port is tried.
 async fn start() -> (TestServer, String) {
-    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-    let server = TestServer::start_with(|config| config.metrics.listen = Some(addr)).await;
-    wait_for(addr).await;
-    (server, format!("http://{addr}/metrics"))
+    for _ in 0..5 {
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let server = TestServer::start_with(|config| config.metrics.listen = Some(addr)).await;
+        if wait_for(addr, || server.has_stopped()).await {
+            return (server, format!("http://{addr}/metrics"));
+        }
+        server.stop().await;
+    }
+    panic!("no metrics listener after 5 ports");
 }
 
-/// Waits for the metrics listener: a server binds it as it starts serving, just after its main port.
-async fn wait_for(addr: SocketAddr) {
+/// Waits for the metrics listener, which a server binds as it starts serving: true once it answers, false
+/// when `stopped` says the server stopped instead (its port was taken).
+async fn wait_for(addr: SocketAddr, stopped: impl Fn() -> bool) -> bool {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while tokio::net::TcpStream::connect(addr).await.is_err() {
+        if stopped() {
+            return false;
+        }
         assert!(
             std::time::Instant::now() < deadline,
             "no metrics listener at {addr}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    true
+}
+
+/// A metrics address another socket holds stops the server before it serves anything (what [`start`]'s retry
+/// relies on).
+#[tokio::test]
+async fn a_taken_metrics_address_stops_the_server() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let server = TestServer::start_with(|config| config.metrics.listen = Some(addr)).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !server.has_stopped() {
+        assert!(std::time::Instant::now() < deadline, "still running");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        client().get(server.url("/v2/")).send().await.is_err(),
+        "the main port serves nothing"
+    );
+    server.stop().await;
 }
 
 async fn scrape(url: &str) -> String {
@@ -243,7 +275,7 @@ async fn the_listener_and_path_come_from_the_environment() {
     let http = client();
     let response = http.get(server.url("/v2/")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    wait_for(listen.parse().unwrap()).await;
+    assert!(wait_for(listen.parse().unwrap(), || false).await);
     let text = scrape(&format!("http://{listen}/internal/metrics")).await;
     assert_eq!(
         sample(

@@ -125,6 +125,12 @@ impl TestServer {
         }
     }
 
+    /// Whether the server's task has ended (it stopped, or never started serving: a listener it binds itself
+    /// was taken).
+    pub fn has_stopped(&self) -> bool {
+        self.task.as_ref().is_none_or(|task| task.is_finished())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.front.unwrap_or(self.addr))
     }
