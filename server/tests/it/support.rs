@@ -167,12 +167,21 @@ impl TestServer {
         assert!(drift.is_empty(), "the quota ledger drifted: {drift:?}");
     }
 
-    pub async fn stop(mut self) {
+    pub async fn stop(self) {
+        let _ = self.outcome().await;
+    }
+
+    /// Stops the server as [`TestServer::stop`] does, and returns how its serving ended (an error when it
+    /// could not start, or failed while serving).
+    pub async fn outcome(mut self) -> anyhow::Result<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+        match self.task.take() {
+            Some(task) => task
+                .await
+                .unwrap_or_else(|e| Err(anyhow::anyhow!("task: {e}"))),
+            None => Ok(()),
         }
     }
 }
