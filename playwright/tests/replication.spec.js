@@ -19,7 +19,9 @@ test('a push-based rule is created, run, edited and deleted in the console', asy
   await signIn(page);
   await expect(page).toHaveURL(/\/harbor\/projects$/);
   const nav = page.getByRole('navigation', { name: 'Main' });
-  // Harbor's order: Registries, then Replications.
+  // Harbor's order: Registries, then Replications. The admin's links appear once the console knows who signed
+  // in, so wait for them before reading the list.
+  await expect(nav.getByRole('link', { name: 'Replications' })).toBeVisible();
   const links = await nav.getByRole('link').allTextContents();
   expect(links.indexOf('Replications')).toBe(links.indexOf('Registries') + 1);
   await nav.getByRole('link', { name: 'Replications' }).click();
