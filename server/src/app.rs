@@ -14,7 +14,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::auth::client_address::{self, ClientAddress};
+use crate::auth::client_address::{ClientAddress, ClientAddressLayer};
 use crate::auth::password::PasswordChecker;
 use crate::auth::token::TokenService;
 use crate::auth::token_endpoint;
@@ -220,10 +220,7 @@ pub fn router(state: AppState) -> Router {
         .layer(
             ServiceBuilder::new()
                 // Outermost, so the latency covers every layer and a panic's 500 is counted.
-                .layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
-                    crate::metrics::http::track,
-                ))
+                .layer(crate::metrics::http::TrackLayer::new(state.metrics.clone()))
                 // `X-Content-Type-Options: nosniff` on every response (`/v2`, `/api`, the token service, the
                 // console and even a panic's 500): a browser renders what Berth serves only as the type Berth
                 // says it is.
@@ -236,20 +233,14 @@ pub fn router(state: AppState) -> Router {
                     (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
                 }))
                 // Outside the trace layer, so the span can name the client.
-                .layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
-                    client_address::middleware,
-                ))
+                .layer(ClientAddressLayer::new(state.clone()))
                 .layer(
                     TraceLayer::new_for_http()
                         .make_span_with(request_span)
                         .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
                 )
                 // Harbor's read-only mode, before any handler.
-                .layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
-                    read_only::refuse_changes,
-                )),
+                .layer(read_only::ReadOnlyLayer::new(state.clone())),
         )
         .with_state(state)
 }

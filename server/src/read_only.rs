@@ -8,11 +8,14 @@
 //! (`src/server/middlewares.go`, `readonlySkippers`): `PUT /api/v2.0/configurations` (to turn it off), signing
 //! in and out, and OIDC onboarding.
 
-use axum::extract::{Request, State};
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
 use axum::http::{Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use berth_api::ErrorResponse;
+use futures_util::future::{self, Either, Ready};
+use tower::{Layer, Service};
 
 use crate::app::AppState;
 
@@ -35,21 +38,64 @@ fn passes(method: &Method, path: &str) -> bool {
     EXEMPT.iter().any(|(m, p)| m == method && *p == path)
 }
 
-/// The layer: refuses changes while the system configuration says `read_only`.
-pub async fn refuse_changes(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if !passes(request.method(), request.uri().path()) && state.system_config.current().read_only {
-        tracing::info!(method = %request.method(), path = %request.uri().path(), "refused: read-only mode is on");
-        return (
-            StatusCode::FORBIDDEN,
-            axum::Json(ErrorResponse::single("DENIED", MESSAGE)),
-        )
-            .into_response();
+/// The layer that refuses changes while the system configuration says `read_only`.
+///
+/// A service of its own rather than `axum::middleware::from_fn`, which boxes every request's future.
+#[derive(Clone, Debug)]
+pub struct ReadOnlyLayer {
+    state: AppState,
+}
+
+impl ReadOnlyLayer {
+    pub fn new(state: AppState) -> ReadOnlyLayer {
+        ReadOnlyLayer { state }
     }
-    next.run(request).await
+}
+
+impl<S> Layer<S> for ReadOnlyLayer {
+    type Service = RefuseChanges<S>;
+
+    fn layer(&self, inner: S) -> RefuseChanges<S> {
+        RefuseChanges {
+            inner,
+            state: self.state.clone(),
+        }
+    }
+}
+
+/// The service of [`ReadOnlyLayer`].
+#[derive(Clone, Debug)]
+pub struct RefuseChanges<S> {
+    inner: S,
+    state: AppState,
+}
+
+impl<S> Service<Request> for RefuseChanges<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Either<Ready<Result<Response, S::Error>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        if !passes(request.method(), request.uri().path())
+            && self.state.system_config.current().read_only
+        {
+            tracing::info!(method = %request.method(), path = %request.uri().path(), "refused: read-only mode is on");
+            let refused = (
+                StatusCode::FORBIDDEN,
+                axum::Json(ErrorResponse::single("DENIED", MESSAGE)),
+            )
+                .into_response();
+            return Either::Left(future::ready(Ok(refused)));
+        }
+        Either::Right(self.inner.call(request))
+    }
 }
 
 #[cfg(test)]

@@ -19,9 +19,11 @@ use std::collections::HashMap;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
+use tower::ServiceBuilder;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::AppState;
 use crate::events::audit::{self, ClientIp};
@@ -40,28 +42,25 @@ pub fn routes() -> Router<AppState> {
         .route("/v2/", get(base))
         .route("/v2/_catalog", get(catalog::list))
         .route("/v2/{*path}", any(dispatch))
-        .layer(axum::middleware::map_response(registry_headers))
-}
-
-/// The headers of every `/v2` response: the API version clients look for, and what keeps a browser from
-/// running anything `/v2` serves on Berth's origin. Content here comes from pushers and upstreams, so it is
-/// never sniffed into another type, and a document opened from it runs sandboxed (no scripts, an opaque
-/// origin without Berth's cookies).
-async fn registry_headers(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(
-        "docker-distribution-api-version",
-        HeaderValue::from_static("registry/2.0"),
-    );
-    headers.insert(
-        axum::http::header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        axum::http::header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("sandbox"),
-    );
-    response
+        // The headers of every `/v2` response: the API version clients look for, and what keeps a browser from
+        // running anything `/v2` serves on Berth's origin. Content here comes from pushers and upstreams, so it
+        // is never sniffed into another type, and a document opened from it runs sandboxed (no scripts, an
+        // opaque origin without Berth's cookies). Set over whatever a handler put there.
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetResponseHeaderLayer::overriding(
+                    HeaderName::from_static("docker-distribution-api-version"),
+                    HeaderValue::from_static("registry/2.0"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static("sandbox"),
+                )),
+        )
 }
 
 /// `GET /v2/`: 200 for an authenticated caller, 401 with a token challenge otherwise.
