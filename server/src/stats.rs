@@ -10,7 +10,7 @@
 //! off the request path too, and hands each pull to the project's webhook policies (`PULL_ARTIFACT`, see
 //! [`crate::webhooks`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -41,6 +41,15 @@ pub struct Pull {
     pub username: String,
     /// From which address, for the audit log.
     pub client_ip: String,
+}
+
+impl Pull {
+    /// The project of the repository pulled.
+    fn project(&self) -> &str {
+        self.repository
+            .split_once('/')
+            .map_or(self.repository.as_str(), |(project, _)| project)
+    }
 }
 
 enum Command {
@@ -167,23 +176,49 @@ impl Writer {
             return;
         }
         let batch = summarize(pending);
-        let audit: Vec<NewAuditEntry> = pending.iter().map(audit_entry).collect();
-        let pulls = pending.len();
-        let notified = std::mem::take(pending);
+        let pulls = std::mem::take(pending);
+        let count = pulls.len();
+        let notified = self.wanted_by_webhooks(&pulls).await;
+        let audit: Vec<NewAuditEntry> = pulls.into_iter().map(audit_entry).collect();
         match db.record_pulls(&batch).await {
-            Ok(()) => tracing::debug!(pulls, "pull statistics written"),
+            Ok(()) => tracing::debug!(pulls = count, "pull statistics written"),
             Err(e) => {
-                tracing::error!(error = %e, pulls, "writing pull statistics failed; these pulls are lost")
+                tracing::error!(error = %e, pulls = count, "writing pull statistics failed; these pulls are lost")
             }
         }
         if let Err(e) = db.record_audit_batch(&audit).await {
-            tracing::error!(error = %e, pulls, "writing pull audit entries failed; these are lost");
+            tracing::error!(error = %e, pulls = count, "writing pull audit entries failed; these are lost");
         }
         if let Some(webhooks) = &self.webhooks {
             for pull in &notified {
                 self.notify(webhooks, pull).await;
             }
         }
+    }
+
+    /// The pulls of `pulls` whose project has a webhook policy that wants pulls, asked once per project:
+    /// most projects have none, and a batch holds up to [`BATCH`] pulls.
+    async fn wanted_by_webhooks(&self, pulls: &[Pull]) -> Vec<Pull> {
+        let Some(webhooks) = &self.webhooks else {
+            return Vec::new();
+        };
+        let mut wanted: HashMap<&str, bool> = HashMap::new();
+        let mut notified = Vec::new();
+        for pull in pulls {
+            let project = pull.project();
+            let wants = match wanted.get(project) {
+                Some(&wants) => wants,
+                None => {
+                    let wants = webhooks.wants(project, EventType::PullArtifact).await;
+                    wanted.insert(project, wants);
+                    wants
+                }
+            };
+            if wants {
+                notified.push(pull.clone());
+            }
+        }
+        notified
     }
 
     /// Sends `pull` to its project's webhook policies that want pulls.
@@ -203,11 +238,15 @@ impl Writer {
 }
 
 /// The audit log entry of one pull, stamped with the time of the pull.
-fn audit_entry(pull: &Pull) -> NewAuditEntry {
+fn audit_entry(pull: Pull) -> NewAuditEntry {
     let reference = pull.tag.as_deref().unwrap_or(&pull.digest);
-    let mut entry = audit::pull(&pull.repository, reference, &pull.username, &pull.client_ip);
-    entry.op_time = crate::db::timestamp(pull.at);
-    entry
+    audit::pull(
+        &pull.repository,
+        reference,
+        pull.username,
+        pull.client_ip,
+        pull.at,
+    )
 }
 
 /// Sums pulls per artifact, repository, tag and day, keeping the latest time of each. Times are compared as

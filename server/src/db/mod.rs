@@ -389,7 +389,11 @@ pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
                 .parse_to_owned()
                 .unwrap_or_default()
         });
-    t.format_with_items(ITEMS.iter()).to_string()
+    // Written straight into a string sized for its 27 bytes: one allocation. (`to_string` goes through
+    // `Display`, which formats into a growing string of its own first.) Writing to a `String` cannot fail.
+    let mut formatted = String::with_capacity(32);
+    let _ = t.format_with_items(ITEMS.iter()).write_to(&mut formatted);
+    formatted
 }
 
 fn now() -> String {

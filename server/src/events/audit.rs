@@ -40,6 +40,12 @@ pub fn truncate(value: &str) -> &str {
     &value[..end]
 }
 
+/// `value`, cut as [`truncate`] cuts it, without copying it.
+fn truncated(mut value: String) -> String {
+    value.truncate(truncate(&value).len());
+    value
+}
+
 /// A caller-supplied text for a log line: at most [`MAX_FIELD`] bytes of it, then how long it really was.
 /// `tracing::info!(username = %clip(name), ...)`.
 pub fn clip(value: &str) -> Clipped<'_> {
@@ -206,17 +212,25 @@ impl Audit {
         resource_type: &'static str,
         resource: impl Into<String>,
     ) -> Audit {
-        let mut resource: String = resource.into();
-        resource.truncate(truncate(&resource).len());
+        Audit::at(operation, resource_type, resource, chrono::Utc::now())
+    }
+
+    /// [`Self::new`] for an action done at `time` (a pull is written a moment after it was served).
+    pub fn at(
+        operation: Operation,
+        resource_type: &'static str,
+        resource: impl Into<String>,
+        time: chrono::DateTime<chrono::Utc>,
+    ) -> Audit {
         Audit(NewAuditEntry {
             project: None,
             project_id: None,
             operation: operation.as_str(),
             resource_type,
-            resource,
+            resource: truncated(resource.into()),
             username: String::new(),
             client_ip: String::new(),
-            op_time: crate::db::timestamp(chrono::Utc::now()),
+            op_time: crate::db::timestamp(time),
         })
     }
 
@@ -280,13 +294,27 @@ pub async fn basic_sign_in(db: &Db, headers: &HeaderMap, succeeded: bool, client
     }
 }
 
-/// The entry of a manifest pull of `repository` by `reference` (`repo:tag` or `repo@digest`).
-pub fn pull(repository: &str, reference: &str, username: &str, client_ip: &str) -> NewAuditEntry {
+/// The entry of a manifest pull of `repository` by `reference` (`repo:tag` or `repo@digest`), by `username`
+/// from `client_ip` at `time`. Every pull writes one, so the strings are moved in, not copied.
+pub fn pull(
+    repository: &str,
+    reference: &str,
+    username: String,
+    client_ip: String,
+    time: chrono::DateTime<chrono::Utc>,
+) -> NewAuditEntry {
     let project = repository.split('/').next().unwrap_or(repository);
-    Audit::new(Operation::Pull, "artifact", resource(repository, reference))
-        .project(project)
-        .by(username, &ClientIp(client_ip.to_owned()))
-        .into_entry()
+    let mut entry = Audit::at(
+        Operation::Pull,
+        "artifact",
+        resource(repository, reference),
+        time,
+    )
+    .project(project)
+    .into_entry();
+    entry.username = truncated(username);
+    entry.client_ip = truncated(client_ip);
+    entry
 }
 
 /// `repo:tag` for a tag, `repo@digest` for a digest.

@@ -260,6 +260,16 @@ impl Notifier {
         }
     }
 
+    /// Whether an enabled policy of the project named `project` wants `event_type`, for a caller with many
+    /// events to sort. A failed read answers yes, as [`Notifier::wanted`] does; a missing project no.
+    pub async fn wants(&self, project: &str, event_type: EventType) -> bool {
+        match self.db.find_project(project).await {
+            Ok(Some(project)) => self.wanted(project.id, event_type.as_str()).await,
+            Ok(None) => false,
+            Err(_) => true,
+        }
+    }
+
     /// Sends an event about one artifact of `repository` (`project/name`), after `adjust` has added what the
     /// event type carries (a scan overview, for example); nothing when the project is gone.
     pub async fn notify_artifact(

@@ -259,15 +259,25 @@ async fn push_pull_and_delete_reach_the_receiver_in_harbors_shape() {
         json!({"name": "app", "namespace": "team", "repo_full_name": "team/app", "repo_type": "private"})
     );
 
-    let pulled = http
-        .get(server.url("/v2/team/app/manifests/v1"))
-        .admin()
-        .header("accept", "application/vnd.oci.image.manifest.v1+json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(pulled.status(), StatusCode::OK.as_u16());
+    // A pull of a project without a policy first, so the pull writer's batch most likely holds both: the
+    // policies are asked once per project in a batch, and the other project's answer must not stand for this.
+    server.create_project("other", false).await;
+    push_image(&server, &http, "other/app", "v1", "webhooks").await;
+    for repository in ["other/app", "team/app"] {
+        let pulled = http
+            .get(server.url(&format!("/v2/{repository}/manifests/v1")))
+            .admin()
+            .header("accept", "application/vnd.oci.image.manifest.v1+json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(pulled.status(), StatusCode::OK.as_u16());
+    }
     let pull = receiver.wait_for("/hook", "PULL_ARTIFACT").await;
+    assert_eq!(
+        pull.body["event_data"]["repository"]["repo_full_name"],
+        "team/app"
+    );
     assert_eq!(pull.body["event_data"]["resources"][0]["tag"], "v1");
     assert_eq!(pull.body["operator"], "admin");
 
