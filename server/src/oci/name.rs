@@ -99,6 +99,10 @@ impl Tag {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 impl FromStr for Tag {

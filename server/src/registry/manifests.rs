@@ -8,11 +8,11 @@
 //! answer, 412 `PRECONDITION` (pushing the same digest again, or a new tag, is fine).
 
 use axum::body::Body;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use super::access::authorize_as;
-use super::{RegistryError, empty};
+use super::{DOCKER_CONTENT_DIGEST, RegistryError, empty};
 use crate::app::AppState;
 use crate::auth::Action;
 use crate::db::{GuardedError, Manifest, NewArtifact, PutManifestError};
@@ -87,7 +87,7 @@ pub async fn get(
             repository: name.as_str().to_owned(),
             digest: manifest.digest.clone(),
             tag: match parsed {
-                Reference::Tag(tag) => Some(tag.as_str().to_owned()),
+                Reference::Tag(tag) => Some(tag.into_string()),
                 Reference::Digest(_) => None,
             },
             at: chrono::Utc::now(),
@@ -256,18 +256,28 @@ async fn scan_on_push(
 }
 
 fn manifest_response(manifest: Manifest, head: bool) -> Response {
-    let mut response = empty(
-        StatusCode::OK,
-        &[
-            ("content-type", manifest.media_type),
-            ("docker-content-digest", manifest.digest.clone()),
-            ("etag", format!("\"{}\"", manifest.digest)),
-            ("content-length", manifest.content.len().to_string()),
-        ],
-    );
-    if !head {
-        *response.body_mut() = Body::from(manifest.content);
+    let length = manifest.content.len();
+    let etag = format!("\"{}\"", manifest.digest);
+    let mut response = Response::new(if head {
+        Body::empty()
+    } else {
+        Body::from(manifest.content)
+    });
+    // Every pull comes here: the header values take the strings they are made of rather than copies, and
+    // the map has room for these and the headers the layers add (`registry::routes`), so it never grows.
+    let headers = response.headers_mut();
+    *headers = HeaderMap::with_capacity(8);
+    let values = [
+        (header::CONTENT_TYPE, manifest.media_type),
+        (DOCKER_CONTENT_DIGEST, manifest.digest),
+        (header::ETAG, etag),
+    ];
+    for (name, value) in values {
+        if let Ok(value) = HeaderValue::try_from(value) {
+            headers.insert(name, value);
+        }
     }
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     response
 }
 

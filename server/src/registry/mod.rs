@@ -32,6 +32,10 @@ pub use blobs::parse_range;
 pub use error::RegistryError;
 pub use uploads::content_range_start;
 
+/// The digest header of manifest and blob responses.
+pub(crate) const DOCKER_CONTENT_DIGEST: HeaderName =
+    HeaderName::from_static("docker-content-digest");
+
 /// Query parameters of a `/v2` request.
 pub type Params = HashMap<String, String>;
 
